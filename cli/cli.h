@@ -1,0 +1,40 @@
+/*
+ * cli.h: the dkimkit command's parts.
+ */
+#ifndef DKK_CLI_H
+#define DKK_CLI_H
+
+#include <stdio.h>
+
+#include "dkimkit.h"
+
+#define EXIT_PASS 0
+#define EXIT_NOPASS 1
+#define EXIT_TROUBLE 2
+
+extern const char *progname;
+
+int cmd_verify(int argc, char **argv);
+int cmd_adsp(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+
+/* main.c: shared helpers */
+void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int parse_int64(const char *s, long long min, long long max, long long *out);
+
+/* Key source options shared by verify and adsp. */
+struct source_opts {
+	const char *zone;
+	const char *dns;
+	const char *trust_anchor;
+	long long timeout;
+};
+int source_setup(dkk_ctx *ctx, const struct source_opts *o);
+
+/* json.c */
+void json_string(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * main.c: the dkimkit command: sign, verify, keygen and adsp.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "cli.h"
+
+const char *progname = "dkimkit";
+
+static const char usage[] =
+    "usage: dkimkit COMMAND [OPTIONS] [FILE...]\n"
+    "\n"
+    "commands:\n"
+    "  verify   verify the DKIM signatures of messages\n"
+    "  sign     add a DKIM-Signature to a message\n"
+    "  keygen   make a key pair and print its DNS record\n"
+    "  adsp     evaluate Author Domain Signing Practices (RFC 5617)\n"
+    "\n"
+    "Run 'dkimkit COMMAND --help' for a command's options, and see\n"
+    "dkimkit(1).\n";
+
+void
+warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s %s: ", progname, cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s %s --help'.\n", progname, cmd);
+	return EXIT_TROUBLE;
+}
+
+/* A whole decimal number within [min, max]. */
+int
+parse_int64(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+source_setup(dkk_ctx *ctx, const struct source_opts *o)
+{
+	int rc;
+
+	if (o->zone != NULL && (o->dns != NULL || o->trust_anchor != NULL)) {
+		warnx("--zone cannot be combined with --dns or --trust-anchor");
+		return -1;
+	}
+	if (o->zone != NULL)
+		rc = dkk_ctx_use_zone(ctx, o->zone);
+	else
+		rc = dkk_ctx_use_dns(ctx, o->dns, o->trust_anchor,
+		    (unsigned)o->timeout);
+	if (rc != DKK_OK) {
+		warnx("%s", *dkk_ctx_error(ctx) != '\0' ? dkk_ctx_error(ctx) :
+		    dkk_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "verify", cmd_verify },
+		{ "sign", cmd_sign },
+		{ "keygen", cmd_keygen },
+		{ "adsp", cmd_adsp },
+	};
+	size_t i;
+
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return EXIT_TROUBLE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("dkimkit %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	warnx("unknown command '%s'", argv[1]);
+	fputs(usage, stderr);
+	return EXIT_TROUBLE;
+}

@@ -1,0 +1,255 @@
+/*
+ * sign.c: dkimkit sign.  The message is read once to sign it and once more
+ * to copy it out below the new field, with line ends made CRLF; standard
+ * input is spooled to a temporary file so memory stays flat.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char sign_usage[] =
+    "usage: dkimkit sign --key FILE --domain D --selector S\n"
+    "                    [--algorithm rsa-sha256|ed25519-sha256]\n"
+    "                    [--canon HDR/BODY] [--headers a:b:c] [--oversign]\n"
+    "                    [--identity I] [--expire SECS] [--body-length]\n"
+    "                    [--now UNIXTIME] [FILE]\n"
+    "\n"
+    "Sign FILE (standard input when none) and write it to standard output\n"
+    "with the DKIM-Signature field on top and CRLF line ends.\n"
+    "\n"
+    "  --key FILE        private key: PEM or DER, PKCS#1 or PKCS#8\n"
+    "  --domain D        signing domain (d=)\n"
+    "  --selector S      selector (s=)\n"
+    "  --algorithm A     must match the key; default from the key\n"
+    "  --canon HDR/BODY  simple or relaxed each (default relaxed/relaxed)\n"
+    "  --headers LIST    fields to sign, colon-separated (must have From)\n"
+    "  --oversign        list each field once more than it occurs\n"
+    "  --identity I      agent or user identifier (i=), within D\n"
+    "  --expire SECS     signature expires SECS after signing (x=)\n"
+    "  --body-length     add l= (lets others append to the body)\n"
+    "  --now UNIXTIME    sign as of this time (t=)\n";
+
+struct sopts {
+	struct dkk_sign_opts so;
+	const char *keyfile;
+	const char *algorithm;
+	long long now;
+	int have_now;
+};
+
+static int64_t
+fixed_clock(void *arg)
+{
+	return *(const long long *)arg;
+}
+
+static int
+parse_canon(const char *s, struct dkk_sign_opts *so)
+{
+	const char *slash = strchr(s, '/');
+	size_t hl = slash ? (size_t)(slash - s) : strlen(s);
+	const char *body = slash ? slash + 1 : "simple";
+
+	if (hl == 6 && strncmp(s, "simple", 6) == 0)
+		so->header_canon = DKK_CANON_SIMPLE;
+	else if (hl == 7 && strncmp(s, "relaxed", 7) == 0)
+		so->header_canon = DKK_CANON_RELAXED;
+	else
+		return -1;
+	if (strcmp(body, "simple") == 0)
+		so->body_canon = DKK_CANON_SIMPLE;
+	else if (strcmp(body, "relaxed") == 0)
+		so->body_canon = DKK_CANON_RELAXED;
+	else
+		return -1;
+	return 0;
+}
+
+/* Copy f to stdout with bare LF made CRLF. */
+static int
+copy_crlf(FILE *f)
+{
+	int c, prev = 0;
+
+	while ((c = getc(f)) != EOF) {
+		if (c == '\n' && prev != '\r')
+			putchar('\r');
+		putchar(c);
+		prev = c;
+	}
+	return ferror(f) ? -1 : 0;
+}
+
+/* Standard input cannot be read twice: spool it. */
+static FILE *
+open_input(const char *path)
+{
+	char buf[65536];
+	FILE *t;
+	size_t n;
+
+	if (strcmp(path, "-") != 0)
+		return fopen(path, "rb");
+	if ((t = tmpfile()) == NULL)
+		return NULL;
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		if (fwrite(buf, 1, n, t) != n)
+			break;
+	if (ferror(stdin) || ferror(t) || fseek(t, 0, SEEK_SET) != 0) {
+		fclose(t);
+		return NULL;
+	}
+	return t;
+}
+
+static int
+sign_stream(dkk_ctx *ctx, const struct sopts *o, FILE *f, const char *name)
+{
+	dkk_signer *s;
+	char buf[65536], *field = NULL;
+	size_t n;
+	int rc;
+
+	if ((rc = dkk_signer_new(ctx, &o->so, &s)) != DKK_OK) {
+		warnx("%s", *dkk_ctx_error(ctx) ? dkk_ctx_error(ctx) :
+		    dkk_strerror(rc));
+		return EXIT_TROUBLE;
+	}
+	while (rc == DKK_OK && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		rc = dkk_signer_update(s, buf, n);
+	if (rc == DKK_OK && ferror(f)) {
+		warnx("%s: %s", name, strerror(errno));
+		rc = DKK_EIO;
+	} else if (rc == DKK_OK) {
+		rc = dkk_signer_final(s, "\r\n", &field);
+	}
+	if (rc != DKK_OK && rc != DKK_EIO)
+		warnx("%s: %s", name, dkk_strerror(rc));
+	dkk_signer_free(s);
+	if (rc != DKK_OK)
+		return EXIT_TROUBLE;
+	printf("%s\r\n", field);
+	free(field);
+	if (fseek(f, 0, SEEK_SET) != 0 || copy_crlf(f) != 0) {
+		warnx("%s: %s", name, strerror(errno));
+		return EXIT_TROUBLE;
+	}
+	return fflush(stdout) == 0 ? 0 : EXIT_TROUBLE;
+}
+
+static int
+sign_file(struct sopts *o, const char *path)
+{
+	const char *name = strcmp(path, "-") == 0 ? "(stdin)" : path;
+	dkk_ctx *ctx;
+	dkk_key *key;
+	FILE *f;
+	int rc;
+
+	if (dkk_ctx_new(&ctx) != DKK_OK) {
+		warnx("out of memory");
+		return EXIT_TROUBLE;
+	}
+	if (o->have_now)
+		dkk_ctx_set_clock(ctx, fixed_clock, &o->now);
+	if ((rc = dkk_ctx_load_key(ctx, o->keyfile, &key)) != DKK_OK) {
+		warnx("%s", *dkk_ctx_error(ctx) ? dkk_ctx_error(ctx) :
+		    dkk_strerror(rc));
+		dkk_ctx_free(ctx);
+		return EXIT_TROUBLE;
+	}
+	o->so.key = key;
+	rc = EXIT_TROUBLE;
+	if (o->algorithm != NULL && strncmp(o->algorithm, dkk_key_type(key),
+	    strlen(dkk_key_type(key))) != 0)
+		warnx("%s: the key is %s, not for %s", o->keyfile,
+		    dkk_key_type(key), o->algorithm);
+	else if ((f = open_input(path)) == NULL)
+		warnx("%s: %s", name, strerror(errno));
+	else {
+		rc = sign_stream(ctx, o, f, name);
+		fclose(f);
+	}
+	dkk_ctx_free(ctx);
+	return rc;
+}
+
+int
+cmd_sign(int argc, char **argv)
+{
+	enum { O_KEY = 256, O_DOMAIN, O_SEL, O_ALG, O_CANON, O_HEADERS,
+	    O_OVER, O_ID, O_EXPIRE, O_LEN, O_NOW, O_HELP };
+	static const struct option longopts[] = {
+		{ "key", required_argument, NULL, O_KEY },
+		{ "domain", required_argument, NULL, O_DOMAIN },
+		{ "selector", required_argument, NULL, O_SEL },
+		{ "algorithm", required_argument, NULL, O_ALG },
+		{ "canon", required_argument, NULL, O_CANON },
+		{ "headers", required_argument, NULL, O_HEADERS },
+		{ "oversign", no_argument, NULL, O_OVER },
+		{ "identity", required_argument, NULL, O_ID },
+		{ "expire", required_argument, NULL, O_EXPIRE },
+		{ "body-length", no_argument, NULL, O_LEN },
+		{ "now", required_argument, NULL, O_NOW },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sopts o;
+	long long v;
+	int c;
+
+	memset(&o, 0, sizeof(o));
+	o.so.header_canon = o.so.body_canon = DKK_CANON_RELAXED;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_KEY: o.keyfile = optarg; break;
+		case O_DOMAIN: o.so.domain = optarg; break;
+		case O_SEL: o.so.selector = optarg; break;
+		case O_ALG:
+			if (strcmp(optarg, "rsa-sha256") != 0 &&
+			    strcmp(optarg, "ed25519-sha256") != 0)
+				return usage_error("sign",
+				    "unknown algorithm '%s'", optarg);
+			o.algorithm = optarg;
+			break;
+		case O_CANON:
+			if (parse_canon(optarg, &o.so) != 0)
+				return usage_error("sign",
+				    "bad canonicalization '%s'", optarg);
+			break;
+		case O_HEADERS: o.so.headers = optarg; break;
+		case O_OVER: o.so.oversign = 1; break;
+		case O_ID: o.so.identity = optarg; break;
+		case O_EXPIRE:
+			if (parse_int64(optarg, 1, 1LL << 40, &v) != 0)
+				return usage_error("sign", "bad --expire '%s'",
+				    optarg);
+			o.so.expire = v;
+			break;
+		case O_LEN: o.so.body_length = 1; break;
+		case O_NOW:
+			if (parse_int64(optarg, 0, 253402300799LL, &o.now) != 0)
+				return usage_error("sign", "bad --now '%s'",
+				    optarg);
+			o.have_now = 1;
+			break;
+		case O_HELP:
+			fputs(sign_usage, stdout);
+			return 0;
+		default:
+			return usage_error("sign", "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (o.keyfile == NULL || o.so.domain == NULL || o.so.selector == NULL)
+		return usage_error("sign",
+		    "--key, --domain and --selector are required");
+	if (argc - optind > 1)
+		return usage_error("sign", "one message at a time");
+	return sign_file(&o, optind < argc ? argv[optind] : "-");
+}

@@ -1,0 +1,207 @@
+/*
+ * ctx.c: the long-lived context: settings, key source, key cache.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define CACHE_ENTRIES 10000
+
+int
+dkk_ctx_new(dkk_ctx **ctxp)
+{
+	dkk_ctx *ctx;
+
+	if (ctxp == NULL)
+		return DKK_EINVAL;
+	if ((ctx = dkk_calloc(1, sizeof(*ctx))) == NULL)
+		return DKK_ENOMEM;
+	ctx->skew = 300;
+	ctx->limit_header_bytes = 4u << 20;
+	ctx->limit_header_fields = 20000;
+	ctx->limit_signatures = 16;
+	ctx->limit_rsa_bits = 8192;
+	buf_init(&ctx->err);
+	if (keycache_new(&ctx->cache, CACHE_ENTRIES) != DKK_OK) {
+		free(ctx);
+		return DKK_ENOMEM;
+	}
+	*ctxp = ctx;
+	return DKK_OK;
+}
+
+static void
+ctx_drop_resolver(dkk_ctx *ctx)
+{
+	if (ctx->res.release != NULL)
+		ctx->res.release(ctx->res_arg);
+	memset(&ctx->res, 0, sizeof(ctx->res));
+	ctx->res_arg = NULL;
+}
+
+void
+dkk_ctx_free(dkk_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	ctx_drop_resolver(ctx);
+	keycache_free(ctx->cache);
+	while (ctx->keys != NULL)
+		dkk_key_free(ctx->keys);
+	buf_clear(&ctx->err);
+	free(ctx);
+}
+
+const char *
+dkk_ctx_error(const dkk_ctx *ctx)
+{
+	return ctx != NULL && ctx->err.p != NULL ? ctx->err.p : "";
+}
+
+/* Record why a call failed and return err. */
+int
+ctx_fail(dkk_ctx *ctx, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	ctx->err.len = 0;
+	ctx->err.failed = false;
+	va_start(ap, fmt);
+	buf_vprintf(&ctx->err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int
+dkk_ctx_set_allow_weak(dkk_ctx *ctx, int on)
+{
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	ctx->allow_weak = on != 0;
+	return DKK_OK;
+}
+
+int
+dkk_ctx_set_adsp(dkk_ctx *ctx, int on)
+{
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	ctx->adsp = on != 0;
+	return DKK_OK;
+}
+
+int
+dkk_ctx_set_clock(dkk_ctx *ctx, dkk_clock_fn fn, void *arg)
+{
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	ctx->clock = fn;
+	ctx->clock_arg = arg;
+	return DKK_OK;
+}
+
+int
+dkk_ctx_set_skew(dkk_ctx *ctx, unsigned seconds)
+{
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	ctx->skew = seconds;
+	return DKK_OK;
+}
+
+int
+dkk_ctx_set_limit(dkk_ctx *ctx, enum dkk_limit which, size_t value)
+{
+	if (ctx == NULL || value == 0)
+		return DKK_EINVAL;
+	switch (which) {
+	case DKK_LIMIT_HEADER_BYTES:
+		ctx->limit_header_bytes = value;
+		return DKK_OK;
+	case DKK_LIMIT_HEADER_FIELDS:
+		ctx->limit_header_fields = value;
+		return DKK_OK;
+	case DKK_LIMIT_SIGNATURES:
+		ctx->limit_signatures = value;
+		return DKK_OK;
+	case DKK_LIMIT_RSA_BITS:
+		if (value < 1024 || value > 16384)
+			return DKK_EINVAL;
+		ctx->limit_rsa_bits = (unsigned)value;
+		return DKK_OK;
+	}
+	return DKK_EINVAL;
+}
+
+int64_t
+ctx_now(const dkk_ctx *ctx)
+{
+	return ctx->clock != NULL ? ctx->clock(ctx->clock_arg) :
+	    (int64_t)time(NULL);
+}
+
+int
+dkk_ctx_set_resolver(dkk_ctx *ctx, const struct dkk_resolver *ops, void *arg)
+{
+	if (ctx == NULL || ops == NULL || ops->query_txt == NULL)
+		return DKK_EINVAL;
+	ctx_drop_resolver(ctx);
+	ctx->res = *ops;
+	ctx->res_arg = arg;
+	return DKK_OK;
+}
+
+static void
+zone_release(void *arg)
+{
+	zone_free(arg);
+}
+
+int
+dkk_ctx_use_zone(dkk_ctx *ctx, const char *path)
+{
+	static const struct dkk_resolver ops = {
+		.query_txt = zone_query_txt,
+		.release = zone_release,
+	};
+	struct zone *z;
+	int rc;
+
+	if (ctx == NULL || path == NULL)
+		return DKK_EINVAL;
+	ctx->err.len = 0;
+	ctx->err.failed = false;
+	if ((rc = zone_load(&z, path, &ctx->err)) != DKK_OK)
+		return rc;
+	return dkk_ctx_set_resolver(ctx, &ops, z);
+}
+
+int
+dkk_ctx_wait(dkk_ctx *ctx)
+{
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	if (ctx->res.wait == NULL)
+		return DKK_ESTATE;
+	return ctx->res.wait(ctx->res_arg);
+}
+
+int
+dkk_ctx_fd(dkk_ctx *ctx)
+{
+	if (ctx == NULL || ctx->res.fd == NULL)
+		return -1;
+	return ctx->res.fd(ctx->res_arg);
+}
+
+int
+dkk_ctx_process(dkk_ctx *ctx)
+{
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	if (ctx->res.process == NULL)
+		return DKK_OK;
+	return ctx->res.process(ctx->res_arg);
+}

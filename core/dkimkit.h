@@ -1,0 +1,404 @@
+/*
+ * dkimkit.h: DKIM signing and verification (RFC 6376, RFC 8463, RFC 8301),
+ * Author Domain Signing Practices (RFC 5617) and Authentication-Results
+ * (RFC 8601).  This is the only public header of libdkimkit.
+ *
+ * Walkthrough
+ *
+ *	dkk_ctx *ctx;
+ *	dkk_verifier *v;
+ *
+ *	dkk_ctx_new(&ctx);			// once per process
+ *	dkk_ctx_use_zone(ctx, "keys.zone");	// or dkk_ctx_use_dns()
+ *
+ *	dkk_verifier_new(ctx, &v);		// once per message
+ *	while ((n = read(fd, buf, sizeof(buf))) > 0)
+ *		dkk_verifier_update(v, buf, n);	// raw bytes, CRLF or LF
+ *	dkk_verifier_wait(v);			// or _final() in an event loop
+ *	for (i = 0; i < dkk_verifier_count(v); i++)
+ *		use(dkk_verifier_result(v, i));
+ *	dkk_verifier_free(v);
+ *
+ * Signing is the same shape: load the private key once with
+ * dkk_ctx_load_key(), then per message dkk_signer_new(), _update(),
+ * _final() which hands back the DKIM-Signature field to prepend.
+ *
+ * Conventions
+ *
+ * - Every function that can fail returns an int: DKK_OK (0) or a negative
+ *   enum dkk_err.  Verdicts are never returned as errors: they are read from
+ *   the result structs.
+ * - Objects are opaque, made with _new and released with _free; _free(NULL)
+ *   does nothing.  Strings handed back with "free with free()" are owned by
+ *   the caller; every other pointer stays owned by the object it came from.
+ * - A dkk_ctx is configured first and then shared by messages.  It is not
+ *   thread-safe: use one context per thread, or serialise calls on it.
+ *   Verifiers and signers of one context must be used from the thread that
+ *   owns the context.
+ * - The library prints nothing and never aborts; it reads files only when
+ *   told to (zone files, key files) and talks to DNS only through the
+ *   resolver given to the context.
+ */
+#ifndef DKIMKIT_H
+#define DKIMKIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define DKK_EXPORT __attribute__((visibility("default")))
+#define DKK_WUR __attribute__((warn_unused_result))
+#else
+#define DKK_EXPORT
+#define DKK_WUR
+#endif
+
+/* Operational errors.  Verdicts about messages are in enum dkk_verdict. */
+enum dkk_err {
+	DKK_OK = 0,
+	DKK_ENOMEM = -1,	/* out of memory */
+	DKK_EINVAL = -2,	/* invalid argument */
+	DKK_EIO = -3,		/* a file could not be read or written */
+	DKK_ESYNTAX = -4,	/* a zone file or setting is malformed */
+	DKK_EKEY = -5,		/* a private key cannot be used */
+	DKK_ELIMIT = -6,	/* input exceeds a configured limit */
+	DKK_ESTATE = -7,	/* call out of order (e.g. update after final) */
+	DKK_EAGAIN = -8,	/* results wait for DNS answers */
+	DKK_EDNS = -9,		/* the resolver could not be set up */
+	DKK_ECRYPTO = -10,	/* the crypto library failed */
+	DKK_ENOTSUP = -11	/* feature not built in */
+};
+
+/* A static English sentence for an enum dkk_err value. */
+DKK_EXPORT const char *dkk_strerror(int err);
+
+/* Verdicts in RFC 8601 words (section 2.7.1). */
+enum dkk_verdict {
+	DKK_NONE = 0,		/* message not signed */
+	DKK_PASS,
+	DKK_FAIL,		/* the cryptography said no */
+	DKK_NEUTRAL,
+	DKK_POLICY,		/* valid, but refused by local policy (RFC 8301) */
+	DKK_PERMERROR,		/* cannot be evaluated: syntax, key, expiry */
+	DKK_TEMPERROR		/* DNS trouble: try again later */
+};
+
+/* "none", "pass", "fail", ...; NULL for an unknown value. */
+DKK_EXPORT const char *dkk_verdict_name(enum dkk_verdict verdict);
+
+/* Why a signature got its verdict.  Stable codes for programs. */
+enum dkk_reason {
+	DKK_R_OK = 0,		/* verified */
+	DKK_R_SYNTAX,		/* tag list malformed */
+	DKK_R_DUP_TAG,		/* a tag appears twice */
+	DKK_R_VERSION,		/* v= missing or not 1 */
+	DKK_R_MISSING_TAG,	/* a required tag is absent */
+	DKK_R_BAD_TAG,		/* a tag value is malformed */
+	DKK_R_ALGORITHM,	/* a= unknown */
+	DKK_R_CANON,		/* c= unknown */
+	DKK_R_QUERY,		/* q= has no dns/txt */
+	DKK_R_FROM_UNSIGNED,	/* h= lacks From */
+	DKK_R_IDENTITY,		/* i= not within d= */
+	DKK_R_TIMESTAMPS,	/* x= not after t= */
+	DKK_R_FUTURE,		/* t= in the future */
+	DKK_R_EXPIRED,		/* x= in the past */
+	DKK_R_BODY_LENGTH,	/* l= larger than the body */
+	DKK_R_WEAK_HASH,	/* rsa-sha1 refused (RFC 8301) */
+	DKK_R_KEY_SIZE,		/* RSA key outside the accepted sizes */
+	DKK_R_TOO_MANY,		/* over the per-message signature limit */
+	DKK_R_KEY_NXDOMAIN,	/* no key record at the selector */
+	DKK_R_KEY_DNS,		/* DNS failed temporarily */
+	DKK_R_KEY_BOGUS,	/* DNSSEC validation failed */
+	DKK_R_KEY_SYNTAX,	/* key record malformed or not a DKIM key */
+	DKK_R_KEY_REVOKED,	/* p= empty */
+	DKK_R_KEY_TYPE,		/* k= does not match a= */
+	DKK_R_KEY_HASH,		/* key h= excludes the hash */
+	DKK_R_KEY_SERVICE,	/* key s= excludes email */
+	DKK_R_KEY_STRICT,	/* key t=s and i= domain is not d= */
+	DKK_R_KEY_DATA,		/* p= does not decode to a key */
+	DKK_R_BODY_HASH,	/* body hash mismatch */
+	DKK_R_SIGNATURE,	/* signature does not verify */
+	DKK_R_INTERNAL		/* out of memory or library failure */
+};
+
+/* A short stable token ("body_hash_mismatch") for a reason code. */
+DKK_EXPORT const char *dkk_reason_name(enum dkk_reason reason);
+
+/* DNSSEC state of the key record a result used. */
+enum dkk_dnssec {
+	DKK_DNSSEC_UNKNOWN = 0,	/* not validated (no trust anchor, no lookup) */
+	DKK_DNSSEC_SECURE,
+	DKK_DNSSEC_INSECURE,
+	DKK_DNSSEC_BOGUS
+};
+
+/* "unknown", "secure", "insecure", "bogus". */
+DKK_EXPORT const char *dkk_dnssec_name(enum dkk_dnssec state);
+
+/* ADSP results, RFC 5617 section 5.4. */
+enum dkk_adsp {
+	DKK_ADSP_NONE = 0,
+	DKK_ADSP_PASS,
+	DKK_ADSP_UNKNOWN,
+	DKK_ADSP_FAIL,
+	DKK_ADSP_DISCARD,
+	DKK_ADSP_NXDOMAIN,
+	DKK_ADSP_TEMPERROR,
+	DKK_ADSP_PERMERROR
+};
+
+/* "none", "pass", "unknown", "fail", "discard", "nxdomain", ... */
+DKK_EXPORT const char *dkk_adsp_name(enum dkk_adsp result);
+
+/* ------------------------------------------------------------------ */
+/* Context: configuration, key source and key cache.                  */
+
+typedef struct dkk_ctx dkk_ctx;
+
+/* Make a context with the defaults: RFC 8301 policy on, 300 s clock skew,
+ * the limits below, the system clock, and no key source (every lookup is a
+ * temperror until dkk_ctx_use_zone(), dkk_ctx_use_dns() or
+ * dkk_ctx_set_resolver() is called).  Free with dkk_ctx_free(). */
+DKK_EXPORT int dkk_ctx_new(dkk_ctx **ctxp) DKK_WUR;
+
+/* Free the context, its keys and its resolver.  Every verifier and signer
+ * made from it must be freed first. */
+DKK_EXPORT void dkk_ctx_free(dkk_ctx *ctx);
+
+/* A sentence about the last failure of a context call (names the file,
+ * line or value at fault); "" when there is none.  Owned by the context,
+ * valid until the next call on it. */
+DKK_EXPORT const char *dkk_ctx_error(const dkk_ctx *ctx);
+
+/* Accept rsa-sha1 and RSA keys of 512 to 1023 bits (turns RFC 8301 off). */
+DKK_EXPORT int dkk_ctx_set_allow_weak(dkk_ctx *ctx, int on);
+
+/* The clock for t= and x=: returns seconds since the epoch.  NULL restores
+ * the system clock. */
+typedef int64_t (*dkk_clock_fn)(void *arg);
+DKK_EXPORT int dkk_ctx_set_clock(dkk_ctx *ctx, dkk_clock_fn fn, void *arg);
+
+/* Seconds of tolerance for t= in the future and x= in the past. */
+DKK_EXPORT int dkk_ctx_set_skew(dkk_ctx *ctx, unsigned seconds);
+
+/* Resource limits.  Exceeding a header limit makes dkk_verifier_update()
+ * or dkk_signer_update() return DKK_ELIMIT; signatures past the signature
+ * limit get the verdict policy (DKK_R_TOO_MANY) without being evaluated. */
+enum dkk_limit {
+	DKK_LIMIT_HEADER_BYTES,		/* header block size, default 4 MiB */
+	DKK_LIMIT_HEADER_FIELDS,	/* header fields, default 20000 */
+	DKK_LIMIT_SIGNATURES,		/* signatures evaluated, default 16 */
+	DKK_LIMIT_RSA_BITS		/* largest RSA key, default 8192 */
+};
+DKK_EXPORT int dkk_ctx_set_limit(dkk_ctx *ctx, enum dkk_limit which,
+    size_t value);
+
+/* Also evaluate ADSP (RFC 5617) for every verified message. */
+DKK_EXPORT int dkk_ctx_set_adsp(dkk_ctx *ctx, int on);
+
+/* ------------------------------------------------------------------ */
+/* Key sources.                                                       */
+
+/* Status of one DNS answer. */
+enum dkk_dns_status {
+	DKK_DNS_OK = 0,		/* records in txt[] (possibly none: NODATA) */
+	DKK_DNS_NXDOMAIN,	/* the name does not exist */
+	DKK_DNS_TEMPFAIL	/* SERVFAIL, timeout, network trouble */
+};
+
+/* One answer: the TXT records at a name, each record's strings joined with
+ * nothing between them (RFC 6376 3.6.2.2).  Read-only for the callback,
+ * valid only during it. */
+struct dkk_dns_answer {
+	enum dkk_dns_status status;
+	enum dkk_dnssec dnssec;
+	uint32_t ttl;
+	size_t count;
+	const char *const *txt;
+	const size_t *len;
+};
+
+typedef void (*dkk_dns_cb)(void *cbarg, const struct dkk_dns_answer *ans);
+
+/* A resolver.  query_txt starts a TXT lookup and calls cb exactly once with
+ * the answer, either before it returns (synchronous sources) or later from
+ * process or wait; it returns DKK_OK, or a negative error without calling
+ * cb.  wait blocks until at least one pending answer has been delivered.
+ * fd is a descriptor that becomes readable when process has work, or -1.
+ * release frees arg when the context is freed.  Only query_txt is
+ * required. */
+struct dkk_resolver {
+	int (*query_txt)(void *arg, const char *name, dkk_dns_cb cb,
+	    void *cbarg);
+	int (*wait)(void *arg);
+	int (*fd)(void *arg);
+	int (*process)(void *arg);
+	void (*release)(void *arg);
+};
+
+/* Use a custom resolver; ops is copied, arg is handed to every call and to
+ * ops->release when the context is freed or another source is chosen. */
+DKK_EXPORT int dkk_ctx_set_resolver(dkk_ctx *ctx,
+    const struct dkk_resolver *ops, void *arg);
+
+/* Serve lookups from an RFC 1035 master file ($ORIGIN, $TTL, parentheses,
+ * quoted strings, TXT records; other types only mark names as existing).
+ * Names absent from it are NXDOMAIN.  DKK_EIO or DKK_ESYNTAX with the file
+ * and line in dkk_ctx_error(). */
+DKK_EXPORT int dkk_ctx_use_zone(dkk_ctx *ctx, const char *path);
+
+/* Look keys up in DNS with libunbound.  server NULL: the system's
+ * resolver configuration (/etc/resolv.conf, /etc/hosts); "ADDR[@PORT]":
+ * forward every query to that recursive resolver.  trust_anchor: a file of
+ * DS or DNSKEY records for the root or a zone; with it every answer is
+ * validated and carries secure, insecure or bogus.  timeout_ms bounds each
+ * lookup (0: 5000).  DKK_EDNS with the reason in dkk_ctx_error(). */
+DKK_EXPORT int dkk_ctx_use_dns(dkk_ctx *ctx, const char *server,
+    const char *trust_anchor, unsigned timeout_ms);
+
+/* Block until at least one outstanding DNS answer has been handled. */
+DKK_EXPORT int dkk_ctx_wait(dkk_ctx *ctx);
+
+/* The resolver's descriptor for poll(), or -1 when it has none. */
+DKK_EXPORT int dkk_ctx_fd(dkk_ctx *ctx);
+
+/* Handle DNS answers that have arrived, without blocking. */
+DKK_EXPORT int dkk_ctx_process(dkk_ctx *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Verifying.                                                         */
+
+typedef struct dkk_verifier dkk_verifier;
+
+/* One DKIM-Signature field's outcome.  Strings are NUL-terminated, NULL
+ * when the tag was absent or unparsable, and live as long as the verifier. */
+struct dkk_sig_result {
+	enum dkk_verdict verdict;
+	enum dkk_reason reason;
+	const char *detail;	/* a sentence, e.g. "body hash mismatch" */
+	const char *domain;	/* d= */
+	const char *selector;	/* s= */
+	const char *identity;	/* i=, decoded; "@" d= when absent */
+	const char *algorithm;	/* a= as written */
+	const char *b;		/* b= without whitespace */
+	enum dkk_dnssec dnssec;	/* of the key record used */
+	unsigned key_bits;	/* RSA modulus bits, 256 for Ed25519, 0 */
+	int key_testing;	/* the key record has t=y */
+	int64_t timestamp;	/* t=, or -1 */
+	int64_t expiration;	/* x=, or -1 */
+	int64_t body_length;	/* l=, or -1 */
+};
+
+/* A verifier for one message.  Free with dkk_verifier_free(). */
+DKK_EXPORT int dkk_verifier_new(dkk_ctx *ctx, dkk_verifier **vp) DKK_WUR;
+DKK_EXPORT void dkk_verifier_free(dkk_verifier *v);
+
+/* Feed the next len bytes of the raw message (header, blank line, body), in
+ * chunks of any size.  Lines may end in CRLF or bare LF.  Key lookups start
+ * as soon as the header block is complete. */
+DKK_EXPORT int dkk_verifier_update(dkk_verifier *v, const void *data,
+    size_t len) DKK_WUR;
+
+/* End of message.  DKK_OK when every result is known; DKK_EAGAIN while DNS
+ * answers are outstanding (poll dkk_ctx_fd(), call dkk_ctx_process(), then
+ * call dkk_verifier_final() again).  Never blocks. */
+DKK_EXPORT int dkk_verifier_final(dkk_verifier *v) DKK_WUR;
+
+/* dkk_verifier_final(), blocking on the resolver until results are known. */
+DKK_EXPORT int dkk_verifier_wait(dkk_verifier *v) DKK_WUR;
+
+/* Number of DKIM-Signature fields, top first, including unparsable ones. */
+DKK_EXPORT size_t dkk_verifier_count(const dkk_verifier *v);
+
+/* The i-th result (0 = topmost field), NULL if out of range or not final. */
+DKK_EXPORT const struct dkk_sig_result *dkk_verifier_result(
+    const dkk_verifier *v, size_t i);
+
+/* The message verdict: pass if any signature passes, else the first
+ * signature's verdict, else none. */
+DKK_EXPORT enum dkk_verdict dkk_verifier_verdict(const dkk_verifier *v);
+
+/* The ADSP result (with dkk_ctx_set_adsp() on) and the Author Domain it
+ * concerns (NULL when the From field has no single address). */
+DKK_EXPORT enum dkk_adsp dkk_verifier_adsp(const dkk_verifier *v,
+    const char **author_domain);
+
+/* Render the Authentication-Results field for this message (RFC 8601):
+ * "Authentication-Results: <authserv_id>; dkim=... ; dkim-adsp=...".
+ * With eol non-NULL the field is folded at 78 columns with eol + TAB;
+ * with eol NULL it is one line.  The field ends without a line end.
+ * value_only drops the "Authentication-Results: " prefix.  Free *out with
+ * free(). */
+DKK_EXPORT int dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,
+    const char *eol, int value_only, char **out) DKK_WUR;
+
+/* ------------------------------------------------------------------ */
+/* Signing.                                                           */
+
+typedef struct dkk_key dkk_key;
+typedef struct dkk_signer dkk_signer;
+
+/* Load a private key: a PEM or DER file (PKCS#1 RSA, PKCS#8 RSA or
+ * Ed25519), or a file holding a base64 Ed25519 seed.  The key is checked
+ * by a test signature.  It belongs to the context; free it with
+ * dkk_key_free() or let dkk_ctx_free() do so. */
+DKK_EXPORT int dkk_ctx_load_key(dkk_ctx *ctx, const char *source,
+    dkk_key **keyp) DKK_WUR;
+DKK_EXPORT void dkk_key_free(dkk_key *key);
+
+/* "rsa" or "ed25519", and the key size in bits. */
+DKK_EXPORT const char *dkk_key_type(const dkk_key *key);
+DKK_EXPORT unsigned dkk_key_bits(const dkk_key *key);
+
+/* The public key as the p= value of a DNS key record (base64 of the
+ * SubjectPublicKeyInfo for RSA, of the raw 32 bytes for Ed25519).
+ * Free with free(). */
+DKK_EXPORT int dkk_key_public(const dkk_key *key, char **p64) DKK_WUR;
+
+/* Generate a key pair: type "rsa" (bits 1024 to 8192) or "ed25519" (bits
+ * ignored).  *pem is the private key to store (PKCS#1 PEM for RSA, PKCS#8
+ * PEM for Ed25519), free with free(); *keyp is the loaded key, as from
+ * dkk_ctx_load_key(). */
+DKK_EXPORT int dkk_key_generate(dkk_ctx *ctx, const char *type,
+    unsigned bits, char **pem, dkk_key **keyp) DKK_WUR;
+
+enum dkk_canon { DKK_CANON_SIMPLE = 0, DKK_CANON_RELAXED };
+
+/* What to sign with.  Strings are copied by dkk_signer_new(). */
+struct dkk_sign_opts {
+	const dkk_key *key;	/* decides a=: rsa-sha256 or ed25519-sha256 */
+	const char *domain;	/* d=, required */
+	const char *selector;	/* s=, required */
+	const char *identity;	/* i=, within d=; NULL to leave it out */
+	const char *headers;	/* colon list for h=; NULL: a default set */
+	enum dkk_canon header_canon;
+	enum dkk_canon body_canon;
+	int oversign;		/* list each name once more than it occurs */
+	int body_length;	/* add l= */
+	int64_t expire;		/* > 0: x= is t= + expire seconds */
+};
+
+/* A signer for one message.  Free with dkk_signer_free(). */
+DKK_EXPORT int dkk_signer_new(dkk_ctx *ctx, const struct dkk_sign_opts *opts,
+    dkk_signer **sp) DKK_WUR;
+DKK_EXPORT void dkk_signer_free(dkk_signer *s);
+
+/* Feed the message as for dkk_verifier_update(). */
+DKK_EXPORT int dkk_signer_update(dkk_signer *s, const void *data,
+    size_t len) DKK_WUR;
+
+/* End of message: *field is "DKIM-Signature: ..." folded with eol + TAB
+ * (eol "\r\n" when NULL), without a final line end, to be placed above the
+ * header.  Free *field with free(). */
+DKK_EXPORT int dkk_signer_final(dkk_signer *s, const char *eol,
+    char **field) DKK_WUR;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DKIMKIT_H */

@@ -1,0 +1,166 @@
+/*
+ * header.c: collect the header block from a byte stream (bounded), with
+ * bare LF turned into CRLF, and split it into fields.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void
+header_init(struct header *h, size_t max_bytes, size_t max_fields)
+{
+	memset(h, 0, sizeof(*h));
+	buf_init(&h->raw);
+	h->max_bytes = max_bytes;
+	h->max_fields = max_fields;
+}
+
+void
+header_clear(struct header *h)
+{
+	buf_clear(&h->raw);
+	free(h->fields);
+	h->fields = NULL;
+	h->count = h->cap = 0;
+}
+
+static int
+header_put(struct header *h, const char *s, size_t n)
+{
+	if (h->raw.len + n > h->max_bytes)
+		return DKK_ELIMIT;
+	return buf_add(&h->raw, s, n);
+}
+
+/* Take bytes until the blank line that ends the header block.  *used says
+ * how many belonged to the header; the rest is body.  The trailing CR of a
+ * chunk is held until the next byte tells whether it ends a line. */
+int
+header_feed(struct header *h, const char *data, size_t len, size_t *used)
+{
+	size_t i, start = 0;
+	int rc = DKK_OK;
+
+	for (i = 0; i < len && !h->done && rc == DKK_OK; i++) {
+		char c = data[i];
+
+		if (h->cr) {
+			h->cr = false;
+			if (c != '\n') {
+				rc = header_put(h, "\r", 1);
+				h->at_bol = 1;
+				if (rc != DKK_OK)
+					break;
+			}
+		}
+		if (c == '\r') {
+			rc = header_put(h, data + start, i - start);
+			start = i + 1;
+			h->cr = true;
+		} else if (c == '\n') {
+			rc = header_put(h, data + start, i - start);
+			start = i + 1;
+			if (rc == DKK_OK && h->at_bol == 0)
+				h->done = true;
+			else if (rc == DKK_OK)
+				rc = header_put(h, "\r\n", 2);
+			h->at_bol = 0;
+		} else {
+			h->at_bol = 1;
+		}
+	}
+	if (rc == DKK_OK && !h->done && start < i)
+		rc = header_put(h, data + start, i - start);
+	*used = i;
+	if (rc == DKK_OK && h->done)
+		rc = header_end(h);
+	return rc;
+}
+
+static int
+header_add_field(struct header *h, size_t off, size_t len)
+{
+	struct field *f;
+	const char *s = h->raw.p + off;
+	size_t n;
+
+	if (h->count == h->max_fields)
+		return DKK_ELIMIT;
+	if (h->count == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 32;
+
+		if ((f = dkk_realloc(h->fields, cap * sizeof(*f))) == NULL)
+			return DKK_ENOMEM;
+		h->fields = f;
+		h->cap = cap;
+	}
+	f = &h->fields[h->count++];
+	f->off = off;
+	f->len = len;
+	for (n = 0; n < len && s[n] != ':'; n++)
+		;
+	f->colon = n;
+	while (n > 0 && is_wsp((unsigned char)s[n - 1]))
+		n--;
+	f->nlen = f->colon < len ? n : 0;
+	return DKK_OK;
+}
+
+/* Split the block into fields: a line that starts with WSP continues the
+ * field above it.  Also called when the input ends inside the header. */
+int
+header_end(struct header *h)
+{
+	const char *p;
+	size_t pos = 0, start = 0, eol;
+	int rc;
+
+	if (h->count > 0 || (h->done && h->raw.p == NULL))
+		return DKK_OK;
+	if (h->cr && (rc = header_put(h, "\r", 1)) != DKK_OK)
+		return rc;
+	h->cr = false;
+	if (h->raw.len > 0 && (h->raw.len < 2 ||
+	    memcmp(h->raw.p + h->raw.len - 2, "\r\n", 2) != 0) &&
+	    (rc = header_put(h, "\r\n", 2)) != DKK_OK)
+		return rc;
+	h->done = true;
+	p = h->raw.p;
+	while (pos < h->raw.len) {
+		eol = (size_t)((const char *)memmem(p + pos, h->raw.len - pos,
+		    "\r\n", 2) - p);
+		if (pos > start && !is_wsp((unsigned char)p[pos]) &&
+		    (rc = header_add_field(h, start, pos - start - 2)) != DKK_OK)
+			return rc;
+		if (pos > start && !is_wsp((unsigned char)p[pos]))
+			start = pos;
+		pos = eol + 2;
+	}
+	if (pos > start)
+		return header_add_field(h, start, pos - start - 2);
+	return DKK_OK;
+}
+
+const char *
+header_text(const struct header *h, const struct field *f)
+{
+	return h->raw.p + f->off;
+}
+
+/* Does the field have this name (case-insensitive)? */
+bool
+header_is(const struct header *h, const struct field *f, const char *name)
+{
+	return f->nlen > 0 && ci_equals(header_text(h, f), f->nlen, name);
+}
+
+/* The value after the colon, as written (folding included). */
+const char *
+header_value(const struct header *h, const struct field *f, size_t *len)
+{
+	size_t start = f->colon < f->len ? f->colon + 1 : f->len;
+
+	*len = f->len - start;
+	return header_text(h, f) + start;
+}

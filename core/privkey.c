@@ -1,0 +1,496 @@
+/*
+ * privkey.c: private keys, imported once with GnuTLS, used with Nettle.
+ * RSA signing uses the timing-resistant, blinded rsa_*_sign_digest_tr.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <nettle/bignum.h>
+#include <nettle/eddsa.h>
+#include <nettle/rsa.h>
+
+#include "internal.h"
+
+struct dkk_key {
+	dkk_ctx *ctx;
+	struct dkk_key *next;
+	enum key_type type;
+	unsigned bits;
+	struct rsa_public_key pub;
+	struct rsa_private_key priv;
+	uint8_t ed_secret[ED25519_KEY_SIZE];
+	uint8_t ed_public[ED25519_KEY_SIZE];
+};
+
+#define KEY_FILE_MAX (1 << 20)
+
+static void
+key_random(void *ctx, size_t len, uint8_t *dst)
+{
+	ssize_t n;
+
+	(void)ctx;
+	while (len > 0) {
+		n = getrandom(dst, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			abort();	/* no entropy: blinding would be unsafe */
+		dst += n;
+		len -= (size_t)n;
+	}
+}
+
+static void
+key_zero(dkk_key *k)
+{
+	if (k->type == KEY_RSA) {
+		rsa_public_key_clear(&k->pub);
+		rsa_private_key_clear(&k->priv);
+	}
+	memset(k->ed_secret, 0, sizeof(k->ed_secret));
+}
+
+static int
+key_read(dkk_ctx *ctx, const char *path, gnutls_datum_t *data)
+{
+	FILE *f;
+	size_t n;
+	uint8_t *p;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return ctx_fail(ctx, DKK_EIO, "%s: %s", path, strerror(errno));
+	if ((p = dkk_malloc(KEY_FILE_MAX + 1)) == NULL) {
+		fclose(f);
+		return DKK_ENOMEM;
+	}
+	n = fread(p, 1, KEY_FILE_MAX + 1, f);
+	if (ferror(f) || n > KEY_FILE_MAX) {
+		int err = ferror(f) ? errno : EFBIG;
+
+		fclose(f);
+		free(p);
+		return ctx_fail(ctx, DKK_EIO, "%s: %s", path, strerror(err));
+	}
+	fclose(f);
+	p[n] = '\0';
+	data->data = p;
+	data->size = (unsigned)n;
+	return DKK_OK;
+}
+
+static void
+datums_free(gnutls_datum_t *d, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		gnutls_free(d[i].data);
+}
+
+static void
+mpz_set_datum(mpz_t x, const gnutls_datum_t *d)
+{
+	nettle_mpz_set_str_256_u(x, d->size, d->data);
+}
+
+/* Nettle wants a = d mod (p-1), b = d mod (q-1) and c = q^-1 mod p; they
+ * are derived here rather than trusting the CRT values in the file. */
+static int
+key_from_rsa(dkk_key *k, gnutls_x509_privkey_t x)
+{
+	enum { M, E, D, P, Q, U, E1, E2, NDATUM };
+	gnutls_datum_t v[NDATUM];
+	mpz_t t;
+	int rc = DKK_EKEY;
+
+	if (gnutls_x509_privkey_export_rsa_raw2(x, &v[M], &v[E], &v[D],
+	    &v[P], &v[Q], &v[U], &v[E1], &v[E2]) != 0)
+		return DKK_EKEY;
+	k->type = KEY_RSA;
+	rsa_public_key_init(&k->pub);
+	rsa_private_key_init(&k->priv);
+	mpz_init(t);
+	mpz_set_datum(k->pub.n, &v[M]);
+	mpz_set_datum(k->pub.e, &v[E]);
+	mpz_set_datum(k->priv.d, &v[D]);
+	mpz_set_datum(k->priv.p, &v[P]);
+	mpz_set_datum(k->priv.q, &v[Q]);
+	mpz_sub_ui(t, k->priv.p, 1);
+	mpz_fdiv_r(k->priv.a, k->priv.d, t);
+	mpz_sub_ui(t, k->priv.q, 1);
+	mpz_fdiv_r(k->priv.b, k->priv.d, t);
+	if (mpz_sgn(k->priv.p) > 0 && mpz_sgn(k->priv.q) > 0 &&
+	    mpz_invert(k->priv.c, k->priv.q, k->priv.p) &&
+	    rsa_public_key_prepare(&k->pub) &&
+	    rsa_private_key_prepare(&k->priv))
+		rc = DKK_OK;
+	k->bits = (unsigned)mpz_sizeinbase(k->pub.n, 2);
+	mpz_clear(t);
+	datums_free(v, NDATUM);
+	return rc;
+}
+
+static int
+key_from_ed25519_seed(dkk_key *k, const uint8_t *seed)
+{
+	k->type = KEY_ED25519;
+	k->bits = 256;
+	memcpy(k->ed_secret, seed, ED25519_KEY_SIZE);
+	ed25519_sha512_public_key(k->ed_public, k->ed_secret);
+	return DKK_OK;
+}
+
+static int
+key_from_x509(dkk_key *k, gnutls_x509_privkey_t x)
+{
+	gnutls_datum_t px, py, seed;
+	gnutls_ecc_curve_t curve;
+	int rc = DKK_EKEY;
+
+	switch (gnutls_x509_privkey_get_pk_algorithm2(x, NULL)) {
+	case GNUTLS_PK_RSA:
+		return key_from_rsa(k, x);
+	case GNUTLS_PK_EDDSA_ED25519:
+		if (gnutls_x509_privkey_export_ecc_raw(x, &curve, &px, &py,
+		    &seed) != 0)
+			return DKK_EKEY;
+		if (seed.size == ED25519_KEY_SIZE)
+			rc = key_from_ed25519_seed(k, seed.data);
+		gnutls_memset(seed.data, 0, seed.size);
+		gnutls_free(px.data);
+		gnutls_free(py.data);
+		gnutls_free(seed.data);
+		return rc;
+	default:
+		return DKK_EKEY;
+	}
+}
+
+/* PEM or DER (PKCS#1, PKCS#8), else a base64 Ed25519 seed as published in
+ * RFC 8463 A.2. */
+static int
+key_import(dkk_key *k, const gnutls_datum_t *data)
+{
+	gnutls_x509_privkey_t x;
+	uint8_t *seed;
+	size_t len;
+	int rc = DKK_EKEY;
+
+	if (gnutls_x509_privkey_init(&x) != 0)
+		return DKK_ENOMEM;
+	if (gnutls_x509_privkey_import2(x, data, GNUTLS_X509_FMT_PEM, NULL,
+	    GNUTLS_PKCS_PLAIN) == 0 ||
+	    gnutls_x509_privkey_import2(x, data, GNUTLS_X509_FMT_DER, NULL,
+	    GNUTLS_PKCS_PLAIN) == 0)
+		rc = key_from_x509(k, x);
+	gnutls_x509_privkey_deinit(x);
+	if (rc == DKK_OK || k->type == KEY_RSA)
+		return rc;
+	if (b64_decode((const char *)data->data, data->size, &seed, &len) ==
+	    DKK_OK) {
+		if (len == ED25519_KEY_SIZE)
+			rc = key_from_ed25519_seed(k, seed);
+		memset(seed, 0, len);
+		free(seed);
+	}
+	return rc;
+}
+
+static int
+key_sign(const dkk_key *k, const uint8_t *digest, uint8_t *sig)
+{
+	mpz_t s;
+	int ok;
+
+	if (k->type == KEY_ED25519) {
+		ed25519_sha512_sign(k->ed_public, k->ed_secret,
+		    SHA256_DIGEST_SIZE, digest, sig);
+		return DKK_OK;
+	}
+	mpz_init(s);
+	ok = rsa_sha256_sign_digest_tr(&k->pub, &k->priv, NULL, key_random,
+	    digest, s);
+	if (ok)
+		nettle_mpz_get_str_256(k->pub.size, sig, s);
+	mpz_clear(s);
+	return ok ? DKK_OK : DKK_ECRYPTO;
+}
+
+static size_t
+key_sigsize(const dkk_key *k)
+{
+	return k->type == KEY_ED25519 ? ED25519_SIGNATURE_SIZE : k->pub.size;
+}
+
+/* Sign and verify a fixed digest: catches a key whose parts disagree. */
+static int
+key_selftest(const dkk_key *k)
+{
+	static const uint8_t digest[SHA256_DIGEST_SIZE] = { 0x64, 0x6b, 0x6b };
+	uint8_t *sig;
+	mpz_t s;
+	int ok;
+
+	if ((sig = dkk_malloc(key_sigsize(k))) == NULL)
+		return DKK_ENOMEM;
+	if (key_sign(k, digest, sig) != DKK_OK) {
+		free(sig);
+		return DKK_EKEY;
+	}
+	if (k->type == KEY_ED25519) {
+		ok = ed25519_sha512_verify(k->ed_public, sizeof(digest),
+		    digest, sig);
+	} else {
+		nettle_mpz_init_set_str_256_u(s, k->pub.size, sig);
+		ok = rsa_sha256_verify_digest(&k->pub, digest, s);
+		mpz_clear(s);
+	}
+	free(sig);
+	return ok ? DKK_OK : DKK_EKEY;
+}
+
+static void
+key_link(dkk_ctx *ctx, dkk_key *k)
+{
+	k->ctx = ctx;
+	k->next = ctx->keys;
+	ctx->keys = k;
+}
+
+static int
+key_finish(dkk_ctx *ctx, dkk_key *k, const char *source, int rc,
+    dkk_key **keyp)
+{
+	if (rc == DKK_OK && (rc = key_selftest(k)) != DKK_OK)
+		ctx_fail(ctx, rc, "%s: the key fails its own test signature",
+		    source);
+	if (rc != DKK_OK) {
+		key_zero(k);
+		free(k);
+		return rc;
+	}
+	key_link(ctx, k);
+	*keyp = k;
+	return DKK_OK;
+}
+
+int
+dkk_ctx_load_key(dkk_ctx *ctx, const char *source, dkk_key **keyp)
+{
+	gnutls_datum_t data;
+	dkk_key *k;
+	int rc;
+
+	if (ctx == NULL || source == NULL || keyp == NULL)
+		return DKK_EINVAL;
+	if (strncmp(source, "pkcs11:", 7) == 0)
+		return ctx_fail(ctx, DKK_ENOTSUP,
+		    "%s: PKCS#11 keys are not supported in this build", source);
+	if ((rc = key_read(ctx, source, &data)) != DKK_OK)
+		return rc;
+	if ((k = dkk_calloc(1, sizeof(*k))) == NULL) {
+		free(data.data);
+		return DKK_ENOMEM;
+	}
+	k->type = KEY_ED25519;
+	rc = key_import(k, &data);
+	memset(data.data, 0, data.size);
+	free(data.data);
+	if (rc == DKK_EKEY)
+		ctx_fail(ctx, rc, "%s: not an RSA or Ed25519 private key "
+		    "(PEM or DER, PKCS#1 or PKCS#8) nor a base64 Ed25519 seed",
+		    source);
+	return key_finish(ctx, k, source, rc, keyp);
+}
+
+void
+dkk_key_free(dkk_key *key)
+{
+	dkk_key **pp;
+
+	if (key == NULL)
+		return;
+	for (pp = &key->ctx->keys; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == key) {
+			*pp = key->next;
+			break;
+		}
+	key_zero(key);
+	free(key);
+}
+
+const char *
+dkk_key_type(const dkk_key *key)
+{
+	return key->type == KEY_RSA ? "rsa" : "ed25519";
+}
+
+unsigned
+dkk_key_bits(const dkk_key *key)
+{
+	return key->bits;
+}
+
+enum key_type
+privkey_type(const dkk_key *k)
+{
+	return k->type;
+}
+
+/* Sign a SHA-256 header hash; *sig is allocated (free with free()). */
+int
+privkey_sign(const dkk_key *k, const uint8_t *digest, uint8_t **sig,
+    size_t *siglen)
+{
+	int rc;
+
+	if ((*sig = dkk_malloc(key_sigsize(k))) == NULL)
+		return DKK_ENOMEM;
+	if ((rc = key_sign(k, digest, *sig)) != DKK_OK) {
+		free(*sig);
+		*sig = NULL;
+		return rc;
+	}
+	*siglen = key_sigsize(k);
+	return DKK_OK;
+}
+
+/* DER, just enough for a SubjectPublicKeyInfo. */
+static void
+der_head(struct buf *out, uint8_t tag, size_t len)
+{
+	uint8_t h[6];
+	size_t n = 0;
+
+	h[n++] = tag;
+	if (len < 0x80) {
+		h[n++] = (uint8_t)len;
+	} else if (len < 0x100) {
+		h[n++] = 0x81;
+		h[n++] = (uint8_t)len;
+	} else {
+		h[n++] = 0x82;
+		h[n++] = (uint8_t)(len >> 8);
+		h[n++] = (uint8_t)len;
+	}
+	buf_add(out, h, n);
+}
+
+static void
+der_wrap(struct buf *out, uint8_t tag, const struct buf *content)
+{
+	der_head(out, tag, content->len);
+	buf_add(out, content->p, content->len);
+}
+
+static void
+der_integer(struct buf *out, const mpz_t x)
+{
+	size_t n = nettle_mpz_sizeinbase_256_s(x);
+
+	der_head(out, 0x02, n);
+	if (buf_reserve(out, n) == DKK_OK) {
+		nettle_mpz_get_str_256(n, (uint8_t *)out->p + out->len, x);
+		out->len += n;
+	}
+}
+
+static char *
+rsa_spki_b64(const dkk_key *k)
+{
+	static const uint8_t algid[] = {
+		0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x01, 0x01, 0x05, 0x00
+	};
+	struct buf ints, rsapk, spki, outer;
+	char *p64 = NULL;
+
+	buf_init(&ints);
+	buf_init(&rsapk);
+	buf_init(&spki);
+	buf_init(&outer);
+	der_integer(&ints, k->pub.n);
+	der_integer(&ints, k->pub.e);
+	buf_addc(&rsapk, 0);		/* no unused bits in the BIT STRING */
+	der_wrap(&rsapk, 0x30, &ints);
+	buf_add(&spki, algid, sizeof(algid));
+	der_wrap(&spki, 0x03, &rsapk);
+	der_wrap(&outer, 0x30, &spki);
+	if (!ints.failed && !rsapk.failed && !spki.failed && !outer.failed)
+		p64 = b64_encode((const uint8_t *)outer.p, outer.len);
+	buf_clear(&ints);
+	buf_clear(&rsapk);
+	buf_clear(&spki);
+	buf_clear(&outer);
+	return p64;
+}
+
+int
+dkk_key_public(const dkk_key *key, char **p64)
+{
+	if (key == NULL || p64 == NULL)
+		return DKK_EINVAL;
+	if (key->type == KEY_ED25519)
+		*p64 = b64_encode(key->ed_public, sizeof(key->ed_public));
+	else
+		*p64 = rsa_spki_b64(key);
+	return *p64 != NULL ? DKK_OK : DKK_ENOMEM;
+}
+
+/* A new key: RSA as PKCS#1 PEM (what most DKIM tools read), Ed25519 as
+ * PKCS#8 PEM (its only standard form). */
+int
+dkk_key_generate(dkk_ctx *ctx, const char *type, unsigned bits, char **pem,
+    dkk_key **keyp)
+{
+	gnutls_x509_privkey_t x;
+	gnutls_datum_t out = { NULL, 0 };
+	dkk_key *k;
+	bool rsa;
+	int rc;
+
+	if (ctx == NULL || type == NULL || pem == NULL || keyp == NULL)
+		return DKK_EINVAL;
+	rsa = strcmp(type, "rsa") == 0;
+	if (!rsa && strcmp(type, "ed25519") != 0)
+		return ctx_fail(ctx, DKK_EINVAL, "unknown key type %s", type);
+	if (rsa && (bits < 1024 || bits > 8192))
+		return ctx_fail(ctx, DKK_EINVAL,
+		    "RSA keys must have 1024 to 8192 bits, not %u", bits);
+	if (gnutls_x509_privkey_init(&x) != 0)
+		return DKK_ENOMEM;
+	rc = gnutls_x509_privkey_generate(x, rsa ? GNUTLS_PK_RSA :
+	    GNUTLS_PK_EDDSA_ED25519, rsa ? bits : 256, 0);
+	if (rc == 0)
+		rc = rsa ? gnutls_x509_privkey_export2(x, GNUTLS_X509_FMT_PEM,
+		    &out) : gnutls_x509_privkey_export2_pkcs8(x,
+		    GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &out);
+	if (rc != 0) {
+		gnutls_x509_privkey_deinit(x);
+		return ctx_fail(ctx, DKK_ECRYPTO, "key generation failed: %s",
+		    gnutls_strerror(rc));
+	}
+	if ((k = dkk_calloc(1, sizeof(*k))) == NULL ||
+	    (*pem = dkk_strndup((const char *)out.data, out.size)) == NULL) {
+		free(k);
+		rc = DKK_ENOMEM;
+	} else {
+		rc = key_finish(ctx, k, "generated key", key_from_x509(k, x),
+		    keyp);
+		if (rc != DKK_OK) {
+			free(*pem);
+			*pem = NULL;
+		}
+	}
+	gnutls_memset(out.data, 0, out.size);
+	gnutls_free(out.data);
+	gnutls_x509_privkey_deinit(x);
+	return rc;
+}

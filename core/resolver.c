@@ -1,0 +1,295 @@
+/*
+ * resolver.c: DNS through libunbound, asynchronous underneath.  Lookups
+ * run in libunbound's background thread; answers are collected by
+ * process() (non-blocking, for event loops polling fd()) or wait()
+ * (blocking).  Every lookup has a deadline: past it the query is cancelled
+ * and answered TEMPFAIL (RFC 6376 6.1.2: "TEMPFAIL (key unavailable)").
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <unbound.h>
+
+#include "internal.h"
+
+#define DNS_TIMEOUT_MS 5000
+#define DNS_MAX_TXT 64		/* records in one answer */
+#define RR_TXT 16
+#define CLASS_IN 1
+
+struct ubq {
+	struct ubres *r;
+	struct ubq *prev, *next;
+	int id;
+	int64_t deadline;	/* monotonic ms */
+	dkk_dns_cb cb;
+	void *cbarg;
+};
+
+struct ubres {
+	struct ub_ctx *ub;
+	bool validate;
+	unsigned timeout_ms;
+	struct ubq head;	/* ring of queries in flight */
+	unsigned delivered;	/* answers handed out, for wait() */
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+q_unlink(struct ubq *q)
+{
+	q->prev->next = q->next;
+	q->next->prev = q->prev;
+}
+
+static void
+q_deliver(struct ubq *q, const struct dkk_dns_answer *ans)
+{
+	q_unlink(q);
+	q->r->delivered++;
+	q->cb(q->cbarg, ans);
+	free(q);
+}
+
+/* TXT rdata is a run of <length><octets> strings; join them. */
+static char *
+txt_join(const uint8_t *p, size_t len, size_t *out)
+{
+	char *s = dkk_malloc(len + 1), *o = s;
+	size_t i = 0, n;
+
+	if (s == NULL)
+		return NULL;
+	while (i < len) {
+		n = p[i++];
+		if (n > len - i)
+			n = len - i;
+		memcpy(o, p + i, n);
+		o += n;
+		i += n;
+	}
+	*o = '\0';
+	*out = (size_t)(o - s);
+	return s;
+}
+
+static enum dkk_dnssec
+ub_dnssec(const struct ubres *r, const struct ub_result *res)
+{
+	if (!r->validate)
+		return DKK_DNSSEC_UNKNOWN;
+	if (res->bogus)
+		return DKK_DNSSEC_BOGUS;
+	return res->secure ? DKK_DNSSEC_SECURE : DKK_DNSSEC_INSECURE;
+}
+
+static void
+answer_from(struct ubq *q, const struct ub_result *res)
+{
+	struct dkk_dns_answer ans = { DKK_DNS_TEMPFAIL, DKK_DNSSEC_UNKNOWN, 0,
+	    0, NULL, NULL };
+	char *txt[DNS_MAX_TXT];
+	size_t len[DNS_MAX_TXT], n = 0, i;
+
+	ans.dnssec = ub_dnssec(q->r, res);
+	if (res->rcode == 3 && !res->bogus)
+		ans.status = DKK_DNS_NXDOMAIN;
+	else if (res->rcode == 0 && !res->bogus) {
+		ans.status = DKK_DNS_OK;
+		ans.ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
+		for (i = 0; res->havedata && res->data[i] != NULL &&
+		    n < DNS_MAX_TXT; i++)
+			if ((txt[n] = txt_join((const uint8_t *)res->data[i],
+			    (size_t)res->len[i], &len[n])) != NULL)
+				n++;
+			else
+				ans.status = DKK_DNS_TEMPFAIL;
+	}
+	ans.count = ans.status == DKK_DNS_OK ? n : 0;
+	ans.txt = (const char *const *)txt;
+	ans.len = len;
+	q_deliver(q, &ans);
+	for (i = 0; i < n; i++)
+		free(txt[i]);
+}
+
+static void
+ub_callback(void *mydata, int err, struct ub_result *res)
+{
+	static const struct dkk_dns_answer fail = { DKK_DNS_TEMPFAIL,
+	    DKK_DNSSEC_UNKNOWN, 0, 0, NULL, NULL };
+	struct ubq *q = mydata;
+
+	if (err != 0 || res == NULL)
+		q_deliver(q, &fail);
+	else
+		answer_from(q, res);
+	if (res != NULL)
+		ub_resolve_free(res);
+}
+
+static int
+ubres_query(void *arg, const char *name, dkk_dns_cb cb, void *cbarg)
+{
+	struct ubres *r = arg;
+	struct ubq *q;
+
+	if ((q = dkk_calloc(1, sizeof(*q))) == NULL)
+		return DKK_ENOMEM;
+	q->r = r;
+	q->cb = cb;
+	q->cbarg = cbarg;
+	q->deadline = now_ms() + r->timeout_ms;
+	if (ub_resolve_async(r->ub, name, RR_TXT, CLASS_IN, q, ub_callback,
+	    &q->id) != 0) {
+		free(q);
+		return DKK_EDNS;
+	}
+	q->next = &r->head;
+	q->prev = r->head.prev;
+	r->head.prev->next = q;
+	r->head.prev = q;
+	return DKK_OK;
+}
+
+/* Cancel and answer every query past its deadline. */
+static void
+ubres_expire(struct ubres *r)
+{
+	static const struct dkk_dns_answer timeout = { DKK_DNS_TEMPFAIL,
+	    DKK_DNSSEC_UNKNOWN, 0, 0, NULL, NULL };
+	int64_t now = now_ms();
+	struct ubq *q, *next;
+
+	for (q = r->head.next; q != &r->head; q = next) {
+		next = q->next;
+		if (q->deadline <= now) {
+			ub_cancel(r->ub, q->id);
+			q_deliver(q, &timeout);
+		}
+	}
+}
+
+static int
+ubres_process(void *arg)
+{
+	struct ubres *r = arg;
+
+	if (ub_poll(r->ub) && ub_process(r->ub) != 0)
+		return DKK_EDNS;
+	ubres_expire(r);
+	return DKK_OK;
+}
+
+static int
+ubres_fd(void *arg)
+{
+	return ub_fd(((struct ubres *)arg)->ub);
+}
+
+/* Block until at least one answer is delivered or a deadline passes. */
+static int
+ubres_wait(void *arg)
+{
+	struct ubres *r = arg;
+	unsigned before = r->delivered;
+	struct pollfd pfd;
+	int64_t left;
+	int rc;
+
+	while (r->delivered == before && r->head.next != &r->head) {
+		left = r->head.next->deadline - now_ms();
+		pfd.fd = ub_fd(r->ub);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, left > 0 ? (int)(left < 1000 ? left : 1000) :
+		    0) < 0 && errno != EINTR)
+			return DKK_EDNS;
+		if ((rc = ubres_process(r)) != DKK_OK)
+			return rc;
+	}
+	return DKK_OK;
+}
+
+static void
+ubres_release(void *arg)
+{
+	struct ubres *r = arg;
+	struct ubq *q, *next;
+
+	ub_ctx_delete(r->ub);	/* cancels what is in flight */
+	for (q = r->head.next; q != &r->head; q = next) {
+		next = q->next;
+		free(q);
+	}
+	free(r);
+}
+
+static int
+ubres_configure(dkk_ctx *ctx, struct ubres *r, const char *server,
+    const char *anchor)
+{
+	int rc;
+
+	if ((rc = ub_ctx_async(r->ub, 1)) != 0)
+		return ctx_fail(ctx, DKK_EDNS, "libunbound: %s",
+		    ub_strerror(rc));
+	if (server != NULL) {
+		if ((rc = ub_ctx_set_fwd(r->ub, server)) != 0)
+			return ctx_fail(ctx, DKK_EDNS, "DNS server %s: %s",
+			    server, ub_strerror(rc));
+	} else if ((rc = ub_ctx_resolvconf(r->ub, NULL)) != 0) {
+		return ctx_fail(ctx, DKK_EDNS, "/etc/resolv.conf: %s",
+		    ub_strerror(rc));
+	} else {
+		ub_ctx_hosts(r->ub, NULL);
+	}
+	if (anchor != NULL) {
+		if ((rc = ub_ctx_add_ta_file(r->ub, anchor)) != 0)
+			return ctx_fail(ctx, DKK_EDNS, "trust anchor %s: %s",
+			    anchor, ub_strerror(rc));
+		r->validate = true;
+	}
+	return DKK_OK;
+}
+
+int
+dkk_ctx_use_dns(dkk_ctx *ctx, const char *server, const char *trust_anchor,
+    unsigned timeout_ms)
+{
+	static const struct dkk_resolver ops = {
+		.query_txt = ubres_query,
+		.wait = ubres_wait,
+		.fd = ubres_fd,
+		.process = ubres_process,
+		.release = ubres_release,
+	};
+	struct ubres *r;
+	int rc;
+
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	if ((r = dkk_calloc(1, sizeof(*r))) == NULL)
+		return DKK_ENOMEM;
+	r->head.next = r->head.prev = &r->head;
+	r->timeout_ms = timeout_ms > 0 ? timeout_ms : DNS_TIMEOUT_MS;
+	if ((r->ub = ub_ctx_create()) == NULL) {
+		free(r);
+		return ctx_fail(ctx, DKK_EDNS, "libunbound: cannot start");
+	}
+	if ((rc = ubres_configure(ctx, r, server, trust_anchor)) != DKK_OK) {
+		ubres_release(r);
+		return rc;
+	}
+	return dkk_ctx_set_resolver(ctx, &ops, r);
+}

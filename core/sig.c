@@ -1,0 +1,444 @@
+/*
+ * sig.c: the DKIM-Signature field, RFC 6376 3.5 and the checks of 6.1.1.
+ * Values are case-sensitive unless the RFC says otherwise (3.2); domain
+ * names and header field names are not.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define SIG_MAX_TAGS 64
+#define SIG_MAX_H 512
+
+enum hash_alg
+sig_hash(enum sig_alg alg)
+{
+	return alg == ALG_RSA_SHA1 ? HASH_SHA1 : HASH_SHA256;
+}
+
+static bool
+is_letdig(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+/* sub-domain *("." sub-domain) of RFC 5321, labels of 1 to 63 letters,
+ * digits and inner hyphens; underscore allowed where DNS names use it. */
+bool
+domain_valid(const char *s, size_t len, bool underscore)
+{
+	size_t i, label = 0;
+
+	if (len == 0 || len > 253)
+		return false;
+	for (i = 0; i < len; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (is_letdig(c) || (underscore && c == '_') ||
+		    (c == '-' && label > 0)) {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0 && s[len - 1] != '-';
+}
+
+/* Is sub the same as dom or a subdomain of it? */
+bool
+domain_within(const char *sub, const char *dom)
+{
+	size_t sl = strlen(sub), dl = strlen(dom);
+
+	if (sl == dl)
+		return ci_equal(sub, sl, dom, dl);
+	return sl > dl && sub[sl - dl - 1] == '.' &&
+	    ci_equal(sub + sl - dl, dl, dom, dl);
+}
+
+static bool
+has_dot(const char *s, size_t len)
+{
+	return memchr(s, '.', len) != NULL;
+}
+
+/* 1*n DIGIT into an int64 (saturating, for l= which may have 76 digits). */
+static bool
+parse_digits(const struct tag *t, size_t maxdigits, int64_t *out)
+{
+	int64_t v = 0;
+	size_t i;
+
+	if (t->vlen == 0 || t->vlen > maxdigits)
+		return false;
+	for (i = 0; i < t->vlen; i++) {
+		int d = t->val[i] - '0';
+
+		if (d < 0 || d > 9)
+			return false;
+		v = v > (INT64_MAX - d) / 10 ? INT64_MAX : v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+static bool
+tag_is(const struct tag *t, const char *lit)
+{
+	return t->vlen == strlen(lit) && memcmp(t->val, lit, t->vlen) == 0;
+}
+
+static int PRINTF(4, 5)
+sig_fail(enum dkk_reason *reason, enum dkk_reason r, struct buf *why,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	*reason = r;
+	va_start(ap, fmt);
+	buf_vprintf(why, fmt, ap);
+	va_end(ap);
+	return DKK_ESYNTAX;
+}
+
+static bool
+parse_alg(const struct tag *t, enum sig_alg *alg)
+{
+	if (tag_is(t, "rsa-sha256"))
+		*alg = ALG_RSA_SHA256;
+	else if (tag_is(t, "ed25519-sha256"))
+		*alg = ALG_ED25519_SHA256;
+	else if (tag_is(t, "rsa-sha1"))
+		*alg = ALG_RSA_SHA1;
+	else
+		return false;
+	return true;
+}
+
+static bool
+parse_canon_word(const char *s, size_t n, enum dkk_canon *c)
+{
+	if (n == 6 && memcmp(s, "simple", 6) == 0)
+		*c = DKK_CANON_SIMPLE;
+	else if (n == 7 && memcmp(s, "relaxed", 7) == 0)
+		*c = DKK_CANON_RELAXED;
+	else
+		return false;
+	return true;
+}
+
+/* c=header[/body]; a lone word is the header's, the body's is simple. */
+static bool
+parse_canon(const struct tag *t, enum dkk_canon *hc, enum dkk_canon *bc)
+{
+	const char *slash = memchr(t->val, '/', t->vlen);
+	size_t hl = slash ? (size_t)(slash - t->val) : t->vlen;
+
+	*bc = DKK_CANON_SIMPLE;
+	if (!parse_canon_word(t->val, hl, hc))
+		return false;
+	return slash == NULL || parse_canon_word(slash + 1,
+	    t->vlen - hl - 1, bc);
+}
+
+static bool
+is_ftext(int c)
+{
+	return c >= 33 && c <= 126 && c != ':';
+}
+
+/* h= is a colon list of field names with FWS around the colons. */
+static int
+parse_h(struct sig *sg, const struct tag *t)
+{
+	size_t i = 0, start, end, n = 0;
+
+	if ((sg->h = dkk_calloc(t->vlen / 2 + 1, sizeof(char *))) == NULL)
+		return DKK_ENOMEM;
+	for (;;) {
+		while (i < t->vlen && is_fws((unsigned char)t->val[i]))
+			i++;
+		for (start = i; i < t->vlen && is_ftext((unsigned char)t->val[i]);
+		    i++)
+			;
+		end = i;
+		while (i < t->vlen && is_fws((unsigned char)t->val[i]))
+			i++;
+		if (end == start || n == SIG_MAX_H)
+			return DKK_ESYNTAX;
+		if ((sg->h[n] = dkk_strndup(t->val + start, end - start)) == NULL)
+			return DKK_ENOMEM;
+		sg->nh = ++n;
+		if (i == t->vlen)
+			return DKK_OK;
+		if (t->val[i++] != ':')
+			return DKK_ESYNTAX;
+	}
+}
+
+static bool
+h_has_from(const struct sig *sg)
+{
+	size_t i;
+
+	for (i = 0; i < sg->nh; i++)
+		if (ci_equals(sg->h[i], strlen(sg->h[i]), "from"))
+			return true;
+	return false;
+}
+
+/* q= must offer dns/txt; other methods are ignored (3.5). */
+static bool
+q_has_dnstxt(const struct tag *t)
+{
+	size_t i = 0, start, end;
+
+	while (i <= t->vlen) {
+		start = i;
+		while (i < t->vlen && t->val[i] != ':')
+			i++;
+		end = i++;
+		while (start < end && is_fws((unsigned char)t->val[start]))
+			start++;
+		while (end > start && is_fws((unsigned char)t->val[end - 1]))
+			end--;
+		if (end - start == 7 && memcmp(t->val + start, "dns/txt", 7) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int
+decode_b64_tag(const struct tag *t, uint8_t **out, size_t *len)
+{
+	if (t->vlen == 0)
+		return DKK_ESYNTAX;
+	return b64_decode(t->val, t->vlen, out, len);
+}
+
+/* i= = [local-part] "@" domain-name, dkim-quoted-printable, within d=. */
+static int
+parse_i(struct sig *sg, const struct tag *t, enum dkk_reason *reason,
+    struct buf *why)
+{
+	const char *at, *dom;
+
+	if (qp_decode(t->val, t->vlen, &sg->i) != DKK_OK ||
+	    (at = strrchr(sg->i, '@')) == NULL)
+		return sig_fail(reason, DKK_R_BAD_TAG, why,
+		    "i= is not an address");
+	dom = at + 1;
+	if (!domain_valid(dom, strlen(dom), false) ||
+	    !has_dot(dom, strlen(dom)))
+		return sig_fail(reason, DKK_R_BAD_TAG, why,
+		    "i= domain %s is not a domain name", dom);
+	if (!domain_within(dom, sg->d))
+		return sig_fail(reason, DKK_R_IDENTITY, why,
+		    "i= domain %s is not within d=", dom);
+	return DKK_OK;
+}
+
+/* The field with the value of b= deleted, surrounding whitespace included
+ * (3.7), so the header hash can cover the signature field itself. */
+static int
+make_unsigned(struct sig *sg, const char *field, size_t len,
+    const char *value, const struct tag *b)
+{
+	size_t eq = (size_t)(b->name - field) + b->nlen;
+	size_t rest = (size_t)(value - field) + b->vend;
+
+	while (field[eq] != '=')
+		eq++;
+	eq++;
+	sg->unsigned_len = eq + (len - rest);
+	if ((sg->unsigned_field = dkk_malloc(sg->unsigned_len + 1)) == NULL)
+		return DKK_ENOMEM;
+	memcpy(sg->unsigned_field, field, eq);
+	memcpy(sg->unsigned_field + eq, field + rest, len - rest);
+	sg->unsigned_field[sg->unsigned_len] = '\0';
+	return DKK_OK;
+}
+
+static const char *const required[] = { "a", "b", "bh", "d", "h", "s" };
+
+static int
+check_required(const struct tag *tags, size_t n, enum dkk_reason *reason,
+    struct buf *why)
+{
+	const struct tag *v = taglist_find(tags, n, "v");
+	size_t i;
+
+	/* 6.1.1: the version first, then the required tags. */
+	if (v == NULL)
+		return sig_fail(reason, DKK_R_MISSING_TAG, why,
+		    "v= tag missing");
+	if (!tag_is(v, "1"))
+		return sig_fail(reason, DKK_R_VERSION, why,
+		    "incompatible version v=%.*s", (int)v->vlen, v->val);
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (taglist_find(tags, n, required[i]) == NULL)
+			return sig_fail(reason, DKK_R_MISSING_TAG, why,
+			    "%s= tag missing", required[i]);
+	return DKK_OK;
+}
+
+static int
+parse_times(struct sig *sg, const struct tag *tags, size_t n,
+    enum dkk_reason *reason, struct buf *why)
+{
+	const struct tag *t = taglist_find(tags, n, "t");
+	const struct tag *x = taglist_find(tags, n, "x");
+
+	if (t != NULL && !parse_digits(t, 12, &sg->t))
+		return sig_fail(reason, DKK_R_BAD_TAG, why,
+		    "t= is not a timestamp");
+	if (x != NULL && !parse_digits(x, 12, &sg->x))
+		return sig_fail(reason, DKK_R_BAD_TAG, why,
+		    "x= is not a timestamp");
+	if (t != NULL && x != NULL && sg->x <= sg->t)
+		return sig_fail(reason, DKK_R_TIMESTAMPS, why,
+		    "x= is not later than t=");
+	return DKK_OK;
+}
+
+static int
+parse_tags(struct sig *sg, const struct tag *tags, size_t n,
+    enum dkk_reason *reason, struct buf *why)
+{
+	const struct tag *t;
+	int rc;
+
+	t = taglist_find(tags, n, "a");
+	if ((sg->a = dkk_strndup(t->val, t->vlen)) == NULL)
+		return DKK_ENOMEM;
+	if (!parse_alg(t, &sg->alg))
+		return sig_fail(reason, DKK_R_ALGORITHM, why,
+		    "unknown algorithm a=%s", sg->a);
+	t = taglist_find(tags, n, "d");
+	if ((sg->d = dkk_strndup(t->val, t->vlen)) == NULL)
+		return DKK_ENOMEM;
+	if (!domain_valid(t->val, t->vlen, false) || !has_dot(t->val, t->vlen))
+		return sig_fail(reason, DKK_R_BAD_TAG, why,
+		    "d=%s is not a domain name", sg->d);
+	t = taglist_find(tags, n, "s");
+	if ((sg->s = dkk_strndup(t->val, t->vlen)) == NULL)
+		return DKK_ENOMEM;
+	if (!domain_valid(t->val, t->vlen, true))
+		return sig_fail(reason, DKK_R_BAD_TAG, why,
+		    "s=%s is not a selector", sg->s);
+	t = taglist_find(tags, n, "b");
+	if ((sg->b64 = strip_fws(t->val, t->vlen)) == NULL)
+		return DKK_ENOMEM;
+	if ((rc = decode_b64_tag(t, &sg->b, &sg->blen)) != DKK_OK)
+		return rc == DKK_ENOMEM ? rc : sig_fail(reason, DKK_R_BAD_TAG,
+		    why, "b= is not base64");
+	t = taglist_find(tags, n, "bh");
+	if ((rc = decode_b64_tag(t, &sg->bh, &sg->bhlen)) != DKK_OK)
+		return rc == DKK_ENOMEM ? rc : sig_fail(reason, DKK_R_BAD_TAG,
+		    why, "bh= is not base64");
+	if ((rc = parse_h(sg, taglist_find(tags, n, "h"))) != DKK_OK)
+		return rc == DKK_ENOMEM ? rc : sig_fail(reason, DKK_R_BAD_TAG,
+		    why, "h= is not a list of field names");
+	if (!h_has_from(sg))
+		return sig_fail(reason, DKK_R_FROM_UNSIGNED, why,
+		    "From field not signed");
+	return DKK_OK;
+}
+
+static int
+parse_optional(struct sig *sg, const struct tag *tags, size_t n,
+    enum dkk_reason *reason, struct buf *why)
+{
+	const struct tag *t;
+	char *z;
+	int rc;
+
+	if ((t = taglist_find(tags, n, "c")) != NULL &&
+	    !parse_canon(t, &sg->hcanon, &sg->bcanon))
+		return sig_fail(reason, DKK_R_CANON, why,
+		    "unknown canonicalization");
+	if ((t = taglist_find(tags, n, "q")) != NULL && !q_has_dnstxt(t))
+		return sig_fail(reason, DKK_R_QUERY, why,
+		    "q= does not offer dns/txt");
+	if ((t = taglist_find(tags, n, "l")) != NULL &&
+	    !parse_digits(t, 76, &sg->l))
+		return sig_fail(reason, DKK_R_BAD_TAG, why,
+		    "l= is not a number");
+	if ((t = taglist_find(tags, n, "z")) != NULL) {
+		if ((rc = qp_decode(t->val, t->vlen, &z)) != DKK_OK)
+			return rc == DKK_ENOMEM ? rc : sig_fail(reason,
+			    DKK_R_BAD_TAG, why, "z= is malformed");
+		free(z);
+	}
+	if ((rc = parse_times(sg, tags, n, reason, why)) != DKK_OK)
+		return rc;
+	if ((t = taglist_find(tags, n, "i")) != NULL)
+		return parse_i(sg, t, reason, why);
+	if ((sg->i = dkk_malloc(strlen(sg->d) + 2)) == NULL)
+		return DKK_ENOMEM;
+	sg->i[0] = '@';
+	strcpy(sg->i + 1, sg->d);
+	return DKK_OK;
+}
+
+/* Parse a whole "DKIM-Signature: ..." field.  DKK_ESYNTAX with *reason and
+ * a sentence in why when the signature cannot be evaluated; what was parsed
+ * before the fault stays in sg for reporting. */
+int
+sig_parse(struct sig *sg, const char *field, size_t len,
+    enum dkk_reason *reason, struct buf *why)
+{
+	struct tag tags[SIG_MAX_TAGS];
+	const char *colon = memchr(field, ':', len), *value;
+	size_t n, vlen;
+	int rc;
+
+	memset(sg, 0, sizeof(*sg));
+	sg->t = sg->x = sg->l = -1;
+	if (colon == NULL)
+		return sig_fail(reason, DKK_R_SYNTAX, why, "no colon");
+	value = colon + 1;
+	vlen = len - (size_t)(value - field);
+	switch (taglist_parse(value, vlen, tags, SIG_MAX_TAGS, &n)) {
+	case TAGLIST_OK:
+		break;
+	case TAGLIST_DUPLICATE:
+		return sig_fail(reason, DKK_R_DUP_TAG, why,
+		    "a tag appears twice");
+	default:
+		return sig_fail(reason, DKK_R_SYNTAX, why,
+		    "signature syntax error");
+	}
+	if ((rc = check_required(tags, n, reason, why)) != DKK_OK ||
+	    (rc = parse_tags(sg, tags, n, reason, why)) != DKK_OK ||
+	    (rc = parse_optional(sg, tags, n, reason, why)) != DKK_OK)
+		return rc;
+	return make_unsigned(sg, field, len, value,
+	    taglist_find(tags, n, "b"));
+}
+
+void
+sig_clear(struct sig *sg)
+{
+	size_t i;
+
+	free(sg->d);
+	free(sg->s);
+	free(sg->i);
+	free(sg->a);
+	free(sg->b64);
+	free(sg->b);
+	free(sg->bh);
+	for (i = 0; i < sg->nh; i++)
+		free(sg->h[i]);
+	free(sg->h);
+	free(sg->unsigned_field);
+	memset(sg, 0, sizeof(*sg));
+}

@@ -1,0 +1,487 @@
+/*
+ * sign.c: the signer, RFC 6376 section 5.  The message streams through as
+ * for the verifier; at the end the DKIM-Signature field is laid out, its
+ * header hash computed over the field as it will travel (CRLF folding, b=
+ * empty), and the signature appended.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define SIGN_WIDTH 78
+
+struct dkk_signer {
+	dkk_ctx *ctx;
+	const dkk_key *key;
+	char *domain;
+	char *selector;
+	char *identity;
+	char **names;		/* --headers, or NULL for the default set */
+	size_t nnames;
+	enum dkk_canon hcanon;
+	enum dkk_canon bcanon;
+	bool oversign;
+	bool body_length;
+	int64_t expire;
+	struct header hdr;
+	struct bodyset body;
+	size_t sink;
+	int err;
+	bool done;
+};
+
+/* Fields worth protecting when present (RFC 6376 5.4.1), From first. */
+static const char *const default_headers[] = {
+	"From", "Reply-To", "Subject", "Date", "To", "Cc", "Resent-Date",
+	"Resent-From", "Resent-To", "Resent-Cc", "In-Reply-To", "References",
+	"List-Id", "List-Help", "List-Unsubscribe", "List-Subscribe",
+	"List-Post", "List-Owner", "List-Archive", "Message-ID",
+	"MIME-Version", "Content-Type", "Content-Transfer-Encoding",
+	"Content-ID", "Content-Description", "Sender", NULL
+};
+
+static void
+names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Split "a:b:c" into names; DKK_EINVAL on an empty or invalid name. */
+static int
+names_parse(const char *list, char ***out, size_t *n)
+{
+	const char *p = list, *colon;
+	char **names;
+	size_t count = 1, i = 0, len;
+
+	for (colon = list; (colon = strchr(colon, ':')) != NULL; colon++)
+		count++;
+	if ((names = dkk_calloc(count, sizeof(*names))) == NULL)
+		return DKK_ENOMEM;
+	for (; i < count; i++, p = colon + 1) {
+		colon = strchr(p, ':');
+		len = colon != NULL ? (size_t)(colon - p) : strlen(p);
+		if (len == 0 || strcspn(p, " \t\r\n;") < len ||
+		    (names[i] = dkk_strndup(p, len)) == NULL) {
+			names_free(names, i);
+			return names[i] == NULL && len > 0 ? DKK_ENOMEM :
+			    DKK_EINVAL;
+		}
+		if (colon == NULL)
+			colon = p + len;
+	}
+	*out = names;
+	*n = count;
+	return DKK_OK;
+}
+
+static bool
+names_have(char *const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ci_equals(names[i], strlen(names[i]), name))
+			return true;
+	return false;
+}
+
+static int
+signer_check(dkk_ctx *ctx, const struct dkk_sign_opts *o)
+{
+	const char *at;
+
+	if (o->key == NULL || o->domain == NULL || o->selector == NULL)
+		return ctx_fail(ctx, DKK_EINVAL,
+		    "a key, a domain and a selector are required");
+	if (!domain_valid(o->domain, strlen(o->domain), false) ||
+	    strchr(o->domain, '.') == NULL)
+		return ctx_fail(ctx, DKK_EINVAL, "%s is not a domain name",
+		    o->domain);
+	if (!domain_valid(o->selector, strlen(o->selector), true))
+		return ctx_fail(ctx, DKK_EINVAL, "%s is not a selector",
+		    o->selector);
+	if (o->identity != NULL && ((at = strrchr(o->identity, '@')) == NULL ||
+	    !domain_within(at + 1, o->domain)))
+		return ctx_fail(ctx, DKK_EINVAL,
+		    "identity %s is not an address within %s", o->identity,
+		    o->domain);
+	if (o->expire < 0)
+		return ctx_fail(ctx, DKK_EINVAL, "negative expiry");
+	return DKK_OK;
+}
+
+static int
+signer_copy(dkk_signer *s, const struct dkk_sign_opts *o)
+{
+	int rc;
+
+	if ((s->domain = dkk_strdup(o->domain)) == NULL ||
+	    (s->selector = dkk_strdup(o->selector)) == NULL ||
+	    (o->identity != NULL &&
+	    (s->identity = dkk_strdup(o->identity)) == NULL))
+		return DKK_ENOMEM;
+	if (o->headers == NULL)
+		return DKK_OK;
+	if ((rc = names_parse(o->headers, &s->names, &s->nnames)) != DKK_OK)
+		return rc == DKK_ENOMEM ? rc : ctx_fail(s->ctx, rc,
+		    "bad header list %s", o->headers);
+	if (!names_have(s->names, s->nnames, "From"))
+		return ctx_fail(s->ctx, DKK_EINVAL,
+		    "the header list must include From (RFC 6376 5.4)");
+	return DKK_OK;
+}
+
+int
+dkk_signer_new(dkk_ctx *ctx, const struct dkk_sign_opts *opts,
+    dkk_signer **sp)
+{
+	dkk_signer *s;
+	int rc;
+
+	if (ctx == NULL || opts == NULL || sp == NULL)
+		return DKK_EINVAL;
+	if ((rc = signer_check(ctx, opts)) != DKK_OK)
+		return rc;
+	if ((s = dkk_calloc(1, sizeof(*s))) == NULL)
+		return DKK_ENOMEM;
+	s->ctx = ctx;
+	s->key = opts->key;
+	s->hcanon = opts->header_canon;
+	s->bcanon = opts->body_canon;
+	s->oversign = opts->oversign != 0;
+	s->body_length = opts->body_length != 0;
+	s->expire = opts->expire;
+	header_init(&s->hdr, ctx->limit_header_bytes, ctx->limit_header_fields);
+	bodyset_init(&s->body);
+	if ((rc = signer_copy(s, opts)) != DKK_OK ||
+	    (rc = bodyset_sink(&s->body, s->bcanon, HASH_SHA256, UINT64_MAX,
+	    &s->sink)) != DKK_OK) {
+		dkk_signer_free(s);
+		return rc;
+	}
+	*sp = s;
+	return DKK_OK;
+}
+
+void
+dkk_signer_free(dkk_signer *s)
+{
+	if (s == NULL)
+		return;
+	free(s->domain);
+	free(s->selector);
+	free(s->identity);
+	names_free(s->names, s->nnames);
+	header_clear(&s->hdr);
+	bodyset_clear(&s->body);
+	free(s);
+}
+
+int
+dkk_signer_update(dkk_signer *s, const void *data, size_t len)
+{
+	const char *p = data;
+	size_t used;
+	int rc;
+
+	if (s == NULL || (data == NULL && len > 0))
+		return DKK_EINVAL;
+	if (s->err != DKK_OK)
+		return s->err;
+	if (s->done)
+		return DKK_ESTATE;
+	if (!s->hdr.done) {
+		if ((rc = header_feed(&s->hdr, p, len, &used)) != DKK_OK)
+			return s->err = rc;
+		p += used;
+		len -= used;
+	}
+	bodyset_feed(&s->body, p, len);
+	return DKK_OK;
+}
+
+/* Add name to the list as often as the message has it (plus one when
+ * over-signing); at least once when always is set. */
+static int
+hlist_add(struct buf *h, const struct header *hdr, const char *name,
+    bool oversign, bool always)
+{
+	size_t n = hdrsel_count(hdr, name) + (oversign ? 1 : 0);
+
+	if (n == 0 && always)
+		n = 1;
+	while (n-- > 0) {
+		if (h->len > 0)
+			buf_addc(h, ':');
+		buf_adds(h, name);
+	}
+	return h->failed ? DKK_ENOMEM : DKK_OK;
+}
+
+/* The h= list: explicit names as given (absent ones included: that
+ * protects them from being added), or the present default fields. */
+static int
+hlist_build(const dkk_signer *s, struct buf *h)
+{
+	size_t i;
+	int rc = DKK_OK;
+
+	if (s->names != NULL && !s->oversign) {
+		for (i = 0; i < s->nnames && rc == DKK_OK; i++)
+			rc = hlist_add(h, &s->hdr, s->names[i], false, true);
+		return rc;
+	}
+	if (s->names != NULL) {
+		for (i = 0; i < s->nnames && rc == DKK_OK; i++)
+			if (!names_have(s->names, i, s->names[i]))
+				rc = hlist_add(h, &s->hdr, s->names[i], true,
+				    true);
+		return rc;
+	}
+	for (i = 0; default_headers[i] != NULL && rc == DKK_OK; i++)
+		rc = hlist_add(h, &s->hdr, default_headers[i], s->oversign,
+		    i == 0);
+	return rc;
+}
+
+/* Lay out "tag=value;" items, folding before an item that would pass
+ * the width.  Long values (h=, bh=, b=) fold inside at safe points. */
+struct layout {
+	struct buf f;
+	size_t col;
+};
+
+static void
+lay_fold(struct layout *l)
+{
+	buf_adds(&l->f, "\r\n\t");
+	l->col = 8;
+}
+
+/* Start "tag=" on this line if it and the first need of its value fit. */
+static void
+lay_tag(struct layout *l, const char *tag, size_t need)
+{
+	size_t tl = strlen(tag) + 1;
+
+	if (l->col + 1 + tl + need > SIGN_WIDTH) {
+		lay_fold(l);
+	} else {
+		buf_addc(&l->f, ' ');
+		l->col++;
+	}
+	buf_printf(&l->f, "%s=", tag);
+	l->col += tl;
+}
+
+/* Append a value; brk says where it may fold: ':' after a colon (h=),
+ * 'b' anywhere (base64), 0 nowhere. */
+static void
+lay_value(struct layout *l, const char *v, char brk)
+{
+	size_t vl = strlen(v), i = 0, run, room;
+
+	while (i < vl) {
+		run = vl - i;
+		room = l->col + 1 < SIGN_WIDTH ? SIGN_WIDTH - 1 - l->col : 0;
+		if (brk != 0 && run > room) {
+			run = room;
+			if (brk == ':')
+				while (run > 0 && v[i + run - 1] != ':')
+					run--;
+			if (run == 0 && l->col > 8) {
+				lay_fold(l);
+				continue;
+			}
+			if (run == 0)	/* one name wider than a line */
+				run = strcspn(v + i, ":") + (v[i +
+				    strcspn(v + i, ":")] == ':');
+		}
+		buf_add(&l->f, v + i, run);
+		l->col += run;
+		i += run;
+		if (i < vl)
+			lay_fold(l);
+	}
+}
+
+static void
+lay_item(struct layout *l, const char *tag, const char *value, char brk)
+{
+	lay_tag(l, tag, brk != 0 ? 8 : strlen(value) + 1);
+	lay_value(l, value, brk);
+	buf_addc(&l->f, ';');
+	l->col++;
+}
+
+static char *
+qp_encode(const char *s)
+{
+	struct buf b;
+
+	buf_init(&b);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c > 0x20 && c < 0x7f && c != ';' && c != '=')
+			buf_addc(&b, (char)c);
+		else
+			buf_printf(&b, "=%02X", c);
+	}
+	return buf_take(&b);
+}
+
+static int
+lay_tags(dkk_signer *s, struct layout *l, const char *hlist,
+    const char *bh)
+{
+	const struct body *b = s->body.canon[s->bcanon];
+	int64_t now = ctx_now(s->ctx);
+	char num[32], *i;
+
+	buf_printf(&l->f, "DKIM-Signature: v=1; a=%s; c=%s/%s;",
+	    privkey_type(s->key) == KEY_ED25519 ? "ed25519-sha256" :
+	    "rsa-sha256", s->hcanon == DKK_CANON_RELAXED ? "relaxed" :
+	    "simple", s->bcanon == DKK_CANON_RELAXED ? "relaxed" : "simple");
+	l->col = l->f.len;
+	lay_item(l, "d", s->domain, 0);
+	lay_item(l, "s", s->selector, 0);
+	if (s->identity != NULL) {
+		if ((i = qp_encode(s->identity)) == NULL)
+			return DKK_ENOMEM;
+		lay_item(l, "i", i, 0);
+		free(i);
+	}
+	if (s->body_length) {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)b->total);
+		lay_item(l, "l", num, 0);
+	}
+	snprintf(num, sizeof(num), "%lld", (long long)now);
+	lay_item(l, "t", num, 0);
+	if (s->expire > 0) {
+		snprintf(num, sizeof(num), "%lld", (long long)(now + s->expire));
+		lay_item(l, "x", num, 0);
+	}
+	lay_item(l, "h", hlist, ':');
+	lay_item(l, "bh", bh, 'b');
+	lay_tag(l, "b", 8);
+	return l->f.failed ? DKK_ENOMEM : DKK_OK;
+}
+
+/* Header hash over the selected fields and the unsigned field itself. */
+static int
+sign_headers(dkk_signer *s, const char *hlist, const struct buf *field,
+    char **b64)
+{
+	struct hash h;
+	struct buf tmp;
+	char **names;
+	size_t n;
+	uint8_t digest[HASH_MAX], *sig;
+	size_t siglen;
+	int rc;
+
+	if ((rc = names_parse(hlist, &names, &n)) != DKK_OK)
+		return rc;
+	hash_init(&h, HASH_SHA256);
+	buf_init(&tmp);
+	rc = hdrsel_hash(&h, &s->hdr, names, n, s->hcanon, &tmp);
+	names_free(names, n);
+	tmp.len = 0;
+	if (rc == DKK_OK)
+		rc = canon_header(&tmp, s->hcanon, field->p, field->len, false);
+	if (rc == DKK_OK) {
+		hash_update(&h, tmp.p, tmp.len);
+		hash_digest(&h, digest);
+		rc = privkey_sign(s->key, digest, &sig, &siglen);
+	}
+	buf_clear(&tmp);
+	if (rc != DKK_OK)
+		return rc;
+	*b64 = b64_encode(sig, siglen);
+	free(sig);
+	return *b64 != NULL ? DKK_OK : DKK_ENOMEM;
+}
+
+/* Swap the CRLFs of the field for the caller's line end. */
+static char *
+with_eol(struct buf *f, const char *eol)
+{
+	struct buf out;
+	size_t i;
+
+	if (strcmp(eol, "\r\n") == 0)
+		return buf_take(f);
+	buf_init(&out);
+	for (i = 0; i < f->len; i++) {
+		if (f->p[i] == '\r' && i + 1 < f->len && f->p[i + 1] == '\n') {
+			buf_adds(&out, eol);
+			i++;
+		} else {
+			buf_addc(&out, f->p[i]);
+		}
+	}
+	buf_clear(f);
+	return buf_take(&out);
+}
+
+static int
+signer_finish(dkk_signer *s, struct layout *l, struct buf *hlist)
+{
+	const struct body_sink *bs;
+	char *bh = NULL, *b = NULL;
+	int rc;
+
+	if (!s->hdr.done && (rc = header_end(&s->hdr)) != DKK_OK)
+		return rc;
+	bodyset_finish(&s->body);
+	bs = bodyset_get(&s->body, s->bcanon, s->sink);
+	if ((rc = hlist_build(s, hlist)) != DKK_OK)
+		return rc;
+	if ((bh = b64_encode(bs->digest, hash_size(HASH_SHA256))) == NULL)
+		return DKK_ENOMEM;
+	rc = lay_tags(s, l, hlist->p, bh);
+	if (rc == DKK_OK)
+		rc = sign_headers(s, hlist->p, &l->f, &b);
+	if (rc == DKK_OK)
+		lay_value(l, b, 'b');
+	free(bh);
+	free(b);
+	return rc;
+}
+
+int
+dkk_signer_final(dkk_signer *s, const char *eol, char **field)
+{
+	struct layout l;
+	struct buf hlist;
+	int rc;
+
+	if (s == NULL || field == NULL)
+		return DKK_EINVAL;
+	if (s->err != DKK_OK)
+		return s->err;
+	if (s->done)
+		return DKK_ESTATE;
+	s->done = true;
+	buf_init(&l.f);
+	buf_init(&hlist);
+	l.col = 0;
+	rc = signer_finish(s, &l, &hlist);
+	buf_clear(&hlist);
+	if (rc == DKK_OK && l.f.failed)
+		rc = DKK_ENOMEM;
+	*field = rc == DKK_OK ? with_eol(&l.f, eol != NULL ? eol : "\r\n") :
+	    NULL;
+	buf_clear(&l.f);
+	if (rc == DKK_OK && *field == NULL)
+		rc = DKK_ENOMEM;
+	return s->err = rc == DKK_OK ? DKK_OK : rc;
+}

@@ -1,0 +1,145 @@
+# tests/interop/common.bash: shared set-up of the interop test programs.
+# Sourced by tests/interop/*.sh (this file is not a test: it does not end
+# in .sh, so run.sh does not run it).
+
+set -u
+
+TOP_SRCDIR="${TOP_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+TOP_BUILDDIR="${TOP_BUILDDIR:-$TOP_SRCDIR}"
+DKIMKIT="${DKIMKIT:-$TOP_BUILDDIR/cli/dkimkit}"
+VECTORS="${VECTORS:-$TOP_SRCDIR/../shared/vectors/rfc}"
+PYTHON="${PYTHON:-/usr/bin/python3}"
+INTEROP="$TOP_SRCDIR/tests/interop"
+
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/unbound.sh"
+. "$TOP_SRCDIR/tests/lib/netns.sh"
+
+CANONS=(simple/simple simple/relaxed relaxed/simple relaxed/relaxed)
+MESSAGES=(plain whitespace folded lf)
+
+mailtool()
+{
+	"$PYTHON" "$INTEROP/mailtool.py" "$@"
+}
+
+peer_python()
+{
+	"$PYTHON" "$INTEROP/peer_python.py" "$@"
+}
+
+peer_perl()
+{
+	perl "$INTEROP/peer_perl.pl" "$@"
+}
+
+# have_dkimkit: is the command built?
+have_dkimkit()
+{
+	[ -x "$DKIMKIT" ]
+}
+
+# need_dkimkit: loud SKIP (failure in CI) when the command is not built.
+need_dkimkit()
+{
+	have_dkimkit && return 0
+	skip "dkimkit tests" "$DKIMKIT is not built (run make)"
+	return 1
+}
+
+# need_python_peer / need_perl_peer / need_opendkim_peer: the peers, each
+# with a loud SKIP when missing.
+need_python_peer()
+{
+	need "$PYTHON" python3:dkim python3:nacl python3:dns.zone
+}
+
+need_perl_peer()
+{
+	need perl perl:Mail::DKIM::Verifier perl:Net::DNS::Resolver
+}
+
+need_opendkim_peer()
+{
+	need opendkim-testmsg
+}
+
+# opendkim_dns ZONEFILE...: make libopendkim's keys come from a real unbound
+# serving ZONEFILE.  opendkim-testmsg has no resolver option (its only
+# options are -C -d -k -s, and libopendkim asks the libc resolver, which
+# only reads /etc/resolv.conf and only uses port 53), so it runs in a
+# network namespace with its own resolv.conf and an unbound on
+# 127.0.0.1:53 (tests/lib/netns.sh).  Sets ODK_ENTER (the command prefix);
+# returns 1 with the reason on stderr when that cannot be done.
+ODK_ENTER=()
+opendkim_dns()
+{
+	netns_start || return 1
+	local UNBOUND_WRAP=("${NETNS_ENTER[@]}")
+	local UNBOUND_FIXED_PORT=53
+	unbound_start "$@" || return 1
+	ODK_ENTER=("${NETNS_ENTER[@]}")
+	# The libc resolver inside sees it (drill without @ reads
+	# /etc/resolv.conf):
+	local q=(dig . SOA)
+	command -v drill >/dev/null 2>&1 && q=(drill . SOA)
+	"${ODK_ENTER[@]}" "${q[@]}" 2>&1 | grep -Eq '(rcode|status): NOERROR' || {
+		printf 'opendkim_dns: the namespace resolver does not answer\n' >&2
+		return 1
+	}
+}
+
+# opendkim_verify FILE: exit 0 when libopendkim verifies FILE.  It says
+# nothing on success and "dkim_eom(): ..." on stderr otherwise.
+opendkim_verify()
+{
+	"${ODK_ENTER[@]}" opendkim-testmsg <"$1"
+}
+
+# opendkim_sign KEY DOMAIN SELECTOR IN OUT: sign with libopendkim.  It
+# always signs rsa-sha1, relaxed/simple.  Without -C it prints a corrupt
+# field (its CR remover does not terminate the string), so use -C and turn
+# the field's CRLFs into LFs for a bare-LF message (libopendkim refuses
+# mixed line ends).
+opendkim_sign()
+{
+	local tmp="$5.tmp"
+
+	opendkim-testmsg -C -d "$2" -s "$3" -k "$1" <"$4" >"$tmp" || return 1
+	if [ "$(mailtool endings "$4")" = lf ]; then
+		sed 's/\r$//' "$tmp" >"$5" || return 1
+		rm -f -- "$tmp"
+	else
+		mv -- "$tmp" "$5"
+	fi
+}
+
+# dkimkit_result FILE.json: the message-level "result" of verify --json.
+dkimkit_result()
+{
+	mailtool jsonget "$1" result
+}
+
+# peer_keys DIR: RSA and Ed25519 keys made without dkimkit, and their zone
+# file DIR/peers.zone: prsa (openssl, RSA 2048), ped (openssl, Ed25519),
+# odk (opendkim-genkey, RSA 2048, h=sha1:sha256 so its rsa-sha1 signatures
+# are allowed; its zone stub has a quoted n= note and s=email).
+peer_keys()
+{
+	local d="$1"
+
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+	    -out "$d/prsa.pem" 2>/dev/null || return 1
+	openssl genpkey -algorithm ed25519 -out "$d/ped.pem" || return 1
+	{
+		printf '$TTL 300\n'
+		mailtool record "$d/prsa.pem" prsa example.test &&
+		mailtool record "$d/ped.pem" ped example.test
+	} >"$d/peers.zone" || return 1
+	if have opendkim-genkey; then
+		opendkim-genkey --directory="$d" --domain=example.test \
+		    --selector=odk --bits=2048 --hash-algorithms=sha1:sha256 \
+		    --restrict --append-domain --note='peer key' || return 1
+		cat "$d/odk.txt" >>"$d/peers.zone" || return 1
+	fi
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/perl
+# Mail::DKIM (libmail-dkim-perl) as an interop peer.
+#
+#   peer_perl.pl sign --key KEY.pem --domain D --selector S
+#       [--algorithm rsa-sha256] [--canon HDR/BODY] [--identity I]
+#       [--headers a:b:c] FILE                        > signed
+#   peer_perl.pl verify --server ADDR --port PORT FILE
+#
+# sign writes the message with a DKIM-Signature field on top, in the line
+# ends of the input.  verify asks the DNS server at ADDR:PORT (a real query,
+# through Net::DNS) for keys; exit status 0 when the message verifies
+# ("pass"), 1 when not, 2 on usage or I/O errors.  Every signature's result
+# goes to stderr.  Debian's Mail::DKIM has no Ed25519: RSA only.
+
+use strict;
+use warnings;
+
+use Getopt::Long qw(GetOptionsFromArray);
+use Mail::DKIM::Signer;
+use Mail::DKIM::Verifier;
+use Mail::DKIM::DNS;
+use Net::DNS::Resolver;
+
+sub slurp
+{
+	my ($path) = @_;
+	open(my $fh, '<:raw', $path) or die "$path: $!\n";
+	local $/;
+	my $data = <$fh>;
+	close($fh);
+	return $data;
+}
+
+# Mail::DKIM wants CRLF line ends.
+sub crlf
+{
+	my ($data) = @_;
+	$data =~ s/\r?\n/\r\n/g;
+	return $data;
+}
+
+sub cmd_sign
+{
+	my @args = @_;
+	my %o = (algorithm => 'rsa-sha256', canon => 'relaxed/simple');
+	GetOptionsFromArray(\@args, \%o, 'key=s', 'domain=s', 'selector=s',
+	    'algorithm=s', 'canon=s', 'identity=s', 'headers=s')
+	    or return 2;
+	@args == 1 && $o{key} && $o{domain} && $o{selector} or return 2;
+	my $msg = slurp($args[0]);
+	my $eol = ($msg =~ /\r\n/) ? "\r\n" : "\n";
+	my %new = (
+		Algorithm => $o{algorithm},
+		Method => $o{canon},
+		Domain => $o{domain},
+		Selector => $o{selector},
+		KeyFile => $o{key},
+	);
+	$new{Identity} = $o{identity} if defined $o{identity};
+	$new{Headers} = $o{headers} if defined $o{headers};
+	my $signer = Mail::DKIM::Signer->new(%new);
+	$signer->PRINT(crlf($msg));
+	$signer->CLOSE;
+	my $sig = $signer->signature or die "Mail::DKIM made no signature\n";
+	my $field = $sig->as_string;
+	$field =~ s/\r?\n/$eol/g;
+	binmode(STDOUT);
+	print $field, $eol, $msg;
+	return 0;
+}
+
+sub cmd_verify
+{
+	my @args = @_;
+	my %o = (server => '127.0.0.1');
+	GetOptionsFromArray(\@args, \%o, 'server=s', 'port=i') or return 2;
+	@args == 1 && $o{port} or return 2;
+	my $res = Net::DNS::Resolver->new(
+		nameservers => [$o{server}],
+		port => $o{port},
+		recurse => 1,
+		retry => 2,
+		udp_timeout => 5,
+		tcp_timeout => 5,
+	);
+	# Use this resolver, never the system's (resolv.conf).
+	Mail::DKIM::DNS::resolver($res);
+	my $msg = slurp($args[0]);
+	my $v = Mail::DKIM::Verifier->new();
+	$v->PRINT(crlf($msg));
+	$v->CLOSE;
+	foreach my $s ($v->signatures) {
+		printf STDERR "Mail::DKIM: d=%s s=%s a=%s: %s\n",
+		    $s->domain // '?', $s->selector // '?',
+		    $s->algorithm // '?', $s->result_detail // '?';
+	}
+	printf "%s\n", $v->result;
+	printf STDERR "Mail::DKIM: message result: %s\n", $v->result_detail;
+	return $v->result eq 'pass' ? 0 : 1;
+}
+
+my $cmd = shift @ARGV // '';
+my $st = eval {
+	$cmd eq 'sign' ? cmd_sign(@ARGV) :
+	$cmd eq 'verify' ? cmd_verify(@ARGV) : 2;
+};
+if (!defined $st) {
+	print STDERR "peer_perl.pl: $@";
+	exit 2;
+}
+print STDERR "usage: peer_perl.pl sign|verify ... (see the file)\n"
+    if $st == 2;
+exit $st;

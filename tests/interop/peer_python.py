@@ -1,0 +1,106 @@
+#!/usr/bin/python3
+"""python3-dkim (dkimpy) as an interop peer.
+
+  peer_python.py sign --key KEY --domain D --selector S
+      [--algorithm rsa-sha256|ed25519-sha256] [--canon HDR/BODY]
+      [--identity I] [--length] [--headers a:b:c] FILE   > signed
+  peer_python.py verify --zone ZONEFILE [--sig N] FILE
+
+sign writes the message with a DKIM-Signature field on top, in the line
+ends of the input.  KEY: PEM (RSA PKCS#1 or PKCS#8, Ed25519 PKCS#8) or a
+base64 Ed25519 seed.  verify checks signature N (0: topmost), taking keys
+from the zone file (RFC 1035) through dkim.verify's dnsfunc; exit status 0
+pass, 1 fail, 2 usage or I/O error; the reason is logged on stderr.
+"""
+
+import argparse
+import logging
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import dkim  # noqa: E402  (python3-dkim)
+import mailtool  # noqa: E402
+
+
+def cmd_sign(a):
+    with open(a.file, "rb") as f:
+        msg = f.read()
+    eol = b"\r\n" if b"\r\n" in msg else b"\n"
+    key = mailtool.PrivateKey(a.key)
+    hdr, body = a.canon.split("/") if "/" in a.canon else (a.canon, "simple")
+    headers = None
+    if a.headers:
+        headers = [h.encode("ascii") for h in a.headers.split(":")]
+    sig = dkim.sign(msg, a.selector.encode("ascii"),
+                    a.domain.encode("ascii"), key.dkim_private(),
+                    identity=a.identity.encode("ascii") if a.identity
+                    else None,
+                    canonicalize=(hdr.encode("ascii"), body.encode("ascii")),
+                    signature_algorithm=a.algorithm.encode("ascii"),
+                    include_headers=headers, length=a.length,
+                    logger=logging.getLogger("dkim"), linesep=eol)
+    if not sig:
+        sys.exit("dkim.sign returned nothing")
+    if not sig.endswith(eol):
+        sig += eol
+    sys.stdout.buffer.write(sig + msg)
+
+
+def cmd_verify(a):
+    try:
+        with open(a.file, "rb") as f:
+            msg = f.read()
+    except OSError as e:
+        print(e, file=sys.stderr)
+        return 2
+
+    def dnsfunc(name, timeout=5):
+        if isinstance(name, bytes):
+            name = name.decode("ascii")
+        records = mailtool.zone_txt(a.zone, name)
+        logging.getLogger("dkim").debug("zone %s: %s -> %r", a.zone, name,
+                                        records)
+        return records[0].encode("ascii") if records else None
+
+    d = dkim.DKIM(msg, logger=logging.getLogger("dkim"), minkey=1024)
+    try:
+        ok = d.verify(idx=a.sig, dnsfunc=dnsfunc)
+    except dkim.DKIMException as e:
+        print("verify: %s" % e, file=sys.stderr)
+        ok = False
+    print("pass" if ok else "fail")
+    return 0 if ok else 1
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawTextHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("sign")
+    s.add_argument("--key", required=True)
+    s.add_argument("--domain", required=True)
+    s.add_argument("--selector", required=True)
+    s.add_argument("--algorithm", default="rsa-sha256",
+                   choices=["rsa-sha256", "ed25519-sha256", "rsa-sha1"])
+    s.add_argument("--canon", default="relaxed/simple")
+    s.add_argument("--identity")
+    s.add_argument("--length", action="store_true")
+    s.add_argument("--headers")
+    s.add_argument("file")
+    v = sub.add_parser("verify")
+    v.add_argument("--zone", required=True)
+    v.add_argument("--sig", type=int, default=0)
+    v.add_argument("file")
+    a = p.parse_args()
+    logging.basicConfig(stream=sys.stderr, level=logging.DEBUG,
+                        format="dkimpy: %(message)s")
+    if a.cmd == "sign":
+        cmd_sign(a)
+        return 0
+    return cmd_verify(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+#!/bin/bash
+# tests/run.sh: the `make check` driver.
+#
+#   TOP_SRCDIR=... TOP_BUILDDIR=... tests/run.sh [FILTER]
+#
+# Runs, in order, $TOP_BUILDDIR/tests/unit/unit and then every
+# tests/cli/*.sh, tests/interop/*.sh and tests/integration/*.sh of
+# $TOP_SRCDIR (each directory sorted), only those whose path contains FILTER
+# when one is given.  Every program prints TAP on stdout ("ok N - name",
+# "not ok N - name", "ok N - name # SKIP reason", a plan "1..N") and
+# diagnostics on stderr.  Their output is kept in $TOP_BUILDDIR/tests/logs/
+# (NAME.tap: stdout, NAME.err: stderr).
+#
+# A program counts one extra failure, named after it, when it exits
+# non-zero without printing "not ok", prints no plan, prints a number of
+# results different from its plan, bails out, or runs longer than
+# TEST_TIMEOUT seconds (default 900).  With CI=true a skip also counts as a
+# failure.  The last line is the summary, alone on its line:
+#   N passed, N failed[, N skipped]
+# and the exit status is 0 only when nothing failed.
+#
+# Environment given to the programs: TOP_SRCDIR, TOP_BUILDDIR, DKIMKIT
+# ($TOP_BUILDDIR/cli/dkimkit), VECTORS ($TOP_SRCDIR/../shared/vectors/rfc
+# unless set) and DKK_VECTORS (the unit tests' name for VECTORS), PYTHON
+# (/usr/bin/python3 unless set).
+
+set -u
+
+TOP_SRCDIR="${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}"
+TOP_BUILDDIR="${TOP_BUILDDIR:-$TOP_SRCDIR}"
+DKIMKIT="$TOP_BUILDDIR/cli/dkimkit"
+VECTORS="${VECTORS:-$TOP_SRCDIR/../shared/vectors/rfc}"
+DKK_VECTORS="${DKK_VECTORS:-$VECTORS}"
+PYTHON="${PYTHON:-/usr/bin/python3}"
+export TOP_SRCDIR TOP_BUILDDIR DKIMKIT VECTORS DKK_VECTORS PYTHON
+
+FILTER="${1:-}"
+LOGDIR="$TOP_BUILDDIR/tests/logs"
+TIMEOUT="${TEST_TIMEOUT:-900}"
+IN_CI=0
+[ "${CI:-}" = true ] && IN_CI=1
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+RAN=0
+
+# TAP result lines; directives are case-insensitive (TAP 13).
+RE_OK='^ok($|[[:space:]])'
+RE_NOTOK='^not ok($|[[:space:]])'
+RE_SKIP='^ok[^#]*#[[:space:]]*[Ss][Kk][Ii][Pp]'
+RE_TODO='^not ok[^#]*#[[:space:]]*[Tt][Oo][Dd][Oo]'
+
+# report PROGRAM LINE: one line for the person reading `make check`.
+report()
+{
+	printf '%s: %s\n' "$1" "$2"
+}
+
+# extra_failure PROGRAM REASON
+extra_failure()
+{
+	FAILED=$((FAILED + 1))
+	report "$1" "not ok - $1: $2"
+}
+
+# count_skip PROGRAM LINE
+count_skip()
+{
+	SKIPPED=$((SKIPPED + 1))
+	if [ "$IN_CI" -eq 1 ]; then
+		FAILED=$((FAILED + 1))
+		report "$1" "skipped in CI: $2"
+	else
+		report "$1" "$2"
+	fi
+}
+
+# show_stderr NAME: the end of a failing program's stderr.
+show_stderr()
+{
+	[ -s "$LOGDIR/$1.err" ] || return 0
+	printf '%s: --- last lines of %s ---\n' "$1" "$LOGDIR/$1.err"
+	tail -n 25 "$LOGDIR/$1.err" | sed "s|^|$1:   |"
+}
+
+# tally NAME STATUS: count the TAP in $LOGDIR/NAME.tap.
+tally()
+{
+	local name="$1" st="$2" line plan= results=0 notok=0 bailed=0 why
+	local diag=0
+	local before="$FAILED"
+
+	while IFS= read -r line || [ -n "$line" ]; do
+		line="${line%$'\r'}"
+		# "#" lines right after a failure explain it.
+		if [ "$diag" -eq 1 ] && [[ "$line" =~ ^# ]]; then
+			report "$name" "$line"
+			continue
+		fi
+		diag=0
+		if [[ "$line" =~ $RE_NOTOK ]]; then
+			results=$((results + 1))
+			if [[ "$line" =~ $RE_TODO ]]; then
+				count_skip "$name" "$line"
+			else
+				notok=$((notok + 1))
+				FAILED=$((FAILED + 1))
+				report "$name" "$line"
+				diag=1
+			fi
+		elif [[ "$line" =~ $RE_OK ]]; then
+			results=$((results + 1))
+			if [[ "$line" =~ $RE_SKIP ]]; then
+				count_skip "$name" "$line"
+			else
+				PASSED=$((PASSED + 1))
+			fi
+		elif [[ "$line" =~ ^Bail\ out! ]]; then
+			bailed=1
+		elif [[ "$line" =~ ^1\.\. ]] && [ -z "$plan" ]; then
+			plan="$line"
+		fi
+	done <"$LOGDIR/$name.tap"
+
+	if [ "$bailed" -eq 1 ]; then
+		extra_failure "$name" "bailed out: $(grep -m1 '^Bail out!' \
+		    "$LOGDIR/$name.tap")"
+	fi
+	if [ "$st" -eq 124 ] && [ "${#TIMEOUT_CMD[@]}" -gt 0 ]; then
+		extra_failure "$name" "killed after ${TIMEOUT}s (TEST_TIMEOUT)"
+	elif [ "$st" -ne 0 ] && [ "$notok" -eq 0 ] && [ "$bailed" -eq 0 ]; then
+		extra_failure "$name" "exited with status $st"
+	fi
+	if [ -z "$plan" ]; then
+		extra_failure "$name" "printed no plan (1..N): crashed or cut short?"
+	elif printf '%s\n' "$plan" | grep -Eq '^1\.\.0([^0-9]|$)'; then
+		[ "$results" -eq 0 ] || extra_failure "$name" \
+		    "plan 1..0 but $results results"
+		why="${plan#1..0}"
+		why="${why#*[Ss][Kk][Ii][Pp]}"
+		count_skip "$name" "ok - $name # SKIP whole program:$why"
+	else
+		plan="${plan#1..}"
+		plan="${plan%%[!0-9]*}"
+		if [ -z "$plan" ]; then
+			extra_failure "$name" "unreadable plan line"
+		elif [ "$results" -lt "$plan" ]; then
+			extra_failure "$name" \
+			    "printed $results results of the $plan planned"
+		elif [ "$results" -gt "$plan" ]; then
+			extra_failure "$name" \
+			    "printed $results results, more than the $plan planned"
+		fi
+	fi
+	[ "$FAILED" -eq "$before" ] || show_stderr "$name"
+}
+
+# run_one PATH NAME CMD...: run one program, keep its output, count it.
+run_one()
+{
+	local name="$2" st=0
+
+	shift 2
+	RAN=$((RAN + 1))
+	(cd "$TOP_BUILDDIR" && exec ${TIMEOUT_CMD[@]+"${TIMEOUT_CMD[@]}"} "$@") \
+	    >"$LOGDIR/$name.tap" 2>"$LOGDIR/$name.err" </dev/null || st=$?
+	tally "$name" "$st"
+	printf '%s\n' "$st" >"$LOGDIR/$name.status"
+}
+
+# selected PATH: true when PATH passes the filter.
+selected()
+{
+	[ -z "$FILTER" ] && return 0
+	case "$1" in
+	*"$FILTER"*) return 0 ;;
+	esac
+	return 1
+}
+
+TIMEOUT_CMD=()
+if command -v timeout >/dev/null 2>&1; then
+	TIMEOUT_CMD=(timeout --kill-after=10 "$TIMEOUT")
+fi
+
+if ! mkdir -p "$LOGDIR"; then
+	printf 'run.sh: cannot create %s\n' "$LOGDIR" >&2
+	printf '0 passed, 1 failed\n'
+	exit 1
+fi
+rm -f -- "$LOGDIR"/*.tap "$LOGDIR"/*.err "$LOGDIR"/*.status
+
+if selected "unit/unit"; then
+	if [ -x "$TOP_BUILDDIR/tests/unit/unit" ]; then
+		run_one unit/unit unit "$TOP_BUILDDIR/tests/unit/unit"
+	else
+		RAN=$((RAN + 1))
+		count_skip unit "ok - unit # SKIP $TOP_BUILDDIR/tests/unit/unit not built (CUnit missing at configure time?)"
+	fi
+fi
+
+for dir in cli interop integration; do
+	while IFS= read -r prog; do
+		[ -n "$prog" ] || continue
+		rel="tests/$dir/${prog##*/}"
+		selected "$rel" || continue
+		name="$dir-${prog##*/}"
+		name="${name%.sh}"
+		run_one "$rel" "$name" bash "$prog"
+	done < <(find "$TOP_SRCDIR/tests/$dir" -maxdepth 1 -type f \
+	    -name '*.sh' 2>/dev/null | LC_ALL=C sort)
+done
+
+if [ "$RAN" -eq 0 ]; then
+	FAILED=$((FAILED + 1))
+	printf 'run.sh: no test program matches "%s"\n' "$FILTER"
+fi
+printf 'logs: %s\n' "$LOGDIR"
+if [ "$SKIPPED" -gt 0 ]; then
+	printf '%d passed, %d failed, %d skipped\n' \
+	    "$PASSED" "$FAILED" "$SKIPPED"
+else
+	printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
+fi
+[ "$FAILED" -eq 0 ]
