@@ -370,7 +370,7 @@ lay_tags(dkk_signer *s, struct layout *l, const char *hlist,
 		lay_item(l, "x", num, 0);
 	}
 	lay_item(l, "h", hlist, ':');
-	lay_item(l, "bh", bh, 'b');
+	lay_item(l, "bh", bh, 0);
 	lay_tag(l, "b", 8);
 	return l->f.failed ? DKK_ENOMEM : DKK_OK;
 }
