@@ -66,11 +66,15 @@ struct ar {
 	const char *eol;
 	size_t col;
 	bool first_in_line;
+	bool own_line;		/* the pending item starts a new line */
 };
 
 static void
-ar_flush(struct ar *ar, bool newline)
+ar_flush(struct ar *ar)
 {
+	bool newline = ar->own_line;
+
+	ar->own_line = false;
 	if (ar->item.len == 0)
 		return;
 	if (ar->eol != NULL && !ar->first_in_line &&
@@ -95,7 +99,7 @@ ar_prop(struct ar *ar, const char *name, const char *value, size_t max)
 
 	if (value == NULL || *value == '\0')
 		return;
-	ar_flush(ar, false);
+	ar_flush(ar);
 	buf_printf(&ar->item, "%s=", name);
 	if ((v = dkk_strndup(value, strnlen(value, max))) == NULL) {
 		ar->item.failed = true;
@@ -108,7 +112,7 @@ ar_prop(struct ar *ar, const char *name, const char *value, size_t max)
 static void
 ar_comment(struct ar *ar, const char *text)
 {
-	ar_flush(ar, false);
+	ar_flush(ar);
 	buf_addc(&ar->item, '(');
 	for (; *text != '\0'; text++) {
 		if (*text == '(' || *text == ')' || *text == '\\')
@@ -119,13 +123,14 @@ ar_comment(struct ar *ar, const char *text)
 	buf_addc(&ar->item, ')');
 }
 
+/* Each resinfo starts on its own line; the ';' ends the item before. */
 static void
 ar_method(struct ar *ar, const char *method, const char *result)
 {
 	buf_addc(&ar->item, ';');
-	ar_flush(ar, false);
+	ar_flush(ar);
 	buf_printf(&ar->item, "%s=%s", method, result);
-	ar_flush(ar, true);
+	ar->own_line = true;
 }
 
 static void
@@ -166,7 +171,7 @@ dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,
 	ar.first_in_line = true;
 	if (!value_only) {
 		buf_adds(&ar.item, "Authentication-Results:");
-		ar_flush(&ar, false);
+		ar_flush(&ar);
 	}
 	put_value(&ar.item, authserv_id);
 	for (i = 0; i < v->nsigs; i++)
@@ -177,7 +182,7 @@ dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,
 		ar_method(&ar, "dkim-adsp", dkk_adsp_name(v->adsp));
 		ar_prop(&ar, "header.from", v->author, SIZE_MAX);
 	}
-	ar_flush(&ar, false);
+	ar_flush(&ar);
 	failed = ar.out.failed || ar.item.failed;
 	buf_clear(&ar.item);
 	*out = failed ? NULL : buf_take(&ar.out);

@@ -248,6 +248,9 @@ ubres_configure(dkk_ctx *ctx, struct ubres *r, const char *server,
 		if ((rc = ub_ctx_set_fwd(r->ub, server)) != 0)
 			return ctx_fail(ctx, DKK_EDNS, "DNS server %s: %s",
 			    server, ub_strerror(rc));
+		/* The named resolver decides about the RFC 6761 name .test,
+		 * where test setups publish their keys. */
+		ub_ctx_set_option(r->ub, "local-zone:", "test. transparent");
 	} else if ((rc = ub_ctx_resolvconf(r->ub, NULL)) != 0) {
 		return ctx_fail(ctx, DKK_EDNS, "/etc/resolv.conf: %s",
 		    ub_strerror(rc));

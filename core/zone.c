@@ -790,6 +790,25 @@ zone_txt(struct zone_parse *ps, struct zone_node *n, size_t i, uint32_t ttl)
 	    ps->rdata.len, ttl);
 }
 
+/* A name with names below it exists, even with no records of its own
+ * (RFC 1034 4.3.2: an empty non-terminal answers NODATA, not NXDOMAIN);
+ * ADSP's check that the author domain exists depends on it. */
+static int
+zone_ancestors(struct zone *z, const char *name, size_t len)
+{
+	struct zone_node *n;
+	const char *dot;
+	int rc;
+
+	while ((dot = memchr(name, '.', len)) != NULL) {
+		len -= (size_t)(dot + 1 - name);
+		name = dot + 1;
+		if (len > 0 && (rc = zone_node_get(z, name, len, &n)) != DKK_OK)
+			return rc;
+	}
+	return DKK_OK;
+}
+
 static int
 zone_record(struct zone_parse *ps)
 {
@@ -810,7 +829,9 @@ zone_record(struct zone_parse *ps)
 	if (!zone_is_type(ps, t))
 		return zone_syntax(ps, t->line, "bad record type %.*s",
 		    zone_show(t), zone_at(ps, t));
-	if ((rc = zone_node_get(ps->z, ps->owner.p, ps->owner.len, &n)) !=
+	if ((rc = zone_ancestors(ps->z, ps->owner.p, ps->owner.len)) !=
+	    DKK_OK ||
+	    (rc = zone_node_get(ps->z, ps->owner.p, ps->owner.len, &n)) !=
 	    DKK_OK)
 		return rc;
 	if (!ci_equals(zone_at(ps, t), t->len, "TXT"))
