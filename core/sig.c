@@ -3,6 +3,7 @@
  * Values are case-sensitive unless the RFC says otherwise (3.2); domain
  * names and header field names are not.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -266,6 +267,34 @@ make_unsigned(struct sig *sg, const char *field, size_t len,
 	return DKK_OK;
 }
 
+/* d=, s=, a= and b= as written, for reporting even when the signature
+ * turns out to be unusable. */
+static int
+copy_names(struct sig *sg, const struct tag *tags, size_t n)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} names[] = {
+		{ "d", offsetof(struct sig, d) },
+		{ "s", offsetof(struct sig, s) },
+		{ "a", offsetof(struct sig, a) },
+		{ "b", offsetof(struct sig, b64) },
+	};
+	const struct tag *t;
+	char **dst;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((t = taglist_find(tags, n, names[i].name)) == NULL)
+			continue;
+		dst = (char **)((char *)sg + names[i].off);
+		if ((*dst = strip_fws(t->val, t->vlen)) == NULL)
+			return DKK_ENOMEM;
+	}
+	return DKK_OK;
+}
+
 static const char *const required[] = { "a", "b", "bh", "d", "h", "s" };
 
 static int
@@ -316,26 +345,18 @@ parse_tags(struct sig *sg, const struct tag *tags, size_t n,
 	int rc;
 
 	t = taglist_find(tags, n, "a");
-	if ((sg->a = dkk_strndup(t->val, t->vlen)) == NULL)
-		return DKK_ENOMEM;
 	if (!parse_alg(t, &sg->alg))
 		return sig_fail(reason, DKK_R_ALGORITHM, why,
 		    "unknown algorithm a=%s", sg->a);
 	t = taglist_find(tags, n, "d");
-	if ((sg->d = dkk_strndup(t->val, t->vlen)) == NULL)
-		return DKK_ENOMEM;
 	if (!domain_valid(t->val, t->vlen, false) || !has_dot(t->val, t->vlen))
 		return sig_fail(reason, DKK_R_BAD_TAG, why,
 		    "d=%s is not a domain name", sg->d);
 	t = taglist_find(tags, n, "s");
-	if ((sg->s = dkk_strndup(t->val, t->vlen)) == NULL)
-		return DKK_ENOMEM;
 	if (!domain_valid(t->val, t->vlen, true))
 		return sig_fail(reason, DKK_R_BAD_TAG, why,
 		    "s=%s is not a selector", sg->s);
 	t = taglist_find(tags, n, "b");
-	if ((sg->b64 = strip_fws(t->val, t->vlen)) == NULL)
-		return DKK_ENOMEM;
 	if ((rc = decode_b64_tag(t, &sg->b, &sg->blen)) != DKK_OK)
 		return rc == DKK_ENOMEM ? rc : sig_fail(reason, DKK_R_BAD_TAG,
 		    why, "b= is not base64");
@@ -416,7 +437,8 @@ sig_parse(struct sig *sg, const char *field, size_t len,
 		return sig_fail(reason, DKK_R_SYNTAX, why,
 		    "signature syntax error");
 	}
-	if ((rc = check_required(tags, n, reason, why)) != DKK_OK ||
+	if ((rc = copy_names(sg, tags, n)) != DKK_OK ||
+	    (rc = check_required(tags, n, reason, why)) != DKK_OK ||
 	    (rc = parse_tags(sg, tags, n, reason, why)) != DKK_OK ||
 	    (rc = parse_optional(sg, tags, n, reason, why)) != DKK_OK)
 		return rc;

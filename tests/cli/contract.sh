@@ -11,7 +11,7 @@ V=$VECTORS
 # json_get FILE EXPR: evaluate a Python expression on each JSON line (j).
 json_get()
 {
-	"$PY" -c 'import json,sys
+	"$PY" -c 'import json,sys,signal; signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 for line in open(sys.argv[1]):
     j = json.loads(line)
     print(eval(sys.argv[2]))' "$@"
