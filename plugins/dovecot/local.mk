@@ -1,0 +1,1 @@
+# plugins/dovecot/local.mk: build rules of the dovecot adapter, included by Makefile.am.

@@ -1,0 +1,1 @@
+# plugins/exim/local.mk: build rules of the exim adapter, included by Makefile.am.
