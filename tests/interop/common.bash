@@ -143,3 +143,103 @@ peer_keys()
 		cat "$d/odk.txt" >>"$d/peers.zone" || return 1
 	fi
 }
+
+# --- verifying one signed file with every peer --------------------------
+#
+# Set before use: PEER_ZONE (zone file for python3-dkim), PEER_DNS_PORT
+# (the loopback unbound for Mail::DKIM), ODK_ENTER (from opendkim_dns), and
+# USE_PY / USE_PL / USE_ODK (1 when that peer is there).
+USE_PY=0
+USE_PL=0
+USE_ODK=0
+PEER_ZONE=
+PEER_DNS_PORT=
+
+py_accepts()
+{
+	peer_python verify --zone "$PEER_ZONE" "$1"
+}
+
+# py_rejects FILE: status 1 is "fail" with the key found: a real rejection,
+# not a set-up problem.
+py_rejects()
+{
+	local st=0
+
+	peer_python verify --zone "$PEER_ZONE" "$1" || st=$?
+	[ "$st" -eq 1 ]
+}
+
+pl_accepts()
+{
+	peer_perl verify --server 127.0.0.1 --port "$PEER_DNS_PORT" "$1"
+}
+
+pl_rejects()
+{
+	local out st=0
+
+	out="$(peer_perl verify --server 127.0.0.1 --port "$PEER_DNS_PORT" \
+	    "$1")" || st=$?
+	printf '%s\n' "$out"
+	[ "$st" -eq 1 ] && [ "$out" = fail ]
+}
+
+odk_accepts()
+{
+	opendkim_verify "$1"
+}
+
+# odk_rejects FILE: libopendkim must say the signature is bad, not that it
+# could not get the key.
+odk_rejects()
+{
+	local err st=0
+
+	err="$(opendkim_verify "$1" 2>&1)" || st=$?
+	printf '%s\n' "$err"
+	[ "$st" -ne 0 ] && printf '%s\n' "$err" | grep -Eqi 'bad signature|body hash'
+}
+
+# tampered FILE: make FILE.body (one body letter changed) and FILE.subject
+# (the Subject field replaced).
+tampered()
+{
+	mailtool tamper body "$1" "$1.body" &&
+	    mailtool tamper subject "$1" "$1.subject"
+}
+
+# peers_verify LABEL FILE ALG: every peer that can must accept FILE and
+# reject its tampered copies.  ALG: rsa or ed25519 (Mail::DKIM: RSA only).
+peers_verify()
+{
+	local label="$1" f="$2" alg="$3" peers=() p name
+
+	tampered "$f" || {
+		not_ok "$label: make tampered copies"
+		return 1
+	}
+	[ "$USE_PY" -eq 1 ] && peers+=(py:python3-dkim)
+	[ "$USE_PL" -eq 1 ] && [ "$alg" = rsa ] && peers+=(pl:Mail::DKIM)
+	[ "$USE_ODK" -eq 1 ] && peers+=(odk:opendkim)
+	for p in ${peers[@]+"${peers[@]}"}; do
+		name="${p#*:}"
+		p="${p%%:*}"
+		check "$label: $name verifies" "${p}_accepts" "$f"
+		check "$label: $name rejects a changed body byte" \
+		    "${p}_rejects" "$f.body"
+		check "$label: $name rejects a changed Subject" \
+		    "${p}_rejects" "$f.subject"
+	done
+}
+
+# sign_to LABEL OUT CMD...: "LABEL: sign" is ok when CMD exits 0; its
+# standard output (the signed message) goes to OUT.
+sign_to()
+{
+	local label="$1" out="$2"
+
+	shift 2
+	check "$label: sign" "$@" || return 1
+	cp -- "$TAP_OUT" "$out"
+}

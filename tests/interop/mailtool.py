@@ -8,6 +8,11 @@
   mailtool.py checkzone ZONE NAME KEY.pem [ALGO]   is NAME's TXT record in
                                     ZONE a valid DKIM key for KEY.pem?
   mailtool.py endings FILE          print crlf, lf, mixed or none
+  mailtool.py sigtag FILE TAG [N]   the value of TAG in DKIM-Signature
+                                    field N (0: topmost), FWS removed
+  mailtool.py unsigned SIGNED ORIG  exit 0 when SIGNED is ORIG with DKIM-
+                                    Signature fields added on top (line
+                                    ends aside)
   mailtool.py jsonget FILE KEY...   print one value of a one-line JSON
                                     object (keys and list indexes)
 
@@ -378,6 +383,49 @@ def cmd_endings(path):
         print("none")
 
 
+def header_fields(data):
+    """The header fields of raw message bytes, each with its folded
+    continuation lines, line ends as in the file."""
+    head, _, _ = split_message(data)
+    fields = []
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += b"\n" + line
+        else:
+            fields.append(line)
+    return fields
+
+
+def dkim_fields(data):
+    return [f for f in header_fields(data)
+            if f.lower().startswith(b"dkim-signature:")]
+
+
+def cmd_sigtag(path, tag, n="0"):
+    with open(path, "rb") as f:
+        fields = dkim_fields(f.read())
+    if len(fields) <= int(n):
+        sys.exit("%s: no DKIM-Signature field number %s" % (path, n))
+    value = fields[int(n)].split(b":", 1)[1].decode("ascii")
+    tags = dict(parse_tags(value))
+    if tag not in tags:
+        sys.exit("%s: no %s= tag in %s" % (path, tag, value))
+    print(tags[tag])
+
+
+def cmd_unsigned(signed, orig):
+    with open(signed, "rb") as f:
+        s = f.read().replace(b"\r\n", b"\n")
+    with open(orig, "rb") as f:
+        o = f.read().replace(b"\r\n", b"\n")
+    while dkim_fields(s) and s.lower().startswith(b"dkim-signature:"):
+        # Drop the top field and its continuation lines.
+        end = re.search(rb"\n(?![ \t])", s)
+        s = s[end.end():]
+    if s != o:
+        sys.exit("%s: not %s with signatures on top" % (signed, orig))
+
+
 def cmd_jsonget(path, *keys):
     with open(path, encoding="utf-8") as f:
         lines = [ln for ln in f.read().splitlines() if ln.strip()]
@@ -397,6 +445,8 @@ COMMANDS = {
     "checkzone": (cmd_checkzone, 3, 4),
     "endings": (cmd_endings, 1),
     "jsonget": (cmd_jsonget, 1, 99),
+    "sigtag": (cmd_sigtag, 2, 3),
+    "unsigned": (cmd_unsigned, 2),
 }
 
 

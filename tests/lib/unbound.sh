@@ -51,6 +51,34 @@ unbound_query()
 	fi
 }
 
+# unbound_zone_strict ZONEFILE: ldns-read-zone is lenient (an unterminated
+# quote or a stray word passes), so when dnspython is there, a zone file
+# must also pass its RFC 1035 parser.
+unbound_zone_strict()
+{
+	local py="${PYTHON:-/usr/bin/python3}"
+
+	"$py" -c 'import dns.zone' >/dev/null 2>&1 || return 0
+	"$py" - "$1" <<'PYEOF'
+import re
+import sys
+import dns.name
+import dns.zone
+
+path = sys.argv[1]
+try:
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    # Owners may lie anywhere in the tree and there need be no SOA; an
+    # added first line gives a default TTL.
+    dns.zone.from_text("$TTL 3600\n" + text, origin=dns.name.root,
+                       relativize=False, check_origin=False)
+except Exception as e:
+    why = re.sub(r"^<string>:(\d+):", r"near line \1 (a $TTL line added on top):", str(e))
+    sys.exit("unbound_start: %s: not a valid zone file: %s" % (path, why))
+PYEOF
+}
+
 # unbound_conf_zones ZONEFILE...: the local-zone/local-data lines.
 unbound_conf_zones()
 {
@@ -62,6 +90,7 @@ unbound_conf_zones()
 			    "$zf" >&2
 			return 1
 		fi
+		unbound_zone_strict "$zf" || return 1
 		# ldns-read-zone prints one RR per line: owner TTL class type
 		# rdata, tab-separated, TXT strings quoted and escaped.
 		rrs="$(ldns-read-zone -s "$zf" 2>/dev/null)" || {

@@ -35,4 +35,49 @@ char *unit_slurp(const char *path, size_t *len);	/* free with free() */
 /* Fail the Nth allocation of the core from now (0: never). */
 extern long dkk_alloc_fail_at;
 
+/* A file named name in a fresh mkdtemp() directory under $TMPDIR;
+ * unit_tmp_remove() deletes both.  0, or -1 with nothing left behind. */
+struct unit_tmp {
+	char dir[256];
+	char path[320];
+};
+int unit_tmp_write(struct unit_tmp *t, const char *name, const void *data,
+    size_t len);
+void unit_tmp_remove(struct unit_tmp *t);
+
+/* A dkk_clock_fn returning the int64_t that arg points to. */
+int64_t unit_clock(void *arg);
+
+/* A context with the clock at fx->now, a fresh RSA 1024 key (rsa) and
+ * Ed25519 key (ed), and a zone holding them as rsa._domainkey.example.com
+ * and ed._domainkey.example.com, followed by the lines of extra in which
+ * $RSA and $ED stand for the keys' p= values.  unit_fx_free() undoes it. */
+struct unit_fx {
+	dkk_ctx *ctx;
+	dkk_key *rsa;
+	dkk_key *ed;
+	char *rsa_pem;		/* PKCS#1 PEM */
+	char *rsa_p;		/* p= values */
+	char *ed_p;
+	char *zone;		/* the zone file's text */
+	int64_t now;
+};
+int unit_fx_init(struct unit_fx *fx, const char *extra);
+void unit_fx_free(struct unit_fx *fx);
+
+/* Sign msg with opts: the DKIM-Signature field, CRLF, msg.  NULL (and a
+ * failed assertion) on error.  Free with free(). */
+char *unit_sign(struct unit_fx *fx, const struct dkk_sign_opts *opts,
+    const char *msg);
+
+/* Verify len bytes of msg fed chunk bytes at a time (0: at once) and
+ * wait for the results.  NULL (and a failed assertion) on error.  Free
+ * with dkk_verifier_free(). */
+dkk_verifier *unit_verify(dkk_ctx *ctx, const char *msg, size_t len,
+    size_t chunk);
+
+/* The verdict and reason of signature i, as "pass/ok"; "-" when there is
+ * no such result.  The string is static, overwritten by the next call. */
+const char *unit_result(const dkk_verifier *v, size_t i);
+
 #endif
