@@ -114,3 +114,17 @@ buf_take(struct buf *b)
 	buf_clear(b);
 	return p;
 }
+
+/* A parser's verdict: the reason code and a sentence for it. */
+int
+reason_fail(enum dkk_reason *reason, enum dkk_reason r, struct buf *why,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	*reason = r;
+	va_start(ap, fmt);
+	buf_vprintf(why, fmt, ap);
+	va_end(ap);
+	return DKK_ESYNTAX;
+}

@@ -42,6 +42,8 @@ HIDDEN int buf_printf(struct buf *b, const char *fmt, ...) PRINTF(2, 3);
 HIDDEN int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
     PRINTF(2, 0);
 HIDDEN char *buf_take(struct buf *b);
+HIDDEN int reason_fail(enum dkk_reason *reason, enum dkk_reason r,
+    struct buf *why, const char *fmt, ...) PRINTF(4, 5);
 
 /* chars.c: character classes of RFC 5234 and RFC 6376. */
 static inline bool

@@ -10,19 +10,6 @@
 
 #define KEY_MAX_TAGS 32
 
-static int PRINTF(4, 5)
-key_fail(enum dkk_reason *reason, enum dkk_reason r, struct buf *why,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	*reason = r;
-	va_start(ap, fmt);
-	buf_vprintf(why, fmt, ap);
-	va_end(ap);
-	return DKK_ESYNTAX;
-}
-
 /* Call fn on each element of a colon list, FWS trimmed. */
 static void
 colon_list(const struct tag *t, void (*fn)(struct keyrec *, const char *,
@@ -82,7 +69,7 @@ parse_p(struct keyrec *kr, const struct tag *p, unsigned max_bits,
 	int rc;
 
 	if ((rc = b64_decode(p->val, p->vlen, &der, &len)) != DKK_OK)
-		return rc == DKK_ENOMEM ? rc : key_fail(reason,
+		return rc == DKK_ENOMEM ? rc : reason_fail(reason,
 		    DKK_R_KEY_DATA, why, "p= is not base64");
 	if (len == 0) {
 		/* 3.6.1: an empty p= means the key has been revoked. */
@@ -93,10 +80,10 @@ parse_p(struct keyrec *kr, const struct tag *p, unsigned max_bits,
 	rc = pubkey_parse(kr->type, der, len, max_bits, &kr->key);
 	free(der);
 	if (rc == DKK_ELIMIT)
-		return key_fail(reason, DKK_R_KEY_SIZE, why,
+		return reason_fail(reason, DKK_R_KEY_SIZE, why,
 		    "RSA key larger than %u bits", max_bits);
 	if (rc == DKK_ESYNTAX)
-		return key_fail(reason, DKK_R_KEY_DATA, why,
+		return reason_fail(reason, DKK_R_KEY_DATA, why,
 		    "p= is not %s public key",
 		    kr->type == KEY_RSA ? "an RSA" : "an Ed25519");
 	return rc;
@@ -114,19 +101,19 @@ keyrec_parse(struct keyrec *kr, const char *txt, size_t len,
 
 	memset(kr, 0, sizeof(*kr));
 	if (taglist_parse(txt, len, tags, KEY_MAX_TAGS, &n) != TAGLIST_OK)
-		return key_fail(reason, DKK_R_KEY_SYNTAX, why,
+		return reason_fail(reason, DKK_R_KEY_SYNTAX, why,
 		    "key record syntax error");
 	/* v=, when present, must come first and be exactly DKIM1. */
 	t = taglist_find(tags, n, "v");
 	if (t != NULL && (t != &tags[0] || !word_is(t->val, t->vlen, "DKIM1")))
-		return key_fail(reason, DKK_R_KEY_SYNTAX, why,
+		return reason_fail(reason, DKK_R_KEY_SYNTAX, why,
 		    "not a DKIM1 key record");
 	kr->type = KEY_RSA;
 	if ((t = taglist_find(tags, n, "k")) != NULL) {
 		if (word_is(t->val, t->vlen, "ed25519"))
 			kr->type = KEY_ED25519;
 		else if (!word_is(t->val, t->vlen, "rsa"))
-			return key_fail(reason, DKK_R_KEY_TYPE, why,
+			return reason_fail(reason, DKK_R_KEY_TYPE, why,
 			    "unknown key type k=%.*s", (int)t->vlen, t->val);
 	}
 	if ((t = taglist_find(tags, n, "h")) != NULL)
@@ -141,10 +128,10 @@ keyrec_parse(struct keyrec *kr, const char *txt, size_t len,
 		colon_list(t, take_service, kr);
 	}
 	if (!kr->email)
-		return key_fail(reason, DKK_R_KEY_SERVICE, why,
+		return reason_fail(reason, DKK_R_KEY_SERVICE, why,
 		    "key not for email (s=%.*s)", (int)t->vlen, t->val);
 	if ((t = taglist_find(tags, n, "p")) == NULL)
-		return key_fail(reason, DKK_R_KEY_SYNTAX, why,
+		return reason_fail(reason, DKK_R_KEY_SYNTAX, why,
 		    "key record has no p=");
 	return parse_p(kr, t, max_bits, reason, why);
 }

@@ -96,19 +96,6 @@ tag_is(const struct tag *t, const char *lit)
 	return t->vlen == strlen(lit) && memcmp(t->val, lit, t->vlen) == 0;
 }
 
-static int PRINTF(4, 5)
-sig_fail(enum dkk_reason *reason, enum dkk_reason r, struct buf *why,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	*reason = r;
-	va_start(ap, fmt);
-	buf_vprintf(why, fmt, ap);
-	va_end(ap);
-	return DKK_ESYNTAX;
-}
-
 static bool
 parse_alg(const struct tag *t, enum sig_alg *alg)
 {
@@ -233,15 +220,15 @@ parse_i(struct sig *sg, const struct tag *t, enum dkk_reason *reason,
 
 	if (qp_decode(t->val, t->vlen, &sg->i) != DKK_OK ||
 	    (at = strrchr(sg->i, '@')) == NULL)
-		return sig_fail(reason, DKK_R_BAD_TAG, why,
+		return reason_fail(reason, DKK_R_BAD_TAG, why,
 		    "i= is not an address");
 	dom = at + 1;
 	if (!domain_valid(dom, strlen(dom), false) ||
 	    !has_dot(dom, strlen(dom)))
-		return sig_fail(reason, DKK_R_BAD_TAG, why,
+		return reason_fail(reason, DKK_R_BAD_TAG, why,
 		    "i= domain %s is not a domain name", dom);
 	if (!domain_within(dom, sg->d))
-		return sig_fail(reason, DKK_R_IDENTITY, why,
+		return reason_fail(reason, DKK_R_IDENTITY, why,
 		    "i= domain %s is not within d=", dom);
 	return DKK_OK;
 }
@@ -306,14 +293,14 @@ check_required(const struct tag *tags, size_t n, enum dkk_reason *reason,
 
 	/* 6.1.1: the version first, then the required tags. */
 	if (v == NULL)
-		return sig_fail(reason, DKK_R_MISSING_TAG, why,
+		return reason_fail(reason, DKK_R_MISSING_TAG, why,
 		    "v= tag missing");
 	if (!tag_is(v, "1"))
-		return sig_fail(reason, DKK_R_VERSION, why,
+		return reason_fail(reason, DKK_R_VERSION, why,
 		    "incompatible version v=%.*s", (int)v->vlen, v->val);
 	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (taglist_find(tags, n, required[i]) == NULL)
-			return sig_fail(reason, DKK_R_MISSING_TAG, why,
+			return reason_fail(reason, DKK_R_MISSING_TAG, why,
 			    "%s= tag missing", required[i]);
 	return DKK_OK;
 }
@@ -326,13 +313,13 @@ parse_times(struct sig *sg, const struct tag *tags, size_t n,
 	const struct tag *x = taglist_find(tags, n, "x");
 
 	if (t != NULL && !parse_digits(t, 12, &sg->t))
-		return sig_fail(reason, DKK_R_BAD_TAG, why,
+		return reason_fail(reason, DKK_R_BAD_TAG, why,
 		    "t= is not a timestamp");
 	if (x != NULL && !parse_digits(x, 12, &sg->x))
-		return sig_fail(reason, DKK_R_BAD_TAG, why,
+		return reason_fail(reason, DKK_R_BAD_TAG, why,
 		    "x= is not a timestamp");
 	if (t != NULL && x != NULL && sg->x <= sg->t)
-		return sig_fail(reason, DKK_R_TIMESTAMPS, why,
+		return reason_fail(reason, DKK_R_TIMESTAMPS, why,
 		    "x= is not later than t=");
 	return DKK_OK;
 }
@@ -346,29 +333,29 @@ parse_tags(struct sig *sg, const struct tag *tags, size_t n,
 
 	t = taglist_find(tags, n, "a");
 	if (!parse_alg(t, &sg->alg))
-		return sig_fail(reason, DKK_R_ALGORITHM, why,
+		return reason_fail(reason, DKK_R_ALGORITHM, why,
 		    "unknown algorithm a=%s", sg->a);
 	t = taglist_find(tags, n, "d");
 	if (!domain_valid(t->val, t->vlen, false) || !has_dot(t->val, t->vlen))
-		return sig_fail(reason, DKK_R_BAD_TAG, why,
+		return reason_fail(reason, DKK_R_BAD_TAG, why,
 		    "d=%s is not a domain name", sg->d);
 	t = taglist_find(tags, n, "s");
 	if (!domain_valid(t->val, t->vlen, true))
-		return sig_fail(reason, DKK_R_BAD_TAG, why,
+		return reason_fail(reason, DKK_R_BAD_TAG, why,
 		    "s=%s is not a selector", sg->s);
 	t = taglist_find(tags, n, "b");
 	if ((rc = decode_b64_tag(t, &sg->b, &sg->blen)) != DKK_OK)
-		return rc == DKK_ENOMEM ? rc : sig_fail(reason, DKK_R_BAD_TAG,
+		return rc == DKK_ENOMEM ? rc : reason_fail(reason, DKK_R_BAD_TAG,
 		    why, "b= is not base64");
 	t = taglist_find(tags, n, "bh");
 	if ((rc = decode_b64_tag(t, &sg->bh, &sg->bhlen)) != DKK_OK)
-		return rc == DKK_ENOMEM ? rc : sig_fail(reason, DKK_R_BAD_TAG,
+		return rc == DKK_ENOMEM ? rc : reason_fail(reason, DKK_R_BAD_TAG,
 		    why, "bh= is not base64");
 	if ((rc = parse_h(sg, taglist_find(tags, n, "h"))) != DKK_OK)
-		return rc == DKK_ENOMEM ? rc : sig_fail(reason, DKK_R_BAD_TAG,
+		return rc == DKK_ENOMEM ? rc : reason_fail(reason, DKK_R_BAD_TAG,
 		    why, "h= is not a list of field names");
 	if (!h_has_from(sg))
-		return sig_fail(reason, DKK_R_FROM_UNSIGNED, why,
+		return reason_fail(reason, DKK_R_FROM_UNSIGNED, why,
 		    "From field not signed");
 	return DKK_OK;
 }
@@ -383,18 +370,18 @@ parse_optional(struct sig *sg, const struct tag *tags, size_t n,
 
 	if ((t = taglist_find(tags, n, "c")) != NULL &&
 	    !parse_canon(t, &sg->hcanon, &sg->bcanon))
-		return sig_fail(reason, DKK_R_CANON, why,
+		return reason_fail(reason, DKK_R_CANON, why,
 		    "unknown canonicalization");
 	if ((t = taglist_find(tags, n, "q")) != NULL && !q_has_dnstxt(t))
-		return sig_fail(reason, DKK_R_QUERY, why,
+		return reason_fail(reason, DKK_R_QUERY, why,
 		    "q= does not offer dns/txt");
 	if ((t = taglist_find(tags, n, "l")) != NULL &&
 	    !parse_digits(t, 76, &sg->l))
-		return sig_fail(reason, DKK_R_BAD_TAG, why,
+		return reason_fail(reason, DKK_R_BAD_TAG, why,
 		    "l= is not a number");
 	if ((t = taglist_find(tags, n, "z")) != NULL) {
 		if ((rc = qp_decode(t->val, t->vlen, &z)) != DKK_OK)
-			return rc == DKK_ENOMEM ? rc : sig_fail(reason,
+			return rc == DKK_ENOMEM ? rc : reason_fail(reason,
 			    DKK_R_BAD_TAG, why, "z= is malformed");
 		free(z);
 	}
@@ -424,17 +411,17 @@ sig_parse(struct sig *sg, const char *field, size_t len,
 	memset(sg, 0, sizeof(*sg));
 	sg->t = sg->x = sg->l = -1;
 	if (colon == NULL)
-		return sig_fail(reason, DKK_R_SYNTAX, why, "no colon");
+		return reason_fail(reason, DKK_R_SYNTAX, why, "no colon");
 	value = colon + 1;
 	vlen = len - (size_t)(value - field);
 	switch (taglist_parse(value, vlen, tags, SIG_MAX_TAGS, &n)) {
 	case TAGLIST_OK:
 		break;
 	case TAGLIST_DUPLICATE:
-		return sig_fail(reason, DKK_R_DUP_TAG, why,
+		return reason_fail(reason, DKK_R_DUP_TAG, why,
 		    "a tag appears twice");
 	default:
-		return sig_fail(reason, DKK_R_SYNTAX, why,
+		return reason_fail(reason, DKK_R_SYNTAX, why,
 		    "signature syntax error");
 	}
 	if ((rc = copy_names(sg, tags, n)) != DKK_OK ||
