@@ -23,6 +23,8 @@ dkk_ctx_new(dkk_ctx **ctxp)
 	ctx->limit_header_fields = 20000;
 	ctx->limit_signatures = 16;
 	ctx->limit_rsa_bits = 8192;
+	ctx->cache_entries = CACHE_ENTRIES;
+	ctx->cache_ttl = 3600;
 	buf_init(&ctx->err);
 	if (keycache_new(&ctx->cache, CACHE_ENTRIES) != DKK_OK) {
 		free(ctx);
@@ -130,6 +132,17 @@ dkk_ctx_set_limit(dkk_ctx *ctx, enum dkk_limit which, size_t value)
 		if (value < 1024 || value > 16384)
 			return DKK_EINVAL;
 		ctx->limit_rsa_bits = (unsigned)value;
+		return DKK_OK;
+	case DKK_LIMIT_CACHE_ENTRIES:
+		keycache_limits(ctx->cache, value, ctx->cache_ttl);
+		ctx->cache_entries = value;
+		return DKK_OK;
+	case DKK_LIMIT_CACHE_TTL:
+		if (value > UINT32_MAX)
+			return DKK_EINVAL;
+		keycache_limits(ctx->cache, ctx->cache_entries,
+		    (uint32_t)value);
+		ctx->cache_ttl = (uint32_t)value;
 		return DKK_OK;
 	}
 	return DKK_EINVAL;

@@ -192,7 +192,10 @@ enum dkk_limit {
 	DKK_LIMIT_HEADER_BYTES,		/* header block size, default 4 MiB */
 	DKK_LIMIT_HEADER_FIELDS,	/* header fields, default 20000 */
 	DKK_LIMIT_SIGNATURES,		/* signatures evaluated, default 16 */
-	DKK_LIMIT_RSA_BITS		/* largest RSA key, default 8192 */
+	DKK_LIMIT_RSA_BITS,		/* largest RSA key, default 8192 */
+	DKK_LIMIT_CACHE_ENTRIES,	/* DNS answers kept, default 10000 */
+	DKK_LIMIT_CACHE_TTL		/* seconds an answer is kept at most,
+					 * default 3600 (negative: 300) */
 };
 DKK_EXPORT int dkk_ctx_set_limit(dkk_ctx *ctx, enum dkk_limit which,
     size_t value);

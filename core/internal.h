@@ -278,6 +278,8 @@ struct waiter {
 
 HIDDEN int keycache_new(struct keycache **cp, size_t max_entries);
 HIDDEN void keycache_free(struct keycache *c);
+HIDDEN void keycache_limits(struct keycache *c, size_t max_entries,
+    uint32_t ttl_max);
 HIDDEN int keycache_get(dkk_ctx *ctx, const char *name, struct waiter *w,
     struct keyent **ep);
 HIDDEN void keycache_put(struct keyent *e, struct waiter *w);
@@ -295,6 +297,8 @@ struct dkk_ctx {
 	size_t limit_header_fields;
 	size_t limit_signatures;
 	unsigned limit_rsa_bits;
+	size_t cache_entries;
+	uint32_t cache_ttl;
 	dkk_clock_fn clock;
 	void *clock_arg;
 	struct dkk_resolver res;

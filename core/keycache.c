@@ -8,7 +8,6 @@
 
 #include "internal.h"
 
-#define CACHE_TTL_MAX 3600	/* seconds, cap on a record's TTL */
 #define CACHE_NEG_TTL 300	/* seconds, cap for NXDOMAIN and NODATA */
 
 struct keyent {
@@ -36,6 +35,7 @@ struct keycache {
 	size_t nbuckets;
 	size_t count;
 	size_t max;
+	uint32_t ttl_max;		/* cap on a record's TTL */
 	struct keyent lru;		/* sentinel of the LRU ring */
 };
 
@@ -66,6 +66,7 @@ keycache_new(struct keycache **cp, size_t max_entries)
 	if ((c = dkk_calloc(1, sizeof(*c))) == NULL)
 		return DKK_ENOMEM;
 	c->max = max_entries;
+	c->ttl_max = 3600;
 	c->nbuckets = 256;
 	while (c->nbuckets < max_entries && c->nbuckets < (1u << 20))
 		c->nbuckets *= 2;
@@ -180,12 +181,22 @@ cache_find(struct keycache *c, const char *name)
 	return NULL;
 }
 
-static uint32_t
-ttl_for(const struct dkk_dns_answer *ans)
+/* Bound the cache; a smaller bound takes effect as entries come in. */
+void
+keycache_limits(struct keycache *c, size_t max_entries, uint32_t ttl_max)
 {
-	uint32_t cap = CACHE_TTL_MAX;
+	if (max_entries > 0)
+		c->max = max_entries;
+	c->ttl_max = ttl_max;
+}
 
-	if (ans->status == DKK_DNS_NXDOMAIN || ans->count == 0)
+static uint32_t
+ttl_for(const struct keycache *c, const struct dkk_dns_answer *ans)
+{
+	uint32_t cap = c->ttl_max;
+
+	if ((ans->status == DKK_DNS_NXDOMAIN || ans->count == 0) &&
+	    cap > CACHE_NEG_TTL)
 		cap = CACHE_NEG_TTL;
 	return ans->ttl < cap ? ans->ttl : cap;
 }
@@ -225,7 +236,7 @@ keycache_answer(void *cbarg, const struct dkk_dns_answer *ans)
 		e->ans.status = DKK_DNS_TEMPFAIL;
 	e->ans.txt = (const char *const *)e->txt;
 	e->ans.len = e->len;
-	e->expires = mono_now() + ttl_for(&e->ans);
+	e->expires = mono_now() + ttl_for(e->cache, &e->ans);
 	e->ready = true;
 	if (e->ans.status == DKK_DNS_TEMPFAIL)
 		ent_detach(e);
