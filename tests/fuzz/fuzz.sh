@@ -1,0 +1,27 @@
+#!/bin/bash
+# Run each libFuzzer harness for FUZZ_SECONDS (default 15) from its seed
+# corpus (tests/fuzz/corpus/NAME; new inputs go to a temporary copy).  A
+# crash, leak, sanitizer report or timeout is a failure; the input that
+# caused it is kept in the log directory.  Run by the fuzzing build only.
+set -u
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+tmpdir
+secs=${FUZZ_SECONDS:-15}
+for name in verify records zone sign; do
+	bin="$TOP_BUILDDIR/tests/fuzz/fuzz_$name"
+	if [ ! -x "$bin" ]; then
+		not_ok "fuzz_$name built" "configure with --enable-fuzzing CC=clang"
+		continue
+	fi
+	mkdir -p "$TMPD/$name"
+	cp "$TOP_SRCDIR/tests/fuzz/corpus/$name/"* "$TMPD/$name/"
+	DKK_FUZZ_ZONE="$VECTORS/keys.zone" "$bin" -max_total_time="$secs" \
+	    -max_len=16384 -timeout=10 -rss_limit_mb=512 \
+	    -artifact_prefix="$TOP_BUILDDIR/tests/logs/fuzz_$name-" \
+	    "$TMPD/$name" > "$TMPD/$name.log" 2>&1
+	st=$?
+	runs=$(grep -Eo 'Done [0-9]+ runs' "$TMPD/$name.log" | tail -n 1)
+	ok_if "fuzz_$name for ${secs}s: ${runs:-no result}" $st \
+	    "$(tail -n 20 "$TMPD/$name.log")"
+done
+done_testing
