@@ -69,7 +69,8 @@ b64_decode(const char *s, size_t len, uint8_t **out, size_t *outlen)
 		o[n++] = (uint8_t)(acc >> 2);
 		break;
 	}
-	if (pad > 0 && (chars + pad) % 4 != 0)
+	/* RFC 6376 2.4: at most two "=", completing the last group. */
+	if (pad > 2 || (pad > 0 && (chars + pad) % 4 != 0))
 		goto bad;
 	*out = o;
 	*outlen = n;

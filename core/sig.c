@@ -217,9 +217,11 @@ parse_i(struct sig *sg, const struct tag *t, enum dkk_reason *reason,
     struct buf *why)
 {
 	const char *at, *dom;
+	int rc;
 
-	if (qp_decode(t->val, t->vlen, &sg->i) != DKK_OK ||
-	    (at = strrchr(sg->i, '@')) == NULL)
+	if ((rc = qp_decode(t->val, t->vlen, &sg->i)) == DKK_ENOMEM)
+		return rc;
+	if (rc != DKK_OK || (at = strrchr(sg->i, '@')) == NULL)
 		return reason_fail(reason, DKK_R_BAD_TAG, why,
 		    "i= is not an address");
 	dom = at + 1;

@@ -67,11 +67,13 @@ names_parse(const char *list, char ***out, size_t *n)
 	for (; i < count; i++, p = colon + 1) {
 		colon = strchr(p, ':');
 		len = colon != NULL ? (size_t)(colon - p) : strlen(p);
-		if (len == 0 || strcspn(p, " \t\r\n;") < len ||
-		    (names[i] = dkk_strndup(p, len)) == NULL) {
+		if (len == 0 || strcspn(p, " \t\r\n;") < len) {
 			names_free(names, i);
-			return names[i] == NULL && len > 0 ? DKK_ENOMEM :
-			    DKK_EINVAL;
+			return DKK_EINVAL;
+		}
+		if ((names[i] = dkk_strndup(p, len)) == NULL) {
+			names_free(names, i);
+			return DKK_ENOMEM;
 		}
 		if (colon == NULL)
 			colon = p + len;

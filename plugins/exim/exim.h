@@ -1,0 +1,44 @@
+/*
+ * exim.h: the Exim dlfunc adapter's private declarations.
+ *
+ * Exim loads dkimkit_exim.so with dlopen() the first time a
+ * ${dlfunc{...}{verify|result|sign}...} expansion names it and keeps it for
+ * the life of the process.  One dkk_ctx serves the whole process; it holds
+ * the key source and the private keys.
+ */
+#ifndef DKIMKIT_EXIM_H
+#define DKIMKIT_EXIM_H
+
+/* local_scan.h renames a few of Exim's functions for dlfunc callers. */
+#define DLFUNC_IMPL
+#include <local_scan.h>
+
+#include "dkimkit.h"
+
+/* The dlfunc entry points, looked up by name with dlsym(). */
+int verify(uschar **yield, int argc, uschar *argv[]);
+int result(uschar **yield, int argc, uschar *argv[]);
+int sign(uschar **yield, int argc, uschar *argv[]);
+
+/* Key source settings named on a verify call (all NULL: system DNS). */
+struct exim_source {
+	const char *dns;		/* "ADDR[@PORT]" */
+	const char *zone;		/* RFC 1035 master file */
+	const char *trust_anchor;	/* DS/DNSKEY file for DNSSEC */
+	unsigned timeout_ms;		/* 0: the core's default */
+	int allow_weak;			/* RFC 8301 off */
+};
+
+/* ctx.c: the process-wide context. */
+dkk_ctx *ctx_get(uschar **yield);
+int ctx_source(const struct exim_source *src, uschar **yield);
+const dkk_key *ctx_key(const char *path, uschar **yield);
+
+/* spool.c: the message as Exim holds it. */
+typedef int (*spool_update_fn)(void *obj, const void *data, size_t len);
+int spool_feed(spool_update_fn update, void *obj, uschar **yield);
+
+/* Log a failure to the main log and make it the expansion's error. */
+int exim_fail(uschar **yield, const char *what, const char *why);
+
+#endif /* DKIMKIT_EXIM_H */

@@ -1,0 +1,450 @@
+#!/bin/bash
+# The Exim adapter in a real Exim: exim4 daemons on loopback ports, each
+# with its own configuration, spool, log and mail folder, fed by swaks; keys
+# served by an unbound on loopback (tests/lib/unbound.sh).  Covers verify
+# (good, tampered, unsigned, two signatures, Ed25519, DNS down), the verdict
+# words for ACLs (ADSP discard: deny and discard), signing in the DATA ACL
+# and on a transport (checked by python3-dkim), a 50 MB message with flat
+# memory, and a missing key that defers without losing the message.
+# Needs root (exim4 -C), exim4-daemon-heavy, swaks, unbound, ldnsutils.
+set -u
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/unbound.sh"
+tmpdir
+cd "$TMPD" || bail_out "no temp dir"
+PY="${PYTHON:-/usr/bin/python3}"
+EXIM=$(command -v exim4 || command -v exim) || skip_all "exim4 is not installed"
+for prog in swaks unbound ldns-read-zone; do
+	have "$prog" || skip_all "$prog is not installed"
+done
+have python3:dkim || skip_all "python3-dkim is not installed"
+[ "$(id -u)" -eq 0 ] || skip_all "needs root (exim4 -C with a private configuration)"
+getent passwd Debian-exim >/dev/null || skip_all "no Debian-exim user"
+BUILT="$TOP_BUILDDIR/plugins/exim/.libs/dkimkit_exim.so"
+[ -f "$BUILT" ] || skip_all "$BUILT not built (exim4-dev missing at configure time?)"
+
+# Exim's processes run as Debian-exim: everything they read lives here.
+chmod 755 "$TMPD"
+SO="$TMPD/dkimkit_exim.so"
+cp "$BUILT" "$SO" && chmod 644 "$SO" || bail_out "cannot copy $BUILT"
+
+# A sanitizer build's module needs its runtime loaded first; Exim itself is
+# not instrumented, so preload the shared runtime into the Exim processes
+# started here.  Exim's own re-executions (deliveries) run without it, so
+# every dlfunc call happens in an ACL or in a queue run started here.
+EXIM_ENV=(env)
+if nm -D --undefined-only "$SO" 2>/dev/null | grep -q '__asan_'; then
+	rt=$(clang -print-file-name=libclang_rt.asan-x86_64.so 2>/dev/null)
+	[ -f "$rt" ] || rt=$(gcc -print-file-name=libasan.so 2>/dev/null)
+	[ -f "$rt" ] || bail_out "sanitizer build but no shared ASan runtime"
+	EXIM_ENV=(env "LD_PRELOAD=$rt"
+	    "ASAN_OPTIONS=detect_leaks=0:quarantine_size_mb=4:verify_asan_link_order=0")
+	tap_diag "module built with ASan: preloading $rt"
+fi
+
+# Keys and DNS.
+"$DKIMKIT" keygen --algorithm rsa --bits 2048 --domain example.test \
+    --selector rsa --out rsa.pem > keys.zone || bail_out "keygen rsa"
+"$DKIMKIT" keygen --algorithm ed25519 --domain example.test \
+    --selector ed --out ed.pem >> keys.zone || bail_out "keygen ed25519"
+"$DKIMKIT" keygen --algorithm rsa --bits 1024 --domain example.org \
+    --selector s2 --out org.pem >> keys.zone || bail_out "keygen org"
+chmod 644 ./*.pem
+cat > dns.zone <<'ZONE'
+example.test. 300 IN A 127.0.0.1
+_adsp._domainkey.example.test. 300 IN TXT "dkim=discardable"
+example.org. 300 IN A 127.0.0.1
+ZONE
+cat keys.zone >> dns.zone
+unbound_start dns.zone || bail_out "unbound did not start"
+DNS="127.0.0.1@$UNBOUND_PORT"
+
+# Messages (LF line ends; swaks sends CRLF).
+msg()
+{
+	printf 'From: %s\nTo: bob@example.net\nSubject: %s\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <%s@example.test>\n\nHello Bob,\n\nthis is a test.\n' \
+	    "$1" "$2" "$RANDOM$RANDOM"
+}
+lf() { tr -d '\r'; }
+msg 'Alice <alice@example.test>' 'good' > plain.eml
+"$DKIMKIT" sign --key rsa.pem --domain example.test --selector rsa \
+    plain.eml | lf > good.eml || bail_out "sign good"
+sed 's/this is a test/this is a fake/' good.eml > tampered.eml
+msg 'Carol <carol@example.org>' 'unsigned' > unsigned.eml
+"$DKIMKIT" sign --key org.pem --domain example.org --selector s2 \
+    good.eml | lf > two.eml || bail_out "sign two"
+"$DKIMKIT" sign --key ed.pem --domain example.test --selector ed \
+    plain.eml | lf > ed.eml || bail_out "sign ed"
+msg 'Boss <boss@example.test>' 'forged' > forged.eml
+
+# exim_conf DIR DATA_ACL [TRANSPORT_LINES [MAIN_LINES]]: a private
+# configuration in DIR/exim.conf with its own spool, log and maildir.
+exim_conf()
+{
+	local d="$1"
+
+	mkdir -p "$d/spool" "$d/log" "$d/mail"
+	chown -R Debian-exim:Debian-exim "$d/spool" "$d/log" "$d/mail"
+	chmod 755 "$d"
+	cat > "$d/exim.conf" <<CONF
+primary_hostname = mx.test
+qualify_domain = example.net
+spool_directory = $d/spool
+log_file_path = $d/log/%slog
+exim_user = Debian-exim
+exim_group = Debian-exim
+never_users =
+trusted_users = root
+keep_environment =
+local_interfaces = 127.0.0.1
+host_lookup =
+rfc1413_hosts =
+acl_smtp_rcpt = acl_rcpt
+acl_smtp_data = acl_data
+message_size_limit = 200M
+smtp_accept_max = 50
+${4:-}
+# Exim's own DKIM verification is not under test.
+dkim_verify_signers =
+
+begin acl
+acl_rcpt:
+  accept
+acl_data:
+$2
+  accept
+
+begin routers
+all:
+  driver = accept
+  transport = mbox
+
+begin transports
+mbox:
+  driver = appendfile
+  directory = $d/mail
+  maildir_format
+  create_directory
+  user = Debian-exim
+  group = Debian-exim
+  mode = 0644
+${3:-}
+
+begin retry
+*  *  F,1h,5m
+CONF
+}
+
+EXIM_PIDS=()
+exim_stop_all()
+{
+	local pid
+
+	for pid in ${EXIM_PIDS[@]+"${EXIM_PIDS[@]}"}; do
+		kill "$pid" 2>/dev/null
+	done
+}
+at_exit exim_stop_all
+
+# port_open PORT: true when something listens on 127.0.0.1:PORT.
+port_open()
+{
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# exim_start DIR: a daemon for DIR/exim.conf on a free port; sets PORT.
+exim_start()
+{
+	local d="$1" try i pid
+
+	for ((try = 0; try < 8; try++)); do
+		PORT=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		port_open "$PORT" && continue
+		rm -f "$d/exim.pid"
+		"${EXIM_ENV[@]}" "$EXIM" -C "$d/exim.conf" -bd -oX "$PORT" \
+		    -oP "$d/exim.pid" >>"$d/start.log" 2>&1
+		for ((i = 0; i < 50; i++)); do
+			port_open "$PORT" && break
+			sleep 0.1
+		done
+		pid=$(cat "$d/exim.pid" 2>/dev/null)
+		[ -n "$pid" ] && EXIM_PIDS+=("$pid")
+		port_open "$PORT" && return 0
+		[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	done
+	tap_diag "exim did not start for $d:"
+	tap_diag_file "$d/start.log"
+	tap_diag_file "$d/log/paniclog"
+	return 1
+}
+
+# send FILE [SWAKS_ARGS...]: one message to the daemon on $PORT; swaks's
+# transcript in $TMPD/swaks.out.
+send()
+{
+	local f="$1"
+
+	shift
+	swaks --server 127.0.0.1 --port "$PORT" --helo client.test \
+	    --from sender@example.test --to bob@example.net \
+	    --data "@$f" "$@" > "$TMPD/swaks.out" 2>&1
+}
+
+# reply_code: the server's answer to the end of data, from swaks.out.
+reply_code()
+{
+	sed -n '/^ *-> \.$/,$p' "$TMPD/swaks.out" |
+	    sed -n 's/^ *<[-~*]* *\([0-9][0-9][0-9]\).*/\1/p' | head -n 1
+}
+
+# delivered DIR N: wait (up to 20 s) until DIR's maildir holds N messages.
+delivered()
+{
+	local i n
+
+	for ((i = 0; i < 200; i++)); do
+		n=$(find "$1/mail/new" -type f 2>/dev/null | wc -l)
+		[ "$n" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# newest DIR: the path of the last delivered message.
+newest()
+{
+	ls -t "$1"/mail/new/* 2>/dev/null | head -n 1
+}
+
+# ar_of FILE: the Authentication-Results field of a delivered message,
+# unfolded.
+ar_of()
+{
+	awk '/^$/ { exit }
+	    /^[^ \t]/ { on = tolower($0) ~ /^authentication-results:/ }
+	    on { sub(/^[ \t]+/, " "); printf "%s", $0 }
+	    END { print "" }' "$1"
+}
+
+explain()
+{
+	tap_diag "swaks:"
+	tap_diag_file "$TMPD/swaks.out" 60
+	tap_diag "mainlog of $1:"
+	tap_diag_file "$1/log/mainlog" 60
+	tap_diag_file "$1/log/paniclog"
+}
+
+# --- 1. verify in acl_smtp_data --------------------------------------
+V="$TMPD/verify"
+exim_conf "$V" "  warn add_header = \${dlfunc{$SO}{verify}{mx.test}{adsp}{dns=$DNS}{timeout=5}}
+  warn set acl_m_dkim = \${dlfunc{$SO}{result}{dkim}}
+       add_header = X-Verdict: \$acl_m_dkim \${dlfunc{$SO}{result}{adsp}} \${dlfunc{$SO}{result}{domains}}"
+exim_start "$V" || bail_out "exim (verify) did not start"
+# Each case: the file, words the A-R field must hold, the verdict words.
+n=0
+while IFS='|' read -r file want verdict; do
+	send "$file"
+	code=$(reply_code)
+	n=$((n + 1))
+	if [ "$code" != 250 ] || ! delivered "$V" "$n"; then
+		not_ok "verify $file: delivered" "end of data answered ${code:-nothing}"
+		explain "$V"
+		continue
+	fi
+	got=$(ar_of "$(newest "$V")")
+	st=0
+	for w in $want; do
+		[[ " $got " == *" $w"[\ \;]* ]] || st=1
+	done
+	grep -qx "X-Verdict: $verdict" "$(newest "$V")" || st=1
+	ok_if "verify $file: $want" "$st" "got: $got" \
+	    "verdict: $(grep '^X-Verdict' "$(newest "$V")")" || explain "$V"
+done <<'CASES'
+good.eml|Authentication-Results: mx.test; dkim=pass header.d=example.test header.s=rsa header.a=rsa-sha256 dkim-adsp=pass|pass pass example.test
+tampered.eml|dkim=fail header.d=example.test dkim-adsp=discard|fail discard 
+unsigned.eml|mx.test; dkim=none dkim-adsp=none|none none 
+two.eml|dkim=pass header.d=example.org header.s=s2 header.d=example.test header.s=rsa|pass pass example.org:example.test
+ed.eml|dkim=pass header.d=example.test header.s=ed header.a=ed25519-sha256|pass pass example.test
+forged.eml|dkim=none; dkim-adsp=discard header.from=example.test|none discard 
+CASES
+grep -q 'dkimkit: dkim=fail adsp=discard (example.test) .*body_hash' "$V/log/mainlog"
+ok_if "one main-log line per message with the verdicts" $? \
+    "$(grep dkimkit "$V/log/mainlog")"
+# Every message has exactly one A-R field and one verdict line.
+bad=0
+for f in "$V"/mail/new/*; do
+	[ "$(grep -ci '^Authentication-Results:' "$f")" -eq 1 ] || bad=1
+done
+ok_if "each delivered message carries one Authentication-Results" "$bad"
+# Several messages in one SMTP session: the state follows the message.
+"$PY" - "$PORT" <<'PYEOF' > "$TMPD/session.out" 2>&1
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+for f in ("good.eml", "tampered.eml", "unsigned.eml"):
+    s.sendmail("sender@example.test", ["bob@example.net"], open(f, "rb").read())
+s.quit()
+PYEOF
+st=$?
+delivered "$V" $((n + 3))
+ok_if "three messages in one session delivered" $((st + $?)) \
+    "$(cat "$TMPD/session.out")"
+verdicts=$(ls -tr "$V"/mail/new/* | tail -n 3 | xargs grep -h '^X-Verdict' |
+    tr '\n' '|')
+[ "$verdicts" = "X-Verdict: pass pass example.test|X-Verdict: fail discard |X-Verdict: none none |" ]
+ok_if "verdicts of one session follow each message" $? "got $verdicts"
+
+# --- 2. DNS down: temperror in the verdict, the mail still flows -------
+T="$TMPD/tempfail"
+# A port where nothing answers: the lookup times out.
+exim_conf "$T" "  warn add_header = \${dlfunc{$SO}{verify}{mx.test}{dns=127.0.0.1@9}{timeout=1}}
+  warn add_header = X-Verdict: \${dlfunc{$SO}{result}{dkim}}"
+exim_start "$T" || bail_out "exim (tempfail) did not start"
+send good.eml
+code=$(reply_code)
+if [ "$code" = 250 ] && delivered "$T" 1 &&
+    grep -q '^X-Verdict: temperror' "$(newest "$T")" &&
+    [[ "$(ar_of "$(newest "$T")")" == *"dkim=temperror"* ]]; then
+	ok "DNS down: dkim=temperror, message accepted"
+else
+	not_ok "DNS down: dkim=temperror, message accepted" "code ${code:-none}"
+	explain "$T"
+fi
+
+# --- 3. ADSP discard: deny, and discard --------------------------------
+for action in deny discard; do
+	A="$TMPD/adsp-$action"
+	exim_conf "$A" "  warn set acl_m_ar = \${dlfunc{$SO}{verify}{mx.test}{adsp}{dns=$DNS}}
+  $action condition = \${if eq{\${dlfunc{$SO}{result}{adsp}}}{discard}}
+       message = ADSP: unsigned mail from a discardable domain
+  warn add_header = \$acl_m_ar"
+	exim_start "$A" || bail_out "exim (adsp $action) did not start"
+	send forged.eml
+	code=$(reply_code)
+	if [ "$action" = deny ]; then
+		[ "$code" = 550 ]
+	else
+		[ "$code" = 250 ] && sleep 1 &&
+		    grep -q 'DATA ACL discarded' "$A/log/mainlog"
+	fi
+	st=$?
+	[ "$(find "$A/mail" -type f | wc -l)" -eq 0 ] || st=1
+	ok_if "ADSP discard with $action: answered $code, nothing delivered" \
+	    "$st" || explain "$A"
+	send good.eml
+	code=$(reply_code)
+	[ "$code" = 250 ] && delivered "$A" 1
+	ok_if "ADSP $action config: signed mail still delivered" $? ||
+	    explain "$A"
+done
+
+# --- 4. sign in acl_smtp_data, checked by python3-dkim -----------------
+# dkimverify.py FILE: exit 0 when every DKIM-Signature verifies with the
+# keys of keys.zone.
+cat > dkimverify.py <<'PYEOF'
+import re, sys, dkim
+keys = {}
+for line in open("keys.zone"):
+    m = re.match(r'(\S+)\s.*TXT\s+(.*)$', line)
+    if m:
+        keys[m.group(1).rstrip(".")] = "".join(re.findall(r'"([^"]*)"', m.group(2))).encode()
+def dnsfunc(name, timeout=5):
+    return keys.get(name.decode().rstrip("."), b"")
+msg = open(sys.argv[1], "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+d = dkim.DKIM(msg)
+n = len([h for h in d.headers if h[0].lower() == b"dkim-signature"])
+ok = n > 0 and all(d.verify(idx=i, dnsfunc=dnsfunc) for i in range(n))
+print("signatures:", n, "verified:", ok)
+sys.exit(0 if ok else 1)
+PYEOF
+S="$TMPD/sign"
+exim_conf "$S" "  warn add_header = \${dlfunc{$SO}{sign}{example.test}{rsa}{$TMPD/rsa.pem}}
+  warn add_header = \${dlfunc{$SO}{sign}{example.test}{ed}{$TMPD/ed.pem}{simple/simple}{From:To:Subject:Date}}"
+exim_start "$S" || bail_out "exim (sign) did not start"
+send plain.eml
+code=$(reply_code)
+if [ "$code" = 250 ] && delivered "$S" 1; then
+	check "signed in the DATA ACL (rsa and ed25519): python3-dkim verifies" \
+	    "$PY" dkimverify.py "$(newest "$S")"
+	grep -q 'c=simple/simple' "$(newest "$S")"
+	ok_if "canonicalization and header list arguments are used" $?
+else
+	not_ok "signed in the DATA ACL: delivered" "code ${code:-none}"
+	explain "$S"
+	not_ok "canonicalization and header list arguments are used"
+fi
+# A missing key: 451 to the client, nothing accepted; with the key back,
+# the client's retry goes through signed.
+mv rsa.pem rsa.pem.away
+send plain.eml
+code=$(reply_code)
+[ "$code" = 451 ] && grep -q "$TMPD/rsa.pem" "$S/log/mainlog" &&
+    [ "$("${EXIM_ENV[@]}" "$EXIM" -C "$S/exim.conf" -bpc)" = 0 ]
+ok_if "missing key in the DATA ACL: 451, logged with the file name" $? \
+    "code ${code:-none}" || explain "$S"
+mv rsa.pem.away rsa.pem
+send plain.eml
+code=$(reply_code)
+[ "$code" = 250 ] && delivered "$S" 2 && "$PY" dkimverify.py "$(newest "$S")" >/dev/null
+ok_if "key restored: the retry is signed and delivered" $? || explain "$S"
+
+# --- 5. sign on a transport: a missing key defers, nothing is lost ------
+Q="$TMPD/queue"
+# queue_only: the delivery attempts are the queue runs below, so that they
+# run in a process of this script (see EXIM_ENV).
+exim_conf "$Q" "" \
+    "  headers_add = \${dlfunc{$SO}{sign}{example.test}{rsa}{$TMPD/rsa.pem}{relaxed/relaxed}}" \
+    "queue_only = true"
+exim_start "$Q" || bail_out "exim (transport sign) did not start"
+mv rsa.pem rsa.pem.away
+send plain.eml
+code=$(reply_code)
+"${EXIM_ENV[@]}" "$EXIM" -C "$Q/exim.conf" -qff > "$TMPD/qff.out" 2>&1
+queued=$("${EXIM_ENV[@]}" "$EXIM" -C "$Q/exim.conf" -bpc)
+[ "$code" = 250 ] && [ "$queued" = 1 ] &&
+    [ "$(find "$Q/mail" -type f | wc -l)" -eq 0 ] &&
+    grep -q "defer.*dkimkit: .*$TMPD/rsa.pem" "$Q/log/mainlog"
+ok_if "missing key on the transport: delivery deferred, message queued" $? \
+    "code ${code:-none}, queued ${queued:-?}" || explain "$Q"
+mv rsa.pem.away rsa.pem
+"${EXIM_ENV[@]}" "$EXIM" -C "$Q/exim.conf" -qff > "$TMPD/qff.out" 2>&1
+delivered "$Q" 1 && [ "$("${EXIM_ENV[@]}" "$EXIM" -C "$Q/exim.conf" -bpc)" = 0 ] &&
+    "$PY" dkimverify.py "$(newest "$Q")" >/dev/null
+ok_if "key restored: exim -qff delivers it signed" $? \
+    "$(cat "$TMPD/qff.out")" || explain "$Q"
+
+# --- 6. a 50 MB message: memory stays flat -----------------------------
+B="$TMPD/big"
+exim_conf "$B" "  warn add_header = \${dlfunc{$SO}{verify}{mx.test}{dns=$DNS}}"
+"$PY" - <<'PYEOF' > big-plain.eml
+import sys
+out = sys.stdout
+out.write("From: Alice <alice@example.test>\nTo: bob@example.net\n"
+          "Subject: big\n\n")
+line = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-+\n"
+out.write(line * (50 * 1024 * 1024 // len(line)))
+PYEOF
+"$DKIMKIT" sign --key rsa.pem --domain example.test --selector rsa \
+    big-plain.eml > big.eml || bail_out "sign big"
+{
+	printf 'HELO client.test\r\nMAIL FROM:<sender@example.test>\r\n'
+	printf 'RCPT TO:<bob@example.net>\r\nDATA\r\n'
+	cat big.eml
+	printf '.\r\nQUIT\r\n'
+} > big.smtp
+rm -f big-plain.eml big.eml
+/usr/bin/time -f '%M' -o "$TMPD/big.rss" "${EXIM_ENV[@]}" "$EXIM" \
+    -C "$B/exim.conf" -odq -bs < big.smtp > "$TMPD/big.out" 2>&1
+rss=$(tail -n 1 "$TMPD/big.rss")
+rm -f big.smtp
+if grep -q 'dkimkit: dkim=pass' "$B/log/mainlog" &&
+    [ "${rss:-999999}" -lt 65536 ]; then
+	ok "50 MB message: dkim=pass, peak RSS ${rss} KiB (< 64 MiB)"
+else
+	not_ok "50 MB message: dkim=pass with peak RSS under 64 MiB" \
+	    "peak RSS: ${rss:-?} KiB"
+	tap_diag_file "$TMPD/big.out"
+	tap_diag_file "$B/log/mainlog"
+fi
+
+done_testing
