@@ -95,7 +95,7 @@ enum dkk_reason {
 	DKK_R_OK = 0,		/* verified */
 	DKK_R_SYNTAX,		/* tag list malformed */
 	DKK_R_DUP_TAG,		/* a tag appears twice */
-	DKK_R_VERSION,		/* v= missing or not 1 */
+	DKK_R_VERSION,		/* v= is not 1 */
 	DKK_R_MISSING_TAG,	/* a required tag is absent */
 	DKK_R_BAD_TAG,		/* a tag value is malformed */
 	DKK_R_ALGORITHM,	/* a= unknown */

@@ -298,6 +298,7 @@ main(int argc, char **argv)
 	suite_sig();
 	suite_keyrec();
 	suite_zone();
+	suite_keycache();
 	suite_verify();
 	suite_sign();
 	suite_vectors();

@@ -16,6 +16,7 @@ void suite_header(void);
 void suite_sig(void);
 void suite_keyrec(void);
 void suite_zone(void);
+void suite_keycache(void);
 void suite_verify(void);
 void suite_sign(void);
 void suite_vectors(void);

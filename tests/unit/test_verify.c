@@ -1,0 +1,2013 @@
+/*
+ * test_verify.c: the verifier end to end (core/verify.c, keycache.c,
+ * adsp.c, ar.c): messages signed with dkk_signer_* (or by hand, for what
+ * the signer refuses to make), keys from a zone file, a fixed clock.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nettle/bignum.h>
+#include <nettle/rsa.h>
+
+#include "unit.h"
+
+static const char msg[] =
+    "Received: from client1.football.example.com [192.0.2.1]\r\n"
+    "      by submitserver.example.com; Fri, 11 Jul 2003 21:01:54 -0700\r\n"
+    "From: Joe SixPack <joe@example.com>\r\n"
+    "To: Suzie Q <suzie@shopping.example.net>\r\n"
+    "Subject: Is dinner ready?\r\n"
+    "Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n"
+    "Message-ID: <20030712040037.46341.5F8J@example.com>\r\n"
+    "\r\n"
+    "Hi.\r\n"
+    "\r\n"
+    "We lost the game.  Are you hungry yet?\r\n"
+    "\r\n"
+    "Joe.\r\n";
+
+/* A 512-bit RSA key made with "openssl genrsa -traditional 512" for these
+ * tests only, and its public half as published. */
+static const char key512_pem[] =
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    "MIIBOwIBAAJBAPNnN2G8FI18SsCKZbkhERBzTNioEB0zkGUyKEsMv4/dkWPDPasP\n"
+    "VgW0pwOVlIyKo2CCDqkQmeBOW39S0d6Zs9MCAwEAAQJAD3vMaRo20H1MoAztxaYV\n"
+    "2M8M32dphwIFuHpFV+jassMMv19nCt92nxiMiFXOOH6pLq56RX3HXbjVVb+yj4vN\n"
+    "MQIhAPmrb8aWXiSfVki9rkzXeSxfWz0DIauo42BTBBN/UqZ5AiEA+ZMa4pXMDuq/\n"
+    "qFXZH2giXwkITaDFrLozGTngUT1MSasCIQDyCvi27mngWTR+Gp2S00Ye9WbvdEy9\n"
+    "LWMZrAGEoWfQCQIhAMxUe/Z23hJ4b2HKp3DnOPzF0F59+lloON22XMkmfobxAiB+\n"
+    "gGzz2SrLV0q7o/l5k7UsAfATqVd6zgYPABd5Afvy4A==\n"
+    "-----END RSA PRIVATE KEY-----\n";
+#define KEY512_SPKI "MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAPNnN2G8FI18SsCKZbkhER" \
+	"BzTNioEB0zkGUyKEsMv4/dkWPDPasPVgW0pwOVlIyKo2CCDqkQmeBOW39S0d6Zs9MC" \
+	"AwEAAQ=="
+
+/* Selectors for the key checks of RFC 6376 6.1.2, and ADSP records
+ * (RFC 5617 4.2.1) for the author domains of the ADSP tests. */
+static const char zone_extra[] =
+    "revoked._domainkey.example.com. TXT \"v=DKIM1; p=\"\n"
+    "strict._domainkey.example.com. TXT \"v=DKIM1; t=s; p=$RSA\"\n"
+    "testing._domainkey.example.com. TXT \"v=DKIM1; t=y; p=$RSA\"\n"
+    "sha1only._domainkey.example.com. TXT \"v=DKIM1; h=sha1; p=$RSA\"\n"
+    "edkey._domainkey.example.com. TXT \"v=DKIM1; k=ed25519; p=$ED\"\n"
+    "notemail._domainkey.example.com. TXT \"v=DKIM1; s=other; p=$RSA\"\n"
+    "spf._domainkey.example.com. TXT \"v=spf1 -all\"\n"
+    "nodata._domainkey.example.com. A 192.0.2.2\n"
+    "weak._domainkey.example.com. TXT \"v=DKIM1; p=" KEY512_SPKI "\"\n"
+    "none.example. A 192.0.2.3\n"
+    "_adsp._domainkey.unknown.example. TXT \"dkim=unknown\"\n"
+    "_adsp._domainkey.all.example. TXT \"dkim=all\"\n"
+    "_adsp._domainkey.discard.example. TXT \"dkim=discardable\"\n"
+    "_adsp._domainkey.two.example. TXT \"dkim=all\"\n"
+    "_adsp._domainkey.two.example. TXT \"dkim=unknown\"\n"
+    "_adsp._domainkey.notadsp.example. TXT \"v=ADSP1; x=y\"\n"
+    "_adsp._domainkey.foo.example. TXT \"dkim=foo\"\n"
+    "_adsp._domainkey.temp.example. TXT \"dkim=all\"\n"
+    "_adsp._domainkey.example.com. TXT \"dkim=all\"\n";
+
+static int
+fx_init(struct unit_fx *fx)
+{
+	return unit_fx_init(fx, zone_extra);
+}
+
+static struct dkk_sign_opts
+opts_for(const dkk_key *key, const char *selector)
+{
+	struct dkk_sign_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.key = key;
+	o.domain = "example.com";
+	o.selector = selector;
+	o.header_canon = DKK_CANON_RELAXED;
+	o.body_canon = DKK_CANON_RELAXED;
+	return o;
+}
+
+/* The DKIM-Signature field for len bytes of data; free with free(). */
+static char *
+sign_field(struct unit_fx *fx, const struct dkk_sign_opts *o,
+    const char *data, size_t len)
+{
+	dkk_signer *s;
+	char *field = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(dkk_signer_new(fx->ctx, o, &s), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_signer_update(s, data, len), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_signer_final(s, NULL, &field), DKK_OK);
+	dkk_signer_free(s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(field);
+	return field;
+}
+
+/* s with the first occurrence of from replaced by to; free with free(). */
+static char *
+replace(const char *s, const char *from, const char *to)
+{
+	const char *at = strstr(s, from);
+	char *out;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+	if (asprintf(&out, "%.*s%s%s", (int)(at - s), s, to,
+	    at + strlen(from)) < 0)
+		out = NULL;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	return out;
+}
+
+static char *
+concat(const char *a, const char *b)
+{
+	char *out;
+
+	if (asprintf(&out, "%s%s", a, b) < 0)
+		out = NULL;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	return out;
+}
+
+/* Verify m and assert the message verdict and each result, given as
+ * "verdict/reason" strings; n is the expected signature count. */
+static void
+vexpect(dkk_ctx *ctx, const char *m, const char *verdict, size_t n, ...)
+{
+	dkk_verifier *v = unit_verify(ctx, m, strlen(m), 0);
+	const char *want, *got;
+	va_list ap;
+	size_t i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL(dkk_verifier_count(v), n);
+	CU_ASSERT_STRING_EQUAL(dkk_verdict_name(dkk_verifier_verdict(v)),
+	    verdict);
+	va_start(ap, n);
+	for (i = 0; i < n; i++) {
+		want = va_arg(ap, const char *);
+		got = unit_result(v, i);
+		if (strcmp(got, want) != 0) {
+			fprintf(stderr, "signature %zu: %s (%s), want %s\n", i,
+			    got, dkk_verifier_result(v, i) != NULL ?
+			    dkk_verifier_result(v, i)->detail : "", want);
+			CU_FAIL("unexpected result");
+		}
+	}
+	va_end(ap);
+	dkk_verifier_free(v);
+}
+
+/* Sign m with o and check the one signature's "verdict/reason"; the
+ * message verdict is then the signature's. */
+static void
+sign_expect(struct unit_fx *fx, const struct dkk_sign_opts *o,
+    const char *m, const char *want)
+{
+	char *sm = unit_sign(fx, o, m), verdict[32];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
+	snprintf(verdict, sizeof(verdict), "%.*s", (int)strcspn(want, "/"),
+	    want);
+	vexpect(fx->ctx, sm, verdict, 1, want);
+	free(sm);
+}
+
+/* Sign m by hand with an RSA private key (PKCS#1 PEM): tags is the tag
+ * list without bh= and b=, which are appended.  a= (rsa-sha1 too), c=, l=
+ * and h= are honoured, so this makes signatures dkk_signer will not. */
+static char *
+hand_sign(const char *pem, const char *m, const char *tags)
+{
+	struct rsa_public_key pub;
+	struct rsa_private_key priv;
+	struct header hdr;
+	struct body *body;
+	struct sig sg;
+	struct buf f, tmp, why;
+	struct hash h;
+	enum dkk_reason reason;
+	const char *p64, *end;
+	uint8_t digest[HASH_MAX], *der, sigbuf[1024];
+	size_t used, idx, len;
+	char *bh, *b, *out;
+	mpz_t s;
+
+	/* the header and body of m */
+	header_init(&hdr, SIZE_MAX, SIZE_MAX);
+	CU_ASSERT_EQUAL_FATAL(header_feed(&hdr, m, strlen(m), &used), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(header_end(&hdr), DKK_OK);
+	buf_init(&f);
+	buf_init(&tmp);
+	buf_init(&why);
+	buf_printf(&f, "DKIM-Signature: %s; bh=AAAA; b=AAAA", tags);
+	CU_ASSERT_EQUAL_FATAL(sig_parse(&sg, f.p, f.len, &reason, &why),
+	    DKK_OK);
+	body = malloc(sizeof(*body));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+	body_init(body, sg.bcanon);
+	CU_ASSERT_EQUAL_FATAL(body_add_sink(body, sig_hash(sg.alg),
+	    sg.l >= 0 ? (uint64_t)sg.l : UINT64_MAX, &idx), DKK_OK);
+	if (hdr.done)
+		body_feed(body, m + used, strlen(m) - used);
+	body_finish(body);
+	bh = b64_encode(body->sinks[idx].digest, hash_size(sig_hash(sg.alg)));
+	body_clear(body);
+	free(body);
+	/* the header hash over the field with b= empty */
+	f.len = 0;
+	buf_printf(&f, "DKIM-Signature: %s; bh=%s; b=", tags, bh);
+	free(bh);
+	hash_init(&h, sig_hash(sg.alg));
+	CU_ASSERT_EQUAL_FATAL(hdrsel_hash(&h, &hdr, sg.h, sg.nh, sg.hcanon,
+	    &tmp), DKK_OK);
+	tmp.len = 0;
+	CU_ASSERT_EQUAL_FATAL(canon_header(&tmp, sg.hcanon, f.p, f.len,
+	    false), DKK_OK);
+	hash_update(&h, tmp.p, tmp.len);
+	hash_digest(&h, digest);
+	/* PKCS#1 v1.5 with Nettle */
+	p64 = strstr(pem, "KEY-----");
+	end = strstr(pem, "-----END");
+	CU_ASSERT_FATAL(p64 != NULL && end != NULL);
+	p64 += 8;
+	CU_ASSERT_EQUAL_FATAL(b64_decode(p64, (size_t)(end - p64), &der, &len),
+	    DKK_OK);
+	rsa_public_key_init(&pub);
+	rsa_private_key_init(&priv);
+	CU_ASSERT_FATAL(rsa_keypair_from_der(&pub, &priv, 0, len, der));
+	free(der);
+	mpz_init(s);
+	CU_ASSERT_FATAL(sg.alg == ALG_RSA_SHA1 ?
+	    rsa_sha1_sign_digest(&priv, digest, s) :
+	    rsa_sha256_sign_digest(&priv, digest, s));
+	CU_ASSERT_FATAL(pub.size <= sizeof(sigbuf));
+	nettle_mpz_get_str_256(pub.size, sigbuf, s);
+	b = b64_encode(sigbuf, pub.size);
+	if (asprintf(&out, "%s%s\r\n%s", f.p, b, m) < 0)
+		out = NULL;
+	free(b);
+	mpz_clear(s);
+	rsa_public_key_clear(&pub);
+	rsa_private_key_clear(&priv);
+	sig_clear(&sg);
+	buf_clear(&f);
+	buf_clear(&tmp);
+	buf_clear(&why);
+	header_clear(&hdr);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	return out;
+}
+
+static void
+verify_rsa_pass(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	const struct dkk_sig_result *r;
+	dkk_verifier *v;
+	char *sm;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.rsa, "rsa");
+	sm = unit_sign(&fx, &o, msg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
+	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL(dkk_verifier_count(v), 1);
+	CU_ASSERT_EQUAL(dkk_verifier_verdict(v), DKK_PASS);
+	r = dkk_verifier_result(v, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(r->verdict, DKK_PASS);
+	CU_ASSERT_EQUAL(r->reason, DKK_R_OK);
+	CU_ASSERT_STRING_EQUAL(r->domain, "example.com");
+	CU_ASSERT_STRING_EQUAL(r->selector, "rsa");
+	CU_ASSERT_STRING_EQUAL(r->identity, "@example.com");
+	CU_ASSERT_STRING_EQUAL(r->algorithm, "rsa-sha256");
+	CU_ASSERT_EQUAL(strlen(r->b), 172);	/* 128 octets */
+	CU_ASSERT_PTR_NULL(strpbrk(r->b, " \t\r\n"));
+	CU_ASSERT_EQUAL(r->key_bits, 1024);
+	CU_ASSERT_EQUAL(r->key_testing, 0);
+	CU_ASSERT_EQUAL(r->dnssec, DKK_DNSSEC_UNKNOWN);
+	CU_ASSERT_EQUAL(r->timestamp, fx.now);
+	CU_ASSERT_EQUAL(r->expiration, -1);
+	CU_ASSERT_EQUAL(r->body_length, -1);
+	CU_ASSERT_STRING_EQUAL(r->detail, "good signature");
+	CU_ASSERT_PTR_NULL(dkk_verifier_result(v, 1));
+	dkk_verifier_free(v);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+static void
+verify_ed25519_pass(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	const struct dkk_sig_result *r;
+	dkk_verifier *v;
+	char *sm;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.ed, "ed");
+	sm = unit_sign(&fx, &o, msg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
+	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	r = dkk_verifier_result(v, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(r->verdict, DKK_PASS);
+	CU_ASSERT_STRING_EQUAL(r->algorithm, "ed25519-sha256");
+	CU_ASSERT_EQUAL(r->key_bits, 256);
+	CU_ASSERT_EQUAL(strlen(r->b), 88);	/* 64 octets */
+	dkk_verifier_free(v);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+static void
+verify_every_canon_combination_passes(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	int k, hc, bc;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	for (k = 0; k < 2; k++)
+		for (hc = 0; hc < 2; hc++)
+			for (bc = 0; bc < 2; bc++) {
+				o = opts_for(k ? fx.ed : fx.rsa, k ? "ed" : "rsa");
+				o.header_canon = hc;
+				o.body_canon = bc;
+				sign_expect(&fx, &o, msg, "pass/ok");
+			}
+	unit_fx_free(&fx);
+}
+
+/* RFC 6376 6.1.3: a changed body fails the body hash. */
+static void
+verify_tampered_body_fails(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *sm, *bad;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.rsa, "rsa");
+	sm = unit_sign(&fx, &o, msg);
+	bad = replace(sm, "hungry", "Hungry");
+	vexpect(fx.ctx, bad, "fail", 1, "fail/body_hash_mismatch");
+	free(bad);
+	bad = concat(sm, "P.S. one more line\r\n");
+	vexpect(fx.ctx, bad, "fail", 1, "fail/body_hash_mismatch");
+	free(bad);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+static void
+verify_tampered_signed_header_fails(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *sm, *bad;
+	int k;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	for (k = 0; k < 2; k++) {
+		o = opts_for(k ? fx.ed : fx.rsa, k ? "ed" : "rsa");
+		sm = unit_sign(&fx, &o, msg);
+		bad = replace(sm, "dinner ready?", "dinner ready!");
+		vexpect(fx.ctx, bad, "fail", 1, "fail/signature_mismatch");
+		free(bad);
+		/* the signature field itself is covered (3.7) */
+		bad = replace(sm, "d=example.com;", "d=example.com; z=x;");
+		vexpect(fx.ctx, bad, "fail", 1, "fail/signature_mismatch");
+		free(bad);
+		free(sm);
+	}
+	unit_fx_free(&fx);
+}
+
+/* Relaxed survives whitespace and case changes that simple does not. */
+static void
+verify_relaxed_survives_whitespace(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *sm, *m1, *m2;
+	int c;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	for (c = 0; c < 2; c++) {
+		o = opts_for(fx.rsa, "rsa");
+		o.header_canon = o.body_canon = c;
+		sm = unit_sign(&fx, &o, msg);
+		m1 = replace(sm, "Subject: Is dinner ready?",
+		    "SUBJECT:Is  dinner\r\n\tready?  ");
+		m2 = replace(m1, "the game.  Are", "the game.\tAre  ");
+		vexpect(fx.ctx, m2, c ? "pass" : "fail", 1, c ? "pass/ok" :
+		    "fail/body_hash_mismatch");
+		free(m2);
+		m2 = replace(sm, "Joe.\r\n", "Joe.  \r\n\r\n\r\n");
+		vexpect(fx.ctx, m2, c ? "pass" : "fail", 1, c ? "pass/ok" :
+		    "fail/body_hash_mismatch");
+		free(m2);
+		free(m1);
+		free(sm);
+	}
+	unit_fx_free(&fx);
+}
+
+/* Fields not in h= may be added anywhere. */
+static void
+verify_unsigned_header_added_passes(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *sm, *m1, *m2;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.rsa, "rsa");
+	sm = unit_sign(&fx, &o, msg);
+	m1 = concat("X-Spam-Score: 0.1\r\nReceived: from mx by mx2\r\n", sm);
+	m2 = replace(m1, "\r\n\r\nHi.", "\r\nX-Added: below\r\n\r\nHi.");
+	vexpect(fx.ctx, m2, "pass", 1, "pass/ok");
+	free(m2);
+	free(m1);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+/* RFC 6376 5.4.2: h= takes instances from the bottom, so a copy added on
+ * top is not seen, unless the name is over-signed, when it is seen and
+ * fails; a copy added below the original replaces it and fails. */
+static void
+verify_second_instance_of_signed_header(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *sm, *bad;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.rsa, "rsa");
+	sm = unit_sign(&fx, &o, msg);
+	bad = concat("Subject: buy now\r\n", sm);
+	vexpect(fx.ctx, bad, "pass", 1, "pass/ok");
+	free(bad);
+	bad = replace(sm, "\r\n\r\nHi.", "\r\nSubject: buy now\r\n\r\nHi.");
+	vexpect(fx.ctx, bad, "fail", 1, "fail/signature_mismatch");
+	free(bad);
+	free(sm);
+
+	o.oversign = 1;
+	sm = unit_sign(&fx, &o, msg);
+	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
+	bad = concat("Subject: buy now\r\n", sm);
+	vexpect(fx.ctx, bad, "fail", 1, "fail/signature_mismatch");
+	free(bad);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+/* A name listed in h= but absent from the message protects against it
+ * being added later. */
+static void
+verify_absent_signed_header_added_fails(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *sm, *bad;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.ed, "ed");
+	o.headers = "From:Subject:Reply-To";
+	sm = unit_sign(&fx, &o, msg);
+	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
+	bad = concat("Reply-To: evil@example.org\r\n", sm);
+	vexpect(fx.ctx, bad, "fail", 1, "fail/signature_mismatch");
+	free(bad);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+/* x= in the past, beyond the skew: permerror (RFC 6376 3.5, 6.1.1). */
+static void
+verify_expired_permerror(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	int64_t t;
+	char *sm;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	t = fx.now;
+	o = opts_for(fx.rsa, "rsa");
+	o.expire = 600;
+	sm = unit_sign(&fx, &o, msg);
+	fx.now = t + 600;
+	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
+	fx.now = t + 600 + 300;		/* within the default skew */
+	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
+	fx.now = t + 600 + 301;
+	vexpect(fx.ctx, sm, "permerror", 1, "permerror/expired");
+	CU_ASSERT_EQUAL(dkk_ctx_set_skew(fx.ctx, 0), DKK_OK);
+	fx.now = t + 601;
+	vexpect(fx.ctx, sm, "permerror", 1, "permerror/expired");
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+static void
+verify_future_timestamp_permerror(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	int64_t t;
+	char *sm;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	t = fx.now;
+	o = opts_for(fx.ed, "ed");
+	sm = unit_sign(&fx, &o, msg);
+	fx.now = t - 300;
+	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
+	fx.now = t - 301;
+	vexpect(fx.ctx, sm, "permerror", 1, "permerror/future");
+	CU_ASSERT_EQUAL(dkk_ctx_set_skew(fx.ctx, 3600), DKK_OK);
+	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+/* RFC 8301 3.1: rsa-sha1 is refused unless weak algorithms are allowed. */
+static void
+verify_rsa_sha1_policy(void)
+{
+	struct unit_fx fx;
+	char *sm;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	sm = hand_sign(fx.rsa_pem, msg, "v=1; a=rsa-sha1; c=relaxed/simple; "
+	    "d=example.com; s=rsa; h=From:To:Subject");
+	vexpect(fx.ctx, sm, "policy", 1, "policy/weak_hash");
+	CU_ASSERT_EQUAL(dkk_ctx_set_allow_weak(fx.ctx, 1), DKK_OK);
+	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
+	free(sm);
+	/* the hand signer is right: its rsa-sha256 passes */
+	sm = hand_sign(fx.rsa_pem, msg, "v=1; a=rsa-sha256; "
+	    "d=example.com; s=rsa; h=From:To:Subject");
+	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+/* RFC 8301 3.2: RSA keys under 1024 bits are refused unless allowed. */
+static void
+verify_rsa_512_policy(void)
+{
+	struct unit_fx fx;
+	struct unit_tmp t;
+	struct dkk_sign_opts o;
+	const struct dkk_sig_result *r;
+	dkk_verifier *v;
+	dkk_key *k512;
+	char *sm, *p64;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_tmp_write(&t, "k512.pem", key512_pem,
+	    strlen(key512_pem)), 0);
+	CU_ASSERT_EQUAL(dkk_ctx_load_key(fx.ctx, t.path, &k512), DKK_OK);
+	unit_tmp_remove(&t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k512);
+	CU_ASSERT_EQUAL(dkk_key_bits(k512), 512);
+	CU_ASSERT_EQUAL_FATAL(dkk_key_public(k512, &p64), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(p64, KEY512_SPKI);
+	free(p64);
+	o = opts_for(k512, "weak");
+	sm = unit_sign(&fx, &o, msg);
+	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	r = dkk_verifier_result(v, 0);
+	CU_ASSERT_EQUAL(r->verdict, DKK_POLICY);
+	CU_ASSERT_EQUAL(r->reason, DKK_R_KEY_SIZE);
+	dkk_verifier_free(v);
+	CU_ASSERT_EQUAL(dkk_ctx_set_allow_weak(fx.ctx, 1), DKK_OK);
+	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	r = dkk_verifier_result(v, 0);
+	CU_ASSERT_EQUAL(r->verdict, DKK_PASS);
+	CU_ASSERT_EQUAL(r->key_bits, 512);
+	dkk_verifier_free(v);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+static void
+verify_revoked_key_permerror(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.rsa, "revoked");
+	sign_expect(&fx, &o, msg, "permerror/key_revoked");
+	unit_fx_free(&fx);
+}
+
+/* RFC 6376 6.1.2: no key record is PERMFAIL (no key for signature). */
+static void
+verify_key_nxdomain_permerror(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.rsa, "missing");
+	sign_expect(&fx, &o, msg, "permerror/key_nxdomain");
+	o = opts_for(fx.rsa, "nodata");
+	sign_expect(&fx, &o, msg, "permerror/key_nxdomain");
+	unit_fx_free(&fx);
+}
+
+static void
+verify_key_not_dkim_permerror(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.rsa, "spf");
+	sign_expect(&fx, &o, msg, "permerror/key_syntax");
+	o = opts_for(fx.rsa, "notemail");
+	sign_expect(&fx, &o, msg, "permerror/key_service");
+	unit_fx_free(&fx);
+}
+
+/* RFC 6376 3.6.1: t=s forbids an i= domain that is a subdomain of d=. */
+static void
+verify_key_strict_identity_subdomain(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.rsa, "strict");
+	o.identity = "joe@mail.example.com";
+	sign_expect(&fx, &o, msg, "permerror/key_strict");
+	o.identity = "joe@example.com";
+	sign_expect(&fx, &o, msg, "pass/ok");
+	o.identity = NULL;
+	sign_expect(&fx, &o, msg, "pass/ok");
+	/* the same subdomain identity passes without t=s */
+	o = opts_for(fx.rsa, "rsa");
+	o.identity = "joe@mail.example.com";
+	sign_expect(&fx, &o, msg, "pass/ok");
+	unit_fx_free(&fx);
+}
+
+static void
+verify_key_hash_sha1_only_permerror(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.rsa, "sha1only");
+	sign_expect(&fx, &o, msg, "permerror/key_hash");
+	unit_fx_free(&fx);
+}
+
+/* RFC 6376 6.1.2: k= must match a=. */
+static void
+verify_key_type_mismatch_permerror(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.rsa, "edkey");
+	sign_expect(&fx, &o, msg, "permerror/key_type");
+	o = opts_for(fx.ed, "rsa");
+	sign_expect(&fx, &o, msg, "permerror/key_type");
+	o = opts_for(fx.ed, "edkey");
+	sign_expect(&fx, &o, msg, "pass/ok");
+	unit_fx_free(&fx);
+}
+
+/* t=y does not change the verdict but is reported. */
+static void
+verify_key_testing_reported(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	dkk_verifier *v;
+	char *sm;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.rsa, "testing");
+	sm = unit_sign(&fx, &o, msg);
+	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL(dkk_verifier_result(v, 0)->verdict, DKK_PASS);
+	CU_ASSERT_EQUAL(dkk_verifier_result(v, 0)->key_testing, 1);
+	dkk_verifier_free(v);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+/* RFC 6376 3.5 l=: text after the count is not covered. */
+static void
+verify_body_length_appended_text_passes(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	dkk_verifier *v;
+	char *sm, *more;
+	int c;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	for (c = 0; c < 2; c++) {
+		o = opts_for(fx.rsa, "rsa");
+		o.body_canon = c;
+		o.body_length = 1;
+		sm = unit_sign(&fx, &o, msg);
+		more = concat(sm, "\r\nAppended by a list: unsubscribe here\r\n");
+		v = unit_verify(fx.ctx, more, strlen(more), 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+		CU_ASSERT_EQUAL(dkk_verifier_result(v, 0)->verdict, DKK_PASS);
+		/* the body's canonical length: "  Are" counts 2 or 1 */
+		CU_ASSERT_EQUAL(dkk_verifier_result(v, 0)->body_length,
+		    c == DKK_CANON_SIMPLE ? 55 : 54);
+		dkk_verifier_free(v);
+		free(more);
+		free(sm);
+	}
+	/* l= shorter than the body when signed */
+	sm = hand_sign(fx.rsa_pem, msg, "v=1; a=rsa-sha256; c=simple/simple; "
+	    "d=example.com; s=rsa; h=From:Subject; l=5");
+	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
+	more = replace(sm, "hungry", "HUNGRY");
+	vexpect(fx.ctx, more, "pass", 1, "pass/ok");
+	free(more);
+	more = replace(sm, "Hi.", "Ho.");
+	vexpect(fx.ctx, more, "fail", 1, "fail/body_hash_mismatch");
+	free(more);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+/* A count larger than the body is not a pass. */
+static void
+verify_body_length_longer_permerror(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *sm, *cut;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.ed, "ed");
+	o.body_length = 1;
+	sm = unit_sign(&fx, &o, msg);
+	cut = replace(sm, "\r\nJoe.\r\n", "\r\n");
+	vexpect(fx.ctx, cut, "permerror", 1, "permerror/body_length");
+	free(cut);
+	free(sm);
+	sm = hand_sign(fx.rsa_pem, msg, "v=1; a=rsa-sha256; c=simple/simple; "
+	    "d=example.com; s=rsa; h=From:Subject; l=10000");
+	vexpect(fx.ctx, sm, "permerror", 1, "permerror/body_length");
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+/* Flip the first character of b=, the last tag the signer writes,
+ * after a space or a folding TAB. */
+static void
+spoil_b(char *field)
+{
+	char *b, *last = NULL;
+
+	for (b = field + 1; (b = strstr(b, "b=")) != NULL; b += 2)
+		if (b[-1] == ' ' || b[-1] == '\t')
+			last = b;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(last);
+	last[2] = last[2] == 'A' ? 'B' : 'A';
+}
+
+/* The message passes if any signature passes (RFC 6376 6.1, 4). */
+static void
+verify_two_signatures_one_bad(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *good, *bad, *m;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.ed, "ed");
+	good = sign_field(&fx, &o, msg, strlen(msg));
+	o = opts_for(fx.rsa, "rsa");
+	bad = sign_field(&fx, &o, msg, strlen(msg));
+	spoil_b(bad);
+	if (asprintf(&m, "%s\r\n%s\r\n%s", bad, good, msg) < 0)
+		m = NULL;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	vexpect(fx.ctx, m, "pass", 2, "fail/signature_mismatch", "pass/ok");
+	free(m);
+	if (asprintf(&m, "%s\r\n%s\r\n%s", good, bad, msg) < 0)
+		m = NULL;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	vexpect(fx.ctx, m, "pass", 2, "pass/ok", "fail/signature_mismatch");
+	free(m);
+	/* none passes: the first signature's verdict */
+	if (asprintf(&m, "%s\r\nDKIM-Signature: v=2\r\n%s", bad, msg) < 0)
+		m = NULL;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	vexpect(fx.ctx, m, "fail", 2, "fail/signature_mismatch",
+	    "permerror/version");
+	free(m);
+	free(good);
+	free(bad);
+	unit_fx_free(&fx);
+}
+
+static void
+verify_unsigned_none(void)
+{
+	struct unit_fx fx;
+	dkk_verifier *v;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	v = unit_verify(fx.ctx, msg, strlen(msg), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL(dkk_verifier_count(v), 0);
+	CU_ASSERT_EQUAL(dkk_verifier_verdict(v), DKK_NONE);
+	CU_ASSERT_PTR_NULL(dkk_verifier_result(v, 0));
+	dkk_verifier_free(v);
+	/* an empty message, and a header with no body */
+	vexpect(fx.ctx, "", "none", 0);
+	vexpect(fx.ctx, "From: a@example.com\r\n", "none", 0);
+	unit_fx_free(&fx);
+}
+
+/* A message with no body at all (no blank line) signs and verifies. */
+static void
+verify_header_only_message_passes(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	int c;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	for (c = 0; c < 2; c++) {
+		o = opts_for(fx.rsa, "rsa");
+		o.body_canon = c;
+		sign_expect(&fx, &o, "From: a@example.com\r\nSubject: x\r\n",
+		    "pass/ok");
+		sign_expect(&fx, &o, "From: a@example.com\r\n\r\n", "pass/ok");
+	}
+	unit_fx_free(&fx);
+}
+
+/* Bare LF line ends are read as CRLF. */
+static void
+verify_lf_line_ends_pass(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *sm, *lf;
+	size_t i, j;
+	int c;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	for (c = 0; c < 2; c++) {
+		o = opts_for(fx.ed, "ed");
+		o.header_canon = o.body_canon = c;
+		sm = unit_sign(&fx, &o, msg);
+		lf = strdup(sm);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(lf);
+		for (i = j = 0; sm[i] != '\0'; i++)
+			if (sm[i] != '\r' || sm[i + 1] != '\n')
+				lf[j++] = sm[i];
+		lf[j] = '\0';
+		CU_ASSERT_PTR_NULL(strchr(lf, '\r'));
+		vexpect(fx.ctx, lf, "pass", 1, "pass/ok");
+		free(lf);
+		free(sm);
+	}
+	unit_fx_free(&fx);
+}
+
+/* A resolver: answers from a zone, synchronously or later (from process
+ * and wait); names ending in fail_suffix get TEMPFAIL. */
+#define TR_MAX 64
+
+struct tres {
+	struct zone *zone;
+	bool async;
+	const char *fail_suffix;
+	int queries;
+	size_t n;
+	struct {
+		char *name;
+		dkk_dns_cb cb;
+		void *cbarg;
+	} q[TR_MAX];
+};
+
+static const struct dkk_dns_answer tr_tempfail = {
+	DKK_DNS_TEMPFAIL, DKK_DNSSEC_UNKNOWN, 0, 0, NULL, NULL
+};
+
+static void
+tr_answer(struct tres *r, const char *name, dkk_dns_cb cb, void *cbarg)
+{
+	size_t nl = strlen(name), sl;
+
+	if (r->fail_suffix != NULL && (sl = strlen(r->fail_suffix)) <= nl &&
+	    strcmp(name + nl - sl, r->fail_suffix) == 0)
+		cb(cbarg, &tr_tempfail);
+	else
+		zone_query_txt(r->zone, name, cb, cbarg);
+}
+
+static int
+tr_query(void *arg, const char *name, dkk_dns_cb cb, void *cbarg)
+{
+	struct tres *r = arg;
+
+	r->queries++;
+	if (!r->async) {
+		tr_answer(r, name, cb, cbarg);
+		return DKK_OK;
+	}
+	if (r->n == TR_MAX || (r->q[r->n].name = strdup(name)) == NULL)
+		return DKK_ENOMEM;
+	r->q[r->n].cb = cb;
+	r->q[r->n].cbarg = cbarg;
+	r->n++;
+	return DKK_OK;
+}
+
+static int
+tr_process(void *arg)
+{
+	struct tres *r = arg;
+	size_t i, n = r->n;
+
+	r->n = 0;
+	for (i = 0; i < n; i++) {
+		tr_answer(r, r->q[i].name, r->q[i].cb, r->q[i].cbarg);
+		free(r->q[i].name);
+	}
+	return DKK_OK;
+}
+
+static void
+tr_release(void *arg)
+{
+	struct tres *r = arg;
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		free(r->q[i].name);
+	zone_free(r->zone);
+	free(r);
+}
+
+/* Replace the fixture's key source by a tres over the same zone. */
+static struct tres *
+tr_install(struct unit_fx *fx, bool async, const char *fail_suffix)
+{
+	static const struct dkk_resolver ops = {
+		.query_txt = tr_query,
+		.wait = tr_process,
+		.process = tr_process,
+		.release = tr_release,
+	};
+	struct unit_tmp t;
+	struct tres *r = calloc(1, sizeof(*r));
+	struct buf err;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	r->async = async;
+	r->fail_suffix = fail_suffix;
+	buf_init(&err);
+	CU_ASSERT_EQUAL_FATAL(unit_tmp_write(&t, "t.zone", fx->zone,
+	    strlen(fx->zone)), 0);
+	CU_ASSERT_EQUAL(zone_load(&r->zone, t.path, &err), DKK_OK);
+	unit_tmp_remove(&t);
+	buf_clear(&err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r->zone);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_resolver(fx->ctx, &ops, r), DKK_OK);
+	return r;
+}
+
+/* RFC 6376 6.1.2: a key that cannot be fetched now is TEMPFAIL. */
+static void
+verify_resolver_tempfail_temperror(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *sm;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.rsa, "rsa");
+	sm = unit_sign(&fx, &o, msg);
+	tr_install(&fx, false, "rsa._domainkey.example.com");
+	vexpect(fx.ctx, sm, "temperror", 1, "temperror/key_dns");
+	/* a TEMPFAIL answer is not cached: a working resolver is asked */
+	tr_install(&fx, false, NULL);
+	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+/* Without any key source every lookup is a temperror. */
+static void
+verify_no_key_source_temperror(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	dkk_ctx *bare;
+	char *sm;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.ed, "ed");
+	sm = unit_sign(&fx, &o, msg);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&bare), DKK_OK);
+	vexpect(bare, sm, "temperror", 1, "temperror/key_dns");
+	dkk_ctx_free(bare);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+/* Answers that come later: final says DKK_EAGAIN until they have been
+ * processed; two messages waiting for one name share one query. */
+static void
+verify_async_resolver_eagain(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	struct tres *r;
+	dkk_verifier *v1, *v2;
+	char *sm;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.rsa, "rsa");
+	sm = unit_sign(&fx, &o, msg);
+	r = tr_install(&fx, true, NULL);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v1), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v2), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v1, sm, strlen(sm)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v2, sm, strlen(sm)), DKK_OK);
+	CU_ASSERT_EQUAL(r->queries, 1);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v1), DKK_EAGAIN);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v1), DKK_EAGAIN);
+	CU_ASSERT_PTR_NULL(dkk_verifier_result(v1, 0));
+	CU_ASSERT_EQUAL(dkk_verifier_verdict(v1), DKK_NONE);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v1, "x", 1), DKK_ESTATE);
+	CU_ASSERT_EQUAL(dkk_ctx_fd(fx.ctx), -1);
+	CU_ASSERT_EQUAL(dkk_ctx_process(fx.ctx), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v1), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(unit_result(v1, 0), "pass/ok");
+	CU_ASSERT_EQUAL(dkk_verifier_final(v2), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(unit_result(v2, 0), "pass/ok");
+	dkk_verifier_free(v1);
+	dkk_verifier_free(v2);
+	/* the answer is cached now: no query, no waiting */
+	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
+	CU_ASSERT_EQUAL(r->queries, 1);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+/* dkk_verifier_wait() drives the resolver's wait until results are in;
+ * freeing a verifier with a lookup outstanding is safe. */
+static void
+verify_async_resolver_wait_and_abandon(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	struct tres *r;
+	dkk_verifier *v;
+	char *s1, *s2;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.ed, "ed");
+	s1 = unit_sign(&fx, &o, msg);
+	o = opts_for(fx.rsa, "rsa");
+	s2 = unit_sign(&fx, &o, msg);
+	r = tr_install(&fx, true, NULL);
+	v = unit_verify(fx.ctx, s1, strlen(s1), 7);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_STRING_EQUAL(unit_result(v, 0), "pass/ok");
+	dkk_verifier_free(v);
+	CU_ASSERT_EQUAL(r->queries, 1);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, s2, strlen(s2)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_EAGAIN);
+	dkk_verifier_free(v);
+	CU_ASSERT_EQUAL(r->n, 1);
+	CU_ASSERT_EQUAL(dkk_ctx_process(fx.ctx), DKK_OK);
+	vexpect(fx.ctx, s2, "pass", 1, "pass/ok");
+	CU_ASSERT_EQUAL(r->queries, 2);
+	free(s1);
+	free(s2);
+	unit_fx_free(&fx);
+}
+
+/* 10,000 signature fields: no crash, only the first LIMIT_SIGNATURES
+ * (16) are evaluated, the others are policy/too_many_signatures. */
+static void
+verify_ten_thousand_signatures(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	struct buf m;
+	dkk_verifier *v;
+	char *field;
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.ed, "ed");
+	o.headers = "From";
+	field = sign_field(&fx, &o, msg, strlen(msg));
+	buf_init(&m);
+	for (i = 0; i < 10000; i++)
+		buf_printf(&m, "%s\r\n", field);
+	buf_adds(&m, msg);
+	CU_ASSERT_FALSE_FATAL(m.failed);
+	CU_ASSERT_EQUAL(dkk_ctx_set_limit(fx.ctx, DKK_LIMIT_HEADER_BYTES,
+	    m.len + 1), DKK_OK);
+	v = unit_verify(fx.ctx, m.p, m.len, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL(dkk_verifier_count(v), 10000);
+	CU_ASSERT_EQUAL(dkk_verifier_verdict(v), DKK_PASS);
+	for (i = 0; i < 10000; i++)
+		if (strcmp(unit_result(v, i), i < 16 ? "pass/ok" :
+		    "policy/too_many_signatures") != 0) {
+			fprintf(stderr, "signature %zu: %s\n", i,
+			    unit_result(v, i));
+			CU_FAIL("signature over the limit");
+			break;
+		}
+	dkk_verifier_free(v);
+	buf_clear(&m);
+	free(field);
+	unit_fx_free(&fx);
+}
+
+static void
+verify_signature_limit_setting(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *f1, *f2, *m;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.ed, "ed");
+	f1 = sign_field(&fx, &o, msg, strlen(msg));
+	o = opts_for(fx.rsa, "rsa");
+	f2 = sign_field(&fx, &o, msg, strlen(msg));
+	if (asprintf(&m, "DKIM-Signature: v=1\r\n%s\r\n%s\r\n%s", f1, f2,
+	    msg) < 0)
+		m = NULL;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(dkk_ctx_set_limit(fx.ctx, DKK_LIMIT_SIGNATURES, 0),
+	    DKK_EINVAL);
+	CU_ASSERT_EQUAL(dkk_ctx_set_limit(fx.ctx, DKK_LIMIT_SIGNATURES, 1),
+	    DKK_OK);
+	/* an unparsable field is not counted against the limit */
+	vexpect(fx.ctx, m, "pass", 3, "permerror/missing_tag", "pass/ok",
+	    "policy/too_many_signatures");
+	CU_ASSERT_EQUAL(dkk_ctx_set_limit(fx.ctx, DKK_LIMIT_SIGNATURES, 2),
+	    DKK_OK);
+	vexpect(fx.ctx, m, "pass", 3, "permerror/missing_tag", "pass/ok",
+	    "pass/ok");
+	free(m);
+	free(f1);
+	free(f2);
+	unit_fx_free(&fx);
+}
+
+/* Header limits: update reports DKK_ELIMIT, and keeps doing so. */
+static void
+verify_header_limits_elimit(void)
+{
+	struct unit_fx fx;
+	dkk_verifier *v;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL(dkk_ctx_set_limit(fx.ctx, DKK_LIMIT_HEADER_BYTES, 64),
+	    DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, msg, strlen(msg)), DKK_ELIMIT);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, "x", 1), DKK_ELIMIT);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_ELIMIT);
+	CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_ELIMIT);
+	CU_ASSERT_PTR_NULL(dkk_verifier_result(v, 0));
+	dkk_verifier_free(v);
+	CU_ASSERT_EQUAL(dkk_ctx_set_limit(fx.ctx, DKK_LIMIT_HEADER_BYTES,
+	    1 << 20), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_ctx_set_limit(fx.ctx, DKK_LIMIT_HEADER_FIELDS, 3),
+	    DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, msg, strlen(msg)), DKK_ELIMIT);
+	dkk_verifier_free(v);
+	/* a header that never ends: the limit is met at final */
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, "A: 1\r\nB: 2\r\nC: 3\r\nD: 4",
+	    22), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_ELIMIT);
+	dkk_verifier_free(v);
+	unit_fx_free(&fx);
+}
+
+/* NUL octets in a signed header field and in the body are data. */
+static void
+verify_nul_bytes_in_header_and_body(void)
+{
+	static const char m[] = "From: joe@example.com\r\nSubject: a\0b\r\n"
+	    "\r\nbody\0with NUL\r\n";
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	struct buf sm;
+	dkk_verifier *v;
+	char *field;
+	size_t at;
+	int k;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	for (k = 0; k < 2; k++) {
+		o = opts_for(k ? fx.ed : fx.rsa, k ? "ed" : "rsa");
+		o.header_canon = o.body_canon = k;
+		field = sign_field(&fx, &o, m, sizeof(m) - 1);
+		buf_init(&sm);
+		buf_printf(&sm, "%s\r\n", field);
+		at = sm.len;
+		buf_add(&sm, m, sizeof(m) - 1);
+		CU_ASSERT_FALSE_FATAL(sm.failed);
+		v = unit_verify(fx.ctx, sm.p, sm.len, 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+		CU_ASSERT_STRING_EQUAL(unit_result(v, 0), "pass/ok");
+		dkk_verifier_free(v);
+		/* the octet after the NUL in Subject is covered */
+		sm.p[at + 34] = 'c';
+		v = unit_verify(fx.ctx, sm.p, sm.len, 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+		CU_ASSERT_STRING_EQUAL(unit_result(v, 0),
+		    "fail/signature_mismatch");
+		dkk_verifier_free(v);
+		sm.p[at + 34] = 'b';
+		/* and so is the body after its NUL */
+		sm.p[sm.len - 3] = 'X';
+		v = unit_verify(fx.ctx, sm.p, sm.len, 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+		CU_ASSERT_STRING_EQUAL(unit_result(v, 0),
+		    "fail/body_hash_mismatch");
+		dkk_verifier_free(v);
+		buf_clear(&sm);
+		free(field);
+	}
+	unit_fx_free(&fx);
+}
+
+/* Results do not depend on how the message is cut into chunks. */
+static void
+verify_chunking_same_results(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	dkk_verifier *v;
+	char *f1, *f2, *m;
+	size_t len, k;
+	int fails = 0;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.ed, "ed");
+	o.header_canon = DKK_CANON_SIMPLE;
+	f1 = sign_field(&fx, &o, msg, strlen(msg));
+	o = opts_for(fx.rsa, "rsa");
+	o.body_length = 1;
+	f2 = sign_field(&fx, &o, msg, strlen(msg));
+	if (asprintf(&m, "%s\r\n%s\r\n%s\r\nTrailer \t \r\n\r\n", f1, f2,
+	    msg) < 0)
+		m = NULL;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	len = strlen(m);
+	for (k = 0; k <= len + 1 && fails < 3; k++) {
+		/* k == len + 1: one byte at a time */
+		if (k <= len) {
+			CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v),
+			    DKK_OK);
+			CU_ASSERT_EQUAL(dkk_verifier_update(v, m, k), DKK_OK);
+			CU_ASSERT_EQUAL(dkk_verifier_update(v, m + k, len - k),
+			    DKK_OK);
+			CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_OK);
+		} else {
+			v = unit_verify(fx.ctx, m, len, 1);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+		}
+		if (strcmp(unit_result(v, 0), "fail/body_hash_mismatch") != 0 ||
+		    strcmp(unit_result(v, 1), "pass/ok") != 0) {
+			fprintf(stderr, "split at %zu: %s\n", k,
+			    unit_result(v, 0));
+			CU_FAIL("chunking changes the result");
+			fails++;
+		}
+		dkk_verifier_free(v);
+	}
+	free(m);
+	free(f1);
+	free(f2);
+	unit_fx_free(&fx);
+}
+
+/* Calls out of order and bad arguments. */
+static void
+verify_api_misuse(void)
+{
+	struct unit_fx fx;
+	dkk_verifier *v;
+	char *ar;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL(dkk_verifier_new(NULL, &v), DKK_EINVAL);
+	CU_ASSERT_EQUAL(dkk_verifier_new(fx.ctx, NULL), DKK_EINVAL);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, NULL, 1), DKK_EINVAL);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, NULL, 0), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_ar(v, "mx", NULL, 0, &ar), DKK_EINVAL);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, msg, strlen(msg)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, "x", 1), DKK_ESTATE);
+	dkk_verifier_free(v);
+	dkk_verifier_free(NULL);
+	CU_ASSERT_EQUAL(dkk_verifier_final(NULL), DKK_EINVAL);
+	CU_ASSERT_EQUAL(dkk_verifier_count(NULL), 0);
+	CU_ASSERT_PTR_NULL(dkk_verifier_result(NULL, 0));
+	unit_fx_free(&fx);
+}
+
+/* ADSP (RFC 5617): verify m with ADSP on; assert result and domain. */
+static void
+adsp_expect(dkk_ctx *ctx, const char *m, enum dkk_adsp want,
+    const char *domain)
+{
+	dkk_verifier *v = unit_verify(ctx, m, strlen(m), 0);
+	const char *d = "unset";
+	enum dkk_adsp got;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	got = dkk_verifier_adsp(v, &d);
+	if (got != want) {
+		fprintf(stderr, "adsp %s, want %s\n", dkk_adsp_name(got),
+		    dkk_adsp_name(want));
+		CU_FAIL("unexpected ADSP result");
+	}
+	if (domain == NULL) {
+		CU_ASSERT_PTR_NULL(d);
+	} else if (d == NULL) {
+		CU_FAIL("no author domain");
+	} else {
+		CU_ASSERT_STRING_EQUAL(d, domain);
+	}
+	dkk_verifier_free(v);
+}
+
+/* msg with its From address at domain. */
+static char *
+from_at(const char *domain)
+{
+	char addr[128];
+
+	snprintf(addr, sizeof(addr), "joe@%s>", domain);
+	return replace(msg, "joe@example.com>", addr);
+}
+
+static void
+adsp_unsigned_expect(dkk_ctx *ctx, const char *domain, enum dkk_adsp want)
+{
+	char *m = from_at(domain);
+
+	adsp_expect(ctx, m, want, domain);
+	free(m);
+}
+
+/* RFC 5617 3.2: an Author Domain Signature passes without lookups. */
+static void
+verify_adsp_pass(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *sm, *bad;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
+	o = opts_for(fx.rsa, "rsa");
+	sm = unit_sign(&fx, &o, msg);
+	adsp_expect(fx.ctx, sm, DKK_ADSP_PASS, "example.com");
+	/* the same domain's signature failing: its dkim=all says fail */
+	bad = replace(sm, "hungry", "thirsty");
+	adsp_expect(fx.ctx, bad, DKK_ADSP_FAIL, "example.com");
+	free(bad);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+/* RFC 5617 4.3: no record, unknown, all and discardable. */
+static void
+verify_adsp_record_results(void)
+{
+	struct unit_fx fx;
+	char *m;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
+	adsp_unsigned_expect(fx.ctx, "none.example", DKK_ADSP_NONE);
+	adsp_unsigned_expect(fx.ctx, "unknown.example", DKK_ADSP_UNKNOWN);
+	adsp_unsigned_expect(fx.ctx, "all.example", DKK_ADSP_FAIL);
+	adsp_unsigned_expect(fx.ctx, "discard.example", DKK_ADSP_DISCARD);
+	/* domain names compare case-insensitively; reported in lowercase */
+	m = from_at("ALL.Example");
+	adsp_expect(fx.ctx, m, DKK_ADSP_FAIL, "all.example");
+	free(m);
+	unit_fx_free(&fx);
+}
+
+/* A valid signature from another domain does not satisfy dkim=all. */
+static void
+verify_adsp_third_party_signature_fails(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *m, *sm;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
+	m = from_at("discard.example");
+	o = opts_for(fx.ed, "ed");
+	sm = unit_sign(&fx, &o, m);
+	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
+	adsp_expect(fx.ctx, sm, DKK_ADSP_DISCARD, "discard.example");
+	free(sm);
+	free(m);
+	unit_fx_free(&fx);
+}
+
+/* RFC 5617 4.3: the author domain does not exist. */
+static void
+verify_adsp_nxdomain(void)
+{
+	struct unit_fx fx;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
+	adsp_unsigned_expect(fx.ctx, "nowhere.invalid", DKK_ADSP_NXDOMAIN);
+	unit_fx_free(&fx);
+}
+
+static void
+verify_adsp_temperror(void)
+{
+	struct unit_fx fx;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
+	tr_install(&fx, false, "temp.example");
+	adsp_unsigned_expect(fx.ctx, "temp.example", DKK_ADSP_TEMPERROR);
+	tr_install(&fx, true, "_adsp._domainkey.temp.example");
+	adsp_unsigned_expect(fx.ctx, "temp.example", DKK_ADSP_TEMPERROR);
+	tr_install(&fx, true, NULL);
+	adsp_unsigned_expect(fx.ctx, "temp.example", DKK_ADSP_FAIL);
+	unit_fx_free(&fx);
+}
+
+/* RFC 5617 4.3: more than one record, or one that is not an ADSP
+ * record, leaves the result undefined: permerror.  So do zero or
+ * several author addresses (2.3). */
+static void
+verify_adsp_permerror(void)
+{
+	struct unit_fx fx;
+	char *m, *m2;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
+	adsp_unsigned_expect(fx.ctx, "two.example", DKK_ADSP_PERMERROR);
+	adsp_unsigned_expect(fx.ctx, "notadsp.example", DKK_ADSP_PERMERROR);
+	/* several addresses in From */
+	m = replace(msg, "From: Joe SixPack <joe@example.com>",
+	    "From: a@none.example, \"Q, B\" <b@none.example>");
+	adsp_expect(fx.ctx, m, DKK_ADSP_PERMERROR, NULL);
+	free(m);
+	/* two From fields */
+	m = concat("From: a@none.example\r\n", msg);
+	adsp_expect(fx.ctx, m, DKK_ADSP_PERMERROR, NULL);
+	free(m);
+	/* no From field */
+	m = replace(msg, "From: Joe SixPack <joe@example.com>\r\n", "");
+	adsp_expect(fx.ctx, m, DKK_ADSP_PERMERROR, NULL);
+	free(m);
+	/* a comma inside a quoted display name is not a second address */
+	m = replace(msg, "From: Joe SixPack <joe@example.com>",
+	    "From: \"Pack, Joe\" (a, comment) <joe@none.example>");
+	adsp_expect(fx.ctx, m, DKK_ADSP_NONE, "none.example");
+	m2 = replace(m, "none.example", "unknown.example");
+	adsp_expect(fx.ctx, m2, DKK_ADSP_UNKNOWN, "unknown.example");
+	free(m2);
+	free(m);
+	unit_fx_free(&fx);
+}
+
+/* RFC 5617 4.2.1: an unknown practice counts as unknown. */
+static void
+verify_adsp_unknown_practice(void)
+{
+	struct unit_fx fx;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
+	adsp_unsigned_expect(fx.ctx, "foo.example", DKK_ADSP_UNKNOWN);
+	unit_fx_free(&fx);
+}
+
+static void
+verify_adsp_off_by_default(void)
+{
+	struct unit_fx fx;
+	dkk_verifier *v;
+	char *m = NULL, *ar;
+	const char *d = "unset";
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	m = from_at("all.example");
+	v = unit_verify(fx.ctx, m, strlen(m), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL(dkk_verifier_adsp(v, &d), DKK_ADSP_NONE);
+	CU_ASSERT_PTR_NULL(d);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", NULL, 0,
+	    &ar), DKK_OK);
+	CU_ASSERT_PTR_NULL(strstr(ar, "adsp"));
+	free(ar);
+	dkk_verifier_free(v);
+	free(m);
+	unit_fx_free(&fx);
+}
+
+/* The header.b value: 8 characters, quoted unless a token (RFC 8601 2.2,
+ * RFC 2045 tspecials include "/" and "="). */
+static char *
+b8(const char *b)
+{
+	char *out;
+	int n = (int)strnlen(b, 8);
+
+	if (asprintf(&out, strcspn(b, "/=") < (size_t)n ? "\"%.*s\"" :
+	    "%.*s", n, b) < 0)
+		out = NULL;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	return out;
+}
+
+static void
+verify_ar_one_line(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	dkk_verifier *v;
+	char *sm, *ar, *want, *hb;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.rsa, "rsa");
+	sm = unit_sign(&fx, &o, msg);
+	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", NULL, 0,
+	    &ar), DKK_OK);
+	hb = b8(dkk_verifier_result(v, 0)->b);
+	CU_ASSERT(asprintf(&want, "Authentication-Results: mx.example.net; "
+	    "dkim=pass header.d=example.com header.i=@example.com "
+	    "header.s=rsa header.a=rsa-sha256 header.b=%s "
+	    "(good signature; 1024-bit key)", hb) > 0);
+	CU_ASSERT_STRING_EQUAL(ar, want);
+	free(want);
+	free(ar);
+	/* value_only drops the field name */
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", NULL, 1,
+	    &ar), DKK_OK);
+	CU_ASSERT(strncmp(ar, "mx.example.net; dkim=pass ", 26) == 0);
+	free(ar);
+	free(hb);
+	dkk_verifier_free(v);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+/* No space outside comments and quotes: one item of the A-R field. */
+static bool
+single_item(const char *s, size_t n)
+{
+	size_t i;
+	int depth = 0;
+	bool q = false;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\\')
+			i++;
+		else if (s[i] == '"')
+			q = !q;
+		else if (!q && s[i] == '(')
+			depth++;
+		else if (!q && s[i] == ')')
+			depth--;
+		else if (!q && depth == 0 && s[i] == ' ')
+			return false;
+	}
+	return true;
+}
+
+/* Folded: lines of at most 78 octets unless one item is longer, folds
+ * are eol + TAB, and unfolding gives the one-line form. */
+static void
+verify_ar_folded(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	dkk_verifier *v;
+	char *f1, *f2, *f3, *m, *one, *folded, *line, *next, *unf;
+	size_t len, lines = 0;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
+	o = opts_for(fx.rsa, "rsa");
+	f1 = sign_field(&fx, &o, msg, strlen(msg));
+	o = opts_for(fx.ed, "ed");
+	o.identity = "a.very.long.local.part.that.will.not.fit.on.one.line."
+	    "together.with.others@mail.example.com";
+	f2 = sign_field(&fx, &o, msg, strlen(msg));
+	o = opts_for(fx.rsa, "missing");
+	f3 = sign_field(&fx, &o, msg, strlen(msg));
+	CU_ASSERT(asprintf(&m, "%s\r\n%s\r\n%s\r\n%s", f1, f2, f3, msg) > 0);
+	v = unit_verify(fx.ctx, m, strlen(m), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", NULL, 0,
+	    &one), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", "\r\n", 0,
+	    &folded), DKK_OK);
+	CU_ASSERT_PTR_NULL(strpbrk(one, "\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(one, "dkim-adsp=pass "
+	    "header.from=example.com"));
+	len = strlen(folded);
+	CU_ASSERT(len > 2 && strcmp(folded + len - 2, "\r\n") != 0);
+	for (line = folded; line != NULL; line = next) {
+		next = strstr(line, "\r\n");
+		len = next != NULL ? (size_t)(next - line) : strlen(line);
+		if (next != NULL) {
+			CU_ASSERT_EQUAL(next[2], '\t');
+			next += 2;
+		}
+		if (len > 78 && !single_item(line + 1, len - 1)) {
+			fprintf(stderr, "A-R line of %zu: %.*s\n", len,
+			    (int)len, line);
+			CU_FAIL("A-R line too long");
+		}
+		lines++;
+	}
+	CU_ASSERT(lines >= 5);
+	/* unfolding: each eol + TAB is one SP of the one-line form */
+	unf = strdup(folded);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(unf);
+	while ((line = strstr(unf, "\r\n\t")) != NULL) {
+		*line = ' ';
+		memmove(line + 1, line + 3, strlen(line + 3) + 1);
+	}
+	CU_ASSERT_STRING_EQUAL(unf, one);
+	free(unf);
+	free(one);
+	free(folded);
+	dkk_verifier_free(v);
+	free(m);
+	free(f1);
+	free(f2);
+	free(f3);
+	unit_fx_free(&fx);
+}
+
+/* header.b: the first 8 characters, quoted when they hold "/" or "=". */
+static void
+verify_ar_header_b_quoting(void)
+{
+	static const char *const bs[] = {
+		"ab/cdefghijk", "\"ab/cdefg\"",
+		"abcdef==", "\"abcdef==\"",
+		"ab+cdefghijk", "ab+cdefg",
+		"abc", "abc",
+	};
+	struct unit_fx fx;
+	dkk_verifier *v;
+	char *m, *ar, want[64];
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	for (i = 0; i < 8; i += 2) {
+		CU_ASSERT(asprintf(&m, "DKIM-Signature: v=1; a=rsa-sha256; "
+		    "d=example.com; s=rsa; h=From; bh=AAAA; b=%s\r\n%s",
+		    bs[i], msg) > 0);
+		v = unit_verify(fx.ctx, m, strlen(m), 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+		CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", NULL, 0, &ar),
+		    DKK_OK);
+		snprintf(want, sizeof(want), " header.b=%s ", bs[i + 1]);
+		if (strstr(ar, want) == NULL) {
+			fprintf(stderr, "%s\nwant %s\n", ar, want);
+			CU_FAIL("header.b");
+		}
+		free(ar);
+		dkk_verifier_free(v);
+		free(m);
+	}
+	unit_fx_free(&fx);
+}
+
+/* header.i is [local-part] "@" domain-name, or a quoted-string when the
+ * local part is not a dot-atom (RFC 8601 2.2, RFC 5322 3.4.1). */
+static void
+verify_ar_identity_quoting(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	dkk_verifier *v;
+	char *sm, *ar;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o = opts_for(fx.ed, "ed");
+	o.identity = "joe;x\"y@example.com";
+	sm = unit_sign(&fx, &o, msg);
+	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", NULL, 0, &ar), DKK_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ar,
+	    " header.i=\"joe;x\\\"y@example.com\" "));
+	free(ar);
+	dkk_verifier_free(v);
+	free(sm);
+	o.identity = "joe.q+tag@example.com";
+	sm = unit_sign(&fx, &o, msg);
+	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", NULL, 0, &ar), DKK_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ar,
+	    " header.i=joe.q+tag@example.com "));
+	free(ar);
+	dkk_verifier_free(v);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+/* RFC 8601 2.7.1: an unsigned message is dkim=none. */
+static void
+verify_ar_none_unsigned(void)
+{
+	struct unit_fx fx;
+	dkk_verifier *v;
+	char *ar;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	v = unit_verify(fx.ctx, msg, strlen(msg), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", NULL, 0,
+	    &ar), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(ar,
+	    "Authentication-Results: mx.example.net; dkim=none");
+	free(ar);
+	/* folded, each resinfo starts a line */
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", "\r\n", 0,
+	    &ar), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(ar,
+	    "Authentication-Results: mx.example.net;\r\n\tdkim=none");
+	free(ar);
+	dkk_verifier_free(v);
+	unit_fx_free(&fx);
+}
+
+/* dkim-adsp appears with ADSP on, after the dkim results. */
+static void
+verify_ar_adsp_present_when_on(void)
+{
+	struct unit_fx fx;
+	dkk_verifier *v;
+	char *m, *ar;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
+	m = from_at("discard.example");
+	v = unit_verify(fx.ctx, m, strlen(m), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", NULL, 0,
+	    &ar), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(ar, "Authentication-Results: mx.example.net; "
+	    "dkim=none; dkim-adsp=discard header.from=discard.example");
+	free(ar);
+	dkk_verifier_free(v);
+	free(m);
+	unit_fx_free(&fx);
+}
+
+/* One sign-and-verify run with every allocation counted; the first
+ * failure is returned (DKK_OK when none), with the verdicts. */
+static int
+alloc_run(const char *zone, const char *keyfile, const int64_t *now,
+    enum dkk_verdict *verdict, enum dkk_reason *reason, enum dkk_adsp *adsp)
+{
+	struct dkk_sign_opts o;
+	dkk_ctx *ctx = NULL;
+	dkk_key *key;
+	dkk_signer *s = NULL;
+	dkk_verifier *v = NULL;
+	char *field = NULL, *m = NULL, *ar = NULL;
+	const struct dkk_sig_result *r;
+	int rc;
+
+	*verdict = DKK_NONE;
+	if ((rc = dkk_ctx_new(&ctx)) != DKK_OK)
+		return rc;
+	dkk_ctx_set_clock(ctx, unit_clock, (void *)now);
+	dkk_ctx_set_adsp(ctx, 1);
+	if ((rc = dkk_ctx_use_zone(ctx, zone)) != DKK_OK ||
+	    (rc = dkk_ctx_load_key(ctx, keyfile, &key)) != DKK_OK)
+		goto out;
+	o = opts_for(key, "rsa");
+	o.identity = "joe;x@example.com";
+	o.body_length = 1;
+	o.expire = 3600;
+	if ((rc = dkk_signer_new(ctx, &o, &s)) != DKK_OK ||
+	    (rc = dkk_signer_update(s, msg, strlen(msg))) != DKK_OK ||
+	    (rc = dkk_signer_final(s, NULL, &field)) != DKK_OK)
+		goto out;
+	if (asprintf(&m, "%s\r\n%s", field, msg) < 0) {
+		m = NULL;
+		rc = DKK_ENOMEM;
+		goto out;
+	}
+	if ((rc = dkk_verifier_new(ctx, &v)) != DKK_OK ||
+	    (rc = dkk_verifier_update(v, m, strlen(m))) != DKK_OK ||
+	    (rc = dkk_verifier_final(v)) != DKK_OK)
+		goto out;
+	if ((r = dkk_verifier_result(v, 0)) != NULL) {
+		*verdict = r->verdict;
+		*reason = r->reason;
+	}
+	*adsp = dkk_verifier_adsp(v, NULL);
+	rc = dkk_verifier_ar(v, "mx.example.net", "\r\n", 0, &ar);
+out:
+	free(ar);
+	dkk_verifier_free(v);
+	free(m);
+	free(field);
+	dkk_signer_free(s);
+	dkk_ctx_free(ctx);
+	return rc;
+}
+
+/* Fail each allocation of a whole sign + verify run in turn: every
+ * failure is a clean DKK_ENOMEM, or a temperror verdict where the
+ * verifier absorbed it; never a crash or (under ASan) a leak. */
+static void
+verify_alloc_failure_loop(void)
+{
+	struct unit_fx fx;
+	struct unit_tmp zt, kt;
+	enum dkk_verdict verdict;
+	enum dkk_reason reason;
+	enum dkk_adsp adsp;
+	long total, n, enomem = 0;
+	int rc;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_tmp_write(&zt, "t.zone", fx.zone,
+	    strlen(fx.zone)), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_tmp_write(&kt, "k.pem", fx.rsa_pem,
+	    strlen(fx.rsa_pem)), 0);
+	/* count the allocations of a run that does not fail */
+	dkk_alloc_fail_at = LONG_MAX;
+	rc = alloc_run(zt.path, kt.path, &fx.now, &verdict, &reason, &adsp);
+	total = LONG_MAX - dkk_alloc_fail_at;
+	dkk_alloc_fail_at = 0;
+	CU_ASSERT_EQUAL_FATAL(rc, DKK_OK);
+	CU_ASSERT_EQUAL(verdict, DKK_PASS);
+	CU_ASSERT_EQUAL(adsp, DKK_ADSP_PASS);
+	CU_ASSERT(total > 50);
+	for (n = 1; n <= total + 1; n++) {
+		dkk_alloc_fail_at = n;
+		rc = alloc_run(zt.path, kt.path, &fx.now, &verdict, &reason,
+		    &adsp);
+		dkk_alloc_fail_at = 0;
+		if (rc == DKK_ENOMEM) {
+			enomem++;
+			continue;
+		}
+		if (rc != DKK_OK) {
+			fprintf(stderr, "allocation %ld: %s\n", n,
+			    dkk_strerror(rc));
+			CU_FAIL("allocation failure not DKK_ENOMEM");
+			continue;
+		}
+		if (verdict == DKK_PASS) {
+			CU_ASSERT(adsp == DKK_ADSP_PASS);
+			continue;
+		}
+		if (verdict != DKK_TEMPERROR || (reason != DKK_R_INTERNAL &&
+		    reason != DKK_R_KEY_DNS)) {
+			fprintf(stderr, "allocation %ld: %s/%s\n", n,
+			    dkk_verdict_name(verdict), dkk_reason_name(reason));
+			CU_FAIL("allocation failure gave a wrong verdict");
+		}
+	}
+	CU_ASSERT(enomem > 0);
+	CU_ASSERT_EQUAL(rc, DKK_OK);
+	CU_ASSERT_EQUAL(verdict, DKK_PASS);
+	unit_tmp_remove(&zt);
+	unit_tmp_remove(&kt);
+	unit_fx_free(&fx);
+}
+
+static const struct unit_test verify_tests[] = {
+	{ "verify_rsa_pass", verify_rsa_pass },
+	{ "verify_ed25519_pass", verify_ed25519_pass },
+	{ "verify_every_canon_combination_passes",
+	    verify_every_canon_combination_passes },
+	{ "verify_tampered_body_fails", verify_tampered_body_fails },
+	{ "verify_tampered_signed_header_fails",
+	    verify_tampered_signed_header_fails },
+	{ "verify_relaxed_survives_whitespace",
+	    verify_relaxed_survives_whitespace },
+	{ "verify_unsigned_header_added_passes",
+	    verify_unsigned_header_added_passes },
+	{ "verify_second_instance_of_signed_header",
+	    verify_second_instance_of_signed_header },
+	{ "verify_absent_signed_header_added_fails",
+	    verify_absent_signed_header_added_fails },
+	{ "verify_expired_permerror", verify_expired_permerror },
+	{ "verify_future_timestamp_permerror",
+	    verify_future_timestamp_permerror },
+	{ "verify_rsa_sha1_policy", verify_rsa_sha1_policy },
+	{ "verify_rsa_512_policy", verify_rsa_512_policy },
+	{ "verify_revoked_key_permerror", verify_revoked_key_permerror },
+	{ "verify_key_nxdomain_permerror", verify_key_nxdomain_permerror },
+	{ "verify_key_not_dkim_permerror", verify_key_not_dkim_permerror },
+	{ "verify_key_strict_identity_subdomain",
+	    verify_key_strict_identity_subdomain },
+	{ "verify_key_hash_sha1_only_permerror",
+	    verify_key_hash_sha1_only_permerror },
+	{ "verify_key_type_mismatch_permerror",
+	    verify_key_type_mismatch_permerror },
+	{ "verify_key_testing_reported", verify_key_testing_reported },
+	{ "verify_body_length_appended_text_passes",
+	    verify_body_length_appended_text_passes },
+	{ "verify_body_length_longer_permerror",
+	    verify_body_length_longer_permerror },
+	{ "verify_two_signatures_one_bad", verify_two_signatures_one_bad },
+	{ "verify_unsigned_none", verify_unsigned_none },
+	{ "verify_header_only_message_passes",
+	    verify_header_only_message_passes },
+	{ "verify_lf_line_ends_pass", verify_lf_line_ends_pass },
+	{ "verify_resolver_tempfail_temperror",
+	    verify_resolver_tempfail_temperror },
+	{ "verify_no_key_source_temperror", verify_no_key_source_temperror },
+	{ "verify_async_resolver_eagain", verify_async_resolver_eagain },
+	{ "verify_async_resolver_wait_and_abandon",
+	    verify_async_resolver_wait_and_abandon },
+	{ "verify_ten_thousand_signatures", verify_ten_thousand_signatures },
+	{ "verify_signature_limit_setting", verify_signature_limit_setting },
+	{ "verify_header_limits_elimit", verify_header_limits_elimit },
+	{ "verify_nul_bytes_in_header_and_body",
+	    verify_nul_bytes_in_header_and_body },
+	{ "verify_chunking_same_results", verify_chunking_same_results },
+	{ "verify_api_misuse", verify_api_misuse },
+	{ "verify_adsp_pass", verify_adsp_pass },
+	{ "verify_adsp_record_results", verify_adsp_record_results },
+	{ "verify_adsp_third_party_signature_fails",
+	    verify_adsp_third_party_signature_fails },
+	{ "verify_adsp_nxdomain", verify_adsp_nxdomain },
+	{ "verify_adsp_temperror", verify_adsp_temperror },
+	{ "verify_adsp_permerror", verify_adsp_permerror },
+	{ "verify_adsp_unknown_practice", verify_adsp_unknown_practice },
+	{ "verify_adsp_off_by_default", verify_adsp_off_by_default },
+	{ "verify_ar_one_line", verify_ar_one_line },
+	{ "verify_ar_folded", verify_ar_folded },
+	{ "verify_ar_header_b_quoting", verify_ar_header_b_quoting },
+	{ "verify_ar_identity_quoting", verify_ar_identity_quoting },
+	{ "verify_ar_none_unsigned", verify_ar_none_unsigned },
+	{ "verify_ar_adsp_present_when_on", verify_ar_adsp_present_when_on },
+	{ "verify_alloc_failure_loop", verify_alloc_failure_loop },
+	{ NULL, NULL }
+};
+
+void
+suite_verify(void)
+{
+	unit_suite("verify", verify_tests);
+}
