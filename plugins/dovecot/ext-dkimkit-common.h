@@ -1,0 +1,59 @@
+/*
+ * ext-dkimkit-common.h: the "vnd.dkimkit" Sieve extension, shared between
+ * the extension, its two tests and the per-message verification.
+ *
+ * Pigeonhole's ABI dictates the struct and callback shapes below; the
+ * names outside it follow dkimkit's own conventions.
+ */
+#ifndef EXT_DKIMKIT_COMMON_H
+#define EXT_DKIMKIT_COMMON_H
+
+#include "lib.h"
+
+#include "sieve-common.h"
+#include "sieve-extensions.h"
+
+#include "dkimkit.h"
+
+/* What the extension keeps for the life of a Sieve instance (one delivery
+ * in dovecot-lda and lmtp, one run in sieve-test). */
+struct ext_dkimkit_context {
+	dkk_ctx *ctx;		/* NULL: settings broken, every test temperror */
+	char *authserv_id;	/* for the log line (RFC 8601) */
+};
+
+/* One signature, as the tests see it.  Strings live in the message
+ * context's pool. */
+struct dkimkit_sig {
+	const char *domain;	/* d=, NULL when unparsable */
+	const char *verdict;	/* "pass", "fail", ... */
+};
+
+/* The verdicts of one message, computed on first use and kept in the
+ * Sieve message context until the delivery ends. */
+struct dkimkit_msg {
+	const struct dkimkit_sig *sigs;
+	unsigned int count;
+	const char *adsp;
+	bool failed;		/* internal or setting failure: all temperror */
+};
+
+extern const struct sieve_extension_def dkimkit_extension;
+
+extern const struct sieve_command_def dkimkit_dkim_test;
+extern const struct sieve_command_def dkimkit_adsp_test;
+
+enum dkimkit_operation {
+	DKIMKIT_OPERATION_DKIM,
+	DKIMKIT_OPERATION_ADSP
+};
+
+extern const struct sieve_operation_def dkimkit_dkim_operation;
+extern const struct sieve_operation_def dkimkit_adsp_operation;
+
+/* The verdicts of the message being filtered, verifying it on the first
+ * call.  Never NULL: failures come back as msg->failed. */
+const struct dkimkit_msg *dkimkit_message_get(const struct sieve_runtime_env *renv,
+    const struct sieve_extension *ext);
+
+#endif /* EXT_DKIMKIT_COMMON_H */

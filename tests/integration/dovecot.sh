@@ -1,0 +1,487 @@
+#!/bin/bash
+# The Sieve extension "vnd.dkimkit" in the real Pigeonhole: sieve-test for
+# each form of the dkim and dkim_adsp tests, dovecot-lda filing mail, a
+# running Dovecot LMTP listener on loopback fed by swaks, and an
+# unreachable resolver giving temperror while mail is still delivered.
+# Dovecot's mail processes run as nobody; keys come from a zone file
+# (dkimkit_zone) or a loopback unbound (dkimkit_dns).
+set -u
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/unbound.sh"
+
+LDA=/usr/lib/dovecot/dovecot-lda
+PLUGDIR="$TOP_BUILDDIR/plugins/dovecot/.libs"
+PY="${PYTHON:-/usr/bin/python3}"
+
+[ "$(id -u)" -eq 0 ] ||
+    skip_all "needs root: Dovecot runs as nobody here and as root for LMTP"
+for prog in sieve-test dovecot doveadm swaks runuser; do
+	have "$prog" || skip_all "$prog is not installed"
+done
+[ -x "$LDA" ] || skip_all "$LDA is not installed (dovecot-core)"
+[ -f "$PLUGDIR/lib90_sieve_dkimkit_plugin.so" ] ||
+    skip_all "plugin not built (configure found no dovecot-dev/dovecot-sieve?)"
+
+tmpdir
+chmod 755 "$TMPD"
+cd "$TMPD" || bail_out "no temp dir"
+mkdir msg st home lda lmtp
+chown nobody:nogroup st home lda lmtp
+
+# free_port: a loopback TCP port nothing listens on right now.
+free_port()
+{
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Keys and policies.  bank.example: ADSP discardable; strict.example: ADSP
+# all; loose.example: ADSP unknown; plain.example exists without ADSP;
+# nowhere.example does not exist.
+for d in bank.example lists.example; do
+	"$DKIMKIT" keygen --algorithm ed25519 --domain $d --selector s1 \
+	    --out "$d.pem" >> keys.zone || bail_out "keygen $d"
+done
+cat >> keys.zone <<'ZONE'
+bank.example. 300 IN A 127.0.0.1
+_adsp._domainkey.bank.example. 300 IN TXT "dkim=discardable"
+strict.example. 300 IN A 127.0.0.1
+_adsp._domainkey.strict.example. 300 IN TXT "dkim=all"
+plain.example. 300 IN A 127.0.0.1
+loose.example. 300 IN A 127.0.0.1
+_adsp._domainkey.loose.example. 300 IN TXT "dkim=unknown"
+lists.example. 300 IN A 127.0.0.1
+ZONE
+ZONE="$TMPD/keys.zone"
+
+# mk NAME FROM SUBJECT: an unsigned message msg/NAME.eml.
+mk()
+{
+	printf 'From: %s\nTo: user@example.net\nSubject: %s\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <%s@example.net>\n\nhello %s\n' \
+	    "$2" "$3" "$1" "$1" > "msg/$1.eml"
+}
+
+# sign IN OUT DOMAIN: sign msg/IN.eml with DOMAIN's key into msg/OUT.eml.
+sign()
+{
+	"$DKIMKIT" sign --key "$3.pem" --domain "$3" --selector s1 \
+	    "msg/$1.eml" > "msg/$2.eml" || bail_out "sign $1 for $3"
+}
+
+mk unsigned 'Bank <info@bank.example>' 'unsigned bank mail'
+mk bank 'Bank <info@bank.example>' 'signed bank mail'
+sign bank pass bank.example
+sed 's/^hello bank/hello tampered/' msg/pass.eml > msg/fail.eml
+# A list post: the bank's signature broken by a footer, then the list's.
+{ cat msg/pass.eml; printf -- '-- \nlist footer\n'; } > msg/footer.eml
+sign footer two lists.example
+mk listpost 'Someone <someone@plain.example>' 'list post'
+sign listpost list lists.example
+# Two unusable signatures: one with d= but no b=, one without even d=.
+{
+	printf 'DKIM-Signature: v=1; a=ed25519-sha256; d=bank.example; s=s1\n'
+	printf 'DKIM-Signature: v=1; garbage\n'
+	cat msg/bank.eml
+} > msg/broken.eml
+mk strict 'S <s@strict.example>' 'strict unsigned'
+mk plain 'P <p@plain.example>' 'plain unsigned'
+mk loose 'L <l@loose.example>' 'loose unsigned'
+mk nowhere 'N <n@nowhere.example>' 'nowhere unsigned'
+# Each final message gets its name in an unsigned field on top (no
+# signature covers it), to find it in the maildirs.
+for f in msg/*.eml; do
+	n=${f#msg/}
+	{ printf 'X-Test: %s\n' "${n%.eml}"; cat "$f"; } > "$f.new" &&
+	    mv "$f.new" "$f"
+done
+chmod -R a+rX "$TMPD"
+
+# ---------------------------------------------------------------------
+# 1. sieve-test: each form of the tests.
+
+# The trace (on stdout) runs the plugin's trace lines too.
+TRACE=(-t - -T level=matching)
+SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE")
+NCASE=0
+
+# sieve_run SCRIPT MESSAGE: sieve-test as nobody with the plugin.
+sieve_run()
+{
+	runuser -u nobody -- env HOME="$TMPD/home" sieve-test \
+	    -P "$PLUGDIR/sieve_dkimkit" -x "+vnd.dkimkit" "${TRACE[@]}" \
+	    "${SIEVE_OPTS[@]}" "$1" "$2"
+}
+
+# sieve_case WANT MESSAGE TEST: ok when "if TEST" is WANT (true or false)
+# for msg/MESSAGE.eml.
+sieve_case()
+{
+	local want="$1" msg="$2" test="$3" script got=false st=0
+
+	NCASE=$((NCASE + 1))
+	script="$TMPD/st/case$NCASE.sieve"
+	printf 'require ["vnd.dkimkit", "fileinto", "variables"];\nif %s { fileinto "yes"; }\n' \
+	    "$test" > "$script"
+	chown nobody "$script"
+	tap_run sieve_run "$script" "msg/$msg.eml" || st=$?
+	if [ "$st" -ne 0 ]; then
+		not_ok "$msg: $test is $want" "sieve-test failed"
+		tap_explain "$st" sieve_run "$script" "msg/$msg.eml"
+		return
+	fi
+	grep -q 'store message in folder: yes$' "$TAP_OUT" && got=true
+	if [ "$got" = "$want" ]; then
+		ok "$msg: $test is $want"
+	else
+		not_ok "$msg: $test is $want" "got $got"
+		tap_explain "$st" sieve_run "$script" "msg/$msg.eml"
+	fi
+}
+
+while IFS='|' read -r want msg test; do
+	[ -n "$want" ] || continue
+	sieve_case "$want" "$msg" "$test"
+done <<'CASES'
+true|pass|dkim "pass"
+false|pass|dkim ["fail", "none"]
+true|fail|dkim "fail"
+false|fail|dkim "pass"
+true|unsigned|dkim "none"
+false|unsigned|dkim ["pass", "fail"]
+true|pass|dkim "PASS"
+false|pass|dkim :comparator "i;octet" "PASS"
+true|pass|dkim :is :comparator "i;octet" "pass"
+true|pass|dkim :matches "p*"
+false|pass|dkim :matches "f*"
+true|fail|dkim :matches "?ai?"
+true|pass|dkim :contains "as"
+false|pass|dkim :contains "ai"
+true|pass|dkim :domain "bank.example" "pass"
+true|pass|dkim :domain "BANK.Example." "pass"
+true|pass|dkim :domain "other.example" "none"
+false|pass|dkim :domain "other.example" "pass"
+true|two|dkim :domain "lists.example" "pass"
+true|two|dkim :domain "bank.example" "fail"
+false|two|dkim :domain "bank.example" "pass"
+true|two|dkim :domain ["nope.example", "bank.example"] "fail"
+true|two|dkim "pass"
+true|two|dkim "fail"
+true|two|dkim :domain "lists.example" :matches "pa*"
+false|two|dkim :domain "lists.example" :contains "ai"
+true|unsigned|dkim :domain "bank.example" "none"
+true|broken|dkim "permerror"
+false|broken|dkim ["pass", "none"]
+true|broken|dkim :domain "bank.example" "permerror"
+true|broken|dkim :domain "lists.example" "none"
+true|pass|dkim_adsp "pass"
+true|unsigned|dkim_adsp "discard"
+true|fail|dkim_adsp "discard"
+true|strict|dkim_adsp "fail"
+true|plain|dkim_adsp "none"
+true|loose|dkim_adsp "unknown"
+true|nowhere|dkim_adsp "nxdomain"
+false|unsigned|dkim_adsp "pass"
+true|unsigned|dkim_adsp :matches "dis*"
+true|strict|dkim_adsp :contains "ai"
+false|strict|dkim_adsp :comparator "i;octet" "FAIL"
+true|list|allof(dkim :domain "lists.example" "pass", dkim_adsp "none")
+CASES
+
+# Verified once: three tests of one script, one verification logged.
+printf 'require ["vnd.dkimkit", "fileinto"];\nif dkim "pass" { fileinto "a"; }\nif dkim_adsp "pass" { fileinto "b"; }\nif dkim :domain "bank.example" "pass" { fileinto "c"; }\n' \
+    > st/once.sieve
+chown nobody st/once.sieve
+tap_run sieve_run "$TMPD/st/once.sieve" msg/pass.eml
+n=$(grep -c 'dkimkit: .*dkim=pass' "$TAP_ERR")
+[ "$n" -eq 1 ] && [ "$(grep -c 'store message in folder' "$TAP_OUT")" -eq 3 ]
+ok_if "three tests, one verification (logged once)" $? \
+    "verifications logged: $n" "$(cat "$TAP_OUT" "$TAP_ERR")"
+
+# A test's verdict from a real resolver: a loopback unbound serving the keys.
+if ! need unbound ldns-read-zone drill; then
+	:	# need has reported the skip
+elif unbound_start keys.zone; then
+	SIEVE_OPTS=(-o "plugin/dkimkit_dns=127.0.0.1@$UNBOUND_PORT")
+	sieve_case true pass 'dkim "pass"'
+	sieve_case true unsigned 'dkim_adsp "discard"'
+	unbound_stop
+else
+	not_ok "unbound on loopback started" "see stderr"
+fi
+
+# An unreachable resolver: temperror, never a failed run.
+DEAD=$(free_port)
+SIEVE_OPTS=(-o "plugin/dkimkit_dns=127.0.0.1@$DEAD"
+    -o "plugin/dkimkit_timeout=500")
+sieve_case true pass 'dkim "temperror"'
+sieve_case true pass 'dkim :domain "bank.example" "temperror"'
+sieve_case true unsigned 'dkim "none"'
+sieve_case true unsigned 'dkim_adsp "temperror"'
+
+# A broken setting: reported when the extension loads; tests see
+# temperror and the script still runs.
+SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE" -o "plugin/dkimkit_timeout=soon")
+sieve_case true pass 'dkim "temperror"'
+grep -q "vnd.dkimkit: dkimkit_timeout: 'soon'" "$TAP_ERR"
+ok_if "bad dkimkit_timeout is logged at load" $? "$(cat "$TAP_ERR")"
+SIEVE_OPTS=(-o "plugin/dkimkit_zone=$TMPD/missing.zone")
+sieve_case true pass 'dkim_adsp "temperror"'
+grep -q "vnd.dkimkit: dkimkit_zone: .*missing.zone" "$TAP_ERR"
+ok_if "missing dkimkit_zone is logged at load" $? "$(cat "$TAP_ERR")"
+SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE")
+
+# A script with a syntax error in the extension's arguments is refused.
+printf 'require "vnd.dkimkit";\nif dkim :domain { keep; }\n' > st/bad.sieve
+chown nobody st/bad.sieve
+check_fails "dkim :domain without its list does not compile" \
+    sieve_run "$TMPD/st/bad.sieve" msg/pass.eml
+
+# The README's example scripts, taken from it, as documented.
+awk -v dir="$TMPD/st" '
+    /^```sieve$/ { n++; f = dir "/readme" n ".sieve"; next }
+    /^```$/ { f = ""; next }
+    f != "" { print > f }' "$TOP_SRCDIR/plugins/dovecot/README"
+chown nobody st/readme*.sieve 2>/dev/null
+while IFS='|' read -r n msg want; do
+	[ -n "$n" ] || continue
+	if [ ! -f "st/readme$n.sieve" ]; then
+		not_ok "README example $n exists"
+		continue
+	fi
+	tap_run sieve_run "$TMPD/st/readme$n.sieve" "msg/$msg.eml"
+	grep -qF -- "$want" "$TAP_OUT"
+	ok_if "README example $n on $msg: $want" $? \
+	    "$(cat "$TAP_OUT" "$TAP_ERR")"
+done <<'CASES'
+1|unsigned|store message in folder: Junk
+1|pass|store message in folder: INBOX
+1|fail|store message in folder: Junk
+2|unsigned|reject message with reason
+2|pass|store message in folder: INBOX
+3|list|add IMAP flags: $MailingList
+3|pass|store message in folder: INBOX
+CASES
+grep -q 'add IMAP flags' "$TAP_OUT"
+[ $? -ne 0 ]
+ok_if "README example 3 flags nothing without the list's signature" $? \
+    "$(cat "$TAP_OUT")"
+
+# ---------------------------------------------------------------------
+# 2. dovecot-lda: real deliveries filed by the README's kind of script.
+
+cat > filter.sieve <<'SIEVE'
+require ["vnd.dkimkit", "fileinto"];
+if dkim "temperror" {
+	fileinto "Later";
+	stop;
+}
+if allof (address :domain :is "from" "bank.example",
+    not dkim :domain "bank.example" "pass") {
+	fileinto "Junk";
+	stop;
+}
+if dkim :domain "lists.example" "pass" {
+	fileinto "Lists";
+	stop;
+}
+SIEVE
+
+# lda_conf DIR EXTRA-PLUGIN-LINES: a private dovecot.conf for dovecot-lda.
+lda_conf()
+{
+	mkdir -p "$1/home" "$1/run"
+	cp filter.sieve "$1/home/.dovecot.sieve"
+	cat > "$1/dovecot.conf" <<CONF
+base_dir = $1/run
+log_path = $1/dovecot.log
+ssl = no
+mail_location = maildir:~/Maildir
+lda_mailbox_autocreate = yes
+postmaster_address = postmaster@example.net
+protocol lda {
+  mail_plugins = sieve
+}
+plugin {
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+  sieve_plugin_dir = $PLUGDIR
+  sieve_plugins = sieve_dkimkit
+  sieve_extensions = +vnd.dkimkit
+  $2
+}
+CONF
+	chown -R nobody:nogroup "$1"
+}
+
+# lda DIR MESSAGE: deliver msg/MESSAGE.eml as nobody.
+lda()
+{
+	runuser -u nobody -- env HOME="$1/home" "$LDA" -c "$1/dovecot.conf" \
+	    -e -f sender@example.org -a user@example.net < "msg/$2.eml"
+}
+
+# filed MAILDIR FOLDER MESSAGE: true when the message (by its X-Test
+# field) is in FOLDER ("" for INBOX), and in no other folder.
+filed()
+{
+	local dir="$1" hits
+
+	[ -z "$2" ] || dir="$dir/.$2"
+	hits=$(find "$1" -type f \( -path '*/new/*' -o -path '*/cur/*' \) \
+	    -exec grep -l -x -E "X-Test: $3"$'\r?' {} + 2>/dev/null)
+	[ -n "$hits" ] && [ "$(printf '%s\n' "$hits" | wc -l)" -eq 1 ] ||
+	    return 1
+	case "$hits" in
+	"$dir/new/"* | "$dir/cur/"*) return 0 ;;
+	esac
+	return 1
+}
+
+lda_conf "$TMPD/lda" "dkimkit_zone = $ZONE
+  dkimkit_authserv_id = lda.example.net"
+while read -r msg folder; do
+	check "dovecot-lda delivers $msg" lda "$TMPD/lda" "$msg" || continue
+	filed "$TMPD/lda/home/Maildir" "${folder#INBOX}" "$msg"
+	ok_if "dovecot-lda filed $msg into $folder" $? \
+	    "$(find "$TMPD/lda/home/Maildir" -type f -path '*/new/*')"
+done <<'DELIVERIES'
+unsigned Junk
+pass INBOX
+fail Junk
+list Lists
+DELIVERIES
+grep -q 'dkimkit: lda.example.net; dkim=pass header.d=bank.example' \
+    "$TMPD/lda/dovecot.log"
+ok_if "dovecot-lda logs the verdicts with dkimkit_authserv_id" $? \
+    "$(cat "$TMPD/lda/dovecot.log")"
+
+# Resolver that never answers (a UDP socket that reads nothing):
+# temperror after dkimkit_timeout, and the mail is still delivered.
+SILENT=$("$PY" -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$PY" -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+time.sleep(600)' "$SILENT" &
+SILENT_PID=$!
+at_exit kill "$SILENT_PID"
+lda_conf "$TMPD/lda-dead" "dkimkit_dns = 127.0.0.1@$SILENT
+  dkimkit_timeout = 500"
+start=$SECONDS
+check "dovecot-lda delivers with DNS unreachable" lda "$TMPD/lda-dead" pass
+[ $((SECONDS - start)) -lt 30 ]
+ok_if "unreachable DNS is bounded by dkimkit_timeout" $? \
+    "took $((SECONDS - start)) s"
+filed "$TMPD/lda-dead/home/Maildir" Later pass
+ok_if "DNS unreachable: dkim temperror, filed into Later" $? \
+    "$(find "$TMPD/lda-dead" -type f)" "$(cat "$TMPD/lda-dead/dovecot.log")"
+
+# Broken setting: logged at load, mail delivered (temperror -> Later).
+lda_conf "$TMPD/lda-bad" "dkimkit_zone = $TMPD/missing.zone"
+check "dovecot-lda delivers with a broken dkimkit_zone" lda "$TMPD/lda-bad" pass
+filed "$TMPD/lda-bad/home/Maildir" Later pass
+ok_if "broken setting: filed into Later" $? \
+    "$(cat "$TMPD/lda-bad/dovecot.log")"
+grep -q 'vnd.dkimkit: dkimkit_zone: .*missing.zone' "$TMPD/lda-bad/dovecot.log"
+ok_if "broken setting: reported in Dovecot's log" $? \
+    "$(cat "$TMPD/lda-bad/dovecot.log")"
+
+# ---------------------------------------------------------------------
+# 3. A running Dovecot with LMTP on loopback, fed by swaks.
+
+LMTP_PORT=$(free_port)
+D="$TMPD/lmtp"
+mkdir -p "$D/run" "$D/state" "$D/users"
+cp filter.sieve "$D/filter.sieve"
+chown -R nobody:nogroup "$D/users"
+chown nobody:nogroup "$D"
+cat > "$D/dovecot.conf" <<CONF
+instance_name = dkimkit-test-$$
+base_dir = $D/run
+state_dir = $D/state
+log_path = $D/dovecot.log
+protocols = lmtp
+listen = 127.0.0.1
+ssl = no
+mail_location = maildir:~/Maildir
+lda_mailbox_autocreate = yes
+postmaster_address = postmaster@example.net
+passdb {
+  driver = static
+  args = nopassword=y
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$D/users/%n
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $LMTP_PORT
+  }
+}
+protocol lmtp {
+  mail_plugins = sieve
+}
+plugin {
+  sieve = file:$D/users/%n/sieve;active=$D/filter.sieve
+  sieve_plugin_dir = $PLUGDIR
+  sieve_plugins = sieve_dkimkit
+  sieve_extensions = +vnd.dkimkit
+  dkimkit_zone = $ZONE
+  dkimkit_authserv_id = lmtp.example.net
+}
+CONF
+chmod -R a+rX "$D"
+chown nobody:nogroup "$D/filter.sieve" "$D"
+
+# lmtp_up: true once the listener accepts connections.
+lmtp_up()
+{
+	local i
+
+	for ((i = 0; i < 50; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$LMTP_PORT") 2>/dev/null &&
+		    return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# lmtp_stop: stop the Dovecot started here, if it still runs.
+lmtp_stop()
+{
+	[ -s "$D/run/master.pid" ] || return 0
+	dovecot -c "$D/dovecot.conf" stop 2>/dev/null
+	rm -f "$D/run/master.pid"
+}
+
+# lmtp_send MESSAGE: one delivery to user@example.net through LMTP.
+lmtp_send()
+{
+	swaks --protocol LMTP --server 127.0.0.1 --port "$LMTP_PORT" \
+	    --from sender@example.org --to user@example.net \
+	    --data "@msg/$1.eml" --timeout 60
+}
+
+if ! check "dovecot with LMTP starts" dovecot -c "$D/dovecot.conf"; then
+	tap_diag_file "$D/dovecot.log"
+elif ! lmtp_up; then
+	not_ok "LMTP listens on 127.0.0.1:$LMTP_PORT" "$(cat "$D/dovecot.log")"
+else
+	at_exit lmtp_stop
+	ok "LMTP listens on 127.0.0.1:$LMTP_PORT"
+	while read -r msg folder; do
+		check "LMTP accepts $msg" lmtp_send "$msg" || continue
+		filed "$D/users/user/Maildir" "${folder#INBOX}" "$msg"
+		ok_if "LMTP filed $msg into $folder" $? \
+		    "$(find "$D/users" -type f)" "$(cat "$D/dovecot.log")"
+	done <<'DELIVERIES'
+unsigned Junk
+pass INBOX
+list Lists
+DELIVERIES
+	grep -q 'lmtp(user@example.net).*dkimkit: lmtp.example.net; dkim=pass' \
+	    "$D/dovecot.log"
+	ok_if "the LMTP process logs the verdicts" $? "$(cat "$D/dovecot.log")"
+	lmtp_stop
+fi
+
+done_testing
