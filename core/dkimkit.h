@@ -200,7 +200,8 @@ enum dkk_limit {
 DKK_EXPORT int dkk_ctx_set_limit(dkk_ctx *ctx, enum dkk_limit which,
     size_t value);
 
-/* Also evaluate ADSP (RFC 5617) for every verified message. */
+/* Also evaluate ADSP (RFC 5617) for every message verified by a verifier
+ * made after this call; verifiers already made keep their setting. */
 DKK_EXPORT int dkk_ctx_set_adsp(dkk_ctx *ctx, int on);
 
 /* ------------------------------------------------------------------ */
