@@ -1,1 +1,12 @@
 # plugins/opensmtpd/local.mk: build rules of the opensmtpd adapter, included by Makefile.am.
+#
+# filter-dkimkit: the smtpd filter process (filter protocol 0.6).
+libexec_PROGRAMS += plugins/opensmtpd/filter-dkimkit
+plugins_opensmtpd_filter_dkimkit_SOURCES = \
+	plugins/opensmtpd/filter.h plugins/opensmtpd/main.c \
+	plugins/opensmtpd/proto.c plugins/opensmtpd/session.c \
+	plugins/opensmtpd/spool.c plugins/opensmtpd/message.c \
+	plugins/opensmtpd/sign.c plugins/opensmtpd/from.c \
+	plugins/opensmtpd/verify.c plugins/opensmtpd/log.c
+plugins_opensmtpd_filter_dkimkit_LDADD = core/libdkimkit.la
+dist_man_MANS += plugins/opensmtpd/filter-dkimkit.8

@@ -1,0 +1,131 @@
+/*
+ * filter.h: filter-dkimkit, the OpenSMTPD filter process.  smtpd talks to
+ * it over stdin/stdout with the filter protocol (0.6, 0.7 accepted); one
+ * process serves every session, keeping per-session state keyed by the
+ * session id.
+ */
+#ifndef FILTER_DKIMKIT_H
+#define FILTER_DKIMKIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dkimkit.h"
+
+#define FILTER_NAME	"filter-dkimkit"
+#define FILTER_MAXKEYS	4		/* -k/-a pairs */
+#define FILTER_MAXDOMS	64		/* -d */
+
+enum filter_mode {
+	MODE_SIGN,
+	MODE_VERIFY
+};
+
+struct filter_key {
+	const char *path;		/* -k */
+	const char *alg;		/* the -a after it, or NULL */
+	const char *selector;		/* its -s (one -s: every key's) */
+	dkk_key *key;
+};
+
+struct filter_conf {
+	enum filter_mode mode;
+	const char *domains[FILTER_MAXDOMS];
+	size_t ndomains;
+	const char *selectors[FILTER_MAXKEYS];	/* -s */
+	size_t nselectors;
+	struct filter_key keys[FILTER_MAXKEYS];
+	size_t nkeys;
+	struct dkk_sign_opts opts;	/* -c and -h; key and d= per message */
+	const char *authserv_id;	/* -i, else config|admd, else host */
+	int adsp;			/* -A */
+	int reject;			/* -r */
+	int tempfail;			/* -T */
+	const char *dns;		/* -D */
+	const char *anchor;		/* -t */
+	const char *zone;		/* -z */
+	dkk_ctx *ctx;
+};
+
+extern struct filter_conf conf;
+
+/* A message held back: the data lines as received (dot-escaped), in
+ * memory while small, then in an unlinked temporary file. */
+struct spool {
+	char *mem;
+	size_t len;
+	size_t cap;
+	FILE *f;
+};
+
+enum session_state {
+	ST_IDLE,	/* between messages */
+	ST_HEADER,	/* in the header block */
+	ST_BODY,	/* in the body */
+	ST_WAIT,	/* "." seen; the verdict waits for DNS */
+	ST_PASS		/* cannot be processed: lines go out unchanged */
+};
+
+struct session {
+	uint64_t id;
+	uint64_t token;			/* of the latest data-line request */
+	struct session *next;		/* hash chain */
+	enum session_state state;
+	int failed;			/* not processed: -T tempfails */
+	int broken;			/* lines lost: always tempfail */
+	int discard;			/* ADSP discard: -r rejects */
+	struct spool spool;
+	char *hdr;			/* sign: the header block so far */
+	size_t hdrlen;
+	size_t hdrcap;
+	dkk_signer *signers[FILTER_MAXKEYS];
+	size_t nsigners;
+	char *sigdomain;		/* sign: d= of this message */
+	dkk_verifier *verifier;
+};
+
+/* log.c */
+void	log_warnx(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	log_session(const struct session *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* proto.c */
+void	proto_line(char *);
+int	proto_ready(void);
+void	out_dataline(const struct session *, const char *);
+void	out_lines(const struct session *, const char *);
+void	out_result(uint64_t, uint64_t, const char *);
+void	out_flush(void);
+
+/* session.c */
+struct session	*session_find(uint64_t);
+struct session	*session_get(uint64_t);
+void		 session_reset(struct session *);
+void		 session_free(uint64_t);
+void		 session_foreach(void (*)(struct session *));
+
+/* spool.c */
+int	spool_put(struct spool *, const char *, size_t);
+int	spool_emit(struct spool *, const struct session *);
+void	spool_clear(struct spool *);
+
+/* message.c */
+void	message_line(struct session *, uint64_t, const char *, size_t);
+void	message_commit(struct session *, uint64_t, uint64_t);
+void	message_dns(void);
+int	message_waiting(void);
+void	message_finish(struct session *, char *);
+void	message_fail(struct session *, const char *);
+
+/* sign.c */
+int	sign_line(struct session *, const char *, size_t);
+int	sign_end(struct session *, char **);
+char	*sign_from_domain(const char *, size_t);
+
+/* verify.c */
+int	verify_line(struct session *, const char *, size_t);
+int	verify_end(struct session *, char **);
+
+#endif /* FILTER_DKIMKIT_H */

@@ -1,0 +1,314 @@
+/*
+ * main.c: filter-dkimkit start-up and event loop.  Settings and keys are
+ * read once; a bad one stops the start (smtpd then says why).  After
+ * that nothing on stdin can make the process exit: only the end of stdin,
+ * which means smtpd is gone.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "filter.h"
+
+#define MAIN_LINEMAX	(4 * 1024 * 1024)	/* longer lines are dropped */
+#define MAIN_TICK_MS	100	/* DNS timeouts need process() calls */
+
+struct filter_conf conf = {
+	.opts = { .header_canon = DKK_CANON_RELAXED,
+	    .body_canon = DKK_CANON_RELAXED }
+};
+
+static void usage(void) __attribute__((noreturn));
+static void fatalx(const char *, const char *) __attribute__((noreturn));
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: %s -m sign -d domain [-d domain ...]\n"
+	    "           -s selector -k keyfile [-a algorithm]\n"
+	    "           [[-s selector] -k keyfile [-a algorithm]]\n"
+	    "           [-c canon] [-h headers] [-T]\n"
+	    "       %s -m verify [-A] [-r] [-i authserv-id] [-D addr[@port]]\n"
+	    "           [-t trust-anchor] [-z zonefile] [-T]\n",
+	    FILTER_NAME, FILTER_NAME);
+	exit(1);
+}
+
+static void
+fatalx(const char *what, const char *why)
+{
+	fprintf(stderr, "%s: %s: %s\n", FILTER_NAME, what, why);
+	exit(1);
+}
+
+static void
+main_canon(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	size_t hl = slash ? (size_t)(slash - s) : strlen(s);
+	const char *body = slash ? slash + 1 : "simple";
+	enum dkk_canon h, b;
+
+	if (hl == 6 && strncmp(s, "simple", 6) == 0)
+		h = DKK_CANON_SIMPLE;
+	else if (hl == 7 && strncmp(s, "relaxed", 7) == 0)
+		h = DKK_CANON_RELAXED;
+	else
+		fatalx(s, "canonicalization is simple or relaxed[/...]");
+	if (strcmp(body, "simple") == 0)
+		b = DKK_CANON_SIMPLE;
+	else if (strcmp(body, "relaxed") == 0)
+		b = DKK_CANON_RELAXED;
+	else
+		fatalx(s, "body canonicalization is simple or relaxed");
+	conf.opts.header_canon = h;
+	conf.opts.body_canon = b;
+}
+
+/* Each -k pairs with the next -a; an -a before any unpaired -k waits for
+ * the next -k. */
+static void
+main_key(const char *path, const char *alg)
+{
+	static const char *pending;
+	size_t i;
+
+	if (alg != NULL) {
+		for (i = 0; i < conf.nkeys; i++)
+			if (conf.keys[i].alg == NULL) {
+				conf.keys[i].alg = alg;
+				return;
+			}
+		if (pending != NULL)
+			fatalx(alg, "-a without its -k");
+		pending = alg;
+		return;
+	}
+	if (conf.nkeys == FILTER_MAXKEYS)
+		fatalx(path, "too many -k");
+	conf.keys[conf.nkeys].path = path;
+	conf.keys[conf.nkeys++].alg = pending;
+	pending = NULL;
+}
+
+static void
+main_options(int argc, char **argv)
+{
+	int ch;
+
+	while ((ch = getopt(argc, argv, "Aa:c:D:d:h:i:k:m:rs:Tt:z:")) != -1) {
+		switch (ch) {
+		case 'A':
+			conf.adsp = 1;
+			break;
+		case 'a':
+			main_key(NULL, optarg);
+			break;
+		case 'c':
+			main_canon(optarg);
+			break;
+		case 'D':
+			conf.dns = optarg;
+			break;
+		case 'd':
+			if (conf.ndomains == FILTER_MAXDOMS)
+				fatalx(optarg, "too many -d");
+			conf.domains[conf.ndomains++] = optarg;
+			break;
+		case 'h':
+			conf.opts.headers = optarg;
+			break;
+		case 'i':
+			conf.authserv_id = optarg;
+			break;
+		case 'k':
+			main_key(optarg, NULL);
+			break;
+		case 'm':
+			if (strcmp(optarg, "sign") == 0)
+				conf.mode = MODE_SIGN;
+			else if (strcmp(optarg, "verify") == 0)
+				conf.mode = MODE_VERIFY;
+			else
+				fatalx(optarg, "-m is sign or verify");
+			break;
+		case 'r':
+			conf.reject = conf.adsp = 1;
+			break;
+		case 's':
+			if (conf.nselectors == FILTER_MAXKEYS)
+				fatalx(optarg, "too many -s");
+			conf.selectors[conf.nselectors++] = optarg;
+			break;
+		case 'T':
+			conf.tempfail = 1;
+			break;
+		case 't':
+			conf.anchor = optarg;
+			break;
+		case 'z':
+			conf.zone = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+}
+
+static void
+main_keys(void)
+{
+	struct filter_key *k;
+	const char *type;
+	size_t i;
+
+	for (i = 0; i < conf.nkeys; i++) {
+		k = &conf.keys[i];
+		if (dkk_ctx_load_key(conf.ctx, k->path, &k->key) != DKK_OK)
+			fatalx(k->path, dkk_ctx_error(conf.ctx));
+		type = dkk_key_type(k->key);
+		/* a= is "rsa-sha256" or "ed25519-sha256": the key type first. */
+		if (k->alg != NULL && (strncmp(k->alg, type, strlen(type)) ||
+		    k->alg[strlen(type)] != '-'))
+			fatalx(k->path, "the key does not match its -a");
+	}
+}
+
+/* One -s for every key, or one per -k in order (a selector names one key
+ * record, so dual signing needs two). */
+static void
+main_selectors(void)
+{
+	size_t i;
+
+	if (conf.nselectors != 1 && conf.nselectors != conf.nkeys)
+		fatalx("-s", "give one -s, or one per -k");
+	for (i = 0; i < conf.nkeys; i++)
+		conf.keys[i].selector = conf.selectors[conf.nselectors == 1 ?
+		    0 : i];
+}
+
+static void
+main_setup(int argc, char **argv)
+{
+	int rc;
+
+	main_options(argc, argv);
+	if (dkk_ctx_new(&conf.ctx) != DKK_OK)
+		fatalx("start-up", "out of memory");
+	if (conf.mode == MODE_SIGN) {
+		if (conf.ndomains == 0 || conf.nselectors == 0 ||
+		    conf.nkeys == 0)
+			usage();
+		main_selectors();
+		main_keys();
+		return;
+	}
+	if (conf.adsp && dkk_ctx_set_adsp(conf.ctx, 1) != DKK_OK)
+		fatalx("-A", "cannot turn ADSP on");
+	if (conf.zone != NULL)
+		rc = dkk_ctx_use_zone(conf.ctx, conf.zone);
+	else
+		rc = dkk_ctx_use_dns(conf.ctx, conf.dns, conf.anchor, 0);
+	if (rc != DKK_OK)
+		fatalx(conf.zone ? conf.zone : "DNS", *dkk_ctx_error(conf.ctx) ?
+		    dkk_ctx_error(conf.ctx) : dkk_strerror(rc));
+}
+
+/* Handle every complete line in buf[0..*len); keep the rest. */
+static void
+main_lines(char *buf, size_t *len, int *skipping)
+{
+	char *p = buf, *nl;
+
+	while ((nl = memchr(p, '\n', buf + *len - p)) != NULL) {
+		*nl = '\0';
+		if (*skipping)
+			*skipping = 0;	/* the end of an overlong line */
+		else {
+			if (nl > p && nl[-1] == '\r')
+				nl[-1] = '\0';
+			proto_line(p);
+		}
+		p = nl + 1;
+	}
+	*len -= p - buf;
+	memmove(buf, p, *len);
+	if (*len == MAIN_LINEMAX) {
+		log_warnx("line over %d bytes skipped", MAIN_LINEMAX);
+		*skipping = 1;
+		*len = 0;
+	}
+}
+
+/* Read what smtpd sent; 0 at the end of stdin. */
+static int
+main_read(void)
+{
+	static char *buf;
+	static size_t len;
+	static int skipping;
+	ssize_t n;
+
+	if (buf == NULL && (buf = malloc(MAIN_LINEMAX)) == NULL)
+		fatalx("start-up", "out of memory");
+	n = read(STDIN_FILENO, buf + len, MAIN_LINEMAX - len);
+	if (n == -1)
+		return errno == EINTR || errno == EAGAIN ? 1 : 0;
+	if (n == 0) {
+		if (len > 0)
+			log_warnx("last line cut short at the end of input");
+		return 0;
+	}
+	len += n;
+	main_lines(buf, &len, &skipping);
+	return 1;
+}
+
+/* Until smtpd closes our stdin; then only until the verdicts waiting for
+ * DNS are out (smtpd may still read them; tests do). */
+static void
+main_loop(void)
+{
+	struct pollfd pfd[2];
+	int timeout, open = 1, fd;
+
+	for (;;) {
+		out_flush();
+		timeout = message_waiting() ? MAIN_TICK_MS : -1;
+		if (!open && timeout == -1)
+			return;
+		pfd[0].fd = open ? STDIN_FILENO : -1;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = fd = dkk_ctx_fd(conf.ctx);
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatalx("poll", strerror(errno));
+		}
+		if (open && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			open = main_read();
+		if ((fd != -1 && (pfd[1].revents & POLLIN)) || timeout != -1)
+			dkk_ctx_process(conf.ctx);
+		message_dns();
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	/* A write to a closed smtpd must fail, not kill us mid-message. */
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
+	main_setup(argc, argv);
+	main_loop();
+	return 0;
+}

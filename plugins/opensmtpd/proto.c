@@ -1,0 +1,179 @@
+/*
+ * proto.c: the smtpd filter protocol, version 0.6 (0.7 lines accepted:
+ * the fields used here did not change).  Every line from smtpd is parsed
+ * here; a line that cannot be understood is logged and skipped, because
+ * smtpd shuts down when its filter exits.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter.h"
+
+#define PROTO_FIELDS	8	/* data-line: the 8th field is the line */
+
+static int proto_registered;
+
+static const char *const proto_filters[] = { "data-line", "commit" };
+static const char *const proto_reports[] = { "tx-rollback",
+    "link-disconnect" };
+
+/* Split at '|' into at most max fields, the last one keeping the rest. */
+static size_t
+proto_split(char *line, char **f, size_t max)
+{
+	size_t n = 0;
+	char *bar;
+
+	f[n++] = line;
+	while (n < max && (bar = strchr(f[n - 1], '|')) != NULL) {
+		*bar = '\0';
+		f[n++] = bar + 1;
+	}
+	return n;
+}
+
+/* Session ids and tokens are 16 hex digits; accept 1 to 16. */
+static int
+proto_id(const char *s, uint64_t *id)
+{
+	size_t len = strspn(s, "0123456789abcdefABCDEF");
+
+	if (len == 0 || len > 16 || s[len] != '\0')
+		return -1;
+	*id = strtoull(s, NULL, 16);
+	return 0;
+}
+
+static int
+proto_version_ok(const char *v)
+{
+	return strcmp(v, "0.6") == 0 || strcmp(v, "0.7") == 0;
+}
+
+/* The handshake: answer config|ready with our registrations. */
+static void
+proto_config(char **f, size_t n)
+{
+	size_t i;
+
+	if (n >= 3 && strcmp(f[1], "admd") == 0 && conf.authserv_id == NULL)
+		conf.authserv_id = strdup(f[2]);
+	if (n < 2 || strcmp(f[1], "ready") != 0 || proto_registered)
+		return;
+	for (i = 0; i < sizeof(proto_filters) / sizeof(proto_filters[0]); i++)
+		printf("register|filter|smtp-in|%s\n", proto_filters[i]);
+	for (i = 0; i < sizeof(proto_reports) / sizeof(proto_reports[0]); i++)
+		printf("register|report|smtp-in|%s\n", proto_reports[i]);
+	printf("register|ready\n");
+	proto_registered = 1;
+}
+
+static void
+proto_filter(char **f, size_t n)
+{
+	uint64_t sid, token;
+
+	if (n < 7 || !proto_version_ok(f[1]) || strcmp(f[3], "smtp-in") != 0 ||
+	    proto_id(f[5], &sid) == -1 || proto_id(f[6], &token) == -1) {
+		log_warnx("malformed filter request skipped");
+		return;
+	}
+	if (strcmp(f[4], "data-line") == 0) {
+		/* A data line without its field was cut short. */
+		if (n < 8) {
+			log_warnx("truncated data-line request skipped");
+			return;
+		}
+		message_line(session_get(sid), token, f[7], strlen(f[7]));
+	} else if (strcmp(f[4], "commit") == 0)
+		message_commit(session_find(sid), sid, token);
+	else {
+		/* Not registered, but a session must never hang on us. */
+		log_warnx("unexpected phase %.40s: proceed", f[4]);
+		out_result(sid, token, "proceed");
+	}
+}
+
+static void
+proto_report(char **f, size_t n)
+{
+	uint64_t sid;
+
+	if (n < 6 || !proto_version_ok(f[1]) || proto_id(f[5], &sid) == -1) {
+		log_warnx("malformed report skipped");
+		return;
+	}
+	if (strcmp(f[4], "tx-rollback") == 0 ||
+	    strcmp(f[4], "link-disconnect") == 0)
+		session_free(sid);
+}
+
+/* One line from smtpd, without its newline; modified in place. */
+void
+proto_line(char *line)
+{
+	char *f[PROTO_FIELDS];
+	size_t n;
+
+	n = proto_split(line, f, PROTO_FIELDS);
+	if (strcmp(f[0], "config") == 0)
+		proto_config(f, n);
+	else if (!proto_registered)
+		log_warnx("line before the handshake ended skipped");
+	else if (strcmp(f[0], "filter") == 0)
+		proto_filter(f, n);
+	else if (strcmp(f[0], "report") == 0)
+		proto_report(f, n);
+	else
+		log_warnx("unknown line skipped: %.40s", f[0]);
+}
+
+int
+proto_ready(void)
+{
+	return proto_registered;
+}
+
+/* One data line, already dot-escaped. */
+void
+out_dataline(const struct session *s, const char *line)
+{
+	printf("filter-dataline|%016llx|%016llx|%s\n",
+	    (unsigned long long)s->id, (unsigned long long)s->token, line);
+}
+
+/* New header lines ("a\n\tb"): one data line each, dot-escaped. */
+void
+out_lines(const struct session *s, const char *text)
+{
+	const char *p = text, *nl;
+
+	while (*p != '\0') {
+		nl = strchr(p, '\n');
+		printf("filter-dataline|%016llx|%016llx|%s%.*s\n",
+		    (unsigned long long)s->id, (unsigned long long)s->token,
+		    *p == '.' ? "." : "",
+		    (int)(nl != NULL ? (size_t)(nl - p) : strlen(p)), p);
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+}
+
+void
+out_result(uint64_t sid, uint64_t token, const char *what)
+{
+	printf("filter-result|%016llx|%016llx|%s\n", (unsigned long long)sid,
+	    (unsigned long long)token, what);
+}
+
+/* smtpd is gone when its socket cannot be written: nothing left to do. */
+void
+out_flush(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		log_warnx("cannot write to smtpd, exiting");
+		exit(1);
+	}
+}

@@ -1,0 +1,100 @@
+/*
+ * session.c: per-session state keyed by smtpd's session id, in a chained
+ * hash table.  Sessions come and go in any order and a report may name a
+ * session never seen, so every lookup tolerates absence.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter.h"
+
+#define SESSION_BUCKETS	1024
+
+static struct session *session_table[SESSION_BUCKETS];
+
+static struct session **
+session_bucket(uint64_t id)
+{
+	/* Ids are random (arc4random in smtpd): low bits spread well. */
+	return &session_table[(id ^ (id >> 32)) % SESSION_BUCKETS];
+}
+
+struct session *
+session_find(uint64_t id)
+{
+	struct session *s;
+
+	for (s = *session_bucket(id); s != NULL; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+/* The session, made on first sight; NULL only when out of memory. */
+struct session *
+session_get(uint64_t id)
+{
+	struct session **b, *s;
+
+	if ((s = session_find(id)) != NULL)
+		return s;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_warnx("out of memory for session %016llx",
+		    (unsigned long long)id);
+		return NULL;
+	}
+	s->id = id;
+	b = session_bucket(id);
+	s->next = *b;
+	*b = s;
+	return s;
+}
+
+/* Drop the message state; the session and its commit flags stay. */
+void
+session_reset(struct session *s)
+{
+	size_t i;
+
+	spool_clear(&s->spool);
+	free(s->hdr);
+	s->hdr = NULL;
+	s->hdrlen = s->hdrcap = 0;
+	for (i = 0; i < s->nsigners; i++)
+		dkk_signer_free(s->signers[i]);
+	s->nsigners = 0;
+	free(s->sigdomain);
+	s->sigdomain = NULL;
+	dkk_verifier_free(s->verifier);
+	s->verifier = NULL;
+	s->state = ST_IDLE;
+}
+
+void
+session_free(uint64_t id)
+{
+	struct session **pp, *s;
+
+	for (pp = session_bucket(id); (s = *pp) != NULL; pp = &s->next) {
+		if (s->id != id)
+			continue;
+		*pp = s->next;
+		session_reset(s);
+		free(s);
+		return;
+	}
+}
+
+/* fn may reset its session but not free it. */
+void
+session_foreach(void (*fn)(struct session *))
+{
+	struct session *s, *next;
+	size_t i;
+
+	for (i = 0; i < SESSION_BUCKETS; i++)
+		for (s = session_table[i]; s != NULL; s = next) {
+			next = s->next;
+			fn(s);
+		}
+}

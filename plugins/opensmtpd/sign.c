@@ -1,0 +1,168 @@
+/*
+ * sign.c: signing one message.  The header block is kept until it ends,
+ * because d= is chosen from the From domain; then one signer per key gets
+ * the header and, line by line, the body.  At the end their fields go on
+ * top of everything smtpd sent, its own Received field included.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "filter.h"
+
+static int
+sign_hdr_add(struct session *s, const char *line, size_t len)
+{
+	size_t need = s->hdrlen + len + 1, cap = s->hdrcap ? s->hdrcap : 1024;
+	char *p;
+
+	/* The core bounds the header block too; this keeps us in step. */
+	if (need > 4 * 1024 * 1024)
+		return -1;
+	if (need > s->hdrcap) {
+		while (cap < need)
+			cap *= 2;
+		if ((p = realloc(s->hdr, cap)) == NULL)
+			return -1;
+		s->hdr = p;
+		s->hdrcap = cap;
+	}
+	memcpy(s->hdr + s->hdrlen, line, len);
+	s->hdr[s->hdrlen + len] = '\n';
+	s->hdrlen = need;
+	return 0;
+}
+
+/* The longest -d equal to the From domain or a parent of it. */
+static const char *
+sign_pick_domain(const char *from)
+{
+	const char *best = NULL, *d;
+	size_t i, fl = strlen(from), dl;
+
+	for (i = 0; i < conf.ndomains; i++) {
+		d = conf.domains[i];
+		dl = strlen(d);
+		if (dl > fl || strcasecmp(from + fl - dl, d) != 0)
+			continue;
+		if (dl < fl && from[fl - dl - 1] != '.')
+			continue;
+		if (best == NULL || dl > strlen(best))
+			best = d;
+	}
+	return best;
+}
+
+static int
+sign_start(struct session *s, const char *domain)
+{
+	struct dkk_sign_opts o = conf.opts;
+	size_t i;
+
+	o.domain = domain;
+	for (i = 0; i < conf.nkeys; i++) {
+		o.key = conf.keys[i].key;
+		o.selector = conf.keys[i].selector;
+		if (dkk_signer_new(conf.ctx, &o, &s->signers[i]) != DKK_OK)
+			return -1;
+		s->nsigners = i + 1;
+		if (dkk_signer_update(s->signers[i], s->hdr, s->hdrlen) !=
+		    DKK_OK)
+			return -1;
+	}
+	return (s->sigdomain = strdup(domain)) == NULL ? -1 : 0;
+}
+
+/* The header block is complete: choose d= and start the signers.  A From
+ * domain we do not sign for is not an error: the message goes unsigned. */
+static int
+sign_header_end(struct session *s)
+{
+	const char *d = NULL;
+	char *from;
+
+	s->state = ST_BODY;
+	if ((from = sign_from_domain(s->hdr, s->hdrlen)) != NULL)
+		d = sign_pick_domain(from);
+	if (d == NULL)
+		log_session(s, "not signed: From domain %s is not one of -d",
+		    from != NULL ? from : "(none or several)");
+	free(from);
+	if (d != NULL && sign_start(s, d) == -1)
+		return -1;
+	free(s->hdr);
+	s->hdr = NULL;
+	s->hdrlen = s->hdrcap = 0;
+	return 0;
+}
+
+static int
+sign_update(struct session *s, const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < s->nsigners; i++)
+		if (dkk_signer_update(s->signers[i], p, len) != DKK_OK)
+			return -1;
+	return 0;
+}
+
+int
+sign_line(struct session *s, const char *line, size_t len)
+{
+	if (s->state == ST_HEADER) {
+		if (len > 0)
+			return sign_hdr_add(s, line, len);
+		if (sign_header_end(s) == -1)
+			return -1;
+	}
+	if (sign_update(s, line, len) == -1 || sign_update(s, "\n", 1) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+sign_append(char **top, const char *field)
+{
+	size_t old = *top ? strlen(*top) + 1 : 0;
+	char *p;
+
+	if ((p = realloc(*top, old + strlen(field) + 1)) == NULL)
+		return -1;
+	if (old > 0)
+		p[old - 1] = '\n';
+	strcpy(p + old, field);
+	*top = p;
+	return 0;
+}
+
+/* The DKIM-Signature fields, one per key, "\n" between lines. */
+int
+sign_end(struct session *s, char **top)
+{
+	char *field;
+	size_t i;
+	int rc = 0;
+
+	if (s->state == ST_HEADER && sign_header_end(s) == -1)
+		return -1;
+	for (i = 0; rc == 0 && i < s->nsigners; i++) {
+		if (dkk_signer_final(s->signers[i], "\n", &field) != DKK_OK) {
+			rc = -1;
+			break;
+		}
+		rc = sign_append(top, field);
+		free(field);
+	}
+	if (rc == -1) {
+		free(*top);
+		*top = NULL;
+		return -1;
+	}
+	if (s->nsigners > 0)
+		log_session(s, "signed: d=%s s=%s%s%s", s->sigdomain,
+		    conf.keys[0].selector, s->nsigners > 1 ? " and s=" : "",
+		    s->nsigners > 1 ? conf.keys[1].selector : "");
+	return 0;
+}

@@ -1,0 +1,611 @@
+#!/bin/bash
+# filter-dkimkit, the OpenSMTPD filter.  Part 1 drives the filter binary
+# with scripted protocol streams (handshake, sessions, garbage) and checks
+# its output line by line.  Part 2 runs the real smtpd 6.8.0p2 from the
+# Debian package, unpacked here and run in private mount namespaces: a
+# signing smtpd relays to a verifying one that delivers to a maildir.
+set -u
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/unbound.sh"
+tmpdir
+cd "$TMPD" || bail_out "no temp dir"
+# smtpd runs the filter as opensmtpd and delivers as nobody: they read here.
+chmod 755 "$TMPD"
+PY="${PYTHON:-/usr/bin/python3}"
+TOOL="$TOP_SRCDIR/tests/integration/opensmtpd-tool.py"
+# FILTER_DKIMKIT: another build of the filter (e.g. with sanitizers).
+FILTER="${FILTER_DKIMKIT:-$TOP_BUILDDIR/plugins/opensmtpd/filter-dkimkit}"
+[ -x "$FILTER" ] || bail_out "$FILTER is not built"
+
+"$DKIMKIT" keygen --algorithm rsa --bits 1024 --domain example.test \
+    --selector rsa --out rsa.pem > keys || bail_out "keygen rsa"
+"$DKIMKIT" keygen --algorithm ed25519 --domain example.test \
+    --selector ed --out ed.pem >> keys || bail_out "keygen ed25519"
+# other.test publishes the same key: one -k signs for both domains.
+other=$(sed -n \
+    's/^rsa\._domainkey\.example\.test\./rsa._domainkey.other.test./p' keys)
+printf '%s\n' "$other" >> keys
+chmod 644 ./*.pem
+{
+	cat keys
+	echo '_adsp._domainkey.example.test. 300 IN TXT "dkim=discardable"'
+	echo 'example.test. 300 IN A 127.0.0.1'
+} > zone
+
+HS='config|smtpd-version|6.8.0p2
+config|smtp-session-timeout|300
+config|subsystem|smtp-in
+config|admd|mx.test
+config|ready'
+REG='register|filter|smtp-in|data-line
+register|filter|smtp-in|commit
+register|report|smtp-in|tx-rollback
+register|report|smtp-in|link-disconnect
+register|ready'
+SIGN=(-m sign -d example.test -d other.test -s rsa -k rsa.pem
+    -a rsa-sha256)
+S1=00000000000000a1
+S2=00000000000000a2
+
+# msg FROM TAG: a message as smtpd passes it on, its Received field first.
+msg()
+{
+	printf 'Received: from client (localhost [127.0.0.1])\n'
+	printf '\tby mx.test (OpenSMTPD) with ESMTP id 1234abcd;\n'
+	printf 'From: %s\nTo: nobody@example.test\nSubject: %s\n' "$1" "$2"
+	printf 'Message-ID: <%s@example.test>\n\nhello\n.leading dot\n.\n' "$2"
+	printf '..two dots\nx|y|z\n\n\ttabbed  \n'
+}
+
+# feed SID FILE [TOKEN]: the data-line requests of a message, then "."
+feed()
+{
+	"$PY" "$TOOL" feed "$@"
+}
+
+# commit SID TOKEN
+commit()
+{
+	printf 'filter|0.6|1.0|smtp-in|commit|%s|%s|\n' "$1" "$2"
+}
+
+# overlap SECONDS: true when SECONDS is under five DNS delays, i.e. the
+# lookups of the sessions ran side by side, not one after the other.
+overlap()
+{
+	awk -v t="$1" -v d="$DELAY" 'BEGIN { exit !(t < 5 * d) }'
+}
+
+# run_filter NAME INPUT ARGS...: NAME.out, NAME.err; status in RUN_ST.
+run_filter()
+{
+	local name="$1" in="$2"
+
+	shift 2
+	RUN_ST=0
+	timeout 60 "$FILTER" "$@" <"$in" >"$name.out" 2>"$name.err" ||
+	    RUN_ST=$?
+}
+
+# extract SID NAME: the message sent back for SID, into NAME.got.
+extract()
+{
+	"$PY" "$TOOL" extract "$1" "$2.out" > "$2.got"
+}
+
+# added FILE: how many lines were put on top (one field, maybe two).
+added()
+{
+	awk 'NR > 1 && !/^\t/ { if (++n == '"${2:-1}"') { print NR - 1; exit } }' "$1"
+}
+
+# same_below N ORIG NAME: NAME.got is ORIG with N lines on top.
+same_below()
+{
+	tail -n +"$(($1 + 1))" "$3.got" | cmp -s - "$2"
+}
+
+# ---------------------------------------------------------------------
+# Part 1: the protocol, driven directly.
+
+{ echo 'hello before the handshake'; echo "$HS"; } > hs.in
+run_filter hs hs.in "${SIGN[@]}"
+[ "$RUN_ST" -eq 0 ] && [ "$(cat hs.out)" = "$REG" ]
+ok_if "proto: handshake registers data-line, commit, reports, ready" $? \
+    "status $RUN_ST" "$(cat hs.out hs.err)"
+
+msg 'Alice <alice@example.test>' one > one.eml
+{ echo "$HS"; feed $S1 one.eml; commit $S1 00000000000000c1; } > sign.in
+run_filter sign sign.in "${SIGN[@]}"
+extract $S1 sign
+ok_if "proto: sign: every line back, then the final dot" $?
+head -n 1 sign.got | grep -q '^DKIM-Signature: v=1; a=rsa-sha256;'
+ok_if "proto: sign: DKIM-Signature above smtpd's Received field" $? \
+    "$(head -n 3 sign.got)"
+same_below "$(added sign.got)" one.eml sign
+ok_if "proto: sign: the lines below it unchanged" $?
+grep -q "^filter-dataline|$S1|00000000000000b0|\.\.leading dot\$" sign.out &&
+    grep -q "^filter-dataline|$S1|00000000000000b0|\.\.\$" sign.out
+ok_if "proto: sign: dot-escaping kept on the way back" $?
+[ "$(tail -n 1 sign.out)" = "filter-result|$S1|00000000000000c1|proceed" ]
+ok_if "proto: commit answered proceed with its token" $? "$(tail -n 1 sign.out)"
+check "proto: sign: dkimkit verifies it" "$DKIMKIT" verify --zone zone sign.got
+check "proto: sign: python3-dkim verifies it" "$PY" "$TOOL" dkimverify \
+    sign.got zone
+
+# d= from the From domain: equal, parent, another -d, none.
+while IFS='|' read -r from want; do
+	msg "$from" pick > pick.eml
+	{ echo "$HS"; feed $S1 pick.eml; } > pick.in
+	run_filter pick pick.in "${SIGN[@]}"
+	extract $S1 pick
+	if [ "$want" = none ]; then
+		cmp -s pick.got pick.eml && grep -q 'not signed' pick.err
+	else
+		grep -q "d=$want;" pick.got &&
+		    "$DKIMKIT" verify --zone zone pick.got >/dev/null
+	fi
+	ok_if "proto: From $from: d=$want" $? "$(head -n 3 pick.got)" \
+	    "$(cat pick.err)"
+done <<'CASES'
+bob@sub.example.test|example.test
+"Quoted, @x.y" <carol@OTHER.test> (comment <x@y>)|other.test
+dave@example.org|none
+a@example.test, b@example.test|none
+CASES
+
+msg 'Alice <alice@example.test>' dual > dual.eml
+{ echo "$HS"; feed $S1 dual.eml; } > dual.in
+run_filter dual dual.in -m sign -d example.test -s rsa -k rsa.pem \
+    -a rsa-sha256 -s ed -k ed.pem -a ed25519-sha256
+extract $S1 dual
+[ "$(grep -c '^DKIM-Signature:' dual.got)" -eq 2 ] &&
+    grep -q 'a=ed25519-sha256' dual.got &&
+    same_below "$(added dual.got 2)" dual.eml dual
+ok_if "proto: dual signing: two fields on top, the rest unchanged" $?
+check "proto: dual signing: dkimkit passes both" "$DKIMKIT" verify \
+    --zone zone dual.got
+[ "$(grep -c 'signature [0-9]: pass' "$TAP_OUT")" -eq 2 ]
+ok_if "proto: dual signing: both signatures pass" $? "$(cat "$TAP_OUT")"
+check "proto: dual signing: python3-dkim passes RSA and Ed25519" "$PY" \
+    "$TOOL" dkimverify dual.got zone
+
+# A big message goes through the temporary file.
+{
+	msg 'Alice <alice@example.test>' big
+	awk 'BEGIN { for (i = 0; i < 40000; i++) printf "line %d %s\n", i,
+	    "0123456789012345678901234567890123456789012345678901234567890" }'
+} > big.eml
+{ echo "$HS"; feed $S1 big.eml; } > big.in
+run_filter big big.in "${SIGN[@]}"
+extract $S1 big
+same_below "$(added big.got)" big.eml big
+ok_if "proto: 2.6 MB message: every line back in order" $?
+check "proto: 2.6 MB message: signature passes" "$DKIMKIT" verify \
+    --zone zone big.got
+
+# Two sessions interleaved line by line, with garbage, unknown events and
+# truncated lines in between, and a rolled-back transaction.
+msg 'Alice <alice@example.test>' s1 > s1.eml
+msg 'Bob <bob@other.test>' s2 > s2.eml
+feed $S1 s1.eml > s1.in
+feed $S2 s2.eml > s2.in
+{
+	echo "$HS"
+	printf 'filter|0.6|1.0|smtp-in|data-line|%s|00000000000000b0|%s\n' \
+	    $S2 'From: rolled@back.test' $S2 'lost line'
+	printf 'report|0.6|1.0|smtp-in|tx-rollback|%s\n' $S2
+	paste -d '\n' s1.in s2.in | awk '{ print } NR % 3 == 0 {
+	    print "garbage line"
+	    print "filter|0.6|1.0|smtp-in|data-line|00000000000000a1"
+	    print "filter|0.6|1.0|smtp-in|data-line|zz|00000000000000b0|x"
+	    print "filter|1.0|1.0|smtp-in|data-line|" \
+		"00000000000000a1|00000000000000b0|wrong version"
+	    print "report|0.6|1.0|smtp-in|link-greeting|00000000000000a1|mx"
+	    print "report|0.6|1.0|smtp-in|tx-rollback"
+	    print "report|0.6|1.0"
+	    print "register|ready"
+	    print "|||"
+	    printf "%c%c binary\n", 1, 255
+	}'
+	printf 'filter|0.6|1.0|smtp-in|helo|%s|00000000000000c7|mx\n' $S1
+	commit $S1 00000000000000c1
+	printf 'report|0.6|1.0|smtp-in|link-disconnect|%s\n' $S1
+	printf 'filter|0.7|1.0|smtp-in|commit|%s|00000000000000c2|\n' $S2
+	head -c 100000 /dev/zero | tr '\0' 'x'
+	echo
+	printf 'filter|0.6|1.0|smtp-in|data-line|%s|00000000000000b0|cut' $S2
+} > mix.in
+run_filter mix mix.in "${SIGN[@]}"
+[ "$RUN_ST" -eq 0 ]
+ok_if "proto: garbage, unknown events, truncated lines: exit 0 at EOF" $? \
+    "status $RUN_ST" "$(tail -n 5 mix.err)"
+extract $S1 mix && cp mix.got mix1.got && extract $S2 mix &&
+    cp mix.got mix2.got
+ok_if "proto: interleaved sessions: both complete" $?
+same_below "$(added mix1.got)" s1.eml mix1 && grep -q 'd=example.test' \
+    mix1.got && "$DKIMKIT" verify --zone zone mix1.got >/dev/null
+ok_if "proto: interleaved session 1: intact and signed" $?
+same_below "$(added mix2.got)" s2.eml mix2 && grep -q 'd=other.test' \
+    mix2.got && ! grep -q 'lost line' mix2.got &&
+    "$DKIMKIT" verify --zone zone mix2.got >/dev/null
+ok_if "proto: tx-rollback dropped the first message of session 2" $?
+grep -qx "filter-result|$S1|00000000000000c7|proceed" mix.out &&
+    grep -qx "filter-result|$S1|00000000000000c1|proceed" mix.out &&
+    grep -qx "filter-result|$S2|00000000000000c2|proceed" mix.out
+ok_if "proto: unregistered phase and commits (0.6, 0.7) proceed" $?
+[ "$(grep -vc '^filter-dataline|\|^filter-result|\|^register|' mix.out)" \
+    -eq 0 ]
+ok_if "proto: nothing but answers on stdout" $?
+grep -q 'skipped' mix.err && grep -q 'cut short' mix.err
+ok_if "proto: bad lines logged on stderr" $? "$(head -n 5 mix.err)"
+
+# Verifying.
+"$DKIMKIT" sign --key rsa.pem --domain example.test --selector rsa \
+    one.eml | tr -d '\r' > v-signed.eml
+sed 's/^hello$/hello, tampered/' v-signed.eml > v-tampered.eml
+msg 'Boss <boss@example.test>' forged > v-forged.eml
+VERIFY=(-m verify -z zone -A -r -i mx.test)
+for f in signed tampered forged; do
+	{ echo "$HS"; feed $S1 v-$f.eml; commit $S1 00000000000000c1; } \
+	    > v-$f.in
+	run_filter v-$f v-$f.in "${VERIFY[@]}"
+	extract $S1 v-$f
+done
+head -n 1 v-signed.got | grep -q '^Authentication-Results: mx.test;' &&
+    grep -q 'dkim=pass header.d=example.test' v-signed.got &&
+    grep -q 'dkim-adsp=pass' v-signed.got
+ok_if "proto: verify: A-R on top, dkim=pass, dkim-adsp=pass" $? \
+    "$(head -n 6 v-signed.got)"
+same_below "$(added v-signed.got)" v-signed.eml v-signed
+ok_if "proto: verify: the lines below it unchanged" $?
+grep -q 'dkim=fail' v-tampered.got
+ok_if "proto: verify: tampered body: dkim=fail" $? "$(head -n 6 v-tampered.got)"
+grep -q 'dkim=none' v-forged.got && grep -q 'dkim-adsp=discard' v-forged.got
+ok_if "proto: verify: unsigned: dkim=none, dkim-adsp=discard" $?
+grep -q "^filter-result|$S1|00000000000000c1|reject|550 5.7.1 " v-forged.out
+ok_if "proto: verify -r: ADSP discard rejected at commit with 550" $? \
+    "$(tail -n 1 v-forged.out)"
+grep -qx "filter-result|$S1|00000000000000c1|proceed" v-signed.out
+ok_if "proto: verify -r: a valid author signature proceeds" $?
+# RFC 5617 5.4: a broken signature is no author signature: discard.
+grep -q "^filter-result|$S1|00000000000000c1|reject|550 5.7.1 " v-tampered.out
+ok_if "proto: verify -r: tampered mail of a discardable domain: 550" $?
+run_filter v-norej v-forged.in -m verify -z zone -A
+grep -qx "filter-result|$S1|00000000000000c1|proceed" v-norej.out
+ok_if "proto: verify -A without -r: discard only reported" $?
+
+# DNS down: temperror, and never a rejection for it.
+run_filter v-temp v-forged.in -m verify -A -r -D 127.0.0.1@9
+extract $S1 v-temp
+grep -q 'dkim-adsp=temperror' v-temp.got &&
+    grep -qx "filter-result|$S1|00000000000000c1|proceed" v-temp.out
+ok_if "proto: verify -r, DNS down: temperror, proceed" $? \
+    "$(head -n 4 v-temp.got)" "$(tail -n 3 v-temp.err)"
+
+# A message the library refuses (too many header fields): unchanged, or
+# tempfailed at commit with -T.
+{
+	awk 'BEGIN { for (i = 0; i < 25000; i++) print "X-Pad: " i }'
+	cat one.eml
+} > huge.eml
+{ echo "$HS"; feed $S1 huge.eml; commit $S1 00000000000000c1; } > huge.in
+run_filter huge huge.in "${VERIFY[@]}"
+extract $S1 huge
+cmp -s huge.got huge.eml &&
+    grep -qx "filter-result|$S1|00000000000000c1|proceed" huge.out &&
+    grep -q 'not processed' huge.err
+ok_if "proto: unprocessable message passed on unchanged, logged" $? \
+    "$(tail -n 2 huge.out)" "$(cat huge.err)"
+run_filter huge-t huge.in "${VERIFY[@]}" -T
+grep -q "^filter-result|$S1|00000000000000c1|reject|451 " huge-t.out
+ok_if "proto: -T: unprocessable message tempfailed at commit" $? \
+    "$(tail -n 1 huge-t.out)"
+
+check_fails "proto: a bad key stops the start with a message" "$FILTER" \
+    -m sign -d example.test -s x -k /nonexistent.pem
+grep -q nonexistent "$TAP_ERR"
+ok_if "proto: ... naming the file" $? "$(cat "$TAP_ERR")"
+check_fails "proto: -a that does not match the key stops the start" \
+    "$FILTER" -m sign -d example.test -s x -k rsa.pem -a ed25519-sha256
+
+# ---------------------------------------------------------------------
+# DNS for the rest: unbound on loopback, and a proxy that delays answers.
+
+# sel1..sel30: one key under thirty selectors, so every lookup is new.
+rec=$(grep '^rsa\._domainkey\.example\.test\.' keys | cut -d' ' -f2-)
+for i in $(seq 1 30); do
+	echo "sel$i._domainkey.example.test. $rec"
+done > sels
+cat zone sels > dns.zone
+unbound_start dns.zone || bail_out "unbound did not start"
+DNS="127.0.0.1@$UNBOUND_PORT"
+DELAY=1
+DPORT=$((20000 + RANDOM % 30000))
+"$PY" "$TOOL" delay "$DPORT" "$DNS" "$DELAY" > delay.log 2>&1 &
+DELAY_PID=$!
+at_exit kill "$DELAY_PID"
+for i in $(seq 50); do
+	grep -q ready delay.log && break
+	sleep 0.1
+done
+
+# Ten sessions at once, keys behind a 1 s delay: answers overlap.
+for i in $(seq 1 10); do
+	"$DKIMKIT" sign --key rsa.pem --domain example.test \
+	    --selector "sel$i" one.eml | tr -d '\r' > "c$i.eml"
+done
+{
+	echo "$HS"
+	for i in $(seq 1 10); do
+		feed "$(printf '%016x' "$i")" "c$i.eml"
+	done
+	feed 00000000000000ff v-forged.eml
+} > conc.in
+start=$(date +%s.%N)
+run_filter conc conc.in -m verify -D "127.0.0.1@$DPORT" -i mx.test
+took=$(awk -v a="$start" -v b="$(date +%s.%N)" \
+    'BEGIN { printf "%.3f", b - a }')
+n=$(grep -c "|Authentication-Results: mx.test;" conc.out)
+p=$(grep -c "dkim=pass" conc.out)
+[ "$n" -eq 11 ] && [ "$p" -eq 10 ] &&
+    overlap "$took"
+ok_if "proto: 10 sessions, DNS delayed ${DELAY}s each: ${took}s (< 5x)" $? \
+    "$n results, $p pass" "$(tail -n 5 conc.err)"
+# The unsigned message, last in, needs no DNS: it is out first.
+[ "$(head -n 6 conc.out | tail -n 1 | cut -d'|' -f2)" = 00000000000000ff ] &&
+    grep -q "^filter-dataline|00000000000000ff|.*dkim=none" conc.out
+ok_if "proto: a session without lookups is not held up by others' DNS" $? \
+    "$(sed -n 6p conc.out)"
+
+# ---------------------------------------------------------------------
+# Part 2: the real smtpd.
+
+SMTPD_ROOT=
+SMTPD_PIDS=()
+
+# smtpd_unpack: the Debian package, unpacked, not installed (it conflicts
+# with exim4).  A copy already downloaded to $OPENSMTPD_DEB_DIR (default
+# build/debs, where scripts/deps puts it) saves the download.
+smtpd_unpack()
+{
+	local deb
+
+	deb=$(ls "${OPENSMTPD_DEB_DIR:-$TOP_SRCDIR/build/debs}"/opensmtpd_*.deb \
+	    2>/dev/null | head -n 1)
+	if [ -z "$deb" ]; then
+		mkdir -p deb && chmod 777 deb &&
+		    (cd deb && apt-get download opensmtpd >apt.log 2>&1) || {
+			tap_diag_file deb/apt.log
+			return 1
+		}
+		deb=$(ls deb/opensmtpd_*.deb 2>/dev/null | head -n 1)
+	fi
+	[ -n "$deb" ] || return 1
+	dpkg -x "$deb" smtpd-root || return 1
+	SMTPD_ROOT="$TMPD/smtpd-root"
+	# Debian's compiled-in users, only in the copies smtpd will see.
+	cp /etc/passwd passwd && cp /etc/group group || return 1
+	echo 'opensmtpd:x:60990:60990::/nonexistent:/usr/sbin/nologin' \
+	    >> passwd
+	echo 'opensmtpq:x:60991:60991::/nonexistent:/usr/sbin/nologin' \
+	    >> passwd
+	printf 'opensmtpd:x:60990:\nopensmtpq:x:60991:\n' >> group
+}
+
+# smtpd_start NAME PORT: run NAME.conf in a private mount namespace and
+# wait for PORT to answer.
+smtpd_start()
+{
+	local name="$1" port="$2" i
+
+	cat > "$name.sh" <<EOF
+set -e
+mount -t tmpfs tmpfs /var/spool
+mount -t tmpfs tmpfs /var/lib
+mount -t tmpfs tmpfs /run
+mount --bind "$TMPD/passwd" /etc/passwd
+mount --bind "$TMPD/group" /etc/group
+mount --bind "$SMTPD_ROOT/usr/libexec" /usr/libexec
+mkdir -p /var/spool/smtpd /var/lib/opensmtpd/empty
+chmod 711 /var/spool/smtpd
+exec "$SMTPD_ROOT/usr/sbin/smtpd" -d -v -f "$TMPD/$name.conf"
+EOF
+	unshare -m --propagation private bash "$name.sh" > "$name.log" \
+	    2>&1 < /dev/null &
+	SMTPD_PIDS+=($!)
+	for ((i = 0; i < 100; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		kill -0 "$!" 2>/dev/null || break
+		sleep 0.1
+	done
+	tap_diag "smtpd $name did not start:"
+	tap_diag_file "$name.log"
+	return 1
+}
+
+smtpd_stop_all()
+{
+	local pid
+
+	for pid in ${SMTPD_PIDS[@]+"${SMTPD_PIDS[@]}"}; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+}
+at_exit smtpd_stop_all
+
+# send PORT FILE [FROM]: swaks; its output in send.out, status returned.
+send()
+{
+	swaks --server 127.0.0.1 --port "$1" --from "${3:-alice@example.test}" \
+	    --to nobody@example.test --data "$2" --timeout 60 > send.out 2>&1
+}
+
+# delivered TAG: the maildir file whose Subject is TAG (waits 30 s).
+delivered()
+{
+	local i f
+
+	for ((i = 0; i < 300; i++)); do
+		f=$(grep -l "^Subject: $1\$" md/new/* 2>/dev/null | head -n 1)
+		if [ -n "$f" ]; then
+			printf '%s\n' "$f"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# top_ar FILE: the Authentication-Results field on top, unfolded.
+top_ar()
+{
+	awk '/^Authentication-Results:/ { on = 1; printf "%s", $0; next }
+	    on && /^[ \t]/ { sub(/^[ \t]+/, ""); printf " %s", $0; next }
+	    on { exit }' "$1"
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+	skip "real smtpd" "needs root (mount namespaces, users for smtpd)"
+	done_testing
+fi
+if ! need swaks unshare; then
+	done_testing
+fi
+if ! smtpd_unpack; then
+	skip "real smtpd" "cannot get the opensmtpd package (apt-get download)"
+	done_testing
+fi
+mkdir md && chown nobody md
+
+PS=$((20000 + RANDOM % 20000))
+PS2=$((PS + 1))
+PS3=$((PS + 2))
+PV=$((PS + 3))
+PV2=$((PS + 4))
+PV3=$((PS + 5))
+cat > verify.conf <<EOF
+filter "verify" proc-exec "$FILTER -m verify -D $DNS -A -r -i mx.test"
+filter "slow" proc-exec "$FILTER -m verify -D 127.0.0.1@$DPORT -i slow.test"
+filter "garbled" proc-exec "$PY $TOOL garble $FILTER -m verify -D $DNS -A -r -i garbled.test"
+listen on 127.0.0.1 port $PV filter "verify"
+listen on 127.0.0.1 port $PV2 filter "slow"
+listen on 127.0.0.1 port $PV3 filter "garbled"
+action "local" maildir "$TMPD/md" user nobody
+match from any for any action "local"
+EOF
+cat > sign.conf <<EOF
+filter "rsa" proc-exec "$FILTER -m sign -d example.test -s rsa -k $TMPD/rsa.pem"
+filter "dual" proc-exec "$FILTER -m sign -d example.test -s rsa -k $TMPD/rsa.pem -a rsa-sha256 -s ed -k $TMPD/ed.pem -a ed25519-sha256"
+filter "garbled" proc-exec "$PY $TOOL garble $FILTER -m sign -d example.test -s ed -k $TMPD/ed.pem"
+listen on 127.0.0.1 port $PS filter "rsa"
+listen on 127.0.0.1 port $PS2 filter "dual"
+listen on 127.0.0.1 port $PS3 filter "garbled"
+action "relay" relay host smtp://127.0.0.1:$PV
+match from any for any action "relay"
+EOF
+if ! smtpd_start verify "$PV" || ! smtpd_start sign "$PS"; then
+	not_ok "real smtpd: start" "see the log above"
+	done_testing
+fi
+ok "real smtpd 6.8.0p2: signing and verifying instances up"
+
+# relay_case PORT TAG NAME: through the signer on PORT to the verifier.
+relay_case()
+{
+	local f
+
+	msg 'Alice <alice@example.test>' "$2" | tail -n +3 > "$2.eml"
+	if ! send "$1" "$2.eml"; then
+		not_ok "smtpd: $3: accepted" "$(tail -n 5 send.out)"
+		return 1
+	fi
+	if ! f=$(delivered "$2"); then
+		not_ok "smtpd: $3: delivered" "$(tail -n 20 verify.log)"
+		return 1
+	fi
+	cp "$f" "$2.got"
+	return 0
+}
+
+if relay_case "$PS" relay-rsa "RSA signer -> verifier"; then
+	top_ar relay-rsa.got | grep -q \
+	    '^Authentication-Results: mx.test; dkim=pass header.d=example.test'
+	ok_if "smtpd: RSA signed, relayed, verified: dkim=pass on top" $? \
+	    "$(head -n 12 relay-rsa.got)"
+	check "smtpd: python3-dkim verifies the delivered copy" "$PY" \
+	    "$TOOL" dkimverify relay-rsa.got dns.zone
+fi
+if relay_case "$PS2" relay-dual "dual signer -> verifier"; then
+	[ "$(top_ar relay-dual.got | grep -o 'dkim=pass' | wc -l)" -eq 2 ] &&
+	    top_ar relay-dual.got | grep -q 'header.a=ed25519-sha256'
+	ok_if "smtpd: RSA + Ed25519 signatures, both dkim=pass" $? \
+	    "$(top_ar relay-dual.got)"
+	check "smtpd: python3-dkim verifies both (RSA, Ed25519)" "$PY" \
+	    "$TOOL" dkimverify relay-dual.got dns.zone
+fi
+if relay_case "$PS3" relay-garbled "signer with garbage in its stream"; then
+	top_ar relay-garbled.got | grep -q 'dkim=pass header.d=example.test header.i=@example.test header.s=ed'
+	ok_if "smtpd: garbage on the signer's protocol stream: still dkim=pass" \
+	    $? "$(top_ar relay-garbled.got)"
+fi
+
+# Straight to the verifier: tampered, unsigned, ADSP discard.
+msg 'Carol <carol@other.test>' direct-tampered | tail -n +3 |
+    "$DKIMKIT" sign --key rsa.pem --domain other.test --selector rsa |
+    tr -d '\r' | sed 's/^hello$/hello, tampered/' > tampered.eml
+send "$PV" tampered.eml carol@other.test
+f=$(delivered direct-tampered) && top_ar "$f" | grep -q 'dkim=fail'
+ok_if "smtpd: tampered message: dkim=fail" $? "$(top_ar "${f:-/dev/null}")"
+msg 'Bob <bob@other.test>' direct-unsigned | tail -n +3 > unsigned.eml
+send "$PV" unsigned.eml bob@other.test
+f=$(delivered direct-unsigned) && top_ar "$f" | grep -q 'dkim=none'
+ok_if "smtpd: unsigned message: dkim=none" $? "$(top_ar "${f:-/dev/null}")"
+msg 'Boss <boss@example.test>' direct-forged | tail -n +3 > forged.eml
+send "$PV" forged.eml boss@example.test
+st=$?
+[ "$st" -ne 0 ] && grep -q '<\*\* *550 5.7.1 dkimkit: ADSP discard' send.out
+ok_if "smtpd: ADSP discard with -r: 550 at the end of DATA" $? \
+    "swaks status $st" "$(tail -n 6 send.out)"
+! grep -lq '^Subject: direct-forged$' md/new/* 2>/dev/null
+ok_if "smtpd: ... and not delivered" $?
+
+# The verifier with garbage in its stream.
+msg 'Alice <alice@example.test>' via-garbled | tail -n +3 |
+    "$DKIMKIT" sign --key ed.pem --domain example.test --selector ed |
+    tr -d '\r' > g.eml
+send "$PV3" g.eml
+f=$(delivered via-garbled) &&
+    top_ar "$f" | grep -q '^Authentication-Results: garbled.test; dkim=pass'
+ok_if "smtpd: garbage on the verifier's protocol stream: still dkim=pass" \
+    $? "$(top_ar "${f:-/dev/null}")"
+alive=1
+for pid in "${SMTPD_PIDS[@]}"; do
+	kill -0 "$pid" 2>/dev/null || alive=0
+done
+[ "$alive" -eq 1 ] && ! grep -q 'processor.*exited\|fatal' verify.log sign.log
+ok_if "smtpd: both smtpd and their filters still running" $? \
+    "$(grep -h 'exited\|fatal' verify.log sign.log | head -n 5)"
+
+# Twenty sessions at once while every DNS answer is delayed.
+for i in $(seq 11 30); do
+	msg 'Alice <alice@example.test>' "conc-$i" | tail -n +3 |
+	    "$DKIMKIT" sign --key rsa.pem --domain example.test \
+	    --selector "sel$i" | tr -d '\r' > "conc-$i.eml"
+done
+fails=0
+took=$("$PY" "$TOOL" blast "$PV2" conc-*.eml 2> blast.err) || fails=1
+tap_diag "20 concurrent sessions, each key answer delayed ${DELAY}s: ${took}s"
+[ "$fails" -eq 0 ] && overlap "$took"
+ok_if "smtpd: 20 concurrent sessions, DNS delayed ${DELAY}s: ${took}s (< 5x)" \
+    $? "$(cat blast.err)"
+passes=0
+for i in $(seq 11 30); do
+	f=$(delivered "conc-$i") &&
+	    top_ar "$f" | grep -q "dkim=pass header.d=example.test header.i=@example.test header.s=sel$i " &&
+	    passes=$((passes + 1))
+done
+[ "$passes" -eq 20 ]
+ok_if "smtpd: all 20 delivered with dkim=pass" $? "$passes of 20"
+done_testing
