@@ -227,29 +227,25 @@ hlist_add(struct buf *h, const struct header *hdr, const char *name,
 	return h->failed ? DKK_ENOMEM : DKK_OK;
 }
 
-/* The h= list: explicit names as given (absent ones included: that
- * protects them from being added), or the present default fields. */
+/* The h= list: the named fields (absent ones too: listing a field that
+ * is not there protects it from being added), or the default fields that
+ * are present; each as often as it occurs, once more when over-signing. */
 static int
 hlist_build(const dkk_signer *s, struct buf *h)
 {
 	size_t i;
 	int rc = DKK_OK;
 
-	if (s->names != NULL && !s->oversign) {
-		for (i = 0; i < s->nnames && rc == DKK_OK; i++)
-			rc = hlist_add(h, &s->hdr, s->names[i], false, true);
+	if (s->names == NULL) {
+		for (i = 0; default_headers[i] != NULL && rc == DKK_OK; i++)
+			rc = hlist_add(h, &s->hdr, default_headers[i],
+			    s->oversign, i == 0);
 		return rc;
 	}
-	if (s->names != NULL) {
-		for (i = 0; i < s->nnames && rc == DKK_OK; i++)
-			if (!names_have(s->names, i, s->names[i]))
-				rc = hlist_add(h, &s->hdr, s->names[i], true,
-				    true);
-		return rc;
-	}
-	for (i = 0; default_headers[i] != NULL && rc == DKK_OK; i++)
-		rc = hlist_add(h, &s->hdr, default_headers[i], s->oversign,
-		    i == 0);
+	for (i = 0; i < s->nnames && rc == DKK_OK; i++)
+		if (!names_have(s->names, i, s->names[i]))
+			rc = hlist_add(h, &s->hdr, s->names[i], s->oversign,
+			    true);
 	return rc;
 }
 
