@@ -8,14 +8,19 @@
 # $TOP_SRCDIR (each directory sorted), only those whose path contains FILTER
 # when one is given.  Every program prints TAP on stdout ("ok N - name",
 # "not ok N - name", "ok N - name # SKIP reason", a plan "1..N") and
-# diagnostics on stderr.  Their output is kept in $TOP_BUILDDIR/tests/logs/
-# (NAME.tap: stdout, NAME.err: stderr).
+# diagnostics on stderr.  Their output is kept in a directory of its own
+# per run, $TOP_BUILDDIR/tests/logs/run-DATE-PID/ (NAME.tap: stdout,
+# NAME.err: stderr, NAME.status: exit status), so that two runs at once do
+# not mix their logs; tests/logs/latest points at the newest, and only the
+# last 10 runs are kept.
 #
 # A program counts one extra failure, named after it, when it exits
 # non-zero without printing "not ok", prints no plan, prints a number of
 # results different from its plan, bails out, or runs longer than
-# TEST_TIMEOUT seconds (default 900).  With CI=true a skip also counts as a
-# failure.  The last line is the summary, alone on its line:
+# TEST_TIMEOUT seconds (default 900).  "not ok ... # TODO" counts as a
+# skip.  With CI=true a skip also counts as a failure.  Each program gets a
+# line "NAME: P passed, F failed, S skipped (Ts)"; every failure and skip is
+# echoed as "NAME: LINE".  The last line is the summary, alone on its line:
 #   N passed, N failed[, N skipped]
 # and the exit status is 0 only when nothing failed.
 #
@@ -23,6 +28,11 @@
 # ($TOP_BUILDDIR/cli/dkimkit), VECTORS ($TOP_SRCDIR/../shared/vectors/rfc
 # unless set) and DKK_VECTORS (the unit tests' name for VECTORS), PYTHON
 # (/usr/bin/python3 unless set).
+
+# make's $(SHELL) may be a plain sh: this script needs bash.
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
 
 set -u
 
@@ -34,8 +44,14 @@ DKK_VECTORS="${DKK_VECTORS:-$VECTORS}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 export TOP_SRCDIR TOP_BUILDDIR DKIMKIT VECTORS DKK_VECTORS PYTHON
 
-FILTER="${1:-}"
-LOGDIR="$TOP_BUILDDIR/tests/logs"
+FILTER="${1:-${TEST_FILTER:-}}"
+# TEST_EXCLUDE: an extended regex; programs whose path (tests/DIR/NAME.sh)
+# matches are not run (the sanitizer build leaves out the tests that load
+# its modules into uninstrumented servers).  TEST_DIRS: the directories.
+EXCLUDE="${TEST_EXCLUDE:-}"
+DIRS="${TEST_DIRS:-cli interop integration}"
+LOGROOT="$TOP_BUILDDIR/tests/logs"
+LOGDIR="$LOGROOT/run-$(date +%Y%m%d-%H%M%S)-$$"
 TIMEOUT="${TEST_TIMEOUT:-900}"
 IN_CI=0
 [ "${CI:-}" = true ] && IN_CI=1
@@ -128,11 +144,15 @@ tally()
 		    "$LOGDIR/$name.tap")"
 	fi
 	if [ "$st" -eq 124 ] && [ "${#TIMEOUT_CMD[@]}" -gt 0 ]; then
+		# Cut short: the plan says nothing more.
 		extra_failure "$name" "killed after ${TIMEOUT}s (TEST_TIMEOUT)"
+		plan=timeout
 	elif [ "$st" -ne 0 ] && [ "$notok" -eq 0 ] && [ "$bailed" -eq 0 ]; then
 		extra_failure "$name" "exited with status $st"
 	fi
-	if [ -z "$plan" ]; then
+	if [ "$plan" = timeout ]; then
+		:
+	elif [ -z "$plan" ]; then
 		extra_failure "$name" "printed no plan (1..N): crashed or cut short?"
 	elif printf '%s\n' "$plan" | grep -Eq '^1\.\.0([^0-9]|$)'; then
 		[ "$results" -eq 0 ] || extra_failure "$name" \
@@ -159,7 +179,8 @@ tally()
 # run_one PATH NAME CMD...: run one program, keep its output, count it.
 run_one()
 {
-	local name="$2" st=0
+	local name="$2" st=0 p0="$PASSED" f0="$FAILED" s0="$SKIPPED"
+	local t0="$SECONDS"
 
 	shift 2
 	RAN=$((RAN + 1))
@@ -167,11 +188,17 @@ run_one()
 	    >"$LOGDIR/$name.tap" 2>"$LOGDIR/$name.err" </dev/null || st=$?
 	tally "$name" "$st"
 	printf '%s\n' "$st" >"$LOGDIR/$name.status"
+	printf '%s: %d passed, %d failed, %d skipped (%ds)\n' "$name" \
+	    $((PASSED - p0)) $((FAILED - f0)) $((SKIPPED - s0)) \
+	    $((SECONDS - t0))
 }
 
 # selected PATH: true when PATH passes the filter.
 selected()
 {
+	if [ -n "$EXCLUDE" ] && printf '%s\n' "$1" | grep -Eq -- "$EXCLUDE"; then
+		return 1
+	fi
 	[ -z "$FILTER" ] && return 0
 	case "$1" in
 	*"$FILTER"*) return 0 ;;
@@ -189,7 +216,12 @@ if ! mkdir -p "$LOGDIR"; then
 	printf '0 passed, 1 failed\n'
 	exit 1
 fi
-rm -f -- "$LOGDIR"/*.tap "$LOGDIR"/*.err "$LOGDIR"/*.status
+ln -sfn "${LOGDIR##*/}" "$LOGROOT/latest" 2>/dev/null
+# Keep the last 10 runs.
+find "$LOGROOT" -mindepth 1 -maxdepth 1 -type d -name 'run-*' 2>/dev/null |
+    LC_ALL=C sort | head -n -10 | while IFS= read -r old; do
+	rm -rf -- "$old"
+done
 
 if selected "unit/unit"; then
 	if [ -x "$TOP_BUILDDIR/tests/unit/unit" ]; then
@@ -200,7 +232,7 @@ if selected "unit/unit"; then
 	fi
 fi
 
-for dir in cli interop integration; do
+for dir in $DIRS; do
 	while IFS= read -r prog; do
 		[ -n "$prog" ] || continue
 		rel="tests/$dir/${prog##*/}"
