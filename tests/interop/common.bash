@@ -10,6 +10,8 @@ DKIMKIT="${DKIMKIT:-$TOP_BUILDDIR/cli/dkimkit}"
 VECTORS="${VECTORS:-$TOP_SRCDIR/../shared/vectors/rfc}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 INTEROP="$TOP_SRCDIR/tests/interop"
+# No __pycache__ in the source tree.
+export PYTHONDONTWRITEBYTECODE=1
 
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
@@ -120,10 +122,59 @@ dkimkit_result()
 	mailtool jsonget "$1" result
 }
 
+# dk_expect WANT FILE [OPTION...]: `dkimkit verify --zone "$PEER_ZONE"
+# --json FILE` says WANT for the message and its first signature, with
+# exit status 0 for pass and 1 otherwise.  The JSON line is left on stdout
+# and in $TMPD/dk.json.
+dk_expect()
+{
+	local want="$1" file="$2" st=0 got sig
+
+	shift 2
+	"$DKIMKIT" verify --zone "$PEER_ZONE" --json "$@" "$file" \
+	    >"$TMPD/dk.json" || st=$?
+	cat "$TMPD/dk.json"
+	got="$(dkimkit_result "$TMPD/dk.json")" || return 1
+	sig="$(mailtool jsonget "$TMPD/dk.json" signatures 0 result)" ||
+	    return 1
+	printf 'exit %s, result %s, signature %s, want %s\n' "$st" "$got" \
+	    "$sig" "$want"
+	[ "$got" = "$want" ] && [ "$sig" = "$want" ] || return 1
+	if [ "$want" = pass ]; then
+		[ "$st" -eq 0 ]
+	else
+		[ "$st" -eq 1 ]
+	fi
+}
+
+# dk_not_pass FILE: anything but pass, exit status 1.
+dk_not_pass()
+{
+	local st=0 got
+
+	"$DKIMKIT" verify --zone "$PEER_ZONE" --json "$1" >"$TMPD/dk.json" ||
+	    st=$?
+	cat "$TMPD/dk.json"
+	got="$(dkimkit_result "$TMPD/dk.json")" || return 1
+	[ "$got" != pass ] && [ "$st" -eq 1 ]
+}
+
+# dk_json_is KEY... VALUE: the last dk_expect's JSON has VALUE there.
+dk_json_is()
+{
+	local want="${*: -1}" got
+
+	got="$(mailtool jsonget "$TMPD/dk.json" "${@:1:$#-1}")" || return 1
+	printf 'got %s, want %s\n' "$got" "$want"
+	[ "$got" = "$want" ]
+}
+
 # peer_keys DIR: RSA and Ed25519 keys made without dkimkit, and their zone
 # file DIR/peers.zone: prsa (openssl, RSA 2048), ped (openssl, Ed25519),
-# odk (opendkim-genkey, RSA 2048, h=sha1:sha256 so its rsa-sha1 signatures
-# are allowed; its zone stub has a quoted n= note and s=email).
+# odk (opendkim-genkey, RSA 2048, h=sha1:sha256 so that its rsa-sha1
+# signatures are allowed).  The opendkim-genkey stub goes in as printed:
+# relative owner under $ORIGIN, no TTL, parentheses, a comment, a quoted
+# n= note with escaped quotes, s=email.
 peer_keys()
 {
 	local d="$1"
@@ -139,8 +190,11 @@ peer_keys()
 	if have opendkim-genkey; then
 		opendkim-genkey --directory="$d" --domain=example.test \
 		    --selector=odk --bits=2048 --hash-algorithms=sha1:sha256 \
-		    --restrict --append-domain --note='peer key' || return 1
-		cat "$d/odk.txt" >>"$d/peers.zone" || return 1
+		    --restrict --note='peer key' || return 1
+		{
+			printf '$ORIGIN example.test.\n'
+			cat "$d/odk.txt"
+		} >>"$d/peers.zone" || return 1
 	fi
 }
 
@@ -199,6 +253,20 @@ odk_rejects()
 	err="$(opendkim_verify "$1" 2>&1)" || st=$?
 	printf '%s\n' "$err"
 	[ "$st" -ne 0 ] && printf '%s\n' "$err" | grep -Eqi 'bad signature|body hash'
+}
+
+# odk_refuses FILE: for a message with a duplicated singleton field
+# (Subject, From): libopendkim refuses such a message as a whole
+# ("dkim_chunk(): Syntax error") before looking at signatures.  A refusal
+# of either kind counts; trouble getting the key does not.
+odk_refuses()
+{
+	local err st=0
+
+	err="$(opendkim_verify "$1" 2>&1)" || st=$?
+	printf '%s\n' "$err"
+	[ "$st" -ne 0 ] &&
+	    printf '%s\n' "$err" | grep -Eqi 'bad signature|body hash|syntax error'
 }
 
 # tampered FILE: make FILE.body (one body letter changed) and FILE.subject

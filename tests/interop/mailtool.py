@@ -1,8 +1,16 @@
 #!/usr/bin/python3
 """Test data for the interop tests: messages, tampering, key records.
 
-  mailtool.py messages DIR          write the test messages into DIR
-  mailtool.py tamper body|subject|append IN OUT
+  mailtool.py messages DIR [edge]   write the test messages into DIR (edge:
+                                    the edge-case bodies instead)
+  mailtool.py bh FILE BODYCANON [sha1|sha256]   the body hash RFC 6376
+                                    3.4.3/3.4.4/3.7 gives for FILE
+  mailtool.py tamper MODE IN OUT    MODE: body (one letter of the body
+                                    changed), subject (Subject replaced),
+                                    append (text added after the body),
+                                    swap:NAME (first two NAME fields
+                                    swapped), add:FIELD (FIELD added below
+                                    the DKIM-Signature fields)
   mailtool.py record KEY.pem SELECTOR DOMAIN   zone-file line for the key
   mailtool.py pubkey KEY.pem        base64 public key as DKIM p= wants it
   mailtool.py checkzone ZONE NAME KEY.pem [ALGO]   is NAME's TXT record in
@@ -15,6 +23,8 @@
                                     ends aside)
   mailtool.py jsonget FILE KEY...   print one value of a one-line JSON
                                     object (keys and list indexes)
+  mailtool.py jsonshape FILE [N]    FILE has N (1) lines, each a JSON
+                                    object of the shape DESIGN.md gives
 
 Only the standard library and dnspython (a dependency of python3-dkim).
 """
@@ -238,7 +248,47 @@ MESSAGES = {
 }
 
 
-def cmd_messages(outdir):
+# Bodies at the edges of canonicalization, where implementations differ
+# (RFC 6376 3.4.3, 3.4.4): (line end, header lines, raw body bytes or None
+# for a message without the empty line that ends the header).
+EDGE_HEADERS = [
+    "From: Alice Example <alice@example.test>",
+    "To: Bob Example <bob@example.test>",
+    "Date: Mon, 01 Jan 2024 09:00:00 +0000",
+]
+EDGE = {
+    # The last line has no line end, and trailing WSP.
+    "noeol": ("\r\n", ["Subject: no line end after the last line",
+                        "Message-ID: <noeol.1@example.test>"],
+              b"First line\r\nThe last line has no CRLF   "),
+    # The same with bare LF line ends.
+    "noeol-lf": ("\n", ["Subject: no line end, bare LF",
+                        "Message-ID: <noeol-lf.1@example.test>"],
+                 b"First line\nLast line without LF\t"),
+    # Header, empty line, nothing else.
+    "empty": ("\r\n", ["Subject: empty body",
+                        "Message-ID: <empty.1@example.test>"], b""),
+    # Only empty and WSP-only lines.
+    "blank": ("\r\n", ["Subject: blank body",
+                        "Message-ID: <blank.1@example.test>"],
+              b"\r\n \r\n\t\r\n\r\n"),
+    # No empty line after the header at all: there is no body.
+    "nobody": ("\r\n", ["Subject: no body",
+                         "Message-ID: <nobody.1@example.test>"], None),
+}
+
+
+def cmd_messages(outdir, which="normal"):
+    if which == "edge":
+        for name, (eol, extra, body) in EDGE.items():
+            head = eol.join(EDGE_HEADERS + extra) + eol
+            data = head.encode("ascii")
+            if body is not None:
+                data += eol.encode("ascii") + body
+            with open(os.path.join(outdir, name + ".eml"), "wb") as f:
+                f.write(data)
+            print(name + ".eml")
+        return
     for name, (eol, lines) in MESSAGES.items():
         data = eol.join(lines)
         if lines[-1] != "":
@@ -246,6 +296,48 @@ def cmd_messages(outdir):
         with open(os.path.join(outdir, name + ".eml"), "wb") as f:
             f.write(data.encode("ascii"))
         print(name + ".eml")
+
+
+def canon_body(body, how):
+    """RFC 6376 body canonicalization of raw body bytes (bare LF taken as
+    CRLF, as DESIGN.md says)."""
+    body = re.sub(rb"\r?\n", b"\r\n", body)
+    if how == "simple":
+        # 3.4.3: drop empty lines at the end; no body or no final CRLF:
+        # add a CRLF.
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        while body.endswith(b"\r\n\r\n"):
+            body = body[:-2]
+        return body
+    # 3.4.4 a: in every line, WSP runs become one SP and WSP at the end
+    # goes.  A last line without CRLF is taken to be a line too (so its
+    # trailing WSP goes): the RFC does not say; Mail::DKIM and dkimkit read
+    # it so, python3-dkim keeps one SP there and libopendkim adds no CRLF.
+    lines = body.split(b"\r\n")
+    lines = [re.sub(rb"[ \t]+", b" ", ln).rstrip(b" ") for ln in lines]
+    # lines[-1] is what follows the last CRLF: normally empty; otherwise a
+    # last line without CRLF, which gets one (3.4.4 b).
+    last = lines.pop()
+    body = b"".join(ln + b"\r\n" for ln in lines)
+    if last:
+        body += last + b"\r\n"
+    # 3.4.4 b: drop empty lines at the end; an empty body stays empty.
+    while body.endswith(b"\r\n\r\n"):
+        body = body[:-2]
+    if body == b"\r\n":
+        body = b""
+    return body
+
+
+def cmd_bh(path, how, alg="sha256"):
+    import hashlib
+    with open(path, "rb") as f:
+        data = f.read()
+    m = re.search(rb"\r?\n\r?\n", data)
+    body = data[m.end():] if m else b""
+    digest = hashlib.new(alg, canon_body(body, how)).digest()
+    print(base64.b64encode(digest).decode("ascii"))
 
 
 def split_message(data):
@@ -282,6 +374,24 @@ def cmd_tamper(mode, src, dst):
         cr = b"\r" if lines[i].endswith(b"\r") else b""
         lines[i:j] = [b"Subject: Tampered subject" + cr]
         head = b"\n".join(lines)
+    elif mode.startswith("swap:"):
+        fields = header_fields(head)
+        want = mode[5:].lower().encode("ascii") + b":"
+        idx = [n for n, fl in enumerate(fields) if fl.lower().startswith(want)]
+        if len(idx) < 2:
+            sys.exit("tamper: fewer than two %s fields in %s" % (mode[5:], src))
+        a, b = idx[0], idx[1]
+        fields[a], fields[b] = fields[b], fields[a]
+        head = b"\n".join(fields)
+    elif mode.startswith("add:"):
+        fields = header_fields(head)
+        n = 0
+        while n < len(fields) and \
+                fields[n].lower().startswith(b"dkim-signature:"):
+            n += 1
+        cr = b"\r" if eol == b"\r\n" else b""
+        fields.insert(n, mode[4:].encode("ascii") + cr)
+        head = b"\n".join(fields)
     elif mode == "append":
         # Text after the end of the body, i.e. beyond an l= count.
         body = body + b"Appended text that the signer never saw." + eol
@@ -384,8 +494,9 @@ def cmd_endings(path):
 
 
 def header_fields(data):
-    """The header fields of raw message bytes, each with its folded
-    continuation lines, line ends as in the file."""
+    """The header fields of raw message bytes (or of a header block), each
+    with its folded continuation lines, line ends as in the file (the LF
+    separators removed)."""
     head, _, _ = split_message(data)
     fields = []
     for line in head.split(b"\n"):
@@ -437,8 +548,55 @@ def cmd_jsonget(path, *keys):
     print(v if isinstance(v, str) else json.dumps(v))
 
 
+RESULTS = {"pass", "fail", "neutral", "policy", "permerror", "temperror",
+           "none"}
+
+
+def cmd_jsonshape(path, n="1"):
+    """The --json shape of DESIGN.md: one object per file, one per line."""
+    with open(path, encoding="utf-8") as f:
+        lines = [ln for ln in f.read().splitlines() if ln.strip()]
+    problems = []
+    if len(lines) != int(n):
+        problems.append("%d lines, want %s" % (len(lines), n))
+    for ln in lines:
+        try:
+            j = json.loads(ln)
+        except ValueError as e:
+            problems.append("not JSON: %s: %r" % (e, ln))
+            continue
+        for k in ("file", "result", "signatures", "authentication_results"):
+            if k not in j:
+                problems.append("no %r in %r" % (k, ln))
+        if j.get("result") not in RESULTS:
+            problems.append("result %r is not an RFC 8601 word"
+                            % j.get("result"))
+        if not isinstance(j.get("authentication_results"), str):
+            problems.append("authentication_results is not a string")
+        sigs = j.get("signatures")
+        if not isinstance(sigs, list):
+            problems.append("signatures is not a list")
+            continue
+        for sig in sigs:
+            for k in ("d", "s", "i", "a", "result", "reason", "dnssec"):
+                if k not in sig:
+                    problems.append("signature without %r: %r" % (k, sig))
+            if sig.get("result") not in RESULTS:
+                problems.append("signature result %r" % sig.get("result"))
+        want = "none"
+        if sigs:
+            want = "pass" if any(s_.get("result") == "pass" for s_ in sigs) \
+                else sigs[0].get("result")
+        if j.get("result") != want:
+            problems.append("result %r, but the signatures make it %r"
+                            % (j.get("result"), want))
+    if problems:
+        sys.exit("%s:\n  %s" % (path, "\n  ".join(problems)))
+
+
 COMMANDS = {
-    "messages": (cmd_messages, 1),
+    "messages": (cmd_messages, 1, 2),
+    "bh": (cmd_bh, 2, 3),
     "tamper": (cmd_tamper, 3),
     "record": (cmd_record, 3),
     "pubkey": (cmd_pubkey, 1),
@@ -446,6 +604,7 @@ COMMANDS = {
     "endings": (cmd_endings, 1),
     "jsonget": (cmd_jsonget, 1, 99),
     "sigtag": (cmd_sigtag, 2, 3),
+    "jsonshape": (cmd_jsonshape, 1, 2),
     "unsigned": (cmd_unsigned, 2),
 }
 

@@ -21,6 +21,8 @@ import os
 import sys
 import types
 
+# mailtool sits beside this file; no __pycache__ in the source tree.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -46,16 +48,20 @@ def cmd_sign(a):
     key = mailtool.PrivateKey(a.key)
     hdr, body = a.canon.split("/") if "/" in a.canon else (a.canon, "simple")
     headers = None
+    d = dkim.DKIM(msg, logger=logging.getLogger("dkim"),
+                  signature_algorithm=a.algorithm.encode("ascii"),
+                  linesep=eol)
     if a.headers:
-        headers = [h.encode("ascii") for h in a.headers.split(":")]
-    sig = dkim.sign(msg, a.selector.encode("ascii"),
-                    a.domain.encode("ascii"), key.dkim_private(),
-                    identity=a.identity.encode("ascii") if a.identity
-                    else None,
-                    canonicalize=(hdr.encode("ascii"), body.encode("ascii")),
-                    signature_algorithm=a.algorithm.encode("ascii"),
-                    include_headers=headers, length=a.length,
-                    logger=logging.getLogger("dkim"), linesep=eol)
+        headers = [h.lower().encode("ascii") for h in a.headers.split(":")]
+        # dkimpy refuses fields it thinks SHOULD NOT be signed (Received
+        # and others) unless the caller says otherwise: an explicit list
+        # says otherwise.
+        d.should_not_sign -= set(headers)
+    sig = d.sign(a.selector.encode("ascii"), a.domain.encode("ascii"),
+                 key.dkim_private(),
+                 identity=a.identity.encode("ascii") if a.identity else None,
+                 canonicalize=(hdr.encode("ascii"), body.encode("ascii")),
+                 include_headers=headers, length=a.length)
     if not sig:
         sys.exit("dkim.sign returned nothing")
     if not sig.endswith(eol):

@@ -50,7 +50,7 @@ netns_stop()
 # netns_start: returns 1, with the reason on stderr, when it cannot be done.
 netns_start()
 {
-	local prog i userns=()
+	local prog i userns=() deathsig=()
 
 	for prog in unshare nsenter mount; do
 		if ! command -v "$prog" >/dev/null 2>&1; then
@@ -79,7 +79,12 @@ netns_start()
 	    >"$NETNS_DIR/resolv.conf"
 	[ "$(id -u)" -eq 0 ] || userns=(--user --map-root-user)
 	# The holder process keeps the namespaces alive; its PID is the way in.
-	unshare ${userns[@]+"${userns[@]}"} --net --mount -- sh -c '
+	# It dies with this shell even if the shell is killed outright.
+	if setpriv --pdeathsig KILL -- true >/dev/null 2>&1; then
+		deathsig=(setpriv --pdeathsig KILL --)
+	fi
+	${deathsig[@]+"${deathsig[@]}"} \
+	    unshare ${userns[@]+"${userns[@]}"} --net --mount -- sh -c '
 	    if command -v ip >/dev/null 2>&1; then
 		ip link set lo up || exit 1
 	    else

@@ -119,6 +119,7 @@ ok_if()
 tap_run()
 {
 	[ -n "${TMPD:-}" ] || tmpdir
+	[ -d "$TMPD" ] || bail_out "the temporary directory $TMPD has gone"
 	TAP_OUT="$TMPD/.tap.out"
 	TAP_ERR="$TMPD/.tap.err"
 	"$@" >"$TAP_OUT" 2>"$TAP_ERR" </dev/null

@@ -157,11 +157,19 @@ unbound_write_conf()
 }
 
 # unbound_wait: true once the server answers a query, false if it died or
-# stayed silent for about 10 seconds.
+# stayed silent for about 10 seconds.  The first query waits for the "start
+# of service" log line: drill has no timeout option and waits 5 seconds for
+# a query sent before the socket was there.
 unbound_wait()
 {
 	local i
 
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$UNBOUND_PID" 2>/dev/null || return 1
+		grep -q 'start of service' "$UNBOUND_DIR/unbound.log" \
+		    2>/dev/null && break
+		sleep 0.1
+	done
 	for ((i = 0; i < 50; i++)); do
 		kill -0 "$UNBOUND_PID" 2>/dev/null || return 1
 		if unbound_query . SOA 2>/dev/null |
@@ -171,6 +179,16 @@ unbound_wait()
 		sleep 0.2
 	done
 	return 1
+}
+
+# unbound_deathsig: a command prefix that makes the server die with this
+# shell even when the shell is killed outright (no exit hook runs then).
+unbound_deathsig()
+{
+	UNBOUND_DEATHSIG=()
+	if setpriv --pdeathsig KILL -- true >/dev/null 2>&1; then
+		UNBOUND_DEATHSIG=(setpriv --pdeathsig KILL --)
+	fi
 }
 
 # unbound_cleanup: what the exit hook runs: stop every server, remove
@@ -206,7 +224,9 @@ unbound_start()
 		printf 'unbound_start: neither drill nor dig is installed\n' >&2
 		return 1
 	fi
-	[ -n "${UNBOUND_WRAP+set}" ] && wrap=("${UNBOUND_WRAP[@]}")
+	unbound_deathsig
+	wrap=(${UNBOUND_DEATHSIG[@]+"${UNBOUND_DEATHSIG[@]}"})
+	[ -n "${UNBOUND_WRAP+set}" ] && wrap+=("${UNBOUND_WRAP[@]}")
 	UNBOUND_ADDR="${UNBOUND_ADDR:-127.0.0.1}"
 	if [ "${#UNBOUND_ALL_DIRS[@]}" -eq 0 ]; then
 		if declare -F at_exit >/dev/null; then
@@ -229,7 +249,7 @@ unbound_start()
 			return 1
 		fi
 		${wrap[@]+"${wrap[@]}"} unbound -d -c "$UNBOUND_DIR/unbound.conf" \
-		    >>"$UNBOUND_DIR/unbound.log" 2>&1 </dev/null &
+		    >"$UNBOUND_DIR/unbound.log" 2>&1 </dev/null &
 		UNBOUND_PID=$!
 		UNBOUND_ALL_PIDS+=("$UNBOUND_PID")
 		UNBOUND_PORT="$port"
