@@ -13,10 +13,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char path[] = "/tmp/dkk-fuzz-zone.XXXXXX";
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
 	dkk_ctx *ctx;
 	int fd;
 
+	snprintf(path, sizeof(path), "%s/dkk-fuzz-zone.XXXXXX",
+	    dir != NULL ? dir : P_tmpdir);
 	if ((fd = mkstemp(path)) < 0)
 		abort();
 	if (write(fd, data, size) != (ssize_t)size)

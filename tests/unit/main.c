@@ -266,6 +266,21 @@ unit_result(const dkk_verifier *v, size_t i)
 	return text;
 }
 
+/* relaxed/relaxed signing options for example.com. */
+struct dkk_sign_opts
+unit_opts(const dkk_key *key, const char *selector)
+{
+	struct dkk_sign_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.key = key;
+	o.domain = "example.com";
+	o.selector = selector;
+	o.header_canon = DKK_CANON_RELAXED;
+	o.body_canon = DKK_CANON_RELAXED;
+	return o;
+}
+
 static void
 tap_done(const CU_pTest test, const CU_pSuite suite,
     const CU_pFailureRecord failure)

@@ -20,20 +20,6 @@ static const char msg[] =
     "\r\n"
     "We lost the game.  Are you hungry yet?\r\n";
 
-static struct dkk_sign_opts
-opts_for(const dkk_key *key, const char *selector)
-{
-	struct dkk_sign_opts o;
-
-	memset(&o, 0, sizeof(o));
-	o.key = key;
-	o.domain = "example.com";
-	o.selector = selector;
-	o.header_canon = DKK_CANON_RELAXED;
-	o.body_canon = DKK_CANON_RELAXED;
-	return o;
-}
-
 /* Sign len bytes of m in chunks of chunk (0: at once) with eol; the
  * field, or NULL with *rc set. */
 static char *
@@ -140,7 +126,7 @@ sign_default_headers_present_plus_from(void)
 	struct dkk_sign_opts o;
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	h_expect(&fx, &o, msg, "From:Subject:To");
 	h_expect(&fx, &o, "To: a@example.net\r\nSubject: x\r\nTo: b\r\n\r\n",
 	    "From:Subject:To:To");
@@ -160,7 +146,7 @@ sign_header_list_absent_names_included(void)
 	struct dkk_sign_opts o;
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	o.headers = "From:X-Absent:Subject";
 	h_expect(&fx, &o, msg, "From:X-Absent:Subject");
 	o.headers = "From:Received";
@@ -183,7 +169,7 @@ sign_header_list_bad_einval(void)
 	size_t i;
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	for (i = 0; bad[i] != NULL; i++) {
 		o.headers = bad[i];
 		s = NULL;
@@ -204,7 +190,7 @@ sign_oversign_adds_one_more(void)
 	char *h;
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	o.oversign = 1;
 	h = h_of(&fx, &o, msg);
 	CU_ASSERT_EQUAL(h_count(h, "From"), 2);
@@ -230,7 +216,7 @@ sign_identity_qp_encoded(void)
 	char *f, *m;
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	o.identity = "joe;x=y z@sub.example.com";
 	f = sign_field(&fx, &o, msg);
 	CU_ASSERT_PTR_NOT_NULL(strstr(f, "i=joe=3Bx=3Dy=20z@sub.example.com;"));
@@ -266,7 +252,7 @@ sign_identity_outside_domain_einval(void)
 	size_t i;
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	for (i = 0; bad[i] != NULL; i++) {
 		o.identity = bad[i];
 		CU_ASSERT_EQUAL(dkk_signer_new(fx.ctx, &o, &s), DKK_EINVAL);
@@ -319,7 +305,7 @@ sign_folding_at_most_78(void)
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
 	for (k = 0; k < 2; k++) {
-		o = opts_for(k ? fx.ed : fx.rsa, k ? "ed" : "rsa");
+		o = unit_opts(k ? fx.ed : fx.rsa, k ? "ed" : "rsa");
 		o.oversign = 1;
 		o.identity = "someone.with.a.longish.name@mail.example.com";
 		o.body_length = 1;
@@ -351,7 +337,7 @@ sign_eol_lf_variant(void)
 	int rc;
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	f = sign_chunked(fx.ctx, &o, lfmsg, strlen(lfmsg), 0, "\n", &rc);
 	CU_ASSERT_EQUAL(rc, DKK_OK);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
@@ -377,7 +363,7 @@ sign_eol_lf_variant(void)
 static int64_t
 l_of(struct unit_fx *fx, enum dkk_canon c, const char *m)
 {
-	struct dkk_sign_opts o = opts_for(fx->ed, "ed");
+	struct dkk_sign_opts o = unit_opts(fx->ed, "ed");
 	struct sig sg;
 	int64_t l;
 	char *f;
@@ -410,7 +396,7 @@ sign_body_length_tag(void)
 	CU_ASSERT_EQUAL(l_of(&fx, DKK_CANON_RELAXED, "From: a\r\n\r\n"), 0);
 	CU_ASSERT_EQUAL(l_of(&fx, DKK_CANON_SIMPLE, "From: a\r\n\r\nx"), 3);
 	/* without the option: no l= */
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	f = sign_field(&fx, &o, msg);
 	parse_field(f, &sg);
 	CU_ASSERT_EQUAL(sg.l, -1);
@@ -432,7 +418,7 @@ sign_timestamp_and_expiry(void)
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
 	fx.now = 1528637909;
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	o.expire = 3600;
 	f = sign_field(&fx, &o, msg);
 	parse_field(f, &sg);
@@ -469,7 +455,7 @@ sign_algorithm_and_canon_tags(void)
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
 	for (hc = 0; hc < 2; hc++)
 		for (bc = 0; bc < 2; bc++) {
-			o = opts_for(hc ? fx.ed : fx.rsa, hc ? "ed" : "rsa");
+			o = unit_opts(hc ? fx.ed : fx.rsa, hc ? "ed" : "rsa");
 			o.header_canon = hc;
 			o.body_canon = bc;
 			f = sign_field(&fx, &o, msg);
@@ -502,7 +488,7 @@ sign_body_hash_rfc_example(void)
 	char *f;
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	o.body_canon = DKK_CANON_SIMPLE;
 	f = sign_field(&fx, &o, one);
 	CU_ASSERT_PTR_NOT_NULL(strstr(f, bh));
@@ -530,7 +516,7 @@ sign_ed25519_deterministic_across_chunkings(void)
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
 	for (c = 0; c < 2; c++) {
-		o = opts_for(fx.ed, "ed");
+		o = unit_opts(fx.ed, "ed");
 		o.header_canon = o.body_canon = c;
 		o.body_length = 1;
 		whole = sign_chunked(fx.ctx, &o, msg, len, 0, NULL, &rc);
@@ -573,20 +559,20 @@ sign_api_misuse(void)
 	char *f;
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	CU_ASSERT_EQUAL(dkk_signer_new(NULL, &o, &s), DKK_EINVAL);
 	CU_ASSERT_EQUAL(dkk_signer_new(fx.ctx, NULL, &s), DKK_EINVAL);
 	CU_ASSERT_EQUAL(dkk_signer_new(fx.ctx, &o, NULL), DKK_EINVAL);
 	o.key = NULL;
 	CU_ASSERT_EQUAL(dkk_signer_new(fx.ctx, &o, &s), DKK_EINVAL);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	o.domain = "com";
 	CU_ASSERT_EQUAL(dkk_signer_new(fx.ctx, &o, &s), DKK_EINVAL);
 	o.domain = NULL;
 	CU_ASSERT_EQUAL(dkk_signer_new(fx.ctx, &o, &s), DKK_EINVAL);
-	o = opts_for(fx.ed, "bad selector");
+	o = unit_opts(fx.ed, "bad selector");
 	CU_ASSERT_EQUAL(dkk_signer_new(fx.ctx, &o, &s), DKK_EINVAL);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	CU_ASSERT_EQUAL_FATAL(dkk_signer_new(fx.ctx, &o, &s), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_signer_update(s, NULL, 1), DKK_EINVAL);
 	CU_ASSERT_EQUAL(dkk_signer_update(s, msg, strlen(msg)), DKK_OK);
@@ -611,7 +597,7 @@ sign_header_limit_elimit(void)
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
 	CU_ASSERT_EQUAL(dkk_ctx_set_limit(fx.ctx, DKK_LIMIT_HEADER_BYTES, 32),
 	    DKK_OK);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	CU_ASSERT_EQUAL_FATAL(dkk_signer_new(fx.ctx, &o, &s), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_signer_update(s, msg, strlen(msg)), DKK_ELIMIT);
 	CU_ASSERT_EQUAL(dkk_signer_update(s, "x", 1), DKK_ELIMIT);

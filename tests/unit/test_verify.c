@@ -74,20 +74,6 @@ fx_init(struct unit_fx *fx)
 	return unit_fx_init(fx, zone_extra);
 }
 
-static struct dkk_sign_opts
-opts_for(const dkk_key *key, const char *selector)
-{
-	struct dkk_sign_opts o;
-
-	memset(&o, 0, sizeof(o));
-	o.key = key;
-	o.domain = "example.com";
-	o.selector = selector;
-	o.header_canon = DKK_CANON_RELAXED;
-	o.body_canon = DKK_CANON_RELAXED;
-	return o;
-}
-
 /* The DKIM-Signature field for len bytes of data; free with free(). */
 static char *
 sign_field(struct unit_fx *fx, const struct dkk_sign_opts *o,
@@ -270,7 +256,7 @@ verify_rsa_pass(void)
 	char *sm;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	sm = unit_sign(&fx, &o, msg);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
 	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
@@ -310,7 +296,7 @@ verify_ed25519_pass(void)
 	char *sm;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	sm = unit_sign(&fx, &o, msg);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
 	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
@@ -337,7 +323,7 @@ verify_every_canon_combination_passes(void)
 	for (k = 0; k < 2; k++)
 		for (hc = 0; hc < 2; hc++)
 			for (bc = 0; bc < 2; bc++) {
-				o = opts_for(k ? fx.ed : fx.rsa, k ? "ed" : "rsa");
+				o = unit_opts(k ? fx.ed : fx.rsa, k ? "ed" : "rsa");
 				o.header_canon = hc;
 				o.body_canon = bc;
 				sign_expect(&fx, &o, msg, "pass/ok");
@@ -354,7 +340,7 @@ verify_tampered_body_fails(void)
 	char *sm, *bad;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	sm = unit_sign(&fx, &o, msg);
 	bad = replace(sm, "hungry", "Hungry");
 	vexpect(fx.ctx, bad, "fail", 1, "fail/body_hash_mismatch");
@@ -376,7 +362,7 @@ verify_tampered_signed_header_fails(void)
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
 	for (k = 0; k < 2; k++) {
-		o = opts_for(k ? fx.ed : fx.rsa, k ? "ed" : "rsa");
+		o = unit_opts(k ? fx.ed : fx.rsa, k ? "ed" : "rsa");
 		sm = unit_sign(&fx, &o, msg);
 		bad = replace(sm, "dinner ready?", "dinner ready!");
 		vexpect(fx.ctx, bad, "fail", 1, "fail/signature_mismatch");
@@ -401,7 +387,7 @@ verify_relaxed_survives_whitespace(void)
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
 	for (c = 0; c < 2; c++) {
-		o = opts_for(fx.rsa, "rsa");
+		o = unit_opts(fx.rsa, "rsa");
 		o.header_canon = o.body_canon = c;
 		sm = unit_sign(&fx, &o, msg);
 		m1 = replace(sm, "Subject: Is dinner ready?",
@@ -429,7 +415,7 @@ verify_unsigned_header_added_passes(void)
 	char *sm, *m1, *m2;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	sm = unit_sign(&fx, &o, msg);
 	m1 = concat("X-Spam-Score: 0.1\r\nReceived: from mx by mx2\r\n", sm);
 	m2 = replace(m1, "\r\n\r\nHi.", "\r\nX-Added: below\r\n\r\nHi.");
@@ -451,7 +437,7 @@ verify_second_instance_of_signed_header(void)
 	char *sm, *bad;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	sm = unit_sign(&fx, &o, msg);
 	bad = concat("Subject: buy now\r\n", sm);
 	vexpect(fx.ctx, bad, "pass", 1, "pass/ok");
@@ -481,7 +467,7 @@ verify_absent_signed_header_added_fails(void)
 	char *sm, *bad;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	o.headers = "From:Subject:Reply-To";
 	sm = unit_sign(&fx, &o, msg);
 	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
@@ -503,7 +489,7 @@ verify_expired_permerror(void)
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
 	t = fx.now;
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	o.expire = 600;
 	sm = unit_sign(&fx, &o, msg);
 	fx.now = t + 600;
@@ -529,7 +515,7 @@ verify_future_timestamp_permerror(void)
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
 	t = fx.now;
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	sm = unit_sign(&fx, &o, msg);
 	fx.now = t - 300;
 	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
@@ -585,7 +571,7 @@ verify_rsa_512_policy(void)
 	CU_ASSERT_EQUAL_FATAL(dkk_key_public(k512, &p64), DKK_OK);
 	CU_ASSERT_STRING_EQUAL(p64, KEY512_SPKI);
 	free(p64);
-	o = opts_for(k512, "weak");
+	o = unit_opts(k512, "weak");
 	sm = unit_sign(&fx, &o, msg);
 	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
@@ -611,7 +597,7 @@ verify_revoked_key_permerror(void)
 	struct dkk_sign_opts o;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.rsa, "revoked");
+	o = unit_opts(fx.rsa, "revoked");
 	sign_expect(&fx, &o, msg, "permerror/key_revoked");
 	unit_fx_free(&fx);
 }
@@ -624,9 +610,9 @@ verify_key_nxdomain_permerror(void)
 	struct dkk_sign_opts o;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.rsa, "missing");
+	o = unit_opts(fx.rsa, "missing");
 	sign_expect(&fx, &o, msg, "permerror/key_nxdomain");
-	o = opts_for(fx.rsa, "nodata");
+	o = unit_opts(fx.rsa, "nodata");
 	sign_expect(&fx, &o, msg, "permerror/key_nxdomain");
 	unit_fx_free(&fx);
 }
@@ -638,9 +624,9 @@ verify_key_not_dkim_permerror(void)
 	struct dkk_sign_opts o;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.rsa, "spf");
+	o = unit_opts(fx.rsa, "spf");
 	sign_expect(&fx, &o, msg, "permerror/key_syntax");
-	o = opts_for(fx.rsa, "notemail");
+	o = unit_opts(fx.rsa, "notemail");
 	sign_expect(&fx, &o, msg, "permerror/key_service");
 	unit_fx_free(&fx);
 }
@@ -653,7 +639,7 @@ verify_key_strict_identity_subdomain(void)
 	struct dkk_sign_opts o;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.rsa, "strict");
+	o = unit_opts(fx.rsa, "strict");
 	o.identity = "joe@mail.example.com";
 	sign_expect(&fx, &o, msg, "permerror/key_strict");
 	o.identity = "joe@example.com";
@@ -661,7 +647,7 @@ verify_key_strict_identity_subdomain(void)
 	o.identity = NULL;
 	sign_expect(&fx, &o, msg, "pass/ok");
 	/* the same subdomain identity passes without t=s */
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	o.identity = "joe@mail.example.com";
 	sign_expect(&fx, &o, msg, "pass/ok");
 	unit_fx_free(&fx);
@@ -674,7 +660,7 @@ verify_key_hash_sha1_only_permerror(void)
 	struct dkk_sign_opts o;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.rsa, "sha1only");
+	o = unit_opts(fx.rsa, "sha1only");
 	sign_expect(&fx, &o, msg, "permerror/key_hash");
 	unit_fx_free(&fx);
 }
@@ -687,11 +673,11 @@ verify_key_type_mismatch_permerror(void)
 	struct dkk_sign_opts o;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.rsa, "edkey");
+	o = unit_opts(fx.rsa, "edkey");
 	sign_expect(&fx, &o, msg, "permerror/key_type");
-	o = opts_for(fx.ed, "rsa");
+	o = unit_opts(fx.ed, "rsa");
 	sign_expect(&fx, &o, msg, "permerror/key_type");
-	o = opts_for(fx.ed, "edkey");
+	o = unit_opts(fx.ed, "edkey");
 	sign_expect(&fx, &o, msg, "pass/ok");
 	unit_fx_free(&fx);
 }
@@ -706,7 +692,7 @@ verify_key_testing_reported(void)
 	char *sm;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.rsa, "testing");
+	o = unit_opts(fx.rsa, "testing");
 	sm = unit_sign(&fx, &o, msg);
 	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
@@ -729,7 +715,7 @@ verify_body_length_appended_text_passes(void)
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
 	for (c = 0; c < 2; c++) {
-		o = opts_for(fx.rsa, "rsa");
+		o = unit_opts(fx.rsa, "rsa");
 		o.body_canon = c;
 		o.body_length = 1;
 		sm = unit_sign(&fx, &o, msg);
@@ -767,7 +753,7 @@ verify_body_length_longer_permerror(void)
 	char *sm, *cut;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	o.body_length = 1;
 	sm = unit_sign(&fx, &o, msg);
 	cut = replace(sm, "\r\nJoe.\r\n", "\r\n");
@@ -804,9 +790,9 @@ verify_two_signatures_one_bad(void)
 	char *good, *bad, *m;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	good = sign_field(&fx, &o, msg, strlen(msg));
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	bad = sign_field(&fx, &o, msg, strlen(msg));
 	spoil_b(bad);
 	if (asprintf(&m, "%s\r\n%s\r\n%s", bad, good, msg) < 0)
@@ -860,7 +846,7 @@ verify_header_only_message_passes(void)
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
 	for (c = 0; c < 2; c++) {
-		o = opts_for(fx.rsa, "rsa");
+		o = unit_opts(fx.rsa, "rsa");
 		o.body_canon = c;
 		sign_expect(&fx, &o, "From: a@example.com\r\nSubject: x\r\n",
 		    "pass/ok");
@@ -881,7 +867,7 @@ verify_lf_line_ends_pass(void)
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
 	for (c = 0; c < 2; c++) {
-		o = opts_for(fx.ed, "ed");
+		o = unit_opts(fx.ed, "ed");
 		o.header_canon = o.body_canon = c;
 		sm = unit_sign(&fx, &o, msg);
 		lf = strdup(sm);
@@ -1012,7 +998,7 @@ verify_resolver_tempfail_temperror(void)
 	char *sm;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	sm = unit_sign(&fx, &o, msg);
 	tr_install(&fx, false, "rsa._domainkey.example.com");
 	vexpect(fx.ctx, sm, "temperror", 1, "temperror/key_dns");
@@ -1033,7 +1019,7 @@ verify_no_key_source_temperror(void)
 	char *sm;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	sm = unit_sign(&fx, &o, msg);
 	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&bare), DKK_OK);
 	vexpect(bare, sm, "temperror", 1, "temperror/key_dns");
@@ -1054,7 +1040,7 @@ verify_async_resolver_eagain(void)
 	char *sm;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	sm = unit_sign(&fx, &o, msg);
 	r = tr_install(&fx, true, NULL);
 	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v1), DKK_OK);
@@ -1094,9 +1080,9 @@ verify_async_resolver_wait_and_abandon(void)
 	char *s1, *s2;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	s1 = unit_sign(&fx, &o, msg);
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	s2 = unit_sign(&fx, &o, msg);
 	r = tr_install(&fx, true, NULL);
 	v = unit_verify(fx.ctx, s1, strlen(s1), 7);
@@ -1130,7 +1116,7 @@ verify_ten_thousand_signatures(void)
 	size_t i;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	o.headers = "From";
 	field = sign_field(&fx, &o, msg, strlen(msg));
 	buf_init(&m);
@@ -1166,9 +1152,9 @@ verify_signature_limit_setting(void)
 	char *f1, *f2, *m;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	f1 = sign_field(&fx, &o, msg, strlen(msg));
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	f2 = sign_field(&fx, &o, msg, strlen(msg));
 	if (asprintf(&m, "DKIM-Signature: v=1\r\n%s\r\n%s\r\n%s", f1, f2,
 	    msg) < 0)
@@ -1240,7 +1226,7 @@ verify_nul_bytes_in_header_and_body(void)
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
 	for (k = 0; k < 2; k++) {
-		o = opts_for(k ? fx.ed : fx.rsa, k ? "ed" : "rsa");
+		o = unit_opts(k ? fx.ed : fx.rsa, k ? "ed" : "rsa");
 		o.header_canon = o.body_canon = k;
 		field = sign_field(&fx, &o, m, sizeof(m) - 1);
 		buf_init(&sm);
@@ -1285,10 +1271,10 @@ verify_chunking_same_results(void)
 	int fails = 0;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	o.header_canon = DKK_CANON_SIMPLE;
 	f1 = sign_field(&fx, &o, msg, strlen(msg));
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	o.body_length = 1;
 	f2 = sign_field(&fx, &o, msg, strlen(msg));
 	if (asprintf(&m, "%s\r\n%s\r\n%s\r\nTrailer \t \r\n\r\n", f1, f2,
@@ -1406,7 +1392,7 @@ verify_adsp_pass(void)
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
 	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	sm = unit_sign(&fx, &o, msg);
 	adsp_expect(fx.ctx, sm, DKK_ADSP_PASS, "example.com");
 	/* the same domain's signature failing: its dkim=all says fail */
@@ -1448,7 +1434,7 @@ verify_adsp_third_party_signature_fails(void)
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
 	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
 	m = from_at("discard.example");
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	sm = unit_sign(&fx, &o, m);
 	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
 	adsp_expect(fx.ctx, sm, DKK_ADSP_DISCARD, "discard.example");
@@ -1581,7 +1567,7 @@ verify_ar_one_line(void)
 	char *sm, *ar, *want, *hb;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	sm = unit_sign(&fx, &o, msg);
 	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
@@ -1642,13 +1628,13 @@ verify_ar_folded(void)
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
 	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
-	o = opts_for(fx.rsa, "rsa");
+	o = unit_opts(fx.rsa, "rsa");
 	f1 = sign_field(&fx, &o, msg, strlen(msg));
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	o.identity = "a.very.long.local.part.that.will.not.fit.on.one.line."
 	    "together.with.others@mail.example.com";
 	f2 = sign_field(&fx, &o, msg, strlen(msg));
-	o = opts_for(fx.rsa, "missing");
+	o = unit_opts(fx.rsa, "missing");
 	f3 = sign_field(&fx, &o, msg, strlen(msg));
 	CU_ASSERT(asprintf(&m, "%s\r\n%s\r\n%s\r\n%s", f1, f2, f3, msg) > 0);
 	v = unit_verify(fx.ctx, m, strlen(m), 0);
@@ -1743,7 +1729,7 @@ verify_ar_identity_quoting(void)
 	char *sm, *ar;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	o = opts_for(fx.ed, "ed");
+	o = unit_opts(fx.ed, "ed");
 	o.identity = "joe;x\"y@example.com";
 	sm = unit_sign(&fx, &o, msg);
 	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
@@ -1839,7 +1825,7 @@ alloc_run(const char *zone, const char *keyfile, const int64_t *now,
 	if ((rc = dkk_ctx_use_zone(ctx, zone)) != DKK_OK ||
 	    (rc = dkk_ctx_load_key(ctx, keyfile, &key)) != DKK_OK)
 		goto out;
-	o = opts_for(key, "rsa");
+	o = unit_opts(key, "rsa");
 	o.identity = "joe;x@example.com";
 	o.body_length = 1;
 	o.expire = 3600;

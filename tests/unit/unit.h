@@ -33,6 +33,9 @@ const char *unit_srcdir(void);
 char *unit_vector(const char *file);	/* free with free() */
 char *unit_slurp(const char *path, size_t *len);	/* free with free() */
 
+/* relaxed/relaxed signing options for example.com with this key. */
+struct dkk_sign_opts unit_opts(const dkk_key *key, const char *selector);
+
 /* Fail the Nth allocation of the core from now (0: never). */
 extern long dkk_alloc_fail_at;
 
