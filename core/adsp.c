@@ -150,29 +150,57 @@ adsp_name(const char *prefix, const char *domain)
 	return buf_take(&b);
 }
 
-/* At the end of the header: find the Author Domain, start the lookups.
- * One From field with one address, or the result is permerror. */
-int
-adsp_start(dkk_verifier *v)
+/* The Author Domain of a parsed header: one From field with one address
+ * (RFC 5617 2.7).  DKK_ESYNTAX when there is none. */
+static int
+header_author(const struct header *h, char **domain)
 {
 	const struct field *from = NULL;
 	const char *value;
 	size_t i, len, nfrom = 0;
+
+	for (i = 0; i < h->count; i++)
+		if (header_is(h, &h->fields[i], "From")) {
+			from = &h->fields[i];
+			nfrom++;
+		}
+	if (nfrom != 1)
+		return DKK_ESYNTAX;
+	value = header_value(h, from, &len);
+	return author_domain(value, len, domain);
+}
+
+int
+dkk_author_domain(const char *header, size_t len, char **domain)
+{
+	struct header h;
+	size_t used;
+	int rc;
+
+	if (header == NULL || domain == NULL)
+		return DKK_EINVAL;
+	*domain = NULL;
+	header_init(&h, SIZE_MAX, SIZE_MAX);
+	rc = header_feed(&h, header, len, &used);
+	if (rc == DKK_OK && !h.done)
+		rc = header_end(&h);
+	if (rc == DKK_OK)
+		rc = header_author(&h, domain);
+	header_clear(&h);
+	return rc;
+}
+
+/* At the end of the header: find the Author Domain, start the lookups.
+ * Without exactly one From address the result is permerror. */
+int
+adsp_start(dkk_verifier *v)
+{
 	int rc;
 
 	if (!v->adsp_on)
 		return DKK_OK;
 	v->adsp = DKK_ADSP_PERMERROR;
-	for (i = 0; i < v->hdr.count; i++)
-		if (header_is(&v->hdr, &v->hdr.fields[i], "From")) {
-			from = &v->hdr.fields[i];
-			nfrom++;
-		}
-	if (nfrom != 1)
-		return DKK_OK;
-	value = header_value(&v->hdr, from, &len);
-	rc = author_domain(value, len, &v->author);
-	if (rc != DKK_OK)
+	if ((rc = header_author(&v->hdr, &v->author)) != DKK_OK)
 		return rc == DKK_ENOMEM ? rc : DKK_OK;
 	if ((rc = lookup_begin(v, &v->adsp_lk[ADSP_RECORD],
 	    adsp_name("_adsp._domainkey.", v->author))) != DKK_OK)

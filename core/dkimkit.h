@@ -331,6 +331,14 @@ DKK_EXPORT enum dkk_verdict dkk_verifier_verdict(const dkk_verifier *v);
 DKK_EXPORT enum dkk_adsp dkk_verifier_adsp(const dkk_verifier *v,
     const char **author_domain);
 
+/* The Author Domain of a message (RFC 5617 2.7): the domain of the single
+ * address of its single From field, lower case.  header is the header
+ * block (CRLF or LF line ends; it may run on into the body).  DKK_ESYNTAX
+ * when there is no From field, several, or not exactly one address.
+ * Free *domain with free(). */
+DKK_EXPORT int dkk_author_domain(const char *header, size_t len,
+    char **domain) DKK_WUR;
+
 /* Render the Authentication-Results field for this message (RFC 8601):
  * "Authentication-Results: <authserv_id>; dkim=... ; dkim-adsp=...".
  * With eol non-NULL the field is folded at 78 columns with eol + TAB;

@@ -122,7 +122,6 @@ void	message_fail(struct session *, const char *);
 /* sign.c */
 int	sign_line(struct session *, const char *, size_t);
 int	sign_end(struct session *, char **);
-char	*sign_from_domain(const char *, size_t);
 
 /* verify.c */
 int	verify_line(struct session *, const char *, size_t);

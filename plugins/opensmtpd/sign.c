@@ -80,10 +80,10 @@ static int
 sign_header_end(struct session *s)
 {
 	const char *d = NULL;
-	char *from;
+	char *from = NULL;
 
 	s->state = ST_BODY;
-	if ((from = sign_from_domain(s->hdr, s->hdrlen)) != NULL)
+	if (dkk_author_domain(s->hdr, s->hdrlen, &from) == DKK_OK)
 		d = sign_pick_domain(from);
 	if (d == NULL)
 		log_session(s, "not signed: From domain %s is not one of -d",

@@ -1920,6 +1920,41 @@ verify_alloc_failure_loop(void)
 	unit_fx_free(&fx);
 }
 
+/* dkk_author_domain: one From field with one address, any RFC 5322 form. */
+static void
+author_domain_forms(void)
+{
+	static const struct {
+		const char *hdr;
+		const char *want;	/* NULL: DKK_ESYNTAX */
+	} cases[] = {
+		{ "From: a@Example.TEST\r\n\r\nbody", "example.test" },
+		{ "To: x@y.test\nFrom: \"Q, Joe @x.y\" <joe@sub.example.test>"
+		    " (c <x@y>)\n", "sub.example.test" },
+		{ "From: Joe\r\n <joe@example.test>\r\n", "example.test" },
+		{ "From: a@example.test, b@example.test\n", NULL },
+		{ "From: a@example.test\nFrom: b@example.test\n", NULL },
+		{ "Subject: no from\n\n", NULL },
+		{ "From: undisclosed:;\n", NULL },
+		{ "From: joe\n", NULL },
+	};
+	size_t i;
+	char *d;
+	int rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rc = dkk_author_domain(cases[i].hdr, strlen(cases[i].hdr), &d);
+		if (cases[i].want == NULL) {
+			CU_ASSERT_EQUAL(rc, DKK_ESYNTAX);
+			CU_ASSERT_PTR_NULL(d);
+		} else {
+			CU_ASSERT_EQUAL_FATAL(rc, DKK_OK);
+			CU_ASSERT_STRING_EQUAL(d, cases[i].want);
+		}
+		free(d);
+	}
+}
+
 static const struct unit_test verify_tests[] = {
 	{ "verify_rsa_pass", verify_rsa_pass },
 	{ "verify_ed25519_pass", verify_ed25519_pass },
@@ -1989,6 +2024,7 @@ static const struct unit_test verify_tests[] = {
 	{ "verify_ar_none_unsigned", verify_ar_none_unsigned },
 	{ "verify_ar_adsp_present_when_on", verify_ar_adsp_present_when_on },
 	{ "verify_alloc_failure_loop", verify_alloc_failure_loop },
+	{ "author_domain_forms", author_domain_forms },
 	{ NULL, NULL }
 };
 
