@@ -63,4 +63,43 @@ ok_if "an unparsable signature parses back as permerror" $?
 grep -q '"authentication_results":"\\"mx example\\"; dkim=none"' out.json
 ok_if "an authserv-id that is not a token is quoted" $? "$(cat out.json)"
 
+# RFC 8601 appendix B.6 (two DKIM results, one good, one bad): the same
+# situation rendered by dkimkit parses to the same results, in the same
+# order, with the same header.d values and 8-character header.b values.
+"$DKIMKIT" keygen --algorithm rsa --bits 1024 --domain newyork.example.com \
+    --selector ny --out ny.pem >> zone || bail_out "keygen"
+"$DKIMKIT" keygen --algorithm rsa --bits 1024 \
+    --domain mail-router.example.net --selector mr --out mr.pem >> zone ||
+    bail_out "keygen"
+printf 'From: sender@newyork.example.com\nSubject: b6\n\nhello\n' > b6.eml
+"$DKIMKIT" sign --key mr.pem --domain mail-router.example.net --selector mr \
+    b6.eml > b6-1.eml
+sed 's/^hello/hello, changed after signing/' b6-1.eml > b6-2.eml
+"$DKIMKIT" sign --key ny.pem --domain newyork.example.com --selector ny \
+    b6-2.eml > b6-3.eml
+"$DKIMKIT" verify --zone zone --authserv-id mail-router.example.net --json \
+    b6-3.eml > out.json
+"$PY" - <<'PYEOF'
+import authres, json, sys
+rfc = authres.AuthenticationResultsHeader.parse(
+    "Authentication-Results: mail-router.example.net;\r\n"
+    "      dkim=pass (good signature) header.d=newyork.example.com\r\n"
+    "            header.b=oINEO8hg;\r\n"
+    "      dkim=fail (bad signature) header.d=mail-router.example.net\r\n"
+    "            header.b=EToRSuvU")
+ours = authres.AuthenticationResultsHeader.parse(
+    "Authentication-Results: " +
+    json.loads(open("out.json").readline())["authentication_results"])
+def shape(h):
+    return [h.authserv_id] + [
+        (r.method, r.result,
+         [p.value for p in r.properties if p.name == "d"],
+         [len(p.value) for p in r.properties if p.name == "b"])
+        for r in h.results]
+if shape(rfc) != shape(ours):
+    print("# RFC:  %s\n# ours: %s" % (shape(rfc), shape(ours)), file=sys.stderr)
+    sys.exit(1)
+PYEOF
+ok_if "RFC 8601 B.6: two DKIM results render as in the example" $?
+
 done_testing
