@@ -170,6 +170,19 @@ ok_if "proto: dual signing: both signatures pass" $? "$(cat "$TAP_OUT")"
 check "proto: dual signing: python3-dkim passes RSA and Ed25519" "$PY" \
     "$TOOL" dkimverify dual.got zone
 
+# -c and -h reach the signature.
+msg 'Alice <alice@example.test>' canon > canon.eml
+{ echo "$HS"; feed $S1 canon.eml; } > canon.in
+run_filter canon canon.in -m sign -d example.test -s rsa -k rsa.pem \
+    -a rsa-sha256 -c simple/simple -h From:Subject:To:Reply-To
+extract $S1 canon
+tr -d '\r\n\t ' < canon.got | grep -q 'c=simple/simple;' &&
+    tr -d '\r\n\t ' < canon.got | grep -q 'h=From:Subject:To:Reply-To;'
+ok_if "proto: -c simple/simple and -h From:Subject:To:Reply-To are used" $? \
+    "$(head -n 4 canon.got)"
+check "proto: -c/-h signature: python3-dkim passes it" "$PY" \
+    "$TOOL" dkimverify canon.got zone
+
 # A big message goes through the temporary file.
 {
 	msg 'Alice <alice@example.test>' big
