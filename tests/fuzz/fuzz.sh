@@ -1,6 +1,7 @@
 #!/bin/bash
 # Run each libFuzzer harness for FUZZ_SECONDS (default 15) from its seed
-# corpus (tests/fuzz/corpus/NAME; new inputs go to a temporary copy).  A
+# corpus (tests/fuzz/corpus/NAME plus the RFC examples; new inputs go to a
+# temporary copy).  A
 # crash, leak, sanitizer report or timeout is a failure; the input that
 # caused it is kept in the log directory.  Run by the fuzzing build only.
 set -u
@@ -15,6 +16,13 @@ for name in verify records zone sign; do
 	fi
 	mkdir -p "$TMPD/$name"
 	cp "$TOP_SRCDIR/tests/fuzz/corpus/$name/"* "$TMPD/$name/"
+	# The RFC examples join the seeds at run time (they stay in shared/).
+	case $name in
+	verify|sign) cp "$VECTORS"/*.eml "$TMPD/$name/" ;;
+	zone) cp "$VECTORS/keys.zone" "$TMPD/$name/" ;;
+	records) sed -n 's/^[^"]*//p' "$VECTORS/keys.zone" |
+	    awk '{ gsub(/" "/, ""); gsub(/"/, ""); print > ("'"$TMPD/$name"'/rfc" NR) }' ;;
+	esac
 	DKK_FUZZ_ZONE="$VECTORS/keys.zone" "$bin" -max_total_time="$secs" \
 	    -max_len=16384 -timeout=10 -rss_limit_mb=512 \
 	    -artifact_prefix="$TOP_BUILDDIR/tests/logs/fuzz_$name-" \
