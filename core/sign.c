@@ -301,7 +301,7 @@ lay_value(struct layout *l, const char *v, char brk)
 			if (run == 0)	/* one name wider than a line */
 				run = strcspn(v + i, ":") + (v[i +
 				    strcspn(v + i, ":")] == ':');
-			/* keep the last folded line from holding only a few characters */
+			/* no last line of only a few characters */
 			if (brk == 'b' && vl - i - run < 8 && run > 16)
 				run -= 8 - (vl - i - run);
 		}
