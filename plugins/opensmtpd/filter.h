@@ -76,7 +76,8 @@ struct session {
 	int broken;			/* lines lost: always tempfail */
 	int discard;			/* ADSP discard: -r rejects */
 	struct spool spool;
-	char *hdr;			/* sign: the header block so far */
+	char *hdr;			/* sign: the header block so far;
+					   verify: an A-R field held back */
 	size_t hdrlen;
 	size_t hdrcap;
 	dkk_signer *signers[FILTER_MAXKEYS];
@@ -105,6 +106,7 @@ struct session	*session_get(uint64_t);
 void		 session_reset(struct session *);
 void		 session_free(uint64_t);
 void		 session_foreach(void (*)(struct session *));
+int		 session_hold(struct session *, const char *, size_t);
 
 /* spool.c */
 int	spool_put(struct spool *, const char *, size_t);
@@ -119,11 +121,17 @@ int	message_waiting(void);
 void	message_finish(struct session *, char *);
 void	message_fail(struct session *, const char *);
 
+/* arstrip.c */
+int	arstrip_line(struct session *, const char *, size_t);
+int	arstrip_end(struct session *);
+void	arstrip_release(struct session *);
+
 /* sign.c */
 int	sign_line(struct session *, const char *, size_t);
 int	sign_end(struct session *, char **);
 
 /* verify.c */
+const char	*verify_authserv_id(void);
 int	verify_line(struct session *, const char *, size_t);
 int	verify_end(struct session *, char **);
 

@@ -6,7 +6,7 @@ plugins_opensmtpd_filter_dkimkit_SOURCES = \
 	plugins/opensmtpd/filter.h plugins/opensmtpd/main.c \
 	plugins/opensmtpd/proto.c plugins/opensmtpd/session.c \
 	plugins/opensmtpd/spool.c plugins/opensmtpd/message.c \
-	plugins/opensmtpd/sign.c \
+	plugins/opensmtpd/sign.c plugins/opensmtpd/arstrip.c \
 	plugins/opensmtpd/verify.c plugins/opensmtpd/log.c
 plugins_opensmtpd_filter_dkimkit_LDADD = core/libdkimkit.la
 dist_man_MANS += plugins/opensmtpd/filter-dkimkit.8

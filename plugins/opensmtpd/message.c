@@ -36,6 +36,8 @@ message_fail(struct session *s, const char *why)
 		log_session(s, "held lines lost: tempfail at commit");
 		s->broken = 1;
 	}
+	if (conf.mode == MODE_VERIFY)
+		arstrip_release(s);
 	session_reset(s);
 	s->state = ST_PASS;
 }
@@ -64,6 +66,11 @@ message_end(struct session *s)
 	if (s->state == ST_PASS) {
 		out_dataline(s, ".");
 		session_reset(s);
+		return;
+	}
+	if (conf.mode == MODE_VERIFY && arstrip_end(s) == -1) {
+		message_fail(s, "cannot hold the message");
+		message_end(s);
 		return;
 	}
 	rc = conf.mode == MODE_SIGN ? sign_end(s, &top) : verify_end(s, &top);
@@ -103,7 +110,11 @@ message_line(struct session *s, uint64_t token, const char *line,
 		out_dataline(s, line);
 		return;
 	}
-	if (spool_put(&s->spool, line, len) == -1) {
+	if (conf.mode == MODE_VERIFY && s->state == ST_HEADER)
+		rc = arstrip_line(s, line, len);
+	else
+		rc = spool_put(&s->spool, line, len);
+	if (rc == -1) {
 		message_fail(s, "cannot hold the message");
 		out_dataline(s, line);
 		return;

@@ -98,3 +98,28 @@ session_foreach(void (*fn)(struct session *))
 			fn(s);
 		}
 }
+
+/* Append a line and its newline to s->hdr (sign: the header block; verify:
+ * a field held back by arstrip.c). */
+int
+session_hold(struct session *s, const char *line, size_t len)
+{
+	size_t need = s->hdrlen + len + 1, cap = s->hdrcap ? s->hdrcap : 1024;
+	char *p;
+
+	/* The core bounds the header block too; this keeps us in step. */
+	if (need > 4 * 1024 * 1024)
+		return -1;
+	if (need > s->hdrcap) {
+		while (cap < need)
+			cap *= 2;
+		if ((p = realloc(s->hdr, cap)) == NULL)
+			return -1;
+		s->hdr = p;
+		s->hdrcap = cap;
+	}
+	memcpy(s->hdr + s->hdrlen, line, len);
+	s->hdr[s->hdrlen + len] = '\n';
+	s->hdrlen = need;
+	return 0;
+}

@@ -11,29 +11,6 @@
 
 #include "filter.h"
 
-static int
-sign_hdr_add(struct session *s, const char *line, size_t len)
-{
-	size_t need = s->hdrlen + len + 1, cap = s->hdrcap ? s->hdrcap : 1024;
-	char *p;
-
-	/* The core bounds the header block too; this keeps us in step. */
-	if (need > 4 * 1024 * 1024)
-		return -1;
-	if (need > s->hdrcap) {
-		while (cap < need)
-			cap *= 2;
-		if ((p = realloc(s->hdr, cap)) == NULL)
-			return -1;
-		s->hdr = p;
-		s->hdrcap = cap;
-	}
-	memcpy(s->hdr + s->hdrlen, line, len);
-	s->hdr[s->hdrlen + len] = '\n';
-	s->hdrlen = need;
-	return 0;
-}
-
 /* The longest -d equal to the From domain or a parent of it. */
 static const char *
 sign_pick_domain(const char *from)
@@ -113,7 +90,7 @@ sign_line(struct session *s, const char *line, size_t len)
 {
 	if (s->state == ST_HEADER) {
 		if (len > 0)
-			return sign_hdr_add(s, line, len);
+			return session_hold(s, line, len);
 		if (sign_header_end(s) == -1)
 			return -1;
 	}

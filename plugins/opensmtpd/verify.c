@@ -49,12 +49,18 @@ verify_log(struct session *s)
 	log_session(s, "%s", line);
 }
 
+/* Ours: -i, else the admd smtpd announced, else "localhost". */
+const char *
+verify_authserv_id(void)
+{
+	return conf.authserv_id ? conf.authserv_id : "localhost";
+}
+
 /* 0 with the Authentication-Results field in *top, 1 while DNS answers
  * are outstanding, -1 on failure. */
 int
 verify_end(struct session *s, char **top)
 {
-	const char *id = conf.authserv_id ? conf.authserv_id : "localhost";
 	int rc;
 
 	if ((rc = dkk_verifier_final(s->verifier)) == DKK_EAGAIN)
@@ -68,7 +74,8 @@ verify_end(struct session *s, char **top)
 		s->discard = dkk_verifier_adsp(s->verifier, NULL) ==
 		    DKK_ADSP_DISCARD;
 	verify_log(s);
-	if (dkk_verifier_ar(s->verifier, id, "\n", 0, top) != DKK_OK)
+	if (dkk_verifier_ar(s->verifier, verify_authserv_id(), "\n", 0,
+	    top) != DKK_OK)
 		return -1;
 	return 0;
 }

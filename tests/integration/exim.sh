@@ -76,6 +76,11 @@ msg 'Carol <carol@example.org>' 'unsigned' > unsigned.eml
 "$DKIMKIT" sign --key ed.pem --domain example.test --selector ed \
     plain.eml | lf > ed.eml || bail_out "sign ed"
 msg 'Boss <boss@example.test>' 'forged' > forged.eml
+{
+	printf 'Authentication-Results: mx.test; dkim=pass header.d=bank.example\n'
+	printf 'Authentication-Results: other.example; spf=pass\n'
+	cat good.eml
+} > forgedar.eml
 
 # exim_conf DIR DATA_ACL [TRANSPORT_LINES [MAIN_LINES]]: a private
 # configuration in DIR/exim.conf with its own spool, log and maildir.
@@ -237,7 +242,10 @@ explain()
 
 # --- 1. verify in acl_smtp_data --------------------------------------
 V="$TMPD/verify"
-exim_conf "$V" "  warn add_header = \${dlfunc{$SO}{verify}{mx.test}{adsp}{dns=$DNS}{timeout=5}}
+# RFC 8601 5: a border MX drops Authentication-Results fields from
+# outside (the README's advice), then adds its own.
+exim_conf "$V" "  warn remove_header = Authentication-Results
+  warn add_header = \${dlfunc{$SO}{verify}{mx.test}{adsp}{dns=$DNS}{timeout=5}}
   warn set acl_m_dkim = \${dlfunc{$SO}{result}{dkim}}
        add_header = X-Verdict: \$acl_m_dkim \${dlfunc{$SO}{result}{adsp}} \${dlfunc{$SO}{result}{domains}}"
 exim_start "$V" || bail_out "exim (verify) did not start"
@@ -267,6 +275,7 @@ unsigned.eml|mx.test; dkim=none dkim-adsp=none|none none
 two.eml|dkim=pass header.d=example.org header.s=s2 header.d=example.test header.s=rsa|pass pass example.org:example.test
 ed.eml|dkim=pass header.d=example.test header.s=ed header.a=ed25519-sha256|pass pass example.test
 forged.eml|dkim=none; dkim-adsp=discard header.from=example.test|none discard 
+forgedar.eml|Authentication-Results: mx.test; dkim=pass header.d=example.test|pass pass example.test
 CASES
 grep -q 'dkimkit: dkim=fail adsp=discard (example.test) .*body_hash' "$V/log/mainlog"
 ok_if "one main-log line per message with the verdicts" $? \

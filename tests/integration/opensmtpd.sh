@@ -328,6 +328,46 @@ run_filter v-norej v-forged.in -m verify -z zone -A
 grep -qx "filter-result|$S1|00000000000000c1|proceed" v-norej.out
 ok_if "proto: verify -A without -r: discard only reported" $?
 
+# RFC 8601 5: fields that claim our authserv-id (mx.test, any case,
+# quoted, folded, after a comment) are removed; others stay, and so does
+# such a line in the body.  The verdict is on the message as it came.
+printf '%s\n' 'Authentication-Results: upstream.example; spf=pass' \
+    'Authentication-Results: mx.test.example; dkim=pass' > ar-kept
+{
+	printf 'Authentication-Results: mx.test; dkim=pass header.d=bank.example\n'
+	printf 'Authentication-Results:\n\t"MX.Test" ; dkim=pass\n\t (folded)\n'
+	head -n 1 ar-kept
+	printf 'authentication-results : (a comment) mx.test;\n  dkim=pass\n'
+	tail -n 1 ar-kept
+	cat v-signed.eml
+} > v-ar.eml
+cat ar-kept v-signed.eml > v-ar.want
+{ echo "$HS"; feed $S1 v-ar.eml; } > v-ar.in
+run_filter v-ar v-ar.in "${VERIFY[@]}"
+extract $S1 v-ar
+same_below "$(added v-ar.got)" v-ar.want v-ar
+ok_if "proto: A-R fields claiming mx.test removed, the others kept" $? \
+    "$(head -n 12 v-ar.got)"
+head -n 1 v-ar.got | grep -q '^Authentication-Results: mx.test;' &&
+    grep -q 'dkim=pass header.d=example.test' v-ar.got
+ok_if "proto: ... and the message still verified: dkim=pass on top" $?
+[ "$(grep -c 'removed an Authentication-Results field claiming to come from' \
+    v-ar.err)" -eq 3 ]
+ok_if "proto: ... one log line for each field removed" $? "$(cat v-ar.err)"
+printf 'From: a@example.test\nAuthentication-Results: x.test; none\nAuthentication-Results: mx.test; dkim=pass\n' \
+    > ar-end.eml
+printf 'From: a@example.test\nSubject: s\n\nAuthentication-Results: mx.test; dkim=pass\n' \
+    > ar-body.eml
+{ echo "$HS"; feed $S1 ar-end.eml; feed $S2 ar-body.eml; } > ar-more.in
+run_filter ar-more ar-more.in "${VERIFY[@]}"
+extract $S1 ar-more && cp ar-more.got ar-end.got && extract $S2 ar-more &&
+    cp ar-more.got ar-body.got
+head -n 2 ar-end.eml > ar-end.want
+same_below "$(added ar-end.got)" ar-end.want ar-end &&
+    same_below "$(added ar-body.got)" ar-body.eml ar-body
+ok_if "proto: a claiming field last in a header-only message is removed, one in the body kept" \
+    $? "$(cat ar-end.got ar-body.got)"
+
 # DNS down: temperror, and never a rejection for it.
 run_filter v-temp v-forged.in -m verify -A -r -D 127.0.0.1@9
 extract $S1 v-temp
