@@ -108,6 +108,9 @@ if [ -n "$three" ]; then
 	ar=$(top_ar "$three")
 	[ "$ar" = "Authentication-Results: mx.example.net; dkim=none; dkim-adsp=discard header.from=example.test" ]
 	ok_if "message 3: dkim=none, dkim-adsp=discard" $? "$ar"
+	[ "$(grep -ci '^Authentication-Results:' "$three")" -eq 1 ]
+	ok_if "message 3: the forger's own A-R field was removed" $? \
+	    "$(grep -i -A1 '^Authentication-Results:' "$three")"
 fi
 grep -q "sieve: msgid=<mailchain-3@example.test>: fileinto action: stored mail into mailbox 'Junk'" \
     "$WORK/imap/dovecot.log" &&
