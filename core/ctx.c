@@ -210,6 +210,14 @@ dkk_ctx_fd(dkk_ctx *ctx)
 }
 
 int
+dkk_ctx_timeout(dkk_ctx *ctx)
+{
+	if (ctx == NULL || ctx->res.timeout == NULL)
+		return -1;
+	return ctx->res.timeout(ctx->res_arg);
+}
+
+int
 dkk_ctx_process(dkk_ctx *ctx)
 {
 	if (ctx == NULL)

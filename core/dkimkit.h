@@ -233,8 +233,9 @@ typedef void (*dkk_dns_cb)(void *cbarg, const struct dkk_dns_answer *ans);
  * process or wait; it returns DKK_OK, or a negative error without calling
  * cb.  wait blocks until at least one pending answer has been delivered.
  * fd is a descriptor that becomes readable when process has work, or -1.
- * release frees arg when the context is freed.  Only query_txt is
- * required. */
+ * release frees arg when the context is freed.  timeout gives the
+ * milliseconds until process must run to expire a lookup, or -1.  Only
+ * query_txt is required. */
 struct dkk_resolver {
 	int (*query_txt)(void *arg, const char *name, dkk_dns_cb cb,
 	    void *cbarg);
@@ -242,6 +243,7 @@ struct dkk_resolver {
 	int (*fd)(void *arg);
 	int (*process)(void *arg);
 	void (*release)(void *arg);
+	int (*timeout)(void *arg);
 };
 
 /* Use a custom resolver; ops is copied, arg is handed to every call and to
@@ -272,6 +274,12 @@ DKK_EXPORT int dkk_ctx_fd(dkk_ctx *ctx);
 
 /* Handle DNS answers that have arrived, without blocking. */
 DKK_EXPORT int dkk_ctx_process(dkk_ctx *ctx);
+
+/* Milliseconds until dkk_ctx_process() must be called even if dkk_ctx_fd()
+ * stays quiet (the earliest lookup deadline; 0: now), or -1 when no lookup
+ * is in flight or the resolver keeps no deadlines.  An event loop polls
+ * with this as its timeout. */
+DKK_EXPORT int dkk_ctx_timeout(dkk_ctx *ctx);
 
 /* ------------------------------------------------------------------ */
 /* Verifying.                                                         */

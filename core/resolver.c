@@ -6,6 +6,7 @@
  * and answered TEMPFAIL (RFC 6376 6.1.2: "TEMPFAIL (key unavailable)").
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,20 @@ ubres_fd(void *arg)
 	return ub_fd(((struct ubres *)arg)->ub);
 }
 
+/* Milliseconds until the earliest deadline: queries are appended with
+ * one timeout, so the first in the list ends first. */
+static int
+ubres_timeout(void *arg)
+{
+	struct ubres *r = arg;
+	int64_t left;
+
+	if (r->head.next == &r->head)
+		return -1;
+	left = r->head.next->deadline - now_ms();
+	return left <= 0 ? 0 : left >= INT_MAX ? INT_MAX : (int)left;
+}
+
 /* Block until at least one answer is delivered or a deadline passes. */
 static int
 ubres_wait(void *arg)
@@ -275,6 +290,7 @@ dkk_ctx_use_dns(dkk_ctx *ctx, const char *server, const char *trust_anchor,
 		.wait = ubres_wait,
 		.fd = ubres_fd,
 		.process = ubres_process,
+		.timeout = ubres_timeout,
 		.release = ubres_release,
 	};
 	struct ubres *r;

@@ -15,7 +15,7 @@
 #include "filter.h"
 
 #define MAIN_LINEMAX	(4 * 1024 * 1024)	/* longer lines are dropped */
-#define MAIN_TICK_MS	100	/* DNS timeouts need process() calls */
+#define MAIN_TICK_MS	1000	/* waiting, and the resolver has no deadline */
 
 struct filter_conf conf = {
 	.opts = { .header_canon = DKK_CANON_RELAXED,
@@ -272,6 +272,16 @@ main_read(void)
 	return 1;
 }
 
+/* How long poll() may sleep while verdicts wait for DNS: until the
+ * earliest lookup deadline, which only dkk_ctx_process() enforces. */
+static int
+main_timeout(void)
+{
+	int t = dkk_ctx_timeout(conf.ctx);
+
+	return t == -1 ? MAIN_TICK_MS : t;
+}
+
 /* Until smtpd closes our stdin; then only until the verdicts waiting for
  * DNS are out (smtpd may still read them; tests do). */
 static void
@@ -282,7 +292,7 @@ main_loop(void)
 
 	for (;;) {
 		out_flush();
-		timeout = message_waiting() ? MAIN_TICK_MS : -1;
+		timeout = message_waiting() ? main_timeout() : -1;
 		if (!open && timeout == -1)
 			return;
 		pfd[0].fd = open ? STDIN_FILENO : -1;

@@ -451,6 +451,28 @@ ok_if "proto: 10 sessions, DNS delayed ${DELAY}s each: ${took}s (< 5x)" $? \
 ok_if "proto: a session without lookups is not held up by others' DNS" $? \
     "$(sed -n 6p conc.out)"
 
+# A resolver that answers too late: the lookup deadline (5 s) gives
+# temperror; the filter sleeps until that deadline rather than ticking.
+SPORT=$((DPORT + 1))
+"$PY" "$TOOL" delay "$SPORT" "$DNS" 60 > slow.log 2>&1 &
+SLOW_PID=$!
+at_exit kill "$SLOW_PID"
+for i in $(seq 50); do
+	grep -q ready slow.log && break
+	sleep 0.1
+done
+{ echo "$HS"; feed $S1 c1.eml; } > late.in
+start=$(date +%s.%N)
+run_filter late late.in -m verify -D "127.0.0.1@$SPORT" -i mx.test
+took=$(awk -v a="$start" -v b="$(date +%s.%N)" \
+    'BEGIN { printf "%.1f", b - a }')
+extract $S1 late
+head -n 2 late.got | grep -q 'dkim=temperror' &&
+    awk -v t="$took" 'BEGIN { exit !(t >= 4.5 && t < 15) }'
+ok_if "proto: DNS answers too late: temperror at the 5 s deadline (${took}s)" \
+    $? "$(head -n 3 late.got)" "$(tail -n 3 late.err)"
+kill "$SLOW_PID" 2>/dev/null
+
 # ---------------------------------------------------------------------
 # Part 2: the real smtpd.
 

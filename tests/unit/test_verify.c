@@ -4,10 +4,16 @@
  * the signer refuses to make), keys from a zone file, a fixed clock.
  */
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <nettle/bignum.h>
 #include <nettle/rsa.h>
@@ -1103,6 +1109,72 @@ verify_async_resolver_wait_and_abandon(void)
 	unit_fx_free(&fx);
 }
 
+/* A UDP socket on loopback that is never read: a resolver that never
+ * answers.  Its port in *port. */
+static int
+silent_server(unsigned *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == -1) {
+		close(fd);
+		return -1;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* dkk_ctx_timeout() tells an event loop when the earliest lookup expires,
+ * so it can sleep until then instead of ticking: -1 with nothing in
+ * flight, at most the lookup timeout while one is, and once it has passed
+ * dkk_ctx_process() turns the lookup into temperror. */
+static void
+verify_async_timeout_drives_deadline(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	struct pollfd pfd;
+	dkk_verifier *v;
+	char *sm, server[64];
+	unsigned port = 0;
+	int silent, t, rounds = 0;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL(dkk_ctx_timeout(fx.ctx), -1);	/* zone: no deadlines */
+	o = unit_opts(fx.rsa, "rsa");
+	sm = unit_sign(&fx, &o, msg);
+	silent = silent_server(&port);
+	CU_ASSERT_FATAL(silent != -1);
+	snprintf(server, sizeof(server), "127.0.0.1@%u", port);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_use_dns(fx.ctx, server, NULL, 300),
+	    DKK_OK);
+	CU_ASSERT_EQUAL(dkk_ctx_timeout(fx.ctx), -1);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, sm, strlen(sm)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_EAGAIN);
+	t = dkk_ctx_timeout(fx.ctx);
+	CU_ASSERT(t >= 0 && t <= 300);
+	while (dkk_verifier_final(v) == DKK_EAGAIN && rounds++ < 20) {
+		pfd.fd = dkk_ctx_fd(fx.ctx);
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, dkk_ctx_timeout(fx.ctx));
+		CU_ASSERT_EQUAL(dkk_ctx_process(fx.ctx), DKK_OK);
+	}
+	CU_ASSERT(rounds <= 3);		/* woken by the deadline, no ticks */
+	CU_ASSERT_STRING_EQUAL(unit_result(v, 0), "temperror/key_dns");
+	CU_ASSERT_EQUAL(dkk_ctx_timeout(fx.ctx), -1);
+	dkk_verifier_free(v);
+	close(silent);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
 /* 10,000 signature fields: no crash, only the first LIMIT_SIGNATURES
  * (16) are evaluated, the others are policy/too_many_signatures. */
 static void
@@ -2001,6 +2073,8 @@ static const struct unit_test verify_tests[] = {
 	{ "verify_async_resolver_eagain", verify_async_resolver_eagain },
 	{ "verify_async_resolver_wait_and_abandon",
 	    verify_async_resolver_wait_and_abandon },
+	{ "verify_async_timeout_drives_deadline",
+	    verify_async_timeout_drives_deadline },
 	{ "verify_ten_thousand_signatures", verify_ten_thousand_signatures },
 	{ "verify_signature_limit_setting", verify_signature_limit_setting },
 	{ "verify_header_limits_elimit", verify_header_limits_elimit },
