@@ -415,6 +415,49 @@ canon_body_chunking_invariant(void)
 	}
 }
 
+/* Lines that take the fast path (whole, CRLF, already canonical) mixed
+ * with ones that do not: whole-body feeding, 7-octet chunks and octet by
+ * octet (always the slow path) agree, with and without l=. */
+static void
+canon_body_fast_path_agrees(void)
+{
+	static const char *const pieces[] = {
+		"plain words here\r\n", "\r\n", "two  spaces\r\n",
+		"tab\there\r\n", "trailing \r\n", "bare lf\n", "\n",
+		" lead\r\n", "lone\rcr\r\n", " \r\n",
+		"0123456789abcdef0123456789abcdef0123456789  x\r\n",
+		"0123456789abcdef0123456789abcdef0123456789\t\r\n",
+		"0123456789abcdef 0123456789abcdef 0123456789ab x\r\n"
+	};
+	char body[4096];
+	uint32_t r = 12345;
+	size_t len, k, i;
+	int c, trial;
+
+	for (trial = 0; trial < 200; trial++) {
+		len = 0;
+		for (k = 0; k < 40; k++) {
+			r = r * 1103515245u + 12345u;
+			i = (r >> 16) % (sizeof(pieces) / sizeof(pieces[0]));
+			memcpy(body + len, pieces[i], strlen(pieces[i]));
+			len += strlen(pieces[i]);
+		}
+		for (c = 0; c < 2; c++) {
+			uint64_t lim = trial % 3 == 0 ? (r >> 8) % len :
+			    UINT64_MAX;
+			char *whole = body_b64(c, body, len, 0, lim, NULL);
+			char *seven = body_b64(c, body, len, 7, lim, NULL);
+			char *bytes = body_b64(c, body, len, 1, lim, NULL);
+
+			CU_ASSERT_STRING_EQUAL(whole, bytes);
+			CU_ASSERT_STRING_EQUAL(seven, bytes);
+			free(whole);
+			free(seven);
+			free(bytes);
+		}
+	}
+}
+
 /* The expected canonical forms of tricky_body, computed by hand. */
 static void
 canon_body_tricky_expected(void)
@@ -488,6 +531,7 @@ static const struct unit_test canon_tests[] = {
 	{ "canon_bodyset_shares_sinks", canon_bodyset_shares_sinks },
 	{ "canon_body_tricky_expected", canon_body_tricky_expected },
 	{ "canon_body_chunking_invariant", canon_body_chunking_invariant },
+	{ "canon_body_fast_path_agrees", canon_body_fast_path_agrees },
 	{ "canon_body_large_chunked", canon_body_large_chunked },
 	{ NULL, NULL }
 };
