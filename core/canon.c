@@ -331,6 +331,52 @@ relaxed_find(const char *p, const char *q, const char *lim)
 	return q;
 }
 
+#if defined(RELAXED_V16)
+/* The offset of the first LF, TAB or SP followed by SP, TAB or CR in
+ * p[0..15], or 16.  Reads p[16] too. */
+static inline unsigned
+v16_event_first(const char *p)
+{
+	v16 a = v16_load(p), n = v16_load(p + 1), sp, tab, cr, lf, m;
+	uint64_t w[2];
+
+	memset(&sp, ' ', sizeof(sp));
+	memset(&tab, '\t', sizeof(tab));
+	memset(&cr, '\r', sizeof(cr));
+	memset(&lf, '\n', sizeof(lf));
+	m = (v16)((a == lf) | (a == tab) | ((a == sp) & ((n == sp) |
+	    (n == tab) | (n == cr))));
+	memcpy(w, &m, sizeof(w));
+	if (w[0] != 0)
+		return (unsigned)__builtin_ctzll(w[0]) / 8;
+	if (w[1] != 0)
+		return 8 + (unsigned)__builtin_ctzll(w[1]) / 8;
+	return 16;
+}
+#endif
+
+/* Relaxed: the LF that ends the line at p, or NULL when the chunk ends
+ * first.  *w is the first octet the line's relaxed form changes, or a
+ * point before it, or the LF; one pass finds the LF of a line that needs
+ * no change. */
+static const char *
+relaxed_line_end(const char *p, const char *end, const char **w)
+{
+#if defined(RELAXED_V16)
+	for (; end - p > 16; p += 16) {
+		unsigned k = v16_event_first(p);
+
+		if (k < 16) {
+			*w = p + k;
+			return p[k] == '\n' ? p + k : memchr(p + k, '\n',
+			    (size_t)(end - p - k));
+		}
+	}
+#endif
+	*w = p;
+	return memchr(p, '\n', (size_t)(end - p));
+}
+
 /* The end of a line's content: relaxed drops the WSP before the CRLF. */
 static inline const char *
 body_content_end(const struct body *b, const char *p, const char *q)
@@ -354,7 +400,8 @@ body_relaxed_line(struct body *b, const char *p, const char *w,
 			;
 	}
 	body_put(b, p, (size_t)(q - p));
-	body_put(b, "\r\n", 2);
+	body_putc(b, '\r');
+	body_putc(b, '\n');
 }
 
 /* From the start of a line, every line that ends in CRLF.  Lines already
@@ -366,12 +413,15 @@ body_relaxed_line(struct body *b, const char *p, const char *w,
 static const char *
 body_fast(struct body *b, const char *p, const char *end)
 {
-	const char *start = p, *kept = p, *nl, *q, *w;
+	const char *start = p, *kept = p, *nl, *q, *w = p;
 	uint64_t empties = 0;
 	bool literal = true;	/* the empties since kept are bare CRLFs */
+	bool relaxed = b->canon == DKK_CANON_RELAXED;
 
-	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		if (nl == p || nl[-1] != '\r')
+	while (p < end) {
+		nl = relaxed ? relaxed_line_end(p, end, &w) :
+		    memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL || nl == p || nl[-1] != '\r')
 			break;
 		q = body_content_end(b, p, nl - 1);
 		if (q == p) {
@@ -385,7 +435,10 @@ body_fast(struct body *b, const char *p, const char *end)
 		for (; b->empty_lines > 0; b->empty_lines--)
 			body_put(b, "\r\n", 2);
 		b->any = true;
-		w = b->canon == DKK_CANON_SIMPLE ? q : relaxed_find(p, q, end);
+		if (!relaxed || w == nl)
+			w = q;
+		else
+			w = w < q ? relaxed_find(w, q, end) : q;
 		if (literal && q == nl - 1 && w == q) {
 			kept = nl + 1;
 		} else {
