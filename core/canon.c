@@ -331,9 +331,16 @@ relaxed_find(const char *p, const char *q, const char *lim)
 	return q;
 }
 
+static inline bool
+relaxed_event(const char *p, const char *end)
+{
+	return *p == '\n' || *p == '\t' || (*p == ' ' && p + 1 < end &&
+	    (is_wsp(p[1]) || p[1] == '\r' || p[1] == '\n'));
+}
+
 #if defined(RELAXED_V16)
-/* The offset of the first LF, TAB or SP followed by SP, TAB or CR in
- * p[0..15], or 16.  Reads p[16] too. */
+/* The offset of the first event in p[0..15], or 16: a LF, a TAB, or a SP
+ * followed by SP, TAB, CR or LF.  Reads p[16] too. */
 static inline unsigned
 v16_event_first(const char *p)
 {
@@ -345,7 +352,7 @@ v16_event_first(const char *p)
 	memset(&cr, '\r', sizeof(cr));
 	memset(&lf, '\n', sizeof(lf));
 	m = (v16)((a == lf) | (a == tab) | ((a == sp) & ((n == sp) |
-	    (n == tab) | (n == cr))));
+	    (n == tab) | (n == cr) | (n == lf))));
 	memcpy(w, &m, sizeof(w));
 	if (w[0] != 0)
 		return (unsigned)__builtin_ctzll(w[0]) / 8;
@@ -355,26 +362,59 @@ v16_event_first(const char *p)
 }
 #endif
 
-/* Relaxed: the LF that ends the line at p, or NULL when the chunk ends
- * first.  *w is the first octet the line's relaxed form changes, or a
- * point before it, or the LF; one pass finds the LF of a line that needs
- * no change. */
+/* The first event at or after p (see v16_event_first), or end.  Every
+ * octet of a line before its first event is its own relaxed form. */
 static const char *
-relaxed_line_end(const char *p, const char *end, const char **w)
+relaxed_next(const char *p, const char *end)
 {
 #if defined(RELAXED_V16)
 	for (; end - p > 16; p += 16) {
 		unsigned k = v16_event_first(p);
 
-		if (k < 16) {
-			*w = p + k;
-			return p[k] == '\n' ? p + k : memchr(p + k, '\n',
-			    (size_t)(end - p - k));
-		}
+		if (k < 16)
+			return p + k;
 	}
 #endif
-	*w = p;
-	return memchr(p, '\n', (size_t)(end - p));
+	for (; p < end; p++)
+		if (relaxed_event(p, end))
+			return p;
+	return end;
+}
+
+/* Relaxed, a line with content (p[0] is not WSP) whose first event e is
+ * not its LF, and whose LF is in the chunk: the line in relaxed form and
+ * its CRLF to the output buffer, event by event.  Returns the octet after
+ * the LF. */
+static const char *
+body_relaxed_events(struct body *b, const char *p, const char *e,
+    const char *end)
+{
+	const char *seg = p, *r;
+
+	for (;;) {
+		if (*e == '\n') {
+			body_put(b, seg, (size_t)(e - seg) - (e[-1] == '\r'));
+			break;
+		}
+		for (r = e; is_wsp((unsigned char)*r); r++)
+			;
+		if (*r == '\n' || (*r == '\r' && r[1] == '\n')) {
+			/* WSP at the end of the line goes. */
+			body_put(b, seg, (size_t)(e - seg));
+			e = *r == '\n' ? r : r + 1;
+			break;
+		}
+		if (r != e + 1 || *e != ' ') {
+			/* Not one SP before a lone CR: the run becomes SP. */
+			body_put(b, seg, (size_t)(e - seg));
+			body_putc(b, ' ');
+			seg = r;
+		}
+		e = relaxed_next(r, end);
+	}
+	body_putc(b, '\r');
+	body_putc(b, '\n');
+	return e + 1;
 }
 
 /* The end of a line's content: relaxed drops the WSP before the CRLF. */
@@ -413,15 +453,34 @@ body_relaxed_line(struct body *b, const char *p, const char *w,
 static const char *
 body_fast(struct body *b, const char *p, const char *end)
 {
-	const char *start = p, *kept = p, *nl, *q, *w = p;
+	const char *start = p, *kept = p, *nl, *q, *w = p, *last;
 	uint64_t empties = 0;
 	bool literal = true;	/* the empties since kept are bare CRLFs */
 	bool relaxed = b->canon == DKK_CANON_RELAXED;
 
-	while (p < end) {
-		nl = relaxed ? relaxed_line_end(p, end, &w) :
-		    memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL || nl == p || nl[-1] != '\r')
+	if ((last = memrchr(p, '\n', (size_t)(end - p))) == NULL)
+		return p;
+	while (p <= last) {
+		if (relaxed) {
+			w = relaxed_next(p, end);
+			if (*w != '\n' && w < last &&
+			    !is_wsp((unsigned char)*p)) {
+				body_content(b);
+				body_span(b, start, (size_t)(kept - start));
+				for (; empties > 0; empties--)
+					body_put(b, "\r\n", 2);
+				p = start = kept = body_relaxed_events(b, p, w,
+				    end);
+				b->content = false;
+				literal = true;
+				continue;
+			}
+			nl = *w == '\n' ? w : memchr(w, '\n',
+			    (size_t)(end - w));
+		} else {
+			nl = memchr(p, '\n', (size_t)(end - p));
+		}
+		if (nl == p || nl[-1] != '\r')
 			break;
 		q = body_content_end(b, p, nl - 1);
 		if (q == p) {
