@@ -335,24 +335,23 @@ static inline bool
 relaxed_event(const char *p, const char *end)
 {
 	return *p == '\n' || *p == '\t' || (*p == ' ' && p + 1 < end &&
-	    (is_wsp(p[1]) || p[1] == '\r' || p[1] == '\n'));
+	    (unsigned char)p[1] <= ' ');
 }
 
 #if defined(RELAXED_V16)
 /* The offset of the first event in p[0..15], or 16: a LF, a TAB, or a SP
- * followed by SP, TAB, CR or LF.  Reads p[16] too. */
+ * followed by an octet up to SP (SP, TAB, CR, LF and, rarely, other
+ * controls, which the callers find unchanged).  Reads p[16] too. */
 static inline unsigned
 v16_event_first(const char *p)
 {
-	v16 a = v16_load(p), n = v16_load(p + 1), sp, tab, cr, lf, m;
+	v16 a = v16_load(p), n = v16_load(p + 1), sp, nine, one, m;
 	uint64_t w[2];
 
 	memset(&sp, ' ', sizeof(sp));
-	memset(&tab, '\t', sizeof(tab));
-	memset(&cr, '\r', sizeof(cr));
-	memset(&lf, '\n', sizeof(lf));
-	m = (v16)((a == lf) | (a == tab) | ((a == sp) & ((n == sp) |
-	    (n == tab) | (n == cr) | (n == lf))));
+	memset(&nine, '\t', sizeof(nine));
+	memset(&one, 1, sizeof(one));
+	m = (v16)(((v16)(a - nine) <= one) | ((a == sp) & (n <= sp)));
 	memcpy(w, &m, sizeof(w));
 	if (w[0] != 0)
 		return (unsigned)__builtin_ctzll(w[0]) / 8;

@@ -429,7 +429,8 @@ canon_body_fast_path_agrees(void)
 		"0123456789abcdef0123456789abcdef0123456789\t\r\n",
 		"0123456789abcdef 0123456789abcdef 0123456789ab x\r\n",
 		"a \rb\r\n", "a\t\rb  c\n", "x  \n", "y \t\r\n", "z \n",
-		"q\r\r\n", "w \r \r\n", "e\t\r", "0123456789abcdef\t0123 \r\n"
+		"q\r\r\n", "w \r \r\n", "e\t\r", "0123456789abcdef\t0123 \r\n",
+		"0123456789abcdef \001ctl \002\r\n"
 	};
 	char body[4096], *exact;
 	uint32_t r = 12345;
