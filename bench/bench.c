@@ -52,7 +52,7 @@
 #define SEL_ED		"ed"
 #define LINE_MAX_LEN	128
 #define CHUNK		65536
-#define ROUND_SECONDS	0.1
+#define ROUND_SECONDS	0.25
 #define MAX_ROUNDS	15
 #define MIB		(1024.0 * 1024.0)
 
