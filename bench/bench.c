@@ -1338,7 +1338,8 @@ report_header(FILE *f, const struct bench *b)
 	fprintf(f, "on %s, %ld CPUs, %s %s; libopendkim %u.%u.%u, Nettle %d.%d.  "
 	    "RSA-2048 keys, rsa-sha256 unless marked; median of %d "
 	    "interleaved rounds; rates from the process's CPU time (the "
-	    "machine is shared), the filter's latency from wall time.\n\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
+	    "machine is shared), the filter's latency from wall time.\n\n",
+	    cpu, sysconf(_SC_NPROCESSORS_ONLN),
 	    u.sysname, u.release, dkim_libversion() >> 24,
 	    (dkim_libversion() >> 16) & 0xff, (dkim_libversion() >> 8) & 0xff,
 	    nettle_version_major(), nettle_version_minor(), b->rounds);
