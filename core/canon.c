@@ -8,6 +8,9 @@
 
 #include "internal.h"
 
+/* Shorter runs of canonical input are copied rather than hashed in place. */
+#define BODY_SPAN_MIN 1024
+
 /* RFC 6376 3.4.2: lowercase the name, unfold, turn WSP runs into one SP,
  * drop WSP at the end of the value and around the colon. */
 static int
@@ -69,6 +72,7 @@ body_init(struct body *b, enum dkk_canon canon)
 {
 	memset(b, 0, offsetof(struct body, out));
 	b->canon = canon;
+	b->bol = true;
 }
 
 void
@@ -98,23 +102,47 @@ body_add_sink(struct body *b, enum hash_alg alg, uint64_t limit,
 	return DKK_OK;
 }
 
+/* Hand n canonical octets to every sink, each up to its l= limit. */
 static void
-body_flush(struct body *b)
+body_sinks_feed(struct body *b, const char *p, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < b->nsinks; i++) {
 		struct body_sink *s = &b->sinks[i];
-		uint64_t n = s->limit - s->fed;
+		uint64_t k = s->limit - s->fed;
 
-		if (n > b->outlen)
-			n = b->outlen;
-		if (n > 0)
-			hash_update(&s->hash, b->out, (size_t)n);
-		s->fed += n;
+		if (k > n)
+			k = n;
+		if (k > 0)
+			hash_update(&s->hash, p, (size_t)k);
+		s->fed += k;
 	}
-	b->total += b->outlen;
+	b->total += n;
+}
+
+static void
+body_flush(struct body *b)
+{
+	body_sinks_feed(b, b->out, b->outlen);
 	b->outlen = 0;
+}
+
+static inline void body_put(struct body *b, const char *s, size_t n);
+
+/* Input octets that are already canonical: a long run goes to the hashes
+ * as it is, after whatever the output buffer holds; a short one is copied,
+ * so that the hashes still get large blocks. */
+static void
+body_span(struct body *b, const char *p, size_t n)
+{
+	if (n < BODY_SPAN_MIN) {
+		body_put(b, p, n);
+		return;
+	}
+	if (b->outlen > 0)
+		body_flush(b);
+	body_sinks_feed(b, p, n);
 }
 
 static inline void
@@ -203,10 +231,9 @@ body_run(struct body *b, const char *p, size_t n)
 	return i;
 }
 
-/* Canonicalise a chunk of body (RFC 6376 3.4.3, 3.4.4).  Lines may end in
- * CRLF or bare LF; a CR not followed by LF is an ordinary octet. */
-void
-body_feed(struct body *b, const char *data, size_t len)
+/* The octet-by-octet canonicaliser: any state, any input. */
+static void
+body_slow(struct body *b, const char *data, size_t len)
 {
 	size_t i = 0;
 
@@ -237,6 +264,278 @@ body_feed(struct body *b, const char *data, size_t len)
 			}
 			i += n;
 		}
+	}
+}
+
+#if defined(__GNUC__)
+typedef uint8_t v16 __attribute__((vector_size(16)));
+
+static inline v16
+v16_load(const char *p)
+{
+	v16 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+#endif
+
+static inline bool
+relaxed_bad(const char *p, const char *q)
+{
+	return *p == '\t' || (*p == ' ' && p + 1 < q && is_wsp(p[1]));
+}
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define RELAXED_V16 1
+
+/* The offset of the first octet of p[0..15] that relaxed changes, or 16.
+ * Reads p[16] too. */
+static inline unsigned
+v16_relaxed_first(const char *p)
+{
+	v16 a = v16_load(p), n = v16_load(p + 1), sp, tab, m;
+	uint64_t w[2];
+
+	memset(&sp, ' ', sizeof(sp));
+	memset(&tab, '\t', sizeof(tab));
+	m = (v16)((a == tab) | ((a == sp) & ((n == sp) | (n == tab))));
+	memcpy(w, &m, sizeof(w));
+	if (w[0] != 0)
+		return (unsigned)__builtin_ctzll(w[0]) / 8;
+	if (w[1] != 0)
+		return 8 + (unsigned)__builtin_ctzll(w[1]) / 8;
+	return 16;
+}
+#endif
+
+/* The first octet in [p, q) where relaxed changes the line: a TAB, or a SP
+ * with WSP after it (RFC 6376 3.4.4); q when there is none.  q[-1] is not
+ * WSP; octets up to lim may be read. */
+static const char *
+relaxed_find(const char *p, const char *q, const char *lim)
+{
+#if defined(RELAXED_V16)
+	for (; p < q && lim - p > 16; p += 16) {
+		unsigned k = v16_relaxed_first(p);
+
+		if (k < 16)
+			return p + k < q ? p + k : q;
+	}
+#endif
+	(void)lim;
+	for (; p < q; p++)
+		if (relaxed_bad(p, q))
+			return p;
+	return q;
+}
+
+static inline bool
+relaxed_event(const char *p, const char *end)
+{
+	return *p == '\n' || *p == '\t' || (*p == ' ' && p + 1 < end &&
+	    (unsigned char)p[1] <= ' ');
+}
+
+#if defined(RELAXED_V16)
+/* The offset of the first event in p[0..15], or 16: a LF, a TAB, or a SP
+ * followed by an octet up to SP (SP, TAB, CR, LF and, rarely, other
+ * controls, which the callers find unchanged).  Reads p[16] too. */
+static inline unsigned
+v16_event_first(const char *p)
+{
+	v16 a = v16_load(p), n = v16_load(p + 1), sp, nine, one, m;
+	uint64_t w[2];
+
+	memset(&sp, ' ', sizeof(sp));
+	memset(&nine, '\t', sizeof(nine));
+	memset(&one, 1, sizeof(one));
+	m = (v16)(((v16)(a - nine) <= one) | ((a == sp) & (n <= sp)));
+	memcpy(w, &m, sizeof(w));
+	if (w[0] != 0)
+		return (unsigned)__builtin_ctzll(w[0]) / 8;
+	if (w[1] != 0)
+		return 8 + (unsigned)__builtin_ctzll(w[1]) / 8;
+	return 16;
+}
+#endif
+
+/* The first event at or after p (see v16_event_first), or end.  Every
+ * octet of a line before its first event is its own relaxed form. */
+static const char *
+relaxed_next(const char *p, const char *end)
+{
+#if defined(RELAXED_V16)
+	for (; end - p > 16; p += 16) {
+		unsigned k = v16_event_first(p);
+
+		if (k < 16)
+			return p + k;
+	}
+#endif
+	for (; p < end; p++)
+		if (relaxed_event(p, end))
+			return p;
+	return end;
+}
+
+/* Relaxed, a line with content (p[0] is not WSP) whose first event e is
+ * not its LF, and whose LF is in the chunk: the line in relaxed form and
+ * its CRLF to the output buffer, event by event.  Returns the octet after
+ * the LF. */
+static const char *
+body_relaxed_events(struct body *b, const char *p, const char *e,
+    const char *end)
+{
+	const char *seg = p, *r;
+
+	for (;;) {
+		if (*e == '\n') {
+			body_put(b, seg, (size_t)(e - seg) - (e[-1] == '\r'));
+			break;
+		}
+		for (r = e; is_wsp((unsigned char)*r); r++)
+			;
+		if (*r == '\n' || (*r == '\r' && r[1] == '\n')) {
+			/* WSP at the end of the line goes. */
+			body_put(b, seg, (size_t)(e - seg));
+			e = *r == '\n' ? r : r + 1;
+			break;
+		}
+		if (r != e + 1 || *e != ' ') {
+			/* Not one SP before a lone CR: the run becomes SP. */
+			body_put(b, seg, (size_t)(e - seg));
+			body_putc(b, ' ');
+			seg = r;
+		}
+		e = relaxed_next(r, end);
+	}
+	body_putc(b, '\r');
+	body_putc(b, '\n');
+	return e + 1;
+}
+
+/* The end of a line's content: relaxed drops the WSP before the CRLF. */
+static inline const char *
+body_content_end(const struct body *b, const char *p, const char *q)
+{
+	if (b->canon == DKK_CANON_RELAXED)
+		while (q > p && is_wsp((unsigned char)q[-1]))
+			q--;
+	return q;
+}
+
+/* A line with content [p, q) in relaxed form, and its CRLF, to the output
+ * buffer: each run of WSP becomes one SP.  w is relaxed_find(p, q, lim). */
+static void
+body_relaxed_line(struct body *b, const char *p, const char *w,
+    const char *q, const char *lim)
+{
+	for (; w < q; w = relaxed_find(p, q, lim)) {
+		body_put(b, p, (size_t)(w - p));
+		body_putc(b, ' ');
+		for (p = w; is_wsp((unsigned char)*p); p++)
+			;
+	}
+	body_put(b, p, (size_t)(q - p));
+	body_putc(b, '\r');
+	body_putc(b, '\n');
+}
+
+/* From the start of a line, every line that ends in CRLF.  Lines already
+ * canonical, with the empty lines between them, are hashed straight from
+ * the input in one span; other lines go through the output buffer.  Empty
+ * lines after the last line with content are held back, as body_eol()
+ * does.  Returns where the first line left for the slow path (bare LF, or
+ * incomplete) starts. */
+static const char *
+body_fast(struct body *b, const char *p, const char *end)
+{
+	const char *start = p, *kept = p, *nl, *q, *w = p, *last;
+	uint64_t empties = 0;
+	bool literal = true;	/* the empties since kept are bare CRLFs */
+	bool relaxed = b->canon == DKK_CANON_RELAXED;
+
+	if ((last = memrchr(p, '\n', (size_t)(end - p))) == NULL)
+		return p;
+	while (p <= last) {
+		if (relaxed) {
+			w = relaxed_next(p, end);
+			if (*w != '\n' && w < last &&
+			    !is_wsp((unsigned char)*p)) {
+				body_content(b);
+				body_span(b, start, (size_t)(kept - start));
+				for (; empties > 0; empties--)
+					body_put(b, "\r\n", 2);
+				p = start = kept = body_relaxed_events(b, p, w,
+				    end);
+				b->content = false;
+				literal = true;
+				continue;
+			}
+			nl = *w == '\n' ? w : memchr(w, '\n',
+			    (size_t)(end - w));
+		} else {
+			nl = memchr(p, '\n', (size_t)(end - p));
+		}
+		if (nl == p || nl[-1] != '\r')
+			break;
+		q = body_content_end(b, p, nl - 1);
+		if (q == p) {
+			empties++;
+			literal = literal && nl - 1 == p;
+			p = nl + 1;
+			continue;
+		}
+		/* Held back from before this span, which has no content
+		 * yet: real now, and CRLFs like the ones in the span. */
+		for (; b->empty_lines > 0; b->empty_lines--)
+			body_put(b, "\r\n", 2);
+		b->any = true;
+		if (!relaxed || w == nl)
+			w = q;
+		else
+			w = w < q ? relaxed_find(w, q, end) : q;
+		if (literal && q == nl - 1 && w == q) {
+			kept = nl + 1;
+		} else {
+			body_span(b, start, (size_t)(kept - start));
+			for (; empties > 0; empties--)
+				body_put(b, "\r\n", 2);
+			body_relaxed_line(b, p, w, q, end);
+			start = kept = nl + 1;
+		}
+		empties = 0;
+		literal = true;
+		p = nl + 1;
+	}
+	body_span(b, start, (size_t)(kept - start));
+	b->empty_lines += empties;
+	return p;
+}
+
+/* Canonicalise a chunk of body (RFC 6376 3.4.3, 3.4.4).  Lines may end in
+ * CRLF or bare LF; a CR not followed by LF is an ordinary octet.  Whole
+ * lines that are already canonical take the fast path; the rest, and the
+ * partial lines at chunk edges, go octet by octet. */
+void
+body_feed(struct body *b, const char *data, size_t len)
+{
+	const char *p = data, *end = data + len, *nl;
+
+	while (p < end) {
+		if (b->bol && (p = body_fast(b, p, end)) == end)
+			break;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL) {
+			body_slow(b, p, (size_t)(end - p));
+			b->bol = false;
+			break;
+		}
+		body_slow(b, p, (size_t)(nl + 1 - p));
+		b->bol = true;
+		p = nl + 1;
 	}
 }
 

@@ -163,6 +163,7 @@ struct body {
 	bool wsp;
 	bool content;		/* the current line has content */
 	bool any;		/* some line had content */
+	bool bol;		/* at the start of a line */
 	size_t outlen;
 	char out[BODY_OUT];
 };

@@ -4,7 +4,8 @@
 #   TOP_SRCDIR=... TOP_BUILDDIR=... tests/run.sh [FILTER]
 #
 # Runs, in order, $TOP_BUILDDIR/tests/unit/unit and then every
-# tests/cli/*.sh, tests/interop/*.sh and tests/integration/*.sh of
+# tests/cli/*.sh, tests/bench/*.sh, tests/interop/*.sh and
+# tests/integration/*.sh of
 # $TOP_SRCDIR (each directory sorted), only those whose path contains FILTER
 # when one is given.  Every program prints TAP on stdout ("ok N - name",
 # "not ok N - name", "ok N - name # SKIP reason", a plan "1..N") and
@@ -49,7 +50,7 @@ FILTER="${1:-${TEST_FILTER:-}}"
 # matches are not run (the sanitizer build leaves out the tests that load
 # its modules into uninstrumented servers).  TEST_DIRS: the directories.
 EXCLUDE="${TEST_EXCLUDE:-}"
-DIRS="${TEST_DIRS:-cli interop integration}"
+DIRS="${TEST_DIRS:-cli bench interop integration}"
 LOGROOT="$TOP_BUILDDIR/tests/logs"
 LOGDIR="$LOGROOT/run-$(date +%Y%m%d-%H%M%S)-$$"
 TIMEOUT="${TEST_TIMEOUT:-900}"

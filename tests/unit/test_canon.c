@@ -415,6 +415,101 @@ canon_body_chunking_invariant(void)
 	}
 }
 
+/* Lines that take the fast path (whole, CRLF, already canonical) mixed
+ * with ones that do not: whole-body feeding, 7- and 61-octet chunks and
+ * octet by octet (always the slow path) agree, with and without l=. */
+static void
+canon_body_fast_path_agrees(void)
+{
+	static const char *const pieces[] = {
+		"plain words here\r\n", "\r\n", "two  spaces\r\n",
+		"tab\there\r\n", "trailing \r\n", "bare lf\n", "\n",
+		" lead\r\n", "lone\rcr\r\n", " \r\n",
+		"0123456789abcdef0123456789abcdef0123456789  x\r\n",
+		"0123456789abcdef0123456789abcdef0123456789\t\r\n",
+		"0123456789abcdef 0123456789abcdef 0123456789ab x\r\n",
+		"a \rb\r\n", "a\t\rb  c\n", "x  \n", "y \t\r\n", "z \n",
+		"q\r\r\n", "w \r \r\n", "e\t\r", "0123456789abcdef\t0123 \r\n",
+		"0123456789abcdef \001ctl \002\r\n"
+	};
+	char body[4096], *exact;
+	uint32_t r = 12345;
+	size_t len, k, i;
+	int c, trial;
+
+	for (trial = 0; trial < 200; trial++) {
+		len = 0;
+		for (k = 0; k < 40; k++) {
+			r = r * 1103515245u + 12345u;
+			i = (r >> 16) % (sizeof(pieces) / sizeof(pieces[0]));
+			memcpy(body + len, pieces[i], strlen(pieces[i]));
+			len += strlen(pieces[i]);
+		}
+		/* Exactly len octets on the heap: ASan sees any read past
+		 * the end by the 16-octet scans. */
+		exact = malloc(len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(exact);
+		memcpy(exact, body, len);
+		for (c = 0; c < 2; c++) {
+			uint64_t lim = trial % 3 == 0 ? (r >> 8) % len :
+			    UINT64_MAX;
+			char *whole = body_b64(c, exact, len, 0, lim, NULL);
+			char *seven = body_b64(c, exact, len, 7, lim, NULL);
+			char *odd = body_b64(c, exact, len, 61, lim, NULL);
+			char *bytes = body_b64(c, exact, len, 1, lim, NULL);
+
+			CU_ASSERT_STRING_EQUAL(whole, bytes);
+			CU_ASSERT_STRING_EQUAL(seven, bytes);
+			CU_ASSERT_STRING_EQUAL(odd, bytes);
+			free(whole);
+			free(seven);
+			free(odd);
+			free(bytes);
+		}
+		free(exact);
+	}
+}
+
+/* Random octets from the ones canonicalisation cares about, lines long
+ * enough for the 16-octet scans: every way of feeding them agrees with
+ * octet-by-octet feeding. */
+static void
+canon_body_random_octets_agree(void)
+{
+	static const char alphabet[] = "ab  \t\r\n\r\n\001xyz";
+	uint32_t r = 99;
+	size_t len, k;
+	char *body;
+	int c, trial;
+
+	for (trial = 0; trial < 2000; trial++) {
+		r = r * 1103515245u + 12345u;
+		len = 1 + (r >> 16) % 300;
+		body = malloc(len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+		for (k = 0; k < len; k++) {
+			r = r * 1103515245u + 12345u;
+			body[k] = (r >> 16) % 3 == 0 ? 'a' :
+			    alphabet[(r >> 18) % (sizeof(alphabet) - 1)];
+		}
+		for (c = 0; c < 2; c++) {
+			char *whole = body_b64(c, body, len, 0, UINT64_MAX,
+			    NULL);
+			char *odd = body_b64(c, body, len, 19, UINT64_MAX,
+			    NULL);
+			char *bytes = body_b64(c, body, len, 1, UINT64_MAX,
+			    NULL);
+
+			CU_ASSERT_STRING_EQUAL(whole, bytes);
+			CU_ASSERT_STRING_EQUAL(odd, bytes);
+			free(whole);
+			free(odd);
+			free(bytes);
+		}
+		free(body);
+	}
+}
+
 /* The expected canonical forms of tricky_body, computed by hand. */
 static void
 canon_body_tricky_expected(void)
@@ -488,6 +583,8 @@ static const struct unit_test canon_tests[] = {
 	{ "canon_bodyset_shares_sinks", canon_bodyset_shares_sinks },
 	{ "canon_body_tricky_expected", canon_body_tricky_expected },
 	{ "canon_body_chunking_invariant", canon_body_chunking_invariant },
+	{ "canon_body_fast_path_agrees", canon_body_fast_path_agrees },
+	{ "canon_body_random_octets_agree", canon_body_random_octets_agree },
 	{ "canon_body_large_chunked", canon_body_large_chunked },
 	{ NULL, NULL }
 };

@@ -1,0 +1,21 @@
+# bench/local.mk: the benchmark against libopendkim (issue 9), included by
+# Makefile.am.  `make bench` builds and runs it (BENCH_FLAGS: e.g.
+# --out bench/results.md, --rounds 7); `make check` only builds it, for
+# tests/bench/tiny.sh, which runs it once in --tiny mode.
+.PHONY: bench
+if HAVE_OPENDKIM
+check_PROGRAMS += bench/bench
+bench_bench_SOURCES = bench/bench.c
+bench_bench_CFLAGS = $(AM_CFLAGS) $(OPENDKIM_CFLAGS) $(NETTLE_CFLAGS)
+bench_bench_LDADD = core/libdkimkit.la $(OPENDKIM_LIBS) $(NETTLE_LIBS) \
+	$(GMP_LIBS) -lm
+
+bench: bench/bench$(EXEEXT) plugins/opensmtpd/filter-dkimkit$(EXEEXT)
+	./bench/bench$(EXEEXT) \
+	    --filter ./plugins/opensmtpd/filter-dkimkit$(EXEEXT) $(BENCH_FLAGS)
+else
+bench:
+	@echo "make bench: libopendkim was not found when configure ran;" \
+	    "install libopendkim-dev (scripts/deps) and run configure again" >&2
+	@exit 1
+endif
