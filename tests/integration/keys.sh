@@ -224,6 +224,94 @@ check "retire with a short grace period removes at once" key retire \
 [ ! -e "$KD/$D/$A-2.key" ]
 ok_if "--grace 0 removes the key in the same run" $?
 
+# filter-dkimkit -K: one filter process signs with the active selector,
+# follows a switch at the next message, and reads the key directory again
+# on SIGHUP (a change that stat cannot see).
+FILTER="${FILTER_DKIMKIT:-$TOP_BUILDDIR/plugins/opensmtpd/filter-dkimkit}"
+TOOL="$TOP_SRCDIR/tests/integration/opensmtpd-tool.py"
+[ -x "$FILTER" ] || bail_out "$FILTER is not built"
+HS='config|smtpd-version|6.8.0p2
+config|smtp-session-timeout|300
+config|subsystem|smtp-in
+config|admd|mx.test
+config|ready'
+
+# wait_for PATTERN FILE: true once FILE has a line matching PATTERN.
+wait_for()
+{
+	local i
+
+	for ((i = 0; i < 100; i++)); do
+		grep -q -- "$1" "$2" && return 0
+		kill -0 "$FPID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# through_filter N SELECTOR: session N's message goes through the filter
+# and must come back signed by SELECTOR, verifying in DNS.
+through_filter()
+{
+	local sid
+	sid=$(printf '%016x' "$1")
+
+	printf 'Received: from client
+	by mx.test; 1 Dec 2026
+From: <alice@%s>
+To: <bob@example.net>
+Subject: filter %s
+
+body %s
+' \
+	    "$D" "$1" "$1" > f$1.eml
+	"$PY" "$TOOL" feed "$sid" f$1.eml >&7
+	if ! wait_for "^filter-dataline|$sid|[0-9a-f]*|\.\$" f.out; then
+		not_ok "filter message $1: came back" "$(cat f.err)"
+		return
+	fi
+	"$PY" "$TOOL" extract "$sid" f.out > f$1.got
+	check "filter message $1: verifies in DNS" "$DKIMKIT" verify \
+	    --dns "$DNS" --json f$1.got
+	[ "$(field "$TAP_OUT" 'j["signatures"][0]["s"]')" = "$2" ]
+	ok_if "filter message $1: signed by $2" $? "$(cat "$TAP_OUT")"
+}
+
+check_fails "filter -K with a domain without a key stops the start" \
+    "$FILTER" -m sign -d example.org -K "$KD"
+grep -q "example.org" "$TAP_ERR"
+ok_if "... naming the domain" $?
+check_fails "filter -K with -k stops the start" "$FILTER" -m sign -d $D \
+    -K "$KD" -s x -k "$KD/$D/$B.key"
+# Published before the filter starts: unbound must not inherit fd 7.
+grep "^$B-2\._domainkey" "$KD/$D/$B-2.txt" >> published
+publish
+mkfifo fin
+"$FILTER" -m sign -d $D -K "$KD" < fin > f.out 2> f.err &
+FPID=$!
+exec 7> fin
+at_exit kill "$FPID"
+printf '%s\n' "$HS" >&7
+through_filter 1 $B
+check "switch to $B-2 while the filter runs" key switch --dns "$DNS" $D $B-2
+through_filter 2 $B-2
+# Name $B in place: same inode, size and time, so no stat sees it.
+stamp="$(stat -c %y "$KD/$D/active")"
+printf '%s  \n' $B > "$KD/$D/active.new"
+cat "$KD/$D/active.new" > "$KD/$D/active"
+touch -d "$stamp" "$KD/$D/active"
+through_filter 3 $B-2
+kill -HUP "$FPID"
+wait_for "SIGHUP" f.err
+ok_if "the filter logs the SIGHUP" $?
+through_filter 4 $B
+grep -q "signed: d=$D s=$B-2" f.err
+ok_if "the filter logs the selector it signed with" $? "$(cat f.err)"
+exec 7>&-
+timeout 10 tail --pid="$FPID" -f /dev/null
+wait "$FPID"
+ok_if "the filter ends at the end of its input" $?
+
 # Bad input.
 check_status 2 "a domain that is a path is refused" key check ../etc
 check_status 2 "a selector that is a path is refused" key switch $D ../x
