@@ -99,4 +99,27 @@ check_status 2 "--algorithm must match the token's key" env \
     DKIMKIT_PIN=$PIN "$DKIMKIT" sign --key "$ED" --algorithm rsa-sha256 \
     --domain example.test --selector hsm-ed m.eml
 
+# filter-dkimkit with a token's key (-P for the PIN), over its protocol.
+FILTER="${FILTER_DKIMKIT:-$TOP_BUILDDIR/plugins/opensmtpd/filter-dkimkit}"
+TOOL="$TOP_SRCDIR/tests/integration/opensmtpd-tool.py"
+SID=00000000000000a1
+{
+	printf 'config|smtpd-version|6.8.0p2\nconfig|subsystem|smtp-in\n'
+	printf 'config|ready\n'
+	"$PY" "$TOOL" feed $SID m.eml
+} > filter.in
+timeout 60 "$FILTER" -m sign -d example.test -s hsm-rsa -k "$RSA" \
+    -s hsm-ed -k "$ED" -P pin < filter.in > filter.out 2> filter.err
+ok_if "filter-dkimkit signs with the token's keys" $? "$(cat filter.err)"
+"$PY" "$TOOL" extract $SID filter.out > filter.eml
+ok_if "the message comes back whole" $?
+check "dkimkit verifies both signatures" "$DKIMKIT" verify --zone zone \
+    --json filter.eml
+grep -q '"signatures":\[{[^]]*"result":"pass".*"result":"pass"' "$TAP_OUT"
+ok_if "both pass" $? "$(cat "$TAP_OUT")"
+check "python3-dkim verifies the filter's signatures" "$PY" "$TOOL" \
+    dkimverify filter.eml zone
+check_fails "filter-dkimkit without the PIN stops the start" "$FILTER" \
+    -m sign -d example.test -s hsm-rsa -k "$RSA" < filter.in
+
 done_testing
