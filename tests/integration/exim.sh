@@ -397,6 +397,39 @@ code=$(reply_code)
 [ "$code" = 250 ] && delivered "$S" 2 && "$PY" dkimverify.py "$(newest "$S")" >/dev/null
 ok_if "key restored: the retry is signed and delivered" $? || explain "$S"
 
+# --- 4b. sign with a dkimkit-key(1) key directory: the active selector --
+KDIR="$TMPD/keydir"
+mkdir -p "$KDIR/example.test"
+cp rsa.pem "$KDIR/example.test/rsa.key"
+cp ed.pem "$KDIR/example.test/ed.key"
+echo rsa > "$KDIR/example.test/active"
+chmod -R a+rX "$KDIR"
+K="$TMPD/keydir-sign"
+exim_conf "$K" "  warn add_header = \${dlfunc{$SO}{sign}{example.test}{keydir=$KDIR}}"
+exim_start "$K" || bail_out "exim (keydir sign) did not start"
+n=0
+for sel in rsa ed; do
+	if [ $sel = ed ]; then
+		echo ed > "$KDIR/example.test/active.new"
+		chmod a+r "$KDIR/example.test/active.new"
+		mv "$KDIR/example.test/active.new" "$KDIR/example.test/active"
+	fi
+	send plain.eml
+	code=$(reply_code)
+	n=$((n + 1))
+	[ "$code" = 250 ] && delivered "$K" $n &&
+	    "$PY" dkimverify.py "$(newest "$K")" >/dev/null &&
+	    grep -q "s=$sel;" "$(newest "$K")"
+	ok_if "keydir= signs with the active selector ($sel), python3-dkim verifies" \
+	    $? "code ${code:-none}" || explain "$K"
+done
+rm "$KDIR/example.test/active"
+send plain.eml
+code=$(reply_code)
+[ "$code" = 451 ] && grep -q "$KDIR/example.test/active" "$K/log/mainlog"
+ok_if "keydir= without an active selector: 451, logged" $? \
+    "code ${code:-none}" || explain "$K"
+
 # --- 5. sign on a transport: a missing key defers, nothing is lost ------
 Q="$TMPD/queue"
 # queue_only: the delivery attempts are the queue runs below, so that they
