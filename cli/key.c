@@ -3,7 +3,7 @@
  * new, check, switch, retire and purge (dkimkit-key(1) has the layout).
  *
  *	DIR/DOMAIN/SELECTOR.key		private key, 0600
- *	DIR/DOMAIN/SELECTOR.txt		its key record as a zone-file line
+ *	DIR/DOMAIN/SELECTOR.txt		its record, a zone-file line
  *	DIR/DOMAIN/SELECTOR.retired	Unix time of its retirement
  *	DIR/DOMAIN/active		the selector to sign with
  *
@@ -31,8 +31,8 @@
 static const char key_usage[] =
     "usage: dkimkit key [--keydir DIR] new [--algorithm rsa|ed25519]\n"
     "                   [--bits N] DOMAIN\n"
-    "       dkimkit key [--keydir DIR] check [--dns ADDR[@PORT] | --zone FILE]\n"
-    "                   DOMAIN\n"
+    "       dkimkit key [--keydir DIR] check [--dns ADDR[@PORT] |\n"
+    "                   --zone FILE] DOMAIN\n"
     "       dkimkit key [--keydir DIR] switch [--dns ... | --zone ...]\n"
     "                   DOMAIN SELECTOR\n"
     "       dkimkit key [--keydir DIR] retire [--grace TIME] DOMAIN SELECTOR\n"

@@ -228,8 +228,8 @@ sign_file(struct sopts *o, const char *path)
 int
 cmd_sign(int argc, char **argv)
 {
-	enum { O_KEY = 256, O_KEYDIR, O_PINFILE, O_DOMAIN, O_SEL, O_ALG, O_CANON, O_HEADERS,
-	    O_OVER, O_ID, O_EXPIRE, O_LEN, O_NOW, O_HELP };
+	enum { O_KEY = 256, O_KEYDIR, O_PINFILE, O_DOMAIN, O_SEL, O_ALG,
+	    O_CANON, O_HEADERS, O_OVER, O_ID, O_EXPIRE, O_LEN, O_NOW, O_HELP };
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, O_KEY },
 		{ "keydir", required_argument, NULL, O_KEYDIR },

@@ -402,7 +402,7 @@ enum dkk_record_state {
 	DKK_RECORD_MISSING,	/* no DKIM key record at the name */
 	DKK_RECORD_DIFFERS,	/* a key record with another key */
 	DKK_RECORD_REVOKED,	/* a key record with an empty p= */
-	DKK_RECORD_PRESENT,	/* a key record; key was NULL: not compared */
+	DKK_RECORD_PRESENT,	/* a key record, not compared (key NULL) */
 	DKK_RECORD_TEMPERROR	/* DNS trouble */
 };
 

@@ -22,7 +22,7 @@ static bool
 check_type(const struct tag *k, enum key_type type)
 {
 	if (k == NULL)
-		return type == KEY_RSA;		/* RFC 6376 3.6.1: default */
+		return type == KEY_RSA;	/* RFC 6376 3.6.1: the default */
 	return ci_equals(k->val, k->vlen, type == KEY_RSA ? "rsa" : "ed25519");
 }
 

@@ -163,8 +163,8 @@ p11_public(dkk_ctx *ctx, gnutls_privkey_t pk, const char *url,
 		rc = gnutls_pubkey_export_ecc_raw2(pub, &curve, n, NULL, 0);
 	gnutls_pubkey_deinit(pub);
 	if (rc != 0)
-		return ctx_fail(ctx, DKK_EKEY, "%s: cannot read the public key: "
-		    "%s", url, gnutls_strerror(rc));
+		return ctx_fail(ctx, DKK_EKEY, "%s: cannot read the public "
+		    "key: %s", url, gnutls_strerror(rc));
 	return DKK_OK;
 }
 
