@@ -59,7 +59,8 @@ p11_pin_source(dkk_ctx *ctx, const char *url, char **pin)
 	else if (strncmp(v, "file:", 5) == 0)
 		v += 5;
 	if ((len = strcspn(v, "&")) == 0 || len >= sizeof(path))
-		return ctx_fail(ctx, DKK_ESYNTAX, "%s: bad pin-source", url);
+		return ctx_fail(ctx, DKK_ESYNTAX, "%.*s: bad pin-source",
+		    P11_SHOWN(url));
 	memcpy(path, v, len);
 	path[len] = '\0';
 	if ((f = fopen(path, "r")) == NULL)
@@ -122,8 +123,9 @@ p11_open(dkk_ctx *ctx, const char *url, const char *pin,
 	free(bare);
 	if (rc != 0) {
 		gnutls_privkey_deinit(pk);
-		return ctx_fail(ctx, DKK_EKEY, "%s: %s%s", url,
+		return ctx_fail(ctx, DKK_EKEY, "%.*s: %s%s", P11_SHOWN(url),
 		    gnutls_strerror(rc), pin == NULL &&
+		    strstr(url, "pin-value=") == NULL &&
 		    rc == GNUTLS_E_PKCS11_PIN_ERROR ? " (no PIN given)" : "");
 	}
 	switch (gnutls_privkey_get_pk_algorithm(pk, NULL)) {
@@ -135,8 +137,8 @@ p11_open(dkk_ctx *ctx, const char *url, const char *pin,
 		break;
 	default:
 		gnutls_privkey_deinit(pk);
-		return ctx_fail(ctx, DKK_EKEY, "%s: not an RSA or Ed25519 key",
-		    url);
+		return ctx_fail(ctx, DKK_EKEY, "%.*s: not an RSA or Ed25519 "
+		    "key", P11_SHOWN(url));
 	}
 	*out = pk;
 	return DKK_OK;
@@ -163,8 +165,8 @@ p11_public(dkk_ctx *ctx, gnutls_privkey_t pk, const char *url,
 		rc = gnutls_pubkey_export_ecc_raw2(pub, &curve, n, NULL, 0);
 	gnutls_pubkey_deinit(pub);
 	if (rc != 0)
-		return ctx_fail(ctx, DKK_EKEY, "%s: cannot read the public "
-		    "key: %s", url, gnutls_strerror(rc));
+		return ctx_fail(ctx, DKK_EKEY, "%.*s: cannot read the public "
+		    "key: %s", P11_SHOWN(url), gnutls_strerror(rc));
 	return DKK_OK;
 }
 

@@ -4,9 +4,15 @@
 #ifndef DKK_PKCS11_H
 #define DKK_PKCS11_H
 
+#include <string.h>
+
 #include <gnutls/abstract.h>
 
 #include "internal.h"
+
+/* printf arguments for "%.*s": a URI without its query, which may hold
+ * a pin-value that must not reach a log. */
+#define P11_SHOWN(url) (int)strcspn((url), "?"), (url)
 
 HIDDEN int p11_pin_source(dkk_ctx *ctx, const char *url, char **pin);
 HIDDEN int p11_open(dkk_ctx *ctx, const char *url, const char *pin,

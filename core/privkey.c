@@ -323,19 +323,25 @@ key_token_public(dkk_ctx *ctx, dkk_key *k, const char *url)
 	gnutls_free(n.data);
 	gnutls_free(e.data);
 	if (rc != DKK_OK)
-		ctx_fail(ctx, rc, "%s: unusable public key", url);
+		ctx_fail(ctx, rc, "%.*s: unusable public key",
+		    P11_SHOWN(url));
 	return rc;
 }
 
 static int
 key_load_token(dkk_ctx *ctx, const char *url, dkk_key **keyp)
 {
+	char *shown;	/* for messages: no pin-value */
 	dkk_key *k;
 	int rc;
 
 	if ((k = dkk_calloc(1, sizeof(*k))) == NULL)
 		return DKK_ENOMEM;
 	k->type = KEY_ED25519;	/* nothing for key_zero to clear yet */
+	if ((shown = dkk_strndup(url, strcspn(url, "?"))) == NULL) {
+		free(k);
+		return DKK_ENOMEM;
+	}
 	rc = p11_pin_source(ctx, url, &k->pin);
 	if (rc == DKK_OK && k->pin == NULL && ctx->pin != NULL &&
 	    (k->pin = dkk_strdup(ctx->pin)) == NULL)
@@ -344,7 +350,9 @@ key_load_token(dkk_ctx *ctx, const char *url, dkk_key **keyp)
 		rc = p11_open(ctx, url, k->pin, &k->token, &k->type);
 	if (rc == DKK_OK)
 		rc = key_token_public(ctx, k, url);
-	return key_finish(ctx, k, url, rc, keyp);
+	rc = key_finish(ctx, k, shown, rc, keyp);
+	free(shown);
+	return rc;
 }
 
 int

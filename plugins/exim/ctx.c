@@ -121,9 +121,11 @@ ctx_key(const char *path, uschar **yield)
 	if ((cached = ctx_key_cached(path)) != NULL)
 		return cached;
 	if ((rc = dkk_ctx_load_key(ctx_ctx, path, &key)) != DKK_OK) {
-		/* The core's sentence usually names the file already. */
+		/* The core's sentence usually names the file already; a
+		 * URI is never repeated here: it may carry a pin-value. */
 		why = ctx_why(rc);
-		exim_fail(yield, strstr(why, path) != NULL ? "key" : path, why);
+		exim_fail(yield, strstr(why, path) != NULL ||
+		    strncmp(path, "pkcs11:", 7) == 0 ? "key" : path, why);
 		return NULL;
 	}
 	if ((e = calloc(1, sizeof(*e))) == NULL ||

@@ -129,8 +129,8 @@ sign(uschar **yield, int argc, uschar *argv[])
 	if (so.key == NULL)
 		return FAIL;
 	if ((rc = dkk_signer_new(ctx, &so, &s)) != DKK_OK)
-		return exim_fail(yield, "sign", CCS string_sprintf("%s: %s",
-		    keysrc, dkk_strerror(rc)));
+		return exim_fail(yield, "sign", CCS string_sprintf("%.*s: %s",
+		    (int)strcspn(keysrc, "?"), keysrc, dkk_strerror(rc)));
 	rc = sign_run(s, &so, yield);
 	dkk_signer_free(s);
 	return rc;

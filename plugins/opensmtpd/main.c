@@ -180,13 +180,15 @@ main_keys(void)
 
 	for (i = 0; i < conf.nkeys; i++) {
 		k = &conf.keys[i];
+		/* The core's sentence names the file (a URI without its
+		 * query, which may hold a pin-value). */
 		if (dkk_ctx_load_key(conf.ctx, k->path, &k->key) != DKK_OK)
-			fatalx(k->path, dkk_ctx_error(conf.ctx));
+			fatalx("-k", dkk_ctx_error(conf.ctx));
 		type = dkk_key_type(k->key);
 		/* a= is "rsa-sha256" or "ed25519-sha256": the key type first. */
 		if (k->alg != NULL && (strncmp(k->alg, type, strlen(type)) ||
 		    k->alg[strlen(type)] != '-'))
-			fatalx(k->path, "the key does not match its -a");
+			fatalx(k->alg, "does not match the key of its -k");
 	}
 }
 

@@ -95,6 +95,12 @@ grep -q 'PIN' "$TAP_ERR"
 ok_if "no PIN: the message says so" $?
 check_status 2 "a wrong PIN: exit 2" env DKIMKIT_PIN=0000 "$DKIMKIT" sign \
     --key "$RSA" --domain example.test --selector hsm-rsa m.eml
+check_status 2 "a wrong pin-value in the URI: exit 2" "$DKIMKIT" sign \
+    --key "$RSA?pin-value=97531" --domain example.test --selector hsm-rsa \
+    m.eml
+! grep -q 97531 "$TAP_ERR" && grep -q 'object=dkk-rsa' "$TAP_ERR"
+ok_if "the message names the key but not the PIN in the URI" $? \
+    "$(cat "$TAP_ERR")"
 check_status 2 "no --pin option: the PIN never goes on a command line" \
     "$DKIMKIT" sign --pin "$PIN" --key "$RSA" --domain example.test \
     --selector hsm-rsa m.eml
