@@ -18,6 +18,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_adsp(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_key(int argc, char **argv);
 
 /* main.c: shared helpers */
 void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -33,6 +34,12 @@ struct source_opts {
 	long long timeout;
 };
 int source_setup(dkk_ctx *ctx, const struct source_opts *o);
+
+/* keygen.c: the zone-file line of a key record ("" p64: revoked), and a
+ * new private key file (mode 0600, never overwriting). */
+void print_record(FILE *out, const char *sel, const char *dom,
+    const char *type, const char *p64);
+int write_key(const char *path, const char *pem);
 
 /* json.c */
 void json_string(FILE *f, const char *s);

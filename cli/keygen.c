@@ -24,8 +24,8 @@ static const char keygen_usage[] =
 
 /* One zone-file line; the record is split into strings of at most 255
  * octets, which DNS joins again (RFC 6376 3.6.2.2). */
-static void
-print_record(const char *sel, const char *dom, const char *type,
+void
+print_record(FILE *out, const char *sel, const char *dom, const char *type,
     const char *p64)
 {
 	char *rec;
@@ -33,16 +33,16 @@ print_record(const char *sel, const char *dom, const char *type,
 
 	if (asprintf(&rec, "v=DKIM1; k=%s; p=%s", type, p64) < 0)
 		return;
-	printf("%s._domainkey.%s. 3600 IN TXT", sel, dom);
+	fprintf(out, "%s._domainkey.%s. 3600 IN TXT", sel, dom);
 	len = strlen(rec);
 	for (i = 0; i < len; i += 255)
-		printf(" \"%.*s\"", (int)(len - i < 255 ? len - i : 255),
-		    rec + i);
-	putchar('\n');
+		fprintf(out, " \"%.*s\"", (int)(len - i < 255 ? len - i :
+		    255), rec + i);
+	fputc('\n', out);
 	free(rec);
 }
 
-static int
+int
 write_key(const char *path, const char *pem)
 {
 	size_t len = strlen(pem);
@@ -82,7 +82,7 @@ keygen(const char *type, unsigned bits, const char *dom, const char *sel,
 	else if ((rc = dkk_key_public(key, &p64)) != DKK_OK)
 		warnx("%s", dkk_strerror(rc));
 	else if (write_key(out != NULL ? out : path, pem) == 0) {
-		print_record(sel, dom, type, p64);
+		print_record(stdout, sel, dom, type, p64);
 		ret = fflush(stdout) == 0 ? 0 : EXIT_TROUBLE;
 	}
 	if (pem != NULL)

@@ -1,5 +1,5 @@
 /*
- * main.c: the dkimkit command: sign, verify, keygen and adsp.
+ * main.c: the dkimkit command: sign, verify, keygen, key and adsp.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +19,8 @@ static const char usage[] =
     "  verify   verify the DKIM signatures of messages\n"
     "  sign     add a DKIM-Signature to a message\n"
     "  keygen   make a key pair and print its DNS record\n"
+    "  key      keep keys in a key directory and rotate them: new, check,\n"
+    "           switch, retire, purge, record (see dkimkit-key(1))\n"
     "  adsp     evaluate Author Domain Signing Practices (RFC 5617)\n"
     "\n"
     "Run 'dkimkit COMMAND --help' for a command's options, and see\n"
@@ -96,6 +98,7 @@ main(int argc, char **argv)
 		{ "verify", cmd_verify },
 		{ "sign", cmd_sign },
 		{ "keygen", cmd_keygen },
+		{ "key", cmd_key },
 		{ "adsp", cmd_adsp },
 	};
 	size_t i;

@@ -12,16 +12,22 @@
 #include "cli.h"
 
 static const char sign_usage[] =
-    "usage: dkimkit sign --key FILE --domain D --selector S\n"
+    "usage: dkimkit sign --key FILE|pkcs11:URI --domain D --selector S\n"
+    "       dkimkit sign --keydir DIR --domain D\n"
     "                    [--algorithm rsa-sha256|ed25519-sha256]\n"
     "                    [--canon HDR/BODY] [--headers a:b:c] [--oversign]\n"
     "                    [--identity I] [--expire SECS] [--body-length]\n"
-    "                    [--now UNIXTIME] [FILE]\n"
+    "                    [--pin-file FILE] [--now UNIXTIME] [FILE]\n"
     "\n"
     "Sign FILE (standard input when none) and write it to standard output\n"
     "with the DKIM-Signature field on top and CRLF line ends.\n"
     "\n"
-    "  --key FILE        private key: PEM or DER, PKCS#1 or PKCS#8\n"
+    "  --key FILE        private key: PEM or DER, PKCS#1 or PKCS#8, or a\n"
+    "                    pkcs11: URI (RFC 7512) of a key in a token\n"
+    "  --keydir DIR      sign with the active key of D in this key\n"
+    "                    directory (see dkimkit-key(1))\n"
+    "  --pin-file FILE   token PIN on the first line of FILE (default:\n"
+    "                    $DKIMKIT_PIN, or pin-source in the URI)\n"
     "  --domain D        signing domain (d=)\n"
     "  --selector S      selector (s=)\n"
     "  --algorithm A     must match the key; default from the key\n"
@@ -36,6 +42,9 @@ static const char sign_usage[] =
 struct sopts {
 	struct dkk_sign_opts so;
 	const char *keyfile;
+	const char *keydir;
+	const char *pinfile;
+	dkk_keydir *kd;
 	const char *algorithm;
 	long long now;
 	int have_now;
@@ -141,12 +150,48 @@ sign_stream(dkk_ctx *ctx, const struct sopts *o, FILE *f, const char *name)
 	return fflush(stdout) == 0 ? 0 : EXIT_TROUBLE;
 }
 
+/* The PIN from a file or the environment: a command line is visible to
+ * every user of the machine. */
+static int
+sign_pin(dkk_ctx *ctx, const struct sopts *o)
+{
+	const char *env = getenv("DKIMKIT_PIN");
+
+	if (o->pinfile != NULL)
+		return dkk_ctx_set_pin_file(ctx, o->pinfile);
+	if (env != NULL && *env != '\0')
+		return dkk_ctx_set_pin(ctx, env);
+	return DKK_OK;
+}
+
+/* --key, or the active key of --keydir (then s= is its selector). */
+static int
+sign_key(dkk_ctx *ctx, struct sopts *o, const dkk_key **key)
+{
+	dkk_key *k;
+	int rc;
+
+	if ((rc = sign_pin(ctx, o)) != DKK_OK)
+		return rc;
+	if (o->keydir == NULL) {
+		rc = dkk_ctx_load_key(ctx, o->keyfile, &k);
+		*key = k;
+		return rc;
+	}
+	if ((rc = dkk_keydir_new(ctx, o->keydir, &o->kd)) != DKK_OK)
+		return rc;
+	rc = dkk_keydir_active(o->kd, o->so.domain, key, &o->so.selector);
+	if (rc == DKK_OK)
+		o->keyfile = o->so.selector;
+	return rc;
+}
+
 static int
 sign_file(struct sopts *o, const char *path)
 {
 	const char *name = strcmp(path, "-") == 0 ? "(stdin)" : path;
+	const dkk_key *key;
 	dkk_ctx *ctx;
-	dkk_key *key;
 	FILE *f;
 	int rc;
 
@@ -156,9 +201,10 @@ sign_file(struct sopts *o, const char *path)
 	}
 	if (o->have_now)
 		dkk_ctx_set_clock(ctx, fixed_clock, &o->now);
-	if ((rc = dkk_ctx_load_key(ctx, o->keyfile, &key)) != DKK_OK) {
+	if ((rc = sign_key(ctx, o, &key)) != DKK_OK) {
 		warnx("%s", *dkk_ctx_error(ctx) ? dkk_ctx_error(ctx) :
 		    dkk_strerror(rc));
+		dkk_keydir_free(o->kd);
 		dkk_ctx_free(ctx);
 		return EXIT_TROUBLE;
 	}
@@ -174,6 +220,7 @@ sign_file(struct sopts *o, const char *path)
 		rc = sign_stream(ctx, o, f, name);
 		fclose(f);
 	}
+	dkk_keydir_free(o->kd);
 	dkk_ctx_free(ctx);
 	return rc;
 }
@@ -181,10 +228,12 @@ sign_file(struct sopts *o, const char *path)
 int
 cmd_sign(int argc, char **argv)
 {
-	enum { O_KEY = 256, O_DOMAIN, O_SEL, O_ALG, O_CANON, O_HEADERS,
-	    O_OVER, O_ID, O_EXPIRE, O_LEN, O_NOW, O_HELP };
+	enum { O_KEY = 256, O_KEYDIR, O_PINFILE, O_DOMAIN, O_SEL, O_ALG,
+	    O_CANON, O_HEADERS, O_OVER, O_ID, O_EXPIRE, O_LEN, O_NOW, O_HELP };
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, O_KEY },
+		{ "keydir", required_argument, NULL, O_KEYDIR },
+		{ "pin-file", required_argument, NULL, O_PINFILE },
 		{ "domain", required_argument, NULL, O_DOMAIN },
 		{ "selector", required_argument, NULL, O_SEL },
 		{ "algorithm", required_argument, NULL, O_ALG },
@@ -208,6 +257,8 @@ cmd_sign(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_KEY: o.keyfile = optarg; break;
+		case O_KEYDIR: o.keydir = optarg; break;
+		case O_PINFILE: o.pinfile = optarg; break;
 		case O_DOMAIN: o.so.domain = optarg; break;
 		case O_SEL: o.so.selector = optarg; break;
 		case O_ALG:
@@ -246,9 +297,14 @@ cmd_sign(int argc, char **argv)
 			    argv[optind - 1]);
 		}
 	}
-	if (o.keyfile == NULL || o.so.domain == NULL || o.so.selector == NULL)
+	if (o.keydir != NULL && (o.keyfile != NULL || o.so.selector != NULL))
 		return usage_error("sign",
-		    "--key, --domain and --selector are required");
+		    "--keydir excludes --key and --selector");
+	if (o.keydir == NULL && (o.keyfile == NULL || o.so.selector == NULL))
+		return usage_error("sign",
+		    "--key and --selector (or --keydir) are required");
+	if (o.so.domain == NULL)
+		return usage_error("sign", "--domain is required");
 	if (argc - optind > 1)
 		return usage_error("sign", "one message at a time");
 	return sign_file(&o, optind < argc ? argv[optind] : "-");

@@ -1,6 +1,8 @@
 /*
  * ctx.c: the long-lived context: settings, key source, key cache.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,6 +54,7 @@ dkk_ctx_free(dkk_ctx *ctx)
 	keycache_free(ctx->cache);
 	while (ctx->keys != NULL)
 		dkk_key_free(ctx->keys);
+	dkk_ctx_set_pin(ctx, NULL);
 	buf_clear(&ctx->err);
 	free(ctx);
 }
@@ -225,4 +228,46 @@ dkk_ctx_process(dkk_ctx *ctx)
 	if (ctx->res.process == NULL)
 		return DKK_OK;
 	return ctx->res.process(ctx->res_arg);
+}
+
+int
+dkk_ctx_set_pin(dkk_ctx *ctx, const char *pin)
+{
+	char *copy = NULL;
+
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	if (pin != NULL && (copy = dkk_strdup(pin)) == NULL)
+		return DKK_ENOMEM;
+	if (ctx->pin != NULL) {
+		memset(ctx->pin, 0, strlen(ctx->pin));
+		free(ctx->pin);
+	}
+	ctx->pin = copy;
+	return DKK_OK;
+}
+
+/* The first line of the file, without its line end: the PIN. */
+int
+dkk_ctx_set_pin_file(dkk_ctx *ctx, const char *path)
+{
+	char line[256];
+	FILE *f;
+	int rc;
+
+	if (ctx == NULL || path == NULL)
+		return DKK_EINVAL;
+	if ((f = fopen(path, "r")) == NULL)
+		return ctx_fail(ctx, DKK_EIO, "%s: %s", path, strerror(errno));
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (line[0] == '\0')
+		rc = ctx_fail(ctx, DKK_ESYNTAX, "%s: no PIN on the first line",
+		    path);
+	else
+		rc = dkk_ctx_set_pin(ctx, line);
+	memset(line, 0, sizeof(line));
+	return rc;
 }

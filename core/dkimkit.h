@@ -363,12 +363,28 @@ typedef struct dkk_key dkk_key;
 typedef struct dkk_signer dkk_signer;
 
 /* Load a private key: a PEM or DER file (PKCS#1 RSA, PKCS#8 RSA or
- * Ed25519), or a file holding a base64 Ed25519 seed.  The key is checked
- * by a test signature.  It belongs to the context; free it with
- * dkk_key_free() or let dkk_ctx_free() do so. */
+ * Ed25519), a file holding a base64 Ed25519 seed, or a "pkcs11:" URI
+ * (RFC 7512) naming an RSA or Ed25519 key in a token.  A token's key never
+ * leaves it: GnuTLS opens it (through the modules p11-kit knows of) and
+ * every signature is made by the token.  The PIN comes from a pin-value or
+ * pin-source attribute of the URI (a file: the PIN is its first line),
+ * else from dkk_ctx_set_pin().  The key
+ * is checked by a test signature.  It belongs to the context; free it with
+ * dkk_key_free() or let dkk_ctx_free() do so.  A token's key must be
+ * loaded again in a child process after fork(). */
 DKK_EXPORT int dkk_ctx_load_key(dkk_ctx *ctx, const char *source,
     dkk_key **keyp) DKK_WUR;
 DKK_EXPORT void dkk_key_free(dkk_key *key);
+
+/* The PIN (user PIN) for "pkcs11:" keys loaded after this call; the string
+ * is copied and wiped when replaced.  NULL forgets it.  Give it from a
+ * file or the environment, never from a command line. */
+DKK_EXPORT int dkk_ctx_set_pin(dkk_ctx *ctx, const char *pin);
+
+/* dkk_ctx_set_pin() with the first line of a file (its line end
+ * dropped).  DKK_EIO or DKK_ESYNTAX (empty first line), with the file in
+ * dkk_ctx_error(). */
+DKK_EXPORT int dkk_ctx_set_pin_file(dkk_ctx *ctx, const char *path);
 
 /* "rsa" or "ed25519", and the key size in bits. */
 DKK_EXPORT const char *dkk_key_type(const dkk_key *key);
@@ -385,6 +401,64 @@ DKK_EXPORT int dkk_key_public(const dkk_key *key, char **p64) DKK_WUR;
  * dkk_ctx_load_key(). */
 DKK_EXPORT int dkk_key_generate(dkk_ctx *ctx, const char *type,
     unsigned bits, char **pem, dkk_key **keyp) DKK_WUR;
+
+/* Is the key published?  One fresh DNS lookup (the key cache is neither
+ * read nor filled) of SELECTOR._domainkey.DOMAIN through the context's
+ * key source, blocking until the answer is in. */
+enum dkk_record_state {
+	DKK_RECORD_MATCH = 0,	/* a key record whose p= is this key */
+	DKK_RECORD_MISSING,	/* no DKIM key record at the name */
+	DKK_RECORD_DIFFERS,	/* a key record with another key */
+	DKK_RECORD_REVOKED,	/* a key record with an empty p= */
+	DKK_RECORD_PRESENT,	/* a key record, not compared (key NULL) */
+	DKK_RECORD_TEMPERROR	/* DNS trouble */
+};
+
+/* With several records at the name the best one counts: match, present,
+ * revoked, differs, missing in that order.  key may be NULL. */
+DKK_EXPORT int dkk_record_check(dkk_ctx *ctx, const char *selector,
+    const char *domain, const dkk_key *key, enum dkk_record_state *state)
+    DKK_WUR;
+
+/* "ok", "missing", "differs", "revoked", "published", "temperror". */
+DKK_EXPORT const char *dkk_record_state_name(enum dkk_record_state state);
+
+/* ------------------------------------------------------------------ */
+/* Key directories (dkimkit-key(1)).                                  */
+/*
+ *	DIR/DOMAIN/active		the selector to sign with, one line
+ *	DIR/DOMAIN/SELECTOR.key		its private key
+ *
+ * dkk_keydir_active() looks at the active file (one stat) on every call
+ * and loads the key again only when the file has changed (a rename, as
+ * `dkimkit key switch` does, always counts as a change) or after
+ * dkk_keydir_reload().  Keys it has handed out stay loaded until
+ * dkk_keydir_free(), so signers made with an older key stay valid. */
+
+typedef struct dkk_keydir dkk_keydir;
+
+/* A key directory whose keys are loaded into ctx (as by
+ * dkk_ctx_load_key(), so a PIN set with dkk_ctx_set_pin() applies).  Free
+ * with dkk_keydir_free(), before ctx and after the signers using its
+ * keys. */
+DKK_EXPORT int dkk_keydir_new(dkk_ctx *ctx, const char *dir,
+    dkk_keydir **kdp) DKK_WUR;
+DKK_EXPORT void dkk_keydir_free(dkk_keydir *kd);
+
+/* The active key and selector of domain.  Both are owned by kd: *key
+ * until dkk_keydir_free(), *selector until the next call for domain.
+ * DKK_EIO (no active file), DKK_ESYNTAX (no selector in it) or a
+ * dkk_ctx_load_key() error, with the file in dkk_ctx_error(); the key
+ * handed out before stays valid. */
+DKK_EXPORT int dkk_keydir_active(dkk_keydir *kd, const char *domain,
+    const dkk_key **key, const char **selector) DKK_WUR;
+
+/* Read every domain's active file again at its next use (e.g. on SIGHUP). */
+DKK_EXPORT void dkk_keydir_reload(dkk_keydir *kd);
+
+/* 1 when name can be a domain or selector in a key directory: a DNS name
+ * of letters, digits, hyphens and underscores, so never a path. */
+DKK_EXPORT int dkk_keydir_name_valid(const char *name);
 
 enum dkk_canon { DKK_CANON_SIMPLE = 0, DKK_CANON_RELAXED };
 

@@ -306,6 +306,7 @@ struct dkk_ctx {
 	void *res_arg;
 	struct keycache *cache;
 	struct dkk_key *keys;	/* loaded keys, freed with the context */
+	char *pin;		/* for PKCS#11 keys loaded from now on */
 	struct buf err;
 };
 

@@ -1,6 +1,8 @@
 /*
  * privkey.c: private keys, imported once with GnuTLS, used with Nettle.
  * RSA signing uses the timing-resistant, blinded rsa_*_sign_digest_tr.
+ * Keys named by a "pkcs11:" URI stay in their token and sign through
+ * GnuTLS (pkcs11.c); Nettle only checks their signatures.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,7 +17,7 @@
 #include <nettle/eddsa.h>
 #include <nettle/rsa.h>
 
-#include "internal.h"
+#include "pkcs11.h"
 
 struct dkk_key {
 	dkk_ctx *ctx;
@@ -26,6 +28,8 @@ struct dkk_key {
 	struct rsa_private_key priv;
 	uint8_t ed_secret[ED25519_KEY_SIZE];
 	uint8_t ed_public[ED25519_KEY_SIZE];
+	gnutls_privkey_t token;	/* PKCS#11: the key in its token */
+	char *pin;		/* PKCS#11: GnuTLS may ask for it again */
 };
 
 #define KEY_FILE_MAX (1 << 20)
@@ -55,6 +59,12 @@ key_zero(dkk_key *k)
 		rsa_private_key_clear(&k->priv);
 	}
 	memset(k->ed_secret, 0, sizeof(k->ed_secret));
+	if (k->token != NULL)
+		gnutls_privkey_deinit(k->token);
+	if (k->pin != NULL) {
+		gnutls_memset(k->pin, 0, strlen(k->pin));
+		free(k->pin);
+	}
 }
 
 static int
@@ -203,12 +213,16 @@ key_import(dkk_key *k, const gnutls_datum_t *data)
 	return rc;
 }
 
+static size_t key_sigsize(const dkk_key *k);
+
 static int
 key_sign(const dkk_key *k, const uint8_t *digest, uint8_t *sig)
 {
 	mpz_t s;
 	int ok;
 
+	if (k->token != NULL)
+		return p11_sign(k->token, k->type, digest, sig, key_sigsize(k));
 	if (k->type == KEY_ED25519) {
 		ed25519_sha512_sign(k->ed_public, k->ed_secret,
 		    SHA256_DIGEST_SIZE, digest, sig);
@@ -281,6 +295,66 @@ key_finish(dkk_ctx *ctx, dkk_key *k, const char *source, int rc,
 	return DKK_OK;
 }
 
+/* The public half of a token's key, for the self-test and dkk_key_public. */
+static int
+key_token_public(dkk_ctx *ctx, dkk_key *k, const char *url)
+{
+	gnutls_datum_t n, e;
+	int rc;
+
+	if (k->type == KEY_RSA) {	/* key_zero clears them from here on */
+		rsa_public_key_init(&k->pub);
+		rsa_private_key_init(&k->priv);
+	}
+	if ((rc = p11_public(ctx, k->token, url, &n, &e)) != DKK_OK)
+		return rc;
+	rc = DKK_EKEY;
+	if (k->type == KEY_ED25519 && n.size == ED25519_KEY_SIZE) {
+		memcpy(k->ed_public, n.data, n.size);
+		k->bits = 256;
+		rc = DKK_OK;
+	} else if (k->type == KEY_RSA) {
+		mpz_set_datum(k->pub.n, &n);
+		mpz_set_datum(k->pub.e, &e);
+		if (rsa_public_key_prepare(&k->pub))
+			rc = DKK_OK;
+		k->bits = (unsigned)mpz_sizeinbase(k->pub.n, 2);
+	}
+	gnutls_free(n.data);
+	gnutls_free(e.data);
+	if (rc != DKK_OK)
+		ctx_fail(ctx, rc, "%.*s: unusable public key",
+		    P11_SHOWN(url));
+	return rc;
+}
+
+static int
+key_load_token(dkk_ctx *ctx, const char *url, dkk_key **keyp)
+{
+	char *shown;	/* for messages: no pin-value */
+	dkk_key *k;
+	int rc;
+
+	if ((k = dkk_calloc(1, sizeof(*k))) == NULL)
+		return DKK_ENOMEM;
+	k->type = KEY_ED25519;	/* nothing for key_zero to clear yet */
+	if ((shown = dkk_strndup(url, strcspn(url, "?"))) == NULL) {
+		free(k);
+		return DKK_ENOMEM;
+	}
+	rc = p11_pin_source(ctx, url, &k->pin);
+	if (rc == DKK_OK && k->pin == NULL && ctx->pin != NULL &&
+	    (k->pin = dkk_strdup(ctx->pin)) == NULL)
+		rc = DKK_ENOMEM;
+	if (rc == DKK_OK)
+		rc = p11_open(ctx, url, k->pin, &k->token, &k->type);
+	if (rc == DKK_OK)
+		rc = key_token_public(ctx, k, url);
+	rc = key_finish(ctx, k, shown, rc, keyp);
+	free(shown);
+	return rc;
+}
+
 int
 dkk_ctx_load_key(dkk_ctx *ctx, const char *source, dkk_key **keyp)
 {
@@ -291,8 +365,7 @@ dkk_ctx_load_key(dkk_ctx *ctx, const char *source, dkk_key **keyp)
 	if (ctx == NULL || source == NULL || keyp == NULL)
 		return DKK_EINVAL;
 	if (strncmp(source, "pkcs11:", 7) == 0)
-		return ctx_fail(ctx, DKK_ENOTSUP,
-		    "%s: PKCS#11 keys are not supported in this build", source);
+		return key_load_token(ctx, source, keyp);
 	if ((rc = key_read(ctx, source, &data)) != DKK_OK)
 		return rc;
 	if ((k = dkk_calloc(1, sizeof(*k))) == NULL) {

@@ -19,9 +19,16 @@ struct ctx_keyent {
 	dkk_key *key;
 };
 
+struct ctx_dirent {
+	struct ctx_dirent *next;
+	char *dir;
+	dkk_keydir *kd;
+};
+
 static dkk_ctx *ctx_ctx;
 static int ctx_have_source;
 static struct ctx_keyent *ctx_keys;
+static struct ctx_dirent *ctx_dirs;
 
 int
 exim_fail(uschar **yield, const char *what, const char *why)
@@ -114,9 +121,11 @@ ctx_key(const char *path, uschar **yield)
 	if ((cached = ctx_key_cached(path)) != NULL)
 		return cached;
 	if ((rc = dkk_ctx_load_key(ctx_ctx, path, &key)) != DKK_OK) {
-		/* The core's sentence usually names the file already. */
+		/* The core's sentence usually names the file already; a
+		 * URI is never repeated here: it may carry a pin-value. */
 		why = ctx_why(rc);
-		exim_fail(yield, strstr(why, path) != NULL ? "key" : path, why);
+		exim_fail(yield, strstr(why, path) != NULL ||
+		    strncmp(path, "pkcs11:", 7) == 0 ? "key" : path, why);
 		return NULL;
 	}
 	if ((e = calloc(1, sizeof(*e))) == NULL ||
@@ -129,5 +138,47 @@ ctx_key(const char *path, uschar **yield)
 	e->key = key;
 	e->next = ctx_keys;
 	ctx_keys = e;
+	return key;
+}
+
+static dkk_keydir *
+ctx_dir(const char *dir, uschar **yield)
+{
+	struct ctx_dirent *e;
+
+	for (e = ctx_dirs; e != NULL; e = e->next)
+		if (strcmp(e->dir, dir) == 0)
+			return e->kd;
+	if ((e = calloc(1, sizeof(*e))) == NULL ||
+	    (e->dir = strdup(dir)) == NULL ||
+	    dkk_keydir_new(ctx_ctx, dir, &e->kd) != DKK_OK) {
+		if (e != NULL)
+			free(e->dir);
+		free(e);
+		exim_fail(yield, dir, dkk_strerror(DKK_ENOMEM));
+		return NULL;
+	}
+	e->next = ctx_dirs;
+	ctx_dirs = e;
+	return e->kd;
+}
+
+/* The active key of domain in the key directory dir (dkimkit-key(1)).
+ * The active file is looked at on every call, so a key switch takes
+ * effect with the next message, in long-lived processes too. */
+const dkk_key *
+ctx_keydir(const char *dir, const char *domain, const char **selector,
+    uschar **yield)
+{
+	const dkk_key *key;
+	dkk_keydir *kd;
+	int rc;
+
+	if ((kd = ctx_dir(dir, yield)) == NULL)
+		return NULL;
+	if ((rc = dkk_keydir_active(kd, domain, &key, selector)) != DKK_OK) {
+		exim_fail(yield, "key", ctx_why(rc));
+		return NULL;
+	}
 	return key;
 }

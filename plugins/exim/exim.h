@@ -33,6 +33,8 @@ struct exim_source {
 dkk_ctx *ctx_get(uschar **yield);
 int ctx_source(const struct exim_source *src, uschar **yield);
 const dkk_key *ctx_key(const char *path, uschar **yield);
+const dkk_key *ctx_keydir(const char *dir, const char *domain,
+    const char **selector, uschar **yield);
 
 /* spool.c: the message as Exim holds it. */
 typedef int (*spool_update_fn)(void *obj, const void *data, size_t len);

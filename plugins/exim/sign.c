@@ -2,8 +2,10 @@
  * sign.c: the sign dlfunc.
  *
  *   ${dlfunc{SO}{sign}{DOMAIN}{SELECTOR}{KEYFILE}{[HDR/BODY]}{[a:b:c]}}
+ *   ${dlfunc{SO}{sign}{DOMAIN}{keydir=DIR}{[HDR/BODY]}{[a:b:c]}}
  *	the whole "DKIM-Signature: ..." field, for add_header in
- *	acl_smtp_data or headers_add on a transport
+ *	acl_smtp_data or headers_add on a transport; the second form signs
+ *	with DOMAIN's active key in a dkimkit-key(1) key directory
  *
  * Any failure fails the expansion, so Exim defers the message (451 in the
  * ACL, a retry on a transport): mail is never passed on unsigned.
@@ -45,25 +47,42 @@ sign_canon(const char *s, struct dkk_sign_opts *so)
 	return sign_canon_word(slash + 1, strlen(slash + 1), &so->body_canon);
 }
 
+/* The words after the key: canonicalization and header list. */
 static int
-sign_args(struct dkk_sign_opts *so, int argc, uschar *argv[], uschar **yield)
+sign_tail(struct dkk_sign_opts *so, int argc, uschar *argv[], uschar **yield)
+{
+	if (sign_canon(argc > 0 ? CCS argv[0] : "", so) != 0)
+		return exim_fail(yield, "sign", CCS string_sprintf(
+		    "bad canonicalization \"%s\" (simple or relaxed, "
+		    "HDR/BODY)", argv[0]));
+	if (argc > 1 && *argv[1] != '\0')
+		so->headers = CCS argv[1];
+	return OK;
+}
+
+/* *keysrc: the key file, or the key directory when *keydir. */
+static int
+sign_args(struct dkk_sign_opts *so, int argc, uschar *argv[],
+    const char **keysrc, int *keydir, uschar **yield)
 {
 	memset(so, 0, sizeof(*so));
-	if (argc < 3 || argc > 5)
+	*keydir = argc >= 2 && strncmp(CCS argv[1], "keydir=", 7) == 0;
+	if (*keydir && argc > 4)
+		return exim_fail(yield, "sign", "arguments: domain, "
+		    "keydir=DIR[, canonicalization[, header list]]");
+	if (!*keydir && (argc < 3 || argc > 5))
 		return exim_fail(yield, "sign", "arguments: domain, selector, "
 		    "key file[, canonicalization[, header list]]");
 	so->domain = CCS argv[0];
-	so->selector = CCS argv[1];
-	if (*so->domain == '\0' || *so->selector == '\0' || *argv[2] == '\0')
-		return exim_fail(yield, "sign",
+	*keysrc = *keydir ? CCS argv[1] + 7 : CCS argv[2];
+	so->selector = *keydir ? NULL : CCS argv[1];
+	if (*so->domain == '\0' || **keysrc == '\0' ||
+	    (!*keydir && *so->selector == '\0'))
+		return exim_fail(yield, "sign", *keydir ?
+		    "domain and key directory must not be empty" :
 		    "domain, selector and key file must not be empty");
-	if (sign_canon(argc > 3 ? CCS argv[3] : "", so) != 0)
-		return exim_fail(yield, "sign", CCS string_sprintf(
-		    "bad canonicalization \"%s\" (simple or relaxed, "
-		    "HDR/BODY)", argv[3]));
-	if (argc > 4 && *argv[4] != '\0')
-		so->headers = CCS argv[4];
-	return OK;
+	return *keydir ? sign_tail(so, argc - 2, argv + 2, yield) :
+	    sign_tail(so, argc - 3, argv + 3, yield);
 }
 
 static int
@@ -94,20 +113,24 @@ sign(uschar **yield, int argc, uschar *argv[])
 {
 	struct dkk_sign_opts so;
 	dkk_signer *s = NULL;
+	const char *keysrc;
 	dkk_ctx *ctx;
-	int rc;
+	int rc, keydir;
 
-	if ((rc = sign_args(&so, argc, argv, yield)) != OK)
+	if ((rc = sign_args(&so, argc, argv, &keysrc, &keydir, yield)) != OK)
 		return rc;
 	if (message_id == NULL || *message_id == '\0')
 		return exim_fail(yield, "sign", "no message (use it in "
 		    "acl_smtp_data or a transport)");
-	if ((ctx = ctx_get(yield)) == NULL ||
-	    (so.key = ctx_key(CCS argv[2], yield)) == NULL)
+	if ((ctx = ctx_get(yield)) == NULL)
+		return FAIL;
+	so.key = keydir ? ctx_keydir(keysrc, so.domain, &so.selector, yield) :
+	    ctx_key(keysrc, yield);
+	if (so.key == NULL)
 		return FAIL;
 	if ((rc = dkk_signer_new(ctx, &so, &s)) != DKK_OK)
-		return exim_fail(yield, "sign", CCS string_sprintf("%s: %s",
-		    argv[2], dkk_strerror(rc)));
+		return exim_fail(yield, "sign", CCS string_sprintf("%.*s: %s",
+		    (int)strcspn(keysrc, "?"), keysrc, dkk_strerror(rc)));
 	rc = sign_run(s, &so, yield);
 	dkk_signer_free(s);
 	return rc;

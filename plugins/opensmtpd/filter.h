@@ -38,6 +38,9 @@ struct filter_conf {
 	struct filter_key keys[FILTER_MAXKEYS];
 	size_t nkeys;
 	struct dkk_sign_opts opts;	/* -c and -h; key and d= per message */
+	const char *keydir;		/* -K: active keys of the -d domains */
+	dkk_keydir *kd;
+	const char *pinfile;		/* -P */
 	const char *authserv_id;	/* -i, else config|admd, else host */
 	int adsp;			/* -A */
 	int reject;			/* -r */
@@ -83,6 +86,7 @@ struct session {
 	dkk_signer *signers[FILTER_MAXKEYS];
 	size_t nsigners;
 	char *sigdomain;		/* sign: d= of this message */
+	char *sigsel;			/* sign -K: its active selector */
 	dkk_verifier *verifier;
 };
 
@@ -125,6 +129,9 @@ void	message_fail(struct session *, const char *);
 int	arstrip_line(struct session *, const char *, size_t);
 int	arstrip_end(struct session *);
 void	arstrip_release(struct session *);
+
+/* main.c */
+void	main_hup(void);
 
 /* sign.c */
 int	sign_line(struct session *, const char *, size_t);

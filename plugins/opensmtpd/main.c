@@ -32,10 +32,12 @@ usage(void)
 	    "usage: %s -m sign -d domain [-d domain ...]\n"
 	    "           -s selector -k keyfile [-a algorithm]\n"
 	    "           [[-s selector] -k keyfile [-a algorithm]]\n"
-	    "           [-c canon] [-h headers] [-T]\n"
+	    "           [-c canon] [-h headers] [-P pinfile] [-T]\n"
+	    "       %s -m sign -d domain [-d domain ...] -K keydir\n"
+	    "           [-c canon] [-h headers] [-P pinfile] [-T]\n"
 	    "       %s -m verify [-A] [-r] [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-T]\n",
-	    FILTER_NAME, FILTER_NAME);
+	    FILTER_NAME, FILTER_NAME, FILTER_NAME);
 	exit(1);
 }
 
@@ -101,7 +103,8 @@ main_options(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "Aa:c:D:d:h:i:k:m:rs:Tt:z:")) != -1) {
+	while ((ch = getopt(argc, argv, "Aa:c:D:d:h:i:K:k:m:P:rs:Tt:z:")) !=
+	    -1) {
 		switch (ch) {
 		case 'A':
 			conf.adsp = 1;
@@ -126,8 +129,14 @@ main_options(int argc, char **argv)
 		case 'i':
 			conf.authserv_id = optarg;
 			break;
+		case 'K':
+			conf.keydir = optarg;
+			break;
 		case 'k':
 			main_key(optarg, NULL);
+			break;
+		case 'P':
+			conf.pinfile = optarg;
 			break;
 		case 'm':
 			if (strcmp(optarg, "sign") == 0)
@@ -171,13 +180,15 @@ main_keys(void)
 
 	for (i = 0; i < conf.nkeys; i++) {
 		k = &conf.keys[i];
+		/* The core's sentence names the file (a URI without its
+		 * query, which may hold a pin-value). */
 		if (dkk_ctx_load_key(conf.ctx, k->path, &k->key) != DKK_OK)
-			fatalx(k->path, dkk_ctx_error(conf.ctx));
+			fatalx("-k", dkk_ctx_error(conf.ctx));
 		type = dkk_key_type(k->key);
 		/* a= is "rsa-sha256" or "ed25519-sha256": the key type first. */
 		if (k->alg != NULL && (strncmp(k->alg, type, strlen(type)) ||
 		    k->alg[strlen(type)] != '-'))
-			fatalx(k->path, "the key does not match its -a");
+			fatalx(k->alg, "does not match the key of its -k");
 	}
 }
 
@@ -195,17 +206,85 @@ main_selectors(void)
 		    0 : i];
 }
 
+/* The PIN of PKCS#11 keys: -P, else $DKIMKIT_PIN (else the URI's). */
+static void
+main_pin(void)
+{
+	const char *env = getenv("DKIMKIT_PIN");
+	int rc = DKK_OK;
+
+	if (conf.pinfile != NULL)
+		rc = dkk_ctx_set_pin_file(conf.ctx, conf.pinfile);
+	else if (env != NULL && *env != '\0')
+		rc = dkk_ctx_set_pin(conf.ctx, env);
+	if (rc != DKK_OK)
+		fatalx("-P", *dkk_ctx_error(conf.ctx) ?
+		    dkk_ctx_error(conf.ctx) : dkk_strerror(rc));
+}
+
+/* -K: every -d must have an active key now; a later switch is picked up
+ * by the message after it. */
+static void
+main_keydir(void)
+{
+	const dkk_key *key;
+	const char *sel;
+	size_t i;
+
+	if (dkk_keydir_new(conf.ctx, conf.keydir, &conf.kd) != DKK_OK)
+		fatalx(conf.keydir, "out of memory");
+	for (i = 0; i < conf.ndomains; i++)
+		if (dkk_keydir_active(conf.kd, conf.domains[i], &key, &sel) !=
+		    DKK_OK)
+			fatalx(conf.domains[i], dkk_ctx_error(conf.ctx));
+}
+
+static volatile sig_atomic_t main_got_hup;
+
+static void
+main_on_hup(int sig)
+{
+	(void)sig;
+	main_got_hup = 1;
+}
+
+/* SIGHUP: read every active file and key again at the next message. */
+void
+main_hup(void)
+{
+	if (!main_got_hup)
+		return;
+	main_got_hup = 0;
+	if (conf.kd != NULL) {
+		dkk_keydir_reload(conf.kd);
+		log_warnx("SIGHUP: keys of %s are read again", conf.keydir);
+	}
+}
+
 static void
 main_setup(int argc, char **argv)
 {
+	struct sigaction sa;
 	int rc;
 
 	main_options(argc, argv);
 	if (dkk_ctx_new(&conf.ctx) != DKK_OK)
 		fatalx("start-up", "out of memory");
 	if (conf.mode == MODE_SIGN) {
-		if (conf.ndomains == 0 || conf.nselectors == 0 ||
-		    conf.nkeys == 0)
+		main_pin();
+		if (conf.ndomains == 0)
+			usage();
+		if (conf.keydir != NULL) {
+			if (conf.nselectors > 0 || conf.nkeys > 0)
+				fatalx("-K", "excludes -s, -k and -a");
+			main_keydir();
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = main_on_hup;
+			sigemptyset(&sa.sa_mask);
+			sigaction(SIGHUP, &sa, NULL);
+			return;
+		}
+		if (conf.nselectors == 0 || conf.nkeys == 0)
 			usage();
 		main_selectors();
 		main_keys();
@@ -291,6 +370,7 @@ main_loop(void)
 	int timeout, open = 1, fd;
 
 	for (;;) {
+		main_hup();
 		out_flush();
 		timeout = message_waiting() ? main_timeout() : -1;
 		if (!open && timeout == -1)

@@ -65,6 +65,8 @@ session_reset(struct session *s)
 	s->nsigners = 0;
 	free(s->sigdomain);
 	s->sigdomain = NULL;
+	free(s->sigsel);
+	s->sigsel = NULL;
 	dkk_verifier_free(s->verifier);
 	s->verifier = NULL;
 	s->state = ST_IDLE;

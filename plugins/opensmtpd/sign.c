@@ -31,12 +31,39 @@ sign_pick_domain(const char *from)
 	return best;
 }
 
+/* -K: one signer, with the domain's active key (checked for a switch on
+ * every message).  Keys stay loaded while a message uses them. */
+static int
+sign_start_keydir(struct session *s, const char *domain)
+{
+	struct dkk_sign_opts o = conf.opts;
+	int rc;
+
+	o.domain = domain;
+	if ((rc = dkk_keydir_active(conf.kd, domain, &o.key, &o.selector)) !=
+	    DKK_OK) {
+		log_session(s, "no key for %s: %s", domain,
+		    *dkk_ctx_error(conf.ctx) ? dkk_ctx_error(conf.ctx) :
+		    dkk_strerror(rc));
+		return -1;
+	}
+	if ((s->sigsel = strdup(o.selector)) == NULL ||
+	    dkk_signer_new(conf.ctx, &o, &s->signers[0]) != DKK_OK)
+		return -1;
+	s->nsigners = 1;
+	if (dkk_signer_update(s->signers[0], s->hdr, s->hdrlen) != DKK_OK)
+		return -1;
+	return (s->sigdomain = strdup(domain)) == NULL ? -1 : 0;
+}
+
 static int
 sign_start(struct session *s, const char *domain)
 {
 	struct dkk_sign_opts o = conf.opts;
 	size_t i;
 
+	if (conf.kd != NULL)
+		return sign_start_keydir(s, domain);
 	o.domain = domain;
 	for (i = 0; i < conf.nkeys; i++) {
 		o.key = conf.keys[i].key;
@@ -139,7 +166,8 @@ sign_end(struct session *s, char **top)
 	}
 	if (s->nsigners > 0)
 		log_session(s, "signed: d=%s s=%s%s%s", s->sigdomain,
-		    conf.keys[0].selector, s->nsigners > 1 ? " and s=" : "",
+		    s->sigsel != NULL ? s->sigsel : conf.keys[0].selector,
+		    s->nsigners > 1 ? " and s=" : "",
 		    s->nsigners > 1 ? conf.keys[1].selector : "");
 	return 0;
 }

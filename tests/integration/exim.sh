@@ -4,7 +4,8 @@
 # served by an unbound on loopback (tests/lib/unbound.sh).  Covers verify
 # (good, tampered, unsigned, two signatures, Ed25519, DNS down), the verdict
 # words for ACLs (ADSP discard: deny and discard), signing in the DATA ACL
-# and on a transport (checked by python3-dkim), a 50 MB message with flat
+# (also with a key directory and with a key in a SoftHSM2 token) and on a
+# transport (checked by python3-dkim), a 50 MB message with flat
 # memory, and a missing key that defers without losing the message.
 # Needs root (exim4 -C), exim4-daemon-heavy, swaks, unbound, ldnsutils.
 set -u
@@ -405,6 +406,74 @@ send plain.eml
 code=$(reply_code)
 [ "$code" = 250 ] && delivered "$S" 2 && "$PY" dkimverify.py "$(newest "$S")" >/dev/null
 ok_if "key restored: the retry is signed and delivered" $? || explain "$S"
+
+# --- 4b. sign with a dkimkit-key(1) key directory: the active selector --
+KDIR="$TMPD/keydir"
+mkdir -p "$KDIR/example.test"
+cp rsa.pem "$KDIR/example.test/rsa.key"
+cp ed.pem "$KDIR/example.test/ed.key"
+echo rsa > "$KDIR/example.test/active"
+chmod -R a+rX "$KDIR"
+K="$TMPD/keydir-sign"
+exim_conf "$K" "  warn add_header = \${dlfunc{$SO}{sign}{example.test}{keydir=$KDIR}}"
+exim_start "$K" || bail_out "exim (keydir sign) did not start"
+n=0
+for sel in rsa ed; do
+	if [ $sel = ed ]; then
+		echo ed > "$KDIR/example.test/active.new"
+		chmod a+r "$KDIR/example.test/active.new"
+		mv "$KDIR/example.test/active.new" "$KDIR/example.test/active"
+	fi
+	send plain.eml
+	code=$(reply_code)
+	n=$((n + 1))
+	[ "$code" = 250 ] && delivered "$K" $n &&
+	    "$PY" dkimverify.py "$(newest "$K")" >/dev/null &&
+	    grep -q "s=$sel;" "$(newest "$K")"
+	ok_if "keydir= signs with the active selector ($sel), python3-dkim verifies" \
+	    $? "code ${code:-none}" || explain "$K"
+done
+rm "$KDIR/example.test/active"
+send plain.eml
+code=$(reply_code)
+[ "$code" = 451 ] && grep -q "$KDIR/example.test/active" "$K/log/mainlog"
+ok_if "keydir= without an active selector: 451, logged" $? \
+    "code ${code:-none}" || explain "$K"
+
+# --- 4c. sign with a key in a PKCS#11 token (SoftHSM2) -----------------
+# Exim clears its environment: keep SOFTHSM2_CONF (the test's token
+# folder); the PIN comes from pin-source in the URI.
+if need softhsm2-util p11tool; then
+	HSM="$TMPD/hsm"
+	mkdir -p "$HSM/tokens"
+	printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
+	    "$HSM" > "$HSM/softhsm2.conf"
+	export SOFTHSM2_CONF="$HSM/softhsm2.conf"
+	printf '2468\n' > "$HSM/pin"
+	softhsm2-util --init-token --free --label exim-test --so-pin 13579 \
+	    --pin 2468 >/dev/null || bail_out "cannot initialise the token"
+	GNUTLS_PIN=2468 p11tool --login --generate-privkey=rsa --bits 2048 \
+	    --label dkk "pkcs11:token=exim-test" >/dev/null 2>&1 ||
+	    bail_out "p11tool cannot make a key"
+	URI="pkcs11:token=exim-test;object=dkk;type=private"
+	"$DKIMKIT" key record --pin-file "$HSM/pin" --key "$URI" \
+	    example.test hsm >> keys.zone || bail_out "key record"
+	chown -R Debian-exim "$HSM"
+	chmod 600 "$HSM/pin"
+	H="$TMPD/hsm-sign"
+	exim_conf "$H" "  warn add_header = \${dlfunc{$SO}{sign}{example.test}{hsm}{$URI?pin-source=$HSM/pin}}"
+	sed -i 's/^keep_environment =$/keep_environment = SOFTHSM2_CONF/' \
+	    "$H/exim.conf"
+	exim_start "$H" || bail_out "exim (token sign) did not start"
+	send plain.eml
+	code=$(reply_code)
+	[ "$code" = 250 ] && delivered "$H" 1 &&
+	    "$PY" dkimverify.py "$(newest "$H")" >/dev/null &&
+	    grep -q "s=hsm;" "$(newest "$H")"
+	ok_if "a token's key signs in the DATA ACL, python3-dkim verifies" \
+	    $? "code ${code:-none}" || explain "$H"
+	unset SOFTHSM2_CONF
+fi
 
 # --- 5. sign on a transport: a missing key defers, nothing is lost ------
 Q="$TMPD/queue"
