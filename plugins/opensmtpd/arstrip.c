@@ -144,9 +144,11 @@ arstrip_line(struct session *s, const char *line, size_t len)
 void
 arstrip_release(struct session *s)
 {
-	char *p = s->hdr, *end = s->hdr + s->hdrlen, *nl;
+	char *p = s->hdr, *end, *nl;
 
-	for (; p < end; p = nl + 1) {
+	if (s->hdrlen == 0)
+		return;		/* s->hdr may be NULL */
+	for (end = p + s->hdrlen; p < end; p = nl + 1) {
 		nl = memchr(p, '\n', end - p);
 		*nl = '\0';
 		out_dataline(s, p);
