@@ -288,6 +288,11 @@ HIDDEN const struct dkk_dns_answer *keyent_answer(const struct keyent *e);
 HIDDEN int keyent_key(struct keyent *e, unsigned max_bits,
     const struct keyrec **kr, enum dkk_reason *reason, const char **why);
 
+/* resolver.c: a libunbound result as a dkk_dns_answer, given to cb. */
+struct ub_result;
+HIDDEN void resolver_answer(const struct ub_result *res, bool validate,
+    dkk_dns_cb cb, void *cbarg);
+
 /* The context. */
 struct dkk_ctx {
 	bool allow_weak;
