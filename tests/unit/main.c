@@ -317,6 +317,7 @@ main(int argc, char **argv)
 	suite_verify();
 	suite_sign();
 	suite_vectors();
+	suite_limits();
 	CU_set_test_complete_handler(tap_done);
 	if (only != NULL) {
 		CU_pSuite s = CU_get_suite(only);
