@@ -62,7 +62,9 @@ q_deliver(struct ubq *q, const struct dkk_dns_answer *ans)
 	free(q);
 }
 
-/* TXT rdata is a run of <length><octets> strings; join them. */
+/* TXT rdata is a run of <length><octets> strings; join them.  NULL when
+ * out of memory or when a length runs past the rdata: a damaged record is
+ * a failed lookup, not a shorter key record. */
 static char *
 txt_join(const uint8_t *p, size_t len, size_t *out)
 {
@@ -73,8 +75,10 @@ txt_join(const uint8_t *p, size_t len, size_t *out)
 		return NULL;
 	while (i < len) {
 		n = p[i++];
-		if (n > len - i)
-			n = len - i;
+		if (n > len - i) {
+			free(s);
+			return NULL;
+		}
 		memcpy(o, p + i, n);
 		o += n;
 		i += n;
