@@ -335,6 +335,28 @@ grep -q 'dkim-adsp=temperror' v-temp.got &&
     grep -qx "filter-result|$S1|00000000000000c1|proceed" v-temp.out
 ok_if "proto: verify -r, DNS down: temperror, proceed" $? \
     "$(head -n 4 v-temp.got)" "$(tail -n 3 v-temp.err)"
+grep -q "session $S1: dkim=none; dkim-adsp=temperror" v-temp.err
+ok_if "proto: DNS down: the log line says temperror" $? "$(cat v-temp.err)"
+
+# A DNS server answering with garbage (a TXT string longer than its
+# record, then random bytes): the signature is temperror, the message goes
+# on, the log line says the lookup failed.
+for mode in txtlen noise; do
+	"$PY" "$TOP_SRCDIR/tests/lib/baddns.py" $mode > bad.port &
+	bad=$!
+	at_exit kill "$bad"
+	for ((i = 0; i < 50; i++)); do [ -s bad.port ] && break; sleep 0.1; done
+	run_filter v-bad v-signed.in -m verify -A -r -D "127.0.0.1@$(cat bad.port)"
+	extract $S1 v-bad
+	grep -q 'dkim=temperror header.d=example.test' v-bad.got &&
+	    grep -qx "filter-result|$S1|00000000000000c1|proceed" v-bad.out &&
+	    grep -q "dkim=temperror d=example.test s=rsa (key lookup of rsa._domainkey.example.test failed temporarily)" v-bad.err
+	ok_if "proto: garbage DNS ($mode): temperror, proceed, logged" $? \
+	    "$(head -n 4 v-bad.got)" "$(tail -n 3 v-bad.out)" "$(cat v-bad.err)"
+	kill "$bad"
+	wait "$bad" 2>/dev/null
+	rm -f bad.port
+done
 
 # A message the library refuses (too many header fields): unchanged, or
 # tempfailed at commit with -T.
@@ -359,6 +381,26 @@ check_fails "proto: a bad key stops the start with a message" "$FILTER" \
     -m sign -d example.test -s x -k /nonexistent.pem
 grep -q nonexistent "$TAP_ERR"
 ok_if "proto: ... naming the file" $? "$(cat "$TAP_ERR")"
+# An unusable key file stops the start, naming it: a directory, and a
+# file of mode 000 (read by an unprivileged user when run as root).
+mkdir keydir
+check_fails "proto: a key that is a directory stops the start" "$FILTER" \
+    -m sign -d example.test -s x -k keydir
+grep -q keydir "$TAP_ERR"
+ok_if "proto: ... naming it" $? "$(cat "$TAP_ERR")"
+cp rsa.pem locked.pem
+chmod 000 locked.pem
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
+	chmod 755 "$TMPD"
+	check_fails "proto: an unreadable key (mode 000) stops the start" \
+	    setpriv --reuid=65534 --regid=65534 --clear-groups "$FILTER" \
+	    -m sign -d example.test -s x -k locked.pem
+else
+	check_fails "proto: an unreadable key (mode 000) stops the start" \
+	    "$FILTER" -m sign -d example.test -s x -k locked.pem
+fi
+grep -q "locked.pem.*Permission denied" "$TAP_ERR"
+ok_if "proto: ... saying permission denied" $? "$(cat "$TAP_ERR")"
 check_fails "proto: -a that does not match the key stops the start" \
     "$FILTER" -m sign -d example.test -s x -k rsa.pem -a ed25519-sha256
 
