@@ -83,6 +83,25 @@ ok_if "dkimkit adsp: discard, exit 1" $? "exit $st: $(cat out.txt)"
 field out.json 'j["authentication_results"]' |
     grep -q "dkim=none; dkim-adsp=discard header.from=example.test"
 ok_if "A-R carries dkim=none and dkim-adsp=discard" $? "$(cat out.json)"
+
+# A slow resolver: every answer 1.5 s late (the delaying proxy of the
+# OpenSMTPD tests, in front of this unbound).  Within --timeout: pass;
+# past it: temperror.
+slowport=$((20000 + RANDOM % 30000))
+"$PY" "$TOP_SRCDIR/tests/integration/opensmtpd-tool.py" delay "$slowport" \
+    "$DNS" 1.5 > slow.log 2>&1 &
+SLOW_PID=$!
+at_exit kill "$SLOW_PID"
+for ((i = 0; i < 50; i++)); do grep -q ready slow.log && break; sleep 0.1; done
+check "slow DNS (1.5 s), --timeout 5000: pass" "$DKIMKIT" verify \
+    --dns "127.0.0.1@$slowport" --timeout 5000 ed.eml
+"$DKIMKIT" verify --dns "127.0.0.1@$slowport" --timeout 500 --json rsa.eml \
+    > out.json
+st=$?
+got=$(field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_code"])')
+[ "$st" -eq 1 ] && [ "$got" = "('temperror', 'key_dns')" ]
+ok_if "slow DNS (1.5 s), --timeout 500: temperror" $? "exit $st, $got"
+kill "$SLOW_PID"
 unbound_stop
 
 # 2. DNSSEC: the zone signed with ldns-signzone, served as an auth zone,
