@@ -580,13 +580,20 @@ PS3=$((PS + 2))
 PV=$((PS + 3))
 PV2=$((PS + 4))
 PV3=$((PS + 5))
+PV4=$((PS + 6))
+# A DNS server that answers every question with a damaged TXT record.
+"$PY" "$TOP_SRCDIR/tests/lib/baddns.py" txtlen > baddns.port &
+at_exit kill $!
+for ((i = 0; i < 50; i++)); do [ -s baddns.port ] && break; sleep 0.1; done
 cat > verify.conf <<EOF
 filter "verify" proc-exec "$FILTER -m verify -D $DNS -A -r -i mx.test"
+filter "baddns" proc-exec "$FILTER -m verify -D 127.0.0.1@$(cat baddns.port) -A -r -i baddns.test"
 filter "slow" proc-exec "$FILTER -m verify -D 127.0.0.1@$DPORT -i slow.test"
 filter "garbled" proc-exec "$PY $TOOL garble $FILTER -m verify -D $DNS -A -r -i garbled.test"
 listen on 127.0.0.1 port $PV filter "verify"
 listen on 127.0.0.1 port $PV2 filter "slow"
 listen on 127.0.0.1 port $PV3 filter "garbled"
+listen on 127.0.0.1 port $PV4 filter "baddns"
 action "local" maildir "$TMPD/md" user nobody
 match from any for any action "local"
 EOF
@@ -675,6 +682,18 @@ f=$(delivered via-garbled) &&
     top_ar "$f" | grep -q '^Authentication-Results: garbled.test; dkim=pass'
 ok_if "smtpd: garbage on the verifier's protocol stream: still dkim=pass" \
     $? "$(top_ar "${f:-/dev/null}")"
+# The verifier whose DNS server sends garbage: delivered, temperror, and
+# the filter's log line (in smtpd's log) says the lookup failed.
+msg 'Alice <alice@example.test>' via-baddns | tail -n +3 |
+    "$DKIMKIT" sign --key ed.pem --domain example.test --selector ed |
+    tr -d '\r' > bd.eml
+send "$PV4" bd.eml
+f=$(delivered via-baddns) &&
+    top_ar "$f" | grep -q '^Authentication-Results: baddns.test; dkim=temperror'
+ok_if "smtpd: garbage from DNS: delivered with dkim=temperror" $? \
+    "$(top_ar "${f:-/dev/null}")" "$(tail -n 5 send.out)"
+grep -q 'dkim=temperror d=example.test s=ed (key lookup of ed._domainkey.example.test failed temporarily)' verify.log
+ok_if "smtpd: ... and the filter logged why" $? "$(tail -n 10 verify.log)"
 alive=1
 for pid in "${SMTPD_PIDS[@]}"; do
 	kill -0 "$pid" 2>/dev/null || alive=0
