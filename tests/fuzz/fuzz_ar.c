@@ -2,10 +2,10 @@
  * fuzz_ar.c: arbitrary strings into the Authentication-Results renderer
  * (dkk_verifier_ar) through a finished verifier made by hand: the
  * authserv-id, the Author Domain, and each signature's d=, s=, i=, a=, b=
- * and detail, in that order, as the input's NUL-separated pieces.  The first byte picks
- * the number of signatures, ADSP and the verdicts.  Whatever the strings,
- * the field must stay one header field: no line break but the folding
- * (eol then TAB), no control characters.
+ * and detail, in that order, as the input's NUL-separated pieces.  The
+ * first byte picks the number of signatures, ADSP and the verdicts.
+ * Whatever the strings, the field must stay one header field: no line
+ * break but the folding (eol then TAB), no control characters.
  */
 #include <stdint.h>
 #include <stdlib.h>
