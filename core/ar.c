@@ -25,6 +25,14 @@ is_atext(int c)
 	    (c >= '0' && c <= '9') || strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL;
 }
 
+/* Controls (RFC 5234 CTL: 0x00-0x1F and DEL) never reach the field: a
+ * CR or LF would end it, the others are not allowed in any of its parts. */
+static bool
+is_ctl(int c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
 static bool
 all_chars(const char *s, size_t n, bool (*ok)(int))
 {
@@ -53,7 +61,7 @@ put_value(struct buf *b, const char *v)
 	for (; *v != '\0'; v++) {
 		if (*v == '"' || *v == '\\')
 			buf_addc(b, '\\');
-		if ((unsigned char)*v >= 0x20)
+		if (!is_ctl((unsigned char)*v))
 			buf_addc(b, *v);
 	}
 	buf_addc(b, '"');
@@ -117,7 +125,7 @@ ar_comment(struct ar *ar, const char *text)
 	for (; *text != '\0'; text++) {
 		if (*text == '(' || *text == ')' || *text == '\\')
 			buf_addc(&ar->item, '\\');
-		if ((unsigned char)*text >= 0x20)
+		if (!is_ctl((unsigned char)*text))
 			buf_addc(&ar->item, *text);
 	}
 	buf_addc(&ar->item, ')');

@@ -25,6 +25,8 @@ dkk_ctx_new(dkk_ctx **ctxp)
 	ctx->limit_header_fields = 20000;
 	ctx->limit_signatures = 16;
 	ctx->limit_rsa_bits = 8192;
+	ctx->limit_sig = sig_max_default;
+	ctx->limit_dns_bytes = 8192;
 	ctx->cache_entries = CACHE_ENTRIES;
 	ctx->cache_ttl = 3600;
 	buf_init(&ctx->err);
@@ -32,6 +34,7 @@ dkk_ctx_new(dkk_ctx **ctxp)
 		free(ctx);
 		return DKK_ENOMEM;
 	}
+	keycache_max_bytes(ctx->cache, ctx->limit_dns_bytes);
 	*ctxp = ctx;
 	return DKK_OK;
 }
@@ -139,6 +142,21 @@ dkk_ctx_set_limit(dkk_ctx *ctx, enum dkk_limit which, size_t value)
 	case DKK_LIMIT_CACHE_ENTRIES:
 		keycache_limits(ctx->cache, value, ctx->cache_ttl);
 		ctx->cache_entries = value;
+		return DKK_OK;
+	case DKK_LIMIT_SIG_BYTES:
+		ctx->limit_sig.bytes = value;
+		return DKK_OK;
+	case DKK_LIMIT_SIG_TAGS:
+		if (value > SIG_TAGS_CAP)
+			return DKK_EINVAL;
+		ctx->limit_sig.tags = value;
+		return DKK_OK;
+	case DKK_LIMIT_H_NAMES:
+		ctx->limit_sig.h_names = value;
+		return DKK_OK;
+	case DKK_LIMIT_DNS_BYTES:
+		keycache_max_bytes(ctx->cache, value);
+		ctx->limit_dns_bytes = value;
 		return DKK_OK;
 	case DKK_LIMIT_CACHE_TTL:
 		if (value > UINT32_MAX)

@@ -185,17 +185,33 @@ DKK_EXPORT int dkk_ctx_set_clock(dkk_ctx *ctx, dkk_clock_fn fn, void *arg);
 /* Seconds of tolerance for t= in the future and x= in the past. */
 DKK_EXPORT int dkk_ctx_set_skew(dkk_ctx *ctx, unsigned seconds);
 
-/* Resource limits.  Exceeding a header limit makes dkk_verifier_update()
- * or dkk_signer_update() return DKK_ELIMIT; signatures past the signature
- * limit get the verdict policy (DKK_R_TOO_MANY) without being evaluated. */
+/* Resource limits, each with a safe default; value 0 is DKK_EINVAL.
+ * Exceeding a header limit makes dkk_verifier_update() or
+ * dkk_signer_update() return DKK_ELIMIT (the whole message is refused:
+ * these bound the memory a message takes, see DKK_LIMIT_HEADER_BYTES).
+ * Signatures past the signature limit get the verdict policy
+ * (DKK_R_TOO_MANY) without being evaluated.  A signature field over the
+ * SIG_ limits is permerror (DKK_R_SYNTAX, or DKK_R_BAD_TAG for h=), a key
+ * record answer over DKK_LIMIT_DNS_BYTES is permerror (DKK_R_KEY_SYNTAX),
+ * an RSA key over DKK_LIMIT_RSA_BITS is policy (DKK_R_KEY_SIZE); the
+ * detail names the limit.  Body bytes after l= are read but not hashed. */
 enum dkk_limit {
 	DKK_LIMIT_HEADER_BYTES,		/* header block size, default 4 MiB */
 	DKK_LIMIT_HEADER_FIELDS,	/* header fields, default 20000 */
 	DKK_LIMIT_SIGNATURES,		/* signatures evaluated, default 16 */
-	DKK_LIMIT_RSA_BITS,		/* largest RSA key, default 8192 */
+	DKK_LIMIT_RSA_BITS,		/* largest RSA key, default 8192
+					 * (1024 to 16384) */
 	DKK_LIMIT_CACHE_ENTRIES,	/* DNS answers kept, default 10000 */
-	DKK_LIMIT_CACHE_TTL		/* seconds an answer is kept at most,
+	DKK_LIMIT_CACHE_TTL,		/* seconds an answer is kept at most,
 					 * default 3600 (negative: 300) */
+	DKK_LIMIT_SIG_BYTES,		/* one DKIM-Signature field, default
+					 * 64 KiB */
+	DKK_LIMIT_SIG_TAGS,		/* tags in a signature's tag list,
+					 * default 64 (at most 256) */
+	DKK_LIMIT_H_NAMES,		/* names in a signature's h=,
+					 * default 512 */
+	DKK_LIMIT_DNS_BYTES		/* TXT bytes in one key record answer,
+					 * all records together, default 8192 */
 };
 DKK_EXPORT int dkk_ctx_set_limit(dkk_ctx *ctx, enum dkk_limit which,
     size_t value);

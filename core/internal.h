@@ -236,8 +236,20 @@ struct sig {
 	size_t unsigned_len;
 };
 
+/* Limits on one field (DKK_LIMIT_SIG_BYTES, _TAGS, _H_NAMES); the tags
+ * are parsed into a stack array of SIG_TAGS_CAP. */
+#define SIG_TAGS_CAP 256
+struct sig_max {
+	size_t bytes;
+	size_t tags;
+	size_t h_names;
+};
+HIDDEN extern const struct sig_max sig_max_default;
+
 HIDDEN int sig_parse(struct sig *sg, const char *field, size_t len,
     enum dkk_reason *reason, struct buf *why);
+HIDDEN int sig_parse_max(struct sig *sg, const char *field, size_t len,
+    const struct sig_max *max, enum dkk_reason *reason, struct buf *why);
 HIDDEN void sig_clear(struct sig *sg);
 HIDDEN enum hash_alg sig_hash(enum sig_alg alg);
 HIDDEN bool domain_valid(const char *s, size_t len, bool underscore);
@@ -283,11 +295,18 @@ HIDDEN void keycache_limits(struct keycache *c, size_t max_entries,
     uint32_t ttl_max);
 HIDDEN int keycache_get(dkk_ctx *ctx, const char *name, struct waiter *w,
     struct keyent **ep);
+HIDDEN void keycache_max_bytes(struct keycache *c, size_t max_bytes);
 HIDDEN void keycache_put(struct keyent *e, struct waiter *w);
+HIDDEN size_t keyent_dropped(const struct keyent *e);
 HIDDEN bool keyent_ready(const struct keyent *e);
 HIDDEN const struct dkk_dns_answer *keyent_answer(const struct keyent *e);
 HIDDEN int keyent_key(struct keyent *e, unsigned max_bits,
     const struct keyrec **kr, enum dkk_reason *reason, const char **why);
+
+/* resolver.c: a libunbound result as a dkk_dns_answer, given to cb. */
+struct ub_result;
+HIDDEN void resolver_answer(const struct ub_result *res, bool validate,
+    dkk_dns_cb cb, void *cbarg);
 
 /* The context. */
 struct dkk_ctx {
@@ -298,6 +317,8 @@ struct dkk_ctx {
 	size_t limit_header_fields;
 	size_t limit_signatures;
 	unsigned limit_rsa_bits;
+	struct sig_max limit_sig;
+	size_t limit_dns_bytes;
 	size_t cache_entries;
 	uint32_t cache_ttl;
 	dkk_clock_fn clock;

@@ -28,6 +28,7 @@ struct keyent {
 	struct keyrec kr;
 	enum dkk_reason reason;
 	char *why;
+	size_t dropped;			/* TXT bytes of an answer over max_bytes */
 };
 
 struct keycache {
@@ -36,6 +37,7 @@ struct keycache {
 	size_t count;
 	size_t max;
 	uint32_t ttl_max;		/* cap on a record's TTL */
+	size_t max_bytes;		/* TXT bytes kept of one answer */
 	struct keyent lru;		/* sentinel of the LRU ring */
 };
 
@@ -67,6 +69,7 @@ keycache_new(struct keycache **cp, size_t max_entries)
 		return DKK_ENOMEM;
 	c->max = max_entries;
 	c->ttl_max = 3600;
+	c->max_bytes = SIZE_MAX;
 	c->nbuckets = 256;
 	while (c->nbuckets < max_entries && c->nbuckets < (1u << 20))
 		c->nbuckets *= 2;
@@ -201,11 +204,34 @@ ttl_for(const struct keycache *c, const struct dkk_dns_answer *ans)
 	return ans->ttl < cap ? ans->ttl : cap;
 }
 
+/* Set the most TXT bytes one answer may bring (DKK_LIMIT_DNS_BYTES). */
+void
+keycache_max_bytes(struct keycache *c, size_t max_bytes)
+{
+	c->max_bytes = max_bytes;
+}
+
+/* The TXT bytes of an answer refused for its size, else 0. */
+size_t
+keyent_dropped(const struct keyent *e)
+{
+	return e->dropped;
+}
+
+/* Keep the records of ans; an answer larger than max_bytes in all is
+ * kept as none, its size noted, so that no parser ever sees it. */
 static bool
 ent_copy(struct keyent *e, const struct dkk_dns_answer *ans)
 {
-	size_t i;
+	size_t i, total = 0;
 
+	for (i = 0; i < ans->count; i++)
+		total += ans->len[i] < SIZE_MAX - total ? ans->len[i] :
+		    SIZE_MAX - total;
+	if (total > e->cache->max_bytes) {
+		e->dropped = total;
+		return true;
+	}
 	if (ans->count == 0)
 		return true;
 	e->txt = dkk_calloc(ans->count, sizeof(*e->txt));

@@ -63,7 +63,9 @@ q_deliver(struct ubq *q, const struct dkk_dns_answer *ans)
 	free(q);
 }
 
-/* TXT rdata is a run of <length><octets> strings; join them. */
+/* TXT rdata is a run of <length><octets> strings; join them.  NULL when
+ * out of memory or when a length runs past the rdata: a damaged record is
+ * a failed lookup, not a shorter key record. */
 static char *
 txt_join(const uint8_t *p, size_t len, size_t *out)
 {
@@ -74,8 +76,10 @@ txt_join(const uint8_t *p, size_t len, size_t *out)
 		return NULL;
 	while (i < len) {
 		n = p[i++];
-		if (n > len - i)
-			n = len - i;
+		if (n > len - i) {
+			free(s);
+			return NULL;
+		}
 		memcpy(o, p + i, n);
 		o += n;
 		i += n;
@@ -86,24 +90,28 @@ txt_join(const uint8_t *p, size_t len, size_t *out)
 }
 
 static enum dkk_dnssec
-ub_dnssec(const struct ubres *r, const struct ub_result *res)
+ub_dnssec(bool validate, const struct ub_result *res)
 {
-	if (!r->validate)
+	if (!validate)
 		return DKK_DNSSEC_UNKNOWN;
 	if (res->bogus)
 		return DKK_DNSSEC_BOGUS;
 	return res->secure ? DKK_DNSSEC_SECURE : DKK_DNSSEC_INSECURE;
 }
 
-static void
-answer_from(struct ubq *q, const struct ub_result *res)
+/* The dkk_dns_answer of a libunbound result, handed to cb: rcode and
+ * DNSSEC state mapped, each TXT record's strings joined.  Separate from
+ * the query bookkeeping so that a fuzz harness can feed it any result. */
+void
+resolver_answer(const struct ub_result *res, bool validate, dkk_dns_cb cb,
+    void *cbarg)
 {
 	struct dkk_dns_answer ans = { DKK_DNS_TEMPFAIL, DKK_DNSSEC_UNKNOWN, 0,
 	    0, NULL, NULL };
 	char *txt[DNS_MAX_TXT];
 	size_t len[DNS_MAX_TXT], n = 0, i;
 
-	ans.dnssec = ub_dnssec(q->r, res);
+	ans.dnssec = ub_dnssec(validate, res);
 	if (res->rcode == 3 && !res->bogus)
 		ans.status = DKK_DNS_NXDOMAIN;
 	else if (res->rcode == 0 && !res->bogus) {
@@ -112,7 +120,8 @@ answer_from(struct ubq *q, const struct ub_result *res)
 		for (i = 0; res->havedata && res->data[i] != NULL &&
 		    n < DNS_MAX_TXT; i++)
 			if ((txt[n] = txt_join((const uint8_t *)res->data[i],
-			    (size_t)res->len[i], &len[n])) != NULL)
+			    res->len[i] > 0 ? (size_t)res->len[i] : 0,
+			    &len[n])) != NULL)
 				n++;
 			else
 				ans.status = DKK_DNS_TEMPFAIL;
@@ -120,9 +129,15 @@ answer_from(struct ubq *q, const struct ub_result *res)
 	ans.count = ans.status == DKK_DNS_OK ? n : 0;
 	ans.txt = (const char *const *)txt;
 	ans.len = len;
-	q_deliver(q, &ans);
+	cb(cbarg, &ans);
 	for (i = 0; i < n; i++)
 		free(txt[i]);
+}
+
+static void
+answer_deliver(void *cbarg, const struct dkk_dns_answer *ans)
+{
+	q_deliver(cbarg, ans);
 }
 
 static void
@@ -135,7 +150,7 @@ ub_callback(void *mydata, int err, struct ub_result *res)
 	if (err != 0 || res == NULL)
 		q_deliver(q, &fail);
 	else
-		answer_from(q, res);
+		resolver_answer(res, q->r->validate, answer_deliver, q);
 	if (res != NULL)
 		ub_resolve_free(res);
 }

@@ -9,8 +9,8 @@
 
 #include "internal.h"
 
-#define SIG_MAX_TAGS 64
-#define SIG_MAX_H 512
+/* The defaults of DKK_LIMIT_SIG_BYTES, _TAGS and _H_NAMES. */
+const struct sig_max sig_max_default = { 64 * 1024, 64, 512 };
 
 enum hash_alg
 sig_hash(enum sig_alg alg)
@@ -144,7 +144,7 @@ is_ftext(int c)
 
 /* h= is a colon list of field names with FWS around the colons. */
 static int
-parse_h(struct sig *sg, const struct tag *t)
+parse_h(struct sig *sg, const struct tag *t, size_t max)
 {
 	size_t i = 0, start, end, n = 0;
 
@@ -159,8 +159,10 @@ parse_h(struct sig *sg, const struct tag *t)
 		end = i;
 		while (i < t->vlen && is_fws((unsigned char)t->val[i]))
 			i++;
-		if (end == start || n == SIG_MAX_H)
+		if (end == start)
 			return DKK_ESYNTAX;
+		if (n == max)
+			return DKK_ELIMIT;
 		if ((sg->h[n] = dkk_strndup(t->val + start, end - start)) == NULL)
 			return DKK_ENOMEM;
 		sg->nh = ++n;
@@ -327,7 +329,7 @@ parse_times(struct sig *sg, const struct tag *tags, size_t n,
 }
 
 static int
-parse_tags(struct sig *sg, const struct tag *tags, size_t n,
+parse_tags(struct sig *sg, const struct tag *tags, size_t n, size_t max_h,
     enum dkk_reason *reason, struct buf *why)
 {
 	const struct tag *t;
@@ -353,7 +355,11 @@ parse_tags(struct sig *sg, const struct tag *tags, size_t n,
 	if ((rc = decode_b64_tag(t, &sg->bh, &sg->bhlen)) != DKK_OK)
 		return rc == DKK_ENOMEM ? rc : reason_fail(reason, DKK_R_BAD_TAG,
 		    why, "bh= is not base64");
-	if ((rc = parse_h(sg, taglist_find(tags, n, "h"))) != DKK_OK)
+	rc = parse_h(sg, taglist_find(tags, n, "h"), max_h);
+	if (rc == DKK_ELIMIT)
+		return reason_fail(reason, DKK_R_BAD_TAG, why,
+		    "h= lists more than %zu names (limit)", max_h);
+	if (rc != DKK_OK)
 		return rc == DKK_ENOMEM ? rc : reason_fail(reason, DKK_R_BAD_TAG,
 		    why, "h= is not a list of field names");
 	if (!h_has_from(sg))
@@ -398,41 +404,59 @@ parse_optional(struct sig *sg, const struct tag *tags, size_t n,
 	return DKK_OK;
 }
 
-/* Parse a whole "DKIM-Signature: ..." field.  DKK_ESYNTAX with *reason and
- * a sentence in why when the signature cannot be evaluated; what was parsed
- * before the fault stays in sg for reporting. */
+/* Parse a whole "DKIM-Signature: ..." field within the limits of max.
+ * DKK_ESYNTAX with *reason and a sentence in why when the signature cannot
+ * be evaluated; what was parsed before the fault stays in sg for
+ * reporting. */
 int
-sig_parse(struct sig *sg, const char *field, size_t len,
-    enum dkk_reason *reason, struct buf *why)
+sig_parse_max(struct sig *sg, const char *field, size_t len,
+    const struct sig_max *max, enum dkk_reason *reason, struct buf *why)
 {
-	struct tag tags[SIG_MAX_TAGS];
+	struct tag tags[SIG_TAGS_CAP];
 	const char *colon = memchr(field, ':', len), *value;
 	size_t n, vlen;
 	int rc;
 
 	memset(sg, 0, sizeof(*sg));
 	sg->t = sg->x = sg->l = -1;
+	if (len > max->bytes)
+		return reason_fail(reason, DKK_R_SYNTAX, why,
+		    "signature field of %zu bytes, over the limit of %zu", len,
+		    max->bytes);
 	if (colon == NULL)
 		return reason_fail(reason, DKK_R_SYNTAX, why, "no colon");
 	value = colon + 1;
 	vlen = len - (size_t)(value - field);
-	switch (taglist_parse(value, vlen, tags, SIG_MAX_TAGS, &n)) {
+	switch (taglist_parse(value, vlen, tags, max->tags < SIG_TAGS_CAP ?
+	    max->tags : SIG_TAGS_CAP, &n)) {
 	case TAGLIST_OK:
 		break;
 	case TAGLIST_DUPLICATE:
 		return reason_fail(reason, DKK_R_DUP_TAG, why,
 		    "a tag appears twice");
+	case TAGLIST_TOO_MANY:
+		return reason_fail(reason, DKK_R_SYNTAX, why,
+		    "more than %zu tags (limit)", max->tags);
 	default:
 		return reason_fail(reason, DKK_R_SYNTAX, why,
 		    "signature syntax error");
 	}
 	if ((rc = copy_names(sg, tags, n)) != DKK_OK ||
 	    (rc = check_required(tags, n, reason, why)) != DKK_OK ||
-	    (rc = parse_tags(sg, tags, n, reason, why)) != DKK_OK ||
+	    (rc = parse_tags(sg, tags, n, max->h_names, reason, why)) !=
+	    DKK_OK ||
 	    (rc = parse_optional(sg, tags, n, reason, why)) != DKK_OK)
 		return rc;
 	return make_unsigned(sg, field, len, value,
 	    taglist_find(tags, n, "b"));
+}
+
+/* sig_parse_max() with the default limits. */
+int
+sig_parse(struct sig *sg, const char *field, size_t len,
+    enum dkk_reason *reason, struct buf *why)
+{
+	return sig_parse_max(sg, field, len, &sig_max_default, reason, why);
 }
 
 void

@@ -141,8 +141,8 @@ sig_setup(dkk_verifier *v, struct vsig *vs, const struct field *f,
 	int rc;
 
 	buf_init(&vs->why);
-	rc = sig_parse(&vs->sg, header_text(&v->hdr, f), f->len, &reason,
-	    &vs->why);
+	rc = sig_parse_max(&vs->sg, header_text(&v->hdr, f), f->len,
+	    &v->ctx->limit_sig, &reason, &vs->why);
 	result_strings(vs);
 	if (rc == DKK_ENOMEM)
 		return rc;
@@ -291,6 +291,13 @@ key_check(dkk_verifier *v, struct vsig *vs, struct lookup *lk)
 	if (ans->status == DKK_DNS_TEMPFAIL) {
 		decide(vs, DKK_TEMPERROR, DKK_R_KEY_DNS,
 		    "key lookup of %s failed temporarily", lk->name);
+		return false;
+	}
+	if (keyent_dropped(lk->e) > 0) {
+		decide(vs, DKK_PERMERROR, DKK_R_KEY_SYNTAX,
+		    "key record answer at %s of %zu bytes, over the limit of "
+		    "%zu", lk->name, keyent_dropped(lk->e),
+		    v->ctx->limit_dns_bytes);
 		return false;
 	}
 	if (ans->status == DKK_DNS_NXDOMAIN || ans->count == 0) {

@@ -29,6 +29,13 @@
 # ($TOP_BUILDDIR/cli/dkimkit), VECTORS ($TOP_SRCDIR/../shared/vectors/rfc
 # unless set) and DKK_VECTORS (the unit tests' name for VECTORS), PYTHON
 # (/usr/bin/python3 unless set).
+#
+# VALGRIND=1: DKIMKIT is a wrapper that runs the command under valgrind's
+# memcheck (tests/valgrind.supp for library noise), reports in
+# LOGDIR/valgrind/.  An error or a definite or indirect leak makes the
+# command exit 99; and since a test expecting a failure would take 99 for
+# one, any report left in that directory also counts as a failure
+# ("valgrind") at the end.  Still-reachable blocks are not counted.
 
 # make's $(SHELL) may be a plain sh: this script needs bash.
 if [ -z "${BASH_VERSION:-}" ]; then
@@ -224,6 +231,21 @@ find "$LOGROOT" -mindepth 1 -maxdepth 1 -type d -name 'run-*' 2>/dev/null |
 	rm -rf -- "$old"
 done
 
+if [ "${VALGRIND:-0}" = 1 ]; then
+	mkdir -p "$LOGDIR/valgrind"
+	{
+		printf '#!/bin/sh\n'
+		printf 'exec valgrind -q --error-exitcode=99 --leak-check=full'
+		printf ' --errors-for-leak-kinds=definite,indirect'
+		printf ' --show-leak-kinds=definite,indirect'
+		printf ' --suppressions=%q --log-file=%q %q "$@"\n' \
+		    "$TOP_SRCDIR/tests/valgrind.supp" \
+		    "$LOGDIR/valgrind/%p.log" "$DKIMKIT"
+	} >"$LOGDIR/dkimkit-valgrind"
+	chmod +x "$LOGDIR/dkimkit-valgrind"
+	DKIMKIT="$LOGDIR/dkimkit-valgrind"
+fi
+
 if selected "unit/unit"; then
 	if [ -x "$TOP_BUILDDIR/tests/unit/unit" ]; then
 		run_one unit/unit unit "$TOP_BUILDDIR/tests/unit/unit"
@@ -244,6 +266,15 @@ for dir in $DIRS; do
 	done < <(find "$TOP_SRCDIR/tests/$dir" -maxdepth 1 -type f \
 	    -name '*.sh' 2>/dev/null | LC_ALL=C sort)
 done
+
+# With VALGRIND=1: a report is a failure, whatever the test made of it.
+if [ "${VALGRIND:-0}" = 1 ]; then
+	for log in "$LOGDIR"/valgrind/*.log; do
+		[ -s "$log" ] || continue
+		extra_failure valgrind "memcheck report in $log"
+		sed 's/^/valgrind:   /' "$log" | head -n 40
+	done
+fi
 
 if [ "$RAN" -eq 0 ]; then
 	FAILED=$((FAILED + 1))

@@ -98,6 +98,7 @@ void	log_session(const struct session *, const char *, ...)
 
 /* proto.c */
 void	proto_line(char *);
+void	proto_lines(char *, size_t *, int *, size_t);
 int	proto_ready(void);
 void	out_dataline(const struct session *, const char *);
 void	out_lines(const struct session *, const char *);

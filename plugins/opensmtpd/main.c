@@ -301,32 +301,6 @@ main_setup(int argc, char **argv)
 		    dkk_ctx_error(conf.ctx) : dkk_strerror(rc));
 }
 
-/* Handle every complete line in buf[0..*len); keep the rest. */
-static void
-main_lines(char *buf, size_t *len, int *skipping)
-{
-	char *p = buf, *nl;
-
-	while ((nl = memchr(p, '\n', buf + *len - p)) != NULL) {
-		*nl = '\0';
-		if (*skipping)
-			*skipping = 0;	/* the end of an overlong line */
-		else {
-			if (nl > p && nl[-1] == '\r')
-				nl[-1] = '\0';
-			proto_line(p);
-		}
-		p = nl + 1;
-	}
-	*len -= p - buf;
-	memmove(buf, p, *len);
-	if (*len == MAIN_LINEMAX) {
-		log_warnx("line over %d bytes skipped", MAIN_LINEMAX);
-		*skipping = 1;
-		*len = 0;
-	}
-}
-
 /* Read what smtpd sent; 0 at the end of stdin. */
 static int
 main_read(void)
@@ -347,7 +321,7 @@ main_read(void)
 		return 0;
 	}
 	len += n;
-	main_lines(buf, &len, &skipping);
+	proto_lines(buf, &len, &skipping, MAIN_LINEMAX);
 	return 1;
 }
 

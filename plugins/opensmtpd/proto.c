@@ -129,6 +129,34 @@ proto_line(char *line)
 		log_warnx("unknown line skipped: %.40s", f[0]);
 }
 
+/* Handle every complete line in buf[0..*len); keep the rest.  A buffer
+ * filled to max without a newline holds part of an overlong line: it is
+ * dropped, and so is the rest of that line (*skipping). */
+void
+proto_lines(char *buf, size_t *len, int *skipping, size_t max)
+{
+	char *p = buf, *nl;
+
+	while ((nl = memchr(p, '\n', buf + *len - p)) != NULL) {
+		*nl = '\0';
+		if (*skipping)
+			*skipping = 0;	/* the end of an overlong line */
+		else {
+			if (nl > p && nl[-1] == '\r')
+				nl[-1] = '\0';
+			proto_line(p);
+		}
+		p = nl + 1;
+	}
+	*len -= p - buf;
+	memmove(buf, p, *len);
+	if (*len == max) {
+		log_warnx("line over %zu bytes skipped", max);
+		*skipping = 1;
+		*len = 0;
+	}
+}
+
 int
 proto_ready(void)
 {

@@ -4,11 +4,14 @@
 # temporary copy).  A
 # crash, leak, sanitizer report or timeout is a failure; the input that
 # caused it is kept in the log directory.  Run by the fuzzing build only.
+# FUZZ_NAMES: the harnesses to run, in order (default: all).  With
+# TAP_KEEP=1 the grown corpora and the logs stay for inspection (the long
+# run of tests/fuzz/README was done that way).
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 tmpdir
 secs=${FUZZ_SECONDS:-15}
-for name in verify records zone sign; do
+for name in ${FUZZ_NAMES:-verify records zone sign taglist dns ar filter}; do
 	bin="$TOP_BUILDDIR/tests/fuzz/fuzz_$name"
 	if [ ! -x "$bin" ]; then
 		not_ok "fuzz_$name built" "configure with --enable-fuzzing CC=clang"
@@ -22,6 +25,16 @@ for name in verify records zone sign; do
 	zone) cp "$VECTORS/keys.zone" "$TMPD/$name/" ;;
 	records) sed -n 's/^[^"]*//p' "$VECTORS/keys.zone" |
 	    awk '{ gsub(/" "/, ""); gsub(/"/, ""); print > ("'"$TMPD/$name"'/rfc" NR) }' ;;
+	filter)
+		# Each RFC message as one session's data lines, dot-escaped.
+		for f in "$VECTORS"/*.eml; do
+			sed 's/\r$//; s/^\./../' "$f" | awk '
+			    { printf "filter|0.6|1|smtp-in|data-line|" \
+				"a1|b2|%s\n", $0 }
+			    END { print "filter|0.6|1|smtp-in|data-line|a1|b2|."
+				print "filter|0.6|1|smtp-in|commit|a1|b2" }' \
+			    > "$TMPD/$name/${f##*/}"
+		done ;;
 	esac
 	DKK_FUZZ_ZONE="$VECTORS/keys.zone" "$bin" -max_total_time="$secs" \
 	    -max_len=16384 -timeout=10 -rss_limit_mb=512 \

@@ -2,7 +2,8 @@
 # Keys and ADSP records over real DNS: a real unbound on loopback serves
 # the test zone (as local data, and as a DNSSEC-signed auth zone), and
 # dkimkit asks it through libunbound with --dns.  Covers secure, bogus,
-# SERVFAIL and timeout.
+# SERVFAIL, timeout, a resolver that is down, and one that answers with
+# garbage (tests/lib/baddns.py).
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
@@ -82,6 +83,25 @@ ok_if "dkimkit adsp: discard, exit 1" $? "exit $st: $(cat out.txt)"
 field out.json 'j["authentication_results"]' |
     grep -q "dkim=none; dkim-adsp=discard header.from=example.test"
 ok_if "A-R carries dkim=none and dkim-adsp=discard" $? "$(cat out.json)"
+
+# A slow resolver: every answer 1.5 s late (the delaying proxy of the
+# OpenSMTPD tests, in front of this unbound).  Within --timeout: pass;
+# past it: temperror.
+slowport=$((20000 + RANDOM % 30000))
+"$PY" "$TOP_SRCDIR/tests/integration/opensmtpd-tool.py" delay "$slowport" \
+    "$DNS" 1.5 > slow.log 2>&1 &
+SLOW_PID=$!
+at_exit kill "$SLOW_PID"
+for ((i = 0; i < 50; i++)); do grep -q ready slow.log && break; sleep 0.1; done
+check "slow DNS (1.5 s), --timeout 5000: pass" "$DKIMKIT" verify \
+    --dns "127.0.0.1@$slowport" --timeout 5000 ed.eml
+"$DKIMKIT" verify --dns "127.0.0.1@$slowport" --timeout 500 --json rsa.eml \
+    > out.json
+st=$?
+got=$(field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_code"])')
+[ "$st" -eq 1 ] && [ "$got" = "('temperror', 'key_dns')" ]
+ok_if "slow DNS (1.5 s), --timeout 500: temperror" $? "exit $st, $got"
+kill "$SLOW_PID"
 unbound_stop
 
 # 2. DNSSEC: the zone signed with ldns-signzone, served as an auth zone,
@@ -201,5 +221,44 @@ got=$(field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_
 ok_if "a resolver that never answers: temperror" $? "exit $st, $got"
 [ "$took" -lt 20 ]
 ok_if "the lookup gave up on its own (--timeout 1500 ms; took ${took}s)" $?
+
+# 5. DNS down: nothing listens on the port (the kernel refuses at once).
+down=$("$PY" -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$DKIMKIT" verify --dns "127.0.0.1@$down" --timeout 3000 --json rsa.eml > out.json
+st=$?
+got=$(field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_code"], j["signatures"][0]["reason"])')
+[ "$st" -eq 1 ] && case "$got" in
+    "('temperror', 'key_dns', 'key lookup of rsa._domainkey.example.test failed temporarily')") true ;;
+    *) false ;; esac
+ok_if "DNS server down: temperror, the reason says the lookup failed" $? \
+    "exit $st, $got"
+
+# 6. Garbage: a server answering every question wrongly.  A damaged answer
+# is a failed lookup (temperror, try later); an answer of the wrong type is
+# no TXT record (permerror, as for an absent key).
+while read -r mode want; do
+	"$PY" "$TOP_SRCDIR/tests/lib/baddns.py" "$mode" > bad.port &
+	bad=$!
+	at_exit kill "$bad"
+	for ((i = 0; i < 50; i++)); do [ -s bad.port ] && break; sleep 0.1; done
+	"$DKIMKIT" verify --dns "127.0.0.1@$(cat bad.port)" --timeout 3000 \
+	    --json rsa.eml > out.json 2> err.txt
+	st=$?
+	got=$(field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_code"])' 2>&1)
+	[ "$st" -eq 1 ] && [ "$got" = "$want" ] &&
+	    field out.json 'j["authentication_results"]' | grep -q 'rsa._domainkey'
+	ok_if "garbage DNS ($mode): $want, the A-R comment names the lookup" $? \
+	    "exit $st, $got, $(head -2 err.txt)"
+	kill "$bad"
+	wait "$bad" 2>/dev/null
+	rm -f bad.port
+done <<'CASES'
+noise ('temperror', 'key_dns')
+cut ('temperror', 'key_dns')
+txtlen ('temperror', 'key_dns')
+formerr ('temperror', 'key_dns')
+empty ('temperror', 'key_dns')
+wrongtype ('permerror', 'key_nxdomain')
+CASES
 
 done_testing

@@ -375,6 +375,28 @@ grep -q 'dkim-adsp=temperror' v-temp.got &&
     grep -qx "filter-result|$S1|00000000000000c1|proceed" v-temp.out
 ok_if "proto: verify -r, DNS down: temperror, proceed" $? \
     "$(head -n 4 v-temp.got)" "$(tail -n 3 v-temp.err)"
+grep -q "session $S1: dkim=none; dkim-adsp=temperror" v-temp.err
+ok_if "proto: DNS down: the log line says temperror" $? "$(cat v-temp.err)"
+
+# A DNS server answering with garbage (a TXT string longer than its
+# record, then random bytes): the signature is temperror, the message goes
+# on, the log line says the lookup failed.
+for mode in txtlen noise; do
+	"$PY" "$TOP_SRCDIR/tests/lib/baddns.py" $mode > bad.port &
+	bad=$!
+	at_exit kill "$bad"
+	for ((i = 0; i < 50; i++)); do [ -s bad.port ] && break; sleep 0.1; done
+	run_filter v-bad v-signed.in -m verify -A -r -D "127.0.0.1@$(cat bad.port)"
+	extract $S1 v-bad
+	grep -q 'dkim=temperror header.d=example.test' v-bad.got &&
+	    grep -qx "filter-result|$S1|00000000000000c1|proceed" v-bad.out &&
+	    grep -q "dkim=temperror d=example.test s=rsa (key lookup of rsa._domainkey.example.test failed temporarily)" v-bad.err
+	ok_if "proto: garbage DNS ($mode): temperror, proceed, logged" $? \
+	    "$(head -n 4 v-bad.got)" "$(tail -n 3 v-bad.out)" "$(cat v-bad.err)"
+	kill "$bad"
+	wait "$bad" 2>/dev/null
+	rm -f bad.port
+done
 
 # A message the library refuses (too many header fields): unchanged, or
 # tempfailed at commit with -T.
@@ -399,6 +421,26 @@ check_fails "proto: a bad key stops the start with a message" "$FILTER" \
     -m sign -d example.test -s x -k /nonexistent.pem
 grep -q nonexistent "$TAP_ERR"
 ok_if "proto: ... naming the file" $? "$(cat "$TAP_ERR")"
+# An unusable key file stops the start, naming it: a directory, and a
+# file of mode 000 (read by an unprivileged user when run as root).
+mkdir keydir
+check_fails "proto: a key that is a directory stops the start" "$FILTER" \
+    -m sign -d example.test -s x -k keydir
+grep -q keydir "$TAP_ERR"
+ok_if "proto: ... naming it" $? "$(cat "$TAP_ERR")"
+cp rsa.pem locked.pem
+chmod 000 locked.pem
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
+	chmod 755 "$TMPD"
+	check_fails "proto: an unreadable key (mode 000) stops the start" \
+	    setpriv --reuid=65534 --regid=65534 --clear-groups "$FILTER" \
+	    -m sign -d example.test -s x -k locked.pem
+else
+	check_fails "proto: an unreadable key (mode 000) stops the start" \
+	    "$FILTER" -m sign -d example.test -s x -k locked.pem
+fi
+grep -q "locked.pem.*Permission denied" "$TAP_ERR"
+ok_if "proto: ... saying permission denied" $? "$(cat "$TAP_ERR")"
 check_fails "proto: -a that does not match the key stops the start" \
     "$FILTER" -m sign -d example.test -s x -k rsa.pem -a ed25519-sha256
 
@@ -600,13 +642,20 @@ PS3=$((PS + 2))
 PV=$((PS + 3))
 PV2=$((PS + 4))
 PV3=$((PS + 5))
+PV4=$((PS + 6))
+# A DNS server that answers every question with a damaged TXT record.
+"$PY" "$TOP_SRCDIR/tests/lib/baddns.py" txtlen > baddns.port &
+at_exit kill $!
+for ((i = 0; i < 50; i++)); do [ -s baddns.port ] && break; sleep 0.1; done
 cat > verify.conf <<EOF
 filter "verify" proc-exec "$FILTER -m verify -D $DNS -A -r -i mx.test"
+filter "baddns" proc-exec "$FILTER -m verify -D 127.0.0.1@$(cat baddns.port) -A -r -i baddns.test"
 filter "slow" proc-exec "$FILTER -m verify -D 127.0.0.1@$DPORT -i slow.test"
 filter "garbled" proc-exec "$PY $TOOL garble $FILTER -m verify -D $DNS -A -r -i garbled.test"
 listen on 127.0.0.1 port $PV filter "verify"
 listen on 127.0.0.1 port $PV2 filter "slow"
 listen on 127.0.0.1 port $PV3 filter "garbled"
+listen on 127.0.0.1 port $PV4 filter "baddns"
 action "local" maildir "$TMPD/md" user nobody
 match from any for any action "local"
 EOF
@@ -695,6 +744,18 @@ f=$(delivered via-garbled) &&
     top_ar "$f" | grep -q '^Authentication-Results: garbled.test; dkim=pass'
 ok_if "smtpd: garbage on the verifier's protocol stream: still dkim=pass" \
     $? "$(top_ar "${f:-/dev/null}")"
+# The verifier whose DNS server sends garbage: delivered, temperror, and
+# the filter's log line (in smtpd's log) says the lookup failed.
+msg 'Alice <alice@example.test>' via-baddns | tail -n +3 |
+    "$DKIMKIT" sign --key ed.pem --domain example.test --selector ed |
+    tr -d '\r' > bd.eml
+send "$PV4" bd.eml
+f=$(delivered via-baddns) &&
+    top_ar "$f" | grep -q '^Authentication-Results: baddns.test; dkim=temperror'
+ok_if "smtpd: garbage from DNS: delivered with dkim=temperror" $? \
+    "$(top_ar "${f:-/dev/null}")" "$(tail -n 5 send.out)"
+grep -q 'dkim=temperror d=example.test s=ed (key lookup of ed._domainkey.example.test failed temporarily)' verify.log
+ok_if "smtpd: ... and the filter logged why" $? "$(tail -n 10 verify.log)"
 alive=1
 for pid in "${SMTPD_PIDS[@]}"; do
 	kill -0 "$pid" 2>/dev/null || alive=0

@@ -21,6 +21,7 @@ void suite_verify(void);
 void suite_sign(void);
 void suite_vectors(void);
 void suite_keydir(void);
+void suite_limits(void);
 
 /* Register a suite from a NULL-terminated table. */
 struct unit_test {

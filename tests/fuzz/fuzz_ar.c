@@ -1,0 +1,105 @@
+/*
+ * fuzz_ar.c: arbitrary strings into the Authentication-Results renderer
+ * (dkk_verifier_ar) through a finished verifier made by hand: the
+ * authserv-id, the Author Domain, and each signature's d=, s=, i=, a=, b=
+ * and detail, in that order, as the input's NUL-separated pieces.  The
+ * first byte picks the number of signatures, ADSP and the verdicts.
+ * Whatever the strings, the field must stay one header field: no line
+ * break but the folding (eol then TAB), no control characters.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "verify.h"
+
+#define FUZZ_SIGS 4
+
+static const char *
+next_str(const char **p, const char *end)
+{
+	const char *s = *p, *nul;
+
+	if (s >= end)
+		return NULL;
+	nul = memchr(s, '\0', (size_t)(end - s));
+	*p = nul != NULL ? nul + 1 : end;
+	return s;
+}
+
+/* No CR or LF except in eol + TAB, no other control character. */
+static void
+check_field(const char *f, const char *eol)
+{
+	size_t el = eol != NULL ? strlen(eol) : 0;
+
+	while (*f != '\0') {
+		if (el > 0 && strncmp(f, eol, el) == 0 && f[el] == '\t') {
+			f += el + 1;
+			continue;
+		}
+		if ((unsigned char)*f < 0x20 || *f == 0x7f)
+			abort();
+		f++;
+	}
+}
+
+static void
+render(const dkk_verifier *v, const char *id, const char *eol, int vo)
+{
+	char *out;
+
+	if (dkk_verifier_ar(v, id, eol, vo, &out) != DKK_OK)
+		return;
+	check_field(out, eol);
+	free(out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct vsig sigs[FUZZ_SIGS];
+	dkk_verifier v;
+	char *copy;
+	const char *p, *end, *id;
+	size_t i;
+
+	if (size < 1 || (copy = malloc(size + 1)) == NULL)
+		return 0;
+	memcpy(copy, data + 1, size - 1);
+	copy[size - 1] = '\0';
+	p = copy;
+	end = copy + size - 1;
+	memset(&v, 0, sizeof(v));
+	memset(sigs, 0, sizeof(sigs));
+	v.final = true;
+	v.sigs = sigs;
+	v.nsigs = data[0] % (FUZZ_SIGS + 1);
+	v.adsp_on = (data[0] & 8) != 0;
+	v.adsp = (enum dkk_adsp)((data[0] >> 4) % 8);
+	if ((id = next_str(&p, end)) == NULL)
+		id = "";
+	v.author = (char *)next_str(&p, end);
+	for (i = 0; i < v.nsigs; i++) {
+		struct dkk_sig_result *r = &sigs[i].res;
+
+		r->verdict = (enum dkk_verdict)((data[0] + i) % 7);
+		r->dnssec = (enum dkk_dnssec)(i % 4);
+		r->key_bits = i == 0 ? 2048 : 0;
+		r->domain = next_str(&p, end);
+		r->selector = next_str(&p, end);
+		r->identity = next_str(&p, end);
+		r->algorithm = next_str(&p, end);
+		r->b = next_str(&p, end);
+		r->detail = next_str(&p, end);
+		if (r->detail == NULL)
+			r->detail = "";
+	}
+	render(&v, id, "\r\n", 0);
+	render(&v, id, "\n", 1);
+	render(&v, id, NULL, 0);
+	free(copy);
+	return 0;
+}

@@ -1,0 +1,129 @@
+/*
+ * fuzz_filter.c: arbitrary bytes as what smtpd sends filter-dkimkit,
+ * after the handshake: the protocol reader (proto_lines, proto_line), the
+ * session table and the message path of the verify mode, with the keys of
+ * DKK_FUZZ_ZONE.  The input arrives in reads of sizes taken from its first
+ * byte, into a small line buffer so that the overlong-line path runs too.
+ * Replies go to /dev/null, log lines are formatted and dropped.  At the
+ * end every session is closed as at link-disconnect.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter.h"
+
+#define FUZZ_LINEMAX	4096
+#define FUZZ_IDS	256
+
+struct filter_conf conf = {
+	.mode = MODE_VERIFY,
+	.adsp = 1,
+	.reject = 1,
+	.opts = { .header_canon = DKK_CANON_RELAXED,
+	    .body_canon = DKK_CANON_RELAXED }
+};
+
+static int64_t
+fixed_clock(void *arg)
+{
+	(void)arg;
+	return 1700000000;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+}
+
+void
+log_session(const struct session *s, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	(void)s;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *zone = getenv("DKK_FUZZ_ZONE");
+	char hello[] = "config|ready";
+
+	(void)argc;
+	(void)argv;
+	if (freopen("/dev/null", "w", stdout) == NULL)
+		abort();
+	if (dkk_ctx_new(&conf.ctx) != DKK_OK)
+		abort();
+	if (zone != NULL && dkk_ctx_use_zone(conf.ctx, zone) != DKK_OK)
+		abort();
+	dkk_ctx_set_clock(conf.ctx, fixed_clock, NULL);
+	dkk_ctx_set_adsp(conf.ctx, 1);
+	proto_line(hello);
+	return 0;
+}
+
+static uint64_t ids[FUZZ_IDS];
+static size_t nids;
+
+static void
+collect(struct session *s)
+{
+	if (nids < FUZZ_IDS)
+		ids[nids++] = s->id;
+}
+
+/* Close every session, as smtpd's link-disconnect reports would. */
+static void
+close_all(void)
+{
+	size_t i;
+
+	do {
+		nids = 0;
+		session_foreach(collect);
+		for (i = 0; i < nids; i++)
+			session_free(ids[i]);
+	} while (nids > 0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char buf[FUZZ_LINEMAX];
+	size_t len = 0, pos = 0, chunk, n;
+	int skipping = 0;
+
+	chunk = size > 0 ? (size_t)data[0] * 16 + 1 : 1;
+	while (pos < size) {
+		n = size - pos;
+		if (n > chunk)
+			n = chunk;
+		if (n > FUZZ_LINEMAX - len)
+			n = FUZZ_LINEMAX - len;
+		memcpy(buf + len, data + pos, n);
+		len += n;
+		pos += n;
+		proto_lines(buf, &len, &skipping, FUZZ_LINEMAX);
+	}
+	message_dns();
+	close_all();
+	fflush(stdout);
+	return 0;
+}
