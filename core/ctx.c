@@ -269,23 +269,15 @@ dkk_ctx_set_pin(dkk_ctx *ctx, const char *pin)
 int
 dkk_ctx_set_pin_file(dkk_ctx *ctx, const char *path)
 {
-	char line[256];
-	FILE *f;
+	char *pin;
 	int rc;
 
 	if (ctx == NULL || path == NULL)
 		return DKK_EINVAL;
-	if ((f = fopen(path, "r")) == NULL)
-		return ctx_fail(ctx, DKK_EIO, "%s: %s", path, strerror(errno));
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	line[strcspn(line, "\r\n")] = '\0';
-	if (line[0] == '\0')
-		rc = ctx_fail(ctx, DKK_ESYNTAX, "%s: no PIN on the first line",
-		    path);
-	else
-		rc = dkk_ctx_set_pin(ctx, line);
-	memset(line, 0, sizeof(line));
+	if ((rc = p11_pin_file(ctx, path, &pin)) != DKK_OK)
+		return rc;
+	rc = dkk_ctx_set_pin(ctx, pin);
+	memset(pin, 0, strlen(pin));
+	free(pin);
 	return rc;
 }

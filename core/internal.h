@@ -335,4 +335,7 @@ HIDDEN int64_t ctx_now(const dkk_ctx *ctx);
 HIDDEN int ctx_fail(dkk_ctx *ctx, int err, const char *fmt, ...)
     PRINTF(3, 4);
 
+/* pkcs11.c: the first line of a PIN file into *pin (free with free()). */
+HIDDEN int p11_pin_file(dkk_ctx *ctx, const char *path, char **pin);
+
 #endif /* DKK_INTERNAL_H */

@@ -35,6 +35,29 @@ p11_pin_cb(void *arg, int attempt, const char *token_url,
 	return 0;
 }
 
+/* The first line of the file at path, without its line end, into *pin
+ * (free it with free()); an empty one is an error. */
+int
+p11_pin_file(dkk_ctx *ctx, const char *path, char **pin)
+{
+	char line[256];
+	FILE *f;
+
+	*pin = NULL;
+	if ((f = fopen(path, "r")) == NULL)
+		return ctx_fail(ctx, DKK_EIO, "%s: %s", path, strerror(errno));
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (line[0] == '\0')
+		return ctx_fail(ctx, DKK_ESYNTAX, "%s: no PIN on the first line",
+		    path);
+	*pin = dkk_strdup(line);
+	gnutls_memset(line, 0, sizeof(line));
+	return *pin != NULL ? DKK_OK : DKK_ENOMEM;
+}
+
 /* RFC 7512 2.4: the query attribute pin-source names a file (a path or a
  * "file:" URI, without percent-escapes here) whose first line is the PIN.
  * GnuTLS reads pin-value itself but not pin-source.  *pin is NULL when
@@ -43,9 +66,8 @@ int
 p11_pin_source(dkk_ctx *ctx, const char *url, char **pin)
 {
 	const char *q = strchr(url, '?'), *v;
-	char path[4096], line[256];
+	char path[4096];
 	size_t len;
-	FILE *f;
 
 	*pin = NULL;
 	for (v = q; v != NULL; v = strchr(v + 1, '&'))
@@ -63,15 +85,7 @@ p11_pin_source(dkk_ctx *ctx, const char *url, char **pin)
 		    P11_SHOWN(url));
 	memcpy(path, v, len);
 	path[len] = '\0';
-	if ((f = fopen(path, "r")) == NULL)
-		return ctx_fail(ctx, DKK_EIO, "%s: %s", path, strerror(errno));
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	line[strcspn(line, "\r\n")] = '\0';
-	*pin = dkk_strdup(line);
-	gnutls_memset(line, 0, sizeof(line));
-	return *pin != NULL ? DKK_OK : DKK_ENOMEM;
+	return p11_pin_file(ctx, path, pin);
 }
 
 /* The URI without its pin-source: GnuTLS would read a plain path itself,
