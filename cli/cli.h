@@ -36,10 +36,12 @@ struct source_opts {
 int source_setup(dkk_ctx *ctx, const struct source_opts *o);
 
 /* keygen.c: the zone-file line of a key record ("" p64: revoked), and a
- * new private key file (mode 0600, never overwriting). */
+ * new key pair whose private key goes to a new file (mode 0600, never
+ * overwriting) and whose public key comes back in base64. */
 void print_record(FILE *out, const char *sel, const char *dom,
     const char *type, const char *p64);
-int write_key(const char *path, const char *pem);
+int new_key(dkk_ctx *ctx, const char *type, unsigned bits, const char *path,
+    char **p64);
 
 /* json.c */
 void json_string(FILE *f, const char *s);

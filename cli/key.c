@@ -334,29 +334,20 @@ key_write_record(const struct kopts *o, const char *sel, const char *type,
 static int
 key_new(const struct kopts *o)
 {
-	char sel[KEY_MAXSEL], *pem = NULL, *p64 = NULL, *path = NULL;
+	char sel[KEY_MAXSEL], *p64 = NULL, *path = NULL;
 	dkk_ctx *ctx;
-	dkk_key *key;
-	int rc, ret = EXIT_TROUBLE;
+	int ret = EXIT_TROUBLE;
 
 	if (key_mkdirs(o) != 0 || key_new_selector(o, sel, sizeof(sel)) != 0 ||
 	    (ctx = key_ctx(o, 0)) == NULL)
 		return EXIT_TROUBLE;
-	if ((rc = dkk_key_generate(ctx, o->alg, (unsigned)o->bits, &pem,
-	    &key)) != DKK_OK)
-		ctx_warn(ctx, rc);
-	else if ((rc = dkk_key_public(key, &p64)) != DKK_OK)
-		warnx("%s", dkk_strerror(rc));
-	else if ((path = key_path(o, sel, ".key")) == NULL)
+	if ((path = key_path(o, sel, ".key")) == NULL)
 		warnx("out of memory");
-	else if (write_key(path, pem) == 0 &&
+	else if (new_key(ctx, o->alg, (unsigned)o->bits, path, &p64) == 0 &&
 	    key_write_record(o, sel, o->alg, p64) == 0) {
 		print_record(stdout, sel, o->domain, o->alg, p64);
 		ret = fflush(stdout) == 0 ? 0 : EXIT_TROUBLE;
 	}
-	if (pem != NULL)
-		memset(pem, 0, strlen(pem));
-	free(pem);
 	free(p64);
 	free(path);
 	dkk_ctx_free(ctx);

@@ -42,7 +42,7 @@ print_record(FILE *out, const char *sel, const char *dom, const char *type,
 	free(rec);
 }
 
-int
+static int
 write_key(const char *path, const char *pem)
 {
 	size_t len = strlen(pem);
@@ -61,14 +61,37 @@ write_key(const char *path, const char *pem)
 	return 0;
 }
 
+/* A new key pair: the private key written to path, the public key's
+ * base64 in *p64 (free with free()).  0, or -1 with a message. */
+int
+new_key(dkk_ctx *ctx, const char *type, unsigned bits, const char *path,
+    char **p64)
+{
+	dkk_key *key;
+	char *pem = NULL;
+	int rc, ret = -1;
+
+	*p64 = NULL;
+	if ((rc = dkk_key_generate(ctx, type, bits, &pem, &key)) != DKK_OK)
+		warnx("%s", *dkk_ctx_error(ctx) ? dkk_ctx_error(ctx) :
+		    dkk_strerror(rc));
+	else if ((rc = dkk_key_public(key, p64)) != DKK_OK)
+		warnx("%s", dkk_strerror(rc));
+	else
+		ret = write_key(path, pem);
+	if (pem != NULL)
+		memset(pem, 0, strlen(pem));
+	free(pem);
+	return ret;
+}
+
 static int
 keygen(const char *type, unsigned bits, const char *dom, const char *sel,
     const char *out)
 {
 	dkk_ctx *ctx;
-	dkk_key *key;
-	char *pem = NULL, *p64 = NULL, *path = NULL;
-	int rc, ret = EXIT_TROUBLE;
+	char *p64 = NULL, *path = NULL;
+	int ret = EXIT_TROUBLE;
 
 	if (dkk_ctx_new(&ctx) != DKK_OK)
 		return EXIT_TROUBLE;
@@ -76,18 +99,11 @@ keygen(const char *type, unsigned bits, const char *dom, const char *sel,
 		path = NULL;
 	if (out == NULL && path == NULL)
 		warnx("out of memory");
-	else if ((rc = dkk_key_generate(ctx, type, bits, &pem, &key)) != DKK_OK)
-		warnx("%s", *dkk_ctx_error(ctx) ? dkk_ctx_error(ctx) :
-		    dkk_strerror(rc));
-	else if ((rc = dkk_key_public(key, &p64)) != DKK_OK)
-		warnx("%s", dkk_strerror(rc));
-	else if (write_key(out != NULL ? out : path, pem) == 0) {
+	else if (new_key(ctx, type, bits, out != NULL ? out : path,
+	    &p64) == 0) {
 		print_record(stdout, sel, dom, type, p64);
 		ret = fflush(stdout) == 0 ? 0 : EXIT_TROUBLE;
 	}
-	if (pem != NULL)
-		memset(pem, 0, strlen(pem));
-	free(pem);
 	free(p64);
 	free(path);
 	dkk_ctx_free(ctx);
