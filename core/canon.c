@@ -290,23 +290,31 @@ relaxed_bad(const char *p, const char *q)
     __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define RELAXED_V16 1
 
-/* The offset of the first octet of p[0..15] that relaxed changes, or 16.
- * Reads p[16] too. */
+/* The index of the first non-zero lane of a comparison mask, or 16. */
 static inline unsigned
-v16_relaxed_first(const char *p)
+v16_first(v16 m)
 {
-	v16 a = v16_load(p), n = v16_load(p + 1), sp, tab, m;
 	uint64_t w[2];
 
-	memset(&sp, ' ', sizeof(sp));
-	memset(&tab, '\t', sizeof(tab));
-	m = (v16)((a == tab) | ((a == sp) & ((n == sp) | (n == tab))));
 	memcpy(w, &m, sizeof(w));
 	if (w[0] != 0)
 		return (unsigned)__builtin_ctzll(w[0]) / 8;
 	if (w[1] != 0)
 		return 8 + (unsigned)__builtin_ctzll(w[1]) / 8;
 	return 16;
+}
+
+/* The offset of the first octet of p[0..15] that relaxed changes, or 16.
+ * Reads p[16] too. */
+static inline unsigned
+v16_relaxed_first(const char *p)
+{
+	v16 a = v16_load(p), n = v16_load(p + 1), sp, tab;
+
+	memset(&sp, ' ', sizeof(sp));
+	memset(&tab, '\t', sizeof(tab));
+	return v16_first((v16)((a == tab) | ((a == sp) & ((n == sp) |
+	    (n == tab)))));
 }
 #endif
 
@@ -345,19 +353,13 @@ relaxed_event(const char *p, const char *end)
 static inline unsigned
 v16_event_first(const char *p)
 {
-	v16 a = v16_load(p), n = v16_load(p + 1), sp, nine, one, m;
-	uint64_t w[2];
+	v16 a = v16_load(p), n = v16_load(p + 1), sp, nine, one;
 
 	memset(&sp, ' ', sizeof(sp));
 	memset(&nine, '\t', sizeof(nine));
 	memset(&one, 1, sizeof(one));
-	m = (v16)(((v16)(a - nine) <= one) | ((a == sp) & (n <= sp)));
-	memcpy(w, &m, sizeof(w));
-	if (w[0] != 0)
-		return (unsigned)__builtin_ctzll(w[0]) / 8;
-	if (w[1] != 0)
-		return 8 + (unsigned)__builtin_ctzll(w[1]) / 8;
-	return 16;
+	return v16_first((v16)(((v16)(a - nine) <= one) | ((a == sp) &
+	    (n <= sp))));
 }
 #endif
 
