@@ -422,9 +422,11 @@ DKK_EXPORT int dkk_key_generate(dkk_ctx *ctx, const char *type,
  * read nor filled) of SELECTOR._domainkey.DOMAIN through the context's
  * key source, blocking until the answer is in. */
 enum dkk_record_state {
-	DKK_RECORD_MATCH = 0,	/* a key record whose p= is this key */
+	DKK_RECORD_MATCH = 0,	/* a key record that verifies this key's
+				   rsa-sha256/ed25519-sha256 signatures */
 	DKK_RECORD_MISSING,	/* no DKIM key record at the name */
-	DKK_RECORD_DIFFERS,	/* a key record with another key */
+	DKK_RECORD_DIFFERS,	/* a key record with another key, or one a
+				   verifier would not use for it */
 	DKK_RECORD_REVOKED,	/* a key record with an empty p= */
 	DKK_RECORD_PRESENT,	/* a key record, not compared (key NULL) */
 	DKK_RECORD_TEMPERROR	/* DNS trouble */

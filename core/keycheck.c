@@ -1,59 +1,64 @@
 /*
  * keycheck.c: is a key published?  One fresh lookup of a selector's key
  * record (not through the key cache: a postmaster who has just changed
- * the zone wants the answer of now), compared with a private key.
+ * the zone wants the answer of now), read with the verifier's own parser,
+ * and a signature by the private key checked with the published key: a
+ * match means receivers will accept what this key signs.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-#define CHECK_MAX_TAGS 32
+/* A fixed header hash, signed once by the key under test. */
+static const uint8_t check_digest[32] = "dkimkit: is this key published?";
 
 struct check {
 	bool done;
 	enum dkk_record_state state;
+	unsigned max_bits;
 	enum key_type type;
-	const uint8_t *want;	/* our public key, decoded p= */
-	size_t wantlen;		/* 0: nothing to compare with */
+	const uint8_t *sig;	/* of check_digest; NULL: nothing to compare */
+	size_t siglen;
 };
 
+/* Would a verifier accept a signature by our key under this record? */
 static bool
-check_type(const struct tag *k, enum key_type type)
+check_matches(const struct check *c, const struct keyrec *kr)
 {
-	if (k == NULL)
-		return type == KEY_RSA;	/* RFC 6376 3.6.1: the default */
-	return ci_equals(k->val, k->vlen, type == KEY_RSA ? "rsa" : "ed25519");
+	return kr->type == c->type && kr->sha256_ok &&
+	    pubkey_verify(kr->key, HASH_SHA256, check_digest, c->sig,
+	    c->siglen);
 }
 
-/* The state one TXT record gives; DKK_RECORD_MISSING when it is not a
- * DKIM key record. */
+/* The state one TXT record gives: not a key record at all (syntax, v=,
+ * no p=) is missing; a key record receivers cannot use with our key (other
+ * k=, h= without sha256, s= without email, a bad or too large p=) differs. */
 static enum dkk_record_state
 check_record(const struct check *c, const char *txt, size_t len)
 {
-	struct tag tags[CHECK_MAX_TAGS];
-	const struct tag *v, *k, *p;
-	enum dkk_record_state st = DKK_RECORD_DIFFERS;
-	uint8_t *der;
-	size_t n, dlen;
+	enum dkk_record_state st;
+	enum dkk_reason reason;
+	struct keyrec kr;
+	struct buf why;
+	int rc;
 
-	if (taglist_parse(txt, len, tags, CHECK_MAX_TAGS, &n) != TAGLIST_OK)
-		return DKK_RECORD_MISSING;
-	v = taglist_find(tags, n, "v");
-	if ((v != NULL && (v != &tags[0] || !ci_equals(v->val, v->vlen,
-	    "DKIM1"))) || (p = taglist_find(tags, n, "p")) == NULL)
-		return DKK_RECORD_MISSING;
-	if (b64_decode(p->val, p->vlen, &der, &dlen) != DKK_OK)
-		return DKK_RECORD_DIFFERS;
-	k = taglist_find(tags, n, "k");
-	if (dlen == 0)
+	buf_init(&why);
+	rc = keyrec_parse(&kr, txt, len, c->max_bits, &reason, &why);
+	if (rc == DKK_ESYNTAX)
+		st = reason == DKK_R_KEY_SYNTAX ? DKK_RECORD_MISSING :
+		    DKK_RECORD_DIFFERS;
+	else if (rc != DKK_OK)
+		st = DKK_RECORD_TEMPERROR;	/* out of memory */
+	else if (kr.revoked)
 		st = DKK_RECORD_REVOKED;	/* RFC 6376 3.6.1 */
-	else if (c->wantlen == 0)
+	else if (c->sig == NULL)
 		st = DKK_RECORD_PRESENT;
-	else if (dlen == c->wantlen && memcmp(der, c->want, dlen) == 0 &&
-	    check_type(k, c->type))
-		st = DKK_RECORD_MATCH;
-	free(der);
+	else
+		st = check_matches(c, &kr) ? DKK_RECORD_MATCH :
+		    DKK_RECORD_DIFFERS;
+	keyrec_clear(&kr);
+	buf_clear(&why);
 	return st;
 }
 
@@ -104,26 +109,24 @@ dkk_record_check(dkk_ctx *ctx, const char *selector, const char *domain,
 {
 	struct check c;
 	struct buf name;
-	char *p64 = NULL;
-	uint8_t *want = NULL;
+	uint8_t *sig = NULL;
 	int rc;
 
 	if (ctx == NULL || selector == NULL || domain == NULL || state == NULL)
 		return DKK_EINVAL;
 	memset(&c, 0, sizeof(c));
+	c.max_bits = ctx->limit_rsa_bits;
 	buf_init(&name);
 	buf_printf(&name, "%s._domainkey.%s", selector, domain);
 	rc = name.failed ? DKK_ENOMEM : DKK_OK;
 	if (rc == DKK_OK && key != NULL &&
-	    (rc = dkk_key_public(key, &p64)) == DKK_OK &&
-	    (rc = b64_decode(p64, strlen(p64), &want, &c.wantlen)) == DKK_OK) {
-		c.want = want;
+	    (rc = privkey_sign(key, check_digest, &sig, &c.siglen)) == DKK_OK) {
+		c.sig = sig;
 		c.type = privkey_type(key);
 	}
 	if (rc == DKK_OK && (rc = check_query(ctx, name.p, &c)) == DKK_OK)
 		*state = c.state;
-	free(p64);
-	free(want);
+	free(sig);
 	buf_clear(&name);
 	return rc;
 }

@@ -17,7 +17,10 @@ static const char records[] =
     "two._domainkey.example.com. 300 IN TXT \"v=DKIM1; p=\"\n"
     "two._domainkey.example.com. 300 IN TXT \"v=DKIM1; p=$RSA\"\n"
     "folded._domainkey.example.com. 300 IN TXT \"v=DKIM1; k=ed25519; \" "
-    "\"p= $ED \"\n";
+    "\"p= $ED \"\n"
+    "web._domainkey.example.com. 300 IN TXT \"v=DKIM1; s=web; p=$RSA\"\n"
+    "sha1._domainkey.example.com. 300 IN TXT \"v=DKIM1; h=sha1; p=$RSA\"\n"
+    "upper._domainkey.example.com. 300 IN TXT \"v=DKIM1; k=RSA; p=$RSA\"\n";
 
 static enum dkk_record_state
 state_of(struct unit_fx *fx, const char *sel, const dkk_key *key)
@@ -57,6 +60,22 @@ keycheck_key_type_counts(void)
 		return;
 	CU_ASSERT_EQUAL(state_of(&fx, "swapped", fx.ed), DKK_RECORD_DIFFERS);
 	CU_ASSERT_EQUAL(state_of(&fx, "folded", fx.ed), DKK_RECORD_MATCH);
+	unit_fx_free(&fx);
+}
+
+/* Our key's bytes in a record receivers will not use for it (RFC 6376
+ * 3.6.1: s= without email, h= without sha256, k= values are
+ * case-sensitive) are not a match: mail signed with it would fail. */
+static void
+keycheck_unusable_record_differs(void)
+{
+	struct unit_fx fx;
+
+	if (unit_fx_init(&fx, records) != 0)
+		return;
+	CU_ASSERT_EQUAL(state_of(&fx, "web", fx.rsa), DKK_RECORD_DIFFERS);
+	CU_ASSERT_EQUAL(state_of(&fx, "sha1", fx.rsa), DKK_RECORD_DIFFERS);
+	CU_ASSERT_EQUAL(state_of(&fx, "upper", fx.rsa), DKK_RECORD_DIFFERS);
 	unit_fx_free(&fx);
 }
 
@@ -223,6 +242,7 @@ keydir_refuses_bad_names(void)
 static const struct unit_test tests[] = {
 	{ "keycheck_states", keycheck_states },
 	{ "keycheck_key_type_counts", keycheck_key_type_counts },
+	{ "keycheck_unusable_record_differs", keycheck_unusable_record_differs },
 	{ "keycheck_best_record_wins", keycheck_best_record_wins },
 	{ "keycheck_state_names", keycheck_state_names },
 	{ "keydir_follows_active", keydir_follows_active },
