@@ -208,13 +208,6 @@ key_list(const struct kopts *o, struct ksel **out, size_t *n)
 	return 0;
 }
 
-static void
-ctx_warn(dkk_ctx *ctx, int rc)
-{
-	warnx("%s", *dkk_ctx_error(ctx) ? dkk_ctx_error(ctx) :
-	    dkk_strerror(rc));
-}
-
 static int64_t
 key_clock(void *arg)
 {
@@ -224,20 +217,15 @@ key_clock(void *arg)
 static dkk_ctx *
 key_ctx(const struct kopts *o, int dns)
 {
-	const char *env = getenv("DKIMKIT_PIN");
 	dkk_ctx *ctx;
-	int rc = DKK_OK;
+	int rc;
 
 	if (dkk_ctx_new(&ctx) != DKK_OK) {
 		warnx("out of memory");
 		return NULL;
 	}
 	dkk_ctx_set_clock(ctx, key_clock, (void *)&o->now);
-	if (o->pinfile != NULL)
-		rc = dkk_ctx_set_pin_file(ctx, o->pinfile);
-	else if (env != NULL && *env != '\0')
-		rc = dkk_ctx_set_pin(ctx, env);
-	if (rc != DKK_OK)
+	if ((rc = pin_setup(ctx, o->pinfile)) != DKK_OK)
 		ctx_warn(ctx, rc);
 	if (rc != DKK_OK || (dns && source_setup(ctx, &o->src) != 0)) {
 		dkk_ctx_free(ctx);

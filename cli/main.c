@@ -81,11 +81,32 @@ source_setup(dkk_ctx *ctx, const struct source_opts *o)
 		rc = dkk_ctx_use_dns(ctx, o->dns, o->trust_anchor,
 		    (unsigned)o->timeout);
 	if (rc != DKK_OK) {
-		warnx("%s", *dkk_ctx_error(ctx) != '\0' ? dkk_ctx_error(ctx) :
-		    dkk_strerror(rc));
+		ctx_warn(ctx, rc);
 		return -1;
 	}
 	return 0;
+}
+
+/* A library failure: the context's message when it has one. */
+void
+ctx_warn(dkk_ctx *ctx, int rc)
+{
+	warnx("%s", *dkk_ctx_error(ctx) != '\0' ? dkk_ctx_error(ctx) :
+	    dkk_strerror(rc));
+}
+
+/* The PIN of pkcs11: keys from a file or the environment, never from the
+ * command line, which every user of the machine can read. */
+int
+pin_setup(dkk_ctx *ctx, const char *pinfile)
+{
+	const char *env = getenv("DKIMKIT_PIN");
+
+	if (pinfile != NULL)
+		return dkk_ctx_set_pin_file(ctx, pinfile);
+	if (env != NULL && *env != '\0')
+		return dkk_ctx_set_pin(ctx, env);
+	return DKK_OK;
 }
 
 int

@@ -124,8 +124,7 @@ sign_stream(dkk_ctx *ctx, const struct sopts *o, FILE *f, const char *name)
 	int rc;
 
 	if ((rc = dkk_signer_new(ctx, &o->so, &s)) != DKK_OK) {
-		warnx("%s", *dkk_ctx_error(ctx) ? dkk_ctx_error(ctx) :
-		    dkk_strerror(rc));
+		ctx_warn(ctx, rc);
 		return EXIT_TROUBLE;
 	}
 	while (rc == DKK_OK && (n = fread(buf, 1, sizeof(buf), f)) > 0)
@@ -150,20 +149,6 @@ sign_stream(dkk_ctx *ctx, const struct sopts *o, FILE *f, const char *name)
 	return fflush(stdout) == 0 ? 0 : EXIT_TROUBLE;
 }
 
-/* The PIN from a file or the environment: a command line is visible to
- * every user of the machine. */
-static int
-sign_pin(dkk_ctx *ctx, const struct sopts *o)
-{
-	const char *env = getenv("DKIMKIT_PIN");
-
-	if (o->pinfile != NULL)
-		return dkk_ctx_set_pin_file(ctx, o->pinfile);
-	if (env != NULL && *env != '\0')
-		return dkk_ctx_set_pin(ctx, env);
-	return DKK_OK;
-}
-
 /* --key, or the active key of --keydir (then s= is its selector). */
 static int
 sign_key(dkk_ctx *ctx, struct sopts *o, const dkk_key **key)
@@ -171,7 +156,7 @@ sign_key(dkk_ctx *ctx, struct sopts *o, const dkk_key **key)
 	dkk_key *k;
 	int rc;
 
-	if ((rc = sign_pin(ctx, o)) != DKK_OK)
+	if ((rc = pin_setup(ctx, o->pinfile)) != DKK_OK)
 		return rc;
 	if (o->keydir == NULL) {
 		rc = dkk_ctx_load_key(ctx, o->keyfile, &k);
@@ -202,8 +187,7 @@ sign_file(struct sopts *o, const char *path)
 	if (o->have_now)
 		dkk_ctx_set_clock(ctx, fixed_clock, &o->now);
 	if ((rc = sign_key(ctx, o, &key)) != DKK_OK) {
-		warnx("%s", *dkk_ctx_error(ctx) ? dkk_ctx_error(ctx) :
-		    dkk_strerror(rc));
+		ctx_warn(ctx, rc);
 		dkk_keydir_free(o->kd);
 		dkk_ctx_free(ctx);
 		return EXIT_TROUBLE;
