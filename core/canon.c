@@ -5,6 +5,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "internal.h"
 
@@ -128,6 +131,15 @@ body_flush(struct body *b)
 	b->outlen = 0;
 }
 
+/* Flush all but the last keep octets of the output buffer. */
+static void
+body_flush_keep(struct body *b, size_t keep)
+{
+	body_sinks_feed(b, b->out, b->outlen - keep);
+	memmove(b->out, b->out + b->outlen - keep, keep);
+	b->outlen = keep;
+}
+
 static inline void body_put(struct body *b, const char *s, size_t n);
 
 /* Input octets that are already canonical: a long run goes to the hashes
@@ -172,6 +184,13 @@ body_putc(struct body *b, char c)
 	b->out[b->outlen++] = c;
 }
 
+static inline void
+body_crlf(struct body *b)
+{
+	body_putc(b, '\r');
+	body_putc(b, '\n');
+}
+
 /* A line gets content: the empty lines held back above it are real. */
 static inline void
 body_content(struct body *b)
@@ -179,7 +198,7 @@ body_content(struct body *b)
 	if (b->content)
 		return;
 	for (; b->empty_lines > 0; b->empty_lines--)
-		body_put(b, "\r\n", 2);
+		body_crlf(b);
 	b->content = true;
 	b->any = true;
 }
@@ -188,7 +207,7 @@ static inline void
 body_eol(struct body *b)
 {
 	if (b->content)
-		body_put(b, "\r\n", 2);
+		body_crlf(b);
 	else
 		b->empty_lines++;
 	b->content = false;
@@ -267,267 +286,216 @@ body_slow(struct body *b, const char *data, size_t len)
 	}
 }
 
-#if defined(__GNUC__)
-typedef uint8_t v16 __attribute__((vector_size(16)));
-
-static inline v16
-v16_load(const char *p)
-{
-	v16 v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-#endif
-
-static inline bool
-relaxed_bad(const char *p, const char *q)
-{
-	return *p == '\t' || (*p == ' ' && p + 1 < q && is_wsp(p[1]));
-}
-
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define RELAXED_V16 1
-
-/* The index of the first non-zero lane of a comparison mask, or 16. */
-static inline unsigned
-v16_first(v16 m)
-{
-	uint64_t w[2];
-
-	memcpy(w, &m, sizeof(w));
-	if (w[0] != 0)
-		return (unsigned)__builtin_ctzll(w[0]) / 8;
-	if (w[1] != 0)
-		return 8 + (unsigned)__builtin_ctzll(w[1]) / 8;
-	return 16;
-}
-
-/* The offset of the first octet of p[0..15] that relaxed changes, or 16.
- * Reads p[16] too. */
-static inline unsigned
-v16_relaxed_first(const char *p)
-{
-	v16 a = v16_load(p), n = v16_load(p + 1), sp, tab;
-
-	memset(&sp, ' ', sizeof(sp));
-	memset(&tab, '\t', sizeof(tab));
-	return v16_first((v16)((a == tab) | ((a == sp) & ((n == sp) |
-	    (n == tab)))));
-}
-#endif
-
-/* The first octet in [p, q) where relaxed changes the line: a TAB, or a SP
- * with WSP after it (RFC 6376 3.4.4); q when there is none.  q[-1] is not
- * WSP; octets up to lim may be read. */
+/* From the start of a line, simple: every line that ends in CRLF, hashed
+ * straight from the input in one span (empty lines after the last line
+ * with content are held back, as body_eol() does).  Returns where the first
+ * line left for the slow path (bare LF, or incomplete) starts. */
 static const char *
-relaxed_find(const char *p, const char *q, const char *lim)
+body_fast_simple(struct body *b, const char *p, const char *end)
 {
-#if defined(RELAXED_V16)
-	for (; p < q && lim - p > 16; p += 16) {
-		unsigned k = v16_relaxed_first(p);
-
-		if (k < 16)
-			return p + k < q ? p + k : q;
-	}
-#endif
-	(void)lim;
-	for (; p < q; p++)
-		if (relaxed_bad(p, q))
-			return p;
-	return q;
-}
-
-static inline bool
-relaxed_event(const char *p, const char *end)
-{
-	return *p == '\n' || *p == '\t' || (*p == ' ' && p + 1 < end &&
-	    (unsigned char)p[1] <= ' ');
-}
-
-#if defined(RELAXED_V16)
-/* The offset of the first event in p[0..15], or 16: a LF, a TAB, or a SP
- * followed by an octet up to SP (SP, TAB, CR, LF and, rarely, other
- * controls, which the callers find unchanged).  Reads p[16] too. */
-static inline unsigned
-v16_event_first(const char *p)
-{
-	v16 a = v16_load(p), n = v16_load(p + 1), sp, nine, one;
-
-	memset(&sp, ' ', sizeof(sp));
-	memset(&nine, '\t', sizeof(nine));
-	memset(&one, 1, sizeof(one));
-	return v16_first((v16)(((v16)(a - nine) <= one) | ((a == sp) &
-	    (n <= sp))));
-}
-#endif
-
-/* The first event at or after p (see v16_event_first), or end.  Every
- * octet of a line before its first event is its own relaxed form. */
-static const char *
-relaxed_next(const char *p, const char *end)
-{
-#if defined(RELAXED_V16)
-	for (; end - p > 16; p += 16) {
-		unsigned k = v16_event_first(p);
-
-		if (k < 16)
-			return p + k;
-	}
-#endif
-	for (; p < end; p++)
-		if (relaxed_event(p, end))
-			return p;
-	return end;
-}
-
-/* Relaxed, a line with content (p[0] is not WSP) whose first event e is
- * not its LF, and whose LF is in the chunk: the line in relaxed form and
- * its CRLF to the output buffer, event by event.  Returns the octet after
- * the LF. */
-static const char *
-body_relaxed_events(struct body *b, const char *p, const char *e,
-    const char *end)
-{
-	const char *seg = p, *r;
-
-	for (;;) {
-		if (*e == '\n') {
-			body_put(b, seg, (size_t)(e - seg) - (e[-1] == '\r'));
-			break;
-		}
-		for (r = e; is_wsp((unsigned char)*r); r++)
-			;
-		if (*r == '\n' || (*r == '\r' && r[1] == '\n')) {
-			/* WSP at the end of the line goes. */
-			body_put(b, seg, (size_t)(e - seg));
-			e = *r == '\n' ? r : r + 1;
-			break;
-		}
-		if (r != e + 1 || *e != ' ') {
-			/* Not one SP before a lone CR: the run becomes SP. */
-			body_put(b, seg, (size_t)(e - seg));
-			body_putc(b, ' ');
-			seg = r;
-		}
-		e = relaxed_next(r, end);
-	}
-	body_putc(b, '\r');
-	body_putc(b, '\n');
-	return e + 1;
-}
-
-/* The end of a line's content: relaxed drops the WSP before the CRLF. */
-static inline const char *
-body_content_end(const struct body *b, const char *p, const char *q)
-{
-	if (b->canon == DKK_CANON_RELAXED)
-		while (q > p && is_wsp((unsigned char)q[-1]))
-			q--;
-	return q;
-}
-
-/* A line with content [p, q) in relaxed form, and its CRLF, to the output
- * buffer: each run of WSP becomes one SP.  w is relaxed_find(p, q, lim). */
-static void
-body_relaxed_line(struct body *b, const char *p, const char *w,
-    const char *q, const char *lim)
-{
-	for (; w < q; w = relaxed_find(p, q, lim)) {
-		body_put(b, p, (size_t)(w - p));
-		body_putc(b, ' ');
-		for (p = w; is_wsp((unsigned char)*p); p++)
-			;
-	}
-	body_put(b, p, (size_t)(q - p));
-	body_putc(b, '\r');
-	body_putc(b, '\n');
-}
-
-/* From the start of a line, every line that ends in CRLF.  Lines already
- * canonical, with the empty lines between them, are hashed straight from
- * the input in one span; other lines go through the output buffer.  Empty
- * lines after the last line with content are held back, as body_eol()
- * does.  Returns where the first line left for the slow path (bare LF, or
- * incomplete) starts. */
-static const char *
-body_fast(struct body *b, const char *p, const char *end)
-{
-	const char *start = p, *kept = p, *nl, *q, *w = p, *last;
+	const char *start = p, *kept = p, *nl, *last;
 	uint64_t empties = 0;
-	bool literal = true;	/* the empties since kept are bare CRLFs */
-	bool relaxed = b->canon == DKK_CANON_RELAXED;
 
 	if ((last = memrchr(p, '\n', (size_t)(end - p))) == NULL)
 		return p;
-	while (p <= last) {
-		if (relaxed) {
-			w = relaxed_next(p, end);
-			if (*w != '\n' && w < last &&
-			    !is_wsp((unsigned char)*p)) {
-				body_content(b);
-				body_span(b, start, (size_t)(kept - start));
-				for (; empties > 0; empties--)
-					body_put(b, "\r\n", 2);
-				p = start = kept = body_relaxed_events(b, p, w,
-				    end);
-				b->content = false;
-				literal = true;
-				continue;
-			}
-			nl = *w == '\n' ? w : memchr(w, '\n',
-			    (size_t)(end - w));
-		} else {
-			nl = memchr(p, '\n', (size_t)(end - p));
-		}
+	for (; p <= last; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == p || nl[-1] != '\r')
 			break;
-		q = body_content_end(b, p, nl - 1);
-		if (q == p) {
+		if (nl - 1 == p) {
 			empties++;
-			literal = literal && nl - 1 == p;
-			p = nl + 1;
 			continue;
 		}
-		/* Held back from before this span, which has no content
-		 * yet: real now, and CRLFs like the ones in the span. */
+		/* Held back from before this span: real now. */
 		for (; b->empty_lines > 0; b->empty_lines--)
-			body_put(b, "\r\n", 2);
+			body_crlf(b);
 		b->any = true;
-		if (!relaxed || w == nl)
-			w = q;
-		else
-			w = w < q ? relaxed_find(w, q, end) : q;
-		if (literal && q == nl - 1 && w == q) {
-			kept = nl + 1;
-		} else {
-			body_span(b, start, (size_t)(kept - start));
-			for (; empties > 0; empties--)
-				body_put(b, "\r\n", 2);
-			body_relaxed_line(b, p, w, q, end);
-			start = kept = nl + 1;
-		}
+		kept = nl + 1;
 		empties = 0;
-		literal = true;
-		p = nl + 1;
 	}
 	body_span(b, start, (size_t)(kept - start));
 	b->empty_lines += empties;
 	return p;
 }
 
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define RELAXED_V16 1
+typedef uint8_t v16 __attribute__((vector_size(16)));
+
+/* Bit i set when lane i of a comparison is true. */
+static inline unsigned
+v16_bits(v16 m)
+{
+#if defined(__SSE2__)
+	return (unsigned)_mm_movemask_epi8((__m128i)m);
+#else
+	const uint64_t pick = 0x8040201008040201u, gather = 0x0101010101010101u;
+	uint64_t w[2];
+
+	memcpy(w, &m, sizeof(w));
+	return (unsigned)(((w[0] & pick) * gather) >> 56) |
+	    (unsigned)(((w[1] & pick) * gather) >> 56) << 8;
+#endif
+}
+#endif
+
+static inline unsigned
+lowest_bit(unsigned m)
+{
+#if defined(__GNUC__)
+	return (unsigned)__builtin_ctz(m);
+#else
+	unsigned i = 0;
+
+	while ((m >> i & 1) == 0)
+		i++;
+	return i;
+#endif
+}
+
+/* Relaxed, the 16 octets at p of a line that goes on, or its octets up to
+ * its LF, to o: TAB as SP, a WSP after a WSP dropped.  *wsp says whether
+ * p[-1] was WSP, and is updated; *n is the number of octets before the LF,
+ * or 16.  Returns the end of the output. */
+static inline char *
+relaxed_octets(char *o, const char *p, unsigned *n, unsigned *wsp)
+{
+	unsigned i, w;
+
+	for (i = 0; i < 16 && p[i] != '\n'; i++) {
+		w = is_wsp((unsigned char)p[i]);
+		*o = w ? ' ' : p[i];
+		o += !(w & *wsp);
+		*wsp = w;
+	}
+	*n = i;
+	return o;
+}
+
+#if defined(RELAXED_V16)
+static inline v16
+v16_tab_to_sp(v16 a)
+{
+	return a ^ ((v16)(a == '\t') & ('\t' ^ ' '));
+}
+
+/* relaxed_octets(), 16 lanes at a time.  With at most one octet dropped
+ * (nearly always), two stores without a branch: the lanes before it, and
+ * from a second load the lanes after it.  Reads p[0..32]; writes o[0..31]. */
+static inline char *
+relaxed_v16(char *o, const char *p, unsigned *n, unsigned *wsp)
+{
+	v16 a, c;
+	unsigned lf, w, drop, k, from;
+
+	memcpy(&a, p, sizeof(a));
+	lf = v16_bits((v16)(a == '\n'));
+	w = v16_bits((v16)((a == ' ') | (a == '\t')));
+	*n = lowest_bit(lf | 1u << 16);
+	drop = w & (w << 1 | *wsp) & ((1u << *n) - 1);
+	*wsp = w >> 15;
+	k = lowest_bit(drop | 1u << 16);
+	memcpy(&c, p + k + 1, sizeof(c));
+	a = v16_tab_to_sp(a);
+	c = v16_tab_to_sp(c);
+	memcpy(o, &a, sizeof(a));
+	memcpy(o + k, &c, sizeof(c));
+	if ((drop & (drop - 1)) == 0)
+		return o + *n - (drop != 0);
+	/* More: each run between dropped octets stored whole. */
+	for (o += k, from = k + 1, drop &= drop - 1;; drop &= drop - 1) {
+		k = lowest_bit(drop | 1u << *n);
+		memcpy(&a, p + from, sizeof(a));
+		a = v16_tab_to_sp(a);
+		memcpy(o, &a, sizeof(a));
+		o += k - from;
+		from = k + 1;
+		if (drop == 0)
+			return o;
+	}
+}
+#endif
+
+/* Relaxed (RFC 6376 3.4.4), a line with content from its start to its LF,
+ * which is before end: each WSP run as one SP, the WSP at its end dropped,
+ * CRLF after it, all to the output buffer.  Returns the octet after the
+ * LF. */
+static const char *
+body_relaxed_line(struct body *b, const char *p, const char *end)
+{
+	char *o = b->out + b->outlen;
+	unsigned n, wsp = 0;
+
+	for (;; p += 16) {
+		/* Room for 32; the last two octets may yet be taken back. */
+		if (o > b->out + BODY_OUT - 32) {
+			b->outlen = (size_t)(o - b->out);
+			body_flush_keep(b, 2);
+			o = b->out + b->outlen;
+		}
+#if defined(RELAXED_V16)
+		if (end - p > 32)
+			o = relaxed_v16(o, p, &n, &wsp);
+		else
+#endif
+			o = relaxed_octets(o, p, &n, &wsp);
+		if (n < 16)
+			break;
+	}
+	/* The line has content, so its first octet stays: take back the CR
+	 * of the CRLF and then the SP of a WSP run at the end. */
+	p += n;
+	o -= p[-1] == '\r';
+	o -= o[-1] == ' ';
+	*o++ = '\r';
+	*o++ = '\n';
+	b->outlen = (size_t)(o - b->out);
+	return p + 1;
+}
+
+/* From the start of a line, relaxed: every line that ends in LF (CRLF or
+ * bare LF, as the slow path reads them).  Lines without content are held
+ * back, as body_eol() does.  Returns where the slow path takes over. */
+static const char *
+body_fast_relaxed(struct body *b, const char *p, const char *end)
+{
+	const char *last, *c;
+
+	if ((last = memrchr(p, '\n', (size_t)(end - p))) == NULL)
+		return p;
+	while (p <= last) {
+		for (c = p; is_wsp((unsigned char)*c); c++)
+			;
+		if (*c == '\r' && c[1] == '\n')
+			c++;
+		if (*c == '\n') {
+			b->empty_lines++;
+			p = c + 1;
+			continue;
+		}
+		for (; b->empty_lines > 0; b->empty_lines--)
+			body_crlf(b);
+		b->any = true;
+		p = body_relaxed_line(b, p, end);
+	}
+	return p;
+}
+
 /* Canonicalise a chunk of body (RFC 6376 3.4.3, 3.4.4).  Lines may end in
  * CRLF or bare LF; a CR not followed by LF is an ordinary octet.  Whole
- * lines that are already canonical take the fast path; the rest, and the
- * partial lines at chunk edges, go octet by octet. */
+ * lines take a fast path (simple: CRLF lines, hashed in place; relaxed:
+ * any, 16 octets at a time); the rest, and the partial lines at chunk
+ * edges, go octet by octet. */
 void
 body_feed(struct body *b, const char *data, size_t len)
 {
 	const char *p = data, *end = data + len, *nl;
 
 	while (p < end) {
-		if (b->bol && (p = body_fast(b, p, end)) == end)
+		if (b->bol && (p = b->canon == DKK_CANON_RELAXED ?
+		    body_fast_relaxed(b, p, end) :
+		    body_fast_simple(b, p, end)) == end)
 			break;
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL) {
@@ -555,7 +523,7 @@ body_finish(struct body *b)
 	if (b->content)
 		body_eol(b);
 	if (!b->any && b->canon == DKK_CANON_SIMPLE)
-		body_put(b, "\r\n", 2);
+		body_crlf(b);
 	body_flush(b);
 	for (i = 0; i < b->nsinks; i++)
 		hash_digest(&b->sinks[i].hash, b->sinks[i].digest);

@@ -550,6 +550,49 @@ canon_body_large_chunked(void)
 	free(body);
 }
 
+/* Relaxed lines longer than the output buffer, whose WSP runs, CRs and
+ * line ends fall on every offset around its flushes (a plain line too, so
+ * that " \r\n" straddles one): whole, in odd chunks and octet by octet
+ * agree. */
+static void
+canon_body_long_lines_agree(void)
+{
+	static const char *const tails[] = { " \r\n", "\t \r\n", "x\r\n",
+	    " \r \r\n", "\r\r\n", "  \n", "\r\n\r\n \r\n" };
+	size_t len, i, k, t, shift;
+	char *body, *whole, *odd, *bytes;
+
+	body = malloc(2 * BODY_OUT + 64);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+	for (t = 0; t < sizeof(tails) / sizeof(tails[0]); t++)
+		for (shift = 0; shift < 48; shift++) {
+			len = 0;
+			for (k = 0; k < 2; k++) {
+				size_t n = BODY_OUT - 40 + shift;
+
+				for (i = 0; i < n; i++)
+					body[len + i] = k == 0 || i % 5 != 4 ?
+					    (k == 1 && i % 11 == 0 ? '\t' : 'a') :
+					    ' ';
+				len += n;
+				memcpy(body + len, tails[t], strlen(tails[t]));
+				len += strlen(tails[t]);
+			}
+			whole = body_b64(DKK_CANON_RELAXED, body, len, 0,
+			    UINT64_MAX, NULL);
+			odd = body_b64(DKK_CANON_RELAXED, body, len, 5003,
+			    UINT64_MAX, NULL);
+			bytes = body_b64(DKK_CANON_RELAXED, body, len, 1,
+			    UINT64_MAX, NULL);
+			CU_ASSERT_STRING_EQUAL(whole, bytes);
+			CU_ASSERT_STRING_EQUAL(odd, bytes);
+			free(whole);
+			free(odd);
+			free(bytes);
+		}
+	free(body);
+}
+
 static const struct unit_test canon_tests[] = {
 	{ "canon_simple_header_unchanged", canon_simple_header_unchanged },
 	{ "canon_relaxed_header_rfc_example",
@@ -586,6 +629,7 @@ static const struct unit_test canon_tests[] = {
 	{ "canon_body_fast_path_agrees", canon_body_fast_path_agrees },
 	{ "canon_body_random_octets_agree", canon_body_random_octets_agree },
 	{ "canon_body_large_chunked", canon_body_large_chunked },
+	{ "canon_body_long_lines_agree", canon_body_long_lines_agree },
 	{ NULL, NULL }
 };
 
