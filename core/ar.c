@@ -141,8 +141,30 @@ ar_method(struct ar *ar, const char *method, const char *result)
 	ar->own_line = true;
 }
 
+/* How much of signature i's b= goes in header.b: AR_BPREFIX characters,
+ * or more until no other signature's b= starts the same (RFC 6008 4: the
+ * prefix tells the signatures apart). */
+static size_t
+ar_bprefix(const dkk_verifier *v, size_t i)
+{
+	const char *b = v->sigs[i].res.b, *o;
+	size_t n = AR_BPREFIX, j, k;
+
+	if (b == NULL)
+		return 0;
+	for (j = 0; j < v->nsigs; j++) {
+		if (j == i || (o = v->sigs[j].res.b) == NULL)
+			continue;
+		for (k = 0; b[k] != '\0' && b[k] == o[k]; k++)
+			;
+		if (k + 1 > n)
+			n = k + 1;
+	}
+	return n;
+}
+
 static void
-ar_sig(struct ar *ar, const struct dkk_sig_result *r)
+ar_sig(struct ar *ar, const struct dkk_sig_result *r, size_t bprefix)
 {
 	struct buf why;
 
@@ -151,7 +173,7 @@ ar_sig(struct ar *ar, const struct dkk_sig_result *r)
 	ar_prop(ar, "header.i", r->identity, SIZE_MAX);
 	ar_prop(ar, "header.s", r->selector, SIZE_MAX);
 	ar_prop(ar, "header.a", r->algorithm, SIZE_MAX);
-	ar_prop(ar, "header.b", r->b, AR_BPREFIX);
+	ar_prop(ar, "header.b", r->b, bprefix);
 	buf_init(&why);
 	buf_adds(&why, r->detail);
 	if (r->dnssec != DKK_DNSSEC_UNKNOWN)
@@ -183,7 +205,7 @@ dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,
 	}
 	put_value(&ar.item, authserv_id);
 	for (i = 0; i < v->nsigs; i++)
-		ar_sig(&ar, &v->sigs[i].res);
+		ar_sig(&ar, &v->sigs[i].res, ar_bprefix(v, i));
 	if (v->nsigs == 0)
 		ar_method(&ar, "dkim", "none");
 	if (v->adsp_on) {

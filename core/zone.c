@@ -12,8 +12,8 @@
  * Not supported, and refused with a syntax error: $INCLUDE, $GENERATE,
  * classes other than IN, and the RFC 3597 generic form (\#) of TXT rdata.
  * An escaped dot inside a label ("a\.b") reads as a label separator.
- * Empty non-terminals are NXDOMAIN, not NODATA: a name exists only if it
- * owns a record.
+ * A name exists when it owns a record or has a descendant that does (an
+ * empty non-terminal answers NODATA, RFC 1034 4.3.2; zone_ancestors()).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1790,6 +1790,48 @@ verify_ar_header_b_quoting(void)
 	unit_fx_free(&fx);
 }
 
+/* header.b grows past 8 characters until it tells two signatures apart
+ * (RFC 6008 4); identical b= values stay whole. */
+static void
+verify_ar_header_b_unique(void)
+{
+	static const char *const pairs[] = {
+		"ABCDEFGHij", "ABCDEFGHkl", " header.b=ABCDEFGHi ",
+		" header.b=ABCDEFGHk ",
+		"ABCDxxxxxx", "ABCDyyyyyy", " header.b=ABCDxxxx ",
+		" header.b=ABCDyyyy ",
+		"ABCDEFGHIJ", "ABCDEFGHIJ", " header.b=ABCDEFGHIJ ",
+		" header.b=ABCDEFGHIJ ",
+	};
+	struct unit_fx fx;
+	dkk_verifier *v;
+	char *m, *ar, *first;
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i += 4) {
+		CU_ASSERT(asprintf(&m, "DKIM-Signature: v=1; a=rsa-sha256; "
+		    "d=example.com; s=rsa; h=From; bh=AAAA; b=%s\r\n"
+		    "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=rsa; "
+		    "h=From; bh=AAAA; b=%s\r\n%s", pairs[i], pairs[i + 1],
+		    msg) > 0);
+		v = unit_verify(fx.ctx, m, strlen(m), 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+		CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", NULL, 0, &ar),
+		    DKK_OK);
+		first = strstr(ar, pairs[i + 2]);
+		if (first == NULL || strstr(first + 1, pairs[i + 3]) == NULL) {
+			fprintf(stderr, "%s\nwant %s then %s\n", ar,
+			    pairs[i + 2], pairs[i + 3]);
+			CU_FAIL("header.b prefix");
+		}
+		free(ar);
+		dkk_verifier_free(v);
+		free(m);
+	}
+	unit_fx_free(&fx);
+}
+
 /* header.i is [local-part] "@" domain-name, or a quoted-string when the
  * local part is not a dot-atom (RFC 8601 2.2, RFC 5322 3.4.1). */
 static void
@@ -2094,6 +2136,7 @@ static const struct unit_test verify_tests[] = {
 	{ "verify_ar_one_line", verify_ar_one_line },
 	{ "verify_ar_folded", verify_ar_folded },
 	{ "verify_ar_header_b_quoting", verify_ar_header_b_quoting },
+	{ "verify_ar_header_b_unique", verify_ar_header_b_unique },
 	{ "verify_ar_identity_quoting", verify_ar_identity_quoting },
 	{ "verify_ar_none_unsigned", verify_ar_none_unsigned },
 	{ "verify_ar_adsp_present_when_on", verify_ar_adsp_present_when_on },
