@@ -209,17 +209,20 @@ adsp_start(dkk_verifier *v)
 	    adsp_name("", v->author));
 }
 
-/* RFC 5617 4.2.1: the record must start with the dkim tag; unknown
- * practices count as unknown. */
+/* RFC 5617 4.2.1: the record must start with the dkim tag (its first
+ * four characters are "dkim"); unknown practices count as unknown.  A
+ * record that does not comply is ignored, as if there were none: 4.1,
+ * "considered equivalent to a NODATA result". */
 static enum dkk_adsp
 adsp_record(const char *txt, size_t len)
 {
 	struct tag tags[32];
 	size_t n;
 
-	if (taglist_parse(txt, len, tags, 32, &n) != TAGLIST_OK || n == 0 ||
+	if (len < 4 || memcmp(txt, "dkim", 4) != 0 ||
+	    taglist_parse(txt, len, tags, 32, &n) != TAGLIST_OK || n == 0 ||
 	    tags[0].nlen != 4 || memcmp(tags[0].name, "dkim", 4) != 0)
-		return DKK_ADSP_PERMERROR;
+		return DKK_ADSP_NONE;
 	if (tags[0].vlen == 3 && memcmp(tags[0].val, "all", 3) == 0)
 		return DKK_ADSP_FAIL;
 	if (tags[0].vlen == 11 && memcmp(tags[0].val, "discardable", 11) == 0)

@@ -70,6 +70,10 @@ static const char zone_extra[] =
     "_adsp._domainkey.two.example. TXT \"dkim=all\"\n"
     "_adsp._domainkey.two.example. TXT \"dkim=unknown\"\n"
     "_adsp._domainkey.notadsp.example. TXT \"v=ADSP1; x=y\"\n"
+    "_adsp._domainkey.badtag.example. TXT \"dkim=all; x-y=1\"\n"
+    "_adsp._domainkey.upper.example. TXT \"DKIM=all\"\n"
+    "_adsp._domainkey.lead.example. TXT \" dkim=all\"\n"
+    "_adsp._domainkey.later.example. TXT \"t=y; dkim=all\"\n"
     "_adsp._domainkey.foo.example. TXT \"dkim=foo\"\n"
     "_adsp._domainkey.temp.example. TXT \"dkim=all\"\n"
     "_adsp._domainkey.example.com. TXT \"dkim=all\"\n";
@@ -1543,9 +1547,27 @@ verify_adsp_temperror(void)
 	unit_fx_free(&fx);
 }
 
-/* RFC 5617 4.3: more than one record, or one that is not an ADSP
- * record, leaves the result undefined: permerror.  So do zero or
- * several author addresses (2.3). */
+/* RFC 5617 4.1: a record that is not in the ADSP syntax (not starting
+ * with "dkim", or a tag-list syntax error) is ignored, as NODATA: none. */
+static void
+verify_adsp_invalid_record_ignored(void)
+{
+	struct unit_fx fx;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
+	adsp_unsigned_expect(fx.ctx, "notadsp.example", DKK_ADSP_NONE);
+	adsp_unsigned_expect(fx.ctx, "badtag.example", DKK_ADSP_NONE);
+	adsp_unsigned_expect(fx.ctx, "upper.example", DKK_ADSP_NONE);
+	adsp_unsigned_expect(fx.ctx, "lead.example", DKK_ADSP_NONE);
+	adsp_unsigned_expect(fx.ctx, "later.example", DKK_ADSP_NONE);
+	/* an unknown practice is still a valid record: unknown */
+	adsp_unsigned_expect(fx.ctx, "foo.example", DKK_ADSP_UNKNOWN);
+	unit_fx_free(&fx);
+}
+
+/* RFC 5617 4.3: more than one record leaves the result undefined:
+ * permerror.  So do zero or several author addresses (2.3). */
 static void
 verify_adsp_permerror(void)
 {
@@ -1555,7 +1577,6 @@ verify_adsp_permerror(void)
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
 	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
 	adsp_unsigned_expect(fx.ctx, "two.example", DKK_ADSP_PERMERROR);
-	adsp_unsigned_expect(fx.ctx, "notadsp.example", DKK_ADSP_PERMERROR);
 	/* several addresses in From */
 	m = replace(msg, "From: Joe SixPack <joe@example.com>",
 	    "From: a@none.example, \"Q, B\" <b@none.example>");
@@ -2131,6 +2152,8 @@ static const struct unit_test verify_tests[] = {
 	{ "verify_adsp_nxdomain", verify_adsp_nxdomain },
 	{ "verify_adsp_temperror", verify_adsp_temperror },
 	{ "verify_adsp_permerror", verify_adsp_permerror },
+	{ "verify_adsp_invalid_record_ignored",
+	    verify_adsp_invalid_record_ignored },
 	{ "verify_adsp_unknown_practice", verify_adsp_unknown_practice },
 	{ "verify_adsp_off_by_default", verify_adsp_off_by_default },
 	{ "verify_ar_one_line", verify_ar_one_line },
