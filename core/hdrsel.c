@@ -2,14 +2,19 @@
  * hdrsel.c: header field selection for the header hash, RFC 6376 5.4.2:
  * the Nth listing of a name in h= takes the Nth instance of that field
  * counting from the bottom; a listing with no instance left adds nothing.
+ * A verifier passes the signature's own field, which h= never names
+ * (RFC 6376 3.5: h= "MUST NOT include the DKIM-Signature header field that
+ * is being created or verified"): a "DKIM-Signature" in h= means the
+ * others.
  */
 #include <string.h>
 
 #include "internal.h"
 
-/* The field the k-th name of h= selects, or NULL. */
+/* The field the k-th name of h= selects, or NULL; never own. */
 static const struct field *
-hdrsel_pick(const struct header *hdr, char *const *names, size_t k)
+hdrsel_pick(const struct header *hdr, char *const *names, size_t k,
+    const struct field *own)
 {
 	size_t nlen = strlen(names[k]), seen = 0, i;
 
@@ -19,24 +24,25 @@ hdrsel_pick(const struct header *hdr, char *const *names, size_t k)
 	for (i = hdr->count; i-- > 0;) {
 		const struct field *f = &hdr->fields[i];
 
-		if (ci_equal(header_text(hdr, f), f->nlen, names[k], nlen) &&
-		    seen-- == 0)
+		if (f != own && ci_equal(header_text(hdr, f), f->nlen,
+		    names[k], nlen) && seen-- == 0)
 			return f;
 	}
 	return NULL;
 }
 
-/* Feed the selected fields, canonicalised, to h.  tmp is scratch. */
+/* Feed the selected fields, canonicalised, to h; own is the signature's
+ * field when verifying, else NULL.  tmp is scratch. */
 int
 hdrsel_hash(struct hash *h, const struct header *hdr, char *const *names,
-    size_t n, enum dkk_canon c, struct buf *tmp)
+    size_t n, enum dkk_canon c, const struct field *own, struct buf *tmp)
 {
 	const struct field *f;
 	size_t k;
 	int rc;
 
 	for (k = 0; k < n; k++) {
-		if ((f = hdrsel_pick(hdr, names, k)) == NULL)
+		if ((f = hdrsel_pick(hdr, names, k, own)) == NULL)
 			continue;
 		tmp->len = 0;
 		if ((rc = canon_header(tmp, c, header_text(hdr, f), f->len,

@@ -191,7 +191,8 @@ HIDDEN void bodyset_clear(struct bodyset *bs);
 
 /* hdrsel.c: header selection for the header hash, RFC 6376 5.4.2. */
 HIDDEN int hdrsel_hash(struct hash *h, const struct header *hdr,
-    char *const *names, size_t n, enum dkk_canon c, struct buf *tmp);
+    char *const *names, size_t n, enum dkk_canon c, const struct field *own,
+    struct buf *tmp);
 HIDDEN size_t hdrsel_count(const struct header *hdr, const char *name);
 
 /* crypto.c: public keys, verification and signing. */

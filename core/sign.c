@@ -393,7 +393,7 @@ sign_headers(dkk_signer *s, const char *hlist, const struct buf *field,
 		return rc;
 	hash_init(&h, HASH_SHA256);
 	buf_init(&tmp);
-	rc = hdrsel_hash(&h, &s->hdr, names, n, s->hcanon, &tmp);
+	rc = hdrsel_hash(&h, &s->hdr, names, n, s->hcanon, NULL, &tmp);
 	names_free(names, n);
 	tmp.len = 0;
 	if (rc == DKK_OK)

@@ -187,6 +187,7 @@ header_done(dkk_verifier *v)
 
 		if (!header_is(&v->hdr, f, "DKIM-Signature"))
 			continue;
+		v->sigs[v->nsigs].field = i;
 		rc = sig_setup(v, &v->sigs[v->nsigs++], f, &evaluated);
 		if (rc != DKK_OK)
 			return rc;
@@ -377,8 +378,9 @@ crypto_check(dkk_verifier *v, struct vsig *vs, const struct keyrec *kr)
 		return;
 	}
 	hash_init(&h, sig_hash(sg->alg));
-	if (hdrsel_hash(&h, &v->hdr, sg->h, sg->nh, sg->hcanon, &v->tmp) !=
-	    DKK_OK || (v->tmp.len = 0, canon_header(&v->tmp, sg->hcanon,
+	if (hdrsel_hash(&h, &v->hdr, sg->h, sg->nh, sg->hcanon,
+	    &v->hdr.fields[vs->field], &v->tmp) != DKK_OK ||
+	    (v->tmp.len = 0, canon_header(&v->tmp, sg->hcanon,
 	    sg->unsigned_field, sg->unsigned_len, false)) != DKK_OK) {
 		decide(vs, DKK_TEMPERROR, DKK_R_INTERNAL, "out of memory");
 		return;

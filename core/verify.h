@@ -20,6 +20,7 @@ struct vsig {
 	bool decided;
 	size_t sink;		/* body hash, in body.canon[sg.bcanon] */
 	size_t lookup;		/* index in lookups */
+	size_t field;		/* its DKIM-Signature field in hdr.fields */
 };
 
 struct dkk_verifier {
