@@ -16,6 +16,10 @@
 #define FILTER_NAME	"filter-dkimkit"
 #define FILTER_MAXKEYS	4		/* -k/-a pairs */
 #define FILTER_MAXDOMS	64		/* -d */
+/* The longest data line smtpd 6.8 takes back whole: it copies each filter
+ * response into a 2048-octet buffer, and "filter-dataline|ID|TOKEN|"
+ * takes 50 of them. */
+#define FILTER_LINE_BACK	1997
 
 enum filter_mode {
 	MODE_SIGN,
@@ -78,6 +82,7 @@ struct session {
 	int failed;			/* not processed: -T tempfails */
 	int broken;			/* lines lost: always tempfail */
 	int discard;			/* ADSP discard: -r rejects */
+	size_t toolong;			/* a line smtpd would cut: refused */
 	struct spool spool;
 	char *hdr;			/* sign: the header block so far;
 					   verify: an A-R field held back */

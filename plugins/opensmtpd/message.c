@@ -6,6 +6,9 @@
  * the whole body and the keys), and it goes out first, then every held
  * line, then ".".  A message that cannot be processed goes out unchanged
  * (or is tempfailed at commit with -T): mail is never lost or altered.
+ * One exception: smtpd 6.8 cuts a data line it gets back from a filter at
+ * FILTER_LINE_BACK octets, so a message with a longer line is refused at
+ * commit rather than delivered cut.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@ message_begin(struct session *s)
 {
 	session_reset(s);
 	s->failed = s->broken = s->discard = 0;
+	s->toolong = 0;
 	s->state = ST_HEADER;
 	if (conf.mode == MODE_VERIFY &&
 	    dkk_verifier_new(conf.ctx, &s->verifier) != DKK_OK)
@@ -102,6 +106,12 @@ message_line(struct session *s, uint64_t token, const char *line,
 	}
 	if (s->state == ST_IDLE && message_begin(s) == -1)
 		message_fail(s, "out of memory");
+	if (len > FILTER_LINE_BACK && s->toolong == 0) {
+		s->toolong = len;
+		log_session(s, "a line of %zu octets: smtpd keeps only %d of "
+		    "it on the way back; refused at commit", len,
+		    FILTER_LINE_BACK);
+	}
 	if (strcmp(line, ".") == 0) {
 		message_end(s);
 		return;
@@ -136,7 +146,11 @@ message_commit(struct session *s, uint64_t sid, uint64_t token)
 {
 	const char *answer = "proceed";
 
-	if (s != NULL && s->broken)
+	if (s != NULL && s->toolong)
+		answer = "reject|554 5.6.0 dkimkit: a line is longer than "
+		    "this server can pass on (1997 octets; RFC 5321 allows "
+		    "998)";
+	else if (s != NULL && s->broken)
 		answer = "reject|451 4.3.0 dkimkit: message lost, try again";
 	else if (s != NULL && s->failed && conf.tempfail)
 		answer = "reject|451 4.7.0 dkimkit: cannot process message, "
@@ -145,8 +159,10 @@ message_commit(struct session *s, uint64_t sid, uint64_t token)
 		answer = "reject|550 5.7.1 dkimkit: ADSP discard: the author "
 		    "domain signs all mail and this has no valid signature";
 	out_result(sid, token, answer);
-	if (s != NULL)
+	if (s != NULL) {
 		s->failed = s->broken = s->discard = 0;
+		s->toolong = 0;
+	}
 }
 
 static int message_nwait;

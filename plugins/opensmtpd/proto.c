@@ -129,9 +129,25 @@ proto_line(char *line)
 		log_warnx("unknown line skipped: %.40s", f[0]);
 }
 
+/* Whether line is a data-line request, whose last field is message
+ * content (a CR at its end is the message's own). */
+static int
+proto_is_dataline(const char *line)
+{
+	int i;
+
+	if (strncmp(line, "filter|", 7) != 0)
+		return 0;
+	for (i = 0; i < 4 && line != NULL; i++)
+		if ((line = strchr(line, '|')) != NULL)
+			line++;
+	return line != NULL && strncmp(line, "data-line|", 10) == 0;
+}
+
 /* Handle every complete line in buf[0..*len); keep the rest.  A buffer
  * filled to max without a newline holds part of an overlong line: it is
- * dropped, and so is the rest of that line (*skipping). */
+ * dropped, and so is the rest of that line (*skipping).  A CR before the
+ * newline is dropped, except from data lines. */
 void
 proto_lines(char *buf, size_t *len, int *skipping, size_t max)
 {
@@ -142,7 +158,7 @@ proto_lines(char *buf, size_t *len, int *skipping, size_t max)
 		if (*skipping)
 			*skipping = 0;	/* the end of an overlong line */
 		else {
-			if (nl > p && nl[-1] == '\r')
+			if (nl > p && nl[-1] == '\r' && !proto_is_dataline(p))
 				nl[-1] = '\0';
 			proto_line(p);
 		}

@@ -121,7 +121,9 @@ sign_line(struct session *s, const char *line, size_t len)
 		if (sign_header_end(s) == -1)
 			return -1;
 	}
-	if (sign_update(s, line, len) == -1 || sign_update(s, "\n", 1) == -1)
+	/* CRLF, not LF: a CR that ends the line is its own ("x\r\r\n"). */
+	if (sign_update(s, line, len) == -1 ||
+	    sign_update(s, "\r\n", 2) == -1)
 		return -1;
 	return 0;
 }

@@ -12,8 +12,9 @@
 int
 verify_line(struct session *s, const char *line, size_t len)
 {
+	/* CRLF, not LF: a CR that ends the line is its own ("x\r\r\n"). */
 	if (dkk_verifier_update(s->verifier, line, len) != DKK_OK ||
-	    dkk_verifier_update(s->verifier, "\n", 1) != DKK_OK)
+	    dkk_verifier_update(s->verifier, "\r\n", 2) != DKK_OK)
 		return -1;
 	return 0;
 }

@@ -398,6 +398,51 @@ for mode in txtlen noise; do
 	rm -f bad.port
 done
 
+# smtpd 6.8 cuts a data line a filter sends back at 1997 octets: a message
+# with a longer line is refused at commit (554), one at the limit proceeds.
+for n in 1997 1998; do
+	{
+		printf 'From: alice@example.test\nSubject: long\n\n'
+		head -c "$n" /dev/zero | tr '\0' a
+		printf '\n'
+	} > "long$n.eml"
+	{ echo "$HS"; feed $S1 "long$n.eml"; commit $S1 00000000000000c1; } \
+	    > "long$n.in"
+	run_filter "long$n" "long$n.in" "${SIGN[@]}"
+done
+[ "$(tail -n 1 long1997.out)" = "filter-result|$S1|00000000000000c1|proceed" ]
+ok_if "proto: a line of 1997 octets: proceed" $? "$(tail -n 1 long1997.out)"
+grep -q "^filter-result|$S1|00000000000000c1|reject|554 5\.6\.0 " \
+    long1998.out && grep -q 'a line of 1998 octets' long1998.err
+ok_if "proto: a line of 1998 octets: refused at commit (554), logged" $? \
+    "$(tail -n 1 long1998.out)" "$(cat long1998.err)"
+
+# A CR that ends a data line is the message's own (the wire line was
+# "x\r\r\n"): it goes back, and the signature covers it.
+{
+	echo "$HS"
+	for l in 'From: alice@example.test' 'Subject: cr' '' $'x\r' y .; do
+		printf 'filter|0.6|1.0|smtp-in|data-line|%s|%s|%s\n' \
+		    $S1 00000000000000b0 "$l"
+	done
+	commit $S1 00000000000000c1
+} > cr.in
+run_filter cr cr.in "${SIGN[@]}"
+grep -q $'^filter-dataline|'"$S1"$'|00000000000000b0|x\r$' cr.out
+ok_if "proto: a CR ending a data line goes back" $? "$(tail -n 4 cr.out)"
+"$PY" -c 'import sys
+out = []
+for raw in open(sys.argv[1], "rb").read().split(b"\n"):
+    p = raw.split(b"|", 3)
+    if len(p) == 4 and p[0] == b"filter-dataline" and p[1] == sys.argv[2].encode():
+        if p[3] == b".":
+            break
+        out.append(p[3][1:] if p[3].startswith(b".") else p[3])
+sys.stdout.buffer.write(b"".join(l + b"\r\n" for l in out))' cr.out $S1 \
+    > cr.got
+check "proto: ... and the signature covers it" "$DKIMKIT" verify --zone zone \
+    cr.got
+
 # A message the library refuses (too many header fields): unchanged, or
 # tempfailed at commit with -T.
 {
@@ -734,6 +779,21 @@ ok_if "smtpd: ADSP discard with -r: 550 at the end of DATA" $? \
     "swaks status $st" "$(tail -n 6 send.out)"
 ! grep -lq '^Subject: direct-forged$' md/new/* 2>/dev/null
 ok_if "smtpd: ... and not delivered" $?
+
+# A line longer than smtpd takes back from a filter: refused, not cut.
+{
+	printf 'From: Alice <alice@example.test>\nTo: nobody@example.test\n'
+	printf 'Subject: direct-long\n\n'
+	head -c 3000 /dev/zero | tr '\0' a
+	printf '\n'
+} > long.eml
+send "$PV" long.eml
+st=$?
+[ "$st" -ne 0 ] && grep -q '<\*\* *554 5.6.0 dkimkit: a line is longer' send.out
+ok_if "smtpd: a 3000-octet line: 554 at the end of DATA" $? \
+    "swaks status $st" "$(tail -n 6 send.out)"
+! grep -lq '^Subject: direct-long$' md/new/* 2>/dev/null
+ok_if "smtpd: ... and not delivered cut" $?
 
 # The verifier with garbage in its stream.
 msg 'Alice <alice@example.test>' via-garbled | tail -n +3 |
