@@ -23,12 +23,14 @@
 #include "ext-dkimkit-common.h"
 
 /* Stream the raw message into the verifier: 0, or -1 on a read or core
- * failure (with *why_r set). */
+ * failure (with *why_r set).  The message as it was delivered, not as
+ * editheader or a filter action may have changed it since
+ * (sieve_message_get_mail() returns that one). */
 static int
 dkimkit_message_feed(const struct sieve_runtime_env *renv, dkk_verifier *v,
     const char **why_r)
 {
-	struct mail *mail = sieve_message_get_mail(renv->msgctx);
+	struct mail *mail = renv->exec_env->msgdata->mail;
 	struct istream *input;
 	const unsigned char *data;
 	size_t size;

@@ -196,6 +196,18 @@ n=$(grep -c 'dkimkit: .*dkim=pass' "$TAP_ERR")
 ok_if "three tests, one verification (logged once)" $? \
     "verifications logged: $n" "$(cat "$TAP_OUT" "$TAP_ERR")"
 
+# The verdict is on the message as delivered: a Subject changed by
+# editheader before the test does not make the signature fail.
+printf 'require ["vnd.dkimkit", "fileinto", "editheader"];\ndeleteheader "Subject";\naddheader "Subject" "[tagged]";\nif dkim "pass" { fileinto "yes"; }\n' \
+    > st/edited.sieve
+chown nobody st/edited.sieve
+tap_run runuser -u nobody -- env HOME="$TMPD/home" sieve-test \
+    -P "$PLUGDIR/sieve_dkimkit" -x "+vnd.dkimkit +editheader" "${TRACE[@]}" \
+    "${SIEVE_OPTS[@]}" "$TMPD/st/edited.sieve" msg/pass.eml
+grep -q 'store message in folder: yes$' "$TAP_OUT"
+ok_if "editheader before the test: still dkim pass" $? \
+    "$(cat "$TAP_OUT" "$TAP_ERR" | tail -n 15)"
+
 # A test's verdict from a real resolver: a loopback unbound serving the keys.
 if ! need unbound ldns-read-zone drill; then
 	:	# need has reported the skip
