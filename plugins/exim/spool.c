@@ -29,6 +29,7 @@ static unsigned char spool_buf[64 * 1024];
  * open for the reason at the top, closed when another message comes. */
 static int spool_own_fd = -1;
 static char *spool_own_id;
+static int spool_core_rc;	/* the core's answer when it refused */
 
 static int
 spool_headers(spool_update_fn update, void *obj, uschar **yield)
@@ -41,10 +42,12 @@ spool_headers(spool_update_fn update, void *obj, uschar **yield)
 		if (h->type == '*' || h->slen <= 0)
 			continue;
 		if ((rc = update(obj, h->text, (size_t)h->slen)) != DKK_OK)
-			return exim_fail(yield, "header", dkk_strerror(rc));
+			return spool_core_rc = rc,
+			    exim_fail(yield, "header", dkk_strerror(rc));
 	}
 	if ((rc = update(obj, "\n", 1)) != DKK_OK)
-		return exim_fail(yield, "header", dkk_strerror(rc));
+		return spool_core_rc = rc,
+		    exim_fail(yield, "header", dkk_strerror(rc));
 	return OK;
 }
 
@@ -148,10 +151,19 @@ spool_body(spool_update_fn update, void *obj, uschar **yield)
 		if (n < 0)
 			return exim_fail(yield, "spool", strerror(errno));
 		if ((rc = update(obj, spool_buf, (size_t)n)) != DKK_OK)
-			return exim_fail(yield, "body", dkk_strerror(rc));
+			return spool_core_rc = rc,
+			    exim_fail(yield, "body", dkk_strerror(rc));
 		off += n;
 	}
 	return OK;
+}
+
+/* Whether the last spool_feed() failed because the message is over the
+ * core's limits (too many or too long header fields): no retry helps. */
+int
+spool_over_limit(void)
+{
+	return spool_core_rc == DKK_ELIMIT;
 }
 
 /* Feed the whole message: the fields, the blank line, the body. */
@@ -160,6 +172,7 @@ spool_feed(spool_update_fn update, void *obj, uschar **yield)
 {
 	int rc;
 
+	spool_core_rc = DKK_OK;
 	if ((rc = spool_headers(update, obj, yield)) != OK)
 		return rc;
 	return spool_body(update, obj, yield);

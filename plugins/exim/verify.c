@@ -180,6 +180,29 @@ verify_log(const dkk_verifier *v, const struct verify_opts *o)
 	log_write(0, LOG_MAIN, "%s", line);
 }
 
+/* A message over the core's limits cannot be verified, now or later:
+ * permerror, rather than a 451 the client would retry for days. */
+static int
+verify_over_limit(const struct verify_opts *o, uschar **yield)
+{
+	verify_state_clear();
+	vst.dkim = DKK_PERMERROR;
+	vst.adsp = o->adsp ? DKK_ADSP_PERMERROR : DKK_ADSP_NONE;
+	vst.id = strdup(CCS message_id);
+	vst.author = strdup("");
+	vst.domains = strdup("");
+	if (vst.id == NULL || vst.author == NULL || vst.domains == NULL) {
+		verify_state_clear();
+		return exim_fail(yield, "verify", dkk_strerror(DKK_ENOMEM));
+	}
+	log_write(0, LOG_MAIN, "dkimkit: dkim=permerror (message over the "
+	    "library's limits: not verified)");
+	*yield = string_sprintf("Authentication-Results: %s;\n\tdkim=permerror"
+	    " (message over dkimkit's limits)%s", o->authserv_id, o->adsp ?
+	    ";\n\tdkim-adsp=permerror" : "");
+	return OK;
+}
+
 static int
 verify_run(dkk_verifier *v, const struct verify_opts *o, uschar **yield)
 {
@@ -187,7 +210,7 @@ verify_run(dkk_verifier *v, const struct verify_opts *o, uschar **yield)
 	int rc;
 
 	if ((rc = spool_feed(verify_update, v, yield)) != OK)
-		return rc;
+		return spool_over_limit() ? verify_over_limit(o, yield) : rc;
 	/* DNS trouble is a temperror verdict, not an error. */
 	if ((rc = dkk_verifier_wait(v)) != DKK_OK ||
 	    (rc = dkk_verifier_ar(v, o->authserv_id, "\n", 0, &ar)) != DKK_OK)

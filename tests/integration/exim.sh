@@ -82,6 +82,12 @@ msg 'Boss <boss@example.test>' 'forged' > forged.eml
 	printf 'Authentication-Results: other.example; spf=pass\n'
 	cat good.eml
 } > forgedar.eml
+# Over the library's limit of header fields: permerror, not a 451 that the
+# client would retry for days.
+{
+	awk 'BEGIN { for (i = 0; i < 25000; i++) print "X-Pad: " i }'
+	cat good.eml
+} > huge.eml
 
 # exim_conf DIR DATA_ACL [TRANSPORT_LINES [MAIN_LINES]]: a private
 # configuration in DIR/exim.conf with its own spool, log and maildir.
@@ -277,6 +283,7 @@ two.eml|dkim=pass header.d=example.org header.s=s2 header.d=example.test header.
 ed.eml|dkim=pass header.d=example.test header.s=ed header.a=ed25519-sha256|pass pass example.test
 forged.eml|dkim=none; dkim-adsp=discard header.from=example.test|none discard 
 forgedar.eml|Authentication-Results: mx.test; dkim=pass header.d=example.test|pass pass example.test
+huge.eml|mx.test; dkim=permerror dkim-adsp=permerror|permerror permerror 
 CASES
 grep -q 'dkimkit: dkim=fail adsp=discard (example.test) .*body_hash' "$V/log/mainlog"
 ok_if "one main-log line per message with the verdicts" $? \
