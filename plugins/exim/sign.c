@@ -97,7 +97,7 @@ sign_run(dkk_signer *s, const struct dkk_sign_opts *so, uschar **yield)
 	char *field = NULL;
 	int rc;
 
-	if ((rc = spool_feed(sign_update, s, yield)) != OK)
+	if ((rc = spool_feed(sign_update, s, 0, yield)) != OK)
 		return rc;
 	if ((rc = dkk_signer_final(s, "\n", &field)) != DKK_OK)
 		return exim_fail(yield, "sign", dkk_strerror(rc));

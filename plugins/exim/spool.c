@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "exim.h"
@@ -31,15 +32,48 @@ static int spool_own_fd = -1;
 static char *spool_own_id;
 static int spool_core_rc;	/* the core's answer when it refused */
 
+/* Whether two fields have the same name. */
 static int
-spool_headers(spool_update_fn update, void *obj, uschar **yield)
+spool_same_name(const header_line *a, const header_line *b)
 {
-	const header_line *h;
+	const char *ca = memchr(a->text, ':', (size_t)a->slen);
+	const char *cb = memchr(b->text, ':', (size_t)b->slen);
+	size_t n;
+
+	if (ca == NULL || cb == NULL)
+		return 0;
+	n = (size_t)(ca - CCS a->text);
+	return n == (size_t)(cb - CCS b->text) &&
+	    strncasecmp(CCS a->text, CCS b->text, n) == 0;
+}
+
+/* Whether to feed h: the fields as they will go out (signing), or as they
+ * came in (verifying).  Exim marks a field it will not pass on with '*'
+ * (htype_old): one its rewrite rules replaced, with the rewritten copy
+ * right after it, or a Return-Path, Envelope-to or Delivery-date it
+ * drops (fields the ACLs remove are marked only when the ACL ends).  A
+ * signature covers the original, so a verifier reads it and not the
+ * copy. */
+static int
+spool_wanted(const header_line *h, const header_line *prev, int received)
+{
+	if (h->slen <= 0)
+		return 0;
+	if (!received)
+		return h->type != '*';
+	return h->type == '*' || prev == NULL || prev->type != '*' ||
+	    !spool_same_name(prev, h);
+}
+
+static int
+spool_headers(spool_update_fn update, void *obj, int received,
+    uschar **yield)
+{
+	const header_line *h, *prev = NULL;
 	int rc;
 
-	for (h = header_list; h != NULL; h = h->next) {
-		/* '*' marks a field deleted by the ACLs or a filter. */
-		if (h->type == '*' || h->slen <= 0)
+	for (h = header_list; h != NULL; prev = h, h = h->next) {
+		if (!spool_wanted(h, prev, received))
 			continue;
 		if ((rc = update(obj, h->text, (size_t)h->slen)) != DKK_OK)
 			return spool_core_rc = rc,
@@ -166,14 +200,15 @@ spool_over_limit(void)
 	return spool_core_rc == DKK_ELIMIT;
 }
 
-/* Feed the whole message: the fields, the blank line, the body. */
+/* Feed the whole message: the fields (as received, or as they will go
+ * out), the blank line, the body. */
 int
-spool_feed(spool_update_fn update, void *obj, uschar **yield)
+spool_feed(spool_update_fn update, void *obj, int received, uschar **yield)
 {
 	int rc;
 
 	spool_core_rc = DKK_OK;
-	if ((rc = spool_headers(update, obj, yield)) != OK)
+	if ((rc = spool_headers(update, obj, received, yield)) != OK)
 		return rc;
 	return spool_body(update, obj, yield);
 }

@@ -209,7 +209,7 @@ verify_run(dkk_verifier *v, const struct verify_opts *o, uschar **yield)
 	char *ar = NULL;
 	int rc;
 
-	if ((rc = spool_feed(verify_update, v, yield)) != OK)
+	if ((rc = spool_feed(verify_update, v, 1, yield)) != OK)
 		return spool_over_limit() ? verify_over_limit(o, yield) : rc;
 	/* DNS trouble is a temperror verdict, not an error. */
 	if ((rc = dkk_verifier_wait(v)) != DKK_OK ||

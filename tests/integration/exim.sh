@@ -89,8 +89,9 @@ msg 'Boss <boss@example.test>' 'forged' > forged.eml
 	cat good.eml
 } > huge.eml
 
-# exim_conf DIR DATA_ACL [TRANSPORT_LINES [MAIN_LINES]]: a private
-# configuration in DIR/exim.conf with its own spool, log and maildir.
+# exim_conf DIR DATA_ACL [TRANSPORT_LINES [MAIN_LINES [REWRITE_RULES]]]: a
+# private configuration in DIR/exim.conf with its own spool, log and
+# maildir.
 exim_conf()
 {
 	local d="$1"
@@ -145,6 +146,7 @@ ${3:-}
 begin retry
 *  *  F,1h,5m
 CONF
+	[ -z "${5:-}" ] || printf 'begin rewrite\n%s\n' "$5" >> "$d/exim.conf"
 }
 
 EXIM_PIDS=()
@@ -413,6 +415,37 @@ send plain.eml
 code=$(reply_code)
 [ "$code" = 250 ] && delivered "$S" 2 && "$PY" dkimverify.py "$(newest "$S")" >/dev/null
 ok_if "key restored: the retry is signed and delivered" $? || explain "$S"
+
+# --- 4a. Exim's rewrite rules change From before the DATA ACL --------
+# verify reads the From that came in (the one the signature covers); sign
+# covers the rewritten one, which is what goes out.
+R="$TMPD/rewrite"
+exim_conf "$R" "  warn add_header = \${dlfunc{$SO}{verify}{mx.test}{dns=$DNS}{timeout=5}}
+  warn add_header = \${dlfunc{$SO}{sign}{example.test}{ed}{$TMPD/ed.pem}}" \
+    "" "" "alice@example.test  alice.smith@example.test  f"
+exim_start "$R" || bail_out "exim (rewrite) did not start"
+n=0
+for m in good plain; do
+	send "$m.eml"
+	n=$((n + 1))
+	if [ "$(reply_code)" != 250 ] || ! delivered "$R" "$n"; then
+		not_ok "rewritten From: $m.eml delivered" && explain "$R"
+		continue
+	fi
+	f=$(newest "$R")
+	if ! grep -q '^From: Alice <alice.smith@example.test>' "$f"; then
+		not_ok "rewritten From: $m.eml: From rewritten" \
+		    "$(grep '^From:' "$f")"
+	elif [ "$m" = good ]; then
+		ar_of "$f" | grep -q 'mx.test; dkim=pass header.d=example.test'
+		ok_if "verify: From rewritten by Exim: the signature still passes" \
+		    $? "$(ar_of "$f")" || explain "$R"
+	else
+		"$DKIMKIT" verify --zone keys.zone "$f" >/dev/null
+		ok_if "sign: From rewritten by Exim: signed as it goes out" $? \
+		    "$("$DKIMKIT" verify --zone keys.zone "$f")" || explain "$R"
+	fi
+done
 
 # --- 4b. sign with a dkimkit-key(1) key directory: the active selector --
 KDIR="$TMPD/keydir"
