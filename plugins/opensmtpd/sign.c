@@ -31,12 +31,70 @@ sign_pick_domain(const char *from)
 	return best;
 }
 
+/* Whether the held header block has a field called name. */
+static int
+sign_has_field(const struct session *s, const char *name)
+{
+	const char *p = s->hdr, *end = s->hdr + s->hdrlen, *q, *c;
+	size_t n = strlen(name);
+
+	for (; p < end; p = q + 1) {
+		if ((q = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			q = end;
+		if ((size_t)(q - p) <= n || strncasecmp(p, name, n) != 0)
+			continue;
+		for (c = p + n; c < q && (*c == ' ' || *c == '\t'); c++)
+			;
+		if (c < q && *c == ':')
+			return 1;
+	}
+	return 0;
+}
+
+/* smtpd adds Date and Message-ID after the filter when the client sent
+ * none (on submission and local listeners).  Named in h= but absent, they
+ * would break every such signature, so the -h list loses them for this
+ * message.  Returns the list to use (NULL: the default set), or NULL with
+ * *err set; *own is what to free. */
+static const char *
+sign_header_list(const struct session *s, char **own, int *err)
+{
+	const char *h = conf.opts.headers, *p, *q;
+	char *out;
+	size_t len = 0, n;
+
+	*own = NULL;
+	*err = 0;
+	if (h == NULL)
+		return NULL;
+	if ((out = malloc(strlen(h) + 1)) == NULL) {
+		*err = 1;
+		return NULL;
+	}
+	for (p = h; *p != '\0'; p = *q != '\0' ? q + 1 : q) {
+		q = p + strcspn(p, ":");
+		n = (size_t)(q - p);
+		if (((n == 4 && strncasecmp(p, "date", 4) == 0) ||
+		    (n == 10 && strncasecmp(p, "message-id", 10) == 0)) &&
+		    !sign_has_field(s, n == 4 ? "date" : "message-id"))
+			continue;
+		if (len > 0)
+			out[len++] = ':';
+		memcpy(out + len, p, n);
+		len += n;
+	}
+	out[len] = '\0';
+	*own = out;
+	return out;
+}
+
 /* -K: one signer, with the domain's active key (checked for a switch on
  * every message).  Keys stay loaded while a message uses them. */
 static int
-sign_start_keydir(struct session *s, const char *domain)
+sign_start_keydir(struct session *s, const char *domain,
+    const struct dkk_sign_opts *opts)
 {
-	struct dkk_sign_opts o = conf.opts;
+	struct dkk_sign_opts o = *opts;
 	int rc;
 
 	o.domain = domain;
@@ -57,13 +115,12 @@ sign_start_keydir(struct session *s, const char *domain)
 }
 
 static int
-sign_start(struct session *s, const char *domain)
+sign_start_keys(struct session *s, const char *domain,
+    const struct dkk_sign_opts *opts)
 {
-	struct dkk_sign_opts o = conf.opts;
+	struct dkk_sign_opts o = *opts;
 	size_t i;
 
-	if (conf.kd != NULL)
-		return sign_start_keydir(s, domain);
 	o.domain = domain;
 	for (i = 0; i < conf.nkeys; i++) {
 		o.key = conf.keys[i].key;
@@ -76,6 +133,22 @@ sign_start(struct session *s, const char *domain)
 			return -1;
 	}
 	return (s->sigdomain = strdup(domain)) == NULL ? -1 : 0;
+}
+
+static int
+sign_start(struct session *s, const char *domain)
+{
+	struct dkk_sign_opts o = conf.opts;
+	char *own;
+	int err, rc;
+
+	o.headers = sign_header_list(s, &own, &err);
+	if (err)
+		return -1;
+	rc = conf.kd != NULL ? sign_start_keydir(s, domain, &o) :
+	    sign_start_keys(s, domain, &o);
+	free(own);
+	return rc;
 }
 
 /* The header block is complete: choose d= and start the signers.  A From

@@ -182,6 +182,14 @@ ok_if "proto: -c simple/simple and -h From:Subject:To:Reply-To are used" $? \
     "$(head -n 4 canon.got)"
 check "proto: -c/-h signature: python3-dkim passes it" "$PY" \
     "$TOOL" dkimverify canon.got zone
+# smtpd adds Date and Message-ID after the filter when they are missing:
+# -h names them, and only the one present (Message-ID) goes in h=.
+run_filter later canon.in -m sign -d example.test -s rsa -k rsa.pem \
+    -a rsa-sha256 -h From:Date:Subject:message-id
+extract $S1 later
+tr -d '\r\n\t ' < later.got | grep -q 'h=From:Subject:message-id;'
+ok_if "proto: -h: an absent Date is left out of h=, Message-ID kept" $? \
+    "$(head -n 4 later.got)"
 
 # A big message goes through the temporary file.
 {
