@@ -138,22 +138,33 @@ verify_domains(const dkk_verifier *v)
 	return s;
 }
 
+/* Keep the verdicts of this message for result; domains is taken over
+ * (NULL: out of memory).  0, or -1 when out of memory. */
 static int
-verify_keep(const dkk_verifier *v)
+verify_state_set(enum dkk_verdict dkim, enum dkk_adsp adsp,
+    const char *author, char *domains)
 {
-	const char *author = NULL;
-
 	verify_state_clear();
-	vst.dkim = dkk_verifier_verdict(v);
-	vst.adsp = dkk_verifier_adsp(v, &author);
+	vst.dkim = dkim;
+	vst.adsp = adsp;
 	vst.id = strdup(CCS message_id);
-	vst.author = strdup(author != NULL ? author : "");
-	vst.domains = verify_domains(v);
+	vst.author = strdup(author);
+	vst.domains = domains;
 	if (vst.id == NULL || vst.author == NULL || vst.domains == NULL) {
 		verify_state_clear();
 		return -1;
 	}
 	return 0;
+}
+
+static int
+verify_keep(const dkk_verifier *v)
+{
+	const char *author = NULL;
+	enum dkk_adsp adsp = dkk_verifier_adsp(v, &author);
+
+	return verify_state_set(dkk_verifier_verdict(v), adsp,
+	    author != NULL ? author : "", verify_domains(v));
 }
 
 /* One main-log line per message: the verdicts, then each signature. */
@@ -185,16 +196,9 @@ verify_log(const dkk_verifier *v, const struct verify_opts *o)
 static int
 verify_over_limit(const struct verify_opts *o, uschar **yield)
 {
-	verify_state_clear();
-	vst.dkim = DKK_PERMERROR;
-	vst.adsp = o->adsp ? DKK_ADSP_PERMERROR : DKK_ADSP_NONE;
-	vst.id = strdup(CCS message_id);
-	vst.author = strdup("");
-	vst.domains = strdup("");
-	if (vst.id == NULL || vst.author == NULL || vst.domains == NULL) {
-		verify_state_clear();
+	if (verify_state_set(DKK_PERMERROR, o->adsp ? DKK_ADSP_PERMERROR :
+	    DKK_ADSP_NONE, "", strdup("")) != 0)
 		return exim_fail(yield, "verify", dkk_strerror(DKK_ENOMEM));
-	}
 	log_write(0, LOG_MAIN, "dkimkit: dkim=permerror (message over the "
 	    "library's limits: not verified)");
 	*yield = string_sprintf("Authentication-Results: %s;\n\tdkim=permerror"
