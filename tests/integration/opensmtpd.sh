@@ -808,22 +808,25 @@ refused "ADSP discard with -r" forged.eml boss@example.test \
 refused "a 3000-octet line" long.eml alice@example.test \
     '554 5.6.0 dkimkit: a line is longer'
 
+# signed_to PORT TAG: a message with Subject TAG, signed with the Ed25519
+# key, sent to PORT; the delivered file's path.
+signed_to()
+{
+	msg 'Alice <alice@example.test>' "$2" | tail -n +3 |
+	    "$DKIMKIT" sign --key ed.pem --domain example.test --selector ed |
+	    tr -d '\r' > "$2.eml"
+	send "$1" "$2.eml"
+	delivered "$2"
+}
+
 # The verifier with garbage in its stream.
-msg 'Alice <alice@example.test>' via-garbled | tail -n +3 |
-    "$DKIMKIT" sign --key ed.pem --domain example.test --selector ed |
-    tr -d '\r' > g.eml
-send "$PV3" g.eml
-f=$(delivered via-garbled) &&
+f=$(signed_to "$PV3" via-garbled) &&
     top_ar "$f" | grep -q '^Authentication-Results: garbled.test; dkim=pass'
 ok_if "smtpd: garbage on the verifier's protocol stream: still dkim=pass" \
     $? "$(top_ar "${f:-/dev/null}")"
 # The verifier whose DNS server sends garbage: delivered, temperror, and
 # the filter's log line (in smtpd's log) says the lookup failed.
-msg 'Alice <alice@example.test>' via-baddns | tail -n +3 |
-    "$DKIMKIT" sign --key ed.pem --domain example.test --selector ed |
-    tr -d '\r' > bd.eml
-send "$PV4" bd.eml
-f=$(delivered via-baddns) &&
+f=$(signed_to "$PV4" via-baddns) &&
     top_ar "$f" | grep -q '^Authentication-Results: baddns.test; dkim=temperror'
 ok_if "smtpd: garbage from DNS: delivered with dkim=temperror" $? \
     "$(top_ar "${f:-/dev/null}")" "$(tail -n 5 send.out)"
