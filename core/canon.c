@@ -8,6 +8,11 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define RELAXED_AVX512 1
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt")))
+#endif
 
 #include "internal.h"
 
@@ -76,6 +81,10 @@ body_init(struct body *b, enum dkk_canon canon)
 	memset(b, 0, offsetof(struct body, out));
 	b->canon = canon;
 	b->bol = true;
+#if defined(RELAXED_AVX512)
+	b->wide = __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vbmi2");
+#endif
 }
 
 void
@@ -417,10 +426,10 @@ relaxed_v16(char *o, const char *p, unsigned *n, unsigned *wsp)
 }
 #endif
 
-/* Relaxed (RFC 6376 3.4.4), a line with content from its start to its LF,
- * which is before end: each WSP run as one SP, the WSP at its end dropped,
- * CRLF after it, all to the output buffer.  Returns the octet after the
- * LF. */
+/* Relaxed (RFC 6376 3.4.4), a line from p to its LF, which is before end:
+ * each WSP run as one SP, the WSP at its end dropped, CRLF after it, all to
+ * the output buffer.  p is the line's start, or follows an octet that
+ * relaxed_avx512() took.  Returns the octet after the LF. */
 static const char *
 body_relaxed_line(struct body *b, const char *p, const char *end)
 {
@@ -443,16 +452,111 @@ body_relaxed_line(struct body *b, const char *p, const char *end)
 		if (n < 16)
 			break;
 	}
-	/* The line has content, so its first octet stays: take back the CR
-	 * of the CRLF and then the SP of a WSP run at the end. */
+	/* Take back the CR of the CRLF and then the SP of a WSP run at the
+	 * end (the line may have had no content, and the buffer nothing). */
 	p += n;
 	o -= p[-1] == '\r';
-	o -= o[-1] == ' ';
+	o -= o > b->out && o[-1] == ' ';
 	*o++ = '\r';
 	*o++ = '\n';
 	b->outlen = (size_t)(o - b->out);
 	return p + 1;
 }
+
+#if defined(RELAXED_AVX512)
+/* Relaxed, 64 octets at a time with AVX-512 (BW, VBMI2): TAB as SP, and
+ * every WSP dropped that a WSP or a line end follows (so a run keeps its
+ * last octet, as an SP), in one compress.  From p, which follows a non-WSP
+ * octet (a CR if *cr), while 66 octets or more are left before stop and 64
+ * octets of room at *op.  A bare LF stops it before its block.  Returns
+ * whether it stopped there; *p, *op and *cr move on. */
+AVX512 static bool
+relaxed_avx512(const char **pp, const char *stop, char **op, const char *olim,
+    bool *cr)
+{
+	const __m512i sp = _mm512_set1_epi8(' '), tab = _mm512_set1_epi8('\t'),
+	    c_r = _mm512_set1_epi8('\r'), l_f = _mm512_set1_epi8('\n');
+	const char *p = *pp;
+	char *o = *op;
+	uint64_t crs = *cr, t, w, c, l, drop;
+	bool bare = false;
+	__m512i a, a1, a2;
+
+	while (stop - p >= 66 && o <= olim) {
+		a = _mm512_loadu_si512(p);
+		a1 = _mm512_loadu_si512(p + 1);
+		a2 = _mm512_loadu_si512(p + 2);
+		t = _mm512_cmpeq_epi8_mask(a, tab);
+		w = _mm512_cmpeq_epi8_mask(a, sp) | t;
+		c = _mm512_cmpeq_epi8_mask(a, c_r);
+		l = _mm512_cmpeq_epi8_mask(a, l_f);
+		if ((l & ~(c << 1 | crs)) != 0) {
+			bare = true;
+			break;
+		}
+		drop = w & (_mm512_cmpeq_epi8_mask(a1, sp) |
+		    _mm512_cmpeq_epi8_mask(a1, tab) |
+		    _mm512_cmpeq_epi8_mask(a1, l_f) |
+		    (_mm512_cmpeq_epi8_mask(a1, c_r) &
+		    _mm512_cmpeq_epi8_mask(a2, l_f)));
+		a = _mm512_mask_mov_epi8(a, t, sp);
+		_mm512_storeu_si512(o, _mm512_maskz_compress_epi8(~drop, a));
+		o += 64 - _mm_popcnt_u64(drop);
+		crs = c >> 63;
+		p += 64;
+	}
+	*pp = p;
+	*op = o;
+	*cr = crs != 0;
+	return bare;
+}
+
+/* Relaxed, the lines from p to stop (just after an LF), all of them real
+ * (a line with content is at or after each), through relaxed_avx512() while
+ * it goes; the line it stops in is finished 16 octets at a time.  Returns
+ * where it stopped: a line's start. */
+static const char *
+body_relaxed_wide(struct body *b, const char *p, const char *stop)
+{
+	const char *start = p;
+	bool cr = false, bare = false;
+	char *o;
+
+	while (!bare && stop - p >= 66) {
+		/* Keep two octets: the line's finish may take them back. */
+		if (b->outlen > BODY_OUT - 64)
+			body_flush_keep(b, 2);
+		o = b->out + b->outlen;
+		bare = relaxed_avx512(&p, stop, &o, b->out + BODY_OUT - 64,
+		    &cr);
+		b->outlen = (size_t)(o - b->out);
+	}
+	if (p > start && p < stop && p[-1] != '\n')
+		p = body_relaxed_line(b, p, stop);
+	return p;
+}
+
+/* Just after the last line in [p, last] with content (p if none): the lines
+ * after it are WSP at most, and are held back. */
+static const char *
+relaxed_content_end(const char *p, const char *last)
+{
+	const char *r;
+
+	for (;;) {
+		r = last;
+		if (r > p && r[-1] == '\r')
+			r--;
+		while (r > p && is_wsp((unsigned char)r[-1]))
+			r--;
+		if (r == p)
+			return p;
+		if (r[-1] != '\n')
+			return last + 1;
+		last = r - 1;
+	}
+}
+#endif
 
 /* From the start of a line, relaxed: every line that ends in LF (CRLF or
  * bare LF, as the slow path reads them).  Lines without content are held
@@ -461,9 +565,21 @@ static const char *
 body_fast_relaxed(struct body *b, const char *p, const char *end)
 {
 	const char *last, *c;
+#if defined(RELAXED_AVX512)
+	const char *stop;
+#endif
 
 	if ((last = memrchr(p, '\n', (size_t)(end - p))) == NULL)
 		return p;
+#if defined(RELAXED_AVX512)
+	if (b->wide && last - p > 66 &&
+	    (stop = relaxed_content_end(p, last)) - p > 66) {
+		for (; b->empty_lines > 0; b->empty_lines--)
+			body_crlf(b);
+		b->any = true;
+		p = body_relaxed_wide(b, p, stop);
+	}
+#endif
 	while (p <= last) {
 		for (c = p; is_wsp((unsigned char)*c); c++)
 			;

@@ -164,6 +164,7 @@ struct body {
 	bool content;		/* the current line has content */
 	bool any;		/* some line had content */
 	bool bol;		/* at the start of a line */
+	bool wide;		/* relaxed may take 64 octets at a time */
 	size_t outlen;
 	char out[BODY_OUT];
 };

@@ -94,6 +94,10 @@ canon_header_without_crlf(void)
 	buf_clear(&out);
 }
 
+/* Set: body_b64() turns relaxed's 64-octet path off (struct body's wide,
+ * on where the CPU has AVX-512), so that the 16-octet one is checked too. */
+static bool narrow;
+
 /* Body helpers: feed chunks, return the base64 of the sink's digest. */
 static char *
 body_b64(enum dkk_canon c, const char *data, size_t len, size_t chunk,
@@ -105,6 +109,8 @@ body_b64(enum dkk_canon c, const char *data, size_t len, size_t chunk,
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	body_init(b, c);
+	if (narrow)
+		b->wide = false;
 	CU_ASSERT_EQUAL_FATAL(body_add_sink(b, HASH_SHA256, limit, &idx),
 	    DKK_OK);
 	if (chunk == 0)
@@ -470,8 +476,8 @@ canon_body_fast_path_agrees(void)
 	}
 }
 
-/* The body hashes the same fed whole, in chunks of chunk octets and
- * octet by octet (always the slow path). */
+/* The body hashes the same fed whole (with and without the 64-octet path),
+ * in chunks of chunk octets and octet by octet (always the slow path). */
 static void
 body_feeds_agree(enum dkk_canon c, const char *body, size_t len,
     size_t chunk)
@@ -479,10 +485,16 @@ body_feeds_agree(enum dkk_canon c, const char *body, size_t len,
 	char *whole = body_b64(c, body, len, 0, UINT64_MAX, NULL);
 	char *odd = body_b64(c, body, len, chunk, UINT64_MAX, NULL);
 	char *bytes = body_b64(c, body, len, 1, UINT64_MAX, NULL);
+	char *thin;
 
+	narrow = true;
+	thin = body_b64(c, body, len, 0, UINT64_MAX, NULL);
+	narrow = false;
 	CU_ASSERT_STRING_EQUAL(whole, bytes);
+	CU_ASSERT_STRING_EQUAL(thin, bytes);
 	CU_ASSERT_STRING_EQUAL(odd, bytes);
 	free(whole);
+	free(thin);
 	free(odd);
 	free(bytes);
 }
@@ -588,6 +600,46 @@ canon_body_long_lines_agree(void)
 	free(body);
 }
 
+/* The 64-octet path's corners at every offset of its blocks: WSP runs,
+ * WSP before a line end and before a lone CR, TAB, bare LF, empty and
+ * WSP-only lines, each after a run of plain octets of every length from
+ * 0 to 140, inside lines long enough for the path to take. */
+static void
+canon_body_wide_edges(void)
+{
+	static const char *const cuts[] = { " ", "  ", "\t", " \t \t",
+	    " \r\n", "  \r\n", "\t\r\n", " \r", " \rz", "\r\n", "\n", " \n",
+	    "\r\r\n", "\r\n\r\n", "\r\n \r\n", "\r\n\t\t\r\n", "\r" };
+	char body[512], want[80];
+	size_t i, k, len, shift;
+
+	for (i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++)
+		for (shift = 0; shift <= 140; shift++) {
+			len = 0;
+			for (k = 0; k < 2; k++) {
+				memset(body + len, 'a', shift);
+				len += shift;
+				memcpy(body + len, cuts[i], strlen(cuts[i]));
+				len += strlen(cuts[i]);
+				memset(body + len, 'b', 100);
+				len += 100;
+				memcpy(body + len, " \r\n", 3);
+				len += 3;
+			}
+			body_feeds_agree(DKK_CANON_RELAXED, body, len, 61);
+		}
+	/* A first line of WSP alone, longer than a block: nothing before it
+	 * in the output for its SP to be taken back from. */
+	memset(body, ' ', 70);
+	memcpy(body + 70, "\r\n", 2);
+	memset(body + 72, 'a', 70);
+	memcpy(body + 142, "  \r\n\r\n", 7);
+	memcpy(want, "\r\n", 2);
+	memset(want + 2, 'a', 70);
+	memcpy(want + 72, "\r\n", 3);
+	body_expect(DKK_CANON_RELAXED, body, want);
+}
+
 static const struct unit_test canon_tests[] = {
 	{ "canon_simple_header_unchanged", canon_simple_header_unchanged },
 	{ "canon_relaxed_header_rfc_example",
@@ -625,6 +677,7 @@ static const struct unit_test canon_tests[] = {
 	{ "canon_body_random_octets_agree", canon_body_random_octets_agree },
 	{ "canon_body_large_chunked", canon_body_large_chunked },
 	{ "canon_body_long_lines_agree", canon_body_long_lines_agree },
+	{ "canon_body_wide_edges", canon_body_wide_edges },
 	{ NULL, NULL }
 };
 
