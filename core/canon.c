@@ -8,7 +8,7 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(DKK_NO_AVX512)
 #include <immintrin.h>
 #define RELAXED_AVX512 1
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt")))
