@@ -464,13 +464,22 @@ body_relaxed_line(struct body *b, const char *p, const char *end)
 }
 
 #if defined(RELAXED_AVX512)
+/* The lanes of a that keep selects, stored at o, 64 octets written. */
+AVX512 static inline char *
+compress_store(char *o, uint64_t keep, __m512i a)
+{
+	_mm512_storeu_si512(o, _mm512_maskz_compress_epi8(keep, a));
+	return o + _mm_popcnt_u64(keep);
+}
+
 /* Relaxed, 64 octets at a time with AVX-512 (BW, VBMI2): TAB as SP, and
  * every WSP dropped that a WSP or a line end follows (so a run keeps its
- * last octet, as an SP), in one compress.  From p, which follows a non-WSP
- * octet (a CR if *cr), while 66 octets or more are left before stop and 64
- * octets of room at *op.  A bare LF stops it before its block.  Returns
- * whether it stopped there; *p, *op and *cr move on. */
-AVX512 static bool
+ * last octet, as an SP), in one compress; an LF without its CR gets one
+ * (a block with one takes two compresses; with more, the block is taken
+ * up to the first).  From p, which follows a non-WSP octet (a CR if
+ * *cr), while 66 octets or more are left before stop and 130 octets of
+ * room at *op.  *pp, *op and *cr move on. */
+AVX512 static void
 relaxed_avx512(const char **pp, const char *stop, char **op, const char *olim,
     bool *cr)
 {
@@ -478,8 +487,7 @@ relaxed_avx512(const char **pp, const char *stop, char **op, const char *olim,
 	    c_r = _mm512_set1_epi8('\r'), l_f = _mm512_set1_epi8('\n');
 	const char *p = *pp;
 	char *o = *op;
-	uint64_t crs = *cr, t, w, c, l, drop;
-	bool bare = false;
+	uint64_t crs = *cr, t, w, c, l, bare, keep;
 	__m512i a, a1, a2;
 
 	while (stop - p >= 66 && o <= olim) {
@@ -490,45 +498,55 @@ relaxed_avx512(const char **pp, const char *stop, char **op, const char *olim,
 		w = _mm512_cmpeq_epi8_mask(a, sp) | t;
 		c = _mm512_cmpeq_epi8_mask(a, c_r);
 		l = _mm512_cmpeq_epi8_mask(a, l_f);
-		if ((l & ~(c << 1 | crs)) != 0) {
-			bare = true;
-			break;
-		}
-		drop = w & (_mm512_cmpeq_epi8_mask(a1, sp) |
+		keep = ~(w & (_mm512_cmpeq_epi8_mask(a1, sp) |
 		    _mm512_cmpeq_epi8_mask(a1, tab) |
 		    _mm512_cmpeq_epi8_mask(a1, l_f) |
 		    (_mm512_cmpeq_epi8_mask(a1, c_r) &
-		    _mm512_cmpeq_epi8_mask(a2, l_f)));
+		    _mm512_cmpeq_epi8_mask(a2, l_f))));
 		a = _mm512_mask_mov_epi8(a, t, sp);
-		_mm512_storeu_si512(o, _mm512_maskz_compress_epi8(~drop, a));
-		o += 64 - _mm_popcnt_u64(drop);
+		bare = l & ~(c << 1 | crs);
 		crs = c >> 63;
-		p += 64;
+		if (bare == 0) {
+			o = compress_store(o, keep, a);
+			p += 64;
+		} else if ((bare & (bare - 1)) != 0) {
+			/* Two bare LFs or more: up to the first, as CRLF. */
+			bare &= -bare;
+			o = compress_store(o, keep & (bare - 1), a);
+			*o++ = '\r';
+			*o++ = '\n';
+			p += __builtin_ctzll(bare) + 1;
+			crs = 0;
+		} else {
+			/* One: the octets before it, a CR, then the rest. */
+			o = compress_store(o, keep & (bare - 1), a);
+			*o++ = '\r';
+			o = compress_store(o, keep & -bare, a);
+			p += 64;
+		}
 	}
 	*pp = p;
 	*op = o;
 	*cr = crs != 0;
-	return bare;
 }
 
 /* Relaxed, the lines from p to stop (just after an LF), all of them real
  * (a line with content is at or after each), through relaxed_avx512() while
- * it goes; the line it stops in is finished 16 octets at a time.  Returns
- * where it stopped: a line's start. */
+ * 66 octets are left; the line it stops in is finished 16 octets at a
+ * time.  Returns where it stopped: a line's start. */
 static const char *
 body_relaxed_wide(struct body *b, const char *p, const char *stop)
 {
 	const char *start = p;
-	bool cr = false, bare = false;
+	bool cr = false;
 	char *o;
 
-	while (!bare && stop - p >= 66) {
+	while (stop - p >= 66) {
 		/* Keep two octets: the line's finish may take them back. */
-		if (b->outlen > BODY_OUT - 64)
+		if (b->outlen > BODY_OUT - 130)
 			body_flush_keep(b, 2);
 		o = b->out + b->outlen;
-		bare = relaxed_avx512(&p, stop, &o, b->out + BODY_OUT - 64,
-		    &cr);
+		relaxed_avx512(&p, stop, &o, b->out + BODY_OUT - 130, &cr);
 		b->outlen = (size_t)(o - b->out);
 	}
 	if (p > start && p < stop && p[-1] != '\n')

@@ -601,15 +601,16 @@ canon_body_long_lines_agree(void)
 }
 
 /* The 64-octet path's corners at every offset of its blocks: WSP runs,
- * WSP before a line end and before a lone CR, TAB, bare LF, empty and
- * WSP-only lines, each after a run of plain octets of every length from
- * 0 to 140, inside lines long enough for the path to take. */
+ * WSP before a line end and before a lone CR, TAB, one bare LF and more,
+ * empty and WSP-only lines, each after a run of plain octets of every
+ * length from 0 to 140, inside lines long enough for the path to take. */
 static void
 canon_body_wide_edges(void)
 {
 	static const char *const cuts[] = { " ", "  ", "\t", " \t \t",
 	    " \r\n", "  \r\n", "\t\r\n", " \r", " \rz", "\r\n", "\n", " \n",
-	    "\r\r\n", "\r\n\r\n", "\r\n \r\n", "\r\n\t\t\r\n", "\r" };
+	    "\r\r\n", "\r\n\r\n", "\r\n \r\n", "\r\n\t\t\r\n", "\r", "\n\n",
+	    " \n\t\n", "\r\n\n", "x\nx\nx\n" };
 	char body[512], want[80];
 	size_t i, k, len, shift;
 
