@@ -619,8 +619,8 @@ body_fast_relaxed(struct body *b, const char *p, const char *end)
 /* Canonicalise a chunk of body (RFC 6376 3.4.3, 3.4.4).  Lines may end in
  * CRLF or bare LF; a CR not followed by LF is an ordinary octet.  Whole
  * lines take a fast path (simple: CRLF lines, hashed in place; relaxed:
- * any, 16 octets at a time); the rest, and the partial lines at chunk
- * edges, go octet by octet. */
+ * any, 64 or 16 octets at a time); the rest, and the partial lines at
+ * chunk edges, go octet by octet. */
 void
 body_feed(struct body *b, const char *data, size_t len)
 {
