@@ -11,7 +11,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 tmpdir
 secs=${FUZZ_SECONDS:-15}
-for name in ${FUZZ_NAMES:-verify records zone sign taglist dns ar filter}; do
+for name in ${FUZZ_NAMES:-verify records zone sign taglist dns ar filter canon}; do
 	bin="$TOP_BUILDDIR/tests/fuzz/fuzz_$name"
 	if [ ! -x "$bin" ]; then
 		not_ok "fuzz_$name built" "configure with --enable-fuzzing CC=clang"
