@@ -7,6 +7,7 @@
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
+. "$TOP_SRCDIR/tests/lib/smtpd.sh"
 tmpdir
 cd "$TMPD" || bail_out "no temp dir"
 # smtpd runs the filter as opensmtpd and delivers as nobody: they read here.
@@ -571,36 +572,17 @@ kill "$SLOW_PID" 2>/dev/null
 # ---------------------------------------------------------------------
 # Part 2: the real smtpd.
 
-SMTPD_ROOT=
+SMTPD_DIR="$TMPD/smtpd"
 SMTPD_PIDS=()
 
-# smtpd_unpack: the Debian package, unpacked, not installed (it conflicts
-# with exim4).  A copy already downloaded to $OPENSMTPD_DEB_DIR (default
-# build/debs, where scripts/deps puts it) saves the download.
-smtpd_unpack()
+# smtpd_fetch: the package, unpacked, with the users smtpd needs.
+smtpd_fetch()
 {
-	local deb
-
-	deb=$(ls "${OPENSMTPD_DEB_DIR:-$TOP_SRCDIR/build/debs}"/opensmtpd_*.deb \
-	    2>/dev/null | head -n 1)
-	if [ -z "$deb" ]; then
-		mkdir -p deb && chmod 777 deb &&
-		    (cd deb && apt-get download opensmtpd >apt.log 2>&1) || {
-			tap_diag_file deb/apt.log
-			return 1
-		}
-		deb=$(ls deb/opensmtpd_*.deb 2>/dev/null | head -n 1)
-	fi
-	[ -n "$deb" ] || return 1
-	dpkg -x "$deb" smtpd-root || return 1
-	SMTPD_ROOT="$TMPD/smtpd-root"
-	# Debian's compiled-in users, only in the copies smtpd will see.
-	cp /etc/passwd passwd && cp /etc/group group || return 1
-	echo 'opensmtpd:x:60990:60990::/nonexistent:/usr/sbin/nologin' \
-	    >> passwd
-	echo 'opensmtpq:x:60991:60991::/nonexistent:/usr/sbin/nologin' \
-	    >> passwd
-	printf 'opensmtpd:x:60990:\nopensmtpq:x:60991:\n' >> group
+	mkdir -p "$SMTPD_DIR" &&
+	    smtpd_unpack "$SMTPD_DIR" \
+	    "${OPENSMTPD_DEB_DIR:-$TOP_SRCDIR/build/debs}" && return 0
+	[ -f "$SMTPD_DIR/apt.log" ] && tap_diag_file "$SMTPD_DIR/apt.log"
+	return 1
 }
 
 # smtpd_start NAME PORT: run NAME.conf in a private mount namespace and
@@ -609,18 +591,7 @@ smtpd_start()
 {
 	local name="$1" port="$2" i
 
-	cat > "$name.sh" <<EOF
-set -e
-mount -t tmpfs tmpfs /var/spool
-mount -t tmpfs tmpfs /var/lib
-mount -t tmpfs tmpfs /run
-mount --bind "$TMPD/passwd" /etc/passwd
-mount --bind "$TMPD/group" /etc/group
-mount --bind "$SMTPD_ROOT/usr/libexec" /usr/libexec
-mkdir -p /var/spool/smtpd /var/lib/opensmtpd/empty
-chmod 711 /var/spool/smtpd
-exec "$SMTPD_ROOT/usr/sbin/smtpd" -d -v -f "$TMPD/$name.conf"
-EOF
+	smtpd_script "$SMTPD_DIR" "$TMPD/$name.conf" > "$name.sh"
 	unshare -m --propagation private bash "$name.sh" > "$name.log" \
 	    2>&1 < /dev/null &
 	SMTPD_PIDS+=($!)
@@ -683,7 +654,7 @@ fi
 if ! need swaks unshare; then
 	done_testing
 fi
-if ! smtpd_unpack; then
+if ! smtpd_fetch; then
 	skip "real smtpd" "cannot get the opensmtpd package (apt-get download)"
 	done_testing
 fi

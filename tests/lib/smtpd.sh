@@ -1,0 +1,51 @@
+# smtpd.sh: OpenSMTPD for the tests and the demo (bash; sourced by
+# tests/integration/opensmtpd.sh and scripts/mailchain).  Debian's
+# opensmtpd conflicts with exim4 as a package, so its .deb is unpacked,
+# not installed, and smtpd runs in a private mount namespace that shows it
+# its own spool and run folders, its users and the unpacked helpers.
+
+# smtpd_unpack DIR DEBDIR [PASSWD_LINE...]: unpack the .deb in DEBDIR
+# (scripts/deps keeps one in build/debs; with none there, it is downloaded
+# to DIR/deb) into DIR/root, and write DIR/passwd and DIR/group: the
+# host's, plus Debian's compiled-in users opensmtpd and opensmtpq and the
+# PASSWD_LINEs.  1 on failure; DIR/apt.log says why a download failed.
+smtpd_unpack()
+{
+	local dir="$1" debs="$2" deb
+
+	shift 2
+	deb=$(ls "$debs"/opensmtpd_*.deb 2>/dev/null | head -n 1)
+	if [ -z "$deb" ]; then
+		# apt's own user writes the download.
+		mkdir -p "$dir/deb" && chmod 777 "$dir/deb" || return 1
+		(cd "$dir/deb" && apt-get download opensmtpd) \
+		    > "$dir/apt.log" 2>&1 || return 1
+		deb=$(ls "$dir"/deb/opensmtpd_*.deb 2>/dev/null | head -n 1)
+	fi
+	[ -n "$deb" ] && dpkg -x "$deb" "$dir/root" || return 1
+	cp /etc/passwd "$dir/passwd" && cp /etc/group "$dir/group" &&
+	    printf '%s\n' \
+	    'opensmtpd:x:60990:60990::/nonexistent:/usr/sbin/nologin' \
+	    'opensmtpq:x:60991:60991::/nonexistent:/usr/sbin/nologin' \
+	    "$@" >> "$dir/passwd" &&
+	    printf 'opensmtpd:x:60990:\nopensmtpq:x:60991:\n' >> "$dir/group"
+}
+
+# smtpd_script DIR CONF: print the script that, run as
+# `unshare -m --propagation private bash SCRIPT`, mounts what smtpd needs
+# and runs DIR's smtpd in the foreground on CONF, logging to stderr.
+smtpd_script()
+{
+	cat <<EOF
+set -e
+mount -t tmpfs tmpfs /var/spool
+mount -t tmpfs tmpfs /var/lib
+mount -t tmpfs tmpfs /run
+mount --bind "$1/passwd" /etc/passwd
+mount --bind "$1/group" /etc/group
+mount --bind "$1/root/usr/libexec" /usr/libexec
+mkdir -p /var/spool/smtpd /var/lib/opensmtpd/empty
+chmod 711 /var/spool/smtpd
+exec "$1/root/usr/sbin/smtpd" -d -v -f "$2"
+EOF
+}
