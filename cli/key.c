@@ -31,8 +31,8 @@
 static const char key_usage[] =
     "usage: dkimkit key [--keydir DIR] new [--algorithm rsa|ed25519]\n"
     "                   [--bits N] DOMAIN\n"
-    "       dkimkit key [--keydir DIR] check [--dns ADDR[@PORT] |\n"
-    "                   --zone FILE] DOMAIN\n"
+    "       dkimkit key [--keydir DIR] check [--dns ADDR[@PORT]\n"
+    "                   [--trust-anchor FILE] | --zone FILE] DOMAIN\n"
     "       dkimkit key [--keydir DIR] switch [--dns ... | --zone ...]\n"
     "                   DOMAIN SELECTOR\n"
     "       dkimkit key [--keydir DIR] retire [--grace TIME] DOMAIN SELECTOR\n"
@@ -60,6 +60,9 @@ static const char key_usage[] =
     "  --dns ADDR[@PORT], --zone FILE, --timeout MS\n"
     "                  where to look records up (default: the system's\n"
     "                  resolver)\n"
+    "  --trust-anchor FILE\n"
+    "                  validate answers with DNSSEC from this anchor; a\n"
+    "                  record that fails validation is temperror\n"
     "  --grace TIME    keep retired keys this long: N, Ns, Nm, Nh or Nd\n"
     "                  (default 7d)\n"
     "  --now UNIXTIME  the time to name selectors and judge --grace by\n"
@@ -664,7 +667,7 @@ parse_duration(const char *s, long long *out)
 static int
 key_options(int argc, char **argv, struct kopts *o)
 {
-	enum { O_KEYDIR = 256, O_ALG, O_BITS, O_DNS, O_ZONE, O_TIMEOUT,
+	enum { O_KEYDIR = 256, O_ALG, O_BITS, O_DNS, O_ZONE, O_TA, O_TIMEOUT,
 	    O_GRACE, O_NOW, O_KEY, O_PIN, O_HELP };
 	static const struct option longopts[] = {
 		{ "keydir", required_argument, NULL, O_KEYDIR },
@@ -672,6 +675,7 @@ key_options(int argc, char **argv, struct kopts *o)
 		{ "bits", required_argument, NULL, O_BITS },
 		{ "dns", required_argument, NULL, O_DNS },
 		{ "zone", required_argument, NULL, O_ZONE },
+		{ "trust-anchor", required_argument, NULL, O_TA },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "now", required_argument, NULL, O_NOW },
@@ -701,6 +705,7 @@ key_options(int argc, char **argv, struct kopts *o)
 			break;
 		case O_DNS: o->src.dns = optarg; break;
 		case O_ZONE: o->src.zone = optarg; break;
+		case O_TA: o->src.trust_anchor = optarg; break;
 		case O_TIMEOUT:
 			if (parse_int64(optarg, 1, 600000, &o->src.timeout))
 				return usage_error("key", "bad --timeout '%s'",
@@ -774,8 +779,10 @@ cmd_key(int argc, char **argv)
 		    o.domain);
 	if (sel != NULL && !dkk_keydir_name_valid(sel))
 		return usage_error("key", "'%s' is not a selector", sel);
-	if (o.src.zone != NULL && o.src.dns != NULL)
-		return usage_error("key", "--zone excludes --dns");
+	if (o.src.zone != NULL &&
+	    (o.src.dns != NULL || o.src.trust_anchor != NULL))
+		return usage_error("key",
+		    "--zone excludes --dns and --trust-anchor");
 	if (asprintf(&dir, "%s/%s", o.keydir, o.domain) < 0) {
 		warnx("out of memory");
 		return EXIT_TROUBLE;

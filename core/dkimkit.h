@@ -429,7 +429,8 @@ enum dkk_record_state {
 				   verifier would not use for it */
 	DKK_RECORD_REVOKED,	/* a key record with an empty p= */
 	DKK_RECORD_PRESENT,	/* a key record, not compared (key NULL) */
-	DKK_RECORD_TEMPERROR	/* DNS trouble */
+	DKK_RECORD_TEMPERROR	/* DNS trouble, or an answer that failed
+				   DNSSEC validation (trust anchor set) */
 };
 
 /* With several records at the name the best one counts: match, present,

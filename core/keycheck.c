@@ -74,7 +74,9 @@ check_answer(void *arg, const struct dkk_dns_answer *ans)
 	size_t i, r, best = sizeof(rank) / sizeof(rank[0]) - 1;
 
 	c->done = true;
-	if (ans->status == DKK_DNS_TEMPFAIL) {
+	/* A validating resolver's SERVFAIL: receivers cannot use it now. */
+	if (ans->status == DKK_DNS_TEMPFAIL ||
+	    ans->dnssec == DKK_DNSSEC_BOGUS) {
 		c->state = DKK_RECORD_TEMPERROR;
 		return;
 	}

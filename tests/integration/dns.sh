@@ -176,6 +176,19 @@ ok_if "the A-R comment says dnssec=secure" $?
 "$DKIMKIT" verify --dns "$AUTH" --trust-anchor "$ksk.key" --adsp --json forged.eml > out.json
 [ "$(field out.json 'j["adsp"]')" = discard ]
 ok_if "ADSP discard from the signed zone" $? "$(cat out.json)"
+# key check validates as well: a key directory with both keys, rsa active.
+mkdir -p kd/example.test && cp rsa.pem kd/example.test/rsa.key &&
+    cp ed.pem kd/example.test/ed.key && echo rsa > kd/example.test/active ||
+    bail_out "key directory"
+keycheck()
+{
+	"$DKIMKIT" key --keydir kd check --dns "$AUTH" --trust-anchor \
+	    "$ksk.key" example.test
+}
+check "key check --trust-anchor: both records validated, exit 0" keycheck
+grep -Eq '^ed +pending +ok' "$TAP_OUT" &&
+    grep -Eq '^rsa +active +ok' "$TAP_OUT"
+ok_if "key check: ed pending ok, rsa active ok" $? "$(cat "$TAP_OUT")"
 kill "$AUTH_PID"
 
 auth_start tampered.signed || bail_out "tampered zone not served"
@@ -186,6 +199,15 @@ got=$(field out.json '(j["signatures"][0]["result"], j["signatures"][0]["dnssec"
 ok_if "a key record changed after signing: temperror, bogus" $? "exit $st, $got"
 check "the untouched record in the same zone is still secure" "$DKIMKIT" \
     verify --dns "$AUTH" --trust-anchor "$ksk.key" rsa.eml
+check_status 2 "key check --trust-anchor: a bogus record, exit 2" keycheck
+grep -Eq '^ed +pending +temperror' "$TAP_OUT" &&
+    grep -Eq '^rsa +active +ok' "$TAP_OUT"
+ok_if "key check: the changed ed record temperror, rsa still ok" $? \
+    "$(cat "$TAP_OUT")"
+"$DKIMKIT" key --keydir kd check --dns "$AUTH" example.test > out.txt
+grep -Eq '^ed +pending +differs' out.txt
+ok_if "key check without the anchor: the changed record differs" $? \
+    "$(cat out.txt)"
 
 # 3. SERVFAIL: unbound forwards broken.example to a port nobody serves.
 sed 's/d=example.test; s=rsa/d=broken.example; s=rsa/' rsa.eml > broken.eml
