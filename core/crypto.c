@@ -132,7 +132,9 @@ pubkey_verify(const struct pubkey *k, enum hash_alg alg,
 		return alg == HASH_SHA256 && siglen == ED25519_SIGNATURE_SIZE &&
 		    ed25519_sha512_verify(k->ed25519, SHA256_DIGEST_SIZE,
 			digest, sig) == 1;
-	if (siglen == 0 || siglen > k->rsa.size)
+	/* RFC 8017 8.2.2 step 1: S is exactly k octets, the modulus' size;
+	 * a shorter S with the same value would give a second valid b=. */
+	if (siglen != k->rsa.size)
 		return false;
 	nettle_mpz_init_set_str_256_u(s, siglen, sig);
 	if (alg == HASH_SHA1)

@@ -317,6 +317,47 @@ keyrec_syntax_error(void)
 	    DKK_R_KEY_SYNTAX);
 }
 
+/* RFC 8017 8.2.2: an RSA signature is as long as the modulus.  The first
+ * signature whose leading octet is 0 is checked without that octet (the
+ * same number), and with one more 0 octet in front. */
+static void
+keyrec_rsa_signature_length(void)
+{
+	struct unit_fx fx;
+	struct kp k;
+	uint8_t digest[32] = { 0 }, *sig = NULL, *longer;
+	size_t len = 0;
+	unsigned i;
+	char *txt;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
+	CU_ASSERT_FATAL(asprintf(&txt, "v=DKIM1; p=%s", fx.rsa_p) > 0);
+	kp_parse(&k, txt);
+	CU_ASSERT_EQUAL_FATAL(k.rc, DKK_OK);
+	for (i = 0; i < 5000; i++) {
+		memcpy(digest, &i, sizeof(i));
+		free(sig);
+		CU_ASSERT_EQUAL_FATAL(privkey_sign(fx.rsa, digest, &sig, &len),
+		    DKK_OK);
+		if (sig[0] == 0)
+			break;
+	}
+	CU_ASSERT_FATAL(i < 5000 && len == 128);
+	CU_ASSERT(pubkey_verify(k.kr.key, HASH_SHA256, digest, sig, len));
+	CU_ASSERT(!pubkey_verify(k.kr.key, HASH_SHA256, digest, sig + 1,
+	    len - 1));
+	longer = calloc(1, len + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(longer);
+	memcpy(longer + 1, sig, len);
+	CU_ASSERT(!pubkey_verify(k.kr.key, HASH_SHA256, digest, longer,
+	    len + 1));
+	free(longer);
+	free(sig);
+	free(txt);
+	kp_clear(&k);
+	unit_fx_free(&fx);
+}
+
 static const struct unit_test keyrec_tests[] = {
 	{ "keyrec_rsa_defaults", keyrec_rsa_defaults },
 	{ "keyrec_version_first_or_absent", keyrec_version_first_or_absent },
@@ -335,6 +376,7 @@ static const struct unit_test keyrec_tests[] = {
 	{ "keyrec_granularity_ignored", keyrec_granularity_ignored },
 	{ "keyrec_rsa_over_limit", keyrec_rsa_over_limit },
 	{ "keyrec_syntax_error", keyrec_syntax_error },
+	{ "keyrec_rsa_signature_length", keyrec_rsa_signature_length },
 	{ NULL, NULL }
 };
 
