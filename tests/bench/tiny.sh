@@ -29,6 +29,10 @@ grep -q '^| verify 2 KB text, relaxed/relaxed | msg/s | ' "$TMPD/tiny.md" &&
 ok_if "bench --tiny: --out has the sign and verify rows" $? \
     "$(head -n 30 "$TMPD/tiny.md" 2>/dev/null)"
 grep -q '^| Nettle rsa_sha256_sign_digest_tr | op/s | ' "$TMPD/tiny.md" &&
+    grep -q '^| Nettle sha256_update, 10 MB in 16 KiB (cached) | MB/s | ' \
+    "$TMPD/tiny.md" &&
+    grep -q '^| Nettle sha256_update, 10 MB buffer (memory) | MB/s | ' \
+    "$TMPD/tiny.md" &&
     grep -q '^| 100 KB text | ' "$TMPD/tiny.md" &&
     grep -q 'filter-dkimkit' "$TMPD/tiny.md" &&
     grep -q '^| verify 2 KB text, relaxed/relaxed | [0-9.]* ms |' \
