@@ -567,6 +567,33 @@ canon_body_large_chunked(void)
 	free(body);
 }
 
+/* Simple, CRLF lines over several output buffers with runs of empty
+ * lines everywhere (so across the points where the span is hashed in
+ * pieces) and at the end: whole, in chunks and octet by octet agree. */
+static void
+canon_simple_body_long_spans_agree(void)
+{
+	size_t cap = 5 * BODY_OUT, len = 0, k;
+	char *body = malloc(cap + 256);
+	uint32_t r = 7;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+	while (len < cap) {
+		r = r * 1103515245u + 12345u;
+		if ((r >> 16) % 5 == 0) {
+			for (k = 0; k < (r >> 20) % 40; k++)
+				len += (size_t)sprintf(body + len, "\r\n");
+		} else {
+			len += (size_t)sprintf(body + len, "line %u  with text \r\n",
+			    r >> 8);
+		}
+	}
+	len += (size_t)sprintf(body + len, "\r\n\r\n");
+	body_feeds_agree(DKK_CANON_SIMPLE, body, len, 5003);
+	body_feeds_agree(DKK_CANON_SIMPLE, body, len, BODY_OUT + 1);
+	free(body);
+}
+
 /* Relaxed lines longer than the output buffer, whose WSP runs, CRs and
  * line ends fall on every offset around its flushes (a plain line too, so
  * that " \r\n" straddles one): whole, in odd chunks and octet by octet
@@ -677,6 +704,8 @@ static const struct unit_test canon_tests[] = {
 	{ "canon_body_fast_path_agrees", canon_body_fast_path_agrees },
 	{ "canon_body_random_octets_agree", canon_body_random_octets_agree },
 	{ "canon_body_large_chunked", canon_body_large_chunked },
+	{ "canon_simple_body_long_spans_agree",
+	    canon_simple_body_long_spans_agree },
 	{ "canon_body_long_lines_agree", canon_body_long_lines_agree },
 	{ "canon_body_wide_edges", canon_body_wide_edges },
 	{ NULL, NULL }
