@@ -28,6 +28,26 @@ cd "$TMPD" || bail_out "no temp dir"
 mkdir msg st home lda lmtp
 chown nobody:nogroup st home lda lmtp
 
+# A plugin built with the sanitizers (build/asan) needs their runtime in
+# the uninstrumented Dovecot that loads it.  Dovecot re-executes itself
+# through doveconf keeping only import_environment, so every configuration
+# here imports LD_PRELOAD (leaks off: Dovecot's own would be reported) and
+# lifts the services' memory limit (ASan reserves its shadow memory), and
+# sieve-test gets a configuration of its own that includes the system's.
+SAN_CONF=
+SIEVE_CONF=()
+if nm -D "$PLUGDIR/lib90_sieve_dkimkit_plugin.so" 2>/dev/null |
+    grep -q ' U __asan_init'; then
+	rt=$(clang -print-file-name=libclang_rt.asan-x86_64.so)
+	[ -f "$rt" ] || bail_out "the plugin needs the ASan runtime: no $rt"
+	SAN_CONF="import_environment = TZ LD_PRELOAD=$rt ASAN_OPTIONS=detect_leaks=0
+default_vsz_limit = 0"
+	printf '!include_try /etc/dovecot/dovecot.conf\n%s\n' "$SAN_CONF" \
+	    > sieve-test.conf
+	SIEVE_CONF=(-c "$TMPD/sieve-test.conf")
+	tap_diag "sanitizers: $rt preloaded into Dovecot"
+fi
+
 # free_port: a loopback TCP port nothing listens on right now.
 free_port()
 {
@@ -107,6 +127,7 @@ NCASE=0
 sieve_run()
 {
 	runuser -u nobody -- env HOME="$TMPD/home" sieve-test \
+	    ${SIEVE_CONF[@]+"${SIEVE_CONF[@]}"} \
 	    -P "$PLUGDIR/sieve_dkimkit" -x "+vnd.dkimkit" "${TRACE[@]}" \
 	    "${SIEVE_OPTS[@]}" "$1" "$2"
 }
@@ -202,6 +223,7 @@ printf 'require ["vnd.dkimkit", "fileinto", "editheader"];\ndeleteheader "Subjec
     > st/edited.sieve
 chown nobody st/edited.sieve
 tap_run runuser -u nobody -- env HOME="$TMPD/home" sieve-test \
+    ${SIEVE_CONF[@]+"${SIEVE_CONF[@]}"} \
     -P "$PLUGDIR/sieve_dkimkit" -x "+vnd.dkimkit +editheader" "${TRACE[@]}" \
     "${SIEVE_OPTS[@]}" "$TMPD/st/edited.sieve" msg/pass.eml
 grep -q 'store message in folder: yes$' "$TAP_OUT"
@@ -303,6 +325,7 @@ lda_conf()
 	mkdir -p "$1/home" "$1/run"
 	cp filter.sieve "$1/home/.dovecot.sieve"
 	cat > "$1/dovecot.conf" <<CONF
+$SAN_CONF
 base_dir = $1/run
 log_path = $1/dovecot.log
 ssl = no
@@ -405,6 +428,7 @@ cp filter.sieve "$D/filter.sieve"
 chown -R nobody:nogroup "$D/users"
 chown nobody:nogroup "$D"
 cat > "$D/dovecot.conf" <<CONF
+$SAN_CONF
 instance_name = dkimkit-test-$$
 base_dir = $D/run
 state_dir = $D/state
