@@ -24,6 +24,14 @@
  * being hashed (without it, the loads after each flush wait on memory). */
 #define BODY_PREFETCH 2048
 
+/* Within the input only: beyond its end p + BODY_PREFETCH is no pointer. */
+static inline void
+body_prefetch(const char *p, const char *end)
+{
+	if (end - p > BODY_PREFETCH)
+		__builtin_prefetch(p + BODY_PREFETCH);
+}
+
 /* RFC 6376 3.4.2: lowercase the name, unfold, turn WSP runs into one SP,
  * drop WSP at the end of the value and around the colon. */
 static int
@@ -496,7 +504,7 @@ relaxed_avx512(const char **pp, const char *stop, char **op, const char *olim,
 	__m512i a, a1, a2;
 
 	while (stop - p >= 66 && o <= olim) {
-		__builtin_prefetch(p + BODY_PREFETCH);
+		body_prefetch(p, stop);
 		a = _mm512_loadu_si512(p);
 		a1 = _mm512_loadu_si512(p + 1);
 		a2 = _mm512_loadu_si512(p + 2);
@@ -617,7 +625,7 @@ body_fast_relaxed(struct body *b, const char *p, const char *end)
 		for (; b->empty_lines > 0; b->empty_lines--)
 			body_crlf(b);
 		b->any = true;
-		__builtin_prefetch(p + BODY_PREFETCH);
+		body_prefetch(p, end);
 		p = body_relaxed_line(b, p, end);
 	}
 	return p;
