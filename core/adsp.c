@@ -230,12 +230,6 @@ adsp_record(const char *txt, size_t len)
 	return DKK_ADSP_UNKNOWN;
 }
 
-static bool
-dns_trouble(const struct dkk_dns_answer *a)
-{
-	return a->status == DKK_DNS_TEMPFAIL || a->dnssec == DKK_DNSSEC_BOGUS;
-}
-
 /* RFC 5617 3.2 and 4.3: pass with an Author Domain Signature; otherwise
  * the domain must exist, and its record decides. */
 void

@@ -305,6 +305,14 @@ HIDDEN const struct dkk_dns_answer *keyent_answer(const struct keyent *e);
 HIDDEN int keyent_key(struct keyent *e, unsigned max_bits,
     const struct keyrec **kr, enum dkk_reason *reason, const char **why);
 
+/* No usable answer now: a lookup that failed, or one DNSSEC calls bogus
+ * (what a validating resolver answers with SERVFAIL). */
+static inline bool
+dns_trouble(const struct dkk_dns_answer *a)
+{
+	return a->status == DKK_DNS_TEMPFAIL || a->dnssec == DKK_DNSSEC_BOGUS;
+}
+
 /* resolver.c: a libunbound result as a dkk_dns_answer, given to cb. */
 struct ub_result;
 HIDDEN void resolver_answer(const struct ub_result *res, bool validate,

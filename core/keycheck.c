@@ -74,9 +74,7 @@ check_answer(void *arg, const struct dkk_dns_answer *ans)
 	size_t i, r, best = sizeof(rank) / sizeof(rank[0]) - 1;
 
 	c->done = true;
-	/* A validating resolver's SERVFAIL: receivers cannot use it now. */
-	if (ans->status == DKK_DNS_TEMPFAIL ||
-	    ans->dnssec == DKK_DNSSEC_BOGUS) {
+	if (dns_trouble(ans)) {
 		c->state = DKK_RECORD_TEMPERROR;
 		return;
 	}
