@@ -91,6 +91,50 @@ keycheck_best_record_wins(void)
 	unit_fx_free(&fx);
 }
 
+/* A resolver that answers every name with one record and a DNSSEC state
+ * of its choosing. */
+struct dnssec_answer {
+	const char *txt;
+	enum dkk_dnssec dnssec;
+};
+
+static int
+dnssec_query(void *arg, const char *name, dkk_dns_cb cb, void *cbarg)
+{
+	const struct dnssec_answer *d = arg;
+	const char *const txt[] = { d->txt };
+	const size_t len[] = { strlen(d->txt) };
+	struct dkk_dns_answer a = { DKK_DNS_OK, d->dnssec, 300, 1, txt, len };
+
+	(void)name;
+	cb(cbarg, &a);
+	return DKK_OK;
+}
+
+/* A matching record that DNSSEC calls bogus is no record receivers that
+ * validate can use now: temperror, as the verifier says. */
+static void
+keycheck_bogus_is_temperror(void)
+{
+	static const struct dkk_resolver ops = { .query_txt = dnssec_query };
+	struct dnssec_answer d;
+	struct unit_fx fx;
+	char *txt;
+
+	if (unit_fx_init(&fx, NULL) != 0)
+		return;
+	CU_ASSERT_FATAL(asprintf(&txt, "v=DKIM1; k=ed25519; p=%s",
+	    fx.ed_p) > 0);
+	d.txt = txt;
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_resolver(fx.ctx, &ops, &d), DKK_OK);
+	d.dnssec = DKK_DNSSEC_SECURE;
+	CU_ASSERT_EQUAL(state_of(&fx, "ed", fx.ed), DKK_RECORD_MATCH);
+	d.dnssec = DKK_DNSSEC_BOGUS;
+	CU_ASSERT_EQUAL(state_of(&fx, "ed", fx.ed), DKK_RECORD_TEMPERROR);
+	free(txt);
+	unit_fx_free(&fx);
+}
+
 static void
 keycheck_state_names(void)
 {
@@ -244,6 +288,7 @@ static const struct unit_test tests[] = {
 	{ "keycheck_key_type_counts", keycheck_key_type_counts },
 	{ "keycheck_unusable_record_differs", keycheck_unusable_record_differs },
 	{ "keycheck_best_record_wins", keycheck_best_record_wins },
+	{ "keycheck_bogus_is_temperror", keycheck_bogus_is_temperror },
 	{ "keycheck_state_names", keycheck_state_names },
 	{ "keydir_follows_active", keydir_follows_active },
 	{ "keydir_refuses_bad_names", keydir_refuses_bad_names },
