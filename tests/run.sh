@@ -54,8 +54,9 @@ export TOP_SRCDIR TOP_BUILDDIR DKIMKIT VECTORS DKK_VECTORS PYTHON
 
 FILTER="${1:-${TEST_FILTER:-}}"
 # TEST_EXCLUDE: an extended regex; programs whose path (tests/DIR/NAME.sh)
-# matches are not run (the sanitizer build leaves out the tests that load
-# its modules into uninstrumented servers).  TEST_DIRS: the directories.
+# matches are not run (the sanitizer build leaves out the main job, whose
+# servers start without the sanitizers' runtime).  TEST_DIRS: the
+# directories.
 EXCLUDE="${TEST_EXCLUDE:-}"
 DIRS="${TEST_DIRS:-cli bench interop integration}"
 LOGROOT="$TOP_BUILDDIR/tests/logs"

@@ -36,10 +36,9 @@ chown nobody:nogroup st home lda lmtp
 # sieve-test gets a configuration of its own that includes the system's.
 SAN_CONF=
 SIEVE_CONF=()
-if nm -D "$PLUGDIR/lib90_sieve_dkimkit_plugin.so" 2>/dev/null |
-    grep -q ' U __asan_init'; then
-	rt=$(clang -print-file-name=libclang_rt.asan-x86_64.so)
-	[ -f "$rt" ] || bail_out "the plugin needs the ASan runtime: no $rt"
+rt=$(san_runtime "$PLUGDIR/lib90_sieve_dkimkit_plugin.so") ||
+    bail_out "sanitizer build but no shared ASan runtime"
+if [ -n "$rt" ]; then
 	SAN_CONF="import_environment = TZ LD_PRELOAD=$rt ASAN_OPTIONS=detect_leaks=0
 default_vsz_limit = 0"
 	printf '!include_try /etc/dovecot/dovecot.conf\n%s\n' "$SAN_CONF" \

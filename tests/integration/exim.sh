@@ -34,10 +34,8 @@ cp "$BUILT" "$SO" && chmod 644 "$SO" || bail_out "cannot copy $BUILT"
 # started here.  Exim's own re-executions (deliveries) run without it, so
 # every dlfunc call happens in an ACL or in a queue run started here.
 EXIM_ENV=(env)
-if nm -D --undefined-only "$SO" 2>/dev/null | grep -q '__asan_'; then
-	rt=$(clang -print-file-name=libclang_rt.asan-x86_64.so 2>/dev/null)
-	[ -f "$rt" ] || rt=$(gcc -print-file-name=libasan.so 2>/dev/null)
-	[ -f "$rt" ] || bail_out "sanitizer build but no shared ASan runtime"
+rt=$(san_runtime "$SO") || bail_out "sanitizer build but no shared ASan runtime"
+if [ -n "$rt" ]; then
 	EXIM_ENV=(env "LD_PRELOAD=$rt"
 	    "ASAN_OPTIONS=detect_leaks=0:quarantine_size_mb=4:verify_asan_link_order=0")
 	tap_diag "module built with ASan: preloading $rt"

@@ -7,7 +7,7 @@
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
-. "$TOP_SRCDIR/tests/lib/smtpd.sh"
+. "$TOP_SRCDIR/tests/lib/smtpd.sh" || bail_out "cannot read tests/lib/smtpd.sh"
 tmpdir
 cd "$TMPD" || bail_out "no temp dir"
 # smtpd runs the filter as opensmtpd and delivers as nobody: they read here.
