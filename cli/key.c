@@ -33,8 +33,8 @@ static const char key_usage[] =
     "                   [--bits N] DOMAIN\n"
     "       dkimkit key [--keydir DIR] check [--dns ADDR[@PORT]\n"
     "                   [--trust-anchor FILE] | --zone FILE] DOMAIN\n"
-    "       dkimkit key [--keydir DIR] switch [--dns ... | --zone ...]\n"
-    "                   DOMAIN SELECTOR\n"
+    "       dkimkit key [--keydir DIR] switch [--dns ADDR[@PORT]\n"
+    "                   [--trust-anchor FILE] | --zone FILE] DOMAIN SELECTOR\n"
     "       dkimkit key [--keydir DIR] retire [--grace TIME] DOMAIN SELECTOR\n"
     "       dkimkit key [--keydir DIR] purge [--grace TIME] DOMAIN\n"
     "       dkimkit key [--keydir DIR] record [--key FILE|pkcs11:URI]\n"
@@ -782,7 +782,7 @@ cmd_key(int argc, char **argv)
 	if (o.src.zone != NULL &&
 	    (o.src.dns != NULL || o.src.trust_anchor != NULL))
 		return usage_error("key",
-		    "--zone excludes --dns and --trust-anchor");
+		    "--zone cannot be combined with --dns or --trust-anchor");
 	if (asprintf(&dir, "%s/%s", o.keydir, o.domain) < 0) {
 		warnx("out of memory");
 		return EXIT_TROUBLE;
