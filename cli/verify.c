@@ -71,9 +71,7 @@ feed_file(dkk_verifier *v, const char *path, FILE *f)
 
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		if ((rc = dkk_verifier_update(v, buf, n)) != DKK_OK) {
-			warnx("%s: %s", path, rc == DKK_ELIMIT ?
-			    "header block exceeds the size or field limit" :
-			    dkk_strerror(rc));
+			warnx("%s: %s", path, dkk_strerror(rc));
 			return -1;
 		}
 	if (ferror(f)) {
@@ -106,15 +104,22 @@ static void
 print_json(const char *path, const dkk_verifier *v, const struct vopts *o,
     const char *ar)
 {
-	const char *author;
+	const char *author, *why;
 	enum dkk_adsp adsp = dkk_verifier_adsp(v, &author);
 	size_t i;
 
 	fputs("{\"file\":", stdout);
 	json_string(stdout, path);
 	if (!o->adsp_only) {
-		printf(",\"result\":\"%s\",\"signatures\":[",
+		printf(",\"result\":\"%s\",",
 		    dkk_verdict_name(dkk_verifier_verdict(v)));
+		if (dkk_verifier_reason(v, &why) != DKK_R_OK) {
+			printf("\"reason_code\":\"%s\",\"reason\":",
+			    dkk_reason_name(dkk_verifier_reason(v, NULL)));
+			json_string(stdout, why);
+			putchar(',');
+		}
+		fputs("\"signatures\":[", stdout);
 		for (i = 0; i < dkk_verifier_count(v); i++) {
 			if (i > 0)
 				putchar(',');
@@ -136,13 +141,15 @@ static void
 print_plain(const char *path, const dkk_verifier *v, const struct vopts *o,
     const char *ar)
 {
-	const char *author;
+	const char *author, *why;
 	enum dkk_adsp adsp = dkk_verifier_adsp(v, &author);
 	size_t i;
 
+	if (author == NULL)
+		author = "no author address";
 	if (o->adsp_only) {
 		printf("%s: adsp=%s (%s)\n", path, dkk_adsp_name(adsp),
-		    author != NULL ? author : "no single From address");
+		    author);
 		return;
 	}
 	printf("%s: %s\n", path, dkk_verdict_name(dkk_verifier_verdict(v)));
@@ -154,11 +161,12 @@ print_plain(const char *path, const dkk_verifier *v, const struct vopts *o,
 		    r->domain ? r->domain : "?", r->selector ? r->selector : "?",
 		    r->algorithm ? r->algorithm : "?", r->detail);
 	}
-	if (dkk_verifier_count(v) == 0)
+	if (dkk_verifier_reason(v, &why) != DKK_R_OK)
+		printf("  not evaluated: %s\n", why);
+	else if (dkk_verifier_count(v) == 0)
 		printf("  no DKIM signature\n");
 	if (o->adsp)
-		printf("  adsp: %s (%s)\n", dkk_adsp_name(adsp),
-		    author != NULL ? author : "no single From address");
+		printf("  adsp: %s (%s)\n", dkk_adsp_name(adsp), author);
 	printf("  %s\n", ar);
 }
 

@@ -1,8 +1,11 @@
 /*
- * adsp.c: Author Domain Signing Practices, RFC 5617.  The Author Domain is
- * the domain of the single address in From; the two lookups (the domain
- * itself, and its _adsp._domainkey record) start with the key lookups and
- * are only consulted when no Author Domain Signature passes.
+ * adsp.c: Author Domain Signing Practices, RFC 5617.  Every address in
+ * From is an Author Address (2.3) and each Author Domain is evaluated;
+ * the two lookups per domain (the domain itself, and its _adsp._domainkey
+ * record) start with the key lookups and are only consulted when no
+ * Author Domain Signature passes.  The message's result is the worst of
+ * its authors' (adsp_rank), so a second address or a second From field
+ * cannot hide a discardable domain.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,132 +14,43 @@
 
 enum { ADSP_RECORD, ADSP_DOMAIN };
 
-/* Skip a comment (nested, with quoted pairs) starting at s[i] == '('. */
-static size_t
-skip_comment(const char *s, size_t len, size_t i)
-{
-	int depth = 0;
-
-	for (; i < len; i++) {
-		if (s[i] == '\\')
-			i++;
-		else if (s[i] == '(')
-			depth++;
-		else if (s[i] == ')' && --depth == 0)
-			return i + 1;
-	}
-	return len;
-}
-
-static size_t
-skip_quoted(const char *s, size_t len, size_t i)
-{
-	for (i++; i < len && s[i] != '"'; i++)
-		if (s[i] == '\\')
-			i++;
-	return i < len ? i + 1 : len;
-}
-
-/* Copy value without comments and with FWS removed, keeping quoted
- * strings, so that addresses can be picked out of it. */
-static char *
-strip_comments(const char *s, size_t len)
-{
-	struct buf out;
-	size_t i = 0, q;
-
-	buf_init(&out);
-	while (i < len) {
-		if (s[i] == '(') {
-			i = skip_comment(s, len, i);
-			buf_addc(&out, ' ');
-		} else if (s[i] == '"') {
-			q = skip_quoted(s, len, i);
-			buf_add(&out, s + i, q - i);
-			i = q;
-		} else {
-			buf_addc(&out, is_fws((unsigned char)s[i]) ? ' ' : s[i]);
-			i++;
-		}
-	}
-	return buf_take(&out);
-}
-
-/* The domain of one mailbox: inside <> when present, else the whole. */
+/* Every From field's author domains (RFC 5617 2.3: each address in From
+ * is an Author Address; 2.7 and 3: each Author Domain is evaluated).
+ * DKK_ESYNTAX when there are none. */
 static int
-mailbox_domain(const char *s, size_t len, char **domain)
+header_authors(const struct header *h, struct authors *a)
 {
-	const char *lt = NULL, *gt, *at = NULL;
-	size_t i, start, end;
+	const char *value;
+	size_t i, len, nfrom = 0;
+	int rc;
 
-	for (i = 0; i < len; i++) {
-		if (s[i] == '"')
-			i = skip_quoted(s, len, i) - 1;
-		else if (s[i] == '<' && lt == NULL)
-			lt = s + i;
+	for (i = 0; i < h->count; i++) {
+		if (!header_is(h, &h->fields[i], "From"))
+			continue;
+		nfrom++;
+		value = header_value(h, &h->fields[i], &len);
+		if ((rc = authors_parse(a, value, len)) != DKK_OK)
+			return rc;
 	}
-	start = lt != NULL ? (size_t)(lt - s) + 1 : 0;
-	gt = lt != NULL ? memchr(lt, '>', len - start + 1) : NULL;
-	if (lt != NULL && gt == NULL)
-		return DKK_ESYNTAX;
-	end = gt != NULL ? (size_t)(gt - s) : len;
-	for (i = start; i < end; i++) {
-		if (s[i] == '"')
-			i = skip_quoted(s, end, i) - 1;
-		else if (s[i] == '@')
-			at = s + i;
-	}
-	if (at == NULL)
-		return DKK_ESYNTAX;
-	for (i = (size_t)(at - s) + 1; i < end && s[i] == ' '; i++)
-		;
-	start = i;
-	while (end > start && s[end - 1] == ' ')
-		end--;
-	if (!domain_valid(s + start, end - start, true))
-		return DKK_ESYNTAX;
-	if ((*domain = dkk_strndup(s + start, end - start)) == NULL)
-		return DKK_ENOMEM;
-	for (i = 0; (*domain)[i] != '\0'; i++)
-		(*domain)[i] = (char)lower((unsigned char)(*domain)[i]);
-	return DKK_OK;
+	return a->n > 0 ? DKK_OK : DKK_ESYNTAX;
 }
 
-/* Split at top-level commas; exactly one mailbox is required (RFC 5617
- * 2.3: several addresses make several Author Domains, not evaluated). */
+/* One From field with one valid mailbox, as RFC 5617 2.7 has it. */
 int
 author_domain(const char *value, size_t len, char **domain)
 {
-	char *s;
-	size_t i, n, count = 0, start = 0, one = 0, one_end = 0;
+	struct authors a;
 	int rc;
 
-	if ((s = strip_comments(value, len)) == NULL)
-		return DKK_ENOMEM;
-	n = strlen(s);
-	for (i = 0; i <= n; i++) {
-		if (i < n && s[i] == '"') {
-			i = skip_quoted(s, n, i) - 1;
-			continue;
-		}
-		if (i < n && s[i] == '<') {
-			char *gt = memchr(s + i, '>', n - i);
-
-			i = gt != NULL ? (size_t)(gt - s) : n;
-			continue;
-		}
-		if (i < n && s[i] != ',' && s[i] != ':' && s[i] != ';')
-			continue;
-		if (strspn(s + start, " ") < i - start) {
-			count++;
-			one = start;
-			one_end = i;
-		}
-		start = i + 1;
+	memset(&a, 0, sizeof(a));
+	rc = authors_parse(&a, value, len);
+	if (rc == DKK_OK && (a.addresses != 1 || a.malformed))
+		rc = DKK_ESYNTAX;
+	if (rc == DKK_OK) {
+		*domain = a.domain[0];
+		a.n = 0;
 	}
-	rc = count == 1 ? mailbox_domain(s + one, one_end - one, domain) :
-	    DKK_ESYNTAX;
-	free(s);
+	authors_clear(&a);
 	return rc;
 }
 
@@ -150,63 +64,63 @@ adsp_name(const char *prefix, const char *domain)
 	return buf_take(&b);
 }
 
-/* The Author Domain of a parsed header: one From field with one address
- * (RFC 5617 2.7).  DKK_ESYNTAX when there is none. */
-static int
-header_author(const struct header *h, char **domain)
-{
-	const struct field *from = NULL;
-	const char *value;
-	size_t i, len, nfrom = 0;
-
-	for (i = 0; i < h->count; i++)
-		if (header_is(h, &h->fields[i], "From")) {
-			from = &h->fields[i];
-			nfrom++;
-		}
-	if (nfrom != 1)
-		return DKK_ESYNTAX;
-	value = header_value(h, from, &len);
-	return author_domain(value, len, domain);
-}
-
 int
 dkk_author_domain(const char *header, size_t len, char **domain)
 {
 	struct header h;
+	struct authors a;
 	size_t used;
 	int rc;
 
 	if (header == NULL || domain == NULL)
 		return DKK_EINVAL;
 	*domain = NULL;
+	memset(&a, 0, sizeof(a));
 	header_init(&h, SIZE_MAX, SIZE_MAX);
 	rc = header_feed(&h, header, len, &used);
 	if (rc == DKK_OK && !h.done)
 		rc = header_end(&h);
 	if (rc == DKK_OK)
-		rc = header_author(&h, domain);
+		rc = header_authors(&h, &a);
+	if (rc == DKK_OK && (a.addresses != 1 || a.malformed ||
+	    hdrsel_count(&h, "From") != 1))
+		rc = DKK_ESYNTAX;
+	if (rc == DKK_OK) {
+		*domain = a.domain[0];
+		a.n = 0;
+	}
+	authors_clear(&a);
 	header_clear(&h);
 	return rc;
 }
 
-/* At the end of the header: find the Author Domain, start the lookups.
- * Without exactly one From address the result is permerror. */
+/* At the end of the header: find the Author Domains, start two lookups
+ * for each.  No author at all, or a malformed From, is permerror. */
 int
 adsp_start(dkk_verifier *v)
 {
+	size_t i;
 	int rc;
 
 	if (!v->adsp_on)
 		return DKK_OK;
 	v->adsp = DKK_ADSP_PERMERROR;
-	if ((rc = header_author(&v->hdr, &v->author)) != DKK_OK)
-		return rc == DKK_ENOMEM ? rc : DKK_OK;
-	if ((rc = lookup_begin(v, &v->adsp_lk[ADSP_RECORD],
-	    adsp_name("_adsp._domainkey.", v->author))) != DKK_OK)
+	if ((rc = header_authors(&v->hdr, &v->authors)) == DKK_ENOMEM)
 		return rc;
-	return lookup_begin(v, &v->adsp_lk[ADSP_DOMAIN],
-	    adsp_name("", v->author));
+	if (v->authors.n > 0 && ((v->adsp_lk = dkk_calloc(v->authors.n,
+	    sizeof(*v->adsp_lk))) == NULL || (v->adsp_res = dkk_calloc(
+	    v->authors.n, sizeof(*v->adsp_res))) == NULL))
+		return DKK_ENOMEM;
+	for (i = 0; i < v->authors.n; i++) {
+		const char *d = v->authors.domain[i];
+
+		if ((rc = lookup_begin(v, &v->adsp_lk[i][ADSP_RECORD],
+		    adsp_name("_adsp._domainkey.", d))) != DKK_OK ||
+		    (rc = lookup_begin(v, &v->adsp_lk[i][ADSP_DOMAIN],
+		    adsp_name("", d))) != DKK_OK)
+			return rc;
+	}
+	return DKK_OK;
 }
 
 /* RFC 5617 4.2.1: the record must start with the dkim tag (its first
@@ -232,43 +146,85 @@ adsp_record(const char *txt, size_t len)
 
 /* RFC 5617 3.2 and 4.3: pass with an Author Domain Signature; otherwise
  * the domain must exist, and its record decides. */
-void
-adsp_settle(dkk_verifier *v)
+static enum dkk_adsp
+adsp_author(dkk_verifier *v, size_t k)
 {
+	const char *d = v->authors.domain[k];
 	const struct dkk_dns_answer *rec, *dom;
 	size_t i;
 
-	if (!v->adsp_on || v->author == NULL)
-		return;
 	for (i = 0; i < v->nsigs; i++)
 		if (v->sigs[i].res.verdict == DKK_PASS &&
-		    ci_equal(v->sigs[i].sg.d, strlen(v->sigs[i].sg.d),
-		    v->author, strlen(v->author))) {
-			v->adsp = DKK_ADSP_PASS;
-			return;
-		}
-	rec = keyent_answer(v->adsp_lk[ADSP_RECORD].e);
-	dom = keyent_answer(v->adsp_lk[ADSP_DOMAIN].e);
+		    ci_equal(v->sigs[i].sg.d, strlen(v->sigs[i].sg.d), d,
+		    strlen(d)))
+			return DKK_ADSP_PASS;
+	rec = keyent_answer(v->adsp_lk[k][ADSP_RECORD].e);
+	dom = keyent_answer(v->adsp_lk[k][ADSP_DOMAIN].e);
 	if (dns_trouble(dom))
-		v->adsp = DKK_ADSP_TEMPERROR;
-	else if (dom->status == DKK_DNS_NXDOMAIN)
-		v->adsp = DKK_ADSP_NXDOMAIN;
-	else if (dns_trouble(rec))
-		v->adsp = DKK_ADSP_TEMPERROR;
-	else if (rec->status == DKK_DNS_NXDOMAIN || rec->count == 0)
-		v->adsp = DKK_ADSP_NONE;
-	else if (rec->count > 1)
-		v->adsp = DKK_ADSP_PERMERROR;
-	else
-		v->adsp = adsp_record(rec->txt[0], rec->len[0]);
+		return DKK_ADSP_TEMPERROR;
+	if (dom->status == DKK_DNS_NXDOMAIN)
+		return DKK_ADSP_NXDOMAIN;
+	if (dns_trouble(rec))
+		return DKK_ADSP_TEMPERROR;
+	if (rec->status == DKK_DNS_NXDOMAIN || rec->count == 0)
+		return DKK_ADSP_NONE;
+	if (rec->count > 1)
+		return DKK_ADSP_PERMERROR;
+	return adsp_record(rec->txt[0], rec->len[0]);
+}
+
+/* How bad a result is for the message, worst first: what a receiver
+ * acts on (discard, then fail and nxdomain) beats what it cannot act on,
+ * and pass counts only when every author has it. */
+static int
+adsp_rank(enum dkk_adsp r)
+{
+	static const enum dkk_adsp order[] = {
+		DKK_ADSP_DISCARD, DKK_ADSP_FAIL, DKK_ADSP_NXDOMAIN,
+		DKK_ADSP_TEMPERROR, DKK_ADSP_PERMERROR, DKK_ADSP_UNKNOWN,
+		DKK_ADSP_NONE, DKK_ADSP_PASS,
+	};
+	int i;
+
+	for (i = 0; order[i] != r; i++)
+		;
+	return i;
+}
+
+/* Each author's result; the message's is the worst of them, and at best
+ * permerror when the From field was malformed. */
+void
+adsp_settle(dkk_verifier *v)
+{
+	size_t k;
+
+	if (!v->adsp_on || v->adsp_res == NULL)
+		return;
+	v->adsp = v->authors.malformed ? DKK_ADSP_PERMERROR : DKK_ADSP_PASS;
+	v->author = v->authors.domain[0];
+	for (k = 0; k < v->authors.n; k++) {
+		v->adsp_res[k] = adsp_author(v, k);
+		if (adsp_rank(v->adsp_res[k]) < adsp_rank(v->adsp)) {
+			v->adsp = v->adsp_res[k];
+			v->author = v->authors.domain[k];
+		}
+	}
 }
 
 void
 adsp_clear(dkk_verifier *v)
 {
-	lookup_end(&v->adsp_lk[ADSP_RECORD]);
-	lookup_end(&v->adsp_lk[ADSP_DOMAIN]);
-	free(v->author);
+	size_t i;
+
+	for (i = 0; v->adsp_lk != NULL && i < v->authors.n; i++) {
+		lookup_end(&v->adsp_lk[i][ADSP_RECORD]);
+		lookup_end(&v->adsp_lk[i][ADSP_DOMAIN]);
+	}
+	free(v->adsp_lk);
+	free(v->adsp_res);
+	authors_clear(&v->authors);
+	v->adsp_lk = NULL;
+	v->adsp_res = NULL;
 	v->author = NULL;
 }
 

@@ -67,10 +67,20 @@ put_value(struct buf *b, const char *v)
 	buf_addc(b, '"');
 }
 
-/* The field is built as items; fold() decides where lines break. */
+/* The field is built as items; ar_flush() decides where lines break.  A
+ * folded line holds at most AR_LINE_MAX characters (RFC 5322 2.1.1): an
+ * item is at most AR_ITEM_MAX, as nothing else shares a line with an item
+ * longer than AR_WIDTH, and a value or comment longer than AR_VALUE_MAX
+ * is shortened or left out (those carry no verdict). */
+#define AR_LINE_MAX 998
+#define AR_VALUE_MAX 256
+#define AR_COMMENT_MAX 200	/* characters of text, before escaping */
+#define AR_ID_MAX 255
+
 struct ar {
 	struct buf out;
 	struct buf item;
+	struct buf note;	/* what was left out, for the comment */
 	const char *eol;
 	size_t col;
 	bool first_in_line;
@@ -100,34 +110,64 @@ ar_flush(struct ar *ar)
 	ar->item.len = 0;
 }
 
+/* name=value; a value longer than AR_VALUE_MAX once rendered is noted and
+ * left out, or cut to its first AR_VALUE_MAX characters when cut is set
+ * (header.b: a prefix is what it holds anyway, RFC 6008). */
 static void
-ar_prop(struct ar *ar, const char *name, const char *value, size_t max)
+ar_prop(struct ar *ar, const char *name, const char *value, size_t max,
+    bool cut)
 {
-	char *v;
+	struct buf v;
+	char *s;
 
 	if (value == NULL || *value == '\0')
 		return;
-	ar_flush(ar);
-	buf_printf(&ar->item, "%s=", name);
-	if ((v = dkk_strndup(value, strnlen(value, max))) == NULL) {
+	buf_init(&v);
+	if ((s = dkk_strndup(value, strnlen(value, max))) != NULL)
+		put_value(&v, s);
+	free(s);
+	if (s == NULL || v.failed) {
 		ar->item.failed = true;
-		return;
+	} else if (v.len <= AR_VALUE_MAX || cut) {
+		ar_flush(ar);
+		buf_printf(&ar->item, "%s=", name);
+		buf_add(&ar->item, v.p, v.len < AR_VALUE_MAX ? v.len :
+		    AR_VALUE_MAX);
+	} else {
+		buf_printf(&ar->note, "%s%s of %zu characters left out",
+		    ar->note.len > 0 ? "; " : "", name, strlen(value));
 	}
-	put_value(&ar->item, v);
-	free(v);
+	buf_clear(&v);
+}
+
+/* Where a text may be cut: not inside a UTF-8 sequence. */
+static size_t
+utf8_cut(const char *s, size_t n)
+{
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
 }
 
 static void
 ar_comment(struct ar *ar, const char *text)
 {
+	size_t n = strlen(text);
+
+	if (n == 0)
+		return;
+	if (n > AR_COMMENT_MAX)
+		n = utf8_cut(text, AR_COMMENT_MAX);
 	ar_flush(ar);
 	buf_addc(&ar->item, '(');
-	for (; *text != '\0'; text++) {
+	for (; n > 0; text++, n--) {
 		if (*text == '(' || *text == ')' || *text == '\\')
 			buf_addc(&ar->item, '\\');
 		if (!is_ctl((unsigned char)*text))
 			buf_addc(&ar->item, *text);
 	}
+	if (text[0] != '\0')
+		buf_adds(&ar->item, "...");
 	buf_addc(&ar->item, ')');
 }
 
@@ -141,26 +181,62 @@ ar_method(struct ar *ar, const char *method, const char *result)
 	ar->own_line = true;
 }
 
-/* How much of signature i's b= goes in header.b: AR_BPREFIX characters,
- * or more until no other signature's b= starts the same (RFC 6008 4: the
- * prefix tells the signatures apart). */
-static size_t
-ar_bprefix(const dkk_verifier *v, size_t i)
-{
-	const char *b = v->sigs[i].res.b, *o;
-	size_t n = AR_BPREFIX, j, k;
+struct bref {
+	const char *b;
+	size_t sig;
+};
 
-	if (b == NULL)
-		return 0;
-	for (j = 0; j < v->nsigs; j++) {
-		if (j == i || (o = v->sigs[j].res.b) == NULL)
-			continue;
-		for (k = 0; b[k] != '\0' && b[k] == o[k]; k++)
-			;
-		if (k + 1 > n)
-			n = k + 1;
+static int
+bref_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct bref *)x)->b, ((const struct bref *)y)->b);
+}
+
+static size_t
+common_prefix(const char *a, const char *b)
+{
+	size_t k;
+
+	for (k = 0; a[k] != '\0' && a[k] == b[k]; k++)
+		;
+	return k;
+}
+
+/* How much of each signature's b= goes in header.b: AR_BPREFIX
+ * characters, or more until no other signature's b= starts the same
+ * (RFC 6008 4: the prefix tells the signatures apart), all of it when
+ * another is identical.  Sorted, a value shares its longest prefix with a
+ * neighbour: O(n log n) comparisons rather than one per pair, as a
+ * message chooses n (RFC 6376 8.4). */
+static int
+ar_bprefixes(const dkk_verifier *v, size_t *len)
+{
+	struct bref *s;
+	size_t i, lo, hi, n = 0, k;
+
+	if ((s = dkk_calloc(v->nsigs + 1, sizeof(*s))) == NULL)
+		return DKK_ENOMEM;
+	for (i = 0; i < v->nsigs; i++) {
+		len[i] = 0;
+		if (v->sigs[i].res.b != NULL) {
+			s[n].b = v->sigs[i].res.b;
+			s[n++].sig = i;
+		}
 	}
-	return n;
+	qsort(s, n, sizeof(*s), bref_cmp);
+	for (lo = 0; lo < n; lo = hi) {
+		for (hi = lo + 1; hi < n && strcmp(s[hi].b, s[lo].b) == 0; hi++)
+			;
+		k = hi - lo > 1 ? SIZE_MAX - 1 : AR_BPREFIX - 1;
+		if (lo > 0 && common_prefix(s[lo].b, s[lo - 1].b) > k)
+			k = common_prefix(s[lo].b, s[lo - 1].b);
+		if (hi < n && common_prefix(s[lo].b, s[hi].b) > k)
+			k = common_prefix(s[lo].b, s[hi].b);
+		for (i = lo; i < hi; i++)
+			len[s[i].sig] = k + 1;
+	}
+	free(s);
+	return DKK_OK;
 }
 
 static void
@@ -168,12 +244,13 @@ ar_sig(struct ar *ar, const struct dkk_sig_result *r, size_t bprefix)
 {
 	struct buf why;
 
+	ar->note.len = 0;
 	ar_method(ar, "dkim", dkk_verdict_name(r->verdict));
-	ar_prop(ar, "header.d", r->domain, SIZE_MAX);
-	ar_prop(ar, "header.i", r->identity, SIZE_MAX);
-	ar_prop(ar, "header.s", r->selector, SIZE_MAX);
-	ar_prop(ar, "header.a", r->algorithm, SIZE_MAX);
-	ar_prop(ar, "header.b", r->b, bprefix);
+	ar_prop(ar, "header.d", r->domain, SIZE_MAX, false);
+	ar_prop(ar, "header.i", r->identity, SIZE_MAX, false);
+	ar_prop(ar, "header.s", r->selector, SIZE_MAX, false);
+	ar_prop(ar, "header.a", r->algorithm, SIZE_MAX, false);
+	ar_prop(ar, "header.b", r->b, bprefix, true);
 	buf_init(&why);
 	buf_adds(&why, r->detail);
 	if (r->dnssec != DKK_DNSSEC_UNKNOWN)
@@ -183,7 +260,89 @@ ar_sig(struct ar *ar, const struct dkk_sig_result *r, size_t bprefix)
 		buf_printf(&why, "; %u-bit key", r->key_bits);
 	if (!why.failed && why.len > 0)
 		ar_comment(ar, why.p);
+	if (!ar->note.failed && ar->note.len > 0)
+		ar_comment(ar, ar->note.p);
 	buf_clear(&why);
+}
+
+/* Which signatures get an entry: every one evaluated (at most
+ * DKK_LIMIT_SIGNATURES), and as many of the others (unparsable, or past
+ * the limit); the rest are counted in one comment, so the field stays
+ * bounded whatever the message holds (RFC 6376 8.4). */
+static void
+ar_sigs(struct ar *ar, const dkk_verifier *v, const size_t *bprefix)
+{
+	size_t i, others = 0, hidden = 0;
+
+	for (i = 0; i < v->nsigs; i++) {
+		if (!v->sigs[i].evaluated &&
+		    others++ >= v->ctx->limit_signatures) {
+			hidden++;
+			continue;
+		}
+		ar_sig(ar, &v->sigs[i].res, bprefix[i]);
+	}
+	if (hidden > 0) {
+		ar->note.len = 0;
+		buf_printf(&ar->note, "%zu more DKIM-Signature fields, "
+		    "unparsable or over the limit, not shown", hidden);
+		if (!ar->note.failed)
+			ar_comment(ar, ar->note.p);
+	}
+}
+
+/* dkim-adsp for each Author Domain (RFC 5617 5.3), and one permerror
+ * when the From field has no author or is malformed. */
+static void
+ar_adsp(struct ar *ar, const dkk_verifier *v)
+{
+	size_t i;
+
+	for (i = 0; v->adsp_res != NULL && i < v->authors.n; i++) {
+		ar_method(ar, "dkim-adsp", dkk_adsp_name(v->adsp_res[i]));
+		ar_prop(ar, "header.from", v->authors.domain[i], SIZE_MAX,
+		    false);
+	}
+	if (v->adsp_res != NULL && !v->authors.malformed)
+		return;
+	ar_method(ar, "dkim-adsp", "permerror");
+	if (v->limit.len > 0)
+		ar_comment(ar, "header not evaluated");
+	else if (v->authors.n == AUTHORS_MAX)
+		ar_comment(ar, "From field with too many author domains");
+	else
+		ar_comment(ar, v->authors.n > 0 ? "From field malformed" :
+		    "no author address in From");
+}
+
+/* The field's start: the name (unless value_only) and the authserv-id. */
+static int
+ar_open(struct ar *ar, const char *authserv_id, const char *eol,
+    int value_only)
+{
+	memset(ar, 0, sizeof(*ar));
+	ar->eol = eol;
+	ar->first_in_line = true;
+	if (!value_only) {
+		buf_adds(&ar->item, "Authentication-Results:");
+		ar_flush(ar);
+	}
+	put_value(&ar->item, authserv_id);
+	return ar->item.len <= AR_ID_MAX + 2 ? DKK_OK : DKK_EINVAL;
+}
+
+static int
+ar_close(struct ar *ar, char **out)
+{
+	bool failed;
+
+	ar_flush(ar);
+	failed = ar->out.failed || ar->item.failed || ar->note.failed;
+	buf_clear(&ar->item);
+	buf_clear(&ar->note);
+	*out = failed ? NULL : buf_take(&ar->out);
+	buf_clear(&ar->out);
+	return *out != NULL ? DKK_OK : DKK_ENOMEM;
 }
 
 int
@@ -191,31 +350,54 @@ dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,
     const char *eol, int value_only, char **out)
 {
 	struct ar ar;
-	size_t i;
-	bool failed;
+	size_t *bprefix;
+	int rc;
 
 	if (v == NULL || authserv_id == NULL || out == NULL || !v->final)
 		return DKK_EINVAL;
-	memset(&ar, 0, sizeof(ar));
-	ar.eol = eol;
-	ar.first_in_line = true;
-	if (!value_only) {
-		buf_adds(&ar.item, "Authentication-Results:");
-		ar_flush(&ar);
+	*out = NULL;
+	if ((bprefix = dkk_calloc(v->nsigs + 1, sizeof(*bprefix))) == NULL)
+		return DKK_ENOMEM;
+	if ((rc = ar_bprefixes(v, bprefix)) == DKK_OK &&
+	    (rc = ar_open(&ar, authserv_id, eol, value_only)) == DKK_OK) {
+		ar_sigs(&ar, v, bprefix);
+		if (v->limit.len > 0) {
+			ar_method(&ar, "dkim", "permerror");
+			ar_prop(&ar, "reason", v->limit.p, SIZE_MAX, false);
+		} else if (v->nsigs == 0) {
+			ar_method(&ar, "dkim", "none");
+		}
+		if (v->adsp_on)
+			ar_adsp(&ar, v);
+		rc = ar_close(&ar, out);
+	} else if (rc == DKK_EINVAL) {
+		ar_close(&ar, out);
+		free(*out);
+		*out = NULL;
 	}
-	put_value(&ar.item, authserv_id);
-	for (i = 0; i < v->nsigs; i++)
-		ar_sig(&ar, &v->sigs[i].res, ar_bprefix(v, i));
-	if (v->nsigs == 0)
-		ar_method(&ar, "dkim", "none");
-	if (v->adsp_on) {
-		ar_method(&ar, "dkim-adsp", dkk_adsp_name(v->adsp));
-		ar_prop(&ar, "header.from", v->author, SIZE_MAX);
-	}
-	ar_flush(&ar);
-	failed = ar.out.failed || ar.item.failed;
-	buf_clear(&ar.item);
-	*out = failed ? NULL : buf_take(&ar.out);
-	buf_clear(&ar.out);
-	return *out != NULL ? DKK_OK : DKK_ENOMEM;
+	free(bprefix);
+	return rc;
+}
+
+int
+dkk_ar_unverified(const char *authserv_id, enum dkk_verdict verdict,
+    const char *why, const char *eol, char **out)
+{
+	struct ar ar;
+	int rc;
+
+	if (authserv_id == NULL || out == NULL ||
+	    dkk_verdict_name(verdict) == NULL)
+		return DKK_EINVAL;
+	*out = NULL;
+	rc = ar_open(&ar, authserv_id, eol, 0);
+	ar_method(&ar, "dkim", dkk_verdict_name(verdict));
+	if (why != NULL)
+		ar_prop(&ar, "reason", why, SIZE_MAX, false);
+	if (rc == DKK_OK)
+		return ar_close(&ar, out);
+	ar_close(&ar, out);
+	free(*out);
+	*out = NULL;
+	return rc;
 }

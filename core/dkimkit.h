@@ -122,7 +122,8 @@ enum dkk_reason {
 	DKK_R_KEY_DATA,		/* p= does not decode to a key */
 	DKK_R_BODY_HASH,	/* body hash mismatch */
 	DKK_R_SIGNATURE,	/* signature does not verify */
-	DKK_R_INTERNAL		/* out of memory or library failure */
+	DKK_R_INTERNAL,		/* out of memory or library failure */
+	DKK_R_LIMIT		/* header block over a limit: not evaluated */
 };
 
 /* A short stable token ("body_hash_mismatch") for a reason code. */
@@ -186,9 +187,10 @@ DKK_EXPORT int dkk_ctx_set_clock(dkk_ctx *ctx, dkk_clock_fn fn, void *arg);
 DKK_EXPORT int dkk_ctx_set_skew(dkk_ctx *ctx, unsigned seconds);
 
 /* Resource limits, each with a safe default; value 0 is DKK_EINVAL.
- * Exceeding a header limit makes dkk_verifier_update() or
- * dkk_signer_update() return DKK_ELIMIT (the whole message is refused:
- * these bound the memory a message takes, see DKK_LIMIT_HEADER_BYTES).
+ * A header block over DKK_LIMIT_HEADER_BYTES or _FIELDS is a verdict for a
+ * verifier (permerror, DKK_R_LIMIT: see dkk_verifier_reason()) and an
+ * error for a signer (dkk_signer_update() returns DKK_ELIMIT); either way
+ * what is kept stays bounded.
  * Signatures past the signature limit get the verdict policy
  * (DKK_R_TOO_MANY) without being evaluated.  A signature field over the
  * SIG_ limits is permerror (DKK_R_SYNTAX, or DKK_R_BAD_TAG for h=), a key
@@ -347,8 +349,17 @@ DKK_EXPORT const struct dkk_sig_result *dkk_verifier_result(
     const dkk_verifier *v, size_t i);
 
 /* The message verdict: pass if any signature passes, else the first
- * signature's verdict, else none. */
+ * signature's verdict, else none; permerror for a header block over a
+ * limit. */
 DKK_EXPORT enum dkk_verdict dkk_verifier_verdict(const dkk_verifier *v);
+
+/* Why the message as a whole was not evaluated: DKK_R_LIMIT when its
+ * header block passed DKK_LIMIT_HEADER_BYTES or _FIELDS (no signature is
+ * evaluated, the rest of the message is read and dropped, the verdict is
+ * permerror and so is ADSP), else DKK_R_OK.  *detail (if detail is not
+ * NULL) gets a sentence naming the limit, or "", valid as long as v. */
+DKK_EXPORT enum dkk_reason dkk_verifier_reason(const dkk_verifier *v,
+    const char **detail);
 
 /* The ADSP result (with dkk_ctx_set_adsp() on) and the Author Domain it
  * concerns (NULL when the From field has no single address). */
@@ -365,12 +376,27 @@ DKK_EXPORT int dkk_author_domain(const char *header, size_t len,
 
 /* Render the Authentication-Results field for this message (RFC 8601):
  * "Authentication-Results: <authserv_id>; dkim=... ; dkim-adsp=...".
- * With eol non-NULL the field is folded at 78 columns with eol + TAB;
- * with eol NULL it is one line.  The field ends without a line end.
- * value_only drops the "Authentication-Results: " prefix.  Free *out with
+ * With eol non-NULL the field is folded at 78 columns with eol + TAB, and
+ * no line is longer than 998 characters (RFC 5322 2.1.1); with eol NULL
+ * it is one line.  The field ends without a line end.  value_only drops
+ * the "Authentication-Results: " prefix.  Each evaluated signature has a
+ * dkim entry; of the others (unparsable, past DKK_LIMIT_SIGNATURES) at
+ * most DKK_LIMIT_SIGNATURES do, and a comment counts the rest.  A value
+ * over 256 characters is left out (header.b is cut), and a comment says
+ * so.  With ADSP on, one dkim-adsp entry per Author Domain (header.from),
+ * and a dkim-adsp=permerror entry when From is missing or malformed.
+ * DKK_EINVAL for an authserv_id over 255 characters.  Free *out with
  * free(). */
 DKK_EXPORT int dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,
     const char *eol, int value_only, char **out) DKK_WUR;
+
+/* The Authentication-Results field for a message the host could not
+ * verify (it could not hold it, ran out of memory, ...): "dkim=<verdict>"
+ * with why as its reason (NULL for none), folded and escaped as
+ * dkk_verifier_ar() does.  Free *out with free(). */
+DKK_EXPORT int dkk_ar_unverified(const char *authserv_id,
+    enum dkk_verdict verdict, const char *why, const char *eol, char **out)
+    DKK_WUR;
 
 /* ------------------------------------------------------------------ */
 /* Signing.                                                           */

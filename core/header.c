@@ -21,7 +21,9 @@ header_clear(struct header *h)
 {
 	buf_clear(&h->raw);
 	free(h->fields);
+	free(h->byname);
 	h->fields = NULL;
+	h->byname = NULL;
 	h->count = h->cap = 0;
 }
 
@@ -137,9 +139,10 @@ header_end(struct header *h)
 			start = pos;
 		pos = eol + 2;
 	}
-	if (pos > start)
-		return header_add_field(h, start, pos - start - 2);
-	return DKK_OK;
+	if (pos > start &&
+	    (rc = header_add_field(h, start, pos - start - 2)) != DKK_OK)
+		return rc;
+	return hdrsel_index(h);
 }
 
 const char *

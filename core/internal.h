@@ -58,6 +58,13 @@ is_fws(int c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+static inline bool
+is_letdig(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
 HIDDEN int lower(int c);
 HIDDEN bool ci_equal(const char *a, size_t alen, const char *b, size_t blen);
 HIDDEN bool ci_equals(const char *a, size_t alen, const char *lit);
@@ -114,6 +121,14 @@ struct field {
 	size_t len;		/* without the final CRLF */
 	size_t nlen;		/* name length (WSP before the colon excluded) */
 	size_t colon;		/* offset of the colon from off, or len */
+	size_t rank;		/* its place in header.byname */
+};
+
+/* The fields sorted by lower-cased name, then top to bottom. */
+struct hidx {
+	const char *name;
+	size_t nlen;
+	size_t field;
 };
 
 struct header {
@@ -121,6 +136,7 @@ struct header {
 	struct field *fields;
 	size_t count;
 	size_t cap;
+	struct hidx *byname;	/* built when the block ends */
 	size_t max_bytes;
 	size_t max_fields;
 	bool done;		/* blank line seen (or input ended) */
@@ -195,6 +211,22 @@ HIDDEN int hdrsel_hash(struct hash *h, const struct header *hdr,
     char *const *names, size_t n, enum dkk_canon c, const struct field *own,
     struct buf *tmp);
 HIDDEN size_t hdrsel_count(const struct header *hdr, const char *name);
+HIDDEN int hdrsel_index(struct header *h);
+
+/* mailbox.c: the author domains of a From field, RFC 5322 3.4, lower
+ * case, each once, at most AUTHORS_MAX (more set malformed).  malformed:
+ * some element was not a valid mailbox (its "@domain" parts still
+ * counted), or the list held more domains than are kept. */
+#define AUTHORS_MAX 8
+struct authors {
+	char *domain[AUTHORS_MAX];
+	size_t n;
+	size_t addresses;	/* list elements seen */
+	bool malformed;
+};
+
+HIDDEN int authors_parse(struct authors *a, const char *value, size_t len);
+HIDDEN void authors_clear(struct authors *a);
 
 /* crypto.c: public keys, verification and signing. */
 enum key_type { KEY_RSA, KEY_ED25519 };

@@ -55,7 +55,7 @@ dkk_reason_name(enum dkk_reason reason)
 		"too_many_signatures", "key_nxdomain", "key_dns", "key_bogus",
 		"key_syntax", "key_revoked", "key_type", "key_hash",
 		"key_service", "key_strict", "key_data", "body_hash_mismatch",
-		"signature_mismatch", "internal",
+		"signature_mismatch", "internal", "limit",
 	};
 
 	return pick(names, NELEM(names), (int)reason);

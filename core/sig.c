@@ -18,13 +18,6 @@ sig_hash(enum sig_alg alg)
 	return alg == ALG_RSA_SHA1 ? HASH_SHA1 : HASH_SHA256;
 }
 
-static bool
-is_letdig(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9');
-}
-
 /* sub-domain *("." sub-domain) of RFC 5321, labels of 1 to 63 letters,
  * digits and inner hyphens; underscore allowed where DNS names use it. */
 bool

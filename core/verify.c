@@ -159,6 +159,7 @@ sig_setup(dkk_verifier *v, struct vsig *vs, const struct field *f,
 		return DKK_OK;
 	}
 	++*evaluated;
+	vs->evaluated = true;
 	precheck(v, vs);
 	if (vs->decided)
 		return DKK_OK;
@@ -209,6 +210,7 @@ dkk_verifier_new(dkk_ctx *ctx, dkk_verifier **vp)
 	header_init(&v->hdr, ctx->limit_header_bytes, ctx->limit_header_fields);
 	bodyset_init(&v->body);
 	buf_init(&v->tmp);
+	buf_init(&v->limit);
 	*vp = v;
 	return DKK_OK;
 }
@@ -232,6 +234,7 @@ dkk_verifier_free(dkk_verifier *v)
 	header_clear(&v->hdr);
 	bodyset_clear(&v->body);
 	buf_clear(&v->tmp);
+	buf_clear(&v->limit);
 	free(v);
 }
 
@@ -242,6 +245,54 @@ sticky(dkk_verifier *v, int rc)
 	if (rc != DKK_OK && rc != DKK_EAGAIN)
 		v->err = rc;
 	return rc;
+}
+
+/* The header block passed a limit: the message gets a verdict without
+ * its fields being looked at, and what is left of it is dropped (RFC 6376
+ * 8.4: the limits bound what one message costs).  The kept bytes go. */
+static int
+over_limit(dkk_verifier *v)
+{
+	const struct header *h = &v->hdr;
+
+	if (h->count == h->max_fields)
+		buf_printf(&v->limit, "header block over the limit of %zu "
+		    "fields", h->max_fields);
+	else
+		buf_printf(&v->limit, "header block over the limit of %zu "
+		    "octets", h->max_bytes);
+	if (v->limit.failed)
+		return sticky(v, DKK_ENOMEM);
+	header_clear(&v->hdr);
+	v->header_done = true;
+	return DKK_OK;
+}
+
+static int
+header_take(dkk_verifier *v, const char *p, size_t len, size_t *used)
+{
+	int rc = header_feed(&v->hdr, p, len, used);
+
+	if (rc == DKK_ELIMIT)
+		return over_limit(v);
+	if (rc != DKK_OK)
+		return sticky(v, rc);
+	if (v->hdr.done && (rc = header_done(v)) != DKK_OK)
+		return sticky(v, rc);
+	return DKK_OK;
+}
+
+/* The input ended inside the header block. */
+static int
+header_close(dkk_verifier *v)
+{
+	int rc = header_end(&v->hdr);
+
+	if (rc == DKK_ELIMIT)
+		return over_limit(v);
+	if (rc == DKK_OK)
+		rc = header_done(v);
+	return sticky(v, rc);
 }
 
 int
@@ -258,16 +309,15 @@ dkk_verifier_update(dkk_verifier *v, const void *data, size_t len)
 	if (v->ended)
 		return DKK_ESTATE;
 	if (!v->header_done) {
-		if ((rc = header_feed(&v->hdr, p, len, &used)) != DKK_OK)
-			return sticky(v, rc);
-		if (!v->hdr.done)
+		if ((rc = header_take(v, p, len, &used)) != DKK_OK)
+			return rc;
+		if (!v->header_done)
 			return DKK_OK;
-		if ((rc = header_done(v)) != DKK_OK)
-			return sticky(v, rc);
 		p += used;
 		len -= used;
 	}
-	bodyset_feed(&v->body, p, len);
+	if (v->limit.len == 0)
+		bodyset_feed(&v->body, p, len);
 	return DKK_OK;
 }
 
@@ -425,6 +475,10 @@ settle(dkk_verifier *v)
 	if (v->verdict != DKK_PASS && v->nsigs > 0)
 		v->verdict = v->sigs[0].res.verdict;
 	adsp_settle(v);
+	if (v->limit.len > 0) {
+		v->verdict = DKK_PERMERROR;
+		v->adsp = DKK_ADSP_PERMERROR;
+	}
 	v->final = true;
 }
 
@@ -441,9 +495,8 @@ dkk_verifier_final(dkk_verifier *v)
 		return DKK_OK;
 	if (!v->ended) {
 		v->ended = true;
-		if (!v->header_done && ((rc = header_end(&v->hdr)) != DKK_OK ||
-		    (rc = header_done(v)) != DKK_OK))
-			return sticky(v, rc);
+		if (!v->header_done && (rc = header_close(v)) != DKK_OK)
+			return rc;
 		bodyset_finish(&v->body);
 	}
 	if (v->pending > 0)
@@ -481,4 +534,14 @@ enum dkk_verdict
 dkk_verifier_verdict(const dkk_verifier *v)
 {
 	return v != NULL && v->final ? v->verdict : DKK_NONE;
+}
+
+enum dkk_reason
+dkk_verifier_reason(const dkk_verifier *v, const char **detail)
+{
+	bool limited = v != NULL && v->limit.len > 0 && !v->limit.failed;
+
+	if (detail != NULL)
+		*detail = limited ? v->limit.p : "";
+	return limited ? DKK_R_LIMIT : DKK_R_OK;
 }

@@ -18,6 +18,7 @@ struct vsig {
 	struct dkk_sig_result res;
 	struct buf why;		/* res.detail */
 	bool decided;
+	bool evaluated;		/* parsed, and within the signature limit */
 	size_t sink;		/* body hash, in body.canon[sg.bcanon] */
 	size_t lookup;		/* index in lookups */
 	size_t field;		/* its DKIM-Signature field in hdr.fields */
@@ -37,12 +38,15 @@ struct dkk_verifier {
 	bool final;
 	int err;
 	enum dkk_verdict verdict;
+	struct buf limit;	/* why the header block was not evaluated */
 	struct buf tmp;
 	/* ADSP, RFC 5617 */
 	bool adsp_on;
-	enum dkk_adsp adsp;
-	char *author;		/* Author Domain, lowercase */
-	struct lookup adsp_lk[2];	/* the _adsp record, the domain */
+	enum dkk_adsp adsp;	/* the worst of adsp_res */
+	const char *author;	/* the Author Domain that gave it */
+	struct authors authors;	/* every Author Domain, lower case */
+	struct lookup (*adsp_lk)[2];	/* per author: record, domain */
+	enum dkk_adsp *adsp_res;	/* per author */
 };
 
 HIDDEN int lookup_begin(dkk_verifier *v, struct lookup *lk, char *name);

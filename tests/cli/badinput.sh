@@ -87,10 +87,12 @@ verdict "10,000 signatures: the 17th is not evaluated" many.eml \
 verdict "10,000 signatures: the first is evaluated" many.eml \
     'j["signatures"][0]["result"]' fail
 verdict "a 1 MB header field: verified" bigfield.eml 'j["result"]' none
-error "a 5 MB header block: error naming the file" hugeheader.eml \
-    "hugeheader.eml: header block exceeds"
-error "30,000 header fields: error naming the file" manyfields.eml \
-    "manyfields.eml: header block exceeds"
+verdict "a 5 MB header block: permerror, the limit named" hugeheader.eml \
+    '(j["result"], j["reason_code"], j["reason"])' \
+    "('permerror', 'limit', 'header block over the limit of 4194304 octets')"
+verdict "30,000 header fields: permerror, the limit named" manyfields.eml \
+    '(j["result"], j["reason_code"], j["reason"])' \
+    "('permerror', 'limit', 'header block over the limit of 20000 fields')"
 
 # Malformed tag lists and values.
 n=0

@@ -27,18 +27,22 @@ next_str(const char **p, const char *end)
 	return s;
 }
 
-/* No CR or LF except in eol + TAB, no other control character. */
+/* No CR or LF except in eol + TAB, no other control character, and
+ * folded, no line over 998 characters (RFC 5322 2.1.1). */
 static void
 check_field(const char *f, const char *eol)
 {
-	size_t el = eol != NULL ? strlen(eol) : 0;
+	size_t el = eol != NULL ? strlen(eol) : 0, line = 0;
 
 	while (*f != '\0') {
 		if (el > 0 && strncmp(f, eol, el) == 0 && f[el] == '\t') {
 			f += el + 1;
+			line = 1;
 			continue;
 		}
 		if ((unsigned char)*f < 0x20 || *f == 0x7f)
+			abort();
+		if (el > 0 && ++line > 998)
 			abort();
 		f++;
 	}
@@ -61,7 +65,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vsig sigs[FUZZ_SIGS];
+	dkk_ctx ctx;
 	dkk_verifier v;
+	enum dkk_adsp adsp_res;
 	char *copy;
 	const char *p, *end, *id;
 	size_t i;
@@ -73,7 +79,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p = copy;
 	end = copy + size - 1;
 	memset(&v, 0, sizeof(v));
+	memset(&ctx, 0, sizeof(ctx));
 	memset(sigs, 0, sizeof(sigs));
+	ctx.limit_signatures = 2;	/* the others past two: counted */
+	v.ctx = &ctx;
 	v.final = true;
 	v.sigs = sigs;
 	v.nsigs = data[0] % (FUZZ_SIGS + 1);
@@ -81,11 +90,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	v.adsp = (enum dkk_adsp)((data[0] >> 4) % 8);
 	if ((id = next_str(&p, end)) == NULL)
 		id = "";
-	v.author = (char *)next_str(&p, end);
+	v.author = next_str(&p, end);
+	if (v.author != NULL && (data[0] & 4) != 0) {
+		/* one Author Domain with its result */
+		v.authors.domain[0] = (char *)v.author;
+		v.authors.n = 1;
+		v.authors.malformed = (data[0] & 2) != 0;
+		adsp_res = v.adsp;
+		v.adsp_res = &adsp_res;
+	}
 	for (i = 0; i < v.nsigs; i++) {
 		struct dkk_sig_result *r = &sigs[i].res;
 
 		r->verdict = (enum dkk_verdict)((data[0] + i) % 7);
+		sigs[i].evaluated = ((data[0] >> i) & 1) != 0;
 		r->dnssec = (enum dkk_dnssec)(i % 4);
 		r->key_bits = i == 0 ? 2048 : 0;
 		r->domain = next_str(&p, end);

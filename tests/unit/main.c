@@ -319,6 +319,7 @@ main(int argc, char **argv)
 	suite_vectors();
 	suite_keydir();
 	suite_limits();
+	suite_worst();
 	CU_set_test_complete_handler(tap_done);
 	if (only != NULL) {
 		CU_pSuite s = CU_get_suite(only);

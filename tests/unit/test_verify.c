@@ -64,6 +64,10 @@ static const char zone_extra[] =
     "nodata._domainkey.example.com. A 192.0.2.2\n"
     "weak._domainkey.example.com. TXT \"v=DKIM1; p=" KEY512_SPKI "\"\n"
     "none.example. A 192.0.2.3\n"
+    "d1.example. A 192.0.2.3\nd2.example. A 192.0.2.3\n"
+    "d3.example. A 192.0.2.3\nd4.example. A 192.0.2.3\n"
+    "d5.example. A 192.0.2.3\nd6.example. A 192.0.2.3\n"
+    "d7.example. A 192.0.2.3\nd8.example. A 192.0.2.3\n"
     "_adsp._domainkey.unknown.example. TXT \"dkim=unknown\"\n"
     "_adsp._domainkey.all.example. TXT \"dkim=all\"\n"
     "_adsp._domainkey.discard.example. TXT \"dkim=discardable\"\n"
@@ -1286,36 +1290,64 @@ verify_signature_limit_setting(void)
 	unit_fx_free(&fx);
 }
 
-/* Header limits: update reports DKK_ELIMIT, and keeps doing so. */
+/* The verdict for a verifier fed msg (signed) under the header limits. */
 static void
-verify_header_limits_elimit(void)
+limit_expect(dkk_ctx *ctx, const char *m, size_t feed, const char *limit)
+{
+	dkk_verifier *v;
+	const char *detail = NULL;
+	char *ar = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, feed), DKK_OK);
+	if (feed == strlen(m))
+		CU_ASSERT_EQUAL(dkk_verifier_update(v, "x", 1), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_verdict(v), DKK_PERMERROR);
+	CU_ASSERT_EQUAL(dkk_verifier_reason(v, &detail), DKK_R_LIMIT);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(detail);
+	CU_ASSERT_PTR_NOT_NULL(strstr(detail, limit));
+	CU_ASSERT_EQUAL(dkk_verifier_count(v), 0);
+	CU_ASSERT_PTR_NULL(dkk_verifier_result(v, 0));
+	CU_ASSERT_EQUAL(dkk_verifier_adsp(v, NULL), DKK_ADSP_PERMERROR);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", NULL, 0, &ar), DKK_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ar, "; dkim=permerror reason=\"header "
+	    "block over the limit of "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ar, "; dkim-adsp=permerror"));
+	CU_ASSERT_PTR_NULL(strstr(ar, "dkim=pass"));
+	free(ar);
+	dkk_verifier_free(v);
+}
+
+/* A header block over a limit is a verdict (permerror, DKK_R_LIMIT), the
+ * same for every host; the rest of the message is read and dropped. */
+static void
+verify_header_limits_verdict(void)
 {
 	struct unit_fx fx;
-	dkk_verifier *v;
+	struct dkk_sign_opts o;
+	char *sm;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
+	o = unit_opts(fx.rsa, "rsa");
+	sm = unit_sign(&fx, &o, msg);
 	CU_ASSERT_EQUAL(dkk_ctx_set_limit(fx.ctx, DKK_LIMIT_HEADER_BYTES, 64),
 	    DKK_OK);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v), DKK_OK);
-	CU_ASSERT_EQUAL(dkk_verifier_update(v, msg, strlen(msg)), DKK_ELIMIT);
-	CU_ASSERT_EQUAL(dkk_verifier_update(v, "x", 1), DKK_ELIMIT);
-	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_ELIMIT);
-	CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_ELIMIT);
-	CU_ASSERT_PTR_NULL(dkk_verifier_result(v, 0));
-	dkk_verifier_free(v);
+	limit_expect(fx.ctx, sm, strlen(sm), "64 octets");
 	CU_ASSERT_EQUAL(dkk_ctx_set_limit(fx.ctx, DKK_LIMIT_HEADER_BYTES,
 	    1 << 20), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_ctx_set_limit(fx.ctx, DKK_LIMIT_HEADER_FIELDS, 3),
 	    DKK_OK);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v), DKK_OK);
-	CU_ASSERT_EQUAL(dkk_verifier_update(v, msg, strlen(msg)), DKK_ELIMIT);
-	dkk_verifier_free(v);
+	limit_expect(fx.ctx, sm, strlen(sm), "3 fields");
 	/* a header that never ends: the limit is met at final */
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v), DKK_OK);
-	CU_ASSERT_EQUAL(dkk_verifier_update(v, "A: 1\r\nB: 2\r\nC: 3\r\nD: 4",
-	    22), DKK_OK);
-	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_ELIMIT);
-	dkk_verifier_free(v);
+	limit_expect(fx.ctx, "A: 1\r\nB: 2\r\nC: 3\r\nD: 4", 22,
+	    "3 fields");
+	/* within the limits the same message passes */
+	CU_ASSERT_EQUAL(dkk_ctx_set_limit(fx.ctx, DKK_LIMIT_HEADER_FIELDS, 8),
+	    DKK_OK);
+	vexpect(fx.ctx, sm, "pass", 1, "pass/ok");
+	free(sm);
 	unit_fx_free(&fx);
 }
 
@@ -1610,13 +1642,14 @@ verify_adsp_permerror(void)
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
 	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
 	adsp_unsigned_expect(fx.ctx, "two.example", DKK_ADSP_PERMERROR);
-	/* several addresses in From */
+	/* an address that cannot be parsed */
 	m = replace(msg, "From: Joe SixPack <joe@example.com>",
-	    "From: a@none.example, \"Q, B\" <b@none.example>");
+	    "From: Joe <joe@>");
 	adsp_expect(fx.ctx, m, DKK_ADSP_PERMERROR, NULL);
 	free(m);
-	/* two From fields */
-	m = concat("From: a@none.example\r\n", msg);
+	/* a group with no member */
+	m = replace(msg, "From: Joe SixPack <joe@example.com>",
+	    "From: undisclosed:;");
 	adsp_expect(fx.ctx, m, DKK_ADSP_PERMERROR, NULL);
 	free(m);
 	/* no From field */
@@ -1631,6 +1664,77 @@ verify_adsp_permerror(void)
 	adsp_expect(fx.ctx, m2, DKK_ADSP_UNKNOWN, "unknown.example");
 	free(m2);
 	free(m);
+	unit_fx_free(&fx);
+}
+
+/* msg with its From field replaced by from, signed by example.com. */
+static char *
+signed_from(struct unit_fx *fx, const char *from)
+{
+	struct dkk_sign_opts o = unit_opts(fx->rsa, "rsa");
+	char *m = replace(msg, "From: Joe SixPack <joe@example.com>", from);
+	char *sm = unit_sign(fx, &o, m);
+
+	free(m);
+	return sm;
+}
+
+/* RFC 5617 2.3 and 3: every address in From is an Author Address and
+ * each Author Domain is evaluated; the worst result is the message's, so
+ * a second address, a second From field or a malformed list cannot hide
+ * a discardable domain behind one with a good signature. */
+static void
+verify_adsp_every_author(void)
+{
+	static const struct {
+		const char *from;
+		enum dkk_adsp want;
+		const char *domain;
+	} cases[] = {
+		{ "From: CEO <ceo@discard.example>, ceo@discard.example",
+		    DKK_ADSP_DISCARD, "discard.example" },
+		{ "From: joe@example.com, CEO <ceo@discard.example>",
+		    DKK_ADSP_DISCARD, "discard.example" },
+		{ "From: <joe@example.com>, \"Bank CEO\" <ceo@discard.example",
+		    DKK_ADSP_DISCARD, "discard.example" },
+		{ "From: <ceo@discard.example, joe@example.com>",
+		    DKK_ADSP_DISCARD, "discard.example" },
+		{ "From: ceo@discard.example <joe@example.com>",
+		    DKK_ADSP_DISCARD, "discard.example" },
+		{ "From: Team: joe@example.com, ceo@all.example;",
+		    DKK_ADSP_FAIL, "all.example" },
+		{ "From: joe@example.com, a@none.example", DKK_ADSP_NONE,
+		    "none.example" },
+		{ "From: joe@example.com, Joe <joe@Example.COM>",
+		    DKK_ADSP_PASS, "example.com" },
+		/* malformed, with every domain passing: no better than
+		 * permerror */
+		{ "From: <joe@example.com", DKK_ADSP_PERMERROR, "example.com" },
+		/* more author domains than are looked up */
+		{ "From: a@d1.example, b@d2.example, c@d3.example, "
+		    "d@d4.example, e@d5.example, f@d6.example, g@d7.example, "
+		    "h@d8.example, ceo@discard.example", DKK_ADSP_PERMERROR,
+		    "d1.example" },
+	};
+	struct unit_fx fx;
+	char *sm, *two;
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sm = signed_from(&fx, cases[i].from);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
+		adsp_expect(fx.ctx, sm, cases[i].want, cases[i].domain);
+		free(sm);
+	}
+	/* the same From field twice, the one signed and one added */
+	sm = signed_from(&fx, "From: Joe <joe@example.com>");
+	two = replace(sm, "From: Joe <joe@example.com>",
+	    "From: CEO <ceo@discard.example>\r\nFrom: Joe <joe@example.com>");
+	adsp_expect(fx.ctx, two, DKK_ADSP_DISCARD, "discard.example");
+	free(two);
+	free(sm);
 	unit_fx_free(&fx);
 }
 
@@ -2174,7 +2278,7 @@ static const struct unit_test verify_tests[] = {
 	    verify_async_timeout_drives_deadline },
 	{ "verify_ten_thousand_signatures", verify_ten_thousand_signatures },
 	{ "verify_signature_limit_setting", verify_signature_limit_setting },
-	{ "verify_header_limits_elimit", verify_header_limits_elimit },
+	{ "verify_header_limits_verdict", verify_header_limits_verdict },
 	{ "verify_nul_bytes_in_header_and_body",
 	    verify_nul_bytes_in_header_and_body },
 	{ "verify_chunking_same_results", verify_chunking_same_results },
@@ -2188,6 +2292,7 @@ static const struct unit_test verify_tests[] = {
 	{ "verify_adsp_permerror", verify_adsp_permerror },
 	{ "verify_adsp_invalid_record_ignored",
 	    verify_adsp_invalid_record_ignored },
+	{ "verify_adsp_every_author", verify_adsp_every_author },
 	{ "verify_adsp_unknown_practice", verify_adsp_unknown_practice },
 	{ "verify_adsp_off_by_default", verify_adsp_off_by_default },
 	{ "verify_ar_one_line", verify_ar_one_line },

@@ -22,6 +22,7 @@ void suite_sign(void);
 void suite_vectors(void);
 void suite_keydir(void);
 void suite_limits(void);
+void suite_worst(void);
 
 /* Register a suite from a NULL-terminated table. */
 struct unit_test {
