@@ -65,6 +65,13 @@ is_letdig(int c)
 	    (c >= '0' && c <= '9');
 }
 
+/* RFC 5322 3.6.8: the characters of a field name. */
+static inline bool
+is_ftext(int c)
+{
+	return c >= 33 && c <= 126 && c != ':';
+}
+
 HIDDEN int lower(int c);
 HIDDEN bool ci_equal(const char *a, size_t alen, const char *b, size_t blen);
 HIDDEN bool ci_equals(const char *a, size_t alen, const char *lit);

@@ -129,12 +129,6 @@ parse_canon(const struct tag *t, enum dkk_canon *hc, enum dkk_canon *bc)
 	    t->vlen - hl - 1, bc);
 }
 
-static bool
-is_ftext(int c)
-{
-	return c >= 33 && c <= 126 && c != ':';
-}
-
 /* h= is a colon list of field names with FWS around the colons. */
 static int
 parse_h(struct sig *sg, const struct tag *t, size_t max)

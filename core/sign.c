@@ -52,6 +52,19 @@ names_free(char **names, size_t n)
 	free(names);
 }
 
+/* A name for h=: RFC 5322 ftext, which the verifier requires (RFC 6376
+ * 3.5), and no ';', which would end the tag. */
+static bool
+name_ok(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!is_ftext((unsigned char)p[i]) || p[i] == ';')
+			return false;
+	return len > 0;
+}
+
 /* Split "a:b:c" into names; DKK_EINVAL on an empty or invalid name. */
 static int
 names_parse(const char *list, char ***out, size_t *n)
@@ -67,7 +80,7 @@ names_parse(const char *list, char ***out, size_t *n)
 	for (; i < count; i++, p = colon + 1) {
 		colon = strchr(p, ':');
 		len = colon != NULL ? (size_t)(colon - p) : strlen(p);
-		if (len == 0 || strcspn(p, " \t\r\n;") < len) {
+		if (!name_ok(p, len)) {
 			names_free(names, i);
 			return DKK_EINVAL;
 		}
@@ -75,8 +88,7 @@ names_parse(const char *list, char ***out, size_t *n)
 			names_free(names, i);
 			return DKK_ENOMEM;
 		}
-		if (colon == NULL)
-			colon = p + len;
+		colon = p + len;
 	}
 	*out = names;
 	*n = count;
@@ -110,7 +122,8 @@ signer_check(dkk_ctx *ctx, const struct dkk_sign_opts *o)
 		return ctx_fail(ctx, DKK_EINVAL, "%s is not a selector",
 		    o->selector);
 	if (o->identity != NULL && ((at = strrchr(o->identity, '@')) == NULL ||
-	    !domain_within(at + 1, o->domain)))
+	    !domain_valid(at + 1, strlen(at + 1), false) ||
+	    strchr(at + 1, '.') == NULL || !domain_within(at + 1, o->domain)))
 		return ctx_fail(ctx, DKK_EINVAL,
 		    "identity %s is not an address within %s", o->identity,
 		    o->domain);
@@ -133,7 +146,8 @@ signer_copy(dkk_signer *s, const struct dkk_sign_opts *o)
 		return DKK_OK;
 	if ((rc = names_parse(o->headers, &s->names, &s->nnames)) != DKK_OK)
 		return rc == DKK_ENOMEM ? rc : ctx_fail(s->ctx, rc,
-		    "bad header list %s", o->headers);
+		    "bad header list: names are printable ASCII but ':', "
+		    "separated by ':' (RFC 5322 3.6.8)");
 	if (!names_have(s->names, s->nnames, "From"))
 		return ctx_fail(s->ctx, DKK_EINVAL,
 		    "the header list must include From (RFC 6376 5.4)");
@@ -229,23 +243,30 @@ hlist_add(struct buf *h, const struct header *hdr, const char *name,
 
 /* The h= list: the named fields (absent ones too: listing a field that
  * is not there protects it from being added), or the default fields that
- * are present; each as often as it occurs, once more when over-signing. */
+ * are present; each as often as it occurs, once more when over-signing.
+ * From is always over-signed: a second From field added on the way would
+ * otherwise leave the signature valid while readers show the added one
+ * (RFC 6376 8.15), and no legitimate relay adds one. */
 static int
 hlist_build(const dkk_signer *s, struct buf *h)
 {
+	const char *name;
 	size_t i;
 	int rc = DKK_OK;
 
 	if (s->names == NULL) {
-		for (i = 0; default_headers[i] != NULL && rc == DKK_OK; i++)
-			rc = hlist_add(h, &s->hdr, default_headers[i],
-			    s->oversign, i == 0);
+		for (i = 0; (name = default_headers[i]) != NULL &&
+		    rc == DKK_OK; i++)
+			rc = hlist_add(h, &s->hdr, name, s->oversign || i == 0,
+			    i == 0);
 		return rc;
 	}
-	for (i = 0; i < s->nnames && rc == DKK_OK; i++)
-		if (!names_have(s->names, i, s->names[i]))
-			rc = hlist_add(h, &s->hdr, s->names[i], s->oversign,
-			    true);
+	for (i = 0; i < s->nnames && rc == DKK_OK; i++) {
+		name = s->names[i];
+		if (!names_have(s->names, i, name))
+			rc = hlist_add(h, &s->hdr, name, s->oversign ||
+			    ci_equals(name, strlen(name), "From"), true);
+	}
 	return rc;
 }
 

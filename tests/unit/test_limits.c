@@ -93,8 +93,8 @@ limit_sig_tags(void)
 }
 
 /* h= with 600 names (absent fields, each listed once: the signer lists a
- * name once per occurrence): refused by default (512), verified when
- * allowed. */
+ * name once per occurrence, From once more): refused by default (512),
+ * verified when allowed. */
 static void
 limit_h_names(void)
 {
@@ -107,7 +107,7 @@ limit_h_names(void)
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ""), 0);
 	buf_init(&h);
 	buf_adds(&h, "From");
-	for (i = 1; i < 600; i++)
+	for (i = 2; i < 600; i++)
 		buf_printf(&h, ":X-Absent-%zu", i);
 	CU_ASSERT_FALSE_FATAL(h.failed);
 	o = unit_opts(fx.ed, "ed");

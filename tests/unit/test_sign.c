@@ -118,7 +118,8 @@ h_count(const char *h, const char *name)
 }
 
 /* The default set: only the fields present, in the set's order, plus
- * From even when absent (RFC 6376 5.4: From MUST be signed). */
+ * From even when absent (RFC 6376 5.4: From MUST be signed), and From
+ * always once more than it occurs (8.15). */
 static void
 sign_default_headers_present_plus_from(void)
 {
@@ -127,18 +128,18 @@ sign_default_headers_present_plus_from(void)
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
 	o = unit_opts(fx.ed, "ed");
-	h_expect(&fx, &o, msg, "From:Subject:To");
+	h_expect(&fx, &o, msg, "From:From:Subject:To");
 	h_expect(&fx, &o, "To: a@example.net\r\nSubject: x\r\nTo: b\r\n\r\n",
 	    "From:Subject:To:To");
 	h_expect(&fx, &o, "X-Only: 1\r\n\r\nbody\r\n", "From");
 	h_expect(&fx, &o, "date: x\r\nMIME-Version: 1.0\r\nFROM: a@b.example\r\n"
-	    "\r\n", "From:Date:MIME-Version");
+	    "\r\n", "From:From:Date:MIME-Version");
 	unit_fx_free(&fx);
 }
 
 /* An explicit list is used as given, absent names included (that
  * protects them from being added); present names as often as they
- * occur. */
+ * occur, From once more. */
 static void
 sign_header_list_absent_names_included(void)
 {
@@ -148,11 +149,11 @@ sign_header_list_absent_names_included(void)
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
 	o = unit_opts(fx.ed, "ed");
 	o.headers = "From:X-Absent:Subject";
-	h_expect(&fx, &o, msg, "From:X-Absent:Subject");
+	h_expect(&fx, &o, msg, "From:From:X-Absent:Subject");
 	o.headers = "From:Received";
-	h_expect(&fx, &o, msg, "From:Received:Received");
+	h_expect(&fx, &o, msg, "From:From:Received:Received");
 	o.headers = "from:x-custom";
-	h_expect(&fx, &o, msg, "from:x-custom");
+	h_expect(&fx, &o, msg, "from:from:x-custom");
 	unit_fx_free(&fx);
 }
 
@@ -161,7 +162,8 @@ sign_header_list_bad_einval(void)
 {
 	static const char *const bad[] = {
 		"To:Subject", "From::To", "From:", ":From", "From; To",
-		"From: To", "", NULL
+		"From: To", "", "From:x\001y", "From:X-\303\251t\303\251",
+		"From:a;b", "From:x\177", NULL
 	};
 	struct unit_fx fx;
 	struct dkk_sign_opts o;
@@ -204,6 +206,39 @@ sign_oversign_adds_one_more(void)
 	unit_fx_free(&fx);
 }
 
+/* RFC 6376 8.15: a From field added after signing breaks the signature,
+ * whatever the header list. */
+static void
+sign_from_added_later_fails(void)
+{
+	static const char *const lists[] = { NULL, "From:Subject", NULL };
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	dkk_verifier *v;
+	char *sm, *forged;
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
+	for (i = 0; i < 2; i++) {
+		o = unit_opts(fx.rsa, "rsa");
+		o.headers = lists[i];
+		sm = unit_sign(&fx, &o, msg);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
+		v = unit_verify(fx.ctx, sm, strlen(sm), 0);
+		CU_ASSERT_STRING_EQUAL(unit_result(v, 0), "pass/ok");
+		dkk_verifier_free(v);
+		CU_ASSERT(asprintf(&forged, "From: CEO <ceo@bank.example>\r\n%s",
+		    sm) > 0);
+		v = unit_verify(fx.ctx, forged, strlen(forged), 0);
+		CU_ASSERT_STRING_EQUAL(unit_result(v, 0),
+		    "fail/signature_mismatch");
+		dkk_verifier_free(v);
+		free(forged);
+		free(sm);
+	}
+	unit_fx_free(&fx);
+}
+
 /* i= is written in dkim-quoted-printable (RFC 6376 2.11) and reads back
  * as given; the message verifies. */
 static void
@@ -241,7 +276,8 @@ sign_identity_outside_domain_einval(void)
 {
 	static const char *const bad[] = {
 		"joe@example.org", "joe@notexample.com", "joe", "joe@com",
-		NULL
+		"a@sub..example.com", "a@.example.com", "a@-x.example.com",
+		"a@sub_x.example.com", "a@x\001.example.com", NULL
 	};
 	static const char *const good[] = {
 		"@example.com", "joe@SUB.Example.COM", "joe@example.com", NULL
@@ -614,6 +650,7 @@ static const struct unit_test sign_tests[] = {
 	    sign_header_list_absent_names_included },
 	{ "sign_header_list_bad_einval", sign_header_list_bad_einval },
 	{ "sign_oversign_adds_one_more", sign_oversign_adds_one_more },
+	{ "sign_from_added_later_fails", sign_from_added_later_fails },
 	{ "sign_identity_qp_encoded", sign_identity_qp_encoded },
 	{ "sign_identity_outside_domain_einval",
 	    sign_identity_outside_domain_einval },

@@ -144,8 +144,8 @@ worst_distinct_signatures(void)
 	unit_fx_free(&fx);
 }
 
-/* 16 signatures listing 512 names of 101 characters over 19,900 fields
- * that none of them matches: header selection used to scan every field
+/* 16 signatures listing 512 names (From twice, 510 of 101 characters)
+ * over 19,900 fields that none of them matches: header selection used to scan every field
  * for every name of every signature (13 s); now an index by name. */
 static void
 worst_header_selection(void)
@@ -161,7 +161,7 @@ worst_header_selection(void)
 	names = malloc(512 * 102 + 8);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(names);
 	strcpy(names, "from");
-	for (i = 1; i < 512; i++) {
+	for (i = 2; i < 512; i++) {
 		snprintf(name, sizeof(name), ":x-%098zu", i);
 		strcat(names, name);
 	}
