@@ -44,14 +44,15 @@ all_chars(const char *s, size_t n, bool (*ok)(int))
 	return n > 0;
 }
 
-/* pvalue: a token, or [local-part] "@" domain-name, or a quoted-string. */
+/* value (RFC 2045: a token or a quoted-string), or with addr a pvalue,
+ * which may also be [local-part] "@" domain-name unquoted. */
 static void
-put_value(struct buf *b, const char *v)
+put_value(struct buf *b, const char *v, bool addr)
 {
 	const char *at = strrchr(v, '@');
 	size_t n = strlen(v);
 
-	if (all_chars(v, n, is_token_char) || (at != NULL &&
+	if (all_chars(v, n, is_token_char) || (addr && at != NULL &&
 	    (at == v || all_chars(v, (size_t)(at - v), is_atext)) &&
 	    domain_valid(at + 1, strlen(at + 1), true))) {
 		buf_add(b, v, n);
@@ -110,7 +111,8 @@ ar_flush(struct ar *ar)
 	ar->item.len = 0;
 }
 
-/* name=value; a value longer than AR_VALUE_MAX once rendered is noted and
+/* name=value (a pvalue for properties, a value for reason); a value
+ * longer than AR_VALUE_MAX once rendered is noted and
  * left out, or cut to its first AR_VALUE_MAX characters when cut is set
  * (header.b: a prefix is what it holds anyway, RFC 6008). */
 static void
@@ -124,7 +126,7 @@ ar_prop(struct ar *ar, const char *name, const char *value, size_t max,
 		return;
 	buf_init(&v);
 	if ((s = dkk_strndup(value, strnlen(value, max))) != NULL)
-		put_value(&v, s);
+		put_value(&v, s, strcmp(name, "reason") != 0);
 	free(s);
 	if (s == NULL || v.failed) {
 		ar->item.failed = true;
@@ -327,7 +329,7 @@ ar_open(struct ar *ar, const char *authserv_id, const char *eol,
 		buf_adds(&ar->item, "Authentication-Results:");
 		ar_flush(ar);
 	}
-	put_value(&ar->item, authserv_id);
+	put_value(&ar->item, authserv_id, false);
 	return ar->item.len <= AR_ID_MAX + 2 ? DKK_OK : DKK_EINVAL;
 }
 

@@ -398,6 +398,45 @@ DKK_EXPORT int dkk_ar_unverified(const char *authserv_id,
     enum dkk_verdict verdict, const char *why, const char *eol, char **out)
     DKK_WUR;
 
+/* Reading Authentication-Results fields (RFC 8601 2.2), for a host that
+ * must drop fields claiming its authserv-id (RFC 8601 5) or read a
+ * trusted upstream's results.  CR and LF count as folding white space
+ * wherever they stand, as later readers fold them. */
+struct dkk_ar_prop {
+	char *ptype;		/* "header", "smtp", ... */
+	char *property;		/* "d", "from", ... */
+	char *value;		/* unquoted */
+};
+
+struct dkk_ar_result {
+	char *method;		/* "dkim", "spf", ... */
+	char *result;		/* "pass", ... */
+	char *reason;		/* the reason= value, or NULL */
+	struct dkk_ar_prop *props;
+	size_t nprops;
+};
+
+typedef struct dkk_ar {
+	char *authserv_id;	/* unquoted */
+	int version;		/* authres-version, 0 when absent */
+	struct dkk_ar_result *results;	/* none for "; none" */
+	size_t nresults;
+	int complete;		/* the whole value parsed; else the results
+				 * read before the first error */
+} dkk_ar;
+
+/* Parse a field's value (what follows "Authentication-Results:").
+ * DKK_ESYNTAX when not even the authserv-id can be read.  Free *out with
+ * dkk_ar_free(). */
+DKK_EXPORT int dkk_ar_parse(const char *value, size_t len, dkk_ar **out)
+    DKK_WUR;
+DKK_EXPORT void dkk_ar_free(dkk_ar *ar);
+
+/* 1 when the field value claims authserv_id (compared without regard to
+ * case), 0 when it does not or names none, or a negative enum dkk_err. */
+DKK_EXPORT int dkk_ar_claims(const char *value, size_t len,
+    const char *authserv_id);
+
 /* ------------------------------------------------------------------ */
 /* Signing.                                                           */
 

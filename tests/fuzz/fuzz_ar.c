@@ -5,7 +5,9 @@
  * and detail, in that order, as the input's NUL-separated pieces.  The
  * first byte picks the number of signatures, ADSP and the verdicts.
  * Whatever the strings, the field must stay one header field: no line
- * break but the folding (eol then TAB), no control characters.
+ * break but the folding (eol then TAB), no control characters, no line
+ * over 998 characters, and it must read back (dkk_ar_claims) with its
+ * authserv-id.  The input as a whole also goes to dkk_ar_parse().
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,14 +50,29 @@ check_field(const char *f, const char *eol)
 	}
 }
 
+/* Does s hold a control character (which the renderer drops)? */
+static int
+has_ctl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* Rendered, the field reads back with the same authserv-id. */
 static void
 render(const dkk_verifier *v, const char *id, const char *eol, int vo)
 {
+	const char *value;
 	char *out;
 
 	if (dkk_verifier_ar(v, id, eol, vo, &out) != DKK_OK)
 		return;
 	check_field(out, eol);
+	value = vo ? out : strchr(out, ':') + 1;
+	if (!has_ctl(id) && dkk_ar_claims(value, strlen(value), id) != 1)
+		abort();
 	free(out);
 }
 
@@ -67,6 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vsig sigs[FUZZ_SIGS];
 	dkk_ctx ctx;
 	dkk_verifier v;
+	dkk_ar *parsed;
 	enum dkk_adsp adsp_res;
 	char *copy;
 	const char *p, *end, *id;
@@ -115,6 +133,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r->detail == NULL)
 			r->detail = "";
 	}
+	if (dkk_ar_parse(copy, size - 1, &parsed) == DKK_OK)
+		dkk_ar_free(parsed);
 	render(&v, id, "\r\n", 0);
 	render(&v, id, "\n", 1);
 	render(&v, id, NULL, 0);

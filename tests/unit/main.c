@@ -320,6 +320,7 @@ main(int argc, char **argv)
 	suite_keydir();
 	suite_limits();
 	suite_worst();
+	suite_arparse();
 	CU_set_test_complete_handler(tap_done);
 	if (only != NULL) {
 		CU_pSuite s = CU_get_suite(only);

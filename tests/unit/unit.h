@@ -23,6 +23,7 @@ void suite_vectors(void);
 void suite_keydir(void);
 void suite_limits(void);
 void suite_worst(void);
+void suite_arparse(void);
 
 /* Register a suite from a NULL-terminated table. */
 struct unit_test {
