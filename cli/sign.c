@@ -56,28 +56,6 @@ fixed_clock(void *arg)
 	return *(const long long *)arg;
 }
 
-static int
-parse_canon(const char *s, struct dkk_sign_opts *so)
-{
-	const char *slash = strchr(s, '/');
-	size_t hl = slash ? (size_t)(slash - s) : strlen(s);
-	const char *body = slash ? slash + 1 : "simple";
-
-	if (hl == 6 && strncmp(s, "simple", 6) == 0)
-		so->header_canon = DKK_CANON_SIMPLE;
-	else if (hl == 7 && strncmp(s, "relaxed", 7) == 0)
-		so->header_canon = DKK_CANON_RELAXED;
-	else
-		return -1;
-	if (strcmp(body, "simple") == 0)
-		so->body_canon = DKK_CANON_SIMPLE;
-	else if (strcmp(body, "relaxed") == 0)
-		so->body_canon = DKK_CANON_RELAXED;
-	else
-		return -1;
-	return 0;
-}
-
 /* Copy f to stdout with bare LF made CRLF. */
 static int
 copy_crlf(FILE *f)
@@ -253,7 +231,8 @@ cmd_sign(int argc, char **argv)
 			o.algorithm = optarg;
 			break;
 		case O_CANON:
-			if (parse_canon(optarg, &o.so) != 0)
+			if (dkk_canon_parse(optarg, &o.so.header_canon,
+			    &o.so.body_canon) != DKK_OK)
 				return usage_error("sign",
 				    "bad canonicalization '%s'", optarg);
 			break;

@@ -546,6 +546,12 @@ DKK_EXPORT int dkk_keydir_name_valid(const char *name);
 
 enum dkk_canon { DKK_CANON_SIMPLE = 0, DKK_CANON_RELAXED };
 
+/* "simple", "relaxed" or "HEADER/BODY" as in c= (RFC 6376 3.5): a lone
+ * word is the header's and the body's is simple.  DKK_EINVAL for any
+ * other text, leaving *header and *body alone. */
+DKK_EXPORT int dkk_canon_parse(const char *s, enum dkk_canon *header,
+    enum dkk_canon *body) DKK_WUR;
+
 /* What to sign with.  Strings are copied by dkk_signer_new(). */
 struct dkk_sign_opts {
 	const dkk_key *key;	/* decides a=: rsa-sha256 or ed25519-sha256 */

@@ -34,18 +34,25 @@ struct dkk_key {
 
 #define KEY_FILE_MAX (1 << 20)
 
+/* Nettle's random callback for RSA blinding.  It cannot fail, so a
+ * failure is recorded in *failed and the signature made with it is
+ * thrown away by the caller (the core never aborts); getrandom() with no
+ * flags waits for the pool instead of failing, so this takes a kernel
+ * without it (ENOSYS) or a seccomp filter that refuses it. */
 static void
-key_random(void *ctx, size_t len, uint8_t *dst)
+key_random(void *failed, size_t len, uint8_t *dst)
 {
 	ssize_t n;
 
-	(void)ctx;
 	while (len > 0) {
 		n = getrandom(dst, len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			abort();	/* no entropy: blinding would be unsafe */
+		if (n <= 0) {
+			*(bool *)failed = true;
+			memset(dst, 0, len);
+			return;
+		}
 		dst += n;
 		len -= (size_t)n;
 	}
@@ -219,6 +226,7 @@ static int
 key_sign(const dkk_key *k, const uint8_t *digest, uint8_t *sig)
 {
 	mpz_t s;
+	bool failed = false;
 	int ok;
 
 	if (k->token != NULL)
@@ -229,8 +237,8 @@ key_sign(const dkk_key *k, const uint8_t *digest, uint8_t *sig)
 		return DKK_OK;
 	}
 	mpz_init(s);
-	ok = rsa_sha256_sign_digest_tr(&k->pub, &k->priv, NULL, key_random,
-	    digest, s);
+	ok = rsa_sha256_sign_digest_tr(&k->pub, &k->priv, &failed, key_random,
+	    digest, s) && !failed;
 	if (ok)
 		nettle_mpz_get_str_256(k->pub.size, sig, s);
 	mpz_clear(s);

@@ -117,16 +117,35 @@ parse_canon_word(const char *s, size_t n, enum dkk_canon *c)
 
 /* c=header[/body]; a lone word is the header's, the body's is simple. */
 static bool
-parse_canon(const struct tag *t, enum dkk_canon *hc, enum dkk_canon *bc)
+canon_pair(const char *s, size_t len, enum dkk_canon *hc, enum dkk_canon *bc)
 {
-	const char *slash = memchr(t->val, '/', t->vlen);
-	size_t hl = slash ? (size_t)(slash - t->val) : t->vlen;
+	const char *slash = memchr(s, '/', len);
+	size_t hl = slash ? (size_t)(slash - s) : len;
 
 	*bc = DKK_CANON_SIMPLE;
-	if (!parse_canon_word(t->val, hl, hc))
+	if (!parse_canon_word(s, hl, hc))
 		return false;
-	return slash == NULL || parse_canon_word(slash + 1,
-	    t->vlen - hl - 1, bc);
+	return slash == NULL || parse_canon_word(slash + 1, len - hl - 1, bc);
+}
+
+static bool
+parse_canon(const struct tag *t, enum dkk_canon *hc, enum dkk_canon *bc)
+{
+	return canon_pair(t->val, t->vlen, hc, bc);
+}
+
+int
+dkk_canon_parse(const char *s, enum dkk_canon *header, enum dkk_canon *body)
+{
+	enum dkk_canon h, b;
+
+	if (s == NULL || !canon_pair(s, strlen(s), &h, &b))
+		return DKK_EINVAL;
+	if (header != NULL)
+		*header = h;
+	if (body != NULL)
+		*body = b;
+	return DKK_OK;
 }
 
 /* h= is a colon list of field names with FWS around the colons. */

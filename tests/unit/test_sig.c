@@ -217,6 +217,31 @@ sig_canon_variants(void)
 	sp_expect_canon("c=simple", DKK_CANON_SIMPLE, DKK_CANON_SIMPLE);
 }
 
+/* dkk_canon_parse: the same words for every host's setting. */
+static void
+sig_canon_parse_api(void)
+{
+	static const char *const bad[] = {
+		"", "foo", "relaxed/", "/relaxed", "Relaxed", "relaxed/foo",
+		"relaxed/relaxed/x", "relaxed ", NULL
+	};
+	enum dkk_canon h = DKK_CANON_RELAXED, b = DKK_CANON_RELAXED;
+	size_t i;
+
+	CU_ASSERT_EQUAL(dkk_canon_parse("simple/relaxed", &h, &b), DKK_OK);
+	CU_ASSERT_EQUAL(h, DKK_CANON_SIMPLE);
+	CU_ASSERT_EQUAL(b, DKK_CANON_RELAXED);
+	CU_ASSERT_EQUAL(dkk_canon_parse("relaxed", &h, &b), DKK_OK);
+	CU_ASSERT_EQUAL(h, DKK_CANON_RELAXED);
+	CU_ASSERT_EQUAL(b, DKK_CANON_SIMPLE);
+	for (i = 0; bad[i] != NULL; i++) {
+		CU_ASSERT_EQUAL(dkk_canon_parse(bad[i], &h, &b), DKK_EINVAL);
+		CU_ASSERT_EQUAL(h, DKK_CANON_RELAXED);
+		CU_ASSERT_EQUAL(b, DKK_CANON_SIMPLE);
+	}
+	CU_ASSERT_EQUAL(dkk_canon_parse(NULL, &h, &b), DKK_EINVAL);
+}
+
 static void
 sig_canon_unknown(void)
 {
@@ -596,6 +621,7 @@ static const struct unit_test sig_tests[] = {
 	{ "sig_selector_syntax", sig_selector_syntax },
 	{ "sig_syntax_errors", sig_syntax_errors },
 	{ "sig_z_tag", sig_z_tag },
+	{ "sig_canon_parse_api", sig_canon_parse_api },
 	{ "sig_rfc8463_fields", sig_rfc8463_fields },
 	{ NULL, NULL }
 };
