@@ -1,5 +1,6 @@
 /*
- * verify.h: the verifier's insides, shared by verify.c, adsp.c and ar.c.
+ * verify.h: the verifier's insides, shared by verify.c, lookup.c, adsp.c
+ * and ar.c.
  */
 #ifndef DKK_VERIFY_H
 #define DKK_VERIFY_H
@@ -49,6 +50,7 @@ struct dkk_verifier {
 	enum dkk_adsp *adsp_res;	/* per author */
 };
 
+/* lookup.c */
 HIDDEN int lookup_begin(dkk_verifier *v, struct lookup *lk, char *name);
 HIDDEN void lookup_end(struct lookup *lk);
 HIDDEN int adsp_start(dkk_verifier *v);
