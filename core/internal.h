@@ -357,6 +357,19 @@ struct ub_result;
 HIDDEN void resolver_answer(const struct ub_result *res, bool validate,
     dkk_dns_cb cb, void *cbarg);
 
+/* cloexec.c: the open descriptors before a call, to mark close-on-exec
+ * those the call opened.  fdsnap_take() returns DKK_OK or DKK_ENOMEM;
+ * fdsnap_mark() marks and frees. */
+struct fdent;
+struct fdsnap {
+	struct fdent *v;
+	size_t n, cap;
+};
+
+HIDDEN int fdsnap_take(struct fdsnap *s);
+HIDDEN void fdsnap_mark(struct fdsnap *s);
+HIDDEN void fdsnap_free(struct fdsnap *s);
+
 /* The context. */
 struct dkk_ctx {
 	bool allow_weak;

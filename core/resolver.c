@@ -4,6 +4,39 @@
  * process() (non-blocking, for event loops polling fd()) or wait()
  * (blocking).  Every lookup has a deadline: past it the query is cancelled
  * and answered TEMPFAIL (RFC 6376 6.1.2: "TEMPFAIL (key unavailable)").
+ *
+ * Descriptors.  The context lives as long as the host process (Exim's
+ * SMTP receiving process, a Dovecot delivery), whose children (Exim's
+ * re-executed deliveries and pipe commands, Sieve's extprograms) must not
+ * inherit what libunbound holds: a child writing into its socketpairs
+ * breaks every later lookup of the process.  libunbound opens descriptors
+ * without FD_CLOEXEC and has no option for it, so:
+ *
+ *  - In thread mode (ub_ctx_async(ub, 1)), which this file uses, the
+ *    descriptors libunbound keeps are opened in the caller's thread:
+ *    ub_ctx_create() makes two socketpairs (the query and answer tubes),
+ *    and the first ub_resolve_async() sets up the background worker's
+ *    event base before starting its thread.  Both calls are bracketed
+ *    with fdsnap_take()/fdsnap_mark() (cloexec.c): whatever appeared
+ *    across the call is marked, whichever descriptor number it took.
+ *  - The worker thread opens one UDP (or TCP) socket per query sent and
+ *    closes it when the answer comes, before handing the answer over;
+ *    those are not seen by the brackets.  While our lookups are in
+ *    flight the host is inside this library (Exim and Dovecot block in
+ *    dkk_verifier_wait(); filter-dkimkit runs no programs), so none is
+ *    passed on.  A lookup cancelled at its deadline, though, goes on in
+ *    the worker, which retries with new sockets for a while: so once a
+ *    lookup has been cancelled, the whole libunbound context is deleted
+ *    (that joins the worker and closes its sockets) as soon as no lookup
+ *    is in flight, and made again for the next query.
+ *  - Fork mode (ub_ctx_async(ub, 0)) is not used: libunbound would fork
+ *    a resolver process from the host's, which would hold the host's
+ *    descriptors (the SMTP connection, the spool files) and be a child
+ *    the host did not make and would reap.
+ *
+ * A host thread opening a descriptor while one of the bracketed calls
+ * runs would see it marked too; a dkk_ctx belongs to one thread
+ * (dkimkit.h), and the adapters' hosts are single-threaded.
  */
 #include <errno.h>
 #include <limits.h>
@@ -31,7 +64,11 @@ struct ubq {
 };
 
 struct ubres {
-	struct ub_ctx *ub;
+	dkk_ctx *ctx;		/* the owner, for error sentences */
+	struct ub_ctx *ub;	/* NULL: made again by the next query */
+	bool stale;		/* a lookup was cancelled: remake ub when idle */
+	char *server;		/* settings, to make ub again */
+	char *anchor;
 	bool validate;
 	unsigned timeout_ms;
 	struct ubq head;	/* ring of queries in flight */
@@ -156,21 +193,91 @@ ub_callback(void *mydata, int err, struct ub_result *res)
 }
 
 static int
+ubres_configure(struct ubres *r)
+{
+	int rc;
+
+	if ((rc = ub_ctx_async(r->ub, 1)) != 0)
+		return ctx_fail(r->ctx, DKK_EDNS, "libunbound: %s",
+		    ub_strerror(rc));
+	if (r->server != NULL) {
+		if ((rc = ub_ctx_set_fwd(r->ub, r->server)) != 0)
+			return ctx_fail(r->ctx, DKK_EDNS, "DNS server %s: %s",
+			    r->server, ub_strerror(rc));
+		/* The named resolver decides about the RFC 6761 name .test,
+		 * where test setups publish their keys. */
+		ub_ctx_set_option(r->ub, "local-zone:", "test. transparent");
+	} else if ((rc = ub_ctx_resolvconf(r->ub, NULL)) != 0) {
+		return ctx_fail(r->ctx, DKK_EDNS, "/etc/resolv.conf: %s",
+		    ub_strerror(rc));
+	} else {
+		ub_ctx_hosts(r->ub, NULL);
+	}
+	if (r->anchor != NULL) {
+		if ((rc = ub_ctx_add_ta_file(r->ub, r->anchor)) != 0)
+			return ctx_fail(r->ctx, DKK_EDNS, "trust anchor %s: %s",
+			    r->anchor, ub_strerror(rc));
+		r->validate = true;
+	}
+	return DKK_OK;
+}
+
+/* Make and configure r->ub; its socketpairs are marked close-on-exec
+ * (see the top of this file). */
+static int
+ubres_open(struct ubres *r)
+{
+	struct fdsnap snap;
+	int rc;
+
+	if (fdsnap_take(&snap) != DKK_OK)
+		return ctx_fail(r->ctx, DKK_ENOMEM, "libunbound: %s",
+		    dkk_strerror(DKK_ENOMEM));
+	r->ub = ub_ctx_create();
+	fdsnap_mark(&snap);
+	if (r->ub == NULL)
+		return ctx_fail(r->ctx, DKK_EDNS, "libunbound: cannot start");
+	if ((rc = ubres_configure(r)) != DKK_OK) {
+		ub_ctx_delete(r->ub);
+		r->ub = NULL;
+	}
+	return rc;
+}
+
+/* ub_resolve_async(), with what it opens marked close-on-exec: the first
+ * call sets up the background worker. */
+static int
+ubres_send(struct ubres *r, struct ubq *q, const char *name)
+{
+	struct fdsnap snap;
+	int rc;
+
+	if (fdsnap_take(&snap) != DKK_OK)
+		return DKK_ENOMEM;
+	rc = ub_resolve_async(r->ub, name, RR_TXT, CLASS_IN, q, ub_callback,
+	    &q->id);
+	fdsnap_mark(&snap);
+	return rc == 0 ? DKK_OK : DKK_EDNS;
+}
+
+static int
 ubres_query(void *arg, const char *name, dkk_dns_cb cb, void *cbarg)
 {
 	struct ubres *r = arg;
 	struct ubq *q;
+	int rc;
 
+	if (r->ub == NULL && (rc = ubres_open(r)) != DKK_OK)
+		return rc;
 	if ((q = dkk_calloc(1, sizeof(*q))) == NULL)
 		return DKK_ENOMEM;
 	q->r = r;
 	q->cb = cb;
 	q->cbarg = cbarg;
 	q->deadline = now_ms() + r->timeout_ms;
-	if (ub_resolve_async(r->ub, name, RR_TXT, CLASS_IN, q, ub_callback,
-	    &q->id) != 0) {
+	if ((rc = ubres_send(r, q, name)) != DKK_OK) {
 		free(q);
-		return DKK_EDNS;
+		return rc;
 	}
 	q->next = &r->head;
 	q->prev = r->head.prev;
@@ -192,9 +299,23 @@ ubres_expire(struct ubres *r)
 		next = q->next;
 		if (q->deadline <= now) {
 			ub_cancel(r->ub, q->id);
+			r->stale = true;
 			q_deliver(q, &timeout);
 		}
 	}
+}
+
+/* After a cancel, and once no lookup is in flight, drop the libunbound
+ * context: its worker still retries the cancelled query with sockets of
+ * its own (see the top of this file). */
+static void
+ubres_settle(struct ubres *r)
+{
+	if (!r->stale || r->head.next != &r->head || r->ub == NULL)
+		return;
+	ub_ctx_delete(r->ub);
+	r->ub = NULL;
+	r->stale = false;
 }
 
 static int
@@ -202,16 +323,19 @@ ubres_process(void *arg)
 {
 	struct ubres *r = arg;
 
-	if (ub_poll(r->ub) && ub_process(r->ub) != 0)
+	if (r->ub != NULL && ub_poll(r->ub) && ub_process(r->ub) != 0)
 		return DKK_EDNS;
 	ubres_expire(r);
+	ubres_settle(r);
 	return DKK_OK;
 }
 
 static int
 ubres_fd(void *arg)
 {
-	return ub_fd(((struct ubres *)arg)->ub);
+	struct ubres *r = arg;
+
+	return r->ub != NULL ? ub_fd(r->ub) : -1;
 }
 
 /* Milliseconds until the earliest deadline: queries are appended with
@@ -228,7 +352,8 @@ ubres_timeout(void *arg)
 	return left <= 0 ? 0 : left >= INT_MAX ? INT_MAX : (int)left;
 }
 
-/* Block until at least one answer is delivered or a deadline passes. */
+/* Block until at least one answer is delivered or a deadline passes.
+ * A query in flight means r->ub is there (ubres_settle waits for none). */
 static int
 ubres_wait(void *arg)
 {
@@ -257,43 +382,15 @@ ubres_release(void *arg)
 	struct ubres *r = arg;
 	struct ubq *q, *next;
 
-	ub_ctx_delete(r->ub);	/* cancels what is in flight */
+	if (r->ub != NULL)
+		ub_ctx_delete(r->ub);	/* cancels what is in flight */
 	for (q = r->head.next; q != &r->head; q = next) {
 		next = q->next;
 		free(q);
 	}
+	free(r->server);
+	free(r->anchor);
 	free(r);
-}
-
-static int
-ubres_configure(dkk_ctx *ctx, struct ubres *r, const char *server,
-    const char *anchor)
-{
-	int rc;
-
-	if ((rc = ub_ctx_async(r->ub, 1)) != 0)
-		return ctx_fail(ctx, DKK_EDNS, "libunbound: %s",
-		    ub_strerror(rc));
-	if (server != NULL) {
-		if ((rc = ub_ctx_set_fwd(r->ub, server)) != 0)
-			return ctx_fail(ctx, DKK_EDNS, "DNS server %s: %s",
-			    server, ub_strerror(rc));
-		/* The named resolver decides about the RFC 6761 name .test,
-		 * where test setups publish their keys. */
-		ub_ctx_set_option(r->ub, "local-zone:", "test. transparent");
-	} else if ((rc = ub_ctx_resolvconf(r->ub, NULL)) != 0) {
-		return ctx_fail(ctx, DKK_EDNS, "/etc/resolv.conf: %s",
-		    ub_strerror(rc));
-	} else {
-		ub_ctx_hosts(r->ub, NULL);
-	}
-	if (anchor != NULL) {
-		if ((rc = ub_ctx_add_ta_file(r->ub, anchor)) != 0)
-			return ctx_fail(ctx, DKK_EDNS, "trust anchor %s: %s",
-			    anchor, ub_strerror(rc));
-		r->validate = true;
-	}
-	return DKK_OK;
 }
 
 int
@@ -315,13 +412,16 @@ dkk_ctx_use_dns(dkk_ctx *ctx, const char *server, const char *trust_anchor,
 		return DKK_EINVAL;
 	if ((r = dkk_calloc(1, sizeof(*r))) == NULL)
 		return DKK_ENOMEM;
+	r->ctx = ctx;
 	r->head.next = r->head.prev = &r->head;
 	r->timeout_ms = timeout_ms > 0 ? timeout_ms : DNS_TIMEOUT_MS;
-	if ((r->ub = ub_ctx_create()) == NULL) {
-		free(r);
-		return ctx_fail(ctx, DKK_EDNS, "libunbound: cannot start");
+	if ((server != NULL && (r->server = dkk_strdup(server)) == NULL) ||
+	    (trust_anchor != NULL &&
+	    (r->anchor = dkk_strdup(trust_anchor)) == NULL)) {
+		ubres_release(r);
+		return DKK_ENOMEM;
 	}
-	if ((rc = ubres_configure(ctx, r, server, trust_anchor)) != DKK_OK) {
+	if ((rc = ubres_open(r)) != DKK_OK) {
 		ubres_release(r);
 		return rc;
 	}

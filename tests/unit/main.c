@@ -7,6 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <CUnit/Basic.h>
 
 #include "unit.h"
@@ -281,6 +285,27 @@ unit_opts(const dkk_key *key, const char *selector)
 	return o;
 }
 
+/* A UDP socket on loopback, not read by anyone: a resolver that never
+ * answers, or one that a test answers by hand.  Its port in *port. */
+int
+unit_udp_loopback(unsigned *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == -1) {
+		close(fd);
+		return -1;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
 static void
 tap_done(const CU_pTest test, const CU_pSuite suite,
     const CU_pFailureRecord failure)
@@ -321,6 +346,7 @@ main(int argc, char **argv)
 	suite_limits();
 	suite_worst();
 	suite_arparse();
+	suite_resolver();
 	CU_set_test_complete_handler(tap_done);
 	if (only != NULL) {
 		CU_pSuite s = CU_get_suite(only);

@@ -11,10 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <nettle/bignum.h>
 #include <nettle/rsa.h>
 
@@ -1150,27 +1146,6 @@ verify_async_resolver_wait_and_abandon(void)
 	unit_fx_free(&fx);
 }
 
-/* A UDP socket on loopback that is never read: a resolver that never
- * answers.  Its port in *port. */
-static int
-silent_server(unsigned *port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	int fd;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == -1) {
-		close(fd);
-		return -1;
-	}
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
 /* dkk_ctx_timeout() tells an event loop when the earliest lookup expires,
  * so it can sleep until then instead of ticking: -1 with nothing in
  * flight, at most the lookup timeout while one is, and once it has passed
@@ -1190,7 +1165,7 @@ verify_async_timeout_drives_deadline(void)
 	CU_ASSERT_EQUAL(dkk_ctx_timeout(fx.ctx), -1);	/* zone: no deadlines */
 	o = unit_opts(fx.rsa, "rsa");
 	sm = unit_sign(&fx, &o, msg);
-	silent = silent_server(&port);
+	silent = unit_udp_loopback(&port);
 	CU_ASSERT_FATAL(silent != -1);
 	snprintf(server, sizeof(server), "127.0.0.1@%u", port);
 	CU_ASSERT_EQUAL_FATAL(dkk_ctx_use_dns(fx.ctx, server, NULL, 300),

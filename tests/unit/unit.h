@@ -24,6 +24,7 @@ void suite_keydir(void);
 void suite_limits(void);
 void suite_worst(void);
 void suite_arparse(void);
+void suite_resolver(void);
 
 /* Register a suite from a NULL-terminated table. */
 struct unit_test {
@@ -52,6 +53,9 @@ struct unit_tmp {
 int unit_tmp_write(struct unit_tmp *t, const char *name, const void *data,
     size_t len);
 void unit_tmp_remove(struct unit_tmp *t);
+
+/* A UDP socket bound to a free port of 127.0.0.1 (*port), or -1. */
+int unit_udp_loopback(unsigned *port);
 
 /* A dkk_clock_fn returning the int64_t that arg points to. */
 int64_t unit_clock(void *arg);
