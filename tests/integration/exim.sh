@@ -2,7 +2,9 @@
 # The Exim adapter in a real Exim: exim4 daemons on loopback ports, each
 # with its own configuration, spool, log and mail folder, fed by swaks; keys
 # served by an unbound on loopback (tests/lib/unbound.sh).  Covers verify
-# (good, tampered, unsigned, two signatures, Ed25519, DNS down), the verdict
+# (good, tampered, unsigned, two signatures, Ed25519, DNS down; a pipe
+# command delivered to after verify inherits none of the resolver's
+# descriptors, and verify works after it on the same connection), the verdict
 # words for ACLs (ADSP discard: deny and discard), signing in the DATA ACL
 # (also with a key directory and with a key in a SoftHSM2 token) and on a
 # transport (checked by python3-dkim), a 50 MB message with flat
@@ -87,9 +89,10 @@ msg 'Boss <boss@example.test>' 'forged' > forged.eml
 	cat good.eml
 } > huge.eml
 
-# exim_conf DIR DATA_ACL [TRANSPORT_LINES [MAIN_LINES [REWRITE_RULES]]]: a
-# private configuration in DIR/exim.conf with its own spool, log and
-# maildir.
+# exim_conf DIR DATA_ACL [TRANSPORT_LINES [MAIN_LINES [REWRITE_RULES
+# [ROUTERS [TRANSPORTS]]]]]: a private configuration in DIR/exim.conf with
+# its own spool, log and maildir.  ROUTERS come before the router that
+# delivers everything to the maildir, TRANSPORTS after its transport.
 exim_conf()
 {
 	local d="$1"
@@ -126,6 +129,7 @@ $2
   accept
 
 begin routers
+${6:-}
 all:
   driver = accept
   transport = mbox
@@ -140,6 +144,7 @@ mbox:
   group = Debian-exim
   mode = 0644
 ${3:-}
+${7:-}
 
 begin retry
 *  *  F,1h,5m
@@ -336,6 +341,74 @@ else
 	not_ok "DNS down: dkim=temperror, message accepted" "code ${code:-none}"
 	explain "$T"
 fi
+
+# --- 2a. a pipe command inherits nothing of the resolver's ------------
+# verify's DNS context lives as long as the SMTP connection; the delivery
+# Exim forks (and re-executes) for each message, and the pipe command it
+# runs, must not inherit its descriptors.  The command lists what it has
+# and writes 16 bytes into everything past 0-2, as a careless program
+# would; a later verify on the same connection must still reach DNS.
+P="$TMPD/pipefds"
+cat > fds.py <<'PYEOF'
+import os, sys
+seen = []
+for name in sorted(os.listdir("/proc/self/fd"), key=int):
+    fd = int(name)
+    try:
+        target = os.readlink("/proc/self/fd/%d" % fd)
+    except OSError:
+        continue	# the listing's own descriptor, closed by now
+    seen.append("%d=%s" % (fd, target))
+    if fd > 2:
+        try:
+            os.write(fd, b"x" * 16)
+        except OSError:
+            pass
+with open(sys.argv[1], "a") as out:
+    out.write(" ".join(seen) + "\n")
+PYEOF
+exim_conf "$P" "  warn add_header = \${dlfunc{$SO}{verify}{mx.test}{dns=$DNS}{timeout=5}}" \
+    "" "" "" "fdlist:
+  driver = accept
+  local_parts = fdlist
+  transport = fdlist" "fdlist:
+  driver = pipe
+  command = $PY $TMPD/fds.py $P/fds.out
+  user = Debian-exim
+  group = Debian-exim"
+touch "$P/fds.out" && chown Debian-exim "$P/fds.out"
+exim_start "$P" || bail_out "exim (pipe fds) did not start"
+# ed.eml makes verify start the resolver (key ed); good.eml, after the
+# pipe command ran, needs another key (rsa), so a lookup of its own.
+"$PY" - "$PORT" "$P/fds.out" <<'PYEOF' > "$TMPD/pipefds.out" 2>&1
+import os, smtplib, sys, time
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+s.sendmail("sender@example.test", ["fdlist@example.net"], open("ed.eml", "rb").read())
+for i in range(200):
+    if os.path.getsize(sys.argv[2]) > 0:
+        break
+    time.sleep(0.1)
+s.sendmail("sender@example.test", ["bob@example.net"], open("good.eml", "rb").read())
+s.quit()
+PYEOF
+st=$?
+# What the test's own environment gave the daemon (make's or the shell's
+# descriptors) reaches the command too: not dkimkit's.
+inherited=$(for f in /proc/"$(cat "$P/exim.pid")"/fd/*; do
+	printf '%s=%s\n' "${f##*/}" "$(readlink "$f")"
+done)
+fds=$(head -n 1 "$P/fds.out")
+extra=$(printf '%s\n' $fds | grep -v '^[012]=' |
+    grep -vxF -e "$inherited" -e '')
+[ -n "$fds" ] && [ -z "$extra" ]
+ok_if "pipe command after verify: no descriptor past 0-2 but the daemon's" \
+    $? "the command had: ${fds:-nothing}" "the daemon had: $inherited" ||
+    explain "$P"
+got=$(ar_of "$(newest "$P")")
+[ "$st" -eq 0 ] && delivered "$P" 1 && [[ "$got" == *"dkim=pass"* ]] &&
+    [[ "$got" == *"header.s=rsa"* ]]
+ok_if "same connection after the pipe command: verify still reaches DNS" $? \
+    "$(cat "$TMPD/pipefds.out")" "$got" || explain "$P"
 
 # --- 3. ADSP discard: deny, and discard --------------------------------
 for action in deny discard; do
