@@ -170,14 +170,40 @@ spool_open(uschar **yield)
 	return fd;
 }
 
+/* Where the body starts in the -D file: after its first line, the
+ * message id and "-D".  Exim 4.96's ids have 16 characters, 4.97's 23,
+ * and 4.97 still reads spool files of the old ids: the offset is taken
+ * from the file (checked against message_id), not from local_scan.h's
+ * SPOOL_DATA_START_OFFSET of the Exim built against.  -1 when the first
+ * line is not this message's. */
+static off_t
+spool_data_start(int fd, uschar **yield)
+{
+	char line[128];
+	size_t idlen = strlen(CCS message_id);
+	ssize_t n;
+
+	do
+		n = pread(fd, line, sizeof(line), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return exim_fail(yield, "spool", strerror(errno)), -1;
+	if ((size_t)n < idlen + 3 || memcmp(line, message_id, idlen) != 0 ||
+	    memcmp(line + idlen, "-D\n", 3) != 0)
+		return exim_fail(yield, "spool", CCS string_sprintf("the -D "
+		    "file does not start with \"%s-D\"", message_id)), -1;
+	return (off_t)(idlen + 3);
+}
+
 static int
 spool_body(spool_update_fn update, void *obj, uschar **yield)
 {
-	off_t off = SPOOL_DATA_START_OFFSET;
+	off_t off;
 	ssize_t n;
 	int fd, rc;
 
-	if ((fd = spool_open(yield)) < 0)
+	if ((fd = spool_open(yield)) < 0 ||
+	    (off = spool_data_start(fd, yield)) < 0)
 		return FAIL;
 	while ((n = pread(fd, spool_buf, sizeof(spool_buf), off)) != 0) {
 		if (n < 0 && errno == EINTR)
