@@ -280,7 +280,8 @@ result(uschar **yield, int argc, uschar *argv[])
 		/* A stale state belongs to an earlier message: drop it. */
 		verify_state_clear();
 		return exim_fail(yield, "result", "verify has not run for "
-		    "this message");
+		    "this message in this process (routers and transports "
+		    "run in another: keep the verdict in an acl_m_ variable)");
 	}
 	if ((word = result_word(what)) == NULL)
 		return exim_fail(yield, "result", CCS string_sprintf(

@@ -630,6 +630,80 @@ delivered "$Q" 2 && "$PY" dkimverify.py "$(newest "$Q")" >/dev/null
 ok_if "the -D file's first line restored: delivered signed" $? \
     "$(cat "$TMPD/qff.out")" || explain "$Q"
 
+# --- 5a. remove_header and sign: sign on the transport ----------------
+# Exim applies an ACL's remove_header after the ACL ends, so a signature
+# made in the same ACL covers the Subject that then goes (it fails, as
+# the README says); one made on the transport covers what goes out.
+C="$TMPD/removed"
+exim_conf "$C" "  warn remove_header = Subject
+  warn add_header = \${dlfunc{$SO}{sign}{example.test}{rsa}{$TMPD/rsa.pem}}" \
+    "  headers_add = \${dlfunc{$SO}{sign}{example.test}{ed}{$TMPD/ed.pem}}" \
+    "queue_only = true"
+exim_start "$C" || bail_out "exim (remove_header) did not start"
+send plain.eml
+"${EXIM_ENV[@]}" "$EXIM" -C "$C/exim.conf" -qff > "$TMPD/qff.out" 2>&1
+if delivered "$C" 1; then
+	f=$(newest "$C")
+	"$DKIMKIT" verify --zone keys.zone "$f" > "$TMPD/removed.out"
+	! grep -qi '^Subject:' "$f" &&
+	    grep -q 'signature [12]: pass d=example.test s=ed ' "$TMPD/removed.out"
+	ok_if "remove_header = Subject, sign on the transport: passes" $? \
+	    "$(cat "$TMPD/removed.out")" || explain "$C"
+	grep -q 'signature [12]: fail d=example.test s=rsa ' "$TMPD/removed.out"
+	ok_if "remove_header = Subject, sign in the same ACL: fails (README)" \
+	    $? "$(cat "$TMPD/removed.out")" || explain "$C"
+else
+	not_ok "remove_header and sign: delivered" "$(cat "$TMPD/qff.out")"
+	explain "$C"
+fi
+
+# --- 5b. verdicts in routers and transports: acl_m_ variables -----------
+# Deliveries run in another process than the SMTP session that verified:
+# result has nothing there and fails its expansion.  Exim skips a router
+# whose condition fails to expand (logged) and defers a transport's
+# delivery.  An acl_m_ variable set in the DATA ACL travels with the
+# message in its spool file.
+M="$TMPD/aclvar"
+exim_conf "$M" "  warn add_header = \${dlfunc{$SO}{verify}{mx.test}{dns=$DNS}}
+  warn set acl_m_dkim = \${dlfunc{$SO}{result}{dkim}}" \
+    "  headers_add = X-Verdict: \$acl_m_dkim" "queue_only = true" "" \
+    "direct:
+  driver = accept
+  local_parts = direct
+  condition = \${if eq{\${dlfunc{$SO}{result}{dkim}}}{pass}}
+  transport = tagged
+late:
+  driver = accept
+  local_parts = late
+  transport = late" "tagged:
+  driver = appendfile
+  file = $M/mail/tagged
+  user = Debian-exim
+late:
+  driver = appendfile
+  file = $M/mail/late
+  user = Debian-exim
+  headers_add = X-Verdict: \${dlfunc{$SO}{result}{dkim}}"
+exim_start "$M" || bail_out "exim (acl_m) did not start"
+send good.eml
+send good.eml --to direct@example.net
+send good.eml --to late@example.net
+"${EXIM_ENV[@]}" "$EXIM" -C "$M/exim.conf" -qff > "$TMPD/qff.out" 2>&1
+why='dkimkit: result: verify has not run for this message in this process'
+delivered "$M" 2 && grep -q '^X-Verdict: pass' "$(newest "$M")"
+ok_if "the verdict in acl_m_dkim reaches the transport" $? \
+    "$(cat "$TMPD/qff.out")" || explain "$M"
+grep -q "failed to expand condition .* for direct router: $why" \
+    "$M/log/mainlog" && grep -q '=> direct <direct@example.net> R=all' \
+    "$M/log/mainlog" && [ ! -e "$M/mail/tagged" ]
+ok_if "result in a router condition: logged, the router is skipped" $? \
+    "$(grep direct "$M/log/mainlog")" || explain "$M"
+[ "$("${EXIM_ENV[@]}" "$EXIM" -C "$M/exim.conf" -bpc)" = 1 ] &&
+    grep -q "late@example.net R=late T=late defer .*$why" "$M/log/mainlog" &&
+    [ ! -s "$M/mail/late" ]
+ok_if "result on a transport: the delivery defers, the reason logged" $? \
+    "$(grep late "$M/log/mainlog")" || explain "$M"
+
 # --- 6. a 50 MB message: memory stays flat -----------------------------
 B="$TMPD/big"
 exim_conf "$B" "  warn add_header = \${dlfunc{$SO}{verify}{mx.test}{dns=$DNS}}"
