@@ -40,7 +40,6 @@ const dkk_key *ctx_keydir(const char *dir, const char *domain,
 typedef int (*spool_update_fn)(void *obj, const void *data, size_t len);
 int spool_feed(spool_update_fn update, void *obj, int received,
     uschar **yield);
-int spool_over_limit(void);
 
 /* Log a failure to the main log and make it the expansion's error. */
 int exim_fail(uschar **yield, const char *what, const char *why);

@@ -30,7 +30,6 @@ static unsigned char spool_buf[64 * 1024];
  * open for the reason at the top, closed when another message comes. */
 static int spool_own_fd = -1;
 static char *spool_own_id;
-static int spool_core_rc;	/* the core's answer when it refused */
 
 /* Whether two fields have the same name. */
 static int
@@ -76,12 +75,10 @@ spool_headers(spool_update_fn update, void *obj, int received,
 		if (!spool_wanted(h, prev, received))
 			continue;
 		if ((rc = update(obj, h->text, (size_t)h->slen)) != DKK_OK)
-			return spool_core_rc = rc,
-			    exim_fail(yield, "header", dkk_strerror(rc));
+			return exim_fail(yield, "header", dkk_strerror(rc));
 	}
 	if ((rc = update(obj, "\n", 1)) != DKK_OK)
-		return spool_core_rc = rc,
-		    exim_fail(yield, "header", dkk_strerror(rc));
+		return exim_fail(yield, "header", dkk_strerror(rc));
 	return OK;
 }
 
@@ -211,19 +208,10 @@ spool_body(spool_update_fn update, void *obj, uschar **yield)
 		if (n < 0)
 			return exim_fail(yield, "spool", strerror(errno));
 		if ((rc = update(obj, spool_buf, (size_t)n)) != DKK_OK)
-			return spool_core_rc = rc,
-			    exim_fail(yield, "body", dkk_strerror(rc));
+			return exim_fail(yield, "body", dkk_strerror(rc));
 		off += n;
 	}
 	return OK;
-}
-
-/* Whether the last spool_feed() failed because the message is over the
- * core's limits (too many or too long header fields): no retry helps. */
-int
-spool_over_limit(void)
-{
-	return spool_core_rc == DKK_ELIMIT;
 }
 
 /* Feed the whole message: the fields (as received, or as they will go
@@ -233,7 +221,6 @@ spool_feed(spool_update_fn update, void *obj, int received, uschar **yield)
 {
 	int rc;
 
-	spool_core_rc = DKK_OK;
 	if ((rc = spool_headers(update, obj, received, yield)) != OK)
 		return rc;
 	return spool_body(update, obj, yield);

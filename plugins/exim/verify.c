@@ -172,11 +172,14 @@ static void
 verify_log(const dkk_verifier *v, const struct verify_opts *o)
 {
 	const struct dkk_sig_result *r;
+	const char *detail;
 	uschar *line;
 	size_t i;
 
 	line = string_sprintf("dkimkit: dkim=%s",
 	    dkk_verdict_name(vst.dkim));
+	if (dkk_verifier_reason(v, &detail) != DKK_R_OK)
+		line = string_sprintf("%s (%s)", line, detail);
 	if (o->adsp)
 		line = string_sprintf("%s adsp=%s (%s)", line,
 		    dkk_adsp_name(vst.adsp), vst.author);
@@ -191,30 +194,16 @@ verify_log(const dkk_verifier *v, const struct verify_opts *o)
 	log_write(0, LOG_MAIN, "%s", line);
 }
 
-/* A message over the core's limits cannot be verified, now or later:
- * permerror, rather than a 451 the client would retry for days. */
-static int
-verify_over_limit(const struct verify_opts *o, uschar **yield)
-{
-	if (verify_state_set(DKK_PERMERROR, o->adsp ? DKK_ADSP_PERMERROR :
-	    DKK_ADSP_NONE, "", strdup("")) != 0)
-		return exim_fail(yield, "verify", dkk_strerror(DKK_ENOMEM));
-	log_write(0, LOG_MAIN, "dkimkit: dkim=permerror (message over the "
-	    "library's limits: not verified)");
-	*yield = string_sprintf("Authentication-Results: %s;\n\tdkim=permerror"
-	    " (message over dkimkit's limits)%s", o->authserv_id, o->adsp ?
-	    ";\n\tdkim-adsp=permerror" : "");
-	return OK;
-}
-
 static int
 verify_run(dkk_verifier *v, const struct verify_opts *o, uschar **yield)
 {
 	char *ar = NULL;
 	int rc;
 
+	/* A header block over the core's limits is a verdict too
+	 * (permerror, DKK_R_LIMIT), not an error the client would retry. */
 	if ((rc = spool_feed(verify_update, v, 1, yield)) != OK)
-		return spool_over_limit() ? verify_over_limit(o, yield) : rc;
+		return rc;
 	/* DNS trouble is a temperror verdict, not an error. */
 	if ((rc = dkk_verifier_wait(v)) != DKK_OK ||
 	    (rc = dkk_verifier_ar(v, o->authserv_id, "\n", 0, &ar)) != DKK_OK)
