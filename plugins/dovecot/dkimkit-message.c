@@ -8,7 +8,8 @@
  * read the copy and nothing needs freeing when the delivery ends.
  *
  * Failures never stop the delivery: they come back as msg->failed, which
- * the tests turn into temperror.
+ * the tests turn into temperror.  A message over the core's limits is not
+ * a failure: the core's verdict for it is permerror, as in every host.
  */
 #include "lib.h"
 #include "istream.h"
@@ -76,6 +77,9 @@ dkimkit_message_copy(struct dkimkit_msg *msg, pool_t pool,
 	msg->sigs = sigs;
 	msg->count = i;
 	msg->adsp = dkk_adsp_name(dkk_verifier_adsp(v, NULL));
+	/* Over a limit the core has a verdict but no signature results. */
+	if (dkk_verifier_reason(v, NULL) != DKK_R_OK)
+		msg->unevaluated = dkk_verdict_name(dkk_verifier_verdict(v));
 }
 
 /* One log line per message, the verdicts as Authentication-Results. */

@@ -35,6 +35,9 @@ struct dkimkit_msg {
 	const struct dkimkit_sig *sigs;
 	unsigned int count;
 	const char *adsp;
+	/* The verdict of a message that was not evaluated (its header block
+	 * is over the core's limits), which every dkim test sees; NULL. */
+	const char *unevaluated;
 	bool failed;		/* internal or setting failure: all temperror */
 };
 

@@ -10,7 +10,9 @@
  * results; with no such signature the one verdict is "none".  dkim_adsp
  * matches the RFC 5617 result.  Comparators and match types are RFC 5228
  * section 2.7; the default is :is with "i;ascii-casemap".  When the
- * message could not be verified at all, the only value is "temperror".
+ * message could not be verified at all, the only value is "temperror";
+ * when its header block is over the core's limits, dkim's only value is
+ * "permerror" (and dkim_adsp's is permerror too).
  */
 #include "lib.h"
 
@@ -224,7 +226,9 @@ tst_dkim_domain_wanted(const char *domain, const char *const *wanted)
 }
 
 /* The values the test compares: one verdict per wanted signature,
- * "none" without any, "temperror" when verification failed. */
+ * "none" without any, "temperror" when verification failed, the message's
+ * verdict (permerror) when it was not evaluated: its signatures are
+ * unknown, so :domain cannot make it "none". */
 static const char *const *
 tst_dkim_values(const struct sieve_runtime_env *renv,
     const struct dkimkit_msg *msg, const char *const *wanted, bool adsp)
@@ -238,6 +242,8 @@ tst_dkim_values(const struct sieve_runtime_env *renv,
 		array_push_back(&values, &temperror);
 	} else if (adsp) {
 		array_push_back(&values, &msg->adsp);
+	} else if (msg->unevaluated != NULL) {
+		array_push_back(&values, &msg->unevaluated);
 	} else {
 		for (i = 0; i < msg->count; i++) {
 			if (!tst_dkim_domain_wanted(msg->sigs[i].domain,
