@@ -531,6 +531,30 @@ DELIVERIES
 	    "$D/dovecot.log"
 	ok_if "the LMTP process logs the verdicts" $? "$(cat "$D/dovecot.log")"
 	lmtp_stop
+	# DNS unreachable, one message for two users: LMTP runs each user's
+	# script, each verifies and waits for its own lookups (a TEMPFAIL is
+	# not kept for the next), so the delivery takes about one
+	# dkimkit_timeout per recipient (README).
+	sed -i "s|^  dkimkit_zone = .*|  dkimkit_dns = 127.0.0.1@$SILENT\\n  dkimkit_timeout = 2000|" \
+	    "$D/dovecot.conf"
+	sed -i 's|\\n|\n|' "$D/dovecot.conf"
+	if check "dovecot with LMTP restarts, DNS unreachable" \
+	    dovecot -c "$D/dovecot.conf" && lmtp_up; then
+		start=$SECONDS
+		tap_run swaks --protocol LMTP --server 127.0.0.1 \
+		    --port "$LMTP_PORT" --from sender@example.org \
+		    --to user@example.net,other@example.net \
+		    --data "@msg/pass.eml" --timeout 60
+		took=$((SECONDS - start))
+		n=$(grep -c 'dkimkit: lmtp.example.net; dkim=temperror' \
+		    "$D/dovecot.log")
+		filed "$D/users/other/Maildir" Later pass && [ "$n" -eq 2 ] &&
+		    [ "$took" -ge 4 ] && [ "$took" -lt 30 ]
+		ok_if "LMTP, DNS down, two recipients: two verifications, ${took} s" \
+		    $? "verifications logged: $n" "$(cat "$TAP_OUT")" \
+		    "$(tail -n 20 "$D/dovecot.log")"
+		lmtp_stop
+	fi
 fi
 
 done_testing
