@@ -379,7 +379,7 @@ dk_sign(struct bench *b, const struct msg *m, enum dkk_canon c, bool ed)
 	if (dkk_signer_new(b->ctx, &o, &s) != DKK_OK)
 		return NULL;
 	if (dkk_signer_update(s, m->p, m->len) != DKK_OK ||
-	    dkk_signer_final(s, "\r\n", &field) != DKK_OK)
+	    dkk_signer_final(s, 0, &field) != DKK_OK)
 		field = NULL;
 	dkk_signer_free(s);
 	return field;
@@ -395,7 +395,7 @@ dk_verify_stream(struct bench *b, size_t (*next)(void *, const char **),
 	size_t n;
 	bool ok = true;
 
-	if (dkk_verifier_new(b->ctx, &v) != DKK_OK)
+	if (dkk_verifier_new(b->ctx, NULL, &v) != DKK_OK)
 		return false;
 	while (ok && (n = next(arg, &p)) > 0)
 		ok = dkk_verifier_update(v, p, n) == DKK_OK;
@@ -517,11 +517,11 @@ dk_worst(struct bench *b, const struct msg *m)
 	char *ar = NULL;
 	bool ok;
 
-	if (dkk_verifier_new(b->ctx, &v) != DKK_OK)
+	if (dkk_verifier_new(b->ctx, NULL, &v) != DKK_OK)
 		return false;
 	ok = dkk_verifier_update(v, m->p, m->len) == DKK_OK &&
 	    dkk_verifier_wait(v) == DKK_OK &&
-	    dkk_verifier_ar(v, "mx.bench.example", "\r\n", 0, &ar) == DKK_OK;
+	    dkk_verifier_ar(v, "mx.bench.example", 0, &ar) == DKK_OK;
 	free(ar);
 	dkk_verifier_free(v);
 	return ok;
@@ -981,7 +981,7 @@ stream_sign(struct bench *b, uint64_t size)
 	while ((n = stream_next(&s, &p)) > 0)
 		if (dkk_signer_update(sg, p, n) != DKK_OK)
 			die("streamed signing", DKK_EIO);
-	if (dkk_signer_final(sg, "\r\n", &field) != DKK_OK)
+	if (dkk_signer_final(sg, 0, &field) != DKK_OK)
 		die("streamed signing", DKK_EIO);
 	dkk_signer_free(sg);
 	free(s.buf);

@@ -111,7 +111,7 @@ sign_stream(dkk_ctx *ctx, const struct sopts *o, FILE *f, const char *name)
 		warnx("%s: %s", name, strerror(errno));
 		rc = DKK_EIO;
 	} else if (rc == DKK_OK) {
-		rc = dkk_signer_final(s, "\r\n", &field);
+		rc = dkk_signer_final(s, 0, &field);
 	}
 	if (rc != DKK_OK && rc != DKK_EIO)
 		warnx("%s: %s", name, dkk_strerror(rc));

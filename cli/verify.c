@@ -183,6 +183,7 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	const char *name = f == stdin ? "(stdin)" : path;
+	struct dkk_verify_opts vo = { .adsp = o->adsp };
 	dkk_verifier *v = NULL;
 	char *ar = NULL;
 	int rc, ret = -1;
@@ -191,12 +192,12 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 		warnx("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if ((rc = dkk_verifier_new(ctx, &v)) != DKK_OK)
+	if ((rc = dkk_verifier_new(ctx, &vo, &v)) != DKK_OK)
 		warnx("%s: %s", name, dkk_strerror(rc));
 	else if (feed_file(v, name, f) == 0) {
 		if ((rc = dkk_verifier_wait(v)) != DKK_OK ||
-		    (rc = dkk_verifier_ar(v, o->authserv_id, NULL, 1, &ar)) !=
-		    DKK_OK)
+		    (rc = dkk_verifier_ar(v, o->authserv_id,
+		    DKK_FIELD_ONE_LINE | DKK_FIELD_VALUE_ONLY, &ar)) != DKK_OK)
 			warnx("%s: %s", name, dkk_strerror(rc));
 		else {
 			if (o->json)
@@ -222,7 +223,6 @@ verify_setup(dkk_ctx *ctx, struct vopts *o)
 	if (o->have_now)
 		dkk_ctx_set_clock(ctx, fixed_clock, &o->now);
 	dkk_ctx_set_allow_weak(ctx, o->allow_weak);
-	dkk_ctx_set_adsp(ctx, o->adsp);
 	if (o->authserv_id == NULL) {
 		if (gethostname(o->host, sizeof(o->host) - 1) != 0)
 			strcpy(o->host, "localhost");

@@ -319,13 +319,13 @@ ar_adsp(struct ar *ar, const dkk_verifier *v)
 
 /* The field's start: the name (unless value_only) and the authserv-id. */
 static int
-ar_open(struct ar *ar, const char *authserv_id, const char *eol,
-    int value_only)
+ar_open(struct ar *ar, const char *authserv_id, unsigned flags)
 {
 	memset(ar, 0, sizeof(*ar));
-	ar->eol = eol;
+	ar->eol = (flags & DKK_FIELD_ONE_LINE) ? NULL :
+	    (flags & DKK_FIELD_LF) ? "\n" : "\r\n";
 	ar->first_in_line = true;
-	if (!value_only) {
+	if (!(flags & DKK_FIELD_VALUE_ONLY)) {
 		buf_adds(&ar->item, "Authentication-Results:");
 		ar_flush(ar);
 	}
@@ -349,7 +349,7 @@ ar_close(struct ar *ar, char **out)
 
 int
 dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,
-    const char *eol, int value_only, char **out)
+    unsigned flags, char **out)
 {
 	struct ar ar;
 	size_t *bprefix;
@@ -361,7 +361,7 @@ dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,
 	if ((bprefix = dkk_calloc(v->nsigs + 1, sizeof(*bprefix))) == NULL)
 		return DKK_ENOMEM;
 	if ((rc = ar_bprefixes(v, bprefix)) == DKK_OK &&
-	    (rc = ar_open(&ar, authserv_id, eol, value_only)) == DKK_OK) {
+	    (rc = ar_open(&ar, authserv_id, flags)) == DKK_OK) {
 		ar_sigs(&ar, v, bprefix);
 		if (v->limit.len > 0) {
 			ar_method(&ar, "dkim", "permerror");
@@ -383,7 +383,7 @@ dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,
 
 int
 dkk_ar_unverified(const char *authserv_id, enum dkk_verdict verdict,
-    const char *why, const char *eol, char **out)
+    const char *why, unsigned flags, char **out)
 {
 	struct ar ar;
 	int rc;
@@ -392,7 +392,7 @@ dkk_ar_unverified(const char *authserv_id, enum dkk_verdict verdict,
 	    dkk_verdict_name(verdict) == NULL)
 		return DKK_EINVAL;
 	*out = NULL;
-	rc = ar_open(&ar, authserv_id, eol, 0);
+	rc = ar_open(&ar, authserv_id, flags);
 	ar_method(&ar, "dkim", dkk_verdict_name(verdict));
 	if (why != NULL)
 		ar_prop(&ar, "reason", why, SIZE_MAX, false);

@@ -92,15 +92,6 @@ dkk_ctx_set_allow_weak(dkk_ctx *ctx, int on)
 }
 
 int
-dkk_ctx_set_adsp(dkk_ctx *ctx, int on)
-{
-	if (ctx == NULL)
-		return DKK_EINVAL;
-	ctx->adsp = on != 0;
-	return DKK_OK;
-}
-
-int
 dkk_ctx_set_clock(dkk_ctx *ctx, dkk_clock_fn fn, void *arg)
 {
 	if (ctx == NULL)

@@ -11,7 +11,7 @@
  *	dkk_ctx_new(&ctx);			// once per process
  *	dkk_ctx_use_zone(ctx, "keys.zone");	// or dkk_ctx_use_dns()
  *
- *	dkk_verifier_new(ctx, &v);		// once per message
+ *	dkk_verifier_new(ctx, NULL, &v);	// once per message
  *	while ((n = read(fd, buf, sizeof(buf))) > 0)
  *		dkk_verifier_update(v, buf, n);	// raw bytes, CRLF or LF
  *	dkk_verifier_wait(v);			// or _final() in an event loop
@@ -218,10 +218,6 @@ enum dkk_limit {
 DKK_EXPORT int dkk_ctx_set_limit(dkk_ctx *ctx, enum dkk_limit which,
     size_t value);
 
-/* Also evaluate ADSP (RFC 5617) for every message verified by a verifier
- * made after this call; verifiers already made keep their setting. */
-DKK_EXPORT int dkk_ctx_set_adsp(dkk_ctx *ctx, int on);
-
 /* ------------------------------------------------------------------ */
 /* Key sources.                                                       */
 
@@ -323,8 +319,16 @@ struct dkk_sig_result {
 	int64_t body_length;	/* l=, or -1 */
 };
 
+/* What one verifier does besides DKIM: per-message choices, so that the
+ * context stays as it was configured while messages flow.  Zero the
+ * struct, then set what is wanted; NULL means all off. */
+struct dkk_verify_opts {
+	int adsp;		/* evaluate ADSP (RFC 5617) too */
+};
+
 /* A verifier for one message.  Free with dkk_verifier_free(). */
-DKK_EXPORT int dkk_verifier_new(dkk_ctx *ctx, dkk_verifier **vp) DKK_WUR;
+DKK_EXPORT int dkk_verifier_new(dkk_ctx *ctx,
+    const struct dkk_verify_opts *opts, dkk_verifier **vp) DKK_WUR;
 DKK_EXPORT void dkk_verifier_free(dkk_verifier *v);
 
 /* Feed the next len bytes of the raw message (header, blank line, body), in
@@ -361,8 +365,8 @@ DKK_EXPORT enum dkk_verdict dkk_verifier_verdict(const dkk_verifier *v);
 DKK_EXPORT enum dkk_reason dkk_verifier_reason(const dkk_verifier *v,
     const char **detail);
 
-/* The ADSP result (with dkk_ctx_set_adsp() on) and the Author Domain it
- * concerns (NULL when the From field has no single address). */
+/* The ADSP result (with dkk_verify_opts.adsp) and the Author Domain that
+ * gave it (NULL when From has no author address). */
 DKK_EXPORT enum dkk_adsp dkk_verifier_adsp(const dkk_verifier *v,
     const char **author_domain);
 
@@ -374,12 +378,20 @@ DKK_EXPORT enum dkk_adsp dkk_verifier_adsp(const dkk_verifier *v,
 DKK_EXPORT int dkk_author_domain(const char *header, size_t len,
     char **domain) DKK_WUR;
 
+/* How a header field the core writes is laid out (dkk_verifier_ar,
+ * dkk_ar_unverified, dkk_signer_final).  0: folded at 78 columns with
+ * CRLF + TAB, no line over 998 characters, name included, no final line
+ * end. */
+enum dkk_field_flags {
+	DKK_FIELD_LF = 1,		/* fold with LF + TAB (Exim, smtpd) */
+	DKK_FIELD_ONE_LINE = 2,		/* no folding (A-R only) */
+	DKK_FIELD_VALUE_ONLY = 4	/* without "Name: " (A-R only) */
+};
+
 /* Render the Authentication-Results field for this message (RFC 8601):
- * "Authentication-Results: <authserv_id>; dkim=... ; dkim-adsp=...".
- * With eol non-NULL the field is folded at 78 columns with eol + TAB, and
- * no line is longer than 998 characters (RFC 5322 2.1.1); with eol NULL
- * it is one line.  The field ends without a line end.  value_only drops
- * the "Authentication-Results: " prefix.  Each evaluated signature has a
+ * "Authentication-Results: <authserv_id>; dkim=... ; dkim-adsp=...",
+ * laid out as flags say (enum dkk_field_flags; folded, no line is longer
+ * than 998 characters, RFC 5322 2.1.1).  Each evaluated signature has a
  * dkim entry; of the others (unparsable, past DKK_LIMIT_SIGNATURES) at
  * most DKK_LIMIT_SIGNATURES do, and a comment counts the rest.  A value
  * over 256 characters is left out (header.b is cut), and a comment says
@@ -388,14 +400,14 @@ DKK_EXPORT int dkk_author_domain(const char *header, size_t len,
  * DKK_EINVAL for an authserv_id over 255 characters.  Free *out with
  * free(). */
 DKK_EXPORT int dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,
-    const char *eol, int value_only, char **out) DKK_WUR;
+    unsigned flags, char **out) DKK_WUR;
 
 /* The Authentication-Results field for a message the host could not
  * verify (it could not hold it, ran out of memory, ...): "dkim=<verdict>"
- * with why as its reason (NULL for none), folded and escaped as
+ * with why as its reason (NULL for none), laid out and escaped as
  * dkk_verifier_ar() does.  Free *out with free(). */
 DKK_EXPORT int dkk_ar_unverified(const char *authserv_id,
-    enum dkk_verdict verdict, const char *why, const char *eol, char **out)
+    enum dkk_verdict verdict, const char *why, unsigned flags, char **out)
     DKK_WUR;
 
 /* Reading Authentication-Results fields (RFC 8601 2.2), for a host that
@@ -575,10 +587,10 @@ DKK_EXPORT void dkk_signer_free(dkk_signer *s);
 DKK_EXPORT int dkk_signer_update(dkk_signer *s, const void *data,
     size_t len) DKK_WUR;
 
-/* End of message: *field is "DKIM-Signature: ..." folded with eol + TAB
- * (eol "\r\n" when NULL), without a final line end, to be placed above the
- * header.  Free *field with free(). */
-DKK_EXPORT int dkk_signer_final(dkk_signer *s, const char *eol,
+/* End of message: *field is "DKIM-Signature: ..." folded as flags say
+ * (0 or DKK_FIELD_LF; the others are DKK_EINVAL), without a final line
+ * end, to be placed above the header.  Free *field with free(). */
+DKK_EXPORT int dkk_signer_final(dkk_signer *s, unsigned flags,
     char **field) DKK_WUR;
 
 #ifdef __cplusplus

@@ -373,7 +373,6 @@ HIDDEN void fdsnap_free(struct fdsnap *s);
 /* The context. */
 struct dkk_ctx {
 	bool allow_weak;
-	bool adsp;
 	unsigned skew;
 	size_t limit_header_bytes;
 	size_t limit_header_fields;

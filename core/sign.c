@@ -480,13 +480,13 @@ signer_finish(dkk_signer *s, struct layout *l, struct buf *hlist)
 }
 
 int
-dkk_signer_final(dkk_signer *s, const char *eol, char **field)
+dkk_signer_final(dkk_signer *s, unsigned flags, char **field)
 {
 	struct layout l;
 	struct buf hlist;
 	int rc;
 
-	if (s == NULL || field == NULL)
+	if (s == NULL || field == NULL || (flags & ~(unsigned)DKK_FIELD_LF))
 		return DKK_EINVAL;
 	if (s->err != DKK_OK)
 		return s->err;
@@ -500,8 +500,8 @@ dkk_signer_final(dkk_signer *s, const char *eol, char **field)
 	buf_clear(&hlist);
 	if (rc == DKK_OK && l.f.failed)
 		rc = DKK_ENOMEM;
-	*field = rc == DKK_OK ? with_eol(&l.f, eol != NULL ? eol : "\r\n") :
-	    NULL;
+	*field = rc == DKK_OK ? with_eol(&l.f, (flags & DKK_FIELD_LF) ? "\n" :
+	    "\r\n") : NULL;
 	buf_clear(&l.f);
 	if (rc == DKK_OK && *field == NULL)
 		rc = DKK_ENOMEM;

@@ -161,7 +161,8 @@ header_done(dkk_verifier *v)
 }
 
 int
-dkk_verifier_new(dkk_ctx *ctx, dkk_verifier **vp)
+dkk_verifier_new(dkk_ctx *ctx, const struct dkk_verify_opts *opts,
+    dkk_verifier **vp)
 {
 	dkk_verifier *v;
 
@@ -170,7 +171,7 @@ dkk_verifier_new(dkk_ctx *ctx, dkk_verifier **vp)
 	if ((v = dkk_calloc(1, sizeof(*v))) == NULL)
 		return DKK_ENOMEM;
 	v->ctx = ctx;
-	v->adsp_on = ctx->adsp;
+	v->adsp_on = opts != NULL && opts->adsp != 0;
 	header_init(&v->hdr, ctx->limit_header_bytes, ctx->limit_header_fields);
 	bodyset_init(&v->body);
 	buf_init(&v->tmp);

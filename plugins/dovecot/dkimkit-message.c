@@ -89,7 +89,8 @@ dkimkit_message_log(const struct sieve_runtime_env *renv,
 {
 	char *ar = NULL;
 
-	if (dkk_verifier_ar(v, ectx->authserv_id, NULL, 1, &ar) != DKK_OK) {
+	if (dkk_verifier_ar(v, ectx->authserv_id,
+	    DKK_FIELD_ONE_LINE | DKK_FIELD_VALUE_ONLY, &ar) != DKK_OK) {
 		e_error(renv->event, "dkimkit: cannot render the results");
 		return;
 	}
@@ -102,13 +103,16 @@ dkimkit_message_verify(const struct sieve_runtime_env *renv,
     const struct ext_dkimkit_context *ectx, pool_t pool,
     struct dkimkit_msg *msg)
 {
+	/* ADSP is cheap next to the key lookups, and a script may ask for
+	 * it after the dkim test has already verified the message. */
+	static const struct dkk_verify_opts vo = { .adsp = 1 };
 	dkk_verifier *v = NULL;
 	const char *why = "the extension's settings are broken";
 	int err;
 
 	if (ectx->ctx == NULL)
 		goto fail;
-	if ((err = dkk_verifier_new(ectx->ctx, &v)) != DKK_OK) {
+	if ((err = dkk_verifier_new(ectx->ctx, &vo, &v)) != DKK_OK) {
 		why = dkk_strerror(err);
 		goto fail;
 	}

@@ -145,13 +145,6 @@ ext_dkimkit_ctx_new(struct sieve_instance *svinst, const char **error_r)
 		*error_r = dkk_strerror(err);
 		return NULL;
 	}
-	/* ADSP is cheap next to the key lookups, and a script may ask for
-	 * it after the dkim test has already verified the message. */
-	if (dkk_ctx_set_adsp(ctx, 1) != DKK_OK) {
-		*error_r = "cannot turn ADSP on";
-		dkk_ctx_free(ctx);
-		return NULL;
-	}
 	if (ext_dkimkit_set_policy(svinst, ctx, error_r) < 0 ||
 	    ext_dkimkit_set_source(svinst, ctx, error_r) < 0) {
 		dkk_ctx_free(ctx);

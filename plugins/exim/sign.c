@@ -99,7 +99,7 @@ sign_run(dkk_signer *s, const struct dkk_sign_opts *so, uschar **yield)
 
 	if ((rc = spool_feed(sign_update, s, 0, yield)) != OK)
 		return rc;
-	if ((rc = dkk_signer_final(s, "\n", &field)) != DKK_OK)
+	if ((rc = dkk_signer_final(s, DKK_FIELD_LF, &field)) != DKK_OK)
 		return exim_fail(yield, "sign", dkk_strerror(rc));
 	log_write(0, LOG_MAIN, "dkimkit: signed d=%s s=%s a=%s-sha256",
 	    so->domain, so->selector, dkk_key_type(so->key));

@@ -206,7 +206,7 @@ verify_run(dkk_verifier *v, const struct verify_opts *o, uschar **yield)
 		return rc;
 	/* DNS trouble is a temperror verdict, not an error. */
 	if ((rc = dkk_verifier_wait(v)) != DKK_OK ||
-	    (rc = dkk_verifier_ar(v, o->authserv_id, "\n", 0, &ar)) != DKK_OK)
+	    (rc = dkk_verifier_ar(v, o->authserv_id, DKK_FIELD_LF, &ar)) != DKK_OK)
 		return exim_fail(yield, "verify", dkk_strerror(rc));
 	if (verify_keep(v) != 0) {
 		free(ar);
@@ -222,6 +222,7 @@ int
 verify(uschar **yield, int argc, uschar *argv[])
 {
 	struct verify_opts o;
+	struct dkk_verify_opts vo = { 0 };
 	dkk_verifier *v = NULL;
 	dkk_ctx *ctx;
 	int rc;
@@ -236,9 +237,8 @@ verify(uschar **yield, int argc, uschar *argv[])
 		return FAIL;
 	if ((rc = ctx_source(&o.src, yield)) != OK)
 		return rc;
-	/* The core copies the ADSP switch into each verifier it makes. */
-	if ((rc = dkk_ctx_set_adsp(ctx, o.adsp)) != DKK_OK ||
-	    (rc = dkk_verifier_new(ctx, &v)) != DKK_OK)
+	vo.adsp = o.adsp;
+	if ((rc = dkk_verifier_new(ctx, &vo, &v)) != DKK_OK)
 		return exim_fail(yield, "verify", dkk_strerror(rc));
 	rc = verify_run(v, &o, yield);
 	dkk_verifier_free(v);

@@ -290,8 +290,6 @@ main_setup(int argc, char **argv)
 		main_keys();
 		return;
 	}
-	if (conf.adsp && dkk_ctx_set_adsp(conf.ctx, 1) != DKK_OK)
-		fatalx("-A", "cannot turn ADSP on");
 	if (conf.zone != NULL)
 		rc = dkk_ctx_use_zone(conf.ctx, conf.zone);
 	else

@@ -18,12 +18,14 @@
 static int
 message_begin(struct session *s)
 {
+	struct dkk_verify_opts vo = { .adsp = conf.adsp };
+
 	session_reset(s);
 	s->failed = s->broken = s->discard = 0;
 	s->toolong = 0;
 	s->state = ST_HEADER;
 	if (conf.mode == MODE_VERIFY &&
-	    dkk_verifier_new(conf.ctx, &s->verifier) != DKK_OK)
+	    dkk_verifier_new(conf.ctx, &vo, &s->verifier) != DKK_OK)
 		return -1;
 	return 0;
 }

@@ -227,7 +227,7 @@ sign_end(struct session *s, char **top)
 	if (s->state == ST_HEADER && sign_header_end(s) == -1)
 		return -1;
 	for (i = 0; rc == 0 && i < s->nsigners; i++) {
-		if (dkk_signer_final(s->signers[i], "\n", &field) != DKK_OK) {
+		if (dkk_signer_final(s->signers[i], DKK_FIELD_LF, &field) != DKK_OK) {
 			rc = -1;
 			break;
 		}

@@ -75,7 +75,7 @@ verify_end(struct session *s, char **top)
 		s->discard = dkk_verifier_adsp(s->verifier, NULL) ==
 		    DKK_ADSP_DISCARD;
 	verify_log(s);
-	if (dkk_verifier_ar(s->verifier, verify_authserv_id(), "\n", 0,
+	if (dkk_verifier_ar(s->verifier, verify_authserv_id(), DKK_FIELD_LF,
 	    top) != DKK_OK)
 		return -1;
 	return 0;

@@ -62,15 +62,16 @@ has_ctl(const char *s)
 
 /* Rendered, the field reads back with the same authserv-id. */
 static void
-render(const dkk_verifier *v, const char *id, const char *eol, int vo)
+render(const dkk_verifier *v, const char *id, unsigned flags)
 {
-	const char *value;
+	const char *value, *eol = (flags & DKK_FIELD_ONE_LINE) ? NULL :
+	    (flags & DKK_FIELD_LF) ? "\n" : "\r\n";
 	char *out;
 
-	if (dkk_verifier_ar(v, id, eol, vo, &out) != DKK_OK)
+	if (dkk_verifier_ar(v, id, flags, &out) != DKK_OK)
 		return;
 	check_field(out, eol);
-	value = vo ? out : strchr(out, ':') + 1;
+	value = (flags & DKK_FIELD_VALUE_ONLY) ? out : strchr(out, ':') + 1;
 	if (!has_ctl(id) && dkk_ar_claims(value, strlen(value), id) != 1)
 		abort();
 	free(out);
@@ -135,9 +136,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (dkk_ar_parse(copy, size - 1, &parsed) == DKK_OK)
 		dkk_ar_free(parsed);
-	render(&v, id, "\r\n", 0);
-	render(&v, id, "\n", 1);
-	render(&v, id, NULL, 0);
+	render(&v, id, 0);
+	render(&v, id, DKK_FIELD_LF | DKK_FIELD_VALUE_ONLY);
+	render(&v, id, DKK_FIELD_ONE_LINE);
 	free(copy);
 	return 0;
 }

@@ -106,7 +106,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (dkk_ctx_new(&ctx) != DKK_OK)
 		return 0;
 	dkk_ctx_set_resolver(ctx, &ops, NULL);
-	if (dkk_verifier_new(ctx, &v) == DKK_OK) {
+	if (dkk_verifier_new(ctx, NULL, &v) == DKK_OK) {
 		if (dkk_verifier_update(v, msg, sizeof(msg) - 1) == DKK_OK &&
 		    dkk_verifier_wait(v) == DKK_OK &&
 		    dkk_verifier_count(v) != 1)

@@ -74,7 +74,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (zone != NULL && dkk_ctx_use_zone(conf.ctx, zone) != DKK_OK)
 		abort();
 	dkk_ctx_set_clock(conf.ctx, fixed_clock, NULL);
-	dkk_ctx_set_adsp(conf.ctx, 1);
+	conf.adsp = 1;
 	proto_line(hello);
 	return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "dkimkit.h"
 
+static const struct dkk_verify_opts with_adsp = { .adsp = 1 };
 static const uint8_t *rec;
 static size_t reclen;
 
@@ -48,8 +49,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (dkk_ctx_new(&ctx) != DKK_OK)
 		return 0;
 	dkk_ctx_set_resolver(ctx, &ops, NULL);
-	dkk_ctx_set_adsp(ctx, 1);
-	if (dkk_verifier_new(ctx, &v) == DKK_OK) {
+	if (dkk_verifier_new(ctx, &with_adsp, &v) == DKK_OK) {
 		if (dkk_verifier_update(v, msg, sizeof(msg) - 1) == DKK_OK &&
 		    dkk_verifier_wait(v) == DKK_OK &&
 		    dkk_verifier_count(v) != 2)

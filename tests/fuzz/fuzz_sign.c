@@ -68,12 +68,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    dkk_signer_new(ctx, &o, &s) != DKK_OK)
 		return 0;
 	if (dkk_signer_update(s, data, size) != DKK_OK ||
-	    dkk_signer_final(s, "\r\n", &field) != DKK_OK) {
+	    dkk_signer_final(s, 0, &field) != DKK_OK) {
 		dkk_signer_free(s);
 		return 0;
 	}
 	dkk_signer_free(s);
-	if (dkk_verifier_new(ctx, &v) == DKK_OK) {
+	if (dkk_verifier_new(ctx, NULL, &v) == DKK_OK) {
 		if (dkk_verifier_update(v, field, strlen(field)) == DKK_OK &&
 		    dkk_verifier_update(v, "\r\n", 2) == DKK_OK &&
 		    dkk_verifier_update(v, data, size) == DKK_OK &&

@@ -9,6 +9,7 @@
 #include "dkimkit.h"
 
 static dkk_ctx *ctx;
+static const struct dkk_verify_opts with_adsp = { .adsp = 1 };
 
 static int64_t
 fixed_clock(void *arg)
@@ -32,7 +33,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (zone != NULL && dkk_ctx_use_zone(ctx, zone) != DKK_OK)
 		abort();
 	dkk_ctx_set_clock(ctx, fixed_clock, NULL);
-	dkk_ctx_set_adsp(ctx, 1);
 	return 0;
 }
 
@@ -44,7 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *ar;
 	size_t i;
 
-	if (dkk_verifier_new(ctx, &v) != DKK_OK)
+	if (dkk_verifier_new(ctx, &with_adsp, &v) != DKK_OK)
 		return 0;
 	if (dkk_verifier_update(v, data, split) == DKK_OK &&
 	    dkk_verifier_update(v, data + split, size - split) == DKK_OK &&
@@ -52,10 +52,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < dkk_verifier_count(v); i++)
 			if (dkk_verifier_result(v, i) == NULL)
 				abort();
-		if (dkk_verifier_ar(v, "fuzz.example", "\r\n", 0, &ar) ==
-		    DKK_OK)
+		if (dkk_verifier_ar(v, "fuzz.example", 0, &ar) == DKK_OK)
 			free(ar);
-		if (dkk_verifier_ar(v, "fuzz example", NULL, 1, &ar) == DKK_OK)
+		if (dkk_verifier_ar(v, "fuzz example", DKK_FIELD_ONE_LINE |
+		    DKK_FIELD_VALUE_ONLY, &ar) == DKK_OK)
 			free(ar);
 	}
 	dkk_verifier_free(v);

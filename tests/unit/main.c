@@ -218,7 +218,7 @@ unit_sign(struct unit_fx *fx, const struct dkk_sign_opts *opts,
 	rc = dkk_signer_update(s, msg, strlen(msg));
 	CU_ASSERT_EQUAL(rc, DKK_OK);
 	if (rc == DKK_OK) {
-		rc = dkk_signer_final(s, NULL, &field);
+		rc = dkk_signer_final(s, 0, &field);
 		CU_ASSERT_EQUAL(rc, DKK_OK);
 	}
 	dkk_signer_free(s);
@@ -231,11 +231,18 @@ unit_sign(struct unit_fx *fx, const struct dkk_sign_opts *opts,
 dkk_verifier *
 unit_verify(dkk_ctx *ctx, const char *msg, size_t len, size_t chunk)
 {
+	return unit_verify_opts(ctx, NULL, msg, len, chunk);
+}
+
+dkk_verifier *
+unit_verify_opts(dkk_ctx *ctx, const struct dkk_verify_opts *opts,
+    const char *msg, size_t len, size_t chunk)
+{
 	dkk_verifier *v;
 	size_t off, n;
 	int rc;
 
-	rc = dkk_verifier_new(ctx, &v);
+	rc = dkk_verifier_new(ctx, opts, &v);
 	CU_ASSERT_EQUAL(rc, DKK_OK);
 	if (rc != DKK_OK)
 		return NULL;

@@ -69,7 +69,7 @@ arparse_reads_own_field(void)
 	dkk_ar *ar;
 
 	CU_ASSERT_EQUAL_FATAL(dkk_ar_unverified("mx.example.net",
-	    DKK_TEMPERROR, "no \"memory\" (now)", "\r\n", &f), DKK_OK);
+	    DKK_TEMPERROR, "no \"memory\" (now)", 0, &f), DKK_OK);
 	ar = parse(strchr(f, ':') + 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ar);
 	CU_ASSERT(ar->complete);

@@ -8,6 +8,8 @@
 
 #include "unit.h"
 
+static const struct dkk_verify_opts with_adsp = { .adsp = 1 };
+
 /* A resolver that answers from a table, counting queries; in async mode
  * answers wait until wait() or process(). */
 struct fake {
@@ -83,8 +85,7 @@ run(dkk_ctx *ctx)
 {
 	dkk_verifier *v;
 
-	dkk_ctx_set_adsp(ctx, 1);
-	CU_ASSERT_FATAL(dkk_verifier_new(ctx, &v) == DKK_OK);
+	CU_ASSERT_FATAL(dkk_verifier_new(ctx, &with_adsp, &v) == DKK_OK);
 	CU_ASSERT(dkk_verifier_update(v, msg, sizeof(msg) - 1) == DKK_OK);
 	CU_ASSERT(dkk_verifier_wait(v) == DKK_OK);
 	dkk_verifier_free(v);
@@ -153,10 +154,9 @@ keycache_lru_bound(void)
 	size_t i;
 
 	CU_ASSERT(dkk_ctx_set_limit(ctx, DKK_LIMIT_CACHE_ENTRIES, 2) == DKK_OK);
-	dkk_ctx_set_adsp(ctx, 1);
 	for (i = 0; i < 3; i++) {
 		snprintf(m, sizeof(m), "From: %s\r\n\r\nx\r\n", froms[i]);
-		CU_ASSERT_FATAL(dkk_verifier_new(ctx, &v) == DKK_OK);
+		CU_ASSERT_FATAL(dkk_verifier_new(ctx, &with_adsp, &v) == DKK_OK);
 		CU_ASSERT(dkk_verifier_update(v, m, strlen(m)) == DKK_OK);
 		CU_ASSERT(dkk_verifier_wait(v) == DKK_OK);
 		dkk_verifier_free(v);
@@ -173,9 +173,8 @@ keycache_inflight_shared(void)
 	dkk_ctx *ctx = fake_ctx(&f);
 	dkk_verifier *v1, *v2;
 
-	dkk_ctx_set_adsp(ctx, 1);
-	CU_ASSERT_FATAL(dkk_verifier_new(ctx, &v1) == DKK_OK);
-	CU_ASSERT_FATAL(dkk_verifier_new(ctx, &v2) == DKK_OK);
+	CU_ASSERT_FATAL(dkk_verifier_new(ctx, &with_adsp, &v1) == DKK_OK);
+	CU_ASSERT_FATAL(dkk_verifier_new(ctx, &with_adsp, &v2) == DKK_OK);
 	CU_ASSERT(dkk_verifier_update(v1, msg, sizeof(msg) - 1) == DKK_OK);
 	CU_ASSERT(dkk_verifier_update(v2, msg, sizeof(msg) - 1) == DKK_OK);
 	CU_ASSERT_EQUAL(f.queries, 2);
@@ -198,8 +197,7 @@ keycache_verifier_freed_while_waiting(void)
 	dkk_ctx *ctx = fake_ctx(&f);
 	dkk_verifier *v;
 
-	dkk_ctx_set_adsp(ctx, 1);
-	CU_ASSERT_FATAL(dkk_verifier_new(ctx, &v) == DKK_OK);
+	CU_ASSERT_FATAL(dkk_verifier_new(ctx, &with_adsp, &v) == DKK_OK);
 	CU_ASSERT(dkk_verifier_update(v, msg, sizeof(msg) - 1) == DKK_OK);
 	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_EAGAIN);
 	dkk_verifier_free(v);		/* the answers arrive after this */

@@ -95,10 +95,11 @@ nxdomain_server(int fd)
 static enum dkk_adsp
 adsp_of(dkk_ctx *ctx)
 {
+	static const struct dkk_verify_opts with_adsp = { .adsp = 1 };
 	enum dkk_adsp a = DKK_ADSP_NONE;
 	dkk_verifier *v;
 
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &with_adsp, &v), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_verifier_update(v, unsigned_msg,
 	    strlen(unsigned_msg)), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_OK);
@@ -115,7 +116,6 @@ ctx_dns(unsigned port, unsigned timeout_ms)
 
 	snprintf(server, sizeof(server), "127.0.0.1@%u", port);
 	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
-	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(ctx, 1), DKK_OK);
 	CU_ASSERT_EQUAL_FATAL(dkk_ctx_use_dns(ctx, server, NULL, timeout_ms),
 	    DKK_OK);
 	return ctx;

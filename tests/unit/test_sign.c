@@ -20,11 +20,11 @@ static const char msg[] =
     "\r\n"
     "We lost the game.  Are you hungry yet?\r\n";
 
-/* Sign len bytes of m in chunks of chunk (0: at once) with eol; the
+/* Sign len bytes of m in chunks of chunk (0: at once) with flags; the
  * field, or NULL with *rc set. */
 static char *
 sign_chunked(dkk_ctx *ctx, const struct dkk_sign_opts *o, const char *m,
-    size_t len, size_t chunk, const char *eol, int *rc)
+    size_t len, size_t chunk, unsigned flags, int *rc)
 {
 	dkk_signer *s;
 	char *field = NULL;
@@ -39,7 +39,7 @@ sign_chunked(dkk_ctx *ctx, const struct dkk_sign_opts *o, const char *m,
 		*rc = dkk_signer_update(s, m + off, n);
 	}
 	if (*rc == DKK_OK)
-		*rc = dkk_signer_final(s, eol, &field);
+		*rc = dkk_signer_final(s, flags, &field);
 	dkk_signer_free(s);
 	return field;
 }
@@ -48,7 +48,7 @@ static char *
 sign_field(struct unit_fx *fx, const struct dkk_sign_opts *o, const char *m)
 {
 	int rc;
-	char *f = sign_chunked(fx->ctx, o, m, strlen(m), 0, NULL, &rc);
+	char *f = sign_chunked(fx->ctx, o, m, strlen(m), 0, 0, &rc);
 
 	CU_ASSERT_EQUAL(rc, DKK_OK);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
@@ -359,7 +359,7 @@ sign_folding_at_most_78(void)
 	unit_fx_free(&fx);
 }
 
-/* eol "\n" (for files and LF spools): no CR anywhere, and the field
+/* DKK_FIELD_LF (for files and LF spools): no CR anywhere, and the field
  * still verifies above an LF message. */
 static void
 sign_eol_lf_variant(void)
@@ -374,7 +374,8 @@ sign_eol_lf_variant(void)
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
 	o = unit_opts(fx.rsa, "rsa");
-	f = sign_chunked(fx.ctx, &o, lfmsg, strlen(lfmsg), 0, "\n", &rc);
+	f = sign_chunked(fx.ctx, &o, lfmsg, strlen(lfmsg), 0, DKK_FIELD_LF,
+	    &rc);
 	CU_ASSERT_EQUAL(rc, DKK_OK);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	CU_ASSERT_PTR_NULL(strchr(f, '\r'));
@@ -386,8 +387,11 @@ sign_eol_lf_variant(void)
 	CU_ASSERT_STRING_EQUAL(unit_result(v, 0), "pass/ok");
 	dkk_verifier_free(v);
 	free(m);
-	/* eol NULL is CRLF */
-	f2 = sign_chunked(fx.ctx, &o, lfmsg, strlen(lfmsg), 0, NULL, &rc);
+	/* 0 is CRLF; the A-R-only flags are refused */
+	CU_ASSERT_PTR_NULL(sign_chunked(fx.ctx, &o, lfmsg, strlen(lfmsg), 0,
+	    DKK_FIELD_ONE_LINE, &rc));
+	CU_ASSERT_EQUAL(rc, DKK_EINVAL);
+	f2 = sign_chunked(fx.ctx, &o, lfmsg, strlen(lfmsg), 0, 0, &rc);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(f2, "\r\n\t"));
 	field_lines_expect(f2, "\r\n");
@@ -555,9 +559,9 @@ sign_ed25519_deterministic_across_chunkings(void)
 		o = unit_opts(fx.ed, "ed");
 		o.header_canon = o.body_canon = c;
 		o.body_length = 1;
-		whole = sign_chunked(fx.ctx, &o, msg, len, 0, NULL, &rc);
+		whole = sign_chunked(fx.ctx, &o, msg, len, 0, 0, &rc);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(whole);
-		f = sign_chunked(fx.ctx, &o, msg, len, 1, NULL, &rc);
+		f = sign_chunked(fx.ctx, &o, msg, len, 1, 0, &rc);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 		CU_ASSERT_STRING_EQUAL(f, whole);
 		free(f);
@@ -569,7 +573,7 @@ sign_ed25519_deterministic_across_chunkings(void)
 			CU_ASSERT_EQUAL(dkk_signer_update(s, msg, k), DKK_OK);
 			CU_ASSERT_EQUAL(dkk_signer_update(s, msg + k, len - k),
 			    DKK_OK);
-			CU_ASSERT_EQUAL(dkk_signer_final(s, NULL, &f), DKK_OK);
+			CU_ASSERT_EQUAL(dkk_signer_final(s, 0, &f), DKK_OK);
 			dkk_signer_free(s);
 			if (f == NULL || strcmp(f, whole) != 0) {
 				fprintf(stderr, "split at %zu differs\n", k);
@@ -578,7 +582,7 @@ sign_ed25519_deterministic_across_chunkings(void)
 			free(f);
 		}
 		/* and signing again gives the same field */
-		f = sign_chunked(fx.ctx, &o, msg, len, 0, NULL, &rc);
+		f = sign_chunked(fx.ctx, &o, msg, len, 0, 0, &rc);
 		CU_ASSERT_STRING_EQUAL(f, whole);
 		free(f);
 		free(whole);
@@ -612,11 +616,11 @@ sign_api_misuse(void)
 	CU_ASSERT_EQUAL_FATAL(dkk_signer_new(fx.ctx, &o, &s), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_signer_update(s, NULL, 1), DKK_EINVAL);
 	CU_ASSERT_EQUAL(dkk_signer_update(s, msg, strlen(msg)), DKK_OK);
-	CU_ASSERT_EQUAL(dkk_signer_final(s, NULL, NULL), DKK_EINVAL);
-	CU_ASSERT_EQUAL(dkk_signer_final(s, NULL, &f), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_signer_final(s, 0, NULL), DKK_EINVAL);
+	CU_ASSERT_EQUAL(dkk_signer_final(s, 0, &f), DKK_OK);
 	free(f);
 	CU_ASSERT_EQUAL(dkk_signer_update(s, "x", 1), DKK_ESTATE);
-	CU_ASSERT_EQUAL(dkk_signer_final(s, NULL, &f), DKK_ESTATE);
+	CU_ASSERT_EQUAL(dkk_signer_final(s, 0, &f), DKK_ESTATE);
 	dkk_signer_free(s);
 	dkk_signer_free(NULL);
 	unit_fx_free(&fx);
@@ -637,7 +641,7 @@ sign_header_limit_elimit(void)
 	CU_ASSERT_EQUAL_FATAL(dkk_signer_new(fx.ctx, &o, &s), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_signer_update(s, msg, strlen(msg)), DKK_ELIMIT);
 	CU_ASSERT_EQUAL(dkk_signer_update(s, "x", 1), DKK_ELIMIT);
-	CU_ASSERT_EQUAL(dkk_signer_final(s, NULL, &f), DKK_ELIMIT);
+	CU_ASSERT_EQUAL(dkk_signer_final(s, 0, &f), DKK_ELIMIT);
 	CU_ASSERT_PTR_NULL(f);
 	dkk_signer_free(s);
 	unit_fx_free(&fx);

@@ -165,7 +165,7 @@ vec_sign_verify(const char *keyfile, const char *domain, const char *sel,
 			CU_ASSERT_EQUAL_FATAL(dkk_signer_new(ctx, &o, &s),
 			    DKK_OK);
 			CU_ASSERT_EQUAL(dkk_signer_update(s, text, len), DKK_OK);
-			CU_ASSERT_EQUAL(dkk_signer_final(s, NULL, &field),
+			CU_ASSERT_EQUAL(dkk_signer_final(s, 0, &field),
 			    DKK_OK);
 			dkk_signer_free(s);
 			CU_ASSERT_PTR_NOT_NULL_FATAL(field);

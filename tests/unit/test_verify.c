@@ -16,6 +16,8 @@
 
 #include "unit.h"
 
+static const struct dkk_verify_opts with_adsp = { .adsp = 1 };
+
 static const char msg[] =
     "Received: from client1.football.example.com [192.0.2.1]\r\n"
     "      by submitserver.example.com; Fri, 11 Jul 2003 21:01:54 -0700\r\n"
@@ -94,7 +96,7 @@ sign_field(struct unit_fx *fx, const struct dkk_sign_opts *o,
 
 	CU_ASSERT_EQUAL_FATAL(dkk_signer_new(fx->ctx, o, &s), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_signer_update(s, data, len), DKK_OK);
-	CU_ASSERT_EQUAL(dkk_signer_final(s, NULL, &field), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_signer_final(s, 0, &field), DKK_OK);
 	dkk_signer_free(s);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(field);
 	return field;
@@ -1086,8 +1088,8 @@ verify_async_resolver_eagain(void)
 	o = unit_opts(fx.rsa, "rsa");
 	sm = unit_sign(&fx, &o, msg);
 	r = tr_install(&fx, true, NULL);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v1), DKK_OK);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v2), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, NULL, &v1), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, NULL, &v2), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_verifier_update(v1, sm, strlen(sm)), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_verifier_update(v2, sm, strlen(sm)), DKK_OK);
 	CU_ASSERT_EQUAL(r->queries, 1);
@@ -1133,7 +1135,7 @@ verify_async_resolver_wait_and_abandon(void)
 	CU_ASSERT_STRING_EQUAL(unit_result(v, 0), "pass/ok");
 	dkk_verifier_free(v);
 	CU_ASSERT_EQUAL(r->queries, 1);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, NULL, &v), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_verifier_update(v, s2, strlen(s2)), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_EAGAIN);
 	dkk_verifier_free(v);
@@ -1171,7 +1173,7 @@ verify_async_timeout_drives_deadline(void)
 	CU_ASSERT_EQUAL_FATAL(dkk_ctx_use_dns(fx.ctx, server, NULL, 300),
 	    DKK_OK);
 	CU_ASSERT_EQUAL(dkk_ctx_timeout(fx.ctx), -1);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, NULL, &v), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_verifier_update(v, sm, strlen(sm)), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_EAGAIN);
 	t = dkk_ctx_timeout(fx.ctx);
@@ -1273,7 +1275,7 @@ limit_expect(dkk_ctx *ctx, const char *m, size_t feed, const char *limit)
 	const char *detail = NULL;
 	char *ar = NULL;
 
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &with_adsp, &v), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, feed), DKK_OK);
 	if (feed == strlen(m))
 		CU_ASSERT_EQUAL(dkk_verifier_update(v, "x", 1), DKK_OK);
@@ -1285,7 +1287,7 @@ limit_expect(dkk_ctx *ctx, const char *m, size_t feed, const char *limit)
 	CU_ASSERT_EQUAL(dkk_verifier_count(v), 0);
 	CU_ASSERT_PTR_NULL(dkk_verifier_result(v, 0));
 	CU_ASSERT_EQUAL(dkk_verifier_adsp(v, NULL), DKK_ADSP_PERMERROR);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", NULL, 0, &ar), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", DKK_FIELD_ONE_LINE, &ar), DKK_OK);
 	CU_ASSERT_PTR_NOT_NULL(strstr(ar, "; dkim=permerror reason=\"header "
 	    "block over the limit of "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(ar, "; dkim-adsp=permerror"));
@@ -1304,7 +1306,6 @@ verify_header_limits_verdict(void)
 	char *sm;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
 	o = unit_opts(fx.rsa, "rsa");
 	sm = unit_sign(&fx, &o, msg);
 	CU_ASSERT_EQUAL(dkk_ctx_set_limit(fx.ctx, DKK_LIMIT_HEADER_BYTES, 64),
@@ -1401,7 +1402,7 @@ verify_chunking_same_results(void)
 	for (k = 0; k <= len + 1 && fails < 3; k++) {
 		/* k == len + 1: one byte at a time */
 		if (k <= len) {
-			CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v),
+			CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, NULL, &v),
 			    DKK_OK);
 			CU_ASSERT_EQUAL(dkk_verifier_update(v, m, k), DKK_OK);
 			CU_ASSERT_EQUAL(dkk_verifier_update(v, m + k, len - k),
@@ -1435,12 +1436,12 @@ verify_api_misuse(void)
 	char *ar;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	CU_ASSERT_EQUAL(dkk_verifier_new(NULL, &v), DKK_EINVAL);
-	CU_ASSERT_EQUAL(dkk_verifier_new(fx.ctx, NULL), DKK_EINVAL);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_new(NULL, NULL, &v), DKK_EINVAL);
+	CU_ASSERT_EQUAL(dkk_verifier_new(fx.ctx, NULL, NULL), DKK_EINVAL);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, NULL, &v), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_verifier_update(v, NULL, 1), DKK_EINVAL);
 	CU_ASSERT_EQUAL(dkk_verifier_update(v, NULL, 0), DKK_OK);
-	CU_ASSERT_EQUAL(dkk_verifier_ar(v, "mx", NULL, 0, &ar), DKK_EINVAL);
+	CU_ASSERT_EQUAL(dkk_verifier_ar(v, "mx", DKK_FIELD_ONE_LINE, &ar), DKK_EINVAL);
 	CU_ASSERT_EQUAL(dkk_verifier_update(v, msg, strlen(msg)), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_OK);
@@ -1458,7 +1459,7 @@ static void
 adsp_expect(dkk_ctx *ctx, const char *m, enum dkk_adsp want,
     const char *domain)
 {
-	dkk_verifier *v = unit_verify(ctx, m, strlen(m), 0);
+	dkk_verifier *v = unit_verify_opts(ctx, &with_adsp, m, strlen(m), 0);
 	const char *d = "unset";
 	enum dkk_adsp got;
 
@@ -1507,7 +1508,6 @@ verify_adsp_pass(void)
 	char *sm, *bad;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
 	o = unit_opts(fx.rsa, "rsa");
 	sm = unit_sign(&fx, &o, msg);
 	adsp_expect(fx.ctx, sm, DKK_ADSP_PASS, "example.com");
@@ -1527,7 +1527,6 @@ verify_adsp_record_results(void)
 	char *m;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
 	adsp_unsigned_expect(fx.ctx, "none.example", DKK_ADSP_NONE);
 	adsp_unsigned_expect(fx.ctx, "unknown.example", DKK_ADSP_UNKNOWN);
 	adsp_unsigned_expect(fx.ctx, "all.example", DKK_ADSP_FAIL);
@@ -1548,7 +1547,6 @@ verify_adsp_third_party_signature_fails(void)
 	char *m, *sm;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
 	m = from_at("discard.example");
 	o = unit_opts(fx.ed, "ed");
 	sm = unit_sign(&fx, &o, m);
@@ -1566,7 +1564,6 @@ verify_adsp_nxdomain(void)
 	struct unit_fx fx;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
 	adsp_unsigned_expect(fx.ctx, "nowhere.invalid", DKK_ADSP_NXDOMAIN);
 	unit_fx_free(&fx);
 }
@@ -1577,7 +1574,6 @@ verify_adsp_temperror(void)
 	struct unit_fx fx;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
 	tr_install(&fx, false, "temp.example");
 	adsp_unsigned_expect(fx.ctx, "temp.example", DKK_ADSP_TEMPERROR);
 	tr_install(&fx, true, "_adsp._domainkey.temp.example");
@@ -1595,7 +1591,6 @@ verify_adsp_invalid_record_ignored(void)
 	struct unit_fx fx;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
 	adsp_unsigned_expect(fx.ctx, "notadsp.example", DKK_ADSP_NONE);
 	adsp_unsigned_expect(fx.ctx, "badtag.example", DKK_ADSP_NONE);
 	adsp_unsigned_expect(fx.ctx, "upper.example", DKK_ADSP_NONE);
@@ -1615,7 +1610,6 @@ verify_adsp_permerror(void)
 	char *m, *m2;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
 	adsp_unsigned_expect(fx.ctx, "two.example", DKK_ADSP_PERMERROR);
 	/* an address that cannot be parsed */
 	m = replace(msg, "From: Joe SixPack <joe@example.com>",
@@ -1696,7 +1690,6 @@ verify_adsp_every_author(void)
 	size_t i;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		sm = signed_from(&fx, cases[i].from);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
@@ -1720,7 +1713,6 @@ verify_adsp_unknown_practice(void)
 	struct unit_fx fx;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
 	adsp_unsigned_expect(fx.ctx, "foo.example", DKK_ADSP_UNKNOWN);
 	unit_fx_free(&fx);
 }
@@ -1739,7 +1731,7 @@ verify_adsp_off_by_default(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
 	CU_ASSERT_EQUAL(dkk_verifier_adsp(v, &d), DKK_ADSP_NONE);
 	CU_ASSERT_PTR_NULL(d);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", NULL, 0,
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", DKK_FIELD_ONE_LINE,
 	    &ar), DKK_OK);
 	CU_ASSERT_PTR_NULL(strstr(ar, "adsp"));
 	free(ar);
@@ -1776,7 +1768,7 @@ verify_ar_one_line(void)
 	sm = unit_sign(&fx, &o, msg);
 	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", NULL, 0,
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", DKK_FIELD_ONE_LINE,
 	    &ar), DKK_OK);
 	hb = b8(dkk_verifier_result(v, 0)->b);
 	CU_ASSERT(asprintf(&want, "Authentication-Results: mx.example.net; "
@@ -1787,7 +1779,7 @@ verify_ar_one_line(void)
 	free(want);
 	free(ar);
 	/* value_only drops the field name */
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", NULL, 1,
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", DKK_FIELD_ONE_LINE | DKK_FIELD_VALUE_ONLY,
 	    &ar), DKK_OK);
 	CU_ASSERT(strncmp(ar, "mx.example.net; dkim=pass ", 26) == 0);
 	free(ar);
@@ -1832,7 +1824,6 @@ verify_ar_folded(void)
 	size_t len, lines = 0;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
 	o = unit_opts(fx.rsa, "rsa");
 	f1 = sign_field(&fx, &o, msg, strlen(msg));
 	o = unit_opts(fx.ed, "ed");
@@ -1842,11 +1833,11 @@ verify_ar_folded(void)
 	o = unit_opts(fx.rsa, "missing");
 	f3 = sign_field(&fx, &o, msg, strlen(msg));
 	CU_ASSERT(asprintf(&m, "%s\r\n%s\r\n%s\r\n%s", f1, f2, f3, msg) > 0);
-	v = unit_verify(fx.ctx, m, strlen(m), 0);
+	v = unit_verify_opts(fx.ctx, &with_adsp, m, strlen(m), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", NULL, 0,
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", DKK_FIELD_ONE_LINE,
 	    &one), DKK_OK);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", "\r\n", 0,
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", 0,
 	    &folded), DKK_OK);
 	CU_ASSERT_PTR_NULL(strpbrk(one, "\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(one, "dkim-adsp=pass "
@@ -1909,7 +1900,7 @@ verify_ar_header_b_quoting(void)
 		    bs[i], msg) > 0);
 		v = unit_verify(fx.ctx, m, strlen(m), 0);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(v);
-		CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", NULL, 0, &ar),
+		CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", DKK_FIELD_ONE_LINE, &ar),
 		    DKK_OK);
 		snprintf(want, sizeof(want), " header.b=%s ", bs[i + 1]);
 		if (strstr(ar, want) == NULL) {
@@ -1950,7 +1941,7 @@ verify_ar_header_b_unique(void)
 		    msg) > 0);
 		v = unit_verify(fx.ctx, m, strlen(m), 0);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(v);
-		CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", NULL, 0, &ar),
+		CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", DKK_FIELD_ONE_LINE, &ar),
 		    DKK_OK);
 		first = strstr(ar, pairs[i + 2]);
 		if (first == NULL || strstr(first + 1, pairs[i + 3]) == NULL) {
@@ -1981,7 +1972,7 @@ verify_ar_identity_quoting(void)
 	sm = unit_sign(&fx, &o, msg);
 	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", NULL, 0, &ar), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", DKK_FIELD_ONE_LINE, &ar), DKK_OK);
 	CU_ASSERT_PTR_NOT_NULL(strstr(ar,
 	    " header.i=\"joe;x\\\"y@example.com\" "));
 	free(ar);
@@ -1991,7 +1982,7 @@ verify_ar_identity_quoting(void)
 	sm = unit_sign(&fx, &o, msg);
 	v = unit_verify(fx.ctx, sm, strlen(sm), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", NULL, 0, &ar), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", DKK_FIELD_ONE_LINE, &ar), DKK_OK);
 	CU_ASSERT_PTR_NOT_NULL(strstr(ar,
 	    " header.i=joe.q+tag@example.com "));
 	free(ar);
@@ -2011,13 +2002,13 @@ verify_ar_none_unsigned(void)
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
 	v = unit_verify(fx.ctx, msg, strlen(msg), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", NULL, 0,
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", DKK_FIELD_ONE_LINE,
 	    &ar), DKK_OK);
 	CU_ASSERT_STRING_EQUAL(ar,
 	    "Authentication-Results: mx.example.net; dkim=none");
 	free(ar);
 	/* folded, each resinfo starts a line */
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", "\r\n", 0,
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", 0,
 	    &ar), DKK_OK);
 	CU_ASSERT_STRING_EQUAL(ar,
 	    "Authentication-Results: mx.example.net;\r\n\tdkim=none");
@@ -2035,11 +2026,10 @@ verify_ar_adsp_present_when_on(void)
 	char *m, *ar;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
-	CU_ASSERT_EQUAL(dkk_ctx_set_adsp(fx.ctx, 1), DKK_OK);
 	m = from_at("discard.example");
-	v = unit_verify(fx.ctx, m, strlen(m), 0);
+	v = unit_verify_opts(fx.ctx, &with_adsp, m, strlen(m), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", NULL, 0,
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", DKK_FIELD_ONE_LINE,
 	    &ar), DKK_OK);
 	CU_ASSERT_STRING_EQUAL(ar, "Authentication-Results: mx.example.net; "
 	    "dkim=none; dkim-adsp=discard header.from=discard.example");
@@ -2068,7 +2058,6 @@ alloc_run(const char *zone, const char *keyfile, const int64_t *now,
 	if ((rc = dkk_ctx_new(&ctx)) != DKK_OK)
 		return rc;
 	dkk_ctx_set_clock(ctx, unit_clock, (void *)now);
-	dkk_ctx_set_adsp(ctx, 1);
 	if ((rc = dkk_ctx_use_zone(ctx, zone)) != DKK_OK ||
 	    (rc = dkk_ctx_load_key(ctx, keyfile, &key)) != DKK_OK)
 		goto out;
@@ -2078,14 +2067,14 @@ alloc_run(const char *zone, const char *keyfile, const int64_t *now,
 	o.expire = 3600;
 	if ((rc = dkk_signer_new(ctx, &o, &s)) != DKK_OK ||
 	    (rc = dkk_signer_update(s, msg, strlen(msg))) != DKK_OK ||
-	    (rc = dkk_signer_final(s, NULL, &field)) != DKK_OK)
+	    (rc = dkk_signer_final(s, 0, &field)) != DKK_OK)
 		goto out;
 	if (asprintf(&m, "%s\r\n%s", field, msg) < 0) {
 		m = NULL;
 		rc = DKK_ENOMEM;
 		goto out;
 	}
-	if ((rc = dkk_verifier_new(ctx, &v)) != DKK_OK ||
+	if ((rc = dkk_verifier_new(ctx, &with_adsp, &v)) != DKK_OK ||
 	    (rc = dkk_verifier_update(v, m, strlen(m))) != DKK_OK ||
 	    (rc = dkk_verifier_final(v)) != DKK_OK)
 		goto out;
@@ -2094,7 +2083,7 @@ alloc_run(const char *zone, const char *keyfile, const int64_t *now,
 		*reason = r->reason;
 	}
 	*adsp = dkk_verifier_adsp(v, NULL);
-	rc = dkk_verifier_ar(v, "mx.example.net", "\r\n", 0, &ar);
+	rc = dkk_verifier_ar(v, "mx.example.net", 0, &ar);
 out:
 	free(ar);
 	dkk_verifier_free(v);

@@ -91,7 +91,7 @@ worst_identical_signatures(void)
 	v = unit_verify(fx.ctx, m, strlen(m), 65536);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
 	CU_ASSERT_EQUAL(dkk_verifier_count(v), 19990);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", "\r\n", 0,
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", 0,
 	    &ar), DKK_OK);
 	CU_ASSERT(cpu_now() - t0 < CPU_BOUND);
 	CU_ASSERT_EQUAL(count(ar, "dkim=permerror"), 16);
@@ -129,7 +129,7 @@ worst_distinct_signatures(void)
 	t0 = cpu_now();
 	v = unit_verify(fx.ctx, m, strlen(m), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", "\r\n", 0, &ar),
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", 0, &ar),
 	    DKK_OK);
 	CU_ASSERT(cpu_now() - t0 < CPU_BOUND);
 	/* the topmost b= ends in 0000019990, its neighbour in ...19989:
@@ -232,9 +232,9 @@ worst_long_values(void)
 	v = unit_verify(fx.ctx, m, strlen(m), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
 	CU_ASSERT_STRING_EQUAL(unit_result(v, 1), "pass/ok");
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", "\r\n", 0,
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", 0,
 	    &ar), DKK_OK);
-	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", NULL, 0,
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example.net", DKK_FIELD_ONE_LINE,
 	    &one), DKK_OK);
 	CU_ASSERT(lines_within_998(ar) >= 4);
 	CU_ASSERT_PTR_NULL(strstr(ar, "header.i="));
@@ -267,10 +267,10 @@ worst_long_authserv_id(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
 	memset(id, 'm', 299);
 	id[299] = '\0';
-	CU_ASSERT_EQUAL(dkk_verifier_ar(v, id, "\r\n", 0, &ar), DKK_EINVAL);
+	CU_ASSERT_EQUAL(dkk_verifier_ar(v, id, 0, &ar), DKK_EINVAL);
 	CU_ASSERT_PTR_NULL(ar);
 	id[255] = '\0';
-	CU_ASSERT_EQUAL(dkk_verifier_ar(v, id, "\r\n", 0, &ar), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_ar(v, id, 0, &ar), DKK_OK);
 	free(ar);
 	dkk_verifier_free(v);
 	free(m);
@@ -285,17 +285,16 @@ worst_unverified_field(void)
 	char *ar = NULL;
 
 	CU_ASSERT_EQUAL_FATAL(dkk_ar_unverified("mx.example.net",
-	    DKK_TEMPERROR, "cannot hold the message", "\r\n", &ar), DKK_OK);
+	    DKK_TEMPERROR, "cannot hold the message", 0, &ar), DKK_OK);
 	CU_ASSERT_STRING_EQUAL(ar, "Authentication-Results: mx.example.net;"
 	    "\r\n\tdkim=temperror reason=\"cannot hold the message\"");
 	free(ar);
 	CU_ASSERT_EQUAL_FATAL(dkk_ar_unverified("mx", DKK_PERMERROR, NULL,
-	    NULL, &ar), DKK_OK);
+	    DKK_FIELD_ONE_LINE, &ar), DKK_OK);
 	CU_ASSERT_STRING_EQUAL(ar, "Authentication-Results: mx; "
 	    "dkim=permerror");
 	free(ar);
-	CU_ASSERT_EQUAL(dkk_ar_unverified("mx", (enum dkk_verdict)99, NULL,
-	    NULL, &ar), DKK_EINVAL);
+	CU_ASSERT_EQUAL(dkk_ar_unverified("mx", (enum dkk_verdict)99, NULL, DKK_FIELD_ONE_LINE, &ar), DKK_EINVAL);
 }
 
 static const struct unit_test worst_tests[] = {

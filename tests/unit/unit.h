@@ -87,6 +87,9 @@ char *unit_sign(struct unit_fx *fx, const struct dkk_sign_opts *opts,
  * with dkk_verifier_free(). */
 dkk_verifier *unit_verify(dkk_ctx *ctx, const char *msg, size_t len,
     size_t chunk);
+dkk_verifier *unit_verify_opts(dkk_ctx *ctx,
+    const struct dkk_verify_opts *opts, const char *msg, size_t len,
+    size_t chunk);
 
 /* The verdict and reason of signature i, as "pass/ok"; "-" when there is
  * no such result.  The string is static, overwritten by the next call. */
