@@ -28,13 +28,15 @@ int parse_int64(const char *s, long long min, long long max, long long *out);
 void ctx_warn(dkk_ctx *ctx, int rc);
 int pin_setup(dkk_ctx *ctx, const char *pinfile);	/* or $DKIMKIT_PIN */
 
-/* Key source options shared by verify and adsp. */
+/* Key source options shared by verify, adsp and key, in the settings
+ * vocabulary of every host (plugins/common/settings.h). */
 struct source_opts {
 	const char *zone;
 	const char *dns;
 	const char *trust_anchor;
-	long long timeout;
+	const char *timeout;
 };
+int source_check(const char *cmd, const struct source_opts *o);
 int source_setup(dkk_ctx *ctx, const struct source_opts *o);
 
 /* keygen.c: the zone-file line of a key record ("" p64: revoked), and a

@@ -57,7 +57,7 @@ static const char key_usage[] =
     "\n"
     "  --algorithm A   rsa (default) or ed25519\n"
     "  --bits N        RSA modulus size, 1024 to 8192 (default 2048)\n"
-    "  --dns ADDR[@PORT], --zone FILE, --timeout MS\n"
+    "  --dns ADDR[@PORT], --zone FILE, --timeout TIME (ms, or 5s)\n"
     "                  where to look records up (default: the system's\n"
     "                  resolver)\n"
     "  --trust-anchor FILE\n"
@@ -706,11 +706,7 @@ key_options(int argc, char **argv, struct kopts *o)
 		case O_DNS: o->src.dns = optarg; break;
 		case O_ZONE: o->src.zone = optarg; break;
 		case O_TA: o->src.trust_anchor = optarg; break;
-		case O_TIMEOUT:
-			if (parse_int64(optarg, 1, 600000, &o->src.timeout))
-				return usage_error("key", "bad --timeout '%s'",
-				    optarg);
-			break;
+		case O_TIMEOUT: o->src.timeout = optarg; break;
 		case O_GRACE:
 			if (parse_duration(optarg, &o->grace) != 0)
 				return usage_error("key", "bad --grace '%s'",
@@ -779,10 +775,8 @@ cmd_key(int argc, char **argv)
 		    o.domain);
 	if (sel != NULL && !dkk_keydir_name_valid(sel))
 		return usage_error("key", "'%s' is not a selector", sel);
-	if (o.src.zone != NULL &&
-	    (o.src.dns != NULL || o.src.trust_anchor != NULL))
-		return usage_error("key",
-		    "--zone cannot be combined with --dns or --trust-anchor");
+	if ((rc = source_check("key", &o.src)) >= 0)
+		return rc;
 	if (asprintf(&dir, "%s/%s", o.keydir, o.domain) < 0) {
 		warnx("out of memory");
 		return EXIT_TROUBLE;

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "cli.h"
+#include "settings.h"
 
 const char *progname = "dkimkit";
 
@@ -66,22 +67,46 @@ parse_int64(const char *s, long long min, long long max, long long *out)
 	return 0;
 }
 
+/* The settings vocabulary as the command spells it. */
+static const char *const source_spell[DKS_NKEYS] = {
+	[DKS_ZONE] = "--zone", [DKS_DNS] = "--dns",
+	[DKS_TRUST_ANCHOR] = "--trust-anchor", [DKS_TIMEOUT] = "--timeout",
+	[DKS_ALLOW_WEAK] = "--allow-weak", [DKS_AUTHSERV_ID] = "--authserv-id",
+	[DKS_ADSP] = "--adsp", [DKS_PIN_FILE] = "--pin-file",
+	[DKS_KEYDIR] = "--keydir",
+};
+
+static int
+source_settings(const struct source_opts *o, struct dks *s)
+{
+	dks_init(s, source_spell);
+	if ((o->zone != NULL && dks_set(s, DKS_ZONE, o->zone) < 0) ||
+	    (o->dns != NULL && dks_set(s, DKS_DNS, o->dns) < 0) ||
+	    (o->trust_anchor != NULL &&
+	    dks_set(s, DKS_TRUST_ANCHOR, o->trust_anchor) < 0) ||
+	    (o->timeout != NULL && dks_set(s, DKS_TIMEOUT, o->timeout) < 0))
+		return -1;
+	return dks_check(s);
+}
+
+/* The source options make sense together: else a usage error. */
+int
+source_check(const char *cmd, const struct source_opts *o)
+{
+	struct dks s;
+
+	if (source_settings(o, &s) < 0)
+		return usage_error(cmd, "%s", s.err);
+	return -1;
+}
+
 int
 source_setup(dkk_ctx *ctx, const struct source_opts *o)
 {
-	int rc;
+	struct dks s;
 
-	if (o->zone != NULL && (o->dns != NULL || o->trust_anchor != NULL)) {
-		warnx("--zone cannot be combined with --dns or --trust-anchor");
-		return -1;
-	}
-	if (o->zone != NULL)
-		rc = dkk_ctx_use_zone(ctx, o->zone);
-	else
-		rc = dkk_ctx_use_dns(ctx, o->dns, o->trust_anchor,
-		    (unsigned)o->timeout);
-	if (rc != DKK_OK) {
-		ctx_warn(ctx, rc);
+	if (source_settings(o, &s) < 0 || dks_apply(&s, ctx) < 0) {
+		warnx("%s", s.err);
 		return -1;
 	}
 	return 0;

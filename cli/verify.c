@@ -12,7 +12,7 @@
 
 static const char verify_usage[] =
     "usage: dkimkit verify [--zone FILE | --dns ADDR[@PORT]]\n"
-    "                      [--trust-anchor FILE] [--timeout MS]\n"
+    "                      [--trust-anchor FILE] [--timeout TIME]\n"
     "                      [--now UNIXTIME] [--allow-weak] [--adsp]\n"
     "                      [--authserv-id ID] [--json] [FILE...]\n"
     "\n"
@@ -21,7 +21,7 @@ static const char verify_usage[] =
     "  --zone FILE          take keys from an RFC 1035 zone file only\n"
     "  --dns ADDR[@PORT]    ask this DNS resolver (default: the system's)\n"
     "  --trust-anchor FILE  validate answers with DNSSEC from this anchor\n"
-    "  --timeout MS         give up on a DNS lookup after MS milliseconds\n"
+    "  --timeout TIME       give up on a DNS lookup after TIME (ms, or 5s)\n"
     "  --now UNIXTIME       judge t= and x= at this time\n"
     "  --allow-weak         accept rsa-sha1 and RSA keys of 512-1023 bits\n"
     "  --adsp               also evaluate ADSP (RFC 5617)\n"
@@ -34,7 +34,7 @@ static const char verify_usage[] =
 
 static const char adsp_usage[] =
     "usage: dkimkit adsp [--zone FILE | --dns ADDR[@PORT]]\n"
-    "                    [--trust-anchor FILE] [--timeout MS]\n"
+    "                    [--trust-anchor FILE] [--timeout TIME]\n"
     "                    [--now UNIXTIME] [--allow-weak] [--json] [FILE...]\n"
     "\n"
     "Evaluate Author Domain Signing Practices (RFC 5617) for each FILE\n"
@@ -289,11 +289,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		case O_ZONE: o->src.zone = optarg; break;
 		case O_DNS: o->src.dns = optarg; break;
 		case O_TA: o->src.trust_anchor = optarg; break;
-		case O_TIMEOUT:
-			if (parse_int64(optarg, 1, 600000, &o->src.timeout) != 0)
-				return usage_error(cmd, "bad --timeout '%s'",
-				    optarg);
-			break;
+		case O_TIMEOUT: o->src.timeout = optarg; break;
 		case O_NOW:
 			if (parse_int64(optarg, 0, 253402300799LL, &o->now) != 0)
 				return usage_error(cmd, "bad --now '%s'", optarg);
@@ -311,7 +307,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 			    argv[optind - 1]);
 		}
 	}
-	return -1;
+	return source_check(cmd, &o->src);
 }
 
 int

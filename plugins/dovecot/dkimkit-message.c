@@ -22,6 +22,7 @@
 #include "sieve-runtime-trace.h"
 
 #include "ext-dkimkit-common.h"
+#include "settings.h"
 
 /* Stream the raw message into the verifier: 0, or -1 on a read or core
  * failure (with *why_r set).  The message as it was delivered, not as
@@ -82,20 +83,16 @@ dkimkit_message_copy(struct dkimkit_msg *msg, pool_t pool,
 		msg->unevaluated = dkk_verdict_name(dkk_verifier_verdict(v));
 }
 
-/* One log line per message, the verdicts as Authentication-Results. */
+/* One log line per message, in every host's format (settings.h). */
 static void
 dkimkit_message_log(const struct sieve_runtime_env *renv,
     const struct ext_dkimkit_context *ectx, const dkk_verifier *v)
 {
-	char *ar = NULL;
+	static const struct dkk_verify_opts vo = { .adsp = 1 };
+	char line[2048];
 
-	if (dkk_verifier_ar(v, ectx->authserv_id,
-	    DKK_FIELD_ONE_LINE | DKK_FIELD_VALUE_ONLY, &ar) != DKK_OK) {
-		e_error(renv->event, "dkimkit: cannot render the results");
-		return;
-	}
-	e_info(renv->event, "dkimkit: %s", ar);
-	free(ar);
+	e_info(renv->event, "dkimkit: %s", dks_log_line(v, &vo,
+	    ectx->authserv_id, line, sizeof(line)));
 }
 
 static int

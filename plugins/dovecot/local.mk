@@ -22,7 +22,7 @@ plugins_dovecot_lib90_sieve_dkimkit_plugin_la_SOURCES = \
 # the plugin's own code keeps every warning.
 plugins_dovecot_lib90_sieve_dkimkit_plugin_la_CPPFLAGS = -DHAVE_CONFIG_H \
 	-isystem /usr/include/dovecot -isystem /usr/include/dovecot/sieve \
-	-I$(top_srcdir)/core
+	-I$(top_srcdir)/core -I$(top_srcdir)/plugins/common
 # Dovecot's headers are GNU C (statement expressions, typeof).
 plugins_dovecot_lib90_sieve_dkimkit_plugin_la_CFLAGS = -std=gnu99 \
 	$(WARN_CFLAGS)
@@ -31,5 +31,6 @@ plugins_dovecot_lib90_sieve_dkimkit_plugin_la_CFLAGS = -std=gnu99 \
 # dkk_* either), so nothing can clash with other plugins.
 plugins_dovecot_lib90_sieve_dkimkit_plugin_la_LDFLAGS = -module \
 	-avoid-version -shared -export-symbols-regex '^sieve_dkimkit_plugin_'
-plugins_dovecot_lib90_sieve_dkimkit_plugin_la_LIBADD = core/libdkimkit.la
+plugins_dovecot_lib90_sieve_dkimkit_plugin_la_LIBADD = \
+	plugins/common/libdkscommon.la core/libdkimkit.la
 endif

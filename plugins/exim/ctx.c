@@ -62,36 +62,16 @@ ctx_get(uschar **yield)
 	return ctx_ctx;
 }
 
-static int
-ctx_use(const struct exim_source *src)
-{
-	int rc;
-
-	if (src->allow_weak &&
-	    (rc = dkk_ctx_set_allow_weak(ctx_ctx, 1)) != DKK_OK)
-		return rc;
-	if (src->zone != NULL)
-		return dkk_ctx_use_zone(ctx_ctx, src->zone);
-	return dkk_ctx_use_dns(ctx_ctx, src->dns, src->trust_anchor,
-	    src->timeout_ms);
-}
-
 /* Settings are read once per process (DESIGN.md: adapters read settings
  * at start-up); later calls with other settings get the first ones.  A
  * failure leaves the source unset, so the next message tries again. */
 int
-ctx_source(const struct exim_source *src, uschar **yield)
+ctx_source(struct dks *settings, uschar **yield)
 {
-	int rc;
-
 	if (ctx_have_source)
 		return OK;
-	if (src->zone != NULL && (src->dns != NULL ||
-	    src->trust_anchor != NULL))
-		return exim_fail(yield, "verify",
-		    "zone= excludes dns= and trust-anchor=");
-	if ((rc = ctx_use(src)) != DKK_OK)
-		return exim_fail(yield, "key source", ctx_why(rc));
+	if (dks_apply(settings, ctx_ctx) < 0)
+		return exim_fail(yield, "verify", settings->err);
 	ctx_have_source = 1;
 	return OK;
 }

@@ -14,24 +14,16 @@
 #include <local_scan.h>
 
 #include "dkimkit.h"
+#include "settings.h"
 
 /* The dlfunc entry points, looked up by name with dlsym(). */
 int verify(uschar **yield, int argc, uschar *argv[]);
 int result(uschar **yield, int argc, uschar *argv[]);
 int sign(uschar **yield, int argc, uschar *argv[]);
 
-/* Key source settings named on a verify call (all NULL: system DNS). */
-struct exim_source {
-	const char *dns;		/* "ADDR[@PORT]" */
-	const char *zone;		/* RFC 1035 master file */
-	const char *trust_anchor;	/* DS/DNSKEY file for DNSSEC */
-	unsigned timeout_ms;		/* 0: the core's default */
-	int allow_weak;			/* RFC 8301 off */
-};
-
 /* ctx.c: the process-wide context. */
 dkk_ctx *ctx_get(uschar **yield);
-int ctx_source(const struct exim_source *src, uschar **yield);
+int ctx_source(struct dks *settings, uschar **yield);
 const dkk_key *ctx_key(const char *path, uschar **yield);
 const dkk_key *ctx_keydir(const char *dir, const char *domain,
     const char **selector, uschar **yield);

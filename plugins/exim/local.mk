@@ -16,5 +16,6 @@ plugins_exim_dkimkit_exim_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-isystem /usr/include/exim4
 plugins_exim_dkimkit_exim_la_LDFLAGS = -module -avoid-version -shared \
 	-export-symbols-regex '^(verify|result|sign)$$'
-plugins_exim_dkimkit_exim_la_LIBADD = core/libdkimkit.la
+plugins_exim_dkimkit_exim_la_LIBADD = plugins/common/libdkscommon.la \
+	core/libdkimkit.la
 endif

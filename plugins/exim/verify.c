@@ -18,9 +18,9 @@
 #include "exim.h"
 
 struct verify_opts {
+	struct dks set;		/* zone=, dns=, adsp, ... (settings.h) */
+	struct dkk_verify_opts vo;
 	const char *authserv_id;
-	int adsp;
-	struct exim_source src;
 };
 
 /* What result can tell about the last verified message. */
@@ -48,46 +48,44 @@ verify_state_current(void)
 	    strcmp(vst.id, CCS message_id) == 0;
 }
 
-/* Whole seconds, 1 to 3600: more would hold the SMTP client too long. */
-static int
-verify_timeout(struct verify_opts *o, const char *s)
-{
-	char *end;
-	unsigned long secs = strtoul(s, &end, 10);
+/* The words after verify: NAME=VALUE in the settings vocabulary
+ * (settings.h; the key source is applied once per process, see ctx.c),
+ * the bare words adsp and allow-weak for adsp=yes and allow-weak=yes,
+ * and the first other word, the authserv-id. */
+static const struct verify_word {
+	const char *name;
+	enum dks_key key;
+} verify_words[] = {
+	{ "zone", DKS_ZONE }, { "dns", DKS_DNS },
+	{ "trust-anchor", DKS_TRUST_ANCHOR }, { "timeout", DKS_TIMEOUT },
+	{ "allow-weak", DKS_ALLOW_WEAK }, { "adsp", DKS_ADSP },
+	{ "authserv-id", DKS_AUTHSERV_ID },
+};
 
-	if (*s < '0' || *s > '9' || *end != '\0' || secs < 1 || secs > 3600)
-		return -1;
-	o->src.timeout_ms = (unsigned)secs * 1000;
-	return 0;
-}
-
-/* name=value arguments choose the key source (applied once per process,
- * see ctx.c); the word adsp turns ADSP on; the first other word is the
- * authserv-id. */
 static int
 verify_opt(struct verify_opts *o, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
+	size_t i, n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
 
 	if (*arg == '\0')
 		return 0;
-	if (strcmp(arg, "adsp") == 0)
-		o->adsp = 1;
-	else if (strcmp(arg, "allow-weak") == 0)
-		o->src.allow_weak = 1;
-	else if (strncmp(arg, "dns=", 4) == 0)
-		o->src.dns = arg + 4;
-	else if (strncmp(arg, "zone=", 5) == 0)
-		o->src.zone = arg + 5;
-	else if (strncmp(arg, "trust-anchor=", 13) == 0)
-		o->src.trust_anchor = arg + 13;
-	else if (strncmp(arg, "timeout=", 8) == 0)
-		return verify_timeout(o, arg + 8);
-	else if (eq == NULL && o->authserv_id == NULL)
-		o->authserv_id = arg;
-	else
+	for (i = 0; i < sizeof(verify_words) / sizeof(verify_words[0]); i++) {
+		const struct verify_word *w = &verify_words[i];
+
+		if (strlen(w->name) != n || strncmp(arg, w->name, n) != 0)
+			continue;
+		if (eq == NULL && w->key != DKS_ADSP &&
+		    w->key != DKS_ALLOW_WEAK)
+			break;
+		return dks_set(&o->set, w->key, eq != NULL ? eq + 1 : "yes");
+	}
+	if (eq != NULL || o->set.val[DKS_AUTHSERV_ID] != NULL) {
+		snprintf(o->set.err, sizeof(o->set.err), "unknown argument "
+		    "\"%s\"", arg);
 		return -1;
-	return 0;
+	}
+	return dks_set(&o->set, DKS_AUTHSERV_ID, arg);
 }
 
 static int
@@ -96,10 +94,14 @@ verify_args(struct verify_opts *o, int argc, uschar *argv[], uschar **yield)
 	int i;
 
 	memset(o, 0, sizeof(*o));
+	dks_init(&o->set, NULL);
 	for (i = 0; i < argc; i++)
 		if (verify_opt(o, CCS argv[i]) != 0)
-			return exim_fail(yield, "verify", CCS string_sprintf(
-			    "unknown argument \"%s\"", argv[i]));
+			return exim_fail(yield, "verify", o->set.err);
+	if (dks_check(&o->set) < 0)
+		return exim_fail(yield, "verify", o->set.err);
+	dks_verify_opts(&o->set, &o->vo);
+	o->authserv_id = o->set.val[DKS_AUTHSERV_ID];
 	if (o->authserv_id == NULL)
 		o->authserv_id = CCS expand_string(US"$primary_hostname");
 	if (o->authserv_id == NULL || *o->authserv_id == '\0')
@@ -167,31 +169,15 @@ verify_keep(const dkk_verifier *v)
 	    author != NULL ? author : "", verify_domains(v));
 }
 
-/* One main-log line per message: the verdicts, then each signature. */
+/* One main-log line per message, in every host's format (settings.h). */
 static void
 verify_log(const dkk_verifier *v, const struct verify_opts *o)
 {
-	const struct dkk_sig_result *r;
-	const char *detail;
-	uschar *line;
-	size_t i;
+	char line[2048];
 
-	line = string_sprintf("dkimkit: dkim=%s",
-	    dkk_verdict_name(vst.dkim));
-	if (dkk_verifier_reason(v, &detail) != DKK_R_OK)
-		line = string_sprintf("%s (%s)", line, detail);
-	if (o->adsp)
-		line = string_sprintf("%s adsp=%s (%s)", line,
-		    dkk_adsp_name(vst.adsp), vst.author);
-	for (i = 0; i < dkk_verifier_count(v); i++) {
-		r = dkk_verifier_result(v, i);
-		line = string_sprintf("%s [d=%s s=%s a=%s %s %s]", line,
-		    r->domain != NULL ? r->domain : "?",
-		    r->selector != NULL ? r->selector : "?",
-		    r->algorithm != NULL ? r->algorithm : "?",
-		    dkk_verdict_name(r->verdict), dkk_reason_name(r->reason));
-	}
-	log_write(0, LOG_MAIN, "%s", line);
+	log_write(0, LOG_MAIN, "dkimkit: %s",
+	    dks_log_line(v, &o->vo, o->authserv_id, line,
+	    sizeof(line)));
 }
 
 static int
@@ -222,7 +208,6 @@ int
 verify(uschar **yield, int argc, uschar *argv[])
 {
 	struct verify_opts o;
-	struct dkk_verify_opts vo = { 0 };
 	dkk_verifier *v = NULL;
 	dkk_ctx *ctx;
 	int rc;
@@ -235,10 +220,9 @@ verify(uschar **yield, int argc, uschar *argv[])
 		    "no message (use it in acl_smtp_data)");
 	if ((ctx = ctx_get(yield)) == NULL)
 		return FAIL;
-	if ((rc = ctx_source(&o.src, yield)) != OK)
+	if ((rc = ctx_source(&o.set, yield)) != OK)
 		return rc;
-	vo.adsp = o.adsp;
-	if ((rc = dkk_verifier_new(ctx, &vo, &v)) != DKK_OK)
+	if ((rc = dkk_verifier_new(ctx, &o.vo, &v)) != DKK_OK)
 		return exim_fail(yield, "verify", dkk_strerror(rc));
 	rc = verify_run(v, &o, yield);
 	dkk_verifier_free(v);

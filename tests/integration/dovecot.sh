@@ -395,7 +395,7 @@ pass INBOX
 fail Junk
 list Lists
 DELIVERIES
-grep -q 'dkimkit: lda.example.net; dkim=pass header.d=bank.example' \
+grep -q 'dkimkit: lda.example.net: dkim=pass adsp=pass (bank.example) \[pass d=bank.example ' \
     "$TMPD/lda/dovecot.log"
 ok_if "dovecot-lda logs the verdicts with dkimkit_authserv_id" $? \
     "$(cat "$TMPD/lda/dovecot.log")"
@@ -527,7 +527,7 @@ padded Junk
 pass INBOX
 list Lists
 DELIVERIES
-	grep -q 'lmtp(user@example.net).*dkimkit: lmtp.example.net; dkim=pass' \
+	grep -q 'lmtp(user@example.net).*dkimkit: lmtp.example.net: dkim=pass' \
 	    "$D/dovecot.log"
 	ok_if "the LMTP process logs the verdicts" $? "$(cat "$D/dovecot.log")"
 	lmtp_stop
@@ -546,7 +546,7 @@ DELIVERIES
 		    --to user@example.net,other@example.net \
 		    --data "@msg/pass.eml" --timeout 60
 		took=$((SECONDS - start))
-		n=$(grep -c 'dkimkit: lmtp.example.net; dkim=temperror' \
+		n=$(grep -c 'dkimkit: lmtp.example.net: dkim=temperror' \
 		    "$D/dovecot.log")
 		filed "$D/users/other/Maildir" Later pass && [ "$n" -eq 2 ] &&
 		    [ "$took" -ge 4 ] && [ "$took" -lt 30 ]

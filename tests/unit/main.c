@@ -353,6 +353,7 @@ main(int argc, char **argv)
 	suite_limits();
 	suite_worst();
 	suite_arparse();
+	suite_settings();
 	suite_resolver();
 	CU_set_test_complete_handler(tap_done);
 	if (only != NULL) {

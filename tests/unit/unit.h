@@ -24,6 +24,7 @@ void suite_keydir(void);
 void suite_limits(void);
 void suite_worst(void);
 void suite_arparse(void);
+void suite_settings(void);
 void suite_resolver(void);
 
 /* Register a suite from a NULL-terminated table. */

@@ -1,0 +1,258 @@
+/*
+ * settings.c: the settings vocabulary of settings.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "settings.h"
+
+#define LOG_SIGS 16
+
+void
+dks_init(struct dks *s, const char *const *spell)
+{
+	memset(s, 0, sizeof(*s));
+	s->spell = spell;
+}
+
+static const char *
+dks_name(const struct dks *s, enum dks_key k)
+{
+	static const char *const words[DKS_NKEYS] = {
+		"zone", "dns", "trust-anchor", "timeout", "allow-weak",
+		"authserv-id", "adsp", "pin-file", "keydir"
+	};
+
+	return s->spell != NULL && s->spell[k] != NULL ? s->spell[k] :
+	    words[k];
+}
+
+static int __attribute__((format(printf, 3, 4)))
+dks_fail(struct dks *s, enum dks_key k, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(s->err, sizeof(s->err), "%s: ", dks_name(s, k));
+	va_start(ap, fmt);
+	vsnprintf(s->err + n, sizeof(s->err) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+dks_bool(const char *v)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* Milliseconds, or seconds with "s": 5000, 5000ms, 5s. */
+static int
+dks_timeout(struct dks *s, const char *v)
+{
+	unsigned long n = 0;
+	const char *p;
+
+	for (p = v; *p >= '0' && *p <= '9' && n <= DKS_TIMEOUT_MAX; p++)
+		n = n * 10 + (unsigned long)(*p - '0');
+	if (p == v || (strcmp(p, "s") != 0 && strcmp(p, "ms") != 0 &&
+	    *p != '\0'))
+		return dks_fail(s, DKS_TIMEOUT, "'%s' is not a time "
+		    "(milliseconds, or seconds with s: 5000, 5s)", v);
+	if (strcmp(p, "s") == 0)
+		n *= 1000;
+	if (n < DKS_TIMEOUT_MIN || n > DKS_TIMEOUT_MAX)
+		return dks_fail(s, DKS_TIMEOUT, "'%s' is outside %u ms to "
+		    "%u s (a bare number is milliseconds: 5s for seconds)", v,
+		    DKS_TIMEOUT_MIN, DKS_TIMEOUT_MAX / 1000);
+	s->timeout_ms = (unsigned)n;
+	return 0;
+}
+
+/* RFC 8601 2.2: a value; what the core would quote is fine, controls and
+ * over-long ids are not. */
+static int
+dks_id(struct dks *s, const char *v)
+{
+	size_t i, n = strlen(v);
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x21 || v[i] == 0x7f)
+			return dks_fail(s, DKS_AUTHSERV_ID, "'%s' holds a "
+			    "space or a control character", v);
+	if (n > DKS_ID_MAX)
+		return dks_fail(s, DKS_AUTHSERV_ID, "longer than %d "
+		    "characters", DKS_ID_MAX);
+	return 0;
+}
+
+int
+dks_set(struct dks *s, enum dks_key k, const char *value)
+{
+	int b;
+
+	if ((unsigned)k >= DKS_NKEYS || value == NULL) {
+		snprintf(s->err, sizeof(s->err), "no such setting");
+		return -1;
+	}
+	if (*value == '\0')
+		return dks_fail(s, k, "empty");
+	switch (k) {
+	case DKS_TIMEOUT:
+		if (dks_timeout(s, value) < 0)
+			return -1;
+		break;
+	case DKS_AUTHSERV_ID:
+		if (dks_id(s, value) < 0)
+			return -1;
+		break;
+	case DKS_ALLOW_WEAK:
+	case DKS_ADSP:
+		if ((b = dks_bool(value)) < 0)
+			return dks_fail(s, k, "'%s' is not yes or no", value);
+		*(k == DKS_ADSP ? &s->adsp : &s->allow_weak) = b;
+		break;
+	default:
+		break;
+	}
+	s->val[k] = value;
+	return 0;
+}
+
+/* The context's sentence for a failed call, or the code's. */
+static const char *
+dks_why(dkk_ctx *ctx, int rc)
+{
+	const char *w = dkk_ctx_error(ctx);
+
+	return *w != '\0' ? w : dkk_strerror(rc);
+}
+
+static int
+dks_source(struct dks *s, dkk_ctx *ctx)
+{
+	int rc;
+
+	if (s->val[DKS_ZONE] != NULL) {
+		if ((rc = dkk_ctx_use_zone(ctx, s->val[DKS_ZONE])) != DKK_OK)
+			return dks_fail(s, DKS_ZONE, "%s", dks_why(ctx, rc));
+		return 0;
+	}
+	rc = dkk_ctx_use_dns(ctx, s->val[DKS_DNS], s->val[DKS_TRUST_ANCHOR],
+	    s->timeout_ms);
+	if (rc != DKK_OK)
+		return dks_fail(s, s->val[DKS_TRUST_ANCHOR] != NULL &&
+		    s->val[DKS_DNS] == NULL ? DKS_TRUST_ANCHOR : DKS_DNS,
+		    "%s", dks_why(ctx, rc));
+	return 0;
+}
+
+int
+dks_check(struct dks *s)
+{
+	if (s->val[DKS_ZONE] != NULL && (s->val[DKS_DNS] != NULL ||
+	    s->val[DKS_TRUST_ANCHOR] != NULL))
+		return dks_fail(s, DKS_ZONE, "excludes %s and %s: a zone file "
+		    "is the whole key source", dks_name(s, DKS_DNS),
+		    dks_name(s, DKS_TRUST_ANCHOR));
+	return 0;
+}
+
+int
+dks_apply(struct dks *s, dkk_ctx *ctx)
+{
+	int rc;
+
+	if (dks_check(s) < 0)
+		return -1;
+	if ((rc = dkk_ctx_set_allow_weak(ctx, s->allow_weak)) != DKK_OK)
+		return dks_fail(s, DKS_ALLOW_WEAK, "%s", dkk_strerror(rc));
+	if (s->val[DKS_PIN_FILE] != NULL && (rc = dkk_ctx_set_pin_file(ctx,
+	    s->val[DKS_PIN_FILE])) != DKK_OK)
+		return dks_fail(s, DKS_PIN_FILE, "%s", dks_why(ctx, rc));
+	return dks_source(s, ctx);
+}
+
+void
+dks_verify_opts(const struct dks *s, struct dkk_verify_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->adsp = s->adsp;
+}
+
+/* Append to out, keeping room for "..." at the end. */
+static void
+log_add(char *out, size_t len, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*pos + 4 >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(out + *pos, len - 3 - *pos, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len - 3 - *pos) {
+		*pos = len - 4;
+		memcpy(out + *pos, "...", 4);
+		*pos = len;
+		return;
+	}
+	*pos += (size_t)n;
+}
+
+static const char *
+or_dash(const char *s)
+{
+	return s != NULL && *s != '\0' ? s : "-";
+}
+
+char *
+dks_log_line(const dkk_verifier *v, const struct dkk_verify_opts *o,
+    const char *authserv_id, char *out, size_t len)
+{
+	const struct dkk_sig_result *r;
+	const char *detail, *author;
+	size_t i, n = dkk_verifier_count(v), pos = 0;
+
+	if (len < 8)
+		return memset(out, 0, len);
+	out[0] = '\0';
+	log_add(out, len, &pos, "%s: dkim=%s", or_dash(authserv_id),
+	    dkk_verdict_name(dkk_verifier_verdict(v)));
+	if (dkk_verifier_reason(v, &detail) != DKK_R_OK)
+		log_add(out, len, &pos, " (%s)", detail);
+	if (o != NULL && o->adsp) {
+		enum dkk_adsp a = dkk_verifier_adsp(v, &author);
+
+		log_add(out, len, &pos, " adsp=%s (%s)", dkk_adsp_name(a),
+		    or_dash(author));
+	}
+	for (i = 0; i < n && i < LOG_SIGS; i++) {
+		r = dkk_verifier_result(v, i);
+		log_add(out, len, &pos, " [%s d=%s s=%s a=%s: %s]",
+		    dkk_verdict_name(r->verdict), or_dash(r->domain),
+		    or_dash(r->selector), or_dash(r->algorithm),
+		    or_dash(r->detail));
+	}
+	if (n > LOG_SIGS)
+		log_add(out, len, &pos, " [%zu more]", n - LOG_SIGS);
+	/* values come from the message: no line break reaches a log */
+	for (i = 0; out[i] != '\0'; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			out[i] = '?';
+	return out;
+}

@@ -1,0 +1,78 @@
+/*
+ * settings.h: one vocabulary of settings for the dkimkit command and the
+ * three mail-server adapters.
+ *
+ * Each host reads its settings its own way (command-line options, the
+ * words after an Exim dlfunc, Dovecot's plugin {} settings) and spells
+ * them its own way (-z, zone=, dkimkit_zone); what a setting means, how
+ * its value is checked, how settings combine and the words of every error
+ * are here, once.  A host fills a struct dks with dks_set(), then
+ * dks_apply() configures its context.  Errors name the setting as the
+ * host spells it (the table given to dks_init()).
+ *
+ *	struct dks s;
+ *	dks_init(&s, spelling);
+ *	if (dks_set(&s, DKS_ZONE, value) < 0 || dks_apply(&s, ctx) < 0)
+ *		report(s.err);
+ */
+#ifndef DKS_SETTINGS_H
+#define DKS_SETTINGS_H
+
+#include <stddef.h>
+
+#include "dkimkit.h"
+
+enum dks_key {
+	DKS_ZONE,		/* RFC 1035 zone file as the key source */
+	DKS_DNS,		/* resolver ADDR[@PORT] (default: the system's) */
+	DKS_TRUST_ANCHOR,	/* DNSSEC trust anchor file */
+	DKS_TIMEOUT,		/* per DNS lookup: milliseconds, or Ns */
+	DKS_ALLOW_WEAK,		/* accept rsa-sha1 and RSA keys under 1024 */
+	DKS_AUTHSERV_ID,	/* ours, in Authentication-Results */
+	DKS_ADSP,		/* evaluate ADSP (RFC 5617) too */
+	DKS_PIN_FILE,		/* PIN of PKCS#11 keys, first line */
+	DKS_KEYDIR,		/* key directory (dkimkit-key(1)) */
+	DKS_NKEYS
+};
+
+#define DKS_TIMEOUT_MIN 100	/* milliseconds */
+#define DKS_TIMEOUT_MAX 60000
+#define DKS_ID_MAX 255
+
+struct dks {
+	const char *const *spell;	/* the host's name of each key */
+	const char *val[DKS_NKEYS];	/* as given, not copied */
+	unsigned timeout_ms;		/* 0: the core's default */
+	int allow_weak;
+	int adsp;
+	char err[512];
+};
+
+/* spell[k] is how the host names key k in messages (NULL: not offered). */
+void dks_init(struct dks *s, const char *const *spell);
+
+/* Take one setting as text (booleans: yes/no, true/false, on/off, 1/0).
+ * 0, or -1 with s->err naming the setting and saying what is wrong. */
+int dks_set(struct dks *s, enum dks_key k, const char *value);
+
+/* Check how the settings combine (a zone excludes dns and a trust
+ * anchor).  0, or -1 with s->err. */
+int dks_check(struct dks *s);
+
+/* dks_check(), then configure ctx: the key source, allow-weak, the PIN
+ * file.  0, or -1 with s->err. */
+int dks_apply(struct dks *s, dkk_ctx *ctx);
+
+/* The per-message choices of these settings. */
+void dks_verify_opts(const struct dks *s, struct dkk_verify_opts *o);
+
+/* The one log line of a verified message, the same in every host (each
+ * puts its own prefix in front):
+ *   mx.example.net: dkim=pass adsp=none (example.com) [pass
+ *   d=example.com s=sel a=rsa-sha256: good signature] ...
+ * at most 16 signatures, then a count of the rest; no control character.
+ * Fits in len (cut with "..." if it must be); returns out. */
+char *dks_log_line(const dkk_verifier *v, const struct dkk_verify_opts *o,
+    const char *authserv_id, char *out, size_t len);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * test_settings.c: the settings vocabulary every host shares
+ * (plugins/common/settings.h): values checked once, errors naming the
+ * setting as the host spells it, and the one log line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "settings.h"
+
+static const char *const spell[DKS_NKEYS] = {
+	[DKS_ZONE] = "dkimkit_zone", [DKS_DNS] = "dkimkit_dns",
+	[DKS_TRUST_ANCHOR] = "dkimkit_trust_anchor",
+	[DKS_TIMEOUT] = "dkimkit_timeout",
+};
+
+/* Milliseconds, or seconds with s; 100 ms to 60 s; a bare 5 is refused
+ * (Exim's old seconds), never taken as 5 ms. */
+static void
+settings_timeout(void)
+{
+	static const struct {
+		const char *v;
+		unsigned ms;	/* 0: refused */
+	} cases[] = {
+		{ "5000", 5000 }, { "5000ms", 5000 }, { "5s", 5000 },
+		{ "100", 100 }, { "60s", 60000 }, { "60000", 60000 },
+		{ "5", 0 }, { "99", 0 }, { "61s", 0 }, { "60001", 0 },
+		{ "soon", 0 }, { "5 s", 0 }, { "-5", 0 }, { "5m", 0 },
+		{ "99999999999999999999", 0 }, { "s", 0 },
+	};
+	struct dks s;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dks_init(&s, spell);
+		if (cases[i].ms == 0) {
+			CU_ASSERT_EQUAL(dks_set(&s, DKS_TIMEOUT, cases[i].v),
+			    -1);
+			CU_ASSERT(strncmp(s.err, "dkimkit_timeout: '", 18) == 0);
+		} else {
+			CU_ASSERT_EQUAL(dks_set(&s, DKS_TIMEOUT, cases[i].v), 0);
+			CU_ASSERT_EQUAL(s.timeout_ms, cases[i].ms);
+		}
+	}
+}
+
+static void
+settings_bools_and_ids(void)
+{
+	struct dks s;
+	char id[300];
+
+	dks_init(&s, NULL);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ADSP, "Yes"), 0);
+	CU_ASSERT_EQUAL(s.adsp, 1);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ALLOW_WEAK, "off"), 0);
+	CU_ASSERT_EQUAL(s.allow_weak, 0);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ALLOW_WEAK, "maybe"), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "allow-weak: 'maybe' is not yes or no");
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ZONE, ""), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "zone: empty");
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_AUTHSERV_ID, "mx.example.net"), 0);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_AUTHSERV_ID, "mx\r\n.example"), -1);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_AUTHSERV_ID, "mx example"), -1);
+	memset(id, 'm', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_AUTHSERV_ID, id), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s.err, "longer than 255"));
+	CU_ASSERT_EQUAL(dks_set(&s, (enum dks_key)99, "x"), -1);
+}
+
+/* The one combination rule, worded with the host's names; applying a
+ * zone configures the context, a missing one names the setting. */
+static void
+settings_combination_and_apply(void)
+{
+	struct unit_fx fx;
+	struct unit_tmp zt;
+	struct dks s;
+	dkk_ctx *ctx;
+
+	dks_init(&s, spell);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ZONE, "/nonexistent.zone"), 0);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_DNS, "127.0.0.1@53"), 0);
+	CU_ASSERT_EQUAL(dks_check(&s), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "dkimkit_zone: excludes dkimkit_dns "
+	    "and dkimkit_trust_anchor: a zone file is the whole key source");
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
+	dks_init(&s, spell);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ZONE, "/nonexistent.zone"), 0);
+	CU_ASSERT_EQUAL(dks_apply(&s, ctx), -1);
+	CU_ASSERT(strncmp(s.err, "dkimkit_zone: ", 14) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s.err, "nonexistent.zone"));
+	dkk_ctx_free(ctx);
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ""), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_tmp_write(&zt, "t.zone", fx.zone,
+	    strlen(fx.zone)), 0);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
+	dks_init(&s, NULL);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ZONE, zt.path), 0);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ALLOW_WEAK, "yes"), 0);
+	CU_ASSERT_EQUAL(dks_apply(&s, ctx), 0);
+	dkk_ctx_free(ctx);
+	unit_tmp_remove(&zt);
+	unit_fx_free(&fx);
+}
+
+/* The log line: verdicts, then each signature, at most 16, no control
+ * character from the message, never past the buffer. */
+static void
+settings_log_line(void)
+{
+	static const struct dkk_verify_opts adsp = { .adsp = 1 };
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char line[2048], tiny[40], *sm, *m, *many;
+	dkk_verifier *v;
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ""), 0);
+	o = unit_opts(fx.ed, "ed");
+	sm = unit_sign(&fx, &o, "From: <joe@example.com>\r\n\r\nHi.\r\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
+	v = unit_verify_opts(fx.ctx, &adsp, sm, strlen(sm), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_STRING_EQUAL(dks_log_line(v, &adsp, "mx.example.net", line,
+	    sizeof(line)), "mx.example.net: dkim=pass adsp=pass (example.com) "
+	    "[pass d=example.com s=ed a=ed25519-sha256: good signature]");
+	dks_log_line(v, &adsp, "mx.example.net", tiny, sizeof(tiny));
+	CU_ASSERT_EQUAL(strlen(tiny), sizeof(tiny) - 1);
+	CU_ASSERT_STRING_EQUAL(tiny + sizeof(tiny) - 4, "...");
+	dkk_verifier_free(v);
+	/* 20 unparsable fields, one with a folded d= */
+	m = strdup("DKIM-Signature: d=a\r\n\tb; v=1\r\n");
+	many = malloc(20 * 40 + strlen(sm) + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(many);
+	many[0] = '\0';
+	for (i = 0; i < 20; i++)
+		strcat(many, m);
+	strcat(many, sm);
+	v = unit_verify(fx.ctx, many, strlen(many), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	dks_log_line(v, NULL, "mx", line, sizeof(line));
+	CU_ASSERT(strncmp(line, "mx: dkim=pass [permerror d=", 27) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, " [5 more]"));
+	CU_ASSERT_PTR_NULL(strpbrk(line, "\r\n\t"));
+	dkk_verifier_free(v);
+	free(many);
+	free(m);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+static const struct unit_test settings_tests[] = {
+	{ "settings_timeout", settings_timeout },
+	{ "settings_bools_and_ids", settings_bools_and_ids },
+	{ "settings_combination_and_apply", settings_combination_and_apply },
+	{ "settings_log_line", settings_log_line },
+	{ NULL, NULL }
+};
+
+void
+suite_settings(void)
+{
+	unit_suite("settings", settings_tests);
+}
