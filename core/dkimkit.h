@@ -70,7 +70,8 @@ enum dkk_err {
 	DKK_EAGAIN = -8,	/* results wait for DNS answers */
 	DKK_EDNS = -9,		/* the resolver could not be set up */
 	DKK_ECRYPTO = -10,	/* the crypto library failed */
-	DKK_ENOTSUP = -11	/* feature not built in */
+	DKK_ENOTSUP = -11,	/* feature not built in */
+	DKK_ENODOMAIN = -12	/* no signing domain covers the author */
 };
 
 /* A static English sentence for an enum dkk_err value. */
@@ -567,10 +568,23 @@ DKK_EXPORT int dkk_canon_parse(const char *s, enum dkk_canon *header,
 /* What to sign with.  Strings are copied by dkk_signer_new(). */
 struct dkk_sign_opts {
 	const dkk_key *key;	/* decides a=: rsa-sha256 or ed25519-sha256 */
-	const char *domain;	/* d=, required */
-	const char *selector;	/* s=, required */
+	const char *domain;	/* d=; or NULL with domains */
+	const char *selector;	/* s=, with key */
 	const char *identity;	/* i=, within d=; NULL to leave it out */
 	const char *headers;	/* colon list for h=; NULL: a default set */
+	/* Choosing d= from the message: with domains (NULL-terminated) and
+	 * no domain, d= is the longest candidate equal to the domain of
+	 * the first author address in From or a parent of it, chosen when
+	 * the header block ends (dkk_signer_domain()); no candidate gives
+	 * DKK_ENODOMAIN at dkk_signer_final().  With keydir instead of key
+	 * and selector, the chosen domain's active key signs. */
+	const char *const *domains;
+	dkk_keydir *keydir;
+	/* Names of the header list listed only when the message has them
+	 * (colon list): fields a later hop adds when absent, such as Date
+	 * and Message-ID, which signed as absent would break the
+	 * signature. */
+	const char *if_present;
 	enum dkk_canon header_canon;
 	enum dkk_canon body_canon;
 	int oversign;		/* list each name once more than it occurs */
@@ -586,6 +600,15 @@ DKK_EXPORT void dkk_signer_free(dkk_signer *s);
 /* Feed the message as for dkk_verifier_update(). */
 DKK_EXPORT int dkk_signer_update(dkk_signer *s, const void *data,
     size_t len) DKK_WUR;
+
+/* The d= chosen (dkk_sign_opts.domains), or the one given; NULL before
+ * the header block has ended, or when no candidate covers the author.
+ * Valid as long as s. */
+DKK_EXPORT const char *dkk_signer_domain(const dkk_signer *s);
+
+/* The s= that will be used (the active one with a key directory), or
+ * NULL as for dkk_signer_domain(). */
+DKK_EXPORT const char *dkk_signer_selector(const dkk_signer *s);
 
 /* End of message: *field is "DKIM-Signature: ..." folded as flags say
  * (0 or DKK_FIELD_LF; the others are DKK_EINVAL), without a final line

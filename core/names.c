@@ -27,6 +27,7 @@ dkk_strerror(int err)
 		"resolver unavailable",
 		"cryptographic failure",
 		"not supported",
+		"no signing domain covers the author",
 	};
 	const char *s = pick(msg, NELEM(msg), -err);
 

@@ -15,11 +15,17 @@
 struct dkk_signer {
 	dkk_ctx *ctx;
 	const dkk_key *key;
-	char *domain;
+	char *domain;		/* NULL until chosen from cands */
 	char *selector;
 	char *identity;
+	char **cands;		/* candidate domains, or NULL */
+	size_t ncands;
+	dkk_keydir *kd;		/* key and selector from here, or NULL */
 	char **names;		/* --headers, or NULL for the default set */
 	size_t nnames;
+	char **ifp;		/* names listed only when present */
+	size_t nifp;
+	bool bound;		/* domain, key and selector known */
 	enum dkk_canon hcanon;
 	enum dkk_canon bcanon;
 	bool oversign;
@@ -106,30 +112,138 @@ names_have(char *const *names, size_t n, const char *name)
 	return false;
 }
 
+/* d= and s= as the verifier will want them (RFC 6376 3.5). */
 static int
-signer_check(dkk_ctx *ctx, const struct dkk_sign_opts *o)
+signer_check_names(dkk_ctx *ctx, const char *domain, const char *selector,
+    const char *identity)
 {
 	const char *at;
 
-	if (o->key == NULL || o->domain == NULL || o->selector == NULL)
-		return ctx_fail(ctx, DKK_EINVAL,
-		    "a key, a domain and a selector are required");
-	if (!domain_valid(o->domain, strlen(o->domain), false) ||
-	    strchr(o->domain, '.') == NULL)
+	if (!domain_valid(domain, strlen(domain), false) ||
+	    strchr(domain, '.') == NULL)
 		return ctx_fail(ctx, DKK_EINVAL, "%s is not a domain name",
-		    o->domain);
-	if (!domain_valid(o->selector, strlen(o->selector), true))
+		    domain);
+	if (selector != NULL &&
+	    !domain_valid(selector, strlen(selector), true))
 		return ctx_fail(ctx, DKK_EINVAL, "%s is not a selector",
-		    o->selector);
-	if (o->identity != NULL && ((at = strrchr(o->identity, '@')) == NULL ||
+		    selector);
+	if (identity != NULL && ((at = strrchr(identity, '@')) == NULL ||
 	    !domain_valid(at + 1, strlen(at + 1), false) ||
-	    strchr(at + 1, '.') == NULL || !domain_within(at + 1, o->domain)))
+	    strchr(at + 1, '.') == NULL || !domain_within(at + 1, domain)))
 		return ctx_fail(ctx, DKK_EINVAL,
-		    "identity %s is not an address within %s", o->identity,
-		    o->domain);
+		    "identity %s is not an address within %s", identity,
+		    domain);
+	return DKK_OK;
+}
+
+static int
+signer_check(dkk_ctx *ctx, const struct dkk_sign_opts *o)
+{
+	size_t i;
+	int rc = DKK_OK;
+
+	if ((o->domain == NULL) == (o->domains == NULL))
+		return ctx_fail(ctx, DKK_EINVAL,
+		    "a domain, or candidate domains, is required (not both)");
+	if ((o->keydir == NULL) == (o->key == NULL) ||
+	    (o->key != NULL && o->selector == NULL) ||
+	    (o->keydir != NULL && o->selector != NULL))
+		return ctx_fail(ctx, DKK_EINVAL,
+		    "a key and a selector, or a key directory, are required");
+	if (o->domains != NULL && (o->domains[0] == NULL ||
+	    o->identity != NULL))
+		return ctx_fail(ctx, DKK_EINVAL, o->identity != NULL ?
+		    "an identity needs a fixed domain" :
+		    "the candidate domain list is empty");
 	if (o->expire < 0)
 		return ctx_fail(ctx, DKK_EINVAL, "negative expiry");
+	if (o->domain != NULL)
+		return signer_check_names(ctx, o->domain, o->selector,
+		    o->identity);
+	for (i = 0; o->domains[i] != NULL && rc == DKK_OK; i++)
+		rc = signer_check_names(ctx, o->domains[i], o->selector, NULL);
+	return rc;
+}
+
+/* The candidate list, copied. */
+static int
+signer_cands(dkk_signer *s, const char *const *domains)
+{
+	size_t n;
+
+	for (n = 0; domains[n] != NULL; n++)
+		;
+	if ((s->cands = dkk_calloc(n, sizeof(*s->cands))) == NULL)
+		return DKK_ENOMEM;
+	for (s->ncands = 0; s->ncands < n; s->ncands++)
+		if ((s->cands[s->ncands] = dkk_strdup(domains[s->ncands])) ==
+		    NULL)
+			return DKK_ENOMEM;
 	return DKK_OK;
+}
+
+/* The longest candidate equal to the first author domain of From or a
+ * parent of it; NULL when none is. */
+static const char *
+signer_pick(const dkk_signer *s)
+{
+	struct authors a;
+	const char *value, *best = NULL;
+	size_t i, len;
+
+	memset(&a, 0, sizeof(a));
+	for (i = 0; i < s->hdr.count && a.n == 0; i++)
+		if (header_is(&s->hdr, &s->hdr.fields[i], "From")) {
+			value = header_value(&s->hdr, &s->hdr.fields[i], &len);
+			if (authors_parse(&a, value, len) != DKK_OK)
+				break;
+		}
+	for (i = 0; a.n > 0 && i < s->ncands; i++)
+		if (domain_within(a.domain[0], s->cands[i]) &&
+		    (best == NULL || strlen(s->cands[i]) > strlen(best)))
+			best = s->cands[i];
+	authors_clear(&a);
+	return best;
+}
+
+/* When the header block has ended: d=, then with a key directory the
+ * domain's active key and selector.  No candidate leaves the signer
+ * unbound, and final says DKK_ENODOMAIN. */
+static int
+signer_bind(dkk_signer *s)
+{
+	const char *pick, *sel;
+	int rc;
+
+	if (s->bound)
+		return DKK_OK;
+	if (s->domain == NULL) {
+		if ((pick = signer_pick(s)) == NULL)
+			return DKK_OK;
+		if ((s->domain = dkk_strdup(pick)) == NULL)
+			return DKK_ENOMEM;
+	}
+	if (s->kd != NULL) {
+		if ((rc = dkk_keydir_active(s->kd, s->domain, &s->key, &sel)) !=
+		    DKK_OK)
+			return rc;
+		if ((s->selector = dkk_strdup(sel)) == NULL)
+			return DKK_ENOMEM;
+	}
+	s->bound = true;
+	return DKK_OK;
+}
+
+const char *
+dkk_signer_domain(const dkk_signer *s)
+{
+	return s != NULL && s->bound ? s->domain : NULL;
+}
+
+const char *
+dkk_signer_selector(const dkk_signer *s)
+{
+	return s != NULL && s->bound ? s->selector : NULL;
 }
 
 static int
@@ -137,11 +251,20 @@ signer_copy(dkk_signer *s, const struct dkk_sign_opts *o)
 {
 	int rc;
 
-	if ((s->domain = dkk_strdup(o->domain)) == NULL ||
-	    (s->selector = dkk_strdup(o->selector)) == NULL ||
+	if ((o->domain != NULL &&
+	    (s->domain = dkk_strdup(o->domain)) == NULL) ||
+	    (o->selector != NULL &&
+	    (s->selector = dkk_strdup(o->selector)) == NULL) ||
 	    (o->identity != NULL &&
 	    (s->identity = dkk_strdup(o->identity)) == NULL))
 		return DKK_ENOMEM;
+	if (o->domains != NULL && (rc = signer_cands(s, o->domains)) != DKK_OK)
+		return rc;
+	if (o->if_present != NULL && (rc = names_parse(o->if_present, &s->ifp,
+	    &s->nifp)) != DKK_OK)
+		return rc == DKK_ENOMEM ? rc : ctx_fail(s->ctx, rc,
+		    "bad if-present list: names are printable ASCII but ':', "
+		    "separated by ':' (RFC 5322 3.6.8)");
 	if (o->headers == NULL)
 		return DKK_OK;
 	if ((rc = names_parse(o->headers, &s->names, &s->nnames)) != DKK_OK)
@@ -169,6 +292,7 @@ dkk_signer_new(dkk_ctx *ctx, const struct dkk_sign_opts *opts,
 		return DKK_ENOMEM;
 	s->ctx = ctx;
 	s->key = opts->key;
+	s->kd = opts->keydir;
 	s->hcanon = opts->header_canon;
 	s->bcanon = opts->body_canon;
 	s->oversign = opts->oversign != 0;
@@ -194,7 +318,9 @@ dkk_signer_free(dkk_signer *s)
 	free(s->domain);
 	free(s->selector);
 	free(s->identity);
+	names_free(s->cands, s->ncands);
 	names_free(s->names, s->nnames);
+	names_free(s->ifp, s->nifp);
 	header_clear(&s->hdr);
 	bodyset_clear(&s->body);
 	free(s);
@@ -214,7 +340,8 @@ dkk_signer_update(dkk_signer *s, const void *data, size_t len)
 	if (s->done)
 		return DKK_ESTATE;
 	if (!s->hdr.done) {
-		if ((rc = header_feed(&s->hdr, p, len, &used)) != DKK_OK)
+		if ((rc = header_feed(&s->hdr, p, len, &used)) != DKK_OK ||
+		    (s->hdr.done && (rc = signer_bind(s)) != DKK_OK))
 			return s->err = rc;
 		p += used;
 		len -= used;
@@ -242,8 +369,9 @@ hlist_add(struct buf *h, const struct header *hdr, const char *name,
 }
 
 /* The h= list: the named fields (absent ones too: listing a field that
- * is not there protects it from being added), or the default fields that
- * are present; each as often as it occurs, once more when over-signing.
+ * is not there protects it from being added, unless it is one of
+ * if_present), or the default fields that are present; each as often as
+ * it occurs, once more when over-signing.
  * From is always over-signed: a second From field added on the way would
  * otherwise leave the signature valid while readers show the added one
  * (RFC 6376 8.15), and no legitimate relay adds one. */
@@ -263,6 +391,9 @@ hlist_build(const dkk_signer *s, struct buf *h)
 	}
 	for (i = 0; i < s->nnames && rc == DKK_OK; i++) {
 		name = s->names[i];
+		if (names_have(s->ifp, s->nifp, name) &&
+		    hdrsel_count(&s->hdr, name) == 0)
+			continue;
 		if (!names_have(s->names, i, name))
 			rc = hlist_add(h, &s->hdr, name, s->oversign ||
 			    ci_equals(name, strlen(name), "From"), true);
@@ -461,8 +592,11 @@ signer_finish(dkk_signer *s, struct layout *l, struct buf *hlist)
 	char *bh = NULL, *b = NULL;
 	int rc;
 
-	if (!s->hdr.done && (rc = header_end(&s->hdr)) != DKK_OK)
+	if (!s->hdr.done && ((rc = header_end(&s->hdr)) != DKK_OK ||
+	    (rc = signer_bind(s)) != DKK_OK))
 		return rc;
+	if (!s->bound)
+		return DKK_ENODOMAIN;
 	bodyset_finish(&s->body);
 	bs = bodyset_get(&s->body, s->bcanon, s->sink);
 	if ((rc = hlist_build(s, hlist)) != DKK_OK)

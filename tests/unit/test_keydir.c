@@ -250,6 +250,63 @@ keydir_follows_active(void)
 	unit_fx_free(&fx);
 }
 
+/* dkk_sign_opts.domains with keydir: d= is the longest candidate that
+ * covers the From domain, signed with that domain's active key; a From
+ * no candidate covers gives DKK_ENODOMAIN at final, never a signature. */
+static void
+keydir_signer_picks_domain(void)
+{
+	static const char *const cands[] = {
+		"example.com", "mail.example.com", "example.org", NULL
+	};
+	static const char m1[] = "From: Joe <joe@Sub.Example.COM>\r\n\r\n"
+	    "Hi.\r\n";
+	static const char m2[] = "From: a@example.net\r\n\r\n";
+	static const char m3[] = "From: a@example.org\r\n\r\n";
+	struct dkk_sign_opts o;
+	struct unit_fx fx;
+	struct kdir d;
+	dkk_keydir *kd;
+	dkk_signer *s;
+	char *field = NULL;
+
+	if (unit_fx_init(&fx, NULL) != 0)
+		return;
+	CU_ASSERT_FATAL(kdir_make(&d) == 0);
+	CU_ASSERT(kdir_put(&d, "2026-11.key", fx.rsa_pem) == 0);
+	CU_ASSERT(kdir_put(&d, "active", "2026-11\n") == 0);
+	CU_ASSERT_FATAL(dkk_keydir_new(fx.ctx, d.root, &kd) == DKK_OK);
+	memset(&o, 0, sizeof(o));
+	o.domains = cands;
+	o.keydir = kd;
+	CU_ASSERT_EQUAL_FATAL(dkk_signer_new(fx.ctx, &o, &s), DKK_OK);
+	CU_ASSERT_PTR_NULL(dkk_signer_domain(s));
+	CU_ASSERT_EQUAL(dkk_signer_update(s, m1, strlen(m1)), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(dkk_signer_domain(s), "example.com");
+	CU_ASSERT_STRING_EQUAL(dkk_signer_selector(s), "2026-11");
+	CU_ASSERT_EQUAL(dkk_signer_final(s, 0, &field), DKK_OK);
+	CU_ASSERT_PTR_NOT_NULL(field != NULL ? strstr(field, "d=example.com;")
+	    : NULL);
+	free(field);
+	dkk_signer_free(s);
+	/* no candidate: no signature */
+	CU_ASSERT_EQUAL_FATAL(dkk_signer_new(fx.ctx, &o, &s), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_signer_update(s, m2, strlen(m2)), DKK_OK);
+	CU_ASSERT_PTR_NULL(dkk_signer_domain(s));
+	field = NULL;
+	CU_ASSERT_EQUAL(dkk_signer_final(s, 0, &field), DKK_ENODOMAIN);
+	CU_ASSERT_PTR_NULL(field);
+	dkk_signer_free(s);
+	/* a candidate without a key directory entry: the keydir's error */
+	o.domains = cands + 2;
+	CU_ASSERT_EQUAL_FATAL(dkk_signer_new(fx.ctx, &o, &s), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_signer_update(s, m3, strlen(m3)), DKK_EIO);
+	dkk_signer_free(s);
+	dkk_keydir_free(kd);
+	kdir_remove(&d);
+	unit_fx_free(&fx);
+}
+
 static void
 keydir_refuses_bad_names(void)
 {
@@ -291,6 +348,7 @@ static const struct unit_test tests[] = {
 	{ "keycheck_bogus_is_temperror", keycheck_bogus_is_temperror },
 	{ "keycheck_state_names", keycheck_state_names },
 	{ "keydir_follows_active", keydir_follows_active },
+	{ "keydir_signer_picks_domain", keydir_signer_picks_domain },
 	{ "keydir_refuses_bad_names", keydir_refuses_bad_names },
 	{ NULL, NULL }
 };

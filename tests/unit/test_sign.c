@@ -206,6 +206,52 @@ sign_oversign_adds_one_more(void)
 	unit_fx_free(&fx);
 }
 
+/* Candidate domains with a fixed key: the longest that covers From; the
+ * if_present names are left out of h= when absent; the combinations that
+ * make no sense are refused. */
+static void
+sign_candidates_and_if_present(void)
+{
+	static const char *const cands[] = { "example.com", "joe.example.com",
+	    NULL };
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	dkk_signer *s;
+	char *h;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
+	o = unit_opts(fx.ed, "ed");
+	o.domain = NULL;
+	o.domains = cands;
+	CU_ASSERT_EQUAL_FATAL(dkk_signer_new(fx.ctx, &o, &s), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_signer_update(s, msg, strlen(msg)), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(dkk_signer_domain(s), "example.com");
+	dkk_signer_free(s);
+	/* if_present: Date absent, Subject present */
+	o = unit_opts(fx.ed, "ed");
+	o.headers = "From:Date:Subject:Message-ID";
+	o.if_present = "date:message-id";
+	h = h_of(&fx, &o, msg);
+	CU_ASSERT_STRING_EQUAL(h, "From:From:Subject");
+	free(h);
+	/* refused: both a domain and candidates, an identity with
+	 * candidates, an empty list, a bad candidate, no key at all */
+	o = unit_opts(fx.ed, "ed");
+	o.domains = cands;
+	CU_ASSERT_EQUAL(dkk_signer_new(fx.ctx, &o, &s), DKK_EINVAL);
+	o.domain = NULL;
+	o.identity = "joe@example.com";
+	CU_ASSERT_EQUAL(dkk_signer_new(fx.ctx, &o, &s), DKK_EINVAL);
+	o.identity = NULL;
+	o.domains = cands + 2;
+	CU_ASSERT_EQUAL(dkk_signer_new(fx.ctx, &o, &s), DKK_EINVAL);
+	o.domains = (const char *const[]){ "not..valid", NULL };
+	CU_ASSERT_EQUAL(dkk_signer_new(fx.ctx, &o, &s), DKK_EINVAL);
+	o = unit_opts(NULL, "ed");
+	CU_ASSERT_EQUAL(dkk_signer_new(fx.ctx, &o, &s), DKK_EINVAL);
+	unit_fx_free(&fx);
+}
+
 /* RFC 6376 8.15: a From field added after signing breaks the signature,
  * whatever the header list. */
 static void
@@ -655,6 +701,8 @@ static const struct unit_test sign_tests[] = {
 	{ "sign_header_list_bad_einval", sign_header_list_bad_einval },
 	{ "sign_oversign_adds_one_more", sign_oversign_adds_one_more },
 	{ "sign_from_added_later_fails", sign_from_added_later_fails },
+	{ "sign_candidates_and_if_present",
+	    sign_candidates_and_if_present },
 	{ "sign_identity_qp_encoded", sign_identity_qp_encoded },
 	{ "sign_identity_outside_domain_einval",
 	    sign_identity_outside_domain_einval },
