@@ -1,5 +1,6 @@
 /*
  * privkey.c: private keys, imported once with GnuTLS, used with Nettle.
+ * The public half goes out in keypub.c, new keys come from keygen.c.
  * RSA signing uses the timing-resistant, blinded rsa_*_sign_digest_tr.
  * Keys named by a "pkcs11:" URI stay in their token and sign through
  * GnuTLS (pkcs11.c); Nettle only checks their signatures.
@@ -17,20 +18,9 @@
 #include <nettle/eddsa.h>
 #include <nettle/rsa.h>
 
+#include "key.h"
 #include "pkcs11.h"
 
-struct dkk_key {
-	dkk_ctx *ctx;
-	struct dkk_key *next;
-	enum key_type type;
-	unsigned bits;
-	struct rsa_public_key pub;
-	struct rsa_private_key priv;
-	uint8_t ed_secret[ED25519_KEY_SIZE];
-	uint8_t ed_public[ED25519_KEY_SIZE];
-	gnutls_privkey_t token;	/* PKCS#11: the key in its token */
-	char *pin;		/* PKCS#11: GnuTLS may ask for it again */
-};
 
 #define KEY_FILE_MAX (1 << 20)
 
@@ -164,7 +154,7 @@ key_from_ed25519_seed(dkk_key *k, const uint8_t *seed)
 	return DKK_OK;
 }
 
-static int
+int
 key_from_x509(dkk_key *k, gnutls_x509_privkey_t x)
 {
 	gnutls_datum_t px, py, seed;
@@ -286,7 +276,7 @@ key_link(dkk_ctx *ctx, dkk_key *k)
 	ctx->keys = k;
 }
 
-static int
+int
 key_finish(dkk_ctx *ctx, dkk_key *k, const char *source, int rc,
     dkk_key **keyp)
 {
@@ -441,137 +431,4 @@ privkey_sign(const dkk_key *k, const uint8_t *digest, uint8_t **sig,
 	}
 	*siglen = key_sigsize(k);
 	return DKK_OK;
-}
-
-/* DER, just enough for a SubjectPublicKeyInfo. */
-static void
-der_head(struct buf *out, uint8_t tag, size_t len)
-{
-	uint8_t h[6];
-	size_t n = 0;
-
-	h[n++] = tag;
-	if (len < 0x80) {
-		h[n++] = (uint8_t)len;
-	} else if (len < 0x100) {
-		h[n++] = 0x81;
-		h[n++] = (uint8_t)len;
-	} else {
-		h[n++] = 0x82;
-		h[n++] = (uint8_t)(len >> 8);
-		h[n++] = (uint8_t)len;
-	}
-	buf_add(out, h, n);
-}
-
-static void
-der_wrap(struct buf *out, uint8_t tag, const struct buf *content)
-{
-	der_head(out, tag, content->len);
-	buf_add(out, content->p, content->len);
-}
-
-static void
-der_integer(struct buf *out, const mpz_t x)
-{
-	size_t n = nettle_mpz_sizeinbase_256_s(x);
-
-	der_head(out, 0x02, n);
-	if (buf_reserve(out, n) == DKK_OK) {
-		nettle_mpz_get_str_256(n, (uint8_t *)out->p + out->len, x);
-		out->len += n;
-	}
-}
-
-static char *
-rsa_spki_b64(const dkk_key *k)
-{
-	static const uint8_t algid[] = {
-		0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
-		0x01, 0x01, 0x01, 0x05, 0x00
-	};
-	struct buf ints, rsapk, spki, outer;
-	char *p64 = NULL;
-
-	buf_init(&ints);
-	buf_init(&rsapk);
-	buf_init(&spki);
-	buf_init(&outer);
-	der_integer(&ints, k->pub.n);
-	der_integer(&ints, k->pub.e);
-	buf_addc(&rsapk, 0);		/* no unused bits in the BIT STRING */
-	der_wrap(&rsapk, 0x30, &ints);
-	buf_add(&spki, algid, sizeof(algid));
-	der_wrap(&spki, 0x03, &rsapk);
-	der_wrap(&outer, 0x30, &spki);
-	if (!ints.failed && !rsapk.failed && !spki.failed && !outer.failed)
-		p64 = b64_encode((const uint8_t *)outer.p, outer.len);
-	buf_clear(&ints);
-	buf_clear(&rsapk);
-	buf_clear(&spki);
-	buf_clear(&outer);
-	return p64;
-}
-
-int
-dkk_key_public(const dkk_key *key, char **p64)
-{
-	if (key == NULL || p64 == NULL)
-		return DKK_EINVAL;
-	if (key->type == KEY_ED25519)
-		*p64 = b64_encode(key->ed_public, sizeof(key->ed_public));
-	else
-		*p64 = rsa_spki_b64(key);
-	return *p64 != NULL ? DKK_OK : DKK_ENOMEM;
-}
-
-/* A new key: RSA as PKCS#1 PEM (what most DKIM tools read), Ed25519 as
- * PKCS#8 PEM (its only standard form). */
-int
-dkk_key_generate(dkk_ctx *ctx, const char *type, unsigned bits, char **pem,
-    dkk_key **keyp)
-{
-	gnutls_x509_privkey_t x;
-	gnutls_datum_t out = { NULL, 0 };
-	dkk_key *k;
-	bool rsa;
-	int rc;
-
-	if (ctx == NULL || type == NULL || pem == NULL || keyp == NULL)
-		return DKK_EINVAL;
-	rsa = strcmp(type, "rsa") == 0;
-	if (!rsa && strcmp(type, "ed25519") != 0)
-		return ctx_fail(ctx, DKK_EINVAL, "unknown key type %s", type);
-	if (rsa && (bits < 1024 || bits > 8192))
-		return ctx_fail(ctx, DKK_EINVAL,
-		    "RSA keys must have 1024 to 8192 bits, not %u", bits);
-	if (gnutls_x509_privkey_init(&x) != 0)
-		return DKK_ENOMEM;
-	rc = gnutls_x509_privkey_generate(x, rsa ? GNUTLS_PK_RSA :
-	    GNUTLS_PK_EDDSA_ED25519, rsa ? bits : 256, 0);
-	if (rc == 0)
-		rc = rsa ? gnutls_x509_privkey_export2(x, GNUTLS_X509_FMT_PEM,
-		    &out) : gnutls_x509_privkey_export2_pkcs8(x,
-		    GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &out);
-	if (rc != 0) {
-		gnutls_x509_privkey_deinit(x);
-		return ctx_fail(ctx, DKK_ECRYPTO, "key generation failed: %s",
-		    gnutls_strerror(rc));
-	}
-	if ((k = dkk_calloc(1, sizeof(*k))) == NULL ||
-	    (*pem = dkk_strndup((const char *)out.data, out.size)) == NULL) {
-		free(k);
-		rc = DKK_ENOMEM;
-	} else {
-		rc = key_finish(ctx, k, "generated key", key_from_x509(k, x),
-		    keyp);
-		if (rc != DKK_OK) {
-			free(*pem);
-			*pem = NULL;
-		}
-	}
-	gnutls_memset(out.data, 0, out.size);
-	gnutls_free(out.data);
-	gnutls_x509_privkey_deinit(x);
-	return rc;
 }
