@@ -26,9 +26,9 @@
 # and the exit status is 0 only when nothing failed.
 #
 # Environment given to the programs: TOP_SRCDIR, TOP_BUILDDIR, DKIMKIT
-# ($TOP_BUILDDIR/cli/dkimkit), VECTORS ($TOP_SRCDIR/../shared/vectors/rfc
-# unless set) and DKK_VECTORS (the unit tests' name for VECTORS), PYTHON
-# (/usr/bin/python3 unless set).
+# ($TOP_BUILDDIR/cli/dkimkit), VECTORS (the RFC examples,
+# $TOP_SRCDIR/tests/vectors unless set) and DKK_VECTORS (the unit tests'
+# name for VECTORS), PYTHON (/usr/bin/python3 unless set).
 #
 # VALGRIND=1: DKIMKIT is a wrapper that runs the command under valgrind's
 # memcheck (tests/valgrind.supp for library noise), reports in
@@ -47,7 +47,7 @@ set -u
 TOP_SRCDIR="${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}"
 TOP_BUILDDIR="${TOP_BUILDDIR:-$TOP_SRCDIR}"
 DKIMKIT="$TOP_BUILDDIR/cli/dkimkit"
-VECTORS="${VECTORS:-$TOP_SRCDIR/../shared/vectors/rfc}"
+VECTORS="${VECTORS:-$TOP_SRCDIR/tests/vectors}"
 DKK_VECTORS="${DKK_VECTORS:-$VECTORS}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 export TOP_SRCDIR TOP_BUILDDIR DKIMKIT VECTORS DKK_VECTORS PYTHON

@@ -19,7 +19,7 @@ for name in ${FUZZ_NAMES:-verify records zone sign taglist dns ar filter canon};
 	fi
 	mkdir -p "$TMPD/$name"
 	cp "$TOP_SRCDIR/tests/fuzz/corpus/$name/"* "$TMPD/$name/"
-	# The RFC examples join the seeds at run time (they stay in shared/).
+	# The RFC examples join the seeds at run time (from tests/vectors).
 	case $name in
 	verify|sign) cp "$VECTORS"/*.eml "$TMPD/$name/" ;;
 	zone) cp "$VECTORS/keys.zone" "$TMPD/$name/" ;;

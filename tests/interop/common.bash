@@ -7,7 +7,7 @@ set -u
 TOP_SRCDIR="${TOP_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 TOP_BUILDDIR="${TOP_BUILDDIR:-$TOP_SRCDIR}"
 DKIMKIT="${DKIMKIT:-$TOP_BUILDDIR/cli/dkimkit}"
-VECTORS="${VECTORS:-$TOP_SRCDIR/../shared/vectors/rfc}"
+VECTORS="${VECTORS:-$TOP_SRCDIR/tests/vectors}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 INTEROP="$TOP_SRCDIR/tests/interop"
 # No __pycache__ in the source tree.

@@ -35,17 +35,19 @@ unit_srcdir(void)
 	return d != NULL ? d : ".";
 }
 
+/* $DKK_VECTORS/FILE, else the tree's own: TOP_SRCDIR/tests/vectors/FILE. */
 char *
 unit_vector(const char *file)
 {
 	const char *d = getenv("DKK_VECTORS");
 	char *p;
+	int n;
 
-	if (d == NULL)
-		d = "../shared/vectors/rfc";
-	if (asprintf(&p, "%s/%s", d, file) < 0)
-		return NULL;
-	return p;
+	if (d != NULL)
+		n = asprintf(&p, "%s/%s", d, file);
+	else
+		n = asprintf(&p, "%s/tests/vectors/%s", unit_srcdir(), file);
+	return n < 0 ? NULL : p;
 }
 
 char *

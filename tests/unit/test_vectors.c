@@ -1,6 +1,6 @@
 /*
  * test_vectors.c: the examples of RFC 6376 (Appendices A and C) and RFC
- * 8463 (Appendix A), from ../shared/vectors/rfc (or $DKK_VECTORS): each
+ * 8463 (Appendix A), from tests/vectors (or $DKK_VECTORS): each
  * row of expected.tsv verified against keys.zone, and the published
  * private keys used to sign and verify again.
  */

@@ -34,7 +34,7 @@ struct unit_test {
 };
 void unit_suite(const char *name, const struct unit_test *tests);
 
-/* Paths of the source tree and of ../shared/vectors/rfc. */
+/* Paths of the source tree and of a file of its tests/vectors. */
 const char *unit_srcdir(void);
 char *unit_vector(const char *file);	/* free with free() */
 char *unit_slurp(const char *path, size_t *len);	/* free with free() */
