@@ -247,9 +247,9 @@ if [ "${VALGRIND:-0}" = 1 ]; then
 	DKIMKIT="$LOGDIR/dkimkit-valgrind"
 fi
 
-if selected "unit/unit"; then
+if selected "tests/unit/unit"; then
 	if [ -x "$TOP_BUILDDIR/tests/unit/unit" ]; then
-		run_one unit/unit unit "$TOP_BUILDDIR/tests/unit/unit"
+		run_one tests/unit/unit unit "$TOP_BUILDDIR/tests/unit/unit"
 	else
 		RAN=$((RAN + 1))
 		count_skip unit "ok - unit # SKIP $TOP_BUILDDIR/tests/unit/unit not built (CUnit missing at configure time?)"
