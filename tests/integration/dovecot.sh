@@ -8,6 +8,7 @@
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
+. "$TOP_SRCDIR/tests/lib/install.sh"
 
 LDA=/usr/lib/dovecot/dovecot-lda
 PLUGDIR="$TOP_BUILDDIR/plugins/dovecot/.libs"
@@ -25,6 +26,11 @@ done
 tmpdir
 chmod 755 "$TMPD"
 cd "$TMPD" || bail_out "no temp dir"
+# Dovecot loads the plugin as nobody: from here, not from the checkout,
+# which may be closed to nobody (tests/lib/install.sh).
+install_for_servers "$TMPD/plugins" "$PLUGDIR/lib90_sieve_dkimkit_plugin.so" ||
+    bail_out "cannot install the plugin in $TMPD/plugins"
+PLUGDIR="$TMPD/plugins"
 mkdir msg st home lda lmtp
 chown nobody:nogroup st home lda lmtp
 

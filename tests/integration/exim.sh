@@ -13,6 +13,7 @@
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
+. "$TOP_SRCDIR/tests/lib/install.sh"
 tmpdir
 cd "$TMPD" || bail_out "no temp dir"
 PY="${PYTHON:-/usr/bin/python3}"
@@ -26,10 +27,10 @@ getent passwd Debian-exim >/dev/null || skip_all "no Debian-exim user"
 BUILT="$TOP_BUILDDIR/plugins/exim/.libs/dkimkit_exim.so"
 [ -f "$BUILT" ] || skip_all "$BUILT not built (exim4-dev missing at configure time?)"
 
-# Exim's processes run as Debian-exim: everything they read lives here.
-chmod 755 "$TMPD"
+# Exim's processes run as Debian-exim: everything they read lives here,
+# the module too (tests/lib/install.sh).
+install_for_servers "$TMPD" "$BUILT" || bail_out "cannot install $BUILT"
 SO="$TMPD/dkimkit_exim.so"
-cp "$BUILT" "$SO" && chmod 644 "$SO" || bail_out "cannot copy $BUILT"
 
 # A sanitizer build's module needs its runtime loaded first; Exim itself is
 # not instrumented, so preload the shared runtime into the Exim processes
