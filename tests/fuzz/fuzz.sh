@@ -10,6 +10,7 @@
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 tmpdir
+[ -f "$VECTORS/keys.zone" ] || bail_out "no RFC vectors in $VECTORS"
 secs=${FUZZ_SECONDS:-15}
 for name in ${FUZZ_NAMES:-verify records zone sign taglist dns ar filter canon}; do
 	bin="$TOP_BUILDDIR/tests/fuzz/fuzz_$name"
