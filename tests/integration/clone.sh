@@ -37,8 +37,8 @@ git -C "$C" checkout -q --detach "$head" || bail_out "cannot check out $head"
 # scripts/deps keeps OpenSMTPD's .deb in build/debs: the clone gets the
 # one already fetched rather than fetching it again.
 if ls "$TOP_SRCDIR"/build/debs/opensmtpd_*.deb >/dev/null 2>&1; then
-	mkdir -p "$C/build/debs" && cp "$TOP_SRCDIR"/build/debs/opensmtpd_*.deb \
-	    "$C/build/debs/"
+	mkdir -p "$C/build/debs" &&
+	    cp "$TOP_SRCDIR"/build/debs/opensmtpd_*.deb "$C/build/debs/"
 fi
 
 git -C "$C" grep -n -e '\.\./shared' -- ':!tests/integration/clone.sh' \

@@ -31,7 +31,9 @@ install_for_servers()
 		if ! setpriv --reuid=65534 --regid=65534 --clear-groups sh -c \
 		    'test -r "$1" && { [ "$2" = 644 ] || test -x "$1"; }' \
 		    sh "$to" "$mode"; then
-			printf '%s\n' "install_for_servers: user nobody cannot reach $to: a folder above $dir is closed to other users (set TMPDIR to one that is open, such as /tmp)" >&2
+			printf '%s: %s %s\n' "install_for_servers" \
+			    "user nobody cannot reach $to: a folder above $dir" \
+			    "is closed to others (TMPDIR may name an open one)" >&2
 			return 1
 		fi
 	done
