@@ -114,11 +114,11 @@ if [ -n "$three" ]; then
 fi
 grep -q "sieve: msgid=<mailchain-3@example.test>: fileinto action: stored mail into mailbox 'Junk'" \
     "$WORK/imap/dovecot.log" &&
-    grep -q 'sieve: dkimkit: imap.example.net; dkim=none; dkim-adsp=discard' \
+    grep -q 'sieve: dkimkit: imap.example.net: dkim=none adsp=discard (example.test)$' \
     "$WORK/imap/dovecot.log"
 ok_if "Dovecot's log: the Sieve verdict and the filing of message 3" $? \
     "$(grep -v Debug "$WORK/imap/dovecot.log" | tail -n 20)"
-grep -q 'Sieve:  dkim=pass dkim=pass dkim-adsp=pass' keep.out
+grep -q 'Sieve:  dkim=pass adsp=pass; signatures: pass (example.test), pass (example.test)' keep.out
 ok_if "the output shows the delivery-time verdicts" $? "$(cat keep.out)"
 
 # nothing_left DIR: no process of the run is still there.
