@@ -1437,7 +1437,7 @@ report_header(FILE *f, const struct bench *b)
 		fclose(ci);
 	}
 #if defined(__x86_64__) && defined(__GNUC__)
-	/* What core/canon.c looks for to take relaxed bodies 64 octets at a
+	/* What core/dkim/canon.c looks for to take relaxed bodies 64 octets at a
 	 * time (16 without). */
 	if (__builtin_cpu_supports("avx512bw") &&
 	    __builtin_cpu_supports("avx512vbmi2"))

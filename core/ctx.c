@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "dkim/dkim.h"
 
 #define CACHE_ENTRIES 10000
 

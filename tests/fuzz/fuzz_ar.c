@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "verify.h"
+#include "dkim/verify.h"
 
 #define FUZZ_SIGS 4
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dkim/dkim.h"
 
 struct canon_run {
 	uint8_t digest[HASH_MAX];

@@ -12,7 +12,7 @@
 
 #include <unbound.h>
 
-#include "internal.h"
+#include "dkim/dkim.h"
 
 #define FUZZ_MAX_RR 80		/* past the resolver's own cap of 64 */
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dkim/dkim.h"
 
 #define FUZZ_TAGS 64
 

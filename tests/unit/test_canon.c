@@ -1,5 +1,5 @@
 /*
- * test_canon.c: canonicalisation, RFC 6376 3.4 (core/canon.c).  Bodies are
+ * test_canon.c: canonicalisation, RFC 6376 3.4 (core/dkim/canon.c).  Bodies are
  * checked by hashing: the expected canonical form is hashed directly and
  * compared with what the streaming canonicaliser fed its sink.
  */

@@ -1,6 +1,6 @@
 /*
  * test_header.c: collecting the header block from a stream and splitting
- * it into fields (core/header.c).
+ * it into fields (core/mail/header.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*
  * test_keyrec.c: the DKIM key record, RFC 6376 3.6.1 and RFC 8463 4
- * (core/keyrec.c, core/crypto.c).
+ * (core/dkim/keyrec.c, core/crypto/crypto.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

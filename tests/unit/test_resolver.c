@@ -1,5 +1,5 @@
 /*
- * test_resolver.c: the libunbound resolver (core/resolver.c) leaves no
+ * test_resolver.c: the libunbound resolver (core/dns/resolver.c) leaves no
  * descriptor for a child process to inherit: every descriptor it opens
  * is close-on-exec, and after a lookup cancelled at its deadline nothing
  * of libunbound's stays open (its worker would go on retrying).

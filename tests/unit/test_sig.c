@@ -1,6 +1,6 @@
 /*
  * test_sig.c: the DKIM-Signature field, RFC 6376 3.5 and the checks of
- * 6.1.1 (core/sig.c).
+ * 6.1.1 (core/dkim/sig.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * test_sign.c: the signer, RFC 6376 section 5 (core/sign.c).  Fields are
+ * test_sign.c: the signer, RFC 6376 section 5 (core/dkim/sign.c).  Fields are
  * read back with the signature parser and checked by the verifier.
  */
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * test_taglist.c: tag=value lists, RFC 6376 3.2 (core/taglist.c).
+ * test_taglist.c: tag=value lists, RFC 6376 3.2 (core/mail/taglist.c).
  */
 #include <string.h>
 

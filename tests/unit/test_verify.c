@@ -1,5 +1,5 @@
 /*
- * test_verify.c: the verifier end to end (core/verify.c, keycache.c,
+ * test_verify.c: the verifier end to end (core/dkim/verify.c, keycache.c,
  * adsp.c, ar.c): messages signed with dkk_signer_* (or by hand, for what
  * the signer refuses to make), keys from a zone file, a fixed clock.
  */

@@ -1,5 +1,5 @@
 /*
- * test_zone.c: the zone file key source (core/zone.c).  Each test writes
+ * test_zone.c: the zone file key source (core/dns/zone.c).  Each test writes
  * its zone into a fresh mkdtemp() directory, loads it, and removes it.
  */
 #include <errno.h>

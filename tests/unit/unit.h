@@ -6,7 +6,7 @@
 
 #include <CUnit/CUnit.h>
 
-#include "internal.h"
+#include "dkim/dkim.h"
 
 /* Each test file registers one suite. */
 void suite_codec(void);

@@ -8,7 +8,7 @@
 
 #include <gnutls/abstract.h>
 
-#include "internal.h"
+#include "crypto.h"
 
 /* printf arguments for "%.*s": a URI without its query, which may hold
  * a pin-value that must not reach a log. */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dkim.h"
 
 /* A fixed header hash, signed once by the key under test. */
 static const uint8_t check_digest[32] = "dkimkit: is this key published?";

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "dns.h"
 
 #define FD_PROBE_MAX 1024
 

@@ -12,7 +12,7 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "mail.h"
 
 static bool
 is_alpha(int c)

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "verify.h"
+#include "dkim/verify.h"
 
 enum { ADSP_RECORD, ADSP_DOMAIN };
 

@@ -47,7 +47,7 @@
 
 #include <unbound.h>
 
-#include "internal.h"
+#include "dns.h"
 
 #define DNS_TIMEOUT_MS 5000
 #define DNS_MAX_TXT 64		/* records in one answer */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dkim.h"
 
 #define SIGN_WIDTH 78
 

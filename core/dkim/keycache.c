@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "dkim.h"
 
 #define CACHE_NEG_TTL 300	/* seconds, cap for NXDOMAIN and NODATA */
 

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "dns.h"
 
 /* Longest entry accepted, counted over its tokens. */
 #define ZONE_MAX_RECORD		(1024 * 1024)

@@ -1,7 +1,7 @@
 /*
  * hash.c: SHA-1 and SHA-256 behind one small interface.
  */
-#include "internal.h"
+#include "crypto.h"
 
 void
 hash_init(struct hash *h, enum hash_alg alg)

@@ -14,7 +14,7 @@
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt")))
 #endif
 
-#include "internal.h"
+#include "dkim.h"
 
 /* Shorter runs of canonical input are copied rather than hashed in place. */
 #define BODY_SPAN_MIN 1024

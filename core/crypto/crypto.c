@@ -10,7 +10,7 @@
 #include <nettle/eddsa.h>
 #include <nettle/rsa.h>
 
-#include "internal.h"
+#include "crypto.h"
 
 struct pubkey {
 	enum key_type type;

@@ -5,7 +5,7 @@
 #ifndef DKK_VERIFY_H
 #define DKK_VERIFY_H
 
-#include "internal.h"
+#include "dkim.h"
 
 struct lookup {
 	struct waiter w;	/* first: the callback gets &lookup->w */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dkim.h"
 
 #define KEY_MAX_TAGS 32
 

@@ -10,7 +10,7 @@
 #include <nettle/eddsa.h>
 #include <nettle/rsa.h>
 
-#include "internal.h"
+#include "crypto.h"
 
 struct dkk_key {
 	dkk_ctx *ctx;

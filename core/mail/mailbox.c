@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "mail.h"
 
 /* Skip a comment (nested, with quoted pairs) starting at s[i] == '('. */
 static size_t

@@ -8,89 +8,15 @@
  * others.
  *
  * A message chooses how many fields it has and how many names each
- * signature lists (RFC 6376 8.4), so the fields are indexed once by name:
- * sorted by lower-cased name, then by position, each name is one run
- * found by binary search, and a selection costs O(names * log fields),
- * not O(names * fields).
+ * signature lists (RFC 6376 8.4), so selection goes through the index of
+ * the fields by name that header.c builds (header_index()): each name is
+ * one run found by binary search, and a selection costs O(names * log
+ * fields), not O(names * fields).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-
-static int
-name_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t i;
-	int d;
-
-	for (i = 0; i < alen && i < blen; i++)
-		if ((d = lower((unsigned char)a[i]) -
-		    lower((unsigned char)b[i])) != 0)
-			return d;
-	return alen < blen ? -1 : alen > blen;
-}
-
-static int
-hidx_cmp(const void *x, const void *y)
-{
-	const struct hidx *a = x, *b = y;
-	int d = name_cmp(a->name, a->nlen, b->name, b->nlen);
-
-	if (d != 0)
-		return d;
-	return a->field < b->field ? -1 : a->field > b->field;
-}
-
-/* Build the index of a finished header block. */
-int
-hdrsel_index(struct header *h)
-{
-	size_t i;
-
-	free(h->byname);
-	h->byname = NULL;
-	if (h->count == 0)
-		return DKK_OK;
-	if ((h->byname = dkk_calloc(h->count, sizeof(*h->byname))) == NULL)
-		return DKK_ENOMEM;
-	for (i = 0; i < h->count; i++) {
-		h->byname[i].name = header_text(h, &h->fields[i]);
-		h->byname[i].nlen = h->fields[i].nlen;
-		h->byname[i].field = i;
-	}
-	qsort(h->byname, h->count, sizeof(*h->byname), hidx_cmp);
-	for (i = 0; i < h->count; i++)
-		h->fields[h->byname[i].field].rank = i;
-	return DKK_OK;
-}
-
-/* The run [*lo, *hi) of fields named name, in top-to-bottom order. */
-static void
-hdrsel_run(const struct header *h, const char *name, size_t nlen, size_t *lo,
-    size_t *hi)
-{
-	size_t a = 0, b = h->count, m;
-
-	while (a < b) {		/* first entry not below name */
-		m = a + (b - a) / 2;
-		if (name_cmp(h->byname[m].name, h->byname[m].nlen, name,
-		    nlen) < 0)
-			a = m + 1;
-		else
-			b = m;
-	}
-	*lo = a;
-	for (b = h->count; a < b;) {	/* first entry above name */
-		m = a + (b - a) / 2;
-		if (name_cmp(h->byname[m].name, h->byname[m].nlen, name,
-		    nlen) <= 0)
-			a = m + 1;
-		else
-			b = m;
-	}
-	*hi = a;
-}
+#include "dkim.h"
 
 /* The seen-th field of the run [lo, hi) counting from the bottom, never
  * own (which is in the run when its rank is). */
@@ -127,7 +53,7 @@ hdrsel_hash(struct hash *h, const struct header *hdr, char *const *names,
 	if ((seen = dkk_calloc(hdr->count, sizeof(*seen))) == NULL)
 		return DKK_ENOMEM;
 	for (k = 0; k < n && rc == DKK_OK; k++) {
-		hdrsel_run(hdr, names[k], strlen(names[k]), &lo, &hi);
+		header_run(hdr, names[k], strlen(names[k]), &lo, &hi);
 		if (lo == hi ||
 		    (f = hdrsel_pick(hdr, lo, hi, seen[lo]++, own)) == NULL)
 			continue;
@@ -148,6 +74,6 @@ hdrsel_count(const struct header *hdr, const char *name)
 
 	if (hdr->byname == NULL)
 		return 0;
-	hdrsel_run(hdr, name, strlen(name), &lo, &hi);
+	header_run(hdr, name, strlen(name), &lo, &hi);
 	return hi - lo;
 }

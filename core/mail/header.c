@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "mail.h"
 
 void
 header_init(struct header *h, size_t max_bytes, size_t max_fields)
@@ -142,7 +142,7 @@ header_end(struct header *h)
 	if (pos > start &&
 	    (rc = header_add_field(h, start, pos - start - 2)) != DKK_OK)
 		return rc;
-	return hdrsel_index(h);
+	return header_index(h);
 }
 
 const char *
@@ -166,4 +166,84 @@ header_value(const struct header *h, const struct field *f, size_t *len)
 
 	*len = f->len - start;
 	return header_text(h, f) + start;
+}
+
+/*
+ * The fields sorted by lower-cased name, then top to bottom: a message
+ * chooses how many fields it has, so a name is found by binary search
+ * rather than by a scan of every field (RFC 6376 8.4).
+ */
+static int
+name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t i;
+	int d;
+
+	for (i = 0; i < alen && i < blen; i++)
+		if ((d = lower((unsigned char)a[i]) -
+		    lower((unsigned char)b[i])) != 0)
+			return d;
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int
+hidx_cmp(const void *x, const void *y)
+{
+	const struct hidx *a = x, *b = y;
+	int d = name_cmp(a->name, a->nlen, b->name, b->nlen);
+
+	if (d != 0)
+		return d;
+	return a->field < b->field ? -1 : a->field > b->field;
+}
+
+/* Index a finished header block by field name. */
+int
+header_index(struct header *h)
+{
+	size_t i;
+
+	free(h->byname);
+	h->byname = NULL;
+	if (h->count == 0)
+		return DKK_OK;
+	if ((h->byname = dkk_calloc(h->count, sizeof(*h->byname))) == NULL)
+		return DKK_ENOMEM;
+	for (i = 0; i < h->count; i++) {
+		h->byname[i].name = header_text(h, &h->fields[i]);
+		h->byname[i].nlen = h->fields[i].nlen;
+		h->byname[i].field = i;
+	}
+	qsort(h->byname, h->count, sizeof(*h->byname), hidx_cmp);
+	for (i = 0; i < h->count; i++)
+		h->fields[h->byname[i].field].rank = i;
+	return DKK_OK;
+}
+
+/* The run [*lo, *hi) of h->byname holding the fields named name, top to
+ * bottom. */
+void
+header_run(const struct header *h, const char *name, size_t nlen, size_t *lo,
+    size_t *hi)
+{
+	size_t a = 0, b = h->count, m;
+
+	while (a < b) {		/* first entry not below name */
+		m = a + (b - a) / 2;
+		if (name_cmp(h->byname[m].name, h->byname[m].nlen, name,
+		    nlen) < 0)
+			a = m + 1;
+		else
+			b = m;
+	}
+	*lo = a;
+	for (b = h->count; a < b;) {	/* first entry above name */
+		m = a + (b - a) / 2;
+		if (name_cmp(h->byname[m].name, h->byname[m].nlen, name,
+		    nlen) <= 0)
+			a = m + 1;
+		else
+			b = m;
+	}
+	*hi = a;
 }

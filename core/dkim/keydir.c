@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "dkim.h"
 
 #define KEYDIR_LINE 256
 
