@@ -25,7 +25,7 @@ void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int parse_int64(const char *s, long long min, long long max, long long *out);
-void ctx_warn(dkk_ctx *ctx, int rc);
+void ctx_warn(dkk_ctx *ctx);
 int pin_setup(dkk_ctx *ctx, const char *pinfile);	/* or $DKIMKIT_PIN */
 
 /* Key source options shared by verify, adsp and key, in the settings

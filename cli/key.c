@@ -229,7 +229,7 @@ key_ctx(const struct kopts *o, int dns)
 	}
 	dkk_ctx_set_clock(ctx, key_clock, (void *)&o->now);
 	if ((rc = pin_setup(ctx, o->pinfile)) != DKK_OK)
-		ctx_warn(ctx, rc);
+		ctx_warn(ctx);
 	if (rc != DKK_OK || (dns && source_setup(ctx, &o->src) != 0)) {
 		dkk_ctx_free(ctx);
 		return NULL;
@@ -250,7 +250,7 @@ key_load(dkk_ctx *ctx, const struct kopts *o, const char *sel, int complain)
 	if (complain || access(p, F_OK) == 0) {
 		rc = dkk_ctx_load_key(ctx, p, &key);
 		if (rc != DKK_OK) {
-			ctx_warn(ctx, rc);
+			ctx_warn(ctx);
 			key = NULL;
 		}
 	}
@@ -405,7 +405,7 @@ key_check_one(dkk_ctx *ctx, const struct kopts *o, const struct ksel *s,
 	rc = dkk_record_check(ctx, s->name, o->domain, key, &st);
 	dkk_key_free(key);
 	if (rc != DKK_OK) {
-		ctx_warn(ctx, rc);
+		ctx_warn(ctx);
 		return EXIT_TROUBLE;
 	}
 	printf("%-12s %-8s %-10s %s", s->name, is_active ? "active" :
@@ -508,7 +508,7 @@ key_switch(const struct kopts *o, const char *sel)
 	}
 	key_active(o, active, sizeof(active));
 	if ((rc = dkk_record_check(ctx, sel, o->domain, key, &st)) != DKK_OK)
-		ctx_warn(ctx, rc);
+		ctx_warn(ctx);
 	else if (st != DKK_RECORD_MATCH) {
 		warnx("%s: refusing to switch to %s: its record is %s in DNS "
 		    "(%s._domainkey.%s)", o->domain, sel,
@@ -623,7 +623,7 @@ key_record(const struct kopts *o, const char *sel)
 		return EXIT_TROUBLE;
 	if (o->keysrc != NULL) {
 		if ((rc = dkk_ctx_load_key(ctx, o->keysrc, &key)) != DKK_OK)
-			ctx_warn(ctx, rc);
+			ctx_warn(ctx);
 	} else
 		key = key_load(ctx, o, sel, 1);
 	if (key != NULL && (rc = dkk_key_public(key, &p64)) != DKK_OK)

@@ -73,7 +73,7 @@ new_key(dkk_ctx *ctx, const char *type, unsigned bits, const char *path,
 
 	*p64 = NULL;
 	if ((rc = dkk_key_generate(ctx, type, bits, &pem, &key)) != DKK_OK)
-		ctx_warn(ctx, rc);
+		ctx_warn(ctx);
 	else if ((rc = dkk_key_public(key, p64)) != DKK_OK)
 		warnx("%s", dkk_strerror(rc));
 	else

@@ -112,12 +112,11 @@ source_setup(dkk_ctx *ctx, const struct source_opts *o)
 	return 0;
 }
 
-/* A library failure: the context's message when it has one. */
+/* A library failure, in the context's words. */
 void
-ctx_warn(dkk_ctx *ctx, int rc)
+ctx_warn(dkk_ctx *ctx)
 {
-	warnx("%s", *dkk_ctx_error(ctx) != '\0' ? dkk_ctx_error(ctx) :
-	    dkk_strerror(rc));
+	warnx("%s", dkk_ctx_error(ctx));
 }
 
 /* The PIN of pkcs11: keys from a file or the environment, never from the

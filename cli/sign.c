@@ -102,7 +102,7 @@ sign_stream(dkk_ctx *ctx, const struct sopts *o, FILE *f, const char *name)
 	int rc;
 
 	if ((rc = dkk_signer_new(ctx, &o->so, &s)) != DKK_OK) {
-		ctx_warn(ctx, rc);
+		ctx_warn(ctx);
 		return EXIT_TROUBLE;
 	}
 	while (rc == DKK_OK && (n = fread(buf, 1, sizeof(buf), f)) > 0)
@@ -165,7 +165,7 @@ sign_file(struct sopts *o, const char *path)
 	if (o->have_now)
 		dkk_ctx_set_clock(ctx, fixed_clock, &o->now);
 	if ((rc = sign_key(ctx, o, &key)) != DKK_OK) {
-		ctx_warn(ctx, rc);
+		ctx_warn(ctx);
 		dkk_keydir_free(o->kd);
 		dkk_ctx_free(ctx);
 		return EXIT_TROUBLE;

@@ -62,10 +62,35 @@ dkk_ctx_free(dkk_ctx *ctx)
 	free(ctx);
 }
 
+/* The sentence of the last call's failure; a failure that gave none
+ * says what its code means, so this is never empty after one. */
 const char *
 dkk_ctx_error(const dkk_ctx *ctx)
 {
-	return ctx != NULL && ctx->err.p != NULL ? ctx->err.p : "";
+	if (ctx == NULL)
+		return "";
+	if (ctx->err.p != NULL && ctx->err.len > 0 && !ctx->err.failed)
+		return ctx->err.p;
+	return ctx->last < 0 ? dkk_strerror(ctx->last) : "";
+}
+
+/* A public call through the context starts afresh (ctx_begin) and ends
+ * with ctx_end(ctx, rc), which keeps rc for dkk_ctx_error(). */
+void
+ctx_begin(dkk_ctx *ctx)
+{
+	ctx->err.len = 0;
+	ctx->err.failed = false;
+	if (ctx->err.p != NULL)
+		ctx->err.p[0] = '\0';
+	ctx->last = DKK_OK;
+}
+
+int
+ctx_end(dkk_ctx *ctx, int rc)
+{
+	ctx->last = rc == DKK_EAGAIN ? DKK_OK : rc;
+	return rc;
 }
 
 /* Record why a call failed and return err. */
@@ -79,6 +104,7 @@ ctx_fail(dkk_ctx *ctx, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vprintf(&ctx->err, fmt, ap);
 	va_end(ap);
+	ctx->last = err;
 	return err;
 }
 
@@ -110,8 +136,8 @@ dkk_ctx_set_skew(dkk_ctx *ctx, unsigned seconds)
 	return DKK_OK;
 }
 
-int
-dkk_ctx_set_limit(dkk_ctx *ctx, enum dkk_limit which, size_t value)
+static int
+ctx_set_limit_run(dkk_ctx *ctx, enum dkk_limit which, size_t value)
 {
 	if (ctx == NULL || value == 0)
 		return DKK_EINVAL;
@@ -184,8 +210,8 @@ zone_release(void *arg)
 	zone_free(arg);
 }
 
-int
-dkk_ctx_use_zone(dkk_ctx *ctx, const char *path)
+static int
+ctx_use_zone_run(dkk_ctx *ctx, const char *path)
 {
 	static const struct dkk_resolver ops = {
 		.query_txt = zone_query_txt,
@@ -196,8 +222,6 @@ dkk_ctx_use_zone(dkk_ctx *ctx, const char *path)
 
 	if (ctx == NULL || path == NULL)
 		return DKK_EINVAL;
-	ctx->err.len = 0;
-	ctx->err.failed = false;
 	if ((rc = zone_load(&z, path, &ctx->err)) != DKK_OK)
 		return rc;
 	return dkk_ctx_set_resolver(ctx, &ops, z);
@@ -257,8 +281,8 @@ dkk_ctx_set_pin(dkk_ctx *ctx, const char *pin)
 }
 
 /* The first line of the file, without its line end: the PIN. */
-int
-dkk_ctx_set_pin_file(dkk_ctx *ctx, const char *path)
+static int
+ctx_set_pin_file_run(dkk_ctx *ctx, const char *path)
 {
 	char *pin;
 	int rc;
@@ -271,4 +295,31 @@ dkk_ctx_set_pin_file(dkk_ctx *ctx, const char *path)
 	memset(pin, 0, strlen(pin));
 	free(pin);
 	return rc;
+}
+
+int
+dkk_ctx_set_limit(dkk_ctx *ctx, enum dkk_limit which, size_t value)
+{
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	ctx_begin(ctx);
+	return ctx_end(ctx, ctx_set_limit_run(ctx, which, value));
+}
+
+int
+dkk_ctx_use_zone(dkk_ctx *ctx, const char *path)
+{
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	ctx_begin(ctx);
+	return ctx_end(ctx, ctx_use_zone_run(ctx, path));
+}
+
+int
+dkk_ctx_set_pin_file(dkk_ctx *ctx, const char *path)
+{
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	ctx_begin(ctx);
+	return ctx_end(ctx, ctx_set_pin_file_run(ctx, path));
 }

@@ -172,8 +172,12 @@ DKK_EXPORT int dkk_ctx_new(dkk_ctx **ctxp) DKK_WUR;
 DKK_EXPORT void dkk_ctx_free(dkk_ctx *ctx);
 
 /* A sentence about the last failure of a context call (names the file,
- * line or value at fault); "" when there is none.  Owned by the context,
- * valid until the next call on it. */
+ * line or value at fault, or at least says what the error code means);
+ * never empty after a failed call that configures or loads through the
+ * context (dkk_ctx_set_limit, _use_zone, _use_dns, _set_pin_file,
+ * _load_key, dkk_key_generate, dkk_keydir_new, _active,
+ * dkk_record_check, dkk_signer_new); "" when the last one succeeded.
+ * Owned by the context, valid until the next call on it. */
 DKK_EXPORT const char *dkk_ctx_error(const dkk_ctx *ctx);
 
 /* Accept rsa-sha1 and RSA keys of 512 to 1023 bits (turns RFC 8301 off). */

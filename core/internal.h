@@ -126,11 +126,14 @@ struct dkk_ctx {
 	struct keycache *cache;
 	struct dkk_key *keys;	/* loaded keys, freed with the context */
 	char *pin;		/* for PKCS#11 keys loaded from now on */
-	struct buf err;
+	struct buf err;		/* the last call's failure, said */
+	int last;		/* the last call's result */
 };
 
 HIDDEN int64_t ctx_now(const dkk_ctx *ctx);
 HIDDEN int ctx_fail(dkk_ctx *ctx, int err, const char *fmt, ...)
     PRINTF(3, 4);
+HIDDEN void ctx_begin(dkk_ctx *ctx);
+HIDDEN int ctx_end(dkk_ctx *ctx, int rc);
 
 #endif /* DKK_INTERNAL_H */

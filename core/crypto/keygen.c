@@ -10,8 +10,8 @@
 
 /* A new key: RSA as PKCS#1 PEM (what most DKIM tools read), Ed25519 as
  * PKCS#8 PEM (its only standard form). */
-int
-dkk_key_generate(dkk_ctx *ctx, const char *type, unsigned bits, char **pem,
+static int
+key_generate_run(dkk_ctx *ctx, const char *type, unsigned bits, char **pem,
     dkk_key **keyp)
 {
 	gnutls_x509_privkey_t x;
@@ -57,4 +57,14 @@ dkk_key_generate(dkk_ctx *ctx, const char *type, unsigned bits, char **pem,
 	gnutls_free(out.data);
 	gnutls_x509_privkey_deinit(x);
 	return rc;
+}
+
+int
+dkk_key_generate(dkk_ctx *ctx, const char *type, unsigned bits, char **pem,
+    dkk_key **keyp)
+{
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	ctx_begin(ctx);
+	return ctx_end(ctx, key_generate_run(ctx, type, bits, pem, keyp));
 }

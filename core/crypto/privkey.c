@@ -353,8 +353,8 @@ key_load_token(dkk_ctx *ctx, const char *url, dkk_key **keyp)
 	return rc;
 }
 
-int
-dkk_ctx_load_key(dkk_ctx *ctx, const char *source, dkk_key **keyp)
+static int
+ctx_load_key_run(dkk_ctx *ctx, const char *source, dkk_key **keyp)
 {
 	gnutls_datum_t data;
 	dkk_key *k;
@@ -431,4 +431,13 @@ privkey_sign(const dkk_key *k, const uint8_t *digest, uint8_t **sig,
 	}
 	*siglen = key_sigsize(k);
 	return DKK_OK;
+}
+
+int
+dkk_ctx_load_key(dkk_ctx *ctx, const char *source, dkk_key **keyp)
+{
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	ctx_begin(ctx);
+	return ctx_end(ctx, ctx_load_key_run(ctx, source, keyp));
 }

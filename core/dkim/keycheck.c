@@ -103,8 +103,8 @@ check_query(dkk_ctx *ctx, const char *name, struct check *c)
 	return rc;
 }
 
-int
-dkk_record_check(dkk_ctx *ctx, const char *selector, const char *domain,
+static int
+record_check_run(dkk_ctx *ctx, const char *selector, const char *domain,
     const dkk_key *key, enum dkk_record_state *state)
 {
 	struct check c;
@@ -141,4 +141,14 @@ dkk_record_state_name(enum dkk_record_state state)
 	if ((unsigned)state >= sizeof(names) / sizeof(names[0]))
 		return NULL;
 	return names[state];
+}
+
+int
+dkk_record_check(dkk_ctx *ctx, const char *selector, const char *domain,
+    const dkk_key *key, enum dkk_record_state *state)
+{
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	ctx_begin(ctx);
+	return ctx_end(ctx, record_check_run(ctx, selector, domain, key, state));
 }

@@ -37,8 +37,8 @@ struct dkk_keydir {
 	struct kd_old *old;
 };
 
-int
-dkk_keydir_new(dkk_ctx *ctx, const char *dir, dkk_keydir **kdp)
+static int
+keydir_new_run(dkk_ctx *ctx, const char *dir, dkk_keydir **kdp)
 {
 	dkk_keydir *kd;
 
@@ -181,8 +181,8 @@ kd_load(dkk_keydir *kd, struct kd_domain *d, const char *active,
 	return DKK_OK;
 }
 
-int
-dkk_keydir_active(dkk_keydir *kd, const char *domain, const dkk_key **key,
+static int
+keydir_active_run(dkk_keydir *kd, const char *domain, const dkk_key **key,
     const char **selector)
 {
 	struct kd_domain *d;
@@ -210,4 +210,23 @@ dkk_keydir_active(dkk_keydir *kd, const char *domain, const dkk_key **key,
 	*key = d->key;
 	*selector = d->selector;
 	return DKK_OK;
+}
+
+int
+dkk_keydir_new(dkk_ctx *ctx, const char *dir, dkk_keydir **kdp)
+{
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	ctx_begin(ctx);
+	return ctx_end(ctx, keydir_new_run(ctx, dir, kdp));
+}
+
+int
+dkk_keydir_active(dkk_keydir *kd, const char *domain, const dkk_key **key,
+    const char **selector)
+{
+	if (kd == NULL)
+		return DKK_EINVAL;
+	ctx_begin(kd->ctx);
+	return ctx_end(kd->ctx, keydir_active_run(kd, domain, key, selector));
 }

@@ -277,8 +277,8 @@ signer_copy(dkk_signer *s, const struct dkk_sign_opts *o)
 	return DKK_OK;
 }
 
-int
-dkk_signer_new(dkk_ctx *ctx, const struct dkk_sign_opts *opts,
+static int
+signer_new_run(dkk_ctx *ctx, const struct dkk_sign_opts *opts,
     dkk_signer **sp)
 {
 	dkk_signer *s;
@@ -640,4 +640,14 @@ dkk_signer_final(dkk_signer *s, unsigned flags, char **field)
 	if (rc == DKK_OK && *field == NULL)
 		rc = DKK_ENOMEM;
 	return s->err = rc == DKK_OK ? DKK_OK : rc;
+}
+
+int
+dkk_signer_new(dkk_ctx *ctx, const struct dkk_sign_opts *opts,
+    dkk_signer **sp)
+{
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	ctx_begin(ctx);
+	return ctx_end(ctx, signer_new_run(ctx, opts, sp));
 }

@@ -393,8 +393,8 @@ ubres_release(void *arg)
 	free(r);
 }
 
-int
-dkk_ctx_use_dns(dkk_ctx *ctx, const char *server, const char *trust_anchor,
+static int
+ctx_use_dns_run(dkk_ctx *ctx, const char *server, const char *trust_anchor,
     unsigned timeout_ms)
 {
 	static const struct dkk_resolver ops = {
@@ -426,4 +426,14 @@ dkk_ctx_use_dns(dkk_ctx *ctx, const char *server, const char *trust_anchor,
 		return rc;
 	}
 	return dkk_ctx_set_resolver(ctx, &ops, r);
+}
+
+int
+dkk_ctx_use_dns(dkk_ctx *ctx, const char *server, const char *trust_anchor,
+    unsigned timeout_ms)
+{
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	ctx_begin(ctx);
+	return ctx_end(ctx, ctx_use_dns_run(ctx, server, trust_anchor, timeout_ms));
 }

@@ -132,15 +132,6 @@ dks_set(struct dks *s, enum dks_key k, const char *value)
 	return 0;
 }
 
-/* The context's sentence for a failed call, or the code's. */
-static const char *
-dks_why(dkk_ctx *ctx, int rc)
-{
-	const char *w = dkk_ctx_error(ctx);
-
-	return *w != '\0' ? w : dkk_strerror(rc);
-}
-
 static int
 dks_source(struct dks *s, dkk_ctx *ctx)
 {
@@ -148,7 +139,7 @@ dks_source(struct dks *s, dkk_ctx *ctx)
 
 	if (s->val[DKS_ZONE] != NULL) {
 		if ((rc = dkk_ctx_use_zone(ctx, s->val[DKS_ZONE])) != DKK_OK)
-			return dks_fail(s, DKS_ZONE, "%s", dks_why(ctx, rc));
+			return dks_fail(s, DKS_ZONE, "%s", dkk_ctx_error(ctx));
 		return 0;
 	}
 	rc = dkk_ctx_use_dns(ctx, s->val[DKS_DNS], s->val[DKS_TRUST_ANCHOR],
@@ -156,7 +147,7 @@ dks_source(struct dks *s, dkk_ctx *ctx)
 	if (rc != DKK_OK)
 		return dks_fail(s, s->val[DKS_TRUST_ANCHOR] != NULL &&
 		    s->val[DKS_DNS] == NULL ? DKS_TRUST_ANCHOR : DKS_DNS,
-		    "%s", dks_why(ctx, rc));
+		    "%s", dkk_ctx_error(ctx));
 	return 0;
 }
 
@@ -182,7 +173,7 @@ dks_apply(struct dks *s, dkk_ctx *ctx)
 		return dks_fail(s, DKS_ALLOW_WEAK, "%s", dkk_strerror(rc));
 	if (s->val[DKS_PIN_FILE] != NULL && (rc = dkk_ctx_set_pin_file(ctx,
 	    s->val[DKS_PIN_FILE])) != DKK_OK)
-		return dks_fail(s, DKS_PIN_FILE, "%s", dks_why(ctx, rc));
+		return dks_fail(s, DKS_PIN_FILE, "%s", dkk_ctx_error(ctx));
 	return dks_source(s, ctx);
 }
 

@@ -38,16 +38,6 @@ exim_fail(uschar **yield, const char *what, const char *why)
 	return FAIL;
 }
 
-/* The reason for a failed context call: the context's sentence names the
- * file or value; the error code's is the fallback. */
-static const char *
-ctx_why(int rc)
-{
-	const char *s = dkk_ctx_error(ctx_ctx);
-
-	return s != NULL && *s != '\0' ? s : dkk_strerror(rc);
-}
-
 dkk_ctx *
 ctx_get(uschar **yield)
 {
@@ -103,7 +93,7 @@ ctx_key(const char *path, uschar **yield)
 	if ((rc = dkk_ctx_load_key(ctx_ctx, path, &key)) != DKK_OK) {
 		/* The core's sentence usually names the file already; a
 		 * URI is never repeated here: it may carry a pin-value. */
-		why = ctx_why(rc);
+		why = dkk_ctx_error(ctx_ctx);
 		exim_fail(yield, strstr(why, path) != NULL ||
 		    strncmp(path, "pkcs11:", 7) == 0 ? "key" : path, why);
 		return NULL;
@@ -157,7 +147,7 @@ ctx_keydir(const char *dir, const char *domain, const char **selector,
 	if ((kd = ctx_dir(dir, yield)) == NULL)
 		return NULL;
 	if ((rc = dkk_keydir_active(kd, domain, &key, selector)) != DKK_OK) {
-		exim_fail(yield, "key", ctx_why(rc));
+		exim_fail(yield, "key", dkk_ctx_error(ctx_ctx));
 		return NULL;
 	}
 	return key;

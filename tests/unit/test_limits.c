@@ -212,6 +212,35 @@ limit_body_after_l_verifies(void)
 	unit_fx_free(&fx);
 }
 
+/* dkk_ctx_error() is never empty after a failed context call, and is
+ * emptied by the next call that succeeds. */
+static void
+limit_errors_are_said(void)
+{
+	struct dkk_sign_opts o;
+	dkk_signer *s = NULL;
+	dkk_key *k = NULL;
+	dkk_ctx *ctx;
+
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(dkk_ctx_error(ctx), "");
+	CU_ASSERT_EQUAL(dkk_ctx_set_limit(ctx, DKK_LIMIT_RSA_BITS, 10),
+	    DKK_EINVAL);
+	CU_ASSERT(strlen(dkk_ctx_error(ctx)) > 0);
+	CU_ASSERT_EQUAL(dkk_ctx_set_limit(ctx, DKK_LIMIT_RSA_BITS, 4096),
+	    DKK_OK);
+	CU_ASSERT_STRING_EQUAL(dkk_ctx_error(ctx), "");
+	CU_ASSERT_EQUAL(dkk_ctx_use_dns(ctx, "not an address", NULL, 0),
+	    DKK_EDNS);
+	CU_ASSERT(strlen(dkk_ctx_error(ctx)) > 0);
+	CU_ASSERT(dkk_ctx_load_key(ctx, "/nonexistent/key.pem", &k) != DKK_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dkk_ctx_error(ctx), "/nonexistent"));
+	memset(&o, 0, sizeof(o));
+	CU_ASSERT_EQUAL(dkk_signer_new(ctx, &o, &s), DKK_EINVAL);
+	CU_ASSERT(strlen(dkk_ctx_error(ctx)) > 0);
+	dkk_ctx_free(ctx);
+}
+
 static const struct unit_test limits_tests[] = {
 	{ "limit_sig_bytes", limit_sig_bytes },
 	{ "limit_sig_tags", limit_sig_tags },
@@ -219,6 +248,7 @@ static const struct unit_test limits_tests[] = {
 	{ "limit_dns_bytes", limit_dns_bytes },
 	{ "limit_body_after_l_not_hashed", limit_body_after_l_not_hashed },
 	{ "limit_body_after_l_verifies", limit_body_after_l_verifies },
+	{ "limit_errors_are_said", limit_errors_are_said },
 	{ NULL, NULL }
 };
 
