@@ -349,6 +349,8 @@ main(int argc, char **argv)
 	suite_zone();
 	suite_keycache();
 	suite_verify();
+	suite_adsp();
+	suite_ar();
 	suite_sign();
 	suite_vectors();
 	suite_keydir();

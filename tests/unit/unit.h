@@ -18,6 +18,8 @@ void suite_keyrec(void);
 void suite_zone(void);
 void suite_keycache(void);
 void suite_verify(void);
+void suite_adsp(void);
+void suite_ar(void);
 void suite_sign(void);
 void suite_vectors(void);
 void suite_keydir(void);
