@@ -15,36 +15,18 @@
 
 #include "exim.h"
 
-static int
-sign_canon_word(const char *s, size_t len, enum dkk_canon *c)
-{
-	if (len == 6 && strncmp(s, "simple", 6) == 0)
-		*c = DKK_CANON_SIMPLE;
-	else if (len == 7 && strncmp(s, "relaxed", 7) == 0)
-		*c = DKK_CANON_RELAXED;
-	else
-		return -1;
-	return 0;
-}
-
-/* RFC 6376 3.5 c=: "HDR/BODY", or "HDR" alone with a simple body. */
+/* RFC 6376 3.5 c=: "HDR/BODY", or "HDR" alone with a simple body; empty
+ * for the default, relaxed/relaxed. */
 static int
 sign_canon(const char *s, struct dkk_sign_opts *so)
 {
-	const char *slash = strchr(s, '/');
-
 	if (*s == '\0') {
 		so->header_canon = DKK_CANON_RELAXED;
 		so->body_canon = DKK_CANON_RELAXED;
 		return 0;
 	}
-	if (slash == NULL) {
-		so->body_canon = DKK_CANON_SIMPLE;
-		return sign_canon_word(s, strlen(s), &so->header_canon);
-	}
-	if (sign_canon_word(s, (size_t)(slash - s), &so->header_canon) != 0)
-		return -1;
-	return sign_canon_word(slash + 1, strlen(slash + 1), &so->body_canon);
+	return dkk_canon_parse(s, &so->header_canon, &so->body_canon) ==
+	    DKK_OK ? 0 : -1;
 }
 
 /* The words after the key: canonicalization and header list. */

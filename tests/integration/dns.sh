@@ -6,6 +6,7 @@
 # garbage (tests/lib/baddns.py).
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/ports.sh"
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
 tmpdir
 cd "$TMPD" || bail_out "no temp dir"
@@ -245,7 +246,7 @@ ok_if "a resolver that never answers: temperror" $? "exit $st, $got"
 ok_if "the lookup gave up on its own (--timeout 1500 ms; took ${took}s)" $?
 
 # 5. DNS down: nothing listens on the port (the kernel refuses at once).
-down=$("$PY" -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+down=$(free_port)
 "$DKIMKIT" verify --dns "127.0.0.1@$down" --timeout 3000 --json rsa.eml > out.json
 st=$?
 got=$(field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_code"], j["signatures"][0]["reason"])')

@@ -9,6 +9,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
 . "$TOP_SRCDIR/tests/lib/install.sh"
+. "$TOP_SRCDIR/tests/lib/ports.sh"
 
 LDA=/usr/lib/dovecot/dovecot-lda
 PLUGDIR="$TOP_BUILDDIR/plugins/dovecot/.libs"
@@ -52,12 +53,6 @@ default_vsz_limit = 0"
 	SIEVE_CONF=(-c "$TMPD/sieve-test.conf")
 	tap_diag "sanitizers: $rt preloaded into Dovecot"
 fi
-
-# free_port: a loopback TCP port nothing listens on right now.
-free_port()
-{
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # Keys and policies.  bank.example: ADSP discardable; strict.example: ADSP
 # all; loose.example: ADSP unknown; plain.example exists without ADSP;
@@ -408,7 +403,7 @@ ok_if "dovecot-lda logs the verdicts with dkimkit_authserv_id" $? \
 
 # Resolver that never answers (a UDP socket that reads nothing):
 # temperror after dkimkit_timeout, and the mail is still delivered.
-SILENT=$("$PY" -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SILENT=$(free_port)
 "$PY" -c 'import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", int(sys.argv[1])))
@@ -487,17 +482,7 @@ chmod -R a+rX "$D"
 chown nobody:nogroup "$D/filter.sieve" "$D"
 
 # lmtp_up: true once the listener accepts connections.
-lmtp_up()
-{
-	local i
-
-	for ((i = 0; i < 50; i++)); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$LMTP_PORT") 2>/dev/null &&
-		    return 0
-		sleep 0.2
-	done
-	return 1
-}
+lmtp_up() { port_wait "$LMTP_PORT"; }
 
 # lmtp_stop: stop the Dovecot started here, if it still runs.
 lmtp_stop()

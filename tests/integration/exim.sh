@@ -14,6 +14,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
 . "$TOP_SRCDIR/tests/lib/install.sh"
+. "$TOP_SRCDIR/tests/lib/ports.sh"
 tmpdir
 cd "$TMPD" || bail_out "no temp dir"
 PY="${PYTHON:-/usr/bin/python3}"
@@ -164,12 +165,6 @@ exim_stop_all()
 	done
 }
 at_exit exim_stop_all
-
-# port_open PORT: true when something listens on 127.0.0.1:PORT.
-port_open()
-{
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 
 # exim_start DIR: a daemon for DIR/exim.conf on a free port; sets PORT.
 exim_start()
