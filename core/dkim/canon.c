@@ -1,36 +1,20 @@
 /*
  * canon.c: canonicalisation, RFC 6376 3.4.  Header fields are canonicalised
  * one at a time into a buffer; the body is canonicalised as it streams and
- * handed to its hashes in large blocks.
+ * handed to its hashes in large blocks.  Relaxed bodies go 16 octets at a
+ * time here (SSE2, or portable masks), 64 at a time in canon_avx512.c
+ * where the CPU can.
  */
 #include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(DKK_NO_AVX512)
-#include <immintrin.h>
-#define RELAXED_AVX512 1
-#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt")))
-#endif
 
-#include "dkim.h"
+#include "canon.h"
 
 /* Shorter runs of canonical input are copied rather than hashed in place. */
 #define BODY_SPAN_MIN 1024
-
-/* How far ahead of the relaxed canonicaliser its input is prefetched, so
- * that a body in memory, not in cache, arrives while the output buffer is
- * being hashed (without it, the loads after each flush wait on memory). */
-#define BODY_PREFETCH 2048
-
-/* Within the input only: beyond its end p + BODY_PREFETCH is no pointer. */
-static inline void
-body_prefetch(const char *p, const char *end)
-{
-	if (end - p > BODY_PREFETCH)
-		__builtin_prefetch(p + BODY_PREFETCH);
-}
 
 /* RFC 6376 3.4.2: lowercase the name, unfold, turn WSP runs into one SP,
  * drop WSP at the end of the value and around the colon. */
@@ -477,73 +461,6 @@ body_relaxed_line(struct body *b, const char *p, const char *end)
 }
 
 #if defined(RELAXED_AVX512)
-/* The lanes of a that keep selects, stored at o, 64 octets written. */
-AVX512 static inline char *
-compress_store(char *o, uint64_t keep, __m512i a)
-{
-	_mm512_storeu_si512(o, _mm512_maskz_compress_epi8(keep, a));
-	return o + _mm_popcnt_u64(keep);
-}
-
-/* Relaxed, 64 octets at a time with AVX-512 (BW, VBMI2): TAB as SP, and
- * every WSP dropped that a WSP or a line end follows (so a run keeps its
- * last octet, as an SP), in one compress; an LF without its CR gets one
- * (a block with one takes two compresses; with more, the block is taken
- * up to the first).  From p, which follows a non-WSP octet (a CR if
- * *cr), while 66 octets or more are left before stop and 130 octets of
- * room at *op.  *pp, *op and *cr move on. */
-AVX512 static void
-relaxed_avx512(const char **pp, const char *stop, char **op, const char *olim,
-    bool *cr)
-{
-	const __m512i sp = _mm512_set1_epi8(' '), tab = _mm512_set1_epi8('\t'),
-	    c_r = _mm512_set1_epi8('\r'), l_f = _mm512_set1_epi8('\n');
-	const char *p = *pp;
-	char *o = *op;
-	uint64_t crs = *cr, t, w, c, l, bare, keep;
-	__m512i a, a1, a2;
-
-	while (stop - p >= 66 && o <= olim) {
-		body_prefetch(p, stop);
-		a = _mm512_loadu_si512(p);
-		a1 = _mm512_loadu_si512(p + 1);
-		a2 = _mm512_loadu_si512(p + 2);
-		t = _mm512_cmpeq_epi8_mask(a, tab);
-		w = _mm512_cmpeq_epi8_mask(a, sp) | t;
-		c = _mm512_cmpeq_epi8_mask(a, c_r);
-		l = _mm512_cmpeq_epi8_mask(a, l_f);
-		keep = ~(w & (_mm512_cmpeq_epi8_mask(a1, sp) |
-		    _mm512_cmpeq_epi8_mask(a1, tab) |
-		    _mm512_cmpeq_epi8_mask(a1, l_f) |
-		    (_mm512_cmpeq_epi8_mask(a1, c_r) &
-		    _mm512_cmpeq_epi8_mask(a2, l_f))));
-		a = _mm512_mask_mov_epi8(a, t, sp);
-		bare = l & ~(c << 1 | crs);
-		crs = c >> 63;
-		if (bare == 0) {
-			o = compress_store(o, keep, a);
-			p += 64;
-		} else if ((bare & (bare - 1)) != 0) {
-			/* Two bare LFs or more: up to the first, as CRLF. */
-			bare &= -bare;
-			o = compress_store(o, keep & (bare - 1), a);
-			*o++ = '\r';
-			*o++ = '\n';
-			p += __builtin_ctzll(bare) + 1;
-			crs = 0;
-		} else {
-			/* One: the octets before it, a CR, then the rest. */
-			o = compress_store(o, keep & (bare - 1), a);
-			*o++ = '\r';
-			o = compress_store(o, keep & -bare, a);
-			p += 64;
-		}
-	}
-	*pp = p;
-	*op = o;
-	*cr = crs != 0;
-}
-
 /* Relaxed, the lines from p to stop (just after an LF), all of them real
  * (a line with content is at or after each), through relaxed_avx512() while
  * 66 octets are left; the line it stops in is finished 16 octets at a
