@@ -96,6 +96,12 @@ sed 's/^hello bank/hello tampered/' msg/pass.eml > msg/fail.eml
 sign footer two lists.example
 mk listpost 'Someone <someone@plain.example>' 'list post'
 sign listpost list lists.example
+# Issue #27: the forger signs with its own lists.example and names the
+# bank as a second author, or leaves its '<' open: still discard.
+mk twoaddr '<someone@lists.example>, "Bank" <info@bank.example>' 'two'
+sign twoaddr twoauthors lists.example
+mk unclosed '<someone@lists.example>, "Bank" <info@bank.example' 'open'
+sign unclosed openangle lists.example
 # Two unusable signatures: one with d= but no b=, one without even d=.
 {
 	printf 'DKIM-Signature: v=1; a=ed25519-sha256; d=bank.example; s=s1\n'
@@ -215,6 +221,10 @@ true|padded|dkim "permerror"
 false|padded|dkim ["none", "temperror"]
 true|padded|dkim :domain "bank.example" "permerror"
 true|padded|dkim_adsp "permerror"
+true|twoauthors|dkim "pass"
+true|twoauthors|dkim_adsp "discard"
+false|twoauthors|dkim_adsp "pass"
+true|openangle|dkim_adsp "discard"
 CASES
 
 # Verified once: three tests of one script, one verification logged.

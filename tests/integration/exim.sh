@@ -79,6 +79,15 @@ msg 'Carol <carol@example.org>' 'unsigned' > unsigned.eml
 "$DKIMKIT" sign --key ed.pem --domain example.test --selector ed \
     plain.eml | lf > ed.eml || bail_out "sign ed"
 msg 'Boss <boss@example.test>' 'forged' > forged.eml
+# Issue #27: a second address, or a '<' left open, hides nothing: signed
+# by the forger's own example.org, ADSP still says discard for
+# example.test.
+for f in 'twoaddr|<carol@example.org>, "Boss" <boss@example.test>' \
+    'unclosed|<carol@example.org>, "Boss" <boss@example.test'; do
+	msg "${f#*|}" 'forged' > "${f%%|*}.plain"
+	"$DKIMKIT" sign --key org.pem --domain example.org --selector s2 \
+	    "${f%%|*}.plain" | lf > "${f%%|*}.eml" || bail_out "sign ${f%%|*}"
+done
 {
 	printf 'Authentication-Results: mx.test; dkim=pass header.d=bank.example\n'
 	printf 'Authentication-Results: other.example; spf=pass\n'
@@ -284,6 +293,8 @@ unsigned.eml|mx.test; dkim=none dkim-adsp=none|none none
 two.eml|dkim=pass header.d=example.org header.s=s2 header.d=example.test header.s=rsa|pass pass example.org:example.test
 ed.eml|dkim=pass header.d=example.test header.s=ed header.a=ed25519-sha256|pass pass example.test
 forged.eml|dkim=none; dkim-adsp=discard header.from=example.test|none discard 
+twoaddr.eml|dkim=pass header.d=example.org dkim-adsp=pass header.from=example.org dkim-adsp=discard header.from=example.test|pass discard example.org
+unclosed.eml|dkim=pass header.d=example.org dkim-adsp=discard header.from=example.test|pass discard example.org
 forgedar.eml|Authentication-Results: mx.test; dkim=pass header.d=example.test|pass pass example.test
 huge.eml|mx.test; dkim=permerror reason="header dkim-adsp=permerror|permerror permerror 
 forgedpad.eml|mx.test; dkim=permerror reason="header dkim-adsp=permerror|permerror permerror 
