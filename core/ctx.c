@@ -46,6 +46,7 @@ ctx_drop_resolver(dkk_ctx *ctx)
 		ctx->res.release(ctx->res_arg);
 	memset(&ctx->res, 0, sizeof(ctx->res));
 	ctx->res_arg = NULL;
+	ctx->query = NULL;
 }
 
 void
@@ -204,6 +205,15 @@ dkk_ctx_set_resolver(dkk_ctx *ctx, const struct dkk_resolver *ops, void *arg)
 	return DKK_OK;
 }
 
+int
+dkk_ctx_set_resolver_query(dkk_ctx *ctx, dkk_dns_query_fn query)
+{
+	if (ctx == NULL || query == NULL || ctx->res.query_txt == NULL)
+		return DKK_EINVAL;
+	ctx->query = query;
+	return DKK_OK;
+}
+
 static void
 zone_release(void *arg)
 {
@@ -224,7 +234,9 @@ ctx_use_zone_run(dkk_ctx *ctx, const char *path)
 		return DKK_EINVAL;
 	if ((rc = zone_load(&z, path, &ctx->err)) != DKK_OK)
 		return rc;
-	return dkk_ctx_set_resolver(ctx, &ops, z);
+	if ((rc = dkk_ctx_set_resolver(ctx, &ops, z)) == DKK_OK)
+		rc = dkk_ctx_set_resolver_query(ctx, zone_query);
+	return rc;
 }
 
 int

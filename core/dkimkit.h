@@ -266,12 +266,40 @@ struct dkk_resolver {
 };
 
 /* Use a custom resolver; ops is copied, arg is handed to every call and to
- * ops->release when the context is freed or another source is chosen. */
+ * ops->release when the context is freed or another source is chosen.
+ * It answers TXT only until dkk_ctx_set_resolver_query() is called. */
 DKK_EXPORT int dkk_ctx_set_resolver(dkk_ctx *ctx,
     const struct dkk_resolver *ops, void *arg);
 
+/* Record types besides TXT that SPF asks for (RFC 1035 3.2.2, RFC 3596),
+ * with their RR type numbers. */
+enum dkk_dns_type {
+	DKK_DNS_A = 1,
+	DKK_DNS_PTR = 12,
+	DKK_DNS_MX = 15,
+	DKK_DNS_TXT = 16,
+	DKK_DNS_AAAA = 28
+};
+
+/* A typed lookup, with the contract of query_txt.  The answer's txt[]
+ * holds each record in presentation form, names without the final dot:
+ * A "192.0.2.1", AAAA "2001:db8::1", MX "10 mx.example.com", PTR
+ * "host.example.com", TXT as for query_txt.  Like a recursive resolver it
+ * follows CNAME records and answers with the records of the last name. */
+typedef int (*dkk_dns_query_fn)(void *arg, const char *name,
+    enum dkk_dns_type type, dkk_dns_cb cb, void *cbarg);
+
+/* Give the custom resolver set last by dkk_ctx_set_resolver() a typed
+ * lookup (called with that resolver's arg); without one, every lookup of
+ * another type than TXT is a temporary failure.  Kept out of struct
+ * dkk_resolver so that programs built against its first form still work.
+ * dkk_ctx_use_zone() and dkk_ctx_use_dns() have their own. */
+DKK_EXPORT int dkk_ctx_set_resolver_query(dkk_ctx *ctx,
+    dkk_dns_query_fn query);
+
 /* Serve lookups from an RFC 1035 master file ($ORIGIN, $TTL, parentheses,
- * quoted strings, TXT records; other types only mark names as existing).
+ * quoted strings; TXT, A, AAAA, MX, PTR and CNAME records are answered,
+ * other types only mark names as existing).
  * Names absent from it are NXDOMAIN.  DKK_EIO or DKK_ESYNTAX with the file
  * and line in dkk_ctx_error(). */
 DKK_EXPORT int dkk_ctx_use_zone(dkk_ctx *ctx, const char *path);

@@ -123,6 +123,7 @@ struct dkk_ctx {
 	void *clock_arg;
 	struct dkk_resolver res;
 	void *res_arg;
+	dkk_dns_query_fn query;	/* typed lookups of res, or NULL */
 	struct keycache *cache;
 	struct dkk_key *keys;	/* loaded keys, freed with the context */
 	char *pin;		/* for PKCS#11 keys loaded from now on */

@@ -51,7 +51,6 @@
 
 #define DNS_TIMEOUT_MS 5000
 #define DNS_MAX_TXT 64		/* records in one answer */
-#define RR_TXT 16
 #define CLASS_IN 1
 
 struct ubq {
@@ -59,6 +58,7 @@ struct ubq {
 	struct ubq *prev, *next;
 	int id;
 	int64_t deadline;	/* monotonic ms */
+	enum dkk_dns_type type;
 	dkk_dns_cb cb;
 	void *cbarg;
 };
@@ -100,32 +100,6 @@ q_deliver(struct ubq *q, const struct dkk_dns_answer *ans)
 	free(q);
 }
 
-/* TXT rdata is a run of <length><octets> strings; join them.  NULL when
- * out of memory or when a length runs past the rdata: a damaged record is
- * a failed lookup, not a shorter key record. */
-static char *
-txt_join(const uint8_t *p, size_t len, size_t *out)
-{
-	char *s = dkk_malloc(len + 1), *o = s;
-	size_t i = 0, n;
-
-	if (s == NULL)
-		return NULL;
-	while (i < len) {
-		n = p[i++];
-		if (n > len - i) {
-			free(s);
-			return NULL;
-		}
-		memcpy(o, p + i, n);
-		o += n;
-		i += n;
-	}
-	*o = '\0';
-	*out = (size_t)(o - s);
-	return s;
-}
-
 static enum dkk_dnssec
 ub_dnssec(bool validate, const struct ub_result *res)
 {
@@ -136,12 +110,32 @@ ub_dnssec(bool validate, const struct ub_result *res)
 	return res->secure ? DKK_DNSSEC_SECURE : DKK_DNSSEC_INSECURE;
 }
 
+/* One record of a result as text, or NULL when out of memory or when the
+ * record is damaged (a damaged record is a failed lookup). */
+static char *
+record_text(enum dkk_dns_type type, const char *data, int len, size_t *out)
+{
+	struct buf b;
+
+	buf_init(&b);
+	if (rdata_text(type, (const uint8_t *)data, len > 0 ? (size_t)len : 0,
+	    &b) != DKK_OK || buf_reserve(&b, 1) != DKK_OK) {
+		buf_clear(&b);
+		return NULL;
+	}
+	*out = b.len;
+	b.p[b.len] = '\0';
+	return b.p;
+}
+
 /* The dkk_dns_answer of a libunbound result, handed to cb: rcode and
- * DNSSEC state mapped, each TXT record's strings joined.  Separate from
- * the query bookkeeping so that a fuzz harness can feed it any result. */
+ * DNSSEC state mapped, each record as text (rdata.c).  libunbound has
+ * followed CNAMEs already: data[] holds the records of the last name.
+ * Separate from the query bookkeeping so that a fuzz harness can feed it
+ * any result. */
 void
-resolver_answer(const struct ub_result *res, bool validate, dkk_dns_cb cb,
-    void *cbarg)
+resolver_answer(const struct ub_result *res, enum dkk_dns_type type,
+    bool validate, dkk_dns_cb cb, void *cbarg)
 {
 	struct dkk_dns_answer ans = { DKK_DNS_TEMPFAIL, DKK_DNSSEC_UNKNOWN, 0,
 	    0, NULL, NULL };
@@ -156,9 +150,8 @@ resolver_answer(const struct ub_result *res, bool validate, dkk_dns_cb cb,
 		ans.ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
 		for (i = 0; res->havedata && res->data[i] != NULL &&
 		    n < DNS_MAX_TXT; i++)
-			if ((txt[n] = txt_join((const uint8_t *)res->data[i],
-			    res->len[i] > 0 ? (size_t)res->len[i] : 0,
-			    &len[n])) != NULL)
+			if ((txt[n] = record_text(type, res->data[i],
+			    res->len[i], &len[n])) != NULL)
 				n++;
 			else
 				ans.status = DKK_DNS_TEMPFAIL;
@@ -187,7 +180,8 @@ ub_callback(void *mydata, int err, struct ub_result *res)
 	if (err != 0 || res == NULL)
 		q_deliver(q, &fail);
 	else
-		resolver_answer(res, q->r->validate, answer_deliver, q);
+		resolver_answer(res, q->type, q->r->validate, answer_deliver,
+		    q);
 	if (res != NULL)
 		ub_resolve_free(res);
 }
@@ -254,14 +248,15 @@ ubres_send(struct ubres *r, struct ubq *q, const char *name)
 
 	if (fdsnap_take(&snap) != DKK_OK)
 		return DKK_ENOMEM;
-	rc = ub_resolve_async(r->ub, name, RR_TXT, CLASS_IN, q, ub_callback,
-	    &q->id);
+	rc = ub_resolve_async(r->ub, name, (int)q->type, CLASS_IN, q,
+	    ub_callback, &q->id);
 	fdsnap_mark(&snap);
 	return rc == 0 ? DKK_OK : DKK_EDNS;
 }
 
 static int
-ubres_query(void *arg, const char *name, dkk_dns_cb cb, void *cbarg)
+ubres_query_type(void *arg, const char *name, enum dkk_dns_type type,
+    dkk_dns_cb cb, void *cbarg)
 {
 	struct ubres *r = arg;
 	struct ubq *q;
@@ -272,6 +267,7 @@ ubres_query(void *arg, const char *name, dkk_dns_cb cb, void *cbarg)
 	if ((q = dkk_calloc(1, sizeof(*q))) == NULL)
 		return DKK_ENOMEM;
 	q->r = r;
+	q->type = type;
 	q->cb = cb;
 	q->cbarg = cbarg;
 	q->deadline = now_ms() + r->timeout_ms;
@@ -284,6 +280,12 @@ ubres_query(void *arg, const char *name, dkk_dns_cb cb, void *cbarg)
 	r->head.prev->next = q;
 	r->head.prev = q;
 	return DKK_OK;
+}
+
+static int
+ubres_query(void *arg, const char *name, dkk_dns_cb cb, void *cbarg)
+{
+	return ubres_query_type(arg, name, DKK_DNS_TXT, cb, cbarg);
 }
 
 /* Cancel and answer every query past its deadline. */
@@ -425,7 +427,9 @@ ctx_use_dns_run(dkk_ctx *ctx, const char *server, const char *trust_anchor,
 		ubres_release(r);
 		return rc;
 	}
-	return dkk_ctx_set_resolver(ctx, &ops, r);
+	if ((rc = dkk_ctx_set_resolver(ctx, &ops, r)) == DKK_OK)
+		rc = dkk_ctx_set_resolver_query(ctx, ubres_query_type);
+	return rc;
 }
 
 int

@@ -5,8 +5,11 @@
  * The file is read whole and cut into entries: one line, or several joined
  * by parentheses (RFC 1035 5.1).  A TXT record keeps its character-strings
  * joined with nothing between them, as a verifier reads a key record
- * (RFC 6376 3.6.2.2).  Records of other types only make their owner exist,
- * so that a TXT query there is NODATA rather than NXDOMAIN.  Names are kept
+ * (RFC 6376 3.6.2.2).  A, AAAA, MX, PTR and CNAME records (what SPF asks
+ * about) are kept in presentation form (dkimkit.h, dkk_dns_query_fn), and
+ * queries follow CNAMEs as a recursive resolver would (RFC 1034 3.6.2).
+ * Records of other types only make their owner exist, so that a query
+ * there is NODATA rather than NXDOMAIN.  Names are kept
  * lowercased, without the final dot, in an open-addressing hash table.
  *
  * Not supported, and refused with a syntax error: $INCLUDE, $GENERATE,
@@ -15,6 +18,7 @@
  * A name exists when it owns a record or has a descendant that does (an
  * empty non-terminal answers NODATA, RFC 1034 4.3.2; zone_ancestors()).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -32,6 +36,19 @@
 #define ZONE_TTL_DEFAULT	3600u
 /* Bytes asked of read() at a time. */
 #define ZONE_CHUNK		65536
+/* CNAMEs followed for one query before giving up (a loop, or a chain no
+ * resolver would follow either): SERVFAIL. */
+#define ZONE_CNAME_MAX		8
+/* RR type of CNAME (RFC 1035 3.2.2); the others are enum dkk_dns_type. */
+#define ZONE_CNAME		5
+
+/* A record of a type other than TXT, as text. */
+struct zone_rr {
+	int type;
+	char *data;
+	size_t len;
+	uint32_t ttl;
+};
 
 struct zone_node {
 	char *name;		/* lowercased, without the final dot */
@@ -42,6 +59,9 @@ struct zone_node {
 	size_t count;
 	size_t cap;
 	uint32_t ttl;		/* smallest TTL of txt[] */
+	struct zone_rr *rr;	/* other records, in file order */
+	size_t nrr;
+	size_t crr;
 };
 
 struct zone {
@@ -221,11 +241,37 @@ zone_node_add(struct zone_node *n, const char *txt, size_t len, uint32_t ttl)
 	return DKK_OK;
 }
 
+static int
+zone_node_add_rr(struct zone_node *n, int type, const char *data, size_t len,
+    uint32_t ttl)
+{
+	size_t cap = n->crr ? n->crr * 2 : 2;
+	struct zone_rr *rr;
+
+	if (n->nrr == n->crr) {
+		if ((rr = dkk_realloc(n->rr, cap * sizeof(*rr))) == NULL)
+			return DKK_ENOMEM;
+		n->rr = rr;
+		n->crr = cap;
+	}
+	rr = &n->rr[n->nrr];
+	if ((rr->data = dkk_strndup(data, len)) == NULL)
+		return DKK_ENOMEM;
+	rr->type = type;
+	rr->len = len;
+	rr->ttl = ttl;
+	n->nrr++;
+	return DKK_OK;
+}
+
 static void
 zone_node_clear(struct zone_node *n)
 {
 	size_t i;
 
+	for (i = 0; i < n->nrr; i++)
+		free(n->rr[i].data);
+	free(n->rr);
 	for (i = 0; i < n->count; i++)
 		free(n->txt[i]);
 	free(n->txt);
@@ -790,6 +836,158 @@ zone_txt(struct zone_parse *ps, struct zone_node *n, size_t i, uint32_t ttl)
 	    ps->rdata.len, ttl);
 }
 
+/* The one rdata token of a record of type t (ps->tok[i] the type). */
+static const struct zone_tok *
+zone_one(struct zone_parse *ps, size_t i, size_t want)
+{
+	const struct zone_tok *t = &ps->tok[i];
+
+	if (ps->ntok != i + 1 + want) {
+		zone_syntax(ps, t->line, "%.*s takes %zu value%s", zone_show(t),
+		    zone_at(ps, t), want, want == 1 ? "" : "s");
+		return NULL;
+	}
+	return &ps->tok[i + 1];
+}
+
+/* RFC 1035 3.4.1, RFC 3596 2.4: an address, kept as inet_ntop() writes
+ * it so that answers compare as text. */
+static int
+zone_addr(struct zone_parse *ps, struct zone_node *n, size_t i, uint32_t ttl,
+    int af, int type)
+{
+	const struct zone_tok *t;
+	char text[INET6_ADDRSTRLEN];
+	unsigned char bin[16];
+
+	if ((t = zone_one(ps, i, 1)) == NULL)
+		return DKK_ESYNTAX;
+	if (t->quoted || t->len >= sizeof(text))
+		return zone_syntax(ps, t->line, "bad address %.*s",
+		    zone_show(t), zone_at(ps, t));
+	memcpy(text, zone_at(ps, t), t->len);
+	text[t->len] = '\0';
+	if (inet_pton(af, text, bin) != 1 ||
+	    inet_ntop(af, bin, text, sizeof(text)) == NULL)
+		return zone_syntax(ps, t->line, "bad address %.*s",
+		    zone_show(t), zone_at(ps, t));
+	return zone_node_add_rr(n, type, text, strlen(text), ttl);
+}
+
+static int
+zone_a(struct zone_parse *ps, struct zone_node *n, size_t i, uint32_t ttl)
+{
+	return zone_addr(ps, n, i, ttl, AF_INET, DKK_DNS_A);
+}
+
+static int
+zone_aaaa(struct zone_parse *ps, struct zone_node *n, size_t i, uint32_t ttl)
+{
+	return zone_addr(ps, n, i, ttl, AF_INET6, DKK_DNS_AAAA);
+}
+
+/* A record whose rdata is one name (PTR, CNAME: RFC 1035 3.3.12, 3.3.1). */
+static int
+zone_target(struct zone_parse *ps, struct zone_node *n, size_t i,
+    uint32_t ttl, int type)
+{
+	const struct zone_tok *t;
+	int rc;
+
+	if ((t = zone_one(ps, i, 1)) == NULL)
+		return DKK_ESYNTAX;
+	if ((rc = zone_name(ps, t)) != DKK_OK)
+		return rc;
+	return zone_node_add_rr(n, type, ps->name.p, ps->name.len, ttl);
+}
+
+static int
+zone_ptr(struct zone_parse *ps, struct zone_node *n, size_t i, uint32_t ttl)
+{
+	return zone_target(ps, n, i, ttl, DKK_DNS_PTR);
+}
+
+/* RFC 1034 3.6.2: a CNAME owner has no other data; a second CNAME or a
+ * CNAME beside other records is refused as BIND refuses it. */
+static int
+zone_cname(struct zone_parse *ps, struct zone_node *n, size_t i, uint32_t ttl)
+{
+	if (n->nrr > 0 || n->count > 0)
+		return zone_syntax(ps, ps->eline, "CNAME beside other records "
+		    "at %.*s", (int)(ps->owner.len > 40 ? 40 : ps->owner.len),
+		    ps->owner.p);
+	return zone_target(ps, n, i, ttl, ZONE_CNAME);
+}
+
+/* RFC 1035 3.3.9: PREFERENCE (0 to 65535) and EXCHANGE, kept as
+ * "PREF NAME". */
+static int
+zone_mx(struct zone_parse *ps, struct zone_node *n, size_t i, uint32_t ttl)
+{
+	const struct zone_tok *t;
+	unsigned long pref = 0;
+	size_t k;
+	int rc;
+
+	if ((t = zone_one(ps, i, 2)) == NULL)
+		return DKK_ESYNTAX;
+	for (k = 0; k < t->len && zone_is_digit((unsigned char)
+	    zone_at(ps, t)[k]) && pref <= 65535; k++)
+		pref = pref * 10 + (unsigned long)(zone_at(ps, t)[k] - '0');
+	if (t->quoted || t->len == 0 || k != t->len || pref > 65535)
+		return zone_syntax(ps, t->line, "bad MX preference %.*s",
+		    zone_show(t), zone_at(ps, t));
+	if ((rc = zone_name(ps, t + 1)) != DKK_OK)
+		return rc;
+	ps->rdata.len = 0;
+	buf_printf(&ps->rdata, "%lu %s", pref, ps->name.p);
+	if (ps->rdata.failed)
+		return DKK_ENOMEM;
+	return zone_node_add_rr(n, DKK_DNS_MX, ps->rdata.p, ps->rdata.len,
+	    ttl);
+}
+
+static int
+zone_txt_at(struct zone_parse *ps, struct zone_node *n, size_t i,
+    uint32_t ttl)
+{
+	return zone_txt(ps, n, i + 1, ttl);
+}
+
+/* The record types answered, by mnemonic; others only make the owner
+ * exist. */
+static const struct {
+	const char *name;
+	int (*parse)(struct zone_parse *, struct zone_node *, size_t,
+	    uint32_t);
+} zone_types[] = {
+	{ "TXT", zone_txt_at },
+	{ "A", zone_a },
+	{ "AAAA", zone_aaaa },
+	{ "MX", zone_mx },
+	{ "PTR", zone_ptr },
+	{ "CNAME", zone_cname },
+};
+
+/* The rdata of the record whose type is ps->tok[i]. */
+static int
+zone_rdata(struct zone_parse *ps, struct zone_node *n, size_t i, uint32_t ttl)
+{
+	const struct zone_tok *t = &ps->tok[i];
+	size_t k;
+
+	for (k = 0; k < sizeof(zone_types) / sizeof(zone_types[0]); k++)
+		if (ci_equals(zone_at(ps, t), t->len, zone_types[k].name))
+			break;
+	if (k == sizeof(zone_types) / sizeof(zone_types[0]))
+		return DKK_OK;
+	if (n->nrr > 0 && n->rr[0].type == ZONE_CNAME)
+		return zone_syntax(ps, ps->eline, "CNAME beside other records "
+		    "at %.*s", (int)(ps->owner.len > 40 ? 40 : ps->owner.len),
+		    ps->owner.p);
+	return zone_types[k].parse(ps, n, i, ttl);
+}
+
 /* A name with names below it exists, even with no records of its own
  * (RFC 1034 4.3.2: an empty non-terminal answers NODATA, not NXDOMAIN);
  * ADSP's check that the author domain exists depends on it. */
@@ -834,9 +1032,7 @@ zone_record(struct zone_parse *ps)
 	    (rc = zone_node_get(ps->z, ps->owner.p, ps->owner.len, &n)) !=
 	    DKK_OK)
 		return rc;
-	if (!ci_equals(zone_at(ps, t), t->len, "TXT"))
-		return DKK_OK;
-	return zone_txt(ps, n, i + 1, ttl);
+	return zone_rdata(ps, n, i, ttl);
 }
 
 static int
@@ -893,32 +1089,95 @@ zone_load(struct zone **zp, const char *path, struct buf *err)
 /* ------------------------------------------------------------------ */
 /* Answers.                                                           */
 
+/* The CNAME target of n, or NULL. */
+static const struct zone_rr *
+zone_cname_of(const struct zone_node *n)
+{
+	return n->nrr > 0 && n->rr[0].type == ZONE_CNAME ? &n->rr[0] : NULL;
+}
+
+/* Answer with n's records of type (none: NODATA). */
+static int
+zone_answer_rr(const struct zone_node *n, enum dkk_dns_type type,
+    struct dkk_dns_answer *ans, dkk_dns_cb cb, void *cbarg)
+{
+	const char **txt;
+	size_t *len, i, k = 0;
+
+	if (type == DKK_DNS_TXT) {
+		ans->count = n->count;
+		ans->txt = (const char *const *)n->txt;
+		ans->len = n->len;
+		if (n->count > 0)
+			ans->ttl = n->ttl;
+		cb(cbarg, ans);
+		return DKK_OK;
+	}
+	txt = dkk_calloc(n->nrr + 1, sizeof(*txt));
+	len = dkk_calloc(n->nrr + 1, sizeof(*len));
+	if (txt == NULL || len == NULL) {
+		free(txt);
+		free(len);
+		return DKK_ENOMEM;
+	}
+	for (i = 0; i < n->nrr; i++)
+		if (n->rr[i].type == (int)type) {
+			txt[k] = n->rr[i].data;
+			len[k] = n->rr[i].len;
+			if (k++ == 0 || n->rr[i].ttl < ans->ttl)
+				ans->ttl = n->rr[i].ttl;
+		}
+	ans->count = k;
+	ans->txt = txt;
+	ans->len = len;
+	cb(cbarg, ans);
+	free(txt);
+	free(len);
+	return DKK_OK;
+}
+
 /* A synchronous resolver: the answer is delivered before returning.
- * Answers without records carry the zone's $TTL (or one hour). */
+ * Answers without records carry the zone's $TTL (or one hour).  A name
+ * owning a CNAME is answered for its target, as a recursive resolver
+ * does (RFC 1034 3.6.2); a chain longer than ZONE_CNAME_MAX, a loop, is
+ * SERVFAIL. */
 int
-zone_query_txt(void *arg, const char *name, dkk_dns_cb cb, void *cbarg)
+zone_query(void *arg, const char *name, enum dkk_dns_type type,
+    dkk_dns_cb cb, void *cbarg)
 {
 	struct zone *z = arg;
 	struct dkk_dns_answer ans;
+	const struct zone_rr *cname;
 	struct zone_node *n;
-	size_t len;
+	size_t len, hops;
 
 	if (z == NULL || name == NULL || cb == NULL)
 		return DKK_EINVAL;
-	len = strlen(name);
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	n = zone_find(z, name, len, zone_hash(name, len));
 	memset(&ans, 0, sizeof(ans));
 	ans.dnssec = DKK_DNSSEC_UNKNOWN;
 	ans.ttl = z->ttl;
-	ans.status = n != NULL ? DKK_DNS_OK : DKK_DNS_NXDOMAIN;
-	if (n != NULL && n->count > 0) {
-		ans.count = n->count;
-		ans.txt = (const char *const *)n->txt;
-		ans.len = n->len;
-		ans.ttl = n->ttl;
+	len = strlen(name);
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	for (hops = 0; hops <= ZONE_CNAME_MAX; hops++) {
+		if ((n = zone_find(z, name, len, zone_hash(name, len))) ==
+		    NULL) {
+			ans.status = DKK_DNS_NXDOMAIN;
+			cb(cbarg, &ans);
+			return DKK_OK;
+		}
+		if ((cname = zone_cname_of(n)) == NULL)
+			return zone_answer_rr(n, type, &ans, cb, cbarg);
+		name = cname->data;
+		len = cname->len;
 	}
+	ans.status = DKK_DNS_TEMPFAIL;
 	cb(cbarg, &ans);
 	return DKK_OK;
+}
+
+int
+zone_query_txt(void *arg, const char *name, dkk_dns_cb cb, void *cbarg)
+{
+	return zone_query(arg, name, DKK_DNS_TXT, cb, cbarg);
 }

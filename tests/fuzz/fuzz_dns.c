@@ -85,7 +85,8 @@ replay(void *arg, const char *name, dkk_dns_cb cb, void *cbarg)
 	if (copy == NULL)
 		return DKK_ENOMEM;
 	parse_input(&res, data, len, copy);
-	resolver_answer(&res, (in[0] & 16) != 0, check_answer, &r);
+	resolver_answer(&res, DKK_DNS_TXT, (in[0] & 16) != 0, check_answer,
+	    &r);
 	free(copy);
 	return DKK_OK;
 }

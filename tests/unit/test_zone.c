@@ -290,7 +290,7 @@ zone_nodata_other_type(void)
 	    "aaaa AAAA 2001:db8::1\n"
 	    "mx MX 10 mail.example.\n"
 	    "ns NS ns1\n"
-	    "c CNAME target.example.\n"
+	    "c CNAME a.example.\n"	/* followed: a exists */
 	    "ds DS 60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118\n"
 	    "key DNSKEY 256 3 8 ( AwEAAa\n"
 	    "\tBBBB== )\n"
