@@ -19,6 +19,7 @@ int cmd_adsp(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_key(int argc, char **argv);
+int cmd_spf(int argc, char **argv);
 
 /* main.c: shared helpers */
 void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -28,7 +29,7 @@ int parse_int64(const char *s, long long min, long long max, long long *out);
 void ctx_warn(dkk_ctx *ctx);
 int pin_setup(dkk_ctx *ctx, const char *pinfile);	/* or $DKIMKIT_PIN */
 
-/* Key source options shared by verify, adsp and key, in the settings
+/* Key source options shared by verify, adsp, key and spf, in the settings
  * vocabulary of every host (plugins/common/settings.h). */
 struct source_opts {
 	const char *zone;

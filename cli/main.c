@@ -1,5 +1,5 @@
 /*
- * main.c: the dkimkit command: sign, verify, keygen, key and adsp.
+ * main.c: the dkimkit command: sign, verify, keygen, key, adsp and spf.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -23,6 +23,7 @@ static const char usage[] =
     "  key      keep keys in a key directory and rotate them: new, check,\n"
     "           switch, retire, purge, record (see dkimkit-key(1))\n"
     "  adsp     evaluate Author Domain Signing Practices (RFC 5617)\n"
+    "  spf      check a client's address with SPF (RFC 7208)\n"
     "\n"
     "Run 'dkimkit COMMAND --help' for a command's options, and see\n"
     "dkimkit(1).\n";
@@ -145,6 +146,7 @@ main(int argc, char **argv)
 		{ "keygen", cmd_keygen },
 		{ "key", cmd_key },
 		{ "adsp", cmd_adsp },
+		{ "spf", cmd_spf },
 	};
 	size_t i;
 

@@ -648,6 +648,77 @@ DKK_EXPORT const char *dkk_signer_selector(const dkk_signer *s);
 DKK_EXPORT int dkk_signer_final(dkk_signer *s, unsigned flags,
     char **field) DKK_WUR;
 
+/* ------------------------------------------------------------------ */
+/* SPF (RFC 7208): may this client send mail for this domain?          */
+
+typedef struct dkk_spf dkk_spf;
+
+/* check_host() results, RFC 7208 section 2.6. */
+enum dkk_spf_result {
+	DKK_SPF_NONE = 0,	/* no record, or no domain to check */
+	DKK_SPF_NEUTRAL,	/* the domain says nothing ("?", no match) */
+	DKK_SPF_PASS,
+	DKK_SPF_FAIL,		/* the client is not authorized */
+	DKK_SPF_SOFTFAIL,	/* probably not authorized ("~") */
+	DKK_SPF_TEMPERROR,	/* DNS trouble: try again later */
+	DKK_SPF_PERMERROR	/* the records cannot be interpreted */
+};
+
+/* "none", "neutral", "pass", "fail", "softfail", "temperror",
+ * "permerror"; NULL for an unknown value. */
+DKK_EXPORT const char *dkk_spf_result_name(enum dkk_spf_result result);
+
+/* The identity checked (RFC 7208 2.3, 2.4). */
+enum dkk_spf_scope {
+	DKK_SPF_MAILFROM = 0,
+	DKK_SPF_HELO
+};
+
+/* "mailfrom", "helo". */
+DKK_EXPORT const char *dkk_spf_scope_name(enum dkk_spf_scope scope);
+
+/* What to check.  client_ip (IPv4 or IPv6 text; an IPv4-mapped IPv6
+ * address counts as IPv4) is required.  mail_from is the SMTP MAIL FROM
+ * address, with or without angle brackets; "" is the null reverse path,
+ * checked as postmaster@helo (RFC 7208 2.4).  mail_from NULL checks the
+ * HELO identity (2.3), which needs helo.  receiver is %{r} in
+ * explanations (default "unknown"). */
+struct dkk_spf_query {
+	const char *client_ip;
+	const char *helo;
+	const char *mail_from;
+	const char *receiver;
+};
+
+/* A check of one identity; lookups go through the context's resolver
+ * (typed lookups: dkk_ctx_set_resolver_query()) and start with the first
+ * dkk_spf_final().  DKK_EINVAL for an unreadable client_ip, or with
+ * neither mail_from nor helo.  Free with dkk_spf_free(). */
+DKK_EXPORT int dkk_spf_new(dkk_ctx *ctx, const struct dkk_spf_query *q,
+    dkk_spf **spfp) DKK_WUR;
+DKK_EXPORT void dkk_spf_free(dkk_spf *spf);
+
+/* Evaluate as far as the answers at hand allow.  DKK_OK when the result
+ * is known; DKK_EAGAIN while DNS answers are outstanding (poll
+ * dkk_ctx_fd(), call dkk_ctx_process(), then call dkk_spf_final() again).
+ * Never blocks. */
+DKK_EXPORT int dkk_spf_final(dkk_spf *spf) DKK_WUR;
+
+/* dkk_spf_final(), blocking on the resolver until the result is known. */
+DKK_EXPORT int dkk_spf_wait(dkk_spf *spf) DKK_WUR;
+
+/* After DKK_OK from _final or _wait (before it: none, NULL).  Strings
+ * live as long as spf. */
+DKK_EXPORT enum dkk_spf_result dkk_spf_result(const dkk_spf *spf);
+DKK_EXPORT enum dkk_spf_scope dkk_spf_scope(const dkk_spf *spf);
+/* The domain checked: that of MAIL FROM, or the HELO name. */
+DKK_EXPORT const char *dkk_spf_domain(const dkk_spf *spf);
+/* A fail's explanation from the domain's exp= (RFC 7208 6.2), or NULL. */
+DKK_EXPORT const char *dkk_spf_explanation(const dkk_spf *spf);
+/* A sentence saying why ("192.0.2.1 matched ip4:192.0.2.0/24 in
+ * example.com"), never NULL once known. */
+DKK_EXPORT const char *dkk_spf_reason(const dkk_spf *spf);
+
 #ifdef __cplusplus
 }
 #endif

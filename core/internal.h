@@ -15,6 +15,8 @@
  *	dkim/dkim.h		canonicalization, signatures, key records, the
  *				key cache, signing and verifying (verify.h)
  *	adsp/			ADSP, on the verifier (dkim/verify.h)
+ *	spf/spf.h		SPF (RFC 7208) on the DNS layer: records,
+ *				macros, check_host()
  *
  * ctx.c and names.c, at the top, tie the layers together.
  */

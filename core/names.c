@@ -82,3 +82,22 @@ dkk_adsp_name(enum dkk_adsp result)
 
 	return pick(names, NELEM(names), (int)result);
 }
+
+const char *
+dkk_spf_result_name(enum dkk_spf_result result)
+{
+	static const char *const names[] = {
+		"none", "neutral", "pass", "fail", "softfail", "temperror",
+		"permerror",
+	};
+
+	return pick(names, NELEM(names), (int)result);
+}
+
+const char *
+dkk_spf_scope_name(enum dkk_spf_scope scope)
+{
+	static const char *const names[] = { "mailfrom", "helo" };
+
+	return pick(names, NELEM(names), (int)scope);
+}

@@ -1,0 +1,174 @@
+/*
+ * spf.c: the public SPF check (dkimkit.h): the identity to check (RFC
+ * 7208 2.3, 2.4, 4.1) and the asynchronous shell around check_host()
+ * (eval.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spf/spf.h"
+
+/* RFC 5321 4.1.2: a reverse-path may come with its angle brackets. */
+static void
+strip_brackets(const char **s, size_t *n)
+{
+	if (*n >= 2 && (*s)[0] == '<' && (*s)[*n - 1] == '>') {
+		(*s)++;
+		*n -= 2;
+	}
+}
+
+/* RFC 7208 4.3: "If the <sender> has no local-part, substitute the
+ * string "postmaster" for the local-part."  2.4: the null reverse-path
+ * is postmaster@ the HELO name. */
+static int
+spf_identity(dkk_spf *spf, const struct dkk_spf_query *q)
+{
+	const char *from = q->mail_from, *at = NULL;
+	size_t n, i;
+
+	if (from == NULL || from[0] == '\0' || strcmp(from, "<>") == 0) {
+		from = q->helo;
+		n = strlen(from);
+	} else {
+		n = strlen(from);
+		strip_brackets(&from, &n);
+		/* RFC 5321 4.1.2: the domain follows the last "@". */
+		for (i = 0; i < n; i++)
+			if (from[i] == '@')
+				at = from + i;
+	}
+	if (at == NULL) {
+		spf->local = dkk_strdup("postmaster");
+		spf->domain = dkk_strndup(from, n);
+	} else {
+		spf->local = at > from ? dkk_strndup(from, (size_t)(at - from)) :
+		    dkk_strdup("postmaster");
+		spf->domain = dkk_strndup(at + 1, n - (size_t)(at + 1 - from));
+	}
+	if (spf->local == NULL || spf->domain == NULL)
+		return DKK_ENOMEM;
+	n = strlen(spf->local) + strlen(spf->domain) + 2;
+	if ((spf->sender = dkk_malloc(n)) == NULL)
+		return DKK_ENOMEM;
+	snprintf(spf->sender, n, "%s@%s", spf->local, spf->domain);
+	return DKK_OK;
+}
+
+static int
+spf_setup(dkk_spf *spf, const struct dkk_spf_query *q)
+{
+	struct buf b;
+	int rc;
+
+	if (spf_ip_parse(q->client_ip, strlen(q->client_ip), &spf->ip) !=
+	    DKK_OK)
+		return DKK_EINVAL;
+	spf_ip_unmap(&spf->ip);
+	buf_init(&b);
+	if ((rc = spf_ip_text(&spf->ip, &b)) == DKK_OK)
+		snprintf(spf->ipstr, sizeof(spf->ipstr), "%s", b.p);
+	buf_clear(&b);
+	if (rc != DKK_OK)
+		return rc;
+	spf->scope = q->mail_from != NULL ? DKK_SPF_MAILFROM : DKK_SPF_HELO;
+	if ((spf->helo = dkk_strdup(q->helo != NULL ? q->helo :
+	    "unknown")) == NULL ||
+	    (spf->receiver = dkk_strdup(q->receiver != NULL ? q->receiver :
+	    "unknown")) == NULL)
+		return DKK_ENOMEM;
+	return spf_identity(spf, q);
+}
+
+int
+dkk_spf_new(dkk_ctx *ctx, const struct dkk_spf_query *q, dkk_spf **spfp)
+{
+	dkk_spf *spf;
+	int rc;
+
+	if (spfp != NULL)
+		*spfp = NULL;
+	if (ctx == NULL || q == NULL || spfp == NULL || q->client_ip == NULL)
+		return DKK_EINVAL;
+	/* The null reverse-path and the HELO check need the HELO name. */
+	if (q->helo == NULL && (q->mail_from == NULL ||
+	    q->mail_from[0] == '\0' || strcmp(q->mail_from, "<>") == 0))
+		return DKK_EINVAL;
+	if ((spf = dkk_calloc(1, sizeof(*spf))) == NULL)
+		return DKK_ENOMEM;
+	spf->ctx = ctx;
+	if ((rc = spf_setup(spf, q)) != DKK_OK) {
+		dkk_spf_free(spf);
+		return rc;
+	}
+	*spfp = spf;
+	return DKK_OK;
+}
+
+void
+dkk_spf_free(dkk_spf *spf)
+{
+	if (spf == NULL)
+		return;
+	spf_answers_free(spf);
+	free(spf->sender);
+	free(spf->local);
+	free(spf->domain);
+	free(spf->helo);
+	free(spf->receiver);
+	free(spf->explanation);
+	free(spf->reason);
+	free(spf);
+}
+
+int
+dkk_spf_final(dkk_spf *spf)
+{
+	if (spf == NULL)
+		return DKK_EINVAL;
+	if (spf->done)
+		return DKK_OK;
+	return spf_run(spf);
+}
+
+int
+dkk_spf_wait(dkk_spf *spf)
+{
+	int rc;
+
+	while ((rc = dkk_spf_final(spf)) == DKK_EAGAIN)
+		if ((rc = dkk_ctx_wait(spf->ctx)) != DKK_OK)
+			return rc;
+	return rc;
+}
+
+enum dkk_spf_result
+dkk_spf_result(const dkk_spf *spf)
+{
+	return spf != NULL && spf->done ? spf->result : DKK_SPF_NONE;
+}
+
+enum dkk_spf_scope
+dkk_spf_scope(const dkk_spf *spf)
+{
+	return spf != NULL ? spf->scope : DKK_SPF_MAILFROM;
+}
+
+const char *
+dkk_spf_domain(const dkk_spf *spf)
+{
+	return spf != NULL ? spf->domain : NULL;
+}
+
+const char *
+dkk_spf_explanation(const dkk_spf *spf)
+{
+	return spf != NULL && spf->done ? spf->explanation : NULL;
+}
+
+const char *
+dkk_spf_reason(const dkk_spf *spf)
+{
+	return spf != NULL && spf->done ? spf->reason : NULL;
+}
