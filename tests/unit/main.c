@@ -359,6 +359,8 @@ main(int argc, char **argv)
 	suite_arparse();
 	suite_settings();
 	suite_resolver();
+	suite_spf();
+	suite_spfmacro();
 	CU_set_test_complete_handler(tap_done);
 	if (only != NULL) {
 		CU_pSuite s = CU_get_suite(only);

@@ -797,6 +797,101 @@ zone_alloc_failure_no_leak(void)
 	zone_free(z);
 }
 
+/* Query name for type; the answer's records joined with "|". */
+static void
+tz_typed(struct zone *z, const char *name, enum dkk_dns_type type,
+    enum dkk_dns_status st, const char *want)
+{
+	struct tz_answer a;
+	char got[512] = "";
+	size_t i;
+
+	memset(&a, 0, sizeof(a));
+	CU_ASSERT_EQUAL(zone_query(z, name, type, tz_cb, &a), DKK_OK);
+	CU_ASSERT_EQUAL(a.calls, 1);
+	CU_ASSERT_EQUAL(a.status, st);
+	for (i = 0; i < a.count && i < TZ_MAX; i++) {
+		if (i > 0)
+			strcat(got, "|");
+		strncat(got, a.txt[i], sizeof(got) - strlen(got) - 2);
+	}
+	if (strcmp(got, want) != 0)
+		fprintf(stderr, "%s type %d: \"%s\", not \"%s\"\n", name,
+		    (int)type, got, want);
+	CU_ASSERT_STRING_EQUAL(got, want);
+	tz_answer_clear(&a);
+}
+
+/* What SPF asks (RFC 7208 5): A, AAAA, MX, PTR in presentation form,
+ * each type apart, names absolute without the final dot. */
+static void
+zone_typed_records(void)
+{
+	struct zone *z = tz_load("$ORIGIN example.\n"
+	    "h A 192.0.2.1\n"
+	    "h A 192.0.2.2\n"
+	    "h AAAA 2001:DB8:0::1\n"
+	    "h MX 10 mx\n"
+	    "h MX 5 other.example.net.\n"
+	    "h TXT \"v=spf1 -all\"\n"
+	    "1.2.0.192.in-addr.arpa. PTR h\n");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	tz_typed(z, "h.example", DKK_DNS_A, DKK_DNS_OK,
+	    "192.0.2.1|192.0.2.2");
+	tz_typed(z, "h.example", DKK_DNS_AAAA, DKK_DNS_OK, "2001:db8::1");
+	tz_typed(z, "H.Example.", DKK_DNS_MX, DKK_DNS_OK,
+	    "10 mx.example|5 other.example.net");
+	tz_typed(z, "h.example", DKK_DNS_TXT, DKK_DNS_OK, "v=spf1 -all");
+	tz_typed(z, "1.2.0.192.in-addr.arpa", DKK_DNS_PTR, DKK_DNS_OK,
+	    "h.example");
+	tz_typed(z, "h.example", DKK_DNS_PTR, DKK_DNS_OK, "");
+	tz_typed(z, "example", DKK_DNS_A, DKK_DNS_OK, "");
+	tz_typed(z, "nx.example", DKK_DNS_A, DKK_DNS_NXDOMAIN, "");
+	zone_free(z);
+}
+
+/* RFC 1034 3.6.2: queries follow CNAMEs, for every type, to the end of
+ * the chain; a dangling one is NXDOMAIN, a loop SERVFAIL. */
+static void
+zone_cname_followed(void)
+{
+	struct zone *z = tz_load("$ORIGIN example.\n"
+	    "h A 192.0.2.1\n"
+	    "h TXT \"key\"\n"
+	    "h MX 0 h\n"
+	    "c1 CNAME c2\n"
+	    "c2 CNAME h.example.\n"
+	    "dangle CNAME nowhere\n"
+	    "l1 CNAME l2\n"
+	    "l2 CNAME l1\n");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	tz_typed(z, "c1.example", DKK_DNS_A, DKK_DNS_OK, "192.0.2.1");
+	tz_typed(z, "c1.example", DKK_DNS_TXT, DKK_DNS_OK, "key");
+	tz_typed(z, "c2.example", DKK_DNS_MX, DKK_DNS_OK, "0 h.example");
+	tz_typed(z, "c2.example", DKK_DNS_AAAA, DKK_DNS_OK, "");
+	tz_typed(z, "dangle.example", DKK_DNS_A, DKK_DNS_NXDOMAIN, "");
+	tz_typed(z, "l1.example", DKK_DNS_A, DKK_DNS_TEMPFAIL, "");
+	zone_free(z);
+}
+
+static void
+zone_typed_syntax(void)
+{
+	tz_expect_syntax("h.example. A 192.0.2.256\n", 1, "bad address");
+	tz_expect_syntax("h.example. A 192.0.2.1 x\n", 1, "A takes 1 value");
+	tz_expect_syntax("h.example. AAAA 192.0.2.1\n", 1, "bad address");
+	tz_expect_syntax("h.example. MX 65536 mx.example.\n", 1,
+	    "bad MX preference");
+	tz_expect_syntax("h.example. MX mx.example.\n", 1,
+	    "MX takes 2 values");
+	tz_expect_syntax("h.example. CNAME a.example.\nh.example. A "
+	    "192.0.2.1\n", 2, "CNAME beside other records");
+	tz_expect_syntax("h.example. TXT \"x\"\nh.example. CNAME "
+	    "a.example.\n", 2, "CNAME beside other records");
+}
+
 static const struct unit_test zone_tests[] = {
 	{ "zone_txt_multistring_joined", zone_txt_multistring_joined },
 	{ "zone_unquoted_txt_strings", zone_unquoted_txt_strings },
@@ -806,6 +901,9 @@ static const struct unit_test zone_tests[] = {
 	{ "zone_parens_multiline", zone_parens_multiline },
 	{ "zone_nxdomain_absent_name", zone_nxdomain_absent_name },
 	{ "zone_nodata_other_type", zone_nodata_other_type },
+	{ "zone_typed_records", zone_typed_records },
+	{ "zone_cname_followed", zone_cname_followed },
+	{ "zone_typed_syntax", zone_typed_syntax },
 	{ "zone_case_insensitive_lookup", zone_case_insensitive_lookup },
 	{ "zone_escapes_in_quotes", zone_escapes_in_quotes },
 	{ "zone_comments_and_blank_lines", zone_comments_and_blank_lines },

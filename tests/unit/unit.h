@@ -28,6 +28,8 @@ void suite_worst(void);
 void suite_arparse(void);
 void suite_settings(void);
 void suite_resolver(void);
+void suite_spf(void);
+void suite_spfmacro(void);
 
 /* Register a suite from a NULL-terminated table. */
 struct unit_test {
