@@ -123,9 +123,12 @@ within(const char *name, const char *target)
 /* The client's validated names: the PTR names (the first 10, 4.6.4)
  * with an address record of the client.  *best is one within target, or
  * else the first validated, or NULL.  DNS errors lose names, never the
- * check (5.5). */
+ * check (5.5).  4.6.4: a PTR query that finds nothing is a void lookup
+ * (*voided: over the limit); the address lookups of the names are not
+ * counted, being bounded by the limit of 10 names already. */
 static int
-validated_name(struct run *r, const char *target, const char **best)
+validated_name(struct run *r, const char *target, const char **best,
+    bool *voided)
 {
 	const struct spf_answer *ptr, *a;
 	struct buf rev;
@@ -133,12 +136,16 @@ validated_name(struct run *r, const char *target, const char **best)
 	int rc, pending = DKK_OK;
 
 	*best = NULL;
+	*voided = false;
 	buf_init(&rev);
 	if ((rc = spf_ip_reverse(&r->spf->ip, &rev)) == DKK_OK)
 		rc = spf_answer_get(r->spf, rev.p, DKK_DNS_PTR, &ptr);
 	buf_clear(&rev);
-	if (rc != DKK_OK || ptr->status != DKK_DNS_OK)
+	if (rc != DKK_OK)
 		return rc;
+	*voided = !count_void(r, ptr);
+	if (*voided || ptr->status != DKK_DNS_OK)
+		return DKK_OK;
 	for (i = 0; i < ptr->count && i < SPF_MAX_ADDRS; i++) {
 		rc = spf_answer_get(r->spf, ptr->rr[i],
 		    addr_type(&r->spf->ip), &a);
@@ -168,10 +175,14 @@ ptr_macro(void *arg, const char **name)
 {
 	struct frame *f = arg;
 	const char *best;
+	bool voided;
 	int rc;
 
-	if ((rc = validated_name(f->r, f->env.domain, &best)) != DKK_OK)
+	if ((rc = validated_name(f->r, f->env.domain, &best, &voided)) !=
+	    DKK_OK)
 		return rc;
+	if (voided)
+		return DKK_ESYNTAX;	/* permerror, said by count_void() */
 	*name = best != NULL ? best : "unknown";
 	return DKK_OK;
 }
@@ -196,8 +207,8 @@ target(struct frame *f, const struct spf_span *spec, const char **name,
 	buf_init(&why);
 	rc = spf_expand_domain(&f->env, spec, &f->name, &why);
 	if (rc == DKK_ESYNTAX) {
-		say(f->r, "in %s: %s", f->env.domain, why.len > 0 ? why.p :
-		    "bad macro");
+		if (why.len > 0)	/* else count_void() has said why */
+			say(f->r, "in %s: %s", f->env.domain, why.p);
 		*out = T_PERM;
 		rc = DKK_OK;
 	}
@@ -345,6 +356,7 @@ static int
 mech_ptr(struct frame *f, const struct spf_term *t, enum term_out *out)
 {
 	const char *name, *best;
+	bool voided;
 	char *copy;
 	int rc;
 
@@ -357,9 +369,9 @@ mech_ptr(struct frame *f, const struct spf_term *t, enum term_out *out)
 		return rc;
 	if ((copy = dkk_strdup(name)) == NULL)
 		return DKK_ENOMEM;
-	rc = validated_name(f->r, copy, &best);
-	*out = rc == DKK_OK && best != NULL && within(best, copy) ? T_MATCH :
-	    T_NOMATCH;
+	rc = validated_name(f->r, copy, &best, &voided);
+	*out = voided ? T_PERM : rc == DKK_OK && best != NULL &&
+	    within(best, copy) ? T_MATCH : T_NOMATCH;
 	free(copy);
 	return rc;
 }
