@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "dkim/dkim.h"
+#include "spf/spf.h"
 
 #define CACHE_ENTRIES 10000
 
@@ -55,6 +56,7 @@ dkk_ctx_free(dkk_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	ctx_drop_resolver(ctx);
+	spf_orphans_free(ctx, true);
 	keycache_free(ctx->cache);
 	while (ctx->keys != NULL)
 		dkk_key_free(ctx->keys);

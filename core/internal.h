@@ -109,6 +109,7 @@ HIDDEN int qp_decode(const char *s, size_t len, char **out);
 
 /* The context. */
 struct keycache;
+struct spf_answer;
 
 struct dkk_ctx {
 	bool allow_weak;
@@ -127,6 +128,7 @@ struct dkk_ctx {
 	void *res_arg;
 	dkk_dns_query_fn query;	/* typed lookups of res, or NULL */
 	struct keycache *cache;
+	struct spf_answer *spf_orphans;	/* awaited by freed SPF checks */
 	struct dkk_key *keys;	/* loaded keys, freed with the context */
 	char *pin;		/* for PKCS#11 keys loaded from now on */
 	struct buf err;		/* the last call's failure, said */

@@ -2,7 +2,9 @@
  * answers.c: the DNS answers one SPF check has gathered.  Each (name,
  * type) is asked once; the evaluation reads answers from here and, where
  * one is missing, asks and stops (spf.h).  An answer still awaited when
- * its check is freed is orphaned, and freed when it arrives.
+ * its check is freed is orphaned: kept on the context, whose resolver
+ * will still call back into it, until it has arrived and another check
+ * is freed, or until the context is freed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -60,11 +62,10 @@ answer_cb(void *cbarg, const struct dkk_dns_answer *ans)
 {
 	struct spf_answer *a = cbarg;
 
-	if (a->owner == NULL) {
-		answer_free(a);
-		return;
-	}
-	answer_store(a, ans);
+	if (a->owner == NULL)
+		a->done = true;	/* orphaned: spf_orphans_free() frees it */
+	else
+		answer_store(a, ans);
 }
 
 static struct spf_answer *
@@ -120,9 +121,29 @@ spf_answers_free(dkk_spf *spf)
 		next = a->next;
 		if (a->done)
 			answer_free(a);
-		else
-			a->owner = NULL;	/* answer_cb frees it */
+		else {
+			a->owner = NULL;
+			a->next = spf->ctx->spf_orphans;
+			spf->ctx->spf_orphans = a;
+		}
 	}
 	spf->answers = NULL;
 	spf->nanswers = 0;
+	spf_orphans_free(spf->ctx, false);
+}
+
+/* Free the orphans that have had their answer, or all of them once the
+ * resolver is gone. */
+void
+spf_orphans_free(dkk_ctx *ctx, bool all)
+{
+	struct spf_answer **ap = &ctx->spf_orphans, *a;
+
+	while ((a = *ap) != NULL) {
+		if (all || a->done) {
+			*ap = a->next;
+			answer_free(a);
+		} else
+			ap = &a->next;
+	}
 }

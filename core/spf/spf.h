@@ -106,7 +106,8 @@ HIDDEN int spf_expand_domain(const struct spf_env *env,
 /* answers.c: the DNS answers of one check, each asked for once. */
 struct spf_answer {
 	struct spf_answer *next;
-	dkk_spf *owner;		/* NULL once the check is freed */
+	dkk_spf *owner;		/* NULL once the check is freed: then
+				 * on the context's spf_orphans */
 	enum dkk_dns_type type;
 	char *name;
 	bool done;
@@ -119,6 +120,7 @@ struct spf_answer {
 HIDDEN int spf_answer_get(dkk_spf *spf, const char *name,
     enum dkk_dns_type type, const struct spf_answer **ap);
 HIDDEN void spf_answers_free(dkk_spf *spf);
+HIDDEN void spf_orphans_free(dkk_ctx *ctx, bool all);
 
 /* The check (spf.c keeps it, eval.c runs it). */
 struct dkk_spf {

@@ -224,10 +224,10 @@ def justify(dk, py, flat, recs):
     where, or how often, they appear in a record"; only redirect= and exp=
     may not appear twice.  pyspf refuses any modifier given twice.
 
-    J5, RFC 7208 4.6.4: the void lookups dkimkit counts are the queries a
-    term makes for its own target (a, mx, ptr, exists); the address
-    lookups of the names an MX or PTR answer gives are bounded by the
-    limit of 10 names instead.  pyspf counts those too, so an IPv6 client
+    J5, RFC 7208 4.6.4 limits the "terms" whose DNS queries find nothing:
+    dkimkit counts the query each term makes for its own target (a, mx,
+    ptr, exists); the address lookups of the names an MX or PTR answer
+    gives are bounded by the limit of 10 names instead.  pyspf counts those too, so an IPv6 client
     of a domain whose MX hosts have only A records reaches its void limit
     where dkimkit does not.
     """

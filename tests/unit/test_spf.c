@@ -607,7 +607,9 @@ spf_void_limit(void)
 	    "v3 TXT \"v=spf1 a:nx1.example.com mx:nx2.example.com "
 	    "exists:nx3.example.com ip4:192.0.2.1 -all\"\n"
 	    "nodata TXT \"v=spf1 a:amy.example.com/24 mx:amy.example.com "
-	    "exists:nx.example.com ip4:192.0.2.1 -all\"\n";
+	    "exists:nx.example.com ip4:192.0.2.1 -all\"\n"
+	    "p3 TXT \"v=spf1 a:nx1.example.com ptr a:nx2.example.com "
+	    "-all\"\n";
 	static const struct spf_case c[] = {
 		{ "4.6.4", zone, "192.0.2.1", "a@v2.example.com",
 		    DKK_SPF_PASS },
@@ -615,6 +617,11 @@ spf_void_limit(void)
 		    DKK_SPF_PERMERROR },
 		/* amy has an A record (not void) but no MX (void). */
 		{ "4.6.4", zone, "198.51.100.1", "a@nodata.example.com",
+		    DKK_SPF_FAIL },
+		/* ptr's PTR query finding nothing is the second. */
+		{ "4.6.4", zone, "198.51.100.1", "a@p3.example.com",
+		    DKK_SPF_PERMERROR },
+		{ "4.6.4", zone, "192.0.2.65", "a@p3.example.com",
 		    DKK_SPF_FAIL },
 	};
 
