@@ -41,6 +41,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -186,6 +187,36 @@ ub_callback(void *mydata, int err, struct ub_result *res)
 		ub_resolve_free(res);
 }
 
+/* The zones libunbound answers itself by default (RFC 6761 .test, the
+ * RFC 6303 reverse zones of the documentation and private ranges) that a
+ * named resolver decides about instead: test setups publish keys under
+ * .test, and SPF's ptr and %{p} (RFC 7208 5.5) ask the reverse zones of
+ * the documentation addresses clients have in tests, and of private
+ * addresses clients have inside an organisation. */
+static void
+ubres_transparent(struct ubres *r)
+{
+	static const char *const zones[] = {
+		"test.", "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",
+		"113.0.203.in-addr.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa.",
+		"10.in-addr.arpa.", "168.192.in-addr.arpa.",
+		"d.f.ip6.arpa.",
+	};
+	char zone[48];
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+		snprintf(zone, sizeof(zone), "%s transparent", zones[i]);
+		ub_ctx_set_option(r->ub, "local-zone:", zone);
+	}
+	for (k = 16; k <= 31; k++) {
+		snprintf(zone, sizeof(zone), "%d.172.in-addr.arpa. "
+		    "transparent", k);
+		ub_ctx_set_option(r->ub, "local-zone:", zone);
+	}
+}
+
 static int
 ubres_configure(struct ubres *r)
 {
@@ -198,9 +229,7 @@ ubres_configure(struct ubres *r)
 		if ((rc = ub_ctx_set_fwd(r->ub, r->server)) != 0)
 			return ctx_fail(r->ctx, DKK_EDNS, "DNS server %s: %s",
 			    r->server, ub_strerror(rc));
-		/* The named resolver decides about the RFC 6761 name .test,
-		 * where test setups publish their keys. */
-		ub_ctx_set_option(r->ub, "local-zone:", "test. transparent");
+		ubres_transparent(r);
 	} else if ((rc = ub_ctx_resolvconf(r->ub, NULL)) != 0) {
 		return ctx_fail(r->ctx, DKK_EDNS, "/etc/resolv.conf: %s",
 		    ub_strerror(rc));
