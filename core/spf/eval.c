@@ -108,18 +108,6 @@ term_cidr(const struct spf_term *t, const struct spf_ip *ip)
 /* ------------------------------------------------------------------ */
 /* PTR validation (RFC 7208 5.5), for ptr and %{p}.                     */
 
-/* Whether name is target or a name below it. */
-static bool
-within(const char *name, const char *target)
-{
-	size_t n = strlen(name), t = strlen(target);
-
-	if (n == t)
-		return ci_equal(name, n, target, t);
-	return n > t && name[n - t - 1] == '.' &&
-	    ci_equal(name + n - t, t, target, t);
-}
-
 /* The client's validated names: the PTR names (the first 10, 4.6.4)
  * with an address record of the client.  *best is one within target, or
  * else the first validated, or NULL.  DNS errors lose names, never the
@@ -158,7 +146,7 @@ validated_name(struct run *r, const char *target, const char **best,
 		if (a->status != DKK_DNS_OK || !addrs_match(a, &r->spf->ip,
 		    r->spf->ip.af == AF_INET ? 32 : 128))
 			continue;
-		if (pending == DKK_OK && within(ptr->rr[i], target)) {
+		if (pending == DKK_OK && domain_within(ptr->rr[i], target)) {
 			*best = ptr->rr[i];
 			return DKK_OK;
 		}
@@ -217,6 +205,19 @@ target(struct frame *f, const struct spf_span *spec, const char **name,
 	return rc;
 }
 
+/* RFC 7208 4.6.4: a term that queries DNS counts, then its target is
+ * expanded; past the limit, or on a macro error, *out is T_PERM. */
+static int
+dns_term(struct frame *f, const struct spf_span *spec, const char **name,
+    enum term_out *out)
+{
+	if (!count_lookup(f->r)) {
+		*out = T_PERM;
+		return DKK_OK;
+	}
+	return target(f, spec, name, out);
+}
+
 /* A lookup's trouble as the term's outcome: temperror (RFC 7208 2.6.6),
  * or permerror past the void limit; T_MATCH means go on. */
 static enum term_out
@@ -227,6 +228,24 @@ lookup_trouble(struct run *r, const struct spf_answer *a)
 		return T_TEMP;
 	}
 	return count_void(r, a) ? T_MATCH : T_PERM;
+}
+
+/* The query a, mx and exists make for their target: counted, the
+ * target expanded, asked.  *out T_MATCH means go on with *a. */
+static int
+term_lookup(struct frame *f, const struct spf_term *t, enum dkk_dns_type type,
+    const struct spf_answer **a, enum term_out *out)
+{
+	const char *name;
+	int rc;
+
+	if ((rc = dns_term(f, &t->spec, &name, out)) != DKK_OK ||
+	    *out != T_NOMATCH)
+		return rc;
+	if ((rc = spf_answer_get(f->r->spf, name, type, a)) != DKK_OK)
+		return rc;
+	*out = lookup_trouble(f->r, *a);
+	return DKK_OK;
 }
 
 /* 5.1 */
@@ -249,11 +268,7 @@ mech_include(struct frame *f, const struct spf_term *t, enum term_out *out)
 	char *copy;
 	int rc;
 
-	if (!count_lookup(f->r)) {
-		*out = T_PERM;
-		return DKK_OK;
-	}
-	if ((rc = target(f, &t->spec, &name, out)) != DKK_OK ||
+	if ((rc = dns_term(f, &t->spec, &name, out)) != DKK_OK ||
 	    *out != T_NOMATCH)
 		return rc;
 	if ((copy = dkk_strdup(name)) == NULL)
@@ -276,21 +291,11 @@ static int
 mech_a(struct frame *f, const struct spf_term *t, enum term_out *out)
 {
 	const struct spf_answer *a;
-	const char *name;
 	int rc;
 
-	if (!count_lookup(f->r)) {
-		*out = T_PERM;
-		return DKK_OK;
-	}
-	if ((rc = target(f, &t->spec, &name, out)) != DKK_OK ||
-	    *out != T_NOMATCH)
+	if ((rc = term_lookup(f, t, addr_type(f->env.ip), &a, out)) !=
+	    DKK_OK || *out != T_MATCH)
 		return rc;
-	if ((rc = spf_answer_get(f->r->spf, name, addr_type(f->env.ip),
-	    &a)) != DKK_OK)
-		return rc;
-	if ((*out = lookup_trouble(f->r, a)) != T_MATCH)
-		return DKK_OK;
 	*out = addrs_match(a, f->env.ip, term_cidr(t, f->env.ip)) ? T_MATCH :
 	    T_NOMATCH;
 	return DKK_OK;
@@ -311,24 +316,15 @@ static int
 mech_mx(struct frame *f, const struct spf_term *t, enum term_out *out)
 {
 	const struct spf_answer *mx, *a;
-	const char *name;
 	int rc, pending = DKK_OK;
 	size_t i;
 
-	if (!count_lookup(f->r)) {
-		*out = T_PERM;
-		return DKK_OK;
-	}
-	if ((rc = target(f, &t->spec, &name, out)) != DKK_OK ||
-	    *out != T_NOMATCH)
+	if ((rc = term_lookup(f, t, DKK_DNS_MX, &mx, out)) != DKK_OK ||
+	    *out != T_MATCH)
 		return rc;
-	if ((rc = spf_answer_get(f->r->spf, name, DKK_DNS_MX, &mx)) != DKK_OK)
-		return rc;
-	if ((*out = lookup_trouble(f->r, mx)) != T_MATCH)
-		return DKK_OK;
 	*out = T_NOMATCH;
 	if (mx->count > SPF_MAX_ADDRS) {
-		say(f->r, "%s has more than %d MX records", name,
+		say(f->r, "%s has more than %d MX records", mx->name,
 		    SPF_MAX_ADDRS);
 		*out = T_PERM;
 		return DKK_OK;
@@ -360,18 +356,14 @@ mech_ptr(struct frame *f, const struct spf_term *t, enum term_out *out)
 	char *copy;
 	int rc;
 
-	if (!count_lookup(f->r)) {
-		*out = T_PERM;
-		return DKK_OK;
-	}
-	if ((rc = target(f, &t->spec, &name, out)) != DKK_OK ||
+	if ((rc = dns_term(f, &t->spec, &name, out)) != DKK_OK ||
 	    *out != T_NOMATCH)
 		return rc;
 	if ((copy = dkk_strdup(name)) == NULL)
 		return DKK_ENOMEM;
 	rc = validated_name(f->r, copy, &best, &voided);
 	*out = voided ? T_PERM : rc == DKK_OK && best != NULL &&
-	    within(best, copy) ? T_MATCH : T_NOMATCH;
+	    domain_within(best, copy) ? T_MATCH : T_NOMATCH;
 	free(copy);
 	return rc;
 }
@@ -390,20 +382,11 @@ static int
 mech_exists(struct frame *f, const struct spf_term *t, enum term_out *out)
 {
 	const struct spf_answer *a;
-	const char *name;
 	int rc;
 
-	if (!count_lookup(f->r)) {
-		*out = T_PERM;
-		return DKK_OK;
-	}
-	if ((rc = target(f, &t->spec, &name, out)) != DKK_OK ||
-	    *out != T_NOMATCH)
+	if ((rc = term_lookup(f, t, DKK_DNS_A, &a, out)) != DKK_OK ||
+	    *out != T_MATCH)
 		return rc;
-	if ((rc = spf_answer_get(f->r->spf, name, DKK_DNS_A, &a)) != DKK_OK)
-		return rc;
-	if ((*out = lookup_trouble(f->r, a)) != T_MATCH)
-		return DKK_OK;
 	*out = a->count > 0 ? T_MATCH : T_NOMATCH;
 	return DKK_OK;
 }
@@ -425,27 +408,15 @@ static int (*const mech_eval[])(struct frame *, const struct spf_term *,
 /* check_host() (RFC 7208 4).                                          */
 
 /* RFC 7208 4.3: a domain that is malformed or not multi-label gives
- * none before any lookup. */
+ * none before any lookup; one final dot is allowed. */
 static bool
 domain_ok(const char *d)
 {
-	size_t n = strlen(d), label = 0, labels = 1, i;
+	size_t n = strlen(d);
 
 	if (n > 0 && d[n - 1] == '.')
 		n--;
-	if (n == 0 || n > SPF_MAX_DOMAIN)
-		return false;
-	for (i = 0; i < n; i++) {
-		if (d[i] == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			labels++;
-		} else if ((unsigned char)d[i] <= ' ' ||
-		    (unsigned char)d[i] >= 0x7f || ++label > 63)
-			return false;
-	}
-	return label > 0 && labels >= 2;
+	return domain_valid(d, n, true) && memchr(d, '.', n) != NULL;
 }
 
 static enum dkk_spf_result
@@ -587,11 +558,7 @@ run_redirect(struct frame *f, const struct spf_record *rec,
 	char *copy;
 	int rc;
 
-	if (!count_lookup(f->r)) {
-		*res = DKK_SPF_PERMERROR;
-		return DKK_OK;
-	}
-	if ((rc = target(f, &rec->redirect, &name, &out)) != DKK_OK)
+	if ((rc = dns_term(f, &rec->redirect, &name, &out)) != DKK_OK)
 		return rc;
 	if (out == T_PERM) {
 		*res = DKK_SPF_PERMERROR;

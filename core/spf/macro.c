@@ -86,44 +86,15 @@ is_literal(int c, bool exp_text)
 	return (c >= 0x21 && c <= 0x7e && c != '%') || (exp_text && c == ' ');
 }
 
-/* Walk a macro-string; *end is where its last macro-expand ends. */
-static int
-macro_walk(const char *s, size_t n, bool exp_text, size_t *end,
-    struct buf *why)
-{
-	struct macro m;
-	size_t i = 0;
-	int rc;
-
-	*end = 0;
-	while (i < n) {
-		if (s[i] != '%') {
-			if (!is_literal((unsigned char)s[i], exp_text))
-				return macro_bad(why, s, n, "bad character");
-			i++;
-			continue;
-		}
-		if (i + 1 < n && strchr("%_-", s[i + 1]) != NULL &&
-		    s[i + 1] != '\0')
-			i += 2;
-		else if (i + 1 < n && s[i + 1] == '{') {
-			if ((rc = macro_parse(s + i, n - i, exp_text, &m,
-			    why)) != DKK_OK)
-				return rc;
-			i += m.len;
-		} else
-			return macro_bad(why, s, n, "'%' not starting a macro");
-		*end = i;
-	}
-	return DKK_OK;
-}
+static int macro_string(const struct spf_env *env, const char *s,
+    size_t n, bool exp_text, struct buf *out, size_t *end, struct buf *why);
 
 int
 spf_macro_check(const char *s, size_t n, bool exp_text, struct buf *why)
 {
 	size_t end;
 
-	return macro_walk(s, n, exp_text, &end, why);
+	return macro_string(NULL, s, n, exp_text, NULL, &end, why);
 }
 
 /* RFC 7208 4.6.1: toplabel = ( *alphanum ALPHA *alphanum ) /
@@ -158,7 +129,8 @@ spf_spec_check(const char *s, size_t n, bool exp_text, struct buf *why)
 
 	if (n == 0)
 		return macro_bad(why, s, n, "empty domain");
-	if ((rc = macro_walk(s, n, exp_text, &end, why)) != DKK_OK)
+	if ((rc = macro_string(NULL, s, n, exp_text, NULL, &end, why)) !=
+	    DKK_OK)
 		return rc;
 	if (end == n)
 		return DKK_OK;
@@ -282,40 +254,68 @@ macro_expand_one(const struct spf_env *env, const struct macro *m,
 	return rc;
 }
 
-int
-spf_expand(const struct spf_env *env, const char *s, size_t n,
-    bool exp_text, struct buf *out, struct buf *why)
+/* RFC 7208 7.1: "%%" is "%", "%_" a space, "%-" "%20". */
+static const char *
+macro_escape(int c)
 {
+	switch (c) {
+	case '%':
+		return "%";
+	case '_':
+		return " ";
+	case '-':
+		return "%20";
+	default:
+		return NULL;
+	}
+}
+
+/* Walk a macro-string: check it and, given env, expand it into out.
+ * *end is where its last macro-expand ends (domain-end, 7.1). */
+static int
+macro_string(const struct spf_env *env, const char *s, size_t n,
+    bool exp_text, struct buf *out, size_t *end, struct buf *why)
+{
+	const char *esc;
 	struct macro m;
 	size_t i = 0;
 	int rc;
 
+	*end = 0;
 	while (i < n) {
 		if (s[i] != '%') {
 			if (!is_literal((unsigned char)s[i], exp_text))
 				return macro_bad(why, s, n, "bad character");
-			buf_addc(out, s[i++]);
+			if (out != NULL)
+				buf_addc(out, s[i]);
+			i++;
 			continue;
 		}
-		/* 7.1: "%%" is "%", "%_" a space, "%-" "%20". */
-		if (i + 1 < n && s[i + 1] == '%')
-			buf_addc(out, '%');
-		else if (i + 1 < n && s[i + 1] == '_')
-			buf_addc(out, ' ');
-		else if (i + 1 < n && s[i + 1] == '-')
-			buf_adds(out, "%20");
-		else if (i + 1 < n && s[i + 1] == '{') {
+		if (i + 1 < n && s[i + 1] == '{') {
 			if ((rc = macro_parse(s + i, n - i, exp_text, &m,
-			    why)) != DKK_OK ||
-			    (rc = macro_expand_one(env, &m, out)) != DKK_OK)
+			    why)) != DKK_OK || (env != NULL &&
+			    (rc = macro_expand_one(env, &m, out)) != DKK_OK))
 				return rc;
 			i += m.len;
-			continue;
+		} else if (i + 1 < n &&
+		    (esc = macro_escape((unsigned char)s[i + 1])) != NULL) {
+			if (out != NULL)
+				buf_adds(out, esc);
+			i += 2;
 		} else
 			return macro_bad(why, s, n, "'%' not starting a macro");
-		i += 2;
+		*end = i;
 	}
-	return out->failed ? DKK_ENOMEM : DKK_OK;
+	return out != NULL && out->failed ? DKK_ENOMEM : DKK_OK;
+}
+
+int
+spf_expand(const struct spf_env *env, const char *s, size_t n,
+    bool exp_text, struct buf *out, struct buf *why)
+{
+	size_t end;
+
+	return macro_string(env, s, n, exp_text, out, &end, why);
 }
 
 /* A domain-spec expanded into a name to look up, without a final dot;

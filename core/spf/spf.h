@@ -1,5 +1,6 @@
 /*
- * spf.h: the SPF layer (RFC 7208), on the DNS layer: client addresses
+ * spf.h: the SPF layer (RFC 7208), on the DNS layer (and domain names of
+ * the mail layer): client addresses
  * (addr.c), records (record.c), macros (macro.c), the DNS answers one
  * check has gathered (answers.c), check_host() (eval.c) and the public
  * dkk_spf object (spf.c).
@@ -14,6 +15,7 @@
 
 #include <sys/socket.h>
 
+#include "mail/mail.h"
 #include "dns/dns.h"
 
 /* RFC 7208 4.6.4: DNS-querying terms, void lookups, and the address
