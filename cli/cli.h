@@ -38,6 +38,21 @@ struct source_opts {
 	const char *timeout;
 };
 int source_check(const char *cmd, const struct source_opts *o);
+
+/* Their getopt_long entries, and the values those give, which
+ * source_option() stores in o (1; 0 for another value). */
+enum {
+	O_SRC_ZONE = 1000,
+	O_SRC_DNS,
+	O_SRC_TA,
+	O_SRC_TIMEOUT
+};
+#define SOURCE_LONGOPTS \
+	{ "zone", required_argument, NULL, O_SRC_ZONE }, \
+	{ "dns", required_argument, NULL, O_SRC_DNS }, \
+	{ "trust-anchor", required_argument, NULL, O_SRC_TA }, \
+	{ "timeout", required_argument, NULL, O_SRC_TIMEOUT }
+int source_option(struct source_opts *o, int c, const char *arg);
 int source_setup(dkk_ctx *ctx, const struct source_opts *o);
 
 /* keygen.c: the zone-file line of a key record ("" p64: revoked), and a

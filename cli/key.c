@@ -667,16 +667,13 @@ parse_duration(const char *s, long long *out)
 static int
 key_options(int argc, char **argv, struct kopts *o)
 {
-	enum { O_KEYDIR = 256, O_ALG, O_BITS, O_DNS, O_ZONE, O_TA, O_TIMEOUT,
-	    O_GRACE, O_NOW, O_KEY, O_PIN, O_HELP };
+	enum { O_KEYDIR = 256, O_ALG, O_BITS, O_GRACE, O_NOW, O_KEY, O_PIN,
+	    O_HELP };
 	static const struct option longopts[] = {
 		{ "keydir", required_argument, NULL, O_KEYDIR },
 		{ "algorithm", required_argument, NULL, O_ALG },
 		{ "bits", required_argument, NULL, O_BITS },
-		{ "dns", required_argument, NULL, O_DNS },
-		{ "zone", required_argument, NULL, O_ZONE },
-		{ "trust-anchor", required_argument, NULL, O_TA },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		SOURCE_LONGOPTS,
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "now", required_argument, NULL, O_NOW },
 		{ "key", required_argument, NULL, O_KEY },
@@ -688,6 +685,8 @@ key_options(int argc, char **argv, struct kopts *o)
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (source_option(&o->src, c, optarg))
+			continue;
 		switch (c) {
 		case O_KEYDIR: o->keydir = optarg; break;
 		case O_ALG:
@@ -703,10 +702,6 @@ key_options(int argc, char **argv, struct kopts *o)
 				    "--bits must be 1024 to 8192, not '%s'",
 				    optarg);
 			break;
-		case O_DNS: o->src.dns = optarg; break;
-		case O_ZONE: o->src.zone = optarg; break;
-		case O_TA: o->src.trust_anchor = optarg; break;
-		case O_TIMEOUT: o->src.timeout = optarg; break;
 		case O_GRACE:
 			if (parse_duration(optarg, &o->grace) != 0)
 				return usage_error("key", "bad --grace '%s'",

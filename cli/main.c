@@ -102,6 +102,27 @@ source_check(const char *cmd, const struct source_opts *o)
 }
 
 int
+source_option(struct source_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case O_SRC_ZONE:
+		o->zone = arg;
+		return 1;
+	case O_SRC_DNS:
+		o->dns = arg;
+		return 1;
+	case O_SRC_TA:
+		o->trust_anchor = arg;
+		return 1;
+	case O_SRC_TIMEOUT:
+		o->timeout = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
 source_setup(dkk_ctx *ctx, const struct source_opts *o)
 {
 	struct dks s;

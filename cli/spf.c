@@ -38,16 +38,12 @@ struct spf_opts {
 static int
 spf_parse(int argc, char **argv, struct spf_opts *o)
 {
-	enum { O_IP = 256, O_HELO, O_FROM, O_ZONE, O_DNS, O_TA, O_TIMEOUT,
-	    O_JSON, O_HELP };
+	enum { O_IP = 256, O_HELO, O_FROM, O_JSON, O_HELP };
 	static const struct option longopts[] = {
 		{ "client-ip", required_argument, NULL, O_IP },
 		{ "helo", required_argument, NULL, O_HELO },
 		{ "mail-from", required_argument, NULL, O_FROM },
-		{ "zone", required_argument, NULL, O_ZONE },
-		{ "dns", required_argument, NULL, O_DNS },
-		{ "trust-anchor", required_argument, NULL, O_TA },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		SOURCE_LONGOPTS,
 		{ "json", no_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 }
@@ -56,14 +52,12 @@ spf_parse(int argc, char **argv, struct spf_opts *o)
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		if (source_option(&o->src, c, optarg))
+			continue;
 		switch (c) {
 		case O_IP: o->q.client_ip = optarg; break;
 		case O_HELO: o->q.helo = optarg; break;
 		case O_FROM: o->q.mail_from = optarg; break;
-		case O_ZONE: o->src.zone = optarg; break;
-		case O_DNS: o->src.dns = optarg; break;
-		case O_TA: o->src.trust_anchor = optarg; break;
-		case O_TIMEOUT: o->src.timeout = optarg; break;
 		case O_JSON: o->json = 1; break;
 		case O_HELP:
 			fputs(spf_usage, stdout);

@@ -266,13 +266,9 @@ static int
 parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
     const char *help)
 {
-	enum { O_ZONE = 256, O_DNS, O_TA, O_TIMEOUT, O_NOW, O_WEAK, O_ADSP,
-	    O_ID, O_JSON, O_HELP };
+	enum { O_NOW = 256, O_WEAK, O_ADSP, O_ID, O_JSON, O_HELP };
 	static const struct option longopts[] = {
-		{ "zone", required_argument, NULL, O_ZONE },
-		{ "dns", required_argument, NULL, O_DNS },
-		{ "trust-anchor", required_argument, NULL, O_TA },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		SOURCE_LONGOPTS,
 		{ "now", required_argument, NULL, O_NOW },
 		{ "allow-weak", no_argument, NULL, O_WEAK },
 		{ "adsp", no_argument, NULL, O_ADSP },
@@ -285,11 +281,9 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		if (source_option(&o->src, c, optarg))
+			continue;
 		switch (c) {
-		case O_ZONE: o->src.zone = optarg; break;
-		case O_DNS: o->src.dns = optarg; break;
-		case O_TA: o->src.trust_anchor = optarg; break;
-		case O_TIMEOUT: o->src.timeout = optarg; break;
 		case O_NOW:
 			if (parse_int64(optarg, 0, 253402300799LL, &o->now) != 0)
 				return usage_error(cmd, "bad --now '%s'", optarg);
