@@ -1,7 +1,8 @@
 /*
  * dkimkit.h: DKIM signing and verification (RFC 6376, RFC 8463, RFC 8301),
- * Author Domain Signing Practices (RFC 5617) and Authentication-Results
- * (RFC 8601).  This is the only public header of libdkimkit.
+ * Author Domain Signing Practices (RFC 5617), SPF (RFC 7208) and
+ * Authentication-Results (RFC 8601).  This is the only public header of
+ * libdkimkit.
  *
  * Walkthrough
  *
