@@ -18,8 +18,8 @@
 #include "mail/mail.h"
 #include "dns/dns.h"
 
-/* RFC 7208 4.6.4: DNS-querying terms, void lookups, and the address
- * records looked up per MX or PTR answer. */
+/* RFC 7208 4.6.4: DNS-querying terms, void lookups, and the names of one
+ * MX or PTR answer whose addresses are looked up. */
 #define SPF_MAX_LOOKUPS	10
 #define SPF_MAX_VOIDS	2
 #define SPF_MAX_ADDRS	10
