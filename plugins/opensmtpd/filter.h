@@ -105,6 +105,9 @@ void	log_session(const struct session *, const char *, ...)
 void	proto_line(char *);
 void	proto_lines(char *, size_t *, int *, size_t);
 int	proto_ready(void);
+
+/* out.c */
+void	out_text(const char *);
 void	out_dataline(const struct session *, const char *);
 void	out_lines(const struct session *, const char *);
 void	out_result(uint64_t, uint64_t, const char *);

@@ -4,7 +4,8 @@
 libexec_PROGRAMS += plugins/opensmtpd/filter-dkimkit
 plugins_opensmtpd_filter_dkimkit_SOURCES = \
 	plugins/opensmtpd/filter.h plugins/opensmtpd/main.c \
-	plugins/opensmtpd/proto.c plugins/opensmtpd/session.c \
+	plugins/opensmtpd/proto.c plugins/opensmtpd/out.c \
+	plugins/opensmtpd/session.c \
 	plugins/opensmtpd/spool.c plugins/opensmtpd/message.c \
 	plugins/opensmtpd/sign.c plugins/opensmtpd/arstrip.c \
 	plugins/opensmtpd/verify.c plugins/opensmtpd/log.c

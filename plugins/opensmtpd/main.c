@@ -241,11 +241,31 @@ main_keydir(void)
 
 static volatile sig_atomic_t main_got_hup;
 
+/* Only a flag: the loop does the work (main_hup). */
 static void
 main_on_hup(int sig)
 {
 	(void)sig;
 	main_got_hup = 1;
+}
+
+/* SIGHUP reloads keys (-K) and is otherwise harmless: by default it
+ * would kill the filter, and smtpd with it.  SA_RESTART, so that a read
+ * or write it interrupts goes on (out.c retries writes all the same);
+ * poll() returns EINTR and the loop goes round. */
+static void
+main_signals(void)
+{
+	struct sigaction sa;
+
+	/* A write to a closed smtpd must fail, not kill us mid-message. */
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = main_on_hup;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGHUP, &sa, NULL) == -1)
+		fatalx("SIGHUP", strerror(errno));
 }
 
 /* SIGHUP: read every active file and key again at the next message. */
@@ -264,7 +284,6 @@ main_hup(void)
 static void
 main_setup(int argc, char **argv)
 {
-	struct sigaction sa;
 	int rc;
 
 	main_options(argc, argv);
@@ -278,10 +297,6 @@ main_setup(int argc, char **argv)
 			if (conf.nselectors > 0 || conf.nkeys > 0)
 				fatalx("-K", "excludes -s, -k and -a");
 			main_keydir();
-			memset(&sa, 0, sizeof(sa));
-			sa.sa_handler = main_on_hup;
-			sigemptyset(&sa.sa_mask);
-			sigaction(SIGHUP, &sa, NULL);
 			return;
 		}
 		if (conf.nselectors == 0 || conf.nkeys == 0)
@@ -367,9 +382,7 @@ main_loop(void)
 int
 main(int argc, char **argv)
 {
-	/* A write to a closed smtpd must fail, not kill us mid-message. */
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
+	main_signals();
 	main_setup(argc, argv);
 	main_loop();
 	return 0;

@@ -51,6 +51,15 @@ proto_version_ok(const char *v)
 	return strcmp(v, "0.6") == 0 || strcmp(v, "0.7") == 0;
 }
 
+static void
+proto_register(const char *kind, const char *what)
+{
+	char line[128];
+
+	snprintf(line, sizeof(line), "register|%s|smtp-in|%s", kind, what);
+	out_text(line);
+}
+
 /* The handshake: answer config|ready with our registrations. */
 static void
 proto_config(char **f, size_t n)
@@ -62,10 +71,10 @@ proto_config(char **f, size_t n)
 	if (n < 2 || strcmp(f[1], "ready") != 0 || proto_registered)
 		return;
 	for (i = 0; i < sizeof(proto_filters) / sizeof(proto_filters[0]); i++)
-		printf("register|filter|smtp-in|%s\n", proto_filters[i]);
+		proto_register("filter", proto_filters[i]);
 	for (i = 0; i < sizeof(proto_reports) / sizeof(proto_reports[0]); i++)
-		printf("register|report|smtp-in|%s\n", proto_reports[i]);
-	printf("register|ready\n");
+		proto_register("report", proto_reports[i]);
+	out_text("register|ready");
 	proto_registered = 1;
 }
 
@@ -177,47 +186,4 @@ int
 proto_ready(void)
 {
 	return proto_registered;
-}
-
-/* One data line, already dot-escaped. */
-void
-out_dataline(const struct session *s, const char *line)
-{
-	printf("filter-dataline|%016llx|%016llx|%s\n",
-	    (unsigned long long)s->id, (unsigned long long)s->token, line);
-}
-
-/* New header lines ("a\n\tb"): one data line each, dot-escaped. */
-void
-out_lines(const struct session *s, const char *text)
-{
-	const char *p = text, *nl;
-
-	while (*p != '\0') {
-		nl = strchr(p, '\n');
-		printf("filter-dataline|%016llx|%016llx|%s%.*s\n",
-		    (unsigned long long)s->id, (unsigned long long)s->token,
-		    *p == '.' ? "." : "",
-		    (int)(nl != NULL ? (size_t)(nl - p) : strlen(p)), p);
-		if (nl == NULL)
-			break;
-		p = nl + 1;
-	}
-}
-
-void
-out_result(uint64_t sid, uint64_t token, const char *what)
-{
-	printf("filter-result|%016llx|%016llx|%s\n", (unsigned long long)sid,
-	    (unsigned long long)token, what);
-}
-
-/* smtpd is gone when its socket cannot be written: nothing left to do. */
-void
-out_flush(void)
-{
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		log_warnx("cannot write to smtpd, exiting");
-		exit(1);
-	}
 }

@@ -675,6 +675,7 @@ PV=$((PS + 3))
 PV2=$((PS + 4))
 PV3=$((PS + 5))
 PV4=$((PS + 6))
+PS4=$((PS + 7))
 # A DNS server that answers every question with a damaged TXT record.
 "$PY" "$TOP_SRCDIR/tests/lib/baddns.py" txtlen > baddns.port &
 at_exit kill $!
@@ -697,10 +698,15 @@ filter "dual" proc-exec "$FILTER -m sign -d example.test -s rsa -k $TMPD/rsa.pem
 filter "garbled" proc-exec "$PY $TOOL garble $FILTER -m sign -d example.test -s ed -k $TMPD/ed.pem"
 listen on 127.0.0.1 port $PS filter "rsa"
 listen on 127.0.0.1 port $PS2 filter "dual"
+filter "keydir" proc-exec "$FILTER -m sign -d example.test -K $TMPD/kd"
 listen on 127.0.0.1 port $PS3 filter "garbled"
+listen on 127.0.0.1 port $PS4 filter "keydir"
 action "relay" relay host smtp://127.0.0.1:$PV
 match from any for any action "relay"
 EOF
+# A key directory (dkimkit-key(1)) whose active key for example.test is rsa.
+mkdir -p kd/example.test && cp rsa.pem kd/example.test/rsa.key &&
+    echo rsa > kd/example.test/active || bail_out "cannot make kd"
 if ! smtpd_start verify "$PV" || ! smtpd_start sign "$PS"; then
 	not_ok "real smtpd: start" "see the log above"
 	done_testing
@@ -818,6 +824,71 @@ done
 [ "$alive" -eq 1 ] && ! grep -q 'processor.*exited\|fatal' verify.log sign.log
 ok_if "smtpd: both smtpd and their filters still running" $? \
     "$(grep -h 'exited\|fatal' verify.log sign.log | head -n 5)"
+
+# descendants PID: the processes under PID, one a line.
+descendants()
+{
+	local c
+
+	for c in $(ps -o pid= --ppid "$1"); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+# filter_pid SMTPD_PID PATTERN: the filter-dkimkit under that smtpd whose
+# command line has PATTERN.
+filter_pid()
+{
+	local p
+
+	for p in $(descendants "$1"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = filter-dkimkit ] &&
+		    tr '\0' ' ' < "/proc/$p/cmdline" | grep -q -- "$2" &&
+		    echo "$p" && return 0
+	done
+	return 1
+}
+
+# body FILE: the lines after the header block, without the empty line
+# that delivery adds at the end.
+body()
+{
+	sed '1,/^$/d' "$1" | sed '${/^$/d}'
+}
+
+# SIGHUP (-K: read the keys again) while the filter writes a 20 MB
+# message back to smtpd: the writes it interrupts go on, so every line
+# arrives whole and smtpd reads no torn protocol line.
+{
+	msg 'Alice <alice@example.test>' hup-big | tail -n +3
+	awk 'BEGIN { for (i = 0; i < 200000; i++) printf "line %06d %s\n", i,
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567" }'
+} > hup.eml
+hpid=$(filter_pid "${SMTPD_PIDS[1]}" "-K $TMPD/kd")
+if [ -z "$hpid" ]; then
+	not_ok "smtpd: the -K filter is running" "$(descendants "${SMTPD_PIDS[1]}")"
+else
+	send "$PS4" hup.eml &
+	spid=$!
+	hups=0
+	while kill -0 "$spid" 2>/dev/null; do
+		kill -HUP "$hpid" 2>/dev/null && hups=$((hups + 1))
+		sleep 0.005
+	done
+	wait "$spid"
+	ok_if "smtpd: 20 MB signed with $hups SIGHUPs to the filter: accepted" $? \
+	    "$(tail -n 5 send.out)" "$(grep -i 'filter\|token' sign.log | tail -n 5)"
+	f=$(delivered hup-big) && body "$f" | cmp -s - <(body hup.eml)
+	ok_if "smtpd: ... every line delivered intact" $?
+	top_ar "${f:-/dev/null}" | grep -q 'dkim=pass header.d=example.test header.i=@example.test header.s=rsa'
+	ok_if "smtpd: ... and its signature passes" $? "$(top_ar "${f:-/dev/null}")"
+	kill -0 "${SMTPD_PIDS[1]}" 2>/dev/null && kill -0 "$hpid" 2>/dev/null &&
+	    ! grep -q 'Invalid \(token\|reqid\)\|processor.*exited\|cannot write' sign.log &&
+	    grep -q 'SIGHUP: keys of' sign.log
+	ok_if "smtpd: ... smtpd and the filter still running, no torn line" $? \
+	    "$(grep 'Invalid\|exited\|cannot write' sign.log | cut -c 1-200 | head -n 3)"
+fi
 
 # Twenty sessions at once while every DNS answer is delayed.
 for i in $(seq 11 30); do
