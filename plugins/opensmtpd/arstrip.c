@@ -21,13 +21,26 @@
 #define AR_NAMELEN	(sizeof(AR_NAME) - 1)
 #define AR_IDMAX	256
 
+/* WSP (RFC 5322): at the start of a line, it makes the line a
+ * continuation of the field above, to smtpd as to us. */
 static int
 arstrip_wsp(char c)
 {
 	return c == ' ' || c == '\t';
 }
 
-/* Does a field start here ("Authentication-Results" WSP* ":")? */
+/* What the parsers after us fold or pass over as white space: WSP, and CR
+ * and LF.  smtpd takes a data line ending in a bare CR and a next line
+ * starting with WSP for one folded field, and a reader such as Dovecot's
+ * Sieve passes over that CR: were it no blank here, the authserv-id after
+ * it would go unseen and a forged field would stay. */
+static int
+arstrip_blank(char c)
+{
+	return arstrip_wsp(c) || c == '\r' || c == '\n';
+}
+
+/* Does a field start here ("Authentication-Results" blanks ":")? */
 static int
 arstrip_starts(const char *line, size_t len)
 {
@@ -35,7 +48,7 @@ arstrip_starts(const char *line, size_t len)
 
 	if (len < AR_NAMELEN || strncasecmp(line, AR_NAME, AR_NAMELEN) != 0)
 		return 0;
-	while (i < len && arstrip_wsp(line[i]))
+	while (i < len && arstrip_blank(line[i]))
 		i++;
 	return i < len && line[i] == ':';
 }
@@ -53,7 +66,7 @@ arstrip_cfws(const char *p, const char *end)
 			depth++;
 		else if (*p == ')' && depth > 0)
 			depth--;
-		else if (depth == 0 && !arstrip_wsp(*p) && *p != '\n')
+		else if (depth == 0 && !arstrip_blank(*p))
 			break;
 	}
 	return p;
@@ -79,7 +92,7 @@ arstrip_id(const char *p, const char *end, char *id)
 		for (p++; p < end && *p != '"' && n < AR_IDMAX - 1; p++) {
 			if (*p == '\\' && p + 1 < end)
 				p++;
-			if (*p != '\n')
+			if (*p != '\n' && *p != '\r')
 				id[n++] = *p;
 		}
 	} else {

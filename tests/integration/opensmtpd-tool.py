@@ -10,6 +10,7 @@
                                            session, all at once
   opensmtpd-tool.py garble CMD...          run the filter, adding garbage
                                            to what smtpd sends it
+  opensmtpd-tool.py raw PORT MSG [FROM]    send MSG over SMTP byte for byte
 """
 import os
 import select
@@ -146,6 +147,45 @@ def blast(port, *msgs):
     sys.exit(1 if failures else 0)
 
 
+def raw(port, path, sender="alice@example.test"):
+    """Send MSG as the DATA of one SMTP session with nothing changed but
+    LF made CRLF and a leading dot doubled: a CR before an LF stays, where
+    smtplib and swaks would make it a line end of its own.  Prints the
+    reply to the final dot; exits 1 unless it is 250."""
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=60)
+    f = s.makefile("rb")
+
+    def reply():
+        while True:
+            line = f.readline()
+            if not line:
+                sys.exit("connection closed")
+            if line[3:4] != b"-":
+                return line.decode("utf-8", "replace").rstrip()
+
+    def cmd(c, want):
+        s.sendall(c.encode() + b"\r\n")
+        r = reply()
+        if not r.startswith(want):
+            sys.exit("%s: %s" % (c, r))
+
+    reply()
+    cmd("EHLO raw.test", "250")
+    cmd("MAIL FROM:<%s>" % sender, "250")
+    cmd("RCPT TO:<nobody@example.test>", "250")
+    cmd("DATA", "354")
+    lines = open(path, "rb").read().split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    s.sendall(b"".join((b"." if l.startswith(b".") else b"") + l + b"\r\n"
+                       for l in lines) + b".\r\n")
+    r = reply()
+    print(r)
+    s.sendall(b"QUIT\r\n")
+    s.close()
+    sys.exit(0 if r.startswith("250") else 1)
+
+
 GARBAGE = [
     b"garbage",
     b"",
@@ -197,6 +237,8 @@ def main():
         blast(*args)
     elif cmd == "garble":
         garble(args)
+    elif cmd == "raw":
+        raw(*args)
     else:
         sys.exit(__doc__)
 

@@ -384,6 +384,29 @@ same_below "$(added ar-end.got)" ar-end.want ar-end &&
     same_below "$(added ar-body.got)" ar-body.eml ar-body
 ok_if "proto: a claiming field last in a header-only message is removed, one in the body kept" \
     $? "$(cat ar-end.got ar-body.got)"
+# A CR right after the colon: smtpd keeps these two data lines as one
+# folded field, and Dovecot's Sieve reads " mx.test; dkim=pass ...".
+ar_cr()
+{
+	printf 'Authentication-Results:\r\n\tmx.test; dkim=pass header.d=bank.example\n'
+	printf 'From: <ceo@bank.example>\nSubject: %s\n\nhi\n' "$1"
+}
+ar_cr ar-cr > ar-cr.eml
+{
+	echo "$HS"
+	while IFS= read -r l; do
+		printf 'filter|0.6|1.0|smtp-in|data-line|%s|%s|%s\n' \
+		    $S1 00000000000000b0 "$l"
+	done < ar-cr.eml
+	printf 'filter|0.6|1.0|smtp-in|data-line|%s|%s|.\n' $S1 00000000000000b0
+} > ar-cr.in
+run_filter ar-cr ar-cr.in "${VERIFY[@]}"
+extract $S1 ar-cr
+! grep -q 'bank.example;\|header.d=bank.example' ar-cr.got &&
+    [ "$(grep -c '^Authentication-Results:' ar-cr.got)" -eq 1 ] &&
+    grep -q 'removed an Authentication-Results field claiming to come from mx.test' ar-cr.err
+ok_if "proto: A-R with a CR after the colon claiming mx.test: removed" $? \
+    "$(cat -A ar-cr.got | head -n 6)" "$(cat ar-cr.err)"
 
 # DNS down: temperror, and never a rejection for it.
 run_filter v-temp v-forged.in -m verify -A -r -D 127.0.0.1@9
@@ -782,6 +805,17 @@ refused()
 msg 'Boss <boss@example.test>' direct-forged | tail -n +3 > forged.eml
 refused "ADSP discard with -r" forged.eml boss@example.test \
     '550 5.7.1 dkimkit: ADSP discard'
+
+# A forged field whose authserv-id follows a CR after the colon: the only
+# A-R field delivered is ours.
+ar_cr direct-ar-cr > direct-ar-cr.eml
+"$PY" "$TOOL" raw "$PV" direct-ar-cr.eml ceo@bank.example > raw.out 2>&1
+f=$(delivered direct-ar-cr) &&
+    [ "$(grep -c '^Authentication-Results:' "$f")" -eq 1 ] &&
+    ! grep -q 'header.d=bank.example' "$f" &&
+    top_ar "$f" | grep -q '^Authentication-Results: mx.test; dkim=none'
+ok_if "smtpd: A-R with a CR after the colon: removed, ours alone" $? \
+    "$(cat raw.out)" "$(cat -A "${f:-/dev/null}" | head -n 12)"
 
 # A line longer than smtpd takes back from a filter: refused, not cut.
 {
