@@ -106,13 +106,14 @@ arstrip_id(const char *p, const char *end, char *id)
 static int
 arstrip_spool(struct session *s)
 {
-	char *p = s->hdr, *end = s->hdr + s->hdrlen, *nl;
+	const char *p = s->hdr, *end = s->hdr + s->hdrlen, *next;
+	size_t len;
 
-	for (; p < end; p = nl + 1) {
-		nl = memchr(p, '\n', end - p);
-		if (spool_put(&s->spool, p, nl - p) == -1) {
-			memmove(s->hdr, p, end - p);
-			s->hdrlen = end - p;
+	for (; p < end; p = next) {
+		len = session_held_line(p, end, &next);
+		if (spool_put(&s->spool, p, len) == -1) {
+			memmove(s->hdr, p, (size_t)(end - p));
+			s->hdrlen = (size_t)(end - p);
 			return -1;
 		}
 	}
@@ -157,13 +158,14 @@ arstrip_line(struct session *s, const char *line, size_t len)
 void
 arstrip_release(struct session *s)
 {
-	char *p = s->hdr, *end, *nl;
+	char *p = s->hdr, *end, *next;
+	size_t len;
 
 	if (s->hdrlen == 0)
 		return;		/* s->hdr may be NULL */
-	for (end = p + s->hdrlen; p < end; p = nl + 1) {
-		nl = memchr(p, '\n', end - p);
-		*nl = '\0';
+	for (end = p + s->hdrlen; p < end; p = next) {
+		len = session_held_line(p, end, (const char **)&next);
+		p[len] = '\0';
 		out_dataline(s, p);
 	}
 	s->hdrlen = 0;

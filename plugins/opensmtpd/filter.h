@@ -120,6 +120,7 @@ void		 session_reset(struct session *);
 void		 session_free(uint64_t);
 void		 session_foreach(void (*)(struct session *));
 int		 session_hold(struct session *, const char *, size_t);
+size_t		 session_held_line(const char *, const char *, const char **);
 
 /* spool.c */
 int	spool_put(struct spool *, const char *, size_t);

@@ -101,12 +101,15 @@ session_foreach(void (*fn)(struct session *))
 		}
 }
 
-/* Append a line and its newline to s->hdr (sign: the header block; verify:
- * a field held back by arstrip.c). */
+/* Append a line and CRLF to s->hdr (sign: the header block; verify: a
+ * field held back by arstrip.c).  CRLF, as for body lines: a CR that ends
+ * the line is the message's own ("x\r\r\n" on the wire), and what is
+ * signed must be what smtpd sends on; with LF alone, the signer would
+ * take that CR for part of the line end. */
 int
 session_hold(struct session *s, const char *line, size_t len)
 {
-	size_t need = s->hdrlen + len + 1, cap = s->hdrcap ? s->hdrcap : 1024;
+	size_t need = s->hdrlen + len + 2, cap = s->hdrcap ? s->hdrcap : 1024;
 	char *p;
 
 	/* The core bounds the header block too; this keeps us in step. */
@@ -121,7 +124,18 @@ session_hold(struct session *s, const char *line, size_t len)
 		s->hdrcap = cap;
 	}
 	memcpy(s->hdr + s->hdrlen, line, len);
-	s->hdr[s->hdrlen + len] = '\n';
+	memcpy(s->hdr + s->hdrlen + len, "\r\n", 2);
 	s->hdrlen = need;
 	return 0;
+}
+
+/* The held line at p (before end): its length without the CRLF added by
+ * session_hold(); *next is the line after it. */
+size_t
+session_held_line(const char *p, const char *end, const char **next)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+	*next = nl + 1;
+	return (size_t)(nl - p) - 1;
 }

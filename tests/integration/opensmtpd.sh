@@ -458,18 +458,21 @@ ok_if "proto: a line of 1998 octets: refused at commit (554), logged" $? \
     "$(tail -n 1 long1998.out)" "$(cat long1998.err)"
 
 # A CR that ends a data line is the message's own (the wire line was
-# "x\r\r\n"): it goes back, and the signature covers it.
+# "x\r\r\n"): it goes back, and the signature covers it, in the body and
+# in a signed header field alike.
 {
 	echo "$HS"
-	for l in 'From: alice@example.test' 'Subject: cr' '' $'x\r' y .; do
+	for l in 'From: alice@example.test' $'Subject: cr\r' '' $'x\r' y .; do
 		printf 'filter|0.6|1.0|smtp-in|data-line|%s|%s|%s\n' \
 		    $S1 00000000000000b0 "$l"
 	done
 	commit $S1 00000000000000c1
 } > cr.in
 run_filter cr cr.in "${SIGN[@]}"
-grep -q $'^filter-dataline|'"$S1"$'|00000000000000b0|x\r$' cr.out
-ok_if "proto: a CR ending a data line goes back" $? "$(tail -n 4 cr.out)"
+grep -q $'^filter-dataline|'"$S1"$'|00000000000000b0|x\r$' cr.out &&
+    grep -q $'^filter-dataline|'"$S1"$'|00000000000000b0|Subject: cr\r$' cr.out
+ok_if "proto: a CR ending a header or body line goes back" $? \
+    "$(tail -n 4 cr.out)"
 "$PY" -c 'import sys
 out = []
 for raw in open(sys.argv[1], "rb").read().split(b"\n"):
@@ -816,6 +819,18 @@ f=$(delivered direct-ar-cr) &&
     top_ar "$f" | grep -q '^Authentication-Results: mx.test; dkim=none'
 ok_if "smtpd: A-R with a CR after the colon: removed, ours alone" $? \
     "$(cat raw.out)" "$(cat -A "${f:-/dev/null}" | head -n 12)"
+
+# A signed header field ending in a bare CR ("Reply-To: ...\r\r\n" on the
+# wire): the signature covers the line as smtpd passes it on.
+{
+	printf 'From: Alice <alice@example.test>\nTo: nobody@example.test\n'
+	printf 'Reply-To: <alice@example.test>\r\nSubject: hdr-cr\n\nhi\n'
+} > hdr-cr.eml
+"$PY" "$TOOL" raw "$PS" hdr-cr.eml > raw.out 2>&1
+f=$(delivered hdr-cr) && grep -q $'^Reply-To: <alice@example.test>\r$' "$f" &&
+    top_ar "$f" | grep -q 'dkim=pass header.d=example.test'
+ok_if "smtpd: a signed field ending in a bare CR: dkim=pass" $? \
+    "$(cat raw.out)" "$(top_ar "${f:-/dev/null}")"
 
 # A line longer than smtpd takes back from a filter: refused, not cut.
 {
