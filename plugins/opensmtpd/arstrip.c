@@ -6,11 +6,12 @@
  * with our authserv-id is a forgery (or a loop), and a user or a Sieve
  * script must never see it next to ours.
  *
- * In verify mode the header lines pass through here on their way to the
- * spool.  An Authentication-Results field is held until its last line is
- * known (the authserv-id may sit on a continuation line), then spooled or
- * dropped.  The verifier still sees every line: the verdict is on the
- * message as it arrived.
+ * In verify mode the header lines pass through here on their way out
+ * (message_put), whether the message is processed or not.  An
+ * Authentication-Results field is held until its last line is known (the
+ * authserv-id may sit on a continuation line), then passed on or dropped.
+ * The verifier still sees every line: the verdict is on the message as it
+ * arrived.
  */
 #include <string.h>
 #include <strings.h>
@@ -102,71 +103,74 @@ arstrip_id(const char *p, const char *end, char *id)
 	id[n] = '\0';
 }
 
-/* Spool the held lines; on failure the ones not yet spooled stay held. */
-static int
-arstrip_spool(struct session *s)
+/* Pass the held field on (message_put: spooled, or straight out once
+ * the message is not processed). */
+static void
+arstrip_keep(struct session *s)
 {
 	const char *p = s->hdr, *end = s->hdr + s->hdrlen, *next;
-	size_t len;
 
-	for (; p < end; p = next) {
-		len = session_held_line(p, end, &next);
-		if (spool_put(&s->spool, p, len) == -1) {
-			memmove(s->hdr, p, (size_t)(end - p));
-			s->hdrlen = (size_t)(end - p);
-			return -1;
-		}
-	}
+	for (; p < end; p = next)
+		message_put(s, p, session_held_line(p, end, &next));
 	s->hdrlen = 0;
-	return 0;
 }
 
-/* The held field is complete: drop it if it claims our authserv-id. */
-int
+/* The field going by is complete: drop it if it claims our authserv-id,
+ * else pass it on. */
+void
 arstrip_end(struct session *s)
 {
 	char id[AR_IDMAX];
 
+	s->ardrop = 0;
 	if (s->hdrlen == 0)
-		return 0;
+		return;
 	arstrip_id(s->hdr, s->hdr + s->hdrlen, id);
-	if (strcasecmp(id, verify_authserv_id()) != 0)
-		return arstrip_spool(s);
+	if (strcasecmp(id, verify_authserv_id()) != 0) {
+		arstrip_keep(s);
+		return;
+	}
 	log_session(s, "removed an Authentication-Results field claiming to "
 	    "come from %s (RFC 8601 5)", id);
 	s->hdrlen = 0;
-	return 0;
 }
 
-/* One header line in verify mode: held, spooled, or (with a field being
- * dropped) nothing.  -1 when it could be neither held nor spooled. */
-int
+/* A field that cannot be held whole cannot be told from a forgery: it is
+ * dropped, and so are the lines of it still to come. */
+static void
+arstrip_hold(struct session *s, const char *line, size_t len)
+{
+	const char *why;
+
+	if (session_hold(s, line, len, &why) == 0)
+		return;
+	log_session(s, "removed an Authentication-Results field that cannot "
+	    "be held (%s)", why);
+	s->hdrlen = 0;
+	s->ardrop = 1;
+}
+
+/* One header line in verify mode: held, passed on, or dropped with the
+ * field it belongs to.  This goes on when the message is not processed:
+ * a forged field must not reach the user whatever becomes of the
+ * verdict. */
+void
 arstrip_line(struct session *s, const char *line, size_t len)
 {
-	if (s->hdrlen > 0 && len > 0 && arstrip_wsp(line[0]))
-		return session_hold(s, line, len);
-	if (arstrip_end(s) == -1)
-		return -1;
+	int cont = len > 0 && arstrip_wsp(line[0]);
+
+	if (cont && s->ardrop)
+		return;
+	if (cont && s->hdrlen > 0) {
+		arstrip_hold(s, line, len);
+		return;
+	}
+	arstrip_end(s);
 	if (len == 0)
 		s->state = ST_BODY;
-	else if (arstrip_starts(line, len))
-		return session_hold(s, line, len);
-	return spool_put(&s->spool, line, len);
-}
-
-/* Processing gave up: the held lines go out unchanged, after the spool. */
-void
-arstrip_release(struct session *s)
-{
-	char *p = s->hdr, *end, *next;
-	size_t len;
-
-	if (s->hdrlen == 0)
-		return;		/* s->hdr may be NULL */
-	for (end = p + s->hdrlen; p < end; p = next) {
-		len = session_held_line(p, end, (const char **)&next);
-		p[len] = '\0';
-		out_dataline(s, p);
+	else if (arstrip_starts(line, len)) {
+		arstrip_hold(s, line, len);
+		return;
 	}
-	s->hdrlen = 0;
+	message_put(s, line, len);
 }

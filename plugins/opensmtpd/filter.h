@@ -20,6 +20,9 @@
  * response into a 2048-octet buffer, and "filter-dataline|ID|TOKEN|"
  * takes 50 of them. */
 #define FILTER_LINE_BACK	1997
+/* The most header octets held for one field or header block, as the
+ * core's DKK_LIMIT_HEADER_BYTES. */
+#define FILTER_HOLDMAX		(4 * 1024 * 1024)
 
 enum filter_mode {
 	MODE_SIGN,
@@ -70,8 +73,7 @@ enum session_state {
 	ST_IDLE,	/* between messages */
 	ST_HEADER,	/* in the header block */
 	ST_BODY,	/* in the body */
-	ST_WAIT,	/* "." seen; the verdict waits for DNS */
-	ST_PASS		/* cannot be processed: lines go out unchanged */
+	ST_WAIT		/* "." seen; the verdict waits for DNS */
 };
 
 struct session {
@@ -79,6 +81,7 @@ struct session {
 	uint64_t token;			/* of the latest data-line request */
 	struct session *next;		/* hash chain */
 	enum session_state state;
+	int pass;			/* not processed: lines go straight out */
 	int failed;			/* not processed: -T tempfails */
 	int broken;			/* lines lost: always tempfail */
 	int discard;			/* ADSP discard: -r rejects */
@@ -88,6 +91,7 @@ struct session {
 					   verify: an A-R field held back */
 	size_t hdrlen;
 	size_t hdrcap;
+	int ardrop;			/* verify: the field going by is dropped */
 	dkk_signer *signers[FILTER_MAXKEYS];
 	size_t nsigners;
 	char *sigdomain;		/* sign: d= of this message */
@@ -108,7 +112,7 @@ int	proto_ready(void);
 
 /* out.c */
 void	out_text(const char *);
-void	out_dataline(const struct session *, const char *);
+void	out_dataline(const struct session *, const char *, size_t);
 void	out_lines(const struct session *, const char *);
 void	out_result(uint64_t, uint64_t, const char *);
 void	out_flush(void);
@@ -116,10 +120,13 @@ void	out_flush(void);
 /* session.c */
 struct session	*session_find(uint64_t);
 struct session	*session_get(uint64_t);
+void		 session_drop(struct session *);
+void		 session_unhold(struct session *);
 void		 session_reset(struct session *);
 void		 session_free(uint64_t);
 void		 session_foreach(void (*)(struct session *));
-int		 session_hold(struct session *, const char *, size_t);
+int		 session_hold(struct session *, const char *, size_t,
+		    const char **);
 size_t		 session_held_line(const char *, const char *, const char **);
 
 /* spool.c */
@@ -132,24 +139,24 @@ void	message_line(struct session *, uint64_t, const char *, size_t);
 void	message_commit(struct session *, uint64_t, uint64_t);
 void	message_dns(void);
 int	message_waiting(void);
+void	message_put(struct session *, const char *, size_t);
 void	message_finish(struct session *, char *);
 void	message_fail(struct session *, const char *);
 
 /* arstrip.c */
-int	arstrip_line(struct session *, const char *, size_t);
-int	arstrip_end(struct session *);
-void	arstrip_release(struct session *);
+void	arstrip_line(struct session *, const char *, size_t);
+void	arstrip_end(struct session *);
 
 /* main.c */
 void	main_hup(void);
 
 /* sign.c */
-int	sign_line(struct session *, const char *, size_t);
+int	sign_line(struct session *, const char *, size_t, const char **);
 int	sign_end(struct session *, char **);
 
 /* verify.c */
 const char	*verify_authserv_id(void);
-int	verify_line(struct session *, const char *, size_t);
+int	verify_line(struct session *, const char *, size_t, const char **);
 int	verify_end(struct session *, char **);
 
 #endif /* FILTER_DKIMKIT_H */

@@ -4,11 +4,17 @@
  * At the final "." the new header field is known (signing needs the whole
  * body; the Authentication-Results field needs the verdict, which needs
  * the whole body and the keys), and it goes out first, then every held
- * line, then ".".  A message that cannot be processed goes out unchanged
- * (or is tempfailed at commit with -T): mail is never lost or altered.
- * One exception: smtpd 6.8 cuts a data line it gets back from a filter at
- * FILTER_LINE_BACK octets, so a message with a longer line is refused at
- * commit rather than delivered cut.
+ * line, then ".".
+ *
+ * A message that cannot be processed (the spool cannot hold it, no
+ * memory, the library refuses it) is passed on from then on, line by
+ * line, or tempfailed at commit with -T: mail is never lost.  In verify
+ * mode it still gets our Authentication-Results field, saying why it was
+ * not verified, and fields claiming our authserv-id are still removed
+ * (arstrip.c): a forged verdict must never be the only one delivered.
+ * One exception to passing on: smtpd 6.8 cuts a data line it gets back
+ * from a filter at FILTER_LINE_BACK octets, so a message with a longer
+ * line is refused at commit rather than delivered cut.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,22 +36,54 @@ message_begin(struct session *s)
 	return 0;
 }
 
-/* Give up on processing: everything held goes out unchanged, and the rest
- * of the message passes through line by line. */
+/* Verify mode: the field saying that this message was not verified and
+ * why (RFC 8601 2.7.1: temperror, a local failure that may not recur). */
+static void
+message_unverified(struct session *s, const char *why)
+{
+	char *field;
+
+	if (dkk_ar_unverified(verify_authserv_id(), DKK_TEMPERROR, why, "\n",
+	    &field) != DKK_OK) {
+		log_session(s, "cannot make the Authentication-Results field");
+		return;
+	}
+	out_lines(s, field);
+	free(field);
+}
+
+/* Give up on processing: our field on top (verify mode), everything held,
+ * and from now on every line as it comes. */
 void
 message_fail(struct session *s, const char *why)
 {
-	log_session(s, "message not processed (%s)%s", why,
-	    conf.tempfail ? ": tempfail at commit" : ": passed on unchanged");
+	if (s->pass)
+		return;
+	log_session(s, "message not processed (%s): %s", why,
+	    conf.tempfail ? "tempfail at commit" : conf.mode == MODE_VERIFY ?
+	    "passed on with dkim=temperror" : "passed on unsigned");
 	s->failed = 1;
+	s->pass = 1;
+	if (conf.mode == MODE_VERIFY)
+		message_unverified(s, why);
 	if (spool_emit(&s->spool, s) == -1) {
 		log_session(s, "held lines lost: tempfail at commit");
 		s->broken = 1;
 	}
-	if (conf.mode == MODE_VERIFY)
-		arstrip_release(s);
-	session_reset(s);
-	s->state = ST_PASS;
+	session_drop(s);
+	if (conf.mode == MODE_SIGN)
+		session_unhold(s);	/* the header block for the signer */
+}
+
+/* A line that goes on: into the spool, or straight out once the message
+ * is not processed. */
+void
+message_put(struct session *s, const char *line, size_t len)
+{
+	if (!s->pass && spool_put(&s->spool, line, len) == 0)
+		return;
+	message_fail(s, "cannot hold the message");
+	out_dataline(s, line, len);
 }
 
 /* The new header lines (may be NULL), the held lines, the end. */
@@ -59,7 +97,16 @@ message_finish(struct session *s, char *top)
 		log_session(s, "held lines lost: tempfail at commit");
 		s->broken = 1;
 	}
-	out_dataline(s, ".");
+	out_dataline(s, ".", 1);
+	session_reset(s);
+}
+
+/* The end of a message that could not be processed to its end. */
+static void
+message_abort(struct session *s, const char *why)
+{
+	message_fail(s, why);
+	out_dataline(s, ".", 1);
 	session_reset(s);
 }
 
@@ -69,36 +116,44 @@ message_end(struct session *s)
 	char *top = NULL;
 	int rc;
 
-	if (s->state == ST_PASS) {
-		out_dataline(s, ".");
+	if (conf.mode == MODE_VERIFY)
+		arstrip_end(s);		/* a field last in the header block */
+	if (s->pass) {
+		out_dataline(s, ".", 1);
 		session_reset(s);
 		return;
 	}
-	if (conf.mode == MODE_VERIFY && arstrip_end(s) == -1) {
-		message_fail(s, "cannot hold the message");
-		message_end(s);
-		return;
-	}
 	rc = conf.mode == MODE_SIGN ? sign_end(s, &top) : verify_end(s, &top);
-	if (rc == 1) {
+	if (rc == 1)
 		s->state = ST_WAIT;
-		return;
+	else if (rc == -1)
+		message_abort(s, "cannot complete");
+	else
+		message_finish(s, top);
+}
+
+/* The line, dot-unescaped, to the signer or the verifier. */
+static void
+message_feed(struct session *s, const char *line, size_t len)
+{
+	const char *why = NULL;
+	int rc;
+
+	/* RFC 5321 4.5.2: smtpd leaves the leading dot doubled. */
+	if (*line == '.') {
+		line++;
+		len--;
 	}
-	if (rc == -1) {
-		message_fail(s, "cannot complete");
-		message_end(s);
-		return;
-	}
-	message_finish(s, top);
+	rc = conf.mode == MODE_SIGN ? sign_line(s, line, len, &why) :
+	    verify_line(s, line, len, &why);
+	if (rc == -1)
+		message_fail(s, why);
 }
 
 void
 message_line(struct session *s, uint64_t token, const char *line,
     size_t len)
 {
-	const char *content = line;
-	int rc;
-
 	if (s == NULL)
 		return;		/* out of memory, logged: nothing to answer */
 	s->token = token;
@@ -118,28 +173,12 @@ message_line(struct session *s, uint64_t token, const char *line,
 		message_end(s);
 		return;
 	}
-	if (s->state == ST_PASS) {
-		out_dataline(s, line);
-		return;
-	}
 	if (conf.mode == MODE_VERIFY && s->state == ST_HEADER)
-		rc = arstrip_line(s, line, len);
+		arstrip_line(s, line, len);
 	else
-		rc = spool_put(&s->spool, line, len);
-	if (rc == -1) {
-		message_fail(s, "cannot hold the message");
-		out_dataline(s, line);
-		return;
-	}
-	/* RFC 5321 4.5.2: smtpd leaves the leading dot doubled. */
-	if (*content == '.') {
-		content++;
-		len--;
-	}
-	rc = conf.mode == MODE_SIGN ? sign_line(s, content, len) :
-	    verify_line(s, content, len);
-	if (rc == -1)
-		message_fail(s, "the library refused the message");
+		message_put(s, line, len);
+	if (!s->pass)
+		message_feed(s, line, len);
 }
 
 /* The commit phase: the verdicts decide; a session never seen proceeds. */
@@ -177,17 +216,12 @@ message_retry(struct session *s)
 
 	if (s->state != ST_WAIT)
 		return;
-	if ((rc = verify_end(s, &top)) == 1) {
+	if ((rc = verify_end(s, &top)) == 1)
 		message_nwait++;
-		return;
-	}
-	if (rc == -1) {
-		message_fail(s, "cannot complete");
-		out_dataline(s, ".");
-		session_reset(s);
-		return;
-	}
-	message_finish(s, top);
+	else if (rc == -1)
+		message_abort(s, "cannot complete");
+	else
+		message_finish(s, top);
 }
 
 /* DNS answers came in (or time passed): finish the messages they free. */

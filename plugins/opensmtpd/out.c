@@ -79,12 +79,13 @@ out_text(const char *line)
 	out_add("\n", 1);
 }
 
-/* One data line, already dot-escaped. */
+/* One data line of len octets, already dot-escaped. */
 void
-out_dataline(const struct session *s, const char *line)
+out_dataline(const struct session *s, const char *line, size_t len)
 {
 	out_head("filter-dataline", s->id, s->token);
-	out_text(line);
+	out_add(line, len);
+	out_add("\n", 1);
 }
 
 /* New header lines ("a\n\tb"): one data line each, dot-escaped. */

@@ -50,16 +50,14 @@ session_get(uint64_t id)
 	return s;
 }
 
-/* Drop the message state; the session and its commit flags stay. */
+/* Drop what processing the message takes (the spool, the signers or the
+ * verifier); what is being held in s->hdr stays. */
 void
-session_reset(struct session *s)
+session_drop(struct session *s)
 {
 	size_t i;
 
 	spool_clear(&s->spool);
-	free(s->hdr);
-	s->hdr = NULL;
-	s->hdrlen = s->hdrcap = 0;
 	for (i = 0; i < s->nsigners; i++)
 		dkk_signer_free(s->signers[i]);
 	s->nsigners = 0;
@@ -69,6 +67,25 @@ session_reset(struct session *s)
 	s->sigsel = NULL;
 	dkk_verifier_free(s->verifier);
 	s->verifier = NULL;
+}
+
+/* Let go of what s->hdr holds. */
+void
+session_unhold(struct session *s)
+{
+	free(s->hdr);
+	s->hdr = NULL;
+	s->hdrlen = s->hdrcap = 0;
+}
+
+/* Drop the message state; the session and its commit flags stay. */
+void
+session_reset(struct session *s)
+{
+	session_drop(s);
+	session_unhold(s);
+	s->ardrop = 0;
+	s->pass = 0;
 	s->state = ST_IDLE;
 }
 
@@ -105,21 +122,27 @@ session_foreach(void (*fn)(struct session *))
  * field held back by arstrip.c).  CRLF, as for body lines: a CR that ends
  * the line is the message's own ("x\r\r\n" on the wire), and what is
  * signed must be what smtpd sends on; with LF alone, the signer would
- * take that CR for part of the line end. */
+ * take that CR for part of the line end.  -1 with the reason in *why when
+ * the line cannot be held. */
 int
-session_hold(struct session *s, const char *line, size_t len)
+session_hold(struct session *s, const char *line, size_t len,
+    const char **why)
 {
 	size_t need = s->hdrlen + len + 2, cap = s->hdrcap ? s->hdrcap : 1024;
 	char *p;
 
 	/* The core bounds the header block too; this keeps us in step. */
-	if (need > 4 * 1024 * 1024)
+	if (need > FILTER_HOLDMAX) {
+		*why = "header over 4 MiB";
 		return -1;
+	}
 	if (need > s->hdrcap) {
 		while (cap < need)
 			cap *= 2;
-		if ((p = realloc(s->hdr, cap)) == NULL)
+		if ((p = realloc(s->hdr, cap)) == NULL) {
+			*why = "out of memory";
 			return -1;
+		}
 		s->hdr = p;
 		s->hdrcap = cap;
 	}

@@ -168,9 +168,7 @@ sign_header_end(struct session *s)
 	free(from);
 	if (d != NULL && sign_start(s, d) == -1)
 		return -1;
-	free(s->hdr);
-	s->hdr = NULL;
-	s->hdrlen = s->hdrcap = 0;
+	session_unhold(s);
 	return 0;
 }
 
@@ -178,26 +176,33 @@ static int
 sign_update(struct session *s, const char *p, size_t len)
 {
 	size_t i;
+	int rc = DKK_OK;
 
-	for (i = 0; i < s->nsigners; i++)
-		if (dkk_signer_update(s->signers[i], p, len) != DKK_OK)
-			return -1;
-	return 0;
+	for (i = 0; i < s->nsigners && rc == DKK_OK; i++)
+		rc = dkk_signer_update(s->signers[i], p, len);
+	return rc;
 }
 
+/* One line; -1 with the reason in *why when it cannot be signed. */
 int
-sign_line(struct session *s, const char *line, size_t len)
+sign_line(struct session *s, const char *line, size_t len, const char **why)
 {
+	int rc;
+
 	if (s->state == ST_HEADER) {
 		if (len > 0)
-			return session_hold(s, line, len);
-		if (sign_header_end(s) == -1)
+			return session_hold(s, line, len, why);
+		if (sign_header_end(s) == -1) {
+			*why = "cannot start signing";
 			return -1;
+		}
 	}
 	/* CRLF, not LF: a CR that ends the line is its own ("x\r\r\n"). */
-	if (sign_update(s, line, len) == -1 ||
-	    sign_update(s, "\r\n", 2) == -1)
+	if ((rc = sign_update(s, line, len)) != DKK_OK ||
+	    (rc = sign_update(s, "\r\n", 2)) != DKK_OK) {
+		*why = dkk_strerror(rc);
 		return -1;
+	}
 	return 0;
 }
 

@@ -98,11 +98,8 @@ spool_emit_file(struct spool *sp, const struct session *s)
 
 	if (fflush(sp->f) == EOF || fseek(sp->f, 0, SEEK_SET) == -1)
 		return -1;
-	while ((n = getline(&line, &cap, sp->f)) > 0) {
-		if (line[n - 1] == '\n')
-			line[n - 1] = '\0';
-		out_dataline(s, line);
-	}
+	while ((n = getline(&line, &cap, sp->f)) > 0)
+		out_dataline(s, line, (size_t)n - (line[n - 1] == '\n'));
 	if (ferror(sp->f))
 		rc = -1;
 	free(line);
@@ -119,9 +116,7 @@ spool_emit(struct spool *sp, const struct session *s)
 		return spool_emit_file(sp, s);
 	for (p = sp->mem; p != NULL && p < sp->mem + sp->len; p = nl + 1) {
 		nl = memchr(p, '\n', sp->mem + sp->len - p);
-		*nl = '\0';
-		out_dataline(s, p);
-		*nl = '\n';
+		out_dataline(s, p, (size_t)(nl - p));
 	}
 	return 0;
 }

@@ -9,13 +9,19 @@
 
 #include "filter.h"
 
+/* One line; -1 with the reason in *why when the verifier refuses it. */
 int
-verify_line(struct session *s, const char *line, size_t len)
+verify_line(struct session *s, const char *line, size_t len,
+    const char **why)
 {
+	int rc;
+
 	/* CRLF, not LF: a CR that ends the line is its own ("x\r\r\n"). */
-	if (dkk_verifier_update(s->verifier, line, len) != DKK_OK ||
-	    dkk_verifier_update(s->verifier, "\r\n", 2) != DKK_OK)
+	if ((rc = dkk_verifier_update(s->verifier, line, len)) != DKK_OK ||
+	    (rc = dkk_verifier_update(s->verifier, "\r\n", 2)) != DKK_OK) {
+		*why = dkk_strerror(rc);
 		return -1;
+	}
 	return 0;
 }
 
@@ -25,7 +31,7 @@ static void
 verify_log(struct session *s)
 {
 	const struct dkk_sig_result *r;
-	const char *author = NULL;
+	const char *author = NULL, *detail;
 	char line[1024];
 	size_t i, n = dkk_verifier_count(s->verifier), len = 0;
 	enum dkk_adsp adsp;
@@ -39,7 +45,10 @@ verify_log(struct session *s)
 		    r->domain ? r->domain : "-", r->selector ? r->selector : "-",
 		    r->detail ? r->detail : dkk_reason_name(r->reason));
 	}
-	if (n == 0)
+	if (n == 0 && dkk_verifier_reason(s->verifier, &detail) == DKK_R_LIMIT)
+		len = snprintf(line, sizeof(line), "dkim=permerror (%s)",
+		    detail);
+	else if (n == 0)
 		len = snprintf(line, sizeof(line), "dkim=none");
 	if (conf.adsp && len < sizeof(line)) {
 		adsp = dkk_verifier_adsp(s->verifier, &author);

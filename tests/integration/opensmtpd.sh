@@ -113,6 +113,14 @@ same_below()
 	tail -n +"$(($1 + 1))" "$3.got" | cmp -s - "$2"
 }
 
+# top_ar FILE: the Authentication-Results field on top, unfolded.
+top_ar()
+{
+	awk '/^Authentication-Results:/ { on = 1; printf "%s", $0; next }
+	    on && /^[ \t]/ { sub(/^[ \t]+/, ""); printf " %s", $0; next }
+	    on { exit }' "$1"
+}
+
 # ---------------------------------------------------------------------
 # Part 1: the protocol, driven directly.
 
@@ -486,8 +494,9 @@ sys.stdout.buffer.write(b"".join(l + b"\r\n" for l in out))' cr.out $S1 \
 check "proto: ... and the signature covers it" "$DKIMKIT" verify --zone zone \
     cr.got
 
-# A message the library refuses (too many header fields): unchanged, or
-# tempfailed at commit with -T.
+# A header block over the core's limits (here 25,000 fields) is a verdict,
+# not a failure: our field on top says permerror, the rest is unchanged,
+# and -T has nothing to tempfail.
 {
 	awk 'BEGIN { for (i = 0; i < 25000; i++) print "X-Pad: " i }'
 	cat one.eml
@@ -495,15 +504,84 @@ check "proto: ... and the signature covers it" "$DKIMKIT" verify --zone zone \
 { echo "$HS"; feed $S1 huge.eml; commit $S1 00000000000000c1; } > huge.in
 run_filter huge huge.in "${VERIFY[@]}"
 extract $S1 huge
-cmp -s huge.got huge.eml &&
+top_ar huge.got | grep -q '^Authentication-Results: mx.test; dkim=permerror' &&
+    same_below "$(added huge.got)" huge.eml huge &&
     grep -qx "filter-result|$S1|00000000000000c1|proceed" huge.out &&
-    grep -q 'not processed' huge.err
-ok_if "proto: unprocessable message passed on unchanged, logged" $? \
-    "$(tail -n 2 huge.out)" "$(cat huge.err)"
+    grep -q "session $S1: dkim=permerror" huge.err
+ok_if "proto: header over the core's limits: dkim=permerror on top, the rest unchanged" \
+    $? "$(head -n 3 huge.got)" "$(cat huge.err)"
 run_filter huge-t huge.in "${VERIFY[@]}" -T
-grep -q "^filter-result|$S1|00000000000000c1|reject|451 " huge-t.out
-ok_if "proto: -T: unprocessable message tempfailed at commit" $? \
+grep -qx "filter-result|$S1|00000000000000c1|proceed" huge-t.out
+ok_if "proto: -T: a header over the limits is a verdict: proceed" $? \
     "$(tail -n 1 huge-t.out)"
+
+# forged_after N TAG: N fields "X-Pad-I: xxx..." of 1,980 octets, then an
+# A-R field claiming a pass from mx.test, then From.  2,200 of them make a
+# header over the 4 MiB the core and the filter hold.
+forged_after()
+{
+	awk -v n="$1" 'BEGIN { pad = sprintf("%1980s", ""); gsub(/ /, "x", pad)
+	    for (i = 0; i < n; i++) {
+		l = sprintf("X-Pad-%d: ", i)
+		print l substr(pad, 1, 1980 - length(l))
+	    } }'
+	printf 'Authentication-Results: mx.test; dkim=pass header.d=bank.example\n'
+	printf 'From: <ceo@bank.example>\nSubject: %s\n\nhi\n' "$2"
+}
+
+# only_ours FILE VERDICT: FILE has one A-R field, ours on top, with VERDICT.
+only_ours()
+{
+	[ "$(grep -c '^Authentication-Results:' "$1")" -eq 1 ] &&
+	    ! grep -q 'header.d=bank.example' "$1" &&
+	    top_ar "$1" | grep -q "^Authentication-Results: mx.test; dkim=$2"
+}
+
+# Issue #28: after a header over 4 MiB, fields claiming our authserv-id
+# are still removed (they used to go through with the rest unchanged).
+forged_after 2200 over4m > over4m.eml
+{ echo "$HS"; feed $S1 over4m.eml; commit $S1 00000000000000c1; } > over4m.in
+run_filter over4m over4m.in "${VERIFY[@]}"
+extract $S1 over4m
+only_ours over4m.got permerror &&
+    grep -q 'removed an Authentication-Results field claiming to come from mx.test' over4m.err &&
+    ! grep -q 'unchanged' over4m.err
+ok_if "proto: header over 4 MiB: the forged A-R field removed, ours says permerror" \
+    $? "$(grep '^Authentication-Results' over4m.got)" "$(cat over4m.err)"
+
+# The filter's own failure (no temporary file for a header over 64 KiB):
+# our field says temperror, the forged one is still removed; -T: 451.
+forged_after 40 notmp > notmp.eml
+{ echo "$HS"; feed $S1 notmp.eml; commit $S1 00000000000000c1; } > notmp.in
+TMPDIR=/nonexistent run_filter notmp notmp.in "${VERIFY[@]}"
+extract $S1 notmp
+only_ours notmp.got temperror &&
+    top_ar notmp.got | grep -q 'reason="cannot hold the message"' &&
+    same_below "$(added notmp.got)" <(grep -v '^Authentication-Results' notmp.eml) notmp &&
+    grep -qx "filter-result|$S1|00000000000000c1|proceed" notmp.out &&
+    grep -q 'not processed (cannot hold the message): passed on with dkim=temperror' notmp.err
+ok_if "proto: no temporary file: dkim=temperror on top, forged A-R removed" $? \
+    "$(top_ar notmp.got)" "$(cat notmp.err)"
+TMPDIR=/nonexistent run_filter notmp-t notmp.in "${VERIFY[@]}" -T
+grep -q "^filter-result|$S1|00000000000000c1|reject|451 " notmp-t.out
+ok_if "proto: -T: no temporary file: tempfailed at commit" $? \
+    "$(tail -n 1 notmp-t.out)"
+
+# An A-R field too large to hold (over 4 MiB, any authserv-id) cannot be
+# told from a forgery: removed, with a log line.
+{
+	printf 'Authentication-Results: other.example; dkim=pass\n'
+	awk 'BEGIN { pad = sprintf("%1970s", ""); gsub(/ /, "x", pad)
+	    for (i = 0; i < 2200; i++) print "\t(" pad ")" }'
+	printf 'From: <ceo@bank.example>\nSubject: bigar\n\nhi\n'
+} > bigar.eml
+{ echo "$HS"; feed $S1 bigar.eml; } > bigar.in
+run_filter bigar bigar.in "${VERIFY[@]}"
+extract $S1 bigar
+! grep -q 'other.example\|^\t(x' bigar.got &&
+    grep -q '^From: <ceo@bank.example>' bigar.got &&
+    grep -q 'removed an Authentication-Results field that cannot be held (header over 4 MiB)' bigar.err
+ok_if "proto: an A-R field over 4 MiB: removed, logged" $? "$(cat bigar.err)"
 
 check_fails "proto: a bad key stops the start with a message" "$FILTER" \
     -m sign -d example.test -s x -k /nonexistent.pem
@@ -673,14 +751,6 @@ delivered()
 	return 1
 }
 
-# top_ar FILE: the Authentication-Results field on top, unfolded.
-top_ar()
-{
-	awk '/^Authentication-Results:/ { on = 1; printf "%s", $0; next }
-	    on && /^[ \t]/ { sub(/^[ \t]+/, ""); printf " %s", $0; next }
-	    on { exit }' "$1"
-}
-
 if [ "$(id -u)" -ne 0 ]; then
 	skip "real smtpd" "needs root (mount namespaces, users for smtpd)"
 	done_testing
@@ -702,6 +772,8 @@ PV2=$((PS + 4))
 PV3=$((PS + 5))
 PV4=$((PS + 6))
 PS4=$((PS + 7))
+PV5=$((PS + 8))
+PV6=$((PS + 9))
 # A DNS server that answers every question with a damaged TXT record.
 "$PY" "$TOP_SRCDIR/tests/lib/baddns.py" txtlen > baddns.port &
 at_exit kill $!
@@ -715,6 +787,10 @@ listen on 127.0.0.1 port $PV filter "verify"
 listen on 127.0.0.1 port $PV2 filter "slow"
 listen on 127.0.0.1 port $PV3 filter "garbled"
 listen on 127.0.0.1 port $PV4 filter "baddns"
+filter "notmp" proc-exec "/usr/bin/env TMPDIR=/nonexistent $FILTER -m verify -D $DNS -i mx.test"
+filter "notmp-t" proc-exec "/usr/bin/env TMPDIR=/nonexistent $FILTER -m verify -D $DNS -i mx.test -T"
+listen on 127.0.0.1 port $PV5 filter "notmp"
+listen on 127.0.0.1 port $PV6 filter "notmp-t"
 action "local" maildir "$TMPD/md" user nobody
 match from any for any action "local"
 EOF
@@ -790,13 +866,13 @@ msg 'Bob <bob@other.test>' direct-unsigned | tail -n +3 > unsigned.eml
 send "$PV" unsigned.eml bob@other.test
 f=$(delivered direct-unsigned) && top_ar "$f" | grep -q 'dkim=none'
 ok_if "smtpd: unsigned message: dkim=none" $? "$(top_ar "${f:-/dev/null}")"
-# refused WHAT FILE FROM REPLY: sent to the verifier, answered REPLY at the
-# end of DATA, and not delivered.
+# refused WHAT FILE FROM REPLY [PORT]: sent to the verifier (on PORT),
+# answered REPLY at the end of DATA, and not delivered.
 refused()
 {
 	local st=0 subject
 
-	send "$PV" "$2" "$3" || st=$?
+	send "${5:-$PV}" "$2" "$3" || st=$?
 	[ "$st" -ne 0 ] && grep -q "<\*\* *$4" send.out
 	ok_if "smtpd: $1: ${4%% *} at the end of DATA" $? \
 	    "swaks status $st" "$(tail -n 6 send.out)"
@@ -819,6 +895,22 @@ f=$(delivered direct-ar-cr) &&
     top_ar "$f" | grep -q '^Authentication-Results: mx.test; dkim=none'
 ok_if "smtpd: A-R with a CR after the colon: removed, ours alone" $? \
     "$(cat raw.out)" "$(cat -A "${f:-/dev/null}" | head -n 12)"
+
+# Issue #28: the forged field after a header over 4 MiB (2,200 fields of
+# 1,980 octets) used to be delivered alone, the message "passed on
+# unchanged".  Now ours is the only one: permerror.
+send "$PV" over4m.eml ceo@bank.example
+f=$(delivered over4m) && only_ours "$f" permerror
+ok_if "smtpd: header over 4 MiB: the forged A-R removed, ours says permerror" \
+    $? "$(tail -n 3 send.out)" "$(grep '^Authentication-Results' "${f:-/dev/null}")"
+# No temporary file for the filter: ours says temperror; -T: 451.
+send "$PV5" notmp.eml ceo@bank.example
+f=$(delivered notmp) && only_ours "$f" temperror
+ok_if "smtpd: filter without a temporary file: forged A-R removed, ours says temperror" \
+    $? "$(tail -n 3 send.out)" "$(top_ar "${f:-/dev/null}")"
+sed 's/^Subject: notmp$/Subject: notmp-t/' notmp.eml > notmp-t.eml
+refused "-T, no temporary file" notmp-t.eml ceo@bank.example \
+    '451 4.7.0 dkimkit: cannot process' "$PV6"
 
 # A signed header field ending in a bare CR ("Reply-To: ...\r\r\n" on the
 # wire): the signature covers the line as smtpd passes it on.
