@@ -20,6 +20,8 @@
  * response into a 2048-octet buffer, and "filter-dataline|ID|TOKEN|"
  * takes 50 of them. */
 #define FILTER_LINE_BACK	1997
+/* The longest line the filter makes itself (RFC 5322 2.1.1). */
+#define OUT_LINEMAX		998
 /* The most header octets held for one field or header block, as the
  * core's DKK_LIMIT_HEADER_BYTES. */
 #define FILTER_HOLDMAX		(4 * 1024 * 1024)
@@ -113,7 +115,7 @@ int	proto_ready(void);
 /* out.c */
 void	out_text(const char *);
 void	out_dataline(const struct session *, const char *, size_t);
-void	out_lines(const struct session *, const char *);
+int	out_lines(const struct session *, const char *, size_t *);
 void	out_result(uint64_t, uint64_t, const char *);
 void	out_flush(void);
 

@@ -36,6 +36,22 @@ message_begin(struct session *s)
 	return 0;
 }
 
+/* Our new header field(s) on top.  Over-long lines are never sent
+ * (out_lines): the field is left out and the message counts as not
+ * processed (-T tempfails it). */
+static void
+message_top(struct session *s, const char *fields)
+{
+	size_t longest;
+
+	if (out_lines(s, fields, &longest) == 0)
+		return;
+	log_session(s, "%.*s field not added: a line of %zu octets (RFC 5322 "
+	    "allows %d)", (int)strcspn(fields, ":"), fields, longest,
+	    OUT_LINEMAX);
+	s->failed = 1;
+}
+
 /* Verify mode: the field saying that this message was not verified and
  * why (RFC 8601 2.7.1: temperror, a local failure that may not recur). */
 static void
@@ -48,7 +64,7 @@ message_unverified(struct session *s, const char *why)
 		log_session(s, "cannot make the Authentication-Results field");
 		return;
 	}
-	out_lines(s, field);
+	message_top(s, field);
 	free(field);
 }
 
@@ -91,7 +107,7 @@ void
 message_finish(struct session *s, char *top)
 {
 	if (top != NULL)
-		out_lines(s, top);
+		message_top(s, top);
 	free(top);
 	if (spool_emit(&s->spool, s) == -1) {
 		log_session(s, "held lines lost: tempfail at commit");

@@ -88,13 +88,35 @@ out_dataline(const struct session *s, const char *line, size_t len)
 	out_add("\n", 1);
 }
 
-/* New header lines ("a\n\tb"): one data line each, dot-escaped. */
-void
-out_lines(const struct session *s, const char *text)
+/* The length of the longest line of text ("a\n\tb"). */
+static size_t
+out_longest(const char *text)
+{
+	size_t n, max = 0;
+
+	for (;;) {
+		n = strcspn(text, "\n");
+		if (n > max)
+			max = n;
+		if (text[n] == '\0')
+			return max;
+		text += n + 1;
+	}
+}
+
+/* New header lines ("a\n\tb"), one data line each, dot-escaped.  They
+ * are checked as the lines from smtpd are: none goes out if one is over
+ * OUT_LINEMAX octets (RFC 5322 2.1.1), since smtpd 6.8 would cut one over
+ * FILTER_LINE_BACK and deliver a field that says something else.  -1 then,
+ * with the length of that line in *longest. */
+int
+out_lines(const struct session *s, const char *text, size_t *longest)
 {
 	const char *p = text;
 	size_t n;
 
+	if ((*longest = out_longest(text)) > OUT_LINEMAX)
+		return -1;
 	while (*p != '\0') {
 		n = strcspn(p, "\n");
 		out_head("filter-dataline", s->id, s->token);
@@ -106,6 +128,7 @@ out_lines(const struct session *s, const char *text)
 			break;
 		p += n + 1;
 	}
+	return 0;
 }
 
 void

@@ -465,6 +465,23 @@ grep -q "^filter-result|$S1|00000000000000c1|reject|554 5\.6\.0 " \
 ok_if "proto: a line of 1998 octets: refused at commit (554), logged" $? \
     "$(tail -n 1 long1998.out)" "$(cat long1998.err)"
 
+# The filter checks the lines it writes as it checks those it reads: a
+# field of its own with a line over 998 octets (RFC 5322 2.1.1; here h=
+# with a 1,200-octet field name) is not added, and -T tempfails.
+LONGNAME=X-$(head -c 1198 /dev/zero | tr '\0' n)
+run_filter longh canon.in -m sign -d example.test -s rsa -k rsa.pem \
+    -h "From:$LONGNAME"
+extract $S1 longh
+cmp -s longh.got canon.eml &&
+    grep -q 'DKIM-Signature field not added: a line of 1[0-9]* octets (RFC 5322 allows 998)' longh.err
+ok_if "proto: a DKIM-Signature line over 998 octets: not added, logged" $? \
+    "$(head -c 300 longh.got)" "$(cat longh.err)"
+{ cat canon.in; commit $S1 00000000000000c1; } > longh-t.in
+run_filter longh-t longh-t.in -m sign -d example.test -s rsa -k rsa.pem \
+    -h "From:$LONGNAME" -T
+grep -q "^filter-result|$S1|00000000000000c1|reject|451 " longh-t.out
+ok_if "proto: -T: ... tempfailed at commit" $? "$(tail -n 1 longh-t.out)"
+
 # A CR that ends a data line is the message's own (the wire line was
 # "x\r\r\n"): it goes back, and the signature covers it, in the body and
 # in a signed header field alike.
@@ -774,6 +791,7 @@ PV4=$((PS + 6))
 PS4=$((PS + 7))
 PV5=$((PS + 8))
 PV6=$((PS + 9))
+PS5=$((PS + 10))
 # A DNS server that answers every question with a damaged TXT record.
 "$PY" "$TOP_SRCDIR/tests/lib/baddns.py" txtlen > baddns.port &
 at_exit kill $!
@@ -803,6 +821,8 @@ listen on 127.0.0.1 port $PS2 filter "dual"
 filter "keydir" proc-exec "$FILTER -m sign -d example.test -K $TMPD/kd"
 listen on 127.0.0.1 port $PS3 filter "garbled"
 listen on 127.0.0.1 port $PS4 filter "keydir"
+filter "longh" proc-exec "$FILTER -m sign -d other.test -s rsa -k $TMPD/rsa.pem -h From:X-$(head -c 2198 /dev/zero | tr '\0' n)"
+listen on 127.0.0.1 port $PS5 filter "longh"
 action "relay" relay host smtp://127.0.0.1:$PV
 match from any for any action "relay"
 EOF
@@ -911,6 +931,17 @@ ok_if "smtpd: filter without a temporary file: forged A-R removed, ours says tem
 sed 's/^Subject: notmp$/Subject: notmp-t/' notmp.eml > notmp-t.eml
 refused "-T, no temporary file" notmp-t.eml ceo@bank.example \
     '451 4.7.0 dkimkit: cannot process' "$PV6"
+
+# A signer whose DKIM-Signature would have a line of 2,200 octets, which
+# smtpd would cut at 1997: not added; the message goes on unsigned (from
+# other.test, which has no ADSP record for the verifier to refuse it by).
+msg 'Bob <bob@other.test>' longh | tail -n +3 > longh.eml
+send "$PS5" longh.eml bob@other.test
+f=$(delivered longh) && ! grep -q '^DKIM-Signature' "$f" &&
+    top_ar "$f" | grep -q 'dkim=none' &&
+    grep -q 'DKIM-Signature field not added: a line of 2[0-9]* octets' sign.log
+ok_if "smtpd: a DKIM-Signature line over 998 octets is not sent, and logged" \
+    $? "$(top_ar "${f:-/dev/null}")" "$(grep -c '^DKIM-Signature' "${f:-/dev/null}")"
 
 # A signed header field ending in a bare CR ("Reply-To: ...\r\r\n" on the
 # wire): the signature covers the line as smtpd passes it on.
