@@ -25,6 +25,8 @@
 /* The most header octets held for one field or header block, as the
  * core's DKK_LIMIT_HEADER_BYTES. */
 #define FILTER_HOLDMAX		(4 * 1024 * 1024)
+/* -M: header octets held for all sessions together, by default. */
+#define FILTER_BUDGET		(32 * 1024 * 1024)
 
 enum filter_mode {
 	MODE_SIGN,
@@ -54,6 +56,7 @@ struct filter_conf {
 	int adsp;			/* -A */
 	int reject;			/* -r */
 	int tempfail;			/* -T */
+	size_t budget;			/* -M */
 	const char *dns;		/* -D */
 	const char *anchor;		/* -t */
 	const char *zone;		/* -z */
@@ -83,10 +86,12 @@ struct session {
 	uint64_t token;			/* of the latest data-line request */
 	struct session *next;		/* hash chain */
 	enum session_state state;
+	uint64_t seq;			/* the message's place in arrival order */
 	int pass;			/* not processed: lines go straight out */
 	int failed;			/* not processed: -T tempfails */
 	int broken;			/* lines lost: always tempfail */
 	int discard;			/* ADSP discard: -r rejects */
+	int busy;			/* over -M: always tempfail */
 	size_t toolong;			/* a line smtpd would cut: refused */
 	struct spool spool;
 	char *hdr;			/* sign: the header block so far;
@@ -94,6 +99,7 @@ struct session {
 	size_t hdrlen;
 	size_t hdrcap;
 	int ardrop;			/* verify: the field going by is dropped */
+	size_t charged;			/* header octets counted against -M */
 	dkk_signer *signers[FILTER_MAXKEYS];
 	size_t nsigners;
 	char *sigdomain;		/* sign: d= of this message */
@@ -127,6 +133,9 @@ void		 session_unhold(struct session *);
 void		 session_reset(struct session *);
 void		 session_free(uint64_t);
 void		 session_foreach(void (*)(struct session *));
+int		 session_charge(struct session *, size_t);
+void		 session_uncharge(struct session *);
+struct session	*session_youngest(struct session *);
 int		 session_hold(struct session *, const char *, size_t,
 		    const char **);
 size_t		 session_held_line(const char *, const char *, const char **);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,8 @@
 
 struct filter_conf conf = {
 	.opts = { .header_canon = DKK_CANON_RELAXED,
-	    .body_canon = DKK_CANON_RELAXED }
+	    .body_canon = DKK_CANON_RELAXED },
+	.budget = FILTER_BUDGET
 };
 
 static void usage(void) __attribute__((noreturn));
@@ -32,11 +34,11 @@ usage(void)
 	    "usage: %s -m sign -d domain [-d domain ...]\n"
 	    "           -s selector -k keyfile [-a algorithm]\n"
 	    "           [[-s selector] -k keyfile [-a algorithm]]\n"
-	    "           [-c canon] [-h headers] [-P pinfile] [-T]\n"
+	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
 	    "       %s -m sign -d domain [-d domain ...] -K keydir\n"
-	    "           [-c canon] [-h headers] [-P pinfile] [-T]\n"
+	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
 	    "       %s -m verify [-A] [-r] [-i authserv-id] [-D addr[@port]]\n"
-	    "           [-t trust-anchor] [-z zonefile] [-T]\n",
+	    "           [-t trust-anchor] [-z zonefile] [-T] [-M size]\n",
 	    FILTER_NAME, FILTER_NAME, FILTER_NAME);
 	exit(1);
 }
@@ -72,6 +74,30 @@ main_canon(const char *s)
 	conf.opts.body_canon = b;
 }
 
+/* -M: octets, or with k, m or g after the number (KiB, MiB, GiB). */
+static size_t
+main_size(const char *s)
+{
+	unsigned long long n;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (*end == 'k' || *end == 'K')
+		shift = 10;
+	else if (*end == 'm' || *end == 'M')
+		shift = 20;
+	else if (*end == 'g' || *end == 'G')
+		shift = 30;
+	if (shift != 0)
+		end++;
+	if (errno != 0 || end == s || *end != '\0' || *s == '-' || n == 0 ||
+	    n > (SIZE_MAX >> shift))
+		fatalx(s, "-M is a size: a number, with k, m or g after it");
+	return (size_t)n << shift;
+}
+
 /* Each -k pairs with the next -a; an -a before any unpaired -k waits for
  * the next -k. */
 static void
@@ -103,7 +129,7 @@ main_options(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "Aa:c:D:d:h:i:K:k:m:P:rs:Tt:z:")) !=
+	while ((ch = getopt(argc, argv, "Aa:c:D:d:h:i:K:k:M:m:P:rs:Tt:z:")) !=
 	    -1) {
 		switch (ch) {
 		case 'A':
@@ -134,6 +160,9 @@ main_options(int argc, char **argv)
 			break;
 		case 'k':
 			main_key(optarg, NULL);
+			break;
+		case 'M':
+			conf.budget = main_size(optarg);
 			break;
 		case 'P':
 			conf.pinfile = optarg;

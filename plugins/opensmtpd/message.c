@@ -21,13 +21,16 @@
 
 #include "filter.h"
 
+static uint64_t message_seq;
+
 static int
 message_begin(struct session *s)
 {
 	struct dkk_verify_opts vo = { .adsp = conf.adsp };
 
 	session_reset(s);
-	s->failed = s->broken = s->discard = 0;
+	s->seq = ++message_seq;
+	s->failed = s->broken = s->discard = s->busy = 0;
 	s->toolong = 0;
 	s->state = ST_HEADER;
 	if (conf.mode == MODE_VERIFY &&
@@ -76,8 +79,9 @@ message_fail(struct session *s, const char *why)
 	if (s->pass)
 		return;
 	log_session(s, "message not processed (%s): %s", why,
-	    conf.tempfail ? "tempfail at commit" : conf.mode == MODE_VERIFY ?
-	    "passed on with dkim=temperror" : "passed on unsigned");
+	    conf.tempfail || s->busy ? "tempfail at commit" :
+	    conf.mode == MODE_VERIFY ? "passed on with dkim=temperror" :
+	    "passed on unsigned");
 	s->failed = 1;
 	s->pass = 1;
 	if (conf.mode == MODE_VERIFY)
@@ -148,6 +152,28 @@ message_end(struct session *s)
 		message_finish(s, top);
 }
 
+/* -M: when a header line would take the octets held for all sessions
+ * over the budget, the message that began last gives way: it is not
+ * processed (its memory goes) and is refused at commit with 451, until
+ * the line fits or that message is this one.  Memory stays bounded
+ * however many large headers come at once, and older messages finish. */
+static void
+message_charge(struct session *s, size_t len)
+{
+	struct session *v;
+
+	if (s->state != ST_HEADER || s->busy)
+		return;
+	while (session_charge(s, len + 2) == -1) {
+		v = session_youngest(s);
+		v->busy = 1;
+		message_fail(v, "over the header budget of -M");
+		session_uncharge(v);
+		if (v == s)
+			return;
+	}
+}
+
 /* The line, dot-unescaped, to the signer or the verifier. */
 static void
 message_feed(struct session *s, const char *line, size_t len)
@@ -189,12 +215,15 @@ message_line(struct session *s, uint64_t token, const char *line,
 		message_end(s);
 		return;
 	}
+	message_charge(s, len);
 	if (conf.mode == MODE_VERIFY && s->state == ST_HEADER)
 		arstrip_line(s, line, len);
 	else
 		message_put(s, line, len);
 	if (!s->pass)
 		message_feed(s, line, len);
+	else if (len == 0)
+		s->state = ST_BODY;	/* where the signer would have seen it */
 }
 
 /* The commit phase: the verdicts decide; a session never seen proceeds. */
@@ -209,6 +238,9 @@ message_commit(struct session *s, uint64_t sid, uint64_t token)
 		    "998)";
 	else if (s != NULL && s->broken)
 		answer = "reject|451 4.3.0 dkimkit: message lost, try again";
+	else if (s != NULL && s->busy)
+		answer = "reject|451 4.3.1 dkimkit: too many large headers at "
+		    "once, try again later";
 	else if (s != NULL && s->failed && conf.tempfail)
 		answer = "reject|451 4.7.0 dkimkit: cannot process message, "
 		    "try again later";
@@ -217,7 +249,7 @@ message_commit(struct session *s, uint64_t sid, uint64_t token)
 		    "domain signs all mail and this has no valid signature";
 	out_result(sid, token, answer);
 	if (s != NULL) {
-		s->failed = s->broken = s->discard = 0;
+		s->failed = s->broken = s->discard = s->busy = 0;
 		s->toolong = 0;
 	}
 }

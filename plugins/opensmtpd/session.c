@@ -11,6 +11,7 @@
 #define SESSION_BUCKETS	1024
 
 static struct session *session_table[SESSION_BUCKETS];
+static size_t session_charged;	/* header octets, all sessions (-M) */
 
 static struct session **
 session_bucket(uint64_t id)
@@ -78,12 +79,57 @@ session_unhold(struct session *s)
 	s->hdrlen = s->hdrcap = 0;
 }
 
+/* Count n more octets of the header block of s against -M, at most
+ * FILTER_HOLDMAX a message (the most the core and the filter keep of it);
+ * -1 when that would take all sessions together over the budget. */
+int
+session_charge(struct session *s, size_t n)
+{
+	if (n > FILTER_HOLDMAX - s->charged)
+		n = FILTER_HOLDMAX - s->charged;
+	if (n > conf.budget - session_charged)
+		return -1;
+	session_charged += n;
+	s->charged += n;
+	return 0;
+}
+
+void
+session_uncharge(struct session *s)
+{
+	session_charged -= s->charged;
+	s->charged = 0;
+}
+
+static struct session *session_pick;
+
+static void
+session_younger(struct session *s)
+{
+	if (s->busy || (s->state != ST_HEADER && s->state != ST_BODY))
+		return;
+	if (session_pick == NULL || s->seq > session_pick->seq)
+		session_pick = s;
+}
+
+/* Of s and the sessions whose header counts against -M and that can
+ * still give way (not over it already, not waiting for DNS), the one
+ * whose message began last. */
+struct session *
+session_youngest(struct session *s)
+{
+	session_pick = s;
+	session_foreach(session_younger);
+	return session_pick;
+}
+
 /* Drop the message state; the session and its commit flags stay. */
 void
 session_reset(struct session *s)
 {
 	session_drop(s);
 	session_unhold(s);
+	session_uncharge(s);
 	s->ardrop = 0;
 	s->pass = 0;
 	s->state = ST_IDLE;
@@ -131,6 +177,10 @@ session_hold(struct session *s, const char *line, size_t len,
 	size_t need = s->hdrlen + len + 2, cap = s->hdrcap ? s->hdrcap : 1024;
 	char *p;
 
+	if (s->busy) {
+		*why = "over the header budget";
+		return -1;
+	}
 	/* The core bounds the header block too; this keeps us in step. */
 	if (need > FILTER_HOLDMAX) {
 		*why = "header over 4 MiB";

@@ -25,7 +25,8 @@ struct filter_conf conf = {
 	.adsp = 1,
 	.reject = 1,
 	.opts = { .header_canon = DKK_CANON_RELAXED,
-	    .body_canon = DKK_CANON_RELAXED }
+	    .body_canon = DKK_CANON_RELAXED },
+	.budget = FILTER_BUDGET
 };
 
 static int64_t
