@@ -62,8 +62,8 @@ message_unverified(struct session *s, const char *why)
 {
 	char *field;
 
-	if (dkk_ar_unverified(verify_authserv_id(), DKK_TEMPERROR, why, "\n",
-	    &field) != DKK_OK) {
+	if (dkk_ar_unverified(verify_authserv_id(), DKK_TEMPERROR, why,
+	    DKK_FIELD_LF, &field) != DKK_OK) {
 		log_session(s, "cannot make the Authentication-Results field");
 		return;
 	}
