@@ -412,6 +412,12 @@ DKK_EXPORT enum dkk_adsp dkk_verifier_adsp(const dkk_verifier *v,
 DKK_EXPORT int dkk_author_domain(const char *header, size_t len,
     char **domain) DKK_WUR;
 
+/* The author address of the same single From field, "local@domain" with
+ * the domain in lower case (what a signing policy looks up).  Errors as
+ * dkk_author_domain().  Free *address with free(). */
+DKK_EXPORT int dkk_author_address(const char *header, size_t len,
+    char **address) DKK_WUR;
+
 /* How a header field the core writes is laid out (dkk_verifier_ar,
  * dkk_ar_unverified, dkk_signer_final).  0: folded at 78 columns with
  * CRLF + TAB, no line over 998 characters, name included, no final line

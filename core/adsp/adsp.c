@@ -64,33 +64,59 @@ adsp_name(const char *prefix, const char *domain)
 	return buf_take(&b);
 }
 
-int
-dkk_author_domain(const char *header, size_t len, char **domain)
+/* The single From field's single author, or DKK_ESYNTAX. */
+static int
+sole_author(const char *header, size_t len, struct authors *a)
 {
 	struct header h;
-	struct authors a;
 	size_t used;
 	int rc;
 
-	if (header == NULL || domain == NULL)
-		return DKK_EINVAL;
-	*domain = NULL;
-	memset(&a, 0, sizeof(a));
+	memset(a, 0, sizeof(*a));
 	header_init(&h, SIZE_MAX, SIZE_MAX);
 	rc = header_feed(&h, header, len, &used);
 	if (rc == DKK_OK && !h.done)
 		rc = header_end(&h);
 	if (rc == DKK_OK)
-		rc = header_authors(&h, &a);
-	if (rc == DKK_OK && (a.addresses != 1 || a.malformed ||
+		rc = header_authors(&h, a);
+	if (rc == DKK_OK && (a->addresses != 1 || a->malformed ||
 	    hdrsel_count(&h, "From") != 1))
 		rc = DKK_ESYNTAX;
-	if (rc == DKK_OK) {
+	header_clear(&h);
+	return rc;
+}
+
+int
+dkk_author_domain(const char *header, size_t len, char **domain)
+{
+	struct authors a;
+	int rc;
+
+	if (header == NULL || domain == NULL)
+		return DKK_EINVAL;
+	*domain = NULL;
+	if ((rc = sole_author(header, len, &a)) == DKK_OK) {
 		*domain = a.domain[0];
 		a.n = 0;
 	}
 	authors_clear(&a);
-	header_clear(&h);
+	return rc;
+}
+
+int
+dkk_author_address(const char *header, size_t len, char **address)
+{
+	struct authors a;
+	int rc;
+
+	if (header == NULL || address == NULL)
+		return DKK_EINVAL;
+	*address = NULL;
+	if ((rc = sole_author(header, len, &a)) == DKK_OK) {
+		*address = a.address;
+		a.address = NULL;
+	}
+	authors_clear(&a);
 	return rc;
 }
 

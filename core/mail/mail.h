@@ -82,6 +82,7 @@ struct authors {
 	char *domain[AUTHORS_MAX];
 	size_t n;
 	size_t addresses;	/* list elements seen */
+	char *address;		/* the first valid "local@domain" */
 	bool malformed;
 };
 

@@ -159,7 +159,8 @@ authors_salvage(struct authors *a, const char *s, size_t len)
 
 /* addr-spec: local-part "@" domain, the last '@' separating them. */
 static bool
-addr_spec(const char *s, size_t len, const char **dom, size_t *dlen)
+addr_spec(const char *s, size_t len, const char **dom, size_t *dlen,
+    size_t *llen)
 {
 	const char *at = NULL;
 	size_t i, start, n;
@@ -176,7 +177,41 @@ addr_spec(const char *s, size_t len, const char **dom, size_t *dlen)
 	start = trim(at + 1, &n);
 	*dom = at + 1 + start;
 	*dlen = n;
+	*llen = (size_t)(at - s);
 	return domain_valid(*dom, n, true);
+}
+
+/* The first author address, as "local@domain" with the domain in lower
+ * case: what a signing policy looks up. */
+static int
+authors_address(struct authors *a, const char *local, size_t llen,
+    const char *dom, size_t dlen)
+{
+	struct buf b;
+	size_t i, off;
+
+	if (a->address != NULL)
+		return DKK_OK;
+	off = trim(local, &llen);
+	buf_init(&b);
+	buf_add(&b, local + off, llen);
+	buf_addc(&b, '@');
+	for (i = 0; i < dlen; i++)
+		buf_addc(&b, (char)lower((unsigned char)dom[i]));
+	if (b.failed)
+		return DKK_ENOMEM;
+	a->address = buf_take(&b);
+	return DKK_OK;
+}
+
+/* A valid addr-spec: its domain, and the first one's whole address. */
+static int
+authors_found(struct authors *a, const char *local, size_t llen,
+    const char *dom, size_t dlen)
+{
+	int rc = authors_address(a, local, llen, dom, dlen);
+
+	return rc != DKK_OK ? rc : authors_add(a, dom, dlen);
 }
 
 /* One element of the list: [display-name] "<" addr-spec ">" or a bare
@@ -185,7 +220,7 @@ static int
 authors_element(struct authors *a, const char *s, size_t len)
 {
 	const char *lt = NULL, *gt, *dom;
-	size_t i, dlen;
+	size_t i, dlen, llen;
 
 	a->addresses++;
 	for (i = 0; i < len && lt == NULL; i++) {
@@ -195,14 +230,15 @@ authors_element(struct authors *a, const char *s, size_t len)
 			lt = s + i;
 	}
 	if (lt == NULL)
-		return addr_spec(s, len, &dom, &dlen) ?
-		    authors_add(a, dom, dlen) : authors_salvage(a, s, len);
+		return addr_spec(s, len, &dom, &dlen, &llen) ?
+		    authors_found(a, s, llen, dom, dlen) :
+		    authors_salvage(a, s, len);
 	gt = memchr(lt, '>', len - (size_t)(lt - s));
 	if (gt == NULL || !words(s, (size_t)(lt - s), true) ||
 	    gt + 1 != s + len ||
-	    !addr_spec(lt + 1, (size_t)(gt - lt - 1), &dom, &dlen))
+	    !addr_spec(lt + 1, (size_t)(gt - lt - 1), &dom, &dlen, &llen))
 		return authors_salvage(a, s, len);
-	return authors_add(a, dom, dlen);
+	return authors_found(a, lt + 1, llen, dom, dlen);
 }
 
 /* Split at top-level ',' (and a group's ':' and ';'); quoted strings and
@@ -249,5 +285,6 @@ authors_clear(struct authors *a)
 
 	for (i = 0; i < a->n; i++)
 		free(a->domain[i]);
+	free(a->address);
 	memset(a, 0, sizeof(*a));
 }
