@@ -177,7 +177,8 @@ DKK_EXPORT void dkk_ctx_free(dkk_ctx *ctx);
  * never empty after a failed call that configures or loads through the
  * context (dkk_ctx_set_limit, _use_zone, _use_dns, _set_pin_file,
  * _load_key, dkk_key_generate, dkk_keydir_new, _active,
- * dkk_record_check, dkk_signer_new); "" when the last one succeeded.
+ * dkk_record_check, dkk_signer_new, dkk_policy_new, _decide,
+ * _sign_opts, _check); "" when the last one succeeded.
  * Owned by the context, valid until the next call on it. */
 DKK_EXPORT const char *dkk_ctx_error(const dkk_ctx *ctx);
 
@@ -725,6 +726,84 @@ DKK_EXPORT const char *dkk_spf_explanation(const dkk_spf *spf);
 /* A sentence saying why ("192.0.2.1 matched ip4:192.0.2.0/24 in
  * example.com"), never NULL once known. */
 DKK_EXPORT const char *dkk_spf_reason(const dkk_spf *spf);
+/* Signing policy: OpenDKIM's opendkim.conf, KeyTable, SigningTable.   */
+/*
+ * Which messages to sign, for which domain, with which keys, decided as
+ * OpenDKIM 2.11 decides: the author's address has a SigningTable line
+ * (or its domain is in Domain) AND the client authenticated or is in
+ * InternalHosts.  Read from opendkim.conf: Domain, Selector, KeyFile,
+ * KeyTable, SigningTable, InternalHosts, ExternalIgnoreList, SubDomains,
+ * MultipleSignatures, Canonicalization, SignHeaders, OversignHeaders,
+ * OmitHeaders, SignatureTTL, MinimumKeyBits, Mode; data sets as file:,
+ * refile: (patterns, tried in file order), csl: or a plain path.  Other
+ * settings become warnings (dkk_policy_warning), never silence. */
+
+typedef struct dkk_policy dkk_policy;
+
+/* Read the configuration and the tables it names (keys are loaded only
+ * when a signature needs them: dkk_policy_sign_opts).  DKK_EIO,
+ * DKK_ESYNTAX or DKK_ENOTSUP with "FILE:LINE: Name: reason" in
+ * dkk_ctx_error().  Free with dkk_policy_free(), before ctx. */
+DKK_EXPORT int dkk_policy_new(dkk_ctx *ctx, const char *opendkim_conf,
+    dkk_policy **pp) DKK_WUR;
+DKK_EXPORT void dkk_policy_free(dkk_policy *p);
+
+/* The warnings read: "FILE:LINE: Name: what was not used, and why".
+ * Owned by p. */
+DKK_EXPORT size_t dkk_policy_warnings(const dkk_policy *p);
+DKK_EXPORT const char *dkk_policy_warning(const dkk_policy *p, size_t i);
+
+/* What is known of one message. */
+struct dkk_policy_client {
+	const char *from;	/* the author address, "user@domain" */
+	const char *ip;		/* the client's address, or NULL */
+	const char *host;	/* its host name, or NULL */
+	const char *auth;	/* the authenticated user, or NULL/"" */
+};
+
+/* One signature to make.  "FILE:LINE" of the table lines that gave it
+ * (key_line NULL for the single KeyFile). */
+struct dkk_policy_sig {
+	char *domain;		/* d= */
+	char *selector;		/* s= */
+	char *identity;		/* i=, or NULL */
+	char *algorithm;	/* "rsa-sha256" or "ed25519-sha256" */
+	char *keyfile;		/* the private key's path */
+	char *signing_line;
+	char *key_line;
+};
+
+struct dkk_decision {
+	int sign;		/* 1: make every signature in sigs */
+	char *reason;		/* a sentence: why, or why not */
+	struct dkk_policy_sig *sigs;	/* the keys found, even when sign
+					 * is 0 (for "why not?") */
+	size_t nsigs;
+};
+
+/* Decide for one message; free what *d holds with dkk_decision_clear().
+ * A SigningTable line naming no KeyTable line is DKK_ESYNTAX with the
+ * line in dkk_ctx_error(), as OpenDKIM fails the message. */
+DKK_EXPORT int dkk_policy_decide(dkk_policy *p,
+    const struct dkk_policy_client *c, struct dkk_decision *d) DKK_WUR;
+DKK_EXPORT void dkk_decision_clear(struct dkk_decision *d);
+
+/* The signer options for one signature of a decision: its key loaded
+ * (once per path, kept by p), checked against the algorithm and
+ * MinimumKeyBits (DKK_EKEY), and the policy's Canonicalization,
+ * SignHeaders, OversignHeaders and SignatureTTL.  The strings point into
+ * s and p. */
+DKK_EXPORT int dkk_policy_sign_opts(dkk_policy *p,
+    const struct dkk_policy_sig *s, struct dkk_sign_opts *o) DKK_WUR;
+
+/* Look the whole configuration over: fn gets each problem as
+ * "FILE:LINE: Name: reason" (a SigningTable line naming no KeyTable
+ * line, a key file that cannot be read or that group or others can, a
+ * table line that can never match).  The number of problems, or a
+ * negative enum dkk_err. */
+typedef void (*dkk_policy_problem_fn)(void *arg, const char *problem);
+DKK_EXPORT int dkk_policy_check(dkk_policy *p, dkk_policy_problem_fn fn,
+    void *arg);
 
 #ifdef __cplusplus
 }

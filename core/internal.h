@@ -17,6 +17,8 @@
  *	adsp/			ADSP, on the verifier (dkim/verify.h)
  *	spf/spf.h		SPF (RFC 7208) on the DNS layer: records,
  *				macros, check_host()
+ *	policy/policy.h		the signing policy: opendkim.conf, its
+ *				tables and host lists, the decision
  *
  * ctx.c and names.c, at the top, tie the layers together.
  */

@@ -1,0 +1,214 @@
+/*
+ * check.c: dkk_policy_check(), the whole configuration looked over before
+ * it meets mail: SigningTable lines naming no KeyTable line, key files
+ * that cannot be read or that others can, and lines that can never
+ * match (shadowed by an earlier pattern, a duplicate, a form the lookup
+ * never asks for).  Each problem is one "FILE:LINE: Name: reason".
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "policy.h"
+
+struct checker {
+	dkk_policy *p;
+	dkk_policy_problem_fn fn;
+	void *arg;
+	int count;
+	bool nomem;
+};
+
+static void
+problem(struct checker *c, const char *fmt, ...) PRINTF(2, 3);
+
+static void
+problem(struct checker *c, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+
+	buf_init(&b);
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (b.failed || b.p == NULL)
+		c->nomem = true;
+	else
+		c->fn(c->arg, b.p);
+	c->count++;
+	buf_clear(&b);
+}
+
+static void
+check_refs(struct checker *c)
+{
+	const struct ptable *s = &c->p->signing;
+	size_t i, j, len;
+	char name[1024];
+
+	for (i = 0; i < s->n; i++) {
+		len = strcspn(s->v[i].value, ":");
+		if (len >= sizeof(name) || memchr(s->v[i].value, '%', len))
+			continue;	/* known only per message */
+		memcpy(name, s->v[i].value, len);
+		name[len] = '\0';
+		if (!c->p->keys.patterns && ptable_get(&c->p->keys, name) != NULL)
+			continue;
+		for (j = 0; c->p->keys.patterns && j < c->p->keys.n; j++)
+			if (glob_match(c->p->keys.v[j].key, name))
+				break;
+		if (!c->p->keys.patterns || j == c->p->keys.n)
+			problem(c, "%s: SigningTable: '%s' is not in the "
+			    "KeyTable", s->v[i].where, name);
+	}
+}
+
+static void
+check_keyfile(struct checker *c, const char *where, const char *path)
+{
+	struct stat st;
+	FILE *f;
+
+	if (strchr(path, '%') != NULL)
+		return;		/* known only per message */
+	if ((f = fopen(path, "r")) == NULL) {
+		problem(c, "%s: KeyTable: %s: %s", where, path,
+		    strerror(errno));
+		return;
+	}
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
+		problem(c, "%s: KeyTable: %s: readable or writable by group "
+		    "or others (mode %04o)", where, path,
+		    (unsigned)(st.st_mode & 07777));
+	fclose(f);
+}
+
+static void
+check_keys(struct checker *c)
+{
+	const struct ptable *k = &c->p->keys;
+	const char *v, *end;
+	char path[4096];
+	size_t i, len;
+
+	for (i = 0; i < k->n; i++) {
+		v = strchr(strchr(k->v[i].value, ':') + 1, ':') + 1;
+		end = v + strcspn(v, ":");
+		len = (size_t)(end - v);
+		if (len >= sizeof(path))
+			continue;
+		memcpy(path, v, len);
+		path[len] = '\0';
+		check_keyfile(c, k->v[i].where, path);
+	}
+	if (c->p->set[PK_SIGNINGTABLE].value == NULL &&
+	    c->p->set[PK_KEYFILE].value != NULL)
+		check_keyfile(c, c->p->set[PK_KEYFILE].where,
+		    c->p->set[PK_KEYFILE].value);
+}
+
+/* Patterns are matched against "user@domain", one after another. */
+static void
+check_patterns(struct checker *c)
+{
+	const struct ptable *s = &c->p->signing;
+	size_t i, j;
+
+	for (j = 0; j < s->n; j++) {
+		if (strchr(s->v[j].key, '@') == NULL &&
+		    strchr(s->v[j].key, '*') == NULL) {
+			problem(c, "%s: SigningTable: '%s' never matches: "
+			    "refile: patterns are matched against user@domain",
+			    s->v[j].where, s->v[j].key);
+			continue;
+		}
+		for (i = 0; !c->p->multisig && i < j; i++)
+			if (glob_match(s->v[i].key, s->v[j].key)) {
+				problem(c, "%s: SigningTable: '%s' never "
+				    "matches: '%s' (%s) comes first and covers "
+				    "it", s->v[j].where, s->v[j].key,
+				    s->v[i].key, s->v[i].where);
+				break;
+			}
+	}
+}
+
+/* Exact keys are asked only in the forms decide.c lists. */
+static void
+check_exact(struct checker *c)
+{
+	const struct ptable *s = &c->p->signing;
+	const struct pentry *first;
+	const char *k, *star;
+	size_t j;
+
+	for (j = 0; j < s->n; j++) {
+		k = s->v[j].key;
+		star = strchr(k, '*');
+		first = ptable_get(s, k);
+		if (first != &s->v[j])
+			problem(c, "%s: SigningTable: '%s' never matches: the "
+			    "same key at %s comes first", s->v[j].where, k,
+			    first->where);
+		else if (star != NULL && strcmp(k, "*") != 0 &&
+		    !(strcmp(star, "*") == 0 && star > k && star[-1] == '@'))
+			problem(c, "%s: SigningTable: '%s' never matches: only "
+			    "refile: tables have patterns", s->v[j].where, k);
+		else if (!c->p->subdomains && (k[0] == '.' ||
+		    strstr(k, "@.") != NULL))
+			problem(c, "%s: SigningTable: '%s' never matches "
+			    "without SubDomains", s->v[j].where, k);
+	}
+}
+
+static void
+check_hosts(struct checker *c, const struct phosts *h, const char *field)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (h->v[i].name != NULL && strchr(h->v[i].name, '*') != NULL)
+			problem(c, "%s: %s: '%s' never matches: names are "
+			    "compared whole; write '.domain' for every host "
+			    "under a domain", h->v[i].where, field,
+			    h->v[i].name);
+}
+
+static int
+policy_check_run(dkk_policy *p, dkk_policy_problem_fn fn, void *arg)
+{
+	struct checker c;
+
+	if (fn == NULL)
+		return DKK_EINVAL;
+	memset(&c, 0, sizeof(c));
+	c.p = p;
+	c.fn = fn;
+	c.arg = arg;
+	check_refs(&c);
+	check_keys(&c);
+	if (p->signing.patterns)
+		check_patterns(&c);
+	else
+		check_exact(&c);
+	check_hosts(&c, &p->internal, "InternalHosts");
+	check_hosts(&c, &p->ignore, "ExternalIgnoreList");
+	return c.nomem ? DKK_ENOMEM : c.count;
+}
+
+int
+dkk_policy_check(dkk_policy *p, dkk_policy_problem_fn fn, void *arg)
+{
+	int rc;
+
+	if (p == NULL)
+		return DKK_EINVAL;
+	ctx_begin(p->ctx);
+	rc = policy_check_run(p, fn, arg);
+	ctx_end(p->ctx, rc < 0 ? rc : DKK_OK);
+	return rc;
+}
