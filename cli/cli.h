@@ -20,6 +20,7 @@ int cmd_sign(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_spf(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 
 /* main.c: shared helpers */
 void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -62,6 +63,22 @@ void print_record(FILE *out, const char *sel, const char *dom,
     const char *type, const char *p64);
 int new_key(dkk_ctx *ctx, const char *type, unsigned bits, const char *path,
     char **p64);
+
+/* sign.c: the input (standard input spooled), one signature over it
+ * (*field to free), and the fields on top of it written out. */
+FILE *open_input(const char *path);
+int sign_one(dkk_ctx *ctx, const struct dkk_sign_opts *so, FILE *f,
+    const char *name, char **field);
+int sign_emit(FILE *f, char *const *fields, size_t n, const char *name);
+
+/* policy.c: the policy of an opendkim.conf, its warnings said; an
+ * address as --from gives it (free with free(), NULL if none). */
+int policy_open(dkk_ctx *ctx, const char *conf, dkk_policy **pp);
+char *policy_address(const char *from);
+
+/* policysign.c: sign f as the policy says, or pass it through. */
+int sign_by_policy(dkk_ctx *ctx, const char *conf,
+    struct dkk_policy_client *c, FILE *f, const char *name);
 
 /* json.c */
 void json_string(FILE *f, const char *s);

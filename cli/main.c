@@ -1,5 +1,7 @@
 /*
  * main.c: the dkimkit command: sign, verify, keygen, key, adsp and spf.
+ * main.c: the dkimkit command: sign, verify, keygen, key, adsp and
+ * policy.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -24,6 +26,7 @@ static const char usage[] =
     "           switch, retire, purge, record (see dkimkit-key(1))\n"
     "  adsp     evaluate Author Domain Signing Practices (RFC 5617)\n"
     "  spf      check a client's address with SPF (RFC 7208)\n"
+    "  policy   explain an OpenDKIM signing policy: test, check\n"
     "\n"
     "Run 'dkimkit COMMAND --help' for a command's options, and see\n"
     "dkimkit(1).\n";
@@ -168,6 +171,7 @@ main(int argc, char **argv)
 		{ "key", cmd_key },
 		{ "adsp", cmd_adsp },
 		{ "spf", cmd_spf },
+		{ "policy", cmd_policy },
 	};
 	size_t i;
 

@@ -14,6 +14,8 @@
 static const char sign_usage[] =
     "usage: dkimkit sign --key FILE|pkcs11:URI --domain D --selector S\n"
     "       dkimkit sign --keydir DIR --domain D\n"
+    "       dkimkit sign --opendkim-conf FILE [--client-ip IP]\n"
+    "                    [--client-host NAME] [--auth USER]\n"
     "                    [--algorithm rsa-sha256|ed25519-sha256]\n"
     "                    [--canon HDR/BODY] [--headers a:b:c] [--oversign]\n"
     "                    [--identity I] [--expire SECS] [--body-length]\n"
@@ -37,7 +39,16 @@ static const char sign_usage[] =
     "  --identity I      agent or user identifier (i=), within D\n"
     "  --expire SECS     signature expires SECS after signing (x=)\n"
     "  --body-length     add l= (lets others append to the body)\n"
-    "  --now UNIXTIME    sign as of this time (t=)\n";
+    "  --now UNIXTIME    sign as of this time (t=)\n"
+    "  --opendkim-conf FILE  sign as this OpenDKIM configuration says (its\n"
+    "                    SigningTable, KeyTable, InternalHosts...): with\n"
+    "                    each key it gives, or not at all (the message is\n"
+    "                    passed through, the reason said on standard\n"
+    "                    error); see 'dkimkit policy test'\n"
+    "  --client-ip IP    the SMTP client, for InternalHosts (default\n"
+    "                    127.0.0.1)\n"
+    "  --client-host N   its host name, for names in InternalHosts\n"
+    "  --auth USER       the client authenticated as USER\n";
 
 struct sopts {
 	struct dkk_sign_opts so;
@@ -46,6 +57,10 @@ struct sopts {
 	const char *pinfile;
 	dkk_keydir *kd;
 	const char *algorithm;
+	const char *conf;		/* --opendkim-conf */
+	struct dkk_policy_client client;
+	int manual;			/* options the policy would decide */
+	int client_opts;		/* --client-ip, --client-host, --auth */
 	long long now;
 	int have_now;
 };
@@ -72,7 +87,7 @@ copy_crlf(FILE *f)
 }
 
 /* Standard input cannot be read twice: spool it. */
-static FILE *
+FILE *
 open_input(const char *path)
 {
 	char buf[65536];
@@ -93,15 +108,22 @@ open_input(const char *path)
 	return t;
 }
 
-static int
-sign_stream(dkk_ctx *ctx, const struct sopts *o, FILE *f, const char *name)
+/* One signature over f, from its start: *field to free. */
+int
+sign_one(dkk_ctx *ctx, const struct dkk_sign_opts *so, FILE *f,
+    const char *name, char **field)
 {
 	dkk_signer *s;
-	char buf[65536], *field = NULL;
+	char buf[65536];
 	size_t n;
 	int rc;
 
-	if ((rc = dkk_signer_new(ctx, &o->so, &s)) != DKK_OK) {
+	*field = NULL;
+	if (fseek(f, 0, SEEK_SET) != 0) {
+		warnx("%s: %s", name, strerror(errno));
+		return EXIT_TROUBLE;
+	}
+	if ((rc = dkk_signer_new(ctx, so, &s)) != DKK_OK) {
 		ctx_warn(ctx);
 		return EXIT_TROUBLE;
 	}
@@ -111,20 +133,39 @@ sign_stream(dkk_ctx *ctx, const struct sopts *o, FILE *f, const char *name)
 		warnx("%s: %s", name, strerror(errno));
 		rc = DKK_EIO;
 	} else if (rc == DKK_OK) {
-		rc = dkk_signer_final(s, 0, &field);
+		rc = dkk_signer_final(s, 0, field);
 	}
 	if (rc != DKK_OK && rc != DKK_EIO)
 		warnx("%s: %s", name, dkk_strerror(rc));
 	dkk_signer_free(s);
-	if (rc != DKK_OK)
-		return EXIT_TROUBLE;
-	printf("%s\r\n", field);
-	free(field);
+	return rc == DKK_OK ? 0 : EXIT_TROUBLE;
+}
+
+/* The new fields on top, then f with CRLF line ends. */
+int
+sign_emit(FILE *f, char *const *fields, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		printf("%s\r\n", fields[i]);
 	if (fseek(f, 0, SEEK_SET) != 0 || copy_crlf(f) != 0) {
 		warnx("%s: %s", name, strerror(errno));
 		return EXIT_TROUBLE;
 	}
 	return fflush(stdout) == 0 ? 0 : EXIT_TROUBLE;
+}
+
+static int
+sign_stream(dkk_ctx *ctx, const struct sopts *o, FILE *f, const char *name)
+{
+	char *field;
+	int rc;
+
+	if ((rc = sign_one(ctx, &o->so, f, name, &field)) == 0)
+		rc = sign_emit(f, &field, 1, name);
+	free(field);
+	return rc;
 }
 
 /* --key, or the active key of --keydir (then s= is its selector). */
@@ -149,6 +190,26 @@ sign_key(dkk_ctx *ctx, struct sopts *o, const dkk_key **key)
 	return rc;
 }
 
+/* --opendkim-conf: the policy decides; ctx is freed here. */
+static int
+sign_policy_file(dkk_ctx *ctx, struct sopts *o, const char *path,
+    const char *name)
+{
+	FILE *f;
+	int rc = EXIT_TROUBLE;
+
+	if (pin_setup(ctx, o->pinfile) != DKK_OK)
+		ctx_warn(ctx);
+	else if ((f = open_input(path)) == NULL)
+		warnx("%s: %s", name, strerror(errno));
+	else {
+		rc = sign_by_policy(ctx, o->conf, &o->client, f, name);
+		fclose(f);
+	}
+	dkk_ctx_free(ctx);
+	return rc;
+}
+
 static int
 sign_file(struct sopts *o, const char *path)
 {
@@ -164,6 +225,8 @@ sign_file(struct sopts *o, const char *path)
 	}
 	if (o->have_now)
 		dkk_ctx_set_clock(ctx, fixed_clock, &o->now);
+	if (o->conf != NULL)
+		return sign_policy_file(ctx, o, path, name);
 	if ((rc = sign_key(ctx, o, &key)) != DKK_OK) {
 		ctx_warn(ctx);
 		dkk_keydir_free(o->kd);
@@ -191,7 +254,8 @@ int
 cmd_sign(int argc, char **argv)
 {
 	enum { O_KEY = 256, O_KEYDIR, O_PINFILE, O_DOMAIN, O_SEL, O_ALG,
-	    O_CANON, O_HEADERS, O_OVER, O_ID, O_EXPIRE, O_LEN, O_NOW, O_HELP };
+	    O_CANON, O_HEADERS, O_OVER, O_ID, O_EXPIRE, O_LEN, O_NOW, O_HELP,
+	    O_CONF, O_IP, O_HOST, O_AUTH };
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, O_KEY },
 		{ "keydir", required_argument, NULL, O_KEYDIR },
@@ -207,6 +271,10 @@ cmd_sign(int argc, char **argv)
 		{ "body-length", no_argument, NULL, O_LEN },
 		{ "now", required_argument, NULL, O_NOW },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "opendkim-conf", required_argument, NULL, O_CONF },
+		{ "client-ip", required_argument, NULL, O_IP },
+		{ "client-host", required_argument, NULL, O_HOST },
+		{ "auth", required_argument, NULL, O_AUTH },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sopts o;
@@ -215,9 +283,19 @@ cmd_sign(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.so.header_canon = o.so.body_canon = DKK_CANON_RELAXED;
+	o.client.ip = "127.0.0.1";
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		if (c != O_PINFILE && c != O_NOW && c != O_HELP && c != O_CONF &&
+		    c != O_IP && c != O_HOST && c != O_AUTH)
+			o.manual++;
+		if (c == O_IP || c == O_HOST || c == O_AUTH)
+			o.client_opts++;
 		switch (c) {
+		case O_CONF: o.conf = optarg; break;
+		case O_IP: o.client.ip = optarg; break;
+		case O_HOST: o.client.host = optarg; break;
+		case O_AUTH: o.client.auth = optarg; break;
 		case O_KEY: o.keyfile = optarg; break;
 		case O_KEYDIR: o.keydir = optarg; break;
 		case O_PINFILE: o.pinfile = optarg; break;
@@ -260,6 +338,16 @@ cmd_sign(int argc, char **argv)
 			    argv[optind - 1]);
 		}
 	}
+	if (argc - optind > 1)
+		return usage_error("sign", "one message at a time");
+	if (o.conf != NULL && o.manual > 0)
+		return usage_error("sign", "--opendkim-conf takes the keys "
+		    "and how to sign from the configuration");
+	if (o.conf != NULL)
+		return sign_file(&o, optind < argc ? argv[optind] : "-");
+	if (o.client_opts > 0)
+		return usage_error("sign", "--client-ip, --client-host and "
+		    "--auth go with --opendkim-conf");
 	if (o.keydir != NULL && (o.keyfile != NULL || o.so.selector != NULL))
 		return usage_error("sign",
 		    "--keydir excludes --key and --selector");
