@@ -111,22 +111,16 @@ check_keys(struct checker *c)
 		    c->p->set[PK_KEYFILE].value);
 }
 
-/* Patterns are matched against "user@domain", one after another. */
+/* Each question gets the first pattern that covers it: a pattern that
+ * an earlier one covers is never that first. */
 static void
 check_patterns(struct checker *c)
 {
 	const struct ptable *s = &c->p->signing;
 	size_t i, j;
 
-	for (j = 0; j < s->n; j++) {
-		if (strchr(s->v[j].key, '@') == NULL &&
-		    strchr(s->v[j].key, '*') == NULL) {
-			problem(c, "%s: SigningTable: '%s' never matches: "
-			    "refile: patterns are matched against user@domain",
-			    s->v[j].where, s->v[j].key);
-			continue;
-		}
-		for (i = 0; !c->p->multisig && i < j; i++)
+	for (j = 0; j < s->n; j++)
+		for (i = 0; i < j; i++)
 			if (glob_match(s->v[i].key, s->v[j].key)) {
 				problem(c, "%s: SigningTable: '%s' never "
 				    "matches: '%s' (%s) comes first and covers "
@@ -134,7 +128,6 @@ check_patterns(struct checker *c)
 				    s->v[i].key, s->v[i].where);
 				break;
 			}
-	}
 }
 
 /* Exact keys are asked only in the forms decide.c lists. */

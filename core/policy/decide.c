@@ -2,11 +2,14 @@
  * decide.c: one message's decision, as OpenDKIM takes it.  The author's
  * address is looked up in the SigningTable (or the Domain list); the
  * message is signed only when that finds a key AND the client
- * authenticated or is in InternalHosts.  A refile: table tries each
- * pattern against "user@domain" in file order; an exact table is asked
+ * authenticated or is in InternalHosts.  The table is asked
  * "user@domain", "domain", then with SubDomains "user@.parent" and
- * ".parent" for each parent, then "user@*" and "*".  The first hit wins,
- * or every hit with MultipleSignatures.
+ * ".parent" for each parent, then "user@*" and "*"; an exact table
+ * answers with the line of that key, a refile: table with the first
+ * pattern, in file order, that covers it.  The first answer wins, or
+ * with MultipleSignatures every question's answer (as opendkim 2.11
+ * under miltertest does: "ceo@example.com" with "ceo@example.com",
+ * "*@example.com" and "*@*" lines gets the first and the last).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -138,26 +141,23 @@ sig_from_signing(struct asker *a, const struct pentry *se)
 	return rc;
 }
 
-/* Look key up; a hit becomes a signature.  *done once one is enough. */
+/* Ask the table for key: its first line that is key (an exact table) or
+ * whose pattern covers key (refile:, in file order).  A hit becomes a
+ * signature; *done once one is enough. */
 static int
 ask(struct asker *a, const char *key, bool *done)
 {
 	const struct pentry *e;
 	size_t i;
-	int rc = DKK_OK;
 
-	if (!a->p->signing.patterns) {
-		if ((e = ptable_get(&a->p->signing, key)) == NULL)
+	if (*done || (e = table_find(&a->p->signing, key)) == NULL)
+		return DKK_OK;
+	*done = !a->p->multisig;
+	/* A line that answered an earlier question signs only once. */
+	for (i = 0; i < a->d->nsigs; i++)
+		if (strcmp(a->d->sigs[i].signing_line, e->where) == 0)
 			return DKK_OK;
-		*done = !a->p->multisig;
-		return sig_from_signing(a, e);
-	}
-	for (i = 0; rc == DKK_OK && !*done && i < a->p->signing.n; i++)
-		if (glob_match(a->p->signing.v[i].key, key)) {
-			rc = sig_from_signing(a, &a->p->signing.v[i]);
-			*done = !a->p->multisig;
-		}
-	return rc;
+	return sig_from_signing(a, e);
 }
 
 static int
@@ -176,6 +176,8 @@ ask_fmt(struct asker *a, bool *done, const char *fmt, const char *x,
 	return rc;
 }
 
+/* OpenDKIM asks every kind of table the same questions, in this order;
+ * each answer is one line, the first that fits. */
 static int
 lookup_signing(struct asker *a)
 {
@@ -183,8 +185,6 @@ lookup_signing(struct asker *a)
 	bool done = false;
 	int rc;
 
-	if (a->p->signing.patterns)
-		return ask_fmt(a, &done, "%s@%s", a->user, a->domain);
 	if ((rc = ask_fmt(a, &done, "%s@%s", a->user, a->domain)) != DKK_OK ||
 	    (rc = ask_fmt(a, &done, "%s%s", "", a->domain)) != DKK_OK)
 		return rc;
