@@ -361,6 +361,7 @@ main(int argc, char **argv)
 	suite_resolver();
 	suite_spf();
 	suite_spfmacro();
+	suite_policy();
 	CU_set_test_complete_handler(tap_done);
 	if (only != NULL) {
 		CU_pSuite s = CU_get_suite(only);

@@ -30,6 +30,7 @@ void suite_settings(void);
 void suite_resolver(void);
 void suite_spf(void);
 void suite_spfmacro(void);
+void suite_policy(void);
 
 /* Register a suite from a NULL-terminated table. */
 struct unit_test {

@@ -1,0 +1,520 @@
+/*
+ * test_policy.c: the signing policy (dkk_policy) on its corners: the
+ * order of refile: patterns, a pattern that is a prefix of another, "*@*",
+ * "%", SubDomains at the apex and below, MultipleSignatures, csl:,
+ * InternalHosts with IPv4, IPv6, networks, names and "!", every
+ * configuration error's message, and dkk_policy_check's findings.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+#define FX_FILES 8
+
+/* A folder of configuration files; "@D@" in their text is the folder. */
+struct pfx {
+	char dir[256];
+	char path[FX_FILES][320];
+	size_t n;
+	dkk_ctx *ctx;
+	dkk_policy *p;
+};
+
+static int
+pfx_init(struct pfx *fx)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	memset(fx, 0, sizeof(*fx));
+	snprintf(fx->dir, sizeof(fx->dir), "%s/dkk-policy-XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(fx->dir) == NULL || dkk_ctx_new(&fx->ctx) != DKK_OK) {
+		CU_FAIL("fixture");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+pfx_file(struct pfx *fx, const char *name, const char *text)
+{
+	char *path = fx->path[fx->n++], dir[sizeof(fx->dir)];
+	const char *at;
+	FILE *f;
+
+	memcpy(dir, fx->dir, sizeof(dir));
+	snprintf(path, sizeof(fx->path[0]), "%.255s/%.63s", dir, name);
+	if ((f = fopen(path, "w")) == NULL)
+		return path;
+	for (; (at = strstr(text, "@D@")) != NULL; text = at + 3) {
+		fwrite(text, 1, (size_t)(at - text), f);
+		fputs(fx->dir, f);
+	}
+	fputs(text, f);
+	fclose(f);
+	chmod(path, 0600);
+	return path;
+}
+
+static void
+pfx_free(struct pfx *fx)
+{
+	size_t i;
+
+	dkk_policy_free(fx->p);
+	dkk_ctx_free(fx->ctx);
+	for (i = 0; i < fx->n; i++)
+		unlink(fx->path[i]);
+	rmdir(fx->dir);
+}
+
+/* The policy of this opendkim.conf, or NULL (then the error is in ctx). */
+static int
+pfx_policy(struct pfx *fx, const char *conf)
+{
+	return dkk_policy_new(fx->ctx, pfx_file(fx, "opendkim.conf", conf),
+	    &fx->p);
+}
+
+/* "s1,s2" (the selectors to sign with), "-" (none: not signed). */
+static char *
+decide(struct pfx *fx, const char *from, const char *ip, const char *host,
+    const char *auth)
+{
+	struct dkk_policy_client c = { from, ip, host, auth };
+	struct dkk_decision d;
+	static char out[256];
+	size_t i;
+
+	out[0] = '\0';
+	if (dkk_policy_decide(fx->p, &c, &d) != DKK_OK)
+		return strcpy(out, "error");
+	if (!d.sign)
+		strcpy(out, "-");
+	for (i = 0; d.sign && i < d.nsigs; i++) {
+		strcat(out, i > 0 ? "," : "");
+		strcat(out, d.sigs[i].selector);
+	}
+	dkk_decision_clear(&d);
+	return out;
+}
+
+static const char keytable[] =
+    "k1 example.com:s1:@D@/k1.pem\n"
+    "k2 example.com:s2:@D@/k2.pem\n"
+    "k3 %:s3:@D@/%.pem\n"
+    "ceo example.com:ceo:@D@/ceo.pem\n";
+
+static void
+policy_refile_order_and_prefix(void)
+{
+	struct pfx fx;
+
+	if (pfx_init(&fx) != 0)
+		return;
+	pfx_file(&fx, "keys", keytable);
+	pfx_file(&fx, "signing",
+	    "ceo@example.com ceo\n"
+	    "ceo*@example.com k2\n"
+	    "*@example.com k1\n"
+	    "*@* k3\n");
+	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx,
+	    "KeyTable @D@/keys\nSigningTable refile:@D@/signing\n"), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(decide(&fx, "ceo@example.com", "127.0.0.1",
+	    NULL, NULL), "ceo");
+	CU_ASSERT_STRING_EQUAL(decide(&fx, "ceox@example.com", "127.0.0.1",
+	    NULL, NULL), "s2");
+	CU_ASSERT_STRING_EQUAL(decide(&fx, "CEO@Example.COM", "127.0.0.1",
+	    NULL, NULL), "ceo");
+	CU_ASSERT_STRING_EQUAL(decide(&fx, "bob@example.com", "::1", NULL,
+	    NULL), "s1");
+	CU_ASSERT_STRING_EQUAL(decide(&fx, "bob@example.org", "::1", NULL,
+	    NULL), "s3");
+	pfx_free(&fx);
+}
+
+/* "%" is the author's domain in d= and in the key's path. */
+static void
+policy_percent_and_catchall(void)
+{
+	struct dkk_policy_client c = { "q@shop.example.org", "127.0.0.1",
+	    NULL, NULL };
+	struct dkk_decision d;
+	struct pfx fx;
+	char want[2048];
+
+	if (pfx_init(&fx) != 0)
+		return;
+	pfx_file(&fx, "keys", keytable);
+	pfx_file(&fx, "signing", "*@* k3:@%\n");
+	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx,
+	    "KeyTable @D@/keys\nSigningTable refile:@D@/signing\n"), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_policy_decide(fx.p, &c, &d), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(d.nsigs, 1);
+	CU_ASSERT_STRING_EQUAL(d.sigs[0].domain, "shop.example.org");
+	CU_ASSERT_STRING_EQUAL(d.sigs[0].identity, "@shop.example.org");
+	CU_ASSERT_STRING_EQUAL(d.sigs[0].algorithm, "rsa-sha256");
+	snprintf(want, sizeof(want), "%s/shop.example.org.pem", fx.dir);
+	CU_ASSERT_STRING_EQUAL(d.sigs[0].keyfile, want);
+	snprintf(want, sizeof(want), "%s/signing:1", fx.dir);
+	CU_ASSERT_STRING_EQUAL(d.sigs[0].signing_line, want);
+	snprintf(want, sizeof(want), "%s/keys:3", fx.dir);
+	CU_ASSERT_STRING_EQUAL(d.sigs[0].key_line, want);
+	dkk_decision_clear(&d);
+	pfx_free(&fx);
+}
+
+/* An exact table: "domain" for the apex, ".domain" below it, only with
+ * SubDomains. */
+static void
+policy_subdomains(void)
+{
+	static const char *const conf[2] = {
+	    "KeyTable @D@/keys\nSigningTable @D@/signing\nSubDomains yes\n",
+	    "KeyTable @D@/keys\nSigningTable @D@/signing\nSubDomains no\n"
+	};
+	struct pfx fx;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (pfx_init(&fx) != 0)
+			return;
+		pfx_file(&fx, "keys", keytable);
+		pfx_file(&fx, "signing", "example.com k1\n.example.com k2\n");
+		CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx, conf[i]), DKK_OK);
+		CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.com",
+		    "127.0.0.1", NULL, NULL), "s1");
+		CU_ASSERT_STRING_EQUAL(decide(&fx, "a@x.example.com",
+		    "127.0.0.1", NULL, NULL), i == 0 ? "s2" : "-");
+		CU_ASSERT_STRING_EQUAL(decide(&fx, "a@y.x.example.com",
+		    "127.0.0.1", NULL, NULL), i == 0 ? "s2" : "-");
+		CU_ASSERT_STRING_EQUAL(decide(&fx, "a@badexample.com",
+		    "127.0.0.1", NULL, NULL), "-");
+		pfx_free(&fx);
+	}
+}
+
+static void
+policy_multiple_signatures(void)
+{
+	static const char *const conf[2] = {
+	    "KeyTable @D@/keys\nSigningTable @D@/signing\n"
+	    "MultipleSignatures yes\n",
+	    "KeyTable @D@/keys\nSigningTable @D@/signing\n"
+	};
+	static const char *const want[2] = { "ceo,s1,s3", "ceo" };
+	struct pfx fx;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (pfx_init(&fx) != 0)
+			return;
+		pfx_file(&fx, "keys", keytable);
+		pfx_file(&fx, "signing",
+		    "* k3\nexample.com k1\nceo@example.com ceo\n");
+		CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx, conf[i]), DKK_OK);
+		CU_ASSERT_STRING_EQUAL(decide(&fx, "ceo@example.com",
+		    "127.0.0.1", NULL, NULL), want[i]);
+		CU_ASSERT_STRING_EQUAL(decide(&fx, "x@example.net",
+		    "127.0.0.1", NULL, NULL), "s3");
+		pfx_free(&fx);
+	}
+}
+
+/* csl: tables, and Domain/Selector/KeyFile without tables. */
+static void
+policy_csl_and_single_key(void)
+{
+	struct pfx fx;
+
+	if (pfx_init(&fx) != 0)
+		return;
+	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx,
+	    "KeyTable csl:k1=example.com:s1:/k1.pem, k2=example.net:s2:/k2.pem\n"
+	    "SigningTable csl:example.com=k1,example.net=k2\n"), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.net", "127.0.0.1", NULL,
+	    NULL), "s2");
+	CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.org", "127.0.0.1", NULL,
+	    NULL), "-");
+	dkk_policy_free(fx.p);
+	fx.p = NULL;
+	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx, "Domain example.com,example.net\n"
+	    "Selector one\nKeyFile /k.pem\nSubDomains yes\n"), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(decide(&fx, "a@x.example.net", "127.0.0.1",
+	    NULL, NULL), "one");
+	CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.org", "127.0.0.1", NULL,
+	    NULL), "-");
+	pfx_free(&fx);
+}
+
+static void
+policy_internal_hosts(void)
+{
+	static const struct {
+		const char *ip, *host, *auth, *want;
+	} cases[] = {
+		{ "10.2.3.4", NULL, NULL, "s1" },	/* in 10/8 */
+		{ "10.1.3.4", NULL, NULL, "-" },	/* !10.1/16 */
+		{ "10.1.3.4", "relay.example", NULL, "s1" },	/* name first */
+		{ "10.1.3.4", NULL, "alice", "s1" },	/* authenticated */
+		{ "192.0.2.1", "a.int.example", NULL, "s1" },	/* .domain */
+		{ "192.0.2.1", "int.example", NULL, "-" },
+		{ "192.0.2.1", "x.bad.int.example", NULL, "-" },	/* !.dom */
+		{ "2001:db8::1", NULL, NULL, "s1" },
+		{ "2001:db8:bad::1", NULL, NULL, "-" },
+		{ "2001:db9::1", NULL, NULL, "-" },
+		{ "127.0.0.1", NULL, NULL, "-" },	/* no default now */
+		{ "192.0.2.9", NULL, NULL, "s1" },
+		{ NULL, NULL, NULL, "-" },
+		{ "not an address", NULL, NULL, "-" },
+	};
+	struct pfx fx;
+	size_t i;
+
+	if (pfx_init(&fx) != 0)
+		return;
+	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx,
+	    "Domain example.com\nSelector s1\nKeyFile /k.pem\n"
+	    "InternalHosts csl:10.0.0.0/8, !10.1.0.0/16, 2001:db8::/32,"
+	    "!2001:db8:bad::/48, relay.example, .int.example,"
+	    "!.bad.int.example, 192.0.2.9\n"), DKK_OK);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.com", cases[i].ip,
+		    cases[i].host, cases[i].auth), cases[i].want);
+	pfx_free(&fx);
+	/* The default: the local host only. */
+	if (pfx_init(&fx) != 0)
+		return;
+	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx,
+	    "Domain example.com\nSelector s1\nKeyFile /k.pem\n"), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.com", "::1", NULL,
+	    NULL), "s1");
+	CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.com", "10.0.0.1", NULL,
+	    NULL), "-");
+	pfx_free(&fx);
+}
+
+/* Each error of the configuration, and its words. */
+static void
+policy_errors(void)
+{
+	static const struct {
+		const char *conf;
+		const char *want;	/* after "DIR/" */
+	} cases[] = {
+		{ "SubDomains maybe\n", "opendkim.conf:1: SubDomains: not yes "
+		    "or no: 'maybe'" },
+		{ "# c\nMultipleSignatures\n", "opendkim.conf:2: "
+		    "MultipleSignatures: no value" },
+		{ "Mode sx\n", "opendkim.conf:1: Mode: letters s and v only: "
+		    "'sx'" },
+		{ "Canonicalization loose\n", "opendkim.conf:1: "
+		    "Canonicalization: not simple or relaxed (HEADER/BODY): "
+		    "'loose'" },
+		{ "SignatureTTL -5\n", "opendkim.conf:1: SignatureTTL: not a "
+		    "number from 0 to 1099511627776: '-5'" },
+		{ "MinimumKeyBits 99999\n", "opendkim.conf:1: MinimumKeyBits: "
+		    "not a number from 0 to 16384: '99999'" },
+		{ "KeyTable csl:a=b:c:d\n", "opendkim.conf:1: KeyTable: no "
+		    "SigningTable to use it" },
+		{ "SigningTable csl:a=b\n", "opendkim.conf:1: SigningTable: no "
+		    "KeyTable to name its keys" },
+		{ "Domain example.com\nSelector s\n", "opendkim.conf:1: Domain: "
+		    "needs Selector and KeyFile" },
+		{ "SigningTable csl:a=k\nKeyTable ldap://x/y\n",
+		    "opendkim.conf:2: KeyTable: table type 'ldap:' is not "
+		    "supported (file:, refile:, csl: are)" },
+		{ "SigningTable csl:a=k\nKeyTable @D@/none\n",
+		    "opendkim.conf:2: KeyTable: @D@/none: No such file or "
+		    "directory" },
+		{ "SigningTable csl:a=k\nKeyTable csl:k=example.com:sel\n",
+		    "csl:1: KeyTable: expected DOMAIN:SELECTOR:KEYFILE"
+		    "[:ALGORITHM] after 'k'" },
+		{ "SigningTable csl:a=k\nKeyTable csl:k=a:b:c:rsa-sha1\n",
+		    "csl:1: KeyTable: unknown algorithm 'rsa-sha1' "
+		    "(rsa-sha256 or ed25519-sha256)" },
+		{ "SigningTable csl:a=k,b\nKeyTable csl:k=a:b:c\n",
+		    "csl:2: SigningTable: no KeyTable name after 'b'" },
+		{ "InternalHosts csl:10.0.0.0/33\n", "csl:1: InternalHosts: "
+		    "bad prefix length in '10.0.0.0/33'" },
+		{ "ExternalIgnoreList csl:::1,1.2.3.4.5\n", "csl:2: "
+		    "ExternalIgnoreList: not an address or network "
+		    "'1.2.3.4.5'" },
+		{ "InternalHosts csl:!\n", "csl:1: InternalHosts: empty "
+		    "entry" },
+	};
+	char want[2048], *at;
+	struct pfx fx;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (pfx_init(&fx) != 0)
+			return;
+		CU_ASSERT_NOT_EQUAL(pfx_policy(&fx, cases[i].conf), DKK_OK);
+		CU_ASSERT_PTR_NULL(fx.p);
+		want[0] = '\0';
+		if (strncmp(cases[i].want, "csl:", 4) != 0)
+			snprintf(want, sizeof(want), "%s/", fx.dir);
+		strcat(want, cases[i].want);
+		if ((at = strstr(want, "@D@")) != NULL) {
+			memmove(at + strlen(fx.dir), at + 3, strlen(at + 3) + 1);
+			memcpy(at, fx.dir, strlen(fx.dir));
+		}
+		if (strcmp(dkk_ctx_error(fx.ctx), want) != 0)
+			fprintf(stderr, "\n  got  %s\n  want %s\n",
+			    dkk_ctx_error(fx.ctx), want);
+		CU_ASSERT_STRING_EQUAL(dkk_ctx_error(fx.ctx), want);
+		pfx_free(&fx);
+	}
+}
+
+/* Settings not read are named, never dropped in silence. */
+static void
+policy_warnings(void)
+{
+	struct pfx fx;
+	char want[2048];
+
+	if (pfx_init(&fx) != 0)
+		return;
+	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx, "Socket inet:8891@localhost\n"
+	    "Frobnicate yes\nMode sv\nMode s\n"), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_policy_warnings(fx.p), 3);
+	snprintf(want, sizeof(want), "%s/opendkim.conf:1: Socket: a setting "
+	    "of the OpenDKIM daemon, not used by dkimkit", fx.dir);
+	CU_ASSERT_STRING_EQUAL(dkk_policy_warning(fx.p, 0), want);
+	snprintf(want, sizeof(want), "%s/opendkim.conf:2: Frobnicate: "
+	    "unknown or unsupported setting, ignored", fx.dir);
+	CU_ASSERT_STRING_EQUAL(dkk_policy_warning(fx.p, 1), want);
+	snprintf(want, sizeof(want), "%s/opendkim.conf:4: Mode: set again, "
+	    "the first setting (%s/opendkim.conf:3) counts", fx.dir, fx.dir);
+	CU_ASSERT_STRING_EQUAL(dkk_policy_warning(fx.p, 2), want);
+	CU_ASSERT_PTR_NULL(dkk_policy_warning(fx.p, 3));
+	pfx_free(&fx);
+}
+
+/* A dangling KeyTable name fails the message, as in OpenDKIM. */
+static void
+policy_dangling_at_decision(void)
+{
+	struct pfx fx;
+
+	if (pfx_init(&fx) != 0)
+		return;
+	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx, "SigningTable csl:example.com="
+	    "nokey\nKeyTable csl:k=a:b:c\n"), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.com", "127.0.0.1",
+	    NULL, NULL), "error");
+	CU_ASSERT_STRING_EQUAL(dkk_ctx_error(fx.ctx), "csl:1: SigningTable: "
+	    "'nokey' is not in the KeyTable");
+	pfx_free(&fx);
+}
+
+/* Keys: loaded once, of the algorithm named, of MinimumKeyBits. */
+static void
+policy_sign_opts(void)
+{
+	struct dkk_policy_client c = { "a@example.com", "127.0.0.1", NULL,
+	    NULL };
+	struct dkk_sign_opts o, o2;
+	struct dkk_decision d;
+	char conf[1024], *pem = unit_vector("rfc6376-appC-rsa-private.pem");
+	struct pfx fx;
+
+	if (pfx_init(&fx) != 0)
+		return;
+	snprintf(conf, sizeof(conf), "SigningTable csl:example.com=r,"
+	    "example.net=e\nKeyTable csl:r=example.com:rs:%s,"
+	    "e=example.net:ed:%s:ed25519-sha256\nMinimumKeyBits 1024\n"
+	    "Canonicalization relaxed\nSignatureTTL 3600\n", pem, pem);
+	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx, conf), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_policy_decide(fx.p, &c, &d), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(d.nsigs, 1);
+	CU_ASSERT_EQUAL(dkk_policy_sign_opts(fx.p, &d.sigs[0], &o), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_policy_sign_opts(fx.p, &d.sigs[0], &o2), DKK_OK);
+	CU_ASSERT_PTR_EQUAL(o.key, o2.key);
+	CU_ASSERT_STRING_EQUAL(o.selector, "rs");
+	CU_ASSERT_EQUAL(o.header_canon, DKK_CANON_RELAXED);
+	CU_ASSERT_EQUAL(o.body_canon, DKK_CANON_SIMPLE);
+	CU_ASSERT_EQUAL(o.expire, 3600);
+	dkk_decision_clear(&d);
+	c.from = "a@example.net";
+	CU_ASSERT_EQUAL_FATAL(dkk_policy_decide(fx.p, &c, &d), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_policy_sign_opts(fx.p, &d.sigs[0], &o), DKK_EKEY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dkk_ctx_error(fx.ctx),
+	    "is a rsa key, not for ed25519-sha256"));
+	dkk_decision_clear(&d);
+	pfx_free(&fx);
+	free(pem);
+}
+
+static void
+collect(void *arg, const char *problem)
+{
+	char *all = arg;
+
+	strcat(all, problem);
+	strcat(all, "\n");
+}
+
+static void
+policy_check_findings(void)
+{
+	static char all[8192];
+	char want[4096];
+	struct pfx fx;
+
+	if (pfx_init(&fx) != 0)
+		return;
+	pfx_file(&fx, "ok.pem", "x");
+	pfx_file(&fx, "open.pem", "x");
+	chmod(fx.path[1], 0644);
+	pfx_file(&fx, "keys", "a example.com:s:@D@/ok.pem\n"
+	    "b example.com:s:@D@/open.pem\nc example.com:s:@D@/none.pem\n");
+	pfx_file(&fx, "signing", "*@example.com a\nbob@example.com b\n"
+	    "*@example.net missing\n");
+	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx, "KeyTable @D@/keys\n"
+	    "SigningTable refile:@D@/signing\n"
+	    "InternalHosts csl:*.example.com\n"), DKK_OK);
+	all[0] = '\0';
+	CU_ASSERT_EQUAL(dkk_policy_check(fx.p, collect, all), 5);
+	snprintf(want, sizeof(want),
+	    "%s/signing:3: SigningTable: 'missing' is not in the KeyTable\n"
+	    "%s/keys:2: KeyTable: %s/open.pem: readable or writable by group "
+	    "or others (mode 0644)\n"
+	    "%s/keys:3: KeyTable: %s/none.pem: No such file or directory\n"
+	    "%s/signing:2: SigningTable: 'bob@example.com' never matches: "
+	    "'*@example.com' (%s/signing:1) comes first and covers it\n"
+	    "csl:1: InternalHosts: '*.example.com' never matches: names are "
+	    "compared whole; write '.domain' for every host under a domain\n",
+	    fx.dir, fx.dir, fx.dir, fx.dir, fx.dir, fx.dir, fx.dir);
+	CU_ASSERT_STRING_EQUAL(all, want);
+	if (strcmp(all, want) != 0)
+		fprintf(stderr, "\n%s", all);
+	pfx_free(&fx);
+}
+
+static const struct unit_test tests[] = {
+	{ "policy_refile_order_and_prefix", policy_refile_order_and_prefix },
+	{ "policy_percent_and_catchall", policy_percent_and_catchall },
+	{ "policy_subdomains", policy_subdomains },
+	{ "policy_multiple_signatures", policy_multiple_signatures },
+	{ "policy_csl_and_single_key", policy_csl_and_single_key },
+	{ "policy_internal_hosts", policy_internal_hosts },
+	{ "policy_errors", policy_errors },
+	{ "policy_warnings", policy_warnings },
+	{ "policy_dangling_at_decision", policy_dangling_at_decision },
+	{ "policy_sign_opts", policy_sign_opts },
+	{ "policy_check_findings", policy_check_findings },
+	{ NULL, NULL }
+};
+
+void
+suite_policy(void)
+{
+	unit_suite("policy", tests);
+}
