@@ -1,0 +1,142 @@
+#!/bin/bash
+# dkimkit policy test|check and dkimkit sign --opendkim-conf (issue #19):
+# an opendkim.conf with a refile: SigningTable, a KeyTable and keys made
+# by opendkim-genkey; the decision and its reasons, --json, the
+# problems `policy check` names, signing with several keys (each
+# verifying against the records opendkim-genkey wrote), and a message the
+# policy does not sign passing through with the reason on stderr.
+set -u
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+tmpdir
+cd "$TMPD" || bail_out "no temp dir"
+if ! need opendkim-genkey python3; then
+	done_testing
+fi
+mkdir keys && chmod 700 keys
+for s in one two; do
+	opendkim-genkey -b 1024 -D keys -d example.com -s "$s" ||
+	    bail_out "opendkim-genkey"
+done
+{ echo '$ORIGIN example.com.'; cat keys/one.txt keys/two.txt; } > keys.zone
+
+printf 'k1 example.com:one:%s/keys/one.private\nk2 %%:two:%s/keys/two.private\n' \
+    "$TMPD" "$TMPD" > KeyTable
+printf '*@example.com k1\n*@* k2:@%%\n' > SigningTable
+printf '%s\n' 'Socket			inet:8891@localhost' \
+    "KeyTable		$TMPD/KeyTable" \
+    "SigningTable		refile:$TMPD/SigningTable" \
+    'InternalHosts		csl:127.0.0.1, 10.0.0.0/8, !10.9.0.0/16' \
+    'MultipleSignatures	yes' \
+    'Canonicalization	relaxed/relaxed' > opendkim.conf
+printf 'From: Alice <alice@example.com>\nTo: b@example.net\nSubject: hi\n\nhello\n' > m.eml
+
+check_status 0 "policy test: an internal client is signed" \
+    "$DKIMKIT" policy test --opendkim-conf opendkim.conf \
+    --from alice@example.com --client-ip 10.1.2.3
+if grep -q "^sign: the client 10.1.2.3 is in InternalHosts (csl:2)" "$TAP_OUT" &&
+    grep -qF "signature d=example.com s=one a=rsa-sha256 key=$TMPD/keys/one.private" "$TAP_OUT" &&
+    grep -qF "matched $TMPD/SigningTable:1, key $TMPD/KeyTable:1" "$TAP_OUT" &&
+    grep -qF "signature d=example.com s=two i=@example.com" "$TAP_OUT"; then
+	ok "policy test names the lines, keys and selectors"
+else
+	not_ok "policy test output" "$(cat "$TAP_OUT")"
+fi
+if grep -q "opendkim.conf:1: Socket: a setting of the OpenDKIM daemon" "$TAP_ERR"; then
+	ok "an unused setting is named in a warning"
+else
+	not_ok "warning for Socket" "$(cat "$TAP_ERR")"
+fi
+
+# json_is FILE PYTHON-ASSERTIONS: d is the object in FILE.
+json_is()
+{
+	"$PYTHON" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+exec(sys.argv[2])' "$@"
+}
+
+check_status 1 "policy test: an outside client is not signed" \
+    "$DKIMKIT" policy test --opendkim-conf opendkim.conf \
+    --from alice@example.com --client-ip 10.9.0.1 --json
+if json_is "$TAP_OUT" 'assert d["sign"] is False, d
+assert "excluded at csl:3" in d["reason"], d
+assert sorted((s["d"], s["s"]) for s in d["signatures"]) == \
+    [("example.com", "one"), ("example.com", "two")], d'; then
+	ok "--json: one object, sign false, and why"
+else
+	not_ok "--json" "$(cat "$TAP_OUT")"
+fi
+
+check_status 0 "policy test: authenticated from outside is signed" \
+    "$DKIMKIT" policy test --opendkim-conf opendkim.conf \
+    --from 'Bob <bob@other.example>' --client-ip 192.0.2.1 --auth bob --json
+if json_is "$TAP_OUT" 'assert d["sign"] is True, d
+s = d["signatures"]
+assert len(s) == 1 and s[0]["d"] == "other.example", d
+assert s[0]["s"] == "two" and s[0]["i"] == "@other.example", d
+assert s[0]["a"] == "rsa-sha256" and s[0]["key"].endswith("two.private"), d
+assert "authenticated as bob" in d["reason"], d'; then
+	ok "--json: *@* with % gives d= and i= of the author's domain"
+else
+	not_ok "--json signed" "$(cat "$TAP_OUT")"
+fi
+
+check_status 0 "sign --opendkim-conf with MultipleSignatures" \
+    "$DKIMKIT" sign --opendkim-conf opendkim.conf --client-ip 10.1.2.3 m.eml
+cp "$TAP_OUT" signed.eml
+if [ "$(grep -c '^DKIM-Signature:' signed.eml)" = 2 ]; then
+	ok "two signatures"
+else
+	not_ok "two signatures" "$(head -20 signed.eml)"
+fi
+check_status 0 "both verify against opendkim-genkey's records" \
+    "$DKIMKIT" verify --zone keys.zone signed.eml
+if [ "$(grep -c ': pass d=example.com' "$TAP_OUT")" = 2 ]; then
+	ok "s=one and s=two pass"
+else
+	not_ok "two passes" "$(cat "$TAP_OUT")"
+fi
+
+check_status 0 "sign --opendkim-conf: not signed, passed through" \
+    "$DKIMKIT" sign --opendkim-conf opendkim.conf --client-ip 192.0.2.1 m.eml
+if tr -d '\r' < "$TAP_OUT" | cmp -s - m.eml; then
+	ok "the message comes out unchanged but for CRLF"
+else
+	not_ok "pass-through" "$(head -5 "$TAP_OUT")"
+fi
+if grep -q "m.eml: not signed: the client 192.0.2.1 neither authenticated" "$TAP_ERR"; then
+	ok "the reason is on stderr"
+else
+	not_ok "reason" "$(cat "$TAP_ERR")"
+fi
+
+check_status 2 "sign --opendkim-conf refuses --key" \
+    "$DKIMKIT" sign --opendkim-conf opendkim.conf --key keys/one.private m.eml
+check_status 2 "--auth needs --opendkim-conf" \
+    "$DKIMKIT" sign --key keys/one.private --domain example.com \
+    --selector one --auth bob m.eml
+check_status 2 "policy test needs --from" \
+    "$DKIMKIT" policy test --opendkim-conf opendkim.conf
+printf 'SubDomains perhaps\n' > bad.conf
+check_status 2 "a bad configuration is an error naming its line" \
+    "$DKIMKIT" policy check --opendkim-conf bad.conf
+if grep -q "bad.conf:1: SubDomains: not yes or no: 'perhaps'" "$TAP_ERR"; then
+	ok "FILE:LINE: Name: reason"
+else
+	not_ok "error words" "$(cat "$TAP_ERR")"
+fi
+
+check_status 0 "policy check: nothing to say" \
+    "$DKIMKIT" policy check --opendkim-conf opendkim.conf
+chmod 644 keys/two.private
+printf '*@example.net k3\n' >> SigningTable
+check_status 1 "policy check: problems, exit 1" \
+    "$DKIMKIT" policy check --opendkim-conf opendkim.conf
+if grep -qxF "$TMPD/KeyTable:2: KeyTable: $TMPD/keys/two.private: readable or writable by group or others (mode 0644)" "$TAP_OUT" &&
+    grep -qxF "$TMPD/SigningTable:3: SigningTable: 'k3' is not in the KeyTable" "$TAP_OUT" &&
+    grep -qxF "$TMPD/SigningTable:3: SigningTable: '*@example.net' never matches: '*@*' ($TMPD/SigningTable:2) comes first and covers it" "$TAP_OUT"; then
+	ok "policy check names each problem as FILE:LINE"
+else
+	not_ok "policy check output" "$(cat "$TAP_OUT")"
+fi
+done_testing
