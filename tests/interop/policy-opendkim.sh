@@ -1,0 +1,196 @@
+#!/bin/bash
+# dkimkit's signing policy against OpenDKIM's own (issue #19): one
+# Debian-style configuration (refile: SigningTable, a KeyTable with "%",
+# refile: TrustedHosts as InternalHosts with addresses, networks, "!"
+# exclusions, a host name and a "*." name, which opendkim does not take
+# for a pattern), keys made by opendkim-genkey, and a matrix
+# of (From, client address and name, authenticated or not) cases.  Each
+# case goes through opendkim 2.11 under miltertest and through `dkimkit
+# policy test --json`; the sign/no-sign decision and the set of (d=, s=,
+# i=, a=) must be the same.  The matrix runs twice: with
+# MultipleSignatures (every match) and without (the first match).
+set -u
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+tmpdir
+cd "$TMPD" || bail_out "no temp dir"
+if ! need opendkim miltertest opendkim-genkey; then
+	done_testing
+fi
+K="$TMPD/keys"
+mkdir -p "$K"
+chmod 700 "$K"
+
+for sel in ex ex2 ex3 ceo sub net shop catch; do
+	opendkim-genkey -b 1024 -D "$K" -d example.com -s "$sel" ||
+	    bail_out "opendkim-genkey $sel"
+done
+ok "opendkim-genkey made 8 keys"
+
+cat > KeyTable <<EOF2
+ex	example.com:ex:$K/ex.private
+ex2	example.com:ex2:$K/ex2.private
+ex3	example.com:ex3:$K/ex3.private
+ceo	example.com:ceo:$K/ceo.private
+sub	%:sub:$K/sub.private
+net	example.net:net:$K/net.private
+shop	shop.example.net:shop:$K/shop.private
+catch	%:catch:$K/catch.private
+EOF2
+# "ceo*@example.com" comes after "ceo@example.com", which it covers.
+cat > SigningTable <<'EOF2'
+# Debian-style: patterns, first match (or every one) in this order
+ceo@example.com		ceo
+ceo*@example.com	ex2
+*@example.com		ex
+*@example.com		ex3:@example.com
+*@*.example.com		sub
+*@example.net		net:@example.net
+*@shop.example.net	shop
+*@*			catch
+EOF2
+cat > TrustedHosts <<'EOF2'
+127.0.0.1
+::1
+10.0.0.0/8
+!10.1.0.0/16
+192.168.1.0/24
+192.168.2.7
+2001:db8::/32
+!2001:db8:bad::/48
+fd00::1
+*.partner.example
+relay.trusted.example
+EOF2
+
+# conf MULTI: the configuration, MultipleSignatures MULTI.
+conf()
+{
+	cat > "od-$1.conf" <<EOF2
+Mode			sv
+Canonicalization	relaxed/simple
+SubDomains		no
+MultipleSignatures	$1
+KeyTable		file:$TMPD/KeyTable
+SigningTable		refile:$TMPD/SigningTable
+InternalHosts		refile:$TMPD/TrustedHosts
+ExternalIgnoreList	refile:$TMPD/TrustedHosts
+RequireSafeKeys		no
+Syslog			no
+EOF2
+}
+conf yes
+conf no
+
+froms="ceo@example.com ceox@example.com CEO@Example.COM alice@example.com
+x@sub.example.com y@a.b.example.com z@example.net s@shop.example.net
+q@example.org w@EXAMPLE.NET u@exampleXcom.net"
+clients="127.0.0.1,localhost ::1,localhost 10.1.2.3,a.test 10.2.3.4,b.test
+10.1.9.9,relay.trusted.example 192.168.1.5,c.test 192.168.2.7,d.test
+192.168.2.8,e.test 203.0.113.9,mx.partner.example 2001:db8::5,f.test
+2001:db8:bad::1,g.test 2001:db9::1,h.test fd00::1,i.test
+198.51.100.1,unknown.test"
+: > cases
+for f in $froms; do
+	for c in $clients; do
+		for a in 0 1; do
+			echo "$f ${c%%,*} ${c#*,} $a" >> cases
+		done
+	done
+done
+ncases=$(wc -l < cases)
+[ "$ncases" -ge 300 ] && ok "$ncases cases" || not_ok "$ncases cases" "< 300"
+
+# lua MULTI: a miltertest script running every case against opendkim,
+# one line "FROM IP HOST AUTH | d s i a;..." each, signatures sorted.
+lua()
+{
+	cat <<EOF2
+mt.startfilter("$(command -v opendkim)", "-f", "-x", "$TMPD/od-$1.conf",
+    "-p", "local:$TMPD/od-$1.sock")
+local function sig(h)
+	local d = h:match("d=([^;%s]+)")
+	local s = h:match("s=([^;%s]+)")
+	local i = h:match("i=([^;%s]+)") or "-"
+	local a = h:match("a=([^;%s]+)")
+	return d .. " " .. s .. " " .. i .. " " .. a
+end
+local function run(from, ip, host, auth)
+	local conn = mt.connect("local:$TMPD/od-$1.sock", 40, 0.25)
+	if conn == nil then error("no connection to opendkim") end
+	mt.conninfo(conn, host, ip)
+	if auth == "1" then
+		mt.macro(conn, SMFIC_MAIL, "i", "Q1", "{auth_type}", "PLAIN",
+		    "{auth_authen}", "user")
+	else
+		mt.macro(conn, SMFIC_MAIL, "i", "Q1")
+	end
+	mt.mailfrom(conn, "<" .. from .. ">")
+	mt.rcptto(conn, "<rcpt@dest.test>")
+	mt.header(conn, "From", from)
+	mt.header(conn, "Subject", "policy")
+	mt.eoh(conn)
+	mt.bodystring(conn, "hello\r\n")
+	mt.eom(conn)
+	local sigs = {}
+	local n = 0
+	while true do
+		local h = mt.getheader(conn, "DKIM-Signature", n)
+		if h == nil then break end
+		table.insert(sigs, sig(h))
+		n = n + 1
+	end
+	table.sort(sigs)
+	mt.echo(from .. " " .. ip .. " " .. host .. " " .. auth .. " | " ..
+	    table.concat(sigs, ";"))
+	mt.disconnect(conn)
+end
+EOF2
+	while read -r f ip host a; do
+		printf 'run("%s", "%s", "%s", "%s")\n' "$f" "$ip" "$host" "$a"
+	done < cases
+}
+
+# ours MULTI: the same lines from dkimkit policy test --json.
+ours()
+{
+	local f ip host a auth
+	while read -r f ip host a; do
+		auth=()
+		[ "$a" = 1 ] && auth=(--auth user)
+		printf '%s %s %s %s | ' "$f" "$ip" "$host" "$a"
+		"$DKIMKIT" policy test --opendkim-conf "od-$1.conf" --from "$f" \
+		    --client-ip "$ip" --client-host "$host" "${auth[@]}" \
+		    --json 2>/dev/null | "$PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+sigs = sorted("%s %s %s %s" % (s["d"], s["s"], s["i"] or "-", s["a"])
+    for s in d["signatures"]) if d["sign"] else []
+print(";".join(sigs))'
+	done < cases
+}
+
+for multi in yes no; do
+	lua "$multi" > "t-$multi.lua"
+	if timeout 600 miltertest -s "t-$multi.lua" > "od-$multi.out" \
+	    2> "od-$multi.err"; then
+		ok "opendkim under miltertest ran the matrix (MultipleSignatures $multi)"
+	else
+		not_ok "opendkim under miltertest (MultipleSignatures $multi)" \
+		    "$(tail -3 "od-$multi.err")"
+		continue
+	fi
+	ours "$multi" > "dk-$multi.out"
+	if cmp -s "od-$multi.out" "dk-$multi.out"; then
+		ok "dkimkit decides as opendkim in all $ncases cases (MultipleSignatures $multi)"
+	else
+		not_ok "dkimkit decides as opendkim (MultipleSignatures $multi)" \
+		    "$(diff "od-$multi.out" "dk-$multi.out" | grep -c '^<') cases differ"
+		tap_diag "opendkim < > dkimkit"
+		diff "od-$multi.out" "dk-$multi.out" | head -40 | while read -r l; do
+			tap_diag "$l"
+		done
+	fi
+	signed=$(grep -vc '| $' "od-$multi.out")
+	tap_diag "MultipleSignatures $multi: opendkim signed $signed of $ncases"
+done
+done_testing
