@@ -229,11 +229,13 @@ cmd_policy(int argc, char **argv)
 	if (o.conf == NULL)
 		return usage_error("policy", "--opendkim-conf is required");
 	if (optind < argc - 1)
-		return usage_error("policy", "unexpected '%s'", argv[optind + 1]);
+		return usage_error("policy", "unexpected '%s'",
+		    argv[optind + 1]);
 	if (strcmp(verb, "test") == 0 && o.c.from == NULL)
 		return usage_error("policy", "test needs --from");
 	if (strcmp(verb, "check") == 0 && (o.c.from != NULL || o.json ||
 	    o.c.auth != NULL || o.c.host != NULL))
-		return usage_error("policy", "check takes only --opendkim-conf");
+		return usage_error("policy",
+		    "check takes only --opendkim-conf");
 	return policy_run(verb, &o);
 }

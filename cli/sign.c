@@ -286,8 +286,8 @@ cmd_sign(int argc, char **argv)
 	o.client.ip = "127.0.0.1";
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
-		if (c != O_PINFILE && c != O_NOW && c != O_HELP && c != O_CONF &&
-		    c != O_IP && c != O_HOST && c != O_AUTH)
+		if (c != O_PINFILE && c != O_NOW && c != O_HELP &&
+		    c != O_CONF && c != O_IP && c != O_HOST && c != O_AUTH)
 			o.manual++;
 		if (c == O_IP || c == O_HOST || c == O_AUTH)
 			o.client_opts++;

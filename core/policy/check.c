@@ -56,7 +56,8 @@ check_refs(struct checker *c)
 			continue;	/* known only per message */
 		memcpy(name, s->v[i].value, len);
 		name[len] = '\0';
-		if (!c->p->keys.patterns && ptable_get(&c->p->keys, name) != NULL)
+		if (!c->p->keys.patterns &&
+		    ptable_get(&c->p->keys, name) != NULL)
 			continue;
 		for (j = 0; c->p->keys.patterns && j < c->p->keys.n; j++)
 			if (glob_match(c->p->keys.v[j].key, name))

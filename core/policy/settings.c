@@ -175,9 +175,9 @@ check_signing(dkk_policy *p)
 	for (i = 0; i < p->signing.n; i++)
 		if (p->signing.v[i].value == NULL ||
 		    p->signing.v[i].value[0] == ':')
-			return ctx_fail(p->ctx, DKK_ESYNTAX, "%s: SigningTable: "
-			    "no KeyTable name after '%s'", p->signing.v[i].where,
-			    p->signing.v[i].key);
+			return ctx_fail(p->ctx, DKK_ESYNTAX,
+			    "%s: SigningTable: no KeyTable name after '%s'",
+			    p->signing.v[i].where, p->signing.v[i].key);
 	return DKK_OK;
 }
 

@@ -80,6 +80,21 @@ pfx_policy(struct pfx *fx, const char *conf)
 	    &fx->p);
 }
 
+/* A fixture with this opendkim.conf read: 0, or -1 (the failure said). */
+static int
+pfx_open(struct pfx *fx, const char *conf)
+{
+	if (pfx_init(fx) != 0)
+		return -1;
+	if (pfx_policy(fx, conf) != DKK_OK) {
+		fprintf(stderr, "\n  %s\n", dkk_ctx_error(fx->ctx));
+		CU_FAIL("dkk_policy_new");
+		pfx_free(fx);
+		return -1;
+	}
+	return 0;
+}
+
 /* "s1,s2" (the selectors to sign with), "-" (none: not signed). */
 static char *
 decide(struct pfx *fx, const char *from, const char *ip, const char *host,
@@ -103,6 +118,10 @@ decide(struct pfx *fx, const char *from, const char *ip, const char *host,
 	return out;
 }
 
+/* The selectors for an unauthenticated client at ip, by name unknown. */
+#define WANT(fx, from, ip, want) \
+	CU_ASSERT_STRING_EQUAL(decide(fx, from, ip, NULL, NULL), want)
+
 static const char keytable[] =
     "k1 example.com:s1:@D@/k1.pem\n"
     "k2 example.com:s2:@D@/k2.pem\n"
@@ -124,16 +143,11 @@ policy_refile_order_and_prefix(void)
 	    "*@* k3\n");
 	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx,
 	    "KeyTable @D@/keys\nSigningTable refile:@D@/signing\n"), DKK_OK);
-	CU_ASSERT_STRING_EQUAL(decide(&fx, "ceo@example.com", "127.0.0.1",
-	    NULL, NULL), "ceo");
-	CU_ASSERT_STRING_EQUAL(decide(&fx, "ceox@example.com", "127.0.0.1",
-	    NULL, NULL), "s2");
-	CU_ASSERT_STRING_EQUAL(decide(&fx, "CEO@Example.COM", "127.0.0.1",
-	    NULL, NULL), "ceo");
-	CU_ASSERT_STRING_EQUAL(decide(&fx, "bob@example.com", "::1", NULL,
-	    NULL), "s1");
-	CU_ASSERT_STRING_EQUAL(decide(&fx, "bob@example.org", "::1", NULL,
-	    NULL), "s3");
+	WANT(&fx, "ceo@example.com", "127.0.0.1", "ceo");
+	WANT(&fx, "ceox@example.com", "127.0.0.1", "s2");
+	WANT(&fx, "CEO@Example.COM", "127.0.0.1", "ceo");
+	WANT(&fx, "bob@example.com", "::1", "s1");
+	WANT(&fx, "bob@example.org", "::1", "s3");
 	pfx_free(&fx);
 }
 
@@ -186,14 +200,11 @@ policy_subdomains(void)
 		pfx_file(&fx, "keys", keytable);
 		pfx_file(&fx, "signing", "example.com k1\n.example.com k2\n");
 		CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx, conf[i]), DKK_OK);
-		CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.com",
-		    "127.0.0.1", NULL, NULL), "s1");
-		CU_ASSERT_STRING_EQUAL(decide(&fx, "a@x.example.com",
-		    "127.0.0.1", NULL, NULL), i == 0 ? "s2" : "-");
-		CU_ASSERT_STRING_EQUAL(decide(&fx, "a@y.x.example.com",
-		    "127.0.0.1", NULL, NULL), i == 0 ? "s2" : "-");
-		CU_ASSERT_STRING_EQUAL(decide(&fx, "a@badexample.com",
-		    "127.0.0.1", NULL, NULL), "-");
+		WANT(&fx, "a@example.com", "127.0.0.1", "s1");
+		WANT(&fx, "a@x.example.com", "127.0.0.1", i == 0 ? "s2" : "-");
+		WANT(&fx, "a@y.x.example.com", "127.0.0.1",
+		    i == 0 ? "s2" : "-");
+		WANT(&fx, "a@badexample.com", "127.0.0.1", "-");
 		pfx_free(&fx);
 	}
 }
@@ -217,10 +228,8 @@ policy_multiple_signatures(void)
 		pfx_file(&fx, "signing",
 		    "* k3\nexample.com k1\nceo@example.com ceo\n");
 		CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx, conf[i]), DKK_OK);
-		CU_ASSERT_STRING_EQUAL(decide(&fx, "ceo@example.com",
-		    "127.0.0.1", NULL, NULL), want[i]);
-		CU_ASSERT_STRING_EQUAL(decide(&fx, "x@example.net",
-		    "127.0.0.1", NULL, NULL), "s3");
+		WANT(&fx, "ceo@example.com", "127.0.0.1", want[i]);
+		WANT(&fx, "x@example.net", "127.0.0.1", "s3");
 		pfx_free(&fx);
 	}
 }
@@ -231,23 +240,19 @@ policy_csl_and_single_key(void)
 {
 	struct pfx fx;
 
-	if (pfx_init(&fx) != 0)
+	if (pfx_open(&fx,
+	    "KeyTable csl:k1=example.com:s1:/k1.pem,"
+	    " k2=example.net:s2:/k2.pem\n"
+	    "SigningTable csl:example.com=k1,example.net=k2\n") != 0)
 		return;
-	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx,
-	    "KeyTable csl:k1=example.com:s1:/k1.pem, k2=example.net:s2:/k2.pem\n"
-	    "SigningTable csl:example.com=k1,example.net=k2\n"), DKK_OK);
-	CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.net", "127.0.0.1", NULL,
-	    NULL), "s2");
-	CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.org", "127.0.0.1", NULL,
-	    NULL), "-");
+	WANT(&fx, "a@example.net", "127.0.0.1", "s2");
+	WANT(&fx, "a@example.org", "127.0.0.1", "-");
 	dkk_policy_free(fx.p);
 	fx.p = NULL;
 	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx, "Domain example.com,example.net\n"
 	    "Selector one\nKeyFile /k.pem\nSubDomains yes\n"), DKK_OK);
-	CU_ASSERT_STRING_EQUAL(decide(&fx, "a@x.example.net", "127.0.0.1",
-	    NULL, NULL), "one");
-	CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.org", "127.0.0.1", NULL,
-	    NULL), "-");
+	WANT(&fx, "a@x.example.net", "127.0.0.1", "one");
+	WANT(&fx, "a@example.org", "127.0.0.1", "-");
 	pfx_free(&fx);
 }
 
@@ -263,7 +268,7 @@ policy_internal_hosts(void)
 		{ "10.1.3.4", NULL, "alice", "s1" },	/* authenticated */
 		{ "192.0.2.1", "a.int.example", NULL, "s1" },	/* .domain */
 		{ "192.0.2.1", "int.example", NULL, "-" },
-		{ "192.0.2.1", "x.bad.int.example", NULL, "-" },	/* !.dom */
+		{ "192.0.2.1", "x.bad.int.example", NULL, "-" },	/* ! */
 		{ "2001:db8::1", NULL, NULL, "s1" },
 		{ "2001:db8:bad::1", NULL, NULL, "-" },
 		{ "2001:db9::1", NULL, NULL, "-" },
@@ -275,26 +280,22 @@ policy_internal_hosts(void)
 	struct pfx fx;
 	size_t i;
 
-	if (pfx_init(&fx) != 0)
-		return;
-	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx,
+	if (pfx_open(&fx,
 	    "Domain example.com\nSelector s1\nKeyFile /k.pem\n"
 	    "InternalHosts csl:10.0.0.0/8, !10.1.0.0/16, 2001:db8::/32,"
 	    "!2001:db8:bad::/48, relay.example, .int.example,"
-	    "!.bad.int.example, 192.0.2.9\n"), DKK_OK);
+	    "!.bad.int.example, 192.0.2.9\n") != 0)
+		return;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.com", cases[i].ip,
 		    cases[i].host, cases[i].auth), cases[i].want);
 	pfx_free(&fx);
 	/* The default: the local host only. */
-	if (pfx_init(&fx) != 0)
+	if (pfx_open(&fx,
+	    "Domain example.com\nSelector s1\nKeyFile /k.pem\n") != 0)
 		return;
-	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx,
-	    "Domain example.com\nSelector s1\nKeyFile /k.pem\n"), DKK_OK);
-	CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.com", "::1", NULL,
-	    NULL), "s1");
-	CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.com", "10.0.0.1", NULL,
-	    NULL), "-");
+	WANT(&fx, "a@example.com", "::1", "s1");
+	WANT(&fx, "a@example.com", "10.0.0.1", "-");
 	pfx_free(&fx);
 }
 
@@ -323,8 +324,8 @@ policy_errors(void)
 		    "SigningTable to use it" },
 		{ "SigningTable csl:a=b\n", "opendkim.conf:1: SigningTable: no "
 		    "KeyTable to name its keys" },
-		{ "Domain example.com\nSelector s\n", "opendkim.conf:1: Domain: "
-		    "needs Selector and KeyFile" },
+		{ "Domain example.com\nSelector s\n",
+		    "opendkim.conf:1: Domain: needs Selector and KeyFile" },
 		{ "SigningTable csl:a=k\nKeyTable ldap://x/y\n",
 		    "opendkim.conf:2: KeyTable: table type 'ldap:' is not "
 		    "supported (file:, refile:, csl: are)" },
@@ -361,7 +362,8 @@ policy_errors(void)
 			snprintf(want, sizeof(want), "%s/", fx.dir);
 		strcat(want, cases[i].want);
 		if ((at = strstr(want, "@D@")) != NULL) {
-			memmove(at + strlen(fx.dir), at + 3, strlen(at + 3) + 1);
+			memmove(at + strlen(fx.dir), at + 3,
+			    strlen(at + 3) + 1);
 			memcpy(at, fx.dir, strlen(fx.dir));
 		}
 		if (strcmp(dkk_ctx_error(fx.ctx), want) != 0)
@@ -379,10 +381,9 @@ policy_warnings(void)
 	struct pfx fx;
 	char want[2048];
 
-	if (pfx_init(&fx) != 0)
+	if (pfx_open(&fx, "Socket inet:8891@localhost\n"
+	    "Frobnicate yes\nMode sv\nMode s\n") != 0)
 		return;
-	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx, "Socket inet:8891@localhost\n"
-	    "Frobnicate yes\nMode sv\nMode s\n"), DKK_OK);
 	CU_ASSERT_EQUAL_FATAL(dkk_policy_warnings(fx.p), 3);
 	snprintf(want, sizeof(want), "%s/opendkim.conf:1: Socket: a setting "
 	    "of the OpenDKIM daemon, not used by dkimkit", fx.dir);
@@ -403,12 +404,10 @@ policy_dangling_at_decision(void)
 {
 	struct pfx fx;
 
-	if (pfx_init(&fx) != 0)
+	if (pfx_open(&fx, "SigningTable csl:example.com="
+	    "nokey\nKeyTable csl:k=a:b:c\n") != 0)
 		return;
-	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx, "SigningTable csl:example.com="
-	    "nokey\nKeyTable csl:k=a:b:c\n"), DKK_OK);
-	CU_ASSERT_STRING_EQUAL(decide(&fx, "a@example.com", "127.0.0.1",
-	    NULL, NULL), "error");
+	WANT(&fx, "a@example.com", "127.0.0.1", "error");
 	CU_ASSERT_STRING_EQUAL(dkk_ctx_error(fx.ctx), "csl:1: SigningTable: "
 	    "'nokey' is not in the KeyTable");
 	pfx_free(&fx);
