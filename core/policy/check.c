@@ -69,7 +69,8 @@ check_refs(struct checker *c)
 }
 
 static void
-check_keyfile(struct checker *c, const char *where, const char *path)
+check_keyfile(struct checker *c, const char *where, const char *field,
+    const char *path)
 {
 	struct stat st;
 	FILE *f;
@@ -77,13 +78,13 @@ check_keyfile(struct checker *c, const char *where, const char *path)
 	if (strchr(path, '%') != NULL)
 		return;		/* known only per message */
 	if ((f = fopen(path, "r")) == NULL) {
-		problem(c, "%s: KeyTable: %s: %s", where, path,
+		problem(c, "%s: %s: %s: %s", where, field, path,
 		    strerror(errno));
 		return;
 	}
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
-		problem(c, "%s: KeyTable: %s: readable or writable by group "
-		    "or others (mode %04o)", where, path,
+		problem(c, "%s: %s: %s: readable or writable by group or "
+		    "others (mode %04o)", where, field, path,
 		    (unsigned)(st.st_mode & 07777));
 	fclose(f);
 }
@@ -104,11 +105,11 @@ check_keys(struct checker *c)
 			continue;
 		memcpy(path, v, len);
 		path[len] = '\0';
-		check_keyfile(c, k->v[i].where, path);
+		check_keyfile(c, k->v[i].where, "KeyTable", path);
 	}
 	if (c->p->set[PK_SIGNINGTABLE].value == NULL &&
-	    c->p->set[PK_KEYFILE].value != NULL)
-		check_keyfile(c, c->p->set[PK_KEYFILE].where,
+	    c->p->set[PK_DOMAIN].value != NULL)
+		check_keyfile(c, c->p->set[PK_KEYFILE].where, "KeyFile",
 		    c->p->set[PK_KEYFILE].value);
 }
 

@@ -181,6 +181,28 @@ check_signing(dkk_policy *p)
 	return DKK_OK;
 }
 
+/* Domain, Selector and KeyFile sign only without a SigningTable, and
+ * only together: else each one set is named. */
+static int
+unused_single(dkk_policy *p)
+{
+	static const enum pkey single[] = { PK_DOMAIN, PK_SELECTOR,
+	    PK_KEYFILE };
+	bool table = SET(p, PK_SIGNINGTABLE) != NULL;
+	size_t i;
+	int rc = DKK_OK;
+
+	if (!table && SET(p, PK_DOMAIN) != NULL)
+		return DKK_OK;
+	for (i = 0; rc == DKK_OK && i < 3; i++)
+		if (SET(p, single[i]) != NULL)
+			rc = policy_warn(p, "%s: %s: not used: %s", AT(p,
+			    single[i]), pkey_name(single[i]), table ?
+			    "the SigningTable and KeyTable decide" :
+			    "no Domain to sign for");
+	return rc;
+}
+
 /* The tables go together, and a lone Domain needs its key. */
 static int
 check_pairs(dkk_policy *p)
@@ -191,17 +213,11 @@ check_pairs(dkk_policy *p)
 	if (SET(p, PK_SIGNINGTABLE) != NULL && SET(p, PK_KEYTABLE) == NULL)
 		return ctx_fail(p->ctx, DKK_ESYNTAX, "%s: SigningTable: no "
 		    "KeyTable to name its keys", AT(p, PK_SIGNINGTABLE));
-	if (SET(p, PK_SIGNINGTABLE) != NULL) {
-		if (SET(p, PK_DOMAIN) != NULL)
-			return policy_warn(p, "%s: Domain: the SigningTable "
-			    "decides instead", AT(p, PK_DOMAIN));
-		return DKK_OK;
-	}
-	if (SET(p, PK_DOMAIN) != NULL && (SET(p, PK_SELECTOR) == NULL ||
-	    SET(p, PK_KEYFILE) == NULL))
+	if (SET(p, PK_DOMAIN) != NULL && SET(p, PK_SIGNINGTABLE) == NULL &&
+	    (SET(p, PK_SELECTOR) == NULL || SET(p, PK_KEYFILE) == NULL))
 		return ctx_fail(p->ctx, DKK_ESYNTAX, "%s: Domain: needs "
 		    "Selector and KeyFile", AT(p, PK_DOMAIN));
-	return DKK_OK;
+	return unused_single(p);
 }
 
 static int

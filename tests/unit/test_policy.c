@@ -3,12 +3,14 @@
  * order of refile: patterns, a pattern that is a prefix of another, "*@*",
  * "%", SubDomains at the apex and below, MultipleSignatures, csl:,
  * InternalHosts with IPv4, IPv6, networks, names and "!", every
- * configuration error's message, and dkk_policy_check's findings.
+ * configuration error's message, dkk_policy_check's findings, and exact
+ * lookups that do not grow with the table.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -396,6 +398,13 @@ policy_warnings(void)
 	CU_ASSERT_STRING_EQUAL(dkk_policy_warning(fx.p, 2), want);
 	CU_ASSERT_PTR_NULL(dkk_policy_warning(fx.p, 3));
 	pfx_free(&fx);
+	if (pfx_open(&fx, "Selector s\nKeyFile /k.pem\n") != 0)
+		return;
+	CU_ASSERT_EQUAL_FATAL(dkk_policy_warnings(fx.p), 2);
+	snprintf(want, sizeof(want), "%s/opendkim.conf:2: KeyFile: not used: "
+	    "no Domain to sign for", fx.dir);
+	CU_ASSERT_STRING_EQUAL(dkk_policy_warning(fx.p, 1), want);
+	pfx_free(&fx);
 }
 
 /* A dangling KeyTable name fails the message, as in OpenDKIM. */
@@ -497,6 +506,69 @@ policy_check_findings(void)
 	pfx_free(&fx);
 }
 
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Seconds for n decisions over a table of lines exact domains. */
+static double
+lookup_time(size_t lines, size_t n)
+{
+	struct dkk_policy_client c = { NULL, "127.0.0.1", NULL, NULL };
+	struct dkk_decision d;
+	char from[64], *table;
+	struct pfx fx;
+	size_t i, len = 0;
+	double t0, t;
+
+	if ((table = malloc(lines * 32 + 1)) == NULL || pfx_init(&fx) != 0) {
+		free(table);
+		return -1;
+	}
+	for (i = 0; i < lines; i++)
+		len += (size_t)sprintf(table + len, "d%zu.example k\n", i);
+	pfx_file(&fx, "signing", table);
+	free(table);
+	if (pfx_policy(&fx, "SigningTable @D@/signing\n"
+	    "KeyTable csl:k=%:s:/k.pem\n") != DKK_OK) {
+		pfx_free(&fx);
+		return -1;
+	}
+	c.from = from;
+	t0 = now_seconds();
+	for (i = 0; i < n; i++) {
+		snprintf(from, sizeof(from), "u@d%zu.example",
+		    (i * 7919) % lines);
+		if (dkk_policy_decide(fx.p, &c, &d) != DKK_OK || !d.sign)
+			CU_FAIL("decision");
+		dkk_decision_clear(&d);
+	}
+	t = now_seconds() - t0;
+	pfx_free(&fx);
+	return t;
+}
+
+/* Exact keys are hashed: 100,000 lines decide about as fast as 10 (a
+ * scan would be thousands of times slower; the bound leaves room for a
+ * busy machine). */
+static void
+policy_exact_lookup_scales(void)
+{
+	double small = lookup_time(10, 20000), large = lookup_time(100000,
+	    20000);
+
+	CU_ASSERT_FATAL(small > 0 && large > 0);
+	if (large > 4 * small + 0.05)
+		fprintf(stderr, "\n  10 lines %.3fs, 100000 lines %.3fs\n",
+		    small, large);
+	CU_ASSERT(large <= 4 * small + 0.05);
+}
+
 static const struct unit_test tests[] = {
 	{ "policy_refile_order_and_prefix", policy_refile_order_and_prefix },
 	{ "policy_percent_and_catchall", policy_percent_and_catchall },
@@ -509,6 +581,7 @@ static const struct unit_test tests[] = {
 	{ "policy_dangling_at_decision", policy_dangling_at_decision },
 	{ "policy_sign_opts", policy_sign_opts },
 	{ "policy_check_findings", policy_check_findings },
+	{ "policy_exact_lookup_scales", policy_exact_lookup_scales },
 	{ NULL, NULL }
 };
 
