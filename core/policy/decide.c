@@ -3,13 +3,16 @@
  * address is looked up in the SigningTable (or the Domain list); the
  * message is signed only when that finds a key AND the client
  * authenticated or is in InternalHosts.  The table is asked
- * "user@domain", "domain", then with SubDomains "user@.parent" and
- * ".parent" for each parent, then "user@*" and "*"; an exact table
- * answers with the line of that key, a refile: table with the first
- * pattern, in file order, that covers it.  The first answer wins, or
- * with MultipleSignatures every question's answer (as opendkim 2.11
- * under miltertest does: "ceo@example.com" with "ceo@example.com",
- * "*@example.com" and "*@*" lines gets the first and the last).
+ * "user@domain" (and "domain" only when that finds nothing), then with
+ * SubDomains "user@.parent" (else ".parent") for each parent, then
+ * "user@*" (else "*"); an exact table answers with the line of that
+ * key, a refile: table with the first pattern, in file order, that
+ * covers it.  The first answer wins, or with MultipleSignatures every
+ * question's answer, each line once (as opendkim 2.11 under miltertest
+ * does: "ceo@example.com" with the lines "ceo@example.com",
+ * "*@example.com" and "*@*" gets the first and the last; with the exact
+ * lines "ceo@example.com", "example.com" and "*", the first and the
+ * last).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -143,15 +146,16 @@ sig_from_signing(struct asker *a, const struct pentry *se)
 
 /* Ask the table for key: its first line that is key (an exact table) or
  * whose pattern covers key (refile:, in file order).  A hit becomes a
- * signature; *done once one is enough. */
+ * signature (*hit), and *done once one is enough. */
 static int
-ask(struct asker *a, const char *key, bool *done)
+ask(struct asker *a, const char *key, bool *hit, bool *done)
 {
 	const struct pentry *e;
 	size_t i;
 
-	if (*done || (e = table_find(&a->p->signing, key)) == NULL)
+	if ((e = table_find(&a->p->signing, key)) == NULL)
 		return DKK_OK;
+	*hit = true;
 	*done = !a->p->multisig;
 	/* A line that answered an earlier question signs only once. */
 	for (i = 0; i < a->d->nsigs; i++)
@@ -160,24 +164,28 @@ ask(struct asker *a, const char *key, bool *done)
 	return sig_from_signing(a, e);
 }
 
+/* One level of the questions: "user@X", and only when that finds
+ * nothing, "X". */
 static int
-ask_fmt(struct asker *a, bool *done, const char *fmt, const char *x,
-    const char *y)
+ask_level(struct asker *a, const char *x, bool *done)
 {
 	struct buf k;
+	bool hit = false;
 	int rc;
 
 	if (*done)
 		return DKK_OK;
 	buf_init(&k);
-	buf_printf(&k, fmt, x, y);
-	rc = k.failed ? DKK_ENOMEM : ask(a, k.p, done);
+	buf_printf(&k, "%s@%s", a->user, x);
+	rc = k.failed ? DKK_ENOMEM : ask(a, k.p, &hit, done);
 	buf_clear(&k);
-	return rc;
+	if (rc != DKK_OK || hit)
+		return rc;
+	return ask(a, x, &hit, done);
 }
 
-/* OpenDKIM asks every kind of table the same questions, in this order;
- * each answer is one line, the first that fits. */
+/* OpenDKIM asks every kind of table the same questions, level by level:
+ * the domain, with SubDomains each ".parent", then "*". */
 static int
 lookup_signing(struct asker *a)
 {
@@ -185,18 +193,13 @@ lookup_signing(struct asker *a)
 	bool done = false;
 	int rc;
 
-	if ((rc = ask_fmt(a, &done, "%s@%s", a->user, a->domain)) != DKK_OK ||
-	    (rc = ask_fmt(a, &done, "%s%s", "", a->domain)) != DKK_OK)
+	if ((rc = ask_level(a, a->domain, &done)) != DKK_OK)
 		return rc;
 	for (parent = strchr(a->domain, '.'); a->p->subdomains &&
 	    parent != NULL; parent = strchr(parent + 1, '.'))
-		if ((rc = ask_fmt(a, &done, "%s@%s", a->user,
-		    parent)) != DKK_OK ||
-		    (rc = ask_fmt(a, &done, "%s%s", "", parent)) != DKK_OK)
+		if ((rc = ask_level(a, parent, &done)) != DKK_OK)
 			return rc;
-	if ((rc = ask_fmt(a, &done, "%s@%s", a->user, "*")) != DKK_OK)
-		return rc;
-	return ask_fmt(a, &done, "%s%s", "", "*");
+	return ask_level(a, "*", &done);
 }
 
 /* Domain, Selector, KeyFile: one key for the listed domains (and, with

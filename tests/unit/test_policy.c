@@ -219,7 +219,10 @@ policy_multiple_signatures(void)
 	    "MultipleSignatures yes\n",
 	    "KeyTable @D@/keys\nSigningTable @D@/signing\n"
 	};
-	static const char *const want[2] = { "ceo,s1,s3", "ceo" };
+	static const char *const want[2][2] = {
+		{ "ceo,s3", "s1,s3" },	/* "domain" only if "user@" missed */
+		{ "ceo", "s1" }
+	};
 	struct pfx fx;
 	int i;
 
@@ -230,7 +233,8 @@ policy_multiple_signatures(void)
 		pfx_file(&fx, "signing",
 		    "* k3\nexample.com k1\nceo@example.com ceo\n");
 		CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx, conf[i]), DKK_OK);
-		WANT(&fx, "ceo@example.com", "127.0.0.1", want[i]);
+		WANT(&fx, "ceo@example.com", "127.0.0.1", want[i][0]);
+		WANT(&fx, "bob@example.com", "127.0.0.1", want[i][1]);
 		WANT(&fx, "x@example.net", "127.0.0.1", "s3");
 		pfx_free(&fx);
 	}
