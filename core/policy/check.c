@@ -153,10 +153,6 @@ check_exact(struct checker *c)
 		    !(strcmp(star, "*") == 0 && star > k && star[-1] == '@'))
 			problem(c, "%s: SigningTable: '%s' never matches: only "
 			    "refile: tables have patterns", s->v[j].where, k);
-		else if (!c->p->subdomains && (k[0] == '.' ||
-		    strstr(k, "@.") != NULL))
-			problem(c, "%s: SigningTable: '%s' never matches "
-			    "without SubDomains", s->v[j].where, k);
 	}
 }
 

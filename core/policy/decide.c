@@ -3,9 +3,9 @@
  * address is looked up in the SigningTable (or the Domain list); the
  * message is signed only when that finds a key AND the client
  * authenticated or is in InternalHosts.  The table is asked
- * "user@domain" (and "domain" only when that finds nothing), then with
- * SubDomains "user@.parent" (else ".parent") for each parent, then
- * "user@*" (else "*"); an exact table answers with the line of that
+ * "user@domain" (and "domain" only when that finds nothing), then
+ * "user@.parent" (else ".parent") for each parent, with or without
+ * SubDomains, then "user@*" (else "*"); an exact table answers with the line of that
  * key, a refile: table with the first pattern, in file order, that
  * covers it.  The first answer wins, or with MultipleSignatures every
  * question's answer, each line once (as opendkim 2.11 under miltertest
@@ -185,7 +185,8 @@ ask_level(struct asker *a, const char *x, bool *done)
 }
 
 /* OpenDKIM asks every kind of table the same questions, level by level:
- * the domain, with SubDomains each ".parent", then "*". */
+ * the domain, each ".parent" (whatever SubDomains says: it is for the
+ * Domain list), then "*". */
 static int
 lookup_signing(struct asker *a)
 {
@@ -195,8 +196,8 @@ lookup_signing(struct asker *a)
 
 	if ((rc = ask_level(a, a->domain, &done)) != DKK_OK)
 		return rc;
-	for (parent = strchr(a->domain, '.'); a->p->subdomains &&
-	    parent != NULL; parent = strchr(parent + 1, '.'))
+	for (parent = strchr(a->domain, '.'); parent != NULL;
+	    parent = strchr(parent + 1, '.'))
 		if ((rc = ask_level(a, parent, &done)) != DKK_OK)
 			return rc;
 	return ask_level(a, "*", &done);
