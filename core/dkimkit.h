@@ -762,7 +762,7 @@ struct dkk_policy_client {
 };
 
 /* One signature to make.  "FILE:LINE" of the table lines that gave it
- * (key_line NULL for the single KeyFile). */
+ * (for the single KeyFile: the Domain line and the KeyFile setting). */
 struct dkk_policy_sig {
 	char *domain;		/* d= */
 	char *selector;		/* s= */

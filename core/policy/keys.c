@@ -41,18 +41,18 @@ static int
 key_fits(dkk_policy *p, const struct dkk_policy_sig *s, const dkk_key *key)
 {
 	const char *type = dkk_key_type(key);
+	const char *field = p->set[PK_SIGNINGTABLE].value != NULL ?
+	    "KeyTable" : "KeyFile";
 
 	if (strncmp(s->algorithm, type, strlen(type)) != 0 ||
 	    s->algorithm[strlen(type)] != '-')
-		return ctx_fail(p->ctx, DKK_EKEY, "%s: KeyTable: %s is a%s %s "
-		    "key, not for %s", s->key_line != NULL ? s->key_line :
-		    "KeyFile", s->keyfile, type[0] == 'e' ? "n" : "", type,
+		return ctx_fail(p->ctx, DKK_EKEY, "%s: %s: %s: the key is %s, "
+		    "not for %s", s->key_line, field, s->keyfile, type,
 		    s->algorithm);
 	if (strcmp(type, "rsa") == 0 && dkk_key_bits(key) < p->minbits)
-		return ctx_fail(p->ctx, DKK_EKEY, "%s: KeyTable: %s has %u "
-		    "bits, under MinimumKeyBits %u", s->key_line != NULL ?
-		    s->key_line : "KeyFile", s->keyfile, dkk_key_bits(key),
-		    p->minbits);
+		return ctx_fail(p->ctx, DKK_EKEY, "%s: %s: %s: the key has %u "
+		    "bits, under MinimumKeyBits %u", s->key_line, field,
+		    s->keyfile, dkk_key_bits(key), p->minbits);
 	return DKK_OK;
 }
 

@@ -105,6 +105,25 @@ else
 	not_ok "two passes" "$(cat "$TAP_OUT")"
 fi
 
+# A fourth KeyTable field: the Ed25519 key of `dkimkit keygen`.
+"$DKIMKIT" keygen --algorithm ed25519 --domain example.com --selector ed \
+    --out ed.pem >> keys.zone || bail_out "keygen"
+printf '%s\n' "SigningTable csl:example.com=ked" \
+    "KeyTable csl:ked=example.com:ed:$TMPD/ed.pem:ed25519-sha256" > ed.conf
+check_status 0 "sign --opendkim-conf with an ed25519-sha256 KeyTable line" \
+    "$DKIMKIT" sign --opendkim-conf ed.conf m.eml
+cp "$TAP_OUT" signed-ed.eml
+check_status 0 "the Ed25519 signature verifies" \
+    "$DKIMKIT" verify --zone keys.zone signed-ed.eml
+says "a=ed25519-sha256, s=ed" "$TAP_OUT" "pass d=example.com s=ed a=ed25519-sha256"
+printf '%s\n' "SigningTable csl:example.com=ked" \
+    "KeyTable csl:ked=example.com:ed:$TMPD/keys/one.private:ed25519-sha256" \
+    > wrong.conf
+check_status 2 "an RSA key on an ed25519-sha256 line is refused" \
+    "$DKIMKIT" sign --opendkim-conf wrong.conf m.eml
+says "the refusal names the line and the key" "$TAP_ERR" \
+    "csl:1: KeyTable: $TMPD/keys/one.private: the key is rsa, not for ed25519-sha256"
+
 check_status 0 "sign --opendkim-conf: not signed, passed through" \
     "$DKIMKIT" sign --opendkim-conf opendkim.conf --client-ip 192.0.2.1 m.eml
 if tr -d '\r' < "$TAP_OUT" | cmp -s - m.eml; then

@@ -475,7 +475,20 @@ policy_sign_opts(void)
 	CU_ASSERT_EQUAL_FATAL(dkk_policy_decide(fx.p, &c, &d), DKK_OK);
 	CU_ASSERT_EQUAL(dkk_policy_sign_opts(fx.p, &d.sigs[0], &o), DKK_EKEY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(dkk_ctx_error(fx.ctx),
-	    "is a rsa key, not for ed25519-sha256"));
+	    ": the key is rsa, not for ed25519-sha256"));
+	dkk_decision_clear(&d);
+	pfx_free(&fx);
+	snprintf(conf, sizeof(conf), "Domain example.com\nSelector s\n"
+	    "KeyFile %s\nMinimumKeyBits 2048\n", pem);
+	if (pfx_open(&fx, conf) != 0)
+		return;
+	c.from = "a@example.com";
+	CU_ASSERT_EQUAL_FATAL(dkk_policy_decide(fx.p, &c, &d), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_policy_sign_opts(fx.p, &d.sigs[0], &o), DKK_EKEY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dkk_ctx_error(fx.ctx),
+	    "opendkim.conf:3: KeyFile: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dkk_ctx_error(fx.ctx),
+	    ": the key has 1024 bits, under MinimumKeyBits 2048"));
 	dkk_decision_clear(&d);
 	pfx_free(&fx);
 	free(pem);
