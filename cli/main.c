@@ -1,6 +1,5 @@
 /*
- * main.c: the dkimkit command: sign, verify, keygen, key, adsp and spf.
- * main.c: the dkimkit command: sign, verify, keygen, key, adsp and
+ * main.c: the dkimkit command: sign, verify, keygen, key, adsp, spf and
  * policy.
  */
 #include <errno.h>
