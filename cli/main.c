@@ -148,12 +148,12 @@ ctx_warn(dkk_ctx *ctx)
 int
 pin_setup(dkk_ctx *ctx, const char *pinfile)
 {
-	const char *env = getenv("DKIMKIT_PIN");
+	struct dks s;
 
-	if (pinfile != NULL)
-		return dkk_ctx_set_pin_file(ctx, pinfile);
-	if (env != NULL && *env != '\0')
-		return dkk_ctx_set_pin(ctx, env);
+	dks_init(&s, source_spell);
+	if ((pinfile != NULL && dks_set(&s, DKS_PIN_FILE, pinfile) < 0) ||
+	    dks_apply_pin(&s, ctx) < 0)
+		return DKK_EINVAL;
 	return DKK_OK;
 }
 

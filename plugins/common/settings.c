@@ -171,10 +171,28 @@ dks_apply(struct dks *s, dkk_ctx *ctx)
 		return -1;
 	if ((rc = dkk_ctx_set_allow_weak(ctx, s->allow_weak)) != DKK_OK)
 		return dks_fail(s, DKS_ALLOW_WEAK, "%s", dkk_strerror(rc));
-	if (s->val[DKS_PIN_FILE] != NULL && (rc = dkk_ctx_set_pin_file(ctx,
-	    s->val[DKS_PIN_FILE])) != DKK_OK)
-		return dks_fail(s, DKS_PIN_FILE, "%s", dkk_ctx_error(ctx));
+	if (dks_apply_pin(s, ctx) < 0)
+		return -1;
 	return dks_source(s, ctx);
+}
+
+int
+dks_apply_pin(struct dks *s, dkk_ctx *ctx)
+{
+	const char *env = getenv("DKIMKIT_PIN");
+	int rc;
+
+	if (s->val[DKS_PIN_FILE] != NULL) {
+		if ((rc = dkk_ctx_set_pin_file(ctx, s->val[DKS_PIN_FILE])) !=
+		    DKK_OK)
+			return dks_fail(s, DKS_PIN_FILE, "%s", dkk_ctx_error(ctx));
+	} else if (env != NULL && *env != '\0' &&
+	    dkk_ctx_set_pin(ctx, env) != DKK_OK) {
+		snprintf(s->err, sizeof(s->err), "$DKIMKIT_PIN: %s",
+		    dkk_ctx_error(ctx));
+		return -1;
+	}
+	return 0;
 }
 
 void

@@ -63,6 +63,11 @@ int dks_check(struct dks *s);
  * file.  0, or -1 with s->err. */
 int dks_apply(struct dks *s, dkk_ctx *ctx);
 
+/* The PIN of pkcs11: keys: the pin-file, else $DKIMKIT_PIN; never from a
+ * command line, which every user of the machine can read.  0, or -1 with
+ * s->err. */
+int dks_apply_pin(struct dks *s, dkk_ctx *ctx);
+
 /* The per-message choices of these settings. */
 void dks_verify_opts(const struct dks *s, struct dkk_verify_opts *o);
 

@@ -20,7 +20,6 @@
 
 #define AR_NAME		"Authentication-Results"
 #define AR_NAMELEN	(sizeof(AR_NAME) - 1)
-#define AR_IDMAX	256
 
 /* WSP (RFC 5322): at the start of a line, it makes the line a
  * continuation of the field above, to smtpd as to us. */
@@ -54,55 +53,6 @@ arstrip_starts(const char *line, size_t len)
 	return i < len && line[i] == ':';
 }
 
-/* Skip CFWS (RFC 5322 3.2.2): blanks, line breaks and nested comments. */
-static const char *
-arstrip_cfws(const char *p, const char *end)
-{
-	int depth = 0;
-
-	for (; p < end; p++) {
-		if (*p == '\\' && depth > 0 && p + 1 < end)
-			p++;
-		else if (*p == '(')
-			depth++;
-		else if (*p == ')' && depth > 0)
-			depth--;
-		else if (depth == 0 && !arstrip_blank(*p))
-			break;
-	}
-	return p;
-}
-
-/* RFC 2045 token characters. */
-static int
-arstrip_tokenchar(char c)
-{
-	return c > ' ' && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
-}
-
-/* The authserv-id (RFC 8601 2.2: a token or a quoted-string) of the
- * field in [p, end), into id; empty when there is none. */
-static void
-arstrip_id(const char *p, const char *end, char *id)
-{
-	size_t n = 0;
-
-	p = memchr(p, ':', end - p) + 1;
-	p = arstrip_cfws(p, end);
-	if (p < end && *p == '"') {
-		for (p++; p < end && *p != '"' && n < AR_IDMAX - 1; p++) {
-			if (*p == '\\' && p + 1 < end)
-				p++;
-			if (*p != '\n' && *p != '\r')
-				id[n++] = *p;
-		}
-	} else {
-		while (p < end && arstrip_tokenchar(*p) && n < AR_IDMAX - 1)
-			id[n++] = *p++;
-	}
-	id[n] = '\0';
-}
-
 /* Pass the held field on (message_put: spooled, or straight out once
  * the message is not processed). */
 static void
@@ -115,23 +65,28 @@ arstrip_keep(struct session *s)
 	s->hdrlen = 0;
 }
 
-/* The field going by is complete: drop it if it claims our authserv-id,
- * else pass it on. */
+/* The field going by is complete: drop it if it claims our authserv-id
+ * (the core's RFC 8601 reader, which takes CR and LF for the blanks that
+ * later readers take them for), else pass it on.  A field that cannot be
+ * read for want of memory is dropped too: it may be a forgery. */
 void
 arstrip_end(struct session *s)
 {
-	char id[AR_IDMAX];
+	const char *value;
+	int ours;
 
 	s->ardrop = 0;
 	if (s->hdrlen == 0)
 		return;
-	arstrip_id(s->hdr, s->hdr + s->hdrlen, id);
-	if (strcasecmp(id, verify_authserv_id()) != 0) {
+	value = (const char *)memchr(s->hdr, ':', s->hdrlen) + 1;
+	ours = dkk_ar_claims(value, s->hdrlen - (size_t)(value - s->hdr),
+	    verify_authserv_id());
+	if (ours == 0) {
 		arstrip_keep(s);
 		return;
 	}
 	log_session(s, "removed an Authentication-Results field claiming to "
-	    "come from %s (RFC 8601 5)", id);
+	    "come from %s (RFC 8601 5)", verify_authserv_id());
 	s->hdrlen = 0;
 }
 

@@ -51,15 +51,12 @@ struct filter_conf {
 	struct dkk_sign_opts opts;	/* -c and -h; key and d= per message */
 	const char *keydir;		/* -K: active keys of the -d domains */
 	dkk_keydir *kd;
-	const char *pinfile;		/* -P */
 	const char *authserv_id;	/* -i, else config|admd, else host */
-	int adsp;			/* -A */
+	int adsp;			/* -A (-i, -A, -K and the key source are
+					 * read by settings.h's vocabulary) */
 	int reject;			/* -r */
 	int tempfail;			/* -T */
 	size_t budget;			/* -M */
-	const char *dns;		/* -D */
-	const char *anchor;		/* -t */
-	const char *zone;		/* -z */
 	dkk_ctx *ctx;
 };
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "filter.h"
+#include "settings.h"
 
 #define MAIN_LINEMAX	(4 * 1024 * 1024)	/* longer lines are dropped */
 #define MAIN_TICK_MS	1000	/* waiting, and the resolver has no deadline */
@@ -24,8 +25,19 @@ struct filter_conf conf = {
 	.budget = FILTER_BUDGET
 };
 
+/* The settings vocabulary (plugins/common/settings.h) as the filter
+ * spells it. */
+static const char *const main_spell[DKS_NKEYS] = {
+	[DKS_ZONE] = "-z", [DKS_DNS] = "-D", [DKS_TRUST_ANCHOR] = "-t",
+	[DKS_TIMEOUT] = "-w", [DKS_ALLOW_WEAK] = "-W",
+	[DKS_AUTHSERV_ID] = "-i", [DKS_ADSP] = "-A", [DKS_PIN_FILE] = "-P",
+	[DKS_KEYDIR] = "-K",
+};
+static struct dks main_set;
+
 static void usage(void) __attribute__((noreturn));
 static void fatalx(const char *, const char *) __attribute__((noreturn));
+static void main_settings_fail(void) __attribute__((noreturn));
 
 static void
 usage(void)
@@ -37,8 +49,9 @@ usage(void)
 	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
 	    "       %s -m sign -d domain [-d domain ...] -K keydir\n"
 	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
-	    "       %s -m verify [-A] [-r] [-i authserv-id] [-D addr[@port]]\n"
-	    "           [-t trust-anchor] [-z zonefile] [-T] [-M size]\n",
+	    "       %s -m verify [-AW] [-r] [-i authserv-id] [-D addr[@port]]\n"
+	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
+	    "           [-M size]\n",
 	    FILTER_NAME, FILTER_NAME, FILTER_NAME);
 	exit(1);
 }
@@ -50,28 +63,28 @@ fatalx(const char *what, const char *why)
 	exit(1);
 }
 
+/* A setting that fails its check: the shared words say why. */
+static void
+main_settings_fail(void)
+{
+	fprintf(stderr, "%s: %s\n", FILTER_NAME, main_set.err);
+	exit(1);
+}
+
+static void
+main_set_word(enum dks_key k, const char *value)
+{
+	if (dks_set(&main_set, k, value) < 0)
+		main_settings_fail();
+}
+
 static void
 main_canon(const char *s)
 {
-	const char *slash = strchr(s, '/');
-	size_t hl = slash ? (size_t)(slash - s) : strlen(s);
-	const char *body = slash ? slash + 1 : "simple";
-	enum dkk_canon h, b;
-
-	if (hl == 6 && strncmp(s, "simple", 6) == 0)
-		h = DKK_CANON_SIMPLE;
-	else if (hl == 7 && strncmp(s, "relaxed", 7) == 0)
-		h = DKK_CANON_RELAXED;
-	else
-		fatalx(s, "canonicalization is simple or relaxed[/...]");
-	if (strcmp(body, "simple") == 0)
-		b = DKK_CANON_SIMPLE;
-	else if (strcmp(body, "relaxed") == 0)
-		b = DKK_CANON_RELAXED;
-	else
-		fatalx(s, "body canonicalization is simple or relaxed");
-	conf.opts.header_canon = h;
-	conf.opts.body_canon = b;
+	if (dkk_canon_parse(s, &conf.opts.header_canon,
+	    &conf.opts.body_canon) != DKK_OK)
+		fatalx(s, "canonicalization is simple or relaxed, or "
+		    "HEADER/BODY");
 }
 
 /* -M: octets, or with k, m or g after the number (KiB, MiB, GiB). */
@@ -129,11 +142,12 @@ main_options(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "Aa:c:D:d:h:i:K:k:M:m:P:rs:Tt:z:")) !=
-	    -1) {
+	dks_init(&main_set, main_spell);
+	while ((ch = getopt(argc, argv, "Aa:c:D:d:h:i:K:k:M:m:P:rs:Tt:Ww:z:"))
+	    != -1) {
 		switch (ch) {
 		case 'A':
-			conf.adsp = 1;
+			main_set_word(DKS_ADSP, "yes");
 			break;
 		case 'a':
 			main_key(NULL, optarg);
@@ -142,7 +156,7 @@ main_options(int argc, char **argv)
 			main_canon(optarg);
 			break;
 		case 'D':
-			conf.dns = optarg;
+			main_set_word(DKS_DNS, optarg);
 			break;
 		case 'd':
 			if (conf.ndomains == FILTER_MAXDOMS)
@@ -153,10 +167,10 @@ main_options(int argc, char **argv)
 			conf.opts.headers = optarg;
 			break;
 		case 'i':
-			conf.authserv_id = optarg;
+			main_set_word(DKS_AUTHSERV_ID, optarg);
 			break;
 		case 'K':
-			conf.keydir = optarg;
+			main_set_word(DKS_KEYDIR, optarg);
 			break;
 		case 'k':
 			main_key(optarg, NULL);
@@ -165,7 +179,7 @@ main_options(int argc, char **argv)
 			conf.budget = main_size(optarg);
 			break;
 		case 'P':
-			conf.pinfile = optarg;
+			main_set_word(DKS_PIN_FILE, optarg);
 			break;
 		case 'm':
 			if (strcmp(optarg, "sign") == 0)
@@ -176,7 +190,8 @@ main_options(int argc, char **argv)
 				fatalx(optarg, "-m is sign or verify");
 			break;
 		case 'r':
-			conf.reject = conf.adsp = 1;
+			conf.reject = 1;
+			main_set_word(DKS_ADSP, "yes");
 			break;
 		case 's':
 			if (conf.nselectors == FILTER_MAXKEYS)
@@ -187,10 +202,16 @@ main_options(int argc, char **argv)
 			conf.tempfail = 1;
 			break;
 		case 't':
-			conf.anchor = optarg;
+			main_set_word(DKS_TRUST_ANCHOR, optarg);
+			break;
+		case 'W':
+			main_set_word(DKS_ALLOW_WEAK, "yes");
+			break;
+		case 'w':
+			main_set_word(DKS_TIMEOUT, optarg);
 			break;
 		case 'z':
-			conf.zone = optarg;
+			main_set_word(DKS_ZONE, optarg);
 			break;
 		default:
 			usage();
@@ -198,6 +219,11 @@ main_options(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	if (dks_check(&main_set) < 0)
+		main_settings_fail();
+	conf.adsp = main_set.adsp;
+	conf.authserv_id = main_set.val[DKS_AUTHSERV_ID];
+	conf.keydir = main_set.val[DKS_KEYDIR];
 }
 
 static void
@@ -239,16 +265,8 @@ main_selectors(void)
 static void
 main_pin(void)
 {
-	const char *env = getenv("DKIMKIT_PIN");
-	int rc = DKK_OK;
-
-	if (conf.pinfile != NULL)
-		rc = dkk_ctx_set_pin_file(conf.ctx, conf.pinfile);
-	else if (env != NULL && *env != '\0')
-		rc = dkk_ctx_set_pin(conf.ctx, env);
-	if (rc != DKK_OK)
-		fatalx("-P", *dkk_ctx_error(conf.ctx) ?
-		    dkk_ctx_error(conf.ctx) : dkk_strerror(rc));
+	if (dks_apply_pin(&main_set, conf.ctx) < 0)
+		main_settings_fail();
 }
 
 /* -K: every -d must have an active key now; a later switch is picked up
@@ -313,8 +331,6 @@ main_hup(void)
 static void
 main_setup(int argc, char **argv)
 {
-	int rc;
-
 	main_options(argc, argv);
 	if (dkk_ctx_new(&conf.ctx) != DKK_OK)
 		fatalx("start-up", "out of memory");
@@ -334,13 +350,9 @@ main_setup(int argc, char **argv)
 		main_keys();
 		return;
 	}
-	if (conf.zone != NULL)
-		rc = dkk_ctx_use_zone(conf.ctx, conf.zone);
-	else
-		rc = dkk_ctx_use_dns(conf.ctx, conf.dns, conf.anchor, 0);
-	if (rc != DKK_OK)
-		fatalx(conf.zone ? conf.zone : "DNS", *dkk_ctx_error(conf.ctx) ?
-		    dkk_ctx_error(conf.ctx) : dkk_strerror(rc));
+	/* the key source, -W, -P */
+	if (dks_apply(&main_set, conf.ctx) < 0)
+		main_settings_fail();
 }
 
 /* Read what smtpd sent; 0 at the end of stdin. */

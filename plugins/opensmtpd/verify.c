@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "filter.h"
+#include "settings.h"
 
 /* One line; -1 with the reason in *why when the verifier refuses it. */
 int
@@ -25,38 +26,18 @@ verify_line(struct session *s, const char *line, size_t len,
 	return 0;
 }
 
-/* One log line per message with every verdict (DESIGN: adapters log one
- * line per message); a long list is cut, the A-R field has it all. */
+/* One log line per message, in every host's format (settings.h), and
+ * what the filter does about an ADSP discard. */
 static void
 verify_log(struct session *s)
 {
-	const struct dkk_sig_result *r;
-	const char *author = NULL, *detail;
-	char line[1024];
-	size_t i, n = dkk_verifier_count(s->verifier), len = 0;
-	enum dkk_adsp adsp;
+	struct dkk_verify_opts vo = { .adsp = conf.adsp };
+	char line[2048];
 
-	line[0] = '\0';
-	for (i = 0; i < n && len < sizeof(line); i++) {
-		r = dkk_verifier_result(s->verifier, i);
-		len += snprintf(line + len, sizeof(line) - len,
-		    "%sdkim=%s d=%s s=%s (%s)", i ? ", " : "",
-		    dkk_verdict_name(r->verdict),
-		    r->domain ? r->domain : "-", r->selector ? r->selector : "-",
-		    r->detail ? r->detail : dkk_reason_name(r->reason));
-	}
-	if (n == 0 && dkk_verifier_reason(s->verifier, &detail) == DKK_R_LIMIT)
-		len = snprintf(line, sizeof(line), "dkim=permerror (%s)",
-		    detail);
-	else if (n == 0)
-		len = snprintf(line, sizeof(line), "dkim=none");
-	if (conf.adsp && len < sizeof(line)) {
-		adsp = dkk_verifier_adsp(s->verifier, &author);
-		snprintf(line + len, sizeof(line) - len, "; dkim-adsp=%s (%s)%s",
-		    dkk_adsp_name(adsp), author ? author : "-", s->discard ?
-		    (conf.reject ? ": rejected" : ": discardable") : "");
-	}
-	log_session(s, "%s", line);
+	dks_log_line(s->verifier, &vo, verify_authserv_id(), line,
+	    sizeof(line));
+	log_session(s, "%s%s", line, s->discard ? (conf.reject ?
+	    ": rejected" : ": discardable") : "");
 }
 
 /* Ours: -i, else the admd smtpd announced, else "localhost". */
