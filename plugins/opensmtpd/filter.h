@@ -151,6 +151,10 @@ void	message_put(struct session *, const char *, size_t);
 void	message_finish(struct session *, char *);
 void	message_fail(struct session *, const char *);
 
+/* after.c */
+int	after_changes(const struct session *, const char *, size_t);
+void	after_unsign(struct session *);
+
 /* arstrip.c */
 void	arstrip_line(struct session *, const char *, size_t);
 void	arstrip_end(struct session *);

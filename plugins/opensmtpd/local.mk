@@ -7,7 +7,8 @@ plugins_opensmtpd_filter_dkimkit_SOURCES = \
 	plugins/opensmtpd/proto.c plugins/opensmtpd/out.c \
 	plugins/opensmtpd/session.c \
 	plugins/opensmtpd/spool.c plugins/opensmtpd/message.c \
-	plugins/opensmtpd/sign.c plugins/opensmtpd/arstrip.c \
+	plugins/opensmtpd/sign.c plugins/opensmtpd/after.c \
+	plugins/opensmtpd/arstrip.c \
 	plugins/opensmtpd/verify.c plugins/opensmtpd/log.c
 plugins_opensmtpd_filter_dkimkit_LDADD = plugins/common/libdkscommon.la \
 	core/libdkimkit.la

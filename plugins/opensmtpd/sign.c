@@ -4,7 +4,6 @@
  * the header and, line by line, the body.  At the end their fields go on
  * top of everything smtpd sent, its own Received field included.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -31,31 +30,11 @@ sign_pick_domain(const char *from)
 	return best;
 }
 
-/* Whether the held header block has a field called name. */
-static int
-sign_has_field(const struct session *s, const char *name)
-{
-	const char *p = s->hdr, *end = s->hdr + s->hdrlen, *q, *c;
-	size_t n = strlen(name);
-
-	for (; p < end; p = q + 1) {
-		if ((q = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			q = end;
-		if ((size_t)(q - p) <= n || strncasecmp(p, name, n) != 0)
-			continue;
-		for (c = p + n; c < q && (*c == ' ' || *c == '\t'); c++)
-			;
-		if (c < q && *c == ':')
-			return 1;
-	}
-	return 0;
-}
-
-/* smtpd adds Date and Message-ID after the filter when the client sent
- * none (on submission and local listeners).  Named in h= but absent, they
- * would break every such signature, so the -h list loses them for this
- * message.  Returns the list to use (NULL: the default set), or NULL with
- * *err set; *own is what to free. */
+/* The -h list for this message, without the fields smtpd changes after
+ * the filter (after.c): Date and Message-ID when absent, Bcc when
+ * present, To and Cc with an address without a domain.  Returns the list
+ * to use (NULL: the default set), or NULL with *err set; *own is what to
+ * free. */
 static const char *
 sign_header_list(const struct session *s, char **own, int *err)
 {
@@ -74,9 +53,7 @@ sign_header_list(const struct session *s, char **own, int *err)
 	for (p = h; *p != '\0'; p = *q != '\0' ? q + 1 : q) {
 		q = p + strcspn(p, ":");
 		n = (size_t)(q - p);
-		if (((n == 4 && strncasecmp(p, "date", 4) == 0) ||
-		    (n == 10 && strncasecmp(p, "message-id", 10) == 0)) &&
-		    !sign_has_field(s, n == 4 ? "date" : "message-id"))
+		if (after_changes(s, p, n))
 			continue;
 		if (len > 0)
 			out[len++] = ':';
@@ -145,6 +122,7 @@ sign_start(struct session *s, const char *domain)
 	o.headers = sign_header_list(s, &own, &err);
 	if (err)
 		return -1;
+	after_unsign(s);
 	rc = conf.kd != NULL ? sign_start_keydir(s, domain, &o) :
 	    sign_start_keys(s, domain, &o);
 	free(own);

@@ -207,6 +207,44 @@ extract $S1 later
 tr -d '\r\n\t ' < later.got | grep -q 'h=From:From:Subject:message-id;'
 ok_if "proto: -h: an absent Date is left out of h=, Message-ID kept" $? \
     "$(head -n 4 later.got)"
+# smtpd also drops Bcc, and appends its host name to addresses without a
+# domain in To and Cc (cron mailing "root"): such fields stay out of h=,
+# with the default set and with -h, and the signature survives smtpd's
+# rewrite.  A qualified To is signed as before.
+{
+	printf 'From: Alice <alice@example.test>\nTo: root, "Bob@home" bob\n'
+	printf 'Cc: (nobody) carol@example.test, dave\nBcc: eve@example.test\n'
+	printf 'Subject: bare\n\nhello\n'
+} > bare.eml
+{ echo "$HS"; feed $S1 bare.eml; } > bare.in
+# asdelivered FILE: FILE as smtpd 6.8 delivers it from host mx.test.
+asdelivered()
+{
+	sed -e '/^Bcc:/d' -e 's/^To: root, "Bob@home" bob$/To: root@mx.test, "Bob@home" bob@mx.test/' \
+	    -e 's/^Cc: (nobody) carol@example.test, dave$/Cc: (nobody) carol@example.test, dave@mx.test/' "$1"
+}
+for h in default From:To:Cc:Bcc:Date:Subject; do
+	if [ $h = default ]; then
+		run_filter bare bare.in "${SIGN[@]}"
+	else
+		run_filter bare bare.in "${SIGN[@]}" -h $h
+	fi
+	extract $S1 bare
+	asdelivered bare.got > bare.del
+	h_is=$(tr -d '\r\n\t ' < bare.got | grep -o ';h=[^;]*;')
+	! grep -q 'h=[^;]*\(To\|Cc\|Bcc\|Date\)' <<<"$h_is" &&
+	    grep -q 'To not signed: an address in it has no domain' bare.err &&
+	    grep -q 'Cc not signed' bare.err &&
+	    "$DKIMKIT" verify --zone zone bare.del > /dev/null &&
+	    ! "$DKIMKIT" verify --zone zone <(sed 's/^Subject: bare/Subject: x/' bare.del) > /dev/null
+	ok_if "proto: $h: bare To and Cc, Bcc out of h= ($h_is); passes as smtpd delivers it" \
+	    $? "$(cat bare.err)" "$(asdelivered bare.got | head -n 12)"
+done
+run_filter qual canon.in "${SIGN[@]}"
+extract $S1 qual
+tr -d '\r\n\t ' < qual.got | grep -q 'h=From:From:Subject:To:Message-ID;' &&
+    ! grep -q 'not signed' qual.err
+ok_if "proto: a To with full addresses is signed" $? "$(head -n 4 qual.got)"
 
 # A big message goes through the temporary file.
 {
@@ -1035,6 +1073,18 @@ f=$(delivered longh) && ! grep -q '^DKIM-Signature' "$f" &&
     grep -q 'DKIM-Signature field not added: a line of 2[0-9]* octets' sign.log
 ok_if "smtpd: a DKIM-Signature line over 998 octets is not sent, and logged" \
     $? "$(top_ar "${f:-/dev/null}")" "$(grep -c '^DKIM-Signature' "${f:-/dev/null}")"
+
+# Mail from a local program to "root": smtpd makes "To: root" into
+# "To: root@HOST" after the signer; the signature must survive that.
+{
+	printf 'From: Cron Daemon <alice@example.test>\nTo: root\n'
+	printf 'Subject: cron-root\n\nhi\n'
+} > cron.eml
+send "$PS" cron.eml
+f=$(delivered cron-root) && grep -q '^To: root@' "$f" &&
+    top_ar "$f" | grep -q 'dkim=pass header.d=example.test'
+ok_if "smtpd: To: root, qualified by smtpd after signing: dkim=pass" $? \
+    "$(grep '^To:' "${f:-/dev/null}")" "$(top_ar "${f:-/dev/null}")"
 
 # A signed header field ending in a bare CR ("Reply-To: ...\r\r\n" on the
 # wire): the signature covers the line as smtpd passes it on.
