@@ -1,11 +1,17 @@
 /*
  * fuzz_filter.c: arbitrary bytes as what smtpd sends filter-dkimkit,
  * after the handshake: the protocol reader (proto_lines, proto_line), the
- * session table and the message path of the verify mode, with the keys of
- * DKK_FUZZ_ZONE.  The input arrives in reads of sizes taken from its first
- * byte, into a small line buffer so that the overlong-line path runs too.
- * Replies go to /dev/null (descriptor 1), log lines are formatted and dropped.  At the
- * end every session is closed as at link-disconnect.
+ * session table and the message path, in verify mode with the keys of
+ * DKK_FUZZ_ZONE, or in sign mode with an Ed25519 key made at start-up
+ * when the first byte is odd.  The input arrives in reads of sizes taken
+ * from its first byte, into a small line buffer so that the overlong-line
+ * path runs too.  The limits are small, so that inputs of a few KiB reach
+ * what takes megabytes in a real run: the core's header block limit
+ * (FUZZ_HEADER_MAX) and the header budget of all sessions (-M,
+ * FUZZ_BUDGET).  Replies go to /dev/null (descriptor 1), log lines are
+ * formatted and dropped (printed on stderr when DKK_FUZZ_LOG is set, to
+ * see what a seed does).  At the end every session is closed as at
+ * link-disconnect.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -19,14 +25,20 @@
 
 #define FUZZ_LINEMAX	4096
 #define FUZZ_IDS	256
+#define FUZZ_HEADER_MAX	6144
+#define FUZZ_BUDGET	8192
 
 struct filter_conf conf = {
 	.mode = MODE_VERIFY,
+	.domains = { "example.com", "example.test" },
+	.ndomains = 2,
+	.nkeys = 1,
+	.keys = { { .selector = "s" } },
 	.adsp = 1,
 	.reject = 1,
 	.opts = { .header_canon = DKK_CANON_RELAXED,
 	    .body_canon = DKK_CANON_RELAXED },
-	.budget = FILTER_BUDGET
+	.budget = FUZZ_BUDGET
 };
 
 static int64_t
@@ -36,26 +48,36 @@ fixed_clock(void *arg)
 	return 1700000000;
 }
 
+static int fuzz_log;		/* $DKK_FUZZ_LOG set: log lines to stderr */
+
+static void
+fuzz_vlog(const char *fmt, va_list ap)
+{
+	char line[256];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (fuzz_log)
+		fprintf(stderr, "%s\n", line);
+}
+
 void
 log_warnx(const char *fmt, ...)
 {
-	char line[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	fuzz_vlog(fmt, ap);
 	va_end(ap);
 }
 
 void
 log_session(const struct session *s, const char *fmt, ...)
 {
-	char line[256];
 	va_list ap;
 
 	(void)s;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	fuzz_vlog(fmt, ap);
 	va_end(ap);
 }
 
@@ -66,11 +88,12 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *zone = getenv("DKK_FUZZ_ZONE");
-	char hello[] = "config|ready";
+	char hello[] = "config|ready", *pem;
 	int fd;
 
 	(void)argc;
 	(void)argv;
+	fuzz_log = getenv("DKK_FUZZ_LOG") != NULL;
 	/* Replies are written to descriptor 1 (out.c), not through stdio. */
 	if ((fd = open("/dev/null", O_WRONLY)) == -1 ||
 	    dup2(fd, STDOUT_FILENO) == -1)
@@ -82,6 +105,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	dkk_ctx_set_clock(conf.ctx, fixed_clock, NULL);
 	conf.adsp = 1;
+	if (dkk_ctx_set_limit(conf.ctx, DKK_LIMIT_HEADER_BYTES,
+	    FUZZ_HEADER_MAX) != DKK_OK ||
+	    dkk_key_generate(conf.ctx, "ed25519", 0, &pem,
+	    &conf.keys[0].key) != DKK_OK)
+		abort();
+	free(pem);
 	proto_line(hello);
 	return 0;
 }
@@ -117,6 +146,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len = 0, pos = 0, chunk, n;
 	int skipping = 0;
 
+	conf.mode = size > 0 && data[0] & 1 ? MODE_SIGN : MODE_VERIFY;
 	chunk = size > 0 ? (size_t)data[0] * 16 + 1 : 1;
 	while (pos < size) {
 		n = size - pos;
