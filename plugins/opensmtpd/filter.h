@@ -42,7 +42,7 @@ struct filter_key {
 
 struct filter_conf {
 	enum filter_mode mode;
-	const char *domains[FILTER_MAXDOMS];
+	const char *domains[FILTER_MAXDOMS + 1];	/* NULL after the last */
 	size_t ndomains;
 	const char *selectors[FILTER_MAXKEYS];	/* -s */
 	size_t nselectors;

@@ -1,34 +1,14 @@
 /*
  * sign.c: signing one message.  The header block is kept until it ends,
- * because d= is chosen from the From domain; then one signer per key gets
- * the header and, line by line, the body.  At the end their fields go on
- * top of everything smtpd sent, its own Received field included.
+ * for the fields smtpd changes after the filter (after.c); then one signer
+ * per key gets it, chooses d= by the From address, and gets the body line
+ * by line.  At the end their fields go on top of everything smtpd sent,
+ * its own Received field included.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "filter.h"
-
-/* The longest -d equal to the From domain or a parent of it. */
-static const char *
-sign_pick_domain(const char *from)
-{
-	const char *best = NULL, *d;
-	size_t i, fl = strlen(from), dl;
-
-	for (i = 0; i < conf.ndomains; i++) {
-		d = conf.domains[i];
-		dl = strlen(d);
-		if (dl > fl || strcasecmp(from + fl - dl, d) != 0)
-			continue;
-		if (dl < fl && from[fl - dl - 1] != '.')
-			continue;
-		if (best == NULL || dl > strlen(best))
-			best = d;
-	}
-	return best;
-}
 
 /* The -h list for this message, without the fields smtpd changes after
  * the filter (after.c): Date and Message-ID when absent, Bcc when
@@ -65,87 +45,73 @@ sign_header_list(const struct session *s, char **own, int *err)
 	return out;
 }
 
-/* -K: one signer, with the domain's active key (checked for a switch on
- * every message).  Keys stay loaded while a message uses them. */
+/* One signer per key, or one with -K's key directory; each chooses d=
+ * among the -d domains by the From address (the core's rule: the longest
+ * equal to its domain or a parent of it) and gets the held header block. */
 static int
-sign_start_keydir(struct session *s, const char *domain,
-    const struct dkk_sign_opts *opts)
+sign_start_signers(struct session *s, const struct dkk_sign_opts *opts)
 {
 	struct dkk_sign_opts o = *opts;
+	size_t i, n = conf.kd != NULL ? 1 : conf.nkeys;
 	int rc;
 
-	o.domain = domain;
-	if ((rc = dkk_keydir_active(conf.kd, domain, &o.key, &o.selector)) !=
-	    DKK_OK) {
-		log_session(s, "no key for %s: %s", domain,
-		    *dkk_ctx_error(conf.ctx) ? dkk_ctx_error(conf.ctx) :
-		    dkk_strerror(rc));
-		return -1;
-	}
-	if ((s->sigsel = strdup(o.selector)) == NULL ||
-	    dkk_signer_new(conf.ctx, &o, &s->signers[0]) != DKK_OK)
-		return -1;
-	s->nsigners = 1;
-	if (dkk_signer_update(s->signers[0], s->hdr, s->hdrlen) != DKK_OK)
-		return -1;
-	return (s->sigdomain = strdup(domain)) == NULL ? -1 : 0;
-}
-
-static int
-sign_start_keys(struct session *s, const char *domain,
-    const struct dkk_sign_opts *opts)
-{
-	struct dkk_sign_opts o = *opts;
-	size_t i;
-
-	o.domain = domain;
-	for (i = 0; i < conf.nkeys; i++) {
-		o.key = conf.keys[i].key;
-		o.selector = conf.keys[i].selector;
+	o.domain = NULL;
+	o.domains = conf.domains;
+	o.keydir = conf.kd;
+	for (i = 0; i < n; i++) {
+		o.key = conf.kd != NULL ? NULL : conf.keys[i].key;
+		o.selector = conf.kd != NULL ? NULL : conf.keys[i].selector;
 		if (dkk_signer_new(conf.ctx, &o, &s->signers[i]) != DKK_OK)
 			return -1;
 		s->nsigners = i + 1;
-		if (dkk_signer_update(s->signers[i], s->hdr, s->hdrlen) !=
-		    DKK_OK)
+		if ((rc = dkk_signer_update(s->signers[i], s->hdr,
+		    s->hdrlen)) != DKK_OK) {
+			log_session(s, "not signed: %s", rc == DKK_ENOMEM ?
+			    dkk_strerror(rc) : dkk_ctx_error(conf.ctx));
 			return -1;
+		}
 	}
-	return (s->sigdomain = strdup(domain)) == NULL ? -1 : 0;
+	return 0;
 }
 
+static void
+sign_drop_signers(struct session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nsigners; i++)
+		dkk_signer_free(s->signers[i]);
+	s->nsigners = 0;
+}
+
+/* The header block is complete: start the signers.  A From address that
+ * no -d covers is not an error: the message goes unsigned. */
 static int
-sign_start(struct session *s, const char *domain)
+sign_header_end(struct session *s)
 {
 	struct dkk_sign_opts o = conf.opts;
+	const char *d, *sel;
 	char *own;
 	int err, rc;
 
+	s->state = ST_BODY;
 	o.headers = sign_header_list(s, &own, &err);
 	if (err)
 		return -1;
 	after_unsign(s);
-	rc = conf.kd != NULL ? sign_start_keydir(s, domain, &o) :
-	    sign_start_keys(s, domain, &o);
+	rc = sign_start_signers(s, &o);
 	free(own);
-	return rc;
-}
-
-/* The header block is complete: choose d= and start the signers.  A From
- * domain we do not sign for is not an error: the message goes unsigned. */
-static int
-sign_header_end(struct session *s)
-{
-	const char *d = NULL;
-	char *from = NULL;
-
-	s->state = ST_BODY;
-	if (dkk_author_domain(s->hdr, s->hdrlen, &from) == DKK_OK)
-		d = sign_pick_domain(from);
-	if (d == NULL)
-		log_session(s, "not signed: From domain %s is not one of -d",
-		    from != NULL ? from : "(none or several)");
-	free(from);
-	if (d != NULL && sign_start(s, d) == -1)
+	if (rc == -1)
 		return -1;
+	if ((d = dkk_signer_domain(s->signers[0])) == NULL) {
+		log_session(s, "not signed: no -d domain covers the From "
+		    "address");
+		sign_drop_signers(s);
+	} else if ((s->sigdomain = strdup(d)) == NULL ||
+	    ((sel = dkk_signer_selector(s->signers[0])) != NULL &&
+	    conf.kd != NULL && (s->sigsel = strdup(sel)) == NULL)) {
+		return -1;
+	}
 	session_unhold(s);
 	return 0;
 }
