@@ -47,7 +47,8 @@ sign_header_list(const struct session *s, char **own, int *err)
 
 /* One signer per key, or one with -K's key directory; each chooses d=
  * among the -d domains by the From address (the core's rule: the longest
- * equal to its domain or a parent of it) and gets the held header block. */
+ * equal to its domain or a parent of it) once it has the held header
+ * block and the blank line that ends it. */
 static int
 sign_start_signers(struct session *s, const struct dkk_sign_opts *opts)
 {
@@ -65,7 +66,8 @@ sign_start_signers(struct session *s, const struct dkk_sign_opts *opts)
 			return -1;
 		s->nsigners = i + 1;
 		if ((rc = dkk_signer_update(s->signers[i], s->hdr,
-		    s->hdrlen)) != DKK_OK) {
+		    s->hdrlen)) != DKK_OK || (rc = dkk_signer_update(
+		    s->signers[i], "\r\n", 2)) != DKK_OK) {
 			log_session(s, "not signed: %s", rc == DKK_ENOMEM ?
 			    dkk_strerror(rc) : dkk_ctx_error(conf.ctx));
 			return -1;
@@ -136,10 +138,12 @@ sign_line(struct session *s, const char *line, size_t len, const char **why)
 	if (s->state == ST_HEADER) {
 		if (len > 0)
 			return session_hold(s, line, len, why);
+		/* the blank line: the signers have it with the header */
 		if (sign_header_end(s) == -1) {
 			*why = "cannot start signing";
 			return -1;
 		}
+		return 0;
 	}
 	/* CRLF, not LF: a CR that ends the line is its own ("x\r\r\n"). */
 	if ((rc = sign_update(s, line, len)) != DKK_OK ||

@@ -361,8 +361,15 @@ ok_if "proto: bad lines logged on stderr" $? "$(head -n 5 mix.err)"
     one.eml | tr -d '\r' > v-signed.eml
 sed 's/^hello$/hello, tampered/' v-signed.eml > v-tampered.eml
 msg 'Boss <boss@example.test>' forged > v-forged.eml
+# Issue #27: signed by the forger's own other.test, naming the
+# discardable example.test as a second author or behind an open '<'.
+for f in 'twoaddr|<carol@other.test>, "Boss" <boss@example.test>' \
+    'unclosed|<carol@other.test>, "Boss" <boss@example.test'; do
+	msg "${f#*|}" forged | "$DKIMKIT" sign --key rsa.pem \
+	    --domain other.test --selector rsa | tr -d '\r' > "v-${f%%|*}.eml"
+done
 VERIFY=(-m verify -z zone -A -r -i mx.test)
-for f in signed tampered forged; do
+for f in signed tampered forged twoaddr unclosed; do
 	{ echo "$HS"; feed $S1 v-$f.eml; commit $S1 00000000000000c1; } \
 	    > v-$f.in
 	run_filter v-$f v-$f.in "${VERIFY[@]}"
@@ -384,6 +391,14 @@ ok_if "proto: verify -r: ADSP discard rejected at commit with 550" $? \
     "$(tail -n 1 v-forged.out)"
 grep -qx "filter-result|$S1|00000000000000c1|proceed" v-signed.out
 ok_if "proto: verify -r: a valid author signature proceeds" $?
+for f in twoaddr unclosed; do
+	grep -q 'dkim=pass header.d=other.test' v-$f.got &&
+	    grep -q 'dkim-adsp=discard header.from=example.test' v-$f.got &&
+	    grep -q "^filter-result|$S1|00000000000000c1|reject|550 5.7.1 " \
+	    v-$f.out
+	ok_if "proto: verify -r: $f forgery signed by other.test: 550" $? \
+	    "$(head -n 6 v-$f.got)" "$(tail -n 1 v-$f.out)"
+done
 # RFC 5617 5.4: a broken signature is no author signature: discard.
 grep -q "^filter-result|$S1|00000000000000c1|reject|550 5.7.1 " v-tampered.out
 ok_if "proto: verify -r: tampered mail of a discardable domain: 550" $?
