@@ -711,8 +711,10 @@ ok_if "proto: ... saying what -M takes" $? "$(cat "$TAP_ERR")"
 
 # Twenty sessions at once, each with a header of 3.9 MiB (the review saw
 # the filter grow from 5 to 87 MB): the default budget (32 MiB) keeps it
-# within 40 MiB of what it takes idle; the older messages proceed, the
-# rest get 451.
+# within 56 MiB of what it takes idle (the budget, the slack of the
+# buffers that hold it, and AddressSanitizer's shadow memory in that
+# build: 37 and 45 MiB; 82 MiB without a budget); the older messages
+# proceed, the rest get 451.
 awk 'BEGIN { pad = sprintf("%1960s", ""); gsub(/ /, "z", pad)
 	print "config|ready"
 	for (i = 0; i < 2000; i++)
@@ -736,11 +738,11 @@ done
 idle=$(tail -n 1 idle.rss)
 rss=$(tail -n 1 flood.rss)
 tap_diag "20 headers of 3.9 MiB at once: peak RSS ${rss} KiB (idle: ${idle})"
-[ -n "$rss" ] && [ -n "$idle" ] && [ "$rss" -lt $((idle + 40 * 1024)) ] &&
+[ -n "$rss" ] && [ -n "$idle" ] && [ "$rss" -lt $((idle + 56 * 1024)) ] &&
     [ "$(grep -c '|proceed$' flood.out)" -ge 7 ] &&
     [ "$(grep -c '|reject|451 4.3.1 ' flood.out)" -ge 1 ] &&
     [ "$(grep -c '^filter-result|' flood.out)" -eq 20 ]
-ok_if "proto: 20 headers of 3.9 MiB at once: +$((rss - idle)) KiB (< 40 MiB), some 451" \
+ok_if "proto: 20 headers of 3.9 MiB at once: +$((rss - idle)) KiB (< 56 MiB), some 451" \
     $? "$(grep -c proceed flood.out) proceed" "$(tail -n 3 flood.err)"
 
 check_fails "proto: a bad key stops the start with a message" "$FILTER" \
