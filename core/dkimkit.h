@@ -614,10 +614,11 @@ struct dkk_sign_opts {
 	const char *headers;	/* colon list for h=; NULL: a default set */
 	/* Choosing d= from the message: with domains (NULL-terminated) and
 	 * no domain, d= is the longest candidate equal to the domain of
-	 * the first author address in From or a parent of it, chosen when
-	 * the header block ends (dkk_signer_domain()); no candidate gives
-	 * DKK_ENODOMAIN at dkk_signer_final().  With keydir instead of key
-	 * and selector, the chosen domain's active key signs. */
+	 * every author address in From or a parent of each, chosen when
+	 * the header block ends (dkk_signer_domain()); none (an author
+	 * outside every candidate, a malformed From) gives DKK_ENODOMAIN
+	 * at dkk_signer_final().  With keydir instead of key and selector,
+	 * the chosen domain's active key signs. */
 	const char *const *domains;
 	dkk_keydir *keydir;
 	/* Names of the header list listed only when the message has them

@@ -182,24 +182,38 @@ signer_cands(dkk_signer *s, const char *const *domains)
 	return DKK_OK;
 }
 
-/* The longest candidate equal to the first author domain of From or a
- * parent of it; NULL when none is. */
+/* Whether cand is every author domain or a parent of each. */
+static bool
+signer_covers(const struct authors *a, const char *cand)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		if (!domain_within(a->domain[i], cand))
+			return false;
+	return a->n > 0;
+}
+
+/* The longest candidate equal to the domain of every author address in
+ * From, or a parent of each; NULL when none is, or From cannot be read:
+ * a signer vouches for the whole message, so not for one that also names
+ * an author outside its domain (or hides one in a malformed list). */
 static const char *
 signer_pick(const dkk_signer *s)
 {
 	struct authors a;
 	const char *value, *best = NULL;
 	size_t i, len;
+	int rc = DKK_OK;
 
 	memset(&a, 0, sizeof(a));
-	for (i = 0; i < s->hdr.count && a.n == 0; i++)
+	for (i = 0; i < s->hdr.count && rc == DKK_OK; i++)
 		if (header_is(&s->hdr, &s->hdr.fields[i], "From")) {
 			value = header_value(&s->hdr, &s->hdr.fields[i], &len);
-			if (authors_parse(&a, value, len) != DKK_OK)
-				break;
+			rc = authors_parse(&a, value, len);
 		}
-	for (i = 0; a.n > 0 && i < s->ncands; i++)
-		if (domain_within(a.domain[0], s->cands[i]) &&
+	for (i = 0; rc == DKK_OK && !a.malformed && i < s->ncands; i++)
+		if (signer_covers(&a, s->cands[i]) &&
 		    (best == NULL || strlen(s->cands[i]) > strlen(best)))
 			best = s->cands[i];
 	authors_clear(&a);

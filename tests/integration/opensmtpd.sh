@@ -167,7 +167,10 @@ done <<'CASES'
 bob@sub.example.test|example.test
 "Quoted, @x.y" <carol@OTHER.test> (comment <x@y>)|other.test
 dave@example.org|none
-a@example.test, b@example.test|none
+a@example.test, b@example.test|example.test
+a@example.test, b@sub.example.test|example.test
+a@example.test, b@other.test|none
+<a@example.test|none
 CASES
 
 msg 'Alice <alice@example.test>' dual > dual.eml

@@ -263,6 +263,7 @@ keydir_signer_picks_domain(void)
 	    "Hi.\r\n";
 	static const char m2[] = "From: a@example.net\r\n\r\n";
 	static const char m3[] = "From: a@example.org\r\n\r\n";
+	static const char m4[] = "From: a@example.com, b@example.net\r\n\r\n";
 	struct dkk_sign_opts o;
 	struct unit_fx fx;
 	struct kdir d;
@@ -296,6 +297,11 @@ keydir_signer_picks_domain(void)
 	field = NULL;
 	CU_ASSERT_EQUAL(dkk_signer_final(s, 0, &field), DKK_ENODOMAIN);
 	CU_ASSERT_PTR_NULL(field);
+	dkk_signer_free(s);
+	/* an author outside every candidate: not signed at all */
+	CU_ASSERT_EQUAL_FATAL(dkk_signer_new(fx.ctx, &o, &s), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_signer_update(s, m4, strlen(m4)), DKK_OK);
+	CU_ASSERT_PTR_NULL(dkk_signer_domain(s));
 	dkk_signer_free(s);
 	/* a candidate without a key directory entry: the keydir's error */
 	o.domains = cands + 2;
