@@ -46,7 +46,7 @@ skip_quoted(const char *s, size_t len, size_t i)
 /* The value without comments, FWS made single spaces, quoted strings
  * kept: what is left is phrases, angle brackets and addresses. */
 static char *
-strip_comments(const char *s, size_t len)
+strip_comments(const char *s, size_t len, bool *nul)
 {
 	struct buf out;
 	size_t i = 0, q;
@@ -66,6 +66,14 @@ strip_comments(const char *s, size_t len)
 			i++;
 		}
 	}
+	/* A NUL would end the text early and hide what follows it from
+	 * this parser but not from every reader: it counts as a blank, and
+	 * the field as malformed. */
+	for (*nul = false, i = 0; !out.failed && i < out.len; i++)
+		if (out.p[i] == '\0') {
+			out.p[i] = ' ';
+			*nul = true;
+		}
 	return buf_take(&out);
 }
 
@@ -248,11 +256,13 @@ authors_parse(struct authors *a, const char *value, size_t len)
 {
 	char *s;
 	size_t i, n, start = 0, elen, off;
-	bool in_angle = false;
+	bool in_angle = false, nul;
 	int rc = DKK_OK;
 
-	if ((s = strip_comments(value, len)) == NULL)
+	if ((s = strip_comments(value, len, &nul)) == NULL)
 		return DKK_ENOMEM;
+	if (nul)
+		a->malformed = true;
 	n = strlen(s);
 	for (i = 0; i <= n && rc == DKK_OK; i++) {
 		if (i < n && s[i] == '"') {

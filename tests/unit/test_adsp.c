@@ -252,6 +252,53 @@ verify_adsp_every_author(void)
 	unit_fx_free(&fx);
 }
 
+/* A NUL in From hides nothing: what follows it is still an author, and
+ * the field is malformed (permerror at best). */
+static void
+verify_adsp_nul_in_from(void)
+{
+	static const char fwd[] = "From: <joe@example.com>";
+	static const char hidden[] = ", CEO <ceo@discard.example>\r\n";
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *m, *field, *sm;
+	size_t fl, ml;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	/* the message with a NUL after the first address, by hand */
+	ml = sizeof(fwd) + sizeof(hidden) - 1 + strlen(strstr(msg, "To:"));
+	m = malloc(ml);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	memcpy(m, fwd, sizeof(fwd) - 1);
+	m[sizeof(fwd) - 1] = '\0';
+	memcpy(m + sizeof(fwd), hidden, sizeof(hidden) - 1);
+	memcpy(m + sizeof(fwd) + sizeof(hidden) - 1, strstr(msg, "To:"),
+	    strlen(strstr(msg, "To:")));
+	o = unit_opts(fx.rsa, "rsa");
+	field = sign_field(&fx, &o, m, ml);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(field);
+	fl = strlen(field);
+	sm = malloc(fl + 2 + ml);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
+	memcpy(sm, field, fl);
+	memcpy(sm + fl, "\r\n", 2);
+	memcpy(sm + fl + 2, m, ml);
+	{
+		dkk_verifier *v = unit_verify_opts(fx.ctx, &with_adsp, sm,
+		    fl + 2 + ml, 0);
+		const char *d = NULL;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+		CU_ASSERT_EQUAL(dkk_verifier_adsp(v, &d), DKK_ADSP_DISCARD);
+		CU_ASSERT_STRING_EQUAL(d, "discard.example");
+		dkk_verifier_free(v);
+	}
+	free(sm);
+	free(field);
+	free(m);
+	unit_fx_free(&fx);
+}
+
 /* RFC 5617 4.2.1: an unknown practice counts as unknown. */
 static void
 verify_adsp_unknown_practice(void)
@@ -332,6 +379,7 @@ static const struct unit_test adsp_tests[] = {
 	{ "verify_adsp_invalid_record_ignored",
 	    verify_adsp_invalid_record_ignored },
 	{ "verify_adsp_every_author", verify_adsp_every_author },
+	{ "verify_adsp_nul_in_from", verify_adsp_nul_in_from },
 	{ "verify_adsp_unknown_practice", verify_adsp_unknown_practice },
 	{ "verify_adsp_off_by_default", verify_adsp_off_by_default },
 	{ "author_domain_forms", author_domain_forms },
