@@ -113,28 +113,39 @@ ar_flush(struct ar *ar)
 
 /* name=value (a pvalue for properties, a value for reason); a value
  * longer than AR_VALUE_MAX once rendered is noted and
- * left out, or cut to its first AR_VALUE_MAX characters when cut is set
- * (header.b: a prefix is what it holds anyway, RFC 6008). */
+ * left out, or, when cut is set, shortened until it fits (header.b: a
+ * prefix is what it holds anyway, RFC 6008).  The value is shortened
+ * before it is quoted, so a quoted one keeps its closing quote. */
 static void
 ar_prop(struct ar *ar, const char *name, const char *value, size_t max,
     bool cut)
 {
 	struct buf v;
 	char *s;
+	size_t n;
+	bool nomem = false;
 
 	if (value == NULL || *value == '\0')
 		return;
 	buf_init(&v);
-	if ((s = dkk_strndup(value, strnlen(value, max))) != NULL)
+	for (n = strnlen(value, max);; n -= v.len - AR_VALUE_MAX) {
+		v.len = 0;
+		if ((s = dkk_strndup(value, n)) == NULL) {
+			nomem = true;
+			break;
+		}
 		put_value(&v, s, strcmp(name, "reason") != 0);
-	free(s);
-	if (s == NULL || v.failed) {
+		free(s);
+		if (v.failed || !cut || v.len <= AR_VALUE_MAX ||
+		    v.len - AR_VALUE_MAX >= n)
+			break;
+	}
+	if (nomem || v.failed) {
 		ar->item.failed = true;
-	} else if (v.len <= AR_VALUE_MAX || cut) {
+	} else if (v.len <= AR_VALUE_MAX) {
 		ar_flush(ar);
 		buf_printf(&ar->item, "%s=", name);
-		buf_add(&ar->item, v.p, v.len < AR_VALUE_MAX ? v.len :
-		    AR_VALUE_MAX);
+		buf_add(&ar->item, v.p, v.len);
 	} else {
 		buf_printf(&ar->note, "%s%s of %zu characters left out",
 		    ar->note.len > 0 ? "; " : "", name, strlen(value));

@@ -253,6 +253,51 @@ worst_long_values(void)
 	unit_fx_free(&fx);
 }
 
+/* The same signature twice: header.b is given whole (RFC 6008: no
+ * prefix tells them apart), and a value cut to fit keeps its closing
+ * quote, so the field still parses (an RSA-2048 b= is 344 characters,
+ * quoted for its '/', '+' and '=', more than a value may be). */
+static void
+worst_identical_quoted_b(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *m, *sm, *two, *pem = NULL, *ar = NULL;
+	const char *end;
+	dkk_verifier *v;
+	dkk_ar *parsed = NULL;
+	dkk_key *k2048;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ""), 0);
+	CU_ASSERT_EQUAL_FATAL(dkk_key_generate(fx.ctx, "rsa", 2048, &pem,
+	    &k2048), DKK_OK);
+	free(pem);
+	CU_ASSERT(asprintf(&m, "From: <joe@example.com>\r\n%s", body) > 0);
+	/* no key record for it: the verdict does not matter, header.b does */
+	o = unit_opts(k2048, "big");
+	sm = unit_sign(&fx, &o, m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
+	end = strstr(sm, "\r\nFrom:");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(end);
+	CU_ASSERT(asprintf(&two, "%.*s\r\n%s", (int)(end - sm), sm, sm) > 0);
+	v = unit_verify(fx.ctx, two, strlen(two), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", 0, &ar), DKK_OK);
+	lines_within_998(ar);
+	CU_ASSERT_EQUAL_FATAL(dkk_ar_parse(strchr(ar, ':') + 1,
+	    strlen(strchr(ar, ':') + 1), &parsed), DKK_OK);
+	CU_ASSERT(parsed->complete);
+	CU_ASSERT_EQUAL(parsed->nresults, 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ar, "header.b=\""));
+	dkk_ar_free(parsed);
+	free(ar);
+	dkk_verifier_free(v);
+	free(two);
+	free(sm);
+	free(m);
+	unit_fx_free(&fx);
+}
+
 /* An authserv-id over 255 characters is refused, not written long. */
 static void
 worst_long_authserv_id(void)
@@ -302,6 +347,7 @@ static const struct unit_test worst_tests[] = {
 	{ "worst_distinct_signatures", worst_distinct_signatures },
 	{ "worst_header_selection", worst_header_selection },
 	{ "worst_long_values", worst_long_values },
+	{ "worst_identical_quoted_b", worst_identical_quoted_b },
 	{ "worst_long_authserv_id", worst_long_authserv_id },
 	{ "worst_unverified_field", worst_unverified_field },
 	{ NULL, NULL }
