@@ -126,6 +126,7 @@ void	out_flush(void);
 struct session	*session_find(uint64_t);
 struct session	*session_get(uint64_t);
 void		 session_drop(struct session *);
+void		 session_drop_signers(struct session *);
 void		 session_unhold(struct session *);
 void		 session_reset(struct session *);
 void		 session_free(uint64_t);

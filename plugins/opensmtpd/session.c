@@ -51,17 +51,24 @@ session_get(uint64_t id)
 	return s;
 }
 
+/* Free the message's signers. */
+void
+session_drop_signers(struct session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nsigners; i++)
+		dkk_signer_free(s->signers[i]);
+	s->nsigners = 0;
+}
+
 /* Drop what processing the message takes (the spool, the signers or the
  * verifier); what is being held in s->hdr stays. */
 void
 session_drop(struct session *s)
 {
-	size_t i;
-
 	spool_clear(&s->spool);
-	for (i = 0; i < s->nsigners; i++)
-		dkk_signer_free(s->signers[i]);
-	s->nsigners = 0;
+	session_drop_signers(s);
 	free(s->sigdomain);
 	s->sigdomain = NULL;
 	free(s->sigsel);

@@ -76,16 +76,6 @@ sign_start_signers(struct session *s, const struct dkk_sign_opts *opts)
 	return 0;
 }
 
-static void
-sign_drop_signers(struct session *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->nsigners; i++)
-		dkk_signer_free(s->signers[i]);
-	s->nsigners = 0;
-}
-
 /* The header block is complete: start the signers.  A From address that
  * no -d covers is not an error: the message goes unsigned. */
 static int
@@ -108,7 +98,7 @@ sign_header_end(struct session *s)
 	if ((d = dkk_signer_domain(s->signers[0])) == NULL) {
 		log_session(s, "not signed: no -d domain covers the From "
 		    "address");
-		sign_drop_signers(s);
+		session_drop_signers(s);
 	} else if ((s->sigdomain = strdup(d)) == NULL ||
 	    ((sel = dkk_signer_selector(s->signers[0])) != NULL &&
 	    conf.kd != NULL && (s->sigsel = strdup(sel)) == NULL)) {
