@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "settings.h"
 
 static const char policy_usage[] =
     "usage: dkimkit policy test --opendkim-conf FILE --from ADDR\n"
@@ -40,18 +41,28 @@ struct popts {
 	int json;
 };
 
+static void
+policy_warn(void *arg, const char *warning)
+{
+	(void)arg;
+	warnx("warning: %s", warning);
+}
+
 /* The policy, its warnings said on standard error. */
 int
 policy_open(dkk_ctx *ctx, const char *conf, dkk_policy **pp)
 {
-	size_t i;
+	static const char *const spell[DKS_NKEYS] = {
+		[DKS_OPENDKIM_CONF] = "--opendkim-conf"
+	};
+	struct dks s;
 
-	if (dkk_policy_new(ctx, conf, pp) != DKK_OK) {
-		ctx_warn(ctx);
+	dks_init(&s, spell);
+	if (dks_set(&s, DKS_OPENDKIM_CONF, conf) < 0 ||
+	    dks_policy(&s, ctx, pp, policy_warn, NULL) < 0) {
+		warnx("%s", s.err);
 		return -1;
 	}
-	for (i = 0; i < dkk_policy_warnings(*pp); i++)
-		warnx("warning: %s", dkk_policy_warning(*pp, i));
 	return 0;
 }
 

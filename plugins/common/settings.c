@@ -23,7 +23,7 @@ dks_name(const struct dks *s, enum dks_key k)
 {
 	static const char *const words[DKS_NKEYS] = {
 		"zone", "dns", "trust-anchor", "timeout", "allow-weak",
-		"authserv-id", "adsp", "pin-file", "keydir"
+		"authserv-id", "adsp", "pin-file", "keydir", "opendkim-conf"
 	};
 
 	return s->spell != NULL && s->spell[k] != NULL ? s->spell[k] :
@@ -192,6 +192,22 @@ dks_apply_pin(struct dks *s, dkk_ctx *ctx)
 		    dkk_ctx_error(ctx));
 		return -1;
 	}
+	return 0;
+}
+
+int
+dks_policy(struct dks *s, dkk_ctx *ctx, dkk_policy **pp,
+    void (*warn)(void *arg, const char *warning), void *arg)
+{
+	size_t i;
+
+	*pp = NULL;
+	if (s->val[DKS_OPENDKIM_CONF] == NULL)
+		return 0;
+	if (dkk_policy_new(ctx, s->val[DKS_OPENDKIM_CONF], pp) != DKK_OK)
+		return dks_fail(s, DKS_OPENDKIM_CONF, "%s", dkk_ctx_error(ctx));
+	for (i = 0; warn != NULL && i < dkk_policy_warnings(*pp); i++)
+		warn(arg, dkk_policy_warning(*pp, i));
 	return 0;
 }
 

@@ -32,6 +32,7 @@ enum dks_key {
 	DKS_ADSP,		/* evaluate ADSP (RFC 5617) too */
 	DKS_PIN_FILE,		/* PIN of PKCS#11 keys, first line */
 	DKS_KEYDIR,		/* key directory (dkimkit-key(1)) */
+	DKS_OPENDKIM_CONF,	/* signing policy: an opendkim.conf */
 	DKS_NKEYS
 };
 
@@ -67,6 +68,13 @@ int dks_apply(struct dks *s, dkk_ctx *ctx);
  * command line, which every user of the machine can read.  0, or -1 with
  * s->err. */
 int dks_apply_pin(struct dks *s, dkk_ctx *ctx);
+
+/* The signing policy of the opendkim-conf setting, read into *pp with
+ * dkk_policy_new(); each of its warnings goes to warn (which may be NULL).
+ * Without the setting *pp is NULL and the result 0.  0, or -1 with s->err
+ * naming the setting and carrying the core's "FILE:LINE: Name: reason". */
+int dks_policy(struct dks *s, dkk_ctx *ctx, dkk_policy **pp,
+    void (*warn)(void *arg, const char *warning), void *arg);
 
 /* The per-message choices of these settings. */
 void dks_verify_opts(const struct dks *s, struct dkk_verify_opts *o);

@@ -154,11 +154,56 @@ settings_log_line(void)
 	unit_fx_free(&fx);
 }
 
+static void
+settings_policy_warn(void *arg, const char *warning)
+{
+	(void)warning;
+	(*(int *)arg)++;
+}
+
+/* opendkim-conf: unset, no policy and no error; read, its warnings
+ * passed on; unreadable or wrong, the error names the setting first. */
+static void
+settings_policy(void)
+{
+	static const char conf[] = "Domain example.com\nSelector s\n"
+	    "KeyFile /nonexistent.private\nAutoRestart yes\n";
+	struct unit_tmp ct;
+	struct dks s;
+	dkk_policy *p = (dkk_policy *)&s;
+	dkk_ctx *ctx;
+	int warned = 0;
+
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
+	dks_init(&s, spell);
+	CU_ASSERT_EQUAL(dks_policy(&s, ctx, &p, settings_policy_warn,
+	    &warned), 0);
+	CU_ASSERT_PTR_NULL(p);
+	dks_init(&s, NULL);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_OPENDKIM_CONF, "/nonexistent.conf"),
+	    0);
+	CU_ASSERT_EQUAL(dks_policy(&s, ctx, &p, NULL, NULL), -1);
+	CU_ASSERT(strncmp(s.err, "opendkim-conf: ", 15) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s.err, "/nonexistent.conf"));
+	CU_ASSERT_EQUAL_FATAL(unit_tmp_write(&ct, "opendkim.conf", conf,
+	    strlen(conf)), 0);
+	dks_init(&s, NULL);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_OPENDKIM_CONF, ct.path), 0);
+	CU_ASSERT_EQUAL(dks_policy(&s, ctx, &p, settings_policy_warn,
+	    &warned), 0);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	CU_ASSERT_EQUAL(warned, 1);	/* AutoRestart: not used */
+	dkk_policy_free(p);
+	unit_tmp_remove(&ct);
+	dkk_ctx_free(ctx);
+}
+
 static const struct unit_test settings_tests[] = {
 	{ "settings_timeout", settings_timeout },
 	{ "settings_bools_and_ids", settings_bools_and_ids },
 	{ "settings_combination_and_apply", settings_combination_and_apply },
 	{ "settings_log_line", settings_log_line },
+	{ "settings_policy", settings_policy },
 	{ NULL, NULL }
 };
 
