@@ -16,6 +16,9 @@
 #define FILTER_NAME	"filter-dkimkit"
 #define FILTER_MAXKEYS	4		/* -k/-a pairs */
 #define FILTER_MAXDOMS	64		/* -d */
+/* Signatures one message gets: a -k each, or what the policy (-C) says
+ * with MultipleSignatures; the rest are left out, logged. */
+#define FILTER_MAXSIGS	16
 /* The longest data line smtpd 6.8 takes back whole: it copies each filter
  * response into a 2048-octet buffer, and "filter-dataline|ID|TOKEN|"
  * takes 50 of them. */
@@ -30,7 +33,16 @@
 
 enum filter_mode {
 	MODE_SIGN,
-	MODE_VERIFY
+	MODE_VERIFY,
+	MODE_SV		/* -m sv: sign what the policy signs, verify the rest */
+};
+
+/* The signing policy of -C, shared by the messages that started with it:
+ * a SIGHUP puts a new one in conf.policy, and the old one goes when its
+ * last message ends. */
+struct fpolicy {
+	dkk_policy *p;
+	unsigned refs;
 };
 
 struct filter_key {
@@ -57,6 +69,9 @@ struct filter_conf {
 	int reject;			/* -r */
 	int tempfail;			/* -T */
 	size_t budget;			/* -M */
+	const char *policy_conf;	/* -C: an opendkim.conf */
+	int canon_given;		/* -c or -h (which -C excludes) */
+	struct fpolicy *policy;		/* read from it (NULL: no -C) */
 	dkk_ctx *ctx;
 };
 
@@ -96,8 +111,22 @@ struct session {
 	size_t hdrlen;
 	size_t hdrcap;
 	int ardrop;			/* verify: the field going by is dropped */
+	int verify;			/* this message is verified, not signed */
+	int pending;			/* -m sv: header held until From is known
+					   (raw lines, dot-escaped) */
+	struct fpolicy *pol;		/* -C: the policy of this message */
+	struct dkk_decision dec;	/* its decision */
+	int decided;			/* dec holds one */
+	/* What smtpd reported of the connection (link-connect, link-auth,
+	 * link-identify) and of the transaction (tx-mail): NULL when not
+	 * known.  host only when its forward lookup confirmed it. */
+	char *ip;
+	char *host;
+	char *user;			/* authenticated (result "pass") */
+	char *helo;
+	char *mailfrom;			/* accepted MAIL FROM address */
 	size_t charged;			/* header octets counted against -M */
-	dkk_signer *signers[FILTER_MAXKEYS];
+	dkk_signer *signers[FILTER_MAXSIGS];
 	size_t nsigners;
 	char *sigdomain;		/* sign: d= of this message */
 	char *sigsel;			/* sign -K: its active selector */
@@ -121,6 +150,21 @@ void	out_dataline(const struct session *, const char *, size_t);
 int	out_lines(const struct session *, const char *, size_t *);
 void	out_result(uint64_t, uint64_t, const char *);
 void	out_flush(void);
+
+/* facts.c */
+void	facts_report(struct session *, const char *, char *, const char *);
+void	facts_clear_link(struct session *);
+void	facts_clear_tx(struct session *);
+
+/* policy.c */
+void	policy_release(struct fpolicy *);
+void	policy_begin(struct session *);
+void	policy_end(struct session *);
+int	policy_decide(struct session *);
+void	policy_hold(struct session *, const char *, size_t);
+void	policy_settle(struct session *);
+char	*policy_take(struct session *, size_t *);
+void	policy_replay(struct session *, char *, size_t);
 
 /* session.c */
 struct session	*session_find(uint64_t);
@@ -151,6 +195,7 @@ int	message_waiting(void);
 void	message_put(struct session *, const char *, size_t);
 void	message_finish(struct session *, char *);
 void	message_fail(struct session *, const char *);
+void	message_process(struct session *, const char *, size_t);
 
 /* after.c */
 int	after_changes(const struct session *, const char *, size_t);
@@ -162,6 +207,7 @@ void	arstrip_end(struct session *);
 
 /* main.c */
 void	main_hup(void);
+int	main_policy(struct fpolicy **, char *, size_t);
 
 /* sign.c */
 int	sign_line(struct session *, const char *, size_t, const char **);

@@ -9,7 +9,8 @@ plugins_opensmtpd_filter_dkimkit_SOURCES = \
 	plugins/opensmtpd/spool.c plugins/opensmtpd/message.c \
 	plugins/opensmtpd/sign.c plugins/opensmtpd/after.c \
 	plugins/opensmtpd/arstrip.c \
-	plugins/opensmtpd/verify.c plugins/opensmtpd/log.c
+	plugins/opensmtpd/verify.c plugins/opensmtpd/log.c \
+	plugins/opensmtpd/facts.c plugins/opensmtpd/policy.c
 plugins_opensmtpd_filter_dkimkit_LDADD = plugins/common/libdkscommon.la \
 	core/libdkimkit.la
 dist_man_MANS += plugins/opensmtpd/filter-dkimkit.8

@@ -31,7 +31,7 @@ static const char *const main_spell[DKS_NKEYS] = {
 	[DKS_ZONE] = "-z", [DKS_DNS] = "-D", [DKS_TRUST_ANCHOR] = "-t",
 	[DKS_TIMEOUT] = "-w", [DKS_ALLOW_WEAK] = "-W",
 	[DKS_AUTHSERV_ID] = "-i", [DKS_ADSP] = "-A", [DKS_PIN_FILE] = "-P",
-	[DKS_KEYDIR] = "-K",
+	[DKS_KEYDIR] = "-K", [DKS_OPENDKIM_CONF] = "-C",
 };
 static struct dks main_set;
 
@@ -49,10 +49,14 @@ usage(void)
 	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
 	    "       %s -m sign -d domain [-d domain ...] -K keydir\n"
 	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
+	    "       %s -m sign -C opendkim.conf [-P pinfile] [-T] [-M size]\n"
+	    "       %s -m sv -C opendkim.conf [-AW] [-r] [-i authserv-id]\n"
+	    "           [-D addr[@port]] [-t trust-anchor] [-z zonefile]\n"
+	    "           [-w timeout] [-P pinfile] [-T] [-M size]\n"
 	    "       %s -m verify [-AW] [-r] [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
 	    "           [-M size]\n",
-	    FILTER_NAME, FILTER_NAME, FILTER_NAME);
+	    FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME);
 	exit(1);
 }
 
@@ -143,7 +147,7 @@ main_options(int argc, char **argv)
 	int ch;
 
 	dks_init(&main_set, main_spell);
-	while ((ch = getopt(argc, argv, "Aa:c:D:d:h:i:K:k:M:m:P:rs:Tt:Ww:z:"))
+	while ((ch = getopt(argc, argv, "Aa:C:c:D:d:h:i:K:k:M:m:P:rs:Tt:Ww:z:"))
 	    != -1) {
 		switch (ch) {
 		case 'A':
@@ -152,7 +156,11 @@ main_options(int argc, char **argv)
 		case 'a':
 			main_key(NULL, optarg);
 			break;
+		case 'C':
+			main_set_word(DKS_OPENDKIM_CONF, optarg);
+			break;
 		case 'c':
+			conf.canon_given = 1;
 			main_canon(optarg);
 			break;
 		case 'D':
@@ -165,6 +173,7 @@ main_options(int argc, char **argv)
 			break;
 		case 'h':
 			conf.opts.headers = optarg;
+			conf.canon_given = 1;
 			break;
 		case 'i':
 			main_set_word(DKS_AUTHSERV_ID, optarg);
@@ -186,8 +195,10 @@ main_options(int argc, char **argv)
 				conf.mode = MODE_SIGN;
 			else if (strcmp(optarg, "verify") == 0)
 				conf.mode = MODE_VERIFY;
+			else if (strcmp(optarg, "sv") == 0)
+				conf.mode = MODE_SV;
 			else
-				fatalx(optarg, "-m is sign or verify");
+				fatalx(optarg, "-m is sign, verify or sv");
 			break;
 		case 'r':
 			conf.reject = 1;
@@ -224,6 +235,7 @@ main_options(int argc, char **argv)
 	conf.adsp = main_set.adsp;
 	conf.authserv_id = main_set.val[DKS_AUTHSERV_ID];
 	conf.keydir = main_set.val[DKS_KEYDIR];
+	conf.policy_conf = main_set.val[DKS_OPENDKIM_CONF];
 }
 
 static void
@@ -296,7 +308,7 @@ main_on_hup(int sig)
 	main_got_hup = 1;
 }
 
-/* SIGHUP reloads keys (-K) and is otherwise harmless: by default it
+/* SIGHUP reloads keys (-K) and the policy (-C) and is otherwise harmless: by default it
  * would kill the filter, and smtpd with it.  SA_RESTART, so that a read
  * or write it interrupts goes on (out.c retries writes all the same);
  * poll() returns EINTR and the loop goes round. */
@@ -315,7 +327,56 @@ main_signals(void)
 		fatalx("SIGHUP", strerror(errno));
 }
 
-/* SIGHUP: read every active file and key again at the next message. */
+static void
+main_policy_warning(void *arg, const char *warning)
+{
+	(void)arg;
+	log_warnx("-C: %s", warning);
+}
+
+/* Read -C's opendkim.conf and its tables into *fp (one reference, the
+ * caller's).  0, or -1 with why in err. */
+int
+main_policy(struct fpolicy **fp, char *err, size_t len)
+{
+	dkk_policy *p;
+
+	if (dks_policy(&main_set, conf.ctx, &p, main_policy_warning, NULL) < 0) {
+		snprintf(err, len, "%s", main_set.err);
+		return -1;
+	}
+	if ((*fp = calloc(1, sizeof(**fp))) == NULL) {
+		dkk_policy_free(p);
+		snprintf(err, len, "-C: out of memory");
+		return -1;
+	}
+	(*fp)->p = p;
+	(*fp)->refs = 1;
+	return 0;
+}
+
+/* SIGHUP with -C: the configuration and its tables read again.  A
+ * configuration that cannot be read leaves the old one in force; a
+ * message under way keeps the one it started with either way. */
+static void
+main_hup_policy(void)
+{
+	struct fpolicy *fp;
+	char err[600];
+
+	if (main_policy(&fp, err, sizeof(err)) == -1) {
+		log_warnx("SIGHUP: %s; the signing policy read before stays",
+		    err);
+		return;
+	}
+	policy_release(conf.policy);
+	conf.policy = fp;
+	log_warnx("SIGHUP: signing policy of %s read again",
+	    conf.policy_conf);
+}
+
+/* SIGHUP: read every active file and key again at the next message, and
+ * the signing policy of -C now. */
 void
 main_hup(void)
 {
@@ -326,6 +387,31 @@ main_hup(void)
 		dkk_keydir_reload(conf.kd);
 		log_warnx("SIGHUP: keys of %s are read again", conf.keydir);
 	}
+	if (conf.policy != NULL)
+		main_hup_policy();
+}
+
+/* -C: the policy gives domains, keys, selectors, canonicalization and
+ * header list; -m sv verifies with the verifying settings too. */
+static void
+main_setup_policy(void)
+{
+	char err[600];
+
+	if (conf.ndomains > 0 || conf.nkeys > 0 || conf.nselectors > 0 ||
+	    conf.keydir != NULL || conf.canon_given)
+		fatalx("-C", "excludes -d, -s, -k, -a, -K, -c and -h (the "
+		    "opendkim.conf gives them)");
+	if (conf.mode == MODE_VERIFY)
+		fatalx("-C", "signs: use -m sign or -m sv");
+	if (conf.mode == MODE_SIGN)
+		main_pin();
+	else if (dks_apply(&main_set, conf.ctx) < 0)
+		main_settings_fail();
+	if (main_policy(&conf.policy, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", FILTER_NAME, err);
+		exit(1);
+	}
 }
 
 static void
@@ -334,6 +420,12 @@ main_setup(int argc, char **argv)
 	main_options(argc, argv);
 	if (dkk_ctx_new(&conf.ctx) != DKK_OK)
 		fatalx("start-up", "out of memory");
+	if (conf.policy_conf != NULL) {
+		main_setup_policy();
+		return;
+	}
+	if (conf.mode == MODE_SV)
+		fatalx("-m sv", "needs -C (the policy says what to sign)");
 	if (conf.mode == MODE_SIGN) {
 		main_pin();
 		if (conf.ndomains == 0)

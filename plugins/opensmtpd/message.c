@@ -33,7 +33,9 @@ message_begin(struct session *s)
 	s->failed = s->broken = s->discard = s->busy = 0;
 	s->toolong = 0;
 	s->state = ST_HEADER;
-	if (conf.mode == MODE_VERIFY &&
+	s->verify = conf.mode == MODE_VERIFY;
+	policy_begin(s);
+	if (s->verify &&
 	    dkk_verifier_new(conf.ctx, &vo, &s->verifier) != DKK_OK)
 		return -1;
 	return 0;
@@ -76,23 +78,33 @@ message_unverified(struct session *s, const char *why)
 void
 message_fail(struct session *s, const char *why)
 {
+	char *held = NULL;
+	size_t heldlen = 0;
+	int pending = s->pending;
+
 	if (s->pass)
 		return;
+	/* -m sv before the choice: the held lines are verified (the
+	 * forged fields removed) as they go out below. */
+	if (pending)
+		held = policy_take(s, &heldlen);
 	log_session(s, "message not processed (%s): %s", why,
 	    conf.tempfail || s->busy ? "tempfail at commit" :
-	    conf.mode == MODE_VERIFY ? "passed on with dkim=temperror" :
+	    s->verify ? "passed on with dkim=temperror" :
 	    "passed on unsigned");
 	s->failed = 1;
 	s->pass = 1;
-	if (conf.mode == MODE_VERIFY)
+	if (s->verify)
 		message_unverified(s, why);
 	if (spool_emit(&s->spool, s) == -1) {
 		log_session(s, "held lines lost: tempfail at commit");
 		s->broken = 1;
 	}
 	session_drop(s);
-	if (conf.mode == MODE_SIGN)
+	if (!s->verify)
 		session_unhold(s);	/* the header block for the signer */
+	if (pending)
+		policy_replay(s, held, heldlen);
 }
 
 /* A line that goes on: into the spool, or straight out once the message
@@ -136,14 +148,16 @@ message_end(struct session *s)
 	char *top = NULL;
 	int rc;
 
-	if (conf.mode == MODE_VERIFY)
+	if (s->pending)
+		policy_settle(s);	/* a message without a body */
+	if (s->verify)
 		arstrip_end(s);		/* a field last in the header block */
 	if (s->pass) {
 		out_dataline(s, ".", 1);
 		session_reset(s);
 		return;
 	}
-	rc = conf.mode == MODE_SIGN ? sign_end(s, &top) : verify_end(s, &top);
+	rc = s->verify ? verify_end(s, &top) : sign_end(s, &top);
 	if (rc == 1)
 		s->state = ST_WAIT;
 	else if (rc == -1)
@@ -186,8 +200,8 @@ message_feed(struct session *s, const char *line, size_t len)
 		line++;
 		len--;
 	}
-	rc = conf.mode == MODE_SIGN ? sign_line(s, line, len, &why) :
-	    verify_line(s, line, len, &why);
+	rc = s->verify ? verify_line(s, line, len, &why) :
+	    sign_line(s, line, len, &why);
 	if (rc == -1)
 		message_fail(s, why);
 }
@@ -216,7 +230,18 @@ message_line(struct session *s, uint64_t token, const char *line,
 		return;
 	}
 	message_charge(s, len);
-	if (conf.mode == MODE_VERIFY && s->state == ST_HEADER)
+	if (s->pending)
+		policy_hold(s, line, len);
+	else
+		message_process(s, line, len);
+}
+
+/* One line (as it came, dot-escaped) on its way: out, and to the signer
+ * or verifier. */
+void
+message_process(struct session *s, const char *line, size_t len)
+{
+	if (s->verify && s->state == ST_HEADER)
 		arstrip_line(s, line, len);
 	else
 		message_put(s, line, len);

@@ -15,8 +15,11 @@
 static int proto_registered;
 
 static const char *const proto_filters[] = { "data-line", "commit" };
+/* tx-rollback and link-disconnect free state; the others are the facts
+ * of facts.c. */
 static const char *const proto_reports[] = { "tx-rollback",
-    "link-disconnect" };
+    "link-disconnect", "link-connect", "link-auth", "link-identify",
+    "tx-mail", "tx-reset" };
 
 /* Split at '|' into at most max fields, the last one keeping the rest. */
 static size_t
@@ -104,18 +107,29 @@ proto_filter(char **f, size_t n)
 	}
 }
 
+/* A rolled-back message is dropped, its session kept (it may send
+ * another); a disconnect drops the session. */
 static void
 proto_report(char **f, size_t n)
 {
+	struct session *s;
 	uint64_t sid;
 
 	if (n < 6 || !proto_version_ok(f[1]) || proto_id(f[5], &sid) == -1) {
 		log_warnx("malformed report skipped");
 		return;
 	}
-	if (strcmp(f[4], "tx-rollback") == 0 ||
-	    strcmp(f[4], "link-disconnect") == 0)
+	if (strcmp(f[4], "link-disconnect") == 0) {
 		session_free(sid);
+		return;
+	}
+	if (strcmp(f[4], "tx-rollback") == 0 && (s = session_find(sid)) != NULL)
+		session_reset(s);
+	/* What follows the id, whole again: split at most 8 ways. */
+	if (n == PROTO_FIELDS)
+		f[7][-1] = '|';
+	if (n > 6 && (s = session_get(sid)) != NULL)
+		facts_report(s, f[4], f[6], f[1]);
 }
 
 /* One line from smtpd, without its newline; modified in place. */

@@ -130,15 +130,18 @@ session_youngest(struct session *s)
 	return session_pick;
 }
 
-/* Drop the message state; the session and its commit flags stay. */
+/* Drop the message state; the session, its facts and its commit flags
+ * stay. */
 void
 session_reset(struct session *s)
 {
 	session_drop(s);
 	session_unhold(s);
 	session_uncharge(s);
+	policy_end(s);
 	s->ardrop = 0;
 	s->pass = 0;
+	s->pending = 0;
 	s->state = ST_IDLE;
 }
 
@@ -152,6 +155,7 @@ session_free(uint64_t id)
 			continue;
 		*pp = s->next;
 		session_reset(s);
+		facts_clear_link(s);
 		free(s);
 		return;
 	}

@@ -10,15 +10,16 @@
 
 #include "filter.h"
 
-/* The -h list for this message, without the fields smtpd changes after
+/* The -h list (or the policy's SignHeaders) for this message, without the fields smtpd changes after
  * the filter (after.c): Date and Message-ID when absent, Bcc when
  * present, To and Cc with an address without a domain.  Returns the list
  * to use (NULL: the default set), or NULL with *err set; *own is what to
  * free. */
 static const char *
-sign_header_list(const struct session *s, char **own, int *err)
+sign_header_list(const struct session *s, const char *h, char **own,
+    int *err)
 {
-	const char *h = conf.opts.headers, *p, *q;
+	const char *p, *q;
 	char *out;
 	size_t len = 0, n;
 
@@ -45,6 +46,22 @@ sign_header_list(const struct session *s, char **own, int *err)
 	return out;
 }
 
+/* Feed the held header block and the blank line to signer i. */
+static int
+sign_feed_header(struct session *s, size_t i)
+{
+	int rc;
+
+	if ((rc = dkk_signer_update(s->signers[i], s->hdr, s->hdrlen)) !=
+	    DKK_OK || (rc = dkk_signer_update(s->signers[i], "\r\n", 2)) !=
+	    DKK_OK) {
+		log_session(s, "not signed: %s", rc == DKK_ENOMEM ?
+		    dkk_strerror(rc) : dkk_ctx_error(conf.ctx));
+		return -1;
+	}
+	return 0;
+}
+
 /* One signer per key, or one with -K's key directory; each chooses d=
  * among the -d domains by the From address (the core's rule: the longest
  * equal to its domain or a parent of it) once it has the held header
@@ -54,7 +71,6 @@ sign_start_signers(struct session *s, const struct dkk_sign_opts *opts)
 {
 	struct dkk_sign_opts o = *opts;
 	size_t i, n = conf.kd != NULL ? 1 : conf.nkeys;
-	int rc;
 
 	o.domain = NULL;
 	o.domains = conf.domains;
@@ -65,15 +81,72 @@ sign_start_signers(struct session *s, const struct dkk_sign_opts *opts)
 		if (dkk_signer_new(conf.ctx, &o, &s->signers[i]) != DKK_OK)
 			return -1;
 		s->nsigners = i + 1;
-		if ((rc = dkk_signer_update(s->signers[i], s->hdr,
-		    s->hdrlen)) != DKK_OK || (rc = dkk_signer_update(
-		    s->signers[i], "\r\n", 2)) != DKK_OK) {
-			log_session(s, "not signed: %s", rc == DKK_ENOMEM ?
-			    dkk_strerror(rc) : dkk_ctx_error(conf.ctx));
+		if (sign_feed_header(s, i) == -1)
 			return -1;
-		}
 	}
 	return 0;
+}
+
+/* -C: one signer per signature of the decision, with the options the
+ * policy gives it (key, d=, s=, i=, canonicalization, SignHeaders ...).
+ * 0 with the signers started, 1 when the message goes unsigned (a key
+ * that cannot be used: logged), -1 on failure. */
+static int
+sign_policy_signers(struct session *s)
+{
+	struct dkk_sign_opts o[FILTER_MAXSIGS];
+	char *own[FILTER_MAXSIGS] = { NULL };
+	size_t i, n = s->dec.nsigs;
+	int err = 0, rc = 0;
+
+	if (n > FILTER_MAXSIGS) {
+		log_session(s, "policy: %zu signatures; only the first %d are "
+		    "made", n, FILTER_MAXSIGS);
+		n = FILTER_MAXSIGS;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		if (dkk_policy_sign_opts(s->pol->p, &s->dec.sigs[i], &o[i]) !=
+		    DKK_OK) {
+			log_session(s, "policy: not signed: %s; passed on "
+			    "unsigned", dkk_ctx_error(conf.ctx));
+			rc = 1;
+		} else if (o[i].headers != NULL) {
+			o[i].headers = sign_header_list(s, o[i].headers,
+			    &own[i], &err);
+			rc = err ? -1 : 0;
+		}
+	}
+	/* The lists first: after_unsign() takes To and Cc out of what
+	 * they are computed from. */
+	if (rc == 0)
+		after_unsign(s);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (dkk_signer_new(conf.ctx, &o[i], &s->signers[i]) != DKK_OK) {
+			rc = -1;
+			break;
+		}
+		s->nsigners = i + 1;
+		rc = sign_feed_header(s, i);
+	}
+	for (i = 0; i < n; i++)
+		free(own[i]);
+	if (rc != 0)
+		session_drop_signers(s);
+	return rc;
+}
+
+/* -C: the header block is complete; sign as the policy decides (in -m
+ * sv it has decided already). */
+static int
+sign_by_policy(struct session *s)
+{
+	int rc = 0;
+
+	s->state = ST_BODY;
+	if ((s->decided || policy_decide(s)) && s->dec.sign)
+		rc = sign_policy_signers(s);
+	session_unhold(s);
+	return rc == -1 ? -1 : 0;
 }
 
 /* The header block is complete: start the signers.  A From address that
@@ -86,8 +159,10 @@ sign_header_end(struct session *s)
 	char *own;
 	int err, rc;
 
+	if (s->pol != NULL)
+		return sign_by_policy(s);
 	s->state = ST_BODY;
-	o.headers = sign_header_list(s, &own, &err);
+	o.headers = sign_header_list(s, conf.opts.headers, &own, &err);
 	if (err)
 		return -1;
 	after_unsign(s);
@@ -159,6 +234,29 @@ sign_append(char **top, const char *field)
 	return 0;
 }
 
+/* -C: "signed: d=example.com s=sel i=@example.com a=rsa-sha256, ...". */
+static void
+sign_log_policy(const struct session *s)
+{
+	const struct dkk_policy_sig *g;
+	char line[2048];
+	size_t i, pos = 0;
+	int n;
+
+	line[0] = '\0';
+	for (i = 0; i < s->nsigners && pos < sizeof(line); i++) {
+		g = &s->dec.sigs[i];
+		n = snprintf(line + pos, sizeof(line) - pos,
+		    "%sd=%.100s s=%.100s%s%.100s a=%s", i > 0 ? ", " : "",
+		    g->domain, g->selector, g->identity ? " i=" : "",
+		    g->identity ? g->identity : "", g->algorithm);
+		if (n < 0)
+			break;
+		pos += (size_t)n;
+	}
+	log_session(s, "signed: %s", line);
+}
+
 /* The DKIM-Signature fields, one per key, "\n" between lines. */
 int
 sign_end(struct session *s, char **top)
@@ -182,7 +280,9 @@ sign_end(struct session *s, char **top)
 		*top = NULL;
 		return -1;
 	}
-	if (s->nsigners > 0)
+	if (s->nsigners > 0 && s->pol != NULL)
+		sign_log_policy(s);
+	else if (s->nsigners > 0)
 		log_session(s, "signed: d=%s s=%s%s%s", s->sigdomain,
 		    s->sigsel != NULL ? s->sigsel : conf.keys[0].selector,
 		    s->nsigners > 1 ? " and s=" : "",
