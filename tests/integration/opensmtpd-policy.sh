@@ -316,6 +316,39 @@ grep -q "cannot decide: $TMPD/SigningTable.bad:1: SigningTable: 'nosuch' is not 
 ok_if "proto: the log names the table line and the key file" $? \
     "$(cat bad.err)"
 
+# SIGHUP while a message is under way: it keeps the policy it began
+# with; the next message gets the new one.
+cp KeyTable KeyTable.fly
+printf '*@example.com\tex\n' > SigningTable.fly
+sed -e "s|file:$TMPD/KeyTable|file:$TMPD/KeyTable.fly|" \
+    -e "s|refile:$TMPD/SigningTable|refile:$TMPD/SigningTable.fly|" \
+    od-no.conf > od-fly.conf
+mkfifo fly.fifo
+"$FILTER" -m sign -C "$TMPD/od-fly.conf" < fly.fifo > fly.out 2> fly.err &
+fly=$!
+{
+	echo "$HS"
+	rep 0.6 link-connect 00000000000000d1 'localhost|pass|127.0.0.1:2|127.0.0.1:25'
+	dl 00000000000000d1 'From: alice@example.com'
+	sleep 0.5
+	printf '*@example.com\tex2\n' > SigningTable.fly
+	kill -HUP "$fly"
+	for ((i = 0; i < 50; i++)); do
+		grep -q 'read again' fly.err && break
+		sleep 0.1
+	done
+	dl 00000000000000d1 'Subject: begun before' '' 'x' '.'
+	dl 00000000000000d1 'From: alice@example.com' 'Subject: after' '' 'x' '.'
+} > fly.fifo
+wait "$fly"
+"$PY" "$POL" sigs fly.out > fly.sigs
+# one session, two messages: the second's fields follow the first's "."
+awk -F'|' '$4 == "." { n++ } $4 ~ /^DKIM-Signature:/ { print n + 0, $4 }' \
+    fly.out | grep -o '^[01] .* s=[a-z0-9]*;' | sed 's/ DKIM.* s=/ /' > fly.sel
+[ "$(cat fly.sel | tr '\n' ' ')" = "0 ex; 1 ex2; " ]
+ok_if "proto: SIGHUP mid-message: it keeps the old policy (s=ex), the next gets the new (s=ex2)" \
+    $? "$(cat fly.sel)" "$(cat fly.err)"
+
 check_fails "proto: -C with -d refused" "$FILTER" -m sign -C od-yes.conf \
     -d example.com
 grep -q -- '-C.*excludes' "$TAP_ERR"
