@@ -1,6 +1,7 @@
 /*
  * main.c: filter-dkimkit start-up and event loop.  Settings and keys are
- * read once; a bad one stops the start (smtpd then says why).  After
+ * read once (SIGHUP reads -K's keys and -C's policy again); a bad one
+ * stops the start (smtpd then says why).  After
  * that nothing on stdin can make the process exit: only the end of stdin,
  * which means smtpd is gone.
  */

@@ -71,6 +71,26 @@ policy_else(void)
 	    "passed on unsigned";
 }
 
+/* Whether every key of the decision can sign (loaded once, then kept by
+ * the policy): a key that cannot means no signature, logged, so that -m
+ * sv verifies the message instead. */
+static int
+policy_keys_ok(struct session *s)
+{
+	struct dkk_sign_opts o;
+	size_t i;
+
+	for (i = 0; i < s->dec.nsigs && i < FILTER_MAXSIGS; i++)
+		if (dkk_policy_sign_opts(s->pol->p, &s->dec.sigs[i], &o) !=
+		    DKK_OK) {
+			log_session(s, "policy: not signed: %s; %s",
+			    dkk_ctx_error(conf.ctx), policy_else());
+			s->dec.sign = 0;
+			return 0;
+		}
+	return 1;
+}
+
 /* Decide for the message whose header block s->hdr holds: 1 to sign
  * (s->dec says with what), 0 not to.  One log line says what and why;
  * a message the policy cannot decide (a SigningTable line naming no
@@ -109,7 +129,7 @@ policy_decide(struct session *s)
 	    "not signed", s->dec.reason, s->dec.sign ? "" : "; ",
 	    s->dec.sign ? "" : policy_else());
 	free(from);
-	return s->dec.sign;
+	return s->dec.sign && policy_keys_ok(s);
 }
 
 /* The held raw lines, out of s->hdr; the message is verified from now

@@ -315,6 +315,13 @@ grep -q "cannot decide: $TMPD/SigningTable.bad:1: SigningTable: 'nosuch' is not 
     grep -q "policy: not signed: .*missing.private.*; passed on unsigned" bad.err
 ok_if "proto: the log names the table line and the key file" $? \
     "$(cat bad.err)"
+timeout 60 "$FILTER" -m sv -C "$TMPD/od-bad.conf" -z "$TMPD/zone" \
+    -i mx.test < bad.in > badsv.out 2> badsv.err
+[ "$(cut -d'|' -f4- badsv.out | grep -c '^Authentication-Results: mx.test')" -eq 2 ] &&
+    [ "$(cut -d'|' -f4- badsv.out | grep -c '^DKIM-Signature')" -eq 1 ] &&
+    grep -q "missing.private.*; verified instead" badsv.err
+ok_if "proto: -m sv: the undecidable and the unusable key verified instead" \
+    $? "$(cat badsv.out badsv.err)"
 
 # SIGHUP while a message is under way: it keeps the policy it began
 # with; the next message gets the new one.
