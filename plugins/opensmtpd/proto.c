@@ -107,6 +107,16 @@ proto_filter(char **f, size_t n)
 	}
 }
 
+/* Whether event brings a fact that facts.c keeps. */
+static int
+proto_is_fact(const char *event)
+{
+	return strcmp(event, "link-connect") == 0 ||
+	    strcmp(event, "link-auth") == 0 ||
+	    strcmp(event, "link-identify") == 0 ||
+	    strcmp(event, "tx-mail") == 0;
+}
+
 /* A rolled-back message is dropped, its session kept (it may send
  * another); a disconnect drops the session. */
 static void
@@ -128,7 +138,14 @@ proto_report(char **f, size_t n)
 	/* What follows the id, whole again: split at most 8 ways. */
 	if (n == PROTO_FIELDS)
 		f[7][-1] = '|';
-	if (n > 6 && (s = session_get(sid)) != NULL)
+	if (n <= 6) {
+		if (proto_is_fact(f[4]))
+			log_warnx("malformed %s report skipped", f[4]);
+		return;
+	}
+	/* A session is made for its facts only, not by any stray report. */
+	s = proto_is_fact(f[4]) ? session_get(sid) : session_find(sid);
+	if (s != NULL)
 		facts_report(s, f[4], f[6], f[1]);
 }
 

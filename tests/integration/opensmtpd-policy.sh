@@ -242,6 +242,17 @@ S=00000000000000a1
 	rep 0.7 link-auth 00000000000000a2 'pass|bob'
 	dl 00000000000000a2 'From: alice@example.com' 'Subject: three' '' 'x' '.'
 	rep 0.6 link-disconnect $S ''
+	# malformed reports: logged and skipped, the session's facts intact
+	rep 0.6 link-connect 00000000000000a3 'localhost|pass|127.0.0.1:1|127.0.0.1:25'
+	rep 0.6 link-auth 00000000000000a3 'nobar'
+	rep 0.7 link-auth 00000000000000a3 'pass'
+	rep 0.6 tx-mail 00000000000000a3 'x|ok'
+	rep 0.6 link-identify 00000000000000a3 'EHLO'
+	printf 'report|0.6|1.0|smtp-in|link-connect|00000000000000a3\n'
+	printf 'report|0.6|1.0|smtp-in|link-connect|00000000000000a4|x\n'
+	rep 0.6 link-connect 00000000000000a5 'x|pass|unix:/run/smtpd.sock|unix:/run/smtpd.sock'
+	dl 00000000000000a3 'From: alice@example.com' 'Subject: four' '' 'x' '.'
+	dl 00000000000000a5 'From: alice@example.com' 'Subject: five' '' 'x' '.'
 } > facts.in
 timeout 60 "$FILTER" -m sign -C "$TMPD/od-yes.conf" < facts.in > facts.out \
     2> facts.err
@@ -249,6 +260,12 @@ grep -q "$S: policy: .* auth=we|ird helo=first.test mail-from=<one@mail.test>: s
     grep -q "$S: policy: .* auth=we|ird helo=first.test mail-from=<>: sign" facts.err &&
     grep -q "00000000000000a2: policy: from=<alice@example.com> client=198.51.100.7 auth=bob helo=- mail-from=<>: sign: the client authenticated as bob" facts.err
 ok_if "proto: MAIL FROM cleared at tx-reset, a refused one not kept; 0.7 link-auth" \
+    $? "$(cat facts.err)"
+grep -q "00000000000000a3: policy: from=<alice@example.com> client=127.0.0.1 \[localhost\] auth=- helo=- mail-from=<>: sign" facts.err &&
+    grep -q "00000000000000a5: policy: from=<alice@example.com> client=unknown \[x\] auth=- .*: not signed" facts.err &&
+    [ "$(grep -c 'malformed' facts.err)" -eq 6 ] &&
+    [ "$(grep -c '^filter-dataline|.*|\.$' facts.out)" -eq 5 ]
+ok_if "proto: malformed reports logged and skipped; a local client has no address" \
     $? "$(cat facts.err)"
 
 # -m sv: what the policy signs is signed (no A-R), the rest verified (A-R,
@@ -583,4 +600,8 @@ ok_if "smtpd: ... and the old policy still signs (s=ex2)" $? \
     "$(grep '^DKIM' "${f:-/dev/null}")"
 kill -0 "$fpid" 2>/dev/null
 ok_if "smtpd: the filter survived both reloads" $?
+stop_smtpd
+! grep -E 'Sanitizer|runtime error' smtpd.log
+ok_if "smtpd: no sanitizer report in smtpd's log" $? \
+    "$(grep -E -A5 'Sanitizer|runtime error' smtpd.log | head -20)"
 done_testing
