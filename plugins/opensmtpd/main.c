@@ -309,10 +309,11 @@ main_on_hup(int sig)
 	main_got_hup = 1;
 }
 
-/* SIGHUP reloads keys (-K) and the policy (-C) and is otherwise harmless: by default it
- * would kill the filter, and smtpd with it.  SA_RESTART, so that a read
- * or write it interrupts goes on (out.c retries writes all the same);
- * poll() returns EINTR and the loop goes round. */
+/* SIGHUP reloads keys (-K) and the policy (-C) and is otherwise
+ * harmless: by default it would kill the filter, and smtpd with it.
+ * SA_RESTART, so that a read or write it interrupts goes on (out.c
+ * retries writes all the same); poll() returns EINTR and the loop goes
+ * round. */
 static void
 main_signals(void)
 {

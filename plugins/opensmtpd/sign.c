@@ -2,19 +2,20 @@
  * sign.c: signing one message.  The header block is kept until it ends,
  * for the fields smtpd changes after the filter (after.c); then one signer
  * per key gets it, chooses d= by the From address, and gets the body line
- * by line.  At the end their fields go on top of everything smtpd sent,
- * its own Received field included.
+ * by line.  With -C the policy (policy.c) says whether to sign and gives
+ * each signer its key, d=, s=, i= and options.  At the end their fields
+ * go on top of everything smtpd sent, its own Received field included.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "filter.h"
 
-/* The -h list (or the policy's SignHeaders) for this message, without the fields smtpd changes after
- * the filter (after.c): Date and Message-ID when absent, Bcc when
- * present, To and Cc with an address without a domain.  Returns the list
- * to use (NULL: the default set), or NULL with *err set; *own is what to
- * free. */
+/* The list h (-h, or the policy's SignHeaders) for this message,
+ * without the fields smtpd changes after the filter (after.c): Date and
+ * Message-ID when absent, Bcc when present, To and Cc with an address
+ * without a domain.  Returns the list to use (NULL: the default set), or
+ * NULL with *err set; *own is what to free. */
 static const char *
 sign_header_list(const struct session *s, const char *h, char **own,
     int *err)
