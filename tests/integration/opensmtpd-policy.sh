@@ -13,10 +13,11 @@
 # i=, a=) of each message must be the policy's.  Then the facts in the log
 # line, -m sv, and messages the policy cannot decide.
 #
-# Part 2, the real smtpd 6.8.0p2 on loopback: 110 cases (11 From
+# Part 2, the real smtpd 6.8.0p2 on loopback: 220 cases (11 From
 # addresses x 10 client addresses over 127.0.0.0/8, two of them with a
-# name in /etc/hosts, swaks --local-interface) through one smtpd, each
-# delivered to a maildir and its signatures compared with the policy's;
+# name in /etc/hosts, swaks --local-interface, x 2 configurations) through
+# one smtpd, each delivered to a maildir and its signatures compared with
+# the policy's;
 # every signature checked by `dkimkit verify`, a sample by python3-dkim.
 # Authenticated cases run in part 1 only: smtpd takes AUTH only over TLS,
 # and Debian 12's smtpd 6.8.0p2 fails every TLS handshake under OpenSSL 3
@@ -427,13 +428,16 @@ chmod 755 lib/hup-filter
 chmod 666 hup.pid
 
 P=$(free_port)
+PX=$(free_port)
 PSV=$(free_port)
 PH=$(free_port)
 cat > smtpd.conf <<EOF
 filter "policy" proc-exec "$FILTER -m sign -C $TMPD/od-yes.conf"
+filter "exact" proc-exec "$FILTER -m sign -C $TMPD/od-exact-sub.conf"
 filter "sv" proc-exec "$FILTER -m sv -C $TMPD/od-no.conf -z $TMPD/zone -i mx.test"
 filter "hup" proc-exec "$TMPD/lib/hup-filter -m sign -C $TMPD/od-hup.conf"
 listen on 127.0.0.1 port $P filter "policy"
+listen on 127.0.0.1 port $PX filter "exact"
 listen on 127.0.0.1 port $PSV filter "sv"
 listen on 127.0.0.1 port $PH filter "hup"
 action "local" maildir "$TMPD/md" user nobody
@@ -455,7 +459,7 @@ if ! port_wait "$P" 100 || ! port_wait "$PH" 100; then
 	not_ok "real smtpd: start" "$(tail -n 20 smtpd.log)"
 	done_testing
 fi
-ok "real smtpd 6.8.0p2 with three policy filters up"
+ok "real smtpd 6.8.0p2 with four policy filters up"
 
 # send PORT SOURCE FILE: swaks from SOURCE; output in send.out.
 send()
@@ -486,25 +490,31 @@ delivered()
 sclients="127.0.0.1,localhost 127.10.2.3,- 127.10.1.9,- 127.20.0.7,-
 127.20.0.8,- 127.30.0.5,relay.trusted.example 127.31.0.9,mx.partner.example
 127.40.0.1,- 127.10.200.200,- 127.50.0.2,-"
-n=1000
+# Two configurations, each on its listener: refile tables with
+# MultipleSignatures (cases 1000 on), exact tables with SubDomains (2000
+# on).
 : > scases
-for f in $froms; do
-	for c in $sclients; do
-		echo "$n $f ${c%%,*} ${c#*,} pass 0" >> scases
-		n=$((n + 1))
+for run in "yes $P 1000" "exact-sub $PX 2000"; do
+	set -- $run
+	n=$3
+	for f in $froms; do
+		for c in $sclients; do
+			echo "$n $f ${c%%,*} ${c#*,} pass 0 $1 $2" >> scases
+			n=$((n + 1))
+		done
 	done
 done
 nscases=$(wc -l < scases)
 start=$(date +%s)
 sendfail=0
-while read -r n f ip host fc a; do
+while read -r n f ip host fc a name port; do
 	printf 'From: %s\nTo: nobody@example.test\nSubject: case-%s\n\nhello %s\n' \
 	    "$f" "$n" "$ip" > "c$n.eml"
-	send "$P" "$ip" "c$n.eml" || { sendfail=$((sendfail + 1));
+	send "$port" "$ip" "c$n.eml" || { sendfail=$((sendfail + 1));
 	    tap_diag "case $n: $(tail -n 3 send.out)"; }
 done < scases
 for ((i = 0; i < 300; i++)); do
-	[ "$(grep -l '^Subject: case-1' md/new/* 2>/dev/null | wc -l)" -ge \
+	[ "$(grep -l '^Subject: case-' md/new/* 2>/dev/null | wc -l)" -ge \
 	    "$nscases" ] && break
 	sleep 0.1
 done
@@ -513,13 +523,20 @@ tap_diag "$nscases cases sent in $(($(date +%s) - start)) s"
 ok_if "smtpd: all $nscases messages accepted" $?
 mkdir -p md1
 cp md/new/* md1/ 2>/dev/null
-"$PY" "$POL" maildir md1 > sgot
-"$PY" "$POL" expected "$DKIMKIT" od-yes.conf scases > swant
-[ "$(wc -l < sgot)" -eq "$nscases" ] && cmp -s swant sgot
-ok_if "smtpd: $nscases cases through smtpd: signed as the policy decides" $? \
-    "$(diff swant sgot | head -20)"
-tap_diag "smtpd: $(grep -vc '| $' sgot) of $nscases signed"
-grep -q ' | .*;' sgot && grep -q ' | $' sgot
+"$PY" "$POL" maildir md1 > sgot-all
+for run in "yes 1" "exact-sub 2"; do
+	set -- $run
+	awk -v n="$1" '$7 == n { NF = 6; print }' scases > "scases-$1"
+	grep "^$2[0-9][0-9][0-9] " sgot-all > "sgot-$1"
+	"$PY" "$POL" expected "$DKIMKIT" "od-$1.conf" "scases-$1" > "swant-$1"
+	k=$(wc -l < "scases-$1")
+	[ "$k" -ge 100 ] && [ "$(wc -l < "sgot-$1")" -eq "$k" ] &&
+	    cmp -s "swant-$1" "sgot-$1"
+	ok_if "smtpd: $k cases through smtpd ($1): signed as the policy decides" \
+	    $? "$(diff "swant-$1" "sgot-$1" | head -20)"
+	tap_diag "smtpd ($1): $(grep -vc '| $' "sgot-$1") of $k signed"
+done
+grep -q ' | .*;' sgot-yes && grep -q ' | $' sgot-yes
 ok_if "smtpd: signed, multiply signed and unsigned cases among them" $?
 # The name came from smtpd's lookup, and only a passing one counts.
 grep -q 'client=127.30.0.5 \[relay.trusted.example\] .*: sign: ' smtpd.log &&
