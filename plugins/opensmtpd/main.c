@@ -336,8 +336,18 @@ main_policy_warning(void *arg, const char *warning)
 	log_warnx("-C: %s", warning);
 }
 
+/* A problem dkk_policy_check() finds: logged, not fatal (OpenDKIM runs
+ * with such tables too; the message it concerns is not signed, logged). */
+static void
+main_policy_problem(void *arg, const char *problem)
+{
+	(void)arg;
+	log_warnx("-C: problem: %s", problem);
+}
+
 /* Read -C's opendkim.conf and its tables into *fp (one reference, the
- * caller's).  0, or -1 with why in err. */
+ * caller's), and look them over (as `dkimkit policy check`, without DNS).
+ * 0, or -1 with why in err. */
 int
 main_policy(struct fpolicy **fp, char *err, size_t len)
 {
@@ -354,6 +364,9 @@ main_policy(struct fpolicy **fp, char *err, size_t len)
 	}
 	(*fp)->p = p;
 	(*fp)->refs = 1;
+	if (dkk_policy_check(p, main_policy_problem, NULL) < 0)
+		log_warnx("-C: %s: cannot look the tables over: %s",
+		    conf.policy_conf, dkk_ctx_error(conf.ctx));
 	return 0;
 }
 

@@ -333,6 +333,10 @@ grep -q "cannot decide: $TMPD/SigningTable.bad:1: SigningTable: 'nosuch' is not 
     grep -q "policy: not signed: .*missing.private.*; passed on unsigned" bad.err
 ok_if "proto: the log names the table line and the key file" $? \
     "$(cat bad.err)"
+grep -q "^filter-dkimkit: -C: problem: $TMPD/SigningTable.bad:1: SigningTable: 'nosuch' is not in the KeyTable" bad.err &&
+    grep -q "^filter-dkimkit: -C: problem: .*missing.private" bad.err
+ok_if "proto: start-up: the dangling line and the missing key logged" $? \
+    "$(grep -- '-C:' bad.err)"
 timeout 60 "$FILTER" -m sv -C "$TMPD/od-bad.conf" -z "$TMPD/zone" \
     -i mx.test < bad.in > badsv.out 2> badsv.err
 [ "$(cut -d'|' -f4- badsv.out | grep -c '^Authentication-Results: mx.test')" -eq 2 ] &&
