@@ -13,9 +13,10 @@
 # i=, a=) of each message must be the policy's.  Then the facts in the log
 # line, -m sv, and messages the policy cannot decide.
 #
-# Part 2, the real smtpd 6.8.0p2 on loopback: 220 cases (11 From
-# addresses x 10 client addresses over 127.0.0.0/8, two of them with a
-# name in /etc/hosts, swaks --local-interface, x 2 configurations) through
+# Part 2, the real smtpd 6.8.0p2 on loopback: 242 cases (11 From
+# addresses x 11 client addresses: 10 over 127.0.0.0/8, two of them with
+# a name in /etc/hosts, and ::1; swaks --local-interface; x 2
+# configurations) through
 # one smtpd, each delivered to a maildir and its signatures compared with
 # the policy's;
 # every signature checked by `dkimkit verify`, a sample by python3-dkim.
@@ -441,7 +442,9 @@ filter "exact" proc-exec "$FILTER -m sign -C $TMPD/od-exact-sub.conf"
 filter "sv" proc-exec "$FILTER -m sv -C $TMPD/od-no.conf -z $TMPD/zone -i mx.test"
 filter "hup" proc-exec "$TMPD/lib/hup-filter -m sign -C $TMPD/od-hup.conf"
 listen on 127.0.0.1 port $P filter "policy"
+listen on ::1 port $P filter "policy"
 listen on 127.0.0.1 port $PX filter "exact"
+listen on ::1 port $PX filter "exact"
 listen on 127.0.0.1 port $PSV filter "sv"
 listen on 127.0.0.1 port $PH filter "hup"
 action "local" maildir "$TMPD/md" user nobody
@@ -465,10 +468,14 @@ if ! port_wait "$P" 100 || ! port_wait "$PH" 100; then
 fi
 ok "real smtpd 6.8.0p2 with four policy filters up"
 
-# send PORT SOURCE FILE: swaks from SOURCE; output in send.out.
+# send PORT SOURCE FILE: swaks from SOURCE (to ::1 from an IPv6 one);
+# output in send.out.
 send()
 {
-	swaks --server 127.0.0.1 --port "$1" --local-interface "$2" \
+	local server=127.0.0.1
+
+	case "$2" in *:*) server=::1 ;; esac
+	swaks --server "$server" --port "$1" --local-interface "$2" \
 	    --from sender@mail.test --to nobody@example.test \
 	    --data "@$3" --timeout 30 > send.out 2>&1
 }
@@ -488,12 +495,12 @@ delivered()
 	return 1
 }
 
-# 11 From x 10 clients: inside (127.0.0.1, 127.10/16, 127.20.0.7,
-# relay.trusted.example by name), excluded (127.10.1/24), outside, and a
-# "*.partner.example" name, which is no pattern to opendkim.
+# 11 From x 11 clients: inside (127.0.0.1, 127.10/16, 127.20.0.7,
+# relay.trusted.example by name, ::1), excluded (127.10.1/24), outside,
+# and a "*.partner.example" name, which is no pattern to opendkim.
 sclients="127.0.0.1,localhost 127.10.2.3,- 127.10.1.9,- 127.20.0.7,-
 127.20.0.8,- 127.30.0.5,relay.trusted.example 127.31.0.9,mx.partner.example
-127.40.0.1,- 127.10.200.200,- 127.50.0.2,-"
+127.40.0.1,- 127.10.200.200,- 127.50.0.2,- ::1,-"
 # Two configurations, each on its listener: refile tables with
 # MultipleSignatures (cases 1000 on), exact tables with SubDomains (2000
 # on).
@@ -547,6 +554,9 @@ grep -q 'client=127.30.0.5 \[relay.trusted.example\] .*: sign: ' smtpd.log &&
     grep -q 'client=127.31.0.9 \[mx.partner.example\] .*: not signed: ' smtpd.log
 ok_if "smtpd: client names from smtpd's reverse lookup reach the policy" $? \
     "$(grep -c 'client=127.3' smtpd.log)"
+grep -q 'policy: from=<alice@example.com> client=::1 .*: sign: ' smtpd.log
+ok_if "smtpd: an IPv6 client's address, from smtpd's [::1]:port" $? \
+    "$(grep 'client=::1' smtpd.log | head -n 2)"
 bad=0
 nsig=0
 for f in md1/*; do
