@@ -5,7 +5,7 @@
  * 6.8) and 0.7 (smtpd 7), after the session id:
  *
  *	link-connect	rdns|fcrdns|src|dest	src "1.2.3.4:port",
- *						"[IPv6:..]:port" or "unix:..."
+ *						"[::1]:port" or "unix:..."
  *	link-auth	user|result (0.6)	result|user (0.7)
  *	link-identify	method|name		method HELO or EHLO
  *	tx-mail		msgid|result|address
@@ -38,9 +38,10 @@ facts_set(struct session *s, char **slot, const char *v, size_t n,
 	(*slot)[n] = '\0';
 }
 
-/* The address of "1.2.3.4:port", "[::1]:port", "[IPv6:::1]:port" or
- * "::1:port" (whatever smtpd's text form of the address, the port comes
- * last); NULL for "unix:..." (a local client has no address). */
+/* The address of "1.2.3.4:port" or "[::1]:port" (smtpd 6.8), taking
+ * "[IPv6:::1]:port" and "::1:port" too: whatever the text form of the
+ * address, the port comes last.  NULL for "unix:..." (a local client has
+ * no address). */
 static void
 facts_addr(struct session *s, const char *src)
 {

@@ -6,10 +6,11 @@
 # configurations and cases.
 #
 # Part 1, the protocol driven directly: the 308 (From, client address and
-# name, authenticated or not) cases of that script, one session each with
-# smtpd's own report lines (link-connect, link-auth, link-identify,
-# tx-mail, tx-reset), through -m sign -C in each of its 5 configurations
-# (1,540 messages); the signed/unsigned decision and the set of (d=, s=,
+# name, authenticated or not) cases of that script and two with a name
+# whose forward check failed, one session each with smtpd's own report
+# lines (link-connect, link-auth, link-identify, tx-mail, tx-reset),
+# through -m sign -C in each of its 5 configurations (1,550 messages);
+# the signed/unsigned decision and the set of (d=, s=,
 # i=, a=) of each message must be the policy's.  Then the facts in the log
 # line, -m sv, and messages the policy cannot decide.
 #
