@@ -122,8 +122,14 @@ sign_policy_signers(struct session *s)
 	if (rc == 0)
 		after_unsign(s);
 	for (i = 0; i < n && rc == 0; i++) {
-		if (dkk_signer_new(conf.ctx, &o[i], &s->signers[i]) != DKK_OK) {
-			rc = -1;
+		/* The options come from the tables (an i= outside d=, say):
+		 * a refusal is the configuration's, not a failure. */
+		if ((err = dkk_signer_new(conf.ctx, &o[i], &s->signers[i])) !=
+		    DKK_OK) {
+			log_session(s, "policy: not signed: %s; passed on "
+			    "unsigned", err == DKK_ENOMEM ? dkk_strerror(err) :
+			    dkk_ctx_error(conf.ctx));
+			rc = err == DKK_ENOMEM ? -1 : 1;
 			break;
 		}
 		s->nsigners = i + 1;

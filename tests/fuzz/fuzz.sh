@@ -37,7 +37,9 @@ for name in ${FUZZ_NAMES:-verify records zone sign taglist dns ar filter canon s
 			    > "$TMPD/$name/${f##*/}"
 		done ;;
 	esac
-	DKK_FUZZ_ZONE="$VECTORS/keys.zone" "$bin" -max_total_time="$secs" \
+	# TMPDIR: fuzz_filter's policy files go with the run's.
+	TMPDIR="$TMPD" DKK_FUZZ_ZONE="$VECTORS/keys.zone" "$bin" \
+	    -max_total_time="$secs" \
 	    -max_len=16384 -timeout=10 -rss_limit_mb=512 \
 	    -artifact_prefix="$TOP_BUILDDIR/tests/logs/fuzz_$name-" \
 	    "$TMPD/$name" > "$TMPD/$name.log" 2>&1

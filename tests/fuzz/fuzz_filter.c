@@ -3,7 +3,11 @@
  * after the handshake: the protocol reader (proto_lines, proto_line), the
  * session table and the message path, in verify mode with the keys of
  * DKK_FUZZ_ZONE, or in sign mode with an Ed25519 key made at start-up
- * when the first byte is odd.  The input arrives in reads of sizes taken
+ * when the first byte is odd; when its bit 1 is set too, under a signing
+ * policy (-C) of that key for *@example.com and *@*.example.test, from
+ * 127.0.0.1 or an authenticated client, in sign mode or in sv mode (bit
+ * 2), so that the facts of the reports and the held and replayed header
+ * of sv run.  The input arrives in reads of sizes taken
  * from its first byte, into a small line buffer so that the overlong-line
  * path runs too.  The limits are small, so that inputs of a few KiB reach
  * what takes megabytes in a real run: the core's header block limit
@@ -49,6 +53,7 @@ fixed_clock(void *arg)
 }
 
 static int fuzz_log;		/* $DKK_FUZZ_LOG set: log lines to stderr */
+static struct fpolicy *fuzz_pol;	/* the -C of inputs with bit 1 set */
 
 static void
 fuzz_vlog(const char *fmt, va_list ap)
@@ -81,6 +86,48 @@ log_session(const struct session *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The policy of the sign key, in a folder of its own for the run (in
+ * $TMPDIR; the policy reads the key when it first signs, so the folder
+ * stays). */
+static void
+fuzz_policy(const char *pem)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[200], path[256], conf_path[256];
+	dkk_policy *p;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/fuzz_filter.XXXXXX", tmp != NULL &&
+	    strlen(tmp) < 150 ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(path, sizeof(path), "%s/key.pem", dir);
+	if ((f = fopen(path, "w")) == NULL || fputs(pem, f) == EOF ||
+	    fclose(f) == EOF)
+		abort();
+	snprintf(path, sizeof(path), "%s/KeyTable", dir);
+	if ((f = fopen(path, "w")) == NULL || fprintf(f,
+	    "k %%:s:%s/key.pem:ed25519-sha256\n", dir) < 0 ||
+	    fclose(f) == EOF)
+		abort();
+	snprintf(path, sizeof(path), "%s/SigningTable", dir);
+	if ((f = fopen(path, "w")) == NULL || fputs("*@example.com k\n"
+	    "*@*.example.test k:@example.test\n*@bad.example nosuch\n", f) ==
+	    EOF || fclose(f) == EOF)
+		abort();
+	snprintf(conf_path, sizeof(conf_path), "%s/opendkim.conf", dir);
+	if ((f = fopen(conf_path, "w")) == NULL || fprintf(f,
+	    "KeyTable file:%s/KeyTable\nSigningTable refile:%s/SigningTable\n"
+	    "MultipleSignatures yes\nSignHeaders From,To,Date,Bcc\n", dir,
+	    dir) < 0 || fclose(f) == EOF)
+		abort();
+	if (dkk_policy_new(conf.ctx, conf_path, &p) != DKK_OK ||
+	    (fuzz_pol = calloc(1, sizeof(*fuzz_pol))) == NULL)
+		abort();
+	fuzz_pol->p = p;
+	fuzz_pol->refs = 1;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -110,6 +157,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    dkk_key_generate(conf.ctx, "ed25519", 0, &pem,
 	    &conf.keys[0].key) != DKK_OK)
 		abort();
+	fuzz_policy(pem);
 	free(pem);
 	proto_line(hello);
 	return 0;
@@ -147,6 +195,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int skipping = 0;
 
 	conf.mode = size > 0 && data[0] & 1 ? MODE_SIGN : MODE_VERIFY;
+	/* -C: every message of this input takes a reference, and gives it
+	 * back by the end (close_all). */
+	conf.policy = conf.mode == MODE_SIGN && data[0] & 2 ? fuzz_pol : NULL;
+	if (conf.policy != NULL && data[0] & 4)
+		conf.mode = MODE_SV;
 	chunk = size > 0 ? (size_t)data[0] * 16 + 1 : 1;
 	while (pos < size) {
 		n = size - pos;
@@ -162,5 +215,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	message_dns();
 	close_all();
 	out_flush();
+	if (fuzz_pol->refs != 1)
+		abort();	/* a message kept or dropped the policy twice */
 	return 0;
 }
