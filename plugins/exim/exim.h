@@ -21,6 +21,10 @@ int verify(uschar **yield, int argc, uschar *argv[]);
 int result(uschar **yield, int argc, uschar *argv[]);
 int sign(uschar **yield, int argc, uschar *argv[]);
 
+/* psign.c: sign with a signing policy, when a word is opendkim-conf=. */
+int sign_is_policy(int argc, uschar *argv[]);
+int sign_policy(uschar **yield, int argc, uschar *argv[]);
+
 /* ctx.c: the process-wide context. */
 dkk_ctx *ctx_get(uschar **yield);
 int ctx_source(struct dks *settings, uschar **yield);
@@ -32,6 +36,14 @@ const dkk_key *ctx_keydir(const char *dir, const char *domain,
 typedef int (*spool_update_fn)(void *obj, const void *data, size_t len);
 int spool_feed(spool_update_fn update, void *obj, int received,
     uschar **yield);
+/* The header fields alone, then the empty line. */
+int spool_headers(spool_update_fn update, void *obj, int received,
+    uschar **yield);
+
+/* policy.c: the signing policies of the process, read again when their
+ * files change.  NULL (with *why) when none could be read; when the
+ * latest reading failed, the one before (and *why says what failed). */
+dkk_policy *policy_get(const char *conf, const char **why);
 
 /* Log a failure to the main log and make it the expansion's error. */
 int exim_fail(uschar **yield, const char *what, const char *why);

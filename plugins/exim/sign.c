@@ -6,9 +6,13 @@
  *	the whole "DKIM-Signature: ..." field, for add_header in
  *	acl_smtp_data or headers_add on a transport; the second form signs
  *	with DOMAIN's active key in a dkimkit-key(1) key directory
+ *   ${dlfunc{SO}{sign}{opendkim-conf=FILE}{client-ip=IP}{auth=ID}}
+ *	an OpenDKIM signing policy decides (psign.c)
  *
- * Any failure fails the expansion, so Exim defers the message (451 in the
- * ACL, a retry on a transport): mail is never passed on unsigned.
+ * In the first two forms any failure fails the expansion, so Exim defers
+ * the message (451 in the ACL, a retry on a transport): mail is never
+ * passed on unsigned.  With a policy, a message it cannot sign goes on
+ * unsigned, as OpenDKIM's does (psign.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +103,8 @@ sign(uschar **yield, int argc, uschar *argv[])
 	dkk_ctx *ctx;
 	int rc, keydir;
 
+	if (sign_is_policy(argc, argv))
+		return sign_policy(yield, argc, argv);
 	if ((rc = sign_args(&so, argc, argv, &keysrc, &keydir, yield)) != OK)
 		return rc;
 	if (message_id == NULL || *message_id == '\0')

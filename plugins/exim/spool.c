@@ -64,7 +64,7 @@ spool_wanted(const header_line *h, const header_line *prev, int received)
 	    !spool_same_name(prev, h);
 }
 
-static int
+int
 spool_headers(spool_update_fn update, void *obj, int received,
     uschar **yield)
 {
