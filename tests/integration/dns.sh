@@ -8,18 +8,13 @@ set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/ports.sh"
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
+. "$TOP_SRCDIR/tests/lib/json.sh"
 tmpdir
 cd "$TMPD" || bail_out "no temp dir"
 PY=/usr/bin/python3
 for prog in unbound ldns-keygen ldns-signzone drill; do
 	command -v "$prog" >/dev/null 2>&1 || skip_all "$prog is not installed"
 done
-
-# field FILE EXPR: a value of the first JSON line of FILE.
-field()
-{
-	"$PY" -c 'import json,sys; j=json.loads(open(sys.argv[1]).readline()); print(eval(sys.argv[2]))' "$@"
-}
 
 "$DKIMKIT" keygen --algorithm rsa --bits 1024 --domain example.test \
     --selector rsa --out rsa.pem > keys || bail_out "keygen rsa"
@@ -59,14 +54,14 @@ DNS=127.0.0.1@$UNBOUND_PORT
 for f in rsa ed; do
 	check "$f key from unbound on loopback: pass" "$DKIMKIT" verify \
 	    --dns "$DNS" --json $f.eml
-	[ "$(field "$TAP_OUT" 'j["signatures"][0]["dnssec"]')" = unknown ]
+	[ "$(json_field "$TAP_OUT" 'j["signatures"][0]["dnssec"]')" = unknown ]
 	ok_if "$f without a trust anchor: dnssec unknown" $?
 done
 check "two files in one process, keys over DNS" "$DKIMKIT" verify \
     --dns "$DNS" rsa.eml ed.eml
 while read -r file want; do
 	"$DKIMKIT" verify --dns "$DNS" --adsp --json "$file" > out.json
-	got=$(field out.json 'j["adsp"]')
+	got=$(json_field out.json 'j["adsp"]')
 	[ "$got" = "$want" ]
 	ok_if "ADSP over DNS for $file: $want" $? "got $got"
 done <<'CASES'
@@ -81,7 +76,7 @@ st=$?
 [ "$st" -eq 1 ] && grep -q "adsp=discard (example.test)" out.txt
 ok_if "dkimkit adsp: discard, exit 1" $? "exit $st: $(cat out.txt)"
 "$DKIMKIT" verify --dns "$DNS" --adsp --authserv-id mx.test --json forged.eml > out.json
-field out.json 'j["authentication_results"]' |
+json_field out.json 'j["authentication_results"]' |
     grep -q "dkim=none; dkim-adsp=discard header.from=example.test"
 ok_if "A-R carries dkim=none and dkim-adsp=discard" $? "$(cat out.json)"
 
@@ -99,7 +94,7 @@ check "slow DNS (1.5 s), --timeout 5000: pass" "$DKIMKIT" verify \
 "$DKIMKIT" verify --dns "127.0.0.1@$slowport" --timeout 500 --json rsa.eml \
     > out.json
 st=$?
-got=$(field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_code"])')
+got=$(json_field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_code"])')
 [ "$st" -eq 1 ] && [ "$got" = "('temperror', 'key_dns')" ]
 ok_if "slow DNS (1.5 s), --timeout 500: temperror" $? "exit $st, $got"
 kill "$SLOW_PID"
@@ -166,16 +161,16 @@ auth_start example.test.zone.signed || bail_out "signed zone not served"
 for f in rsa ed; do
 	check "$f key from the signed zone with a trust anchor: pass" \
 	    "$DKIMKIT" verify --dns "$AUTH" --trust-anchor "$ksk.key" --json $f.eml
-	got=$(field "$TAP_OUT" 'j["signatures"][0]["dnssec"]')
+	got=$(json_field "$TAP_OUT" 'j["signatures"][0]["dnssec"]')
 	[ "$got" = secure ]
 	ok_if "$f key: dnssec secure" $? "got $got"
 done
 check "a DS record works as trust anchor too" "$DKIMKIT" verify \
     --dns "$AUTH" --trust-anchor "$ksk.ds" --json ed.eml
-field "$TAP_OUT" 'j["authentication_results"]' | grep -q "dnssec=secure"
+json_field "$TAP_OUT" 'j["authentication_results"]' | grep -q "dnssec=secure"
 ok_if "the A-R comment says dnssec=secure" $?
 "$DKIMKIT" verify --dns "$AUTH" --trust-anchor "$ksk.key" --adsp --json forged.eml > out.json
-[ "$(field out.json 'j["adsp"]')" = discard ]
+[ "$(json_field out.json 'j["adsp"]')" = discard ]
 ok_if "ADSP discard from the signed zone" $? "$(cat out.json)"
 # key check validates as well: a key directory with both keys, rsa active.
 mkdir -p kd/example.test && cp rsa.pem kd/example.test/rsa.key &&
@@ -195,7 +190,7 @@ kill "$AUTH_PID"
 auth_start tampered.signed || bail_out "tampered zone not served"
 "$DKIMKIT" verify --dns "$AUTH" --trust-anchor "$ksk.key" --json ed.eml > out.json
 st=$?
-got=$(field out.json '(j["signatures"][0]["result"], j["signatures"][0]["dnssec"], j["signatures"][0]["reason_code"])')
+got=$(json_field out.json '(j["signatures"][0]["result"], j["signatures"][0]["dnssec"], j["signatures"][0]["reason_code"])')
 [ "$st" -eq 1 ] && [ "$got" = "('temperror', 'bogus', 'key_bogus')" ]
 ok_if "a key record changed after signing: temperror, bogus" $? "exit $st, $got"
 check "the untouched record in the same zone is still secure" "$DKIMKIT" \
@@ -213,7 +208,7 @@ ok_if "key check without the anchor: the changed record differs" $? \
 # 3. SERVFAIL: unbound forwards broken.example to a port nobody serves.
 sed 's/d=example.test; s=rsa/d=broken.example; s=rsa/' rsa.eml > broken.eml
 "$DKIMKIT" verify --dns "$AUTH" --timeout 30000 --json broken.eml > out.json
-got=$(field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_code"])')
+got=$(json_field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_code"])')
 [ "$got" = "('temperror', 'key_dns')" ]
 ok_if "SERVFAIL from the resolver: temperror" $? "$got"
 kill "$AUTH_PID"
@@ -239,7 +234,7 @@ start=$(date +%s)
 "$DKIMKIT" verify --dns "127.0.0.1@$(cat port.txt)" --timeout 1500 --json rsa.eml > out.json
 st=$?
 took=$(( $(date +%s) - start ))
-got=$(field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_code"])')
+got=$(json_field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_code"])')
 [ "$st" -eq 1 ] && [ "$got" = "('temperror', 'key_dns')" ]
 ok_if "a resolver that never answers: temperror" $? "exit $st, $got"
 [ "$took" -lt 20 ]
@@ -249,7 +244,7 @@ ok_if "the lookup gave up on its own (--timeout 1500 ms; took ${took}s)" $?
 down=$(free_port)
 "$DKIMKIT" verify --dns "127.0.0.1@$down" --timeout 3000 --json rsa.eml > out.json
 st=$?
-got=$(field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_code"], j["signatures"][0]["reason"])')
+got=$(json_field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_code"], j["signatures"][0]["reason"])')
 [ "$st" -eq 1 ] && case "$got" in
     "('temperror', 'key_dns', 'key lookup of rsa._domainkey.example.test failed temporarily')") true ;;
     *) false ;; esac
@@ -267,9 +262,9 @@ while read -r mode want; do
 	"$DKIMKIT" verify --dns "127.0.0.1@$(cat bad.port)" --timeout 3000 \
 	    --json rsa.eml > out.json 2> err.txt
 	st=$?
-	got=$(field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_code"])' 2>&1)
+	got=$(json_field out.json '(j["signatures"][0]["result"], j["signatures"][0]["reason_code"])' 2>&1)
 	[ "$st" -eq 1 ] && [ "$got" = "$want" ] &&
-	    field out.json 'j["authentication_results"]' | grep -q 'rsa._domainkey'
+	    json_field out.json 'j["authentication_results"]' | grep -q 'rsa._domainkey'
 	ok_if "garbage DNS ($mode): $want, the A-R comment names the lookup" $? \
 	    "exit $st, $got, $(head -2 err.txt)"
 	kill "$bad"

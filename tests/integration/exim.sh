@@ -15,35 +15,25 @@ set -u
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
 . "$TOP_SRCDIR/tests/lib/install.sh"
 . "$TOP_SRCDIR/tests/lib/ports.sh"
+. "$TOP_SRCDIR/tests/lib/exim.sh"
+. "$TOP_SRCDIR/tests/lib/mail.sh"
 tmpdir
 cd "$TMPD" || bail_out "no temp dir"
 PY="${PYTHON:-/usr/bin/python3}"
-EXIM=$(command -v exim4 || command -v exim) || skip_all "exim4 is not installed"
+exim_check || skip_all "$EXIM_WHY"
 for prog in swaks unbound ldns-read-zone; do
 	have "$prog" || skip_all "$prog is not installed"
 done
 have python3:dkim || skip_all "python3-dkim is not installed"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (exim4 -C with a private configuration)"
-getent passwd Debian-exim >/dev/null || skip_all "no Debian-exim user"
 BUILT="$TOP_BUILDDIR/plugins/exim/.libs/dkimkit_exim.so"
 [ -f "$BUILT" ] || skip_all "$BUILT not built (exim4-dev missing at configure time?)"
 
 # Exim's processes run as Debian-exim: everything they read lives here,
-# the module too (tests/lib/install.sh).
-install_for_servers "$TMPD" "$BUILT" || bail_out "cannot install $BUILT"
-SO="$TMPD/dkimkit_exim.so"
-
-# A sanitizer build's module needs its runtime loaded first; Exim itself is
-# not instrumented, so preload the shared runtime into the Exim processes
-# started here.  Exim's own re-executions (deliveries) run without it, so
-# every dlfunc call happens in an ACL or in a queue run started here.
-EXIM_ENV=(env)
-rt=$(san_runtime "$SO") || bail_out "sanitizer build but no shared ASan runtime"
-if [ -n "$rt" ]; then
-	EXIM_ENV=(env "LD_PRELOAD=$rt"
-	    "ASAN_OPTIONS=detect_leaks=0:quarantine_size_mb=4:verify_asan_link_order=0")
-	tap_diag "module built with ASan: preloading $rt"
-fi
+# the module too (tests/lib/install.sh); EXIM_ENV preloads a sanitizer
+# build's runtime (tests/lib/exim.sh).
+exim_module "$TMPD" "$BUILT" || bail_out "$EXIM_WHY"
+[ -z "$EXIM_PRELOAD" ] ||
+    tap_diag "module built with ASan: preloading $EXIM_PRELOAD"
 
 # Keys and DNS.
 "$DKIMKIT" keygen --algorithm rsa --bits 2048 --domain example.test \
@@ -101,106 +91,6 @@ pad() { awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) print "X-Pad: " i }'; }
 { pad 25000; cat good.eml; } > huge.eml
 { pad 20001; cat forged.eml; } > forgedpad.eml
 
-# exim_conf DIR DATA_ACL [TRANSPORT_LINES [MAIN_LINES [REWRITE_RULES
-# [ROUTERS [TRANSPORTS]]]]]: a private configuration in DIR/exim.conf with
-# its own spool, log and maildir.  ROUTERS come before the router that
-# delivers everything to the maildir, TRANSPORTS after its transport.
-exim_conf()
-{
-	local d="$1"
-
-	mkdir -p "$d/spool" "$d/log" "$d/mail"
-	chown -R Debian-exim:Debian-exim "$d/spool" "$d/log" "$d/mail"
-	chmod 755 "$d"
-	cat > "$d/exim.conf" <<CONF
-primary_hostname = mx.test
-qualify_domain = example.net
-spool_directory = $d/spool
-log_file_path = $d/log/%slog
-exim_user = Debian-exim
-exim_group = Debian-exim
-never_users =
-trusted_users = root
-keep_environment =
-local_interfaces = 127.0.0.1
-host_lookup =
-rfc1413_hosts =
-acl_smtp_rcpt = acl_rcpt
-acl_smtp_data = acl_data
-message_size_limit = 200M
-smtp_accept_max = 50
-${4:-}
-# Exim's own DKIM verification is not under test.
-dkim_verify_signers =
-
-begin acl
-acl_rcpt:
-  accept
-acl_data:
-$2
-  accept
-
-begin routers
-${6:-}
-all:
-  driver = accept
-  transport = mbox
-
-begin transports
-mbox:
-  driver = appendfile
-  directory = $d/mail
-  maildir_format
-  create_directory
-  user = Debian-exim
-  group = Debian-exim
-  mode = 0644
-${3:-}
-${7:-}
-
-begin retry
-*  *  F,1h,5m
-CONF
-	[ -z "${5:-}" ] || printf 'begin rewrite\n%s\n' "$5" >> "$d/exim.conf"
-}
-
-EXIM_PIDS=()
-exim_stop_all()
-{
-	local pid
-
-	for pid in ${EXIM_PIDS[@]+"${EXIM_PIDS[@]}"}; do
-		kill "$pid" 2>/dev/null
-	done
-}
-at_exit exim_stop_all
-
-# exim_start DIR: a daemon for DIR/exim.conf on a free port; sets PORT.
-exim_start()
-{
-	local d="$1" try i pid
-
-	for ((try = 0; try < 8; try++)); do
-		PORT=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		port_open "$PORT" && continue
-		rm -f "$d/exim.pid"
-		"${EXIM_ENV[@]}" "$EXIM" -C "$d/exim.conf" -bd -oX "$PORT" \
-		    -oP "$d/exim.pid" >>"$d/start.log" 2>&1
-		for ((i = 0; i < 50; i++)); do
-			port_open "$PORT" && break
-			sleep 0.1
-		done
-		pid=$(cat "$d/exim.pid" 2>/dev/null)
-		[ -n "$pid" ] && EXIM_PIDS+=("$pid")
-		port_open "$PORT" && return 0
-		[ -n "$pid" ] && kill "$pid" 2>/dev/null
-	done
-	tap_diag "exim did not start for $d:"
-	tap_diag_file "$d/start.log"
-	tap_diag_file "$d/log/paniclog"
-	return 1
-}
-
 # send FILE [SWAKS_ARGS...]: one message to the daemon on $PORT; swaks's
 # transcript in $TMPD/swaks.out.
 send()
@@ -208,17 +98,12 @@ send()
 	local f="$1"
 
 	shift
-	swaks --server 127.0.0.1 --port "$PORT" --helo client.test \
-	    --from sender@example.test --to bob@example.net \
-	    --data "@$f" "$@" > "$TMPD/swaks.out" 2>&1
+	swaks_send "$PORT" "$f" "$TMPD/swaks.out" --helo client.test \
+	    --from sender@example.test --to bob@example.net "$@"
 }
 
 # reply_code: the server's answer to the end of data, from swaks.out.
-reply_code()
-{
-	sed -n '/^ *-> \.$/,$p' "$TMPD/swaks.out" |
-	    sed -n 's/^ *<[-~*]* *\([0-9][0-9][0-9]\).*/\1/p' | head -n 1
-}
+reply_code() { swaks_reply_code "$TMPD/swaks.out"; }
 
 # delivered DIR N: wait (up to 20 s) until DIR's maildir holds N messages.
 delivered()

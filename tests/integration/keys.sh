@@ -11,6 +11,7 @@
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
+. "$TOP_SRCDIR/tests/lib/json.sh"
 tmpdir
 cd "$TMPD" || bail_out "no temp dir"
 PY=/usr/bin/python3
@@ -43,12 +44,6 @@ publish()
 	DNS=127.0.0.1@$UNBOUND_PORT
 }
 
-# field FILE EXPR: a value of the first JSON line of FILE.
-field()
-{
-	"$PY" -c 'import json,sys; j=json.loads(open(sys.argv[1]).readline()); print(eval(sys.argv[2]))' "$@"
-}
-
 N=0
 # signed STEP [SELECTOR]: sign a message with the key directory.  It must
 # either be refused (no active selector) or verify against the DNS of
@@ -73,7 +68,7 @@ signed()
 	check "$1: the signature verifies in DNS" "$DKIMKIT" verify \
 	    --dns "$DNS" --json s$N.eml
 	if [ -n "${2:-}" ]; then
-		[ "$(field "$TAP_OUT" 'j["signatures"][0]["s"]')" = "$2" ]
+		[ "$(json_field "$TAP_OUT" 'j["signatures"][0]["s"]')" = "$2" ]
 		ok_if "$1: signed by $2" $? "$(cat "$TAP_OUT")"
 	fi
 }
@@ -190,8 +185,8 @@ state $A retired revoked
 state $B active ok
 check_status 1 "a signature by the retired key now fails" \
     "$DKIMKIT" verify --dns "$DNS" --json old.eml
-[ "$(field "$TAP_OUT" 'j["signatures"][0]["reason_code"]')" = key_revoked ] &&
-    [ "$(field "$TAP_OUT" 'j["result"]')" = permerror ]
+[ "$(json_field "$TAP_OUT" 'j["signatures"][0]["reason_code"]')" = key_revoked ] &&
+    [ "$(json_field "$TAP_OUT" 'j["result"]')" = permerror ]
 ok_if "... as permerror, key revoked" $? "$(cat "$TAP_OUT")"
 signed "after the revocation" $B
 
@@ -273,7 +268,7 @@ body %s
 	"$PY" "$TOOL" extract "$sid" f.out > f$1.got
 	check "filter message $1: verifies in DNS" "$DKIMKIT" verify \
 	    --dns "$DNS" --json f$1.got
-	[ "$(field "$TAP_OUT" 'j["signatures"][0]["s"]')" = "$2" ]
+	[ "$(json_field "$TAP_OUT" 'j["signatures"][0]["s"]')" = "$2" ]
 	ok_if "filter message $1: signed by $2" $? "$(cat "$TAP_OUT")"
 }
 

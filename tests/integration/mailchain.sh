@@ -8,6 +8,7 @@
 # nothing is left running or lying around.
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/mail.sh"
 tmpdir
 cd "$TMPD" || bail_out "no temp dir"
 PY="${PYTHON:-/usr/bin/python3}"
@@ -48,14 +49,6 @@ copy()
 {
 	grep -l "^Message-ID: <mailchain-$1@example.test>" \
 	    "$BOX"/new/* "$BOX"/.*/new/* 2>/dev/null | head -n 1
-}
-
-# top_ar FILE: the first Authentication-Results field, unfolded.
-top_ar()
-{
-	awk '/^Authentication-Results:/ { on = 1; printf "%s", $0; next }
-	    on && /^[ \t]/ { sub(/^[ \t]+/, " "); printf "%s", $0; next }
-	    on { exit }' "$1"
 }
 
 # The three rows the script wrote, against the files themselves.

@@ -9,6 +9,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
 . "$TOP_SRCDIR/tests/lib/smtpd.sh" || bail_out "cannot read tests/lib/smtpd.sh"
 . "$TOP_SRCDIR/tests/lib/install.sh"
+. "$TOP_SRCDIR/tests/lib/mail.sh"
 tmpdir
 cd "$TMPD" || bail_out "no temp dir"
 # smtpd runs the filter as opensmtpd and delivers as nobody: they read here.
@@ -116,14 +117,6 @@ added()
 same_below()
 {
 	tail -n +"$(($1 + 1))" "$3.got" | cmp -s - "$2"
-}
-
-# top_ar FILE: the Authentication-Results field on top, unfolded.
-top_ar()
-{
-	awk '/^Authentication-Results:/ { on = 1; printf "%s", $0; next }
-	    on && /^[ \t]/ { sub(/^[ \t]+/, ""); printf " %s", $0; next }
-	    on { exit }' "$1"
 }
 
 # ---------------------------------------------------------------------
@@ -902,8 +895,8 @@ at_exit smtpd_stop_all
 # send PORT FILE [FROM]: swaks; its output in send.out, status returned.
 send()
 {
-	swaks --server 127.0.0.1 --port "$1" --from "${3:-alice@example.test}" \
-	    --to nobody@example.test --data "$2" --timeout 60 > send.out 2>&1
+	swaks_send "$1" "$2" send.out --from "${3:-alice@example.test}" \
+	    --to nobody@example.test --timeout 60
 }
 
 # delivered TAG: the maildir file whose Subject is TAG (waits 30 s).

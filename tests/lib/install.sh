@@ -38,3 +38,18 @@ install_for_servers()
 		fi
 	done
 }
+
+# san_runtime MODULE: when MODULE, a shared object loaded by a host that is
+# not instrumented, was built with AddressSanitizer, print the shared
+# runtime to preload into the host (clang's, else gcc's); nothing for a
+# plain build.  1 when the module needs a runtime and there is none.
+san_runtime()
+{
+	local rt
+
+	nm -D --undefined-only "$1" 2>/dev/null | grep -q '__asan_' || return 0
+	rt=$(clang -print-file-name=libclang_rt.asan-x86_64.so 2>/dev/null)
+	[ -f "$rt" ] || rt=$(gcc -print-file-name=libasan.so 2>/dev/null)
+	[ -f "$rt" ] || return 1
+	echo "$rt"
+}
