@@ -214,7 +214,8 @@ sort -u zone.pairs | while read -r d s; do
 done > keys.zone
 find "$TMPD"/m-*/mail/new -type f -exec grep -l '^DKIM-Signature:' {} + \
     > signed.list
-"$DKIMKIT" verify --zone keys.zone --json $(cat signed.list) > verify.json 2>&1
+mapfile -t signed < signed.list
+"$DKIMKIT" verify --zone keys.zone --json "${signed[@]}" > verify.json 2>&1
 "$PY" - verify.json "$(wc -l < signed.list)" <<'PYEOF'
 import json, sys
 n = bad = 0

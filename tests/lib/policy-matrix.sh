@@ -10,6 +10,8 @@
 #   $POLICY_SELECTORS          # the keys KEYDIR/SEL.private to make
 #   $POLICY_FROMS              # the author addresses of the cases
 #
+# shellcheck shell=bash disable=SC2034
+
 # Keys are not made here: the caller puts a private key for each of
 # POLICY_SELECTORS in KEYDIR (opendkim-genkey, or dkimkit keygen --out).
 
