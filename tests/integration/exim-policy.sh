@@ -19,7 +19,9 @@
 # 2. Reload: signing in the DATA ACL of one SMTP session, the
 #    SigningTable is replaced, removed (the configuration read before
 #    stays, the main log names the error), restored, and edited in place
-#    (same size): each message gets the decision of the files as they are.
+#    (same size), then the configuration itself changes (a refile: table,
+#    MultipleSignatures: two fields from one add_header): each message
+#    gets the decision of the files as they are.
 # 3. A message the policy cannot decide or sign (a SigningTable line
 #    naming no KeyTable line, a key file that is not there, no From, no
 #    configuration at all) is delivered unsigned, with a main-log line
@@ -363,6 +365,18 @@ printf 'example.com\tex2\n' > "$T"
 send_one 5 a@example.com || st=1
 # Not in the table: accepted, and no empty field added.
 send_one 6 a@example.org || st=1
+# The configuration itself changes: patterns, every match (one line for
+# each of OpenDKIM's questions: "a@example.com", ..., "a@*").
+printf '*@example.com\tex\n*@*\tex3:@example.com\n' > "$R/files/Patterns"
+chmod a+r "$R/files/Patterns"
+cat > "$R/files/od.conf.new" <<EOF2
+KeyTable		file:$R/files/KeyTable
+SigningTable		refile:$R/files/Patterns
+MultipleSignatures	yes
+EOF2
+chmod a+r "$R/files/od.conf.new"
+mv "$R/files/od.conf.new" "$R/files/od.conf"
+send_one 7 a@example.com || st=1
 say QUIT
 reply > /dev/null
 wait "$exs_pid" 2>/dev/null
@@ -375,11 +389,23 @@ want='1 | example.com ex - rsa-sha256
 3 | example.com ex2 - rsa-sha256
 4 | example.com ex3 - rsa-sha256
 5 | example.com ex2 - rsa-sha256
-6 | '
+6 | 
+7 | example.com ex - rsa-sha256;example.com ex3 @example.com rsa-sha256'
 [ "$queued" = 0 ] && [ "$(cat reload.got)" = "$want" ]
-ok_if "SigningTable replaced, removed, restored, edited in place: each decision follows the files" \
+ok_if "SigningTable replaced, removed, restored, edited in place, configuration changed: each decision follows the files" \
     $? "got: $(tr '\n' '/' < reload.got)" "queued: $queued"
-[ "$(grep -c 'dkimkit: policy .*/od.conf: read again' "$R/log/mainlog")" -eq 3 ]
+f7=$(grep -l '^Subject: reload 7' "$R"/mail/new/*)
+for sel in ex ex3; do
+	"$DKIMKIT" key record --key "$K/$sel.private" example.com "$sel"
+done > reload.zone
+"$DKIMKIT" verify --zone reload.zone --json "$f7" > reload7.json 2>&1 &&
+    "$PY" -c '
+import json, sys
+sigs = json.load(open(sys.argv[1]))["signatures"]
+sys.exit(0 if len(sigs) == 2 and all(s["result"] == "pass" for s in sigs) else 1)' reload7.json
+ok_if "two signatures added in the DATA ACL (MultipleSignatures) both verify" \
+    $? "$(cat reload7.json)"
+[ "$(grep -c 'dkimkit: policy .*/od.conf: read again' "$R/log/mainlog")" -eq 4 ]
 ok_if "each change read again once, logged" $? \
     "$(grep 'dkimkit: policy ' "$R/log/mainlog")"
 grep -q "dkimkit: policy $R/files/od.conf: opendkim-conf: .*$T.*; keeping the configuration read before" \
