@@ -10,6 +10,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
 . "$TOP_SRCDIR/tests/lib/install.sh"
 . "$TOP_SRCDIR/tests/lib/ports.sh"
+. "$TOP_SRCDIR/tests/lib/dovecot.sh"
 
 LDA=/usr/lib/dovecot/dovecot-lda
 PLUGDIR="$TOP_BUILDDIR/plugins/dovecot/.libs"
@@ -444,52 +445,13 @@ ok_if "broken setting: reported in Dovecot's log" $? \
 # ---------------------------------------------------------------------
 # 3. A running Dovecot with LMTP on loopback, fed by swaks.
 
-LMTP_PORT=$(free_port)
 D="$TMPD/lmtp"
-mkdir -p "$D/run" "$D/state" "$D/users"
-cp filter.sieve "$D/filter.sieve"
-chown -R nobody:nogroup "$D/users"
-chown nobody:nogroup "$D"
-cat > "$D/dovecot.conf" <<CONF
-$SAN_CONF
-instance_name = dkimkit-test-$$
-base_dir = $D/run
-state_dir = $D/state
-log_path = $D/dovecot.log
-protocols = lmtp
-listen = 127.0.0.1
-ssl = no
-mail_location = maildir:~/Maildir
-lda_mailbox_autocreate = yes
-postmaster_address = postmaster@example.net
-passdb {
-  driver = static
-  args = nopassword=y
-}
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home=$D/users/%n
-}
-service lmtp {
-  inet_listener lmtp {
-    address = 127.0.0.1
-    port = $LMTP_PORT
-  }
-}
-protocol lmtp {
-  mail_plugins = sieve
-}
-plugin {
-  sieve = file:$D/users/%n/sieve;active=$D/filter.sieve
-  sieve_plugin_dir = $PLUGDIR
-  sieve_plugins = sieve_dkimkit
-  sieve_extensions = +vnd.dkimkit
-  dkimkit_zone = $ZONE
-  dkimkit_authserv_id = lmtp.example.net
-}
-CONF
-chmod -R a+rX "$D"
-chown nobody:nogroup "$D/filter.sieve" "$D"
+DOVECOT_PLUGDIR=$PLUGDIR
+DOVECOT_SAN_CONF=$SAN_CONF
+dovecot_lmtp_conf "$D" filter.sieve "dkimkit_zone = $ZONE
+  dkimkit_authserv_id = lmtp.example.net" ||
+    bail_out "cannot write $D/dovecot.conf"
+LMTP_PORT=$DOVECOT_PORT
 
 # lmtp_up: true once the listener accepts connections.
 lmtp_up() { port_wait "$LMTP_PORT"; }

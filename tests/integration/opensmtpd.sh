@@ -7,6 +7,7 @@
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
+. "$TOP_SRCDIR/tests/lib/ports.sh"
 . "$TOP_SRCDIR/tests/lib/smtpd.sh" || bail_out "cannot read tests/lib/smtpd.sh"
 . "$TOP_SRCDIR/tests/lib/install.sh"
 . "$TOP_SRCDIR/tests/lib/mail.sh"
@@ -849,7 +850,6 @@ kill "$SLOW_PID" 2>/dev/null
 # Part 2: the real smtpd.
 
 SMTPD_DIR="$TMPD/smtpd"
-SMTPD_PIDS=()
 
 # smtpd_fetch: the package, unpacked, with the users smtpd needs.
 smtpd_fetch()
@@ -865,32 +865,11 @@ smtpd_fetch()
 # wait for PORT to answer.
 smtpd_start()
 {
-	local name="$1" port="$2" i
-
-	smtpd_script "$SMTPD_DIR" "$TMPD/$name.conf" > "$name.sh"
-	unshare -m --propagation private bash "$name.sh" > "$name.log" \
-	    2>&1 < /dev/null &
-	SMTPD_PIDS+=($!)
-	for ((i = 0; i < 100; i++)); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-		kill -0 "$!" 2>/dev/null || break
-		sleep 0.1
-	done
-	tap_diag "smtpd $name did not start:"
-	tap_diag_file "$name.log"
+	smtpd_run "$SMTPD_DIR" "$TMPD/$1.conf" "$2" "$1.log" && return 0
+	tap_diag "smtpd $1 did not start:"
+	tap_diag_file "$1.log"
 	return 1
 }
-
-smtpd_stop_all()
-{
-	local pid
-
-	for pid in ${SMTPD_PIDS[@]+"${SMTPD_PIDS[@]}"}; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-}
-at_exit smtpd_stop_all
 
 # send PORT FILE [FROM]: swaks; its output in send.out, status returned.
 send()

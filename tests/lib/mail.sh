@@ -44,3 +44,25 @@ top_ar()
 	    on && /^[ \t]/ { sub(/^[ \t]+/, " "); printf "%s", $0; next }
 	    on { exit }' "$1"
 }
+
+# ar_split: an Authentication-Results value on stdin, one piece a line
+# (split after the semicolons outside comments and quoted strings): the
+# authserv-id first, then each result.
+ar_split()
+{
+	awk '{
+	    depth = 0; q = 0; out = ""
+	    for (i = 1; i <= length($0); i++) {
+		c = substr($0, i, 1)
+		if (c == "\"" && !depth) q = !q
+		else if (c == "(" && !q) depth++
+		else if (c == ")" && !q && depth) depth--
+		if (c == ";" && !q && !depth) {
+		    print out ";"; out = ""
+		    while (substr($0, i + 1, 1) == " ") i++
+		    continue
+		}
+		out = out c
+	    }
+	    print out }'
+}

@@ -1,8 +1,9 @@
-# smtpd.sh: OpenSMTPD for the tests and the demo (bash; sourced by
-# tests/integration/opensmtpd.sh and scripts/mailchain).  Debian's
-# opensmtpd conflicts with exim4 as a package, so its .deb is unpacked,
-# not installed, and smtpd runs in a private mount namespace that shows it
-# its own spool and run folders, its users and the unpacked helpers.
+# smtpd.sh: OpenSMTPD for the tests and the demo (bash; sourced after
+# tests/lib/ports.sh by the integration tests and scripts/mailchain).
+# Debian's opensmtpd conflicts with exim4 as a package, so its .deb is
+# unpacked, not installed, and smtpd runs in a private mount namespace
+# that shows it its own spool and run folders, its users and the unpacked
+# helpers.
 
 # smtpd_unpack DIR DEBDIR [PASSWD_LINE...]: unpack the .deb in DEBDIR
 # (scripts/deps keeps one in build/debs; with none there, it is downloaded
@@ -49,3 +50,40 @@ chmod 711 /var/spool/smtpd
 exec "$1/root/usr/sbin/smtpd" -d -v -f "$2"
 EOF
 }
+
+SMTPD_PIDS=()
+
+# smtpd_run DIR CONF PORT LOG: run DIR's smtpd (smtpd_unpack) on CONF in
+# a private mount namespace, in the background (its pid joins
+# SMTPD_PIDS; its script in LOG.run, its output in LOG), and wait up to
+# 10 s for PORT to answer.  1 when it does not (or smtpd has died).
+smtpd_run()
+{
+	local i pid
+
+	smtpd_script "$1" "$2" > "$4.run" || return 1
+	unshare -m --propagation private bash "$4.run" > "$4" 2>&1 \
+	    < /dev/null &
+	pid=$!
+	SMTPD_PIDS+=("$pid")
+	for ((i = 0; i < 100; i++)); do
+		port_open "$3" && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+
+# smtpd_stop_all: stop every smtpd started by smtpd_run.
+smtpd_stop_all()
+{
+	local pid
+
+	for pid in ${SMTPD_PIDS[@]+"${SMTPD_PIDS[@]}"}; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+}
+if declare -F at_exit >/dev/null; then
+	at_exit smtpd_stop_all
+fi
