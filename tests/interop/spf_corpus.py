@@ -5,6 +5,8 @@ tests/interop/spf-peers.sh, and python3-spf (pyspf) as the peer.
   spf_corpus.py make DIR [SEED]   write DIR/corpus.zone and DIR/cases.tsv
   spf_corpus.py peer DIR          pyspf's result for every case, one per line
   spf_corpus.py compare DIR       dkimkit's (DIR/dkimkit.out) against them
+  spf_corpus.py libspf2 DIR       dkimkit's against libspf2's spfquery
+                                  (DIR/libspf2.out, from spf-peers.sh)
 
 pyspf does not read zone files; its DNSLookup() is replaced by one that
 answers from the same zone file dkimkit reads (--zone), so both see the
@@ -285,10 +287,103 @@ def compare(out):
                            detail + (" -- " + why if why else "")))
 
 
+def justify_libspf2(dk, res, exp, err, recs):
+    """Why RFC 7208 says dkimkit is right where libspf2 1.2.10's spfquery
+    differs, or None.  libspf2 implements RFC 4408; each of these is
+    where RFC 7208 (or DNS itself) gives dkimkit's answer.
+
+    L1, RFC 7208 4.6: "If there are any syntax errors anywhere in the
+    record, check_host() returns immediately with the result
+    "permerror"".  spfquery prints "(invalid)" for a record libspf2 could
+    not compile: the same verdict under another name.
+
+    L2, RFC 7208 4.6.4: void lookups (a query answered with no records
+    or NXDOMAIN) beyond 2 SHOULD make permerror; RFC 4408 had no such
+    limit and libspf2 goes on evaluating.
+
+    L3, RFC 7208 7.1: domain-end is "." toplabel, and toplabel is
+    alphanumeric with at least one letter; "a:foo.123" is a syntax error
+    (permerror, 4.6) that libspf2 does not check.
+
+    L4, RFC 7208 5.2 and 4.6.1: include takes a domain-spec, which may
+    not be empty; "include:" is a syntax error (permerror, 4.6).
+    libspf2 skips the term.
+
+    L5, RFC 7208 5.3 (and RFC 1034 3.6.2): "a:NAME" matches the
+    addresses of NAME, a CNAME's target's included, as a resolver hands
+    them over.  Here libspf2 never matches a:cn.corpus.test (a CNAME of
+    h1.corpus.test) for h1's address, and goes on to later terms.
+
+    L6, RFC 7208 6.2 and 7.1: the exp= text is an explain-string, words
+    and spaces; libspf2 1.2.10 writes "%" for each space and stops
+    expanding macros after the first one.
+    """
+    reason = dk["reason"]
+    if res == "(invalid)" and dk["result"] == "permerror" and \
+            "Failed to compile" in err:
+        return "L1 (spfquery's \"(invalid)\" is permerror, RFC 7208 4.6)"
+    if dk["result"] == "permerror" and "void DNS lookups" in reason:
+        return "L2 (libspf2 has no void lookup limit, RFC 7208 4.6.4)"
+    if dk["result"] == "permerror" and "bad top label" in reason:
+        return "L3 (a numeric top label is a syntax error, RFC 7208 7.1)"
+    if dk["result"] == "permerror" and "empty domain" in reason and \
+            any(t.lstrip("+-~?") == "include:" for r in recs
+                for t in r.split()):
+        return "L4 (\"include:\" with no domain is a syntax error, " \
+            "RFC 7208 5.2, 4.6.1)"
+    if " matched " in reason and "a:cn.%s" % ZONE in reason:
+        return "L5 (libspf2 does not follow the CNAME of an a: target, " \
+            "RFC 7208 5.3)"
+    if res == dk["result"] == "fail" and "%" in exp and \
+            exp.split("%")[0] == (dk["explanation"] or "").split(" ")[0]:
+        return "L6 (libspf2 writes % for the spaces of the exp= text, " \
+            "RFC 7208 6.2, 7.1)"
+    return None
+
+
+def compare_libspf2(out):
+    """One line per case, as compare(), against DIR/libspf2.out: id,
+    result, explanation (the first line of spfquery's SMTP comment
+    before " : Reason:"), libspf2's error lines."""
+    import json
+    lib = {}
+    for line in open(out + "/libspf2.out"):
+        n, res, exp, err = (line.rstrip("\n").split("\t") + [""] * 3)[:4]
+        lib[n] = (res, exp, err)
+    cases = {}
+    for line in open(out + "/cases.tsv"):
+        f = line.rstrip("\n").split("\t")
+        cases[f[0]] = f[1:]
+    txt = records(out)
+    for line in open(out + "/dkimkit.out"):
+        n, j = line.rstrip("\n").split("\t", 1)
+        dk = json.loads(j)
+        res, exp, err = lib.get(n, ("(missing)", "", ""))
+        ip, frm, helo = cases[n]
+        what = "libspf2 case %s: %s from %s: dkimkit %s, libspf2 %s" % (
+            n, ip, frm, dk["result"], res)
+        # Without exp=, spfquery's comment is its own "Please see ..."
+        # text: only an explanation dkimkit has is compared.
+        same = dk["result"] == res and (
+            dk["explanation"] is None or dk["result"] != "fail" or
+            dk["explanation"].lower() == exp.lower())
+        if same:
+            print("ok\t%s" % what)
+            continue
+        recs = chain(txt, dk["domain"].lower())
+        why = justify_libspf2(dk, res, exp, err, recs)
+        detail = "%s [dkimkit: %s] [libspf2: %s %s] %s" % (
+            what, dk["reason"], exp, err, recs)
+        print("%s\t%s" % ("justified" if why else "differ",
+                           detail + (" -- " + why if why else "")))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 7208)
     elif sys.argv[1] == "peer":
         peer(sys.argv[2])
+    elif sys.argv[1] == "libspf2":
+        compare_libspf2(sys.argv[2])
     else:
         compare(sys.argv[2])
