@@ -16,6 +16,14 @@
  * stream a generated message in 64 KiB chunks; it runs first, while the
  * parent is still small, because a child starts with its parent's pages.
  *
+ * SPF (issue 20): check_host() evaluations per second of one record that
+ * takes an include, an a and an mx to pass, dkimkit from its zone file
+ * (the same zone as the keys) against libspf2 1.2 with its zone-file DNS
+ * layer (SPF_dns_zone) holding the same records; libspf2 is optional at
+ * configure time (HAVE_LIBSPF2), and without it the row is dkimkit's
+ * alone.  Both run a fresh request per evaluation and keep nothing
+ * between them but their parsed zones.
+ *
  * --tiny runs every row once on tiny messages and fails (exit 1) when a
  * verdict is not pass: it checks the harness, not the speed.  --only times
  * just the rows whose name contains WORDS and prints them, nothing else.
@@ -45,6 +53,14 @@
 
 #include <dkim.h>
 
+#ifdef HAVE_LIBSPF2
+#include <netinet/in.h>
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <spf2/spf.h>
+#include <spf2/spf_dns_zone.h>
+#endif
+
 #include "dkimkit.h"
 
 #define DOMAIN		"bench.example"
@@ -55,6 +71,10 @@
 #define ROUND_SECONDS	0.25
 #define MAX_ROUNDS	15
 #define MIB		(1024.0 * 1024.0)
+/* The SPF row's client: only DOMAIN's mx matches it (spf_zone below). */
+#define SPF_CLIENT	"192.0.2.25"
+#define SPF_SENDER	"user@" DOMAIN
+#define SPF_HELO	"client.example"
 
 enum lib { LIB_DK, LIB_OD, NLIB };
 enum kind { TEXT, B64 };
@@ -277,7 +297,31 @@ struct bench {
 	dkk_key *ed;
 	char *rsa_pem;
 	DKIM_LIB *od;
+#ifdef HAVE_LIBSPF2
+	SPF_dns_server_t *spf_dns;
+	SPF_server_t *spf;
+#endif
 	int failures;
+};
+
+/* The SPF row's records, in the zone file (data as a zone file writes it)
+ * and in libspf2's zone layer (MX data: the exchange alone).  The record
+ * at DOMAIN matches SPF_CLIENT on its last mechanism, after an include
+ * that does not match (softfail inside) and an a that does not: five
+ * lookups, as a sender's record with a provider's include commonly
+ * takes. */
+static const struct spf_rr {
+	const char *name;
+	const char *type;
+	const char *data;
+} spf_zone[] = {
+	{ DOMAIN, "TXT", "v=spf1 ip4:198.51.100.0/24 include:_spf." DOMAIN
+	    " a mx -all" },
+	{ "_spf." DOMAIN, "TXT",
+	    "v=spf1 ip4:203.0.113.0/24 ip6:2001:db8::/32 ~all" },
+	{ DOMAIN, "A", "192.0.2.1" },
+	{ DOMAIN, "MX", "mx1." DOMAIN },
+	{ "mx1." DOMAIN, "A", SPF_CLIENT }
 };
 
 static _Noreturn void
@@ -306,6 +350,7 @@ keys_publish(struct bench *b)
 {
 	char *prsa, *ped;
 	FILE *z, *kf;
+	size_t i;
 
 	if (dkk_key_public(b->rsa, &prsa) != DKK_OK ||
 	    dkk_key_public(b->ed, &ped) != DKK_OK)
@@ -317,6 +362,15 @@ keys_publish(struct bench *b)
 		die("writing the key files", DKK_EIO);
 	zone_record(z, SEL_RSA, "rsa", prsa);
 	zone_record(z, SEL_ED, "ed25519", ped);
+	for (i = 0; i < NELEM(spf_zone); i++) {
+		const struct spf_rr *rr = &spf_zone[i];
+
+		fprintf(z, "%s. 3600 IN %s %s%s%s%s\n", rr->name, rr->type,
+		    strcmp(rr->type, "MX") == 0 ? "10 " : "",
+		    strcmp(rr->type, "TXT") == 0 ? "\"" : "", rr->data,
+		    strcmp(rr->type, "TXT") == 0 ? "\"" :
+		    strcmp(rr->type, "MX") == 0 ? "." : "");
+	}
 	fprintf(kf, SEL_RSA "._domainkey." DOMAIN " v=DKIM1; k=rsa; p=%s\n",
 	    prsa);
 	if (fclose(z) != 0 || fclose(kf) != 0)
@@ -360,6 +414,50 @@ setup_opendkim(struct bench *b)
 	    strlen(b->keyfile)) != DKIM_STAT_OK)
 		die("dkim_options", 0);
 }
+
+#ifdef HAVE_LIBSPF2
+static void
+setup_libspf2(struct bench *b)
+{
+	size_t i;
+
+	if ((b->spf_dns = SPF_dns_zone_new(NULL, "bench", 0)) == NULL)
+		die("SPF_dns_zone_new", 0);
+	for (i = 0; i < NELEM(spf_zone); i++) {
+		const struct spf_rr *rr = &spf_zone[i];
+		ns_type t = strcmp(rr->type, "TXT") == 0 ? ns_t_txt :
+		    strcmp(rr->type, "MX") == 0 ? ns_t_mx : ns_t_a;
+
+		if (SPF_dns_zone_add_str(b->spf_dns, rr->name, t,
+		    NETDB_SUCCESS, rr->data) != SPF_E_SUCCESS)
+			die("SPF_dns_zone_add_str", 0);
+	}
+	if ((b->spf = SPF_server_new_dns(b->spf_dns, 0)) == NULL)
+		die("SPF_server_new_dns", 0);
+}
+
+static bool
+spf2_check(struct bench *b)
+{
+	SPF_request_t *r;
+	SPF_response_t *resp = NULL;
+	bool pass = false;
+
+	if ((r = SPF_request_new(b->spf)) == NULL)
+		return false;
+	if (SPF_request_set_ipv4_str(r, SPF_CLIENT) == SPF_E_SUCCESS &&
+	    SPF_request_set_helo_dom(r, SPF_HELO) == SPF_E_SUCCESS &&
+	    SPF_request_set_env_from(r, SPF_SENDER) == 0) {
+		SPF_request_query_mailfrom(r, &resp);
+		pass = resp != NULL &&
+		    SPF_response_result(resp) == SPF_RESULT_PASS;
+	}
+	if (resp != NULL)
+		SPF_response_free(resp);
+	SPF_request_free(r);
+	return pass;
+}
+#endif
 
 /* ------------------------------------------------------------------ */
 /* One operation of each library.                                     */
@@ -423,6 +521,23 @@ dk_verify(struct bench *b, const struct msg *m)
 	struct msg once = *m;
 
 	return dk_verify_stream(b, msg_next, &once);
+}
+
+/* One SPF evaluation from the zone: pass or not. */
+static bool
+dk_spf(struct bench *b)
+{
+	const struct dkk_spf_query q = { SPF_CLIENT, SPF_HELO, SPF_SENDER,
+	    NULL };
+	dkk_spf *spf;
+	bool pass;
+
+	if (dkk_spf_new(b->ctx, &q, &spf) != DKK_OK)
+		return false;
+	pass = dkk_spf_wait(spf) == DKK_OK &&
+	    dkk_spf_result(spf) == DKK_SPF_PASS;
+	dkk_spf_free(spf);
+	return pass;
 }
 
 static char *
@@ -553,7 +668,21 @@ od_worst(struct bench *b, const struct msg *m)
 /* Rows: what is timed, and the rates of each round.                  */
 
 enum op { OP_SIGN, OP_VERIFY, OP_WORST, OP_NETTLE_SIGN, OP_NETTLE_VERIFY,
-    OP_NETTLE_SHA256, OP_NETTLE_SHA256_MEM };
+    OP_NETTLE_SHA256, OP_NETTLE_SHA256_MEM, OP_SPF };
+
+/* The Nettle rows: a table of their own. */
+static bool
+op_floor(enum op op)
+{
+	return op >= OP_NETTLE_SIGN && op <= OP_NETTLE_SHA256_MEM;
+}
+
+/* LIB_OD's column: libspf2 in the SPF row, libopendkim elsewhere. */
+static const char *
+peer_name(enum op op)
+{
+	return op == OP_SPF ? "libspf2" : "libopendkim";
+}
 
 /* The SHA-256 floor hashes 10 MB as blocks of this size, one block over
  * and over, in cache: the rate of the hash itself, which is what dkimkit
@@ -678,6 +807,12 @@ row_run(struct bench *b, struct row *r, enum lib lib)
 	case OP_WORST:
 		return lib == LIB_DK ? dk_worst(b, &r->signed_msg) :
 		    od_worst(b, &r->signed_msg);
+	case OP_SPF:
+#ifdef HAVE_LIBSPF2
+		if (lib == LIB_OD)
+			return spf2_check(b);
+#endif
+		return dk_spf(b);
 	default:
 		return floor_run(&nettle, r->op);
 	}
@@ -731,7 +866,7 @@ row_time(struct bench *b, struct row *r, enum lib lib, long reps)
 		if (!row_run(b, r, lib)) {
 			fprintf(stderr, "bench: %s: %s: verdict is not pass\n",
 			    r->name, lib == LIB_DK ? "dkimkit" :
-			    "libopendkim");
+			    peer_name(r->op));
 			b->failures++;
 			break;
 		}
@@ -899,6 +1034,12 @@ rows_build(struct bench *b, struct row *rows)
 		    "Nettle sha256_update, 10 MB in 16 KiB (cached)" :
 		    "Nettle sha256_update, 10 MB buffer (memory)");
 	}
+	r = row_add(rows, &n, OP_SPF, NULL, 0, false);
+#ifdef HAVE_LIBSPF2
+	r->both = true;
+#endif
+	snprintf(r->name, sizeof(r->name), "SPF check_host, include + a + mx, "
+	    "zone");
 	return n;
 }
 
@@ -1275,6 +1416,33 @@ fmt_rate(char *out, size_t len, double v)
 		snprintf(out, len, "%.2f", v);
 }
 
+/* The SPF row: dkimkit against libspf2, when it was built in. */
+static void
+report_spf(FILE *f, const struct row *rows, size_t n)
+{
+	char a[32], o[32];
+	size_t i;
+
+	for (i = 0; i < n && rows[i].op != OP_SPF; i++)
+		;
+	if (i == n)
+		return;
+	fmt_rate(a, sizeof(a), rows[i].median[LIB_DK]);
+	fprintf(f, "\nSPF (RFC 7208) from a zone file: dkimkit's zone "
+	    "resolver against libspf2's SPF_dns_zone layer, the same "
+	    "records; one evaluation is a fresh request for %s from "
+	    "%s:\n\n| operation | unit | dkimkit | libspf2 | "
+	    "dkimkit / libspf2 |\n|---|---|---:|---:|---:|\n",
+	    SPF_SENDER, SPF_CLIENT);
+	if (rows[i].both) {
+		fmt_rate(o, sizeof(o), rows[i].median[LIB_OD]);
+		fprintf(f, "| %s | eval/s | %s | %s | %.2f |\n", rows[i].name,
+		    a, o, rows[i].median[LIB_DK] / rows[i].median[LIB_OD]);
+	} else
+		fprintf(f, "| %s | eval/s | %s | - (libspf2-dev missing at "
+		    "configure time) | - |\n", rows[i].name, a);
+}
+
 static void
 report_rows(FILE *f, const struct row *rows, size_t n)
 {
@@ -1298,10 +1466,11 @@ report_rows(FILE *f, const struct row *rows, size_t n)
 			fprintf(f, "| %s | %s | %s | - | - |\n", r->name,
 			    r->per_mb ? "MB/s" : "msg/s", a);
 	}
+	report_spf(f, rows, n);
 	fprintf(f, "\nRaw Nettle, the floor:\n\n| primitive | unit | rate |\n"
 	    "|---|---|---:|\n");
 	for (i = 0; i < n; i++)
-		if (rows[i].op >= OP_NETTLE_SIGN) {
+		if (op_floor(rows[i].op)) {
 			fmt_rate(a, sizeof(a), rows[i].median[LIB_DK]);
 			fprintf(f, "| %s | %s | %s |\n", rows[i].name,
 			    rows[i].per_mb ? "MB/s" : "op/s", a);
@@ -1381,6 +1550,7 @@ report_targets(FILE *f, const struct row *rows, size_t n,
 	    DKK_CANON_RELAXED, false);
 	const struct row *rs = row_find(rows, n, OP_NETTLE_SIGN, NULL, 0, 0);
 	const struct row *sh = row_find(rows, n, OP_NETTLE_SHA256, NULL, 0, 0);
+	const struct row *sp;
 	static const char *const big[] = { "10 MB text", "10 MB base64" };
 	struct target t;
 	char what[96];
@@ -1415,6 +1585,14 @@ report_targets(FILE *f, const struct row *rows, size_t n,
 	t = (struct target){ "peak RSS, largest message, dkimkit (MB)",
 	    (double)rss[nrss - 1].kb[LIB_DK] / 1024, 16, "" };
 	target_line(f, &t, true);
+	/* Issue 20: SPF at least 3 times libspf2's rate, over the same
+	 * records, when libspf2 was there to measure. */
+	sp = row_find(rows, n, OP_SPF, NULL, 0, false);
+	if (sp != NULL && sp->both) {
+		t = (struct target){ "SPF evaluations: x libspf2 eval/s "
+		    "(issue 20)", ratio(sp), 3, "x" };
+		target_line(f, &t, false);
+	}
 }
 
 static void
@@ -1520,6 +1698,14 @@ filter_default(struct bench *b)
 static void
 cleanup(struct bench *b)
 {
+#ifdef HAVE_LIBSPF2
+	if (b->spf != NULL)
+		SPF_server_free(b->spf);
+	if (b->spf_dns != NULL)
+		SPF_dns_free(b->spf_dns);
+	b->spf = NULL;
+	b->spf_dns = NULL;
+#endif
 	unlink(b->zone);
 	unlink(b->keyfile);
 	rmdir(b->dir);
@@ -1589,6 +1775,9 @@ main(int argc, char **argv)
 		die("mkdtemp", DKK_EIO);
 	setup_dkimkit(&b);
 	setup_opendkim(&b);
+#ifdef HAVE_LIBSPF2
+	setup_libspf2(&b);
+#endif
 	for (i = 0; i < NELEM(rss); i++)
 		rss[i].size /= b.tiny ? 1024 : 1;
 	if (b.only == NULL)

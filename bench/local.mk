@@ -1,4 +1,5 @@
-# bench/local.mk: the benchmark against libopendkim (issue 9), included by
+# bench/local.mk: the benchmark against libopendkim (issue 9), and its
+# SPF row against libspf2 when configure found it (issue 20), included by
 # Makefile.am.  `make bench` builds and runs it (BENCH_FLAGS: e.g.
 # --out bench/results.md, --rounds 7); `make check` only builds it, for
 # tests/bench/tiny.sh, which runs it once in --tiny mode.
@@ -6,9 +7,10 @@
 if HAVE_OPENDKIM
 check_PROGRAMS += bench/bench
 bench_bench_SOURCES = bench/bench.c
-bench_bench_CFLAGS = $(AM_CFLAGS) $(OPENDKIM_CFLAGS) $(NETTLE_CFLAGS)
+bench_bench_CFLAGS = $(AM_CFLAGS) $(OPENDKIM_CFLAGS) $(NETTLE_CFLAGS) \
+	$(SPF2_CFLAGS)
 bench_bench_LDADD = core/libdkimkit.la $(OPENDKIM_LIBS) $(NETTLE_LIBS) \
-	$(GMP_LIBS) -lm
+	$(GMP_LIBS) $(SPF2_LIBS) -lm
 
 bench: bench/bench$(EXEEXT) plugins/opensmtpd/filter-dkimkit$(EXEEXT)
 	./bench/bench$(EXEEXT) \

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The benchmark's harness (bench/bench --tiny): every row runs once on tiny
 # messages, both libraries' verdicts must be pass, and the report has its
-# tables.  `make check` builds bench/bench when libopendkim is installed;
+# tables (the SPF row's too).  `make check` builds bench/bench when libopendkim is installed;
 # without it this test fails, loudly, rather than skip.
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
@@ -43,4 +43,20 @@ ok_if "bench --tiny: Nettle floor, RSS and filter latency reported" $? \
     "$(cat "$TMPD/tiny.md" 2>/dev/null)"
 grep -q '^| target | measured | goal | verdict |' "$TMPD/tiny.md"
 ok_if "bench --tiny: the targets table is there" $?
+# The SPF row: against libspf2 when configure found libspf2-dev (then
+# the bench links it), dkimkit alone when not; either way a rate.
+if nm "$BENCH" 2>/dev/null | grep -q 'U SPF_dns_zone_new' ||
+    ldd "$BENCH" 2>/dev/null | grep -q libspf2; then
+	grep -Eq '^\| SPF check_host, include \+ a \+ mx, zone \| eval/s \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$' \
+	    "$TMPD/tiny.md" &&
+	    grep -q '^| SPF evaluations: x libspf2 eval/s (issue 20) | ' \
+	    "$TMPD/tiny.md"
+	ok_if "bench --tiny: SPF row against libspf2, and its target" $? \
+	    "$(grep SPF "$TMPD/tiny.md")"
+else
+	grep -Eq '^\| SPF check_host, include \+ a \+ mx, zone \| eval/s \| [0-9.]+ \| - \(libspf2-dev missing' \
+	    "$TMPD/tiny.md"
+	ok_if "bench --tiny: SPF row, dkimkit alone (no libspf2-dev)" $? \
+	    "$(grep SPF "$TMPD/tiny.md")"
+fi
 done_testing
