@@ -879,20 +879,7 @@ send()
 }
 
 # delivered TAG: the maildir file whose Subject is TAG (waits 30 s).
-delivered()
-{
-	local i f
-
-	for ((i = 0; i < 300; i++)); do
-		f=$(grep -l "^Subject: $1\$" md/new/* 2>/dev/null | head -n 1)
-		if [ -n "$f" ]; then
-			printf '%s\n' "$f"
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
+delivered() { maildir_wait md "^Subject: $1\$"; }
 
 if [ "$(id -u)" -ne 0 ]; then
 	skip "real smtpd" "needs root (mount namespaces, users for smtpd)"

@@ -146,21 +146,7 @@ ok "Exim, smtpd and Dovecot LMTP up on $EXIM_AT, $SMTPD_AT, $DOVECOT_PORT"
 
 # copy_of DIR NAME: the delivered file of message NAME under maildir DIR
 # (waits up to 30 s).
-copy_of()
-{
-	local i f
-
-	for ((i = 0; i < 300; i++)); do
-		f=$(grep -l -E "^X-Test: $2"$'\r?$' "$1"/new/* 2>/dev/null |
-		    head -n 1)
-		if [ -n "$f" ]; then
-			printf '%s\n' "$f"
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
+copy_of() { maildir_wait "$1" "^X-Test: $2"$'\r?$'; }
 
 # dkim_of: the dkim= result of the Authentication-Results field on
 # stdin (name and value), the authserv-id and the semicolons stripped.

@@ -253,23 +253,28 @@ def justify(dk, py, flat, recs):
     return None
 
 
-def compare(out):
-    """One line per case: ok, justified or differ, a tab, the case."""
+def dkimkit_cases(out):
+    """(id, dkimkit's JSON, [ip, from, helo]) for every case that
+    spf-peers.sh ran dkimkit on (DIR/dkimkit.out, DIR/cases.tsv)."""
     import json
-    py = {}
-    for line in open(out + "/pyspf.out"):
-        n, res, exp, flat = line.rstrip("\n").split("\t")
-        py[n] = (res, exp, flat)
     cases = {}
     for line in open(out + "/cases.tsv"):
         f = line.rstrip("\n").split("\t")
         cases[f[0]] = f[1:]
-    txt = records(out)
     for line in open(out + "/dkimkit.out"):
         n, j = line.rstrip("\n").split("\t", 1)
-        dk = json.loads(j)
+        yield n, json.loads(j), cases[n]
+
+
+def compare(out):
+    """One line per case: ok, justified or differ, a tab, the case."""
+    py = {}
+    for line in open(out + "/pyspf.out"):
+        n, res, exp, flat = line.rstrip("\n").split("\t")
+        py[n] = (res, exp, flat)
+    txt = records(out)
+    for n, dk, (ip, frm, helo) in dkimkit_cases(out):
         p = py[n]
-        ip, frm, helo = cases[n]
         what = "case %s: %s from %s: dkimkit %s, pyspf %s" % (
             n, ip, frm, dk["result"], p[0])
         # RFC 7208 7.4 writes %{i}'s IPv6 nibbles in lowercase, pyspf
@@ -345,21 +350,13 @@ def compare_libspf2(out):
     """One line per case, as compare(), against DIR/libspf2.out: id,
     result, explanation (the first line of spfquery's SMTP comment
     before " : Reason:"), libspf2's error lines."""
-    import json
     lib = {}
     for line in open(out + "/libspf2.out"):
         n, res, exp, err = (line.rstrip("\n").split("\t") + [""] * 3)[:4]
         lib[n] = (res, exp, err)
-    cases = {}
-    for line in open(out + "/cases.tsv"):
-        f = line.rstrip("\n").split("\t")
-        cases[f[0]] = f[1:]
     txt = records(out)
-    for line in open(out + "/dkimkit.out"):
-        n, j = line.rstrip("\n").split("\t", 1)
-        dk = json.loads(j)
+    for n, dk, (ip, frm, helo) in dkimkit_cases(out):
         res, exp, err = lib.get(n, ("(missing)", "", ""))
-        ip, frm, helo = cases[n]
         what = "libspf2 case %s: %s from %s: dkimkit %s, libspf2 %s" % (
             n, ip, frm, dk["result"], res)
         # Without exp=, spfquery's comment is its own "Please see ..."

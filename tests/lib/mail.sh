@@ -22,6 +22,23 @@ swaks_reply_code()
 	    sed -n 's/^ *<[-~*]* *\([0-9][0-9][0-9]\).*/\1/p' | head -n 1
 }
 
+# maildir_wait DIR ERE: the first message in maildir DIR (its new/) with
+# a line that matches ERE, printed; waits up to 30 s for it to arrive.
+maildir_wait()
+{
+	local i f
+
+	for ((i = 0; i < 300; i++)); do
+		f=$(grep -l -E -- "$2" "$1"/new/* 2>/dev/null | head -n 1)
+		if [ -n "$f" ]; then
+			printf '%s\n' "$f"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
 # header_fields FILE NAME: each NAME field of FILE's header, its value
 # unfolded, one a line.
 header_fields()
