@@ -1,7 +1,7 @@
 # tests/lib/dovecot.sh: a Dovecot LMTP server on loopback whose deliveries
 # run a Sieve script with the vnd.dkimkit extension (bash; sourced after
-# tests/lib/install.sh and tests/lib/ports.sh; by tests/integration/dovecot.sh
-# and overlimit.sh).
+# tests/lib/install.sh and tests/lib/ports.sh; by tests/integration/dovecot.sh,
+# overlimit.sh and scripts/mailchain).
 #
 #   dovecot_plugin "$TMPD/lib" "$BUILT" || bail_out "$DOVECOT_WHY"
 #   dovecot_lmtp "$TMPD/lmtp" script.sieve "dkimkit_zone = ..." ||
@@ -45,11 +45,12 @@ dovecot_plugin()
 default_vsz_limit = 0"
 }
 
-# dovecot_lmtp_conf DIR SIEVE [PLUGIN_LINES]: DIR/dovecot.conf for a
-# Dovecot in DIR (its log DIR/dovecot.log) with LMTP on a free loopback
-# port (DOVECOT_PORT), delivering to DIR/users/LOCALPART/Maildir as nobody
-# through the Sieve script SIEVE (copied to DIR/filter.sieve), with the
-# plugin from dovecot_plugin and PLUGIN_LINES in plugin {}.  SIEVE may
+# dovecot_lmtp_conf DIR SIEVE [PLUGIN_LINES [MAIN_LINES]]: DIR/dovecot.conf
+# for a Dovecot in DIR (its log DIR/dovecot.log) with LMTP on a free
+# loopback port (DOVECOT_PORT), delivering to DIR/users/LOCALPART/Maildir
+# as nobody through the Sieve script SIEVE (copied to DIR/filter.sieve),
+# with the plugin from dovecot_plugin, PLUGIN_LINES in plugin {} and
+# MAIN_LINES (e.g. hostname = ...) at the top level.  SIEVE may
 # require vnd.dkimkit and editheader as well as the default extensions.
 dovecot_lmtp_conf()
 {
@@ -61,6 +62,7 @@ dovecot_lmtp_conf()
 	cat > "$d/dovecot.conf" <<CONF
 $DOVECOT_SAN_CONF
 instance_name = dkimkit-test-$$-${#DOVECOT_DIRS[@]}
+${4:-}
 base_dir = $d/run
 state_dir = $d/state
 log_path = $d/dovecot.log
@@ -100,7 +102,7 @@ CONF
 	chown nobody:nogroup "$d" "$d/users" "$d/filter.sieve"
 }
 
-# dovecot_lmtp DIR SIEVE [PLUGIN_LINES]: dovecot_lmtp_conf, then start
+# dovecot_lmtp DIR SIEVE [PLUGIN_LINES [MAIN_LINES]]: dovecot_lmtp_conf, then start
 # that Dovecot.  1, the reason in DOVECOT_WHY, when it does not answer
 # within 10 s.
 dovecot_lmtp()
