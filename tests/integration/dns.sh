@@ -83,7 +83,7 @@ ok_if "A-R carries dkim=none and dkim-adsp=discard" $? "$(cat out.json)"
 # A slow resolver: every answer 1.5 s late (the delaying proxy of the
 # OpenSMTPD tests, in front of this unbound).  Within --timeout: pass;
 # past it: temperror.
-slowport=$((20000 + RANDOM % 30000))
+slowport=$(free_port)
 "$PY" "$TOP_SRCDIR/tests/integration/opensmtpd-tool.py" delay "$slowport" \
     "$DNS" 1.5 > slow.log 2>&1 &
 SLOW_PID=$!
@@ -117,7 +117,7 @@ auth_start()
 {
 	local dir port i
 	dir=$(mktemp -d "$TMPD/ub.XXXXXX")
-	port=$((20000 + RANDOM % 30000))
+	port=$(free_port)
 	cat > "$dir/unbound.conf" <<CONF
 server:
   interface: 127.0.0.1

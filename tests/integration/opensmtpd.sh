@@ -786,7 +786,7 @@ cat zone sels > dns.zone
 unbound_start dns.zone || bail_out "unbound did not start"
 DNS="127.0.0.1@$UNBOUND_PORT"
 DELAY=1
-DPORT=$((20000 + RANDOM % 30000))
+DPORT=$(free_port)
 "$PY" "$TOOL" delay "$DPORT" "$DNS" "$DELAY" > delay.log 2>&1 &
 DELAY_PID=$!
 at_exit kill "$DELAY_PID"
@@ -894,18 +894,16 @@ if ! smtpd_fetch; then
 fi
 mkdir md && chown nobody md
 
-PS=$((20000 + RANDOM % 20000))
-PS2=$((PS + 1))
-PS3=$((PS + 2))
-PV=$((PS + 3))
-PV2=$((PS + 4))
-PV3=$((PS + 5))
-PV4=$((PS + 6))
-PS4=$((PS + 7))
-PV5=$((PS + 8))
-PV6=$((PS + 9))
-PS5=$((PS + 10))
-PV7=$((PS + 11))
+# A free port for each listener (tests/lib/ports.sh), no two the same.
+taken=
+for v in PS PS2 PS3 PS4 PS5 PV PV2 PV3 PV4 PV5 PV6 PV7; do
+	p=$(free_port)
+	while [[ " $taken " == *" $p "* ]]; do
+		p=$(free_port)
+	done
+	taken="$taken $p"
+	printf -v "$v" '%s' "$p"
+done
 # A DNS server that answers every question with a damaged TXT record.
 "$PY" "$TOP_SRCDIR/tests/lib/baddns.py" txtlen > baddns.port &
 at_exit kill $!
