@@ -18,6 +18,7 @@ DOVECOT_SAN_CONF=
 DOVECOT_PORT=
 DOVECOT_WHY=
 DOVECOT_DIRS=()
+DOVECOT_PIDS=()
 
 # dovecot_plugin DIR BUILT: copy the Sieve plugin BUILT
 # (lib90_sieve_dkimkit_plugin.so) into DIR for nobody; DOVECOT_PLUGDIR is
@@ -107,7 +108,7 @@ CONF
 # within 10 s.
 dovecot_lmtp()
 {
-	local d="$1"
+	local d="$1" i pid
 
 	dovecot_lmtp_conf "$@" || {
 		DOVECOT_WHY="cannot write $d/dovecot.conf"
@@ -119,22 +120,37 @@ dovecot_lmtp()
 		return 1
 	fi
 	DOVECOT_DIRS+=("$d")
+	# The master writes its pid file after going into the background,
+	# maybe after dovecot has returned.  The pid is what stops it: the
+	# folder may be gone by then (at_exit runs tmpdir's removal first).
+	for ((i = 0; i < 50; i++)); do
+		[ -s "$d/run/master.pid" ] && break
+		sleep 0.1
+	done
+	pid=$(cat "$d/run/master.pid" 2>/dev/null)
+	[ -n "$pid" ] && DOVECOT_PIDS+=("$pid")
 	port_wait "$DOVECOT_PORT" && return 0
 	DOVECOT_WHY="dovecot does not listen on $DOVECOT_PORT: $(tail -n 5 \
 	    "$d/dovecot.log" 2>/dev/null)"
 	return 1
 }
 
-# dovecot_stop_all: stop every Dovecot started here.
+# dovecot_stop_all: stop every Dovecot started here (its master, which
+# takes its processes with it), and wait up to 5 s for them to go.
 dovecot_stop_all()
 {
-	local d
+	local pid i
 
-	for d in ${DOVECOT_DIRS[@]+"${DOVECOT_DIRS[@]}"}; do
-		[ -s "$d/run/master.pid" ] || continue
-		dovecot -c "$d/dovecot.conf" stop 2>/dev/null
-		rm -f "$d/run/master.pid"
+	for pid in ${DOVECOT_PIDS[@]+"${DOVECOT_PIDS[@]}"}; do
+		kill "$pid" 2>/dev/null
 	done
+	for pid in ${DOVECOT_PIDS[@]+"${DOVECOT_PIDS[@]}"}; do
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+	done
+	DOVECOT_PIDS=()
 }
 if declare -F at_exit >/dev/null; then
 	at_exit dovecot_stop_all
