@@ -631,6 +631,15 @@ struct dkk_sign_opts {
 	int oversign;		/* list each name once more than it occurs */
 	int body_length;	/* add l= */
 	int64_t expire;		/* > 0: x= is t= + expire seconds */
+	/* Per-field over-signing (colon list): each of these names is
+	 * listed once more than the message has it (an absent one once),
+	 * so that a copy added on the way breaks the signature (RFC 6376
+	 * 8.15), whether or not headers names it.  With headers and
+	 * if_present this gives each field one of three modes: sign (in
+	 * headers: listed as often as present, absent ones once), sign
+	 * only if present (in headers and if_present), oversign (here).
+	 * From is always over-signed. */
+	const char *oversign_headers;
 };
 
 /* A signer for one message.  Free with dkk_signer_free(). */
@@ -792,7 +801,9 @@ DKK_EXPORT void dkk_decision_clear(struct dkk_decision *d);
 /* The signer options for one signature of a decision: its key loaded
  * (once per path, kept by p), checked against the algorithm and
  * MinimumKeyBits (DKK_EKEY), and the policy's Canonicalization,
- * SignHeaders, OversignHeaders and SignatureTTL.  The strings point into
+ * SignatureTTL and header fields: headers, if_present and
+ * oversign_headers from SignHeaders, OmitHeaders and OversignHeaders as
+ * libopendkim applies them (dkimkit(1), POLICY).  The strings point into
  * s and p. */
 DKK_EXPORT int dkk_policy_sign_opts(dkk_policy *p,
     const struct dkk_policy_sig *s, struct dkk_sign_opts *o) DKK_WUR;

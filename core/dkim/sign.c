@@ -25,6 +25,8 @@ struct dkk_signer {
 	size_t nnames;
 	char **ifp;		/* names listed only when present */
 	size_t nifp;
+	char **ovs;		/* names listed once more than present */
+	size_t novs;
 	bool bound;		/* domain, key and selector known */
 	enum dkk_canon hcanon;
 	enum dkk_canon bcanon;
@@ -279,6 +281,11 @@ signer_copy(dkk_signer *s, const struct dkk_sign_opts *o)
 		return rc == DKK_ENOMEM ? rc : ctx_fail(s->ctx, rc,
 		    "bad if-present list: names are printable ASCII but ':', "
 		    "separated by ':' (RFC 5322 3.6.8)");
+	if (o->oversign_headers != NULL && (rc = names_parse(
+	    o->oversign_headers, &s->ovs, &s->novs)) != DKK_OK)
+		return rc == DKK_ENOMEM ? rc : ctx_fail(s->ctx, rc,
+		    "bad oversign list: names are printable ASCII but ':', "
+		    "separated by ':' (RFC 5322 3.6.8)");
 	if (o->headers == NULL)
 		return DKK_OK;
 	if ((rc = names_parse(o->headers, &s->names, &s->nnames)) != DKK_OK)
@@ -335,6 +342,7 @@ dkk_signer_free(dkk_signer *s)
 	names_free(s->cands, s->ncands);
 	names_free(s->names, s->nnames);
 	names_free(s->ifp, s->nifp);
+	names_free(s->ovs, s->novs);
 	header_clear(&s->hdr);
 	bodyset_clear(&s->body);
 	free(s);
@@ -382,13 +390,67 @@ hlist_add(struct buf *h, const struct header *hdr, const char *name,
 	return h->failed ? DKK_ENOMEM : DKK_OK;
 }
 
+/* Whether name gets one more listing than it has fields: all do with
+ * oversign, From always (a second From added on the way would otherwise
+ * leave the signature valid while readers show the added one, RFC 6376
+ * 8.15, and no legitimate relay adds one), else those of the oversign
+ * list. */
+static bool
+hlist_over(const dkk_signer *s, const char *name)
+{
+	return s->oversign || ci_equals(name, strlen(name), "From") ||
+	    names_have(s->ovs, s->novs, name);
+}
+
+/* The oversign names that the main list did not name: signed too, each
+ * instance and one more. */
+static int
+hlist_rest(const dkk_signer *s, struct buf *h, char *const *names,
+    size_t n)
+{
+	size_t i;
+	int rc = DKK_OK;
+
+	for (i = 0; i < s->novs && rc == DKK_OK; i++)
+		if (!names_have(names, n, s->ovs[i]) &&
+		    !names_have(s->ovs, i, s->ovs[i]))
+			rc = hlist_add(h, &s->hdr, s->ovs[i], true, true);
+	return rc;
+}
+
+static bool
+hlist_is_default(const char *name)
+{
+	size_t i;
+
+	for (i = 0; default_headers[i] != NULL; i++)
+		if (ci_equals(name, strlen(name), default_headers[i]))
+			return true;
+	return false;
+}
+
+/* The default fields that are present, each as often as it occurs, then
+ * the oversign names outside them. */
+static int
+hlist_default(const dkk_signer *s, struct buf *h)
+{
+	const char *name;
+	size_t i;
+	int rc = DKK_OK;
+
+	for (i = 0; (name = default_headers[i]) != NULL && rc == DKK_OK; i++)
+		rc = hlist_add(h, &s->hdr, name, hlist_over(s, name), i == 0);
+	for (i = 0; i < s->novs && rc == DKK_OK; i++)
+		if (!hlist_is_default(s->ovs[i]) &&
+		    !names_have(s->ovs, i, s->ovs[i]))
+			rc = hlist_add(h, &s->hdr, s->ovs[i], true, true);
+	return rc;
+}
+
 /* The h= list: the named fields (absent ones too: listing a field that
  * is not there protects it from being added, unless it is one of
  * if_present), or the default fields that are present; each as often as
- * it occurs, once more when over-signing.
- * From is always over-signed: a second From field added on the way would
- * otherwise leave the signature valid while readers show the added one
- * (RFC 6376 8.15), and no legitimate relay adds one. */
+ * it occurs, once more when over-signed (hlist_over). */
 static int
 hlist_build(const dkk_signer *s, struct buf *h)
 {
@@ -396,23 +458,19 @@ hlist_build(const dkk_signer *s, struct buf *h)
 	size_t i;
 	int rc = DKK_OK;
 
-	if (s->names == NULL) {
-		for (i = 0; (name = default_headers[i]) != NULL &&
-		    rc == DKK_OK; i++)
-			rc = hlist_add(h, &s->hdr, name, s->oversign || i == 0,
-			    i == 0);
-		return rc;
-	}
+	if (s->names == NULL)
+		return hlist_default(s, h);
 	for (i = 0; i < s->nnames && rc == DKK_OK; i++) {
 		name = s->names[i];
 		if (names_have(s->ifp, s->nifp, name) &&
+		    !names_have(s->ovs, s->novs, name) &&
 		    hdrsel_count(&s->hdr, name) == 0)
 			continue;
 		if (!names_have(s->names, i, name))
-			rc = hlist_add(h, &s->hdr, name, s->oversign ||
-			    ci_equals(name, strlen(name), "From"), true);
+			rc = hlist_add(h, &s->hdr, name, hlist_over(s, name),
+			    true);
 	}
-	return rc;
+	return rc == DKK_OK ? hlist_rest(s, h, s->names, s->nnames) : rc;
 }
 
 /* Lay out "tag=value;" items, folding before an item that would pass

@@ -76,7 +76,8 @@ policy_sign_opts_run(dkk_policy *p, const struct dkk_policy_sig *s,
 	o->headers = p->headers;
 	o->header_canon = p->hcanon;
 	o->body_canon = p->bcanon;
-	o->oversign = p->oversign;
+	o->if_present = p->if_present;
+	o->oversign_headers = p->oversign_headers;
 	o->expire = p->ttl;
 	return DKK_OK;
 }

@@ -99,8 +99,11 @@ struct dkk_policy {
 	enum dkk_canon hcanon, bcanon;
 	int64_t ttl;
 	unsigned minbits;
-	char *headers;			/* SignHeaders less OmitHeaders */
-	bool oversign;
+	/* dkk_sign_opts' lists: From and SignHeaders less OmitHeaders;
+	 * those but From signed only if present; OversignHeaders. */
+	char *headers;
+	char *if_present;
+	char *oversign_headers;
 	char **warn;
 	size_t nwarn;
 	struct pkey_loaded *loaded;

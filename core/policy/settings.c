@@ -83,53 +83,207 @@ set_canon(dkk_policy *p)
 	return DKK_OK;
 }
 
-/* SignHeaders less OmitHeaders, as the colon list of dkk_sign_opts. */
-static int
-set_headers(dkk_policy *p)
-{
-	struct ptable sign, omit;
-	struct buf b;
-	size_t i;
-	int rc;
+/* libopendkim 2.11's defaults: the fields RFC 6376 5.4.1 says SHOULD be
+ * signed (and Resent-Sender), and those it says SHOULD NOT be. */
+static const char *const od_sign_default[] = {
+	"From", "Reply-To", "Subject", "Date", "To", "Cc", "Resent-Date",
+	"Resent-From", "Resent-Sender", "Resent-To", "Resent-Cc",
+	"In-Reply-To", "References", "List-Id", "List-Help",
+	"List-Unsubscribe", "List-Subscribe", "List-Post", "List-Owner",
+	"List-Archive", NULL
+};
+static const char *const od_omit_default[] = {
+	"Return-Path", "Received", "Comments", "Keywords", NULL
+};
 
-	if (SET(p, PK_SIGNHEADERS) == NULL) {
-		if (SET(p, PK_OMIT) != NULL)
-			return policy_warn(p, "%s: OmitHeaders: without "
-			    "SignHeaders dkimkit signs its own default set",
-			    AT(p, PK_OMIT));
-		return DKK_OK;
-	}
-	memset(&omit, 0, sizeof(omit));
-	rc = ptable_load(p->ctx, &sign, SET(p, PK_SIGNHEADERS),
-	    AT(p, PK_SIGNHEADERS), "SignHeaders");
-	if (rc == DKK_OK && SET(p, PK_OMIT) != NULL)
-		rc = ptable_load(p->ctx, &omit, SET(p, PK_OMIT),
-		    AT(p, PK_OMIT), "OmitHeaders");
-	buf_init(&b);
-	for (i = 0; rc == DKK_OK && i < sign.n; i++)
-		if (ptable_get(&omit, sign.v[i].key) == NULL)
-			buf_printf(&b, "%s%s", b.len > 0 ? ":" : "",
-			    sign.v[i].key);
-	if (rc == DKK_OK && (b.failed || b.p == NULL))
-		rc = b.failed ? DKK_ENOMEM : ctx_fail(p->ctx, DKK_ESYNTAX,
-		    "%s: SignHeaders: no field left to sign",
-		    AT(p, PK_SIGNHEADERS));
-	if (rc == DKK_OK)
-		p->headers = buf_take(&b);
-	buf_clear(&b);
-	ptable_clear(&sign);
-	ptable_clear(&omit);
-	return rc;
+/* A set of field names in the order first given, case aside. */
+struct names {
+	char **v;
+	size_t n;
+};
+
+static bool
+names_in(const struct names *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (ci_equals(s->v[i], strlen(s->v[i]), name))
+			return true;
+	return false;
 }
 
 static int
-set_oversign(dkk_policy *p)
+names_add(struct names *s, const char *name)
 {
-	if (SET(p, PK_OVERSIGN) == NULL)
+	char **v;
+
+	if (names_in(s, name))
 		return DKK_OK;
-	p->oversign = true;
-	return policy_warn(p, "%s: OversignHeaders: dkimkit oversigns every "
-	    "signed field, not only those listed", AT(p, PK_OVERSIGN));
+	if ((v = dkk_realloc(s->v, (s->n + 1) * sizeof(*v))) == NULL)
+		return DKK_ENOMEM;
+	s->v = v;
+	return (s->v[s->n] = dkk_strdup(name)) != NULL ? (s->n++, DKK_OK) :
+	    DKK_ENOMEM;
+}
+
+static void
+names_del(struct names *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (ci_equals(s->v[i], strlen(s->v[i]), name)) {
+			free(s->v[i]);
+			memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) *
+			    sizeof(*s->v));
+			s->n--;
+			return;
+		}
+}
+
+static void
+names_clear(struct names *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The names joined by ':' (NULL for none), less those in skip. */
+static int
+names_join(const struct names *s, const struct names *skip, char **out)
+{
+	struct buf b;
+	size_t i;
+
+	buf_init(&b);
+	for (i = 0; i < s->n; i++)
+		if (skip == NULL || !names_in(skip, s->v[i]))
+			buf_printf(&b, "%s%s", b.len > 0 ? ":" : "", s->v[i]);
+	if (b.failed)
+		return DKK_ENOMEM;
+	*out = b.p != NULL ? buf_take(&b) : NULL;
+	return DKK_OK;
+}
+
+/* "FILE:LINE" of an entry, or of the setting for a list written in it. */
+static const char *
+entry_at(dkk_policy *p, enum pkey k, const struct pentry *e)
+{
+	return strncmp(e->where, "csl:", 4) == 0 ? AT(p, k) : e->where;
+}
+
+/* One entry of a name list: a field name (RFC 5322 ftext), or with a
+ * "*" entry a "+name" or "-name" change to the default. */
+static int
+names_entry(dkk_policy *p, enum pkey k, const struct pentry *e, bool delta,
+    struct names *out)
+{
+	const char *name = e->key, *at = entry_at(p, k, e);
+	char op = name[0] == '+' || name[0] == '-' ? name[0] : 0;
+	size_t i;
+
+	if (strcmp(name, "*") == 0)
+		return DKK_OK;
+	if (op != 0 && !delta)
+		return ctx_fail(p->ctx, DKK_ESYNTAX, "%s: %s: '%s': '+' and "
+		    "'-' change the default list, which needs a '*' entry",
+		    at, pkey_name(k), name);
+	if (op == 0 && delta)
+		return policy_warn(p, "%s: %s: '%s' not used: after '*' only "
+		    "+NAME and -NAME count (as in opendkim 2.11)", at,
+		    pkey_name(k), name);
+	name += op != 0;
+	if (strchr(name, '*') != NULL)
+		return policy_warn(p, "%s: %s: '%s' not used: dkimkit takes "
+		    "field names, not patterns", at, pkey_name(k), name);
+	for (i = 0; name[i] != '\0'; i++)
+		if (!is_ftext((unsigned char)name[i]) || name[i] == ';')
+			break;
+	if (i == 0 || name[i] != '\0')
+		return ctx_fail(p->ctx, DKK_ESYNTAX, "%s: %s: '%s' is not a "
+		    "header field name", at, pkey_name(k), name);
+	if (op == '-') {
+		names_del(out, name);
+		return DKK_OK;
+	}
+	return names_add(out, name);
+}
+
+/* SignHeaders, OmitHeaders, OversignHeaders read as OpenDKIM reads them:
+ * the list replaces def (NULL: no default), or, with an entry "*",
+ * changes it. */
+static int
+names_build(dkk_policy *p, enum pkey k, const char *const *def,
+    struct names *out)
+{
+	struct ptable t;
+	bool delta = false;
+	size_t i;
+	int rc = DKK_OK;
+
+	if (SET(p, k) != NULL && (rc = ptable_load(p->ctx, &t, SET(p, k),
+	    AT(p, k), pkey_name(k))) != DKK_OK)
+		return rc;
+	for (i = 0; SET(p, k) != NULL && i < t.n; i++)
+		delta = delta || strcmp(t.v[i].key, "*") == 0;
+	for (i = 0; def != NULL && (SET(p, k) == NULL || delta) &&
+	    def[i] != NULL && rc == DKK_OK; i++)
+		rc = names_add(out, def[i]);
+	for (i = 0; SET(p, k) != NULL && i < t.n && rc == DKK_OK; i++)
+		rc = names_entry(p, k, &t.v[i], delta && def != NULL, out);
+	if (SET(p, k) != NULL)
+		ptable_clear(&t);
+	return rc;
+}
+
+/* The three signing modes from OpenDKIM's lists.  libopendkim signs the
+ * fields present that SignHeaders names (From always) and OmitHeaders
+ * does not, then lists each OversignHeaders name once more: so SignHeaders
+ * less OmitHeaders is "sign only if present", OversignHeaders "oversign".
+ * Where opendkim would make a signature no verifier can check (an
+ * OversignHeaders field that is present but not signed: listed in h= but
+ * left out of the hash), dkimkit signs the field.  From cannot be
+ * omitted: opendkim then signs nothing. */
+static int
+set_headers(dkk_policy *p)
+{
+	struct names sign, omit, over, all;
+	size_t i;
+	int rc;
+
+	memset(&sign, 0, sizeof(sign));
+	memset(&omit, 0, sizeof(omit));
+	memset(&over, 0, sizeof(over));
+	memset(&all, 0, sizeof(all));
+	if ((rc = names_build(p, PK_SIGNHEADERS, od_sign_default, &sign)) ==
+	    DKK_OK && (rc = names_build(p, PK_OMIT, od_omit_default, &omit)) ==
+	    DKK_OK && (rc = names_build(p, PK_OVERSIGN, NULL, &over)) ==
+	    DKK_OK && names_in(&omit, "From"))
+		rc = ctx_fail(p->ctx, DKK_ESYNTAX, "%s: OmitHeaders: From must "
+		    "be signed (RFC 6376 5.4); opendkim 2.11 signs nothing",
+		    AT(p, PK_OMIT));
+	names_del(&sign, "From");
+	if (rc == DKK_OK)
+		rc = names_join(&sign, &omit, &p->if_present);
+	if (rc == DKK_OK)
+		rc = names_join(&over, NULL, &p->oversign_headers);
+	if (rc == DKK_OK)
+		rc = names_add(&all, "From");
+	for (i = 0; i < sign.n && rc == DKK_OK; i++)
+		if (!names_in(&omit, sign.v[i]))
+			rc = names_add(&all, sign.v[i]);
+	if (rc == DKK_OK)
+		rc = names_join(&all, NULL, &p->headers);
+	names_clear(&sign);
+	names_clear(&omit);
+	names_clear(&over);
+	names_clear(&all);
+	return rc;
 }
 
 static int
@@ -250,7 +404,6 @@ policy_apply(dkk_policy *p)
 	    (rc = set_number(p, PK_MINBITS, 16384, &bits)) != DKK_OK ||
 	    (rc = check_pairs(p)) != DKK_OK ||
 	    (rc = set_headers(p)) != DKK_OK ||
-	    (rc = set_oversign(p)) != DKK_OK ||
 	    (rc = load_table(p, PK_DOMAIN, &p->domains)) != DKK_OK ||
 	    (rc = load_table(p, PK_SIGNINGTABLE, &p->signing)) != DKK_OK ||
 	    (rc = load_table(p, PK_KEYTABLE, &p->keys)) != DKK_OK ||
@@ -283,6 +436,8 @@ dkk_policy_free(dkk_policy *p)
 		free(p->warn[i]);
 	free(p->warn);
 	free(p->headers);
+	free(p->if_present);
+	free(p->oversign_headers);
 	while ((l = p->loaded) != NULL) {
 		p->loaded = l->next;
 		dkk_key_free(l->key);

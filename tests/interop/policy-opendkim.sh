@@ -9,7 +9,11 @@
 # policy test --json`; the sign/no-sign decision and the set of (d=, s=,
 # i=, a=) must be the same.  The matrix runs with MultipleSignatures
 # (every match) and without (the first match), and again with an exact
-# (file:) SigningTable, with and without SubDomains.
+# (file:) SigningTable, with and without SubDomains.  Last, the header
+# lists: for a few SignHeaders / OversignHeaders / OmitHeaders settings
+# and messages, h= of `dkimkit sign --opendkim-conf` must name the same
+# fields as often as opendkim's does (order and case aside: opendkim
+# lists the fields in message order, dkimkit in SignHeaders order).
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 tmpdir
@@ -213,5 +217,130 @@ for name in yes no exact-sub exact-multi exact-nosub; do
 	fi
 	signed=$(grep -vc '| $' "od-$name.out")
 	tap_diag "$name: opendkim signed $signed of $ncases"
+done
+
+# The header lists.  Each configuration oversigns From, as dkimkit
+# always does (and Debian's opendkim.conf does).
+hconf()
+{
+	local n=$1
+	shift
+	conf "h$n" no "refile:$TMPD/SigningTable" no
+	printf '%s\n' "$@" >> "od-h$n.conf"
+}
+hconf 1 "OversignHeaders From"
+hconf 2 "SignHeaders From,To,Subject,Sender,List-Id,Received,X-Custom" \
+    "OversignHeaders From,Subject,Sender"
+hconf 3 "SignHeaders *,+X-Custom,-Subject" "OmitHeaders *,-Received" \
+    "OversignHeaders From,To"
+hconf 4 "SignHeaders From,Received,Comments,To" "OmitHeaders ." \
+    "OversignHeaders From,Resent-Sender"
+hconf 5 "SignHeaders *,+Sender,+List-Post" "OmitHeaders Date,Subject" \
+    "OversignHeaders From,Cc,List-Post"
+hconf 6 "SignHeaders file:$TMPD/SignHeaders" "OversignHeaders From,Subject"
+printf '%s\n' "# one a line" From Subject Sender Resent-From Comments \
+    Keywords X-Custom > SignHeaders
+
+cat > h-m1.eml <<'EOF2'
+Received: from a by b
+From: alice@example.com
+To: r@dest.test
+Cc: c1@dest.test
+Received: from c by d
+Subject: hi
+Sender: s@example.com
+X-Custom: x
+Comments: c
+Cc: c2@dest.test
+Date: Mon, 7 Dec 2026 10:00:00 +0000
+Message-ID: <1@example.com>
+
+hello
+EOF2
+cat > h-m2.eml <<'EOF2'
+Return-Path: <alice@example.com>
+From: alice@example.com
+Reply-To: list@example.com
+To: r@dest.test
+Subject: second
+List-Id: <l.example.com>
+List-Post: <mailto:l@example.com>
+Resent-From: bob@example.com
+Keywords: k
+Date: Mon, 7 Dec 2026 10:00:01 +0000
+
+hello
+EOF2
+
+# hlua N: opendkim's h= for each message, one line "MSG h=..." each.
+hlua()
+{
+	local m name value
+	echo "mt.startfilter(\"$(command -v opendkim)\", \"-f\", \"-x\"," \
+	    "\"$TMPD/od-h$1.conf\", \"-p\", \"local:$TMPD/od-h$1.sock\")"
+	for m in m1 m2; do
+		cat <<EOF2
+local conn = mt.connect("local:$TMPD/od-h$1.sock", 40, 0.25)
+if conn == nil then error("no connection to opendkim") end
+mt.conninfo(conn, "localhost", "127.0.0.1")
+mt.macro(conn, SMFIC_MAIL, "i", "Q1")
+mt.mailfrom(conn, "<alice@example.com>")
+mt.rcptto(conn, "<r@dest.test>")
+EOF2
+		while IFS= read -r line && [ -n "$line" ]; do
+			name=${line%%:*}
+			value=${line#*: }
+			printf 'mt.header(conn, "%s", "%s")\n' "$name" "$value"
+		done < "h-$m.eml"
+		cat <<EOF2
+mt.eoh(conn)
+mt.bodystring(conn, "hello\\r\\n")
+mt.eom(conn)
+local h = mt.getheader(conn, "DKIM-Signature", 0)
+mt.echo("$m " .. (h and h:gsub("%s", ""):match(";h=([^;]*)") or "none"))
+mt.disconnect(conn)
+EOF2
+	done
+}
+
+# hnorm: "MSG a:B:c" lines made "MSG a b c", lower case, sorted.
+hnorm()
+{
+	"$PYTHON" -c '
+import sys
+for line in sys.stdin:
+    m, _, h = line.strip().partition(" ")
+    print(m, " ".join(sorted(x.lower() for x in h.split(":"))))'
+}
+
+for n in 1 2 3 4 5 6; do
+	hlua "$n" > "t-h$n.lua"
+	if ! timeout 120 miltertest -s "t-h$n.lua" > "od-h$n.raw" \
+	    2> "od-h$n.err"; then
+		not_ok "opendkim under miltertest (header lists $n)" \
+		    "$(tail -3 "od-h$n.err")"
+		continue
+	fi
+	hnorm < "od-h$n.raw" > "od-h$n.out"
+	for m in m1 m2; do
+		if "$DKIMKIT" sign --opendkim-conf "od-h$n.conf" \
+		    --client-ip 127.0.0.1 "h-$m.eml" > "dk-h$n-$m.eml" \
+		    2> "dk-h$n-$m.err"; then
+			printf '%s %s\n' "$m" "$(sed -n '/^DKIM-Signature:/,/^[^ \t]/p' \
+			    "dk-h$n-$m.eml" | tr -d ' \t\r\n' |
+			    sed 's/.*;h=\([^;]*\);.*/\1/')"
+		else
+			echo "$m dkimkit-failed"
+		fi
+	done | hnorm > "dk-h$n.out"
+	if grep -q none "od-h$n.out"; then
+		not_ok "opendkim signed with header lists $n" \
+		    "$(cat "od-h$n.raw")"
+	elif cmp -s "od-h$n.out" "dk-h$n.out"; then
+		ok "h= names what opendkim's does (header lists $n)"
+	else
+		not_ok "h= as opendkim's (header lists $n)" \
+		    "$(diff "od-h$n.out" "dk-h$n.out")"
+	fi
 done
 done_testing

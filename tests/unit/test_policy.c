@@ -370,6 +370,14 @@ policy_errors(void)
 		    "'1.2.3.4.5'" },
 		{ "InternalHosts csl:!\n", "csl:1: InternalHosts: empty "
 		    "entry" },
+		{ "OmitHeaders csl:To,from\n", "opendkim.conf:1: OmitHeaders: "
+		    "From must be signed (RFC 6376 5.4); opendkim 2.11 signs "
+		    "nothing" },
+		{ "SignHeaders +X-A\n", "opendkim.conf:1: SignHeaders: '+X-A': "
+		    "'+' and '-' change the default list, which needs a '*' "
+		    "entry" },
+		{ "OversignHeaders From,Sub ject\n", "opendkim.conf:1: "
+		    "OversignHeaders: 'Sub ject' is not a header field name" },
 	};
 	char want[2048], *at;
 	struct pfx fx;
@@ -494,6 +502,83 @@ policy_sign_opts(void)
 	free(pem);
 }
 
+/* The signer's lists of one configuration's first signature. */
+static int
+header_lists(const char *extra, char *out, size_t size)
+{
+	struct dkk_policy_client c = { "a@example.com", "127.0.0.1", NULL,
+	    NULL };
+	struct dkk_sign_opts o;
+	struct dkk_decision d;
+	char conf[2048], *pem = unit_vector("rfc6376-appC-rsa-private.pem");
+	struct pfx fx;
+	int rc = -1;
+
+	snprintf(conf, sizeof(conf), "SigningTable csl:example.com=r\n"
+	    "KeyTable csl:r=example.com:rs:%s\n%s", pem, extra);
+	free(pem);
+	if (pfx_open(&fx, conf) != 0)
+		return -1;
+	if (dkk_policy_decide(fx.p, &c, &d) == DKK_OK && d.nsigs == 1 &&
+	    dkk_policy_sign_opts(fx.p, &d.sigs[0], &o) == DKK_OK) {
+		snprintf(out, size, "%s|%s|%s|%zu", o.headers, o.if_present !=
+		    NULL ? o.if_present : "-", o.oversign_headers != NULL ?
+		    o.oversign_headers : "-", dkk_policy_warnings(fx.p));
+		rc = o.oversign == 0 ? 0 : -1;
+	}
+	dkk_decision_clear(&d);
+	pfx_free(&fx);
+	return rc;
+}
+
+/* SignHeaders, OmitHeaders and OversignHeaders become the signer's
+ * modes as libopendkim 2.11 applies them: SignHeaders (or its default)
+ * with From, less OmitHeaders (or its default: Return-Path, Received,
+ * Comments, Keywords), signed only if present; OversignHeaders
+ * oversigned; a "*" entry makes "+NAME" and "-NAME" changes to the
+ * default, and a plain name after it counts for nothing. */
+static void
+policy_header_modes(void)
+{
+	static const struct {
+		const char *conf;
+		const char *want;
+	} cases[] = {
+		{ "", "From:Reply-To:Subject:Date:To:Cc:Resent-Date:"
+		    "Resent-From:Resent-Sender:Resent-To:Resent-Cc:In-Reply-To:"
+		    "References:List-Id:List-Help:List-Unsubscribe:"
+		    "List-Subscribe:List-Post:List-Owner:List-Archive|"
+		    "Reply-To:Subject:Date:To:Cc:Resent-Date:Resent-From:"
+		    "Resent-Sender:Resent-To:Resent-Cc:In-Reply-To:References:"
+		    "List-Id:List-Help:List-Unsubscribe:List-Subscribe:"
+		    "List-Post:List-Owner:List-Archive|-|0" },
+		{ "SignHeaders To,subject,Received,from,Sender\n"
+		    "OversignHeaders From,Subject,from\n",
+		    "From:To:subject:Sender|To:subject:Sender|From:Subject|0" },
+		{ "SignHeaders csl:Received,Comments,To\nOmitHeaders .\n",
+		    "From:Received:Comments:To|Received:Comments:To|-|0" },
+		{ "SignHeaders *,+X-A,-Subject,-Reply-To,-Date,-Cc,-To,"
+		    "-Resent-Date,-Resent-From,-Resent-Sender,-Resent-To,"
+		    "-Resent-Cc,-In-Reply-To,-References,-List-Help,"
+		    "-List-Unsubscribe,-List-Subscribe,-List-Post,-List-Owner,"
+		    "-List-Archive,X-B\nOmitHeaders *,+X-A,-Received\n"
+		    "OversignHeaders Reply-To\n",
+		    "From:List-Id|List-Id|Reply-To|1" },
+		{ "SignHeaders From,X-*,Subject\n", "From:Subject|Subject|-|1" },
+	};
+	char got[2048];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(header_lists(cases[i].conf, got,
+		    sizeof(got)), 0);
+		if (strcmp(got, cases[i].want) != 0)
+			fprintf(stderr, "\n  got  %s\n  want %s\n", got,
+			    cases[i].want);
+		CU_ASSERT_STRING_EQUAL(got, cases[i].want);
+	}
+}
+
 static void
 collect(void *arg, const char *problem)
 {
@@ -614,6 +699,7 @@ static const struct unit_test tests[] = {
 	{ "policy_warnings", policy_warnings },
 	{ "policy_dangling_at_decision", policy_dangling_at_decision },
 	{ "policy_sign_opts", policy_sign_opts },
+	{ "policy_header_modes", policy_header_modes },
 	{ "policy_check_findings", policy_check_findings },
 	{ "policy_exact_lookup_scales", policy_exact_lookup_scales },
 	{ NULL, NULL }

@@ -252,6 +252,78 @@ sign_candidates_and_if_present(void)
 	unit_fx_free(&fx);
 }
 
+/* Per-field modes: sign (absent ones listed once), sign only if present
+ * (if_present), oversign (oversign_headers: once more than present, an
+ * absent one once, named in headers or not); From always oversigned. */
+static void
+sign_field_modes(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	dkk_signer *s;
+	char *h;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
+	o = unit_opts(fx.rsa, "rsa");
+	o.headers = "From:Subject:To:Sender:List-Id:Date";
+	o.if_present = "Sender:List-Id";
+	o.oversign_headers = "subject:Reply-To:Received";
+	h_expect(&fx, &o, msg, "From:From:Subject:Subject:To:Date:"
+	    "Reply-To:Received:Received:Received");
+	/* oversign wins over if_present: an absent field listed once */
+	o.headers = "From:Sender";
+	o.if_present = "Sender";
+	o.oversign_headers = "Sender:sender";
+	h_expect(&fx, &o, msg, "From:From:Sender");
+	/* the default set, with two of its own and one outside it */
+	o.headers = NULL;
+	o.if_present = NULL;
+	o.oversign_headers = "Subject:X-Custom:Cc";
+	h = h_of(&fx, &o, msg);
+	CU_ASSERT_EQUAL(h_count(h, "From"), 2);
+	CU_ASSERT_EQUAL(h_count(h, "Subject"), 2);
+	CU_ASSERT_EQUAL(h_count(h, "To"), 1);
+	CU_ASSERT_EQUAL(h_count(h, "Cc"), 1);
+	CU_ASSERT_EQUAL(h_count(h, "X-Custom"), 2);
+	CU_ASSERT_EQUAL(h_count(h, "Received"), 0);
+	free(h);
+	o.oversign_headers = "Subject::To";
+	CU_ASSERT_EQUAL(dkk_signer_new(fx.ctx, &o, &s), DKK_EINVAL);
+	CU_ASSERT(strstr(dkk_ctx_error(fx.ctx), "oversign") != NULL);
+	unit_fx_free(&fx);
+}
+
+/* An oversigned field added after signing breaks the signature; one
+ * signed only as often as present does not (the verifier takes the
+ * bottom instance, RFC 6376 5.4.2). */
+static void
+sign_oversigned_added_later_fails(void)
+{
+	static const char *const want[] = { "pass/ok",
+	    "fail/signature_mismatch" };
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	dkk_verifier *v;
+	char *sm, *forged;
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
+	for (i = 0; i < 2; i++) {
+		o = unit_opts(fx.rsa, "rsa");
+		o.headers = "From:Subject:To";
+		o.oversign_headers = i == 1 ? "Subject" : NULL;
+		sm = unit_sign(&fx, &o, msg);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
+		CU_ASSERT(asprintf(&forged, "Subject: Act now\r\n%s", sm) > 0);
+		v = unit_verify(fx.ctx, forged, strlen(forged), 0);
+		CU_ASSERT_STRING_EQUAL(unit_result(v, 0), want[i]);
+		dkk_verifier_free(v);
+		free(forged);
+		free(sm);
+	}
+	unit_fx_free(&fx);
+}
+
 /* RFC 6376 8.15: a From field added after signing breaks the signature,
  * whatever the header list. */
 static void
@@ -700,6 +772,9 @@ static const struct unit_test sign_tests[] = {
 	    sign_header_list_absent_names_included },
 	{ "sign_header_list_bad_einval", sign_header_list_bad_einval },
 	{ "sign_oversign_adds_one_more", sign_oversign_adds_one_more },
+	{ "sign_field_modes", sign_field_modes },
+	{ "sign_oversigned_added_later_fails",
+	    sign_oversigned_added_later_fails },
 	{ "sign_from_added_later_fails", sign_from_added_later_fails },
 	{ "sign_candidates_and_if_present",
 	    sign_candidates_and_if_present },
