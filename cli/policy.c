@@ -14,8 +14,9 @@
 static const char policy_usage[] =
     "usage: dkimkit policy test --opendkim-conf FILE --from ADDR\n"
     "                    [--client-ip IP] [--client-host NAME] [--auth USER]\n"
-    "                    [--json]\n"
+    "                    [--json] [--zone FILE | --dns ADDR[@PORT]]\n"
     "       dkimkit policy check --opendkim-conf FILE\n"
+    "                    [--zone FILE | --dns ADDR[@PORT]]\n"
     "\n"
     "Read an OpenDKIM configuration (opendkim.conf with its KeyTable,\n"
     "SigningTable and InternalHosts) and decide as OpenDKIM would.\n"
@@ -28,7 +29,11 @@ static const char policy_usage[] =
     "  --client-host N   the SMTP client's host name, for names in\n"
     "                    InternalHosts\n"
     "  --auth USER       the client authenticated (SMTP AUTH) as USER\n"
-    "  --json            one JSON object: sign, signatures, reason\n"
+    "  --json            one JSON object: sign, signatures, unused,\n"
+    "                    reason\n"
+    "  --zone FILE, --dns ADDR[@PORT], --trust-anchor FILE, --timeout SECS\n"
+    "                    where key records are looked up (RequirePublishedKey,\n"
+    "                    and check); default: the system's DNS\n"
     "\n"
     "check: name every SigningTable line whose key is not in the KeyTable,\n"
     "every key file that cannot be read or that group or others can, and\n"
@@ -38,6 +43,7 @@ static const char policy_usage[] =
 struct popts {
 	const char *conf;
 	struct dkk_policy_client c;
+	struct source_opts src;
 	int json;
 };
 
@@ -82,6 +88,27 @@ policy_address(const char *from)
 	return addr;
 }
 
+/* One signature's object; with problem, "problem" too. */
+static void
+print_json_sig(const struct dkk_policy_sig *s)
+{
+	fputs("{\"d\": ", stdout);
+	json_string(stdout, s->domain);
+	fputs(", \"s\": ", stdout);
+	json_string(stdout, s->selector);
+	fputs(", \"i\": ", stdout);
+	json_string(stdout, s->identity);
+	fputs(", \"a\": ", stdout);
+	json_string(stdout, s->algorithm);
+	fputs(", \"key\": ", stdout);
+	json_string(stdout, s->keyfile);
+	if (s->problem != NULL) {
+		fputs(", \"problem\": ", stdout);
+		json_string(stdout, s->problem);
+	}
+	putchar('}');
+}
+
 static void
 print_json(const struct dkk_decision *d)
 {
@@ -89,17 +116,13 @@ print_json(const struct dkk_decision *d)
 
 	printf("{\"sign\": %s, \"signatures\": [", d->sign ? "true" : "false");
 	for (i = 0; i < d->nsigs; i++) {
-		printf("%s{\"d\": ", i > 0 ? ", " : "");
-		json_string(stdout, d->sigs[i].domain);
-		fputs(", \"s\": ", stdout);
-		json_string(stdout, d->sigs[i].selector);
-		fputs(", \"i\": ", stdout);
-		json_string(stdout, d->sigs[i].identity);
-		fputs(", \"a\": ", stdout);
-		json_string(stdout, d->sigs[i].algorithm);
-		fputs(", \"key\": ", stdout);
-		json_string(stdout, d->sigs[i].keyfile);
-		putchar('}');
+		fputs(i > 0 ? ", " : "", stdout);
+		print_json_sig(&d->sigs[i]);
+	}
+	fputs("], \"unused\": [", stdout);
+	for (i = 0; i < d->nunused; i++) {
+		fputs(i > 0 ? ", " : "", stdout);
+		print_json_sig(&d->unused[i]);
 	}
 	fputs("], \"reason\": ", stdout);
 	json_string(stdout, d->reason);
@@ -107,23 +130,29 @@ print_json(const struct dkk_decision *d)
 }
 
 static void
+print_sig(const char *what, const struct dkk_policy_sig *s)
+{
+	printf("%s d=%s s=%s%s%s a=%s key=%s\n", what, s->domain, s->selector,
+	    s->identity != NULL ? " i=" : "", s->identity != NULL ?
+	    s->identity : "", s->algorithm, s->keyfile);
+	printf("  matched %s", s->signing_line);
+	if (s->key_line != NULL)
+		printf(", key %s", s->key_line);
+	putchar('\n');
+	if (s->problem != NULL)
+		printf("  not used: %s\n", s->problem);
+}
+
+static void
 print_text(const struct dkk_decision *d)
 {
-	const struct dkk_policy_sig *s;
 	size_t i;
 
 	printf("%s: %s\n", d->sign ? "sign" : "do not sign", d->reason);
-	for (i = 0; i < d->nsigs; i++) {
-		s = &d->sigs[i];
-		printf("%s d=%s s=%s%s%s a=%s key=%s\n", d->sign ? "signature" :
-		    "unused key", s->domain, s->selector, s->identity != NULL ?
-		    " i=" : "", s->identity != NULL ? s->identity : "",
-		    s->algorithm, s->keyfile);
-		printf("  matched %s", s->signing_line);
-		if (s->key_line != NULL)
-			printf(", key %s", s->key_line);
-		putchar('\n');
-	}
+	for (i = 0; i < d->nsigs; i++)
+		print_sig(d->sign ? "signature" : "unused key", &d->sigs[i]);
+	for (i = 0; i < d->nunused; i++)
+		print_sig("unused key", &d->unused[i]);
 }
 
 static int
@@ -183,7 +212,8 @@ policy_run(const char *verb, struct popts *o)
 		warnx("out of memory");
 		return EXIT_TROUBLE;
 	}
-	if (policy_open(ctx, o->conf, &p) == 0) {
+	if (source_setup(ctx, &o->src) == 0 &&
+	    policy_open(ctx, o->conf, &p) == 0) {
 		rc = strcmp(verb, "test") == 0 ? policy_test(ctx, p, o) :
 		    policy_check(ctx, p);
 		dkk_policy_free(p);
@@ -204,6 +234,7 @@ cmd_policy(int argc, char **argv)
 		{ "auth", required_argument, NULL, O_AUTH },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, O_HELP },
+		SOURCE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *verb = argc > 1 ? argv[1] : "";
@@ -222,6 +253,8 @@ cmd_policy(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc - 1, argv + 1, "+", longopts,
 	    NULL)) != -1) {
+		if (source_option(&o.src, c, optarg))
+			continue;
 		switch (c) {
 		case O_CONF: o.conf = optarg; break;
 		case O_FROM: o.c.from = optarg; break;
@@ -247,6 +280,8 @@ cmd_policy(int argc, char **argv)
 	if (strcmp(verb, "check") == 0 && (o.c.from != NULL || o.json ||
 	    o.c.auth != NULL || o.c.host != NULL))
 		return usage_error("policy",
-		    "check takes only --opendkim-conf");
+		    "check takes only --opendkim-conf and a key source");
+	if ((c = source_check("policy", &o.src)) >= 0)
+		return c;
 	return policy_run(verb, &o);
 }

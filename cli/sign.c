@@ -16,6 +16,7 @@ static const char sign_usage[] =
     "       dkimkit sign --keydir DIR --domain D\n"
     "       dkimkit sign --opendkim-conf FILE [--client-ip IP]\n"
     "                    [--client-host NAME] [--auth USER]\n"
+    "                    [--zone FILE | --dns ADDR[@PORT]]\n"
     "                    [--algorithm rsa-sha256|ed25519-sha256]\n"
     "                    [--canon HDR/BODY] [--headers a:b:c] [--oversign]\n"
     "                    [--identity I] [--expire SECS] [--body-length]\n"
@@ -48,7 +49,10 @@ static const char sign_usage[] =
     "  --client-ip IP    the SMTP client, for InternalHosts (default\n"
     "                    127.0.0.1)\n"
     "  --client-host N   its host name, for names in InternalHosts\n"
-    "  --auth USER       the client authenticated as USER\n";
+    "  --auth USER       the client authenticated as USER\n"
+    "  --zone FILE, --dns ADDR[@PORT], --trust-anchor FILE, --timeout SECS\n"
+    "                    with --opendkim-conf: where RequirePublishedKey\n"
+    "                    looks up key records (default: the system's DNS)\n";
 
 struct sopts {
 	struct dkk_sign_opts so;
@@ -59,6 +63,8 @@ struct sopts {
 	const char *algorithm;
 	const char *conf;		/* --opendkim-conf */
 	struct dkk_policy_client client;
+	struct source_opts src;		/* with --opendkim-conf */
+	int nsrc;
 	int manual;			/* options the policy would decide */
 	int client_opts;		/* --client-ip, --client-host, --auth */
 	long long now;
@@ -200,6 +206,8 @@ sign_policy_file(dkk_ctx *ctx, struct sopts *o, const char *path,
 
 	if (pin_setup(ctx, o->pinfile) != DKK_OK)
 		ctx_warn(ctx);
+	else if (source_setup(ctx, &o->src) != 0)
+		;
 	else if ((f = open_input(path)) == NULL)
 		warnx("%s: %s", name, strerror(errno));
 	else {
@@ -275,6 +283,7 @@ cmd_sign(int argc, char **argv)
 		{ "client-ip", required_argument, NULL, O_IP },
 		{ "client-host", required_argument, NULL, O_HOST },
 		{ "auth", required_argument, NULL, O_AUTH },
+		SOURCE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sopts o;
@@ -286,6 +295,10 @@ cmd_sign(int argc, char **argv)
 	o.client.ip = "127.0.0.1";
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		if (source_option(&o.src, c, optarg)) {
+			o.nsrc++;
+			continue;
+		}
 		if (c != O_PINFILE && c != O_NOW && c != O_HELP &&
 		    c != O_CONF && c != O_IP && c != O_HOST && c != O_AUTH)
 			o.manual++;
@@ -343,8 +356,13 @@ cmd_sign(int argc, char **argv)
 	if (o.conf != NULL && o.manual > 0)
 		return usage_error("sign", "--opendkim-conf takes the keys "
 		    "and how to sign from the configuration");
+	if (o.conf != NULL && (c = source_check("sign", &o.src)) >= 0)
+		return c;
 	if (o.conf != NULL)
 		return sign_file(&o, optind < argc ? argv[optind] : "-");
+	if (o.nsrc > 0)
+		return usage_error("sign", "--zone, --dns, --trust-anchor and "
+		    "--timeout go with --opendkim-conf");
 	if (o.client_opts > 0)
 		return usage_error("sign", "--client-ip, --client-host and "
 		    "--auth go with --opendkim-conf");

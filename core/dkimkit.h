@@ -746,7 +746,11 @@ DKK_EXPORT const char *dkk_spf_reason(const dkk_spf *spf);
  * MultipleSignatures, Canonicalization, SignHeaders, OversignHeaders,
  * OmitHeaders, SignatureTTL, MinimumKeyBits, Mode; data sets as file:,
  * refile: (patterns, tried in file order), csl: or a plain path.  Other
- * settings become warnings (dkk_policy_warning), never silence. */
+ * settings become warnings (dkk_policy_warning), never silence.  Two are
+ * dkimkit's own: RequirePublishedKey (a key whose record is missing,
+ * revoked or holds another key is left out of a decision, looked up
+ * through the context's key source, blocking) and PublishedKeyCacheTTL
+ * (seconds those answers are kept, default 300). */
 
 typedef struct dkk_policy dkk_policy;
 
@@ -781,6 +785,7 @@ struct dkk_policy_sig {
 	char *keyfile;		/* the private key's path */
 	char *signing_line;
 	char *key_line;
+	char *problem;		/* in dkk_decision.unused: why not used */
 };
 
 struct dkk_decision {
@@ -789,9 +794,16 @@ struct dkk_decision {
 	struct dkk_policy_sig *sigs;	/* the keys found, even when sign
 					 * is 0 (for "why not?") */
 	size_t nsigs;
+	/* With RequirePublishedKey: the keys found but left out, each with
+	 * its problem (no record, another key, revoked); the reason names
+	 * them too. */
+	struct dkk_policy_sig *unused;
+	size_t nunused;
 };
 
 /* Decide for one message; free what *d holds with dkk_decision_clear().
+ * With RequirePublishedKey the keys left out are in d->unused, not in
+ * d->sigs, and with none left sign is 0.
  * A SigningTable line naming no KeyTable line is DKK_ESYNTAX with the
  * line in dkk_ctx_error(), as OpenDKIM fails the message. */
 DKK_EXPORT int dkk_policy_decide(dkk_policy *p,

@@ -25,6 +25,9 @@ static const char *const names[PK_COUNT] = {
 	[PK_OVERSIGN] = "OversignHeaders", [PK_OMIT] = "OmitHeaders",
 	[PK_TTL] = "SignatureTTL", [PK_MINBITS] = "MinimumKeyBits",
 	[PK_MODE] = "Mode",
+	/* dkimkit's own, not OpenDKIM's */
+	[PK_REQPUB] = "RequirePublishedKey",
+	[PK_REQPUB_TTL] = "PublishedKeyCacheTTL",
 };
 
 /* OpenDKIM's settings for running the milter itself: named as such. */

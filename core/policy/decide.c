@@ -299,9 +299,12 @@ decide(struct asker *a, const struct dkk_policy_client *c)
 		    NULL ? "SigningTable" : "Domain");
 	trusted = client_trusted(a, c);
 	a->d->sign = trusted;
+	if (trusted && (rc = buf_printf(&a->why, ", and %s@%s has %zu key%s",
+	    a->user, a->domain, a->d->nsigs, a->d->nsigs == 1 ? "" : "s")) ==
+	    DKK_OK && a->p->require_published)
+		rc = policy_published(a->p, a->d, &a->why);
 	if (trusted)
-		return buf_printf(&a->why, ", and %s@%s has %zu key%s", a->user,
-		    a->domain, a->d->nsigs, a->d->nsigs == 1 ? "" : "s");
+		return rc;
 	return buf_printf(&a->why, ": %s@%s is not signed", a->user,
 	    a->domain);
 }
@@ -348,23 +351,31 @@ dkk_policy_decide(dkk_policy *p, const struct dkk_policy_client *c,
 	return ctx_end(p->ctx, policy_decide_run(p, c, d));
 }
 
-void
-dkk_decision_clear(struct dkk_decision *d)
+static void
+sigs_free(struct dkk_policy_sig *v, size_t n)
 {
 	size_t i;
 
+	for (i = 0; i < n; i++) {
+		free(v[i].domain);
+		free(v[i].selector);
+		free(v[i].identity);
+		free(v[i].algorithm);
+		free(v[i].keyfile);
+		free(v[i].signing_line);
+		free(v[i].key_line);
+		free(v[i].problem);
+	}
+	free(v);
+}
+
+void
+dkk_decision_clear(struct dkk_decision *d)
+{
 	if (d == NULL)
 		return;
-	for (i = 0; i < d->nsigs; i++) {
-		free(d->sigs[i].domain);
-		free(d->sigs[i].selector);
-		free(d->sigs[i].identity);
-		free(d->sigs[i].algorithm);
-		free(d->sigs[i].keyfile);
-		free(d->sigs[i].signing_line);
-		free(d->sigs[i].key_line);
-	}
-	free(d->sigs);
+	sigs_free(d->sigs, d->nsigs);
+	sigs_free(d->unused, d->nunused);
 	free(d->reason);
 	memset(d, 0, sizeof(*d));
 }

@@ -10,8 +10,8 @@
 
 #include "policy.h"
 
-static int
-key_load(dkk_policy *p, const char *path, dkk_key **keyp)
+int
+policy_key_load(dkk_policy *p, const char *path, dkk_key **keyp)
 {
 	struct pkey_loaded *l;
 	int rc;
@@ -65,7 +65,7 @@ policy_sign_opts_run(dkk_policy *p, const struct dkk_policy_sig *s,
 
 	if (s == NULL || o == NULL || s->keyfile == NULL)
 		return DKK_EINVAL;
-	if ((rc = key_load(p, s->keyfile, &key)) != DKK_OK ||
+	if ((rc = policy_key_load(p, s->keyfile, &key)) != DKK_OK ||
 	    (rc = key_fits(p, s, key)) != DKK_OK)
 		return rc;
 	memset(o, 0, sizeof(*o));

@@ -74,7 +74,7 @@ enum pkey {
 	PK_DOMAIN, PK_SELECTOR, PK_KEYFILE, PK_KEYTABLE, PK_SIGNINGTABLE,
 	PK_INTERNALHOSTS, PK_EXTERNALIGNORE, PK_SUBDOMAINS, PK_MULTISIG,
 	PK_CANON, PK_SIGNHEADERS, PK_OVERSIGN, PK_OMIT, PK_TTL, PK_MINBITS,
-	PK_MODE, PK_COUNT
+	PK_MODE, PK_REQPUB, PK_REQPUB_TTL, PK_COUNT
 };
 
 /* A key loaded for a signature, kept by path for the next message. */
@@ -107,11 +107,25 @@ struct dkk_policy {
 	char **warn;
 	size_t nwarn;
 	struct pkey_loaded *loaded;
+	bool require_published;		/* RequirePublishedKey */
+	int64_t published_ttl;		/* PublishedKeyCacheTTL */
+	struct pcheck *checks;		/* published.c's answers */
+	size_t nchecks;
 };
 
 HIDDEN const char *pkey_name(enum pkey k);
 HIDDEN int policy_conf_read(dkk_policy *p, const char *path);
 HIDDEN int policy_warn(dkk_policy *p, const char *fmt, ...) PRINTF(2, 3);
 HIDDEN char *percent_expand(const char *s, const char *domain);
+HIDDEN int policy_key_load(dkk_policy *p, const char *path, dkk_key **keyp);
+
+/* published.c: RequirePublishedKey. */
+HIDDEN int policy_published(dkk_policy *p, struct dkk_decision *d,
+    struct buf *why);
+HIDDEN int policy_published_state(dkk_policy *p,
+    const struct dkk_policy_sig *s, bool use_cache,
+    enum dkk_record_state *st);
+HIDDEN const char *policy_published_problem(enum dkk_record_state st);
+HIDDEN void policy_published_clear(dkk_policy *p);
 
 #endif /* DKK_POLICY_H */

@@ -394,7 +394,7 @@ set_hosts(dkk_policy *p)
 static int
 policy_apply(dkk_policy *p)
 {
-	unsigned long ttl = 0, bits = 1024;
+	unsigned long ttl = 0, bits = 1024, pubttl = 300;
 	int rc;
 
 	if ((rc = set_mode(p)) != DKK_OK || (rc = set_canon(p)) != DKK_OK ||
@@ -402,6 +402,8 @@ policy_apply(dkk_policy *p)
 	    (rc = set_bool(p, PK_MULTISIG, &p->multisig)) != DKK_OK ||
 	    (rc = set_number(p, PK_TTL, 1UL << 40, &ttl)) != DKK_OK ||
 	    (rc = set_number(p, PK_MINBITS, 16384, &bits)) != DKK_OK ||
+	    (rc = set_bool(p, PK_REQPUB, &p->require_published)) != DKK_OK ||
+	    (rc = set_number(p, PK_REQPUB_TTL, 86400, &pubttl)) != DKK_OK ||
 	    (rc = check_pairs(p)) != DKK_OK ||
 	    (rc = set_headers(p)) != DKK_OK ||
 	    (rc = load_table(p, PK_DOMAIN, &p->domains)) != DKK_OK ||
@@ -412,6 +414,7 @@ policy_apply(dkk_policy *p)
 		return rc;
 	p->ttl = (int64_t)ttl;
 	p->minbits = (unsigned)bits;
+	p->published_ttl = (int64_t)pubttl;
 	return set_hosts(p);
 }
 
@@ -438,6 +441,7 @@ dkk_policy_free(dkk_policy *p)
 	free(p->headers);
 	free(p->if_present);
 	free(p->oversign_headers);
+	policy_published_clear(p);
 	while ((l = p->loaded) != NULL) {
 		p->loaded = l->next;
 		dkk_key_free(l->key);

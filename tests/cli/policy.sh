@@ -147,6 +147,59 @@ check_status 2 "a bad configuration is an error naming its line" \
 says "FILE:LINE: Name: reason" "$TAP_ERR" \
     "bad.conf:1: SubDomains: not yes or no: 'perhaps'"
 
+# RequirePublishedKey, dkimkit's own setting: a zone that publishes one
+# of the two keys, then one whose "two" record holds the other key.
+{ echo '$ORIGIN example.com.'; cat keys/one.txt; } > one.zone
+{ cat opendkim.conf; echo 'RequirePublishedKey	yes'; } > pub.conf
+check_status 0 "RequirePublishedKey: the published key signs" \
+    "$DKIMKIT" policy test --opendkim-conf pub.conf --zone one.zone \
+    --from alice@example.com --client-ip 10.1.2.3 --json
+if json_is "$TAP_OUT" '
+assert d["sign"] is True, d
+assert [s["s"] for s in d["signatures"]] == ["one"], d
+assert [(u["s"], u["problem"]) for u in d["unused"]] == \
+    [("two", "no key record is published")], d
+assert ("; selector two._domainkey.example.com: no key record is "
+    "published, not used") in d["reason"], d'; then
+	ok "--json: the unpublished key is unused, and the reason says why"
+else
+	not_ok "RequirePublishedKey --json" "$(cat "$TAP_OUT")"
+fi
+if grep -q 'RequirePublishedKey' "$TAP_ERR"; then
+	not_ok "RequirePublishedKey draws no warning" "$(cat "$TAP_ERR")"
+else
+	ok "RequirePublishedKey draws no warning"
+fi
+check_status 0 "sign --opendkim-conf --zone: one signature" \
+    "$DKIMKIT" sign --opendkim-conf pub.conf --zone one.zone \
+    --client-ip 10.1.2.3 m.eml
+cp "$TAP_OUT" signed-pub.eml
+if [ "$(grep -c '^DKIM-Signature:' signed-pub.eml)" = 1 ] &&
+    "$DKIMKIT" verify --zone one.zone signed-pub.eml > /dev/null; then
+	ok "only s=one signed, and it verifies"
+else
+	not_ok "one signature" "$(head -12 signed-pub.eml)"
+fi
+{ cat one.zone; sed 's/^one\._domainkey/two._domainkey/' keys/one.txt; } \
+    > swapped.zone
+check_status 0 "a record with another key: that selector is not used" \
+    "$DKIMKIT" policy test --opendkim-conf pub.conf --zone swapped.zone \
+    --from alice@example.com --client-ip 10.1.2.3
+says "the text names the selector and the problem" "$TAP_OUT" \
+    "selector two._domainkey.example.com: the key record does not match the private key, not used" \
+    "unused key d=example.com s=two" "  not used: the key record does not match the private key"
+printf '$ORIGIN example.com.\n' > empty.zone
+check_status 1 "no key published: not signed" \
+    "$DKIMKIT" policy test --opendkim-conf pub.conf --zone empty.zone \
+    --from alice@example.com --client-ip 10.1.2.3
+says "the reason ends with why" "$TAP_OUT" \
+    "do not sign: " ": no published key left, not signed"
+check_status 0 "not signed by sign --opendkim-conf: passed through" \
+    "$DKIMKIT" sign --opendkim-conf pub.conf --zone empty.zone \
+    --client-ip 10.1.2.3 m.eml
+says "the reason is on stderr" "$TAP_ERR" \
+    "m.eml: not signed: " "no published key left"
+
 check_status 0 "policy check: nothing to say" \
     "$DKIMKIT" policy check --opendkim-conf opendkim.conf
 chmod 644 keys/two.private

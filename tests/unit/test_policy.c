@@ -579,6 +579,114 @@ policy_header_modes(void)
 	}
 }
 
+static int64_t
+pub_clock(void *arg)
+{
+	return *(int64_t *)arg;
+}
+
+/* A zone publishing s1 and s3 with the p= of k1 and, when p2 is not
+ * NULL, s2 with p2; loaded into fx's context. */
+static int
+pub_zone(struct pfx *fx, const char *p1, const char *p2)
+{
+	char zone[4096];
+
+	snprintf(zone, sizeof(zone),
+	    "s1._domainkey.example.com. 300 IN TXT \"v=DKIM1; p=%s\"\n"
+	    "s3._domainkey.example.com. 300 IN TXT \"v=DKIM1; p=%s\"\n"
+	    "%s%s%s", p1, p1, p2 != NULL ? "s2._domainkey.example.com. 300 "
+	    "IN TXT \"v=DKIM1; p=" : "", p2 != NULL ? p2 : "", p2 != NULL ?
+	    "\"\n" : "");
+	return dkk_ctx_use_zone(fx->ctx, pfx_file(fx, "keys.zone", zone));
+}
+
+/* The selectors signing, then "|" and those left out with their
+ * problems, then "|" and the decision's reason. */
+static char *
+pub_decide(struct pfx *fx)
+{
+	struct dkk_policy_client c = { "a@example.com", "127.0.0.1", NULL,
+	    NULL };
+	struct dkk_decision d;
+	static char out[2048];
+	size_t i;
+
+	if (dkk_policy_decide(fx->p, &c, &d) != DKK_OK)
+		return strcpy(out, "error");
+	snprintf(out, sizeof(out), "%s", d.sign ? "" : "-");
+	for (i = 0; i < d.nsigs; i++)
+		snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s",
+		    i > 0 ? "," : "", d.sigs[i].selector);
+	for (i = 0; i < d.nunused; i++)
+		snprintf(out + strlen(out), sizeof(out) - strlen(out), "|%s: %s",
+		    d.unused[i].selector, d.unused[i].problem);
+	snprintf(out + strlen(out), sizeof(out) - strlen(out), "|%s",
+	    d.reason);
+	dkk_decision_clear(&d);
+	return out;
+}
+
+/* RequirePublishedKey (dkimkit's, not OpenDKIM's): a key whose record is
+ * missing or holds another key is left out, with the reason; answers
+ * are kept for PublishedKeyCacheTTL seconds; with no key left the
+ * message is not signed. */
+static void
+policy_require_published(void)
+{
+	int64_t now = 1700000000;
+	char *pem1 = NULL, *pem2 = NULL, *p1 = NULL, *p2 = NULL, *got;
+	dkk_key *k1 = NULL, *k2 = NULL;
+	struct pfx fx;
+
+	if (pfx_init(&fx) != 0)
+		return;
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_clock(fx.ctx, pub_clock, &now),
+	    DKK_OK);
+	CU_ASSERT_FATAL(dkk_key_generate(fx.ctx, "rsa", 1024, &pem1, &k1) ==
+	    DKK_OK && dkk_key_generate(fx.ctx, "rsa", 1024, &pem2, &k2) ==
+	    DKK_OK);
+	CU_ASSERT_FATAL(dkk_key_public(k1, &p1) == DKK_OK &&
+	    dkk_key_public(k2, &p2) == DKK_OK);
+	pfx_file(&fx, "k1.pem", pem1);
+	pfx_file(&fx, "k2.pem", pem2);
+	CU_ASSERT_EQUAL_FATAL(pub_zone(&fx, p1, NULL), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(pfx_policy(&fx, "SigningTable csl:a@example.com"
+	    "=ka,.com=kb,*=kc\nKeyTable csl:ka=example.com:s1:@D@/k1.pem,"
+	    "kb=example.com:s2:@D@/k2.pem,kc=example.com:s3:@D@/k2.pem\n"
+	    "MultipleSignatures yes\nRequirePublishedKey yes\n"
+	    "PublishedKeyCacheTTL 100\n"), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_policy_warnings(fx.p), 0);
+	got = pub_decide(&fx);
+	CU_ASSERT_PTR_NOT_NULL(strstr(got, "s1|s2: no key record is "
+	    "published|s3: the key record does not match the private key|"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(got, "; selector s3._domainkey."
+	    "example.com: the key record does not match the private key, "
+	    "not used"));
+	/* s2 published now: the answer kept is used until it is old */
+	CU_ASSERT_EQUAL_FATAL(pub_zone(&fx, p1, p2), DKK_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(pub_decide(&fx), "s1|s2: no key"));
+	now += 101;
+	got = pub_decide(&fx);
+	CU_ASSERT_EQUAL(strncmp(got, "s1,s2|s3: ", 10), 0);
+	/* revoked and missing: nothing signs */
+	CU_ASSERT_EQUAL_FATAL(pub_zone(&fx, "", NULL), DKK_OK);
+	now += 101;
+	got = pub_decide(&fx);
+	CU_ASSERT_PTR_NOT_NULL(strstr(got, "-|s1: the key record is revoked "
+	    "(empty p=)|s2: no key record is published|s3: the key record "
+	    "is revoked (empty p=)|"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(got, ": no published key left, not "
+	    "signed"));
+	dkk_key_free(k1);
+	dkk_key_free(k2);
+	free(pem1);
+	free(pem2);
+	free(p1);
+	free(p2);
+	pfx_free(&fx);
+}
+
 static void
 collect(void *arg, const char *problem)
 {
@@ -700,6 +808,7 @@ static const struct unit_test tests[] = {
 	{ "policy_dangling_at_decision", policy_dangling_at_decision },
 	{ "policy_sign_opts", policy_sign_opts },
 	{ "policy_header_modes", policy_header_modes },
+	{ "policy_require_published", policy_require_published },
 	{ "policy_check_findings", policy_check_findings },
 	{ "policy_exact_lookup_scales", policy_exact_lookup_scales },
 	{ NULL, NULL }
