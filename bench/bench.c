@@ -667,8 +667,8 @@ od_worst(struct bench *b, const struct msg *m)
 /* ------------------------------------------------------------------ */
 /* Rows: what is timed, and the rates of each round.                  */
 
-enum op { OP_SIGN, OP_VERIFY, OP_WORST, OP_NETTLE_SIGN, OP_NETTLE_VERIFY,
-    OP_NETTLE_SHA256, OP_NETTLE_SHA256_MEM, OP_SPF };
+enum op { OP_SIGN, OP_VERIFY, OP_WORST, OP_POLICY, OP_NETTLE_SIGN,
+    OP_NETTLE_VERIFY, OP_NETTLE_SHA256, OP_NETTLE_SHA256_MEM, OP_SPF };
 
 /* The Nettle rows: a table of their own. */
 static bool
@@ -701,6 +701,7 @@ struct row {
 	bool ed;
 	bool both;			/* libopendkim too */
 	bool per_mb;			/* MB/s rather than messages/s */
+	struct ptest *pt;		/* OP_POLICY: the policy decided on */
 	long reps[NLIB];
 	double rate[NLIB][MAX_ROUNDS];
 	double median[NLIB];
@@ -790,6 +791,103 @@ floor_run(struct floor *f, enum op op)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* The signing policy's decision (issue 19): SigningTables of 10 and of
+ * 100,000 lines, exact domains in a file: table, or "*@domain" lines in
+ * a refile: table (Debian's way) between a pattern above them and one
+ * below: each decision is answered by its domain's line, after the
+ * pattern above it is tried.                                          */
+
+#define POLICY_FROMS 1024
+
+struct ptest {
+	dkk_ctx *ctx;
+	dkk_policy *p;
+	size_t lines;
+	bool refile;
+	char from[POLICY_FROMS][48];
+	size_t next;
+};
+
+static struct ptest ptests[4];
+
+static void
+ptest_write(const char *path, const char *text, size_t lines, bool refile)
+{
+	FILE *f = fopen(path, "w");
+	size_t i;
+
+	if (f == NULL)
+		die(path, DKK_EIO);
+	if (text != NULL)
+		fputs(text, f);
+	for (i = 0; text == NULL && i < lines; i++)
+		if (refile && (i == 0 || i == lines - 1))
+			fputs(i == 0 ? "*@*.invalid k\n" : "*@* k\n", f);
+		else
+			fprintf(f, "%sd%zu.example k\n", refile ? "*@" : "",
+			    i);
+	if (fclose(f) != 0)
+		die(path, DKK_EIO);
+}
+
+static void
+ptest_setup(struct bench *b, struct ptest *t, size_t lines, bool refile)
+{
+	char table[128], conf[128], text[256];
+	size_t i, first = refile ? 1 : 0, exact = refile ? lines - 2 : lines;
+	int rc;
+
+	snprintf(table, sizeof(table), "%s/SigningTable", b->dir);
+	snprintf(conf, sizeof(conf), "%s/opendkim.conf", b->dir);
+	snprintf(text, sizeof(text), "SigningTable %s%s\nKeyTable "
+	    "csl:k=%%:s:/k.pem\n", refile ? "refile:" : "", table);
+	ptest_write(table, NULL, lines, refile);
+	ptest_write(conf, text, 0, false);
+	if ((rc = dkk_ctx_new(&t->ctx)) != DKK_OK ||
+	    (rc = dkk_policy_new(t->ctx, conf, &t->p)) != DKK_OK)
+		die("policy", rc);
+	unlink(table);
+	unlink(conf);
+	t->lines = lines;
+	t->refile = refile;
+	for (i = 0; i < POLICY_FROMS; i++)
+		snprintf(t->from[i], sizeof(t->from[i]), "u%zu@d%zu.example",
+		    i, first + (i * 7919) % exact);
+}
+
+/* One decision: signed, by the exact line of the author's domain. */
+static bool
+ptest_run(struct ptest *t)
+{
+	struct dkk_policy_client c = { NULL, "127.0.0.1", NULL, NULL };
+	struct dkk_decision d;
+	const char *at = strchr(t->from[t->next], '@'), *line;
+	bool ok;
+
+	c.from = t->from[t->next];
+	t->next = (t->next + 1) % POLICY_FROMS;
+	if (dkk_policy_decide(t->p, &c, &d) != DKK_OK)
+		return false;
+	line = d.nsigs == 1 ? strrchr(d.sigs[0].signing_line, ':') : NULL;
+	ok = d.sign && line != NULL && strtoul(line + 1, NULL, 10) ==
+	    strtoul(at + 2, NULL, 10) + 1 && strcmp(d.sigs[0].domain, at + 1) ==
+	    0;
+	dkk_decision_clear(&d);
+	return ok;
+}
+
+static void
+ptests_free(void)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(ptests); i++) {
+		dkk_policy_free(ptests[i].p);
+		dkk_ctx_free(ptests[i].ctx);
+	}
+}
+
 static bool
 row_run(struct bench *b, struct row *r, enum lib lib)
 {
@@ -813,6 +911,8 @@ row_run(struct bench *b, struct row *r, enum lib lib)
 			return spf2_check(b);
 #endif
 		return dk_spf(b);
+	case OP_POLICY:
+		return ptest_run(r->pt);
 	default:
 		return floor_run(&nettle, r->op);
 	}
@@ -1023,6 +1123,14 @@ rows_build(struct bench *b, struct row *rows)
 	    WORST_BYTES);
 	snprintf(r->name, sizeof(r->name), "verify %s of one signature copied "
 	    "(attacker)", b->tiny ? "64 KB" : "4 MiB");
+	for (i = 0; i < NELEM(ptests); i++) {
+		ptest_setup(b, &ptests[i], i % 2 ? 100000 : 10, i >= 2);
+		r = row_add(rows, &n, OP_POLICY, NULL, 0, false);
+		r->pt = &ptests[i];
+		snprintf(r->name, sizeof(r->name), "policy decision, %zu-line "
+		    "%s SigningTable", ptests[i].lines, i >= 2 ? "refile:" :
+		    "file:");
+	}
 	for (op = OP_NETTLE_SIGN; op <= OP_NETTLE_SHA256_MEM; op++) {
 		r = row_add(rows, &n, (enum op)op, NULL, 0, false);
 
@@ -1399,8 +1507,8 @@ row_find(const struct row *rows, size_t n, enum op op, const char *label,
 
 	for (i = 0; i < n; i++)
 		if (rows[i].op == op && rows[i].canon == c && rows[i].ed == ed &&
-		    (label == NULL || (rows[i].plain != NULL &&
-		    strstr(rows[i].name, label) != NULL)))
+		    (label == NULL || ((rows[i].plain != NULL ||
+		    op == OP_POLICY) && strstr(rows[i].name, label) != NULL)))
 			return &rows[i];
 	return NULL;
 }
@@ -1582,6 +1690,19 @@ report_targets(FILE *f, const struct row *rows, size_t n,
 	t = (struct target){ "sign 2 KB relaxed: % of Nettle _tr sign op/s",
 	    100 * s2->median[LIB_DK] / rs->median[LIB_DK], 90, "%" };
 	target_line(f, &t, false);
+	for (i = 0; i < 2; i++) {
+		const struct row *p10 = row_find(rows, n, OP_POLICY,
+		    i ? "10-line refile" : "10-line file", 0, false);
+		const struct row *p100k = row_find(rows, n, OP_POLICY,
+		    i ? "100000-line refile" : "100000-line file", 0, false);
+
+		snprintf(what, sizeof(what), "policy decision, 100000-line %s "
+		    "table: %% of the 10-line rate (issue 19)", i ? "refile:" :
+		    "file:");
+		t = (struct target){ what, 100 * p100k->median[LIB_DK] /
+		    p10->median[LIB_DK], 50, "%" };
+		target_line(f, &t, false);
+	}
 	t = (struct target){ "peak RSS, largest message, dkimkit (MB)",
 	    (double)rss[nrss - 1].kb[LIB_DK] / 1024, 16, "" };
 	target_line(f, &t, true);
@@ -1709,6 +1830,7 @@ cleanup(struct bench *b)
 	unlink(b->zone);
 	unlink(b->keyfile);
 	rmdir(b->dir);
+	ptests_free();
 }
 
 static void

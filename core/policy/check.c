@@ -115,21 +115,29 @@ check_keys(struct checker *c)
 
 /* Each question gets the first pattern that covers it: a pattern that
  * an earlier one covers is never that first. */
+/* The first line above line j of a refile: table that covers all it
+ * can match: the first line whose pattern covers j's own text (as
+ * ptable_find answers), when that is above j. */
+static const struct pentry *
+check_cover(const struct ptable *s, size_t j)
+{
+	const struct pentry *e = ptable_find(s, s->v[j].key);
+
+	return e != NULL && e < &s->v[j] ? e : NULL;
+}
+
 static void
 check_patterns(struct checker *c)
 {
 	const struct ptable *s = &c->p->signing;
-	size_t i, j;
+	const struct pentry *e;
+	size_t j;
 
 	for (j = 0; j < s->n; j++)
-		for (i = 0; i < j; i++)
-			if (glob_match(s->v[i].key, s->v[j].key)) {
-				problem(c, "%s: SigningTable: '%s' never "
-				    "matches: '%s' (%s) comes first and covers "
-				    "it", s->v[j].where, s->v[j].key,
-				    s->v[i].key, s->v[i].where);
-				break;
-			}
+		if ((e = check_cover(s, j)) != NULL)
+			problem(c, "%s: SigningTable: '%s' never matches: '%s' "
+			    "(%s) comes first and covers it", s->v[j].where,
+			    s->v[j].key, e->key, e->where);
 }
 
 /* Exact keys are asked only in the forms decide.c lists. */

@@ -67,19 +67,6 @@ colon_field(const char *v, size_t n, const char *domain, bool *nomem)
 	return out;
 }
 
-static const struct pentry *
-table_find(const struct ptable *t, const char *key)
-{
-	size_t i;
-
-	if (!t->patterns)
-		return ptable_get(t, key);
-	for (i = 0; i < t->n; i++)
-		if (glob_match(t->v[i].key, key))
-			return &t->v[i];
-	return NULL;
-}
-
 static int
 sig_push(struct dkk_decision *d, struct dkk_policy_sig **out)
 {
@@ -133,7 +120,7 @@ sig_from_signing(struct asker *a, const struct pentry *se)
 	    (size_t)(colon - se->value)) : dkk_strdup(se->value);
 	if (name == NULL)
 		return DKK_ENOMEM;
-	ke = table_find(&a->p->keys, name);
+	ke = ptable_find(&a->p->keys, name);
 	if (ke == NULL)
 		rc = ctx_fail(a->p->ctx, DKK_ESYNTAX, "%s: SigningTable: "
 		    "'%s' is not in the KeyTable", se->where, name);
@@ -153,7 +140,7 @@ ask(struct asker *a, const char *key, bool *hit, bool *done)
 	const struct pentry *e;
 	size_t i;
 
-	if ((e = table_find(&a->p->signing, key)) == NULL)
+	if ((e = ptable_find(&a->p->signing, key)) == NULL)
 		return DKK_OK;
 	*hit = true;
 	*done = !a->p->multisig;
@@ -214,7 +201,7 @@ lookup_domain(struct asker *a)
 	int rc;
 
 	if (a->p->domains.patterns)
-		e = table_find(&a->p->domains, a->domain);
+		e = ptable_find(&a->p->domains, a->domain);
 	for (d = a->domain; e == NULL && d != NULL; d = a->p->subdomains ?
 	    strchr(d + 1, '.') : NULL)
 		e = ptable_get(&a->p->domains, *d == '.' ? d + 1 : d);

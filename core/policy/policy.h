@@ -22,20 +22,28 @@ struct pentry {
 };
 
 /* A data set.  Exact keys are hashed (lookups do not grow with the
- * table); refile: keys are patterns, tried in file order. */
+ * table).  A refile: table's keys are patterns, answered in file order;
+ * those without "*" (which cover only themselves) are hashed as exact
+ * keys, those of the form "*@TEXT" (which cover what ends in "@TEXT")
+ * by "@TEXT", and only the others are tried one by one. */
 struct ptable {
 	char *name;		/* as written: "refile:/etc/..." */
 	bool patterns;		/* refile: */
 	struct pentry *v;
 	size_t n;
 	struct pentry **bucket;
+	struct pentry **sbucket;	/* refile: "*@TEXT" by "@TEXT" */
 	size_t nbucket;
+	size_t *pat;		/* refile: the other patterns, in order */
+	size_t npat;
 };
 
 HIDDEN int ptable_load(dkk_ctx *ctx, struct ptable *t, const char *spec,
     const char *where, const char *field);
 HIDDEN void ptable_clear(struct ptable *t);
 HIDDEN const struct pentry *ptable_get(const struct ptable *t,
+    const char *key);
+HIDDEN const struct pentry *ptable_find(const struct ptable *t,
     const char *key);
 HIDDEN bool glob_match(const char *pat, const char *s);
 

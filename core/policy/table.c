@@ -146,22 +146,57 @@ table_csl(struct ptable *t, const char *list, const char *where)
 	return rc;
 }
 
+/* How a line is found: by its key, by the "@TEXT" of a "*@TEXT"
+ * pattern, or by trying it (the other patterns of a refile: table). */
+enum pkind { PK_EXACT, PK_SUFFIX, PK_PATTERN };
+
+static enum pkind
+table_kind(const struct ptable *t, size_t i)
+{
+	const char *k = t->v[i].key;
+
+	if (!t->patterns || strchr(k, '*') == NULL)
+		return PK_EXACT;
+	if (k[0] == '*' && k[1] == '@' && strchr(k + 1, '*') == NULL)
+		return PK_SUFFIX;
+	return PK_PATTERN;
+}
+
+static void
+table_chain(struct pentry **bucket, size_t nbucket, struct pentry *e,
+    const char *key)
+{
+	size_t b = key_hash(key) & (nbucket - 1);
+
+	e->hnext = bucket[b];
+	bucket[b] = e;
+}
+
 static int
 table_index(struct ptable *t)
 {
-	size_t i, b;
+	size_t i;
 
 	t->nbucket = 16;
 	while (t->nbucket < 2 * t->n)
 		t->nbucket *= 2;
-	if ((t->bucket = dkk_calloc(t->nbucket, sizeof(*t->bucket))) == NULL)
+	if ((t->bucket = dkk_calloc(t->nbucket, sizeof(*t->bucket))) == NULL ||
+	    (t->patterns && (t->sbucket = dkk_calloc(t->nbucket,
+	    sizeof(*t->sbucket))) == NULL) ||
+	    (t->patterns && (t->pat = dkk_calloc(t->n + 1,
+	    sizeof(*t->pat))) == NULL))
 		return DKK_ENOMEM;
 	/* Backwards, so each chain keeps file order: the first line wins. */
-	for (i = t->n; i-- > 0;) {
-		b = key_hash(t->v[i].key) & (t->nbucket - 1);
-		t->v[i].hnext = t->bucket[b];
-		t->bucket[b] = &t->v[i];
-	}
+	for (i = t->n; i-- > 0;)
+		if (table_kind(t, i) == PK_EXACT)
+			table_chain(t->bucket, t->nbucket, &t->v[i],
+			    t->v[i].key);
+		else if (table_kind(t, i) == PK_SUFFIX)
+			table_chain(t->sbucket, t->nbucket, &t->v[i],
+			    t->v[i].key + 1);
+	for (i = 0; i < t->n; i++)
+		if (table_kind(t, i) == PK_PATTERN)
+			t->pat[t->npat++] = i;
 	return DKK_OK;
 }
 
@@ -208,11 +243,14 @@ ptable_clear(struct ptable *t)
 	}
 	free(t->v);
 	free(t->bucket);
+	free(t->sbucket);
+	free(t->pat);
 	free(t->name);
 	memset(t, 0, sizeof(*t));
 }
 
-/* The first line whose key is key (case aside), or NULL. */
+/* The first line whose key is key (case aside), or NULL; in a refile:
+ * table, of the lines without "*". */
 const struct pentry *
 ptable_get(const struct ptable *t, const char *key)
 {
@@ -226,6 +264,47 @@ ptable_get(const struct ptable *t, const char *key)
 		if (ci_equal(e->key, strlen(e->key), key, len))
 			return e;
 	return NULL;
+}
+
+/* The first "*@TEXT" line whose "@TEXT" is tail, or NULL. */
+static const struct pentry *
+table_suffix(const struct ptable *t, const char *tail)
+{
+	const struct pentry *e;
+	size_t len = strlen(tail);
+
+	for (e = t->sbucket[key_hash(tail) & (t->nbucket - 1)]; e != NULL;
+	    e = e->hnext)
+		if (ci_equal(e->key + 1, strlen(e->key + 1), tail, len))
+			return e;
+	return NULL;
+}
+
+/* The first line, in file order, that answers key: its own (an exact
+ * table), or one whose pattern covers it (refile:).  Of a refile:
+ * table, the line without "*" equal to key and the first "*@TEXT" line
+ * for each "@" of key come from the hashes; only the other patterns
+ * above the earliest of those are tried.  So a table of many such lines
+ * and a few other patterns answers as fast as a small one, and as a
+ * walk in file order would. */
+const struct pentry *
+ptable_find(const struct ptable *t, const char *key)
+{
+	const struct pentry *best = ptable_get(t, key), *e;
+	const char *at;
+	size_t j, stop;
+
+	if (!t->patterns || t->n == 0)
+		return best;
+	for (at = strchr(key, '@'); at != NULL; at = strchr(at + 1, '@'))
+		if ((e = table_suffix(t, at)) != NULL &&
+		    (best == NULL || e < best))
+			best = e;
+	stop = best != NULL ? (size_t)(best - t->v) : t->n;
+	for (j = 0; j < t->npat && t->pat[j] < stop; j++)
+		if (glob_match(t->v[t->pat[j]].key, key))
+			return &t->v[t->pat[j]];
+	return best;
 }
 
 /* OpenDKIM's refile patterns: "*" stands for any run of characters,
