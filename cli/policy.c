@@ -36,9 +36,10 @@ static const char policy_usage[] =
     "                    and check); default: the system's DNS\n"
     "\n"
     "check: name every SigningTable line whose key is not in the KeyTable,\n"
-    "every key file that cannot be read or that group or others can, and\n"
-    "every table line that can never match, as FILE:LINE: Name: reason.\n"
-    "Exit 1 when there is any.\n";
+    "every key file that cannot be read or that group or others can,\n"
+    "every table line that can never match, and every key whose record\n"
+    "in DNS is missing, revoked, holds another key or cannot be looked\n"
+    "up, as FILE:LINE: Name: reason.  Exit 1 when there is any.\n";
 
 struct popts {
 	const char *conf;
@@ -189,16 +190,19 @@ print_problem(void *arg, const char *problem)
 	printf("%s\n", problem);
 }
 
+/* The configuration's problems, then each key's record in DNS. */
 static int
 policy_check(dkk_ctx *ctx, dkk_policy *p)
 {
-	int n = dkk_policy_check(p, print_problem, NULL);
+	int n = dkk_policy_check(p, print_problem, NULL), m = 0;
 
-	if (n < 0) {
+	if (n >= 0)
+		m = dkk_policy_check_records(p, print_problem, NULL);
+	if (n < 0 || m < 0) {
 		ctx_warn(ctx);
 		return EXIT_TROUBLE;
 	}
-	return n > 0 ? EXIT_NOPASS : 0;
+	return n + m > 0 ? EXIT_NOPASS : 0;
 }
 
 static int

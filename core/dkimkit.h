@@ -829,6 +829,16 @@ typedef void (*dkk_policy_problem_fn)(void *arg, const char *problem);
 DKK_EXPORT int dkk_policy_check(dkk_policy *p, dkk_policy_problem_fn fn,
     void *arg);
 
+/* Ask DNS, through the context's key source (blocking, one lookup a
+ * key, no cache), for the record of each KeyTable key (and of the
+ * single KeyFile for each Domain): fn gets "FILE:LINE: KeyTable: KEYFILE:
+ * SELECTOR._domainkey.DOMAIN: reason" for a record that is missing,
+ * holds another key, is revoked or cannot be looked up, and a key file
+ * that cannot be loaded.  Lines with "%" are skipped (known only per
+ * message).  The number of problems, or a negative enum dkk_err. */
+DKK_EXPORT int dkk_policy_check_records(dkk_policy *p,
+    dkk_policy_problem_fn fn, void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,6 +4,7 @@
  * that cannot be read or that others can, and lines that can never
  * match (shadowed by an earlier pattern, a duplicate, a form the lookup
  * never asks for).  Each problem is one "FILE:LINE: Name: reason".
+ * dkk_policy_check_records() asks DNS whether each key is published.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "policy.h"
 
@@ -113,11 +115,10 @@ check_keys(struct checker *c)
 		    c->p->set[PK_KEYFILE].value);
 }
 
-/* Each question gets the first pattern that covers it: a pattern that
- * an earlier one covers is never that first. */
-/* The first line above line j of a refile: table that covers all it
- * can match: the first line whose pattern covers j's own text (as
- * ptable_find answers), when that is above j. */
+/* Each question gets the first line that covers it: a line that an
+ * earlier one covers is never that first.  The earlier line is the
+ * first whose pattern covers j's own text (as ptable_find answers),
+ * when that is above j. */
 static const struct pentry *
 check_cover(const struct ptable *s, size_t j)
 {
@@ -208,6 +209,105 @@ dkk_policy_check(dkk_policy *p, dkk_policy_problem_fn fn, void *arg)
 		return DKK_EINVAL;
 	ctx_begin(p->ctx);
 	rc = policy_check_run(p, fn, arg);
+	ctx_end(p->ctx, rc < 0 ? rc : DKK_OK);
+	return rc;
+}
+
+/* One key's record, looked up now: named when it is missing, holds
+ * another key, is revoked or cannot be looked up; a key file that opens
+ * but does not load is named as such (one that does not open is
+ * dkk_policy_check's). */
+static void
+check_record(struct checker *c, const char *where, const char *field,
+    const struct dkk_policy_sig *s)
+{
+	enum dkk_record_state st;
+	const char *why;
+	int rc;
+
+	if (strchr(s->domain, '%') != NULL ||
+	    strchr(s->selector, '%') != NULL ||
+	    strchr(s->keyfile, '%') != NULL)
+		return;		/* known only per message */
+	rc = policy_published_state(c->p, s, false, &st);
+	if (rc == DKK_ENOMEM)
+		c->nomem = true;
+	else if (rc != DKK_OK && access(s->keyfile, R_OK) == 0)
+		problem(c, "%s: %s: %s: the key cannot be loaded: %s", where,
+		    field, s->keyfile, dkk_ctx_error(c->p->ctx));
+	else if (rc != DKK_OK)
+		return;
+	else if ((why = st == DKK_RECORD_TEMPERROR ? "the key record could "
+	    "not be looked up (DNS trouble)" : policy_published_problem(st)) !=
+	    NULL)
+		problem(c, "%s: %s: %s: %s._domainkey.%s: %s", where, field,
+		    s->keyfile, s->selector, s->domain, why);
+}
+
+/* "DOMAIN:SELECTOR:KEYFILE[:ALG]" split into s (pointing into buf). */
+static bool
+check_split(const char *value, char *buf, size_t size,
+    struct dkk_policy_sig *s)
+{
+	if (strlen(value) >= size)
+		return false;
+	memcpy(buf, value, strlen(value) + 1);
+	memset(s, 0, sizeof(*s));
+	s->domain = buf;
+	if ((s->selector = strchr(buf, ':')) == NULL)
+		return false;
+	*s->selector++ = '\0';
+	if ((s->keyfile = strchr(s->selector, ':')) == NULL)
+		return false;
+	*s->keyfile++ = '\0';
+	s->keyfile[strcspn(s->keyfile, ":")] = '\0';
+	return true;
+}
+
+static int
+policy_check_records_run(dkk_policy *p, dkk_policy_problem_fn fn,
+    void *arg)
+{
+	struct dkk_policy_sig s;
+	struct checker c;
+	char buf[4096];
+	size_t i;
+
+	if (fn == NULL)
+		return DKK_EINVAL;
+	memset(&c, 0, sizeof(c));
+	c.p = p;
+	c.fn = fn;
+	c.arg = arg;
+	for (i = 0; i < p->keys.n && !c.nomem; i++)
+		if (check_split(p->keys.v[i].value, buf, sizeof(buf), &s))
+			check_record(&c, p->keys.v[i].where, "KeyTable", &s);
+	if (p->set[PK_SIGNINGTABLE].value == NULL &&
+	    p->set[PK_DOMAIN].value != NULL && p->domains.n > 0 &&
+	    !p->domains.patterns) {
+		/* the single KeyFile signs for each listed domain */
+		memset(&s, 0, sizeof(s));
+		s.selector = p->set[PK_SELECTOR].value;
+		s.keyfile = p->set[PK_KEYFILE].value;
+		for (i = 0; i < p->domains.n && !c.nomem; i++) {
+			s.domain = p->domains.v[i].key;
+			check_record(&c, p->set[PK_KEYFILE].where, "KeyFile",
+			    &s);
+		}
+	}
+	return c.nomem ? DKK_ENOMEM : c.count;
+}
+
+int
+dkk_policy_check_records(dkk_policy *p, dkk_policy_problem_fn fn,
+    void *arg)
+{
+	int rc;
+
+	if (p == NULL)
+		return DKK_EINVAL;
+	ctx_begin(p->ctx);
+	rc = policy_check_records_run(p, fn, arg);
 	ctx_end(p->ctx, rc < 0 ? rc : DKK_OK);
 	return rc;
 }

@@ -201,11 +201,28 @@ says "the reason is on stderr" "$TAP_ERR" \
     "m.eml: not signed: " "no published key left"
 
 check_status 0 "policy check: nothing to say" \
-    "$DKIMKIT" policy check --opendkim-conf opendkim.conf
+    "$DKIMKIT" policy check --opendkim-conf opendkim.conf --zone keys.zone
+# policy check asks DNS for each key's record ("%" lines are known only
+# per message): one's record holding two's key, then no record.
+{ echo '$ORIGIN example.com.'; sed 's/^two\._domainkey/one._domainkey/' \
+    keys/two.txt; } > crossed.zone
+check_status 1 "policy check: a key that does not match its record" \
+    "$DKIMKIT" policy check --opendkim-conf opendkim.conf --zone crossed.zone
+says "named as FILE:LINE: KeyTable: key: record: reason" "$TAP_OUT" \
+    "$TMPD/KeyTable:1: KeyTable: $TMPD/keys/one.private: one._domainkey.example.com: the key record does not match the private key"
+if [ "$(wc -l < "$TAP_OUT")" = 1 ]; then
+	ok "and nothing else (the % line is not asked)"
+else
+	not_ok "one problem" "$(cat "$TAP_OUT")"
+fi
+check_status 1 "policy check: a key with no record" \
+    "$DKIMKIT" policy check --opendkim-conf opendkim.conf --zone empty.zone
+says "named with its reason" "$TAP_OUT" \
+    "$TMPD/KeyTable:1: KeyTable: $TMPD/keys/one.private: one._domainkey.example.com: no key record is published"
 chmod 644 keys/two.private
 printf '*@example.net k3\n' >> SigningTable
 check_status 1 "policy check: problems, exit 1" \
-    "$DKIMKIT" policy check --opendkim-conf opendkim.conf
+    "$DKIMKIT" policy check --opendkim-conf opendkim.conf --zone keys.zone
 says "policy check names each problem as FILE:LINE" "$TAP_OUT" \
     "$TMPD/KeyTable:2: KeyTable: $TMPD/keys/two.private: readable or writable by group or others (mode 0644)" \
     "$TMPD/SigningTable:3: SigningTable: 'k3' is not in the KeyTable" \

@@ -579,6 +579,15 @@ policy_header_modes(void)
 	}
 }
 
+static void
+collect(void *arg, const char *problem)
+{
+	char *all = arg;
+
+	strcat(all, problem);
+	strcat(all, "\n");
+}
+
 static int64_t
 pub_clock(void *arg)
 {
@@ -636,6 +645,7 @@ policy_require_published(void)
 {
 	int64_t now = 1700000000;
 	char *pem1 = NULL, *pem2 = NULL, *p1 = NULL, *p2 = NULL, *got;
+	char all[4096] = "", want[1024];
 	dkk_key *k1 = NULL, *k2 = NULL;
 	struct pfx fx;
 
@@ -678,6 +688,14 @@ policy_require_published(void)
 	    "is revoked (empty p=)|"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(got, ": no published key left, not "
 	    "signed"));
+	/* policy check's DNS half names the same three */
+	CU_ASSERT_EQUAL(dkk_policy_check_records(fx.p, collect, all), 3);
+	snprintf(want, sizeof(want), "csl:2: KeyTable: %s/k2.pem: "
+	    "s2._domainkey.example.com: no key record is published\n",
+	    fx.dir);
+	CU_ASSERT_PTR_NOT_NULL(strstr(all, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(all, "s1._domainkey.example.com: the "
+	    "key record is revoked (empty p=)\n"));
 	dkk_key_free(k1);
 	dkk_key_free(k2);
 	free(pem1);
@@ -685,15 +703,6 @@ policy_require_published(void)
 	free(p1);
 	free(p2);
 	pfx_free(&fx);
-}
-
-static void
-collect(void *arg, const char *problem)
-{
-	char *all = arg;
-
-	strcat(all, problem);
-	strcat(all, "\n");
 }
 
 static void
