@@ -147,6 +147,32 @@ check_status 2 "a bad configuration is an error naming its line" \
 says "FILE:LINE: Name: reason" "$TAP_ERR" \
     "bad.conf:1: SubDomains: not yes or no: 'perhaps'"
 
+# Header fields as libopendkim signs them: Sender (in SignHeaders)
+# absent, so left out; Subject oversigned, so one added on the way
+# breaks the signature, while a second To (signed once) does not.
+{ cat opendkim.conf; printf '%s\n' 'SignHeaders From,To,Subject,Sender' \
+    'OversignHeaders From,Subject'; } > hdr.conf
+check_status 0 "sign --opendkim-conf with SignHeaders and OversignHeaders" \
+    "$DKIMKIT" sign --opendkim-conf hdr.conf --client-ip 10.1.2.3 m.eml
+cp "$TAP_OUT" signed-hdr.eml
+h=$(sed -n '/^DKIM-Signature:/,/^[^ \t]/p' signed-hdr.eml | head -n -1 |
+    tr -d ' \t\r\n' | sed 's/.*;h=\([^;]*\);.*/\1/' | tr A-Z a-z | head -1)
+if [ "$h" = "from:from:to:subject:subject" ]; then
+	ok "h= is From:From:To:Subject:Subject (absent Sender left out)"
+else
+	not_ok "h= of SignHeaders and OversignHeaders" "$h"
+fi
+{ printf 'To: other@example.net\r\n'; cat signed-hdr.eml; } > added-to.eml
+{ printf 'Subject: other\r\n'; cat signed-hdr.eml; } > added-subject.eml
+if "$DKIMKIT" verify --zone keys.zone signed-hdr.eml > /dev/null &&
+    "$DKIMKIT" verify --zone keys.zone added-to.eml > /dev/null &&
+    ! "$DKIMKIT" verify --zone keys.zone added-subject.eml > /dev/null; then
+	ok "it verifies, also with a To added, but not with a Subject added"
+else
+	not_ok "oversigned Subject" "$("$DKIMKIT" verify --zone keys.zone \
+	    added-subject.eml 2>&1)"
+fi
+
 # RequirePublishedKey, dkimkit's own setting: a zone that publishes one
 # of the two keys, then one whose "two" record holds the other key.
 { echo '$ORIGIN example.com.'; cat keys/one.txt; } > one.zone
