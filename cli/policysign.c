@@ -84,8 +84,12 @@ sign_by_policy(dkk_ctx *ctx, const char *conf,
 	else if (!d.sign) {
 		warnx("%s: not signed: %s", name, d.reason);
 		rc = sign_emit(f, NULL, 0, name);
-	} else
+	} else {
+		/* RequirePublishedKey left keys out: say which, and why */
+		if (d.nunused > 0)
+			warnx("%s: keys left out: %s", name, d.reason);
 		rc = sign_all(ctx, p, &d, f, name);
+	}
 	dkk_decision_clear(&d);
 	free(addr);
 	dkk_policy_free(p);

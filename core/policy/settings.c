@@ -187,6 +187,9 @@ names_entry(dkk_policy *p, enum pkey k, const struct pentry *e, bool delta,
 	char op = name[0] == '+' || name[0] == '-' ? name[0] : 0;
 	size_t i;
 
+	if (strcmp(name, "*") == 0 && k == PK_OVERSIGN)
+		return policy_warn(p, "%s: %s: '*' not used: there is no "
+		    "default list to change", at, pkey_name(k));
 	if (strcmp(name, "*") == 0)
 		return DKK_OK;
 	if (op != 0 && !delta)

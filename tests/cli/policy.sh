@@ -200,6 +200,8 @@ check_status 0 "sign --opendkim-conf --zone: one signature" \
     "$DKIMKIT" sign --opendkim-conf pub.conf --zone one.zone \
     --client-ip 10.1.2.3 m.eml
 cp "$TAP_OUT" signed-pub.eml
+says "the key left out is named on stderr" "$TAP_ERR" \
+    "m.eml: keys left out: " "selector two._domainkey.example.com: no key record is published, not used"
 if [ "$(grep -c '^DKIM-Signature:' signed-pub.eml)" = 1 ] &&
     "$DKIMKIT" verify --zone one.zone signed-pub.eml > /dev/null; then
 	ok "only s=one signed, and it verifies"

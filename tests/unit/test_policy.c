@@ -565,6 +565,8 @@ policy_header_modes(void)
 		    "OversignHeaders Reply-To\n",
 		    "From:List-Id|List-Id|Reply-To|1" },
 		{ "SignHeaders From,X-*,Subject\n", "From:Subject|Subject|-|1" },
+		{ "SignHeaders To\nOversignHeaders *,Subject\n",
+		    "From:To|To|Subject|1" },
 	};
 	char got[2048];
 	size_t i;
