@@ -229,18 +229,18 @@ names_build(dkk_policy *p, enum pkey k, const char *const *def,
 	size_t i;
 	int rc = DKK_OK;
 
-	if (SET(p, k) != NULL && (rc = ptable_load(p->ctx, &t, SET(p, k),
-	    AT(p, k), pkey_name(k))) != DKK_OK)
-		return rc;
-	for (i = 0; SET(p, k) != NULL && i < t.n; i++)
+	memset(&t, 0, sizeof(t));
+	if (SET(p, k) != NULL)
+		rc = ptable_load(p->ctx, &t, SET(p, k), AT(p, k),
+		    pkey_name(k));
+	for (i = 0; rc == DKK_OK && i < t.n; i++)
 		delta = delta || strcmp(t.v[i].key, "*") == 0;
 	for (i = 0; def != NULL && (SET(p, k) == NULL || delta) &&
 	    def[i] != NULL && rc == DKK_OK; i++)
 		rc = names_add(out, def[i]);
-	for (i = 0; SET(p, k) != NULL && i < t.n && rc == DKK_OK; i++)
+	for (i = 0; i < t.n && rc == DKK_OK; i++)
 		rc = names_entry(p, k, &t.v[i], delta && def != NULL, out);
-	if (SET(p, k) != NULL)
-		ptable_clear(&t);
+	ptable_clear(&t);
 	return rc;
 }
 

@@ -378,6 +378,8 @@ policy_errors(void)
 		    "entry" },
 		{ "OversignHeaders From,Sub ject\n", "opendkim.conf:1: "
 		    "OversignHeaders: 'Sub ject' is not a header field name" },
+		{ "SignHeaders @D@/none\n", "opendkim.conf:1: SignHeaders: "
+		    "@D@/none: No such file or directory" },
 	};
 	char want[2048], *at;
 	struct pfx fx;
