@@ -637,8 +637,9 @@ struct dkk_sign_opts {
 	 * 8.15), whether or not headers names it.  With headers and
 	 * if_present this gives each field one of three modes: sign (in
 	 * headers: listed as often as present, absent ones once), sign
-	 * only if present (in headers and if_present), oversign (here).
-	 * From is always over-signed. */
+	 * only if present (in headers and if_present), oversign (here; a
+	 * name also in if_present is oversigned).  From is always
+	 * over-signed. */
 	const char *oversign_headers;
 };
 
