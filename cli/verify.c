@@ -14,7 +14,9 @@ static const char verify_usage[] =
     "usage: dkimkit verify [--zone FILE | --dns ADDR[@PORT]]\n"
     "                      [--trust-anchor FILE] [--timeout TIME]\n"
     "                      [--now UNIXTIME] [--allow-weak] [--adsp]\n"
-    "                      [--authserv-id ID] [--json] [FILE...]\n"
+    "                      [--authserv-id ID] [--json] [--dmarc]\n"
+    "                      [--rfc7489] [--client-ip IP] [--helo NAME]\n"
+    "                      [--mail-from ADDR] [FILE...]\n"
     "\n"
     "Verify every DKIM-Signature of each FILE (standard input when none).\n"
     "\n"
@@ -28,9 +30,18 @@ static const char verify_usage[] =
     "  --authserv-id ID     authserv-id of the Authentication-Results field\n"
     "                       (default: this host's name)\n"
     "  --json               one JSON object per file, one per line\n"
+    "  --dmarc              also evaluate DMARC (RFC 9989)\n"
+    "  --rfc7489            DMARC as RFC 7489 has it (Public Suffix List,\n"
+    "                       pct=); implies --dmarc\n"
+    "  --client-ip IP       the SMTP client: check SPF (RFC 7208) of\n"
+    "                       --mail-from (or of --helo without it)\n"
+    "  --helo NAME          the HELO/EHLO name\n"
+    "  --mail-from ADDR     the MAIL FROM address (\"\" for <>)\n"
     "\n"
     "Exit status: 0 every message passes, 1 some message does not,\n"
-    "2 usage, input or internal error.\n";
+    "2 usage, input or internal error.  A message passes when a DKIM\n"
+    "signature passes; with --dmarc, when DMARC passes, or finds no\n"
+    "policy and a DKIM signature passes.\n";
 
 static const char adsp_usage[] =
     "usage: dkimkit adsp [--zone FILE | --dns ADDR[@PORT]]\n"
@@ -54,6 +65,11 @@ struct vopts {
 	int json;
 	const char *authserv_id;
 	char host[256];
+	int dmarc;
+	int rfc7489;
+	struct dkk_spf_query spfq;
+	struct dkk_spf_facts spf;	/* evaluated once, for every file */
+	char *spf_domain;
 };
 
 static int64_t
@@ -100,6 +116,59 @@ print_sig_json(const struct dkk_sig_result *r)
 	    r->key_testing ? "true" : "false");
 }
 
+static const char *
+json_bool(int b)
+{
+	return b ? "true" : "false";
+}
+
+static void
+print_dmarc_json(const dkk_verifier *v, const struct vopts *o)
+{
+	struct dkk_dmarc_result d;
+
+	fputs(",\"spf\":{\"result\":", stdout);
+	json_string(stdout, dkk_spf_result_name(o->spf.result));
+	fputs(",\"scope\":", stdout);
+	json_string(stdout, dkk_spf_scope_name(o->spf.scope));
+	fputs(",\"domain\":", stdout);
+	json_string(stdout, o->spf.domain);
+	fputs("}", stdout);
+	if (dkk_verifier_dmarc(v, &d) != DKK_OK)
+		return;
+	fputs(",\"dmarc\":{\"result\":", stdout);
+	json_string(stdout, dkk_dmarc_result_name(d.result));
+	fputs(",\"domain\":", stdout);
+	json_string(stdout, d.domain);
+	fputs(",\"policy_domain\":", stdout);
+	json_string(stdout, d.policy_domain);
+	printf(",\"policy\":\"%s\",\"disposition\":\"%s\","
+	    "\"dkim_aligned\":%s,\"spf_aligned\":%s,\"reason\":",
+	    dkk_dmarc_policy_name(d.policy),
+	    dkk_dmarc_policy_name(d.disposition), json_bool(d.dkim_aligned),
+	    json_bool(d.spf_aligned));
+	json_string(stdout, d.reason);
+	fputs("}", stdout);
+}
+
+static void
+print_dmarc_plain(const dkk_verifier *v, const struct vopts *o)
+{
+	struct dkk_dmarc_result d;
+
+	printf("  spf: %s (%s %s)\n", dkk_spf_result_name(o->spf.result),
+	    dkk_spf_scope_name(o->spf.scope),
+	    o->spf.domain != NULL ? o->spf.domain : "none given");
+	if (dkk_verifier_dmarc(v, &d) != DKK_OK)
+		return;
+	printf("  dmarc: %s (%s, policy %s at %s, disposition %s): %s\n",
+	    dkk_dmarc_result_name(d.result),
+	    d.domain != NULL ? d.domain : "no author domain",
+	    dkk_dmarc_policy_name(d.policy),
+	    d.policy_domain != NULL ? d.policy_domain : "none",
+	    dkk_dmarc_policy_name(d.disposition), d.reason);
+}
+
 static void
 print_json(const char *path, const dkk_verifier *v, const struct vopts *o,
     const char *ar)
@@ -132,6 +201,8 @@ print_json(const char *path, const dkk_verifier *v, const struct vopts *o,
 		    dkk_adsp_name(adsp));
 		json_string(stdout, author);
 	}
+	if (o->dmarc)
+		print_dmarc_json(v, o);
 	fputs(",\"authentication_results\":", stdout);
 	json_string(stdout, ar);
 	fputs("}\n", stdout);
@@ -167,6 +238,8 @@ print_plain(const char *path, const dkk_verifier *v, const struct vopts *o,
 		printf("  no DKIM signature\n");
 	if (o->adsp)
 		printf("  adsp: %s (%s)\n", dkk_adsp_name(adsp), author);
+	if (o->dmarc)
+		print_dmarc_plain(v, o);
 	printf("  %s\n", ar);
 }
 
@@ -177,13 +250,30 @@ adsp_ok(enum dkk_adsp a)
 	    a == DKK_ADSP_UNKNOWN;
 }
 
+/* With --dmarc a message passes when DMARC passes, or when its author
+ * publishes no policy and DKIM passes: fail, temperror and permerror do
+ * not (temperror as a DKIM temperror does not). */
+static int
+message_passes(const dkk_verifier *v, const struct vopts *o)
+{
+	struct dkk_dmarc_result d;
+
+	if (o->adsp_only)
+		return adsp_ok(dkk_verifier_adsp(v, NULL));
+	if (o->dmarc && dkk_verifier_dmarc(v, &d) == DKK_OK &&
+	    d.result != DKK_DMARC_NONE)
+		return d.result == DKK_DMARC_PASS;
+	return dkk_verifier_verdict(v) == DKK_PASS;
+}
+
 /* Verify one file: 0 pass, 1 not pass, -1 trouble. */
 static int
 verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	const char *name = f == stdin ? "(stdin)" : path;
-	struct dkk_verify_opts vo = { .adsp = o->adsp };
+	struct dkk_verify_opts vo = { .adsp = o->adsp, .dmarc = o->dmarc,
+	    .rfc7489 = o->rfc7489 };
 	dkk_verifier *v = NULL;
 	char *ar = NULL;
 	int rc, ret = -1;
@@ -192,8 +282,11 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 		warnx("%s: %s", path, strerror(errno));
 		return -1;
 	}
+	if (o->spfq.client_ip != NULL)
+		vo.spf = o->spf;	/* evaluated: for DMARC and the A-R */
 	if ((rc = dkk_verifier_new(ctx, &vo, &v)) != DKK_OK)
-		warnx("%s: %s", name, dkk_strerror(rc));
+		warnx("%s: %s", name, *dkk_ctx_error(ctx) != '\0' ?
+		    dkk_ctx_error(ctx) : dkk_strerror(rc));
 	else if (feed_file(v, name, f) == 0) {
 		if ((rc = dkk_verifier_wait(v)) != DKK_OK ||
 		    (rc = dkk_verifier_ar(v, o->authserv_id,
@@ -204,8 +297,7 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 				print_json(name, v, o, ar);
 			else
 				print_plain(name, v, o, ar);
-			ret = o->adsp_only ? !adsp_ok(dkk_verifier_adsp(v,
-			    NULL)) : dkk_verifier_verdict(v) != DKK_PASS;
+			ret = !message_passes(v, o);
 		}
 	}
 	free(ar);
@@ -215,10 +307,61 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 	return ret;
 }
 
+/* The domain of an address (after its last '@'), or the name itself. */
+static const char *
+addr_domain(const char *a)
+{
+	const char *at = strrchr(a, '@');
+
+	return at != NULL ? at + 1 : a;
+}
+
+/* SPF for DMARC: checked with --client-ip (as `dkimkit spf` does), else
+ * none, for the MAIL FROM domain or, without it, the HELO name. */
+static int
+spf_setup(dkk_ctx *ctx, struct vopts *o)
+{
+	dkk_spf *spf;
+	const char *d;
+	int rc;
+
+	if (o->spfq.client_ip == NULL) {
+		o->spf.scope = o->spfq.mail_from != NULL ? DKK_SPF_MAILFROM :
+		    DKK_SPF_HELO;
+		d = o->spfq.mail_from != NULL && *o->spfq.mail_from != '\0' ?
+		    o->spfq.mail_from : o->spfq.helo;
+		if (d != NULL && (o->spf_domain = strdup(addr_domain(d))) !=
+		    NULL) {
+			o->spf_domain[strcspn(o->spf_domain, ">")] = '\0';
+			o->spf.domain = o->spf_domain;
+		}
+		return 0;
+	}
+	if ((rc = dkk_spf_new(ctx, &o->spfq, &spf)) == DKK_EINVAL) {
+		usage_error("verify", "bad --client-ip '%s', or neither "
+		    "--mail-from nor --helo", o->spfq.client_ip);
+		return -1;
+	}
+	if (rc != DKK_OK || (rc = dkk_spf_wait(spf)) != DKK_OK) {
+		warnx("spf: %s", dkk_strerror(rc));
+		dkk_spf_free(spf);
+		return -1;
+	}
+	o->spf.result = dkk_spf_result(spf);
+	o->spf.scope = dkk_spf_scope(spf);
+	o->spf_domain = dkk_spf_domain(spf) != NULL ?
+	    strdup(dkk_spf_domain(spf)) : NULL;
+	o->spf.domain = o->spf_domain;
+	dkk_spf_free(spf);
+	return 0;
+}
+
 static int
 verify_setup(dkk_ctx *ctx, struct vopts *o)
 {
 	if (source_setup(ctx, &o->src) != 0)
+		return -1;
+	if ((o->dmarc || o->spfq.client_ip != NULL) && spf_setup(ctx, o) != 0)
 		return -1;
 	if (o->have_now)
 		dkk_ctx_set_clock(ctx, fixed_clock, &o->now);
@@ -243,6 +386,7 @@ verify_files(struct vopts *o, int n, char **files)
 		return EXIT_TROUBLE;
 	}
 	if (verify_setup(ctx, o) != 0) {
+		free(o->spf_domain);
 		dkk_ctx_free(ctx);
 		return EXIT_TROUBLE;
 	}
@@ -258,6 +402,7 @@ verify_files(struct vopts *o, int n, char **files)
 		else if (r > 0 && worst == EXIT_PASS)
 			worst = EXIT_NOPASS;
 	}
+	free(o->spf_domain);
 	dkk_ctx_free(ctx);
 	return worst;
 }
@@ -266,7 +411,8 @@ static int
 parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
     const char *help)
 {
-	enum { O_NOW = 256, O_WEAK, O_ADSP, O_ID, O_JSON, O_HELP };
+	enum { O_NOW = 256, O_WEAK, O_ADSP, O_ID, O_JSON, O_HELP, O_DMARC,
+	    O_7489, O_IP, O_HELO, O_MAILFROM };
 	static const struct option longopts[] = {
 		SOURCE_LONGOPTS,
 		{ "now", required_argument, NULL, O_NOW },
@@ -275,6 +421,11 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		{ "authserv-id", required_argument, NULL, O_ID },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "dmarc", no_argument, NULL, O_DMARC },
+		{ "rfc7489", no_argument, NULL, O_7489 },
+		{ "client-ip", required_argument, NULL, O_IP },
+		{ "helo", required_argument, NULL, O_HELO },
+		{ "mail-from", required_argument, NULL, O_MAILFROM },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -293,6 +444,11 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		case O_ADSP: o->adsp = 1; break;
 		case O_ID: o->authserv_id = optarg; break;
 		case O_JSON: o->json = 1; break;
+		case O_DMARC: o->dmarc = 1; break;
+		case O_7489: o->dmarc = o->rfc7489 = 1; break;
+		case O_IP: o->spfq.client_ip = optarg; break;
+		case O_HELO: o->spfq.helo = optarg; break;
+		case O_MAILFROM: o->spfq.mail_from = optarg; break;
 		case O_HELP:
 			fputs(help, stdout);
 			exit(0);

@@ -58,6 +58,7 @@ dkk_ctx_free(dkk_ctx *ctx)
 	ctx_drop_resolver(ctx);
 	spf_orphans_free(ctx, true);
 	keycache_free(ctx->cache);
+	psl_free(ctx->psl);
 	while (ctx->keys != NULL)
 		dkk_key_free(ctx->keys);
 	dkk_ctx_set_pin(ctx, NULL);

@@ -1,7 +1,8 @@
 /*
  * dkimkit.h: DKIM signing and verification (RFC 6376, RFC 8463, RFC 8301),
- * Author Domain Signing Practices (RFC 5617), SPF (RFC 7208) and
- * Authentication-Results (RFC 8601).  This is the only public header of
+ * Author Domain Signing Practices (RFC 5617), SPF (RFC 7208), DMARC
+ * (RFC 9989, and RFC 7489 as an option) and Authentication-Results
+ * (RFC 8601).  This is the only public header of
  * libdkimkit.
  *
  * Walkthrough
@@ -354,11 +355,51 @@ struct dkk_sig_result {
 	int64_t body_length;	/* l=, or -1 */
 };
 
+/* check_host() results, RFC 7208 section 2.6. */
+enum dkk_spf_result {
+	DKK_SPF_NONE = 0,	/* no record, or no domain to check */
+	DKK_SPF_NEUTRAL,	/* the domain says nothing ("?", no match) */
+	DKK_SPF_PASS,
+	DKK_SPF_FAIL,		/* the client is not authorized */
+	DKK_SPF_SOFTFAIL,	/* probably not authorized ("~") */
+	DKK_SPF_TEMPERROR,	/* DNS trouble: try again later */
+	DKK_SPF_PERMERROR	/* the records cannot be interpreted */
+};
+
+/* "none", "neutral", "pass", "fail", "softfail", "temperror",
+ * "permerror"; NULL for an unknown value. */
+DKK_EXPORT const char *dkk_spf_result_name(enum dkk_spf_result result);
+
+/* The identity checked (RFC 7208 2.3, 2.4). */
+enum dkk_spf_scope {
+	DKK_SPF_MAILFROM = 0,
+	DKK_SPF_HELO
+};
+
+/* "mailfrom", "helo". */
+DKK_EXPORT const char *dkk_spf_scope_name(enum dkk_spf_scope scope);
+
+/* An SPF result the host already has (from dkk_spf_*, or read from a
+ * trusted Authentication-Results field) for DMARC to align with.
+ * Zeroed: none. */
+struct dkk_spf_facts {
+	enum dkk_spf_result result;
+	enum dkk_spf_scope scope;	/* only a mailfrom pass aligns
+					 * (RFC 9989 4.4.2) */
+	const char *domain;	/* the domain checked; copied */
+};
+
 /* What one verifier does besides DKIM: per-message choices, so that the
  * context stays as it was configured while messages flow.  Zero the
  * struct, then set what is wanted; NULL means all off. */
 struct dkk_verify_opts {
 	int adsp;		/* evaluate ADSP (RFC 5617) too */
+	int dmarc;		/* evaluate DMARC (RFC 9989) too */
+	int rfc7489;		/* with dmarc: as RFC 7489 does it (the
+				 * Public Suffix List, pct=, no np=/psd=/t=);
+				 * the list is dkk_ctx_use_psl()'s, else the
+				 * system's, loaded by dkk_verifier_new() */
+	struct dkk_spf_facts spf;	/* SPF for DMARC and the A-R field */
 };
 
 /* A verifier for one message.  Free with dkk_verifier_free(). */
@@ -399,6 +440,58 @@ DKK_EXPORT enum dkk_verdict dkk_verifier_verdict(const dkk_verifier *v);
  * NULL) gets a sentence naming the limit, or "", valid as long as v. */
 DKK_EXPORT enum dkk_reason dkk_verifier_reason(const dkk_verifier *v,
     const char **detail);
+
+/* DMARC results (RFC 9989 9.2) and policies (4.7). */
+enum dkk_dmarc {
+	DKK_DMARC_NONE = 0,	/* no policy record for the Author Domain */
+	DKK_DMARC_PASS,		/* an aligned identifier passed */
+	DKK_DMARC_FAIL,		/* a record, and nothing aligned passed */
+	DKK_DMARC_TEMPERROR,	/* DNS trouble: try again later */
+	DKK_DMARC_PERMERROR	/* cannot be evaluated: From malformed or
+				 * missing, a record with a bad policy */
+};
+
+enum dkk_dmarc_policy {
+	DKK_DMARC_POLICY_NONE = 0,
+	DKK_DMARC_QUARANTINE,
+	DKK_DMARC_REJECT
+};
+
+/* "none", "pass", "fail", "temperror", "permerror"; NULL if unknown. */
+DKK_EXPORT const char *dkk_dmarc_result_name(enum dkk_dmarc r);
+/* "none", "quarantine", "reject"; NULL if unknown. */
+DKK_EXPORT const char *dkk_dmarc_policy_name(enum dkk_dmarc_policy p);
+
+/* The DMARC outcome of a message.  With several Author Domains (several
+ * addresses or From fields) each is evaluated and the worst counts
+ * (RFC 9989 11.5): a fail (the strictest disposition first), then
+ * temperror, permerror, none, pass.  Strings live as long as the
+ * verifier; domain and policy_domain may be NULL. */
+struct dkk_dmarc_result {
+	enum dkk_dmarc result;
+	const char *domain;		/* the Author Domain (From) */
+	const char *policy_domain;	/* where the record was found */
+	enum dkk_dmarc_policy policy;	/* p=, sp= or np= that applies */
+	enum dkk_dmarc_policy disposition;	/* what to do: the policy on
+					 * fail, one level less with t=y
+					 * (or outside pct= in RFC 7489
+					 * mode), none otherwise */
+	int dkim_aligned;	/* a passing DKIM signature aligned */
+	int spf_aligned;	/* the SPF mailfrom pass aligned */
+	int testing;		/* the record has t=y */
+	const char *reason;	/* a sentence saying why */
+};
+
+/* The DMARC outcome (with dkk_verify_opts.dmarc), once final.  DKK_EINVAL
+ * when DMARC is off or the verifier is not final. */
+DKK_EXPORT int dkk_verifier_dmarc(const dkk_verifier *v,
+    struct dkk_dmarc_result *out);
+
+/* The Public Suffix List for RFC 7489 mode (dkk_verify_opts.rfc7489);
+ * path NULL: the system's (/usr/share/publicsuffix/
+ * public_suffix_list.dat).  DKK_EIO or DKK_ESYNTAX with the file in
+ * dkk_ctx_error(). */
+DKK_EXPORT int dkk_ctx_use_psl(dkk_ctx *ctx, const char *path);
 
 /* The ADSP result (with dkk_verify_opts.adsp) and the Author Domain that
  * gave it (NULL when From has no author address). */
@@ -672,29 +765,8 @@ DKK_EXPORT int dkk_signer_final(dkk_signer *s, unsigned flags,
 
 typedef struct dkk_spf dkk_spf;
 
-/* check_host() results, RFC 7208 section 2.6. */
-enum dkk_spf_result {
-	DKK_SPF_NONE = 0,	/* no record, or no domain to check */
-	DKK_SPF_NEUTRAL,	/* the domain says nothing ("?", no match) */
-	DKK_SPF_PASS,
-	DKK_SPF_FAIL,		/* the client is not authorized */
-	DKK_SPF_SOFTFAIL,	/* probably not authorized ("~") */
-	DKK_SPF_TEMPERROR,	/* DNS trouble: try again later */
-	DKK_SPF_PERMERROR	/* the records cannot be interpreted */
-};
-
-/* "none", "neutral", "pass", "fail", "softfail", "temperror",
- * "permerror"; NULL for an unknown value. */
-DKK_EXPORT const char *dkk_spf_result_name(enum dkk_spf_result result);
-
-/* The identity checked (RFC 7208 2.3, 2.4). */
-enum dkk_spf_scope {
-	DKK_SPF_MAILFROM = 0,
-	DKK_SPF_HELO
-};
-
-/* "mailfrom", "helo". */
-DKK_EXPORT const char *dkk_spf_scope_name(enum dkk_spf_scope scope);
+/* enum dkk_spf_result and enum dkk_spf_scope are above, with
+ * struct dkk_spf_facts. */
 
 /* What to check.  client_ip (IPv4 or IPv6 text; an IPv4-mapped IPv6
  * address counts as IPv4) is required.  mail_from is the SMTP MAIL FROM

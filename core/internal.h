@@ -112,6 +112,8 @@ HIDDEN int qp_decode(const char *s, size_t len, char **out);
 /* The context. */
 struct keycache;
 struct spf_answer;
+struct psl;
+HIDDEN void psl_free(struct psl *psl);
 
 struct dkk_ctx {
 	bool allow_weak;
@@ -131,6 +133,7 @@ struct dkk_ctx {
 	dkk_dns_query_fn query;	/* typed lookups of res, or NULL */
 	struct keycache *cache;
 	struct spf_answer *spf_orphans;	/* awaited by freed SPF checks */
+	struct psl *psl;	/* RFC 7489 DMARC mode, loaded on demand */
 	struct dkk_key *keys;	/* loaded keys, freed with the context */
 	char *pin;		/* for PKCS#11 keys loaded from now on */
 	struct buf err;		/* the last call's failure, said */

@@ -101,3 +101,23 @@ dkk_spf_scope_name(enum dkk_spf_scope scope)
 
 	return pick(names, NELEM(names), (int)scope);
 }
+
+const char *
+dkk_dmarc_result_name(enum dkk_dmarc r)
+{
+	static const char *const names[] = {
+		"none", "pass", "fail", "temperror", "permerror",
+	};
+
+	return pick(names, NELEM(names), (int)r);
+}
+
+const char *
+dkk_dmarc_policy_name(enum dkk_dmarc_policy p)
+{
+	static const char *const names[] = {
+		"none", "quarantine", "reject",
+	};
+
+	return pick(names, NELEM(names), (int)p);
+}

@@ -17,7 +17,7 @@ enum { ADSP_RECORD, ADSP_DOMAIN };
 /* Every From field's author domains (RFC 5617 2.3: each address in From
  * is an Author Address; 2.7 and 3: each Author Domain is evaluated).
  * DKK_ESYNTAX when there are none. */
-static int
+int
 header_authors(const struct header *h, struct authors *a)
 {
 	const char *value;

@@ -328,6 +328,55 @@ ar_adsp(struct ar *ar, const dkk_verifier *v)
 		    "no author address in From");
 }
 
+/* spf (RFC 8601 2.7.2) when the host gave an SPF result: the identity
+ * checked is smtp.mailfrom or smtp.helo. */
+static void
+ar_spf(struct ar *ar, const dkk_verifier *v)
+{
+	if (v->spf.domain == NULL)
+		return;
+	ar_method(ar, "spf", dkk_spf_result_name(v->spf.result) != NULL ?
+	    dkk_spf_result_name(v->spf.result) : "permerror");
+	ar_prop(ar, v->spf.scope == DKK_SPF_HELO ? "smtp.helo" :
+	    "smtp.mailfrom", v->spf.domain, SIZE_MAX, true);
+}
+
+/* dmarc (RFC 9989 9.1, 9.2) for each Author Domain: header.from, and
+ * policy.dmarc, the policy applied after t= and the like, when a
+ * record was found; a comment gives the record's policy and where it
+ * was.  When no domain could be evaluated, one dmarc=permerror. */
+static void
+ar_dmarc(struct ar *ar, const dkk_verifier *v)
+{
+	struct dkk_dmarc_result d, m;
+	size_t i;
+
+	for (i = 0; dmarc_author_result(v, i, &d); i++) {
+		ar_method(ar, "dmarc", dkk_dmarc_result_name(d.result));
+		if (d.result == DKK_DMARC_PASS || d.result == DKK_DMARC_FAIL) {
+			ar->note.len = 0;
+			buf_printf(&ar->note, "policy %s of %s",
+			    dkk_dmarc_policy_name(d.policy), d.policy_domain);
+			if (!ar->note.failed)
+				ar_comment(ar, ar->note.p);
+		} else if (d.result != DKK_DMARC_NONE) {
+			ar_prop(ar, "reason", d.reason, SIZE_MAX, false);
+		}
+		ar_prop(ar, "header.from", d.domain, SIZE_MAX, false);
+		if (d.result == DKK_DMARC_PASS || d.result == DKK_DMARC_FAIL)
+			ar_prop(ar, "policy.dmarc",
+			    dkk_dmarc_policy_name(d.disposition), SIZE_MAX,
+			    false);
+	}
+	if (dkk_verifier_dmarc(v, &m) != DKK_OK ||
+	    m.result != DKK_DMARC_PERMERROR ||
+	    (i > 0 && strcmp(m.reason, "From field malformed") != 0 &&
+	    strcmp(m.reason, "several From fields") != 0))
+		return;
+	ar_method(ar, "dmarc", "permerror");
+	ar_prop(ar, "reason", m.reason, SIZE_MAX, false);
+}
+
 /* The field's start: the name (unless value_only) and the authserv-id. */
 static int
 ar_open(struct ar *ar, const char *authserv_id, unsigned flags)
@@ -382,6 +431,9 @@ dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,
 		}
 		if (v->adsp_on)
 			ar_adsp(&ar, v);
+		ar_spf(&ar, v);
+		if (v->dmarc_on)
+			ar_dmarc(&ar, v);
 		rc = ar_close(&ar, out);
 	} else if (rc == DKK_EINVAL) {
 		ar_close(&ar, out);

@@ -15,6 +15,7 @@ lookup_done(struct waiter *w)
 	struct lookup *lk = (struct lookup *)w;
 
 	lk->v->pending--;
+	lk->answered = true;
 }
 
 /* Start a lookup of name (taken over, freed by lookup_end()). */
@@ -32,6 +33,8 @@ lookup_begin(dkk_verifier *v, struct lookup *lk, char *name)
 	if (rc == DKK_EAGAIN) {
 		v->pending++;
 		rc = DKK_OK;
+	} else {
+		lk->answered = rc == DKK_OK;
 	}
 	return rc;
 }

@@ -157,7 +157,29 @@ header_done(dkk_verifier *v)
 		if (rc != DKK_OK)
 			return rc;
 	}
-	return adsp_start(v);
+	if ((rc = adsp_start(v)) != DKK_OK)
+		return rc;
+	rc = dmarc_start(v);
+	return rc == DKK_EAGAIN ? DKK_OK : rc;
+}
+
+/* DMARC's options: the SPF facts are copied; RFC 7489 mode needs the
+ * Public Suffix List, the system's unless one was given. */
+static int
+verifier_dmarc_opts(dkk_verifier *v, const struct dkk_verify_opts *opts)
+{
+	int rc;
+
+	v->dmarc_on = true;
+	v->dmarc_7489 = opts->rfc7489 != 0;
+	v->spf = opts->spf;
+	if (opts->spf.domain != NULL &&
+	    (v->spf.domain = dkk_strdup(opts->spf.domain)) == NULL)
+		return DKK_ENOMEM;
+	if (v->dmarc_7489 && v->ctx->psl == NULL &&
+	    (rc = dkk_ctx_use_psl(v->ctx, NULL)) != DKK_OK)
+		return rc;
+	return DKK_OK;
 }
 
 int
@@ -165,6 +187,7 @@ dkk_verifier_new(dkk_ctx *ctx, const struct dkk_verify_opts *opts,
     dkk_verifier **vp)
 {
 	dkk_verifier *v;
+	int rc;
 
 	if (ctx == NULL || vp == NULL)
 		return DKK_EINVAL;
@@ -172,6 +195,11 @@ dkk_verifier_new(dkk_ctx *ctx, const struct dkk_verify_opts *opts,
 		return DKK_ENOMEM;
 	v->ctx = ctx;
 	v->adsp_on = opts != NULL && opts->adsp != 0;
+	if (opts != NULL && opts->dmarc &&
+	    (rc = verifier_dmarc_opts(v, opts)) != DKK_OK) {
+		dkk_verifier_free(v);
+		return rc;
+	}
 	header_init(&v->hdr, ctx->limit_header_bytes, ctx->limit_header_fields);
 	bodyset_init(&v->body);
 	buf_init(&v->tmp);
@@ -194,6 +222,8 @@ dkk_verifier_free(dkk_verifier *v)
 	for (i = 0; i < v->nlookups; i++)
 		lookup_end(&v->lookups[i]);
 	adsp_clear(v);
+	dmarc_clear(v);
+	free((char *)v->spf.domain);
 	free(v->sigs);
 	free(v->lookups);
 	header_clear(&v->hdr);
@@ -283,7 +313,9 @@ dkk_verifier_update(dkk_verifier *v, const void *data, size_t len)
 	}
 	if (v->limit.len == 0)
 		bodyset_feed(&v->body, p, len);
-	return DKK_OK;
+	/* DMARC's tree walks go on while the body streams. */
+	rc = dmarc_step(v);
+	return rc == DKK_EAGAIN ? DKK_OK : sticky(v, rc);
 }
 
 static bool key_usable(dkk_verifier *v, struct vsig *vs,
@@ -424,10 +456,11 @@ evaluate(dkk_verifier *v, struct vsig *vs)
 }
 
 static void
-settle(dkk_verifier *v)
+settle_dkim(dkk_verifier *v)
 {
 	size_t i;
 
+	v->dkim_settled = true;
 	for (i = 0; i < v->nsigs; i++) {
 		struct vsig *vs = &v->sigs[i];
 
@@ -439,6 +472,11 @@ settle(dkk_verifier *v)
 	}
 	if (v->verdict != DKK_PASS && v->nsigs > 0)
 		v->verdict = v->sigs[0].res.verdict;
+}
+
+static void
+settle(dkk_verifier *v)
+{
 	adsp_settle(v);
 	if (v->limit.len > 0) {
 		v->verdict = DKK_PERMERROR;
@@ -466,6 +504,13 @@ dkk_verifier_final(dkk_verifier *v)
 	}
 	if (v->pending > 0)
 		return DKK_EAGAIN;
+	if (!v->dkim_settled)
+		settle_dkim(v);
+	if (v->dmarc_on && v->dmarc == NULL && (rc = dmarc_start(v)) !=
+	    DKK_OK && rc != DKK_EAGAIN)
+		return sticky(v, rc);
+	if ((rc = dmarc_step(v)) != DKK_OK)
+		return sticky(v, rc);
 	settle(v);
 	return DKK_OK;
 }

@@ -12,6 +12,7 @@ struct lookup {
 	dkk_verifier *v;
 	char *name;
 	struct keyent *e;
+	bool answered;		/* the answer is in (lk->e has it) */
 };
 
 struct vsig {
@@ -48,6 +49,12 @@ struct dkk_verifier {
 	struct authors authors;	/* every Author Domain, lower case */
 	struct lookup (*adsp_lk)[2];	/* per author: record, domain */
 	enum dkk_adsp *adsp_res;	/* per author */
+	/* DMARC, RFC 9989 (core/dmarc/dmarc.c) */
+	bool dmarc_on;
+	bool dmarc_7489;
+	bool dkim_settled;	/* DKIM verdicts known, DMARC may use them */
+	struct dkk_spf_facts spf;	/* spf.domain owned (copied) */
+	struct dmarc_state *dmarc;
 };
 
 /* lookup.c */
@@ -57,5 +64,17 @@ HIDDEN int adsp_start(dkk_verifier *v);
 HIDDEN void adsp_settle(dkk_verifier *v);
 HIDDEN void adsp_clear(dkk_verifier *v);
 HIDDEN int author_domain(const char *value, size_t len, char **domain);
+HIDDEN int header_authors(const struct header *h, struct authors *a);
+
+/* core/dmarc/dmarc.c: set up at the end of the header; step advances
+ * the DNS walks as far as the answers at hand allow (DKK_EAGAIN when it
+ * started lookups, DKK_OK when the result is known, or only DKIM
+ * verdicts are still missing); clear frees. */
+struct dmarc_state;
+HIDDEN int dmarc_start(dkk_verifier *v);
+HIDDEN int dmarc_step(dkk_verifier *v);
+HIDDEN void dmarc_clear(dkk_verifier *v);
+HIDDEN bool dmarc_author_result(const dkk_verifier *v, size_t i,
+    struct dkk_dmarc_result *out);
 
 #endif

@@ -1,0 +1,658 @@
+/*
+ * dmarc.c: DMARC inside the verifier, RFC 9989 section 5.3 (RFC 7489
+ * section 6.6 in RFC 7489 mode).
+ *
+ * Every Author Domain of every From field is evaluated and the worst
+ * outcome counts (11.5: "apply the DMARC mechanism to each domain found
+ * in the RFC5322.From field ... and apply the most strict policy"), so
+ * neither a second address nor a second From field can hide a domain.
+ * A From field with no author domain, or a malformed one, cannot be
+ * evaluated (4.4, 5.3.1): permerror, never pass.
+ *
+ * The lookups go through the verifier's lookups (the key cache and the
+ * context's resolver), started when the header block ends.  The policy
+ * walk of an author is also the walk that finds its Organizational
+ * Domain (4.10.1, 4.10.2), so it is made once; a DKIM d= or the SPF
+ * domain gets a walk of its own only when relaxed alignment needs its
+ * Organizational Domain.  Evaluation is re-run from the top whenever
+ * answers arrive: each step either finds what it needs in a walk, or
+ * starts the one lookup it misses and returns.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkim/verify.h"
+#include "dmarc.h"
+
+#define DMARC_PSL_DEFAULT "/usr/share/publicsuffix/public_suffix_list.dat"
+
+/* A tree walk from one domain (RFC 9989 4.10), answered lazily. */
+struct walk {
+	char *start;		/* lower case; names point into it */
+	const char *names[DMARC_WALK_MAX];
+	size_t n;
+	size_t asked;		/* lookups begun (names[0..asked-1]) */
+	size_t got;		/* answers read into found[] */
+	struct lookup lk[DMARC_WALK_MAX];
+	struct dmarc_found found[DMARC_WALK_MAX];
+};
+
+struct author {
+	const char *domain;	/* in authors */
+	struct walk walk;
+	struct lookup exist;	/* the Author Domain itself (np=) */
+	bool exist_asked;
+	struct dkk_dmarc_result res;
+	struct buf why;
+};
+
+struct dmarc_state {
+	struct authors authors;
+	size_t nfrom;		/* From fields */
+	struct author *a;
+	size_t na;
+	struct walk *ids;	/* walks of authenticated identifiers */
+	size_t nids;
+	size_t capids;
+	struct dkk_dmarc_result res;	/* the message's */
+	bool done;
+};
+
+enum { NEED = 1 };		/* a lookup was started: come back later */
+
+static char *
+dmarc_name(const char *domain)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "_dmarc.%s", domain);
+	return buf_take(&b);
+}
+
+static int
+walk_init(struct walk *w, const char *domain, const struct psl *psl)
+{
+	size_t i;
+
+	memset(w, 0, sizeof(*w));
+	if ((w->start = dkk_strdup(domain)) == NULL)
+		return DKK_ENOMEM;
+	for (i = 0; w->start[i] != '\0'; i++)
+		w->start[i] = (char)lower((unsigned char)w->start[i]);
+	if (i > 0 && w->start[i - 1] == '.')
+		w->start[i - 1] = '\0';
+	if (psl == NULL) {
+		w->n = dmarc_walk_names(w->start, w->names);
+		return DKK_OK;
+	}
+	/* RFC 7489 6.6.3: the From domain, then its Organizational
+	 * Domain by the list. */
+	w->names[w->n++] = w->start;
+	if (*w->start != '\0' && psl_org_domain(psl, w->start) != w->start)
+		w->names[w->n++] = psl_org_domain(psl, w->start);
+	return DKK_OK;
+}
+
+static void
+walk_clear(struct walk *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->asked; i++)
+		lookup_end(&w->lk[i]);
+	free(w->start);
+	memset(w, 0, sizeof(*w));
+}
+
+/* RFC 9989 4.10 step 2: records not starting with v=DMARC1 are dropped;
+ * several DMARC records at one name are all dropped (state 2). */
+static void
+walk_read(dkk_verifier *v, struct walk *w, size_t i)
+{
+	const struct dkk_dns_answer *ans = keyent_answer(w->lk[i].e);
+	struct dmarc_found *f = &w->found[i];
+	struct dmarc_rec r;
+	size_t k, n = 0;
+
+	f->state = 0;
+	if (dns_trouble(ans)) {
+		f->state = -1;
+		return;
+	}
+	if (ans->status != DKK_DNS_OK)
+		return;
+	for (k = 0; k < ans->count; k++)
+		if (dmarc_record_parse(ans->txt[k], ans->len[k],
+		    v->dmarc_7489, &r) == 1 && n++ == 0)
+			f->rec = r;
+	f->state = n == 1 ? 1 : n > 1 ? 2 : 0;
+}
+
+/* What names[i] gave, or NEED after starting its lookup (the lookups
+ * of a walk go one at a time: each depends on the one before). */
+static int
+walk_at(dkk_verifier *v, struct walk *w, size_t i,
+    const struct dmarc_found **f)
+{
+	int rc;
+
+	while (w->got <= i) {
+		if (w->asked == w->got) {
+			rc = lookup_begin(v, &w->lk[w->asked],
+			    dmarc_name(w->names[w->asked]));
+			w->asked++;
+			if (rc != DKK_OK)
+				return rc;
+		}
+		if (!w->lk[w->got].answered)
+			return NEED;
+		walk_read(v, w, w->got++);
+	}
+	*f = &w->found[i];
+	return DKK_OK;
+}
+
+/* Walk on to the end or to a psd=y/n record (4.10 steps 5 to 7).  *end
+ * gets the number of names queried; -1 (as *temp) on DNS trouble. */
+static int
+walk_all(dkk_verifier *v, struct walk *w, size_t *end, bool *temp)
+{
+	const struct dmarc_found *f;
+	size_t i;
+	int rc;
+
+	*temp = false;
+	for (i = 0; i < w->n; i++) {
+		if ((rc = walk_at(v, w, i, &f)) != DKK_OK)
+			return rc;
+		if (f->state < 0) {
+			*temp = true;
+			break;
+		}
+		if (f->state == 1 && (f->rec.psd == 'y' || f->rec.psd == 'n'))
+			break;
+	}
+	*end = i < w->n ? i + 1 : w->n;
+	return DKK_OK;
+}
+
+/* The Organizational Domain at the end of a walk (4.10.2), or by the
+ * Public Suffix List in RFC 7489 mode (3.2 of RFC 7489). */
+static int
+walk_org(dkk_verifier *v, struct walk *w, const char **org, bool *temp)
+{
+	size_t end;
+	int rc;
+
+	*temp = false;
+	if (v->dmarc_7489) {
+		*org = w->n > 1 ? w->names[1] : w->names[0];
+		return DKK_OK;
+	}
+	if ((rc = walk_all(v, w, &end, temp)) != DKK_OK || *temp)
+		return rc;
+	*org = dmarc_org_domain(w->names, w->found, end);
+	return DKK_OK;
+}
+
+/* The walk of an authenticated identifier, made once per name. */
+static int
+id_walk(dkk_verifier *v, const char *domain, struct walk **wp)
+{
+	struct dmarc_state *st = v->dmarc;
+	struct walk *w;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < st->nids; i++)
+		if (ci_equal(st->ids[i].start, strlen(st->ids[i].start),
+		    domain, strlen(domain))) {
+			*wp = &st->ids[i];
+			return DKK_OK;
+		}
+	/* At most one walk per signature and one for SPF, allocated at
+	 * once: walks hold lookups the cache points at, never moved. */
+	if (st->ids == NULL) {
+		if ((st->ids = dkk_calloc(v->nsigs + 1, sizeof(*w))) == NULL)
+			return DKK_ENOMEM;
+		st->capids = v->nsigs + 1;
+	}
+	if (st->nids == st->capids)
+		return DKK_ELIMIT;
+	w = &st->ids[st->nids];
+	if ((rc = walk_init(w, domain, v->ctx->psl)) != DKK_OK)
+		return rc;
+	st->nids++;
+	*wp = w;
+	return DKK_OK;
+}
+
+/* Do two names share their last label?  Organizational Domains are
+ * suffixes, so names without one can never align (no walk needed). */
+static bool
+same_tld(const char *a, const char *b)
+{
+	const char *x = strrchr(a, '.'), *y = strrchr(b, '.');
+
+	x = x != NULL ? x + 1 : a;
+	y = y != NULL ? y + 1 : b;
+	return ci_equal(x, strlen(x), y, strlen(y));
+}
+
+/* Identifier alignment (RFC 9989 4.4, 4.10.2): strict is equality,
+ * relaxed is equal Organizational Domains.  *aligned is 1, 0, or -1
+ * when DNS trouble kept an Organizational Domain unknown. */
+static int
+aligned(dkk_verifier *v, struct author *au, const char *id, bool strict,
+    int *out)
+{
+	const char *o1, *o2;
+	struct walk *w;
+	bool temp;
+	int rc;
+
+	*out = ci_equal(id, strlen(id), au->domain, strlen(au->domain));
+	if (*out || strict || !same_tld(id, au->domain))
+		return DKK_OK;
+	if ((rc = walk_org(v, &au->walk, &o1, &temp)) != DKK_OK)
+		return rc;
+	if (temp) {
+		*out = -1;
+		return DKK_OK;
+	}
+	if ((rc = id_walk(v, id, &w)) != DKK_OK ||
+	    (rc = walk_org(v, w, &o2, &temp)) != DKK_OK)
+		return rc;
+	*out = temp ? -1 : ci_equal(o1, strlen(o1), o2, strlen(o2));
+	return DKK_OK;
+}
+
+/* The record that applies (4.10.1): the Author Domain's own, else the
+ * Organizational Domain's, else the Public Suffix Domain's.  *idx is
+ * -1 when there is none; *temp on DNS trouble. */
+static int
+discover(dkk_verifier *v, struct author *au, int *idx, bool *temp)
+{
+	struct walk *w = &au->walk;
+	const struct dmarc_found *f;
+	const char *org;
+	size_t i, end;
+	int rc, psd_y = -1;
+
+	*idx = -1;
+	*temp = false;
+	if ((rc = walk_at(v, w, 0, &f)) != DKK_OK)
+		return rc;
+	if (f->state < 0 || f->state == 1) {
+		*temp = f->state < 0;
+		*idx = f->state == 1 ? 0 : -1;
+		return DKK_OK;
+	}
+	/* RFC 7489 6.6.3 step 5: several records end discovery. */
+	if (v->dmarc_7489 && f->state == 2)
+		return DKK_OK;
+	if (v->dmarc_7489) {
+		if (w->n > 1 && (rc = walk_at(v, w, 1, &f)) == DKK_OK) {
+			*temp = f->state < 0;
+			*idx = f->state == 1 ? 1 : -1;
+		}
+		return rc;
+	}
+	if ((rc = walk_all(v, w, &end, temp)) != DKK_OK || *temp)
+		return rc;
+	org = dmarc_org_domain(w->names, w->found, end);
+	for (i = 1; i < end; i++) {
+		if (w->found[i].state == 1 && w->names[i] == org)
+			*idx = (int)i;
+		if (w->found[i].state == 1 && w->found[i].rec.psd == 'y')
+			psd_y = (int)i;
+	}
+	if (*idx < 0)
+		*idx = psd_y;
+	return DKK_OK;
+}
+
+static void PRINTF(3, 4)
+settle_author(struct author *au, enum dkk_dmarc r, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	au->res.result = r;
+	au->why.len = 0;
+	va_start(ap, fmt);
+	buf_vprintf(&au->why, fmt, ap);
+	va_end(ap);
+}
+
+/* The policy for the Author Domain (4.10.1): p at the policy domain;
+ * below it sp, or np when the Author Domain does not exist (RFC 8020
+ * NXDOMAIN, 3.2.13).  RFC 7489 has no np. */
+static int
+author_policy(dkk_verifier *v, struct author *au, const struct dmarc_rec *r,
+    bool *temp)
+{
+	const struct dkk_dns_answer *ans;
+	int sub = r->sp >= 0 ? r->sp : r->p;
+	int rc;
+
+	*temp = false;
+	if (au->res.policy_domain == au->walk.names[0]) {
+		au->res.policy = (enum dkk_dmarc_policy)r->p;
+		return DKK_OK;
+	}
+	au->res.policy = (enum dkk_dmarc_policy)sub;
+	if (v->dmarc_7489 || r->np < 0 || r->np == sub)
+		return DKK_OK;
+	if (!au->exist_asked) {
+		au->exist_asked = true;
+		if ((rc = lookup_begin(v, &au->exist,
+		    dkk_strdup(au->walk.start))) != DKK_OK)
+			return rc;
+	}
+	if (!au->exist.answered)
+		return NEED;
+	ans = keyent_answer(au->exist.e);
+	if (dns_trouble(ans))
+		*temp = true;
+	else if (ans->status == DKK_DNS_NXDOMAIN)
+		au->res.policy = (enum dkk_dmarc_policy)r->np;
+	return DKK_OK;
+}
+
+/* RFC 7489 6.6.4: pct= applies the policy to a sample; the rest gets
+ * the next policy down.  The sample is drawn from the header block, so
+ * one message always gets the same answer. */
+static bool
+in_sample(const dkk_verifier *v, int pct)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	if (pct >= 100)
+		return true;
+	for (i = 0; i < v->hdr.raw.len; i++)
+		h = (h ^ (uint8_t)v->hdr.raw.p[i]) * 16777619u;
+	return (int)(h % 100) < pct;
+}
+
+static enum dkk_dmarc_policy
+lower_policy(enum dkk_dmarc_policy p)
+{
+	return p == DKK_DMARC_REJECT ? DKK_DMARC_QUARANTINE :
+	    DKK_DMARC_POLICY_NONE;
+}
+
+/* Every passing DKIM signature (4.4.1: "any DKIM-Authenticated
+ * Identifier") and a mailfrom SPF pass (4.4.2: DMARC relies solely on
+ * the MAIL FROM identity). */
+static int
+align_all(dkk_verifier *v, struct author *au, const struct dmarc_rec *r,
+    bool *temp)
+{
+	size_t i;
+	int rc, ok;
+
+	*temp = false;
+	for (i = 0; i < v->nsigs && !au->res.dkim_aligned; i++) {
+		if (v->sigs[i].res.verdict != DKK_PASS)
+			continue;
+		if ((rc = aligned(v, au, v->sigs[i].sg.d, r->adkim_strict,
+		    &ok)) != DKK_OK)
+			return rc;
+		au->res.dkim_aligned = ok == 1;
+		*temp = *temp || ok < 0;
+	}
+	if (v->spf.result == DKK_SPF_PASS && v->spf.scope == DKK_SPF_MAILFROM &&
+	    v->spf.domain != NULL && *v->spf.domain != '\0') {
+		if ((rc = aligned(v, au, v->spf.domain, r->aspf_strict,
+		    &ok)) != DKK_OK)
+			return rc;
+		au->res.spf_aligned = ok == 1;
+		*temp = *temp || ok < 0;
+	}
+	return DKK_OK;
+}
+
+static void
+decide_fail(dkk_verifier *v, struct author *au, const struct dmarc_rec *r)
+{
+	enum dkk_dmarc_policy d = au->res.policy;
+
+	if (!v->dmarc_7489 && r->testing && d != DKK_DMARC_POLICY_NONE) {
+		d = lower_policy(d);	/* RFC 9989 4.7, t=y */
+	} else if (v->dmarc_7489 && !in_sample(v, r->pct)) {
+		d = lower_policy(d);
+	}
+	au->res.disposition = d;
+	settle_author(au, DKK_DMARC_FAIL, "no aligned identifier passed "
+	    "(policy %s at %s%s)", dkk_dmarc_policy_name(au->res.policy),
+	    au->res.policy_domain, d != au->res.policy ?
+	    (r->testing ? ", t=y" : ", outside pct") : "");
+}
+
+/* One Author Domain, as far as the answers at hand allow. */
+static int
+author_eval(dkk_verifier *v, struct author *au)
+{
+	struct dmarc_rec r;
+	int rc, idx;
+	bool temp;
+
+	if ((rc = discover(v, au, &idx, &temp)) != DKK_OK)
+		return rc;
+	if (temp) {
+		settle_author(au, DKK_DMARC_TEMPERROR, "policy lookup for %s "
+		    "failed temporarily", au->domain);
+		return DKK_OK;
+	}
+	if (idx < 0) {
+		settle_author(au, DKK_DMARC_NONE, "no DMARC policy record "
+		    "for %s", au->domain);
+		return DKK_OK;
+	}
+	r = au->walk.found[idx].rec;
+	au->res.policy_domain = au->walk.names[idx];
+	au->res.testing = r.testing && !v->dmarc_7489;
+	if (!dmarc_record_usable(&r, v->dmarc_7489)) {
+		settle_author(au, DKK_DMARC_PERMERROR, "policy record at %s "
+		    "has an invalid p=, sp= or np= and no valid rua=",
+		    au->res.policy_domain);
+		return DKK_OK;
+	}
+	if ((rc = author_policy(v, au, &r, &temp)) != DKK_OK)
+		return rc;
+	if (!v->dkim_settled)
+		return DKK_OK;
+	if (temp) {
+		settle_author(au, DKK_DMARC_TEMPERROR, "existence check of %s "
+		    "failed temporarily", au->domain);
+		return DKK_OK;
+	}
+	if ((rc = align_all(v, au, &r, &temp)) != DKK_OK)
+		return rc;
+	if (au->res.dkim_aligned || au->res.spf_aligned)
+		settle_author(au, DKK_DMARC_PASS, "%s aligned with %s",
+		    au->res.dkim_aligned ? "a DKIM signature" : "SPF",
+		    au->domain);
+	else if (temp)
+		settle_author(au, DKK_DMARC_TEMPERROR, "an Organizational "
+		    "Domain lookup failed temporarily");
+	else
+		decide_fail(v, au, &r);
+	return DKK_OK;
+}
+
+/* How bad an outcome is, worst first (RFC 9989 11.5: the strictest
+ * failing policy counts). */
+static int
+rank(const struct dkk_dmarc_result *r)
+{
+	switch (r->result) {
+	case DKK_DMARC_FAIL:
+		return 2 - (int)r->disposition;
+	case DKK_DMARC_TEMPERROR:
+		return 3;
+	case DKK_DMARC_PERMERROR:
+		return 4;
+	case DKK_DMARC_NONE:
+		return 5;
+	default:
+		return 6;
+	}
+}
+
+static void
+settle_message(dkk_verifier *v)
+{
+	struct dmarc_state *st = v->dmarc;
+	size_t i;
+
+	for (i = 0; i < st->na; i++) {
+		struct author *au = &st->a[i];
+
+		au->res.domain = au->domain;
+		au->res.reason = au->why.failed || au->why.len == 0 ? "" :
+		    au->why.p;
+		if (i == 0 || rank(&au->res) < rank(&st->res))
+			st->res = au->res;
+	}
+	if (st->na == 0 || st->authors.malformed || st->nfrom != 1) {
+		if (st->na == 0 || rank(&st->res) > rank(&(struct
+		    dkk_dmarc_result){ .result = DKK_DMARC_PERMERROR })) {
+			st->res.result = DKK_DMARC_PERMERROR;
+			st->res.disposition = DKK_DMARC_POLICY_NONE;
+			st->res.reason = st->nfrom == 0 ? "no From field" :
+			    st->na == 0 ? "no author domain in From" :
+			    st->nfrom > 1 ? "several From fields" :
+			    "From field malformed";
+		}
+	}
+	st->done = true;
+}
+
+int
+dmarc_start(dkk_verifier *v)
+{
+	struct dmarc_state *st;
+	size_t i;
+	int rc;
+
+	if (!v->dmarc_on)
+		return DKK_OK;
+	if ((st = v->dmarc = dkk_calloc(1, sizeof(*st))) == NULL)
+		return DKK_ENOMEM;
+	if (v->limit.len > 0)
+		return dmarc_step(v);	/* the header is gone: permerror */
+	st->nfrom = hdrsel_count(&v->hdr, "From");
+	if ((rc = header_authors(&v->hdr, &st->authors)) == DKK_ENOMEM)
+		return rc;
+	if (st->authors.n > 0 && (st->a = dkk_calloc(st->authors.n,
+	    sizeof(*st->a))) == NULL)
+		return DKK_ENOMEM;
+	for (i = 0; i < st->authors.n; i++) {
+		struct author *au = &st->a[i];
+
+		au->domain = st->authors.domain[i];
+		buf_init(&au->why);
+		if ((rc = walk_init(&au->walk, au->domain, v->dmarc_7489 ?
+		    v->ctx->psl : NULL)) != DKK_OK)
+			return rc;
+		st->na++;
+	}
+	return dmarc_step(v);
+}
+
+/* Each author in turn; a NEED stops the pass (DNS answers come back
+ * through the verifier, which calls again). */
+int
+dmarc_step(dkk_verifier *v)
+{
+	struct dmarc_state *st = v->dmarc;
+	size_t i;
+	int rc;
+
+	if (st == NULL || st->done)
+		return DKK_OK;
+	if (v->limit.len > 0) {
+		st->na = 0;
+		st->nfrom = 1;
+		settle_message(v);
+		st->res.reason = "header not evaluated";
+		return DKK_OK;
+	}
+	for (i = 0; i < st->na; i++) {
+		rc = author_eval(v, &st->a[i]);
+		if (rc == NEED)
+			return DKK_EAGAIN;
+		if (rc != DKK_OK)
+			return rc;
+	}
+	if (v->dkim_settled)
+		settle_message(v);
+	return DKK_OK;
+}
+
+void
+dmarc_clear(dkk_verifier *v)
+{
+	struct dmarc_state *st = v->dmarc;
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < st->na; i++) {
+		walk_clear(&st->a[i].walk);
+		if (st->a[i].exist_asked)
+			lookup_end(&st->a[i].exist);
+		buf_clear(&st->a[i].why);
+	}
+	for (i = 0; i < st->nids; i++)
+		walk_clear(&st->ids[i]);
+	free(st->a);
+	free(st->ids);
+	authors_clear(&st->authors);
+	free(st);
+	v->dmarc = NULL;
+}
+
+int
+dkk_verifier_dmarc(const dkk_verifier *v, struct dkk_dmarc_result *out)
+{
+	if (v == NULL || out == NULL || !v->final || v->dmarc == NULL ||
+	    !v->dmarc->done)
+		return DKK_EINVAL;
+	*out = v->dmarc->res;
+	return DKK_OK;
+}
+
+int
+dkk_ctx_use_psl(dkk_ctx *ctx, const char *path)
+{
+	struct psl *psl;
+	int rc;
+
+	if (ctx == NULL)
+		return DKK_EINVAL;
+	ctx_begin(ctx);
+	rc = psl_load(path != NULL ? path : DMARC_PSL_DEFAULT, &psl,
+	    &ctx->err);
+	if (rc == DKK_OK) {
+		psl_free(ctx->psl);
+		ctx->psl = psl;
+	}
+	return ctx_end(ctx, rc);
+}
+
+/* For the A-R renderer: the i-th Author Domain's outcome, or false past
+ * the last one. */
+bool
+dmarc_author_result(const dkk_verifier *v, size_t i,
+    struct dkk_dmarc_result *out)
+{
+	if (v->dmarc == NULL || !v->dmarc->done || i >= v->dmarc->na)
+		return false;
+	*out = v->dmarc->a[i].res;
+	return true;
+}
