@@ -1,0 +1,543 @@
+/*
+ * test_dmarc.c: DMARC, RFC 9989 (core/dmarc/): the policy record, the
+ * names of the DNS Tree Walk, the Organizational Domain, the Public
+ * Suffix List of RFC 7489 mode, and the evaluation inside the verifier
+ * over a table resolver that counts its queries.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "dmarc/dmarc.h"
+
+/* ---- the record (RFC 9989 4.7, 4.8) ---- */
+
+static struct dmarc_rec
+rec(const char *txt, int want_dmarc)
+{
+	struct dmarc_rec r;
+
+	CU_ASSERT_EQUAL(dmarc_record_parse(txt, strlen(txt), false, &r),
+	    want_dmarc);
+	return r;
+}
+
+/* 4.7 v: first tag, value exactly DMARC1 (case-sensitive), else the
+ * whole record is ignored. */
+static void
+dmarc_record_version(void)
+{
+	rec("v=DMARC1", 1);
+	rec("v=DMARC1; p=reject", 1);
+	rec("v = DMARC1 ;p=none", 1);	/* 4.8 equals, dmarc-sep */
+	rec("V=DMARC1; p=none", 1);	/* ABNF "v" is case-insensitive */
+	rec("v=dmarc1; p=reject", 0);	/* %s"DMARC1" */
+	rec("v=DMARC2; p=reject", 0);
+	rec("p=reject; v=DMARC1", 0);
+	rec("v=DMARC1x; p=reject", 0);
+	rec("", 0);
+	rec("v=spf1 -all", 0);
+}
+
+/* 4.7: p, sp, np values; absent p is p=none (usable); defaults of the
+ * other tags. */
+static void
+dmarc_record_tags(void)
+{
+	struct dmarc_rec r = rec("v=DMARC1; p=Quarantine; sp=reject; np=none;"
+	    " adkim=s; aspf=s; t=y; psd=n; fo=1:d; rua=mailto:a@example.com",
+	    1);
+
+	CU_ASSERT_EQUAL(r.p, DKK_DMARC_QUARANTINE);
+	CU_ASSERT_EQUAL(r.sp, DKK_DMARC_REJECT);
+	CU_ASSERT_EQUAL(r.np, DKK_DMARC_POLICY_NONE);
+	CU_ASSERT(r.adkim_strict && r.aspf_strict && r.testing && r.rua);
+	CU_ASSERT_EQUAL(r.psd, 'n');
+	CU_ASSERT_EQUAL(r.fo, DMARC_FO_1 | DMARC_FO_D);
+	r = rec("v=DMARC1", 1);
+	CU_ASSERT(r.p < 0 && r.sp < 0 && r.np < 0 && !r.testing);
+	CU_ASSERT(!r.adkim_strict && !r.aspf_strict && r.psd == 'u');
+	CU_ASSERT_EQUAL(r.fo, DMARC_FO_0);
+	CU_ASSERT(dmarc_record_usable(&r, false));
+	CU_ASSERT_EQUAL(r.p, DKK_DMARC_POLICY_NONE);
+}
+
+/* 4.8: syntax errors in the remainder fall back to defaults; unknown
+ * tags are ignored; a repeated tag keeps its first value. */
+static void
+dmarc_record_lenient(void)
+{
+	struct dmarc_rec r = rec("v=DMARC1; p=reject; foo=bar; t=maybe; "
+	    "psd=x; adkim=q; fo=0:1; garbage; p=none; ;", 1);
+
+	CU_ASSERT_EQUAL(r.p, DKK_DMARC_REJECT);
+	CU_ASSERT(!r.testing && r.psd == 'u' && !r.adkim_strict);
+	CU_ASSERT_EQUAL(r.fo, DMARC_FO_0);
+	CU_ASSERT(!r.bad_policy);
+}
+
+/* 4.10.1: a bad p, sp or np makes the record unusable, unless rua has a
+ * valid URI: then it counts as p=none. */
+static void
+dmarc_record_bad_policy(void)
+{
+	struct dmarc_rec r = rec("v=DMARC1; p=bogus", 1);
+
+	CU_ASSERT(r.bad_policy);
+	CU_ASSERT(!dmarc_record_usable(&r, false));
+	r = rec("v=DMARC1; p=reject; sp=maybe", 1);
+	CU_ASSERT(!dmarc_record_usable(&r, false));
+	r = rec("v=DMARC1; p=reject; np=", 1);
+	CU_ASSERT(!dmarc_record_usable(&r, false));
+	r = rec("v=DMARC1; p=bogus; rua=mailto:r@example.com!10m", 1);
+	CU_ASSERT(dmarc_record_usable(&r, false));
+	CU_ASSERT_EQUAL(r.p, DKK_DMARC_POLICY_NONE);
+	r = rec("v=DMARC1; p=bogus; rua=not a uri", 1);
+	CU_ASSERT(!dmarc_record_usable(&r, false));
+}
+
+/* RFC 7489 mode: pct and ri read; np, psd and t are unknown tags (RFC
+ * 7489 6.3); p is required (6.6.3 step 6).  In RFC 9989 mode pct is a
+ * historic tag (9.3), ignored. */
+static void
+dmarc_record_rfc7489(void)
+{
+	const char *t = "v=DMARC1; p=reject; np=none; t=y; psd=y; pct=20; "
+	    "ri=3600";
+	struct dmarc_rec r;
+
+	CU_ASSERT_EQUAL(dmarc_record_parse(t, strlen(t), true, &r), 1);
+	CU_ASSERT(r.np < 0 && !r.testing && r.psd == 'u');
+	CU_ASSERT(r.pct == 20 && r.ri == 3600);
+	CU_ASSERT_EQUAL(dmarc_record_parse(t, strlen(t), false, &r), 1);
+	CU_ASSERT(r.pct == 100 && r.np == 0 && r.testing && r.psd == 'y');
+	t = "v=DMARC1; pct=101; sp=none";
+	CU_ASSERT_EQUAL(dmarc_record_parse(t, strlen(t), true, &r), 1);
+	CU_ASSERT_EQUAL(r.pct, 100);
+	CU_ASSERT(!dmarc_record_usable(&r, true));
+}
+
+/* ---- the walk (RFC 9989 4.10) ---- */
+
+static void
+walk_expect(const char *d, const char *const *want, size_t nwant)
+{
+	const char *names[DMARC_WALK_MAX];
+	size_t i, n = dmarc_walk_names(d, names);
+
+	CU_ASSERT_EQUAL(n, nwant);
+	for (i = 0; i < n && i < nwant; i++)
+		CU_ASSERT_STRING_EQUAL(names[i], want[i]);
+}
+
+/* 4.10 steps 3, 4, 7 and the example with eight queries. */
+static void
+dmarc_walk_label_skipping(void)
+{
+	static const char *const rfc[] = {
+		"a.b.c.d.e.f.g.h.i.j.mail.example.com",
+		"g.h.i.j.mail.example.com", "h.i.j.mail.example.com",
+		"i.j.mail.example.com", "j.mail.example.com",
+		"mail.example.com", "example.com", "com",
+	};
+	static const char *const small[] = { "a.mail.example.com",
+	    "mail.example.com", "example.com", "com" };
+	static const char *const eight[] = { "a.b.c.d.e.f.example.com",
+	    "b.c.d.e.f.example.com", "c.d.e.f.example.com",
+	    "d.e.f.example.com", "e.f.example.com", "f.example.com",
+	    "example.com", "com" };
+	static const char *const one[] = { "com" };
+
+	walk_expect(rfc[0], rfc, 8);
+	walk_expect(small[0], small, 4);
+	walk_expect(eight[0], eight, 8);	/* 8 labels: parent has 7 */
+	walk_expect("com", one, 1);
+	CU_ASSERT_EQUAL(dmarc_labels("a.b.c"), 3);
+}
+
+static struct dmarc_found
+found(int state, const char *txt)
+{
+	struct dmarc_found f;
+
+	memset(&f, 0, sizeof(f));
+	f.state = state;
+	if (txt != NULL)
+		dmarc_record_parse(txt, strlen(txt), false, &f.rec);
+	return f;
+}
+
+/* 4.10.2 and its three examples. */
+static void
+dmarc_org_domain_rules(void)
+{
+	const char *names[DMARC_WALK_MAX];
+	struct dmarc_found f[4];
+	size_t n = dmarc_walk_names("a.mail.example.com", names);
+
+	CU_ASSERT_EQUAL_FATAL(n, 4);
+	/* records at mail.example.com and example.com: the shortest */
+	f[0] = found(0, NULL);
+	f[1] = found(1, "v=DMARC1; p=none");
+	f[2] = found(1, "v=DMARC1; p=none");
+	f[3] = found(0, NULL);
+	CU_ASSERT_STRING_EQUAL(dmarc_org_domain(names, f, 4), "example.com");
+	/* psd=n at mail.example.com: that one (the walk stopped there) */
+	f[1] = found(1, "v=DMARC1; p=none; psd=n");
+	CU_ASSERT_STRING_EQUAL(dmarc_org_domain(names, f, 2),
+	    "mail.example.com");
+	/* only _dmarc.com, psd=y: one label below */
+	f[1] = found(0, NULL);
+	f[2] = found(0, NULL);
+	f[3] = found(1, "v=DMARC1; p=reject; psd=y");
+	CU_ASSERT_STRING_EQUAL(dmarc_org_domain(names, f, 4), "example.com");
+	/* nothing at all: the starting domain; several records count as
+	 * none (4.10 step 2) */
+	f[3] = found(2, NULL);
+	CU_ASSERT_STRING_EQUAL(dmarc_org_domain(names, f, 4),
+	    "a.mail.example.com");
+	/* psd=y at the starting domain itself: not "one below" */
+	f[0] = found(1, "v=DMARC1; psd=y");
+	CU_ASSERT_STRING_EQUAL(dmarc_org_domain(names, f, 1),
+	    "a.mail.example.com");
+}
+
+/* RFC 7489 3.2 with the list's wildcard and exception rules. */
+static void
+dmarc_psl_org_domain(void)
+{
+	char path[] = "/tmp/dkk-psl-XXXXXX";
+	struct psl *psl = NULL;
+	struct buf why;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("// comment\ncom\nuk\nco.uk\n*.ck\n!www.ck\n", f);
+	fclose(f);
+	buf_init(&why);
+	CU_ASSERT_EQUAL_FATAL(psl_load(path, &psl, &why), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(psl_org_domain(psl, "a.b.example.com"),
+	    "example.com");
+	CU_ASSERT_STRING_EQUAL(psl_org_domain(psl, "mail.Example.CO.UK"),
+	    "Example.CO.UK");
+	CU_ASSERT_STRING_EQUAL(psl_org_domain(psl, "a.b.foo.ck"), "b.foo.ck");
+	CU_ASSERT_STRING_EQUAL(psl_org_domain(psl, "a.www.ck"), "www.ck");
+	CU_ASSERT_STRING_EQUAL(psl_org_domain(psl, "x.example.test"),
+	    "example.test");	/* the implicit "*" rule */
+	CU_ASSERT_STRING_EQUAL(psl_org_domain(psl, "co.uk"), "co.uk");
+	psl_free(psl);
+	unlink(path);
+	CU_ASSERT_EQUAL(psl_load(path, &psl, &why), DKK_EIO);
+	buf_clear(&why);
+}
+
+/* ---- the verifier, over a table resolver ---- */
+
+struct table {
+	const char *const *rows;	/* name, txt (NULL: exists, no TXT) */
+	const char *fail;		/* names ending so: TEMPFAIL */
+	int dmarc_queries;
+};
+
+static int
+table_txt(void *arg, const char *name, dkk_dns_cb cb, void *cbarg)
+{
+	struct table *t = arg;
+	const char *txt[8];
+	size_t len[8], n = 0, i, nl = strlen(name), fl;
+	bool exists = false;
+	struct dkk_dns_answer a = { DKK_DNS_OK, DKK_DNSSEC_UNKNOWN, 60, 0,
+	    txt, len };
+
+	if (strncmp(name, "_dmarc.", 7) == 0)
+		t->dmarc_queries++;
+	fl = t->fail != NULL ? strlen(t->fail) : 0;
+	if (fl > 0 && nl >= fl && strcasecmp(name + nl - fl, t->fail) == 0) {
+		a.status = DKK_DNS_TEMPFAIL;
+		cb(cbarg, &a);
+		return DKK_OK;
+	}
+	for (i = 0; t->rows[i] != NULL; i += 2) {
+		if (strcasecmp(t->rows[i], name) != 0)
+			continue;
+		exists = true;
+		if (t->rows[i + 1] != NULL && n < 8) {
+			txt[n] = t->rows[i + 1];
+			len[n++] = strlen(t->rows[i + 1]);
+		}
+	}
+	a.status = exists ? DKK_DNS_OK : DKK_DNS_NXDOMAIN;
+	a.count = n;
+	cb(cbarg, &a);
+	return DKK_OK;
+}
+
+static const char *const zone_rows[] = {
+	"_dmarc.example.com", "v=DMARC1; p=reject; sp=quarantine; np=none",
+	"example.com", "v=spf1 -all",
+	"www.example.com", NULL,
+	"_dmarc.strict.test", "v=DMARC1; p=reject; aspf=s",
+	"mail.strict.test", NULL,
+	"_dmarc.testing.test", "v=DMARC1; p=reject; t=y",
+	"_dmarc.testq.test", "v=DMARC1; p=quarantine; t=y",
+	"_dmarc.two.test", "v=DMARC1; p=reject",
+	"_dmarc.two.test", "v=DMARC1; p=none",
+	"_dmarc.bad.test", "v=DMARC1; p=bogus",
+	"_dmarc.badrua.test", "v=DMARC1; p=bogus; rua=mailto:r@badrua.test",
+	"_dmarc.psd.test", "v=DMARC1; p=reject; psd=y",
+	"_dmarc.org.psd.test", "v=DMARC1; p=none",
+	"_dmarc.nosp.test", "v=DMARC1; p=reject; np=quarantine",
+	"sub.nosp.test", NULL,
+	"_dmarc.tmp.test", "v=DMARC1; p=reject",
+	NULL, NULL,
+};
+
+struct dcase {
+	const char *from;	/* the From field's value */
+	const char *spf;	/* a mailfrom SPF pass for this domain */
+	const char *fail;	/* TEMPFAIL suffix */
+	enum dkk_dmarc result;
+	enum dkk_dmarc_policy policy, disposition;
+	const char *policy_domain;
+};
+
+static void
+dmarc_case(const struct dcase *c)
+{
+	static const struct dkk_resolver ops = { .query_txt = table_txt };
+	struct table t = { zone_rows, c->fail, 0 };
+	struct dkk_verify_opts o = { .dmarc = 1 };
+	struct dkk_dmarc_result d;
+	dkk_ctx *ctx;
+	dkk_verifier *v;
+	char m[512];
+
+	if (c->spf != NULL) {
+		o.spf.result = DKK_SPF_PASS;
+		o.spf.domain = c->spf;
+	}
+	snprintf(m, sizeof(m), "From: %s\r\nSubject: x\r\n\r\nbody\r\n",
+	    c->from);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_resolver(ctx, &ops, &t), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_dmarc(v, &d), DKK_OK);
+	if (d.result != c->result || d.policy != c->policy ||
+	    d.disposition != c->disposition) {
+		fprintf(stderr, "From %s: %s %s %s (%s), want %s %s %s\n",
+		    c->from, dkk_dmarc_result_name(d.result),
+		    dkk_dmarc_policy_name(d.policy),
+		    dkk_dmarc_policy_name(d.disposition), d.reason,
+		    dkk_dmarc_result_name(c->result),
+		    dkk_dmarc_policy_name(c->policy),
+		    dkk_dmarc_policy_name(c->disposition));
+		CU_FAIL("unexpected DMARC outcome");
+	}
+	if (c->policy_domain != NULL && (d.policy_domain == NULL ||
+	    strcmp(d.policy_domain, c->policy_domain) != 0))
+		CU_FAIL("unexpected policy domain");
+	CU_ASSERT(t.dmarc_queries <= 8);
+	dkk_verifier_free(v);
+	dkk_ctx_free(ctx);
+}
+
+#define N DKK_DMARC_POLICY_NONE
+#define Q DKK_DMARC_QUARANTINE
+#define R DKK_DMARC_REJECT
+
+/* 4.10.1 policy discovery; p for the domain, sp for an existing
+ * subdomain, np for a non-existent one (3.2.13: NXDOMAIN). */
+static void
+dmarc_policy_selection(void)
+{
+	static const struct dcase cases[] = {
+		{ "a@example.com", NULL, NULL, DKK_DMARC_FAIL, R, R,
+		    "example.com" },
+		{ "a@www.example.com", NULL, NULL, DKK_DMARC_FAIL, Q, Q,
+		    "example.com" },
+		{ "a@nx.example.com", NULL, NULL, DKK_DMARC_FAIL, N, N,
+		    "example.com" },
+		/* np absent: sp, else p; np present: it decides */
+		{ "a@sub.nosp.test", NULL, NULL, DKK_DMARC_FAIL, R, R, NULL },
+		{ "a@nx.nosp.test", NULL, NULL, DKK_DMARC_FAIL, Q, Q, NULL },
+		{ "a@nothing.test", NULL, NULL, DKK_DMARC_NONE, N, N, NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		dmarc_case(&cases[i]);
+}
+
+/* 4.4 alignment: relaxed by Organizational Domain, strict by equality;
+ * only the mailfrom identity aligns (4.4.2). */
+static void
+dmarc_alignment_modes(void)
+{
+	static const struct dcase cases[] = {
+		{ "a@example.com", "example.com", NULL, DKK_DMARC_PASS, R, N,
+		    NULL },
+		{ "a@example.com", "bounce.example.com", NULL,
+		    DKK_DMARC_PASS, R, N, NULL },
+		{ "a@www.example.com", "example.com", NULL, DKK_DMARC_PASS,
+		    Q, N, NULL },
+		{ "a@example.com", "example.net", NULL, DKK_DMARC_FAIL, R, R,
+		    NULL },
+		{ "a@strict.test", "strict.test", NULL, DKK_DMARC_PASS, R, N,
+		    NULL },
+		{ "a@strict.test", "mail.strict.test", NULL, DKK_DMARC_FAIL,
+		    R, R, NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		dmarc_case(&cases[i]);
+}
+
+/* 4.7 t=y: the disposition is one level below the policy. */
+static void
+dmarc_testing_mode(void)
+{
+	static const struct dcase cases[] = {
+		{ "a@testing.test", NULL, NULL, DKK_DMARC_FAIL, R, Q, NULL },
+		{ "a@testq.test", NULL, NULL, DKK_DMARC_FAIL, Q, N, NULL },
+	};
+
+	dmarc_case(&cases[0]);
+	dmarc_case(&cases[1]);
+}
+
+/* 4.10 step 2: several DMARC records at a name count as none; 4.10.1:
+ * a bad p without rua means no DMARC processing (permerror here), with
+ * rua it is p=none. */
+static void
+dmarc_record_sets(void)
+{
+	static const struct dcase cases[] = {
+		{ "a@two.test", NULL, NULL, DKK_DMARC_NONE, N, N, NULL },
+		{ "a@bad.test", NULL, NULL, DKK_DMARC_PERMERROR, N, N, NULL },
+		{ "a@badrua.test", NULL, NULL, DKK_DMARC_FAIL, N, N, NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		dmarc_case(&cases[i]);
+}
+
+/* 4.10.1: a PSD record (psd=y) applies below it when the
+ * Organizational Domain has none; the Organizational Domain's own
+ * record wins when it exists. */
+static void
+dmarc_psd_policy(void)
+{
+	static const struct dcase cases[] = {
+		{ "a@x.other.psd.test", NULL, NULL, DKK_DMARC_FAIL, R, R,
+		    "psd.test" },
+		{ "a@x.org.psd.test", NULL, NULL, DKK_DMARC_FAIL, N, N,
+		    "org.psd.test" },
+		/* relaxed alignment stops at the PSD boundary */
+		{ "a@x.other.psd.test", "y.other.psd.test", NULL,
+		    DKK_DMARC_PASS, R, N, NULL },
+		{ "a@other.psd.test", "another.psd.test", NULL,
+		    DKK_DMARC_FAIL, R, R, NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		dmarc_case(&cases[i]);
+}
+
+/* 5.3.6: DNS trouble anywhere gives temperror, never fail. */
+static void
+dmarc_temperror(void)
+{
+	static const struct dcase cases[] = {
+		{ "a@tmp.test", NULL, "tmp.test", DKK_DMARC_TEMPERROR, N, N,
+		    NULL },
+		{ "a@x.y.tmp.test", NULL, "y.tmp.test", DKK_DMARC_TEMPERROR,
+		    N, N, NULL },
+		/* the Organizational Domain of the SPF domain */
+		{ "a@example.com", "x.example.com", "_dmarc.x.example.com",
+		    DKK_DMARC_TEMPERROR, R, N, NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		dmarc_case(&cases[i]);
+}
+
+/* 5.3.1, 11.5: each Author Domain, the strictest failure wins; no
+ * author, or a malformed From, is permerror. */
+static void
+dmarc_from_forms(void)
+{
+	static const struct dcase cases[] = {
+		{ "a@nothing.test, b@example.com", NULL, NULL,
+		    DKK_DMARC_FAIL, R, R, "example.com" },
+		{ "a@testing.test, b@example.com", NULL, NULL,
+		    DKK_DMARC_FAIL, R, R, "example.com" },
+		{ "undisclosed:;", NULL, NULL, DKK_DMARC_PERMERROR, N, N,
+		    NULL },
+		{ "", NULL, NULL, DKK_DMARC_PERMERROR, N, N, NULL },
+		{ "\"x\" <a@nothing.test", NULL, NULL, DKK_DMARC_PERMERROR,
+		    N, N, NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		dmarc_case(&cases[i]);
+}
+
+/* The eight-query bound of 4.10 over a long name with no record. */
+static void
+dmarc_query_bound(void)
+{
+	static const struct dkk_resolver ops = { .query_txt = table_txt };
+	struct table t = { zone_rows, NULL, 0 };
+	struct dkk_verify_opts o = { .dmarc = 1 };
+	const char *m = "From: a@1.2.3.4.5.6.7.8.9.10.11.12.nothing.test\r\n"
+	    "\r\nbody\r\n";
+	dkk_ctx *ctx;
+	dkk_verifier *v;
+
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_resolver(ctx, &ops, &t), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_OK);
+	CU_ASSERT_EQUAL(t.dmarc_queries, 8);
+	dkk_verifier_free(v);
+	dkk_ctx_free(ctx);
+}
+
+static const struct unit_test dmarc_tests[] = {
+	{ "dmarc_record_version", dmarc_record_version },
+	{ "dmarc_record_tags", dmarc_record_tags },
+	{ "dmarc_record_lenient", dmarc_record_lenient },
+	{ "dmarc_record_bad_policy", dmarc_record_bad_policy },
+	{ "dmarc_record_rfc7489", dmarc_record_rfc7489 },
+	{ "dmarc_walk_label_skipping", dmarc_walk_label_skipping },
+	{ "dmarc_org_domain_rules", dmarc_org_domain_rules },
+	{ "dmarc_psl_org_domain", dmarc_psl_org_domain },
+	{ "dmarc_policy_selection", dmarc_policy_selection },
+	{ "dmarc_alignment_modes", dmarc_alignment_modes },
+	{ "dmarc_testing_mode", dmarc_testing_mode },
+	{ "dmarc_record_sets", dmarc_record_sets },
+	{ "dmarc_psd_policy", dmarc_psd_policy },
+	{ "dmarc_temperror", dmarc_temperror },
+	{ "dmarc_from_forms", dmarc_from_forms },
+	{ "dmarc_query_bound", dmarc_query_bound },
+	{ NULL, NULL }
+};
+
+void
+suite_dmarc(void)
+{
+	unit_suite("dmarc", dmarc_tests);
+}
