@@ -221,7 +221,8 @@ id_walk(dkk_verifier *v, const char *domain, struct walk **wp)
 	if (st->nids == st->capids)
 		return DKK_ELIMIT;
 	w = &st->ids[st->nids];
-	if ((rc = walk_init(w, domain, v->ctx->psl)) != DKK_OK)
+	if ((rc = walk_init(w, domain, v->dmarc_7489 ? v->ctx->psl : NULL)) !=
+	    DKK_OK)
 		return rc;
 	st->nids++;
 	*wp = w;
@@ -438,7 +439,7 @@ author_eval(dkk_verifier *v, struct author *au)
 {
 	struct dmarc_rec r;
 	int rc, idx;
-	bool temp;
+	bool temp, exist_temp;
 
 	if ((rc = discover(v, au, &idx, &temp)) != DKK_OK)
 		return rc;
@@ -461,17 +462,14 @@ author_eval(dkk_verifier *v, struct author *au)
 		    au->res.policy_domain);
 		return DKK_OK;
 	}
-	if ((rc = author_policy(v, au, &r, &temp)) != DKK_OK)
+	if ((rc = author_policy(v, au, &r, &exist_temp)) != DKK_OK ||
+	    !v->dkim_settled)
 		return rc;
-	if (!v->dkim_settled)
-		return DKK_OK;
-	if (temp) {
-		settle_author(au, DKK_DMARC_TEMPERROR, "existence check of %s "
-		    "failed temporarily", au->domain);
-		return DKK_OK;
-	}
 	if ((rc = align_all(v, au, &r, &temp)) != DKK_OK)
 		return rc;
+	/* 5.3.6: a lookup that did not complete leaves neither pass nor
+	 * fail; one whose answer a pass does not need (the Author
+	 * Domain's existence, for np=) does not stop the pass. */
 	if (au->res.dkim_aligned || au->res.spf_aligned)
 		settle_author(au, DKK_DMARC_PASS, "%s aligned with %s",
 		    au->res.dkim_aligned ? "a DKIM signature" : "SPF",
@@ -479,6 +477,9 @@ author_eval(dkk_verifier *v, struct author *au)
 	else if (temp)
 		settle_author(au, DKK_DMARC_TEMPERROR, "an Organizational "
 		    "Domain lookup failed temporarily");
+	else if (exist_temp)
+		settle_author(au, DKK_DMARC_TEMPERROR, "the existence check "
+		    "of %s failed temporarily", au->domain);
 	else
 		decide_fail(v, au, &r);
 	return DKK_OK;

@@ -240,7 +240,8 @@ dmarc_psl_org_domain(void)
 
 struct table {
 	const char *const *rows;	/* name, txt (NULL: exists, no TXT) */
-	const char *fail;		/* names ending so: TEMPFAIL */
+	const char *fail;		/* names ending so: TEMPFAIL ("=name":
+					 * that name only) */
 	int dmarc_queries;
 };
 
@@ -257,7 +258,9 @@ table_txt(void *arg, const char *name, dkk_dns_cb cb, void *cbarg)
 	if (strncmp(name, "_dmarc.", 7) == 0)
 		t->dmarc_queries++;
 	fl = t->fail != NULL ? strlen(t->fail) : 0;
-	if (fl > 0 && nl >= fl && strcasecmp(name + nl - fl, t->fail) == 0) {
+	if ((fl > 0 && t->fail[0] == '=' && strcasecmp(name, t->fail + 1) ==
+	    0) || (fl > 0 && t->fail[0] != '=' && nl >= fl &&
+	    strcasecmp(name + nl - fl, t->fail) == 0)) {
 		a.status = DKK_DNS_TEMPFAIL;
 		cb(cbarg, &a);
 		return DKK_OK;
@@ -465,6 +468,12 @@ dmarc_temperror(void)
 		/* the Organizational Domain of the SPF domain */
 		{ "a@example.com", "x.example.com", "_dmarc.x.example.com",
 		    DKK_DMARC_TEMPERROR, R, N, NULL },
+		/* the Author Domain's existence, needed for np= on fail but
+		 * not for a pass */
+		{ "a@x.nosp.test", NULL, "=x.nosp.test", DKK_DMARC_TEMPERROR,
+		    R, N, NULL },
+		{ "a@x.nosp.test", "nosp.test", "=x.nosp.test",
+		    DKK_DMARC_PASS, R, N, NULL },
 	};
 	size_t i;
 
