@@ -525,7 +525,101 @@ dmarc_query_bound(void)
 	dkk_ctx_free(ctx);
 }
 
+/* RFC 9989 9.1, RFC 8601 2.7.2: spf= with smtp.mailfrom, dmarc= with
+ * header.from and policy.dmarc, read back by dkk_ar_parse(); a reason on
+ * temperror. */
+static void
+dmarc_ar_field(void)
+{
+	static const struct dkk_resolver ops = { .query_txt = table_txt };
+	struct table t = { zone_rows, NULL, 0 };
+	struct dkk_verify_opts o = { .dmarc = 1 };
+	const char *m = "From: a@www.example.com, b@tmp.test\r\n\r\nbody\r\n";
+	dkk_ctx *ctx;
+	dkk_verifier *v;
+	dkk_ar *ar = NULL;
+	char *field = NULL;
+	size_t i, k, seen = 0;
+
+	o.spf.result = DKK_SPF_FAIL;
+	o.spf.domain = "bounce.example.net";
+	t.fail = "_dmarc.tmp.test";
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_resolver(ctx, &ops, &t), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.example",
+	    DKK_FIELD_VALUE_ONLY, &field), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_ar_parse(field, strlen(field), &ar),
+	    DKK_OK);
+	CU_ASSERT(ar->complete);
+	for (i = 0; i < ar->nresults; i++) {
+		const struct dkk_ar_result *r = &ar->results[i];
+		const char *want = NULL;
+
+		for (k = 0; k < r->nprops; k++) {
+			const struct dkk_ar_prop *p = &r->props[k];
+
+			if (strcmp(r->method, "spf") == 0 &&
+			    strcmp(p->ptype, "smtp") == 0 &&
+			    strcmp(p->property, "mailfrom") == 0)
+				want = "bounce.example.net";
+			else if (strcmp(r->method, "dmarc") == 0 &&
+			    strcmp(p->ptype, "header") == 0)
+				want = strcmp(r->result, "fail") == 0 ?
+				    "www.example.com" : "tmp.test";
+			else if (strcmp(p->ptype, "policy") == 0 &&
+			    strcmp(p->property, "dmarc") == 0)
+				want = "quarantine";
+			else
+				continue;
+			CU_ASSERT_STRING_EQUAL(p->value, want);
+			seen++;
+		}
+		if (strcmp(r->method, "dmarc") == 0 &&
+		    strcmp(r->result, "temperror") == 0)
+			CU_ASSERT_PTR_NOT_NULL(r->reason);
+	}
+	CU_ASSERT_EQUAL(seen, 4);
+	dkk_ar_free(ar);
+	free(field);
+	dkk_verifier_free(v);
+	dkk_ctx_free(ctx);
+}
+
+/* DMARC off: no dmarc= or spf= (the field is as it always was), and
+ * dkk_verifier_dmarc() says so. */
+static void
+dmarc_off_by_default(void)
+{
+	static const struct dkk_resolver ops = { .query_txt = table_txt };
+	struct table t = { zone_rows, NULL, 0 };
+	const char *m = "From: a@example.com\r\n\r\nbody\r\n";
+	struct dkk_dmarc_result d;
+	dkk_ctx *ctx;
+	dkk_verifier *v;
+	char *field = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_resolver(ctx, &ops, &t), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, NULL, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_dmarc(v, &d), DKK_EINVAL);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", DKK_FIELD_VALUE_ONLY |
+	    DKK_FIELD_ONE_LINE,
+	    &field), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(field, "mx; dkim=none");
+	CU_ASSERT_EQUAL(t.dmarc_queries, 0);
+	free(field);
+	dkk_verifier_free(v);
+	dkk_ctx_free(ctx);
+}
+
 static const struct unit_test dmarc_tests[] = {
+	{ "dmarc_ar_field", dmarc_ar_field },
+	{ "dmarc_off_by_default", dmarc_off_by_default },
 	{ "dmarc_record_version", dmarc_record_version },
 	{ "dmarc_record_tags", dmarc_record_tags },
 	{ "dmarc_record_lenient", dmarc_record_lenient },
