@@ -8,7 +8,9 @@
  * favor of default values (if any) or ignored outright" (4.8).  So a
  * piece without '=', a bad t/psd/adkim/aspf/fo value or a repeated tag
  * (the first one counts: a second is a syntax error in the remainder)
- * never voids the record.  Bad p, sp or np values are the exception
+ * never voids the record.  Tag names and the keyword values compare
+ * without regard to case (ABNF literals, RFC 5234 2.3); "DMARC1" is the
+ * one case-sensitive value (%s in 4.8).  Bad p, sp or np values are the exception
  * 4.10.1 makes: they decide whether the record is used at all
  * (dmarc_record_usable).  Whitespace around '=' and ';' is allowed
  * (dmarc-sep, equals), and before the first tag as in the DKIM
@@ -207,9 +209,10 @@ record_tag(struct dmarc_rec *r, const struct piece *pc, bool rfc7489,
 	size_t i, n = pc->vlen;
 	long num;
 
+	/* Tag names as ABNF literals (RFC 7489 6.4 spells each tag out):
+	 * in any case. */
 	for (i = 0; names[i] != NULL; i++)
-		if (pc->nlen == strlen(names[i]) &&
-		    memcmp(pc->name, names[i], pc->nlen) == 0)
+		if (ci_equals(pc->name, pc->nlen, names[i]))
 			break;
 	if (names[i] == NULL || (*seen & (1u << i)) || v == NULL)
 		return;

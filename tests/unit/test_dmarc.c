@@ -57,6 +57,8 @@ dmarc_record_tags(void)
 	CU_ASSERT(r.adkim_strict && r.aspf_strict && r.testing && r.rua);
 	CU_ASSERT_EQUAL(r.psd, 'n');
 	CU_ASSERT_EQUAL(r.fo, DMARC_FO_1 | DMARC_FO_D);
+	r = rec("v=DMARC1; P=REJECT; SP = none", 1);	/* ABNF literals */
+	CU_ASSERT(r.p == DKK_DMARC_REJECT && r.sp == DKK_DMARC_POLICY_NONE);
 	r = rec("v=DMARC1", 1);
 	CU_ASSERT(r.p < 0 && r.sp < 0 && r.np < 0 && !r.testing);
 	CU_ASSERT(!r.adkim_strict && !r.aspf_strict && r.psd == 'u');
@@ -617,7 +619,85 @@ dmarc_off_by_default(void)
 	dkk_ctx_free(ctx);
 }
 
+/* An asynchronous resolver over the table: answers come one at a time
+ * from wait(), as from libunbound, so the walk goes on across calls of
+ * dkk_verifier_final() (the host's event loop, DKK_EAGAIN meanwhile). */
+struct later {
+	struct table t;
+	int n;
+	char *name[32];
+	dkk_dns_cb cb[32];
+	void *cbarg[32];
+	int answered;
+};
+
+static int
+later_txt(void *arg, const char *name, dkk_dns_cb cb, void *cbarg)
+{
+	struct later *l = arg;
+
+	if (l->n == 32)
+		return DKK_ELIMIT;
+	l->name[l->n] = strdup(name);
+	l->cb[l->n] = cb;
+	l->cbarg[l->n++] = cbarg;
+	return DKK_OK;
+}
+
+static int
+later_wait(void *arg)
+{
+	struct later *l = arg;
+
+	if (l->answered == l->n)
+		return DKK_ESTATE;
+	table_txt(&l->t, l->name[l->answered], l->cb[l->answered],
+	    l->cbarg[l->answered]);
+	free(l->name[l->answered++]);
+	return DKK_OK;
+}
+
+static void
+dmarc_async_walk(void)
+{
+	static const struct dkk_resolver ops = { .query_txt = later_txt,
+	    .wait = later_wait };
+	struct later l;
+	struct dkk_verify_opts o = { .dmarc = 1 };
+	const char *m = "From: a@x.y.example.com\r\n\r\nbody\r\n";
+	struct dkk_dmarc_result d;
+	dkk_ctx *ctx;
+	dkk_verifier *v;
+	int rc, rounds = 0;
+
+	memset(&l, 0, sizeof(l));
+	l.t.rows = zone_rows;
+	o.spf.result = DKK_SPF_PASS;
+	o.spf.domain = "bounce.example.com";
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_resolver(ctx, &ops, &l), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	/* the first _dmarc query left with the header block */
+	CU_ASSERT_EQUAL(l.n, 1);
+	while ((rc = dkk_verifier_final(v)) == DKK_EAGAIN && rounds++ < 50)
+		CU_ASSERT_EQUAL_FATAL(dkk_ctx_wait(ctx), DKK_OK);
+	CU_ASSERT_EQUAL(rc, DKK_OK);
+	CU_ASSERT(rounds > 2);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_dmarc(v, &d), DKK_OK);
+	CU_ASSERT_EQUAL(d.result, DKK_DMARC_PASS);
+	CU_ASSERT(d.spf_aligned);
+	CU_ASSERT_STRING_EQUAL(d.policy_domain, "example.com");
+	/* x.y.example.com does not exist: np=none (RFC 9989 4.7) */
+	CU_ASSERT_EQUAL(d.policy, DKK_DMARC_POLICY_NONE);
+	dkk_verifier_free(v);
+	while (l.answered < l.n)
+		free(l.name[l.answered++]);
+	dkk_ctx_free(ctx);
+}
+
 static const struct unit_test dmarc_tests[] = {
+	{ "dmarc_async_walk", dmarc_async_walk },
 	{ "dmarc_ar_field", dmarc_ar_field },
 	{ "dmarc_off_by_default", dmarc_off_by_default },
 	{ "dmarc_record_version", dmarc_record_version },
