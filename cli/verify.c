@@ -326,8 +326,8 @@ spf_setup(dkk_ctx *ctx, struct vopts *o)
 	int rc;
 
 	if (o->spfq.client_ip == NULL) {
-		o->spf.scope = o->spfq.mail_from != NULL ? DKK_SPF_MAILFROM :
-		    DKK_SPF_HELO;
+		o->spf.scope = o->spfq.mail_from == NULL &&
+		    o->spfq.helo != NULL ? DKK_SPF_HELO : DKK_SPF_MAILFROM;
 		d = o->spfq.mail_from != NULL && *o->spfq.mail_from != '\0' ?
 		    o->spfq.mail_from : o->spfq.helo;
 		if (d != NULL && (o->spf_domain = strdup(addr_domain(d))) !=

@@ -386,7 +386,8 @@ struct dkk_spf_facts {
 	enum dkk_spf_result result;
 	enum dkk_spf_scope scope;	/* only a mailfrom pass aligns
 					 * (RFC 9989 4.4.2) */
-	const char *domain;	/* the domain checked; copied */
+	const char *domain;	/* the domain checked (or an address: its
+				 * domain counts); copied */
 };
 
 /* What one verifier does besides DKIM: per-message choices, so that the

@@ -173,9 +173,18 @@ verifier_dmarc_opts(dkk_verifier *v, const struct dkk_verify_opts *opts)
 	v->dmarc_on = true;
 	v->dmarc_7489 = opts->rfc7489 != 0;
 	v->spf = opts->spf;
-	if (opts->spf.domain != NULL &&
-	    (v->spf.domain = dkk_strdup(opts->spf.domain)) == NULL)
-		return DKK_ENOMEM;
+	if (opts->spf.domain != NULL) {
+		/* An address (as smtp.mailfrom may hold, RFC 8601 2.7.2)
+		 * stands for its domain. */
+		const char *d = strrchr(opts->spf.domain, '@');
+		char *copy;
+
+		d = d != NULL ? d + 1 : opts->spf.domain;
+		if ((copy = dkk_strdup(d)) == NULL)
+			return DKK_ENOMEM;
+		copy[strcspn(copy, ">")] = '\0';
+		v->spf.domain = copy;
+	}
 	if (v->dmarc_7489 && v->ctx->psl == NULL &&
 	    (rc = dkk_ctx_use_psl(v->ctx, NULL)) != DKK_OK)
 		return rc;

@@ -398,6 +398,9 @@ dmarc_alignment_modes(void)
 		    NULL },
 		{ "a@strict.test", "mail.strict.test", NULL, DKK_DMARC_FAIL,
 		    R, R, NULL },
+		/* an address as SPF's domain (smtp.mailfrom) */
+		{ "a@strict.test", "<bounce@strict.test>", NULL,
+		    DKK_DMARC_PASS, R, N, NULL },
 	};
 	size_t i;
 
