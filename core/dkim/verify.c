@@ -323,7 +323,7 @@ dkk_verifier_update(dkk_verifier *v, const void *data, size_t len)
 	if (v->limit.len == 0)
 		bodyset_feed(&v->body, p, len);
 	/* DMARC's tree walks go on while the body streams. */
-	rc = dmarc_step(v);
+	rc = dmarc_poll(v);
 	return rc == DKK_EAGAIN ? DKK_OK : sticky(v, rc);
 }
 

@@ -73,6 +73,7 @@ HIDDEN int header_authors(const struct header *h, struct authors *a);
 struct dmarc_state;
 HIDDEN int dmarc_start(dkk_verifier *v);
 HIDDEN int dmarc_step(dkk_verifier *v);
+HIDDEN int dmarc_poll(dkk_verifier *v);
 HIDDEN void dmarc_clear(dkk_verifier *v);
 HIDDEN bool dmarc_author_result(const dkk_verifier *v, size_t i,
     struct dkk_dmarc_result *out);

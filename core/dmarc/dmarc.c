@@ -9,6 +9,19 @@
  * A From field with no author domain, or a malformed one, cannot be
  * evaluated (4.4, 5.3.1): permerror, never pass.
  *
+ * The From answers, and why.  RFC 9989 puts a message without exactly
+ * one Author Domain outside its scope (4.2, 5.3.1: "validation is not
+ * possible and the process terminates") and warns that this is an
+ * attack (11.5).  So: several domains (addresses or From fields) are
+ * each evaluated, as 11.5 recommends, and a fail among them is the
+ * message's, with the strictest disposition; when nothing fails, a
+ * message with no Author Domain (From missing, empty, a group without
+ * members), a malformed From or several From fields is permerror (the
+ * registered result for "an error ... that is unrecoverable", 9.2),
+ * not none: none would tell a host "no policy to apply", which is
+ * exactly what the sender of such a message wants.  A non-existent
+ * Author Domain (NXDOMAIN, 3.2.13) below the policy domain gets np=.
+ *
  * The lookups go through the verifier's lookups (the key cache and the
  * context's resolver), started when the header block ends.  The policy
  * walk of an author is also the walk that finds its Organizational
@@ -56,6 +69,9 @@ struct dmarc_state {
 	size_t capids;
 	struct dkk_dmarc_result res;	/* the message's */
 	bool done;
+	bool parked;		/* only the DKIM verdicts are missing */
+	bool need;		/* waiting for a lookup ... */
+	size_t pending_then;	/* ... begun when v->pending was this */
 };
 
 enum { NEED = 1 };		/* a lookup was started: come back later */
@@ -576,6 +592,7 @@ dmarc_step(dkk_verifier *v)
 
 	if (st == NULL || st->done)
 		return DKK_OK;
+	st->need = st->parked = false;
 	if (v->limit.len > 0) {
 		st->na = 0;
 		st->nfrom = 1;
@@ -585,14 +602,33 @@ dmarc_step(dkk_verifier *v)
 	}
 	for (i = 0; i < st->na; i++) {
 		rc = author_eval(v, &st->a[i]);
-		if (rc == NEED)
+		if (rc == NEED) {
+			st->need = true;
+			st->pending_then = v->pending;
 			return DKK_EAGAIN;
+		}
 		if (rc != DKK_OK)
 			return rc;
 	}
 	if (v->dkim_settled)
 		settle_message(v);
+	else
+		st->parked = true;
 	return DKK_OK;
+}
+
+/* dmarc_step() for the body's chunks: only when an answer may have come
+ * in since the last step (a host feeding line by line calls this for
+ * every line). */
+int
+dmarc_poll(dkk_verifier *v)
+{
+	struct dmarc_state *st = v->dmarc;
+
+	if (st == NULL || st->done || st->parked ||
+	    (st->need && v->pending >= st->pending_then))
+		return DKK_OK;
+	return dmarc_step(v);
 }
 
 void
