@@ -481,6 +481,10 @@ cmd_adsp(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	if ((rc = parse_opts(argc, argv, &o, "adsp", adsp_usage)) >= 0)
 		return rc;
+	if (o.dmarc || o.spfq.client_ip != NULL || o.spfq.helo != NULL ||
+	    o.spfq.mail_from != NULL)
+		return usage_error("adsp", "DMARC and SPF options belong to "
+		    "verify");
 	o.adsp = o.adsp_only = 1;
 	return verify_files(&o, argc - optind, argv + optind);
 }

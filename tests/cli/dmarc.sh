@@ -155,6 +155,15 @@ j=json.loads(open('out.json').readline()); \
 sys.exit(0 if j['dmarc']['result']=='temperror' else 1)"
 ok_if "an unreachable resolver: temperror, exit 1" $? \
     "exit $st: $(cat out.json err)"
+# Usage errors exit 2 with a message.
+check_status 2 "a bad --client-ip is a usage error" "$DKIMKIT" verify \
+    --zone zone --dmarc --client-ip 192.0.2.300 --mail-from a@example.com \
+    aligned.eml
+check_status 2 "--client-ip needs --mail-from or --helo" "$DKIMKIT" verify \
+    --zone zone --dmarc --client-ip 192.0.2.1 aligned.eml
+check_status 2 "adsp takes no DMARC option" "$DKIMKIT" adsp --zone zone \
+    --dmarc aligned.eml
+
 # The eight-query bound (RFC 9989 4.10), counted at a real unbound on
 # loopback: a 15-label Author Domain without any record is walked with
 # exactly the RFC's eight _dmarc queries; example.com stops after one.
