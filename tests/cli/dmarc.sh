@@ -155,6 +155,13 @@ j=json.loads(open('out.json').readline()); \
 sys.exit(0 if j['dmarc']['result']=='temperror' else 1)"
 ok_if "an unreachable resolver: temperror, exit 1" $? \
     "exit $st: $(cat out.json err)"
+# Plain output: one spf and one dmarc line.
+"$DKIMKIT" verify --zone zone --dmarc --authserv-id mx.test sub.eml \
+    > plain.txt 2>&1
+grep -q '^  dmarc: fail (www.example.com, policy quarantine at example.com, disposition quarantine): ' plain.txt &&
+    grep -q '^  spf: none ' plain.txt
+ok_if "plain output names the DMARC outcome" $? "$(cat plain.txt)"
+
 # Usage errors exit 2 with a message.
 check_status 2 "a bad --client-ip is a usage error" "$DKIMKIT" verify \
     --zone zone --dmarc --client-ip 192.0.2.300 --mail-from a@example.com \
