@@ -17,10 +17,15 @@
  *	adsp/			ADSP, on the verifier (dkim/verify.h)
  *	spf/spf.h		SPF (RFC 7208) on the DNS layer: records,
  *				macros, check_host()
+ *	dmarc/dmarc.h		DMARC (RFC 9989, RFC 7489): policy records,
+ *				the DNS Tree Walk, the Public Suffix List,
+ *				the evaluation on the verifier (dkim/verify.h)
+ *				with the SPF result the host gives
  *	policy/policy.h		the signing policy: opendkim.conf, its
  *				tables and host lists, the decision
  *
- * ctx.c and names.c, at the top, tie the layers together.
+ * ctx.c and names.c, at the top, tie the layers together (ctx.c frees
+ * the context's Public Suffix List: psl_free, declared below).
  */
 #ifndef DKK_INTERNAL_H
 #define DKK_INTERNAL_H
