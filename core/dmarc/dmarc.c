@@ -100,7 +100,8 @@ walk_init(struct walk *w, const char *domain, const struct psl *psl)
 		w->start[i - 1] = '\0';
 	if (psl == NULL) {
 		w->n = dmarc_walk_names(w->start, w->names);
-		if (w->n == 0)		/* "" or ".": one query, found nothing */
+		/* "" or ".": one query, which finds nothing */
+		if (w->n == 0)
 			w->names[w->n++] = w->start;
 		return DKK_OK;
 	}

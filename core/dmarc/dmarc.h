@@ -60,9 +60,10 @@ HIDDEN size_t dmarc_walk_names(const char *domain,
 /* walk.c: labels in a domain name ("a.b" has 2). */
 HIDDEN size_t dmarc_labels(const char *domain);
 
-/* walk.c: what a walk found at names[i]: 1 one DMARC record (*rec),
- * 0 none (no record, several records, other TXT only), -1 a DNS
- * temporary failure. */
+/* What a walk found at names[i]: state 1 one DMARC record (rec), 0 none
+ * (no answer, or TXT records that are not DMARC), 2 several DMARC
+ * records (all dropped: none for the walk), -1 a DNS temporary
+ * failure. */
 struct dmarc_found {
 	int state;
 	struct dmarc_rec rec;
@@ -70,8 +71,7 @@ struct dmarc_found {
 
 /* walk.c: the Organizational Domain by RFC 9989 4.10.2 from the n names
  * a walk queried and what each gave (stopped at a psd=y/n record or at
- * the end): an index into names, or -1 for "one label below
- * names[psd_y]" (*below gets that name, a suffix of names[0]). */
+ * the end): a suffix of names[0] (a pointer into it). */
 HIDDEN const char *dmarc_org_domain(const char *const *names,
     const struct dmarc_found *found, size_t n);
 

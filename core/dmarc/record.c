@@ -10,8 +10,8 @@
  * (the first one counts: a second is a syntax error in the remainder)
  * never voids the record.  Tag names and the keyword values compare
  * without regard to case (ABNF literals, RFC 5234 2.3); "DMARC1" is the
- * one case-sensitive value (%s in 4.8).  Bad p, sp or np values are the exception
- * 4.10.1 makes: they decide whether the record is used at all
+ * one case-sensitive value (%s in 4.8).  Bad p, sp or np values are the
+ * exception 4.10.1 makes: they decide whether the record is used at all
  * (dmarc_record_usable).  Whitespace around '=' and ';' is allowed
  * (dmarc-sep, equals), and before the first tag as in the DKIM
  * tag-value syntax the record follows (4.7).

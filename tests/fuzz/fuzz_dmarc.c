@@ -15,7 +15,7 @@
 
 static const char *rec;
 static size_t reclen;
-static struct psl *psl;		/* loaded once: a fresh context each run */
+static struct psl *psl;	/* loaded once; a fresh context each run */
 static bool psl_tried;
 
 static int
