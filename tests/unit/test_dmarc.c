@@ -623,7 +623,8 @@ dmarc_off_by_default(void)
 }
 
 /* An asynchronous resolver over the table: answers come one at a time
- * from wait(), as from libunbound, so the walk goes on across calls of
+ * from wait(), as from libunbound, so the walk (RFC 9989 4.10, each
+ * query depends on the one before) goes on across calls of
  * dkk_verifier_final() (the host's event loop, DKK_EAGAIN meanwhile). */
 struct later {
 	struct table t;
