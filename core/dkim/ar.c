@@ -348,7 +348,8 @@ ar_spf(struct ar *ar, const dkk_verifier *v)
 static void
 ar_dmarc(struct ar *ar, const dkk_verifier *v)
 {
-	struct dkk_dmarc_result d, m;
+	struct dkk_dmarc_result d;
+	const char *problem = dmarc_from_problem(v);
 	size_t i;
 
 	for (i = 0; dmarc_author_result(v, i, &d); i++) {
@@ -368,13 +369,10 @@ ar_dmarc(struct ar *ar, const dkk_verifier *v)
 			    dkk_dmarc_policy_name(d.disposition), SIZE_MAX,
 			    false);
 	}
-	if (dkk_verifier_dmarc(v, &m) != DKK_OK ||
-	    m.result != DKK_DMARC_PERMERROR ||
-	    (i > 0 && strcmp(m.reason, "From field malformed") != 0 &&
-	    strcmp(m.reason, "several From fields") != 0))
+	if (problem == NULL)
 		return;
 	ar_method(ar, "dmarc", "permerror");
-	ar_prop(ar, "reason", m.reason, SIZE_MAX, false);
+	ar_prop(ar, "reason", problem, SIZE_MAX, false);
 }
 
 /* The field's start: the name (unless value_only) and the authserv-id. */

@@ -77,5 +77,6 @@ HIDDEN int dmarc_poll(dkk_verifier *v);
 HIDDEN void dmarc_clear(dkk_verifier *v);
 HIDDEN bool dmarc_author_result(const dkk_verifier *v, size_t i,
     struct dkk_dmarc_result *out);
+HIDDEN const char *dmarc_from_problem(const dkk_verifier *v);
 
 #endif

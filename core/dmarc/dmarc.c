@@ -72,6 +72,7 @@ struct dmarc_state {
 	bool parked;		/* only the DKIM verdicts are missing */
 	bool need;		/* waiting for a lookup ... */
 	size_t pending_then;	/* ... begun when v->pending was this */
+	const char *problem;	/* why From made the result permerror */
 };
 
 enum { NEED = 1 };		/* a lookup was started: come back later */
@@ -523,10 +524,26 @@ rank(const struct dkk_dmarc_result *r)
 	}
 }
 
+/* Why From cannot be evaluated as one Author Domain, or NULL. */
+static const char *
+from_problem(const struct dmarc_state *st)
+{
+	if (st->nfrom == 0)
+		return "no From field";
+	if (st->na == 0)
+		return "no author domain in From";
+	if (st->nfrom > 1)
+		return "several From fields";
+	return st->authors.malformed ? "From field malformed" : NULL;
+}
+
+/* The worst author's outcome; a From problem makes none or pass a
+ * permerror (a fail or temperror stays: it is worse). */
 static void
 settle_message(dkk_verifier *v)
 {
 	struct dmarc_state *st = v->dmarc;
+	const char *problem = from_problem(st);
 	size_t i;
 
 	for (i = 0; i < st->na; i++) {
@@ -538,16 +555,12 @@ settle_message(dkk_verifier *v)
 		if (i == 0 || rank(&au->res) < rank(&st->res))
 			st->res = au->res;
 	}
-	if (st->na == 0 || st->authors.malformed || st->nfrom != 1) {
-		if (st->na == 0 || rank(&st->res) > rank(&(struct
-		    dkk_dmarc_result){ .result = DKK_DMARC_PERMERROR })) {
-			st->res.result = DKK_DMARC_PERMERROR;
-			st->res.disposition = DKK_DMARC_POLICY_NONE;
-			st->res.reason = st->nfrom == 0 ? "no From field" :
-			    st->na == 0 ? "no author domain in From" :
-			    st->nfrom > 1 ? "several From fields" :
-			    "From field malformed";
-		}
+	if (problem != NULL && (st->na == 0 ||
+	    st->res.result == DKK_DMARC_NONE ||
+	    st->res.result == DKK_DMARC_PASS)) {
+		st->res.result = DKK_DMARC_PERMERROR;
+		st->res.disposition = DKK_DMARC_POLICY_NONE;
+		st->res.reason = st->problem = problem;
 	}
 	st->done = true;
 }
@@ -600,7 +613,7 @@ dmarc_step(dkk_verifier *v)
 		st->na = 0;
 		st->nfrom = 1;
 		settle_message(v);
-		st->res.reason = "header not evaluated";
+		st->res.reason = st->problem = "header not evaluated";
 		return DKK_OK;
 	}
 	for (i = 0; i < st->na; i++) {
@@ -683,6 +696,13 @@ dkk_ctx_use_psl(dkk_ctx *ctx, const char *path)
 		ctx->psl = psl;
 	}
 	return ctx_end(ctx, rc);
+}
+
+/* Why the From field made the message's result permerror, or NULL. */
+const char *
+dmarc_from_problem(const dkk_verifier *v)
+{
+	return v->dmarc != NULL && v->dmarc->done ? v->dmarc->problem : NULL;
 }
 
 /* For the A-R renderer: the i-th Author Domain's outcome, or false past

@@ -700,7 +700,43 @@ dmarc_async_walk(void)
 	dkk_ctx_free(ctx);
 }
 
+/* A header block over a limit is not evaluated: DMARC is permerror with
+ * the reason, in the getter and the A-R field, and makes no query. */
+static void
+dmarc_header_over_limit(void)
+{
+	static const struct dkk_resolver ops = { .query_txt = table_txt };
+	struct table t = { zone_rows, NULL, 0 };
+	struct dkk_verify_opts o = { .dmarc = 1 };
+	const char *m = "From: a@example.com\r\nTo: b@example.com\r\n"
+	    "Subject: x\r\n\r\nbody\r\n";
+	struct dkk_dmarc_result d;
+	dkk_ctx *ctx;
+	dkk_verifier *v;
+	char *field = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_resolver(ctx, &ops, &t), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_limit(ctx, DKK_LIMIT_HEADER_FIELDS,
+	    2), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_dmarc(v, &d), DKK_OK);
+	CU_ASSERT_EQUAL(d.result, DKK_DMARC_PERMERROR);
+	CU_ASSERT_STRING_EQUAL(d.reason, "header not evaluated");
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", DKK_FIELD_VALUE_ONLY |
+	    DKK_FIELD_ONE_LINE, &field), DKK_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(field,
+	    "dmarc=permerror reason=\"header not evaluated\""));
+	CU_ASSERT_EQUAL(t.dmarc_queries, 0);
+	free(field);
+	dkk_verifier_free(v);
+	dkk_ctx_free(ctx);
+}
+
 static const struct unit_test dmarc_tests[] = {
+	{ "dmarc_header_over_limit", dmarc_header_over_limit },
 	{ "dmarc_async_walk", dmarc_async_walk },
 	{ "dmarc_ar_field", dmarc_ar_field },
 	{ "dmarc_off_by_default", dmarc_off_by_default },
