@@ -395,7 +395,11 @@ struct dkk_spf_facts {
  * struct, then set what is wanted; NULL means all off. */
 struct dkk_verify_opts {
 	int adsp;		/* evaluate ADSP (RFC 5617) too */
-	int dmarc;		/* evaluate DMARC (RFC 9989) too */
+	int dmarc;		/* evaluate DMARC (RFC 9989) too: its
+				 * lookups start when the header block ends,
+				 * on the context's resolver; the result is
+				 * known when _final() says DKK_OK
+				 * (dkk_verifier_dmarc()) */
 	int rfc7489;		/* with dmarc: as RFC 7489 does it (the
 				 * Public Suffix List, pct=, no np=/psd=/t=);
 				 * the list is dkk_ctx_use_psl()'s, else the
