@@ -21,7 +21,12 @@ PY="${PYTHON:-/usr/bin/python3}"
     --out other.pem >> zone || bail_out "keygen"
 "$DKIMKIT" keygen --algorithm ed25519 --domain example.com --selector x \
     --out bad.pem > /dev/null || bail_out "keygen"
+for d in strict.test mail.strict.test; do
+	"$DKIMKIT" keygen --algorithm ed25519 --domain "$d" --selector ed \
+	    --out "$d.pem" >> zone || bail_out "keygen"
+done
 cat >> zone <<'ZONE'
+_dmarc.strict.test. 300 IN TXT "v=DMARC1; p=reject; adkim=s"
 _dmarc.example.com. 300 IN TXT "v=DMARC1; p=reject; sp=quarantine"
 example.com.        300 IN TXT "v=spf1 ip4:192.0.2.1 -all"
 www.example.com.    300 IN A 192.0.2.1
@@ -73,6 +78,15 @@ expect "an unaligned pass does not rescue an aligned failure" 1 \
 j['signatures'][0]['result']=='pass'" badsig-evil.eml
 expect "relaxed alignment of mail.example.com" 0 \
     "d['result']=='pass' and d['dkim_aligned']" relaxed.eml
+# adkim=s (RFC 9989 4.7, 4.4): only d= equal to the Author Domain.
+msg strict.test > strict.eml
+sign strict.test.pem strict.test < strict.eml > strict-own.eml
+sign mail.strict.test.pem mail.strict.test < strict.eml > strict-sub.eml
+expect "adkim=s: d= equal to the Author Domain passes" 0 \
+    "d['result']=='pass' and d['dkim_aligned']" strict-own.eml
+expect "adkim=s: d= of a subdomain does not align" 1 \
+    "d['result']=='fail' and d['disposition']=='reject' and \
+j['signatures'][0]['result']=='pass'" strict-sub.eml
 expect "a subdomain gets sp=" 1 \
     "d['result']=='fail' and d['policy']=='quarantine' and \
 d['policy_domain']=='example.com' and d['domain']=='www.example.com'" sub.eml
