@@ -183,6 +183,8 @@ verifier_dmarc_opts(dkk_verifier *v, const struct dkk_verify_opts *opts)
 		if ((copy = dkk_strdup(d)) == NULL)
 			return DKK_ENOMEM;
 		copy[strcspn(copy, ">")] = '\0';
+		if (*copy != '\0' && copy[strlen(copy) - 1] == '.')
+			copy[strlen(copy) - 1] = '\0';	/* absolute name */
 		v->spf.domain = copy;
 	}
 	if (v->dmarc_7489 && v->ctx->psl == NULL &&

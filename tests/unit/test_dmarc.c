@@ -401,6 +401,8 @@ dmarc_alignment_modes(void)
 		/* an address as SPF's domain (smtp.mailfrom) */
 		{ "a@strict.test", "<bounce@strict.test>", NULL,
 		    DKK_DMARC_PASS, R, N, NULL },
+		{ "a@strict.test", "strict.test.", NULL, DKK_DMARC_PASS, R, N,
+		    NULL },
 	};
 	size_t i;
 
