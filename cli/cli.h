@@ -21,6 +21,7 @@ int cmd_keygen(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_spf(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 /* main.c: shared helpers */
 void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -79,6 +80,10 @@ char *policy_address(const char *from);
 /* policysign.c: sign f as the policy says, or pass it through. */
 int sign_by_policy(dkk_ctx *ctx, const char *conf,
     struct dkk_policy_client *c, FILE *f, const char *name);
+
+/* explain.c: the class, field, detail (and advice) of signature i. */
+void explain_json(const dkk_verifier *v, size_t i);
+void explain_plain(const dkk_verifier *v, size_t i);
 
 /* json.c */
 void json_string(FILE *f, const char *s);

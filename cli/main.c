@@ -19,6 +19,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  verify   verify the DKIM signatures of messages\n"
+    "  explain  verify, and say why each failing signature failed\n"
     "  sign     add a DKIM-Signature to a message\n"
     "  keygen   make a key pair and print its DNS record\n"
     "  key      keep keys in a key directory and rotate them: new, check,\n"
@@ -165,6 +166,7 @@ main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} cmds[] = {
 		{ "verify", cmd_verify },
+		{ "explain", cmd_explain },
 		{ "sign", cmd_sign },
 		{ "keygen", cmd_keygen },
 		{ "key", cmd_key },

@@ -43,6 +43,22 @@ static const char verify_usage[] =
     "signature passes; with --dmarc, when DMARC passes, or finds no\n"
     "policy and a DKIM signature passes.\n";
 
+static const char explain_usage[] =
+    "usage: dkimkit explain [--zone FILE | --dns ADDR[@PORT]]\n"
+    "                       [--trust-anchor FILE] [--timeout TIME]\n"
+    "                       [--now UNIXTIME] [--allow-weak] [--adsp]\n"
+    "                       [--authserv-id ID] [--json] FILE...\n"
+    "\n"
+    "Verify every DKIM-Signature of each FILE as verify does, and for each\n"
+    "one that fails say why: the class of the change made after signing\n"
+    "(body-appended, body-changed, subject-tagged, header-added,\n"
+    "header-changed, header-unknown; key, dns, time, algorithm, syntax,\n"
+    "limit, internal), the field concerned and what to do about it.\n"
+    "Options as for verify; --json adds \"class\", \"field\", \"detail\"\n"
+    "and \"advice\" to each signature object.\n"
+    "\n"
+    "Exit status: as for verify (the verdicts are the same).\n";
+
 static const char adsp_usage[] =
     "usage: dkimkit adsp [--zone FILE | --dns ADDR[@PORT]]\n"
     "                    [--trust-anchor FILE] [--timeout TIME]\n"
@@ -63,6 +79,7 @@ struct vopts {
 	int adsp;
 	int adsp_only;
 	int json;
+	int explain;
 	const char *authserv_id;
 	char host[256];
 	int dmarc;
@@ -98,8 +115,10 @@ feed_file(dkk_verifier *v, const char *path, FILE *f)
 }
 
 static void
-print_sig_json(const struct dkk_sig_result *r)
+print_sig_json(const dkk_verifier *v, size_t i, const struct vopts *o)
 {
+	const struct dkk_sig_result *r = dkk_verifier_result(v, i);
+
 	fputs("{\"d\":", stdout);
 	json_string(stdout, r->domain);
 	fputs(",\"s\":", stdout);
@@ -111,9 +130,12 @@ print_sig_json(const struct dkk_sig_result *r)
 	printf(",\"result\":\"%s\",\"reason\":", dkk_verdict_name(r->verdict));
 	json_string(stdout, r->detail);
 	printf(",\"reason_code\":\"%s\",\"dnssec\":\"%s\",\"key_bits\":%u,"
-	    "\"testing\":%s}", dkk_reason_name(r->reason),
+	    "\"testing\":%s", dkk_reason_name(r->reason),
 	    dkk_dnssec_name(r->dnssec), r->key_bits,
 	    r->key_testing ? "true" : "false");
+	if (o->explain)
+		explain_json(v, i);
+	putchar('}');
 }
 
 static const char *
@@ -192,7 +214,7 @@ print_json(const char *path, const dkk_verifier *v, const struct vopts *o,
 		for (i = 0; i < dkk_verifier_count(v); i++) {
 			if (i > 0)
 				putchar(',');
-			print_sig_json(dkk_verifier_result(v, i));
+			print_sig_json(v, i, o);
 		}
 		putchar(']');
 	}
@@ -231,6 +253,8 @@ print_plain(const char *path, const dkk_verifier *v, const struct vopts *o,
 		    dkk_verdict_name(r->verdict),
 		    r->domain ? r->domain : "?", r->selector ? r->selector : "?",
 		    r->algorithm ? r->algorithm : "?", r->detail);
+		if (o->explain)
+			explain_plain(v, i);
 	}
 	if (dkk_verifier_reason(v, &why) != DKK_R_OK)
 		printf("  not evaluated: %s\n", why);
@@ -273,7 +297,7 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	const char *name = f == stdin ? "(stdin)" : path;
 	struct dkk_verify_opts vo = { .adsp = o->adsp, .dmarc = o->dmarc,
-	    .rfc7489 = o->rfc7489 };
+	    .rfc7489 = o->rfc7489, .explain = o->explain };
 	dkk_verifier *v = NULL;
 	char *ar = NULL;
 	int rc, ret = -1;
@@ -486,5 +510,20 @@ cmd_adsp(int argc, char **argv)
 		return usage_error("adsp", "DMARC and SPF options belong to "
 		    "verify");
 	o.adsp = o.adsp_only = 1;
+	return verify_files(&o, argc - optind, argv + optind);
+}
+
+int
+cmd_explain(int argc, char **argv)
+{
+	struct vopts o;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	if ((rc = parse_opts(argc, argv, &o, "explain", explain_usage)) >= 0)
+		return rc;
+	if (optind == argc)
+		return usage_error("explain", "no FILE given");
+	o.explain = 1;
 	return verify_files(&o, argc - optind, argv + optind);
 }

@@ -405,6 +405,7 @@ struct dkk_verify_opts {
 				 * the list is dkk_ctx_use_psl()'s, else the
 				 * system's, loaded by dkk_verifier_new() */
 	struct dkk_spf_facts spf;	/* SPF for DMARC and the A-R field */
+	int explain;		/* classify failures: dkk_verifier_explain() */
 };
 
 /* A verifier for one message.  Free with dkk_verifier_free(). */
@@ -502,6 +503,40 @@ DKK_EXPORT int dkk_ctx_use_psl(dkk_ctx *ctx, const char *path);
  * gave it (NULL when From has no author address). */
 DKK_EXPORT enum dkk_adsp dkk_verifier_adsp(const dkk_verifier *v,
     const char **author_domain);
+
+/* Why a signature failed (dkk_verify_opts.explain): the class of the
+ * change a message went through after it was signed, found by trying
+ * repairs and checking the signature again.  The verdict never changes. */
+enum dkk_class {
+	DKK_C_NONE = 0,		/* passed, or explain was off */
+	DKK_C_BODY_APPENDED,	/* the signed body is a prefix of this one */
+	DKK_C_BODY_CHANGED,	/* any other body change */
+	DKK_C_SUBJECT_TAGGED,	/* passes with a list tag taken off Subject */
+	DKK_C_HEADER_ADDED,	/* a signed field has more instances now */
+	DKK_C_HEADER_CHANGED,	/* a signed field was changed or refolded */
+	DKK_C_HEADER_UNKNOWN,	/* header hash fails, no repair explains it */
+	DKK_C_KEY,		/* key record missing, malformed or unusable */
+	DKK_C_DNS,		/* key lookup failed for now, or DNSSEC bogus */
+	DKK_C_TIME,		/* x= passed, or t= in the future */
+	DKK_C_ALGORITHM,	/* refused by RFC 8301 (rsa-sha1, small key) */
+	DKK_C_SYNTAX,		/* the DKIM-Signature field is malformed */
+	DKK_C_LIMIT,		/* not evaluated: over a limit */
+	DKK_C_INTERNAL		/* out of memory while verifying */
+};
+
+/* "none", "body-appended", "body-changed", "subject-tagged",
+ * "header-added", "header-changed", "header-unknown", "key", "dns",
+ * "time", "algorithm", "syntax", "limit", "internal"; NULL if unknown. */
+DKK_EXPORT const char *dkk_class_name(enum dkk_class c);
+
+/* The class of the i-th signature's failure, after the verifier is final
+ * (DKK_C_NONE when it passed, explain was off, or i is out of range).
+ * *field (if field is not NULL) gets the header field concerned, or NULL;
+ * *detail (if not NULL) a sentence with the figures, e.g. "212 octets in
+ * 5 lines were appended after the signed body", or "".  Strings live as
+ * long as v. */
+DKK_EXPORT enum dkk_class dkk_verifier_explain(const dkk_verifier *v,
+    size_t i, const char **field, const char **detail);
 
 /* The Author Domain of a message (RFC 5617 2.7): the domain of the single
  * address of its single From field, lower case.  header is the header

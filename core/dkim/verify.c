@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "verify.h"
+#include "explain.h"
 
 /* One key lookup per distinct selector name in the message. */
 static int
@@ -211,6 +211,11 @@ dkk_verifier_new(dkk_ctx *ctx, const struct dkk_verify_opts *opts,
 		dkk_verifier_free(v);
 		return rc;
 	}
+	if (opts != NULL && opts->explain &&
+	    explain_new(&v->explain) != DKK_OK) {
+		dkk_verifier_free(v);
+		return DKK_ENOMEM;
+	}
 	header_init(&v->hdr, ctx->limit_header_bytes, ctx->limit_header_fields);
 	bodyset_init(&v->body);
 	buf_init(&v->tmp);
@@ -235,6 +240,7 @@ dkk_verifier_free(dkk_verifier *v)
 	adsp_clear(v);
 	dmarc_clear(v);
 	free((char *)v->spf.domain);
+	explain_free(v->explain);
 	free(v->sigs);
 	free(v->lookups);
 	header_clear(&v->hdr);
@@ -324,6 +330,8 @@ dkk_verifier_update(dkk_verifier *v, const void *data, size_t len)
 	}
 	if (v->limit.len == 0)
 		bodyset_feed(&v->body, p, len);
+	if (v->explain != NULL && v->limit.len == 0)
+		explain_feed(v, p, len);
 	/* DMARC's tree walks go on while the body streams. */
 	rc = dmarc_poll(v);
 	return rc == DKK_EAGAIN ? DKK_OK : sticky(v, rc);
@@ -489,6 +497,8 @@ static void
 settle(dkk_verifier *v)
 {
 	adsp_settle(v);
+	if (v->explain != NULL)
+		explain_settle(v);
 	if (v->limit.len > 0) {
 		v->verdict = DKK_PERMERROR;
 		v->adsp = DKK_ADSP_PERMERROR;

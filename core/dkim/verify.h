@@ -55,6 +55,7 @@ struct dkk_verifier {
 	bool dkim_settled;	/* DKIM verdicts known, DMARC may use them */
 	struct dkk_spf_facts spf;	/* spf.domain owned (copied) */
 	struct dmarc_state *dmarc;
+	struct explain *explain;	/* failure classes, explain.c */
 };
 
 /* lookup.c */
