@@ -38,7 +38,7 @@ sign_expect(struct unit_fx *fx, const struct dkk_sign_opts *o,
 /* Sign m by hand with an RSA private key (PKCS#1 PEM): tags is the tag
  * list without bh= and b=, which are appended.  a= (rsa-sha1 too), c=, l=
  * and h= are honoured, so this makes signatures dkk_signer will not. */
-static char *
+char *
 hand_sign(const char *pem, const char *m, const char *tags)
 {
 	struct rsa_public_key pub;

@@ -32,6 +32,7 @@ void suite_resolver(void);
 void suite_spf(void);
 void suite_spfmacro(void);
 void suite_policy(void);
+void suite_explain(void);
 
 /* Register a suite from a NULL-terminated table. */
 struct unit_test {

@@ -33,6 +33,10 @@ char *concat(const char *a, const char *b);
 /* msg with its From address at domain; free with free(). */
 char *from_at(const char *domain);
 
+/* m signed by hand with the RSA key pem (test_verify.c): tags without bh=
+ * and b=; makes what dkk_signer will not (rsa-sha1, z=).  Free with free(). */
+char *hand_sign(const char *pem, const char *m, const char *tags);
+
 /* Verify m and assert the message verdict and each result, given as
  * "verdict/reason" strings; n is the expected signature count. */
 void vexpect(dkk_ctx *ctx, const char *m, const char *verdict, size_t n,
