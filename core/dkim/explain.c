@@ -451,19 +451,20 @@ fix_unsplit(struct buf *out, const char *f, size_t len, const void *arg)
 	return rc;
 }
 
-/* A fold made after signing at WSP that was there: the CRLF taken out. */
+/* A fold made after signing at WSP that was there: the CRLF taken out;
+ * with arg, the WSP after it made an SP (folders that fold with a TAB). */
 static int
 fix_unfold(struct buf *out, const char *f, size_t len, const void *arg)
 {
 	size_t i;
 	int rc = DKK_OK;
 
-	(void)arg;
 	for (i = 0; i < len && rc == DKK_OK; i++) {
 		if (f[i] == '\r' && i + 2 < len && f[i + 1] == '\n' &&
-		    is_wsp((unsigned char)f[i + 2]))
-			i++;
-		else
+		    is_wsp((unsigned char)f[i + 2])) {
+			i += 2;
+			rc = buf_addc(out, arg != NULL ? ' ' : f[i]);
+		} else
 			rc = buf_addc(out, f[i]);
 	}
 	return rc;
@@ -884,7 +885,7 @@ rewrite_applies(const dkk_verifier *v, const struct vsig *vs, size_t i,
 	if (i != vs->field && (f->nlen == 0 ||
 	    !signed_name(&vs->sg, s, f->nlen)))
 		return false;
-	if (which < 2)
+	if (which != 2)
 		return memmem(s, f->len, "\r\n", 2) != NULL;
 	return memmem(s, f->len, "  ", 2) != NULL ||
 	    memchr(s, '\t', f->len) != NULL ||
@@ -896,23 +897,27 @@ explain_rewrites(dkk_verifier *v, const struct vsig *vs,
     const struct pubkey *key, struct xres *r)
 {
 	static int (*const fixes[])(struct buf *, const char *, size_t,
-	    const void *) = { fix_unsplit, fix_unfold, fix_squeeze };
+	    const void *) = { fix_unsplit, fix_unfold, fix_squeeze,
+	    fix_unfold };
+	static const char sp[] = " ";
 	bool simple = vs->sg.hcanon == DKK_CANON_SIMPLE;
 	int which;
 	size_t i;
 
 	/* Relaxed unfolds and squeezes whitespace itself: only a split
 	 * inside a word (an SP that was not there) can break it. */
-	for (which = 0; which < (simple ? 3 : 1); which++)
+	for (which = 0; which < (simple ? 4 : 1); which++)
 		for (i = 0; i < v->hdr.count; i++) {
-			struct edit ed = { i, fixes[which], NULL };
+			struct edit ed = { i, fixes[which], which == 3 ? sp :
+			    NULL };
 
 			if (rewrite_applies(v, vs, i, which) &&
 			    edit_try(v, vs, key, &ed))
 				return rewrite_found(v, vs, i, which, r);
 		}
-	for (which = 0; which < (simple ? 3 : 1); which++) {
-		struct edit ed = { EVERY_FIELD, fixes[which], NULL };
+	for (which = 0; which < (simple ? 4 : 1); which++) {
+		struct edit ed = { EVERY_FIELD, fixes[which], which == 3 ? sp :
+		    NULL };
 
 		if (edit_try(v, vs, key, &ed))
 			return rewrite_found(v, vs, EVERY_FIELD, which, r);

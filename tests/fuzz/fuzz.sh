@@ -12,7 +12,7 @@ set -u
 tmpdir
 [ -f "$VECTORS/keys.zone" ] || bail_out "no RFC vectors in $VECTORS"
 secs=${FUZZ_SECONDS:-15}
-for name in ${FUZZ_NAMES:-verify records zone sign taglist dns ar filter canon spf dmarc}; do
+for name in ${FUZZ_NAMES:-verify records zone sign taglist dns ar filter canon spf dmarc explain}; do
 	bin="$TOP_BUILDDIR/tests/fuzz/fuzz_$name"
 	if [ ! -x "$bin" ]; then
 		not_ok "fuzz_$name built" "configure with --enable-fuzzing CC=clang"
@@ -22,7 +22,7 @@ for name in ${FUZZ_NAMES:-verify records zone sign taglist dns ar filter canon s
 	cp "$TOP_SRCDIR/tests/fuzz/corpus/$name/"* "$TMPD/$name/"
 	# The RFC examples join the seeds at run time (from tests/vectors).
 	case $name in
-	verify|sign) cp "$VECTORS"/*.eml "$TMPD/$name/" ;;
+	verify|sign|explain) cp "$VECTORS"/*.eml "$TMPD/$name/" ;;
 	zone) cp "$VECTORS/keys.zone" "$TMPD/$name/" ;;
 	records) sed -n 's/^[^"]*//p' "$VECTORS/keys.zone" |
 	    awk '{ gsub(/" "/, ""); gsub(/"/, ""); print > ("'"$TMPD/$name"'/rfc" NR) }' ;;
