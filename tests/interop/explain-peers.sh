@@ -1,0 +1,57 @@
+#!/bin/bash
+# The failure corpus of dkimkit explain (tests/cli/data/explain_corpus.py:
+# messages signed by dkimkit and python3-dkim under every canonicalization
+# pair, each changed in one known way) against the peers: every message
+# that python3-dkim and Mail::DKIM both fail, dkimkit fails too, and every
+# change relaxed/relaxed survives (refolding, whitespace, a Received
+# field) passes in all three.  The classes themselves are checked by
+# tests/cli/explain.sh; Mail::DKIM gets its keys from a loopback unbound.
+. "$(dirname "$0")/common.bash"
+
+tmpdir
+cd "$TMPD" || bail_out "cannot cd to $TMPD"
+if ! need_dkimkit || ! need_python_peer || ! need_perl_peer; then
+	done_testing
+fi
+"$DKIMKIT" keygen --algorithm rsa --bits 2048 --domain example.test \
+    --selector corpus --out corpus.pem > keys.zone || bail_out "keygen"
+unbound_start keys.zone || bail_out "unbound does not serve the corpus key"
+
+# The generator's own verdict on the classes is tests/cli/explain.sh's
+# business; here only its messages and MANIFEST are wanted.
+"$PYTHON" "$TOP_SRCDIR/tests/cli/data/explain_corpus.py" "$DKIMKIT" \
+    corpus.pem keys.zone "$TMPD/corpus" > corpus.out 2>&1
+[ -s corpus/MANIFEST ]
+ok_if "the corpus is written" $? "$(tail -n 20 corpus.out)"
+[ -s corpus/MANIFEST ] || done_testing
+
+n=0 both_fail=0 missed=() survived=0 broken=()
+while IFS=$'\t' read -r name canon mut dk py survives; do
+	st=0
+	peer_perl verify --server 127.0.0.1 --port "$UNBOUND_PORT" \
+	    "corpus/$name" >/dev/null 2>pl.err || st=$?
+	case $st in
+	0) pl=pass ;;
+	1) pl=fail ;;
+	*) pl=trouble; tap_diag "Mail::DKIM on $name: status $st" ;;
+	esac
+	n=$((n + 1))
+	if [ "$py" = fail ] && [ "$pl" = fail ]; then
+		both_fail=$((both_fail + 1))
+		[ "$dk" = pass ] && missed+=("$name")
+	fi
+	if [ "$survives" = survives ]; then
+		survived=$((survived + 1))
+		[ "$dk/$py/$pl" = pass/pass/pass ] ||
+		    broken+=("$name: dkimkit $dk, python3-dkim $py, Mail::DKIM $pl")
+	fi
+done < corpus/MANIFEST
+tap_diag "$n messages; python3-dkim and Mail::DKIM both fail $both_fail;" \
+    "$survived changes relaxed/relaxed survives"
+[ "$n" -ge 200 ] && [ "$both_fail" -gt 0 ] && [ "${#missed[@]}" -eq 0 ]
+ok_if "every message both peers fail, dkimkit fails ($both_fail of $n)" $? \
+    "${missed[@]}"
+[ "$survived" -gt 0 ] && [ "${#broken[@]}" -eq 0 ]
+ok_if "what relaxed canonicalization survives passes in all three ($survived)" \
+    $? "${broken[@]}"
+done_testing
