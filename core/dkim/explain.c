@@ -1036,10 +1036,11 @@ explain_body(dkk_verifier *v, size_t i, struct xres *r)
 		    (long long)vs->sg.l);
 	if (t != NULL && t->found)
 		return xres_set(r, DKK_C_BODY_APPENDED, NULL, 0, "%llu octets "
-		    "in %llu lines were appended after the signed body "
+		    "in %llu line%s were appended after the signed body "
 		    "(%s canonicalization)",
 		    (unsigned long long)(x->octets - t->octets),
 		    (unsigned long long)(x->lines - t->lines),
+		    x->lines - t->lines == 1 ? "" : "s",
 		    vs->sg.bcanon == DKK_CANON_SIMPLE ? "simple" : "relaxed");
 	return xres_set(r, DKK_C_BODY_CHANGED, NULL, 0, "the body changed "
 	    "after signing, not only at its end (%s canonicalization)",
