@@ -66,11 +66,18 @@ int new_key(dkk_ctx *ctx, const char *type, unsigned bits, const char *path,
     char **p64);
 
 /* sign.c: the input (standard input spooled), one signature over it
- * (*field to free), and the fields on top of it written out. */
+ * (*field to free), and the fields on top of it written to out. */
 FILE *open_input(const char *path);
 int sign_one(dkk_ctx *ctx, const struct dkk_sign_opts *so, FILE *f,
     const char *name, char **field);
-int sign_emit(FILE *f, char *const *fields, size_t n, const char *name);
+int sign_emit(FILE *f, char *const *fields, size_t n, const char *name,
+    FILE *out);
+
+/* selfverify.c: f (a signed message) verified against key's public half
+ * as selector._domainkey.domain, without DNS, at clock's time (NULL: now):
+ * 0 pass, 1 not (said on standard error with its class), -1 trouble. */
+int self_verify(const dkk_key *key, const char *domain, const char *selector,
+    int64_t (*clock)(void *), void *clock_arg, FILE *f, const char *name);
 
 /* policy.c: the policy of an opendkim.conf, its warnings said; an
  * address as --from gives it (free with free(), NULL if none). */

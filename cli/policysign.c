@@ -56,7 +56,7 @@ sign_all(dkk_ctx *ctx, dkk_policy *p, const struct dkk_decision *d, FILE *f,
 			n++;
 	}
 	if (rc == 0)
-		rc = sign_emit(f, fields, n, name);
+		rc = sign_emit(f, fields, n, name, stdout);
 	for (i = 0; i < n; i++)
 		free(fields[i]);
 	free(fields);
@@ -83,7 +83,7 @@ sign_by_policy(dkk_ctx *ctx, const char *conf,
 		ctx_warn(ctx);
 	else if (!d.sign) {
 		warnx("%s: not signed: %s", name, d.reason);
-		rc = sign_emit(f, NULL, 0, name);
+		rc = sign_emit(f, NULL, 0, name, stdout);
 	} else {
 		/* RequirePublishedKey left keys out: say which, and why */
 		if (d.nunused > 0)

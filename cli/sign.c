@@ -20,7 +20,8 @@ static const char sign_usage[] =
     "                    [--algorithm rsa-sha256|ed25519-sha256]\n"
     "                    [--canon HDR/BODY] [--headers a:b:c] [--oversign]\n"
     "                    [--identity I] [--expire SECS] [--body-length]\n"
-    "                    [--pin-file FILE] [--now UNIXTIME] [FILE]\n"
+    "                    [--pin-file FILE] [--now UNIXTIME] [--self-verify]\n"
+    "                    [FILE]\n"
     "\n"
     "Sign FILE (standard input when none) and write it to standard output\n"
     "with the DKIM-Signature field on top and CRLF line ends.\n"
@@ -41,6 +42,10 @@ static const char sign_usage[] =
     "  --expire SECS     signature expires SECS after signing (x=)\n"
     "  --body-length     add l= (lets others append to the body)\n"
     "  --now UNIXTIME    sign as of this time (t=)\n"
+    "  --self-verify     verify the signed message as it is written out,\n"
+    "                    against the key's public half (no DNS); when it\n"
+    "                    fails, write nothing, say why (explain's class)\n"
+    "                    and exit 1\n"
     "  --opendkim-conf FILE  sign as this OpenDKIM configuration says (its\n"
     "                    SigningTable, KeyTable, InternalHosts...): with\n"
     "                    each key it gives, or not at all (the message is\n"
@@ -69,6 +74,7 @@ struct sopts {
 	int client_opts;		/* --client-ip, --client-host, --auth */
 	long long now;
 	int have_now;
+	int self_verify;		/* --self-verify */
 };
 
 static int64_t
@@ -77,16 +83,16 @@ fixed_clock(void *arg)
 	return *(const long long *)arg;
 }
 
-/* Copy f to stdout with bare LF made CRLF. */
+/* Copy f to out with bare LF made CRLF. */
 static int
-copy_crlf(FILE *f)
+copy_crlf(FILE *f, FILE *out)
 {
 	int c, prev = 0;
 
 	while ((c = getc(f)) != EOF) {
 		if (c == '\n' && prev != '\r')
-			putchar('\r');
-		putchar(c);
+			putc('\r', out);
+		putc(c, out);
 		prev = c;
 	}
 	return ferror(f) ? -1 : 0;
@@ -147,19 +153,43 @@ sign_one(dkk_ctx *ctx, const struct dkk_sign_opts *so, FILE *f,
 	return rc == DKK_OK ? 0 : EXIT_TROUBLE;
 }
 
-/* The new fields on top, then f with CRLF line ends. */
+/* The new fields on top, then f with CRLF line ends, to out. */
 int
-sign_emit(FILE *f, char *const *fields, size_t n, const char *name)
+sign_emit(FILE *f, char *const *fields, size_t n, const char *name,
+    FILE *out)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		printf("%s\r\n", fields[i]);
-	if (fseek(f, 0, SEEK_SET) != 0 || copy_crlf(f) != 0) {
+		fprintf(out, "%s\r\n", fields[i]);
+	if (fseek(f, 0, SEEK_SET) != 0 || copy_crlf(f, out) != 0) {
 		warnx("%s: %s", name, strerror(errno));
 		return EXIT_TROUBLE;
 	}
-	return fflush(stdout) == 0 ? 0 : EXIT_TROUBLE;
+	return fflush(out) == 0 ? 0 : EXIT_TROUBLE;
+}
+
+/* --self-verify: the signed message goes to a temporary file, is verified
+ * there, and only a message that passes is written out (a failure is a
+ * message held back: exit status 1, the class on standard error). */
+static int
+sign_checked(const struct sopts *o, FILE *f, char *field, const char *name)
+{
+	FILE *t = tmpfile();
+	int rc;
+
+	if (t == NULL) {
+		warnx("%s: %s", name, strerror(errno));
+		return EXIT_TROUBLE;
+	}
+	if ((rc = sign_emit(f, &field, 1, name, t)) == 0) {
+		rc = self_verify(o->so.key, o->so.domain, o->so.selector,
+		    o->have_now ? fixed_clock : NULL, (void *)&o->now, t, name);
+		rc = rc < 0 ? EXIT_TROUBLE : rc > 0 ? EXIT_NOPASS :
+		    sign_emit(t, NULL, 0, name, stdout);
+	}
+	fclose(t);
+	return rc;
 }
 
 static int
@@ -169,7 +199,8 @@ sign_stream(dkk_ctx *ctx, const struct sopts *o, FILE *f, const char *name)
 	int rc;
 
 	if ((rc = sign_one(ctx, &o->so, f, name, &field)) == 0)
-		rc = sign_emit(f, &field, 1, name);
+		rc = o->self_verify ? sign_checked(o, f, field, name) :
+		    sign_emit(f, &field, 1, name, stdout);
 	free(field);
 	return rc;
 }
@@ -263,7 +294,7 @@ cmd_sign(int argc, char **argv)
 {
 	enum { O_KEY = 256, O_KEYDIR, O_PINFILE, O_DOMAIN, O_SEL, O_ALG,
 	    O_CANON, O_HEADERS, O_OVER, O_ID, O_EXPIRE, O_LEN, O_NOW, O_HELP,
-	    O_CONF, O_IP, O_HOST, O_AUTH };
+	    O_CONF, O_IP, O_HOST, O_AUTH, O_SELF };
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, O_KEY },
 		{ "keydir", required_argument, NULL, O_KEYDIR },
@@ -284,6 +315,7 @@ cmd_sign(int argc, char **argv)
 		{ "client-host", required_argument, NULL, O_HOST },
 		{ "auth", required_argument, NULL, O_AUTH },
 		SOURCE_LONGOPTS,
+		{ "self-verify", no_argument, NULL, O_SELF },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sopts o;
@@ -300,7 +332,8 @@ cmd_sign(int argc, char **argv)
 			continue;
 		}
 		if (c != O_PINFILE && c != O_NOW && c != O_HELP &&
-		    c != O_CONF && c != O_IP && c != O_HOST && c != O_AUTH)
+		    c != O_CONF && c != O_IP && c != O_HOST && c != O_AUTH &&
+		    c != O_SELF)
 			o.manual++;
 		if (c == O_IP || c == O_HOST || c == O_AUTH)
 			o.client_opts++;
@@ -337,6 +370,7 @@ cmd_sign(int argc, char **argv)
 			o.so.expire = v;
 			break;
 		case O_LEN: o.so.body_length = 1; break;
+		case O_SELF: o.self_verify = 1; break;
 		case O_NOW:
 			if (parse_int64(optarg, 0, 253402300799LL, &o.now) != 0)
 				return usage_error("sign", "bad --now '%s'",

@@ -74,6 +74,29 @@ assert v == e, (v, e)
 PYEOF
 ok_if "verify --json is unchanged; explain adds keys only" $?
 
+# --- sign --self-verify ------------------------------------------------------
+sv_sign()
+{
+	"$DKIMKIT" sign --key corpus.pem --domain example.test \
+	    --selector corpus --now 1800000000 "$@"
+}
+check "sign --self-verify of a plain message" sv_sign --self-verify m.eml
+cp "$TAP_OUT" sv.eml
+sv_sign m.eml > plain.eml
+cmp -s sv.eml plain.eml
+ok_if "--self-verify writes what sign without it writes" $?
+"$DKIMKIT" verify --zone zone --now 1800000000 sv.eml > /dev/null
+ok_if "and it verifies" $?
+# A message whose first line is a continuation line: the new field on top
+# swallows it, so the signature as written cannot verify.  Caught before
+# the message leaves: nothing written, exit 1, the reason and class said.
+printf ' stray\r\nFrom: alice@example.test\r\n\r\nHello\r\n' > stray.eml
+check_status 1 "sign --self-verify holds back a signature that fails" \
+    sv_sign --self-verify stray.eml
+[ ! -s "$TAP_OUT" ] && grep -q "stray.eml: self-verification failed: .*; class " "$TAP_ERR"
+ok_if "nothing on standard output, the failure and its class on stderr" $? \
+    "$(cat "$TAP_ERR")"
+
 # --- the corpus -------------------------------------------------------------
 "$PY" "$TOP_SRCDIR/tests/cli/data/explain_corpus.py" "$DKIMKIT" corpus.pem \
     zone "$TMPD/corpus" > corpus.out 2>&1
