@@ -14,8 +14,7 @@
  *
  * Header: the header hash itself is not in the signature, so each repair
  * builds the header block again with one edit and checks the signature
- * over it (one public key operation each, at most TRIALS_MAX per
- * signature).  In order: a list tag taken off Subject (subject-tagged); a
+ * over it (one public key operation each, within the bounds below).  In order: a list tag taken off Subject (subject-tagged); a
  * field whose name h= lists taken out (header-added: an oversigned slot
  * filled, a From added); with z=, the copied fields compared with the
  * current ones (header-changed, the first that differs); the rewrites
@@ -31,7 +30,13 @@
 #include "explain.h"
 
 #define XOUT 4096		/* canonical octets hashed in one go */
-#define TRIALS_MAX 256		/* signature checks per failing signature */
+/* What explaining one message may cost (RFC 6376 8.4: the message chooses
+ * how much work a verifier does): signature checks per failing signature
+ * and per message, and header octets rebuilt for them per message.  Past
+ * them a header failure is header-unknown. */
+#define TRIALS_MAX 256
+#define TRIALS_TOTAL 512
+#define WORK_MAX (64u << 20)
 #define TAG_MAX 100		/* longest "[list]" tag looked for */
 #define NO_EDIT SIZE_MAX
 #define EVERY_FIELD (SIZE_MAX - 1)
@@ -70,6 +75,8 @@ struct explain {
 	struct xres *res;
 	size_t nres;
 	unsigned trials;	/* of the signature being explained */
+	unsigned total;		/* of the message */
+	size_t work;		/* header octets rebuilt */
 };
 
 /* One edit of the header block: field at (or every field) rewritten by fn,
@@ -415,12 +422,16 @@ static bool
 edit_try(dkk_verifier *v, const struct vsig *vs, const struct pubkey *key,
     const struct edit *ed)
 {
+	struct explain *e = v->explain;
 	struct buf text;
 	bool ok = false;
 
-	if (v->explain->trials >= TRIALS_MAX)
+	if (e->trials >= TRIALS_MAX || e->total >= TRIALS_TOTAL ||
+	    e->work + v->hdr.raw.len > WORK_MAX)
 		return false;
-	v->explain->trials++;
+	e->trials++;
+	e->total++;
+	e->work += v->hdr.raw.len;
 	buf_init(&text);
 	if (edit_build(&v->hdr, ed, &text) == DKK_OK)
 		ok = header_verifies(v, vs, key, &text);
@@ -661,11 +672,14 @@ explain_added(dkk_verifier *v, const struct vsig *vs,
 		struct edit ed = { i, NULL, NULL };
 		size_t lo, hi;
 
-		if (i == vs->field || f->nlen == 0 ||
-		    !signed_name(&vs->sg, s, f->nlen) ||
+		if (i == vs->field || f->nlen == 0 || v->hdr.byname == NULL)
+			continue;
+		/* Only the bottom instances (as many as h= lists) are
+		 * selected: taking out one above them changes nothing. */
+		header_run(&v->hdr, s, f->nlen, &lo, &hi);
+		if (hi - 1 - f->rank >= listed(&vs->sg, s, f->nlen) ||
 		    !edit_try(v, vs, key, &ed))
 			continue;
-		header_run(&v->hdr, s, f->nlen, &lo, &hi);
 		return xres_set(r, DKK_C_HEADER_ADDED, s, f->nlen,
 		    "a %.*s field was added after signing (%zu now, h= lists "
 		    "the name %zu times%s)", (int)f->nlen, s, hi - lo,
