@@ -14,13 +14,15 @@
  *
  * Header: the header hash itself is not in the signature, so each repair
  * builds the header block again with one edit and checks the signature
- * over it (one public key operation each, within the bounds below).  In order: a list tag taken off Subject (subject-tagged); a
- * field whose name h= lists taken out (header-added: an oversigned slot
- * filled, a From added); with z=, the copied fields compared with the
- * current ones (header-changed, the first that differs); the rewrites
+ * over it (one public key operation each, within the bounds below).  In
+ * order: a list tag taken off Subject (subject-tagged); a field whose
+ * name h= lists taken out (header-added: an oversigned slot filled, a
+ * From added); with z=, the copied fields compared with the current ones
+ * (header-changed, the first whose value differs); the rewrites
  * transports make (a fold or a split at 998 octets undone, refolding and
  * whitespace undone under simple), one field, then every field at once
- * (header-changed).  A field added whose name h= does not list (a
+ * (header-changed); with z=, a field whose whitespace differs from its
+ * copy (header-changed).  A field added whose name h= does not list (a
  * Received-style prepend) changes no hash, so it needs no repair.
  */
 #include <stdio.h>
@@ -670,7 +672,8 @@ explain_added(dkk_verifier *v, const struct vsig *vs,
 		const struct field *f = &v->hdr.fields[i];
 		const char *s = header_text(&v->hdr, f);
 		struct edit ed = { i, NULL, NULL };
-		size_t lo, hi;
+		size_t lo, hi, k;
+		char times[32];
 
 		if (i == vs->field || f->nlen == 0 || v->hdr.byname == NULL)
 			continue;
@@ -680,12 +683,14 @@ explain_added(dkk_verifier *v, const struct vsig *vs,
 		if (hi - 1 - f->rank >= listed(&vs->sg, s, f->nlen) ||
 		    !edit_try(v, vs, key, &ed))
 			continue;
+		k = listed(&vs->sg, s, f->nlen);
+		snprintf(times, sizeof(times), k == 1 ? "once" : k == 2 ?
+		    "twice" : "%zu times", k);
 		return xres_set(r, DKK_C_HEADER_ADDED, s, f->nlen,
-		    "a %.*s field was added after signing (%zu now, h= lists "
-		    "the name %zu times%s)", (int)f->nlen, s, hi - lo,
-		    listed(&vs->sg, s, f->nlen), listed(&vs->sg, s,
-		    f->nlen) >= hi - lo ? ": oversigned" : "") == DKK_OK ?
-		    1 : -1;
+		    "a %.*s field was added after signing: %zu now, %zu "
+		    "signed (h= lists the name %s%s)", (int)f->nlen, s,
+		    hi - lo, hi - lo - 1, times,
+		    k >= hi - lo ? ", oversigned" : "") == DKK_OK ? 1 : -1;
 	}
 	return 0;
 }
@@ -818,23 +823,23 @@ z_walk(const dkk_verifier *v, const char *z, size_t zlen, bool squeeze,
 	return rc;
 }
 
+/* z= (RFC 6376 3.5): the first copied field whose value differs from the
+ * field now; with squeeze, whose whitespace differs. */
 static int
-explain_z(dkk_verifier *v, const struct vsig *vs, struct xres *r)
+explain_z(dkk_verifier *v, const struct vsig *vs, bool squeeze,
+    struct xres *r)
 {
 	const struct field *f = &v->hdr.fields[vs->field];
 	struct tag tags[SIG_TAGS_CAP];
 	const struct tag *z;
 	const char *val;
 	size_t vlen, n;
-	int rc;
 
 	val = header_value(&v->hdr, f, &vlen);
 	if (taglist_parse(val, vlen, tags, SIG_TAGS_CAP, &n) != TAGLIST_OK ||
 	    (z = taglist_find(tags, n, "z")) == NULL)
 		return 0;
-	if ((rc = z_walk(v, z->val, z->vlen, false, r)) != 0)
-		return rc;
-	return z_walk(v, z->val, z->vlen, true, r);
+	return z_walk(v, z->val, z->vlen, squeeze, r);
 }
 
 /* Longest line of field f, in octets without its CRLF. */
@@ -947,10 +952,13 @@ explain_header(dkk_verifier *v, const struct vsig *vs,
 {
 	int rc;
 
+	/* z= names a new value; a refold or split is better told by the
+	 * rewrite that undoes it than by z= (whose copies have no folding). */
 	if ((rc = explain_subject(v, vs, key, r)) != 0 ||
 	    (rc = explain_added(v, vs, key, r)) != 0 ||
-	    (rc = explain_z(v, vs, r)) != 0 ||
-	    (rc = explain_rewrites(v, vs, key, r)) != 0)
+	    (rc = explain_z(v, vs, false, r)) != 0 ||
+	    (rc = explain_rewrites(v, vs, key, r)) != 0 ||
+	    (rc = explain_z(v, vs, true, r)) != 0)
 		return rc;
 	return xres_set(r, DKK_C_HEADER_UNKNOWN, NULL, 0, "%s",
 	    vs->sg.hcanon == DKK_CANON_SIMPLE ? "the header hash fails and "

@@ -197,7 +197,7 @@ explain_added_fields_are_header_added(void)
 {
 	struct unit_fx fx;
 	struct dkk_sign_opts o;
-	char *sm, *m, *base, field[64];
+	char *sm, *m, *base, field[64], detail[512];
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), DKK_OK);
 	sm = signed_msg(&fx, DKK_CANON_RELAXED, DKK_CANON_RELAXED, 1, msg);
@@ -205,6 +205,23 @@ explain_added_fields_are_header_added(void)
 	CU_ASSERT_EQUAL(classify(fx.ctx, m, 0, field, NULL, sizeof(field)),
 	    DKK_C_HEADER_ADDED);
 	CU_ASSERT_STRING_EQUAL(field, "From");
+	free(m);
+	free(sm);
+
+	/* From listed once (dkk_signer always oversigns it; by hand): a From
+	 * on top is not selected (bottom-up) and breaks nothing; one below
+	 * the signed one is, and is named. */
+	sm = hand_sign(fx.rsa_pem, msg, "v=1; a=rsa-sha256; c=relaxed/relaxed;"
+	    " d=example.com; s=rsa; h=From:To:Subject");
+	m = concat("From: ceo@example.com\r\n", sm);
+	CU_ASSERT_EQUAL(classify(fx.ctx, m, 0, NULL, NULL, 0), DKK_C_NONE);
+	free(m);
+	m = replace(sm, "To: Suzie", "From: ceo@example.com\r\nTo: Suzie");
+	CU_ASSERT_EQUAL(classify(fx.ctx, m, 0, field, detail, sizeof(detail)),
+	    DKK_C_HEADER_ADDED);
+	CU_ASSERT_STRING_EQUAL(field, "From");
+	CU_ASSERT_PTR_NOT_NULL(strstr(detail, "2 now, 1 signed (h= lists "
+	    "the name once)") != NULL ? detail : NULL);
 	free(m);
 	free(sm);
 
