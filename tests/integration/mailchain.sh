@@ -113,6 +113,10 @@ ok_if "Dovecot's log: the Sieve verdict and the filing of message 3" $? \
     "$(grep -v Debug "$WORK/imap/dovecot.log" | tail -n 20)"
 grep -q 'Sieve:  dkim=pass adsp=pass; signatures: pass (example.test), pass (example.test)' keep.out
 ok_if "the output shows the delivery-time verdicts" $? "$(cat keep.out)"
+[ "$(grep -c '^   why:    body-appended: [0-9]* octets in [0-9]* lines\? were appended' keep.out)" -eq 2 ] &&
+    [ "$(grep -c '^   why: ' keep.out)" -eq 2 ]
+ok_if "dkimkit explain: the relay's footer broke both signatures of message 2" \
+    $? "$(grep -A8 '^2\. ' keep.out)"
 
 # nothing_left DIR: no process of the run is still there.
 nothing_left()
