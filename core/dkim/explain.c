@@ -901,8 +901,8 @@ rewrite_applies(const dkk_verifier *v, const struct vsig *vs, size_t i,
 	const struct field *f = &v->hdr.fields[i];
 	const char *s = header_text(&v->hdr, f);
 
-	if (i != vs->field && (f->nlen == 0 ||
-	    !signed_name(&vs->sg, s, f->nlen)))
+	if (f->len == 0 || (i != vs->field && (f->nlen == 0 ||
+	    !signed_name(&vs->sg, s, f->nlen))))
 		return false;
 	if (which != 2)
 		return memmem(s, f->len, "\r\n", 2) != NULL;
