@@ -1123,9 +1123,12 @@ explain_settle(dkk_verifier *v)
 		if (v->body.canon[DKK_CANON_RELAXED] != NULL)
 			xcanon_finish(v, DKK_CANON_RELAXED);
 	}
-	if (v->nsigs == 0 ||
-	    (e->res = dkk_calloc(v->nsigs, sizeof(*e->res))) == NULL)
+	if (v->nsigs == 0)
 		return;
+	if ((e->res = dkk_calloc(v->nsigs, sizeof(*e->res))) == NULL) {
+		e->failed = true;	/* dkk_verifier_explain() says so */
+		return;
+	}
 	e->nres = v->nsigs;
 	for (i = 0; i < v->nsigs; i++) {
 		buf_init(&e->res[i].detail);
@@ -1146,8 +1149,14 @@ dkk_verifier_explain(const dkk_verifier *v, size_t i, const char **field,
 		*field = NULL;
 	if (detail != NULL)
 		*detail = "";
-	if (v == NULL || v->explain == NULL || i >= v->explain->nres)
+	if (v == NULL || v->explain == NULL || !v->final || i >= v->nsigs ||
+	    v->sigs[i].res.verdict == DKK_PASS)
 		return DKK_C_NONE;
+	if (i >= v->explain->nres) {
+		if (detail != NULL)
+			*detail = "out of memory while explaining";
+		return DKK_C_INTERNAL;
+	}
 	r = &v->explain->res[i];
 	if (field != NULL)
 		*field = r->field;

@@ -4,6 +4,7 @@
  * explain on; the class, the field and the figures of the detail checked,
  * and the verdict checked to be the one explain off gives.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,6 +378,76 @@ explain_known_reasons(void)
 	unit_fx_free(&fx);
 }
 
+/* One run with explain on: DKK_OK with the verdict and class of
+ * signature 0, or the error. */
+static int
+oom_run(dkk_ctx *ctx, const char *m, enum dkk_verdict *verdict,
+    enum dkk_class *cls)
+{
+	dkk_verifier *v;
+	int rc;
+
+	if ((rc = dkk_verifier_new(ctx, &with_explain, &v)) != DKK_OK)
+		return rc;
+	if ((rc = dkk_verifier_update(v, m, strlen(m))) == DKK_OK &&
+	    (rc = dkk_verifier_wait(v)) == DKK_OK) {
+		*verdict = dkk_verifier_verdict(v);
+		*cls = dkk_verifier_explain(v, 0, NULL, NULL);
+	}
+	dkk_verifier_free(v);
+	return rc;
+}
+
+/* Fail each allocation of a run in turn, on a message with a footer and
+ * a list tag (both the body and the header repairs run): a clean
+ * DKK_ENOMEM, or the verdict of a run without failures (fail) with the
+ * right class or "internal", or temperror where the verifier itself
+ * absorbed the failure; never a crash or (under ASan) a leak. */
+static void
+explain_out_of_memory(void)
+{
+	struct unit_fx fx;
+	enum dkk_verdict verdict;
+	enum dkk_class cls;
+	char *sm, *t, *m;
+	long total, n, internal = 0;
+	int rc;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), DKK_OK);
+	sm = signed_msg(&fx, DKK_CANON_SIMPLE, DKK_CANON_RELAXED, 0, msg);
+	t = replace(sm, "Subject: ", "Subject: [football] ");
+	m = concat(t, "footer\r\n");
+	dkk_alloc_fail_at = LONG_MAX;
+	rc = oom_run(fx.ctx, m, &verdict, &cls);
+	total = LONG_MAX - dkk_alloc_fail_at;
+	dkk_alloc_fail_at = 0;
+	CU_ASSERT_EQUAL_FATAL(rc, DKK_OK);
+	CU_ASSERT_EQUAL(verdict, DKK_FAIL);
+	CU_ASSERT_EQUAL(cls, DKK_C_BODY_APPENDED);
+	CU_ASSERT(total > 10);
+	for (n = 1; n <= total + 1; n++) {
+		dkk_alloc_fail_at = n;
+		rc = oom_run(fx.ctx, m, &verdict, &cls);
+		dkk_alloc_fail_at = 0;
+		if (rc == DKK_ENOMEM)
+			continue;
+		CU_ASSERT_EQUAL(rc, DKK_OK);
+		if (rc != DKK_OK)
+			continue;
+		if (verdict == DKK_FAIL) {
+			CU_ASSERT(cls == DKK_C_BODY_APPENDED ||
+			    cls == DKK_C_INTERNAL);
+			internal += cls == DKK_C_INTERNAL;
+		} else
+			CU_ASSERT_EQUAL(verdict, DKK_TEMPERROR);
+	}
+	CU_ASSERT(internal > 0);
+	free(m);
+	free(t);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
 static void
 explain_class_names(void)
 {
@@ -410,6 +481,7 @@ static const struct unit_test explain_tests[] = {
 	{ "explain_value_change_is_header_unknown",
 	    explain_value_change_is_header_unknown },
 	{ "explain_known_reasons", explain_known_reasons },
+	{ "explain_out_of_memory", explain_out_of_memory },
 	{ "explain_class_names", explain_class_names },
 	{ NULL, NULL }
 };
