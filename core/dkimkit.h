@@ -509,7 +509,9 @@ DKK_EXPORT enum dkk_adsp dkk_verifier_adsp(const dkk_verifier *v,
  * repairs and checking the signature again.  The verdict never changes. */
 enum dkk_class {
 	DKK_C_NONE = 0,		/* passed, or explain was off */
-	DKK_C_BODY_APPENDED,	/* the signed body is a prefix of this one */
+	DKK_C_BODY_APPENDED,	/* the signed body is a prefix of this one, or
+				 * is this one less lines inserted before its
+				 * closing MIME boundary (a list's footer) */
 	DKK_C_BODY_CHANGED,	/* any other body change */
 	DKK_C_SUBJECT_TAGGED,	/* passes with a list tag taken off Subject */
 	DKK_C_HEADER_ADDED,	/* a signed field has more instances now */

@@ -8,8 +8,12 @@
  * it only runs when asked) feeds a running hash per signature, and at the
  * end of every canonical line with content a copy of it is finished and
  * compared with bh=.  A match means the signed body is a prefix of this one
- * (body-appended, with the octets and lines after it); none means any other
- * change (body-changed).  A signature with l= hashes a prefix already, so
+ * (body-appended, with the octets and lines after it).  Lists add their
+ * footer to multipart mail before the closing boundary instead: the
+ * hashes at the last RING line ends are kept, and at the end each is
+ * finished with the tail (the closing boundary line and what follows);
+ * a match is body-appended too, with the octets and lines inserted.  No
+ * match means any other change (body-changed).  A signature with l= hashes a prefix already, so
  * its body can only have changed within the l= octets.
  *
  * Header: the header hash itself is not in the signature, so each repair
@@ -40,19 +44,38 @@
 #define TRIALS_TOTAL 512
 #define WORK_MAX (64u << 20)
 #define TAG_MAX 100		/* longest "[list]" tag looked for */
+/* A list that adds its footer to multipart mail inserts it before the
+ * closing boundary: the line ends kept to find where it starts, and the
+ * longest closing part (boundary and epilogue) kept to hash after it. */
+#define RING 64
+#define TAIL_MAX 1024
 #define NO_EDIT SIZE_MAX
 #define EVERY_FIELD (SIZE_MAX - 1)
 
 /* A running body hash for one signature without l=. */
+/* The running hash at a line end. */
+struct snap {
+	struct hash h;
+	uint64_t octets;
+	uint64_t lines;
+};
+
 struct track {
 	size_t sig;		/* index in v->sigs */
 	struct hash h;
 	bool found;		/* the signed body is a prefix of this one */
+	bool inserted;		/* ... or this one less lines before the tail */
 	uint64_t octets;	/* canonical octets of that prefix */
 	uint64_t lines;
+	uint64_t added;		/* octets and lines inserted */
+	uint64_t added_lines;
+	struct snap *ring;	/* the last RING line ends */
+	size_t nring;
 };
 
-/* The plain canonicaliser, RFC 6376 3.4.3 and 3.4.4. */
+/* The plain canonicaliser, RFC 6376 3.4.3 and 3.4.4, which also keeps
+ * its tail: the canonical text from the last line that starts with "--"
+ * (a MIME boundary) to the end, while it fits. */
 struct xcanon {
 	bool cr, wsp, content, any;
 	uint64_t empty;		/* empty lines held back */
@@ -60,6 +83,13 @@ struct xcanon {
 	uint64_t lines;
 	size_t outlen;
 	char out[XOUT];
+	size_t llen;		/* the current line, its start in line[] */
+	char line[TAIL_MAX];
+	bool tail_on;
+	uint64_t tail_at;	/* octets before the tail */
+	uint64_t tail_lines;
+	size_t tlen;
+	char tail[TAIL_MAX];
 };
 
 struct xres {
@@ -128,6 +158,8 @@ explain_free(struct explain *e)
 		buf_clear(&e->res[i].detail);
 	}
 	free(e->res);
+	for (i = 0; i < e->ntracks; i++)
+		free(e->tracks[i].ring);
 	free(e->tracks);
 	free(e);
 }
@@ -162,6 +194,25 @@ xcanon_flush(dkk_verifier *v, enum dkk_canon c)
 	x->outlen = 0;
 }
 
+/* A canonical line (with its CRLF) is out: does a tail start or go on? */
+static void
+xcanon_line(struct xcanon *x)
+{
+	if (x->llen > 4 && x->llen <= TAIL_MAX && x->line[0] == '-' &&
+	    x->line[1] == '-') {
+		x->tail_on = true;
+		x->tlen = 0;
+		x->tail_at = x->octets - x->llen;
+		x->tail_lines = x->lines;
+	}
+	if (x->tail_on && x->tlen + x->llen <= TAIL_MAX) {
+		memcpy(x->tail + x->tlen, x->line, x->llen);
+		x->tlen += x->llen;
+	} else
+		x->tail_on = false;
+	x->llen = 0;
+}
+
 static void
 xcanon_putc(dkk_verifier *v, enum dkk_canon c, char ch)
 {
@@ -171,6 +222,11 @@ xcanon_putc(dkk_verifier *v, enum dkk_canon c, char ch)
 		xcanon_flush(v, c);
 	x->out[x->outlen++] = ch;
 	x->octets++;
+	if (x->llen < TAIL_MAX)
+		x->line[x->llen] = ch;
+	x->llen++;
+	if (ch == '\n')	/* canonical: only ever the LF of a CRLF */
+		xcanon_line(x);
 }
 
 static void
@@ -191,13 +247,51 @@ xcanon_check(dkk_verifier *v, enum dkk_canon c)
 	xcanon_flush(v, c);
 	for (i = 0; i < e->ntracks; i++) {
 		struct track *t = &e->tracks[i];
+		struct snap *sn;
 
-		if (t->found || v->sigs[t->sig].sg.bcanon != c ||
-		    !track_matches(v, t))
+		if (t->found || v->sigs[t->sig].sg.bcanon != c)
+			continue;
+		sn = &t->ring[t->nring++ % RING];
+		sn->h = t->h;
+		sn->octets = e->canon[c].octets;
+		sn->lines = e->canon[c].lines;
+		if (!track_matches(v, t))
 			continue;
 		t->found = true;
 		t->octets = e->canon[c].octets;
 		t->lines = e->canon[c].lines;
+	}
+}
+
+/* At the end, for a body that is no prefix: is the signed body one of the
+ * last line ends, then up to two empty lines, then the tail?  Then what
+ * lies between was inserted before the closing boundary. */
+static void
+track_insert(const dkk_verifier *v, struct track *t, const struct xcanon *x)
+{
+	const struct sig *sg = &v->sigs[t->sig].sg;
+	uint8_t d[HASH_MAX];
+	size_t i, k, n;
+
+	if (!x->tail_on || x->tail_at == 0)
+		return;
+	for (i = 0; i < RING && i < t->nring; i++) {
+		const struct snap *sn = &t->ring[(t->nring - 1 - i) % RING];
+
+		for (k = 0; k <= 2 && sn->octets + 2 * k < x->tail_at; k++) {
+			struct hash h = sn->h;
+
+			for (n = 0; n < k; n++)
+				hash_update(&h, "\r\n", 2);
+			hash_update(&h, x->tail, x->tlen);
+			n = hash_digest(&h, d);
+			if (sg->bhlen != n || memcmp(sg->bh, d, n) != 0)
+				continue;
+			t->inserted = true;
+			t->added = x->tail_at - sn->octets - 2 * k;
+			t->added_lines = x->tail_lines - sn->lines - k;
+			return;
+		}
 	}
 }
 
@@ -298,6 +392,10 @@ explain_start(dkk_verifier *v)
 
 		if (!vs->evaluated || vs->decided || vs->sg.l >= 0)
 			continue;
+		if ((t->ring = dkk_calloc(RING, sizeof(*t->ring))) == NULL) {
+			e->failed = true;
+			return;
+		}
 		t->sig = i;
 		hash_init(&t->h, sig_hash(vs->sg.alg));
 		e->ntracks++;
@@ -1012,8 +1110,8 @@ reason_class(enum dkk_reason reason)
 	}
 }
 
-static const struct track *
-track_of(const struct explain *e, size_t sig)
+static struct track *
+track_of(struct explain *e, size_t sig)
 {
 	size_t i;
 
@@ -1046,7 +1144,7 @@ explain_body(dkk_verifier *v, size_t i, struct xres *r)
 {
 	const struct vsig *vs = &v->sigs[i];
 	const struct xcanon *x = &v->explain->canon[vs->sg.bcanon];
-	const struct track *t = track_of(v->explain, i);
+	struct track *t = track_of(v->explain, i);
 
 	if (vs->res.reason == DKK_R_BODY_LENGTH)
 		return xres_set(r, DKK_C_BODY_CHANGED, NULL, 0, "the body is "
@@ -1056,6 +1154,16 @@ explain_body(dkk_verifier *v, size_t i, struct xres *r)
 		return xres_set(r, DKK_C_BODY_CHANGED, NULL, 0, "the first "
 		    "l=%lld octets of the body changed after signing",
 		    (long long)vs->sg.l);
+	if (t != NULL && !t->found)
+		track_insert(v, t, x);
+	if (t != NULL && t->inserted)
+		return xres_set(r, DKK_C_BODY_APPENDED, NULL, 0, "%llu octets "
+		    "in %llu line%s were inserted before the closing MIME "
+		    "boundary after signing (%s canonicalization)",
+		    (unsigned long long)t->added,
+		    (unsigned long long)t->added_lines,
+		    t->added_lines == 1 ? "" : "s",
+		    vs->sg.bcanon == DKK_CANON_SIMPLE ? "simple" : "relaxed");
 	if (t != NULL && t->found)
 		return xres_set(r, DKK_C_BODY_APPENDED, NULL, 0, "%llu octets "
 		    "in %llu line%s were appended after the signed body "

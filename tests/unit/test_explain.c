@@ -117,6 +117,58 @@ explain_footer_after_empty_lines(void)
 	unit_fx_free(&fx);
 }
 
+/* A list's footer in multipart mail: a new part, or text, inserted
+ * before the closing boundary (after an empty line, too). */
+static void
+explain_mime_footer_is_body_appended(void)
+{
+	static const char mime[] =
+	    "From: Joe SixPack <joe@example.com>\r\n"
+	    "Subject: Is dinner ready?\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n"
+	    "\r\n"
+	    "--b1\r\n"
+	    "Content-Type: text/plain\r\n"
+	    "\r\n"
+	    "We lost the game.\r\n"
+	    "\r\n"
+	    "--b1--\r\n"
+	    "epilogue\r\n";
+	static const char *const footers[][2] = {
+		{ "--b1\r\nContent-Type: text/plain\r\n\r\nfooter\r\n",
+		    "42 octets in 4 lines were inserted" },
+		{ "footer\r\n", "8 octets in 1 line were inserted" },
+	};
+	struct unit_fx fx;
+	char *sm, *m, *ins, detail[512];
+	size_t i, c;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), DKK_OK);
+	for (c = 0; c < 2; c++) {
+		sm = signed_msg(&fx, DKK_CANON_RELAXED, c ? DKK_CANON_RELAXED :
+		    DKK_CANON_SIMPLE, 0, mime);
+		for (i = 0; i < 2; i++) {
+			ins = concat(footers[i][0], "--b1--");
+			m = replace(sm, "--b1--", ins);
+			CU_ASSERT_EQUAL(classify(fx.ctx, m, 5, NULL, detail,
+			    sizeof(detail)), DKK_C_BODY_APPENDED);
+			CU_ASSERT_PTR_NOT_NULL(strstr(detail, footers[i][1]));
+			free(m);
+			free(ins);
+		}
+		/* the closing part changed too: no longer explained */
+		m = replace(sm, "epilogue", "epilog");
+		ins = replace(m, "--b1--", "footer\r\n--b1--");
+		CU_ASSERT_EQUAL(classify(fx.ctx, ins, 0, NULL, NULL, 0),
+		    DKK_C_BODY_CHANGED);
+		free(ins);
+		free(m);
+		free(sm);
+	}
+	unit_fx_free(&fx);
+}
+
 static void
 explain_edit_is_body_changed(void)
 {
@@ -468,6 +520,8 @@ static const struct unit_test explain_tests[] = {
 	{ "explain_footer_is_body_appended", explain_footer_is_body_appended },
 	{ "explain_footer_after_empty_lines",
 	    explain_footer_after_empty_lines },
+	{ "explain_mime_footer_is_body_appended",
+	    explain_mime_footer_is_body_appended },
 	{ "explain_edit_is_body_changed", explain_edit_is_body_changed },
 	{ "explain_body_length_is_body_changed",
 	    explain_body_length_is_body_changed },

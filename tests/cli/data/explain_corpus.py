@@ -48,6 +48,22 @@ BASES = {
                  b"\r\n"
                  b"The minutes are below.\r\n  indented line\r\n"
                  b"last line\r\n\r\n\r\n"),
+    "multipart": (b"From: alice@example.test\r\n"
+                  b"To: list@lists.example.net\r\n"
+                  b"Subject: Holiday photos\r\n"
+                  b"MIME-Version: 1.0\r\n"
+                  b"Content-Type: multipart/mixed; boundary=\"=_b1\"\r\n"
+                  b"\r\n"
+                  b"--=_b1\r\n"
+                  b"Content-Type: text/plain\r\n"
+                  b"\r\n"
+                  b"Two photos attached.\r\n"
+                  b"--=_b1\r\n"
+                  b"Content-Type: image/png\r\n"
+                  b"Content-Transfer-Encoding: base64\r\n"
+                  b"\r\n"
+                  b"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk\r\n"
+                  b"--=_b1--\r\n"),
     "long": (b"From: alice@example.test\r\n"
              b"To: bob@example.net\r\n"
              b"Subject: Report " + b"x" * 1100 + b"\r\n"
@@ -144,6 +160,14 @@ def footer(m, canon):
         "body-appended"
 
 
+def mime_footer(m, canon):
+    """A list's footer as a new part before the closing boundary."""
+    if b"--=_b1--" not in m:
+        return None
+    return m.replace(b"--=_b1--", b"--=_b1\r\nContent-Type: text/plain\r\n"
+                     b"\r\n-- \r\nThe list\r\n--=_b1--"), "body-appended"
+
+
 def subject_tag(m, canon):
     return m.replace(b"Subject: ", b"Subject: [the-list] ", 1), \
         "subject-tagged", "Subject"
@@ -152,6 +176,8 @@ def subject_tag(m, canon):
 def refold(m, canon):
     head, body = split(m)
     new = re.sub(rb"(Subject: \S+) ", rb"\1\r\n\t", head, count=1)
+    if new == head:
+        return None
     return new + b"\r\n" + body, \
         "none" if canon.startswith("relaxed") else "header-changed", "Subject"
 
@@ -229,7 +255,7 @@ def several(m, canon):
     return f, "body-appended"
 
 
-MUTATIONS = [unchanged, footer, subject_tag, refold, long_split, base64_body,
+MUTATIONS = [unchanged, footer, mime_footer, subject_tag, refold, long_split, base64_body,
              add_message_id, dup_from, add_list_id, body_whitespace,
              header_whitespace, received, value_change, several]
 # What relaxed/relaxed must survive, in every verifier.
