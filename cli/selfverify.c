@@ -102,8 +102,9 @@ self_check(dkk_ctx *ctx, FILE *f, const char *name)
 		ret = r->verdict != DKK_PASS;
 		c = dkk_verifier_explain(v, 0, &field, &detail);
 		if (ret)
-			warnx("%s: self-verification failed: %s; class %s%s%s%s%s",
-			    name, r->detail, dkk_class_name(c),
+			warnx("%s: self-verification failed: %s; "
+			    "class %s%s%s%s%s", name, r->detail,
+			    dkk_class_name(c),
 			    field != NULL ? ", field " : "",
 			    field != NULL ? field : "",
 			    *detail != '\0' ? ": " : "", detail);

@@ -523,7 +523,7 @@ enum dkk_class {
 	DKK_C_ALGORITHM,	/* refused by RFC 8301 (rsa-sha1, small key) */
 	DKK_C_SYNTAX,		/* the DKIM-Signature field is malformed */
 	DKK_C_LIMIT,		/* not evaluated: over a limit */
-	DKK_C_INTERNAL		/* out of memory while verifying */
+	DKK_C_INTERNAL		/* out of memory */
 };
 
 /* "none", "body-appended", "body-changed", "subject-tagged",

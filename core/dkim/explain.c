@@ -13,8 +13,9 @@
  * hashes at the last RING line ends are kept, and at the end each is
  * finished with the tail (the closing boundary line and what follows);
  * a match is body-appended too, with the octets and lines inserted.  No
- * match means any other change (body-changed).  A signature with l= hashes a prefix already, so
- * its body can only have changed within the l= octets.
+ * match means any other change (body-changed).  A signature with l=
+ * hashes a prefix already, so its body can only have changed within the
+ * l= octets.
  *
  * Header: the header hash itself is not in the signature, so each repair
  * builds the header block again with one edit and checks the signature

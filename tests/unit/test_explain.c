@@ -216,8 +216,8 @@ explain_list_tags_are_subject_tagged(void)
 	static const char *const tags[][2] = {
 		{ "Subject: Is dinner", "Subject: [football] Is dinner" },
 		{ "Subject: Is dinner", "Subject: [football]Is dinner" },
-		{ "Subject: Re: Is dinner", "Subject: Re: [football] Is dinner" },
-		{ "Subject: Re: Is dinner", "Subject: [football] Re: Is dinner" },
+		{ "Subject: Re: Is", "Subject: Re: [football] Is" },
+		{ "Subject: Re: Is", "Subject: [football] Re: Is" },
 		{ "ready?\r\n", "ready? [football]\r\n" },
 	};
 	struct unit_fx fx;
