@@ -14,8 +14,9 @@ explain_advice(enum dkk_class c)
 	switch (c) {
 	case DKK_C_BODY_APPENDED:
 		return "typical of a mailing list or a relay adding a "
-		    "footer; ARC sealing at the list keeps the verdict, l= is "
-		    "not advised (anyone may then append anything)";
+		    "footer; an ARC seal at the list lets receivers that "
+		    "trust it see the original pass; l= is not advised "
+		    "(anyone may then append anything)";
 	case DKK_C_BODY_CHANGED:
 		return "a content filter, a re-encoding (e.g. to base64 or "
 		    "quoted-printable) or a transport splitting long lines "
