@@ -148,7 +148,7 @@ sign_one(dkk_ctx *ctx, const struct dkk_sign_opts *so, FILE *f,
 		rc = dkk_signer_final(s, 0, field);
 	}
 	if (rc != DKK_OK && rc != DKK_EIO)
-		warnx("%s: %s", name, dkk_strerror(rc));
+		warnx("%s: %s", name, dkk_ctx_error(ctx));
 	dkk_signer_free(s);
 	return rc == DKK_OK ? 0 : EXIT_TROUBLE;
 }

@@ -65,7 +65,8 @@ enum dkk_err {
 	DKK_ENOMEM = -1,	/* out of memory */
 	DKK_EINVAL = -2,	/* invalid argument */
 	DKK_EIO = -3,		/* a file could not be read or written */
-	DKK_ESYNTAX = -4,	/* a zone file or setting is malformed */
+	DKK_ESYNTAX = -4,	/* a zone file, setting or message to sign
+				 * is malformed */
 	DKK_EKEY = -5,		/* a private key cannot be used */
 	DKK_ELIMIT = -6,	/* input exceeds a configured limit */
 	DKK_ESTATE = -7,	/* call out of order (e.g. update after final) */
@@ -783,7 +784,9 @@ DKK_EXPORT int dkk_signer_new(dkk_ctx *ctx, const struct dkk_sign_opts *opts,
     dkk_signer **sp) DKK_WUR;
 DKK_EXPORT void dkk_signer_free(dkk_signer *s);
 
-/* Feed the message as for dkk_verifier_update(). */
+/* Feed the message as for dkk_verifier_update().  DKK_ESYNTAX when the
+ * header block begins with a folded line (its first line starts with a
+ * space or tab), which the new field would take in. */
 DKK_EXPORT int dkk_signer_update(dkk_signer *s, const void *data,
     size_t len) DKK_WUR;
 
@@ -885,7 +888,9 @@ DKK_EXPORT const char *dkk_policy_warning(const dkk_policy *p, size_t i);
 /* What is known of one message. */
 struct dkk_policy_client {
 	const char *from;	/* the author address, "user@domain" */
-	const char *ip;		/* the client's address, or NULL */
+	const char *ip;		/* the client's address; NULL or "" (a
+				 * local submission) is 127.0.0.1, as
+				 * OpenDKIM takes it */
 	const char *host;	/* its host name, or NULL */
 	const char *auth;	/* the authenticated user, or NULL/"" */
 };

@@ -233,6 +233,14 @@ signer_bind(dkk_signer *s)
 
 	if (s->bound)
 		return DKK_OK;
+	/* The new field goes on top: a first line that is a continuation
+	 * would become part of it, and no verifier could check it. */
+	if (s->hdr.count > 0 &&
+	    is_wsp((unsigned char)*header_text(&s->hdr, &s->hdr.fields[0])))
+		return ctx_fail(s->ctx, DKK_ESYNTAX, "the header block begins "
+		    "with a folded line (space or tab): it continues no field "
+		    "(RFC 5322 2.2.3), and the DKIM-Signature field put above "
+		    "it would take it in");
 	if (s->domain == NULL) {
 		if ((pick = signer_pick(s)) == NULL)
 			return DKK_OK;
@@ -348,15 +356,12 @@ dkk_signer_free(dkk_signer *s)
 	free(s);
 }
 
-int
-dkk_signer_update(dkk_signer *s, const void *data, size_t len)
+static int
+signer_update_run(dkk_signer *s, const char *p, size_t len)
 {
-	const char *p = data;
 	size_t used;
 	int rc;
 
-	if (s == NULL || (data == NULL && len > 0))
-		return DKK_EINVAL;
 	if (s->err != DKK_OK)
 		return s->err;
 	if (s->done)
@@ -370,6 +375,18 @@ dkk_signer_update(dkk_signer *s, const void *data, size_t len)
 	}
 	bodyset_feed(&s->body, p, len);
 	return DKK_OK;
+}
+
+/* Signers of several messages share a context: each call starts its
+ * dkk_ctx_error() afresh, so the sentence read after a failure is this
+ * call's. */
+int
+dkk_signer_update(dkk_signer *s, const void *data, size_t len)
+{
+	if (s == NULL || (data == NULL && len > 0))
+		return DKK_EINVAL;
+	ctx_begin(s->ctx);
+	return ctx_end(s->ctx, signer_update_run(s, data, len));
 }
 
 /* Add name to the list as often as the message has it (plus one when
@@ -694,10 +711,11 @@ dkk_signer_final(dkk_signer *s, unsigned flags, char **field)
 
 	if (s == NULL || field == NULL || (flags & ~(unsigned)DKK_FIELD_LF))
 		return DKK_EINVAL;
+	ctx_begin(s->ctx);
 	if (s->err != DKK_OK)
-		return s->err;
+		return ctx_end(s->ctx, s->err);
 	if (s->done)
-		return DKK_ESTATE;
+		return ctx_end(s->ctx, DKK_ESTATE);
 	s->done = true;
 	buf_init(&l.f);
 	buf_init(&hlist);
@@ -711,7 +729,7 @@ dkk_signer_final(dkk_signer *s, unsigned flags, char **field)
 	buf_clear(&l.f);
 	if (rc == DKK_OK && *field == NULL)
 		rc = DKK_ENOMEM;
-	return s->err = rc == DKK_OK ? DKK_OK : rc;
+	return ctx_end(s->ctx, s->err = rc);
 }
 
 int

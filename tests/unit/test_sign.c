@@ -765,7 +765,41 @@ sign_header_limit_elimit(void)
 	unit_fx_free(&fx);
 }
 
+/* RFC 5322 2.2.3: a folded line continues the field above it.  A header
+ * block that begins with one has no such field: the DKIM-Signature put on
+ * top would take the line in, so the signer refuses, in whichever chunk
+ * the header block ends, with a sentence of this call in the context;
+ * later calls keep the error. */
+static void
+sign_refuses_folded_first_line(void)
+{
+	static const char stray[] = " stray\r\nFrom: joe@example.com\r\n"
+	    "\r\nHi.\r\n";
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	dkk_signer *s;
+	char *f = NULL;
+	size_t cut;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, NULL), 0);
+	o = unit_opts(fx.ed, "ed");
+	for (cut = 1; cut < sizeof(stray) - 1; cut += 7) {
+		CU_ASSERT_EQUAL_FATAL(dkk_signer_new(fx.ctx, &o, &s), DKK_OK);
+		if (dkk_signer_update(s, stray, cut) == DKK_OK)
+			CU_ASSERT_EQUAL(dkk_signer_update(s, stray + cut,
+			    sizeof(stray) - 1 - cut), DKK_ESYNTAX);
+		CU_ASSERT_PTR_NOT_NULL(strstr(dkk_ctx_error(fx.ctx),
+		    "begins with a folded line"));
+		CU_ASSERT_EQUAL(dkk_signer_final(s, 0, &f), DKK_ESYNTAX);
+		CU_ASSERT_PTR_NULL(f);
+		CU_ASSERT_STRING_NOT_EQUAL(dkk_ctx_error(fx.ctx), "");
+		dkk_signer_free(s);
+	}
+	unit_fx_free(&fx);
+}
+
 static const struct unit_test sign_tests[] = {
+	{ "sign_refuses_folded_first_line", sign_refuses_folded_first_line },
 	{ "sign_default_headers_present_plus_from",
 	    sign_default_headers_present_plus_from },
 	{ "sign_header_list_absent_names_included",
