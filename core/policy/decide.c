@@ -217,18 +217,23 @@ lookup_domain(struct asker *a)
 	return rc;
 }
 
-/* Authenticated, or internal by InternalHosts: else why not. */
+/* Authenticated, or internal by InternalHosts: else why not.  A client
+ * without an address (a local submission) is 127.0.0.1, as opendkim
+ * 2.11 takes it (seen under miltertest with an "unspec" connection). */
 static bool
 client_trusted(struct asker *a, const struct dkk_policy_client *c)
 {
 	const struct phost *h;
-	const char *who = c->ip != NULL ? c->ip : "(no address)";
+	const char *ip = c->ip != NULL && *c->ip != '\0' ? c->ip :
+	    "127.0.0.1";
+	const char *who = ip != c->ip ? "without an address (127.0.0.1)" :
+	    ip;
 
 	if (c->auth != NULL && *c->auth != '\0') {
 		buf_printf(&a->why, "the client authenticated as %s", c->auth);
 		return true;
 	}
-	h = phosts_match(&a->p->internal, c->ip, c->host);
+	h = phosts_match(&a->p->internal, ip, c->host);
 	if (h != NULL && !h->neg) {
 		buf_printf(&a->why, "the client %s is in InternalHosts (%s)",
 		    who, h->where != NULL ? h->where : "the default 127.0.0.1, "
@@ -239,7 +244,7 @@ client_trusted(struct asker *a, const struct dkk_policy_client *c)
 	    "InternalHosts", who);
 	if (h != NULL)
 		buf_printf(&a->why, " (excluded at %s)", h->where);
-	if (a->p->have_ignore && (h = phosts_match(&a->p->ignore, c->ip,
+	if (a->p->have_ignore && (h = phosts_match(&a->p->ignore, ip,
 	    c->host)) != NULL && !h->neg)
 		buf_printf(&a->why, "; it is in ExternalIgnoreList (%s), so "
 		    "OpenDKIM would not log it", h->where);

@@ -297,7 +297,9 @@ policy_internal_hosts(void)
 		{ "2001:db9::1", NULL, NULL, "-" },
 		{ "127.0.0.1", NULL, NULL, "-" },	/* no default now */
 		{ "192.0.2.9", NULL, NULL, "s1" },
-		{ NULL, NULL, NULL, "-" },
+		{ NULL, NULL, NULL, "-" },	/* 127.0.0.1: not listed */
+		{ "", NULL, NULL, "-" },
+		{ NULL, "relay.example", NULL, "s1" },
 		{ "not an address", NULL, NULL, "-" },
 	};
 	struct pfx fx;
@@ -319,6 +321,10 @@ policy_internal_hosts(void)
 		return;
 	WANT(&fx, "a@example.com", "::1", "s1");
 	WANT(&fx, "a@example.com", "10.0.0.1", "-");
+	/* No address (a local submission) is 127.0.0.1, as opendkim
+	 * takes a connection of family "unspec". */
+	WANT(&fx, "a@example.com", NULL, "s1");
+	WANT(&fx, "a@example.com", "", "s1");
 	pfx_free(&fx);
 }
 
