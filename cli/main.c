@@ -1,6 +1,6 @@
 /*
- * main.c: the dkimkit command: sign, verify, keygen, key, adsp, spf and
- * policy.
+ * main.c: the dkimkit command: sign, verify, keygen, key, adsp, spf,
+ * policy and seal.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -27,6 +27,7 @@ static const char usage[] =
     "  adsp     evaluate Author Domain Signing Practices (RFC 5617)\n"
     "  spf      check a client's address with SPF (RFC 7208)\n"
     "  policy   explain an OpenDKIM signing policy: test, check\n"
+    "  seal     verify a message and add the next ARC set (RFC 8617)\n"
     "\n"
     "Run 'dkimkit COMMAND --help' for a command's options, and see\n"
     "dkimkit(1).\n";
@@ -173,6 +174,7 @@ main(int argc, char **argv)
 		{ "adsp", cmd_adsp },
 		{ "spf", cmd_spf },
 		{ "policy", cmd_policy },
+		{ "seal", cmd_seal },
 	};
 	size_t i;
 

@@ -16,7 +16,8 @@ static const char verify_usage[] =
     "                      [--now UNIXTIME] [--allow-weak] [--adsp]\n"
     "                      [--authserv-id ID] [--json] [--dmarc]\n"
     "                      [--rfc7489] [--client-ip IP] [--helo NAME]\n"
-    "                      [--mail-from ADDR] [FILE...]\n"
+    "                      [--mail-from ADDR] [--arc]\n"
+    "                      [--trusted-sealer DOMAIN]... [FILE...]\n"
     "\n"
     "Verify every DKIM-Signature of each FILE (standard input when none).\n"
     "\n"
@@ -27,6 +28,9 @@ static const char verify_usage[] =
     "  --now UNIXTIME       judge t= and x= at this time\n"
     "  --allow-weak         accept rsa-sha1 and RSA keys of 512-1023 bits\n"
     "  --adsp               also evaluate ADSP (RFC 5617)\n"
+    "  --arc                also validate the ARC chain (RFC 8617)\n"
+    "  --trusted-sealer D   a sealer trusted to vouch for forwarded mail\n"
+    "                       (repeatable; reported, no override yet)\n"
     "  --authserv-id ID     authserv-id of the Authentication-Results field\n"
     "                       (default: this host's name)\n"
     "  --json               one JSON object per file, one per line\n"
@@ -78,6 +82,9 @@ struct vopts {
 	int allow_weak;
 	int adsp;
 	int adsp_only;
+	int arc;
+	const char **sealers;	/* --trusted-sealer */
+	size_t nsealers;
 	int json;
 	int explain;
 	const char *authserv_id;
@@ -191,6 +198,44 @@ print_dmarc_plain(const dkk_verifier *v, const struct vopts *o)
 	    dkk_dmarc_policy_name(d.disposition), d.reason);
 }
 
+/* "arc": the contract of dkimkit(1). */
+static void
+print_arc_json(const dkk_verifier *v)
+{
+	struct dkk_arc_result r;
+
+	if (dkk_verifier_arc(v, &r) != DKK_OK)
+		return;
+	printf(",\"arc\":{\"result\":\"%s\",\"instances\":%u,"
+	    "\"oldest_pass\":%u,\"failed_instance\":", dkk_arc_name(r.result),
+	    r.instances, r.oldest_pass);
+	if (r.failed_instance > 0)
+		printf("%u", r.failed_instance);
+	else
+		fputs("null", stdout);
+	fputs(",\"reason\":", stdout);
+	json_string(stdout, r.reason);
+	putchar('}');
+}
+
+static void
+print_arc_plain(const dkk_verifier *v, const struct vopts *o)
+{
+	struct dkk_arc_result r;
+	size_t i;
+
+	if (dkk_verifier_arc(v, &r) != DKK_OK)
+		return;
+	printf("  arc: %s (%u sets", dkk_arc_name(r.result), r.instances);
+	if (r.result == DKK_ARC_PASS)
+		printf(", oldest-pass %u", r.oldest_pass);
+	if (r.failed_instance > 0)
+		printf(", instance %u", r.failed_instance);
+	printf(")%s%s\n", *r.reason ? ": " : "", r.reason);
+	for (i = 0; i < o->nsealers; i++)
+		printf("  trusted sealer: %s\n", o->sealers[i]);
+}
+
 static void
 print_json(const char *path, const dkk_verifier *v, const struct vopts *o,
     const char *ar)
@@ -225,6 +270,8 @@ print_json(const char *path, const dkk_verifier *v, const struct vopts *o,
 	}
 	if (o->dmarc)
 		print_dmarc_json(v, o);
+	if (o->arc)
+		print_arc_json(v);
 	fputs(",\"authentication_results\":", stdout);
 	json_string(stdout, ar);
 	fputs("}\n", stdout);
@@ -264,6 +311,8 @@ print_plain(const char *path, const dkk_verifier *v, const struct vopts *o,
 		printf("  adsp: %s (%s)\n", dkk_adsp_name(adsp), author);
 	if (o->dmarc)
 		print_dmarc_plain(v, o);
+	if (o->arc)
+		print_arc_plain(v, o);
 	printf("  %s\n", ar);
 }
 
@@ -297,7 +346,7 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	const char *name = f == stdin ? "(stdin)" : path;
 	struct dkk_verify_opts vo = { .adsp = o->adsp, .dmarc = o->dmarc,
-	    .rfc7489 = o->rfc7489, .explain = o->explain };
+	    .rfc7489 = o->rfc7489, .explain = o->explain, .arc = o->arc };
 	dkk_verifier *v = NULL;
 	char *ar = NULL;
 	int rc, ret = -1;
@@ -431,12 +480,29 @@ verify_files(struct vopts *o, int n, char **files)
 	return worst;
 }
 
+/* A sealer is a domain name (the d= of its seals). */
+static int
+sealer_add(struct vopts *o, const char *d)
+{
+	const char **s;
+
+	if (*d == '\0' || strchr(d, '.') == NULL ||
+	    strspn(d, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-_") != strlen(d))
+		return -1;
+	if ((s = realloc(o->sealers, (o->nsealers + 1) * sizeof(*s))) == NULL)
+		return -1;
+	s[o->nsealers++] = d;
+	o->sealers = s;
+	return 0;
+}
+
 static int
 parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
     const char *help)
 {
 	enum { O_NOW = 256, O_WEAK, O_ADSP, O_ID, O_JSON, O_HELP, O_DMARC,
-	    O_7489, O_IP, O_HELO, O_MAILFROM };
+	    O_7489, O_IP, O_HELO, O_MAILFROM, O_ARC, O_SEALER };
 	static const struct option longopts[] = {
 		SOURCE_LONGOPTS,
 		{ "now", required_argument, NULL, O_NOW },
@@ -444,6 +510,8 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		{ "adsp", no_argument, NULL, O_ADSP },
 		{ "authserv-id", required_argument, NULL, O_ID },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "arc", no_argument, NULL, O_ARC },
+		{ "trusted-sealer", required_argument, NULL, O_SEALER },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "dmarc", no_argument, NULL, O_DMARC },
 		{ "rfc7489", no_argument, NULL, O_7489 },
@@ -473,6 +541,12 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		case O_IP: o->spfq.client_ip = optarg; break;
 		case O_HELO: o->spfq.helo = optarg; break;
 		case O_MAILFROM: o->spfq.mail_from = optarg; break;
+		case O_ARC: o->arc = 1; break;
+		case O_SEALER:
+			if (sealer_add(o, optarg) != 0)
+				return usage_error(cmd, "bad --trusted-sealer "
+				    "'%s'", optarg);
+			break;
 		case O_HELP:
 			fputs(help, stdout);
 			exit(0);
@@ -491,9 +565,10 @@ cmd_verify(int argc, char **argv)
 	int rc;
 
 	memset(&o, 0, sizeof(o));
-	if ((rc = parse_opts(argc, argv, &o, "verify", verify_usage)) >= 0)
-		return rc;
-	return verify_files(&o, argc - optind, argv + optind);
+	if ((rc = parse_opts(argc, argv, &o, "verify", verify_usage)) < 0)
+		rc = verify_files(&o, argc - optind, argv + optind);
+	free(o.sealers);
+	return rc;
 }
 
 int

@@ -407,6 +407,9 @@ struct dkk_verify_opts {
 				 * system's, loaded by dkk_verifier_new() */
 	struct dkk_spf_facts spf;	/* SPF for DMARC and the A-R field */
 	int explain;		/* classify failures: dkk_verifier_explain() */
+	int arc;		/* validate the ARC chain (RFC 8617) too */
+	const char *arc_remote_ip;	/* smtp.remote-ip of the arc A-R
+					 * entry, or NULL (copied) */
 };
 
 /* A verifier for one message.  Free with dkk_verifier_free(). */
@@ -540,6 +543,63 @@ DKK_EXPORT const char *dkk_class_name(enum dkk_class c);
  * long as v. */
 DKK_EXPORT enum dkk_class dkk_verifier_explain(const dkk_verifier *v,
     size_t i, const char **field, const char **detail);
+/* ARC chain validation (RFC 8617 5.2), with dkk_verify_opts.arc. */
+enum dkk_arc {
+	DKK_ARC_NONE = 0,	/* no ARC set, or ARC not asked for */
+	DKK_ARC_PASS,
+	DKK_ARC_FAIL
+};
+
+/* "none", "pass", "fail"; NULL for an unknown value. */
+DKK_EXPORT const char *dkk_arc_name(enum dkk_arc result);
+
+/* The outcome of the chain.  instances: the number of ARC sets (the
+ * highest instance when the chain is well formed, else the number of
+ * instances seen).  oldest_pass (RFC 8617 5.2 step 6): 0 when every
+ * ARC-Message-Signature down to instance 1 still verifies, else the
+ * oldest instance whose AMS and all later ones verify (the failing
+ * instance + 1); 0 as well when the chain does not pass.
+ * failed_instance: the instance at fault, 0 when none or when the fault
+ * is not one instance's (fields that carry no readable i=).  reason: a
+ * sentence, "" for pass and none.  Strings live as long as the
+ * verifier. */
+struct dkk_arc_result {
+	enum dkk_arc result;
+	unsigned instances;
+	unsigned oldest_pass;
+	unsigned failed_instance;
+	const char *reason;
+};
+
+/* After dkk_verifier_final() returned DKK_OK; DKK_EINVAL before it or
+ * when ARC was not asked for. */
+DKK_EXPORT int dkk_verifier_arc(const dkk_verifier *v,
+    struct dkk_arc_result *r) DKK_WUR;
+
+/* Adding the next ARC set (RFC 8617 5.1) to a verified message. */
+struct dkk_seal_opts {
+	const struct dkk_key *key;	/* decides a=: rsa-sha256 or ed25519-sha256 */
+	const char *domain;	/* d= of the AMS and the AS */
+	const char *selector;	/* s= */
+	const char *authserv_id;	/* of the ARC-Authentication-Results */
+	const char *headers;	/* colon list for the AMS h=; NULL: the
+				 * signer's default set and DKIM-Signature,
+				 * as present */
+};
+
+/* The three fields of the next ARC set, built from this verifier's
+ * results (dkk_verify_opts.arc on, after dkk_verifier_final()):
+ * "ARC-Seal: ...", "ARC-Message-Signature: ..." and
+ * "ARC-Authentication-Results: i=N; <the A-R value>" in that order, one
+ * after the other, to be placed above the header; line ends and folding
+ * as flags say (0 or DKK_FIELD_LF), no final line end.  The seal's cv=
+ * is the chain's result; with fail it covers only its own set (RFC 8617
+ * 5.1.2).  *fields is NULL with DKK_OK when the RFC says to add nothing:
+ * the latest seal already says cv=fail (5.1 step 2) or the chain has 50
+ * sets (4.2.1).  Free *fields with free(). */
+DKK_EXPORT int dkk_verifier_seal(dkk_verifier *v,
+    const struct dkk_seal_opts *opts, unsigned flags, char **fields)
+    DKK_WUR;
 
 /* The Author Domain of a message (RFC 5617 2.7): the domain of the single
  * address of its single From field, lower case.  header is the header
@@ -612,10 +672,14 @@ typedef struct dkk_ar {
 	size_t nresults;
 	int complete;		/* the whole value parsed; else the results
 				 * read before the first error */
+	unsigned instance;	/* an ARC-Authentication-Results value's i=
+				 * (RFC 8617 4.1.1), 1 to 50; 0 for an A-R */
 } dkk_ar;
 
-/* Parse a field's value (what follows "Authentication-Results:").
- * DKK_ESYNTAX when not even the authserv-id can be read.  Free *out with
+/* Parse a field's value (what follows "Authentication-Results:"), or
+ * that of an ARC-Authentication-Results field ("i=N;" then the same).
+ * DKK_ESYNTAX when not even the authserv-id can be read, or when an
+ * i= is not an instance number of 1 to 50.  Free *out with
  * dkk_ar_free(). */
 DKK_EXPORT int dkk_ar_parse(const char *value, size_t len, dkk_ar **out)
     DKK_WUR;

@@ -3,10 +3,12 @@
  * (properties header.d, .i, .s, .a, and .b after RFC 6008) and dkim-adsp
  * (RFC 5617 5.3).  One renderer for the command and every adapter.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "verify.h"
+#include "arc/arc.h"
 
 #define AR_WIDTH 78
 #define AR_BPREFIX 8
@@ -373,6 +375,27 @@ ar_dmarc(struct ar *ar, const dkk_verifier *v)
 		return;
 	ar_method(ar, "dmarc", "permerror");
 	ar_prop(ar, "reason", problem, SIZE_MAX, false);
+/* arc (RFC 8617 7.2): the chain's result, header.oldest-pass when it
+ * passes, smtp.remote-ip when the host gave it, and a failure's reason
+ * as a comment. */
+static void
+ar_arc(struct ar *ar, const dkk_verifier *v)
+{
+	struct dkk_arc_result r;
+	char num[16];
+
+	if (dkk_verifier_arc(v, &r) != DKK_OK)
+		return;
+	ar_method(ar, "arc", dkk_arc_name(r.result));
+	if (r.result == DKK_ARC_PASS) {
+		snprintf(num, sizeof(num), "%u", r.oldest_pass);
+		ar_prop(ar, "header.oldest-pass", num, SIZE_MAX, false);
+	}
+	if (v->arc->remote_ip != NULL)
+		ar_prop(ar, "smtp.remote-ip", v->arc->remote_ip, SIZE_MAX,
+		    false);
+	if (r.result == DKK_ARC_FAIL)
+		ar_comment(ar, r.reason);
 }
 
 /* The field's start: the name (unless value_only) and the authserv-id. */
@@ -432,6 +455,8 @@ dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,
 		ar_spf(&ar, v);
 		if (v->dmarc_on)
 			ar_dmarc(&ar, v);
+		if (v->arc != NULL)
+			ar_arc(&ar, v);
 		rc = ar_close(&ar, out);
 	} else if (rc == DKK_EINVAL) {
 		ar_close(&ar, out);

@@ -101,6 +101,34 @@ HIDDEN int sig_parse_max(struct sig *sg, const char *field, size_t len,
     const struct sig_max *max, enum dkk_reason *reason, struct buf *why);
 HIDDEN void sig_clear(struct sig *sg);
 HIDDEN enum hash_alg sig_hash(enum sig_alg alg);
+/* Tag by tag, for the ARC fields (core/arc). */
+HIDDEN bool sig_tag_alg(const struct tag *t, enum sig_alg *alg);
+HIDDEN bool sig_tag_canon(const struct tag *t, enum dkk_canon *hc,
+    enum dkk_canon *bc);
+HIDDEN bool sig_tag_digits(const struct tag *t, size_t maxdigits,
+    int64_t *out);
+HIDDEN int sig_tag_h(struct sig *sg, const struct tag *t, size_t max);
+HIDDEN bool sig_h_from(const struct sig *sg);
+HIDDEN int sig_tag_b64(const struct tag *t, uint8_t **out, size_t *len);
+HIDDEN int sig_tag_names(struct sig *sg, const struct tag *tags, size_t n);
+HIDDEN int sig_tag_unsigned(struct sig *sg, const char *field, size_t len,
+    const char *value, const struct tag *b);
+
+/* sign.c: laying out a signature field, shared with the ARC sealer:
+ * "tag=value;" items folded at 78 columns with CRLF + TAB. */
+struct layout {
+	struct buf f;
+	size_t col;
+};
+
+HIDDEN void lay_tag(struct layout *l, const char *tag, size_t need);
+HIDDEN void lay_value(struct layout *l, const char *v, char brk);
+HIDDEN void lay_item(struct layout *l, const char *tag, const char *value,
+    char brk);
+HIDDEN char *sign_eol(struct buf *f, const char *eol);
+HIDDEN int sign_hlist_add(struct buf *h, const struct header *hdr,
+    const char *name, bool oversign, bool always);
+HIDDEN extern const char *const sign_default_headers[];
 
 /* keyrec.c: the key record, RFC 6376 3.6.1. */
 struct keyrec {

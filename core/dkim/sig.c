@@ -445,3 +445,57 @@ sig_clear(struct sig *sg)
 	free(sg->unsigned_field);
 	memset(sg, 0, sizeof(*sg));
 }
+
+/*
+ * The pieces of the parse above that ARC's ARC-Message-Signature and
+ * ARC-Seal share with DKIM-Signature (RFC 8617 4.1.2, 4.1.3: same syntax
+ * and semantics for a, b, bh, c, d, h, s, t, x), for core/arc.
+ */
+bool
+sig_tag_alg(const struct tag *t, enum sig_alg *alg)
+{
+	return parse_alg(t, alg);
+}
+
+bool
+sig_tag_canon(const struct tag *t, enum dkk_canon *hc, enum dkk_canon *bc)
+{
+	return parse_canon(t, hc, bc);
+}
+
+bool
+sig_tag_digits(const struct tag *t, size_t maxdigits, int64_t *out)
+{
+	return parse_digits(t, maxdigits, out);
+}
+
+int
+sig_tag_h(struct sig *sg, const struct tag *t, size_t max)
+{
+	return parse_h(sg, t, max);
+}
+
+bool
+sig_h_from(const struct sig *sg)
+{
+	return h_has_from(sg);
+}
+
+int
+sig_tag_b64(const struct tag *t, uint8_t **out, size_t *len)
+{
+	return decode_b64_tag(t, out, len);
+}
+
+int
+sig_tag_names(struct sig *sg, const struct tag *tags, size_t n)
+{
+	return copy_names(sg, tags, n);
+}
+
+int
+sig_tag_unsigned(struct sig *sg, const char *field, size_t len,
+    const char *value, const struct tag *b)
+{
+	return make_unsigned(sg, field, len, value, b);
+}

@@ -41,7 +41,7 @@ struct dkk_signer {
 };
 
 /* Fields worth protecting when present (RFC 6376 5.4.1), From first. */
-static const char *const default_headers[] = {
+const char *const sign_default_headers[] = {
 	"From", "Reply-To", "Subject", "Date", "To", "Cc", "Resent-Date",
 	"Resent-From", "Resent-To", "Resent-Cc", "In-Reply-To", "References",
 	"List-Id", "List-Help", "List-Unsubscribe", "List-Subscribe",
@@ -391,8 +391,8 @@ dkk_signer_update(dkk_signer *s, const void *data, size_t len)
 
 /* Add name to the list as often as the message has it (plus one when
  * over-signing); at least once when always is set. */
-static int
-hlist_add(struct buf *h, const struct header *hdr, const char *name,
+int
+sign_hlist_add(struct buf *h, const struct header *hdr, const char *name,
     bool oversign, bool always)
 {
 	size_t n = hdrsel_count(hdr, name) + (oversign ? 1 : 0);
@@ -431,7 +431,7 @@ hlist_rest(const dkk_signer *s, struct buf *h, char *const *names,
 	for (i = 0; i < s->novs && rc == DKK_OK; i++)
 		if (!names_have(names, n, s->ovs[i]) &&
 		    !names_have(s->ovs, i, s->ovs[i]))
-			rc = hlist_add(h, &s->hdr, s->ovs[i], true, true);
+			rc = sign_hlist_add(h, &s->hdr, s->ovs[i], true, true);
 	return rc;
 }
 
@@ -440,8 +440,8 @@ hlist_is_default(const char *name)
 {
 	size_t i;
 
-	for (i = 0; default_headers[i] != NULL; i++)
-		if (ci_equals(name, strlen(name), default_headers[i]))
+	for (i = 0; sign_default_headers[i] != NULL; i++)
+		if (ci_equals(name, strlen(name), sign_default_headers[i]))
 			return true;
 	return false;
 }
@@ -455,12 +455,14 @@ hlist_default(const dkk_signer *s, struct buf *h)
 	size_t i;
 	int rc = DKK_OK;
 
-	for (i = 0; (name = default_headers[i]) != NULL && rc == DKK_OK; i++)
-		rc = hlist_add(h, &s->hdr, name, hlist_over(s, name), i == 0);
+	for (i = 0; (name = sign_default_headers[i]) != NULL && rc == DKK_OK;
+	    i++)
+		rc = sign_hlist_add(h, &s->hdr, name, hlist_over(s, name),
+		    i == 0);
 	for (i = 0; i < s->novs && rc == DKK_OK; i++)
 		if (!hlist_is_default(s->ovs[i]) &&
 		    !names_have(s->ovs, i, s->ovs[i]))
-			rc = hlist_add(h, &s->hdr, s->ovs[i], true, true);
+			rc = sign_hlist_add(h, &s->hdr, s->ovs[i], true, true);
 	return rc;
 }
 
@@ -484,7 +486,7 @@ hlist_build(const dkk_signer *s, struct buf *h)
 		    hdrsel_count(&s->hdr, name) == 0)
 			continue;
 		if (!names_have(s->names, i, name))
-			rc = hlist_add(h, &s->hdr, name, hlist_over(s, name),
+			rc = sign_hlist_add(h, &s->hdr, name, hlist_over(s, name),
 			    true);
 	}
 	return rc == DKK_OK ? hlist_rest(s, h, s->names, s->nnames) : rc;
@@ -492,11 +494,6 @@ hlist_build(const dkk_signer *s, struct buf *h)
 
 /* Lay out "tag=value;" items, folding before an item that would pass
  * the width.  Long values (h=, bh=, b=) fold inside at safe points. */
-struct layout {
-	struct buf f;
-	size_t col;
-};
-
 static void
 lay_fold(struct layout *l)
 {
@@ -505,7 +502,7 @@ lay_fold(struct layout *l)
 }
 
 /* Start "tag=" on this line if it and the first need of its value fit. */
-static void
+void
 lay_tag(struct layout *l, const char *tag, size_t need)
 {
 	size_t tl = strlen(tag) + 1;
@@ -522,7 +519,7 @@ lay_tag(struct layout *l, const char *tag, size_t need)
 
 /* Append a value; brk says where it may fold: ':' after a colon (h=),
  * 'b' anywhere (base64), 0 nowhere. */
-static void
+void
 lay_value(struct layout *l, const char *v, char brk)
 {
 	size_t vl = strlen(v), i = 0, run, room;
@@ -554,7 +551,7 @@ lay_value(struct layout *l, const char *v, char brk)
 	}
 }
 
-static void
+void
 lay_item(struct layout *l, const char *tag, const char *value, char brk)
 {
 	lay_tag(l, tag, brk != 0 ? 8 : strlen(value) + 1);
@@ -653,8 +650,8 @@ sign_headers(dkk_signer *s, const char *hlist, const struct buf *field,
 }
 
 /* Swap the CRLFs of the field for the caller's line end. */
-static char *
-with_eol(struct buf *f, const char *eol)
+char *
+sign_eol(struct buf *f, const char *eol)
 {
 	struct buf out;
 	size_t i;
@@ -724,7 +721,7 @@ dkk_signer_final(dkk_signer *s, unsigned flags, char **field)
 	buf_clear(&hlist);
 	if (rc == DKK_OK && l.f.failed)
 		rc = DKK_ENOMEM;
-	*field = rc == DKK_OK ? with_eol(&l.f, (flags & DKK_FIELD_LF) ? "\n" :
+	*field = rc == DKK_OK ? sign_eol(&l.f, (flags & DKK_FIELD_LF) ? "\n" :
 	    "\r\n") : NULL;
 	buf_clear(&l.f);
 	if (rc == DKK_OK && *field == NULL)

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "explain.h"
+#include "arc/arc.h"
 
 /* One key lookup per distinct selector name in the message. */
 static int
@@ -157,6 +158,8 @@ header_done(dkk_verifier *v)
 		if (rc != DKK_OK)
 			return rc;
 	}
+	if ((rc = arc_start(v)) != DKK_OK)
+		return rc;
 	if ((rc = adsp_start(v)) != DKK_OK)
 		return rc;
 	rc = dmarc_start(v);
@@ -221,6 +224,11 @@ dkk_verifier_new(dkk_ctx *ctx, const struct dkk_verify_opts *opts,
 	buf_init(&v->tmp);
 	buf_init(&v->limit);
 	*vp = v;
+	if (arc_new(v, opts) != DKK_OK) {
+		dkk_verifier_free(v);
+		*vp = NULL;
+		return DKK_ENOMEM;
+	}
 	return DKK_OK;
 }
 
@@ -241,6 +249,7 @@ dkk_verifier_free(dkk_verifier *v)
 	dmarc_clear(v);
 	free((char *)v->spf.domain);
 	explain_free(v->explain);
+	arc_clear(v);
 	free(v->sigs);
 	free(v->lookups);
 	header_clear(&v->hdr);
@@ -499,6 +508,7 @@ settle(dkk_verifier *v)
 	adsp_settle(v);
 	if (v->explain != NULL)
 		explain_settle(v);
+	arc_settle(v);
 	if (v->limit.len > 0) {
 		v->verdict = DKK_PERMERROR;
 		v->adsp = DKK_ADSP_PERMERROR;

@@ -56,6 +56,7 @@ struct dkk_verifier {
 	struct dkk_spf_facts spf;	/* spf.domain owned (copied) */
 	struct dmarc_state *dmarc;
 	struct explain *explain;	/* failure classes, explain.c */
+	struct arc *arc;	/* RFC 8617 (core/arc), NULL when off */
 };
 
 /* lookup.c */

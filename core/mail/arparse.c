@@ -237,6 +237,34 @@ parse_results(struct lexer *lx, dkk_ar *ar)
 	}
 }
 
+/* An ARC-Authentication-Results value starts "i=N;" (RFC 8617 4.1.1);
+ * an authserv-id is a value, which cannot hold "=", so the two cannot be
+ * confused.  true when there was none or it was read; false for an i=
+ * that is not an instance (1 to 50, RFC 8617 4.2.1). */
+static bool
+parse_instance(struct lexer *lx, dkk_ar *ar)
+{
+	const char *p = lx->p;
+	unsigned n = 0;
+	size_t digits = 0;
+
+	if (p == lx->end || (*p != 'i' && *p != 'I'))
+		return true;
+	lx->p++;
+	if (!lex_char(lx, '=')) {
+		lx->p = p;
+		return true;
+	}
+	for (; lx->p < lx->end && *lx->p >= '0' && *lx->p <= '9'; lx->p++)
+		if (++digits <= 3)
+			n = n * 10 + (unsigned)(*lx->p - '0');
+	if (digits == 0 || digits > 3 || n < 1 || n > 50 ||
+	    !lex_char(lx, ';'))
+		return false;
+	ar->instance = n;
+	return true;
+}
+
 int
 dkk_ar_parse(const char *value, size_t len, dkk_ar **out)
 {
@@ -253,7 +281,9 @@ dkk_ar_parse(const char *value, size_t len, dkk_ar **out)
 	lx.end = value + len;
 	buf_init(&lx.tok);
 	lex_cfws(&lx);
-	if (!lex_value(&lx, is_token_char)) {
+	if (!parse_instance(&lx, ar)) {
+		rc = DKK_ESYNTAX;
+	} else if (!lex_value(&lx, is_token_char)) {
 		rc = lx.tok.failed ? DKK_ENOMEM : DKK_ESYNTAX;
 	} else if ((ar->authserv_id = lex_take(&lx)) == NULL) {
 		rc = DKK_ENOMEM;
