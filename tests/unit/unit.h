@@ -33,6 +33,7 @@ void suite_spf(void);
 void suite_spfmacro(void);
 void suite_policy(void);
 void suite_explain(void);
+void suite_arc(void);
 
 /* Register a suite from a NULL-terminated table. */
 struct unit_test {
