@@ -1,0 +1,111 @@
+#!/bin/bash
+# ARC (RFC 8617) through the command: dkimkit seal adds the next set,
+# dkimkit verify --arc --json reports the chain with the contract of
+# dkimkit(1), a changed message fails at the instance that saw it, a
+# failed chain is sealed cv=fail once and then no more, and a malformed
+# chain gives fail without a crash.  Keys come from a zone file.
+set -u
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+tmpdir
+cd "$TMPD" || bail_out "no temp dir"
+PY=/usr/bin/python3
+[ -x "$PY" ] || skip_all "no $PY to read the JSON output"
+
+"$DKIMKIT" keygen --algorithm ed25519 --domain example.com --selector ed \
+    --out ed.pem > zone || bail_out "keygen ed25519"
+"$DKIMKIT" keygen --algorithm rsa --bits 2048 --domain relay.example.net \
+    --selector r1 --out r1.pem >> zone || bail_out "keygen rsa"
+"$DKIMKIT" keygen --algorithm ed25519 --domain list.example.org \
+    --selector l1 --out l1.pem >> zone || bail_out "keygen list"
+printf 'From: joe@example.com\nTo: list@example.org\nSubject: hi\n\nHello\n' \
+    > m.eml
+"$DKIMKIT" sign --key ed.pem --domain example.com --selector ed m.eml \
+    > s.eml || bail_out "sign"
+
+# arc_json FILE RESULT N OLDEST FAILED: verify --arc --json and compare.
+arc_json()
+{
+	local f="$1" out
+	out=$("$DKIMKIT" verify --zone zone --arc --trusted-sealer \
+	    relay.example.net --json "$f" 2>&1)
+	printf '%s\n' "$out" | "$PY" -c '
+import json, sys
+j = json.loads(sys.stdin.readline())
+a = j["arc"]
+want = {"result": sys.argv[1], "instances": int(sys.argv[2]),
+        "oldest_pass": int(sys.argv[3]),
+        "failed_instance": None if sys.argv[4] == "null" else int(sys.argv[4])}
+got = {k: a[k] for k in want}
+ok = got == want and sorted(a) == sorted(list(want) + ["reason"]) and \
+    ("arc=" + a["result"]) in j["authentication_results"] and \
+    (a["result"] != "fail") == (a["reason"] == "")
+if not ok:
+    print("# got %r" % a, file=sys.stderr)
+sys.exit(0 if ok else 1)' "$2" "$3" "$4" "$5"
+}
+
+arc_json s.eml none 0 0 null
+ok_if "unsealed message: arc none" $? ""
+
+seal()
+{
+	"$DKIMKIT" seal --key "$1" --domain "$2" --selector "$3" \
+	    --authserv-id "$2" --zone zone "$4"
+}
+
+seal r1.pem relay.example.net r1 s.eml > a1.eml
+ok_if "seal exits 0" $? ""
+head -1 a1.eml | grep -q '^ARC-Seal: i=1; a=rsa-sha256; t=[0-9]*; cv=none;'
+ok_if "first set: ARC-Seal on top, cv=none" $? "$(head -1 a1.eml)"
+grep -q '^ARC-Authentication-Results: i=1; relay.example.net;' a1.eml
+ok_if "AAR with i=1 and the authserv-id" $? ""
+arc_json a1.eml pass 1 0 null
+ok_if "one set: pass" $? ""
+
+seal l1.pem list.example.org l1 a1.eml > a2.eml
+grep -q 'cv=pass' a2.eml && grep -q 'a=ed25519-sha256' a2.eml
+ok_if "second set, Ed25519, cv=pass" $? ""
+arc_json a2.eml pass 2 0 null
+ok_if "two sets: pass" $? ""
+"$DKIMKIT" verify --zone zone --arc a2.eml > plain.txt
+ok_if "verify --arc exits 0 when DKIM passes" $? "$(cat plain.txt)"
+grep -q '  arc: pass (2 sets, oldest-pass 0)' plain.txt
+ok_if "plain output names the chain" $? "$(cat plain.txt)"
+
+sed 's/Hello/Hellx/' a2.eml > bad.eml
+arc_json bad.eml fail 2 0 2
+ok_if "changed body: fail at instance 2" $? ""
+seal r1.pem relay.example.net r1 bad.eml > a3.eml
+grep -q '^ARC-Seal: i=3; .*cv=fail;' a3.eml
+ok_if "a failed chain is sealed cv=fail" $? "$(head -1 a3.eml)"
+arc_json a3.eml fail 3 0 3
+ok_if "cv=fail on top: fail" $? ""
+seal l1.pem list.example.org l1 a3.eml > a4.eml 2> err
+st=$?
+[ "$st" -eq 1 ] && cmp -s a4.eml <(sed 's/$/\r/' a3.eml | sed 's/\r\r$/\r/') &&
+    grep -q 'not sealed' err
+ok_if "after cv=fail nothing is added (exit 1)" $? "exit $st: $(cat err)"
+
+# Malformed chains: fail, never a crash.
+mal()
+{
+	local name="$1" st
+	shift
+	sed "$@" a2.eml > mal.eml
+	"$DKIMKIT" verify --zone zone --arc --json mal.eml > mal.json 2>&1
+	st=$?
+	[ "$st" -le 1 ] && grep -q '"arc":{"result":"fail"' mal.json
+	ok_if "malformed: $name" $? "exit $st: $(cat mal.json)"
+}
+mal "missing AMS" '/^ARC-Message-Signature: i=1/,/^[^ \t]/{/^ARC-Message/d;/^[ \t]/d}'
+mal "i=0" 's/^ARC-Authentication-Results: i=1;/ARC-Authentication-Results: i=0;/'
+mal "i=51" 's/^ARC-Seal: i=2;/ARC-Seal: i=51;/'
+mal "duplicate instance" 's/^ARC-Seal: i=2;/ARC-Seal: i=1;/'
+mal "h= in a seal" 's/^ARC-Seal: i=1;/ARC-Seal: i=1; h=From;/'
+mal "cv=fail in the middle" '0,/cv=pass/s//cv=fail/'
+
+"$DKIMKIT" seal --domain x.example --selector s a1.eml > /dev/null 2>&1
+[ $? -eq 2 ]
+ok_if "seal without --key: usage error" $? ""
+
+done_testing
