@@ -1,8 +1,8 @@
 /*
  * dkimkit.h: DKIM signing and verification (RFC 6376, RFC 8463, RFC 8301),
  * Author Domain Signing Practices (RFC 5617), SPF (RFC 7208), DMARC
- * (RFC 9989, and RFC 7489 as an option) and Authentication-Results
- * (RFC 8601).  This is the only public header of
+ * (RFC 9989, and RFC 7489 as an option), ARC (RFC 8617) and
+ * Authentication-Results (RFC 8601).  This is the only public header of
  * libdkimkit.
  *
  * Walkthrough
@@ -553,12 +553,14 @@ enum dkk_arc {
 /* "none", "pass", "fail"; NULL for an unknown value. */
 DKK_EXPORT const char *dkk_arc_name(enum dkk_arc result);
 
-/* The outcome of the chain.  instances: the number of ARC sets (the
- * highest instance when the chain is well formed, else the number of
- * instances seen).  oldest_pass (RFC 8617 5.2 step 6): 0 when every
+/* The outcome of the chain.  instances: the number of ARC sets, that
+ * is the highest instance (1 to 50) among the ARC fields; 0 when there
+ * are none or none has a readable one.  oldest_pass (RFC 8617 5.2 step 6): 0 when every
  * ARC-Message-Signature down to instance 1 still verifies, else the
  * oldest instance whose AMS and all later ones verify (the failing
- * instance + 1); 0 as well when the chain does not pass.
+ * instance + 1); 0 as well when the chain does not pass.  It looks back
+ * over at most DKK_LIMIT_SIGNATURES AMSs, the latest ones; an older one
+ * counts as not verifying.
  * failed_instance: the instance at fault, 0 when none or when the fault
  * is not one instance's (fields that carry no readable i=).  reason: a
  * sentence, "" for pass and none.  Strings live as long as the
@@ -596,7 +598,8 @@ struct dkk_seal_opts {
  * is the chain's result; with fail it covers only its own set (RFC 8617
  * 5.1.2).  *fields is NULL with DKK_OK when the RFC says to add nothing:
  * the latest seal already says cv=fail (5.1 step 2) or the chain has 50
- * sets (4.2.1).  Free *fields with free(). */
+ * sets (4.2.1).  DKK_ELIMIT when the header block was over a limit (it
+ * was not kept: see dkk_verifier_reason()).  Free *fields with free(). */
 DKK_EXPORT int dkk_verifier_seal(dkk_verifier *v,
     const struct dkk_seal_opts *opts, unsigned flags, char **fields)
     DKK_WUR;
@@ -634,6 +637,9 @@ enum dkk_field_flags {
  * over 256 characters is left out (header.b is cut), and a comment says
  * so.  With ADSP on, one dkim-adsp entry per Author Domain (header.from),
  * and a dkim-adsp=permerror entry when From is missing or malformed.
+ * With ARC on, one arc entry (RFC 8617 7.2): header.oldest-pass when it
+ * passes, smtp.remote-ip when dkk_verify_opts.arc_remote_ip is set, the
+ * reason as a comment when it fails.
  * DKK_EINVAL for an authserv_id over 255 characters.  Free *out with
  * free(). */
 DKK_EXPORT int dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,

@@ -22,6 +22,7 @@ struct arc_set {
 	struct sig as;
 	enum arc_cv cv;
 	bool ams_parsed;	/* ams holds a usable signature */
+	bool ams_skipped;	/* older than the limit looks back */
 	bool as_parsed;
 	size_t ams_sink;	/* its body hash, in body.canon[ams.bcanon] */
 	size_t ams_lk;		/* index in arc.lk */

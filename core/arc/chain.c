@@ -12,6 +12,11 @@
  * AMS is held to the DKIM rules it inherits (From in h=, x= not past,
  * RFC 8301), an AS to RFC 8301 only; a header block over the verifier's
  * limit fails the chain (it could not be read).
+ *
+ * Work is bounded as for DKIM: the seals are at most 50 (RFC 8617 4.2.1)
+ * and each needs its key; of the AMSs only the latest must verify, so
+ * oldest-pass looks back over at most DKK_LIMIT_SIGNATURES of them (each
+ * may need its own body hash) and an older one counts as not verifying.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -69,7 +74,8 @@ arc_lookup(dkk_verifier *v, struct arc *a, const struct sig *sg,
 	return lookup_begin(v, &a->lk[*index], buf_take(&name));
 }
 
-/* Body hashes and key lookups of every usable signature. */
+/* Body hashes and key lookups of every usable signature within the
+ * limit. */
 static int
 arc_prepare(dkk_verifier *v, struct arc *a)
 {
@@ -81,7 +87,9 @@ arc_prepare(dkk_verifier *v, struct arc *a)
 	for (k = 0; k < a->n; k++) {
 		struct arc_set *s = &a->sets[k];
 
-		if (s->ams_parsed && ((rc = bodyset_sink(&v->body,
+		if (a->n - k > v->ctx->limit_signatures)
+			s->ams_skipped = true;
+		if (s->ams_parsed && !s->ams_skipped && ((rc = bodyset_sink(&v->body,
 		    s->ams.bcanon, sig_hash(s->ams.alg), s->ams.l >= 0 ?
 		    (uint64_t)s->ams.l : UINT64_MAX, &s->ams_sink)) != DKK_OK ||
 		    (rc = arc_lookup(v, a, &s->ams, &s->ams_lk)) != DKK_OK))
@@ -271,6 +279,10 @@ ams_verify(dkk_verifier *v, struct arc *a, unsigned k, struct buf *why)
 
 	if (!s->ams_parsed) {
 		buf_printf(why, "unusable: %s", s->ams_why.p);
+		return false;
+	}
+	if (s->ams_skipped) {
+		buf_adds(why, "not evaluated (signature limit)");
 		return false;
 	}
 	if (!arc_precheck(v, sg, why) ||

@@ -286,6 +286,9 @@ dkk_verifier_seal(dkk_verifier *v, const struct dkk_seal_opts *o,
 	    !seal_opts_ok(o))
 		return DKK_EINVAL;
 	*fields = NULL;
+	/* a header block over the limit was not kept: nothing to sign */
+	if (v->limit.len > 0)
+		return DKK_ELIMIT;
 	if (a->top_cv_fail || a->n >= ARC_MAX_SETS)
 		return DKK_OK;
 	return seal_build(v, o, a->n + 1, (flags & DKK_FIELD_LF) ? "\n" :

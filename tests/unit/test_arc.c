@@ -521,7 +521,86 @@ arc_seal_args(void)
 	unit_fx_free(&fx);
 }
 
+/* oldest-pass looks back over DKK_LIMIT_SIGNATURES AMSs at most. */
+static void
+arc_oldest_pass_limit(void)
+{
+	struct unit_fx fx;
+	char *m1, *m2, *m3;
+	dkk_verifier *v;
+	struct dkk_arc_result r;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	m1 = seal(&fx, fx.rsa, "rsa", msg);
+	m2 = seal(&fx, fx.ed, "ed", m1);
+	m3 = seal(&fx, fx.rsa, "rsa", m2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m3);
+	CU_ASSERT_EQUAL(dkk_ctx_set_limit(fx.ctx, DKK_LIMIT_SIGNATURES, 2),
+	    DKK_OK);
+	v = arc_verify(fx.ctx, m3);
+	CU_ASSERT_EQUAL(dkk_verifier_arc(v, &r), DKK_OK);
+	CU_ASSERT_EQUAL(r.result, DKK_ARC_PASS);
+	CU_ASSERT_EQUAL(r.instances, 3);
+	CU_ASSERT_EQUAL(r.oldest_pass, 2);	/* AMS 1 not looked at */
+	dkk_verifier_free(v);
+	free(m1);
+	free(m2);
+	free(m3);
+	unit_fx_free(&fx);
+}
+
+/* A header block over the limit: the chain fails, nothing is sealed. */
+static void
+arc_header_limit(void)
+{
+	struct unit_fx fx;
+	struct dkk_seal_opts o = { NULL, "example.com", "rsa", "relay",
+	    NULL };
+	dkk_verifier *v;
+	char *f = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	o.key = fx.rsa;
+	CU_ASSERT_EQUAL(dkk_ctx_set_limit(fx.ctx, DKK_LIMIT_HEADER_FIELDS, 2),
+	    DKK_OK);
+	arc_expect(fx.ctx, msg, DKK_ARC_FAIL, 0, 0, "header block");
+	v = arc_verify(fx.ctx, msg);
+	CU_ASSERT_EQUAL(dkk_verifier_seal(v, &o, 0, &f), DKK_ELIMIT);
+	CU_ASSERT_PTR_NULL(f);
+	dkk_verifier_free(v);
+	unit_fx_free(&fx);
+}
+
+/* Fed in small chunks, with LF line ends, the chain still passes. */
+static void
+arc_streaming_lf(void)
+{
+	struct unit_fx fx;
+	char *m1, *lf, *p, *q;
+	dkk_verifier *v;
+	struct dkk_arc_result r;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	m1 = seal(&fx, fx.ed, "ed", msg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m1);
+	lf = strdup(m1);
+	for (p = q = lf; *p != '\0'; p++)
+		if (!(p[0] == '\r' && p[1] == '\n'))
+			*q++ = *p;
+	*q = '\0';
+	v = unit_verify_opts(fx.ctx, &with_arc, lf, strlen(lf), 7);
+	CU_ASSERT_EQUAL(dkk_verifier_arc(v, &r), DKK_OK);
+	CU_ASSERT_EQUAL(r.result, DKK_ARC_PASS);
+	dkk_verifier_free(v);
+	free(lf);
+	free(m1);
+	unit_fx_free(&fx);
+}
+
 static const struct unit_test arc_tests[] = {
+	{ "arc_oldest_pass_limit", arc_oldest_pass_limit },
+	{ "arc_header_limit", arc_header_limit },
+	{ "arc_streaming_lf", arc_streaming_lf },
 	{ "arc_none_unsealed", arc_none_unsealed },
 	{ "arc_seal_roundtrip_rsa", arc_seal_roundtrip_rsa },
 	{ "arc_seal_roundtrip_ed25519", arc_seal_roundtrip_ed25519 },
