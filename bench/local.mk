@@ -3,7 +3,18 @@
 # Makefile.am.  `make bench` builds and runs it (BENCH_FLAGS: e.g.
 # --out bench/results.md, --rounds 7); `make check` only builds it, for
 # tests/bench/tiny.sh, which runs it once in --tiny mode.
-.PHONY: bench
+.PHONY: bench bench-arc
+
+# The cost of ARC against the DKIM work it implies (issue 21): public API
+# only, no libopendkim.  `make bench-arc` (BENCH_ARC_FLAGS: e.g. --out
+# bench/arc-results.md); tests/bench/arc.sh runs it once in --tiny mode.
+check_PROGRAMS += bench/bench-arc
+bench_bench_arc_SOURCES = bench/arc.c
+bench_bench_arc_LDADD = core/libdkimkit.la
+
+bench-arc: bench/bench-arc$(EXEEXT)
+	./bench/bench-arc$(EXEEXT) $(BENCH_ARC_FLAGS)
+
 if HAVE_OPENDKIM
 check_PROGRAMS += bench/bench
 bench_bench_SOURCES = bench/bench.c
