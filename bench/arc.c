@@ -299,7 +299,8 @@ main(int argc, char **argv)
 	}
 	fprintf(f, "| operation | unit | dkimkit |\n|---|---|---:|\n");
 	for (k = 0; k < NOPS; k++)
-		fprintf(f, "| %s | msg/s | %.0f |\n", op_names[k], 1.0 / med[k]);
+		fprintf(f, "| %s | msg/s | %.0f |\n", op_names[k],
+		    1.0 / med[k]);
 	fprintf(f, "\n| target | budget | measured | ratio (at most 1.20) |\n"
 	    "|---|---:|---:|---:|\n");
 	want = 7 * med[VERIFY_DKIM];

@@ -175,7 +175,8 @@ seal_parse(int argc, char **argv, struct seal_o *o)
 		case O_WEAK: o->allow_weak = 1; break;
 		case O_PIN: o->pinfile = optarg; break;
 		case O_NOW:
-			if (parse_int64(optarg, 0, 253402300799LL, &o->now) != 0)
+			if (parse_int64(optarg, 0, 253402300799LL,
+			    &o->now) != 0)
 				return usage_error("seal", "bad --now '%s'",
 				    optarg);
 			o->have_now = 1;

@@ -555,8 +555,9 @@ DKK_EXPORT const char *dkk_arc_name(enum dkk_arc result);
 
 /* The outcome of the chain.  instances: the number of ARC sets, that
  * is the highest instance (1 to 50) among the ARC fields; 0 when there
- * are none or none has a readable one.  oldest_pass (RFC 8617 5.2 step 6): 0 when every
- * ARC-Message-Signature down to instance 1 still verifies, else the
+ * are none or none has a readable one.  oldest_pass (RFC 8617 5.2
+ * step 6): 0 when every ARC-Message-Signature down to instance 1 still
+ * verifies, else the
  * oldest instance whose AMS and all later ones verify (the failing
  * instance + 1); 0 as well when the chain does not pass.  It looks back
  * over at most DKK_LIMIT_SIGNATURES AMSs, the latest ones; an older one
@@ -580,7 +581,8 @@ DKK_EXPORT int dkk_verifier_arc(const dkk_verifier *v,
 
 /* Adding the next ARC set (RFC 8617 5.1) to a verified message. */
 struct dkk_seal_opts {
-	const struct dkk_key *key;	/* decides a=: rsa-sha256 or ed25519-sha256 */
+	const struct dkk_key *key;	/* decides a=: rsa-sha256 or
+					 * ed25519-sha256 */
 	const char *domain;	/* d= of the AMS and the AS */
 	const char *selector;	/* s= */
 	const char *authserv_id;	/* of the ARC-Authentication-Results */

@@ -89,9 +89,10 @@ arc_prepare(dkk_verifier *v, struct arc *a)
 
 		if (a->n - k > v->ctx->limit_signatures)
 			s->ams_skipped = true;
-		if (s->ams_parsed && !s->ams_skipped && ((rc = bodyset_sink(&v->body,
-		    s->ams.bcanon, sig_hash(s->ams.alg), s->ams.l >= 0 ?
-		    (uint64_t)s->ams.l : UINT64_MAX, &s->ams_sink)) != DKK_OK ||
+		if (s->ams_parsed && !s->ams_skipped &&
+		    ((rc = bodyset_sink(&v->body, s->ams.bcanon,
+		    sig_hash(s->ams.alg), s->ams.l >= 0 ? (uint64_t)s->ams.l :
+		    UINT64_MAX, &s->ams_sink)) != DKK_OK ||
 		    (rc = arc_lookup(v, a, &s->ams, &s->ams_lk)) != DKK_OK))
 			return rc;
 		if (s->as_parsed &&

@@ -248,7 +248,7 @@ parse_instance(struct lexer *lx, dkk_ar *ar)
 	unsigned n = 0;
 	size_t digits = 0;
 
-	if (p == lx->end || (*p != 'i' && *p != 'I'))
+	if (p == lx->end || *p != 'i')
 		return true;
 	lx->p++;
 	if (!lex_char(lx, '=')) {
