@@ -30,7 +30,8 @@ static const char verify_usage[] =
     "  --adsp               also evaluate ADSP (RFC 5617)\n"
     "  --arc                also validate the ARC chain (RFC 8617)\n"
     "  --trusted-sealer D   a sealer trusted to vouch for forwarded mail\n"
-    "                       (repeatable; reported, no override yet)\n"
+    "                       (repeatable, implies --arc; reported, no\n"
+    "                       override yet)\n"
     "  --authserv-id ID     authserv-id of the Authentication-Results field\n"
     "                       (default: this host's name)\n"
     "  --json               one JSON object per file, one per line\n"
@@ -546,6 +547,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 			if (sealer_add(o, optarg) != 0)
 				return usage_error(cmd, "bad --trusted-sealer "
 				    "'%s'", optarg);
+			o->arc = 1;
 			break;
 		case O_HELP:
 			fputs(help, stdout);

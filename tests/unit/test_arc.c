@@ -376,6 +376,24 @@ arc_malformed_tags(void)
 	bad = replace(m1, "h=From:", "h=ARC-Seal:From:");
 	arc_expect(fx.ctx, bad, DKK_ARC_FAIL, 1, 1, "lists ARC-Seal");
 	free(bad);
+	bad = replace(m1, "h=From:", "h=");
+	arc_expect(fx.ctx, bad, DKK_ARC_FAIL, 1, 1, "From field not signed");
+	free(bad);
+	bad = replace(m1, "cv=none;", "");
+	arc_expect(fx.ctx, bad, DKK_ARC_FAIL, 1, 1, "cv= tag missing");
+	free(bad);
+	bad = replace(m1, "ARC-Message-Signature: i=1;",
+	    "ARC-Message-Signature: i=1; x=1;");
+	arc_expect(fx.ctx, bad, DKK_ARC_FAIL, 1, 1, "expired");
+	free(bad);
+	bad = replace(m1, "ARC-Message-Signature: i=1; a=rsa-sha256;",
+	    "ARC-Message-Signature: i=1; a=rsa-sha1;");
+	arc_expect(fx.ctx, bad, DKK_ARC_FAIL, 1, 1, "RFC 8301");
+	free(bad);
+	bad = replace(m1, "ARC-Message-Signature: i=1;",
+	    "ARC-Message-Signature: i=1; v=1;");	/* ignored (4.1.2) */
+	arc_expect(fx.ctx, bad, DKK_ARC_FAIL, 1, 1, "signature did not");
+	free(bad);
 	bad = replace(m1, "cv=none", "cv=maybe");
 	arc_expect(fx.ctx, bad, DKK_ARC_FAIL, 1, 1, "cv=");
 	free(bad);
