@@ -39,6 +39,8 @@ struct bench {
 	int failures;
 };
 
+static void die(const char *what, int rc) __attribute__((noreturn));
+
 static void
 die(const char *what, int rc)
 {
@@ -154,7 +156,8 @@ seal(struct bench *b, const char *m)
 static void
 setup(struct bench *b)
 {
-	char dir[] = "/tmp/bench-arc.XXXXXX", path[64], *pem, *p, *m, *f;
+	char dir[] = "/tmp/bench-arc.XXXXXX", path[64], *pem = NULL, *p = NULL;
+	char *m, *f;
 	FILE *z;
 	int rc;
 
