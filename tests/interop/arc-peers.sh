@@ -1,10 +1,11 @@
 #!/bin/bash
-# ARC (RFC 8617) both ways with python3-dkim (dkim.arc_sign, arc_verify)
-# and Mail::DKIM (ARC::Signer, ARC::Verifier): a chain grows hop by hop,
-# each sealer a different implementation (dkimkit, python3-dkim,
-# Mail::DKIM, dkimkit again), and after every hop all three must say
-# pass; each peer also seals first.  A changed body must then fail with
-# all three.  RSA only: neither peer does Ed25519 in ARC.  Keys come from
+# ARC (RFC 8617) both ways with python3-dkim (dkim.arc_sign, arc_verify),
+# Mail::DKIM (ARC::Signer, ARC::Verifier) and python3-authheaders
+# (authenticate_message, sign_message): a chain grows hop by hop, each
+# sealer a different implementation (dkimkit, python3-dkim, Mail::DKIM,
+# authheaders, dkimkit again), and after every hop every verifier must
+# say pass; each peer also seals first.  A changed body must then fail
+# with all of them.  RSA only: neither peer does Ed25519 in ARC.  Keys come from
 # a zone file (dkimkit, python3-dkim) and from a loopback unbound serving
 # it (Mail::DKIM).
 . "$(dirname "$0")/common.bash"
@@ -15,9 +16,12 @@ if ! need_dkimkit || ! need openssl "$PYTHON" python3:dns.zone; then
 	done_testing
 fi
 need "$PYTHON" python3:dkim python3:authres && USE_PY=1
+USE_AH=0
+need "$PYTHON" python3:authheaders python3:authres && USE_AH=1
 need perl perl:Mail::DKIM::ARC::Signer perl:Mail::DKIM::ARC::Verifier \
     perl:Net::DNS::Resolver && USE_PL=1
-[ "$USE_PY" = 1 ] || [ "$USE_PL" = 1 ] || done_testing
+[ "$USE_PY" = 1 ] || [ "$USE_PL" = 1 ] || [ "$USE_AH" = 1 ] ||
+    done_testing
 
 check "make peer keys and their zone file" peer_keys "$TMPD" ||
     bail_out "no peer keys"
@@ -55,6 +59,13 @@ pl_seal()
 	    --server 127.0.0.1 --port "$PEER_DNS_PORT" "$1" > "$2"
 }
 
+ah_seal()
+{
+	peer_python ahseal --key prsa.pem --domain example.test \
+	    --selector prsa --authserv-id authheaders.example.test \
+	    --zone "$PEER_ZONE" "$1" > "$2" 2>/dev/null
+}
+
 # dk_arc FILE RESULT N: dkimkit's chain result and number of sets.
 dk_arc()
 {
@@ -73,6 +84,11 @@ py_arc()
 	[ "$(peer_python arcverify --zone "$PEER_ZONE" "$1" 2>/dev/null)" = "$2" ]
 }
 
+ah_arc()
+{
+	[ "$(peer_python ahverify --zone "$PEER_ZONE" "$1" 2>/dev/null)" = "$2" ]
+}
+
 pl_arc()
 {
 	[ "$(peer_perl arcverify --server 127.0.0.1 --port "$PEER_DNS_PORT" \
@@ -85,6 +101,7 @@ all_say()
 	check "$4: dkimkit says $2 ($3 sets)" dk_arc "$1" "$2" "$3"
 	[ "$USE_PY" = 1 ] && check "$4: python3-dkim says $2" py_arc "$1" "$2"
 	[ "$USE_PL" = 1 ] && check "$4: Mail::DKIM says $2" pl_arc "$1" "$2"
+	[ "$USE_AH" = 1 ] && check "$4: authheaders says $2" ah_arc "$1" "$2"
 	return 0
 }
 
@@ -107,6 +124,14 @@ if [ "$USE_PL" = 1 ]; then
 	last=h$n.eml
 	check "Mail::DKIM seals first" pl_seal s.eml pl1.eml &&
 	    all_say pl1.eml pass 1 "Mail::DKIM's first set"
+fi
+if [ "$USE_AH" = 1 ]; then
+	n=$((n + 1))
+	check "hop $n: authheaders seals" ah_seal "$last" h$n.eml &&
+	    all_say h$n.eml pass $n "hop $n (authheaders)"
+	last=h$n.eml
+	check "authheaders seals first" ah_seal s.eml ah1.eml &&
+	    all_say ah1.eml pass 1 "authheaders' first set"
 fi
 n=$((n + 1))
 check "hop $n: dkimkit seals again" dk_seal "$last" h$n.eml &&

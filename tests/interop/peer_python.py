@@ -8,6 +8,9 @@
   peer_python.py arcsign --key KEY --domain D --selector S
       --authserv-id ID --zone ZONEFILE FILE                 > sealed
   peer_python.py arcverify --zone ZONEFILE FILE
+  peer_python.py ahseal --key KEY --domain D --selector S
+      --authserv-id ID --zone ZONEFILE FILE                 > sealed
+  peer_python.py ahverify --zone ZONEFILE FILE
 
 sign writes the message with a DKIM-Signature field on top, in the line
 ends of the input.  KEY: PEM (RSA PKCS#1 or PKCS#8, Ed25519 PKCS#8) or a
@@ -22,6 +25,10 @@ top; its ARC-Authentication-Results are those of an Authentication-Results
 field with authserv-id ID that arcsign adds first from dkim.verify, as a
 sealing relay would.  arcverify prints the chain's result (pass, fail or
 none) with dkim.arc_verify and exits 0 for pass, 1 otherwise.
+
+ahseal and ahverify do the same through python3-authheaders: its
+authenticate_message (dkim and arc, no DMARC) makes the A-R field and
+reads the chain, its sign_message(sig='ARC') seals.
 """
 
 import argparse
@@ -163,6 +170,47 @@ def cmd_arcverify(a):
     return 0 if cv == dkim.CV_Pass else 1
 
 
+def ah_results(msg, authserv_id, zone):
+    import authheaders  # python3-authheaders, only for ah* commands
+    return authheaders.authenticate_message(
+        msg, authserv_id, dkim=True, arc=True, dmarc=False,
+        dnsfunc=zone_dnsfunc(zone))
+
+
+def cmd_ahseal(a):
+    import authheaders
+    with open(a.file, "rb") as f:
+        msg = f.read()
+    eol = b"\r\n" if b"\r\n" in msg else b"\n"
+    ar = ah_results(msg, a.authserv_id, a.zone).encode("ascii")
+    msg = ar + eol + msg
+    key = mailtool.PrivateKey(a.key)
+    fields = authheaders.sign_message(
+        msg, a.selector.encode("ascii"), a.domain.encode("ascii"),
+        key.dkim_private(), [b"from", b"to", b"subject", b"date",
+                             b"message-id"], sig="ARC",
+        srv_id=a.authserv_id.encode("ascii"))
+    if not fields:
+        sys.exit("authheaders.sign_message returned nothing")
+    if isinstance(fields, bytes):
+        fields = [fields]
+    out = b"".join(f.rstrip(b"\r\n") + eol for f in fields)
+    sys.stdout.buffer.write(out + msg[len(ar) + len(eol):])
+
+
+def cmd_ahverify(a):
+    import authres
+    with open(a.file, "rb") as f:
+        msg = f.read()
+    ar = ah_results(msg, "peer.example", a.zone)
+    print("authheaders: %s" % ar, file=sys.stderr)
+    arc = [r for r in authres.AuthenticationResultsHeader.parse(ar).results
+           if r.method == "arc"]
+    cv = arc[0].result.lower() if arc else "none"
+    print(cv)
+    return 0 if cv == "pass" else 1
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
@@ -192,6 +240,17 @@ def main():
     v = sub.add_parser("arcverify")
     v.add_argument("--zone", required=True)
     v.add_argument("file")
+    for name in ("ahseal",):
+        s = sub.add_parser(name)
+        s.add_argument("--key", required=True)
+        s.add_argument("--domain", required=True)
+        s.add_argument("--selector", required=True)
+        s.add_argument("--authserv-id", required=True)
+        s.add_argument("--zone", required=True)
+        s.add_argument("file")
+    v = sub.add_parser("ahverify")
+    v.add_argument("--zone", required=True)
+    v.add_argument("file")
     a = p.parse_args()
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG,
                         format="dkimpy: %(message)s")
@@ -203,6 +262,11 @@ def main():
         return 0
     if a.cmd == "arcverify":
         return cmd_arcverify(a)
+    if a.cmd == "ahseal":
+        cmd_ahseal(a)
+        return 0
+    if a.cmd == "ahverify":
+        return cmd_ahverify(a)
     return cmd_verify(a)
 
 
