@@ -7,7 +7,10 @@
  * older AMSs, then every seal from the latest down.  The first fault
  * decides: the chain fails, with the instance and the reason.
  *
- * Choices where the RFC leaves one: a key that cannot be had (no record,
+ * Choices where the RFC leaves one: an AMS or AS whose tags cannot be
+ * read (a required tag missing, a malformed value, h= in a seal, ARC-Seal
+ * in an AMS's h=) makes its set malformed and the chain fail (step 2),
+ * whatever its instance; a key that cannot be had (no record,
  * DNS trouble) fails the signature, as ARC has no temperror result; an
  * AMS is held to the DKIM rules it inherits (From in h=, x= not past,
  * RFC 8301), an AS to RFC 8301 only; a header block over the verifier's
@@ -102,8 +105,9 @@ arc_prepare(dkk_verifier *v, struct arc *a)
 	return DKK_OK;
 }
 
-/* Steps 3 and 4: the latest seal's cv=, then i=1 cv=none and cv=pass
- * above it.  A seal that cannot be read has no cv= to trust. */
+/* Step 2's form of each set (an AMS or AS whose tags cannot be read
+ * makes its set malformed, as a missing field does), then steps 3 and 4:
+ * the latest seal's cv=, then i=1 cv=none and cv=pass above it. */
 static void
 arc_structure(struct arc *a)
 {
@@ -114,6 +118,9 @@ arc_structure(struct arc *a)
 
 		if (!s->as_parsed)
 			arc_fail(a, k, "ARC-Seal unusable: %s", s->as_why.p);
+		else if (!s->ams_parsed)
+			arc_fail(a, k, "ARC-Message-Signature unusable: %s",
+			    s->ams_why.p);
 		else if (s->cv == ARC_CV_FAIL)
 			arc_fail(a, k, "seal of instance %u says cv=fail", k);
 		else if (k == 1 && s->cv != ARC_CV_NONE)

@@ -415,6 +415,28 @@ arc_malformed_tags(void)
 	unit_fx_free(&fx);
 }
 
+/* Step 2: an older AMS whose tags cannot be read makes its set
+ * malformed: the chain fails even though only the latest AMS must
+ * verify. */
+static void
+arc_older_ams_malformed(void)
+{
+	struct unit_fx fx;
+	char *m1, *m2, *bad;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	m1 = seal(&fx, fx.rsa, "rsa", msg);
+	m2 = seal(&fx, fx.ed, "ed", m1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m2);
+	bad = replace(m2, "ARC-Message-Signature: i=1; a=rsa-sha256;",
+	    "ARC-Message-Signature: i=1; a=rsa-sha512;");
+	arc_expect(fx.ctx, bad, DKK_ARC_FAIL, 2, 1, "unknown algorithm");
+	free(bad);
+	free(m1);
+	free(m2);
+	unit_fx_free(&fx);
+}
+
 /* More fields than 50 sets hold: a failure, read no further. */
 static void
 arc_too_many_sets(void)
@@ -630,6 +652,7 @@ static const struct unit_test arc_tests[] = {
 	{ "arc_malformed_sets", arc_malformed_sets },
 	{ "arc_malformed_tags", arc_malformed_tags },
 	{ "arc_too_many_sets", arc_too_many_sets },
+	{ "arc_older_ams_malformed", arc_older_ams_malformed },
 	{ "arc_no_key", arc_no_key },
 	{ "arc_ar_entry", arc_ar_entry },
 	{ "arc_aar_parse", arc_aar_parse },
