@@ -13,7 +13,8 @@
  * whatever its instance; a key that cannot be had (no record,
  * DNS trouble) fails the signature, as ARC has no temperror result; an
  * AMS is held to the DKIM rules it inherits (From in h=, x= not past,
- * RFC 8301), an AS to RFC 8301 only; a header block over the verifier's
+ * RFC 8301, c= simple/simple when absent, where dkimpy takes relaxed),
+ * an AS to RFC 8301 only; a header block over the verifier's
  * limit fails the chain (it could not be read).
  *
  * Work is bounded as for DKIM: the seals are at most 50 (RFC 8617 4.2.1)
