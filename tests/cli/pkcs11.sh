@@ -89,6 +89,20 @@ check "the PIN from pin-source in the URI" "$DKIMKIT" sign \
 cp "$TAP_OUT" pinsrc.eml
 check "python3-dkim verifies it" "$PY" "$PEER" verify --zone zone pinsrc.eml
 
+# ARC sets sealed by the token's keys (RFC 8617), one of each algorithm.
+check "seal with the token's RSA key" "$DKIMKIT" seal --pin-file pin \
+    --key "$RSA" --domain example.test --selector hsm-rsa \
+    --authserv-id hsm.example.test --zone zone rsa.eml
+cp "$TAP_OUT" arc1.eml
+check "seal again with the token's Ed25519 key" "$DKIMKIT" seal \
+    --pin-file pin --key "$ED" --domain example.test --selector hsm-ed \
+    --authserv-id hsm.example.test --zone zone arc1.eml
+cp "$TAP_OUT" arc2.eml
+check "dkimkit verifies the token-sealed chain" "$DKIMKIT" verify \
+    --zone zone --arc --json arc2.eml
+grep -q '"arc":{"result":"pass","instances":2,' "$TAP_OUT"
+ok_if "the chain of two token seals passes" $? "$(cat "$TAP_OUT")"
+
 check_status 2 "no PIN: exit 2" "$DKIMKIT" sign --key "$RSA" \
     --domain example.test --selector hsm-rsa m.eml
 grep -q 'PIN' "$TAP_ERR"
