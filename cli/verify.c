@@ -227,7 +227,8 @@ print_arc_plain(const dkk_verifier *v, const struct vopts *o)
 
 	if (dkk_verifier_arc(v, &r) != DKK_OK)
 		return;
-	printf("  arc: %s (%u sets", dkk_arc_name(r.result), r.instances);
+	printf("  arc: %s (%u set%s", dkk_arc_name(r.result), r.instances,
+	    r.instances == 1 ? "" : "s");
 	if (r.result == DKK_ARC_PASS)
 		printf(", oldest-pass %u", r.oldest_pass);
 	if (r.failed_instance > 0)
