@@ -104,6 +104,36 @@ mal "duplicate instance" 's/^ARC-Seal: i=2;/ARC-Seal: i=1;/'
 mal "h= in a seal" 's/^ARC-Seal: i=1;/ARC-Seal: i=1; h=From;/'
 mal "cv=fail in the middle" '0,/cv=pass/s//cv=fail/'
 
+# Chains from the ValiMail ARC test suite (tests/vectors/arc), sealed by
+# others long ago (t=12345), and copies changed as its failing cases are.
+AV="$VECTORS/arc"
+suite()
+{
+	local f="$1" out
+	shift
+	out=$("$DKIMKIT" verify --zone "$AV/suite.zone" --now 12400 --arc \
+	    --json "$f" 2>&1)
+	printf '%s\n' "$out" | grep -q "\"arc\":{$*" 
+}
+suite "$AV/suite-cv_pass_i1_1.eml" \
+    '"result":"pass","instances":1,"oldest_pass":0,"failed_instance":null'
+ok_if "suite cv_pass_i1_1: pass" $? ""
+suite "$AV/suite-cv_pass_i2_1_ams1_invalid.eml" \
+    '"result":"pass","instances":2,"oldest_pass":2,"failed_instance":null'
+ok_if "suite cv_pass_i2_1_ams1_invalid: pass, oldest-pass 2" $? ""
+sed 's/^ARC-Authentication-Results: i=1; /ARC-Authentication-Results: i=1 /' \
+    "$AV/suite-cv_pass_i1_1.eml" > s1.eml
+suite s1.eml '"result":"fail"'
+ok_if "suite aar_i_no_semi: fail" $? ""
+sed '/^ARC-Seal:/,/t=12345/s/s=dummy;/s=na;/' "$AV/suite-cv_pass_i1_1.eml" \
+    > s2.eml
+suite s2.eml '"result":"fail","instances":1,"oldest_pass":0,"failed_instance":1'
+ok_if "suite public_key_na: fail at instance 1" $? ""
+sed 's/^This is a test message/This is a test massage/' \
+    "$AV/suite-cv_pass_i1_1.eml" > s3.eml
+suite s3.eml '"result":"fail","instances":1,"oldest_pass":0,"failed_instance":1'
+ok_if "suite, body changed: fail at instance 1" $? ""
+
 "$DKIMKIT" seal --domain x.example --selector s a1.eml > /dev/null 2>&1
 [ $? -eq 2 ]
 ok_if "seal without --key: usage error" $? ""
