@@ -40,14 +40,16 @@ instance_digits(const char *p, size_t n, unsigned *inst)
 	return true;
 }
 
-/* An AAR value starts "[CFWS] i=N [CFWS] ;" (RFC 8617 4.1.1).  DKK_OK
- * with *inst (possibly out of range, for the caller to judge) or
- * DKK_ESYNTAX. */
+/* An AAR value starts "[FWS] i=N [FWS] ;" (RFC 8617 4.1.1).  DKK_OK
+ * with *inst (possibly out of range, for the caller to judge), or
+ * DKK_ESYNTAX with *inst 0. */
 int
 arc_instance(const char *value, size_t len, unsigned *inst)
 {
 	size_t i = 0, d;
+	unsigned n;
 
+	*inst = 0;
 	while (i < len && is_fws((unsigned char)value[i]))
 		i++;
 	if (i == len || value[i++] != 'i')
@@ -60,11 +62,14 @@ arc_instance(const char *value, size_t len, unsigned *inst)
 		i++;
 	for (d = i; d < len && value[d] >= '0' && value[d] <= '9'; d++)
 		;
-	if (!instance_digits(value + i, d - i, inst))
+	if (!instance_digits(value + i, d - i, &n))
 		return DKK_ESYNTAX;
 	while (d < len && is_fws((unsigned char)value[d]))
 		d++;
-	return d < len && value[d] == ';' ? DKK_OK : DKK_ESYNTAX;
+	if (d == len || value[d] != ';')
+		return DKK_ESYNTAX;
+	*inst = n;
+	return DKK_OK;
 }
 
 static int

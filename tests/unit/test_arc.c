@@ -352,6 +352,10 @@ arc_malformed_sets(void)
 	arc_expect(fx.ctx, bad, DKK_ARC_FAIL, 1, 0, "readable instance");
 	free(bad);
 	bad = replace(m1, "ARC-Authentication-Results: i=1;",
+	    "ARC-Authentication-Results: i=1 ");	/* no ';' */
+	arc_expect(fx.ctx, bad, DKK_ARC_FAIL, 1, 0, "readable instance");
+	free(bad);
+	bad = replace(m1, "ARC-Authentication-Results: i=1;",
 	    "ARC-Authentication-Results: x=1;");
 	arc_expect(fx.ctx, bad, DKK_ARC_FAIL, 1, 0, "readable instance");
 	free(bad);
