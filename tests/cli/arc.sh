@@ -121,6 +121,24 @@ ok_if "suite cv_pass_i1_1: pass" $? ""
 suite "$AV/suite-cv_pass_i2_1_ams1_invalid.eml" \
     '"result":"pass","instances":2,"oldest_pass":2,"failed_instance":null'
 ok_if "suite cv_pass_i2_1_ams1_invalid: pass, oldest-pass 2" $? ""
+# What relaxed canonicalization forgives (the suite's *_head_case,
+# *_col_wsp, *_eol_wsp, *_inl_wsp, *_head_unfold, bh_rel_* cases): pass.
+relaxed_case()
+{
+	sed "$2" "$AV/suite-cv_pass_i1_1.eml" > r.eml
+	suite r.eml '"result":"pass","instances":1'
+	ok_if "suite $1: pass" $? ""
+}
+relaxed_case as_head_case 's/^ARC-Seal:/ARC-SEAL:/'
+relaxed_case as_col_wsp 's/^ARC-Seal: /ARC-Seal:    /'
+relaxed_case as_eol_wsp '/^ARC-Seal:/,/t=12345/s/kon3TmQ$/kon3TmQ    /'
+relaxed_case as_inl_wsp 's/=; cv=none;/=;       cv=none;/'
+relaxed_case ams_head_case 's/^From:/FROM:/'
+relaxed_case ams_inl_wsp 's/^From: John Q Doe/From: John   Q    Doe/'
+relaxed_case ams_head_unfold 's/^From: John Q Doe /From: John Q Doe\n  /'
+relaxed_case bh_rel_eol_wsp 's/^This is a test message\.$/This is a test message.   /'
+relaxed_case bh_rel_end_lines '$s/$/\n\n/'
+
 sed 's/^ARC-Authentication-Results: i=1; /ARC-Authentication-Results: i=1 /' \
     "$AV/suite-cv_pass_i1_1.eml" > s1.eml
 suite s1.eml '"result":"fail","instances":1,"oldest_pass":0,"failed_instance":null,"reason":"ARC-Authentication-Results without a readable'
