@@ -579,6 +579,29 @@ struct dkk_arc_result {
 DKK_EXPORT int dkk_verifier_arc(const dkk_verifier *v,
     struct dkk_arc_result *r) DKK_WUR;
 
+/* One ARC set as the message carries it, for a host deciding whether to
+ * trust what a sealer recorded (RFC 8617 7.2): the sealer (the d= and
+ * s= of its ARC-Seal; NULL when the seal could not be read), its cv=
+ * ("none", "pass", "fail", or NULL) and the value of its
+ * ARC-Authentication-Results field (what follows the colon, as it stands
+ * in the header: "i=N; authserv-id; ...", for dkk_ar_parse()).  Strings
+ * live as long as the verifier. */
+struct dkk_arc_set {
+	unsigned instance;
+	const char *seal_domain;
+	const char *seal_selector;
+	const char *cv;
+	const char *aar;
+	size_t aar_len;
+};
+
+/* Set `instance` (1 to dkk_arc_result.instances) after
+ * dkk_verifier_final(); DKK_EINVAL when ARC was off, before final, or
+ * when the message has no complete set of that instance (a chain that
+ * failed on its form may have gaps). */
+DKK_EXPORT int dkk_verifier_arc_set(const dkk_verifier *v, unsigned instance,
+    struct dkk_arc_set *set) DKK_WUR;
+
 /* Adding the next ARC set (RFC 8617 5.1) to a verified message. */
 struct dkk_seal_opts {
 	const struct dkk_key *key;	/* decides a=: rsa-sha256 or

@@ -447,3 +447,32 @@ dkk_verifier_arc(const dkk_verifier *v, struct dkk_arc_result *r)
 	    !a->why.failed ? a->why.p : "";
 	return DKK_OK;
 }
+
+static const char *const cv_names[] = { "none", "pass", "fail" };
+
+int
+dkk_verifier_arc_set(const dkk_verifier *v, unsigned instance,
+    struct dkk_arc_set *set)
+{
+	const struct arc *a;
+	const struct arc_set *s;
+	int kind;
+
+	if (v == NULL || set == NULL || (a = v->arc) == NULL || !v->final ||
+	    a->sets == NULL || instance < 1 || instance > a->n)
+		return DKK_EINVAL;
+	s = &a->sets[instance - 1];
+	for (kind = 0; kind < ARC_NKINDS; kind++)
+		if (s->field[kind] == SIZE_MAX)
+			return DKK_EINVAL;
+	memset(set, 0, sizeof(*set));
+	set->instance = instance;
+	if (s->as_parsed) {
+		set->seal_domain = s->as.d;
+		set->seal_selector = s->as.s;
+		set->cv = cv_names[s->cv];
+	}
+	set->aar = header_value(&v->hdr, &v->hdr.fields[s->field[ARC_AAR]],
+	    &set->aar_len);
+	return DKK_OK;
+}

@@ -641,7 +641,45 @@ arc_streaming_lf(void)
 	unit_fx_free(&fx);
 }
 
+/* Each set as the message carries it: sealer, cv= and the AAR, which
+ * dkk_ar_parse() reads back with the verdicts of the hop that sealed. */
+static void
+arc_set_access(void)
+{
+	struct unit_fx fx;
+	char *m1, *m2;
+	dkk_verifier *v;
+	struct dkk_arc_set s;
+	dkk_ar *ar;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
+	m1 = seal(&fx, fx.rsa, "rsa", msg);
+	m2 = seal(&fx, fx.ed, "ed", m1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m2);
+	v = arc_verify(fx.ctx, m2);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_arc_set(v, 2, &s), DKK_OK);
+	CU_ASSERT_EQUAL(s.instance, 2);
+	CU_ASSERT_STRING_EQUAL(s.seal_domain, "example.com");
+	CU_ASSERT_STRING_EQUAL(s.seal_selector, "ed");
+	CU_ASSERT_STRING_EQUAL(s.cv, "pass");
+	CU_ASSERT_EQUAL_FATAL(dkk_ar_parse(s.aar, s.aar_len, &ar), DKK_OK);
+	CU_ASSERT_EQUAL(ar->instance, 2);
+	CU_ASSERT_STRING_EQUAL(ar->authserv_id, "relay.example");
+	CU_ASSERT_STRING_EQUAL(ar->results[ar->nresults - 1].method, "arc");
+	CU_ASSERT_STRING_EQUAL(ar->results[ar->nresults - 1].result, "pass");
+	dkk_ar_free(ar);
+	CU_ASSERT_EQUAL(dkk_verifier_arc_set(v, 1, &s), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(s.cv, "none");
+	CU_ASSERT_EQUAL(dkk_verifier_arc_set(v, 0, &s), DKK_EINVAL);
+	CU_ASSERT_EQUAL(dkk_verifier_arc_set(v, 3, &s), DKK_EINVAL);
+	dkk_verifier_free(v);
+	free(m1);
+	free(m2);
+	unit_fx_free(&fx);
+}
+
 static const struct unit_test arc_tests[] = {
+	{ "arc_set_access", arc_set_access },
 	{ "arc_oldest_pass_limit", arc_oldest_pass_limit },
 	{ "arc_header_limit", arc_header_limit },
 	{ "arc_streaming_lf", arc_streaming_lf },
