@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -219,6 +220,26 @@ print_arc_json(const dkk_verifier *v)
 	putchar('}');
 }
 
+/* Which instances a trusted sealer sealed (the d= of their seals). */
+static void
+print_sealer(const dkk_verifier *v, const struct dkk_arc_result *r,
+    const char *sealer)
+{
+	struct dkk_arc_set set;
+	unsigned k;
+	int any = 0;
+
+	printf("  trusted sealer %s:", sealer);
+	for (k = 1; k <= r->instances; k++)
+		if (dkk_verifier_arc_set(v, k, &set) == DKK_OK &&
+		    set.seal_domain != NULL &&
+		    strcasecmp(set.seal_domain, sealer) == 0) {
+			printf(" %s%u", any ? "" : "sealed instance ", k);
+			any = 1;
+		}
+	printf("%s\n", any ? "" : " no seal in the chain");
+}
+
 static void
 print_arc_plain(const dkk_verifier *v, const struct vopts *o)
 {
@@ -235,7 +256,7 @@ print_arc_plain(const dkk_verifier *v, const struct vopts *o)
 		printf(", instance %u", r.failed_instance);
 	printf(")%s%s\n", *r.reason ? ": " : "", r.reason);
 	for (i = 0; i < o->nsealers; i++)
-		printf("  trusted sealer: %s\n", o->sealers[i]);
+		print_sealer(v, &r, o->sealers[i]);
 }
 
 static void

@@ -71,6 +71,12 @@ ok_if "two sets: pass" $? ""
 ok_if "verify --arc exits 0 when DKIM passes" $? "$(cat plain.txt)"
 grep -q '  arc: pass (2 sets, oldest-pass 0)' plain.txt
 ok_if "plain output names the chain" $? "$(cat plain.txt)"
+"$DKIMKIT" verify --zone zone --trusted-sealer list.example.org \
+    --trusted-sealer nobody.example a2.eml > plain.txt
+grep -q '  trusted sealer list.example.org: sealed instance 2$' plain.txt &&
+    grep -q '  trusted sealer nobody.example: no seal in the chain$' plain.txt
+ok_if "plain output: which instances the trusted sealers sealed" $? \
+    "$(cat plain.txt)"
 
 sed 's/Hello/Hellx/' a2.eml > bad.eml
 arc_json bad.eml fail 2 0 2
