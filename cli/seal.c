@@ -100,10 +100,10 @@ seal_stream(dkk_ctx *ctx, const struct seal_o *o, FILE *f, const char *name)
 			warnx("%s: not sealed: the chain %s", name,
 			    r.instances >= 50 ? "has 50 sets" :
 			    "already failed (cv=fail)");
-			ret = sign_emit(f, NULL, 0, name) == 0 ? EXIT_NOPASS :
-			    EXIT_TROUBLE;
+			ret = sign_emit(f, NULL, 0, name, stdout) == 0 ?
+			    EXIT_NOPASS : EXIT_TROUBLE;
 		} else
-			ret = sign_emit(f, &fields, 1, name);
+			ret = sign_emit(f, &fields, 1, name, stdout);
 	}
 	free(fields);
 	dkk_verifier_free(v);

@@ -375,6 +375,8 @@ ar_dmarc(struct ar *ar, const dkk_verifier *v)
 		return;
 	ar_method(ar, "dmarc", "permerror");
 	ar_prop(ar, "reason", problem, SIZE_MAX, false);
+}
+
 /* arc (RFC 8617 7.2): the chain's result, header.oldest-pass when it
  * passes, smtp.remote-ip when the host gave it, and a failure's reason
  * as a comment. */
