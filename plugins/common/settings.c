@@ -1,6 +1,7 @@
 /*
  * settings.c: the settings vocabulary of settings.h.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,9 @@ dks_name(const struct dks *s, enum dks_key k)
 {
 	static const char *const words[DKS_NKEYS] = {
 		"zone", "dns", "trust-anchor", "timeout", "allow-weak",
-		"authserv-id", "adsp", "pin-file", "keydir", "opendkim-conf"
+		"authserv-id", "adsp", "pin-file", "keydir", "opendkim-conf",
+		"dmarc", "rfc7489", "arc", "trusted-sealers",
+		"trusted-authserv-id", "explain", "self-verify"
 	};
 
 	return s->spell != NULL && s->spell[k] != NULL ? s->spell[k] :
@@ -85,18 +88,68 @@ dks_timeout(struct dks *s, const char *v)
 /* RFC 8601 2.2: a value; what the core would quote is fine, controls and
  * over-long ids are not. */
 static int
-dks_id(struct dks *s, const char *v)
+dks_id(struct dks *s, enum dks_key k, const char *v)
 {
 	size_t i, n = strlen(v);
 
 	for (i = 0; i < n; i++)
 		if ((unsigned char)v[i] < 0x21 || v[i] == 0x7f)
-			return dks_fail(s, DKS_AUTHSERV_ID, "'%s' holds a "
+			return dks_fail(s, k, "'%s' holds a "
 			    "space or a control character", v);
 	if (n > DKS_ID_MAX)
-		return dks_fail(s, DKS_AUTHSERV_ID, "longer than %d "
+		return dks_fail(s, k, "longer than %d "
 		    "characters", DKS_ID_MAX);
 	return 0;
+}
+
+/* A list of domain names, separated by commas or white space: each
+ * letters, digits, hyphens and dots, at most 253 characters. */
+static int
+dks_domains(struct dks *s, const char *v)
+{
+	size_t n, i, count = 0;
+	const char *p = v;
+
+	for (;;) {
+		p += strspn(p, ", \t");
+		if (*p == '\0')
+			break;
+		n = strcspn(p, ", \t");
+		for (i = 0; i < n; i++)
+			if (!isalnum((unsigned char)p[i]) && p[i] != '-' &&
+			    p[i] != '.')
+				return dks_fail(s, DKS_TRUSTED_SEALERS, "'%.*s' "
+				    "is not a domain name", (int)n, p);
+		if (n > 253 || p[0] == '.' || p[0] == '-')
+			return dks_fail(s, DKS_TRUSTED_SEALERS, "'%.*s' is "
+			    "not a domain name", (int)(n > 64 ? 64 : n), p);
+		count++;
+		p += n;
+	}
+	return count > 0 ? 0 : dks_fail(s, DKS_TRUSTED_SEALERS, "no domain "
+	    "in '%s'", v);
+}
+
+/* Where a boolean setting is kept. */
+static int *
+dks_flag(struct dks *s, enum dks_key k)
+{
+	switch (k) {
+	case DKS_ADSP:
+		return &s->adsp;
+	case DKS_DMARC:
+		return &s->dmarc;
+	case DKS_RFC7489:
+		return &s->rfc7489;
+	case DKS_ARC:
+		return &s->arc;
+	case DKS_EXPLAIN:
+		return &s->explain;
+	case DKS_SELF_VERIFY:
+		return &s->self_verify;
+	default:
+		return &s->allow_weak;
+	}
 }
 
 int
@@ -116,14 +169,24 @@ dks_set(struct dks *s, enum dks_key k, const char *value)
 			return -1;
 		break;
 	case DKS_AUTHSERV_ID:
-		if (dks_id(s, value) < 0)
+	case DKS_TRUSTED_AUTHSERV:
+		if (dks_id(s, k, value) < 0)
+			return -1;
+		break;
+	case DKS_TRUSTED_SEALERS:
+		if (dks_domains(s, value) < 0)
 			return -1;
 		break;
 	case DKS_ALLOW_WEAK:
 	case DKS_ADSP:
+	case DKS_DMARC:
+	case DKS_RFC7489:
+	case DKS_ARC:
+	case DKS_EXPLAIN:
+	case DKS_SELF_VERIFY:
 		if ((b = dks_bool(value)) < 0)
 			return dks_fail(s, k, "'%s' is not yes or no", value);
-		*(k == DKS_ADSP ? &s->adsp : &s->allow_weak) = b;
+		*dks_flag(s, k) = b;
 		break;
 	default:
 		break;
@@ -216,6 +279,10 @@ dks_verify_opts(const struct dks *s, struct dkk_verify_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->adsp = s->adsp;
+	o->dmarc = s->dmarc || s->rfc7489;
+	o->rfc7489 = s->rfc7489;
+	o->arc = s->arc || s->val[DKS_TRUSTED_SEALERS] != NULL;
+	o->explain = s->explain;
 }
 
 /* Append to out, keeping room for "..." at the end. */
@@ -250,7 +317,10 @@ dks_log_line(const dkk_verifier *v, const struct dkk_verify_opts *o,
     const char *authserv_id, char *out, size_t len)
 {
 	const struct dkk_sig_result *r;
-	const char *detail, *author;
+	const char *detail, *author, *field;
+	struct dkk_dmarc_result dm;
+	struct dkk_arc_result arc;
+	enum dkk_class c;
 	size_t i, n = dkk_verifier_count(v), pos = 0;
 
 	if (len < 8)
@@ -266,12 +336,28 @@ dks_log_line(const dkk_verifier *v, const struct dkk_verify_opts *o,
 		log_add(out, len, &pos, " adsp=%s (%s)", dkk_adsp_name(a),
 		    or_dash(author));
 	}
+	if (o != NULL && o->dmarc && dkk_verifier_dmarc(v, &dm) == DKK_OK)
+		log_add(out, len, &pos, " dmarc=%s (%s, policy %s, "
+		    "disposition %s)", dkk_dmarc_result_name(dm.result),
+		    or_dash(dm.domain), dkk_dmarc_policy_name(dm.policy),
+		    dkk_dmarc_policy_name(dm.disposition));
+	if (o != NULL && o->arc && dkk_verifier_arc(v, &arc) == DKK_OK)
+		log_add(out, len, &pos, " arc=%s (%u sets)",
+		    dkk_arc_name(arc.result), arc.instances);
 	for (i = 0; i < n && i < LOG_SIGS; i++) {
 		r = dkk_verifier_result(v, i);
-		log_add(out, len, &pos, " [%s d=%s s=%s a=%s: %s]",
+		log_add(out, len, &pos, " [%s d=%s s=%s a=%s: %s",
 		    dkk_verdict_name(r->verdict), or_dash(r->domain),
 		    or_dash(r->selector), or_dash(r->algorithm),
 		    or_dash(r->detail));
+		c = o != NULL && o->explain ? dkk_verifier_explain(v, i,
+		    &field, &detail) : DKK_C_NONE;
+		if (c != DKK_C_NONE)
+			log_add(out, len, &pos, "; %s%s%s%s%s",
+			    dkk_class_name(c), field != NULL ? " " : "",
+			    field != NULL ? field : "",
+			    *detail != '\0' ? ": " : "", detail);
+		log_add(out, len, &pos, "]");
 	}
 	if (n > LOG_SIGS)
 		log_add(out, len, &pos, " [%zu more]", n - LOG_SIGS);

@@ -33,6 +33,15 @@ enum dks_key {
 	DKS_PIN_FILE,		/* PIN of PKCS#11 keys, first line */
 	DKS_KEYDIR,		/* key directory (dkimkit-key(1)) */
 	DKS_OPENDKIM_CONF,	/* signing policy: an opendkim.conf */
+	DKS_DMARC,		/* evaluate DMARC (RFC 9989) too */
+	DKS_RFC7489,		/* DMARC as RFC 7489 did (implies dmarc) */
+	DKS_ARC,		/* validate the ARC chain (RFC 8617) too */
+	DKS_TRUSTED_SEALERS,	/* ARC sealers trusted to vouch: domains,
+				 * separated by commas or spaces */
+	DKS_TRUSTED_AUTHSERV,	/* an authserv-id whose upstream spf=
+				 * results are taken (Dovecot) */
+	DKS_EXPLAIN,		/* classify failures in the log line */
+	DKS_SELF_VERIFY,	/* verify what was signed before it leaves */
 	DKS_NKEYS
 };
 
@@ -46,6 +55,11 @@ struct dks {
 	unsigned timeout_ms;		/* 0: the core's default */
 	int allow_weak;
 	int adsp;
+	int dmarc;
+	int rfc7489;
+	int arc;
+	int explain;
+	int self_verify;
 	char err[512];
 };
 
@@ -81,8 +95,11 @@ void dks_verify_opts(const struct dks *s, struct dkk_verify_opts *o);
 
 /* The one log line of a verified message, the same in every host (each
  * puts its own prefix in front):
- *   mx.example.net: dkim=pass adsp=none (example.com) [pass
- *   d=example.com s=sel a=rsa-sha256: good signature] ...
+ *   mx.example.net: dkim=pass adsp=none (example.com) dmarc=pass
+ *   (example.com, policy reject, disposition none) arc=none (0 sets)
+ *   [pass d=example.com s=sel a=rsa-sha256: good signature] ...
+ * adsp=, dmarc= and arc= when the options asked for them; with explain,
+ * a failing signature's detail ends "; CLASS [FIELD]: DETAIL".
  * at most 16 signatures, then a count of the rest; no control character.
  * Fits in len (cut with "..." if it must be); returns out. */
 char *dks_log_line(const dkk_verifier *v, const struct dkk_verify_opts *o,

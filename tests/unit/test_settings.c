@@ -72,6 +72,39 @@ settings_bools_and_ids(void)
 	CU_ASSERT_EQUAL(dks_set(&s, (enum dks_key)99, "x"), -1);
 }
 
+/* DMARC, ARC and the classifier: booleans that reach the verify options
+ * (rfc7489 implies dmarc, trusted sealers imply arc); the sealers and the
+ * trusted authserv-id are checked as domain names and an id. */
+static void
+settings_dmarc_arc(void)
+{
+	struct dkk_verify_opts o;
+	struct dks s;
+
+	dks_init(&s, NULL);
+	dks_verify_opts(&s, &o);
+	CU_ASSERT(!o.dmarc && !o.rfc7489 && !o.arc && !o.explain && !o.adsp);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_RFC7489, "yes"), 0);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_EXPLAIN, "on"), 0);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_TRUSTED_SEALERS,
+	    "lists.example.org, fwd.example.net mail.example"), 0);
+	dks_verify_opts(&s, &o);
+	CU_ASSERT(o.dmarc && o.rfc7489 && o.arc && o.explain && !o.adsp);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_DMARC, "nope"), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "dmarc: 'nope' is not yes or no");
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_TRUSTED_SEALERS, "a.example, b_c"), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "trusted-sealers: 'b_c' is not a "
+	    "domain name");
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_TRUSTED_SEALERS, " , "), -1);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_TRUSTED_SEALERS, ".example"), -1);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_TRUSTED_AUTHSERV, "mx.example"), 0);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_TRUSTED_AUTHSERV, "mx example"), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "trusted-authserv-id: 'mx example' "
+	    "holds a space or a control character");
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_SELF_VERIFY, "1"), 0);
+	CU_ASSERT_EQUAL(s.self_verify, 1);
+}
+
 /* The one combination rule, worded with the host's names; applying a
  * zone configures the context, a missing one names the setting. */
 static void
@@ -114,6 +147,8 @@ static void
 settings_log_line(void)
 {
 	static const struct dkk_verify_opts adsp = { .adsp = 1 };
+	static const struct dkk_verify_opts all = { .dmarc = 1, .arc = 1,
+	    .explain = 1 };
 	struct unit_fx fx;
 	struct dkk_sign_opts o;
 	char line[2048], tiny[40], *sm, *m, *many;
@@ -129,6 +164,26 @@ settings_log_line(void)
 	CU_ASSERT_STRING_EQUAL(dks_log_line(v, &adsp, "mx.example.net", line,
 	    sizeof(line)), "mx.example.net: dkim=pass adsp=pass (example.com) "
 	    "[pass d=example.com s=ed a=ed25519-sha256: good signature]");
+	dkk_verifier_free(v);
+	/* DMARC and ARC when asked for: no record, no chain */
+	v = unit_verify_opts(fx.ctx, &all, sm, strlen(sm), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_STRING_EQUAL(dks_log_line(v, &all, "mx", line,
+	    sizeof(line)), "mx: dkim=pass dmarc=none (example.com, policy "
+	    "none, disposition none) arc=none (0 sets) [pass d=example.com "
+	    "s=ed a=ed25519-sha256: good signature]");
+	dkk_verifier_free(v);
+	/* a failure's class, with explain */
+	sm[strlen(sm) - 3] = '!';
+	v = unit_verify_opts(fx.ctx, &all, sm, strlen(sm), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	dks_log_line(v, &all, "mx", line, sizeof(line));
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, "body hash mismatch; "
+	    "body-changed"));
+	sm[strlen(sm) - 3] = '.';
+	dkk_verifier_free(v);
+	v = unit_verify_opts(fx.ctx, &adsp, sm, strlen(sm), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
 	dks_log_line(v, &adsp, "mx.example.net", tiny, sizeof(tiny));
 	CU_ASSERT_EQUAL(strlen(tiny), sizeof(tiny) - 1);
 	CU_ASSERT_STRING_EQUAL(tiny + sizeof(tiny) - 4, "...");
@@ -201,6 +256,7 @@ settings_policy(void)
 static const struct unit_test settings_tests[] = {
 	{ "settings_timeout", settings_timeout },
 	{ "settings_bools_and_ids", settings_bools_and_ids },
+	{ "settings_dmarc_arc", settings_dmarc_arc },
 	{ "settings_combination_and_apply", settings_combination_and_apply },
 	{ "settings_log_line", settings_log_line },
 	{ "settings_policy", settings_policy },
