@@ -343,20 +343,25 @@ ar_spf(struct ar *ar, const dkk_verifier *v)
 	    "smtp.mailfrom", v->spf.domain, SIZE_MAX, true);
 }
 
-/* dmarc (RFC 9989 9.1, 9.2) for each Author Domain: header.from, and
- * policy.dmarc, the policy applied after t= and the like, when a
- * record was found; a comment gives the record's policy and where it
- * was.  When no domain could be evaluated, one dmarc=permerror. */
+/* dmarc (RFC 9989) for each Author Domain: header.from; when a record was
+ * found, polrec.p (its p=) and polrec.domain (where it was, when not the
+ * Author Domain), the properties RFC 9989 11.2 registers, and
+ * policy.dmarc, the disposition (what RFC 7489-era readers look for); a
+ * comment gives the policy that applied (p, sp or np).  When no domain
+ * could be evaluated, one dmarc=permerror. */
 static void
 ar_dmarc(struct ar *ar, const dkk_verifier *v)
 {
 	struct dkk_dmarc_result d;
 	const char *problem = dmarc_from_problem(v);
+	bool found;
 	size_t i;
 
 	for (i = 0; dmarc_author_result(v, i, &d); i++) {
+		found = d.result == DKK_DMARC_PASS ||
+		    d.result == DKK_DMARC_FAIL;
 		ar_method(ar, "dmarc", dkk_dmarc_result_name(d.result));
-		if (d.result == DKK_DMARC_PASS || d.result == DKK_DMARC_FAIL) {
+		if (found) {
 			ar->note.len = 0;
 			buf_printf(&ar->note, "policy %s of %s",
 			    dkk_dmarc_policy_name(d.policy), d.policy_domain);
@@ -366,10 +371,15 @@ ar_dmarc(struct ar *ar, const dkk_verifier *v)
 			ar_prop(ar, "reason", d.reason, SIZE_MAX, false);
 		}
 		ar_prop(ar, "header.from", d.domain, SIZE_MAX, false);
-		if (d.result == DKK_DMARC_PASS || d.result == DKK_DMARC_FAIL)
-			ar_prop(ar, "policy.dmarc",
-			    dkk_dmarc_policy_name(d.disposition), SIZE_MAX,
-			    false);
+		if (!found)
+			continue;
+		ar_prop(ar, "polrec.p", dkk_dmarc_policy_name(
+		    dmarc_author_ptag(v, i)), SIZE_MAX, false);
+		if (strcmp(d.policy_domain, d.domain) != 0)
+			ar_prop(ar, "polrec.domain", d.policy_domain,
+			    SIZE_MAX, false);
+		ar_prop(ar, "policy.dmarc", dkk_dmarc_policy_name(
+		    d.disposition), SIZE_MAX, false);
 	}
 	if (problem == NULL)
 		return;

@@ -80,5 +80,7 @@ HIDDEN void dmarc_clear(dkk_verifier *v);
 HIDDEN bool dmarc_author_result(const dkk_verifier *v, size_t i,
     struct dkk_dmarc_result *out);
 HIDDEN const char *dmarc_from_problem(const dkk_verifier *v);
+HIDDEN enum dkk_dmarc_policy dmarc_author_ptag(const dkk_verifier *v,
+    size_t i);
 
 #endif

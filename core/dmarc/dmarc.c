@@ -56,6 +56,7 @@ struct author {
 	struct lookup exist;	/* the Author Domain itself (np=) */
 	bool exist_asked;
 	struct dkk_dmarc_result res;
+	int p_tag;		/* the record's p= (none when absent) */
 	struct buf why;
 };
 
@@ -475,6 +476,7 @@ author_eval(dkk_verifier *v, struct author *au)
 	}
 	r = au->walk.found[idx].rec;
 	au->res.policy_domain = au->walk.names[idx];
+	au->p_tag = r.p >= 0 ? r.p : DKK_DMARC_POLICY_NONE;
 	au->res.testing = r.testing && !v->dmarc_7489;
 	if (!dmarc_record_usable(&r, v->dmarc_7489)) {
 		settle_author(au, DKK_DMARC_PERMERROR, "policy record at %s "
@@ -703,6 +705,14 @@ const char *
 dmarc_from_problem(const dkk_verifier *v)
 {
 	return v->dmarc != NULL && v->dmarc->done ? v->dmarc->problem : NULL;
+}
+
+/* For the A-R renderer: the p= of the record that gave the i-th Author
+ * Domain its policy (polrec.p, RFC 9989 11.2). */
+enum dkk_dmarc_policy
+dmarc_author_ptag(const dkk_verifier *v, size_t i)
+{
+	return (enum dkk_dmarc_policy)v->dmarc->a[i].p_tag;
 }
 
 /* For the A-R renderer: the i-th Author Domain's outcome, or false past

@@ -532,9 +532,10 @@ dmarc_query_bound(void)
 	dkk_ctx_free(ctx);
 }
 
-/* RFC 9989 9.1, RFC 8601 2.7.2: spf= with smtp.mailfrom, dmarc= with
- * header.from and policy.dmarc, read back by dkk_ar_parse(); a reason on
- * temperror. */
+/* RFC 9989 11.2, RFC 8601 2.7.2: spf= with smtp.mailfrom, dmarc= with
+ * header.from, polrec.p (the record's p=, here not the sp= that applied),
+ * polrec.domain (the record was found above the Author Domain) and
+ * policy.dmarc, read back by dkk_ar_parse(); a reason on temperror. */
 static void
 dmarc_ar_field(void)
 {
@@ -579,6 +580,12 @@ dmarc_ar_field(void)
 			else if (strcmp(p->ptype, "policy") == 0 &&
 			    strcmp(p->property, "dmarc") == 0)
 				want = "quarantine";
+			else if (strcmp(p->ptype, "polrec") == 0 &&
+			    strcmp(p->property, "p") == 0)
+				want = "reject";	/* p=, not sp= */
+			else if (strcmp(p->ptype, "polrec") == 0 &&
+			    strcmp(p->property, "domain") == 0)
+				want = "example.com";
 			else
 				continue;
 			CU_ASSERT_STRING_EQUAL(p->value, want);
@@ -588,7 +595,7 @@ dmarc_ar_field(void)
 		    strcmp(r->result, "temperror") == 0)
 			CU_ASSERT_PTR_NOT_NULL(r->reason);
 	}
-	CU_ASSERT_EQUAL(seen, 4);
+	CU_ASSERT_EQUAL(seen, 6);
 	dkk_ar_free(ar);
 	free(field);
 	dkk_verifier_free(v);
