@@ -265,10 +265,10 @@ grep -q "$S: policy: .* auth=we|ird helo=first.test mail-from=<one@mail.test>: s
 ok_if "proto: MAIL FROM cleared at tx-reset, a refused one not kept; 0.7 link-auth" \
     $? "$(cat facts.err)"
 grep -q "00000000000000a3: policy: from=<alice@example.com> client=127.0.0.1 \[localhost\] auth=- helo=- mail-from=<>: sign" facts.err &&
-    grep -q "00000000000000a5: policy: from=<alice@example.com> client=unknown \[x\] auth=- .*: not signed" facts.err &&
+    grep -q "00000000000000a5: policy: from=<alice@example.com> client=unknown \[x\] auth=- .*: sign: the client without an address (127.0.0.1) is in InternalHosts" facts.err &&
     [ "$(grep -c 'malformed' facts.err)" -eq 6 ] &&
     [ "$(grep -c '^filter-dataline|.*|\.$' facts.out)" -eq 5 ]
-ok_if "proto: malformed reports logged and skipped; a local client has no address" \
+ok_if "proto: malformed reports logged and skipped; a local client has no address and counts as 127.0.0.1, as in opendkim" \
     $? "$(cat facts.err)"
 
 # -m sv: what the policy signs is signed (no A-R), the rest verified (A-R,
