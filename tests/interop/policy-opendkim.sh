@@ -343,4 +343,68 @@ for n in 1 2 3 4 5 6; do
 		    "$(diff "od-h$n.out" "dk-h$n.out")"
 	fi
 done
+# Every signature the policy makes verifies with python3-dkim and
+# Mail::DKIM (issue #19 4): an authenticated author of each kind of the
+# matrix, signed by `dkimkit sign --opendkim-conf` with every match
+# (MultipleSignatures), checked by both peers with the keys of
+# opendkim-genkey's .txt records, published in a zone that a loopback
+# unbound serves (Mail::DKIM asks real DNS).
+. "$TOP_SRCDIR/tests/lib/unbound.sh"
+{
+	printf '$TTL 300\n@ IN SOA ns.test. root.test. 1 3600 600 86400 300\n'
+	printf '@ IN NS ns.test.\n'
+} > peers.zone
+nsig=0
+for f in ceo@example.com ceo2@example.com alice@example.com \
+    x@sub.example.com y@a.b.example.com z@example.net s@shop.example.net \
+    q@example.org; do
+	printf 'From: <%s>\r\nTo: bob@example.org\r\nSubject: peers\r\n\r\nHello.\r\n' \
+	    "$f" > "pp-$f.eml"
+	if ! "$DKIMKIT" sign --opendkim-conf od-yes.conf --client-ip 192.0.2.1 \
+	    --auth user "pp-$f.eml" > "pp-$f.signed" 2> "pp-$f.err"; then
+		not_ok "sign --opendkim-conf for $f" "$(cat "pp-$f.err")"
+		continue
+	fi
+	# each signature's d= and s=: its key record at s._domainkey.d
+	tr -d '\r' < "pp-$f.signed" | awk '
+	    /^DKIM-Signature:/ { if (sig != "") print sig; sig = $0; next }
+	    sig != "" && /^[ \t]/ { sig = sig $0; next }
+	    sig != "" { print sig; sig = "" }' | while read -r sig; do
+		d=$(printf '%s' "$sig" | tr -d ' \t' | sed 's/.*;d=\([^;]*\);.*/\1/')
+		sel=$(printf '%s' "$sig" | tr -d ' \t' | sed 's/.*;s=\([^;]*\);.*/\1/')
+		printf '%s._domainkey.%s. %s\n' "$sel" "$d" \
+		    "$(sed 's/ *; -----.*//' "$K/$sel.txt" | tr -d '\n' |
+		    sed 's/^[^ \t]*[ \t]*//')" >> peers.zone.rr
+		echo x >> nsig.count
+	done
+done
+sort -u peers.zone.rr >> peers.zone
+nsig=$(wc -l < nsig.count 2>/dev/null || echo 0)
+if [ "$nsig" -lt 12 ]; then
+	not_ok "the policy made at least 12 signatures for the peers" \
+	    "$nsig"
+elif ! unbound_start peers.zone; then
+	not_ok "unbound serves the policy's keys" "$(cat peers.zone)"
+else
+	fails=""
+	for f in pp-*.signed; do
+		n=$(grep -c '^DKIM-Signature:' "$f")
+		for i in $(seq 0 $((n - 1))); do
+			"$PYTHON" "$TOP_SRCDIR/tests/interop/peer_python.py" \
+			    verify --zone peers.zone --sig "$i" "$f" \
+			    > /dev/null 2>> peers.err ||
+			    fails="$fails python3-dkim:$f#$i"
+		done
+		perl "$TOP_SRCDIR/tests/interop/peer_perl.pl" verify \
+		    --server "$UNBOUND_ADDR" --port "$UNBOUND_PORT" "$f" \
+		    > /dev/null 2> "$f.pl" ||
+		    fails="$fails Mail::DKIM:$f"
+		# Mail::DKIM says pass when one passes: every one must
+		[ "$(grep -ci 'pass' "$f.pl")" -ge "$n" ] ||
+		    fails="$fails Mail::DKIM-each:$f"
+	done
+	[ -z "$fails" ]
+	ok_if "python3-dkim and Mail::DKIM verify all $nsig signatures the policy made" \
+	    $? "$fails $(tail -5 peers.err 2>/dev/null)"
+fi
 done_testing
