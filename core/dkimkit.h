@@ -410,6 +410,24 @@ struct dkk_verify_opts {
 	int arc;		/* validate the ARC chain (RFC 8617) too */
 	const char *arc_remote_ip;	/* smtp.remote-ip of the arc A-R
 					 * entry, or NULL (copied) */
+	/* With arc: the sealers (the d= of their ARC-Seals, compared
+	 * without regard to case, subdomains not included) whose word
+	 * is taken for forwarded mail, NULL-terminated; copied.  When
+	 * DMARC fails, the chain passes and the ARC-Authentication-
+	 * Results of an instance sealed by one of them (the latest such
+	 * instance that does) recorded dmarc=pass for the Author Domain
+	 * (header.from) or a dkim=pass aligned with it (header.d the
+	 * Author Domain, or with adkim=r within the Organizational
+	 * Domain that holds the policy record), the disposition becomes
+	 * none: a local policy override (dkk_dmarc_result.overridden).
+	 * ADSP fail or discard is overridden the same way by a recorded
+	 * dkim=pass with header.d the Author Domain or dkim-adsp=pass
+	 * with header.from the Author Domain
+	 * (dkk_verifier_adsp_override()).  The DKIM, DMARC, ADSP and
+	 * ARC results themselves never change.  An ARC-Authentication-
+	 * Results field that does not parse to its end counts for
+	 * nothing. */
+	const char *const *trusted_sealers;
 };
 
 /* A verifier for one message.  Free with dkk_verifier_free(). */
@@ -490,6 +508,21 @@ struct dkk_dmarc_result {
 	int spf_aligned;	/* the SPF mailfrom pass aligned */
 	int testing;		/* the record has t=y */
 	const char *reason;	/* a sentence saying why */
+	/* Local policy override (dkk_verify_opts.trusted_sealers): 1
+	 * when a trusted sealer vouched for a failing message whose
+	 * disposition was not none; disposition is then none, result
+	 * and policy stay what DMARC said. */
+	int overridden;
+	const char *override_sealer;	/* the sealer's domain, or NULL */
+	unsigned override_instance;	/* the ARC instance it sealed */
+	const char *override_reason;	/* "local_policy" (the policy
+					 * override reason type of the
+					 * aggregate report, RFC 7489
+					 * appendix C, RFC 9990), or
+					 * NULL */
+	const char *override_comment;	/* its comment as RFC 8617 7.2.1
+					 * suggests: "arc=pass as[2].d=...
+					 * as[2].s=... ...", or NULL */
 };
 
 /* The DMARC outcome (with dkk_verify_opts.dmarc), once final.  DKK_EINVAL
@@ -507,6 +540,26 @@ DKK_EXPORT int dkk_ctx_use_psl(dkk_ctx *ctx, const char *path);
  * gave it (NULL when From has no author address). */
 DKK_EXPORT enum dkk_adsp dkk_verifier_adsp(const dkk_verifier *v,
     const char **author_domain);
+
+/* A local policy override of an ADSP fail or discard by a trusted ARC
+ * sealer (dkk_verify_opts.trusted_sealers); the fields mean what the
+ * override_ fields of struct dkk_dmarc_result do.  Zeroed when there is
+ * none. */
+struct dkk_override {
+	int overridden;
+	const char *sealer;
+	unsigned instance;
+	const char *reason;
+	const char *comment;
+};
+
+/* After dkk_verifier_final() with ADSP on: *o says whether the ADSP
+ * result (fail or discard, for every Author Domain that has it) is
+ * overridden.  The ADSP result itself stays; a host that acts on fail
+ * or discard acts on neither when o->overridden is 1.  Strings live as
+ * long as v.  DKK_EINVAL when ADSP is off or v is not final. */
+DKK_EXPORT int dkk_verifier_adsp_override(const dkk_verifier *v,
+    struct dkk_override *o) DKK_WUR;
 
 /* Why a signature failed (dkk_verify_opts.explain): the class of the
  * change a message went through after it was signed, found by trying

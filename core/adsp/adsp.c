@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dkim/verify.h"
+#include "arc/arc.h"
 
 enum { ADSP_RECORD, ADSP_DOMAIN };
 
@@ -235,6 +235,47 @@ adsp_settle(dkk_verifier *v)
 			v->author = v->authors.domain[k];
 		}
 	}
+}
+
+/* An ADSP fail or discard says "every message from this domain is
+ * signed by it" (RFC 5617 4.2.1); a trusted ARC sealer that recorded
+ * the Author Domain Signature passing (dkim=pass header.d=AUTHOR, or
+ * its own dkim-adsp=pass header.from=AUTHOR) says it was, before a
+ * forwarder changed the message.  Each author with fail or discard must
+ * be vouched for; the override reported is that of the author whose
+ * result is the message's.  The results stay. */
+void
+adsp_override(dkk_verifier *v)
+{
+	struct dkk_override o, mine;
+	size_t k;
+
+	memset(&v->adsp_ovr, 0, sizeof(v->adsp_ovr));
+	if (v->adsp_res == NULL || v->limit.len > 0 ||
+	    (v->adsp != DKK_ADSP_FAIL && v->adsp != DKK_ADSP_DISCARD))
+		return;
+	memset(&mine, 0, sizeof(mine));
+	for (k = 0; k < v->authors.n; k++) {
+		struct arc_ask q = { "dkim-adsp", v->authors.domain[k], NULL };
+
+		if (v->adsp_res[k] != DKK_ADSP_FAIL &&
+		    v->adsp_res[k] != DKK_ADSP_DISCARD)
+			continue;
+		if (!arc_vouched(v, &q, &o))
+			return;
+		if (v->authors.domain[k] == v->author || !mine.overridden)
+			mine = o;
+	}
+	v->adsp_ovr = mine;
+}
+
+int
+dkk_verifier_adsp_override(const dkk_verifier *v, struct dkk_override *o)
+{
+	if (v == NULL || o == NULL || !v->final || !v->adsp_on)
+		return DKK_EINVAL;
+	*o = v->adsp_ovr;
+	return DKK_OK;
 }
 
 void

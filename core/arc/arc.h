@@ -44,6 +44,9 @@ struct arc {
 	size_t nlk;
 	size_t seal_sink;	/* relaxed SHA-256 of the whole body */
 	char *remote_ip;
+	char **trusted;		/* dkk_verify_opts.trusted_sealers */
+	size_t ntrusted;
+	struct buf comment;	/* RFC 8617 7.2.1, made once */
 };
 
 /* set.c: collecting and parsing the sets. */
@@ -63,5 +66,18 @@ HIDDEN void arc_settle(dkk_verifier *v);
 HIDDEN void arc_clear(dkk_verifier *v);
 HIDDEN int arc_seal_hash(struct hash *h, const struct header *hdr,
     const struct arc *a, unsigned upto, struct buf *tmp);
+
+/* trust.c: what a trusted sealer vouched for (RFC 8617 7.2).  The
+ * question: did it record method=pass with header.from=domain, or a
+ * dkim=pass with header.d=domain or (org not NULL) within org? */
+struct arc_ask {
+	const char *method;	/* "dmarc" or "dkim-adsp" */
+	const char *domain;	/* the Author Domain */
+	const char *org;	/* relaxed DKIM alignment's domain, or NULL */
+};
+HIDDEN int arc_trust_init(struct arc *a, const char *const *sealers);
+HIDDEN void arc_trust_clear(struct arc *a);
+HIDDEN bool arc_vouched(const dkk_verifier *v, const struct arc_ask *q,
+    struct dkk_override *out);
 
 #endif

@@ -165,11 +165,12 @@ arc_new(dkk_verifier *v, const struct dkk_verify_opts *o)
 	if ((a = dkk_calloc(1, sizeof(*a))) == NULL)
 		return DKK_ENOMEM;
 	buf_init(&a->why);
+	buf_init(&a->comment);
 	v->arc = a;
 	if (o->arc_remote_ip != NULL &&
 	    (a->remote_ip = dkk_strdup(o->arc_remote_ip)) == NULL)
 		return DKK_ENOMEM;
-	return DKK_OK;
+	return arc_trust_init(a, o->trusted_sealers);
 }
 
 void
@@ -191,6 +192,7 @@ arc_clear(dkk_verifier *v)
 	free(a->sets);
 	free(a->lk);
 	free(a->remote_ip);
+	arc_trust_clear(a);
 	buf_clear(&a->why);
 	free(a);
 	v->arc = NULL;

@@ -306,6 +306,26 @@ ar_sigs(struct ar *ar, const dkk_verifier *v, const size_t *bprefix)
 	}
 }
 
+/* A local policy override (RFC 8617 7.2) as the resinfo's reason (RFC
+ * 8601 2.2 allows one with any result): the report's reason type
+ * "local_policy" first, for programs, then who vouched.  The result word
+ * stays, as the evaluation's outcome; policy.dmarc, the disposition,
+ * says none. */
+static void
+ar_override(struct ar *ar, const char *sealer, unsigned instance)
+{
+	struct buf why;
+
+	buf_init(&why);
+	buf_printf(&why, "local_policy: arc=pass, trusted sealer %s of "
+	    "instance %u recorded a pass", sealer, instance);
+	if (!why.failed)
+		ar_prop(ar, "reason", why.p, SIZE_MAX, false);
+	else
+		ar->item.failed = true;
+	buf_clear(&why);
+}
+
 /* dkim-adsp for each Author Domain (RFC 5617 5.3), and one permerror
  * when the From field has no author or is malformed. */
 static void
@@ -315,6 +335,11 @@ ar_adsp(struct ar *ar, const dkk_verifier *v)
 
 	for (i = 0; v->adsp_res != NULL && i < v->authors.n; i++) {
 		ar_method(ar, "dkim-adsp", dkk_adsp_name(v->adsp_res[i]));
+		if (v->adsp_ovr.overridden &&
+		    (v->adsp_res[i] == DKK_ADSP_FAIL ||
+		    v->adsp_res[i] == DKK_ADSP_DISCARD))
+			ar_override(ar, v->adsp_ovr.sealer,
+			    v->adsp_ovr.instance);
 		ar_prop(ar, "header.from", v->authors.domain[i], SIZE_MAX,
 		    false);
 	}
@@ -370,6 +395,9 @@ ar_dmarc(struct ar *ar, const dkk_verifier *v)
 		} else if (d.result != DKK_DMARC_NONE) {
 			ar_prop(ar, "reason", d.reason, SIZE_MAX, false);
 		}
+		if (d.overridden)
+			ar_override(ar, d.override_sealer,
+			    d.override_instance);
 		ar_prop(ar, "header.from", d.domain, SIZE_MAX, false);
 		if (!found)
 			continue;

@@ -513,6 +513,9 @@ settle(dkk_verifier *v)
 		v->verdict = DKK_PERMERROR;
 		v->adsp = DKK_ADSP_PERMERROR;
 	}
+	/* Once the chain is known: what a trusted sealer vouched for. */
+	dmarc_override(v);
+	adsp_override(v);
 	v->final = true;
 }
 

@@ -49,6 +49,7 @@ struct dkk_verifier {
 	struct authors authors;	/* every Author Domain, lower case */
 	struct lookup (*adsp_lk)[2];	/* per author: record, domain */
 	enum dkk_adsp *adsp_res;	/* per author */
+	struct dkk_override adsp_ovr;	/* a trusted sealer's, or zero */
 	/* DMARC, RFC 9989 (core/dmarc/dmarc.c) */
 	bool dmarc_on;
 	bool dmarc_7489;
@@ -82,5 +83,9 @@ HIDDEN bool dmarc_author_result(const dkk_verifier *v, size_t i,
 HIDDEN const char *dmarc_from_problem(const dkk_verifier *v);
 HIDDEN enum dkk_dmarc_policy dmarc_author_ptag(const dkk_verifier *v,
     size_t i);
+HIDDEN void dmarc_override(dkk_verifier *v);
+
+/* core/adsp/adsp.c: the same for ADSP, after arc_settle(). */
+HIDDEN void adsp_override(dkk_verifier *v);
 
 #endif

@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dkim/verify.h"
+#include "arc/arc.h"
 #include "dmarc.h"
 
 #define DMARC_PSL_DEFAULT "/usr/share/publicsuffix/public_suffix_list.dat"
@@ -58,6 +58,7 @@ struct author {
 	struct dkk_dmarc_result res;
 	int p_tag;		/* the record's p= (none when absent) */
 	struct buf why;
+	const char *align_org;	/* for a trusted sealer's dkim=pass */
 };
 
 struct dmarc_state {
@@ -484,6 +485,11 @@ author_eval(dkk_verifier *v, struct author *au)
 		    au->res.policy_domain);
 		return DKK_OK;
 	}
+	/* A sealer's dkim=pass aligns, with adkim=r, within the policy
+	 * domain (the Author Domain or its Organizational Domain; never
+	 * a Public Suffix Domain's): what this walk already knows. */
+	au->align_org = !r.adkim_strict && r.psd != 'y' ?
+	    au->res.policy_domain : NULL;
 	if ((rc = author_policy(v, au, &r, &exist_temp)) != DKK_OK ||
 	    !v->dkim_settled)
 		return rc;
@@ -670,6 +676,39 @@ dmarc_clear(dkk_verifier *v)
 	authors_clear(&st->authors);
 	free(st);
 	v->dmarc = NULL;
+}
+
+/* A failure whose disposition is not none, vouched for by a trusted
+ * ARC sealer (core/arc/trust.c), gets disposition none: the local
+ * policy override of RFC 9989 (a receiver's own decision about a
+ * failure) that RFC 8617 7.2 describes for ARC.  The result and the
+ * policy stay; the message's outcome is chosen again from the
+ * authors'. */
+void
+dmarc_override(dkk_verifier *v)
+{
+	struct dmarc_state *st = v->dmarc;
+	struct dkk_override o;
+	size_t i;
+
+	if (st == NULL || !st->done)
+		return;
+	for (i = 0; i < st->na; i++) {
+		struct author *au = &st->a[i];
+		struct arc_ask q = { "dmarc", au->domain, au->align_org };
+
+		if (au->res.result != DKK_DMARC_FAIL ||
+		    au->res.disposition == DKK_DMARC_POLICY_NONE ||
+		    !arc_vouched(v, &q, &o))
+			continue;
+		au->res.disposition = DKK_DMARC_POLICY_NONE;
+		au->res.overridden = 1;
+		au->res.override_sealer = o.sealer;
+		au->res.override_instance = o.instance;
+		au->res.override_reason = o.reason;
+		au->res.override_comment = o.comment;
+	}
+	settle_message(v);
 }
 
 int

@@ -365,6 +365,7 @@ main(int argc, char **argv)
 	suite_policy();
 	suite_explain();
 	suite_arc();
+	suite_override();
 	CU_set_test_complete_handler(tap_done);
 	if (only != NULL) {
 		CU_pSuite s = CU_get_suite(only);

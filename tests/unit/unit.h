@@ -34,6 +34,7 @@ void suite_spfmacro(void);
 void suite_policy(void);
 void suite_explain(void);
 void suite_arc(void);
+void suite_override(void);
 
 /* Register a suite from a NULL-terminated table. */
 struct unit_test {

@@ -1,0 +1,305 @@
+/*
+ * test_override.c: the local policy override of a DMARC or ADSP failure
+ * by a trusted ARC sealer (dkk_verify_opts.trusted_sealers, RFC 8617
+ * 7.2): a message signed by example.com (p=reject, dkim=all) that a list
+ * sealed after verifying, then tagged its Subject (which breaks DKIM but
+ * not the list's ARC-Message-Signature, whose h= leaves Subject out).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "verify_fx.h"
+
+static const char ozone[] =
+    "_dmarc.example.com. TXT \"v=DMARC1; p=reject\"\n"
+    "_adsp._domainkey.example.com. TXT \"dkim=all\"\n"
+    "rsa._domainkey.lists.example.org. TXT \"v=DKIM1; p=$RSA\"\n"
+    "rsa._domainkey.other.example. TXT \"v=DKIM1; p=$RSA\"\n";
+
+static const char *const trust_lists[] = { "LISTS.example.org", NULL };
+
+/* msg signed by example.com. */
+static char *
+signed_msg(struct unit_fx *fx)
+{
+	struct dkk_sign_opts so = { .key = fx->rsa, .domain = "example.com",
+	    .selector = "rsa" };
+	char *f = sign_field(fx, &so, msg, strlen(msg)), *top, *m;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	top = concat(f, "\r\n");
+	m = concat(top, msg);
+	free(top);
+	free(f);
+	return m;
+}
+
+/* m with the next ARC set by sealer, verified with DMARC and ADSP on
+ * so that its AAR records them.  Takes m. */
+static char *
+seal_by(struct unit_fx *fx, char *m, const char *sealer)
+{
+	struct dkk_verify_opts vo = { .adsp = 1, .dmarc = 1, .arc = 1 };
+	struct dkk_seal_opts so = { fx->rsa, sealer, "rsa", "mx.lists.test",
+	    "From:To:Date:Message-ID:DKIM-Signature" };
+	dkk_verifier *v = unit_verify_opts(fx->ctx, &vo, m, strlen(m), 0);
+	char *fields = NULL, *top, *out;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_seal(v, &so, 0, &fields), DKK_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fields);
+	top = concat(fields, "\r\n");
+	out = concat(top, m);
+	free(top);
+	free(fields);
+	free(m);
+	dkk_verifier_free(v);
+	return out;
+}
+
+/* The list's change: a Subject tag (DKIM fails, the AMS does not). */
+static char *
+tag_subject(char *m)
+{
+	char *out = replace(m, "Subject: Is", "Subject: [list] Is");
+
+	free(m);
+	return out;
+}
+
+static dkk_verifier *
+check(struct unit_fx *fx, const char *m, const char *const *trusted,
+    struct dkk_dmarc_result *d, struct dkk_override *ao)
+{
+	struct dkk_verify_opts vo = { .adsp = 1, .dmarc = 1, .arc = 1,
+	    .trusted_sealers = trusted };
+	dkk_verifier *v = unit_verify_opts(fx->ctx, &vo, m, strlen(m), 0);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_dmarc(v, d), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_adsp_override(v, ao), DKK_OK);
+	/* the results never change */
+	CU_ASSERT_EQUAL(dkk_verifier_verdict(v), DKK_FAIL);
+	CU_ASSERT_EQUAL(d->result, DKK_DMARC_FAIL);
+	CU_ASSERT_EQUAL(d->policy, DKK_DMARC_REJECT);
+	CU_ASSERT_EQUAL(dkk_verifier_adsp(v, NULL), DKK_ADSP_FAIL);
+	return v;
+}
+
+static void
+expect_unchanged(struct unit_fx *fx, const char *m,
+    const char *const *trusted)
+{
+	struct dkk_dmarc_result d;
+	struct dkk_override ao;
+	dkk_verifier *v = check(fx, m, trusted, &d, &ao);
+	char *ar = NULL;
+
+	CU_ASSERT_EQUAL(d.disposition, DKK_DMARC_REJECT);
+	CU_ASSERT_EQUAL(d.overridden, 0);
+	CU_ASSERT_PTR_NULL(d.override_sealer);
+	CU_ASSERT_EQUAL(ao.overridden, 0);
+	CU_ASSERT_EQUAL(dkk_verifier_ar(v, "mx.test", DKK_FIELD_ONE_LINE,
+	    &ar), DKK_OK);
+	CU_ASSERT_PTR_NULL(strstr(ar, "local_policy"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ar, "policy.dmarc=reject"));
+	free(ar);
+	dkk_verifier_free(v);
+}
+
+static void
+override_trusted_pass(void)
+{
+	struct unit_fx fx;
+	struct dkk_dmarc_result d;
+	struct dkk_override ao;
+	struct dkk_arc_result r;
+	dkk_verifier *v;
+	char *m, *ar = NULL;
+	dkk_ar *parsed;
+	size_t i;
+	int found = 0;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ozone), 0);
+	m = tag_subject(seal_by(&fx, signed_msg(&fx), "lists.example.org"));
+	v = check(&fx, m, trust_lists, &d, &ao);
+	CU_ASSERT_EQUAL(dkk_verifier_arc(v, &r), DKK_OK);
+	CU_ASSERT_EQUAL(r.result, DKK_ARC_PASS);
+	CU_ASSERT_EQUAL(d.disposition, DKK_DMARC_POLICY_NONE);
+	CU_ASSERT_EQUAL(d.overridden, 1);
+	CU_ASSERT_STRING_EQUAL(d.override_sealer, "lists.example.org");
+	CU_ASSERT_EQUAL(d.override_instance, 1);
+	CU_ASSERT_STRING_EQUAL(d.override_reason, "local_policy");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d.override_comment);
+	CU_ASSERT_STRING_EQUAL(d.override_comment,
+	    "arc=pass as[1].d=lists.example.org as[1].s=rsa");
+	CU_ASSERT_EQUAL(ao.overridden, 1);
+	CU_ASSERT_STRING_EQUAL(ao.sealer, "lists.example.org");
+	CU_ASSERT_EQUAL(ao.instance, 1);
+	/* the A-R entry, read back: dmarc=fail with the override reason
+	 * and the disposition none */
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.test",
+	    DKK_FIELD_VALUE_ONLY, &ar), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_ar_parse(ar, strlen(ar), &parsed), DKK_OK);
+	CU_ASSERT(parsed->complete);
+	for (i = 0; i < parsed->nresults; i++) {
+		const struct dkk_ar_result *e = &parsed->results[i];
+
+		if (strcmp(e->method, "dmarc") != 0 &&
+		    strcmp(e->method, "dkim-adsp") != 0)
+			continue;
+		found++;
+		CU_ASSERT_STRING_EQUAL(e->result, "fail");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(e->reason);
+		CU_ASSERT_EQUAL(strncmp(e->reason, "local_policy: ", 14), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(e->reason,
+		    "lists.example.org of instance 1"));
+	}
+	CU_ASSERT_EQUAL(found, 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ar, "policy.dmarc=none"));
+	dkk_ar_free(parsed);
+	free(ar);
+	dkk_verifier_free(v);
+	free(m);
+	unit_fx_free(&fx);
+}
+
+static void
+override_untrusted_sealer(void)
+{
+	struct unit_fx fx;
+	static const char *const other[] = { "example.org", NULL };
+	char *m;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ozone), 0);
+	m = tag_subject(seal_by(&fx, signed_msg(&fx), "other.example"));
+	expect_unchanged(&fx, m, trust_lists);
+	free(m);
+	/* a parent of the sealer is not the sealer */
+	m = tag_subject(seal_by(&fx, signed_msg(&fx), "lists.example.org"));
+	expect_unchanged(&fx, m, other);
+	/* no list, no override */
+	expect_unchanged(&fx, m, NULL);
+	free(m);
+	unit_fx_free(&fx);
+}
+
+static void
+override_chain_fails(void)
+{
+	struct unit_fx fx;
+	char *m, *f;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ozone), 0);
+	/* a footer after the seal breaks the AMS: the chain fails */
+	m = tag_subject(seal_by(&fx, signed_msg(&fx), "lists.example.org"));
+	f = concat(m, "-- \r\nlist footer\r\n");
+	expect_unchanged(&fx, f, trust_lists);
+	free(f);
+	free(m);
+	unit_fx_free(&fx);
+}
+
+static void
+override_lower_instance_fail(void)
+{
+	struct unit_fx fx;
+	struct dkk_dmarc_result d;
+	struct dkk_override ao;
+	struct dkk_arc_result r;
+	dkk_verifier *v;
+	char *m;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ozone), 0);
+	/* the trusted list sealed instance 1 after the change, so its AAR
+	 * says dmarc=fail; an untrusted hop's pass at instance 2 counts
+	 * for nothing */
+	m = seal_by(&fx, tag_subject(signed_msg(&fx)), "lists.example.org");
+	m = seal_by(&fx, m, "other.example");
+	v = check(&fx, m, trust_lists, &d, &ao);
+	CU_ASSERT_EQUAL(dkk_verifier_arc(v, &r), DKK_OK);
+	CU_ASSERT_EQUAL(r.result, DKK_ARC_PASS);
+	CU_ASSERT_EQUAL(r.instances, 2);
+	CU_ASSERT_EQUAL(d.disposition, DKK_DMARC_REJECT);
+	CU_ASSERT_EQUAL(d.overridden, 0);
+	CU_ASSERT_EQUAL(ao.overridden, 0);
+	dkk_verifier_free(v);
+	free(m);
+	unit_fx_free(&fx);
+}
+
+static void
+override_higher_instance(void)
+{
+	struct unit_fx fx;
+	static const char *const both[] = { "other.example",
+	    "lists.example.org", NULL };
+	struct dkk_dmarc_result d;
+	struct dkk_override ao;
+	dkk_verifier *v;
+	char *m;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ozone), 0);
+	/* the list vouched at instance 1; a trusted later hop that only
+	 * saw the changed message did not: the list's word counts */
+	m = tag_subject(seal_by(&fx, signed_msg(&fx), "lists.example.org"));
+	m = seal_by(&fx, m, "other.example");
+	v = check(&fx, m, both, &d, &ao);
+	CU_ASSERT_EQUAL(d.overridden, 1);
+	CU_ASSERT_EQUAL(d.override_instance, 1);
+	CU_ASSERT_STRING_EQUAL(d.override_sealer, "lists.example.org");
+	CU_ASSERT_PTR_NOT_NULL(d.override_comment != NULL &&
+	    strstr(d.override_comment, "as[2].d=other.example") ?
+	    d.override_comment : NULL);
+	dkk_verifier_free(v);
+	free(m);
+	unit_fx_free(&fx);
+}
+
+/* The opts copy the list: the caller's array may go once the verifier
+ * is made. */
+static void
+override_list_copied(void)
+{
+	struct unit_fx fx;
+	struct dkk_verify_opts vo = { .dmarc = 1, .arc = 1 };
+	struct dkk_dmarc_result d;
+	const char **list = calloc(2, sizeof(*list));
+	char *name = strdup("lists.example.org"), *m;
+	dkk_verifier *v;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ozone), 0);
+	m = tag_subject(seal_by(&fx, signed_msg(&fx), "lists.example.org"));
+	list[0] = name;
+	vo.trusted_sealers = list;
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(fx.ctx, &vo, &v), DKK_OK);
+	memset(name, 'x', strlen(name));
+	free(name);
+	free(list);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_wait(v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_dmarc(v, &d), DKK_OK);
+	CU_ASSERT_EQUAL(d.overridden, 1);
+	CU_ASSERT_EQUAL(d.disposition, DKK_DMARC_POLICY_NONE);
+	dkk_verifier_free(v);
+	free(m);
+	unit_fx_free(&fx);
+}
+
+static const struct unit_test tests[] = {
+	{ "override_trusted_pass", override_trusted_pass },
+	{ "override_untrusted_sealer", override_untrusted_sealer },
+	{ "override_chain_fails", override_chain_fails },
+	{ "override_lower_instance_fail", override_lower_instance_fail },
+	{ "override_higher_instance", override_higher_instance },
+	{ "override_list_copied", override_list_copied },
+	{ NULL, NULL }
+};
+
+void
+suite_override(void)
+{
+	unit_suite("override", tests);
+}
