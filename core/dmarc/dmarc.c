@@ -690,6 +690,7 @@ dmarc_override(dkk_verifier *v)
 	struct dmarc_state *st = v->dmarc;
 	struct dkk_override o;
 	size_t i;
+	bool any = false;
 
 	if (st == NULL || !st->done)
 		return;
@@ -707,8 +708,10 @@ dmarc_override(dkk_verifier *v)
 		au->res.override_instance = o.instance;
 		au->res.override_reason = o.reason;
 		au->res.override_comment = o.comment;
+		any = true;
 	}
-	settle_message(v);
+	if (any)
+		settle_message(v);
 }
 
 int
