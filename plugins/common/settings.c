@@ -103,10 +103,13 @@ dks_id(struct dks *s, enum dks_key k, const char *v)
 }
 
 /* A list of domain names, separated by commas or white space: each
- * letters, digits, hyphens and dots, at most 253 characters. */
+ * letters, digits, hyphens and dots, at most 253 characters; at most
+ * DKS_SEALERS_MAX of them, kept in s (the list given before is
+ * replaced only when this one is good). */
 static int
 dks_domains(struct dks *s, const char *v)
 {
+	char names[DKS_SEALERS_MAX][DKS_DOMAIN_MAX + 1];
 	size_t n, i, count = 0;
 	const char *p = v;
 
@@ -120,14 +123,24 @@ dks_domains(struct dks *s, const char *v)
 			    p[i] != '.')
 				return dks_fail(s, DKS_TRUSTED_SEALERS, "'%.*s' "
 				    "is not a domain name", (int)n, p);
-		if (n > 253 || p[0] == '.' || p[0] == '-')
+		if (n > DKS_DOMAIN_MAX || p[0] == '.' || p[0] == '-')
 			return dks_fail(s, DKS_TRUSTED_SEALERS, "'%.*s' is "
 			    "not a domain name", (int)(n > 64 ? 64 : n), p);
-		count++;
+		if (count == DKS_SEALERS_MAX)
+			return dks_fail(s, DKS_TRUSTED_SEALERS, "more than %d "
+			    "domains", DKS_SEALERS_MAX);
+		memcpy(names[count], p, n);
+		names[count++][n] = '\0';
 		p += n;
 	}
-	return count > 0 ? 0 : dks_fail(s, DKS_TRUSTED_SEALERS, "no domain "
-	    "in '%s'", v);
+	if (count == 0)
+		return dks_fail(s, DKS_TRUSTED_SEALERS, "no domain in '%s'",
+		    v);
+	memcpy(s->sealer_names, names, sizeof(names));
+	for (i = 0; i < count; i++)
+		s->sealers[i] = s->sealer_names[i];
+	s->sealers[count] = NULL;
+	return 0;
 }
 
 /* Where a boolean setting is kept. */
@@ -283,6 +296,8 @@ dks_verify_opts(const struct dks *s, struct dkk_verify_opts *o)
 	o->rfc7489 = s->rfc7489;
 	o->arc = s->arc || s->val[DKS_TRUSTED_SEALERS] != NULL;
 	o->explain = s->explain;
+	if (s->val[DKS_TRUSTED_SEALERS] != NULL)
+		o->trusted_sealers = s->sealers;
 }
 
 /* Append to out, keeping room for "..." at the end. */
@@ -338,9 +353,11 @@ dks_log_line(const dkk_verifier *v, const struct dkk_verify_opts *o,
 	}
 	if (o != NULL && o->dmarc && dkk_verifier_dmarc(v, &dm) == DKK_OK)
 		log_add(out, len, &pos, " dmarc=%s (%s, policy %s, "
-		    "disposition %s)", dkk_dmarc_result_name(dm.result),
+		    "disposition %s%s%s)", dkk_dmarc_result_name(dm.result),
 		    or_dash(dm.domain), dkk_dmarc_policy_name(dm.policy),
-		    dkk_dmarc_policy_name(dm.disposition));
+		    dkk_dmarc_policy_name(dm.disposition),
+		    dm.overridden ? ", local_policy by trusted sealer " : "",
+		    dm.overridden ? or_dash(dm.override_sealer) : "");
 	if (o != NULL && o->arc && dkk_verifier_arc(v, &arc) == DKK_OK)
 		log_add(out, len, &pos, " arc=%s (%u sets)",
 		    dkk_arc_name(arc.result), arc.instances);

@@ -48,6 +48,8 @@ enum dks_key {
 #define DKS_TIMEOUT_MIN 100	/* milliseconds */
 #define DKS_TIMEOUT_MAX 60000
 #define DKS_ID_MAX 255
+#define DKS_SEALERS_MAX 32	/* trusted-sealers: domains at most */
+#define DKS_DOMAIN_MAX 253
 
 struct dks {
 	const char *const *spell;	/* the host's name of each key */
@@ -60,6 +62,11 @@ struct dks {
 	int arc;
 	int explain;
 	int self_verify;
+	/* trusted-sealers, split by dks_set(): sealers[] points into
+	 * sealer_names and ends with NULL, so a struct dks is not copied
+	 * once set (dks_verify_opts() hands the list out). */
+	char sealer_names[DKS_SEALERS_MAX][DKS_DOMAIN_MAX + 1];
+	const char *sealers[DKS_SEALERS_MAX + 1];
 	char err[512];
 };
 
@@ -90,7 +97,8 @@ int dks_apply_pin(struct dks *s, dkk_ctx *ctx);
 int dks_policy(struct dks *s, dkk_ctx *ctx, dkk_policy **pp,
     void (*warn)(void *arg, const char *warning), void *arg);
 
-/* The per-message choices of these settings. */
+/* The per-message choices of these settings; o->trusted_sealers points
+ * into s (valid while s is). */
 void dks_verify_opts(const struct dks *s, struct dkk_verify_opts *o);
 
 /* The one log line of a verified message, the same in every host (each
@@ -98,7 +106,9 @@ void dks_verify_opts(const struct dks *s, struct dkk_verify_opts *o);
  *   mx.example.net: dkim=pass adsp=none (example.com) dmarc=pass
  *   (example.com, policy reject, disposition none) arc=none (0 sets)
  *   [pass d=example.com s=sel a=rsa-sha256: good signature] ...
- * adsp=, dmarc= and arc= when the options asked for them; with explain,
+ * adsp=, dmarc= and arc= when the options asked for them (a DMARC
+ * override adds ", local_policy by trusted sealer D" after the
+ * disposition); with explain,
  * a failing signature's detail ends "; CLASS [FIELD]: DETAIL".
  * at most 16 signatures, then a count of the rest; no control character.
  * Fits in len (cut with "..." if it must be); returns out. */

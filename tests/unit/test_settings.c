@@ -105,6 +105,46 @@ settings_dmarc_arc(void)
 	CU_ASSERT_EQUAL(s.self_verify, 1);
 }
 
+/* trusted-sealers reaches the verify options as a NULL-terminated list
+ * kept in the struct; a bad or over-long list leaves the one before. */
+static void
+settings_trusted_sealers(void)
+{
+	struct dkk_verify_opts o;
+	struct dks s;
+	char many[64 * 16], *p = many;
+	int i;
+
+	dks_init(&s, NULL);
+	dks_verify_opts(&s, &o);
+	CU_ASSERT_PTR_NULL(o.trusted_sealers);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_TRUSTED_SEALERS,
+	    " lists.example.org,fwd.example.net\tmail.example ,"), 0);
+	dks_verify_opts(&s, &o);
+	CU_ASSERT(o.arc);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o.trusted_sealers);
+	CU_ASSERT_STRING_EQUAL(o.trusted_sealers[0], "lists.example.org");
+	CU_ASSERT_STRING_EQUAL(o.trusted_sealers[1], "fwd.example.net");
+	CU_ASSERT_STRING_EQUAL(o.trusted_sealers[2], "mail.example");
+	CU_ASSERT_PTR_NULL(o.trusted_sealers[3]);
+	/* 33 domains: one too many; the list before stays */
+	for (i = 0; i < DKS_SEALERS_MAX + 1; i++)
+		p += sprintf(p, "%sd%d.example", i > 0 ? "," : "", i);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_TRUSTED_SEALERS, many), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "trusted-sealers: more than 32 "
+	    "domains");
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_TRUSTED_SEALERS, "a.example, b_c"), -1);
+	dks_verify_opts(&s, &o);
+	CU_ASSERT_STRING_EQUAL(o.trusted_sealers[0], "lists.example.org");
+	CU_ASSERT_PTR_NULL(o.trusted_sealers[3]);
+	/* exactly 32 is fine */
+	*strrchr(many, ',') = '\0';
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_TRUSTED_SEALERS, many), 0);
+	dks_verify_opts(&s, &o);
+	CU_ASSERT_STRING_EQUAL(o.trusted_sealers[31], "d31.example");
+	CU_ASSERT_PTR_NULL(o.trusted_sealers[32]);
+}
+
 /* The one combination rule, worded with the host's names; applying a
  * zone configures the context, a missing one names the setting. */
 static void
@@ -257,6 +297,7 @@ static const struct unit_test settings_tests[] = {
 	{ "settings_timeout", settings_timeout },
 	{ "settings_bools_and_ids", settings_bools_and_ids },
 	{ "settings_dmarc_arc", settings_dmarc_arc },
+	{ "settings_trusted_sealers", settings_trusted_sealers },
 	{ "settings_combination_and_apply", settings_combination_and_apply },
 	{ "settings_log_line", settings_log_line },
 	{ "settings_policy", settings_policy },
