@@ -31,8 +31,9 @@ static const char verify_usage[] =
     "  --adsp               also evaluate ADSP (RFC 5617)\n"
     "  --arc                also validate the ARC chain (RFC 8617)\n"
     "  --trusted-sealer D   a sealer trusted to vouch for forwarded mail\n"
-    "                       (repeatable, implies --arc; reported, no\n"
-    "                       override yet)\n"
+    "                       (repeatable, implies --arc): a DMARC or ADSP\n"
+    "                       failure it recorded as a pass, in a chain\n"
+    "                       that passes, gets disposition none\n"
     "  --authserv-id ID     authserv-id of the Authentication-Results field\n"
     "                       (default: this host's name)\n"
     "  --json               one JSON object per file, one per line\n"
@@ -46,7 +47,8 @@ static const char verify_usage[] =
     "\n"
     "Exit status: 0 every message passes, 1 some message does not,\n"
     "2 usage, input or internal error.  A message passes when a DKIM\n"
-    "signature passes; with --dmarc, when DMARC passes, or finds no\n"
+    "signature passes; with --dmarc, when DMARC passes, or fails and a\n"
+    "trusted sealer's override makes its disposition none, or finds no\n"
     "policy and a DKIM signature passes.\n";
 
 static const char explain_usage[] =
@@ -85,7 +87,7 @@ struct vopts {
 	int adsp;
 	int adsp_only;
 	int arc;
-	const char **sealers;	/* --trusted-sealer */
+	const char **sealers;	/* --trusted-sealer, NULL-terminated */
 	size_t nsealers;
 	int json;
 	int explain;
@@ -153,6 +155,33 @@ json_bool(int b)
 	return b ? "true" : "false";
 }
 
+/* null, or who vouched and the report's reason type and comment. */
+static void
+print_override_json(int overridden, const char *sealer, unsigned instance,
+    const char *reason, const char *comment)
+{
+	if (!overridden) {
+		fputs("null", stdout);
+		return;
+	}
+	fputs("{\"sealer\":", stdout);
+	json_string(stdout, sealer);
+	printf(",\"instance\":%u,\"reason\":", instance);
+	json_string(stdout, reason);
+	fputs(",\"comment\":", stdout);
+	json_string(stdout, comment);
+	putchar('}');
+}
+
+static void
+print_override_plain(int overridden, const char *sealer, unsigned instance,
+    const char *reason)
+{
+	if (overridden)
+		printf("  overridden (%s): trusted sealer %s of instance %u "
+		    "vouched for it\n", reason, sealer, instance);
+}
+
 static void
 print_dmarc_json(const dkk_verifier *v, const struct vopts *o)
 {
@@ -179,6 +208,9 @@ print_dmarc_json(const dkk_verifier *v, const struct vopts *o)
 	    dkk_dmarc_policy_name(d.disposition), json_bool(d.dkim_aligned),
 	    json_bool(d.spf_aligned));
 	json_string(stdout, d.reason);
+	fputs(",\"override\":", stdout);
+	print_override_json(d.overridden, d.override_sealer,
+	    d.override_instance, d.override_reason, d.override_comment);
 	fputs("}", stdout);
 }
 
@@ -198,6 +230,8 @@ print_dmarc_plain(const dkk_verifier *v, const struct vopts *o)
 	    dkk_dmarc_policy_name(d.policy),
 	    d.policy_domain != NULL ? d.policy_domain : "none",
 	    dkk_dmarc_policy_name(d.disposition), d.reason);
+	print_override_plain(d.overridden, d.override_sealer,
+	    d.override_instance, d.override_reason);
 }
 
 /* "arc": the contract of dkimkit(1). */
@@ -265,6 +299,7 @@ print_json(const char *path, const dkk_verifier *v, const struct vopts *o,
 {
 	const char *author, *why;
 	enum dkk_adsp adsp = dkk_verifier_adsp(v, &author);
+	struct dkk_override ov;
 	size_t i;
 
 	fputs("{\"file\":", stdout);
@@ -290,6 +325,11 @@ print_json(const char *path, const dkk_verifier *v, const struct vopts *o,
 		printf(",\"adsp\":\"%s\",\"author_domain\":",
 		    dkk_adsp_name(adsp));
 		json_string(stdout, author);
+		fputs(",\"adsp_override\":", stdout);
+		if (dkk_verifier_adsp_override(v, &ov) != DKK_OK)
+			ov.overridden = 0;
+		print_override_json(ov.overridden, ov.sealer, ov.instance,
+		    ov.reason, ov.comment);
 	}
 	if (o->dmarc)
 		print_dmarc_json(v, o);
@@ -306,13 +346,18 @@ print_plain(const char *path, const dkk_verifier *v, const struct vopts *o,
 {
 	const char *author, *why;
 	enum dkk_adsp adsp = dkk_verifier_adsp(v, &author);
+	struct dkk_override ov;
 	size_t i;
 
+	if (dkk_verifier_adsp_override(v, &ov) != DKK_OK)
+		ov.overridden = 0;
 	if (author == NULL)
 		author = "no author address";
 	if (o->adsp_only) {
 		printf("%s: adsp=%s (%s)\n", path, dkk_adsp_name(adsp),
 		    author);
+		print_override_plain(ov.overridden, ov.sealer, ov.instance,
+		    ov.reason);
 		return;
 	}
 	printf("%s: %s\n", path, dkk_verdict_name(dkk_verifier_verdict(v)));
@@ -330,8 +375,11 @@ print_plain(const char *path, const dkk_verifier *v, const struct vopts *o,
 		printf("  not evaluated: %s\n", why);
 	else if (dkk_verifier_count(v) == 0)
 		printf("  no DKIM signature\n");
-	if (o->adsp)
+	if (o->adsp) {
 		printf("  adsp: %s (%s)\n", dkk_adsp_name(adsp), author);
+		print_override_plain(ov.overridden, ov.sealer, ov.instance,
+		    ov.reason);
+	}
 	if (o->dmarc)
 		print_dmarc_plain(v, o);
 	if (o->arc)
@@ -353,12 +401,15 @@ static int
 message_passes(const dkk_verifier *v, const struct vopts *o)
 {
 	struct dkk_dmarc_result d;
+	struct dkk_override ov;
 
 	if (o->adsp_only)
-		return adsp_ok(dkk_verifier_adsp(v, NULL));
+		return adsp_ok(dkk_verifier_adsp(v, NULL)) ||
+		    (dkk_verifier_adsp_override(v, &ov) == DKK_OK &&
+		    ov.overridden);
 	if (o->dmarc && dkk_verifier_dmarc(v, &d) == DKK_OK &&
 	    d.result != DKK_DMARC_NONE)
-		return d.result == DKK_DMARC_PASS;
+		return d.result == DKK_DMARC_PASS || d.overridden;
 	return dkk_verifier_verdict(v) == DKK_PASS;
 }
 
@@ -369,7 +420,8 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	const char *name = f == stdin ? "(stdin)" : path;
 	struct dkk_verify_opts vo = { .adsp = o->adsp, .dmarc = o->dmarc,
-	    .rfc7489 = o->rfc7489, .explain = o->explain, .arc = o->arc };
+	    .rfc7489 = o->rfc7489, .explain = o->explain, .arc = o->arc,
+	    .trusted_sealers = o->sealers };
 	dkk_verifier *v = NULL;
 	char *ar = NULL;
 	int rc, ret = -1;
@@ -513,9 +565,10 @@ sealer_add(struct vopts *o, const char *d)
 	    strspn(d, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "0123456789.-_") != strlen(d))
 		return -1;
-	if ((s = realloc(o->sealers, (o->nsealers + 1) * sizeof(*s))) == NULL)
+	if ((s = realloc(o->sealers, (o->nsealers + 2) * sizeof(*s))) == NULL)
 		return -1;
 	s[o->nsealers++] = d;
+	s[o->nsealers] = NULL;
 	o->sealers = s;
 	return 0;
 }
