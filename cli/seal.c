@@ -17,7 +17,7 @@ static const char seal_usage[] =
     "                    [--authserv-id ID] [--zone FILE | --dns ADDR[@PORT]]\n"
     "                    [--trust-anchor FILE] [--timeout TIME]\n"
     "                    [--headers a:b:c] [--allow-weak] [--pin-file FILE]\n"
-    "                    [--now UNIXTIME] [FILE]\n"
+    "                    [--now UNIXTIME] [--received FILE] [FILE]\n"
     "\n"
     "Verify FILE (standard input when none): its DKIM signatures and its\n"
     "ARC chain; then write it to standard output, CRLF line ends, with the\n"
@@ -36,6 +36,10 @@ static const char seal_usage[] =
     "  --zone, --dns, --trust-anchor, --timeout, --allow-weak, --now:\n"
     "                    as for dkimkit verify\n"
     "  --pin-file FILE   token PIN on the first line of FILE\n"
+    "  --received FILE   the message as this relay received it, before\n"
+    "                    it changed it (a footer, a Subject tag): its\n"
+    "                    verdicts and chain go into the new set, which\n"
+    "                    signs FILE as it is now\n"
     "\n"
     "Exit status: 0 sealed, 1 not sealed (the message is still written),\n"
     "2 usage, input or internal error.\n";
@@ -45,6 +49,7 @@ struct seal_o {
 	struct dkk_seal_opts so;
 	const char *keyfile;
 	const char *pinfile;
+	const char *received;
 	long long now;
 	int have_now;
 	int allow_weak;
@@ -80,21 +85,54 @@ seal_feed(dkk_verifier *v, FILE *f, const char *name)
 	return 0;
 }
 
+/* --received: the message as it came in, verified; NULL on trouble
+ * (said). */
+static dkk_verifier *
+seal_received(dkk_ctx *ctx, const char *path)
+{
+	struct dkk_verify_opts vo = { .arc = 1 };
+	dkk_verifier *v = NULL;
+	FILE *f;
+	int rc;
+
+	if ((f = fopen(path, "rb")) == NULL) {
+		warnx("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((rc = dkk_verifier_new(ctx, &vo, &v)) != DKK_OK)
+		warnx("%s: %s", path, dkk_strerror(rc));
+	else if (seal_feed(v, f, path) != 0) {
+		dkk_verifier_free(v);
+		v = NULL;
+	}
+	fclose(f);
+	return v;
+}
+
 /* Verify, seal, write: the exit status. */
 static int
 seal_stream(dkk_ctx *ctx, const struct seal_o *o, FILE *f, const char *name)
 {
 	struct dkk_verify_opts vo = { .arc = 1 };
+	struct dkk_seal_opts so = o->so;
 	struct dkk_arc_result r;
-	dkk_verifier *v = NULL;
+	dkk_verifier *v = NULL, *rv = NULL;
 	char *fields = NULL;
 	int rc, ret = EXIT_TROUBLE;
 
+	if (o->received != NULL &&
+	    (rv = seal_received(ctx, o->received)) == NULL)
+		return EXIT_TROUBLE;
+	so.received = rv;
 	if ((rc = dkk_verifier_new(ctx, &vo, &v)) != DKK_OK)
 		warnx("%s: %s", name, dkk_strerror(rc));
 	else if (seal_feed(v, f, name) == 0 &&
 	    dkk_verifier_arc(v, &r) == DKK_OK) {
-		if ((rc = dkk_verifier_seal(v, &o->so, 0, &fields)) != DKK_OK)
+		if ((rc = dkk_verifier_seal(v, &so, 0, &fields)) == DKK_EINVAL &&
+		    rv != NULL)
+			warnx("%s: sealing: %s does not carry the same ARC "
+			    "sets", name, o->received);
+		else if (rc != DKK_OK)
 			warnx("%s: sealing: %s", name, dkk_strerror(rc));
 		else if (fields == NULL) {
 			warnx("%s: not sealed: the chain %s", name,
@@ -107,6 +145,7 @@ seal_stream(dkk_ctx *ctx, const struct seal_o *o, FILE *f, const char *name)
 	}
 	free(fields);
 	dkk_verifier_free(v);
+	dkk_verifier_free(rv);
 	return ret;
 }
 
@@ -146,7 +185,7 @@ static int
 seal_parse(int argc, char **argv, struct seal_o *o)
 {
 	enum { O_KEY = 256, O_DOMAIN, O_SEL, O_ID, O_HEADERS, O_WEAK,
-	    O_PIN, O_NOW, O_HELP };
+	    O_PIN, O_NOW, O_HELP, O_RECEIVED };
 	static const struct option longopts[] = {
 		SOURCE_LONGOPTS,
 		{ "key", required_argument, NULL, O_KEY },
@@ -157,6 +196,7 @@ seal_parse(int argc, char **argv, struct seal_o *o)
 		{ "allow-weak", no_argument, NULL, O_WEAK },
 		{ "pin-file", required_argument, NULL, O_PIN },
 		{ "now", required_argument, NULL, O_NOW },
+		{ "received", required_argument, NULL, O_RECEIVED },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -174,6 +214,7 @@ seal_parse(int argc, char **argv, struct seal_o *o)
 		case O_HEADERS: o->so.headers = optarg; break;
 		case O_WEAK: o->allow_weak = 1; break;
 		case O_PIN: o->pinfile = optarg; break;
+		case O_RECEIVED: o->received = optarg; break;
 		case O_NOW:
 			if (parse_int64(optarg, 0, 253402300799LL,
 			    &o->now) != 0)

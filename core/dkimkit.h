@@ -665,6 +665,15 @@ struct dkk_seal_opts {
 	const char *headers;	/* colon list for the AMS h=; NULL: the
 				 * signer's default set and DKIM-Signature,
 				 * as present */
+	/* A relay that changes what it forwards (a list's footer or
+	 * Subject tag) verifies the message as received and seals the
+	 * message it sends: received is the final verifier (ARC on) of
+	 * the message as it came in, with the same ARC sets; its
+	 * verdicts make the ARC-Authentication-Results and its chain's
+	 * result the cv=, while the ARC-Message-Signature signs this
+	 * verifier's message.  NULL: this verifier's own.  DKK_EINVAL
+	 * when it is not final, has ARC off, or has other ARC sets. */
+	const struct dkk_verifier *received;
 };
 
 /* The three fields of the next ARC set, built from this verifier's

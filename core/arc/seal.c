@@ -144,7 +144,8 @@ make_aar(dkk_verifier *v, const struct dkk_seal_opts *o, unsigned inst,
 	char *ar;
 	int rc;
 
-	if ((rc = dkk_verifier_ar(v, o->authserv_id, 0, &ar)) != DKK_OK)
+	if ((rc = dkk_verifier_ar(o->received != NULL ? o->received : v,
+	    o->authserv_id, 0, &ar)) != DKK_OK)
 		return rc;
 	buf_printf(out, "ARC-Authentication-Results: i=%u;%s", inst,
 	    ar + strlen(AR_NAME));
@@ -210,6 +211,8 @@ make_as(dkk_verifier *v, const struct dkk_seal_opts *o, unsigned inst,
     const struct buf *aar, const struct layout *ams, struct layout *l)
 {
 	struct arc *a = v->arc;
+	enum dkk_arc cv = o->received != NULL ? o->received->arc->result :
+	    a->result;
 	struct hash h;
 	char num[32], *b = NULL;
 	int rc = DKK_OK;
@@ -218,12 +221,12 @@ make_as(dkk_verifier *v, const struct dkk_seal_opts *o, unsigned inst,
 	l->col = l->f.len;
 	snprintf(num, sizeof(num), "%lld", (long long)ctx_now(v->ctx));
 	lay_item(l, "t", num, 0);
-	lay_item(l, "cv", cv_name(a->result), 0);
+	lay_item(l, "cv", cv_name(cv), 0);
 	lay_item(l, "d", o->domain, 0);
 	lay_item(l, "s", o->selector, 0);
 	lay_tag(l, "b", 8);
 	hash_init(&h, HASH_SHA256);
-	if (a->result == DKK_ARC_PASS)
+	if (cv == DKK_ARC_PASS)
 		rc = arc_seal_hash(&h, &v->hdr, a, a->n, &v->tmp);
 	if (rc == DKK_OK && !l->f.failed &&
 	    (rc = hash_ours(&h, aar, true, &v->tmp)) == DKK_OK &&
@@ -243,6 +246,30 @@ seal_opts_ok(const struct dkk_seal_opts *o)
 	    domain_valid(o->domain, strlen(o->domain), false) &&
 	    strchr(o->domain, '.') != NULL &&
 	    domain_valid(o->selector, strlen(o->selector), true);
+}
+
+/* The message as received must carry the same ARC sets as the one
+ * sealed: its chain's result becomes cv= of a seal over these sets.  A
+ * chain that passes there has every set complete here too. */
+static bool
+received_ok(const dkk_verifier *v, const dkk_verifier *r)
+{
+	unsigned k;
+	int kind;
+
+	if (r == NULL)
+		return true;
+	if (!r->final || r->arc == NULL || r->arc->n != v->arc->n ||
+	    r->limit.len > 0)
+		return false;
+	if (r->arc->result != DKK_ARC_PASS)
+		return true;
+	for (k = 0; k < v->arc->n; k++)
+		for (kind = 0; kind < ARC_NKINDS; kind++)
+			if (v->arc->sets == NULL ||
+			    v->arc->sets[k].field[kind] == SIZE_MAX)
+				return false;
+	return true;
 }
 
 static int
@@ -283,7 +310,7 @@ dkk_verifier_seal(dkk_verifier *v, const struct dkk_seal_opts *o,
 
 	if (v == NULL || o == NULL || fields == NULL || (a = v->arc) == NULL ||
 	    !v->final || (flags & ~(unsigned)DKK_FIELD_LF) ||
-	    !seal_opts_ok(o))
+	    !seal_opts_ok(o) || !received_ok(v, o->received))
 		return DKK_EINVAL;
 	*fields = NULL;
 	/* a header block over the limit was not kept: nothing to sign */
