@@ -138,7 +138,7 @@ static char *
 seal(struct bench *b, const char *m)
 {
 	struct dkk_seal_opts o = { b->key, DOMAIN, "rsa", "relay." DOMAIN,
-	    NULL };
+	    NULL, NULL };
 	dkk_verifier *v;
 	char *fields = NULL, *out;
 	int rc;

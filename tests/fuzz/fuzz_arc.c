@@ -99,7 +99,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dkk_seal_opts o = { key, "fuzz.example", "s", "fuzz.example",
-	    NULL };
+	    NULL, NULL };
 	struct dkk_arc_result r, r2;
 	dkk_verifier *v, *v2;
 	char *fields = NULL, *m;

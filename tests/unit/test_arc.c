@@ -50,7 +50,7 @@ seal_h(struct unit_fx *fx, const dkk_key *key, const char *sel,
     const char *m, const char *headers)
 {
 	struct dkk_seal_opts o = { key, "example.com", sel, "relay.example",
-	    headers };
+	    headers, NULL };
 	dkk_verifier *v = arc_verify(fx->ctx, m);
 	char *fields = NULL, *out = NULL, *top;
 
@@ -543,7 +543,8 @@ arc_seal_args(void)
 {
 	struct unit_fx fx;
 	dkk_verifier *v;
-	struct dkk_seal_opts o = { NULL, "example.com", "rsa", "relay", NULL };
+	struct dkk_seal_opts o = { NULL, "example.com", "rsa", "relay", NULL,
+	    NULL };
 	char *f = NULL;
 
 	CU_ASSERT_EQUAL_FATAL(fx_init(&fx), 0);
@@ -599,7 +600,7 @@ arc_header_limit(void)
 {
 	struct unit_fx fx;
 	struct dkk_seal_opts o = { NULL, "example.com", "rsa", "relay",
-	    NULL };
+	    NULL, NULL };
 	dkk_verifier *v;
 	char *f = NULL;
 

@@ -43,7 +43,7 @@ seal_by(struct unit_fx *fx, char *m, const char *sealer)
 {
 	struct dkk_verify_opts vo = { .adsp = 1, .dmarc = 1, .arc = 1 };
 	struct dkk_seal_opts so = { fx->rsa, sealer, "rsa", "mx.lists.test",
-	    "From:To:Date:Message-ID:DKIM-Signature" };
+	    "From:To:Date:Message-ID:DKIM-Signature", NULL };
 	dkk_verifier *v = unit_verify_opts(fx->ctx, &vo, m, strlen(m), 0);
 	char *fields = NULL, *top, *out;
 
