@@ -288,7 +288,132 @@ override_list_copied(void)
 	unit_fx_free(&fx);
 }
 
+/* The first field of m (with its continuation lines, without the final
+ * CRLF) and where the next begins. */
+static char *
+first_field(const char *m, const char **next)
+{
+	const char *end = strstr(m, "\r\n");
+
+	while (end != NULL && (end[2] == ' ' || end[2] == '\t'))
+		end = strstr(end + 2, "\r\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(end);
+	*next = end + 2;
+	return strndup(m, (size_t)(end - m));
+}
+
+static void
+hash_relaxed(struct hash *h, const char *field, bool crlf)
+{
+	struct buf b;
+
+	buf_init(&b);
+	CU_ASSERT_EQUAL_FATAL(canon_header(&b, DKK_CANON_RELAXED, field,
+	    strlen(field), crlf), DKK_OK);
+	hash_update(h, b.p, b.len);
+	buf_clear(&b);
+}
+
+/* m, sealed once by lists.example.org (AS, AMS, AAR on top), with its
+ * AAR replaced by aar and sealed again over it (RFC 8617 5.1.1): what a
+ * sealer that writes such an AAR would send.  Free with free(). */
+static char *
+reseal_aar(struct unit_fx *fx, const char *m, const char *aar)
+{
+	const char *rest, *p;
+	char *as, *ams, *old, *seal, *b64, *out;
+	struct hash h;
+	struct buf b;
+	uint8_t digest[HASH_MAX], *sig;
+	size_t siglen;
+
+	as = first_field(m, &p);
+	ams = first_field(p, &p);
+	old = first_field(p, &rest);
+	CU_ASSERT_EQUAL_FATAL(strncmp(old, "ARC-Authentication-Results:",
+	    27), 0);
+	seal = strdup("ARC-Seal: i=1; a=rsa-sha256; t=1700000000; cv=none; "
+	    "d=lists.example.org; s=rsa; b=");
+	hash_init(&h, HASH_SHA256);
+	hash_relaxed(&h, aar, true);
+	hash_relaxed(&h, ams, true);
+	hash_relaxed(&h, seal, false);
+	hash_digest(&h, digest);
+	CU_ASSERT_EQUAL_FATAL(privkey_sign(fx->rsa, digest, &sig, &siglen),
+	    DKK_OK);
+	b64 = b64_encode(sig, siglen);
+	buf_init(&b);
+	buf_printf(&b, "%s%s\r\n%s\r\n%s\r\n%s", seal, b64, ams, aar, rest);
+	out = buf_take(&b);
+	free(sig);
+	free(b64);
+	free(seal);
+	free(as);
+	free(ams);
+	free(old);
+	return out;
+}
+
+/* expect: 'd' DMARC overridden only, 'a' ADSP only, 'b' both, '-'
+ * neither. */
+static void
+crafted(struct unit_fx *fx, const char *m, const char *aar, char expect)
+{
+	struct dkk_dmarc_result d;
+	struct dkk_override ao;
+	struct dkk_arc_result r;
+	char *x = reseal_aar(fx, m, aar);
+	dkk_verifier *v = check(fx, x, trust_lists, &d, &ao);
+
+	CU_ASSERT_EQUAL(dkk_verifier_arc(v, &r), DKK_OK);
+	CU_ASSERT_EQUAL(r.result, DKK_ARC_PASS);
+	if (d.overridden != (expect == 'd' || expect == 'b') ||
+	    ao.overridden != (expect == 'a' || expect == 'b')) {
+		fprintf(stderr, "AAR %s: dmarc %d adsp %d, want %c\n", aar,
+		    d.overridden, ao.overridden, expect);
+		CU_FAIL("override");
+	}
+	CU_ASSERT_EQUAL(d.disposition, d.overridden ? DKK_DMARC_POLICY_NONE :
+	    DKK_DMARC_REJECT);
+	dkk_verifier_free(v);
+	free(x);
+}
+
+#define AAR "ARC-Authentication-Results: i=1; lists.example.org; "
+
+/* What an AAR must say, read with dkk_ar_parse(): a pass for this
+ * Author Domain; an AAR that does not parse to its end says nothing. */
+static void
+override_aar_contents(void)
+{
+	struct unit_fx fx;
+	char *m;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ozone), 0);
+	m = tag_subject(seal_by(&fx, signed_msg(&fx), "lists.example.org"));
+	/* the crafted seal itself is sound */
+	crafted(&fx, m, AAR "dkim=pass header.d=example.com", 'b');
+	crafted(&fx, m, AAR "dmarc=pass header.from=example.com", 'd');
+	/* DMARC takes dmarc=pass or dkim=pass, ADSP its own word too */
+	crafted(&fx, m, AAR "dkim-adsp=pass header.from=Example.COM", 'a');
+	/* adkim=r: within the policy domain aligns for DMARC; ADSP wants
+	 * the Author Domain itself (RFC 5617 2.7) */
+	crafted(&fx, m, AAR "dkim=pass header.d=mail.example.com", 'd');
+	crafted(&fx, m, AAR "dkim=pass header.d=example.com.evil", '-');
+	crafted(&fx, m, AAR "dmarc=pass header.from=other.example", '-');
+	crafted(&fx, m, AAR "dmarc=pass", '-');
+	crafted(&fx, m, AAR "dmarc=fail header.from=example.com; "
+	    "dkim=fail header.d=example.com", '-');
+	crafted(&fx, m, AAR "dmarc=pass header.from=example.com; "
+	    "dkim=pass header.d=example.com; x=\"unterminated", '-');
+	crafted(&fx, m, AAR "dkim=pass header.d=example.com; ;;", '-');
+	crafted(&fx, m, "ARC-Authentication-Results: i=1; ", '-');
+	free(m);
+	unit_fx_free(&fx);
+}
+
 static const struct unit_test tests[] = {
+	{ "override_aar_contents", override_aar_contents },
 	{ "override_trusted_pass", override_trusted_pass },
 	{ "override_untrusted_sealer", override_untrusted_sealer },
 	{ "override_chain_fails", override_chain_fails },
