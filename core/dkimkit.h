@@ -726,7 +726,11 @@ enum dkk_field_flags {
  * and a dkim-adsp=permerror entry when From is missing or malformed.
  * With ARC on, one arc entry (RFC 8617 7.2): header.oldest-pass when it
  * passes, smtp.remote-ip when dkk_verify_opts.arc_remote_ip is set, the
- * reason as a comment when it fails.
+ * reason as a comment when it fails.  A trusted sealer's override
+ * (dkk_verify_opts.trusted_sealers) is the reason of the dmarc= and
+ * dkim-adsp= entries it concerns, "local_policy: arc=pass, trusted
+ * sealer D of instance N recorded a pass", and policy.dmarc is then
+ * none (the disposition).
  * DKK_EINVAL for an authserv_id over 255 characters.  Free *out with
  * free(). */
 DKK_EXPORT int dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,
