@@ -248,9 +248,30 @@ seal_opts_ok(const struct dkk_seal_opts *o)
 	    domain_valid(o->selector, strlen(o->selector), true);
 }
 
+/* One ARC field of instance k + 1 in v and in r: both present and
+ * the same text. */
+static bool
+same_field(const dkk_verifier *v, const dkk_verifier *r, unsigned k,
+    int kind)
+{
+	size_t fv, fr, lv, lr;
+	const char *tv, *tr;
+
+	if (v->arc->sets == NULL || r->arc->sets == NULL ||
+	    (fv = v->arc->sets[k].field[kind]) == SIZE_MAX ||
+	    (fr = r->arc->sets[k].field[kind]) == SIZE_MAX)
+		return false;
+	tv = header_text(&v->hdr, &v->hdr.fields[fv]);
+	tr = header_text(&r->hdr, &r->hdr.fields[fr]);
+	lv = v->hdr.fields[fv].len;
+	lr = r->hdr.fields[fr].len;
+	return lv == lr && memcmp(tv, tr, lv) == 0;
+}
+
 /* The message as received must carry the same ARC sets as the one
- * sealed: its chain's result becomes cv= of a seal over these sets.  A
- * chain that passes there has every set complete here too. */
+ * sealed: its chain's result becomes cv= of a seal over these sets.
+ * When that chain passes, every field of every set must be there, the
+ * same, in both. */
 static bool
 received_ok(const dkk_verifier *v, const dkk_verifier *r)
 {
@@ -266,8 +287,7 @@ received_ok(const dkk_verifier *v, const dkk_verifier *r)
 		return true;
 	for (k = 0; k < v->arc->n; k++)
 		for (kind = 0; kind < ARC_NKINDS; kind++)
-			if (v->arc->sets == NULL ||
-			    v->arc->sets[k].field[kind] == SIZE_MAX)
+			if (!same_field(v, r, k, kind))
 				return false;
 	return true;
 }

@@ -121,5 +121,12 @@ ok_if "instance 1's vouch under a second seal" $? ""
     --zone zone --received s.eml list.eml > /dev/null 2> err
 [ $? -eq 2 ] && grep -q 'does not carry the same ARC sets' err
 ok_if "seal --received with other ARC sets: error" $? "$(cat err)"
+"$DKIMKIT" seal --key r1.pem --domain relay.example.net --selector r1 \
+    --zone zone s.eml > other.eml
+"$DKIMKIT" seal --key r1.pem --domain relay.example.net --selector r1 \
+    --zone zone --received other.eml list.eml > /dev/null 2> err
+[ $? -eq 2 ] && grep -q 'does not carry the same ARC sets' err
+ok_if "seal --received with as many but other ARC sets: error" $? \
+    "$(cat err)"
 
 done_testing
