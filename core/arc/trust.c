@@ -97,9 +97,14 @@ result_vouches(const struct dkk_ar_result *r, const struct arc_ask *q)
 
 	if (!word_is(r->result, "pass"))
 		return false;
-	if (word_is(r->method, q->method))
-		return (d = prop(r, "header", "from")) != NULL &&
+	if (word_is(r->method, q->method)) {
+		/* a domain (RFC 7489 11.2), or an address: its domain */
+		if ((d = prop(r, "header", "from")) != NULL &&
+		    strrchr(d, '@') != NULL)
+			d = strrchr(d, '@') + 1;
+		return d != NULL &&
 		    ci_equal(d, strlen(d), q->domain, strlen(q->domain));
+	}
 	if (!word_is(r->method, "dkim") ||
 	    (d = prop(r, "header", "d")) == NULL)
 		return false;

@@ -400,7 +400,10 @@ override_aar_contents(void)
 	 * the Author Domain itself (RFC 5617 2.7) */
 	crafted(&fx, m, AAR "dkim=pass header.d=mail.example.com", 'd');
 	crafted(&fx, m, AAR "dkim=pass header.d=example.com.evil", '-');
+	crafted(&fx, m, AAR "dmarc=pass header.from=joe@example.com", 'd');
 	crafted(&fx, m, AAR "dmarc=pass header.from=other.example", '-');
+	crafted(&fx, m, AAR "dmarc=pass header.from=example.com@other.example",
+	    '-');
 	crafted(&fx, m, AAR "dmarc=pass", '-');
 	crafted(&fx, m, AAR "dmarc=fail header.from=example.com; "
 	    "dkim=fail header.d=example.com", '-');
