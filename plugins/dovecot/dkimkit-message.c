@@ -1,8 +1,10 @@
 /*
  * dkimkit-message.c: verify the message being filtered, once.
  *
- * The first dkim or dkim_adsp test of a delivery streams the raw message
- * into a dkk_verifier and blocks on its key lookups; the verdicts are
+ * The first test of the extension in a delivery reads the SPF result of
+ * the trusted Authentication-Results field, streams the raw message into
+ * a dkk_verifier (DKIM, ADSP, DMARC with that SPF result, ARC) and blocks
+ * on its lookups; the verdicts are
  * copied into the Sieve message context's pool and the verifier is freed
  * at once, so later tests (and later scripts of the same delivery) only
  * read the copy and nothing needs freeing when the delivery ends.
@@ -12,6 +14,7 @@
  * a failure: the core's verdict for it is permerror, as in every host.
  */
 #include "lib.h"
+#include "array.h"
 #include "istream.h"
 #include "mail-storage.h"
 
@@ -83,15 +86,164 @@ dkimkit_message_copy(struct dkimkit_msg *msg, pool_t pool,
 		msg->unevaluated = dkk_verdict_name(dkk_verifier_verdict(v));
 }
 
+/* DMARC and ARC as the core decided them: 0, or -1 (with *why_r) when
+ * the core has no result although it was asked for one. */
+static int
+dkimkit_message_copy_more(struct dkimkit_msg *msg, pool_t pool,
+    const struct dkk_verify_opts *vo, const dkk_verifier *v,
+    const char **why_r)
+{
+	struct dkk_dmarc_result dr;
+	struct dkk_arc_result ar;
+	struct dkk_arc_set set;
+	ARRAY_TYPE(const_string) sealers;
+	const char *d;
+	unsigned i;
+
+	msg->dmarc = msg->disposition = msg->arc = "none";
+	if (vo->dmarc) {
+		if (dkk_verifier_dmarc(v, &dr) != DKK_OK) {
+			*why_r = "no DMARC result";
+			return -1;
+		}
+		msg->dmarc = dkk_dmarc_result_name(dr.result);
+		msg->disposition = dkk_dmarc_policy_name(dr.disposition);
+	}
+	if (!vo->arc)
+		return 0;
+	if (dkk_verifier_arc(v, &ar) != DKK_OK) {
+		*why_r = "no ARC result";
+		return -1;
+	}
+	msg->arc = dkk_arc_name(ar.result);
+	if (ar.result != DKK_ARC_PASS)
+		return 0;
+	/* A passing chain has every set; a seal that could not be read
+	 * names no sealer. */
+	p_array_init(&sealers, pool, ar.instances + 1);
+	for (i = 1; i <= ar.instances; i++) {
+		if (dkk_verifier_arc_set(v, i, &set) != DKK_OK ||
+		    set.seal_domain == NULL)
+			continue;
+		d = p_strdup(pool, set.seal_domain);
+		array_push_back(&sealers, &d);
+	}
+	array_append_zero(&sealers);
+	msg->arc_sealers = array_front(&sealers);
+	return 0;
+}
+
+/* The result word of an spf entry (RFC 8601 2.7.2) as the core's enum;
+ * FALSE for a word it does not know ("policy", or an extension), which
+ * counts as no SPF result for DMARC.  RFC 4408's "hardfail" reads as
+ * fail, as RFC 8601 2.7.2 keeps it for old producers. */
+static bool
+dkimkit_spf_word(const char *word, enum dkk_spf_result *r)
+{
+	int i;
+
+	if (strcasecmp(word, "hardfail") == 0) {
+		*r = DKK_SPF_FAIL;
+		return TRUE;
+	}
+	for (i = DKK_SPF_NONE; i <= DKK_SPF_PERMERROR; i++) {
+		const char *name = dkk_spf_result_name((enum dkk_spf_result)i);
+
+		if (name != NULL && strcasecmp(word, name) == 0) {
+			*r = (enum dkk_spf_result)i;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/* The first spf entry of a trusted field: the word the spf test sees and
+ * the facts DMARC aligns with (smtp.mailfrom, else smtp.helo). */
+static void
+dkimkit_spf_take(struct dkimkit_msg *msg, pool_t pool, const dkk_ar *ar,
+    struct dkk_spf_facts *spf)
+{
+	const struct dkk_ar_result *r = NULL;
+	const char *mailfrom = NULL, *helo = NULL;
+	size_t i;
+
+	for (i = 0; i < ar->nresults && r == NULL; i++)
+		if (strcasecmp(ar->results[i].method, "spf") == 0)
+			r = &ar->results[i];
+	if (r == NULL)
+		return;
+	if (dkimkit_spf_word(r->result, &spf->result))
+		msg->spf = dkk_spf_result_name(spf->result);
+	else
+		msg->spf = p_strdup(pool, t_str_lcase(r->result));
+	for (i = 0; i < r->nprops; i++) {
+		const struct dkk_ar_prop *p = &r->props[i];
+
+		if (strcasecmp(p->ptype, "smtp") != 0)
+			continue;
+		if (mailfrom == NULL && strcasecmp(p->property, "mailfrom") == 0)
+			mailfrom = p->value;
+		else if (helo == NULL && strcasecmp(p->property, "helo") == 0)
+			helo = p->value;
+	}
+	spf->scope = mailfrom != NULL ? DKK_SPF_MAILFROM : DKK_SPF_HELO;
+	spf->domain = p_strdup(pool, mailfrom != NULL ? mailfrom : helo);
+}
+
+/* SPF from the topmost Authentication-Results field of the trusted
+ * authserv-id: the connecting client is gone at delivery, and that field
+ * is the one our own MTA added last (it removes fields claiming its id,
+ * RFC 8601 5).  Fields of other ids, and lower fields of the trusted
+ * one, are never read.  A field whose authserv-id cannot be read cannot
+ * be known as trusted and is passed over.  0, or -1 with *why_r. */
+static int
+dkimkit_message_spf(const struct sieve_runtime_env *renv,
+    const struct ext_dkimkit_context *ectx, pool_t pool,
+    struct dkimkit_msg *msg, struct dkk_spf_facts *spf, const char **why_r)
+{
+	struct mail *mail = renv->exec_env->msgdata->mail;
+	const char *const *fields;
+	dkk_ar *ar;
+	int err;
+
+	i_zero(spf);
+	msg->spf = "none";
+	if (ectx->trusted_authserv == NULL)
+		return 0;
+	if (mail == NULL || mail_get_headers(mail, "Authentication-Results",
+	    &fields) < 0) {
+		*why_r = "cannot read the Authentication-Results fields";
+		return -1;
+	}
+	for (; fields != NULL && *fields != NULL; fields++) {
+		err = dkk_ar_parse(*fields, strlen(*fields), &ar);
+		if (err == DKK_ENOMEM) {
+			*why_r = dkk_strerror(err);
+			return -1;
+		}
+		if (err != DKK_OK)
+			continue;
+		if (strcasecmp(ar->authserv_id, ectx->trusted_authserv) == 0) {
+			dkimkit_spf_take(msg, pool, ar, spf);
+			dkk_ar_free(ar);
+			sieve_runtime_trace(renv, SIEVE_TRLVL_TESTS,
+			    "spf=%s from the Authentication-Results of %s",
+			    msg->spf, ectx->trusted_authserv);
+			return 0;
+		}
+		dkk_ar_free(ar);
+	}
+	return 0;
+}
+
 /* One log line per message, in every host's format (settings.h). */
 static void
 dkimkit_message_log(const struct sieve_runtime_env *renv,
     const struct ext_dkimkit_context *ectx, const dkk_verifier *v)
 {
-	static const struct dkk_verify_opts vo = { .adsp = 1 };
 	char line[2048];
 
-	e_info(renv->event, "dkimkit: %s", dks_log_line(v, &vo,
+	e_info(renv->event, "dkimkit: %s", dks_log_line(v, &ectx->vo,
 	    ectx->authserv_id, line, sizeof(line)));
 }
 
@@ -100,14 +252,17 @@ dkimkit_message_verify(const struct sieve_runtime_env *renv,
     const struct ext_dkimkit_context *ectx, pool_t pool,
     struct dkimkit_msg *msg)
 {
-	/* ADSP is cheap next to the key lookups, and a script may ask for
-	 * it after the dkim test has already verified the message. */
-	static const struct dkk_verify_opts vo = { .adsp = 1 };
+	struct dkk_verify_opts vo;
 	dkk_verifier *v = NULL;
 	const char *why = "the extension's settings are broken";
 	int err;
 
 	if (ectx->ctx == NULL)
+		goto fail;
+	/* The settings' choices (ADSP, DMARC, ARC on unless turned off)
+	 * with this message's SPF result. */
+	vo = ectx->vo;
+	if (dkimkit_message_spf(renv, ectx, pool, msg, &vo.spf, &why) < 0)
 		goto fail;
 	if ((err = dkk_verifier_new(ectx->ctx, &vo, &v)) != DKK_OK) {
 		why = dkk_strerror(err);
@@ -120,6 +275,8 @@ dkimkit_message_verify(const struct sieve_runtime_env *renv,
 		goto fail;
 	}
 	dkimkit_message_copy(msg, pool, v);
+	if (dkimkit_message_copy_more(msg, pool, &vo, v, &why) < 0)
+		goto fail;
 	dkimkit_message_log(renv, ectx, v);
 	dkk_verifier_free(v);
 	return 0;
@@ -144,7 +301,7 @@ dkimkit_message_get(const struct sieve_runtime_env *renv,
 	pool = sieve_message_context_pool(renv->msgctx);
 	msg = p_new(pool, struct dkimkit_msg, 1);
 	sieve_runtime_trace(renv, SIEVE_TRLVL_TESTS,
-	    "verifying DKIM signatures of the message");
+	    "verifying the message (DKIM, ADSP, DMARC, ARC)");
 	T_BEGIN {
 		if (dkimkit_message_verify(renv, ext->context, pool, msg) < 0)
 			msg->failed = TRUE;

@@ -1,6 +1,6 @@
 /*
  * ext-dkimkit-common.h: the "vnd.dkimkit" Sieve extension, shared between
- * the extension, its two tests and the per-message verification.
+ * the extension, its tests and the per-message verification.
  *
  * Pigeonhole's ABI dictates the struct and callback shapes below; the
  * names outside it follow dkimkit's own conventions.
@@ -20,6 +20,15 @@
 struct ext_dkimkit_context {
 	dkk_ctx *ctx;		/* NULL: settings broken, every test temperror */
 	char *authserv_id;	/* for the log line (RFC 8601) */
+	/* The authserv-id whose Authentication-Results field gives the
+	 * SPF result (dkimkit_trusted_authserv_id); NULL: SPF is none. */
+	char *trusted_authserv;
+	/* dkimkit_trusted_sealers, one domain each, NULL-terminated; NULL
+	 * when the setting is absent. */
+	char **sealers;
+	/* What every verification evaluates besides DKIM (adsp, dmarc,
+	 * rfc7489, arc, explain); .spf is filled per message. */
+	struct dkk_verify_opts vo;
 };
 
 /* One signature, as the tests see it.  Strings live in the message
@@ -39,20 +48,40 @@ struct dkimkit_msg {
 	 * is over the core's limits), which every dkim test sees; NULL. */
 	const char *unevaluated;
 	bool failed;		/* internal or setting failure: all temperror */
+	/* DMARC (RFC 9989): the result and the disposition words; "none"
+	 * and "none" when dkimkit_dmarc = no. */
+	const char *dmarc;
+	const char *disposition;
+	/* The spf= result of the trusted Authentication-Results field, or
+	 * "none" without one. */
+	const char *spf;
+	/* ARC (RFC 8617): the chain's result; when it passes, the d= of the
+	 * seal of every instance (NULL-terminated; NULL otherwise). */
+	const char *arc;
+	const char *const *arc_sealers;
 };
 
 extern const struct sieve_extension_def dkimkit_extension;
 
 extern const struct sieve_command_def dkimkit_dkim_test;
 extern const struct sieve_command_def dkimkit_adsp_test;
+extern const struct sieve_command_def dkimkit_dmarc_test;
+extern const struct sieve_command_def dkimkit_spf_test;
+extern const struct sieve_command_def dkimkit_arc_test;
 
 enum dkimkit_operation {
 	DKIMKIT_OPERATION_DKIM,
-	DKIMKIT_OPERATION_ADSP
+	DKIMKIT_OPERATION_ADSP,
+	DKIMKIT_OPERATION_DMARC,
+	DKIMKIT_OPERATION_SPF,
+	DKIMKIT_OPERATION_ARC
 };
 
 extern const struct sieve_operation_def dkimkit_dkim_operation;
 extern const struct sieve_operation_def dkimkit_adsp_operation;
+extern const struct sieve_operation_def dkimkit_dmarc_operation;
+extern const struct sieve_operation_def dkimkit_spf_operation;
+extern const struct sieve_operation_def dkimkit_arc_operation;
 
 /* The verdicts of the message being filtered, verifying it on the first
  * call.  Never NULL: failures come back as msg->failed. */

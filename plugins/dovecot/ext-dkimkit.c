@@ -11,6 +11,14 @@
  *   dkimkit_allow_weak     yes: accept rsa-sha1 and short RSA keys
  *   dkimkit_timeout        per DNS lookup: milliseconds, or 5s (default
  *                          5000)
+ *   dkimkit_dmarc          evaluate DMARC (default yes: the dmarc test)
+ *   dkimkit_rfc7489        DMARC as RFC 7489 does it (default no)
+ *   dkimkit_arc            validate the ARC chain (default yes: the arc
+ *                          test)
+ *   dkimkit_trusted_sealers  ARC sealers of the arc :trusted test
+ *   dkimkit_trusted_authserv_id  whose Authentication-Results field
+ *                          gives SPF (default: none is trusted)
+ *   dkimkit_explain        classify failures in the log line
  *
  * A broken setting is logged as an error when the extension loads.  The
  * extension still loads: a script that requires it must keep compiling
@@ -36,7 +44,10 @@ static bool ext_dkimkit_validator_load(const struct sieve_extension *ext,
 
 static const struct sieve_operation_def *ext_dkimkit_operations[] = {
 	&dkimkit_dkim_operation,	/* DKIMKIT_OPERATION_DKIM */
-	&dkimkit_adsp_operation		/* DKIMKIT_OPERATION_ADSP */
+	&dkimkit_adsp_operation,	/* DKIMKIT_OPERATION_ADSP */
+	&dkimkit_dmarc_operation,	/* DKIMKIT_OPERATION_DMARC */
+	&dkimkit_spf_operation,		/* DKIMKIT_OPERATION_SPF */
+	&dkimkit_arc_operation		/* DKIMKIT_OPERATION_ARC */
 };
 
 const struct sieve_extension_def dkimkit_extension = {
@@ -58,6 +69,12 @@ static const char *const ext_dkimkit_spell[DKS_NKEYS] = {
 	[DKS_TIMEOUT] = "dkimkit_timeout",
 	[DKS_ALLOW_WEAK] = "dkimkit_allow_weak",
 	[DKS_AUTHSERV_ID] = "dkimkit_authserv_id",
+	[DKS_DMARC] = "dkimkit_dmarc",
+	[DKS_RFC7489] = "dkimkit_rfc7489",
+	[DKS_ARC] = "dkimkit_arc",
+	[DKS_TRUSTED_SEALERS] = "dkimkit_trusted_sealers",
+	[DKS_TRUSTED_AUTHSERV] = "dkimkit_trusted_authserv_id",
+	[DKS_EXPLAIN] = "dkimkit_explain",
 };
 
 /* Read every setting Dovecot has for us; an unset or empty one (Dovecot
@@ -69,6 +86,12 @@ ext_dkimkit_settings(struct sieve_instance *svinst, struct dks *set)
 	int k;
 
 	dks_init(set, ext_dkimkit_spell);
+	/* A script cannot say before the one verification which tests it
+	 * will make, so what the dmarc and arc tests need is on unless the
+	 * administrator turns it off (ADSP, cheaper still, is always on). */
+	set->adsp = 1;
+	set->dmarc = 1;
+	set->arc = 1;
 	for (k = 0; k < DKS_NKEYS; k++) {
 		if (ext_dkimkit_spell[k] == NULL)
 			continue;
@@ -99,6 +122,21 @@ ext_dkimkit_ctx_new(struct dks *set, const char **error_r)
 	return ctx;
 }
 
+/* What the verifications and tests need of the settings, copied: the
+ * values in set belong to Dovecot's settings. */
+static void
+ext_dkimkit_keep(struct ext_dkimkit_context *ectx, const struct dks *set)
+{
+	const char *sealers = set->val[DKS_TRUSTED_SEALERS];
+
+	dks_verify_opts(set, &ectx->vo);
+	ectx->trusted_authserv = i_strdup(set->val[DKS_TRUSTED_AUTHSERV]);
+	/* dks_set() checked the list: domains between commas and blanks. */
+	if (sealers != NULL)
+		ectx->sealers = p_strsplit_spaces(default_pool, sealers,
+		    ", \t");
+}
+
 static void
 ext_dkimkit_context_free(struct ext_dkimkit_context *ectx)
 {
@@ -106,6 +144,9 @@ ext_dkimkit_context_free(struct ext_dkimkit_context *ectx)
 		return;
 	dkk_ctx_free(ectx->ctx);
 	i_free(ectx->authserv_id);
+	i_free(ectx->trusted_authserv);
+	if (ectx->sealers != NULL)
+		p_strsplit_free(default_pool, ectx->sealers);
 	i_free(ectx);
 }
 
@@ -130,9 +171,10 @@ ext_dkimkit_load(const struct sieve_extension *ext, void **context)
 			id = svinst->hostname != NULL ? svinst->hostname :
 			    "localhost";
 		ectx->authserv_id = i_strdup(id);
+		ext_dkimkit_keep(ectx, &set);
 		if (ectx->ctx == NULL) {
-			e_error(svinst->event, "%s: %s (every dkim and "
-			    "dkim_adsp test will see temperror)",
+			e_error(svinst->event, "%s: %s (every test of "
+			    "the extension will see temperror)",
 			    dkimkit_extension.name, error);
 		}
 	} T_END;
@@ -152,5 +194,8 @@ ext_dkimkit_validator_load(const struct sieve_extension *ext,
 {
 	sieve_validator_register_command(valdtr, ext, &dkimkit_dkim_test);
 	sieve_validator_register_command(valdtr, ext, &dkimkit_adsp_test);
+	sieve_validator_register_command(valdtr, ext, &dkimkit_dmarc_test);
+	sieve_validator_register_command(valdtr, ext, &dkimkit_spf_test);
+	sieve_validator_register_command(valdtr, ext, &dkimkit_arc_test);
 	return TRUE;
 }

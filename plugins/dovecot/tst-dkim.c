@@ -4,15 +4,25 @@
  *   dkim [:domain <domains: string-list>] [COMPARATOR] [MATCH-TYPE]
  *        <results: string-list>
  *   dkim_adsp [COMPARATOR] [MATCH-TYPE] <results: string-list>
+ *   dmarc [:disposition] [COMPARATOR] [MATCH-TYPE] <results: string-list>
+ *   spf [COMPARATOR] [MATCH-TYPE] <results: string-list>
+ *   arc [:sealer <domains: string-list> / :trusted] [COMPARATOR]
+ *       [MATCH-TYPE] <results: string-list>
  *
  * dkim matches the verdict of every DKIM-Signature (only those whose d=
  * is one of the :domain strings, compared without case) against the
  * results; with no such signature the one verdict is "none".  dkim_adsp
- * matches the RFC 5617 result.  Comparators and match types are RFC 5228
+ * matches the RFC 5617 result.  dmarc matches the RFC 9989 result, or with
+ * :disposition what the policy asks for (none, quarantine, reject); spf
+ * the spf= result of the trusted Authentication-Results field; arc the
+ * RFC 8617 chain result, where with :sealer (or :trusted, the sealers of
+ * dkimkit_trusted_sealers) a passing chain counts as pass only when one
+ * of those domains sealed an instance, and as none otherwise.  Comparators and match types are RFC 5228
  * section 2.7; the default is :is with "i;ascii-casemap".  When the
  * message could not be verified at all, the only value is "temperror";
  * when its header block is over the core's limits, dkim's only value is
- * "permerror" (and dkim_adsp's is permerror too).
+ * "permerror" (and dkim_adsp's is permerror too).  temperror is never
+ * turned into another word: a script tests it to keep the message.
  */
 #include "lib.h"
 
@@ -34,7 +44,19 @@
 
 /* Optional operand codes after the comparator and match type. */
 enum tst_dkim_optional {
-	OPT_DKIM_DOMAIN = SIEVE_MATCH_OPT_LAST
+	OPT_DKIM_DOMAIN = SIEVE_MATCH_OPT_LAST,
+	OPT_DISPOSITION,
+	OPT_SEALER,
+	OPT_TRUSTED
+};
+
+/* Which test an operation runs. */
+enum tst_kind {
+	TST_DKIM,
+	TST_ADSP,
+	TST_DMARC,
+	TST_SPF,
+	TST_ARC
 };
 
 static bool tst_dkim_registered(struct sieve_validator *valdtr,
@@ -43,6 +65,14 @@ static bool tst_dkim_registered(struct sieve_validator *valdtr,
 static bool tst_adsp_registered(struct sieve_validator *valdtr,
     const struct sieve_extension *ext,
     struct sieve_command_registration *cmd_reg);
+static bool tst_dmarc_registered(struct sieve_validator *valdtr,
+    const struct sieve_extension *ext,
+    struct sieve_command_registration *cmd_reg);
+static bool tst_arc_registered(struct sieve_validator *valdtr,
+    const struct sieve_extension *ext,
+    struct sieve_command_registration *cmd_reg);
+static bool tag_bare_validate(struct sieve_validator *valdtr,
+    struct sieve_ast_argument **arg, struct sieve_command *cmd);
 static bool tst_dkim_validate(struct sieve_validator *valdtr,
     struct sieve_command *tst);
 static bool tst_dkim_generate(const struct sieve_codegen_env *cgenv,
@@ -74,10 +104,55 @@ const struct sieve_command_def dkimkit_adsp_test = {
 	.generate = tst_dkim_generate
 };
 
+const struct sieve_command_def dkimkit_dmarc_test = {
+	.identifier = "dmarc",
+	.type = SCT_TEST,
+	.positional_args = 1,
+	.registered = tst_dmarc_registered,
+	.validate = tst_dkim_validate,
+	.generate = tst_dkim_generate
+};
+
+const struct sieve_command_def dkimkit_spf_test = {
+	.identifier = "spf",
+	.type = SCT_TEST,
+	.positional_args = 1,
+	.registered = tst_adsp_registered,
+	.validate = tst_dkim_validate,
+	.generate = tst_dkim_generate
+};
+
+const struct sieve_command_def dkimkit_arc_test = {
+	.identifier = "arc",
+	.type = SCT_TEST,
+	.positional_args = 1,
+	.registered = tst_arc_registered,
+	.validate = tst_dkim_validate,
+	.generate = tst_dkim_generate
+};
+
 static const struct sieve_argument_def dkim_domain_tag = {
 	.identifier = "domain",
 	.validate = tag_domain_validate,
 	.generate = tag_domain_generate
+};
+
+/* :sealer takes a list as :domain does. */
+static const struct sieve_argument_def arc_sealer_tag = {
+	.identifier = "sealer",
+	.validate = tag_domain_validate,
+	.generate = tag_domain_generate
+};
+
+/* Tags without a parameter: the generator emits their operand code. */
+static const struct sieve_argument_def dmarc_disposition_tag = {
+	.identifier = "disposition",
+	.validate = tag_bare_validate
+};
+
+static const struct sieve_argument_def arc_trusted_tag = {
+	.identifier = "trusted",
+	.validate = tag_bare_validate
 };
 
 const struct sieve_operation_def dkimkit_dkim_operation = {
@@ -92,6 +167,30 @@ const struct sieve_operation_def dkimkit_adsp_operation = {
 	.mnemonic = "DKIM_ADSP",
 	.ext_def = &dkimkit_extension,
 	.code = DKIMKIT_OPERATION_ADSP,
+	.dump = tst_dkim_dump,
+	.execute = tst_dkim_execute
+};
+
+const struct sieve_operation_def dkimkit_dmarc_operation = {
+	.mnemonic = "DMARC",
+	.ext_def = &dkimkit_extension,
+	.code = DKIMKIT_OPERATION_DMARC,
+	.dump = tst_dkim_dump,
+	.execute = tst_dkim_execute
+};
+
+const struct sieve_operation_def dkimkit_spf_operation = {
+	.mnemonic = "SPF",
+	.ext_def = &dkimkit_extension,
+	.code = DKIMKIT_OPERATION_SPF,
+	.dump = tst_dkim_dump,
+	.execute = tst_dkim_execute
+};
+
+const struct sieve_operation_def dkimkit_arc_operation = {
+	.mnemonic = "ARC",
+	.ext_def = &dkimkit_extension,
+	.code = DKIMKIT_OPERATION_ARC,
 	.dump = tst_dkim_dump,
 	.execute = tst_dkim_execute
 };
@@ -122,7 +221,42 @@ tst_dkim_registered(struct sieve_validator *valdtr,
 	return TRUE;
 }
 
-/* :domain <string-list>: the list becomes the tag's parameter. */
+static bool
+tst_dmarc_registered(struct sieve_validator *valdtr,
+    const struct sieve_extension *ext,
+    struct sieve_command_registration *cmd_reg)
+{
+	tst_adsp_registered(valdtr, ext, cmd_reg);
+	sieve_validator_register_tag(valdtr, cmd_reg, ext,
+	    &dmarc_disposition_tag, OPT_DISPOSITION);
+	return TRUE;
+}
+
+static bool
+tst_arc_registered(struct sieve_validator *valdtr,
+    const struct sieve_extension *ext,
+    struct sieve_command_registration *cmd_reg)
+{
+	tst_adsp_registered(valdtr, ext, cmd_reg);
+	sieve_validator_register_tag(valdtr, cmd_reg, ext, &arc_sealer_tag,
+	    OPT_SEALER);
+	sieve_validator_register_tag(valdtr, cmd_reg, ext, &arc_trusted_tag,
+	    OPT_TRUSTED);
+	return TRUE;
+}
+
+/* A tag without a parameter stays in the argument list, so that the
+ * generator emits its code. */
+static bool
+tag_bare_validate(struct sieve_validator *valdtr ATTR_UNUSED,
+    struct sieve_ast_argument **arg, struct sieve_command *cmd ATTR_UNUSED)
+{
+	*arg = sieve_ast_argument_next(*arg);
+	return TRUE;
+}
+
+/* :domain and :sealer <string-list>: the list becomes the tag's
+ * parameter. */
 static bool
 tag_domain_validate(struct sieve_validator *valdtr,
     struct sieve_ast_argument **arg, struct sieve_command *cmd)
@@ -168,6 +302,12 @@ tst_dkim_generate(const struct sieve_codegen_env *cgenv,
 
 	if (sieve_command_is(tst, dkimkit_adsp_test))
 		op = &dkimkit_adsp_operation;
+	else if (sieve_command_is(tst, dkimkit_dmarc_test))
+		op = &dkimkit_dmarc_operation;
+	else if (sieve_command_is(tst, dkimkit_spf_test))
+		op = &dkimkit_spf_operation;
+	else if (sieve_command_is(tst, dkimkit_arc_test))
+		op = &dkimkit_arc_operation;
 	sieve_operation_emit(cgenv->sblock, tst->ext, op);
 	return sieve_generate_arguments(cgenv, tst, NULL);
 }
@@ -188,9 +328,22 @@ tst_dkim_dump(const struct sieve_dumptime_env *denv, sieve_size_t *address)
 	sieve_code_descend(denv);
 	while ((opt = sieve_match_opr_optional_dump(denv, address,
 	    &opt_code)) > 0) {
-		if (opt_code != OPT_DKIM_DOMAIN ||
-		    !sieve_opr_stringlist_dump(denv, address, "domains"))
+		switch (opt_code) {
+		case OPT_DKIM_DOMAIN:
+		case OPT_SEALER:
+			if (!sieve_opr_stringlist_dump(denv, address,
+			    opt_code == OPT_SEALER ? "sealers" : "domains"))
+				return FALSE;
+			break;
+		case OPT_DISPOSITION:
+			sieve_code_dumpf(denv, "disposition");
+			break;
+		case OPT_TRUSTED:
+			sieve_code_dumpf(denv, "trusted sealers");
+			break;
+		default:
 			return FALSE;
+		}
 	}
 	return opt == 0 &&
 	    sieve_opr_stringlist_dump(denv, address, "results");
@@ -225,38 +378,107 @@ tst_dkim_domain_wanted(const char *domain, const char *const *wanted)
 	return FALSE;
 }
 
-/* The values the test compares: one verdict per wanted signature,
- * "none" without any, "temperror" when verification failed, the message's
- * verdict (permerror) when it was not evaluated: its signatures are
- * unknown, so :domain cannot make it "none". */
+/* The values the dkim test compares: one verdict per wanted signature,
+ * "none" without any, the message's verdict (permerror) when it was not
+ * evaluated: its signatures are unknown, so :domain cannot make it
+ * "none". */
+static void
+tst_dkim_sigs(const struct sieve_runtime_env *renv,
+    const struct dkimkit_msg *msg, const char *const *wanted,
+    ARRAY_TYPE(const_string) *values)
+{
+	static const char *const none = "none";
+	unsigned int i;
+
+	if (msg->unevaluated != NULL) {
+		array_push_back(values, &msg->unevaluated);
+		return;
+	}
+	for (i = 0; i < msg->count; i++) {
+		if (!tst_dkim_domain_wanted(msg->sigs[i].domain, wanted))
+			continue;
+		sieve_runtime_trace(renv, SIEVE_TRLVL_MATCHING,
+		    "signature d=%s: %s", msg->sigs[i].domain == NULL ?
+		    "(unparsable)" : msg->sigs[i].domain,
+		    msg->sigs[i].verdict);
+		array_push_back(values, &msg->sigs[i].verdict);
+	}
+	if (array_count(values) == 0)
+		array_push_back(values, &none);
+}
+
+/* The arc test's value: the chain's result; with sealers, a passing
+ * chain that none of them sealed is "none" (they vouch for nothing). */
+static const char *
+tst_arc_value(const struct sieve_runtime_env *renv,
+    const struct dkimkit_msg *msg, const char *const *sealers,
+    bool restricted)
+{
+	const char *const *s;
+
+	if (!restricted || strcmp(msg->arc, "pass") != 0)
+		return msg->arc;
+	for (s = msg->arc_sealers; s != NULL && *s != NULL; s++) {
+		if (tst_dkim_domain_wanted(*s, sealers)) {
+			sieve_runtime_trace(renv, SIEVE_TRLVL_MATCHING,
+			    "ARC pass, an instance sealed by %s", *s);
+			return "pass";
+		}
+	}
+	sieve_runtime_trace(renv, SIEVE_TRLVL_MATCHING,
+	    "ARC pass, but not sealed by any of those sealers");
+	return "none";
+}
+
+/* What an operation's optional operands asked for. */
+struct tst_opts {
+	const char *const *wanted;	/* :domain or :sealer, else NULL */
+	bool disposition;		/* :disposition */
+	bool trusted;			/* :trusted */
+};
+
+/* The values the test compares.  "temperror" alone when the message
+ * could not be verified at all, whatever the test. */
 static const char *const *
 tst_dkim_values(const struct sieve_runtime_env *renv,
-    const struct dkimkit_msg *msg, const char *const *wanted, bool adsp)
+    const struct dkimkit_msg *msg, enum tst_kind kind,
+    const struct tst_opts *o)
 {
-	static const char *const temperror = "temperror", *const none = "none";
+	static const char *const temperror = "temperror";
+	const struct ext_dkimkit_context *ectx = renv->oprtn->ext->context;
+	const char *const *sealers = o->wanted;
 	ARRAY_TYPE(const_string) values;
-	unsigned int i;
+	const char *value = NULL;
 
 	t_array_init(&values, msg->count + 1);
 	if (msg->failed) {
 		array_push_back(&values, &temperror);
-	} else if (adsp) {
-		array_push_back(&values, &msg->adsp);
-	} else if (msg->unevaluated != NULL) {
-		array_push_back(&values, &msg->unevaluated);
 	} else {
-		for (i = 0; i < msg->count; i++) {
-			if (!tst_dkim_domain_wanted(msg->sigs[i].domain,
-			    wanted))
-				continue;
-			sieve_runtime_trace(renv, SIEVE_TRLVL_MATCHING,
-			    "signature d=%s: %s", msg->sigs[i].domain == NULL ?
-			    "(unparsable)" : msg->sigs[i].domain,
-			    msg->sigs[i].verdict);
-			array_push_back(&values, &msg->sigs[i].verdict);
+		switch (kind) {
+		case TST_DKIM:
+			tst_dkim_sigs(renv, msg, o->wanted, &values);
+			break;
+		case TST_ADSP:
+			value = msg->adsp;
+			break;
+		case TST_DMARC:
+			value = o->disposition ? msg->disposition : msg->dmarc;
+			break;
+		case TST_SPF:
+			value = msg->spf;
+			break;
+		case TST_ARC:
+			/* :trusted with no trusted sealer: an empty list. */
+			if (o->trusted)
+				sealers = ectx->sealers != NULL ?
+				    (const char *const *)ectx->sealers :
+				    t_new(const char *, 1);
+			value = tst_arc_value(renv, msg, sealers,
+			    sealers != NULL);
+			break;
 		}
-		if (array_count(&values) == 0)
-			array_push_back(&values, &none);
+		if (value != NULL)
+			array_push_back(&values, &value);
 	}
 	array_append_zero(&values);
 	return array_front(&values);
@@ -280,18 +502,28 @@ tst_dkim_match(const struct sieve_runtime_env *renv,
 	return sieve_match_end(&mctx, exec_r);
 }
 
-/* The optional operands: comparator, match type and :domain. */
+/* The optional operands: comparator, match type and the tags. */
 static int
 tst_dkim_read_optional(const struct sieve_runtime_env *renv,
     sieve_size_t *address, struct sieve_comparator *cmp,
-    struct sieve_match_type *mcht, const char *const **wanted_r)
+    struct sieve_match_type *mcht, struct tst_opts *o)
 {
 	struct sieve_stringlist *domains;
 	int opt, opt_code = 0, ret;
 
 	while ((opt = sieve_match_opr_optional_read(renv, address, &opt_code,
 	    &ret, cmp, mcht)) > 0) {
-		if (opt_code != OPT_DKIM_DOMAIN) {
+		switch (opt_code) {
+		case OPT_DISPOSITION:
+			o->disposition = TRUE;
+			continue;
+		case OPT_TRUSTED:
+			o->trusted = TRUE;
+			continue;
+		case OPT_DKIM_DOMAIN:
+		case OPT_SEALER:
+			break;
+		default:
 			sieve_runtime_trace_error(renv,
 			    "unknown optional operand");
 			return SIEVE_EXEC_BIN_CORRUPT;
@@ -300,35 +532,53 @@ tst_dkim_read_optional(const struct sieve_runtime_env *renv,
 		    &domains)) <= 0)
 			return ret;
 		if (sieve_stringlist_read_all(domains, pool_datastack_create(),
-		    wanted_r) < 0)
+		    &o->wanted) < 0)
 			return domains->exec_status;
 	}
 	return opt < 0 ? ret : SIEVE_EXEC_OK;
 }
 
+static enum tst_kind
+tst_dkim_kind(const struct sieve_runtime_env *renv)
+{
+	if (sieve_operation_is(renv->oprtn, dkimkit_adsp_operation))
+		return TST_ADSP;
+	if (sieve_operation_is(renv->oprtn, dkimkit_dmarc_operation))
+		return TST_DMARC;
+	if (sieve_operation_is(renv->oprtn, dkimkit_spf_operation))
+		return TST_SPF;
+	if (sieve_operation_is(renv->oprtn, dkimkit_arc_operation))
+		return TST_ARC;
+	return TST_DKIM;
+}
+
 static int
 tst_dkim_execute(const struct sieve_runtime_env *renv, sieve_size_t *address)
 {
+	static const char *const names[] = {
+		[TST_DKIM] = "dkim", [TST_ADSP] = "dkim_adsp",
+		[TST_DMARC] = "dmarc", [TST_SPF] = "spf", [TST_ARC] = "arc"
+	};
 	struct sieve_match_type mcht = SIEVE_MATCH_TYPE_DEFAULT(is_match_type);
 	struct sieve_comparator cmp =
 	    SIEVE_COMPARATOR_DEFAULT(i_ascii_casemap_comparator);
-	const char *const *wanted = NULL;
+	struct tst_opts o;
 	struct sieve_stringlist *keys;
 	const struct dkimkit_msg *msg;
-	bool adsp = sieve_operation_is(renv->oprtn, dkimkit_adsp_operation);
+	enum tst_kind kind = tst_dkim_kind(renv);
 	int match, ret;
 
+	i_zero(&o);
 	if ((ret = tst_dkim_read_optional(renv, address, &cmp, &mcht,
-	    &wanted)) <= 0)
+	    &o)) <= 0)
 		return ret;
 	if ((ret = sieve_opr_stringlist_read(renv, address, "results",
 	    &keys)) <= 0)
 		return ret;
-	sieve_runtime_trace(renv, SIEVE_TRLVL_TESTS, "%s test",
-	    adsp ? "dkim_adsp" : "dkim");
+	sieve_runtime_trace(renv, SIEVE_TRLVL_TESTS, "%s test", names[kind]);
 	msg = dkimkit_message_get(renv, renv->oprtn->ext);
 	match = tst_dkim_match(renv, &mcht, &cmp,
-	    tst_dkim_values(renv, msg, wanted, adsp), keys, &ret);
+	    tst_dkim_values(renv, msg, kind, &o), keys, &ret);
 	if (match < 0)
 		return ret;
 	sieve_interpreter_set_test_result(renv->interp, match > 0);

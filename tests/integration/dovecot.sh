@@ -119,6 +119,60 @@ mk nowhere 'N <n@nowhere.example>' 'nowhere unsigned'
 	awk 'BEGIN { for (i = 0; i < 20001; i++) print "X-Pad: " i }'
 	cat msg/unsigned.eml
 } > msg/padded.eml
+# DMARC and ARC (issues #20, #21).  bank.example publishes p=reject,
+# q.example and spfonly.example p=quarantine; fwd.example is a forwarder
+# that seals (RFC 8617); mx.example.net is the MTA in front of this
+# Dovecot, the trusted authserv-id, whose Authentication-Results field
+# carries the SPF result of the connection that is gone at delivery.
+"$DKIMKIT" keygen --algorithm ed25519 --domain fwd.example --selector s1 \
+    --out fwd.example.pem >> keys.zone || bail_out "keygen fwd.example"
+cat >> keys.zone <<'ZONE'
+_dmarc.bank.example. 300 IN TXT "v=DMARC1; p=reject"
+q.example. 300 IN A 127.0.0.1
+_dmarc.q.example. 300 IN TXT "v=DMARC1; p=quarantine"
+spfonly.example. 300 IN A 127.0.0.1
+_dmarc.spfonly.example. 300 IN TXT "v=DMARC1; p=quarantine"
+fwd.example. 300 IN A 127.0.0.1
+ZONE
+# ar NAME IN FIELD...: msg/IN.eml with Authentication-Results fields on
+# top (the first given is the topmost), as msg/NAME.eml.
+ar()
+{
+	local name="$1" in="$2" f
+
+	shift 2
+	{
+		for f in "$@"; do
+			printf 'Authentication-Results: %s\n' "$f"
+		done
+		cat "msg/$in.eml"
+	} > "msg/$name.eml"
+}
+mk quarantine 'Q <news@q.example>' 'q.example, unsigned'
+mk spfonly 'S <news@spfonly.example>' 'spfonly.example, unsigned'
+ar arpass pass 'mx.example.net; spf=pass smtp.mailfrom=info@bank.example'
+ar spfalign spfonly \
+    'mx.example.net; spf=pass smtp.mailfrom=bounce@spfonly.example'
+ar spfhelo spfonly 'mx.example.net; spf=pass smtp.helo=spfonly.example'
+# Only a field of another authserv-id: never trusted.
+ar untrusted spfonly \
+    'evil.example; spf=pass smtp.mailfrom=bounce@spfonly.example'
+# The untrusted field on top, then ours, then an older one of ours: the
+# topmost field of the trusted id counts, and nothing else.
+ar topmost spfonly \
+    'evil.example; spf=pass smtp.mailfrom=bounce@spfonly.example' \
+    'MX.example.net; spf=fail smtp.mailfrom=bounce@spfonly.example' \
+    'mx.example.net; spf=pass smtp.mailfrom=bounce@spfonly.example'
+ar oldword spfonly \
+    'mx.example.net; spf=hardfail smtp.mailfrom=bounce@spfonly.example'
+ar spftemp spfonly \
+    'mx.example.net; spf=temperror smtp.mailfrom=bounce@spfonly.example'
+# A q.example post through fwd.example: its list footer breaks nothing
+# DKIM could check (unsigned), fwd.example seals what it passed on.
+"$DKIMKIT" seal --key fwd.example.pem --domain fwd.example --selector s1 \
+    --authserv-id fwd.example --zone keys.zone msg/quarantine.eml \
+    > msg/sealed.eml || bail_out "seal quarantine"
+sed 's/^hello quarantine/hello changed/' msg/sealed.eml > msg/sealbroken.eml
 # Each final message gets its name in an unsigned field on top (no
 # signature covers it), to find it in the maildirs.
 for f in msg/*.eml; do
@@ -133,7 +187,10 @@ chmod -R a+rX "$TMPD"
 
 # The trace (on stdout) runs the plugin's trace lines too.
 TRACE=(-t - -T level=matching)
-SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE")
+SIEVE_TRUSTED=(-o "plugin/dkimkit_zone=$ZONE"
+    -o "plugin/dkimkit_trusted_authserv_id=mx.example.net"
+    -o "plugin/dkimkit_trusted_sealers=other.example, fwd.example")
+SIEVE_OPTS=("${SIEVE_TRUSTED[@]}")
 NCASE=0
 
 # sieve_run SCRIPT MESSAGE: sieve-test as nobody with the plugin.
@@ -228,6 +285,78 @@ false|twoauthors|dkim_adsp "pass"
 true|openangle|dkim_adsp "discard"
 CASES
 
+# dmarc, spf and arc (the trusted authserv-id and sealer are set above).
+while IFS='|' read -r want msg test; do
+	[ -n "$want" ] || continue
+	sieve_case "$want" "$msg" "$test"
+done <<'CASES'
+true|arpass|dmarc "pass"
+true|arpass|spf "pass"
+true|arpass|dmarc :disposition "none"
+true|pass|dmarc "pass"
+true|pass|spf "none"
+true|unsigned|dmarc "fail"
+true|unsigned|dmarc :disposition "reject"
+false|unsigned|dmarc :disposition "quarantine"
+true|fail|dmarc "fail"
+true|quarantine|dmarc "fail"
+true|quarantine|dmarc :disposition "quarantine"
+true|quarantine|dmarc :disposition :matches "q*"
+false|quarantine|dmarc :disposition :comparator "i;octet" "QUARANTINE"
+true|plain|dmarc "none"
+true|plain|dmarc :disposition "none"
+true|nowhere|dmarc "none"
+true|spfalign|dmarc "pass"
+true|spfalign|spf "pass"
+true|spfalign|dkim "none"
+true|spfhelo|spf "pass"
+true|spfhelo|dmarc "fail"
+true|untrusted|spf "none"
+true|untrusted|dmarc "fail"
+true|untrusted|dmarc :disposition "quarantine"
+true|topmost|spf "fail"
+true|topmost|dmarc "fail"
+true|oldword|spf "fail"
+true|spftemp|spf "temperror"
+false|spftemp|dmarc "pass"
+true|padded|dmarc "permerror"
+true|sealed|arc "pass"
+true|sealed|arc :sealer "fwd.example" "pass"
+true|sealed|arc :sealer ["other.example", "FWD.example."] "pass"
+true|sealed|arc :sealer "other.example" "none"
+false|sealed|arc :sealer "other.example" "pass"
+true|sealed|arc :trusted "pass"
+true|sealed|dmarc :disposition "quarantine"
+true|sealed|allof(dmarc "fail", arc :trusted "pass")
+true|sealbroken|arc "fail"
+true|sealbroken|arc :trusted "fail"
+false|sealbroken|arc :sealer "fwd.example" "pass"
+true|pass|arc "none"
+true|pass|arc :trusted "none"
+CASES
+
+# No trusted authserv-id configured: the same field gives nothing; no
+# trusted sealer: :trusted vouches for nothing.
+SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE")
+sieve_case true arpass 'spf "none"'
+sieve_case true spfalign 'dmarc "fail"'
+sieve_case true sealed 'arc :trusted "none"'
+sieve_case true sealed 'arc "pass"'
+# DMARC and ARC turned off: their tests see none.
+SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE" -o "plugin/dkimkit_dmarc=no"
+    -o "plugin/dkimkit_arc=no")
+sieve_case true unsigned 'dmarc "none"'
+sieve_case true sealed 'arc "none"'
+# RFC 7489 mode (the system's Public Suffix List): the same verdicts here.
+SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE" -o "plugin/dkimkit_rfc7489=yes")
+if [ -r /usr/share/publicsuffix/public_suffix_list.dat ]; then
+	sieve_case true quarantine 'dmarc :disposition "quarantine"'
+	sieve_case true pass 'dmarc "pass"'
+else
+	tap_diag "no /usr/share/publicsuffix (publicsuffix): rfc7489 untested"
+fi
+SIEVE_OPTS=("${SIEVE_TRUSTED[@]}")
+
 # Verified once: three tests of one script, one verification logged.
 printf 'require ["vnd.dkimkit", "fileinto"];\nif dkim "pass" { fileinto "a"; }\nif dkim_adsp "pass" { fileinto "b"; }\nif dkim :domain "bank.example" "pass" { fileinto "c"; }\n' \
     > st/once.sieve
@@ -258,6 +387,8 @@ elif unbound_start keys.zone; then
 	SIEVE_OPTS=(-o "plugin/dkimkit_dns=127.0.0.1@$UNBOUND_PORT")
 	sieve_case true pass 'dkim "pass"'
 	sieve_case true unsigned 'dkim_adsp "discard"'
+	sieve_case true quarantine 'dmarc :disposition "quarantine"'
+	sieve_case true sealed 'arc "pass"'
 	unbound_stop
 else
 	not_ok "unbound on loopback started" "see stderr"
@@ -271,6 +402,12 @@ sieve_case true pass 'dkim "temperror"'
 sieve_case true pass 'dkim :domain "bank.example" "temperror"'
 sieve_case true unsigned 'dkim "none"'
 sieve_case true unsigned 'dkim_adsp "temperror"'
+# DMARC's policy lookup times out too: temperror, visible to the script,
+# never fail and never a disposition that would file it as junk.
+sieve_case true pass 'dmarc "temperror"'
+sieve_case true unsigned 'dmarc "temperror"'
+sieve_case false unsigned 'dmarc ["fail", "none", "pass"]'
+sieve_case false quarantine 'dmarc :disposition ["quarantine", "reject"]'
 
 # A broken setting: reported when the extension loads; tests see
 # temperror and the script still runs.
@@ -282,7 +419,7 @@ SIEVE_OPTS=(-o "plugin/dkimkit_zone=$TMPD/missing.zone")
 sieve_case true pass 'dkim_adsp "temperror"'
 grep -q "vnd.dkimkit: dkimkit_zone: .*missing.zone" "$TAP_ERR"
 ok_if "missing dkimkit_zone is logged at load" $? "$(cat "$TAP_ERR")"
-SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE")
+SIEVE_OPTS=("${SIEVE_TRUSTED[@]}")
 
 # A script with a syntax error in the extension's arguments is refused.
 printf 'require "vnd.dkimkit";\nif dkim :domain { keep; }\n' > st/bad.sieve
@@ -407,7 +544,7 @@ pass INBOX
 fail Junk
 list Lists
 DELIVERIES
-grep -q 'dkimkit: lda.example.net: dkim=pass adsp=pass (bank.example) \[pass d=bank.example ' \
+grep -q 'dkimkit: lda.example.net: dkim=pass adsp=pass (bank.example) dmarc=pass (bank.example, .*) arc=none .*\[pass d=bank.example ' \
     "$TMPD/lda/dovecot.log"
 ok_if "dovecot-lda logs the verdicts with dkimkit_authserv_id" $? \
     "$(cat "$TMPD/lda/dovecot.log")"
