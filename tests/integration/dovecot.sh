@@ -453,11 +453,35 @@ done <<'CASES'
 2|pass|store message in folder: INBOX
 3|list|add IMAP flags: $MailingList
 3|pass|store message in folder: INBOX
+4|quarantine|store message in folder: Junk
+4|unsigned|store message in folder: Junk
+4|untrusted|store message in folder: Junk
+4|sealbroken|store message in folder: Junk
+4|sealed|store message in folder: INBOX
+4|arpass|store message in folder: INBOX
+4|spfalign|store message in folder: INBOX
+4|plain|store message in folder: INBOX
+5|topmost|add IMAP flags: $SPFFail
 CASES
+tap_run sieve_run "$TMPD/st/readme3.sieve" msg/pass.eml
 grep -q 'add IMAP flags' "$TAP_OUT"
 [ $? -ne 0 ]
 ok_if "README example 3 flags nothing without the list's signature" $? \
     "$(cat "$TAP_OUT")"
+for msg in arpass untrusted; do
+	tap_run sieve_run "$TMPD/st/readme5.sieve" "msg/$msg.eml"
+	! grep -q 'add IMAP flags' "$TAP_OUT"
+	ok_if "README example 5 flags nothing on $msg" $? "$(cat "$TAP_OUT")"
+done
+# Example 4 with DNS silent: dmarc temperror keeps the message.
+SIEVE_OPTS=("${SIEVE_TRUSTED[@]:2}" -o "plugin/dkimkit_dns=127.0.0.1@$DEAD"
+    -o "plugin/dkimkit_timeout=500")
+tap_run sieve_run "$TMPD/st/readme4.sieve" msg/quarantine.eml
+grep -q 'store message in folder: INBOX' "$TAP_OUT" &&
+    grep -q 'dmarc=temperror' "$TAP_ERR"
+ok_if "README example 4, DNS down: temperror kept in INBOX" $? \
+    "$(cat "$TAP_OUT" "$TAP_ERR")"
+SIEVE_OPTS=("${SIEVE_TRUSTED[@]}")
 
 # ---------------------------------------------------------------------
 # 2. dovecot-lda: real deliveries filed by the README's kind of script.
@@ -655,6 +679,75 @@ DELIVERIES
 		    "$(tail -n 20 "$D/dovecot.log")"
 		lmtp_stop
 	fi
+fi
+
+# ---------------------------------------------------------------------
+# 4. DMARC, SPF from the trusted field and ARC at real LMTP deliveries.
+
+cat > dmarc.sieve <<'SIEVE'
+require ["vnd.dkimkit", "fileinto"];
+if dmarc "temperror" {
+	fileinto "Later";
+	stop;
+}
+if arc :trusted "pass" {
+	fileinto "Forwarded";
+	stop;
+}
+if dmarc :disposition ["quarantine", "reject"] {
+	fileinto "Junk";
+	stop;
+}
+SIEVE
+TRUSTED_LINES="dkimkit_trusted_authserv_id = mx.example.net
+  dkimkit_trusted_sealers = fwd.example"
+D4="$TMPD/lmtp-dmarc"
+if ! dovecot_lmtp "$D4" dmarc.sieve "dkimkit_zone = $ZONE
+  dkimkit_authserv_id = lmtp.example.net
+  $TRUSTED_LINES"; then
+	not_ok "dovecot with LMTP (DMARC) starts" "$DOVECOT_WHY"
+else
+	LMTP_PORT=$DOVECOT_PORT
+	while read -r msg folder; do
+		check "LMTP accepts $msg" lmtp_send "$msg" || continue
+		filed "$D4/users/user/Maildir" "${folder#INBOX}" "$msg"
+		ok_if "LMTP, DMARC: filed $msg into $folder" $? \
+		    "$(find "$D4/users" -type f -path '*/new/*')" \
+		    "$(tail -n 20 "$D4/dovecot.log")"
+	done <<'DELIVERIES'
+arpass INBOX
+spfalign INBOX
+quarantine Junk
+untrusted Junk
+unsigned Junk
+sealed Forwarded
+sealbroken Junk
+DELIVERIES
+	grep -q 'dkimkit: lmtp.example.net: dkim=none .*dmarc=fail (q.example, policy quarantine, disposition quarantine)' \
+	    "$D4/dovecot.log"
+	ok_if "LMTP logs the DMARC result and disposition" $? \
+	    "$(cat "$D4/dovecot.log")"
+	dovecot_stop_all
+fi
+
+# A resolver that never answers: DMARC temperror reaches the script,
+# which keeps the message (Later), never Junk.
+D5="$TMPD/lmtp-silent"
+if ! dovecot_lmtp "$D5" dmarc.sieve "dkimkit_dns = 127.0.0.1@$SILENT
+  dkimkit_timeout = 500
+  $TRUSTED_LINES"; then
+	not_ok "dovecot with LMTP (silent DNS) starts" "$DOVECOT_WHY"
+else
+	LMTP_PORT=$DOVECOT_PORT
+	for msg in quarantine arpass; do
+		check "LMTP accepts $msg, DNS silent" lmtp_send "$msg" ||
+		    continue
+		filed "$D5/users/user/Maildir" Later "$msg"
+		ok_if "LMTP, DNS silent: $msg sees dmarc temperror (Later)" \
+		    $? "$(find "$D5/users" -type f -path '*/new/*')" \
+		    "$(tail -n 20 "$D5/dovecot.log")"
+	done
+	dovecot_stop_all
 fi
 
 done_testing
