@@ -135,8 +135,8 @@ dkimkit_message_copy_more(struct dkimkit_msg *msg, pool_t pool,
 
 /* The result word of an spf entry (RFC 8601 2.7.2) as the core's enum;
  * FALSE for a word it does not know ("policy", or an extension), which
- * counts as no SPF result for DMARC.  RFC 4408's "hardfail" reads as
- * fail, as RFC 8601 2.7.2 keeps it for old producers. */
+ * counts as no SPF result for DMARC.  "hardfail", the name RFC 5451
+ * gave fail before RFC 7001 renamed it, reads as fail. */
 static bool
 dkimkit_spf_word(const char *word, enum dkk_spf_result *r)
 {
@@ -158,7 +158,10 @@ dkimkit_spf_word(const char *word, enum dkk_spf_result *r)
 }
 
 /* The first spf entry of a trusted field: the word the spf test sees and
- * the facts DMARC aligns with (smtp.mailfrom, else smtp.helo). */
+ * the facts DMARC aligns with (smtp.mailfrom, else smtp.helo).  Of a
+ * field that did not parse to its end, what the parser read whole
+ * counts: an entry without its result word does not, nor a property
+ * without its value (the parser never keeps a value cut short). */
 static void
 dkimkit_spf_take(struct dkimkit_msg *msg, pool_t pool, const dkk_ar *ar,
     struct dkk_spf_facts *spf)
@@ -168,7 +171,8 @@ dkimkit_spf_take(struct dkimkit_msg *msg, pool_t pool, const dkk_ar *ar,
 	size_t i;
 
 	for (i = 0; i < ar->nresults && r == NULL; i++)
-		if (strcasecmp(ar->results[i].method, "spf") == 0)
+		if (strcasecmp(ar->results[i].method, "spf") == 0 &&
+		    ar->results[i].result != NULL)
 			r = &ar->results[i];
 	if (r == NULL)
 		return;
@@ -179,7 +183,8 @@ dkimkit_spf_take(struct dkimkit_msg *msg, pool_t pool, const dkk_ar *ar,
 	for (i = 0; i < r->nprops; i++) {
 		const struct dkk_ar_prop *p = &r->props[i];
 
-		if (strcasecmp(p->ptype, "smtp") != 0)
+		if (p->property == NULL || p->value == NULL ||
+		    strcasecmp(p->ptype, "smtp") != 0)
 			continue;
 		if (mailfrom == NULL && strcasecmp(p->property, "mailfrom") == 0)
 			mailfrom = p->value;

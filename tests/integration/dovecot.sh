@@ -165,6 +165,12 @@ ar topmost spfonly \
     'mx.example.net; spf=pass smtp.mailfrom=bounce@spfonly.example'
 ar oldword spfonly \
     'mx.example.net; spf=hardfail smtp.mailfrom=bounce@spfonly.example'
+# Fields the parser stops in: what it read whole counts (a result word,
+# a property with its value), nothing else.
+ar cutprop spfonly 'mx.example.net; spf=pass smtp.mailfrom'
+ar cutres spfonly 'mx.example.net; spf'
+ar cutlater spfonly \
+    'mx.example.net; dkim=none; spf=pass smtp.mailfrom=b@spfonly.example; ='
 ar spftemp spfonly \
     'mx.example.net; spf=temperror smtp.mailfrom=bounce@spfonly.example'
 # A q.example post through fwd.example: its list footer breaks nothing
@@ -318,6 +324,11 @@ true|topmost|spf "fail"
 true|topmost|dmarc "fail"
 true|oldword|spf "fail"
 true|spftemp|spf "temperror"
+true|cutprop|spf "pass"
+true|cutprop|dmarc "fail"
+true|cutres|spf "none"
+true|cutlater|spf "pass"
+true|cutlater|dmarc "pass"
 false|spftemp|dmarc "pass"
 true|padded|dmarc "permerror"
 true|sealed|arc "pass"
