@@ -9,20 +9,21 @@
  *   arc [:sealer <domains: string-list> / :trusted] [COMPARATOR]
  *       [MATCH-TYPE] <results: string-list>
  *
- * dkim matches the verdict of every DKIM-Signature (only those whose d=
- * is one of the :domain strings, compared without case) against the
- * results; with no such signature the one verdict is "none".  dkim_adsp
- * matches the RFC 5617 result.  dmarc matches the RFC 9989 result, or with
- * :disposition what the policy asks for (none, quarantine, reject); spf
- * the spf= result of the trusted Authentication-Results field; arc the
- * RFC 8617 chain result, where with :sealer (or :trusted, the sealers of
- * dkimkit_trusted_sealers) a passing chain counts as pass only when one
- * of those domains sealed an instance, and as none otherwise.  Comparators and match types are RFC 5228
- * section 2.7; the default is :is with "i;ascii-casemap".  When the
- * message could not be verified at all, the only value is "temperror";
- * when its header block is over the core's limits, dkim's only value is
- * "permerror" (and dkim_adsp's is permerror too).  temperror is never
- * turned into another word: a script tests it to keep the message.
+ * dkim matches the verdict of every DKIM-Signature (only those whose d= is
+ * one of the :domain strings, compared without case) against the results;
+ * with no such signature the one verdict is "none".  dkim_adsp matches the
+ * RFC 5617 result.  dmarc matches the RFC 9989 result, or with :disposition
+ * what the policy asks for (none, quarantine, reject); spf the spf= result
+ * of the trusted Authentication-Results field; arc the RFC 8617 chain
+ * result, where with :sealer (or :trusted, the sealers of
+ * dkimkit_trusted_sealers) a passing chain counts as pass only when one of
+ * those domains sealed an instance, and as none otherwise.  Comparators and
+ * match types are RFC 5228 section 2.7; the default is :is with
+ * "i;ascii-casemap".  When the message could not be verified at all, the
+ * only value is "temperror"; when its header block is over the core's
+ * limits, dkim's only value is "permerror" (and dkim_adsp's is permerror
+ * too).  temperror is never turned into another word: a script tests it to
+ * keep the message.
  */
 #include "lib.h"
 
