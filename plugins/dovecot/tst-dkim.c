@@ -282,6 +282,13 @@ tst_dkim_validate(struct sieve_validator *valdtr, struct sieve_command *tst)
 	const struct sieve_comparator cmp_default =
 	    SIEVE_COMPARATOR_DEFAULT(i_ascii_casemap_comparator);
 
+	/* :trusted names the sealers :sealer would name: not both. */
+	if (sieve_command_find_argument(tst, &arc_sealer_tag) != NULL &&
+	    sieve_command_find_argument(tst, &arc_trusted_tag) != NULL) {
+		sieve_command_validate_error(valdtr, tst, "the arc test takes "
+		    ":sealer or :trusted, not both");
+		return FALSE;
+	}
 	if (!sieve_validate_positional_argument(valdtr, tst, arg, "results",
 	    1, SAAT_STRING_LIST))
 		return FALSE;

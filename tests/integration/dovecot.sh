@@ -18,7 +18,7 @@ PY="${PYTHON:-/usr/bin/python3}"
 
 [ "$(id -u)" -eq 0 ] ||
     skip_all "needs root: Dovecot runs as nobody here and as root for LMTP"
-for prog in sieve-test dovecot doveadm swaks runuser; do
+for prog in sieve-test sievec sieve-dump dovecot doveadm swaks runuser; do
 	have "$prog" || skip_all "$prog is not installed"
 done
 [ -x "$LDA" ] || skip_all "$LDA is not installed (dovecot-core)"
@@ -437,6 +437,39 @@ printf 'require "vnd.dkimkit";\nif dkim :domain { keep; }\n' > st/bad.sieve
 chown nobody st/bad.sieve
 check_fails "dkim :domain without its list does not compile" \
     sieve_run "$TMPD/st/bad.sieve" msg/pass.eml
+while IFS='|' read -r name test; do
+	printf 'require "vnd.dkimkit";\nif %s { keep; }\n' "$test" \
+	    > "st/bad-$name.sieve"
+	chown nobody "st/bad-$name.sieve"
+	check_fails "$test does not compile" \
+	    sieve_run "$TMPD/st/bad-$name.sieve" msg/pass.eml
+done <<'BAD'
+both|arc :sealer "fwd.example" :trusted "pass"
+nolist|arc :sealer "pass"
+spftag|spf :domain "bank.example" "pass"
+dmarctag|dmarc :sealer "bank.example" "pass"
+noresult|dmarc :disposition
+BAD
+# And what does: the dump of a compiled script names every operand.
+printf 'require "vnd.dkimkit";\nif allof (dmarc :disposition "reject", arc :trusted "pass", arc :sealer "fwd.example" "pass", spf "fail") { discard; }\n' \
+    > st/dump.sieve
+chown nobody st/dump.sieve
+if tap_run runuser -u nobody -- sievec \
+    ${SIEVE_CONF[@]+"${SIEVE_CONF[@]}"} -P "$PLUGDIR/sieve_dkimkit" \
+    -x "+vnd.dkimkit" "$TMPD/st/dump.sieve" "$TMPD/st/dump.svbin" &&
+    tap_run runuser -u nobody -- sieve-dump \
+    ${SIEVE_CONF[@]+"${SIEVE_CONF[@]}"} -P "$PLUGDIR/sieve_dkimkit" \
+    -x "+vnd.dkimkit" "$TMPD/st/dump.svbin"; then
+	grep -q 'DMARC' "$TAP_OUT" && grep -q 'disposition' "$TAP_OUT" &&
+	    grep -q 'trusted sealers' "$TAP_OUT" &&
+	    grep -q 'sealers: STR\[11\] "fwd.example"' "$TAP_OUT" &&
+	    grep -q 'SPF' "$TAP_OUT"
+	ok_if "sieve-dump shows the dmarc, arc and spf operands" $? \
+	    "$(cat "$TAP_OUT")"
+else
+	not_ok "sievec and sieve-dump run the dmarc, arc and spf tests" \
+	    "$(cat "$TAP_OUT" "$TAP_ERR")"
+fi
 
 # The README's example scripts, taken from it, as documented.
 awk -v dir="$TMPD/st" '
