@@ -119,6 +119,15 @@ ext_dkimkit_ctx_new(struct dks *set, const char **error_r)
 		dkk_ctx_free(ctx);
 		return NULL;
 	}
+	/* The Public Suffix List of RFC 7489 mode, read now so that a
+	 * missing one is reported with the settings, not per message. */
+	if (set->rfc7489 && (err = dkk_ctx_use_psl(ctx, NULL)) != DKK_OK) {
+		*error_r = t_strdup_printf("%s: %s: %s",
+		    ext_dkimkit_spell[DKS_RFC7489], dkk_strerror(err),
+		    dkk_ctx_error(ctx));
+		dkk_ctx_free(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 

@@ -358,6 +358,30 @@ SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE" -o "plugin/dkimkit_dmarc=no"
     -o "plugin/dkimkit_arc=no")
 sieve_case true unsigned 'dmarc "none"'
 sieve_case true sealed 'arc "none"'
+# dkimkit_explain: the log line names the class of the failure; the
+# verdict stays fail.
+SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE" -o "plugin/dkimkit_explain=yes")
+sieve_case true fail 'dkim "fail"'
+grep -q 'dkimkit: .*\[fail d=bank.example .*; body-changed' "$TAP_ERR"
+ok_if "dkimkit_explain: the log line says body-changed" $? \
+    "$(cat "$TAP_ERR")"
+SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE" -o "plugin/dkimkit_explain=maybe")
+sieve_case true fail 'dmarc "temperror"'
+grep -q "vnd.dkimkit: dkimkit_explain: 'maybe' is not yes or no" "$TAP_ERR"
+ok_if "bad dkimkit_explain is logged at load" $? "$(cat "$TAP_ERR")"
+SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE"
+    -o "plugin/dkimkit_trusted_authserv_id=two words")
+sieve_case true arpass 'spf "temperror"'
+grep -q "vnd.dkimkit: dkimkit_trusted_authserv_id: 'two words' holds a space" \
+    "$TAP_ERR"
+ok_if "bad dkimkit_trusted_authserv_id is logged at load" $? \
+    "$(cat "$TAP_ERR")"
+SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE"
+    -o "plugin/dkimkit_trusted_sealers=fwd.example, bad_name")
+sieve_case true sealed 'arc :trusted "temperror"'
+grep -q "vnd.dkimkit: dkimkit_trusted_sealers: 'bad_name' is not a domain" \
+    "$TAP_ERR"
+ok_if "bad dkimkit_trusted_sealers is logged at load" $? "$(cat "$TAP_ERR")"
 # RFC 7489 mode (the system's Public Suffix List): the same verdicts here.
 SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE" -o "plugin/dkimkit_rfc7489=yes")
 if [ -r /usr/share/publicsuffix/public_suffix_list.dat ]; then
