@@ -238,6 +238,8 @@ dkimkit_message_spf(const struct sieve_runtime_env *renv,
 		}
 		dkk_ar_free(ar);
 	}
+	sieve_runtime_trace(renv, SIEVE_TRLVL_TESTS, "no Authentication-"
+	    "Results of %s: spf=none", ectx->trusted_authserv);
 	return 0;
 }
 

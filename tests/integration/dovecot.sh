@@ -133,6 +133,8 @@ _dmarc.q.example. 300 IN TXT "v=DMARC1; p=quarantine"
 spfonly.example. 300 IN A 127.0.0.1
 _dmarc.spfonly.example. 300 IN TXT "v=DMARC1; p=quarantine"
 fwd.example. 300 IN A 127.0.0.1
+trial.example. 300 IN A 127.0.0.1
+_dmarc.trial.example. 300 IN TXT "v=DMARC1; p=reject; t=y"
 ZONE
 # ar NAME IN FIELD...: msg/IN.eml with Authentication-Results fields on
 # top (the first given is the topmost), as msg/NAME.eml.
@@ -150,6 +152,8 @@ ar()
 }
 mk quarantine 'Q <news@q.example>' 'q.example, unsigned'
 mk spfonly 'S <news@spfonly.example>' 'spfonly.example, unsigned'
+# t=y: a policy being tried, applied one level less (RFC 9989).
+mk trial 'T <news@trial.example>' 'trial.example, unsigned'
 ar arpass pass 'mx.example.net; spf=pass smtp.mailfrom=info@bank.example'
 ar spfalign spfonly \
     'mx.example.net; spf=pass smtp.mailfrom=bounce@spfonly.example'
@@ -309,6 +313,9 @@ true|quarantine|dmarc "fail"
 true|quarantine|dmarc :disposition "quarantine"
 true|quarantine|dmarc :disposition :matches "q*"
 false|quarantine|dmarc :disposition :comparator "i;octet" "QUARANTINE"
+true|trial|dmarc "fail"
+true|trial|dmarc :disposition "quarantine"
+false|trial|dmarc :disposition "reject"
 true|plain|dmarc "none"
 true|plain|dmarc :disposition "none"
 true|nowhere|dmarc "none"
