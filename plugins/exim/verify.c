@@ -1,10 +1,17 @@
 /*
  * verify.c: the verify and result dlfuncs.
  *
- *   ${dlfunc{SO}{verify}{[AUTHSERV-ID]}{[adsp]}{[dns=ADDR@PORT]}...}
+ *   ${dlfunc{SO}{verify}{[AUTHSERV-ID]}{[adsp]}{[dmarc]}{[dns=ADDR@PORT]}
+ *	{[client-ip=$sender_host_address]}...}
  *	the whole "Authentication-Results: ..." field, for add_header
- *   ${dlfunc{SO}{result}{dkim|adsp|domains|author}}
+ *   ${dlfunc{SO}{result}{dkim|adsp|dmarc|disposition|spf|arc|...}}
  *	a verdict word of the last verify of this message, for conditions
+ *
+ * SPF is checked here, with the core's dkk_spf, from the connection facts
+ * the ACL passes (client-ip=, helo=, mail-from=), and handed to the
+ * verifier as facts: DMARC aligns with it and the A-R field carries it.
+ * Blocking on the resolver is fine: each SMTP connection has its own
+ * Exim process.
  *
  * verify keeps the verdicts of the message it last saw, keyed by
  * message_id, so that later ACL statements can act on them without a
@@ -14,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "exim.h"
 
@@ -21,6 +29,10 @@ struct verify_opts {
 	struct dks set;		/* zone=, dns=, adsp, ... (settings.h) */
 	struct dkk_verify_opts vo;
 	const char *authserv_id;
+	/* The SMTP facts for SPF; NULL: not given or empty, except
+	 * mail_from, where "" is the null reverse path (a bounce). */
+	struct dkk_spf_query spfq;
+	char *spf_domain;	/* vo.spf.domain's storage */
 };
 
 /* What result can tell about the last verified message. */
@@ -30,6 +42,12 @@ static struct verify_state {
 	enum dkk_adsp adsp;
 	char *author;		/* ADSP author domain, "" when none */
 	char *domains;		/* d= of passing signatures, colon list */
+	enum dkk_spf_result spf;	/* none unless SPF was checked */
+	enum dkk_dmarc dmarc;		/* none unless dmarc was asked */
+	enum dkk_dmarc_policy policy, disposition;
+	char *dmarc_reason;	/* "" when DMARC was not evaluated */
+	enum dkk_arc arc;	/* none unless arc was asked */
+	char *sealers;		/* trusted sealers in the chain, colon list */
 } vst;
 
 static void
@@ -38,6 +56,8 @@ verify_state_clear(void)
 	free(vst.id);
 	free(vst.author);
 	free(vst.domains);
+	free(vst.dmarc_reason);
+	free(vst.sealers);
 	memset(&vst, 0, sizeof(vst));
 }
 
@@ -50,17 +70,41 @@ verify_state_current(void)
 
 /* The words after verify: NAME=VALUE in the settings vocabulary
  * (settings.h; the key source is applied once per process, see ctx.c),
- * the bare words adsp and allow-weak for adsp=yes and allow-weak=yes,
- * and the first other word, the authserv-id. */
+ * the bare boolean words (adsp for adsp=yes, ...), the connection facts
+ * (verify_fact()) and the first other word, the authserv-id. */
 static const struct verify_word {
 	const char *name;
 	enum dks_key key;
+	int bare;		/* a boolean: the bare word means yes */
 } verify_words[] = {
-	{ "zone", DKS_ZONE }, { "dns", DKS_DNS },
-	{ "trust-anchor", DKS_TRUST_ANCHOR }, { "timeout", DKS_TIMEOUT },
-	{ "allow-weak", DKS_ALLOW_WEAK }, { "adsp", DKS_ADSP },
-	{ "authserv-id", DKS_AUTHSERV_ID },
+	{ "zone", DKS_ZONE, 0 }, { "dns", DKS_DNS, 0 },
+	{ "trust-anchor", DKS_TRUST_ANCHOR, 0 },
+	{ "timeout", DKS_TIMEOUT, 0 },
+	{ "allow-weak", DKS_ALLOW_WEAK, 1 }, { "adsp", DKS_ADSP, 1 },
+	{ "authserv-id", DKS_AUTHSERV_ID, 0 },
+	{ "dmarc", DKS_DMARC, 1 }, { "rfc7489", DKS_RFC7489, 1 },
+	{ "arc", DKS_ARC, 1 }, { "trusted-sealers", DKS_TRUSTED_SEALERS, 0 },
+	{ "explain", DKS_EXPLAIN, 1 },
 };
+
+/* client-ip=, helo=, mail-from=: Exim's $sender_host_address,
+ * $sender_helo_name, $sender_address, which may be empty: a local
+ * submission has no address, a client may not have said HELO, and a
+ * bounce has the null reverse path (mail-from= empty, checked as
+ * postmaster@HELO, RFC 7208 2.4).  1 when arg is one of them. */
+static int
+verify_fact(struct verify_opts *o, const char *arg)
+{
+	if (strncmp(arg, "client-ip=", 10) == 0)
+		o->spfq.client_ip = arg[10] != '\0' ? arg + 10 : NULL;
+	else if (strncmp(arg, "helo=", 5) == 0)
+		o->spfq.helo = arg[5] != '\0' ? arg + 5 : NULL;
+	else if (strncmp(arg, "mail-from=", 10) == 0)
+		o->spfq.mail_from = arg + 10;
+	else
+		return 0;
+	return 1;
+}
 
 static int
 verify_opt(struct verify_opts *o, const char *arg)
@@ -68,15 +112,14 @@ verify_opt(struct verify_opts *o, const char *arg)
 	const char *eq = strchr(arg, '=');
 	size_t i, n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
 
-	if (*arg == '\0')
+	if (*arg == '\0' || verify_fact(o, arg))
 		return 0;
 	for (i = 0; i < sizeof(verify_words) / sizeof(verify_words[0]); i++) {
 		const struct verify_word *w = &verify_words[i];
 
 		if (strlen(w->name) != n || strncmp(arg, w->name, n) != 0)
 			continue;
-		if (eq == NULL && w->key != DKS_ADSP &&
-		    w->key != DKS_ALLOW_WEAK)
+		if (eq == NULL && !w->bare)
 			break;
 		return dks_set(&o->set, w->key, eq != NULL ? eq + 1 : "yes");
 	}
@@ -101,6 +144,8 @@ verify_args(struct verify_opts *o, int argc, uschar *argv[], uschar **yield)
 	if (dks_check(&o->set) < 0)
 		return exim_fail(yield, "verify", o->set.err);
 	dks_verify_opts(&o->set, &o->vo);
+	/* the SMTP client, where the arc A-R entry names it */
+	o->vo.arc_remote_ip = o->spfq.client_ip;
 	o->authserv_id = o->set.val[DKS_AUTHSERV_ID];
 	if (o->authserv_id == NULL)
 		o->authserv_id = CCS expand_string(US"$primary_hostname");
@@ -140,33 +185,154 @@ verify_domains(const dkk_verifier *v)
 	return s;
 }
 
-/* Keep the verdicts of this message for result; domains is taken over
- * (NULL: out of memory).  0, or -1 when out of memory. */
-static int
-verify_state_set(enum dkk_verdict dkim, enum dkk_adsp adsp,
-    const char *author, char *domains)
+/* The trusted sealers (trusted-sealers=, commas or spaces between) whose
+ * d= sealed an instance of the chain, joined with ':'; "" when none.  A
+ * fact for the ACL, as `dkimkit verify --trusted-sealer` prints it: the
+ * chain's own verdict is result{arc}. */
+static char *
+verify_sealers(const dkk_verifier *v, const char *list)
 {
+	struct dkk_arc_result r;
+	struct dkk_arc_set set;
+	size_t n, len = 0;
+	unsigned k;
+	const char *p;
+	char *s;
+
+	if (list == NULL || dkk_verifier_arc(v, &r) != DKK_OK)
+		return strdup("");
+	if ((s = calloc(1, strlen(list) + 1)) == NULL)
+		return NULL;
+	for (p = list; *(p += strspn(p, ", \t")) != '\0'; p += n) {
+		n = strcspn(p, ", \t");
+		for (k = 1; k <= r.instances; k++)
+			if (dkk_verifier_arc_set(v, k, &set) == DKK_OK &&
+			    set.seal_domain != NULL &&
+			    strlen(set.seal_domain) == n &&
+			    strncasecmp(set.seal_domain, p, n) == 0)
+				break;
+		if (k > r.instances)
+			continue;
+		if (len > 0)
+			s[len++] = ':';
+		memcpy(s + len, p, n);
+		len += n;
+	}
+	return s;
+}
+
+/* A sentence from the message (the DMARC reason may quote it) for an ACL
+ * message: no control character. */
+static char *
+verify_clean(const char *text)
+{
+	char *s = strdup(text != NULL ? text : ""), *p;
+
+	for (p = s; p != NULL && *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return s;
+}
+
+/* Keep the verdicts of this message for result.  0, or -1 when out of
+ * memory. */
+static int
+verify_keep(const dkk_verifier *v, const struct verify_opts *o)
+{
+	const char *author = NULL;
+	struct dkk_dmarc_result dm;
+	struct dkk_arc_result arc;
+
 	verify_state_clear();
-	vst.dkim = dkim;
-	vst.adsp = adsp;
+	vst.dkim = dkk_verifier_verdict(v);
+	vst.adsp = dkk_verifier_adsp(v, &author);
+	vst.spf = o->vo.spf.result;
+	if (o->vo.dmarc && dkk_verifier_dmarc(v, &dm) == DKK_OK) {
+		vst.dmarc = dm.result;
+		vst.policy = dm.policy;
+		vst.disposition = dm.disposition;
+		vst.dmarc_reason = verify_clean(dm.reason);
+	} else
+		vst.dmarc_reason = strdup("");
+	if (o->vo.arc && dkk_verifier_arc(v, &arc) == DKK_OK)
+		vst.arc = arc.result;
 	vst.id = strdup(CCS message_id);
-	vst.author = strdup(author);
-	vst.domains = domains;
-	if (vst.id == NULL || vst.author == NULL || vst.domains == NULL) {
+	vst.author = strdup(author != NULL ? author : "");
+	vst.domains = verify_domains(v);
+	vst.sealers = verify_sealers(v, o->set.val[DKS_TRUSTED_SEALERS]);
+	if (vst.id == NULL || vst.author == NULL || vst.domains == NULL ||
+	    vst.dmarc_reason == NULL || vst.sealers == NULL) {
 		verify_state_clear();
 		return -1;
 	}
 	return 0;
 }
 
-static int
-verify_keep(const dkk_verifier *v)
+/* The domain of an address (after its last '@'), or the name itself. */
+static const char *
+addr_domain(const char *a)
 {
-	const char *author = NULL;
-	enum dkk_adsp adsp = dkk_verifier_adsp(v, &author);
+	const char *at = strrchr(a, '@');
 
-	return verify_state_set(dkk_verifier_verdict(v), adsp,
-	    author != NULL ? author : "", verify_domains(v));
+	return at != NULL ? at + 1 : a;
+}
+
+/* Without the client's address (a local submission: $sender_host_address
+ * is empty) SPF cannot be checked; with dmarc, as `dkimkit verify
+ * --dmarc` without --client-ip does, the verifier gets spf=none for the
+ * MAIL FROM domain, or without one the HELO name. */
+static int
+verify_spf_none(struct verify_opts *o)
+{
+	const struct dkk_spf_query *q = &o->spfq;
+	const char *d;
+
+	if (!o->vo.dmarc)
+		return 0;
+	o->vo.spf.result = DKK_SPF_NONE;
+	o->vo.spf.scope = q->mail_from != NULL && *q->mail_from != '\0' ?
+	    DKK_SPF_MAILFROM : DKK_SPF_HELO;
+	d = o->vo.spf.scope == DKK_SPF_MAILFROM ? q->mail_from : q->helo;
+	if (d == NULL)
+		return 0;
+	if ((o->spf_domain = strdup(addr_domain(d))) == NULL)
+		return -1;
+	o->spf_domain[strcspn(o->spf_domain, ">")] = '\0';
+	o->vo.spf.domain = o->spf_domain;
+	return 0;
+}
+
+/* SPF (RFC 7208) of the SMTP client, for DMARC and the A-R field: checked
+ * whenever client-ip= is given (with dmarc or not), from MAIL FROM or,
+ * for the null reverse path, postmaster@HELO; only HELO when mail-from=
+ * is not given at all.  DNS trouble is a temperror result, not an
+ * error. */
+static int
+verify_spf(dkk_ctx *ctx, struct verify_opts *o, uschar **yield)
+{
+	const struct dkk_spf_query *q = &o->spfq;
+	dkk_spf *spf;
+	int rc;
+
+	if (q->client_ip == NULL || (q->helo == NULL &&
+	    (q->mail_from == NULL || *q->mail_from == '\0')))
+		return verify_spf_none(o) == 0 ? OK : exim_fail(yield,
+		    "verify", dkk_strerror(DKK_ENOMEM));
+	if ((rc = dkk_spf_new(ctx, q, &spf)) == DKK_EINVAL)
+		return exim_fail(yield, "verify", CCS string_sprintf(
+		    "client-ip: '%s' is not an IP address", q->client_ip));
+	if (rc == DKK_OK && (rc = dkk_spf_wait(spf)) != DKK_OK)
+		dkk_spf_free(spf);
+	if (rc != DKK_OK)
+		return exim_fail(yield, "verify", CCS string_sprintf(
+		    "spf: %s", dkk_strerror(rc)));
+	o->vo.spf.result = dkk_spf_result(spf);
+	o->vo.spf.scope = dkk_spf_scope(spf);
+	o->spf_domain = dkk_spf_domain(spf) != NULL ?
+	    strdup(dkk_spf_domain(spf)) : NULL;
+	o->vo.spf.domain = o->spf_domain;
+	dkk_spf_free(spf);
+	return OK;
 }
 
 /* One main-log line per message, in every host's format (settings.h). */
@@ -194,7 +360,7 @@ verify_run(dkk_verifier *v, const struct verify_opts *o, uschar **yield)
 	if ((rc = dkk_verifier_wait(v)) != DKK_OK ||
 	    (rc = dkk_verifier_ar(v, o->authserv_id, DKK_FIELD_LF, &ar)) != DKK_OK)
 		return exim_fail(yield, "verify", dkk_strerror(rc));
-	if (verify_keep(v) != 0) {
+	if (verify_keep(v, o) != 0) {
 		free(ar);
 		return exim_fail(yield, "verify", dkk_strerror(DKK_ENOMEM));
 	}
@@ -220,12 +386,19 @@ verify(uschar **yield, int argc, uschar *argv[])
 		    "no message (use it in acl_smtp_data)");
 	if ((ctx = ctx_get(yield)) == NULL)
 		return FAIL;
-	if ((rc = ctx_source(&o.set, yield)) != OK)
+	if ((rc = ctx_source(&o.set, yield)) != OK ||
+	    (rc = verify_spf(ctx, &o, yield)) != OK) {
+		free(o.spf_domain);
 		return rc;
+	}
+	/* rfc7489 loads the Public Suffix List here: its error names it */
 	if ((rc = dkk_verifier_new(ctx, &o.vo, &v)) != DKK_OK)
-		return exim_fail(yield, "verify", dkk_strerror(rc));
-	rc = verify_run(v, &o, yield);
+		rc = exim_fail(yield, "verify", *dkk_ctx_error(ctx) != '\0' ?
+		    dkk_ctx_error(ctx) : dkk_strerror(rc));
+	else
+		rc = verify_run(v, &o, yield);
 	dkk_verifier_free(v);
+	free(o.spf_domain);
 	return rc;
 }
 
@@ -240,6 +413,20 @@ result_word(const char *what)
 		return vst.domains;
 	if (strcmp(what, "author") == 0)
 		return vst.author;
+	if (strcmp(what, "spf") == 0)
+		return dkk_spf_result_name(vst.spf);
+	if (strcmp(what, "dmarc") == 0)
+		return dkk_dmarc_result_name(vst.dmarc);
+	if (strcmp(what, "policy") == 0)
+		return dkk_dmarc_policy_name(vst.policy);
+	if (strcmp(what, "disposition") == 0)
+		return dkk_dmarc_policy_name(vst.disposition);
+	if (strcmp(what, "dmarc-reason") == 0)
+		return vst.dmarc_reason;
+	if (strcmp(what, "arc") == 0)
+		return dkk_arc_name(vst.arc);
+	if (strcmp(what, "sealers") == 0)
+		return vst.sealers;
 	return NULL;
 }
 
@@ -258,7 +445,9 @@ result(uschar **yield, int argc, uschar *argv[])
 	}
 	if ((word = result_word(what)) == NULL)
 		return exim_fail(yield, "result", CCS string_sprintf(
-		    "unknown word \"%s\" (dkim, adsp, domains, author)", what));
+		    "unknown word \"%s\" (dkim, adsp, domains, author, spf, "
+		    "dmarc, policy, disposition, dmarc-reason, arc, sealers)",
+		    what));
 	*yield = string_sprintf("%s", word);
 	return OK;
 }
