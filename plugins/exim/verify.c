@@ -131,6 +131,49 @@ verify_opt(struct verify_opts *o, const char *arg)
 	return dks_set(&o->set, DKS_AUTHSERV_ID, arg);
 }
 
+/* Exim passes a dlfunc at most 8 arguments, fewer than the words a
+ * DMARC-checking verify needs, so an argument may hold several words
+ * separated by white space: {mx.example.net dmarc explain}.  A word whose
+ * value may itself hold white space (a file name, the trusted-sealers
+ * list, what the SMTP client said) takes its whole argument. */
+static int
+verify_whole(const char *arg)
+{
+	static const char *const whole[] = {
+		"zone=", "trust-anchor=", "trusted-sealers=", "client-ip=",
+		"helo=", "mail-from="
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(whole) / sizeof(whole[0]); i++)
+		if (strncmp(arg, whole[i], strlen(whole[i])) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+verify_arg(struct verify_opts *o, const char *arg)
+{
+	static const char space[] = " \t\r\n";
+	char *copy, *w;
+	size_t n;
+
+	if (verify_whole(arg))
+		return verify_opt(o, arg);
+	/* in Exim's store, freed with the message: dks_set() keeps the
+	 * pointers, and the words are used until verify returns */
+	copy = CS string_sprintf("%s", arg);
+	for (w = copy + strspn(copy, space); *w != '\0';
+	    w += n + strspn(w + n, space)) {
+		n = strcspn(w, space);
+		if (w[n] != '\0')
+			w[n++] = '\0';
+		if (verify_opt(o, w) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 verify_args(struct verify_opts *o, int argc, uschar *argv[], uschar **yield)
 {
@@ -139,7 +182,7 @@ verify_args(struct verify_opts *o, int argc, uschar *argv[], uschar **yield)
 	memset(o, 0, sizeof(*o));
 	dks_init(&o->set, NULL);
 	for (i = 0; i < argc; i++)
-		if (verify_opt(o, CCS argv[i]) != 0)
+		if (verify_arg(o, CCS argv[i]) != 0)
 			return exim_fail(yield, "verify", o->set.err);
 	if (dks_check(&o->set) < 0)
 		return exim_fail(yield, "verify", o->set.err);

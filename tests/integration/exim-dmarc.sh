@@ -1,0 +1,307 @@
+#!/bin/bash
+# SPF, DMARC and ARC in a real Exim: a daemon on loopback runs the DATA
+# ACL of plugins/exim/README ("Acting on DMARC"), with keys, SPF and DMARC
+# records served by an unbound on loopback; swaks sends from 127.0.0.1
+# (authorised by the SPF records) or from 127.0.0.2 (not authorised).
+# A forgery of a p=reject domain is refused with 550 5.7.1, a good
+# signed message passes dkim, spf and dmarc, a p=quarantine failure is
+# accepted and marked, DNS trouble defers with 451 (the client keeps the
+# message), and ARC-sealed mail gives arc=pass.  The A-R fields are read
+# back with python3-authres.
+# Needs root (exim4 -C), exim4-daemon-heavy, swaks, unbound, ldnsutils,
+# python3-authres.
+set -u
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/unbound.sh"
+. "$TOP_SRCDIR/tests/lib/install.sh"
+. "$TOP_SRCDIR/tests/lib/ports.sh"
+. "$TOP_SRCDIR/tests/lib/exim.sh"
+. "$TOP_SRCDIR/tests/lib/mail.sh"
+tmpdir
+cd "$TMPD" || bail_out "no temp dir"
+PY="${PYTHON:-/usr/bin/python3}"
+exim_check || skip_all "$EXIM_WHY"
+for prog in swaks unbound ldns-read-zone; do
+	have "$prog" || skip_all "$prog is not installed"
+done
+have python3:authres || skip_all "python3-authres is not installed"
+BUILT="$TOP_BUILDDIR/plugins/exim/.libs/dkimkit_exim.so"
+[ -f "$BUILT" ] || skip_all "$BUILT not built (exim4-dev missing at configure time?)"
+exim_module "$TMPD" "$BUILT" || bail_out "$EXIM_WHY"
+
+# Keys, SPF and DMARC records.  127.0.0.1 may send for reject.test and
+# quar.test; 127.0.0.2 is the forger (and the forwarder, for fwd.test).
+"$DKIMKIT" keygen --algorithm ed25519 --domain reject.test --selector ed \
+    --out reject.pem > dns.zone || bail_out "keygen reject.test"
+"$DKIMKIT" keygen --algorithm ed25519 --domain fwd.test --selector arc \
+    --out fwd.pem >> dns.zone || bail_out "keygen fwd.test"
+"$DKIMKIT" keygen --algorithm ed25519 --domain other.test --selector arc \
+    --out other.pem >> dns.zone || bail_out "keygen other.test"
+chmod 644 ./*.pem
+cat >> dns.zone <<'ZONE'
+reject.test.        300 IN TXT "v=spf1 ip4:127.0.0.1 -all"
+_dmarc.reject.test. 300 IN TXT "v=DMARC1; p=reject"
+quar.test.          300 IN TXT "v=spf1 ip4:127.0.0.1 -all"
+_dmarc.quar.test.   300 IN TXT "v=DMARC1; p=quarantine"
+fwd.test.           300 IN TXT "v=spf1 ip4:127.0.0.2 -all"
+ZONE
+unbound_start dns.zone || bail_out "unbound did not start"
+DNS="127.0.0.1@$UNBOUND_PORT"
+
+msg()
+{
+	printf 'From: %s\nTo: bob@example.net\nSubject: %s\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <%s@test>\n\nHello Bob,\n\nthis is a test.\n' \
+	    "$1" "$2" "$RANDOM$RANDOM"
+}
+lf() { tr -d '\r'; }
+msg 'Alice <alice@reject.test>' good > plain.eml
+"$DKIMKIT" sign --key reject.pem --domain reject.test --selector ed \
+    plain.eml | lf > good.eml || bail_out "sign good"
+sed 's/this is a test/this is a fake/' good.eml > tampered.eml
+msg 'Boss <boss@reject.test>' forged > forged.eml
+msg 'Boss <boss@quar.test>' quarantined > quar.eml
+# A forwarder's seals, over the good message: one by a trusted sealer,
+# one by a sealer the MX does not know.
+for s in fwd other; do
+	"$DKIMKIT" seal --key "$s.pem" --domain "$s.test" --selector arc \
+	    --authserv-id "$s.test" --zone dns.zone good.eml | lf \
+	    > "sealed-$s.eml" || bail_out "seal $s"
+done
+
+# The README's ACL.  X-Verdict shows the result words.
+# Exim passes at most 8 arguments: words share one, spaces between.
+V='${dlfunc{'$SO'}{verify}{mx.test dmarc explain}{trusted-sealers=fwd.test}'
+V=$V'{dns=DNSADDR timeout=2s}{client-ip=$sender_host_address}'
+V=$V'{helo=$sender_helo_name}{mail-from=$sender_address}}'
+R() { printf '${dlfunc{%s}{result}{%s}}' "$SO" "$1"; }
+acl()
+{
+	printf '%s\n' "  warn    remove_header = Authentication-Results
+  warn    set acl_m_ar = ${V/DNSADDR/$1}
+  defer   condition = \${if eq{$(R dmarc)}{temperror}}
+          message = 451 4.7.5 DMARC: temporary DNS failure, try again later
+  deny    condition = \${if eq{$(R disposition)}{reject}}
+          message = 550 5.7.1 rejected by the DMARC policy of the From domain: $(R dmarc-reason)
+  warn    condition = \${if eq{$(R disposition)}{quarantine}}
+          add_header = X-Spam-Flag: YES
+          add_header = X-DMARC-Quarantine: $(R dmarc-reason)
+  warn    add_header = \$acl_m_ar
+  warn    add_header = X-Verdict: $(R dkim) $(R spf) $(R dmarc) $(R disposition) $(R arc) [$(R sealers)]"
+}
+
+M="$TMPD/mx"
+exim_conf "$M" "$(acl "$DNS")"
+exim_start "$M" || bail_out "exim (mx) did not start"
+MPORT=$PORT
+
+# send FILE FROM_IP MAIL_FROM: one message; swaks's transcript in
+# swaks.out.
+send()
+{
+	swaks_send "$PORT" "$1" "$TMPD/swaks.out" --helo client.test \
+	    --local-interface "$2" --from "$3" --to bob@example.net
+}
+code() { swaks_reply_code "$TMPD/swaks.out"; }
+count() { find "$1/mail/new" -type f 2>/dev/null | wc -l; }
+
+# delivered DIR N: wait (up to 20 s) until DIR's maildir holds N messages.
+delivered()
+{
+	local i
+
+	for ((i = 0; i < 200; i++)); do
+		[ "$(count "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+newest() { ls -t "$1"/mail/new/* 2>/dev/null | head -n 1; }
+
+# checked DIR NAME STATUS [DIAGNOSTIC...]: ok_if, and on failure the
+# transcript and DIR's logs as diagnostics.
+checked()
+{
+	local d="$1"
+
+	shift
+	ok_if "$@"
+	[ "$2" -eq 0 ] || explain "$d"
+}
+
+explain()
+{
+	tap_diag "swaks:"
+	tap_diag_file "$TMPD/swaks.out" 40
+	tap_diag "mainlog of $1:"
+	tap_diag_file "$1/log/mainlog" 40
+	tap_diag_file "$1/log/paniclog"
+}
+
+# archeck FILE CHECK...: the message's Authentication-Results fields
+# parsed by python3-authres; each CHECK is METHOD=RESULT or
+# METHOD.PTYPE.PROPERTY=VALUE and must hold for an entry of that method
+# in a field of authserv-id mx.test.  Prints what it found.
+archeck()
+{
+	"$PY" - "$@" <<'PYEOF'
+import authres, email, email.policy, sys
+msg = email.message_from_binary_file(open(sys.argv[1], "rb"),
+                                     policy=email.policy.compat32)
+got = []
+for raw in msg.get_all("Authentication-Results") or []:
+    value = " ".join(str(raw).split())
+    h = authres.AuthenticationResultsHeader.parse(
+        "Authentication-Results: " + value)
+    if h.authserv_id != "mx.test":
+        continue
+    for r in h.results:
+        got.append("%s=%s" % (r.method, r.result))
+        for p in r.properties:
+            got.append("%s.%s.%s=%s" % (r.method, p.type, p.name, p.value))
+print(" ".join(got))
+sys.exit(0 if all(c in got for c in sys.argv[2:]) else 1)
+PYEOF
+}
+
+# --- 1. a good signed message from an authorised client ---------------
+n=0
+send good.eml 127.0.0.1 alice@reject.test
+n=$((n + 1))
+if [ "$(code)" = 250 ] && delivered "$M" "$n"; then
+	f=$(newest "$M")
+	got=$(archeck "$f" dkim=pass dkim.header.d=reject.test spf=pass \
+	    spf.smtp.mailfrom=reject.test dmarc=pass dmarc.header.from=reject.test)
+	ok_if "good message: A-R has dkim=pass spf=pass dmarc=pass" $? "A-R: $got"
+	grep -qx 'X-Verdict: pass pass pass none none \[\]' "$f"
+	ok_if "good message: result words pass pass pass none none" $? \
+	    "$(grep '^X-Verdict' "$f")"
+else
+	not_ok "good message accepted" "end of data answered $(code)"
+	explain "$M"
+fi
+
+# --- 2. a forgery of the p=reject domain from an unauthorised client --
+before=$(count "$M")
+send forged.eml 127.0.0.2 boss@reject.test
+c=$(code)
+# Exim folds a long reply into lines of its own: "550-5.7.1 ...".
+reply=$(sed -n 's/^ *<\*\* 550[- ]5\.7\.1 //p' "$TMPD/swaks.out" | tr '\n' ' ')
+st=1
+[[ "$reply" == *"rejected by the DMARC policy of the From domain: "*"no aligned identifier passed (policy reject at reject.test)"* ]] &&
+    st=0
+[ "$c" = 550 ] && [ "$st" -eq 0 ]
+checked "$M" "forged p=reject mail from 127.0.0.2: 550 5.7.1 with the reason" \
+    $? "end of data answered ${c:-nothing}"
+sleep 0.5
+[ "$(count "$M")" -eq "$before" ]
+ok_if "forged mail: nothing delivered" $?
+grep -q 'dkimkit: mx.test: dkim=none dmarc=fail (reject.test, policy reject, disposition reject)' \
+    "$M/log/mainlog"
+ok_if "forged mail: main-log line with dmarc=fail and the disposition" $? \
+    "$(grep dkimkit "$M/log/mainlog" | tail -n 2)"
+
+# The same forgery sent from the authorised address passes on SPF alone.
+send forged.eml 127.0.0.1 boss@reject.test
+n=$((n + 1))
+if [ "$(code)" = 250 ] && delivered "$M" "$n"; then
+	got=$(archeck "$(newest "$M")" dkim=none spf=pass dmarc=pass)
+	ok_if "unsigned mail from the authorised client: dmarc=pass on SPF" $? \
+	    "A-R: $got"
+else
+	not_ok "unsigned mail from the authorised client accepted" \
+	    "end of data answered $(code)"
+	explain "$M"
+fi
+
+# --- 3. a tampered signature, aligned SPF: pass, and explain logs why --
+send tampered.eml 127.0.0.1 alice@reject.test
+n=$((n + 1))
+if [ "$(code)" = 250 ] && delivered "$M" "$n"; then
+	got=$(archeck "$(newest "$M")" dkim=fail spf=pass dmarc=pass)
+	ok_if "tampered, SPF aligned: dkim=fail dmarc=pass" $? "A-R: $got"
+else
+	not_ok "tampered, SPF aligned: accepted" "end of data answered $(code)"
+fi
+grep -q 'dkimkit: mx.test: dkim=fail .*dmarc=pass .*body hash mismatch; body-changed' \
+    "$M/log/mainlog"
+ok_if "explain: the log line names the failure's class" $? \
+    "$(grep 'dkim=fail' "$M/log/mainlog" | tail -n 1)"
+
+# --- 4. a p=quarantine failure: accepted and marked -------------------
+send quar.eml 127.0.0.2 boss@quar.test
+n=$((n + 1))
+if [ "$(code)" = 250 ] && delivered "$M" "$n"; then
+	f=$(newest "$M")
+	got=$(archeck "$f" spf=fail dmarc=fail dmarc.header.from=quar.test)
+	st=$?
+	grep -qx 'X-Spam-Flag: YES' "$f" && grep -q '^X-DMARC-Quarantine: .' "$f" &&
+	    grep -qx 'X-Verdict: none fail fail quarantine none \[\]' "$f" || st=1
+	ok_if "p=quarantine failure: accepted, marked, dmarc=fail" "$st" \
+	    "A-R: $got" "$(grep '^X-' "$f")"
+else
+	not_ok "p=quarantine failure accepted" "end of data answered $(code)"
+	explain "$M"
+fi
+
+# --- 5. ARC: a sealed message, a trusted and an untrusted sealer ------
+for s in fwd other; do
+	send "sealed-$s.eml" 127.0.0.2 "list@$s.test"
+	n=$((n + 1))
+	if [ "$(code)" != 250 ] || ! delivered "$M" "$n"; then
+		not_ok "sealed by $s.test: accepted" "end of data answered $(code)"
+		explain "$M"
+		continue
+	fi
+	f=$(newest "$M")
+	got=$(archeck "$f" arc=pass arc.smtp.remote-ip=127.0.0.2 dkim=pass \
+	    dmarc=pass)
+	ok_if "sealed by $s.test: arc=pass in the A-R" $? "A-R: $got"
+	want="[]"
+	[ "$s" = fwd ] && want="[fwd.test]"
+	grep -qxF "X-Verdict: pass $([ "$s" = fwd ] && echo pass || echo none) pass none pass $want" "$f"
+	ok_if "sealed by $s.test: result{arc} pass, result{sealers} $want" $? \
+	    "$(grep '^X-Verdict' "$f")"
+done
+
+# --- 6. DNS trouble: 451, the client keeps the message ----------------
+# A resolver port where nothing answers.
+T="$TMPD/tempfail"
+exim_conf "$T" "$(acl "127.0.0.1@$(free_port)")"
+exim_start "$T" || bail_out "exim (tempfail) did not start"
+send good.eml 127.0.0.1 alice@reject.test
+c=$(code)
+grep -q '451[ -]4\.7\.5 DMARC: temporary DNS failure' "$TMPD/swaks.out"
+checked "$T" "dns= at a closed port: 451 4.7.5 (deferred)" \
+    $((${c:-0} != 451 || $?)) "end of data answered ${c:-nothing}"
+sleep 0.5
+[ "$(count "$T")" -eq 0 ]
+ok_if "deferred: nothing delivered" $?
+grep -q 'dkimkit: mx.test: dkim=temperror.* dmarc=temperror' "$T/log/mainlog"
+ok_if "deferred: the log line says dmarc=temperror" $? \
+    "$(grep dkimkit "$T/log/mainlog")"
+
+# The resolver of the working MX stops: the same, and once it is back the
+# message the client kept goes through.
+PORT=$MPORT
+unbound_stop
+send good.eml 127.0.0.1 alice@reject.test
+c=$(code)
+[ "$c" = 451 ]
+checked "$M" "resolver stopped: 451" $? "end of data answered ${c:-nothing}"
+n=$((n + 1))
+if UNBOUND_FIXED_PORT=$UNBOUND_PORT unbound_start dns.zone; then
+	send good.eml 127.0.0.1 alice@reject.test
+	[ "$(code)" = 250 ] && delivered "$M" "$n"
+	checked "$M" "resolver back: the message the client kept is delivered" \
+	    $? "end of data answered $(code)"
+else
+	not_ok "resolver back on port $UNBOUND_PORT" "unbound did not start"
+fi
+
+# The shared settings' checks, in the shared wording.
+out=$("${EXIM_ENV[@]}" "$EXIM" -C "$M/exim.conf" -be \
+    "\${dlfunc{$SO}{verify}{mx.test}{dmarc=maybe}}" 2>&1)
+[[ "$out" == *"dkimkit: verify: dmarc: 'maybe' is not yes or no"* ]]
+ok_if "dmarc=maybe is refused in the shared wording" $? "$out"
+
+done_testing
