@@ -243,6 +243,42 @@ else
 	explain "$M"
 fi
 
+# --- 4a. one SMTP session, three messages: each its own verdict ------
+# The SPF and DMARC verdicts come from the message the DATA ACL holds and
+# its own MAIL FROM, never from the one before on the connection.
+before=$(count "$M")
+"$PY" - "$PORT" <<'PYEOF' > "$TMPD/session.out" 2>&1
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]),
+                 source_address=("127.0.0.2", 0))
+s.ehlo("client.test")
+codes = []
+for f, sender in (("good.eml", "list@fwd.test"),
+                  ("forged.eml", "boss@reject.test"),
+                  ("quar.eml", "boss@quar.test"),
+                  ("good.eml", "alice@reject.test")):
+    try:
+        s.sendmail(sender, ["bob@example.net"], open(f, "rb").read())
+        codes.append("250")
+    except smtplib.SMTPDataError as e:
+        codes.append(str(e.smtp_code))
+s.quit()
+print(" ".join(codes))
+PYEOF
+codes=$(tail -n 1 "$TMPD/session.out")
+delivered "$M" $((before + 3))
+n=$((n + 3))
+verdicts=$(for f in $(ls -tr "$M"/mail/new/* | tail -n 3); do
+	printf '%s %s|' "$(sed -n 's/^Subject: //p' "$f")" \
+	    "$(sed -n 's/^X-Verdict: //p' "$f")"
+done)
+# delivered in parallel: sort by subject
+verdicts=$(printf '%s' "$verdicts" | tr '|' '\n' | sort | tr '\n' '|')
+[ "$codes" = "250 550 250 250" ] &&
+    [ "$verdicts" = "good pass fail pass none none []|good pass pass pass none none []|quarantined none fail fail quarantine none []|" ]
+checked "$M" "one session: 250 550 250 250, each message its own verdict" $? \
+    "codes: $codes" "verdicts: $verdicts"
+
 # --- 5. ARC: a sealed message, a trusted and an untrusted sealer ------
 for s in fwd other; do
 	send "sealed-$s.eml" 127.0.0.2 "list@$s.test"
