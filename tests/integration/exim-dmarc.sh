@@ -28,6 +28,8 @@ have python3:authres || skip_all "python3-authres is not installed"
 BUILT="$TOP_BUILDDIR/plugins/exim/.libs/dkimkit_exim.so"
 [ -f "$BUILT" ] || skip_all "$BUILT not built (exim4-dev missing at configure time?)"
 exim_module "$TMPD" "$BUILT" || bail_out "$EXIM_WHY"
+[ -z "$EXIM_PRELOAD" ] ||
+    tap_diag "module built with ASan: preloading $EXIM_PRELOAD"
 
 # Keys, SPF and DMARC records.  127.0.0.1 may send for reject.test and
 # quar.test; 127.0.0.2 is the forger (and the forwarder, for fwd.test).
