@@ -6,8 +6,9 @@
 # A forgery of a p=reject domain is refused with 550 5.7.1, a good
 # signed message passes dkim, spf and dmarc, a p=quarantine failure is
 # accepted and marked, DNS trouble defers with 451 (the client keeps the
-# message), and ARC-sealed mail gives arc=pass.  The A-R fields are read
-# back with python3-authres.
+# message), ARC-sealed mail gives arc=pass, rfc7489 applies pct=, SPF
+# works without dmarc, and four messages in one SMTP session each get
+# their own verdicts.  The A-R fields are read back with python3-authres.
 # Needs root (exim4 -C), exim4-daemon-heavy, swaks, unbound, ldnsutils,
 # python3-authres.
 set -u
@@ -46,6 +47,8 @@ _dmarc.reject.test. 300 IN TXT "v=DMARC1; p=reject"
 quar.test.          300 IN TXT "v=spf1 ip4:127.0.0.1 -all"
 _dmarc.quar.test.   300 IN TXT "v=DMARC1; p=quarantine"
 fwd.test.           300 IN TXT "v=spf1 ip4:127.0.0.2 -all"
+pct.test.           300 IN TXT "v=spf1 ip4:127.0.0.1 -all"
+_dmarc.pct.test.    300 IN TXT "v=DMARC1; p=reject; pct=0"
 ZONE
 unbound_start dns.zone || bail_out "unbound did not start"
 DNS="127.0.0.1@$UNBOUND_PORT"
@@ -62,6 +65,7 @@ msg 'Alice <alice@reject.test>' good > plain.eml
 sed 's/this is a test/this is a fake/' good.eml > tampered.eml
 msg 'Boss <boss@reject.test>' forged > forged.eml
 msg 'Boss <boss@quar.test>' quarantined > quar.eml
+msg 'Boss <boss@pct.test>' sampled > pct.eml
 # A forwarder's seals, over the good message: one by a trusted sealer,
 # one by a sealer the MX does not know.
 for s in fwd other; do
@@ -76,10 +80,15 @@ V='${dlfunc{'$SO'}{verify}{mx.test dmarc explain}{trusted-sealers=fwd.test}'
 V=$V'{dns=DNSADDR timeout=2s}{client-ip=$sender_host_address}'
 V=$V'{helo=$sender_helo_name}{mail-from=$sender_address}}'
 R() { printf '${dlfunc{%s}{result}{%s}}' "$SO" "$1"; }
+# acl DNS [WORDS]: the ACL, asking the resolver DNS, with WORDS in place
+# of "mx.test dmarc explain".
 acl()
 {
+	local v=${V/DNSADDR/$1}
+
+	v=${v/mx.test dmarc explain/${2:-mx.test dmarc explain}}
 	printf '%s\n' "  warn    remove_header = Authentication-Results
-  warn    set acl_m_ar = ${V/DNSADDR/$1}
+  warn    set acl_m_ar = $v
   defer   condition = \${if eq{$(R dmarc)}{temperror}}
           message = 451 4.7.5 DMARC: temporary DNS failure, try again later
   deny    condition = \${if eq{$(R disposition)}{reject}}
@@ -280,6 +289,45 @@ verdicts=$(printf '%s' "$verdicts" | tr '|' '\n' | sort | tr '\n' '|')
     [ "$verdicts" = "good pass fail pass none none []|good pass pass pass none none []|quarantined none fail fail quarantine none []|" ]
 checked "$M" "one session: 250 550 250 250, each message its own verdict" $? \
     "codes: $codes" "verdicts: $verdicts"
+
+# --- 4b. rfc7489, and SPF without DMARC ------------------------------
+# pct=0 samples nothing: RFC 9989 ignores pct= and rejects; the RFC 7489
+# mode applies the next policy down, quarantine (RFC 7489 6.6.4).
+send pct.eml 127.0.0.2 boss@pct.test
+checked "$M" "pct=0, RFC 9989: rejected" $(($(code) != 550))
+R7="$TMPD/rfc7489"
+exim_conf "$R7" "$(acl "$DNS" "mx.test rfc7489")"
+exim_start "$R7" || bail_out "exim (rfc7489) did not start"
+send pct.eml 127.0.0.2 boss@pct.test
+if [ "$(code)" = 250 ] && delivered "$R7" 1; then
+	f=$(newest "$R7")
+	grep -qx 'X-Spam-Flag: YES' "$f" &&
+	    grep -qx 'X-Verdict: none fail fail quarantine none \[\]' "$f"
+	ok_if "pct=0, rfc7489: accepted as quarantine" $? "$(grep '^X-' "$f")"
+else
+	not_ok "pct=0, rfc7489: accepted" "end of data answered $(code)"
+	explain "$R7"
+fi
+# Without dmarc: SPF alone, in result{spf}.  (The library records SPF
+# facts in the field only when it evaluates DMARC, so spf= is not
+# checked for here.)
+S="$TMPD/spfonly"
+exim_conf "$S" "$(acl "$DNS" "mx.test")"
+exim_start "$S" || bail_out "exim (spf only) did not start"
+send forged.eml 127.0.0.2 boss@reject.test
+if [ "$(code)" = 250 ] && delivered "$S" 1; then
+	f=$(newest "$S")
+	got=$(archeck "$f" dkim=none)
+	st=$?
+	[[ " $got " != *" dmarc="* ]] &&
+	    grep -qx 'X-Verdict: none fail none none none \[\]' "$f" || st=1
+	ok_if "client-ip= without dmarc: result{spf} fail, no dmarc=" "$st" \
+	    "A-R: $got" "$(grep '^X-Verdict' "$f")"
+else
+	not_ok "client-ip= without dmarc: accepted" "end of data answered $(code)"
+	explain "$S"
+fi
+PORT=$MPORT
 
 # --- 5. ARC: a sealed message, a trusted and an untrusted sealer ------
 for s in fwd other; do
