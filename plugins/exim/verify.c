@@ -9,7 +9,8 @@
  *
  * SPF is checked here, with the core's dkk_spf, from the connection facts
  * the ACL passes (client-ip=, helo=, mail-from=), and handed to the
- * verifier as facts: DMARC aligns with it and the A-R field carries it.
+ * verifier as facts: DMARC aligns with it (and the A-R field carries it
+ * when DMARC is evaluated: the library keeps the facts only then).
  * Blocking on the resolver is fine: each SMTP connection has its own
  * Exim process.
  *
@@ -345,7 +346,7 @@ verify_spf_none(struct verify_opts *o)
 	return 0;
 }
 
-/* SPF (RFC 7208) of the SMTP client, for DMARC and the A-R field: checked
+/* SPF (RFC 7208) of the SMTP client, for DMARC and result{spf}: checked
  * whenever client-ip= is given (with dmarc or not), from MAIL FROM or,
  * for the null reverse path, postmaster@HELO; only HELO when mail-from=
  * is not given at all.  DNS trouble is a temperror result, not an
@@ -371,8 +372,11 @@ verify_spf(dkk_ctx *ctx, struct verify_opts *o, uschar **yield)
 		    "spf: %s", dkk_strerror(rc)));
 	o->vo.spf.result = dkk_spf_result(spf);
 	o->vo.spf.scope = dkk_spf_scope(spf);
-	o->spf_domain = dkk_spf_domain(spf) != NULL ?
-	    strdup(dkk_spf_domain(spf)) : NULL;
+	if (dkk_spf_domain(spf) != NULL &&
+	    (o->spf_domain = strdup(dkk_spf_domain(spf))) == NULL) {
+		dkk_spf_free(spf);
+		return exim_fail(yield, "verify", dkk_strerror(DKK_ENOMEM));
+	}
 	o->vo.spf.domain = o->spf_domain;
 	dkk_spf_free(spf);
 	return OK;
@@ -434,10 +438,11 @@ verify(uschar **yield, int argc, uschar *argv[])
 		free(o.spf_domain);
 		return rc;
 	}
-	/* rfc7489 loads the Public Suffix List here: its error names it */
+	/* rfc7489 loads the Public Suffix List here: the context's error
+	 * names the file */
 	if ((rc = dkk_verifier_new(ctx, &o.vo, &v)) != DKK_OK)
-		rc = exim_fail(yield, "verify", *dkk_ctx_error(ctx) != '\0' ?
-		    dkk_ctx_error(ctx) : dkk_strerror(rc));
+		rc = exim_fail(yield, "verify", rc == DKK_EIO ||
+		    rc == DKK_ESYNTAX ? dkk_ctx_error(ctx) : dkk_strerror(rc));
 	else
 		rc = verify_run(v, &o, yield);
 	dkk_verifier_free(v);
