@@ -329,6 +329,33 @@ else
 fi
 PORT=$MPORT
 
+# --- 4c. Exim rewrites From before the DATA ACL -----------------------
+# DMARC, like DKIM, judges the From that came in, the sender's claim: a
+# rewrite rule that turns the p=reject domain into the p=quarantine one
+# does not soften the verdict on a forgery.
+W="$TMPD/rewrite"
+exim_conf "$W" "$(acl "$DNS")" "" "" "*@reject.test  \$1@quar.test  f"
+exim_start "$W" || bail_out "exim (rewrite) did not start"
+send forged.eml 127.0.0.2 boss@reject.test
+checked "$W" "From rewritten by Exim: DMARC of the From that came in (550)" \
+    $(($(code) != 550)) "end of data answered $(code)"
+# The rule does apply: the good message goes out with From rewritten, and
+# passes DMARC as reject.test.
+send good.eml 127.0.0.1 alice@reject.test
+if [ "$(code)" = 250 ] && delivered "$W" 1; then
+	f=$(newest "$W")
+	got=$(archeck "$f" dkim=pass dmarc=pass dmarc.header.from=reject.test)
+	st=$?
+	grep -q '^From: Alice <alice@quar.test>' "$f" || st=1
+	ok_if "From rewritten by Exim: the good message passes as reject.test" \
+	    "$st" "A-R: $got" "$(grep '^From:' "$f")"
+else
+	not_ok "From rewritten by Exim: good message accepted" \
+	    "end of data answered $(code)"
+	explain "$W"
+fi
+PORT=$MPORT
+
 # --- 5. ARC: a sealed message, a trusted and an untrusted sealer ------
 for s in fwd other; do
 	send "sealed-$s.eml" 127.0.0.2 "list@$s.test"
