@@ -7,8 +7,9 @@
 # signed message passes dkim, spf and dmarc, a p=quarantine failure is
 # accepted and marked, DNS trouble defers with 451 (the client keeps the
 # message), ARC-sealed mail gives arc=pass, rfc7489 applies pct=, SPF
-# works without dmarc, and four messages in one SMTP session each get
-# their own verdicts.  The A-R fields are read back with python3-authres.
+# works without dmarc, a bounce is checked as postmaster@HELO, and four
+# messages in one SMTP session each get their own verdicts.  The A-R
+# fields are read back with python3-authres.
 # Needs root (exim4 -C), exim4-daemon-heavy, swaks, unbound, ldnsutils,
 # python3-authres.
 set -u
@@ -47,6 +48,7 @@ _dmarc.reject.test. 300 IN TXT "v=DMARC1; p=reject"
 quar.test.          300 IN TXT "v=spf1 ip4:127.0.0.1 -all"
 _dmarc.quar.test.   300 IN TXT "v=DMARC1; p=quarantine"
 fwd.test.           300 IN TXT "v=spf1 ip4:127.0.0.2 -all"
+client.test.        300 IN TXT "v=spf1 ip4:127.0.0.1 -all"
 pct.test.           300 IN TXT "v=spf1 ip4:127.0.0.1 -all"
 _dmarc.pct.test.    300 IN TXT "v=DMARC1; p=reject; pct=0"
 ZONE
@@ -66,6 +68,7 @@ sed 's/this is a test/this is a fake/' good.eml > tampered.eml
 msg 'Boss <boss@reject.test>' forged > forged.eml
 msg 'Boss <boss@quar.test>' quarantined > quar.eml
 msg 'Boss <boss@pct.test>' sampled > pct.eml
+msg 'Mail Delivery System <mailer-daemon@client.test>' bounce > bounce.eml
 # A forwarder's seals, over the good message: one by a trusted sealer,
 # one by a sealer the MX does not know.
 for s in fwd other; do
@@ -253,6 +256,26 @@ else
 	not_ok "p=quarantine failure accepted" "end of data answered $(code)"
 	explain "$M"
 fi
+
+# --- 4x. a bounce: the null reverse path is checked as postmaster@HELO --
+# (RFC 7208 2.4): mail-from= is empty, the HELO name's record decides.
+for ip in 127.0.0.1 127.0.0.2; do
+	want=pass
+	[ "$ip" = 127.0.0.2 ] && want=fail
+	send bounce.eml "$ip" '<>'
+	n=$((n + 1))
+	if [ "$(code)" = 250 ] && delivered "$M" "$n"; then
+		f=$(newest "$M")
+		got=$(archeck "$f" "spf=$want")
+		st=$?
+		grep -qx "X-Verdict: none $want none none none \\[\\]" "$f" || st=1
+		ok_if "bounce from $ip: spf=$want for postmaster@client.test" \
+		    "$st" "A-R: $got" "$(grep '^X-Verdict' "$f")"
+	else
+		not_ok "bounce from $ip accepted" "end of data answered $(code)"
+		explain "$M"
+	fi
+done
 
 # --- 4a. one SMTP session, three messages: each its own verdict ------
 # The SPF and DMARC verdicts come from the message the DATA ACL holds and
