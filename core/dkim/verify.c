@@ -166,8 +166,31 @@ header_done(dkk_verifier *v)
 	return rc == DKK_EAGAIN ? DKK_OK : rc;
 }
 
-/* DMARC's options: the SPF facts are copied; RFC 7489 mode needs the
- * Public Suffix List, the system's unless one was given. */
+/* The SPF facts a host gave, copied: they go into the A-R field (spf=)
+ * whether or not DMARC is on, and DMARC aligns them. */
+static int
+verifier_spf_facts(dkk_verifier *v, const struct dkk_verify_opts *opts)
+{
+	/* An address (as smtp.mailfrom may hold, RFC 8601 2.7.2) stands
+	 * for its domain. */
+	const char *d = strrchr(opts->spf.domain, '@');
+	char *copy;
+
+	v->spf = opts->spf;
+	d = d != NULL ? d + 1 : opts->spf.domain;
+	if ((copy = dkk_strdup(d)) == NULL) {
+		v->spf.domain = NULL;
+		return DKK_ENOMEM;
+	}
+	copy[strcspn(copy, ">")] = '\0';
+	if (*copy != '\0' && copy[strlen(copy) - 1] == '.')
+		copy[strlen(copy) - 1] = '\0';	/* absolute name */
+	v->spf.domain = copy;
+	return DKK_OK;
+}
+
+/* DMARC's options: RFC 7489 mode needs the Public Suffix List, the
+ * system's unless one was given. */
 static int
 verifier_dmarc_opts(dkk_verifier *v, const struct dkk_verify_opts *opts)
 {
@@ -175,21 +198,6 @@ verifier_dmarc_opts(dkk_verifier *v, const struct dkk_verify_opts *opts)
 
 	v->dmarc_on = true;
 	v->dmarc_7489 = opts->rfc7489 != 0;
-	v->spf = opts->spf;
-	if (opts->spf.domain != NULL) {
-		/* An address (as smtp.mailfrom may hold, RFC 8601 2.7.2)
-		 * stands for its domain. */
-		const char *d = strrchr(opts->spf.domain, '@');
-		char *copy;
-
-		d = d != NULL ? d + 1 : opts->spf.domain;
-		if ((copy = dkk_strdup(d)) == NULL)
-			return DKK_ENOMEM;
-		copy[strcspn(copy, ">")] = '\0';
-		if (*copy != '\0' && copy[strlen(copy) - 1] == '.')
-			copy[strlen(copy) - 1] = '\0';	/* absolute name */
-		v->spf.domain = copy;
-	}
 	if (v->dmarc_7489 && v->ctx->psl == NULL &&
 	    (rc = dkk_ctx_use_psl(v->ctx, NULL)) != DKK_OK)
 		return rc;
@@ -209,6 +217,11 @@ dkk_verifier_new(dkk_ctx *ctx, const struct dkk_verify_opts *opts,
 		return DKK_ENOMEM;
 	v->ctx = ctx;
 	v->adsp_on = opts != NULL && opts->adsp != 0;
+	if (opts != NULL && opts->spf.domain != NULL &&
+	    (rc = verifier_spf_facts(v, opts)) != DKK_OK) {
+		dkk_verifier_free(v);
+		return rc;
+	}
 	if (opts != NULL && opts->dmarc &&
 	    (rc = verifier_dmarc_opts(v, opts)) != DKK_OK) {
 		dkk_verifier_free(v);

@@ -331,20 +331,18 @@ else
 	not_ok "pct=0, rfc7489: accepted" "end of data answered $(code)"
 	explain "$R7"
 fi
-# Without dmarc: SPF alone, in result{spf}.  (The library records SPF
-# facts in the field only when it evaluates DMARC, so spf= is not
-# checked for here.)
+# Without dmarc: SPF alone, in result{spf} and as spf= in the field.
 S="$TMPD/spfonly"
 exim_conf "$S" "$(acl "$DNS" "mx.test")"
 exim_start "$S" || bail_out "exim (spf only) did not start"
 send forged.eml 127.0.0.2 boss@reject.test
 if [ "$(code)" = 250 ] && delivered "$S" 1; then
 	f=$(newest "$S")
-	got=$(archeck "$f" dkim=none)
+	got=$(archeck "$f" dkim=none spf=fail)
 	st=$?
 	[[ " $got " != *" dmarc="* ]] &&
 	    grep -qx 'X-Verdict: none fail none none none \[\]' "$f" || st=1
-	ok_if "client-ip= without dmarc: result{spf} fail, no dmarc=" "$st" \
+	ok_if "client-ip= without dmarc: result{spf} and spf=fail, no dmarc=" "$st" \
 	    "A-R: $got" "$(grep '^X-Verdict' "$f")"
 else
 	not_ok "client-ip= without dmarc: accepted" "end of data answered $(code)"

@@ -603,13 +603,14 @@ dmarc_ar_field(void)
 }
 
 /* DMARC off: no dmarc= or spf= (the field is as it always was), and
- * dkk_verifier_dmarc() says so. */
+ * dkk_verifier_dmarc() says so; SPF facts given still make spf=. */
 static void
 dmarc_off_by_default(void)
 {
 	static const struct dkk_resolver ops = { .query_txt = table_txt };
 	struct table t = { zone_rows, NULL, 0 };
 	const char *m = "From: a@example.com\r\n\r\nbody\r\n";
+	struct dkk_verify_opts o = { 0 };
 	struct dkk_dmarc_result d;
 	dkk_ctx *ctx;
 	dkk_verifier *v;
@@ -625,6 +626,21 @@ dmarc_off_by_default(void)
 	    DKK_FIELD_ONE_LINE,
 	    &field), DKK_OK);
 	CU_ASSERT_STRING_EQUAL(field, "mx; dkim=none");
+	CU_ASSERT_EQUAL(t.dmarc_queries, 0);
+	free(field);
+	dkk_verifier_free(v);
+	/* SPF facts without DMARC: spf= in the field all the same (RFC
+	 * 8601 2.7.2), the domain of an address given */
+	o.spf.result = DKK_SPF_SOFTFAIL;
+	o.spf.domain = "<bounce@Mail.example.com.>";
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_dmarc(v, &d), DKK_EINVAL);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", DKK_FIELD_VALUE_ONLY |
+	    DKK_FIELD_ONE_LINE, &field), DKK_OK);
+	CU_ASSERT_STRING_EQUAL(field, "mx; dkim=none; spf=softfail "
+	    "smtp.mailfrom=Mail.example.com");
 	CU_ASSERT_EQUAL(t.dmarc_queries, 0);
 	free(field);
 	dkk_verifier_free(v);
