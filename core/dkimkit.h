@@ -768,7 +768,9 @@ typedef struct dkk_ar {
 	struct dkk_ar_result *results;	/* none for "; none" */
 	size_t nresults;
 	int complete;		/* the whole value parsed; else the results
-				 * read before the first error */
+				 * read before the first error: each has its
+				 * method and result, each property all three
+				 * parts (one cut short is left out) */
 	unsigned instance;	/* an ARC-Authentication-Results value's i=
 				 * (RFC 8617 4.1.1), 1 to 50; 0 for an A-R */
 } dkk_ar;

@@ -133,7 +133,7 @@ ar_grow(void **arr, size_t n, size_t size)
 
 /* propspec = ptype "." property "=" pvalue */
 static int
-parse_prop(struct lexer *lx, struct dkk_ar_result *r)
+prop_read(struct lexer *lx, struct dkk_ar_result *r)
 {
 	struct dkk_ar_prop *pr;
 	int rc;
@@ -157,9 +157,28 @@ parse_prop(struct lexer *lx, struct dkk_ar_result *r)
 	return (pr->value = lex_take(lx)) != NULL ? DKK_OK : DKK_ENOMEM;
 }
 
+/* A property read only in part (ptype without property or value) is
+ * taken back: what a reader gets is whole. */
+static int
+parse_prop(struct lexer *lx, struct dkk_ar_result *r)
+{
+	size_t n = r->nprops;
+	int rc = prop_read(lx, r);
+
+	if (rc != DKK_OK && r->nprops > n) {
+		struct dkk_ar_prop *pr = &r->props[--r->nprops];
+
+		free(pr->ptype);
+		free(pr->property);
+		free(pr->value);
+		memset(pr, 0, sizeof(*pr));
+	}
+	return rc;
+}
+
 /* methodspec [reasonspec] *propspec, after the ';'. */
 static int
-parse_resinfo(struct lexer *lx, dkk_ar *ar)
+resinfo_read(struct lexer *lx, dkk_ar *ar)
 {
 	struct dkk_ar_result *r;
 	int rc;
@@ -201,6 +220,25 @@ parse_resinfo(struct lexer *lx, dkk_ar *ar)
 		lex_cfws(lx);
 	}
 	return DKK_OK;
+}
+
+/* A resinfo cut before its result is taken back; one cut later keeps its
+ * method, result, reason and the properties read whole. */
+static int
+parse_resinfo(struct lexer *lx, dkk_ar *ar)
+{
+	size_t n = ar->nresults;
+	int rc = resinfo_read(lx, ar);
+
+	if (rc != DKK_OK && ar->nresults > n &&
+	    ar->results[n].result == NULL) {
+		struct dkk_ar_result *r = &ar->results[--ar->nresults];
+
+		free(r->method);
+		free(r->props);
+		memset(r, 0, sizeof(*r));
+	}
+	return rc;
 }
 
 static int

@@ -120,7 +120,8 @@ arparse_claims_hidden_forms(void)
 	CU_ASSERT_EQUAL(dkk_ar_claims("x", 1, NULL), DKK_EINVAL);
 }
 
-/* Results after a syntax error are dropped, the ones before kept. */
+/* Results after a syntax error are dropped, the ones before kept; a
+ * resinfo or a property cut short is left out, never half there. */
 static void
 arparse_partial(void)
 {
@@ -128,8 +129,26 @@ arparse_partial(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ar);
 	CU_ASSERT_FALSE(ar->complete);
-	CU_ASSERT(ar->nresults >= 1);
+	CU_ASSERT_EQUAL(ar->nresults, 1);
 	CU_ASSERT_STRING_EQUAL(ar->results[0].result, "pass");
+	dkk_ar_free(ar);
+	/* cut inside a resinfo or a property: what is there is whole */
+	ar = parse("mx; dkim=pass; spf");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ar);
+	CU_ASSERT_FALSE(ar->complete);
+	CU_ASSERT_EQUAL(ar->nresults, 1);
+	dkk_ar_free(ar);
+	ar = parse("mx; spf=pass smtp.helo=a.example smtp.mailfrom");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ar);
+	CU_ASSERT_FALSE(ar->complete);
+	CU_ASSERT_EQUAL_FATAL(ar->nresults, 1);
+	CU_ASSERT_STRING_EQUAL(ar->results[0].result, "pass");
+	CU_ASSERT_EQUAL_FATAL(ar->results[0].nprops, 1);
+	CU_ASSERT_STRING_EQUAL(ar->results[0].props[0].value, "a.example");
+	dkk_ar_free(ar);
+	ar = parse("mx; spf=pass smtp.");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ar);
+	CU_ASSERT_EQUAL(ar->results[0].nprops, 0);
 	dkk_ar_free(ar);
 	ar = NULL;
 	CU_ASSERT_EQUAL(dkk_ar_parse("", 0, &ar), DKK_ESYNTAX);
