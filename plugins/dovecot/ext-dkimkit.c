@@ -144,6 +144,9 @@ ext_dkimkit_keep(struct ext_dkimkit_context *ectx, const struct dks *set)
 	if (sealers != NULL)
 		ectx->sealers = p_strsplit_spaces(default_pool, sealers,
 		    ", \t");
+	/* dks_verify_opts() pointed the list into set, which is gone once
+	 * the extension is loaded: the copy serves instead. */
+	ectx->vo.trusted_sealers = (const char *const *)ectx->sealers;
 }
 
 static void
