@@ -148,8 +148,12 @@ facts_mail(struct session *s, char *v)
 		log_session(s, "malformed tx-mail report skipped");
 		return;
 	}
-	if (strcmp(result, "ok") == 0)
-		facts_set(s, &s->mailfrom, addr, strlen(addr), "MAIL FROM");
+	if (strcmp(result, "ok") != 0)
+		return;
+	facts_set(s, &s->mailfrom, addr, strlen(addr), "MAIL FROM");
+	/* DMARC: SPF runs while RCPT and DATA go by. */
+	dmarc_spf_clear(s);
+	dmarc_spf_start(s);
 }
 
 /* One report of session s: its event, what follows the session id
@@ -176,6 +180,7 @@ facts_clear_tx(struct session *s)
 {
 	free(s->mailfrom);
 	s->mailfrom = NULL;
+	dmarc_spf_clear(s);
 }
 
 void

@@ -68,6 +68,9 @@ struct filter_conf {
 					 * read by settings.h's vocabulary) */
 	int reject;			/* -r */
 	int tempfail;			/* -T */
+	int enforce;			/* -E: act on DMARC dispositions */
+	struct dkk_verify_opts vopts;	/* -A, -p, -R, -x, -S, -e */
+	const char *sealers;		/* -S: trusted ARC sealers */
 	size_t budget;			/* -M */
 	const char *policy_conf;	/* -C: an opendkim.conf */
 	int canon_given;		/* -c or -h (which -C excludes) */
@@ -131,6 +134,20 @@ struct session {
 	char *sigdomain;		/* sign: d= of this message */
 	char *sigsel;			/* sign -K: its active selector */
 	dkk_verifier *verifier;
+	/* DMARC (-p): the SPF check of the transaction, started when its
+	 * facts are known (tx-mail), run in the background. */
+	dkk_spf *spf;			/* under way, or NULL */
+	int spfdone;			/* spff holds this transaction's */
+	struct dkk_spf_facts spff;
+	char *spfdomain;		/* spff.domain */
+	/* The verifier waits for SPF (its facts go to dkk_verifier_new()):
+	 * the lines it is to see, held meanwhile, dot-unescaped. */
+	int deferred;
+	struct spool prefeed;
+	/* -E: what the commit does about the DMARC verdict. */
+	int dmreject;			/* disposition reject: 550 */
+	int dmtemp;			/* temperror: 451 */
+	char *dmdomain;			/* the Author Domain, for the reply */
 };
 
 /* log.c */
@@ -184,6 +201,8 @@ size_t		 session_held_line(const char *, const char *, const char **);
 
 /* spool.c */
 int	spool_put(struct spool *, const char *, size_t);
+int	spool_each(struct spool *, int (*)(void *, const char *, size_t),
+	    void *);
 int	spool_emit(struct spool *, const struct session *);
 void	spool_clear(struct spool *);
 
@@ -212,6 +231,16 @@ int	main_policy(struct fpolicy **, char *, size_t);
 /* sign.c */
 int	sign_line(struct session *, const char *, size_t, const char **);
 int	sign_end(struct session *, char **);
+
+/* dmarc.c */
+void	dmarc_spf_start(struct session *);
+int	dmarc_spf_poll(struct session *);
+void	dmarc_spf_clear(struct session *);
+int	dmarc_verifier(struct session *);
+int	dmarc_resume(struct session *);
+void	dmarc_verdict(struct session *, char **);
+const char	*dmarc_commit(const struct session *, char *, size_t);
+void	dmarc_commit_clear(struct session *);
 
 /* verify.c */
 const char	*verify_authserv_id(void);

@@ -33,6 +33,8 @@ static const char *const main_spell[DKS_NKEYS] = {
 	[DKS_TIMEOUT] = "-w", [DKS_ALLOW_WEAK] = "-W",
 	[DKS_AUTHSERV_ID] = "-i", [DKS_ADSP] = "-A", [DKS_PIN_FILE] = "-P",
 	[DKS_KEYDIR] = "-K", [DKS_OPENDKIM_CONF] = "-C",
+	[DKS_DMARC] = "-p", [DKS_RFC7489] = "-R", [DKS_ARC] = "-x",
+	[DKS_TRUSTED_SEALERS] = "-S", [DKS_EXPLAIN] = "-e",
 };
 static struct dks main_set;
 
@@ -51,10 +53,12 @@ usage(void)
 	    "       %s -m sign -d domain [-d domain ...] -K keydir\n"
 	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
 	    "       %s -m sign -C opendkim.conf [-P pinfile] [-T] [-M size]\n"
-	    "       %s -m sv -C opendkim.conf [-AW] [-r] [-i authserv-id]\n"
+	    "       %s -m sv -C opendkim.conf [-AeWx] [-r] [-p [-R] [-E]]\n"
+	    "           [-S sealers] [-i authserv-id]\n"
 	    "           [-D addr[@port]] [-t trust-anchor] [-z zonefile]\n"
 	    "           [-w timeout] [-P pinfile] [-T] [-M size]\n"
-	    "       %s -m verify [-AW] [-r] [-i authserv-id] [-D addr[@port]]\n"
+	    "       %s -m verify [-AeWx] [-r] [-p [-R] [-E]] [-S sealers]\n"
+	    "           [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
 	    "           [-M size]\n",
 	    FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME);
@@ -148,7 +152,7 @@ main_options(int argc, char **argv)
 	int ch;
 
 	dks_init(&main_set, main_spell);
-	while ((ch = getopt(argc, argv, "Aa:C:c:D:d:h:i:K:k:M:m:P:rs:Tt:Ww:z:"))
+	while ((ch = getopt(argc, argv, "Aa:C:c:D:d:Eeh:i:K:k:M:m:P:pRrS:s:Tt:Ww:xz:"))
 	    != -1) {
 		switch (ch) {
 		case 'A':
@@ -166,6 +170,12 @@ main_options(int argc, char **argv)
 			break;
 		case 'D':
 			main_set_word(DKS_DNS, optarg);
+			break;
+		case 'E':
+			conf.enforce = 1;
+			break;
+		case 'e':
+			main_set_word(DKS_EXPLAIN, "yes");
 			break;
 		case 'd':
 			if (conf.ndomains == FILTER_MAXDOMS)
@@ -201,6 +211,18 @@ main_options(int argc, char **argv)
 			else
 				fatalx(optarg, "-m is sign, verify or sv");
 			break;
+		case 'p':
+			main_set_word(DKS_DMARC, "yes");
+			break;
+		case 'R':
+			main_set_word(DKS_RFC7489, "yes");
+			break;
+		case 'S':
+			main_set_word(DKS_TRUSTED_SEALERS, optarg);
+			break;
+		case 'x':
+			main_set_word(DKS_ARC, "yes");
+			break;
 		case 'r':
 			conf.reject = 1;
 			main_set_word(DKS_ADSP, "yes");
@@ -234,6 +256,14 @@ main_options(int argc, char **argv)
 	if (dks_check(&main_set) < 0)
 		main_settings_fail();
 	conf.adsp = main_set.adsp;
+	dks_verify_opts(&main_set, &conf.vopts);
+	conf.sealers = main_set.val[DKS_TRUSTED_SEALERS];
+	if (conf.enforce && !conf.vopts.dmarc)
+		fatalx("-E", "acts on DMARC verdicts: give -p (or -R)");
+	if (conf.mode == MODE_SIGN && (conf.vopts.dmarc ||
+	    conf.vopts.arc || conf.vopts.explain))
+		fatalx("-m sign", "-p, -R, -E, -x, -S and -e are for "
+		    "verifying (-m verify, -m sv)");
 	conf.authserv_id = main_set.val[DKS_AUTHSERV_ID];
 	conf.keydir = main_set.val[DKS_KEYDIR];
 	conf.policy_conf = main_set.val[DKS_OPENDKIM_CONF];

@@ -26,8 +26,6 @@ static uint64_t message_seq;
 static int
 message_begin(struct session *s)
 {
-	struct dkk_verify_opts vo = { .adsp = conf.adsp };
-
 	session_reset(s);
 	s->seq = ++message_seq;
 	s->failed = s->broken = s->discard = s->busy = 0;
@@ -35,8 +33,8 @@ message_begin(struct session *s)
 	s->state = ST_HEADER;
 	s->verify = conf.mode == MODE_VERIFY;
 	policy_begin(s);
-	if (s->verify &&
-	    dkk_verifier_new(conf.ctx, &vo, &s->verifier) != DKK_OK)
+	dmarc_commit_clear(s);
+	if (s->verify && dmarc_verifier(s) == -1)
 		return -1;
 	return 0;
 }
@@ -255,7 +253,8 @@ message_process(struct session *s, const char *line, size_t len)
 void
 message_commit(struct session *s, uint64_t sid, uint64_t token)
 {
-	const char *answer = "proceed";
+	const char *answer = "proceed", *dm;
+	char buf[400];
 
 	if (s != NULL && s->toolong)
 		answer = "reject|554 5.6.0 dkimkit: a line is longer than "
@@ -269,6 +268,9 @@ message_commit(struct session *s, uint64_t sid, uint64_t token)
 	else if (s != NULL && s->failed && conf.tempfail)
 		answer = "reject|451 4.7.0 dkimkit: cannot process message, "
 		    "try again later";
+	else if (s != NULL && (dm = dmarc_commit(s, buf, sizeof(buf))) !=
+	    NULL)
+		answer = dm;
 	else if (s != NULL && s->discard && conf.reject)
 		answer = "reject|550 5.7.1 dkimkit: ADSP discard: the author "
 		    "domain signs all mail and this has no valid signature";
@@ -276,6 +278,7 @@ message_commit(struct session *s, uint64_t sid, uint64_t token)
 	if (s != NULL) {
 		s->failed = s->broken = s->discard = s->busy = 0;
 		s->toolong = 0;
+		dmarc_commit_clear(s);
 	}
 }
 
@@ -287,6 +290,12 @@ message_retry(struct session *s)
 	char *top = NULL;
 	int rc;
 
+	/* DMARC: SPF checks run before and while messages come in. */
+	if (dmarc_spf_poll(s) == 1)
+		message_nwait++;
+	else if (s->deferred && s->state != ST_WAIT &&
+	    dmarc_resume(s) == -1)
+		message_fail(s, "cannot hold the message for SPF");
 	if (s->state != ST_WAIT)
 		return;
 	if ((rc = verify_end(s, &top)) == 1)
@@ -308,7 +317,7 @@ message_dns(void)
 static void
 message_count_wait(struct session *s)
 {
-	if (s->state == ST_WAIT)
+	if (s->state == ST_WAIT || s->spf != NULL)
 		message_nwait++;
 }
 

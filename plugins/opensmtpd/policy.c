@@ -163,14 +163,12 @@ policy_replay(struct session *s, char *buf, size_t len)
 void
 policy_settle(struct session *s)
 {
-	struct dkk_verify_opts vo = { .adsp = conf.adsp };
 	int sign = policy_decide(s);
 	size_t len;
 	char *buf = policy_take(s, &len);
 
 	s->verify = !sign;
-	if (s->verify && !s->pass &&
-	    dkk_verifier_new(conf.ctx, &vo, &s->verifier) != DKK_OK)
+	if (s->verify && !s->pass && dmarc_verifier(s) == -1)
 		message_fail(s, "out of memory");
 	policy_replay(s, buf, len);
 }
@@ -181,7 +179,6 @@ policy_settle(struct session *s)
 void
 policy_hold(struct session *s, const char *line, size_t len)
 {
-	struct dkk_verify_opts vo = { .adsp = conf.adsp };
 	const char *why;
 	size_t n;
 	char *buf;
@@ -196,8 +193,7 @@ policy_hold(struct session *s, const char *line, size_t len)
 	log_session(s, "policy: the header cannot be held (%s): verified, "
 	    "not signed", why);
 	buf = policy_take(s, &n);
-	if (!s->pass &&
-	    dkk_verifier_new(conf.ctx, &vo, &s->verifier) != DKK_OK)
+	if (!s->pass && dmarc_verifier(s) == -1)
 		message_fail(s, "out of memory");
 	policy_replay(s, buf, n);
 	message_process(s, line, len);

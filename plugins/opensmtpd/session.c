@@ -75,6 +75,8 @@ session_drop(struct session *s)
 	s->sigsel = NULL;
 	dkk_verifier_free(s->verifier);
 	s->verifier = NULL;
+	spool_clear(&s->prefeed);
+	s->deferred = 0;
 }
 
 /* Let go of what s->hdr holds. */
@@ -156,6 +158,7 @@ session_free(uint64_t id)
 		*pp = s->next;
 		session_reset(s);
 		facts_clear_link(s);
+		dmarc_commit_clear(s);
 		free(s);
 		return;
 	}

@@ -89,7 +89,8 @@ spool_put(struct spool *sp, const char *line, size_t len)
 }
 
 static int
-spool_emit_file(struct spool *sp, const struct session *s)
+spool_each_file(struct spool *sp, int (*fn)(void *, const char *, size_t),
+    void *arg)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -98,27 +99,44 @@ spool_emit_file(struct spool *sp, const struct session *s)
 
 	if (fflush(sp->f) == EOF || fseek(sp->f, 0, SEEK_SET) == -1)
 		return -1;
-	while ((n = getline(&line, &cap, sp->f)) > 0)
-		out_dataline(s, line, (size_t)n - (line[n - 1] == '\n'));
+	while (rc == 0 && (n = getline(&line, &cap, sp->f)) > 0)
+		rc = fn(arg, line, (size_t)n - (line[n - 1] == '\n'));
 	if (ferror(sp->f))
 		rc = -1;
 	free(line);
 	return rc;
 }
 
-/* Send every held line to smtpd, in order; -1 if some were lost. */
+/* Each held line to fn, in order, until fn says -1; -1 then, or if some
+ * were lost. */
 int
-spool_emit(struct spool *sp, const struct session *s)
+spool_each(struct spool *sp, int (*fn)(void *, const char *, size_t),
+    void *arg)
 {
 	char *p, *nl;
 
 	if (sp->f != NULL)
-		return spool_emit_file(sp, s);
+		return spool_each_file(sp, fn, arg);
 	for (p = sp->mem; p != NULL && p < sp->mem + sp->len; p = nl + 1) {
 		nl = memchr(p, '\n', sp->mem + sp->len - p);
-		out_dataline(s, p, (size_t)(nl - p));
+		if (fn(arg, p, (size_t)(nl - p)) == -1)
+			return -1;
 	}
 	return 0;
+}
+
+static int
+spool_out(void *arg, const char *line, size_t len)
+{
+	out_dataline(arg, line, len);
+	return 0;
+}
+
+/* Send every held line to smtpd, in order; -1 if some were lost. */
+int
+spool_emit(struct spool *sp, const struct session *s)
+{
+	return spool_each(sp, spool_out, (void *)s);
 }
 
 void

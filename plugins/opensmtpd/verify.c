@@ -17,6 +17,14 @@ verify_line(struct session *s, const char *line, size_t len,
 {
 	int rc;
 
+	/* DMARC: the verifier waits for SPF; the line waits for it. */
+	if (s->deferred) {
+		if (spool_put(&s->prefeed, line, len) == -1) {
+			*why = "cannot hold the message";
+			return -1;
+		}
+		return 0;
+	}
 	/* CRLF, not LF: a CR that ends the line is its own ("x\r\r\n"). */
 	if ((rc = dkk_verifier_update(s->verifier, line, len)) != DKK_OK ||
 	    (rc = dkk_verifier_update(s->verifier, "\r\n", 2)) != DKK_OK) {
@@ -31,10 +39,9 @@ verify_line(struct session *s, const char *line, size_t len,
 static void
 verify_log(struct session *s)
 {
-	struct dkk_verify_opts vo = { .adsp = conf.adsp };
 	char line[2048];
 
-	dks_log_line(s->verifier, &vo, verify_authserv_id(), line,
+	dks_log_line(s->verifier, &conf.vopts, verify_authserv_id(), line,
 	    sizeof(line));
 	log_session(s, "%s%s", line, s->discard ? (conf.reject ?
 	    ": rejected" : ": discardable") : "");
@@ -54,6 +61,11 @@ verify_end(struct session *s, char **top)
 {
 	int rc;
 
+	if ((rc = dmarc_resume(s)) != 0) {
+		if (rc == -1)
+			log_session(s, "verify: cannot hold the message for SPF");
+		return rc;
+	}
 	if ((rc = dkk_verifier_final(s->verifier)) == DKK_EAGAIN)
 		return 1;
 	if (rc != DKK_OK) {
@@ -68,5 +80,6 @@ verify_end(struct session *s, char **top)
 	if (dkk_verifier_ar(s->verifier, verify_authserv_id(), DKK_FIELD_LF,
 	    top) != DKK_OK)
 		return -1;
+	dmarc_verdict(s, top);
 	return 0;
 }

@@ -11,6 +11,10 @@
   opensmtpd-tool.py garble CMD...          run the filter, adding garbage
                                            to what smtpd sends it
   opensmtpd-tool.py raw PORT MSG [FROM]    send MSG over SMTP byte for byte
+  opensmtpd-tool.py converse CMD...        run the filter on stdin as smtpd
+                                           would: a commit request waits
+                                           until the message's final "."
+                                           has come back (60 s at most)
 """
 import os
 import select
@@ -222,6 +226,51 @@ def garble(cmd):
     sys.exit(p.wait())
 
 
+def converse(cmd):
+    """smtpd sends the commit request only once the filter has sent the
+    message back: hold each commit line until the filter's output has the
+    final "." of that session.  The filter's output goes to stdout."""
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    got = []
+    buf = b""
+
+    def read_some(timeout):
+        nonlocal buf
+        r, _, _ = select.select([p.stdout], [], [], timeout)
+        if not r:
+            return
+        data = os.read(p.stdout.fileno(), 65536)
+        if not data:
+            return
+        buf += data
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            got.append(line)
+
+    def ended(sid):
+        return any(l.startswith(b"filter-dataline|" + sid + b"|") and
+                   l.endswith(b"|.") for l in got)
+
+    for line in sys.stdin.buffer:
+        f = line.rstrip(b"\n").split(b"|")
+        if len(f) > 5 and f[0] == b"filter" and f[4] == b"commit":
+            deadline = time.time() + 60
+            while not ended(f[5]) and time.time() < deadline:
+                read_some(0.1)
+        p.stdin.write(line)
+        p.stdin.flush()
+        read_some(0)
+    p.stdin.close()
+    while True:
+        data = p.stdout.read()
+        if not data:
+            break
+        buf += data
+    got.extend(buf.split(b"\n") if buf else [])
+    sys.stdout.buffer.write(b"".join(l + b"\n" for l in got if l != b""))
+    sys.exit(p.wait())
+
+
 def main():
     cmd = sys.argv[1]
     args = sys.argv[2:]
@@ -239,6 +288,8 @@ def main():
         garble(args)
     elif cmd == "raw":
         raw(*args)
+    elif cmd == "converse":
+        converse(args)
     else:
         sys.exit(__doc__)
 

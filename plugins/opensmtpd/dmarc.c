@@ -1,0 +1,254 @@
+/*
+ * dmarc.c: DMARC (-p, -R) in the filter: the SPF check it needs, and
+ * what -E does with the verdict.
+ *
+ * SPF (RFC 7208) is checked on the facts smtpd reports (facts.c): the
+ * client address, the HELO name and the MAIL FROM address.  The check
+ * starts as soon as MAIL FROM is accepted (tx-mail) and runs on the
+ * context's resolver in the poll loop while RCPT and DATA go by; a
+ * message that begins before it is done starts anyway (dmarc_verifier()).
+ * The core takes the SPF result when the verifier is made
+ * (dkk_verify_opts.spf), so until it is known the lines the verifier is
+ * to see wait in s->prefeed (a spool: memory stays bounded), and are fed
+ * to it when it is made (dmarc_resume()).
+ *
+ * -E acts on the DMARC verdict at the commit phase (the only one where
+ * smtpd takes a refusal for the message): disposition reject is refused
+ * with 550 5.7.1; temperror with 451 4.7.0, so that nothing is lost and
+ * the client tries again; disposition quarantine adds a header field on
+ * top, "X-Dkimkit-Quarantine: dmarc DOMAIN", for a Sieve script to file
+ * the message (smtpd's own "junk" answer is no use at commit: smtpd
+ * writes its X-Spam field when the message begins).  Without -E the
+ * verdict is only written (Authentication-Results, the log line).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter.h"
+
+/* The result of the transaction's SPF check is known: keep it. */
+static void
+dmarc_spf_keep(struct session *s, enum dkk_spf_result r,
+    enum dkk_spf_scope scope, const char *domain, const char *why)
+{
+	free(s->spfdomain);
+	s->spfdomain = domain != NULL ? strdup(domain) : NULL;
+	memset(&s->spff, 0, sizeof(s->spff));
+	s->spff.result = r;
+	s->spff.scope = scope;
+	s->spff.domain = s->spfdomain;
+	s->spfdone = 1;
+	log_session(s, "spf=%s (%s%s%s)", dkk_spf_result_name(r),
+	    s->spfdomain != NULL ? s->spfdomain : "no domain",
+	    why != NULL ? ": " : "", why != NULL ? why : "");
+}
+
+/* Start the SPF check of the transaction when DMARC is on and it has
+ * not started yet.  Without a client address (a local client) or an
+ * identity to check, the result is none: there is nothing to align. */
+void
+dmarc_spf_start(struct session *s)
+{
+	struct dkk_spf_query q;
+	int rc;
+
+	if (!conf.vopts.dmarc || conf.mode == MODE_SIGN || s->spfdone ||
+	    s->spf != NULL)
+		return;
+	if (s->ip == NULL) {
+		dmarc_spf_keep(s, DKK_SPF_NONE, DKK_SPF_MAILFROM, NULL,
+		    "no client address");
+		return;
+	}
+	/* MAIL FROM not seen: the HELO identity alone (RFC 7208 2.3). */
+	if (s->mailfrom == NULL && s->helo == NULL) {
+		dmarc_spf_keep(s, DKK_SPF_NONE, DKK_SPF_MAILFROM, NULL,
+		    "neither HELO nor MAIL FROM known");
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	q.client_ip = s->ip;
+	q.helo = s->helo;
+	q.mail_from = s->mailfrom;
+	q.receiver = verify_authserv_id();
+	if ((rc = dkk_spf_new(conf.ctx, &q, &s->spf)) != DKK_OK) {
+		s->spf = NULL;
+		/* An address or name the core cannot read: no verdict to
+		 * give on it, and no reason to refuse the message. */
+		dmarc_spf_keep(s, rc == DKK_ENOMEM ? DKK_SPF_TEMPERROR :
+		    DKK_SPF_NONE, DKK_SPF_MAILFROM, NULL, dkk_strerror(rc));
+		return;
+	}
+	dmarc_spf_poll(s);
+}
+
+/* Take the SPF check as far as the answers at hand allow: 1 while it
+ * waits for DNS, 0 when done (or never started). */
+int
+dmarc_spf_poll(struct session *s)
+{
+	int rc;
+
+	if (s->spf == NULL)
+		return 0;
+	if ((rc = dkk_spf_final(s->spf)) == DKK_EAGAIN)
+		return 1;
+	if (rc != DKK_OK)
+		dmarc_spf_keep(s, DKK_SPF_TEMPERROR, DKK_SPF_MAILFROM, NULL,
+		    dkk_strerror(rc));
+	else
+		dmarc_spf_keep(s, dkk_spf_result(s->spf), dkk_spf_scope(s->spf),
+		    dkk_spf_domain(s->spf), dkk_spf_reason(s->spf));
+	dkk_spf_free(s->spf);
+	s->spf = NULL;
+	return 0;
+}
+
+/* The transaction ended (or a new MAIL FROM came). */
+void
+dmarc_spf_clear(struct session *s)
+{
+	dkk_spf_free(s->spf);
+	s->spf = NULL;
+	free(s->spfdomain);
+	s->spfdomain = NULL;
+	memset(&s->spff, 0, sizeof(s->spff));
+	s->spfdone = 0;
+}
+
+static int
+dmarc_make(struct session *s)
+{
+	struct dkk_verify_opts vo = conf.vopts;
+
+	vo.spf = s->spff;
+	vo.arc_remote_ip = s->ip;
+	return dkk_verifier_new(conf.ctx, &vo, &s->verifier) == DKK_OK ? 0 :
+	    -1;
+}
+
+/* The verifier of a message that begins: made now, or (DMARC, SPF
+ * under way) deferred until the SPF result is known.  -1 when it cannot
+ * be made. */
+int
+dmarc_verifier(struct session *s)
+{
+	s->deferred = 0;
+	if (conf.vopts.dmarc) {
+		dmarc_spf_start(s);
+		if (dmarc_spf_poll(s) == 1) {
+			s->deferred = 1;
+			return 0;
+		}
+	}
+	return dmarc_make(s);
+}
+
+static int
+dmarc_feed(void *arg, const char *line, size_t len)
+{
+	const char *why;
+
+	return verify_line(arg, line, len, &why);
+}
+
+/* A deferred verifier whose SPF result has come: made, and given the
+ * lines held for it.  0 when it is there (or not deferred), 1 while SPF
+ * still waits, -1 on failure. */
+int
+dmarc_resume(struct session *s)
+{
+	int rc;
+
+	if (!s->deferred)
+		return 0;
+	if (dmarc_spf_poll(s) == 1)
+		return 1;
+	s->deferred = 0;
+	rc = dmarc_make(s);
+	if (rc == 0)
+		rc = spool_each(&s->prefeed, dmarc_feed, s);
+	spool_clear(&s->prefeed);
+	return rc;
+}
+
+/* The domain goes into a reply and a header field: only what a domain
+ * name holds, whatever From said. */
+static void
+dmarc_tame(char *d)
+{
+	for (; *d != '\0'; d++)
+		if (!(*d >= 'a' && *d <= 'z') && !(*d >= 'A' && *d <= 'Z') &&
+		    !(*d >= '0' && *d <= '9') && *d != '-' && *d != '.' &&
+		    *d != '_')
+			*d = '?';
+}
+
+/* The verifier is final: note what -E does at commit, and put the
+ * quarantine field in front of *top (the A-R field). */
+void
+dmarc_verdict(struct session *s, char **top)
+{
+	struct dkk_dmarc_result dm;
+	const char *d;
+	char *both;
+	size_t n;
+
+	if (!conf.vopts.dmarc || !conf.enforce ||
+	    dkk_verifier_dmarc(s->verifier, &dm) != DKK_OK)
+		return;
+	d = dm.domain != NULL ? dm.domain : "unknown";
+	free(s->dmdomain);
+	if ((s->dmdomain = strdup(d)) != NULL)
+		dmarc_tame(s->dmdomain);
+	if (dm.result == DKK_DMARC_TEMPERROR)
+		s->dmtemp = 1;
+	else if (dm.result == DKK_DMARC_FAIL &&
+	    dm.disposition == DKK_DMARC_REJECT)
+		s->dmreject = 1;
+	else if (dm.result == DKK_DMARC_FAIL &&
+	    dm.disposition == DKK_DMARC_QUARANTINE && *top != NULL) {
+		n = strlen(d) + strlen(*top) + 40;
+		if ((both = malloc(n)) == NULL) {
+			log_session(s, "out of memory: quarantine field not "
+			    "added");
+			return;
+		}
+		snprintf(both, n, "X-Dkimkit-Quarantine: dmarc %s\n%s",
+		    s->dmdomain != NULL ? s->dmdomain : "unknown", *top);
+		free(*top);
+		*top = both;
+		log_session(s, "DMARC quarantine: X-Dkimkit-Quarantine added");
+	}
+	if (s->dmreject)
+		log_session(s, "DMARC reject: refused at commit");
+	else if (s->dmtemp)
+		log_session(s, "DMARC temperror: tempfail at commit");
+}
+
+/* -E: the commit answer the DMARC verdict calls for, in buf; NULL when it
+ * calls for none. */
+const char *
+dmarc_commit(const struct session *s, char *buf, size_t len)
+{
+	const char *d = s->dmdomain != NULL ? s->dmdomain : "unknown";
+
+	if (s->dmreject)
+		snprintf(buf, len, "reject|550 5.7.1 dkimkit: rejected by the "
+		    "DMARC policy of %.255s: not authenticated", d);
+	else if (s->dmtemp)
+		snprintf(buf, len, "reject|451 4.7.0 dkimkit: DMARC of %.255s "
+		    "cannot be evaluated now, try again later", d);
+	else
+		return NULL;
+	return buf;
+}
+
+void
+dmarc_commit_clear(struct session *s)
+{
+	s->dmreject = s->dmtemp = 0;
+	free(s->dmdomain);
+	s->dmdomain = NULL;
+}
