@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "filter.h"
 #include "settings.h"
@@ -34,6 +35,44 @@ verify_line(struct session *s, const char *line, size_t len,
 	return 0;
 }
 
+/* Whether domain d is in the list of -S. */
+static int
+verify_trusted(const char *d)
+{
+	const char *p = conf.sealers;
+	size_t n, dl = strlen(d);
+
+	for (;;) {
+		p += strspn(p, ", \t");
+		if (*p == '\0')
+			return 0;
+		n = strcspn(p, ", \t");
+		if (n == dl && strncasecmp(p, d, n) == 0)
+			return 1;
+		p += n;
+	}
+}
+
+/* -S: which ARC sets a trusted sealer sealed, and what its seal said;
+ * logged for the operator (the verdicts do not change). */
+static void
+verify_log_sealers(struct session *s)
+{
+	struct dkk_arc_result r;
+	struct dkk_arc_set set;
+	unsigned i;
+
+	if (conf.sealers == NULL || dkk_verifier_arc(s->verifier, &r) !=
+	    DKK_OK)
+		return;
+	for (i = 1; i <= r.instances; i++)
+		if (dkk_verifier_arc_set(s->verifier, i, &set) == DKK_OK &&
+		    set.seal_domain != NULL && verify_trusted(set.seal_domain))
+			log_session(s, "arc=%s: trusted sealer %s sealed "
+			    "instance %u (cv=%s)", dkk_arc_name(r.result),
+			    set.seal_domain, i, set.cv != NULL ? set.cv : "?");
+}
+
 /* One log line per message, in every host's format (settings.h), and
  * what the filter does about an ADSP discard. */
 static void
@@ -45,6 +84,7 @@ verify_log(struct session *s)
 	    sizeof(line));
 	log_session(s, "%s%s", line, s->discard ? (conf.reject ?
 	    ": rejected" : ": discardable") : "");
+	verify_log_sealers(s);
 }
 
 /* Ours: -i, else the admd smtpd announced, else "localhost". */
