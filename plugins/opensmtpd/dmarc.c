@@ -17,9 +17,12 @@
  * with 550 5.7.1; temperror with 451 4.7.0, so that nothing is lost and
  * the client tries again; disposition quarantine adds a header field on
  * top, "X-Dkimkit-Quarantine: dmarc DOMAIN", for a Sieve script to file
- * the message (smtpd's own "junk" answer is no use at commit: smtpd
- * writes its X-Spam field when the message begins).  Without -E the
- * verdict is only written (Authentication-Results, the log line).
+ * the message, and "X-Spam: Yes", which smtpd's maildir delivery with
+ * "junk" files in .Junk.  smtpd's own "junk" answer is no use at commit:
+ * smtpd writes that X-Spam field when the message begins
+ * (smtp_message_begin()), before any verdict, so the filter writes it
+ * itself.  Without -E the verdict is only written
+ * (Authentication-Results, the log line).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,13 +212,14 @@ dmarc_verdict(struct session *s, char **top)
 		s->dmreject = 1;
 	else if (dm.result == DKK_DMARC_FAIL &&
 	    dm.disposition == DKK_DMARC_QUARANTINE && *top != NULL) {
-		n = strlen(d) + strlen(*top) + 40;
+		n = strlen(d) + strlen(*top) + 64;
 		if ((both = malloc(n)) == NULL) {
 			log_session(s, "out of memory: quarantine field not "
 			    "added");
 			return;
 		}
-		snprintf(both, n, "X-Dkimkit-Quarantine: dmarc %s\n%s",
+		snprintf(both, n, "X-Dkimkit-Quarantine: dmarc %s\n"
+		    "X-Spam: Yes\n%s",
 		    s->dmdomain != NULL ? s->dmdomain : "unknown", *top);
 		free(*top);
 		*top = both;

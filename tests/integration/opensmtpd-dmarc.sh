@@ -152,8 +152,9 @@ ok_if "proto: without -E the verdict is only written: proceed, dmarc=fail" \
 msg 'Q <q@quar.test>' quar > quar.eml
 converse p-quar 127.0.0.1 q@quar.test quar.eml "${SLOW[@]}"
 commit_answer p-quar | grep -q '|proceed$' &&
-    head -n 1 p-quar.got | grep -qx 'X-Dkimkit-Quarantine: dmarc quar.test'
-ok_if "proto: p=quarantine: proceed, X-Dkimkit-Quarantine on top" $? \
+    head -n 1 p-quar.got | grep -qx 'X-Dkimkit-Quarantine: dmarc quar.test' &&
+    sed -n 2p p-quar.got | grep -qx 'X-Spam: Yes'
+ok_if "proto: p=quarantine: proceed, X-Dkimkit-Quarantine and X-Spam on top" $? \
     "$(head -n 3 p-quar.got)" "$(commit_answer p-quar)"
 
 converse p-mute 127.0.0.1 alice@good.test good.eml -m verify -p -E \
@@ -177,6 +178,51 @@ converse p-arc 127.0.0.1 alice@good.test sealed.eml "${SLOW[@]}"
 top_ar p-arc.got | grep -q 'arc=pass' &&
     grep -q 'arc=pass (1 sets)' p-arc.err
 ok_if "proto: ARC-sealed (dkimkit seal): arc=pass" $? "$(top_ar p-arc.got)"
+converse p-sealer 127.0.0.1 alice@good.test sealed.eml "${SLOW[@]}" \
+    -S 'other.test, sealer.test'
+grep -q 'arc=pass: trusted sealer sealer.test sealed instance 1 (cv=none)' \
+    p-sealer.err
+ok_if "proto: -S: the log names the trusted sealer's instance" $? \
+    "$(cat p-sealer.err)"
+
+# -e: a body changed after signing is named in the log line.
+sed 's/^hello$/hello, changed/' good.eml > changed.eml
+converse p-explain 127.0.0.1 alice@good.test changed.eml "${SLOW[@]}" -e
+grep -q '\[fail d=good.test s=sel a=rsa-sha256: [^]]*; body-changed' \
+    p-explain.err && top_ar p-explain.got | grep -q 'dmarc=pass'
+ok_if "proto: -e: body-changed in the log line; SPF still passes DMARC" $? \
+    "$(cat p-explain.err)" "$(top_ar p-explain.got)"
+
+# While SPF waits for DNS: a rolled-back message and a session that goes
+# away leave nothing behind; the next session is answered.
+{
+	echo "$HS"
+	printf 'report|0.6|1.0|smtp-in|link-connect|%s|client|pass|198.51.100.7:1|127.0.0.1:25\n' 00000000000000a2
+	printf 'report|0.6|1.0|smtp-in|tx-mail|%s|1|ok|boss@example.test\n' 00000000000000a2
+	"$PY" "$TOOL" feed 00000000000000a2 forged.eml > p-gone.lines
+	head -n 3 p-gone.lines
+	printf 'report|0.6|1.0|smtp-in|tx-rollback|%s|1\n' 00000000000000a2
+	printf 'report|0.6|1.0|smtp-in|tx-mail|%s|2|ok|boss@example.test\n' 00000000000000a2
+	printf 'report|0.6|1.0|smtp-in|link-disconnect|%s\n' 00000000000000a2
+	session 198.51.100.7 boss@example.test forged.eml
+} > p-gone.in
+timeout 60 "$PY" "$TOOL" converse "$FILTER" "${SLOW[@]}" < p-gone.in \
+    > p-gone.out 2> p-gone.err
+st=$?
+[ "$st" -eq 0 ] && commit_answer p-gone | grep -q '|reject|550 5.7.1' &&
+    ! grep -q '00000000000000a2' p-gone.out
+ok_if "proto: rollback and disconnect while SPF waits: clean; next refused" \
+    $? "status $st" "$(cat p-gone.out)" "$(cat p-gone.err)"
+
+# -m sv: what the policy does not sign is verified with DMARC too.
+printf 'Domain good.test\nSelector sel\nKeyFile %s/good.pem\n' "$TMPD" \
+    > od.conf
+converse p-sv 198.51.100.7 boss@example.test forged.eml -m sv -C od.conf \
+    -p -E -i mx.test -D "127.0.0.1@$DPORT"
+commit_answer p-sv | grep -q '|reject|550 5.7.1 .*example.test' &&
+    top_ar p-sv.got | grep -q 'spf=fail'
+ok_if "proto: -m sv -p -E: the verified half refuses on DMARC reject" $? \
+    "$(commit_answer p-sv)" "$(top_ar p-sv.got)" "$(cat p-sv.err)"
 
 "$FILTER" -m sign -d good.test -s sel -k good.pem -p 2> opt.err
 [ $? -ne 0 ] && grep -q -- '-p' opt.err
@@ -211,12 +257,18 @@ mkdir md && chown nobody md
 PV=$(free_port)
 PM=$(free_port)
 while [ "$PM" = "$PV" ]; do PM=$(free_port); done
+PJ=$(free_port)
+while [ "$PJ" = "$PV" ] || [ "$PJ" = "$PM" ]; do PJ=$(free_port); done
+mkdir mdj && chown nobody mdj
 cat > verify.conf <<EOF
 filter "dmarc" proc-exec "$FILTER -m verify -p -E -x -i mx.test -D $DNS"
 filter "mute" proc-exec "$FILTER -m verify -p -E -i mute.test -w 500 -D $MUTE"
 listen on 127.0.0.1 port $PV filter "dmarc"
 listen on 127.0.0.1 port $PM filter "mute"
+listen on 127.0.0.1 port $PJ tag QUAR filter "dmarc"
 action "local" maildir "$TMPD/md" user nobody
+action "quar" maildir "$TMPD/mdj" junk user nobody
+match tag QUAR from any for any action "quar"
 match from any for any action "local"
 EOF
 if ! smtpd_run "$SMTPD_DIR" "$TMPD/verify.conf" "$PV" verify.log; then
@@ -258,6 +310,23 @@ f=$(delivered smtpd-quar) &&
     top_ar "$f" | grep -q 'dmarc=fail'
 ok_if "smtpd: p=quarantine: delivered with X-Dkimkit-Quarantine: dmarc quar.test" \
     $? "$(head -n 8 "${f:-/dev/null}")"
+
+msg 'Q <q@quar.test>' smtpd-junk > smtpd-junk.eml
+send "$PJ" smtpd-junk.eml q@quar.test
+f=$(maildir_wait mdj/.Junk '^Subject: smtpd-junk$') &&
+    header_fields "$f" X-Spam | grep -qx 'Yes'
+ok_if "smtpd: p=quarantine, maildir junk: filed in .Junk by smtpd" $? \
+    "$(find mdj -type f)" "$(tail -n 4 send.out)"
+
+# A null MAIL FROM (the tool says EHLO raw.test, which has no SPF
+# record): SPF checks postmaster at the HELO name.
+signed 'Alice <alice@good.test>' smtpd-null > smtpd-null.eml
+"$PY" "$TOOL" raw "$PV" smtpd-null.eml '' > send.out 2>&1
+f=$(delivered smtpd-null) &&
+    grep -q 'spf=none (raw.test' verify.log &&
+    top_ar "$f" | grep -q 'dmarc=pass'
+ok_if "smtpd: null MAIL FROM: SPF on the HELO name, delivered, dmarc=pass" $? \
+    "$(grep 'spf=' verify.log | tail -n 2)" "$(top_ar "${f:-/dev/null}")"
 
 signed 'Alice <alice@good.test>' smtpd-mute > smtpd-mute.eml
 st=0
