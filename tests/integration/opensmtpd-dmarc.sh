@@ -224,6 +224,10 @@ commit_answer p-sv | grep -q '|reject|550 5.7.1 .*example.test' &&
 ok_if "proto: -m sv -p -E: the verified half refuses on DMARC reject" $? \
     "$(commit_answer p-sv)" "$(top_ar p-sv.got)" "$(cat p-sv.err)"
 
+! grep -l 'Sanitizer\|runtime error' p-*.err
+ok_if "proto: no sanitizer report from any of these filters" $? \
+    "$(grep -h -A5 'Sanitizer\|runtime error' p-*.err | head -n 20)"
+
 "$FILTER" -m sign -d good.test -s sel -k good.pem -p 2> opt.err
 [ $? -ne 0 ] && grep -q -- '-p' opt.err
 ok_if "options: -p with -m sign is refused" $? "$(cat opt.err)"
@@ -345,7 +349,8 @@ f=$(delivered smtpd-arc) && top_ar "$f" | grep -q 'arc=pass' &&
 ok_if "smtpd: ARC-sealed by dkimkit seal: arc=pass" $? \
     "$(top_ar "${f:-/dev/null}")"
 
-kill -0 "${SMTPD_PIDS[0]}" 2>/dev/null && ! grep -q 'processor.*exited\|fatal' verify.log
+kill -0 "${SMTPD_PIDS[0]}" 2>/dev/null &&
+    ! grep -q 'processor.*exited\|fatal\|Sanitizer\|runtime error' verify.log
 ok_if "smtpd: smtpd and the filter still running" $? \
-    "$(grep 'exited\|fatal' verify.log | head -n 3)"
+    "$(grep 'exited\|fatal\|Sanitizer\|runtime error' verify.log | head -n 3)"
 done_testing
