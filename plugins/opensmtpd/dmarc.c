@@ -125,6 +125,7 @@ dmarc_make(struct session *s)
 {
 	struct dkk_verify_opts vo = conf.vopts;
 
+	vo.adsp = conf.adsp;
 	vo.spf = s->spff;
 	vo.arc_remote_ip = s->ip;
 	return dkk_verifier_new(conf.ctx, &vo, &s->verifier) == DKK_OK ? 0 :

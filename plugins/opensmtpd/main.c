@@ -53,11 +53,11 @@ usage(void)
 	    "       %s -m sign -d domain [-d domain ...] -K keydir\n"
 	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
 	    "       %s -m sign -C opendkim.conf [-P pinfile] [-T] [-M size]\n"
-	    "       %s -m sv -C opendkim.conf [-AeWx] [-r] [-p [-R] [-E]]\n"
+	    "       %s -m sv -C opendkim.conf [-AeWx] [-r] [-p | -R] [-E]\n"
 	    "           [-S sealers] [-i authserv-id]\n"
 	    "           [-D addr[@port]] [-t trust-anchor] [-z zonefile]\n"
 	    "           [-w timeout] [-P pinfile] [-T] [-M size]\n"
-	    "       %s -m verify [-AeWx] [-r] [-p [-R] [-E]] [-S sealers]\n"
+	    "       %s -m verify [-AeWx] [-r] [-p | -R] [-E] [-S sealers]\n"
 	    "           [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
 	    "           [-M size]\n",

@@ -7,7 +7,8 @@
  * policy (-C) of that key for *@example.com and *@*.example.test, from
  * 127.0.0.1 or an authenticated client, in sign mode or in sv mode (bit
  * 2), so that the facts of the reports and the held and replayed header
- * of sv run.  The input arrives in reads of sizes taken
+ * of sv run.  Bit 3 turns DMARC on with -E (SPF from the reports, on
+ * the zone), bit 4 ARC.  The input arrives in reads of sizes taken
  * from its first byte, into a small line buffer so that the overlong-line
  * path runs too.  The limits are small, so that inputs of a few KiB reach
  * what takes megabytes in a real run: the core's header block limit
@@ -200,6 +201,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf.policy = conf.mode == MODE_SIGN && data[0] & 2 ? fuzz_pol : NULL;
 	if (conf.policy != NULL && data[0] & 4)
 		conf.mode = MODE_SV;
+	/* -p -E and -x: SPF from the reports, DMARC and ARC verdicts, the
+	 * commit answers they call for. */
+	conf.vopts.dmarc = conf.enforce = size > 0 && data[0] & 8;
+	conf.vopts.arc = size > 0 && data[0] & 16;
 	chunk = size > 0 ? (size_t)data[0] * 16 + 1 : 1;
 	while (pos < size) {
 		n = size - pos;
