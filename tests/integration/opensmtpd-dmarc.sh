@@ -149,6 +149,14 @@ commit_answer p-noe | grep -q '|proceed$' &&
 ok_if "proto: without -E the verdict is only written: proceed, dmarc=fail" \
     $? "$(commit_answer p-noe)" "$(top_ar p-noe.got)"
 
+# -R: DMARC as RFC 7489 did it (the system's Public Suffix List), -E too.
+converse p-7489 198.51.100.7 boss@example.test forged.eml -m verify -R -E \
+    -i mx.test -D "127.0.0.1@$DPORT"
+commit_answer p-7489 | grep -q '|reject|550 5.7.1 .*example.test' &&
+    top_ar p-7489.got | grep -q 'dmarc=fail'
+ok_if "proto: -R -E: RFC 7489 mode, forged: 550 too" $? \
+    "$(commit_answer p-7489)" "$(top_ar p-7489.got)" "$(cat p-7489.err)"
+
 msg 'Q <q@quar.test>' quar > quar.eml
 converse p-quar 127.0.0.1 q@quar.test quar.eml "${SLOW[@]}"
 commit_answer p-quar | grep -q '|proceed$' &&
