@@ -51,7 +51,8 @@ TOOL="$TMPD/lib/opensmtpd-tool.py"
 K="$TMPD/k"
 mkdir -p "$K"
 : > keys
-for sel in ex ex2 ex3 ceo sub net shop catch; do
+. "$TOP_SRCDIR/tests/lib/policy-matrix.sh"
+for sel in $POLICY_SELECTORS; do
 	"$DKIMKIT" keygen --algorithm rsa --bits 1024 --domain example.com \
 	    --selector "$sel" --out "$K/$sel.private" >> keys ||
 	    bail_out "keygen $sel"
@@ -67,86 +68,22 @@ chmod 644 "$K"/*.private
 	done
 } > zone
 
-cat > KeyTable <<EOF2
-ex	example.com:ex:$K/ex.private
-ex2	example.com:ex2:$K/ex2.private
-ex3	example.com:ex3:$K/ex3.private
-ceo	example.com:ceo:$K/ceo.private
-sub	%:sub:$K/sub.private
-net	example.net:net:$K/net.private
-shop	shop.example.net:shop:$K/shop.private
-catch	%:catch:$K/catch.private
-EOF2
-cat > SigningTable <<'EOF2'
-ceo@example.com		ceo
-ceo*@example.com	ex2
-*@example.com		ex
-*@example.com		ex3:@example.com
-*@*.example.com		sub
-*@example.net		net:@example.net
-*@shop.example.net	shop
-*@*			catch
-EOF2
-cat > ExactTable <<'EOF2'
-ceo@example.com		ceo
-example.com		ex
-.example.com		sub
-example.net		net:@example.net
-shop.example.net	shop
-*			catch
-EOF2
-# Part 1's addresses and names, and part 2's over 127.0.0.0/8.
-cat > TrustedHosts <<'EOF2'
-127.0.0.1
-::1
-10.0.0.0/8
-!10.1.0.0/16
-192.168.1.0/24
-192.168.2.7
-2001:db8::/32
-!2001:db8:bad::/48
-fd00::1
-*.partner.example
-relay.trusted.example
+# The matrix's files (tests/lib/policy-matrix.sh), and part 2's clients
+# over 127.0.0.0/8 among the internal hosts.
+policy_matrix "$TMPD" "$K"
+cat >> TrustedHosts <<'EOF2'
 127.10.0.0/16
 !127.10.1.0/24
 127.20.0.7
 EOF2
-
-# conf NAME MULTI TABLE SUBDOMAINS
-conf()
-{
-	cat > "od-$1.conf" <<EOF2
-Mode			sv
-Canonicalization	relaxed/simple
-SubDomains		$4
-MultipleSignatures	$2
-KeyTable		file:$TMPD/KeyTable
-SigningTable		$3
-InternalHosts		refile:$TMPD/TrustedHosts
-ExternalIgnoreList	refile:$TMPD/TrustedHosts
-EOF2
-}
-conf yes yes "refile:$TMPD/SigningTable" no
-conf no no "refile:$TMPD/SigningTable" no
-conf exact-sub no "file:$TMPD/ExactTable" yes
-conf exact-multi yes "file:$TMPD/ExactTable" yes
-conf exact-nosub yes "file:$TMPD/ExactTable" no
-
-froms="ceo@example.com ceox@example.com CEO@Example.COM alice@example.com
-x@sub.example.com y@a.b.example.com z@example.net s@shop.example.net
-q@example.org w@EXAMPLE.NET u@exampleXcom.net"
+froms=$POLICY_FROMS
 
 # ---------------------------------------------------------------------
 # Part 1: the protocol.
 
 # N FROM IP HOST FCRDNS AUTH; a name only counts when smtpd's forward
 # check passed: relay.trusted.example from a stranger's PTR does not.
-clients="127.0.0.1,localhost ::1,localhost 10.1.2.3,a.test 10.2.3.4,b.test
-10.1.9.9,relay.trusted.example 192.168.1.5,c.test 192.168.2.7,d.test
-192.168.2.8,e.test 203.0.113.9,mx.partner.example 2001:db8::5,f.test
-2001:db8:bad::1,g.test 2001:db9::1,h.test fd00::1,i.test
-198.51.100.1,unknown.test"
+clients=$POLICY_CLIENTS
 n=0
 : > cases
 for f in $froms; do

@@ -25,97 +25,16 @@ K="$TMPD/keys"
 mkdir -p "$K"
 chmod 700 "$K"
 
-for sel in ex ex2 ex3 ceo sub net shop catch; do
+. "$TOP_SRCDIR/tests/lib/policy-matrix.sh"
+for sel in $POLICY_SELECTORS; do
 	opendkim-genkey -b 1024 -D "$K" -d example.com -s "$sel" ||
 	    bail_out "opendkim-genkey $sel"
 done
 ok "opendkim-genkey made 8 keys"
 
-cat > KeyTable <<EOF2
-ex	example.com:ex:$K/ex.private
-ex2	example.com:ex2:$K/ex2.private
-ex3	example.com:ex3:$K/ex3.private
-ceo	example.com:ceo:$K/ceo.private
-sub	%:sub:$K/sub.private
-net	example.net:net:$K/net.private
-shop	shop.example.net:shop:$K/shop.private
-catch	%:catch:$K/catch.private
-EOF2
-# "ceo*@example.com" comes after "ceo@example.com", which it covers.
-cat > SigningTable <<'EOF2'
-# Debian-style: patterns, first match (or every one) in this order
-ceo@example.com		ceo
-ceo*@example.com	ex2
-*@example.com		ex
-*@example.com		ex3:@example.com
-*@*.example.com		sub
-*@example.net		net:@example.net
-*@shop.example.net	shop
-*@*			catch
-EOF2
-cat > TrustedHosts <<'EOF2'
-127.0.0.1
-::1
-10.0.0.0/8
-!10.1.0.0/16
-192.168.1.0/24
-192.168.2.7
-2001:db8::/32
-!2001:db8:bad::/48
-fd00::1
-*.partner.example
-relay.trusted.example
-EOF2
-
-# An exact (file:) SigningTable: the apex, ".parent" keys for what is
-# under it with SubDomains, a user, and "*" for the rest.
-cat > ExactTable <<'EOF2'
-ceo@example.com		ceo
-example.com		ex
-.example.com		sub
-example.net		net:@example.net
-shop.example.net	shop
-*			catch
-EOF2
-
-# conf NAME MULTI TABLE SUBDOMAINS: the configuration od-NAME.conf.
-conf()
-{
-	cat > "od-$1.conf" <<EOF2
-Mode			sv
-Canonicalization	relaxed/simple
-SubDomains		$4
-MultipleSignatures	$2
-KeyTable		file:$TMPD/KeyTable
-SigningTable		$3
-InternalHosts		refile:$TMPD/TrustedHosts
-ExternalIgnoreList	refile:$TMPD/TrustedHosts
-RequireSafeKeys		no
-Syslog			no
-EOF2
-}
-conf yes yes "refile:$TMPD/SigningTable" no
-conf no no "refile:$TMPD/SigningTable" no
-conf exact-sub no "file:$TMPD/ExactTable" yes
-conf exact-multi yes "file:$TMPD/ExactTable" yes
-conf exact-nosub yes "file:$TMPD/ExactTable" no
-
-froms="ceo@example.com ceox@example.com CEO@Example.COM alice@example.com
-x@sub.example.com y@a.b.example.com z@example.net s@shop.example.net
-q@example.org w@EXAMPLE.NET u@exampleXcom.net"
-clients="127.0.0.1,localhost ::1,localhost 10.1.2.3,a.test 10.2.3.4,b.test
-10.1.9.9,relay.trusted.example 192.168.1.5,c.test 192.168.2.7,d.test
-192.168.2.8,e.test 203.0.113.9,mx.partner.example 2001:db8::5,f.test
-2001:db8:bad::1,g.test 2001:db9::1,h.test fd00::1,i.test
-198.51.100.1,unknown.test"
-: > cases
-for f in $froms; do
-	for c in $clients; do
-		for a in 0 1; do
-			echo "$f ${c%%,*} ${c#*,} $a" >> cases
-		done
-	done
-done
+# The matrix's files: KeyTable, SigningTable, TrustedHosts, ExactTable,
+# od-NAME.conf and the cases, shared with the host tests.
+policy_matrix "$TMPD" "$K"
 ncases=$(wc -l < cases)
 [ "$ncases" -ge 300 ] && ok "$ncases cases" || not_ok "$ncases cases" "< 300"
 
@@ -225,7 +144,7 @@ hconf()
 {
 	local n=$1
 	shift
-	conf "h$n" no "refile:$TMPD/SigningTable" no
+	policy_conf "$TMPD" "h$n" no "refile:$TMPD/SigningTable" no
 	printf '%s\n' "$@" >> "od-h$n.conf"
 }
 hconf 1 "OversignHeaders From"
