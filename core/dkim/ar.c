@@ -370,7 +370,8 @@ ar_spf(struct ar *ar, const dkk_verifier *v)
 
 /* dmarc (RFC 9989) for each Author Domain: header.from; when a record was
  * found, polrec.p (its p=) and polrec.domain (where it was, when not the
- * Author Domain), the properties RFC 9989 11.2 registers, and
+ * Author Domain), the properties RFC 9989 11.2 registers (not in RFC
+ * 7489 mode), and
  * policy.dmarc, the disposition (what RFC 7489-era readers look for); a
  * comment gives the policy that applied (p, sp or np).  When no domain
  * could be evaluated, one dmarc=permerror. */
@@ -401,9 +402,12 @@ ar_dmarc(struct ar *ar, const dkk_verifier *v)
 		ar_prop(ar, "header.from", d.domain, SIZE_MAX, false);
 		if (!found)
 			continue;
-		ar_prop(ar, "polrec.p", dkk_dmarc_policy_name(
-		    dmarc_author_ptag(v, i)), SIZE_MAX, false);
-		if (strcmp(d.policy_domain, d.domain) != 0)
+		/* RFC 7489 has no polrec, and its readers may refuse the
+		 * whole field for it (opendmarc 1.4.2 does). */
+		if (!v->dmarc_7489)
+			ar_prop(ar, "polrec.p", dkk_dmarc_policy_name(
+			    dmarc_author_ptag(v, i)), SIZE_MAX, false);
+		if (!v->dmarc_7489 && strcmp(d.policy_domain, d.domain) != 0)
 			ar_prop(ar, "polrec.domain", d.policy_domain,
 			    SIZE_MAX, false);
 		ar_prop(ar, "policy.dmarc", dkk_dmarc_policy_name(

@@ -327,6 +327,25 @@ or_dash(const char *s)
 	return s != NULL && *s != '\0' ? s : "-";
 }
 
+/* dmarc=: a policy and its disposition where a record decided (pass,
+ * fail), the reason where it could not (temperror, permerror). */
+static void
+log_dmarc(char *out, size_t len, size_t *pos,
+    const struct dkk_dmarc_result *dm)
+{
+	log_add(out, len, pos, " dmarc=%s (%s",
+	    dkk_dmarc_result_name(dm->result), or_dash(dm->domain));
+	if (dm->result == DKK_DMARC_PASS || dm->result == DKK_DMARC_FAIL)
+		log_add(out, len, pos, ", policy %s, disposition %s%s%s",
+		    dkk_dmarc_policy_name(dm->policy),
+		    dkk_dmarc_policy_name(dm->disposition),
+		    dm->overridden ? ", local_policy by trusted sealer " : "",
+		    dm->overridden ? or_dash(dm->override_sealer) : "");
+	else if (dm->result != DKK_DMARC_NONE && dm->reason != NULL)
+		log_add(out, len, pos, ": %s", dm->reason);
+	log_add(out, len, pos, ")");
+}
+
 char *
 dks_log_line(const dkk_verifier *v, const struct dkk_verify_opts *o,
     const char *authserv_id, char *out, size_t len)
@@ -352,12 +371,7 @@ dks_log_line(const dkk_verifier *v, const struct dkk_verify_opts *o,
 		    or_dash(author));
 	}
 	if (o != NULL && o->dmarc && dkk_verifier_dmarc(v, &dm) == DKK_OK)
-		log_add(out, len, &pos, " dmarc=%s (%s, policy %s, "
-		    "disposition %s%s%s)", dkk_dmarc_result_name(dm.result),
-		    or_dash(dm.domain), dkk_dmarc_policy_name(dm.policy),
-		    dkk_dmarc_policy_name(dm.disposition),
-		    dm.overridden ? ", local_policy by trusted sealer " : "",
-		    dm.overridden ? or_dash(dm.override_sealer) : "");
+		log_dmarc(out, len, &pos, &dm);
 	if (o != NULL && o->arc && dkk_verifier_arc(v, &arc) == DKK_OK)
 		log_add(out, len, &pos, " arc=%s (%u sets)",
 		    dkk_arc_name(arc.result), arc.instances);

@@ -107,7 +107,7 @@ if [ -n "$three" ]; then
 fi
 grep -q "sieve: msgid=<mailchain-3@example.test>: fileinto action: stored mail into mailbox 'Junk'" \
     "$WORK/imap/dovecot.log" &&
-    grep -q 'sieve: dkimkit: imap.example.net: dkim=none adsp=discard (example.test)$' \
+    grep -q 'sieve: dkimkit: imap.example.net: dkim=none adsp=discard (example.test) dmarc=none (example.test) arc=none (0 sets)$' \
     "$WORK/imap/dovecot.log"
 ok_if "Dovecot's log: the Sieve verdict and the filing of message 3" $? \
     "$(grep -v Debug "$WORK/imap/dovecot.log" | tail -n 20)"
