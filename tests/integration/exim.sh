@@ -569,6 +569,48 @@ else
 	explain "$C"
 fi
 
+# --- 5c. self-verify: what was signed is verified as it goes out --------
+# Issue #24: sign verifies the message it sees leave (the fields as they
+# go out, the body, the new field) against the key's public half; a pass
+# writes no self-verification line and the field is given as without the
+# word.  The module sees only what Exim holds when sign runs: a field a
+# transport adds or rewrites later, or an ACL's pending remove_header
+# (5a), is out of its sight (README), so no configuration can make this
+# check fail; the words and the pass are tested, with self-verify=defer
+# on the transport too.
+SV="$TMPD/selfv"
+exim_conf "$SV" "  warn add_header = \${dlfunc{$SO}{sign}{example.test}{rsa}{$TMPD/rsa.pem}{self-verify}}" \
+    "  headers_add = \${dlfunc{$SO}{sign}{example.test}{ed}{$TMPD/ed.pem}{}{}{self-verify=defer}}" \
+    "queue_only = true"
+exim_start "$SV" || bail_out "exim (self-verify) did not start"
+send plain.eml
+code=$(reply_code)
+"${EXIM_ENV[@]}" "$EXIM" -C "$SV/exim.conf" -qff > "$TMPD/qff.out" 2>&1
+if delivered "$SV" 1; then
+	"$DKIMKIT" verify --zone keys.zone "$(newest "$SV")" > "$TMPD/selfv.out"
+	[ "$code" = 250 ] &&
+	    grep -q 'signature [12]: pass d=example.test s=rsa ' "$TMPD/selfv.out" &&
+	    grep -q 'signature [12]: pass d=example.test s=ed ' "$TMPD/selfv.out" &&
+	    grep -q 'dkimkit: signed d=example.test s=rsa' "$SV/log/mainlog" &&
+	    grep -q 'dkimkit: signed d=example.test s=ed' "$SV/log/mainlog" &&
+	    ! grep -q 'self-verification' "$SV/log/mainlog"
+	ok_if "self-verify in the ACL, =defer on the transport: both pass, nothing logged" \
+	    $? "$(cat "$TMPD/selfv.out")" || explain "$SV"
+else
+	not_ok "self-verify: delivered" "$(cat "$TMPD/qff.out")"
+	explain "$SV"
+fi
+for w in self-verify=no self-verify=yes self-verify=defer; do
+	out=$("${EXIM_ENV[@]}" "$EXIM" -C "$SV/exim.conf" -be \
+	    "\${dlfunc{$SO}{sign}{example.test}{rsa}{$TMPD/rsa.pem}{$w}}" 2>&1)
+	[[ "$out" == *"dkimkit: sign: no message"* ]]
+	ok_if "sign takes $w (then wants a message)" $? "$out"
+done
+out=$("${EXIM_ENV[@]}" "$EXIM" -C "$SV/exim.conf" -be \
+    "\${dlfunc{$SO}{sign}{example.test}{rsa}{$TMPD/rsa.pem}{self-verify=maybe}}" 2>&1)
+[[ "$out" == *"dkimkit: sign: self-verify: 'maybe' is not yes or no (self-verify=yes, no or defer)"* ]]
+ok_if "self-verify=maybe is refused, saying why" $? "$out"
+
 # --- 5b. verdicts in routers and transports: acl_m_ variables -----------
 # Deliveries run in another process than the SMTP session that verified:
 # result has nothing there and fails its expansion.  Exim skips a router
