@@ -610,6 +610,10 @@ out=$("${EXIM_ENV[@]}" "$EXIM" -C "$SV/exim.conf" -be \
     "\${dlfunc{$SO}{sign}{example.test}{rsa}{$TMPD/rsa.pem}{self-verify=maybe}}" 2>&1)
 [[ "$out" == *"dkimkit: sign: self-verify: 'maybe' is not yes or no (self-verify=yes, no or defer)"* ]]
 ok_if "self-verify=maybe is refused, saying why" $? "$out"
+out=$("${EXIM_ENV[@]}" "$EXIM" -C "$SV/exim.conf" -be \
+    "\${dlfunc{$SO}{sign}{opendkim-conf=$TMPD/none.conf}{self-verify}}" 2>&1)
+[[ "$out" == *"dkimkit: sign: unknown argument \"self-verify\""* ]]
+ok_if "the policy form has no self-verify and says so" $? "$out"
 
 # --- 5b. verdicts in routers and transports: acl_m_ variables -----------
 # Deliveries run in another process than the SMTP session that verified:
