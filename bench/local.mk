@@ -3,7 +3,7 @@
 # Makefile.am.  `make bench` builds and runs it (BENCH_FLAGS: e.g.
 # --out bench/results.md, --rounds 7); `make check` only builds it, for
 # tests/bench/tiny.sh, which runs it once in --tiny mode.
-.PHONY: bench bench-arc
+.PHONY: bench bench-arc bench-dmarc
 
 # The cost of ARC against the DKIM work it implies (issue 21): public API
 # only, no libopendkim.  `make bench-arc` (BENCH_ARC_FLAGS: e.g. --out
@@ -32,3 +32,14 @@ bench:
 	    "install libopendkim-dev (scripts/deps) and run configure again" >&2
 	@exit 1
 endif
+
+# The cost of DMARC on top of a 2 KB verify, and the DNS queries of one
+# DMARC evaluation (issue 20): public API only.  `make bench-dmarc`
+# (BENCH_DMARC_FLAGS: e.g. --out FILE); tests/bench/dmarc.sh runs it once
+# in --tiny mode.
+check_PROGRAMS += bench/bench-dmarc
+bench_bench_dmarc_SOURCES = bench/dmarc.c
+bench_bench_dmarc_LDADD = core/libdkimkit.la
+
+bench-dmarc: bench/bench-dmarc$(EXEEXT)
+	./bench/bench-dmarc$(EXEEXT) $(BENCH_DMARC_FLAGS)
