@@ -267,7 +267,7 @@ enum op { VERIFY, VERIFY_DMARC, VERIFY_DMARC_DEEP, NOPS };
 
 static const char *const op_names[NOPS] = {
 	"verify 2 KB, one DKIM signature, DMARC off",
-	"verify 2 KB and DMARC, From " DOMAIN,
+	("verify 2 KB and DMARC, From " DOMAIN),
 	"verify 2 KB and DMARC, From 11 labels deep (tree walk)",
 };
 
