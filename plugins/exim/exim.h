@@ -2,7 +2,7 @@
  * exim.h: the Exim dlfunc adapter's private declarations.
  *
  * Exim loads dkimkit_exim.so with dlopen() the first time a
- * ${dlfunc{...}{verify|result|sign}...} expansion names it and keeps it for
+ * ${dlfunc{...}{verify|result|sign|seal}...} expansion names it and keeps it for
  * the life of the process.  One dkk_ctx serves the whole process; it holds
  * the key source and the private keys.
  */
@@ -20,6 +20,7 @@
 int verify(uschar **yield, int argc, uschar *argv[]);
 int result(uschar **yield, int argc, uschar *argv[]);
 int sign(uschar **yield, int argc, uschar *argv[]);
+int seal(uschar **yield, int argc, uschar *argv[]);
 
 /* psign.c: sign with a signing policy, when a word is opendkim-conf=. */
 int sign_is_policy(int argc, uschar *argv[]);

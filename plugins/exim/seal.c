@@ -1,0 +1,255 @@
+/*
+ * seal.c: the seal dlfunc, for the transport of a forwarding relay.
+ *
+ *   ${dlfunc{SO}{seal}{key=FILE|pkcs11:URI}{domain=D}{selector=S}
+ *	{[authserv-id=ID]}{[zone=FILE]}{[dns=ADDR@PORT timeout=T ...]}}
+ *	the next ARC set (RFC 8617 5.1): "ARC-Seal: ...",
+ *	"ARC-Message-Signature: ..." and "ARC-Authentication-Results: ...",
+ *	for headers_add on the transport
+ *
+ * The message is verified here (its DKIM signatures and its ARC chain,
+ * with the key source words verify takes) and the core builds the set
+ * from those verdicts.  When the RFC says to add nothing (the latest seal
+ * already says cv=fail, 5.1 step 2; the chain has 50 sets, 4.2.1; or a
+ * header block over the core's limits, which cannot be verified) the
+ * result is the empty string and the main log says why: the message goes
+ * on as it is, as it would through a relay that does not seal.  A key
+ * that cannot be used, or any other failure, fails the expansion, so the
+ * delivery is deferred and retried: mail is never passed on with a set
+ * that could not be made.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exim.h"
+
+struct seal_args {
+	struct dks set;		/* zone=, dns=, ... and authserv-id= */
+	struct dkk_seal_opts so;
+	const char *keysrc;
+};
+
+/* The key source words, as verify spells them (settings.h). */
+static const struct seal_word {
+	const char *name;
+	enum dks_key key;
+	int bare;		/* a boolean: the bare word means yes */
+} seal_words[] = {
+	{ "zone", DKS_ZONE, 0 }, { "dns", DKS_DNS, 0 },
+	{ "trust-anchor", DKS_TRUST_ANCHOR, 0 },
+	{ "timeout", DKS_TIMEOUT, 0 },
+	{ "allow-weak", DKS_ALLOW_WEAK, 1 },
+	{ "authserv-id", DKS_AUTHSERV_ID, 0 },
+};
+
+/* key=, domain=, selector=, headers=: the seal's own words. */
+static int
+seal_own(struct seal_args *a, const char *w)
+{
+	if (strncmp(w, "key=", 4) == 0)
+		a->keysrc = w + 4;
+	else if (strncmp(w, "domain=", 7) == 0)
+		a->so.domain = w + 7;
+	else if (strncmp(w, "selector=", 9) == 0)
+		a->so.selector = w + 9;
+	else if (strncmp(w, "headers=", 8) == 0)
+		a->so.headers = w + 8;
+	else
+		return 0;
+	return 1;
+}
+
+static int
+seal_word(struct seal_args *a, const char *w)
+{
+	const char *eq = strchr(w, '=');
+	size_t i, n = eq != NULL ? (size_t)(eq - w) : strlen(w);
+
+	if (*w == '\0' || seal_own(a, w))
+		return 0;
+	for (i = 0; i < sizeof(seal_words) / sizeof(seal_words[0]); i++) {
+		const struct seal_word *sw = &seal_words[i];
+
+		if (strlen(sw->name) != n || strncmp(w, sw->name, n) != 0)
+			continue;
+		if (eq == NULL && !sw->bare)
+			break;
+		return dks_set(&a->set, sw->key, eq != NULL ? eq + 1 : "yes");
+	}
+	snprintf(a->set.err, sizeof(a->set.err), "unknown argument \"%s\" "
+	    "(key=, domain=, selector=, authserv-id=, headers=, zone=, dns=, "
+	    "trust-anchor=, timeout=, allow-weak)", w);
+	return -1;
+}
+
+/* As with verify, one argument may hold several words separated by
+ * white space, except a word whose value may hold some (a file name): it
+ * takes its whole argument.  A pkcs11: URI has none (RFC 7512 escapes
+ * them). */
+static int
+seal_arg(struct seal_args *a, const char *arg)
+{
+	static const char space[] = " \t\r\n";
+	char *copy, *w;
+	size_t n;
+
+	if (strncmp(arg, "zone=", 5) == 0 ||
+	    strncmp(arg, "trust-anchor=", 13) == 0 ||
+	    (strncmp(arg, "key=", 4) == 0 && strncmp(arg, "key=pkcs11:", 11)))
+		return seal_word(a, arg);
+	/* in Exim's store, freed with the message: the pointers are kept
+	 * until seal returns */
+	copy = CS string_sprintf("%s", arg);
+	for (w = copy + strspn(copy, space); *w != '\0';
+	    w += n + strspn(w + n, space)) {
+		n = strcspn(w, space);
+		if (w[n] != '\0')
+			w[n++] = '\0';
+		if (seal_word(a, w) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+seal_args(struct seal_args *a, int argc, uschar *argv[], uschar **yield)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	dks_init(&a->set, NULL);
+	for (i = 0; i < argc; i++)
+		if (seal_arg(a, CCS argv[i]) != 0)
+			return exim_fail(yield, "seal", a->set.err);
+	if (dks_check(&a->set) < 0)
+		return exim_fail(yield, "seal", a->set.err);
+	if (a->keysrc == NULL || *a->keysrc == '\0' ||
+	    a->so.domain == NULL || *a->so.domain == '\0' ||
+	    a->so.selector == NULL || *a->so.selector == '\0')
+		return exim_fail(yield, "seal", "key=, domain= and selector= "
+		    "are required and must not be empty");
+	a->so.authserv_id = a->set.val[DKS_AUTHSERV_ID];
+	if (a->so.authserv_id == NULL)
+		a->so.authserv_id = CCS expand_string(US"$primary_hostname");
+	if (a->so.authserv_id == NULL || *a->so.authserv_id == '\0')
+		return exim_fail(yield, "seal", "no authserv-id");
+	return OK;
+}
+
+static int
+seal_update(void *v, const void *data, size_t len)
+{
+	return dkk_verifier_update(v, data, len);
+}
+
+/* Whether Exim changed a field it passes on (a rewrite rule: the old copy
+ * is marked '*'): then the verdicts are those of the message as it came
+ * in, and the ARC-Message-Signature signs it as it goes out. */
+static int
+seal_rewritten(void)
+{
+	const header_line *h;
+
+	for (h = header_list; h != NULL; h = h->next)
+		if (h->type == '*')
+			return 1;
+	return 0;
+}
+
+/* A verifier (ARC on) of the message, as received or as it goes out. */
+static int
+seal_verify(dkk_ctx *ctx, int received, dkk_verifier **vp, uschar **yield)
+{
+	const struct dkk_verify_opts vo = { .arc = 1 };
+	int rc;
+
+	*vp = NULL;
+	if ((rc = dkk_verifier_new(ctx, &vo, vp)) != DKK_OK)
+		return exim_fail(yield, "seal", dkk_strerror(rc));
+	if ((rc = spool_feed(seal_update, *vp, received, yield)) != OK)
+		return rc;
+	/* DNS trouble is a temperror verdict, recorded in the set */
+	if ((rc = dkk_verifier_wait(*vp)) != DKK_OK)
+		return exim_fail(yield, "seal", dkk_strerror(rc));
+	return OK;
+}
+
+/* Why nothing is added: the chain's state, or the header's size. */
+static const char *
+seal_why_not(const dkk_verifier *v)
+{
+	struct dkk_arc_result r;
+
+	if (dkk_verifier_arc(v, &r) != DKK_OK)
+		return "the chain could not be read";
+	return r.instances >= 50 ? "the chain has 50 sets (RFC 8617 4.2.1)" :
+	    "the chain already failed (cv=fail, RFC 8617 5.1)";
+}
+
+static int
+seal_run(dkk_verifier *v, const struct seal_args *a, uschar **yield)
+{
+	struct dkk_arc_result r;
+	char *fields = NULL;
+	int rc;
+
+	rc = dkk_verifier_seal(v, &a->so, DKK_FIELD_LF, &fields);
+	if (rc == DKK_ELIMIT) {
+		const char *why = "";
+
+		(void)dkk_verifier_reason(v, &why);
+		log_write(0, LOG_MAIN, "dkimkit: seal: not sealed: the header "
+		    "is over a limit: %s", why);
+		*yield = US"";
+		return OK;
+	}
+	if (rc != DKK_OK)
+		return exim_fail(yield, "seal", CCS string_sprintf("d=%s s=%s: "
+		    "%s", a->so.domain, a->so.selector, dkk_strerror(rc)));
+	if (fields == NULL) {
+		log_write(0, LOG_MAIN, "dkimkit: seal: not sealed: %s",
+		    seal_why_not(a->so.received != NULL ? a->so.received : v));
+		*yield = US"";
+		return OK;
+	}
+	if (dkk_verifier_arc(a->so.received != NULL ? a->so.received : v,
+	    &r) == DKK_OK)
+		log_write(0, LOG_MAIN, "dkimkit: sealed i=%u cv=%s d=%s s=%s",
+		    r.instances + 1, r.instances == 0 ? "none" :
+		    dkk_arc_name(r.result), a->so.domain, a->so.selector);
+	*yield = string_sprintf("%s", fields);
+	free(fields);
+	return OK;
+}
+
+int
+seal(uschar **yield, int argc, uschar *argv[])
+{
+	struct seal_args a;
+	dkk_verifier *v = NULL, *rv = NULL;
+	dkk_ctx *ctx;
+	int rc;
+
+	if ((rc = seal_args(&a, argc, argv, yield)) != OK)
+		return rc;
+	if (message_id == NULL || *message_id == '\0')
+		return exim_fail(yield, "seal", "no message (use it on a "
+		    "transport)");
+	if ((ctx = ctx_get(yield)) == NULL)
+		return FAIL;
+	if ((rc = ctx_source(&a.set, yield)) != OK)
+		return rc;
+	if ((a.so.key = ctx_key(a.keysrc, yield)) == NULL)
+		return FAIL;
+	if (seal_rewritten() &&
+	    (rc = seal_verify(ctx, 1, &rv, yield)) != OK)
+		goto out;
+	a.so.received = rv;
+	if ((rc = seal_verify(ctx, 0, &v, yield)) == OK)
+		rc = seal_run(v, &a, yield);
+out:
+	dkk_verifier_free(v);
+	dkk_verifier_free(rv);
+	return rc;
+}
