@@ -34,7 +34,8 @@
 enum filter_mode {
 	MODE_SIGN,
 	MODE_VERIFY,
-	MODE_SV		/* -m sv: sign what the policy signs, verify the rest */
+	MODE_SV,	/* -m sv: sign what the policy signs, verify the rest */
+	MODE_SEAL	/* -m seal: verify, then add the next ARC set */
 };
 
 /* The signing policy of -C, shared by the messages that started with it:

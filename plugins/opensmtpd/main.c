@@ -60,8 +60,14 @@ usage(void)
 	    "       %s -m verify [-AeWx] [-r] [-p | -R] [-E] [-S sealers]\n"
 	    "           [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
+	    "           [-M size]\n"
+	    "       %s -m seal -d domain -s selector -k keyfile [-a algorithm]\n"
+	    "           [-h headers] [-P pinfile] [-AeW] [-p | -R] [-S sealers]\n"
+	    "           [-i authserv-id] [-D addr[@port]]\n"
+	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
 	    "           [-M size]\n",
-	    FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME);
+	    FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME,
+	    FILTER_NAME);
 	exit(1);
 }
 
@@ -208,8 +214,10 @@ main_options(int argc, char **argv)
 				conf.mode = MODE_VERIFY;
 			else if (strcmp(optarg, "sv") == 0)
 				conf.mode = MODE_SV;
+			else if (strcmp(optarg, "seal") == 0)
+				conf.mode = MODE_SEAL;
 			else
-				fatalx(optarg, "-m is sign, verify or sv");
+				fatalx(optarg, "-m is sign, verify, sv or seal");
 			break;
 		case 'p':
 			main_set_word(DKS_DMARC, "yes");
@@ -264,6 +272,13 @@ main_options(int argc, char **argv)
 	    conf.vopts.arc || conf.vopts.explain))
 		fatalx("-m sign", "-p, -R, -E, -x, -S and -e are for "
 		    "verifying (-m verify, -m sv)");
+	if (conf.mode == MODE_SEAL && (conf.enforce || conf.reject))
+		fatalx("-m seal", "-E and -r refuse mail: a relay that seals "
+		    "passes it on (refuse it at the MX, -m verify)");
+	/* -m seal: the chain is always validated; its result is the cv=
+	 * of the new seal */
+	if (conf.mode == MODE_SEAL)
+		conf.vopts.arc = 1;
 	conf.authserv_id = main_set.val[DKS_AUTHSERV_ID];
 	conf.keydir = main_set.val[DKS_KEYDIR];
 	conf.policy_conf = main_set.val[DKS_OPENDKIM_CONF];
@@ -447,7 +462,7 @@ main_setup_policy(void)
 	    conf.keydir != NULL || conf.canon_given)
 		fatalx("-C", "excludes -d, -s, -k, -a, -K, -c and -h (the "
 		    "opendkim.conf gives them)");
-	if (conf.mode == MODE_VERIFY)
+	if (conf.mode == MODE_VERIFY || conf.mode == MODE_SEAL)
 		fatalx("-C", "signs: use -m sign or -m sv");
 	if (conf.mode == MODE_SIGN)
 		main_pin();
@@ -457,6 +472,27 @@ main_setup_policy(void)
 		fprintf(stderr, "%s: %s\n", FILTER_NAME, err);
 		exit(1);
 	}
+}
+
+/* -m seal: one sealing key, its domain and selector; the key source
+ * (with -P) for verifying.  The AMS is always relaxed/relaxed (RFC 8617
+ * 4.1.2 lets the sealer choose; dkimkit seal does the same). */
+static void
+main_setup_seal(void)
+{
+	if (conf.keydir != NULL)
+		fatalx("-m seal", "takes one -k, not -K");
+	if (conf.ndomains != 1 || conf.nselectors != 1 || conf.nkeys != 1)
+		fatalx("-m seal", "needs one -d, one -s and one -k (the "
+		    "sealing key)");
+	if (conf.opts.header_canon != DKK_CANON_RELAXED ||
+	    conf.opts.body_canon != DKK_CANON_RELAXED)
+		fatalx("-m seal", "-c is for signing (the ARC-Message-"
+		    "Signature is relaxed/relaxed)");
+	if (dks_apply(&main_set, conf.ctx) < 0)
+		main_settings_fail();
+	main_selectors();
+	main_keys();
 }
 
 static void
@@ -471,6 +507,10 @@ main_setup(int argc, char **argv)
 	}
 	if (conf.mode == MODE_SV)
 		fatalx("-m sv", "needs -C (the policy says what to sign)");
+	if (conf.mode == MODE_SEAL) {
+		main_setup_seal();
+		return;
+	}
 	if (conf.mode == MODE_SIGN) {
 		main_pin();
 		if (conf.ndomains == 0)

@@ -31,7 +31,7 @@ message_begin(struct session *s)
 	s->failed = s->broken = s->discard = s->busy = 0;
 	s->toolong = 0;
 	s->state = ST_HEADER;
-	s->verify = conf.mode == MODE_VERIFY;
+	s->verify = conf.mode == MODE_VERIFY || conf.mode == MODE_SEAL;
 	policy_begin(s);
 	dmarc_commit_clear(s);
 	if (s->verify && dmarc_verifier(s) == -1)
@@ -88,11 +88,12 @@ message_fail(struct session *s, const char *why)
 		held = policy_take(s, &heldlen);
 	log_session(s, "message not processed (%s): %s", why,
 	    conf.tempfail || s->busy ? "tempfail at commit" :
+	    conf.mode == MODE_SEAL ? "passed on unsealed" :
 	    s->verify ? "passed on with dkim=temperror" :
 	    "passed on unsigned");
 	s->failed = 1;
 	s->pass = 1;
-	if (s->verify)
+	if (s->verify && conf.mode != MODE_SEAL)
 		message_unverified(s, why);
 	if (spool_emit(&s->spool, s) == -1) {
 		log_session(s, "held lines lost: tempfail at commit");
@@ -148,7 +149,7 @@ message_end(struct session *s)
 
 	if (s->pending)
 		policy_settle(s);	/* a message without a body */
-	if (s->verify)
+	if (s->verify && conf.mode != MODE_SEAL)
 		arstrip_end(s);		/* a field last in the header block */
 	if (s->pass) {
 		out_dataline(s, ".", 1);
@@ -239,10 +240,16 @@ message_line(struct session *s, uint64_t token, const char *line,
 void
 message_process(struct session *s, const char *line, size_t len)
 {
-	if (s->verify && s->state == ST_HEADER)
+	/* -m seal: a relay passes the message on as it came (the new
+	 * ARC-Message-Signature signs it so), no field removed */
+	if (s->verify && s->state == ST_HEADER && conf.mode != MODE_SEAL)
 		arstrip_line(s, line, len);
-	else
+	else {
 		message_put(s, line, len);
+		if (conf.mode == MODE_SEAL && s->state == ST_HEADER &&
+		    len == 0)
+			s->state = ST_BODY;
+	}
 	if (!s->pass)
 		message_feed(s, line, len);
 	else if (len == 0)

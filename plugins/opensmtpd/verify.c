@@ -94,8 +94,56 @@ verify_authserv_id(void)
 	return conf.authserv_id ? conf.authserv_id : "localhost";
 }
 
-/* 0 with the Authentication-Results field in *top, 1 while DNS answers
- * are outstanding, -1 on failure. */
+/* -m seal: why a message goes on without a new set. */
+static void
+verify_not_sealed(struct session *s, const char *why)
+{
+	log_session(s, "arc: not sealed: %s", why);
+}
+
+/* -m seal: the next ARC set (RFC 8617 5.1) from the verdicts just found,
+ * in *top; NULL when the RFC says to add nothing (logged).  0, or -1 when
+ * the set cannot be made. */
+static int
+verify_seal(struct session *s, char **top)
+{
+	const struct dkk_seal_opts so = {
+		.key = conf.keys[0].key,
+		.domain = conf.domains[0],
+		.selector = conf.keys[0].selector,
+		.authserv_id = verify_authserv_id(),
+		.headers = conf.opts.headers,
+		.received = NULL
+	};
+	struct dkk_arc_result r;
+	int rc;
+
+	*top = NULL;
+	if ((rc = dkk_verifier_seal(s->verifier, &so, DKK_FIELD_LF, top)) ==
+	    DKK_ELIMIT) {
+		verify_not_sealed(s, "the header block is over a limit");
+		return 0;
+	}
+	if (rc != DKK_OK || dkk_verifier_arc(s->verifier, &r) != DKK_OK) {
+		log_session(s, "arc: sealing as d=%s s=%s: %s", so.domain,
+		    so.selector, dkk_strerror(rc));
+		free(*top);
+		*top = NULL;
+		return -1;
+	}
+	if (*top == NULL)
+		verify_not_sealed(s, r.instances >= 50 ? "the chain has 50 "
+		    "sets (RFC 8617 4.2.1)" : "the chain already failed "
+		    "(cv=fail, RFC 8617 5.1)");
+	else
+		log_session(s, "arc: sealed i=%u cv=%s d=%s s=%s",
+		    r.instances + 1, r.instances == 0 ? "none" :
+		    dkk_arc_name(r.result), so.domain, so.selector);
+	return 0;
+}
+
+/* 0 with the Authentication-Results field (-m seal: the ARC set, or
+ * NULL) in *top, 1 while DNS answers are outstanding, -1 on failure. */
 int
 verify_end(struct session *s, char **top)
 {
@@ -117,6 +165,8 @@ verify_end(struct session *s, char **top)
 		s->discard = dkk_verifier_adsp(s->verifier, NULL) ==
 		    DKK_ADSP_DISCARD;
 	verify_log(s);
+	if (conf.mode == MODE_SEAL)
+		return verify_seal(s, top);
 	if (dkk_verifier_ar(s->verifier, verify_authserv_id(), DKK_FIELD_LF,
 	    top) != DKK_OK)
 		return -1;
