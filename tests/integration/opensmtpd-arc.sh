@@ -3,16 +3,27 @@
 # and sealed gets one ARC set (dkimkit verify --arc: pass, 1 instance);
 # sealed again by a second relay, two; a chain whose latest seal says
 # cv=fail goes on unchanged, logged; bad start-up options are refused.
-# Keys come from a zone file (-z): no resolver needed.
+# Then the real smtpd 6.8.0p2 (tests/lib/smtpd.sh) with the filter on
+# its listener, fed by swaks: the delivered message passes ARC.  Keys
+# come from a zone file (-z): no resolver needed.
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/json.sh"
+. "$TOP_SRCDIR/tests/lib/ports.sh"
+. "$TOP_SRCDIR/tests/lib/smtpd.sh" || bail_out "cannot read tests/lib/smtpd.sh"
+. "$TOP_SRCDIR/tests/lib/install.sh"
+. "$TOP_SRCDIR/tests/lib/mail.sh"
 tmpdir
 cd "$TMPD" || bail_out "no temp dir"
+chmod 755 "$TMPD"
 PY="${PYTHON:-/usr/bin/python3}"
 TOOL="$TOP_SRCDIR/tests/integration/opensmtpd-tool.py"
 FILTER="${FILTER_DKIMKIT:-$TOP_BUILDDIR/plugins/opensmtpd/filter-dkimkit}"
 [ -x "$FILTER" ] || bail_out "$FILTER is not built"
+install_for_servers "$TMPD/lib" "$FILTER" "$TOOL" ||
+    bail_out "cannot install the filter in $TMPD/lib"
+FILTER="$TMPD/lib/filter-dkimkit"
+TOOL="$TMPD/lib/opensmtpd-tool.py"
 
 "$DKIMKIT" keygen --algorithm rsa --bits 1024 --domain good.test \
     --selector sel --out good.pem > zone || bail_out "keygen good.test"
@@ -20,6 +31,7 @@ FILTER="${FILTER_DKIMKIT:-$TOP_BUILDDIR/plugins/opensmtpd/filter-dkimkit}"
     --selector arc --out fwd.pem >> zone || bail_out "keygen fwd.test"
 "$DKIMKIT" keygen --algorithm rsa --bits 2048 --domain hop.test \
     --selector arc --out hop.pem >> zone || bail_out "keygen hop.test"
+chmod 644 ./*.pem zone
 
 HS='config|smtpd-version|6.8.0p2
 config|smtp-session-timeout|300
@@ -115,5 +127,49 @@ ok_if "-m seal -E: refused at start" $? "$(cat refused.out)"
 refused "fwd.missing" -m seal -d fwd.test -s arc -k fwd.missing -z zone
 ok_if "-m seal with a key that cannot be read: refused at start" $? \
     "$(cat refused.out)"
+
+# ---------------------------------------------------------------------
+# The real smtpd.
+SMTPD_DIR="$TMPD/smtpd"
+if [ "$(id -u)" -ne 0 ]; then
+	skip "real smtpd" "needs root (mount namespaces, users for smtpd)"
+	done_testing
+	exit 0
+fi
+if ! need swaks unshare; then
+	done_testing
+	exit 0
+fi
+mkdir -p "$SMTPD_DIR"
+if ! smtpd_unpack "$SMTPD_DIR" "${OPENSMTPD_DEB_DIR:-$TOP_SRCDIR/build/debs}"
+then
+	skip "real smtpd" "cannot get the opensmtpd package (apt-get download)"
+	done_testing
+	exit 0
+fi
+mkdir md && chown nobody md
+PS=$(free_port)
+cat > seal.conf <<EOF
+filter "arcseal" proc-exec "$FILTER -m seal -d fwd.test -s arc -k $TMPD/fwd.pem -i fwd.test -z $TMPD/zone"
+listen on 127.0.0.1 port $PS filter "arcseal"
+action "local" maildir "$TMPD/md" user nobody
+match from any for any action "local"
+EOF
+if ! smtpd_run "$SMTPD_DIR" "$TMPD/seal.conf" "$PS" seal.log; then
+	not_ok "real smtpd: start" "$(cat seal.log)"
+	done_testing
+	exit 0
+fi
+swaks_send "$PS" good.eml send.out --from alice@good.test \
+    --to nobody@example.net --helo client.good.test --timeout 60
+if f=$(maildir_wait md '^Subject: relayed$'); then
+	got=$(arc "$f")
+	[ "$got" = "pass 1" ] && grep -q '^ARC-Seal: i=1;' "$f"
+	ok_if "smtpd with -m seal: delivered sealed, arc pass with 1 instance" \
+	    $? "got '$got'" "$(head -n 12 "$f")"
+else
+	not_ok "smtpd with -m seal: delivered" "$(tail -n 8 send.out)" \
+	    "$(tail -n 8 seal.log)"
+fi
 
 done_testing
