@@ -3,7 +3,8 @@
 # whose smtp transports seal (${dlfunc{...}{seal}...}) in front of an MX
 # that delivers to a maildir.  Mail relayed once carries one ARC set,
 # mail relayed twice two, and dkimkit verify --arc says pass for both; a
-# chain whose latest seal says cv=fail gets nothing (logged), and a
+# chain whose latest seal says cv=fail gets nothing (logged), a relay
+# that rewrites From records the verdicts of the message as it came, and a
 # missing sealing key defers the delivery without losing the message.
 # Needs root (exim4 -C), exim4-daemon-heavy, swaks.
 set -u
@@ -83,11 +84,11 @@ explain()
 qrun() { "${EXIM_ENV[@]}" "$EXIM" -C "$1/exim.conf" -qff > "$1/qff.out" 2>&1; }
 queued() { "${EXIM_ENV[@]}" "$EXIM" -C "$1/exim.conf" -bpc; }
 
-# relay DIR NEXT_PORT KEY DOMAIN ID: a relay that sends everything to
-# 127.0.0.1:NEXT_PORT through an smtp transport that seals.
+# relay DIR NEXT_PORT KEY DOMAIN ID [REWRITE]: a relay that sends
+# everything to 127.0.0.1:NEXT_PORT through an smtp transport that seals.
 relay()
 {
-	exim_conf "$1" "" "" "queue_only = true" "" "relay:
+	exim_conf "$1" "" "" "queue_only = true" "${6:-}" "relay:
   driver = manualroute
   route_list = * 127.0.0.1
   self = send
@@ -196,5 +197,29 @@ delivered "$MX" 4 && [ "$(queued "$R2")" = 0 ] &&
     [ "$(arc "$(newest "$MX")")" = "pass 1" ]
 ok_if "key restored: the retry is sealed and delivered" $? \
     "$(cat "$R2/qff.out")" || explain "$R2"
+
+# --- 5. a relay that rewrites From ------------------------------------
+# The verdicts are those of the message as it came (dkim=pass in the
+# AAR), the ARC-Message-Signature covers the From that goes out.
+R3="$TMPD/rewrite"
+relay "$R3" "$MXP" "$TMPD/fwd.pem" fwd.test fwd.test \
+    "alice@example.test alice@forwarded.test Fh"
+exim_start "$R3" || bail_out "exim (rewriting relay) did not start"
+send "$EXIM_PORT" good.eml
+qrun "$R3"
+if delivered "$MX" 5; then
+	f=$(newest "$MX")
+	got=$(arc "$f")
+	grep -q '^From: .*alice@forwarded.test' "$f" && [ "$got" = "pass 1" ] &&
+	    sed -n '/^ARC-Authentication-Results/,/^[^ \t]/p' "$f" |
+	    grep -q 'dkim=pass'
+	ok_if "From rewritten by the relay: AAR dkim=pass, arc pass" $? \
+	    "got '$got'" "$(head -n 14 "$f")" || explain "$R3"
+	"$DKIMKIT" verify --zone keys.zone "$f" | grep -q 'signature 1: fail'
+	ok_if "... while the author's signature now fails" $?
+else
+	not_ok "rewriting relay: delivered" "$(cat "$R3/qff.out")"
+	explain "$R3" "$MX"
+fi
 
 done_testing
