@@ -56,12 +56,12 @@ ctx_get(uschar **yield)
  * at start-up); later calls with other settings get the first ones.  A
  * failure leaves the source unset, so the next message tries again. */
 int
-ctx_source(struct dks *settings, uschar **yield)
+ctx_source(struct dks *settings, const char *what, uschar **yield)
 {
 	if (ctx_have_source)
 		return OK;
 	if (dks_apply(settings, ctx_ctx) < 0)
-		return exim_fail(yield, "verify", settings->err);
+		return exim_fail(yield, what, settings->err);
 	ctx_have_source = 1;
 	return OK;
 }

@@ -28,7 +28,7 @@ int sign_policy(uschar **yield, int argc, uschar *argv[]);
 
 /* ctx.c: the process-wide context. */
 dkk_ctx *ctx_get(uschar **yield);
-int ctx_source(struct dks *settings, uschar **yield);
+int ctx_source(struct dks *settings, const char *what, uschar **yield);
 const dkk_key *ctx_key(const char *path, uschar **yield);
 const dkk_key *ctx_keydir(const char *dir, const char *domain,
     const char **selector, uschar **yield);

@@ -238,7 +238,7 @@ seal(uschar **yield, int argc, uschar *argv[])
 		    "transport)");
 	if ((ctx = ctx_get(yield)) == NULL)
 		return FAIL;
-	if ((rc = ctx_source(&a.set, yield)) != OK)
+	if ((rc = ctx_source(&a.set, "seal", yield)) != OK)
 		return rc;
 	if ((a.so.key = ctx_key(a.keysrc, yield)) == NULL)
 		return FAIL;

@@ -433,7 +433,7 @@ verify(uschar **yield, int argc, uschar *argv[])
 		    "no message (use it in acl_smtp_data)");
 	if ((ctx = ctx_get(yield)) == NULL)
 		return FAIL;
-	if ((rc = ctx_source(&o.set, yield)) != OK ||
+	if ((rc = ctx_source(&o.set, "verify", yield)) != OK ||
 	    (rc = verify_spf(ctx, &o, yield)) != OK) {
 		free(o.spf_domain);
 		return rc;
