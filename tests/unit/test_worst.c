@@ -257,6 +257,35 @@ worst_long_values(void)
  * prefix tells them apart), and a value cut to fit keeps its closing
  * quote, so the field still parses (an RSA-2048 b= is 344 characters,
  * quoted for its '/', '+' and '=', more than a value may be). */
+/* How many results carry a header.b that is a non-empty prefix of the
+ * b= value in the field sm starts with (folding taken out). */
+static int
+b_prefixes(const dkk_ar *ar, const char *sm)
+{
+	const char *b = strstr(sm, "; b=");
+	char full[1024];
+	size_t i, k, n = 0;
+	int count = 0;
+
+	if (b == NULL)
+		return -1;
+	for (b += 4; *b != '\0' && *b != ';' && n < sizeof(full) - 1; b++)
+		if (*b != ' ' && *b != '\t' && *b != '\r' && *b != '\n')
+			full[n++] = *b;
+	full[n] = '\0';
+	for (i = 0; i < ar->nresults; i++)
+		for (k = 0; k < ar->results[i].nprops; k++) {
+			const struct dkk_ar_prop *p = &ar->results[i].props[k];
+
+			if (strcmp(p->ptype, "header") == 0 &&
+			    strcmp(p->property, "b") == 0 &&
+			    *p->value != '\0' &&
+			    strncmp(full, p->value, strlen(p->value)) == 0)
+				count++;
+		}
+	return count;
+}
+
 static void
 worst_identical_quoted_b(void)
 {
@@ -288,7 +317,9 @@ worst_identical_quoted_b(void)
 	    strlen(strchr(ar, ':') + 1), &parsed), DKK_OK);
 	CU_ASSERT(parsed->complete);
 	CU_ASSERT_EQUAL(parsed->nresults, 2);
-	CU_ASSERT_PTR_NOT_NULL(strstr(ar, "header.b=\""));
+	/* header.b of each reads back as a prefix of the signature's b=
+	 * (quoted or not: a cut value without "/" or "=" is a token) */
+	CU_ASSERT_EQUAL(b_prefixes(parsed, sm), 2);
 	dkk_ar_free(parsed);
 	free(ar);
 	dkk_verifier_free(v);
