@@ -156,7 +156,8 @@ seal(struct bench *b, const char *m)
 static void
 setup(struct bench *b)
 {
-	char dir[] = "/tmp/bench-arc.XXXXXX", path[64], *pem = NULL, *p = NULL;
+	const char *tmp = getenv("TMPDIR");
+	char dir[128], path[192], *pem = NULL, *p = NULL;
 	char *m, *f;
 	FILE *z;
 	int rc;
@@ -166,6 +167,8 @@ setup(struct bench *b)
 	    DKK_OK || (rc = dkk_key_public(b->key, &p)) != DKK_OK)
 		die("key", rc);
 	free(pem);
+	snprintf(dir, sizeof(dir), "%s/bench-arc.XXXXXX",
+	    tmp != NULL && strlen(tmp) < 80 ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL)
 		die(dir, DKK_EIO);
 	snprintf(path, sizeof(path), "%s/zone", dir);

@@ -202,7 +202,8 @@ counting_ctx(struct bench *b, const char *key)
 static void
 setup(struct bench *b)
 {
-	char dir[] = "/tmp/bench-dmarc.XXXXXX", path[64], *pem = NULL;
+	const char *tmp = getenv("TMPDIR");
+	char dir[128], path[192], *pem = NULL;
 	char *p = NULL, key[1024];
 	FILE *z;
 	int rc;
@@ -214,6 +215,8 @@ setup(struct bench *b)
 	free(pem);
 	snprintf(key, sizeof(key), "v=DKIM1; p=%s", p);
 	free(p);
+	snprintf(dir, sizeof(dir), "%s/bench-dmarc.XXXXXX",
+	    tmp != NULL && strlen(tmp) < 80 ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL)
 		die(dir, DKK_EIO);
 	snprintf(path, sizeof(path), "%s/zone", dir);

@@ -45,10 +45,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char dir[] = "/tmp/fuzz_arc.XXXXXX", path[64], zone[512], *p;
+	const char *tmp = getenv("TMPDIR");
+	char dir[128], path[192], zone[512], *p;
 
 	(void)argc;
 	(void)argv;
+	snprintf(dir, sizeof(dir), "%s/fuzz_arc.XXXXXX",
+	    tmp != NULL && strlen(tmp) < 80 ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL || dkk_ctx_new(&ctx) != DKK_OK)
 		abort();
 	snprintf(path, sizeof(path), "%s/key", dir);

@@ -211,18 +211,16 @@ dmarc_org_domain_rules(void)
 static void
 dmarc_psl_org_domain(void)
 {
-	char path[] = "/tmp/dkk-psl-XXXXXX";
+	static const char list[] = "// comment\ncom\nuk\nco.uk\n*.ck\n"
+	    "!www.ck\n";
+	struct unit_tmp t;
 	struct psl *psl = NULL;
 	struct buf why;
-	FILE *f;
-	int fd = mkstemp(path);
 
-	CU_ASSERT_FATAL(fd >= 0);
-	f = fdopen(fd, "w");
-	fputs("// comment\ncom\nuk\nco.uk\n*.ck\n!www.ck\n", f);
-	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(unit_tmp_write(&t, "psl.dat", list,
+	    strlen(list)), 0);
 	buf_init(&why);
-	CU_ASSERT_EQUAL_FATAL(psl_load(path, &psl, &why), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(psl_load(t.path, &psl, &why), DKK_OK);
 	CU_ASSERT_STRING_EQUAL(psl_org_domain(psl, "a.b.example.com"),
 	    "example.com");
 	CU_ASSERT_STRING_EQUAL(psl_org_domain(psl, "mail.Example.CO.UK"),
@@ -233,8 +231,8 @@ dmarc_psl_org_domain(void)
 	    "example.test");	/* the implicit "*" rule */
 	CU_ASSERT_STRING_EQUAL(psl_org_domain(psl, "co.uk"), "co.uk");
 	psl_free(psl);
-	unlink(path);
-	CU_ASSERT_EQUAL(psl_load(path, &psl, &why), DKK_EIO);
+	unit_tmp_remove(&t);
+	CU_ASSERT_EQUAL(psl_load(t.path, &psl, &why), DKK_EIO);
 	buf_clear(&why);
 }
 
