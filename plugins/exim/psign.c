@@ -84,12 +84,8 @@ psign_args(struct psign_args *a, int argc, uschar *argv[], uschar **yield)
 		if (psign_word(a, CCS argv[i], &s) != 0)
 			return exim_fail(yield, "sign", s.err);
 	a->conf = s.val[DKS_OPENDKIM_CONF];
-	/* OpenDKIM takes a connection without an address (a local
-	 * submission: libmilter's unknown family) for 127.0.0.1, so it is
-	 * in the default InternalHosts; dkimkit policy test and dkimkit
-	 * sign assume the same without --client-ip. */
-	if (a->c.ip == NULL)
-		a->c.ip = "127.0.0.1";
+	/* No client-ip (a local submission) stays NULL: the core takes it
+	 * for 127.0.0.1, as OpenDKIM does. */
 	return OK;
 }
 
