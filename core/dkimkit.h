@@ -782,6 +782,17 @@ typedef struct dkk_ar {
  * dkk_ar_free(). */
 DKK_EXPORT int dkk_ar_parse(const char *value, size_t len, dkk_ar **out)
     DKK_WUR;
+
+/* The SPF facts an Authentication-Results field records (RFC 8601
+ * 2.7.2), for a host that cannot check SPF itself: its first spf entry
+ * with a result; the identity smtp.mailfrom, else smtp.helo (facts->domain
+ * points into ar, NULL without either); the result word read as RFC
+ * 7208's ("hardfail", RFC 5451's name for fail, as fail).  *word (if not
+ * NULL) gets the result as written, NULL without an spf entry.  1 when
+ * the word is one of RFC 7208's results, else 0 and facts->result is
+ * none: no SPF result for DMARC. */
+DKK_EXPORT int dkk_ar_spf(const dkk_ar *ar, struct dkk_spf_facts *facts,
+    const char **word);
 DKK_EXPORT void dkk_ar_free(dkk_ar *ar);
 
 /* 1 when the field value claims authserv_id (compared without regard to

@@ -14,6 +14,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mail.h"
 
@@ -337,6 +338,58 @@ dkk_ar_parse(const char *value, size_t len, dkk_ar **out)
 	}
 	*out = ar;
 	return DKK_OK;
+}
+
+/* A result word as RFC 7208's result, or -1. */
+static int
+spf_word(const char *word)
+{
+	int i;
+
+	if (strcasecmp(word, "hardfail") == 0)
+		return DKK_SPF_FAIL;
+	for (i = DKK_SPF_NONE; i <= DKK_SPF_PERMERROR; i++)
+		if (strcasecmp(word, dkk_spf_result_name(
+		    (enum dkk_spf_result)i)) == 0)
+			return i;
+	return -1;
+}
+
+int
+dkk_ar_spf(const dkk_ar *ar, struct dkk_spf_facts *facts, const char **word)
+{
+	const struct dkk_ar_result *r = NULL;
+	const char *mailfrom = NULL, *helo = NULL;
+	size_t i;
+	int res;
+
+	memset(facts, 0, sizeof(*facts));
+	if (word != NULL)
+		*word = NULL;
+	for (i = 0; ar != NULL && i < ar->nresults && r == NULL; i++)
+		if (strcasecmp(ar->results[i].method, "spf") == 0 &&
+		    ar->results[i].result != NULL)
+			r = &ar->results[i];
+	if (r == NULL)
+		return 0;
+	if (word != NULL)
+		*word = r->result;
+	for (i = 0; i < r->nprops; i++) {
+		const struct dkk_ar_prop *p = &r->props[i];
+
+		if (strcasecmp(p->ptype, "smtp") != 0)
+			continue;
+		if (mailfrom == NULL && strcasecmp(p->property, "mailfrom") == 0)
+			mailfrom = p->value;
+		else if (helo == NULL && strcasecmp(p->property, "helo") == 0)
+			helo = p->value;
+	}
+	facts->scope = mailfrom != NULL ? DKK_SPF_MAILFROM : DKK_SPF_HELO;
+	facts->domain = mailfrom != NULL ? mailfrom : helo;
+	if ((res = spf_word(r->result)) < 0)
+		return 0;
+	facts->result = (enum dkk_spf_result)res;
+	return 1;
 }
 
 void

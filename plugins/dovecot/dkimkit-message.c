@@ -133,66 +133,20 @@ dkimkit_message_copy_more(struct dkimkit_msg *msg, pool_t pool,
 	return 0;
 }
 
-/* The result word of an spf entry (RFC 8601 2.7.2) as the core's enum;
- * FALSE for a word it does not know ("policy", or an extension), which
- * counts as no SPF result for DMARC.  "hardfail", the name RFC 5451
- * gave fail before RFC 7001 renamed it, reads as fail. */
-static bool
-dkimkit_spf_word(const char *word, enum dkk_spf_result *r)
-{
-	int i;
-
-	if (strcasecmp(word, "hardfail") == 0) {
-		*r = DKK_SPF_FAIL;
-		return TRUE;
-	}
-	for (i = DKK_SPF_NONE; i <= DKK_SPF_PERMERROR; i++) {
-		const char *name = dkk_spf_result_name((enum dkk_spf_result)i);
-
-		if (name != NULL && strcasecmp(word, name) == 0) {
-			*r = (enum dkk_spf_result)i;
-			return TRUE;
-		}
-	}
-	return FALSE;
-}
-
-/* The first spf entry of a trusted field: the word the spf test sees and
- * the facts DMARC aligns with (smtp.mailfrom, else smtp.helo).  Of a
- * field that did not parse to its end, what the parser read whole
- * counts: an entry without its result word does not, nor a property
- * without its value (the parser never keeps a value cut short). */
+/* The first spf entry of a trusted field, read by the core: the word
+ * the spf test sees (an unknown one as written, in lower case) and the
+ * facts DMARC aligns with. */
 static void
 dkimkit_spf_take(struct dkimkit_msg *msg, pool_t pool, const dkk_ar *ar,
     struct dkk_spf_facts *spf)
 {
-	const struct dkk_ar_result *r = NULL;
-	const char *mailfrom = NULL, *helo = NULL;
-	size_t i;
+	const char *word;
 
-	for (i = 0; i < ar->nresults && r == NULL; i++)
-		if (strcasecmp(ar->results[i].method, "spf") == 0 &&
-		    ar->results[i].result != NULL)
-			r = &ar->results[i];
-	if (r == NULL)
-		return;
-	if (dkimkit_spf_word(r->result, &spf->result))
+	if (dkk_ar_spf(ar, spf, &word))
 		msg->spf = dkk_spf_result_name(spf->result);
-	else
-		msg->spf = p_strdup(pool, t_str_lcase(r->result));
-	for (i = 0; i < r->nprops; i++) {
-		const struct dkk_ar_prop *p = &r->props[i];
-
-		if (p->property == NULL || p->value == NULL ||
-		    strcasecmp(p->ptype, "smtp") != 0)
-			continue;
-		if (mailfrom == NULL && strcasecmp(p->property, "mailfrom") == 0)
-			mailfrom = p->value;
-		else if (helo == NULL && strcasecmp(p->property, "helo") == 0)
-			helo = p->value;
-	}
-	spf->scope = mailfrom != NULL ? DKK_SPF_MAILFROM : DKK_SPF_HELO;
-	spf->domain = p_strdup(pool, mailfrom != NULL ? mailfrom : helo);
+	else if (word != NULL)
+		msg->spf = p_strdup(pool, t_str_lcase(word));
+	spf->domain = p_strdup(pool, spf->domain);
 }
 
 /* SPF from the topmost Authentication-Results field of the trusted

@@ -156,7 +156,56 @@ arparse_partial(void)
 	dkk_ar_free(NULL);
 }
 
+/* The SPF facts of a field: the first spf entry with a result, mailfrom
+ * before helo, "hardfail" as fail; an unknown word is no result. */
+static void
+arparse_spf_facts(void)
+{
+	static const struct {
+		const char *value;
+		int known;
+		enum dkk_spf_result result;
+		enum dkk_spf_scope scope;
+		const char *domain, *word;
+	} cases[] = {
+		{ "mx; spf=pass smtp.helo=h.example smtp.mailfrom=a@m.example",
+		    1, DKK_SPF_PASS, DKK_SPF_MAILFROM, "a@m.example", "pass" },
+		{ "mx; dkim=pass; SPF=HardFail smtp.helo=h.example", 1,
+		    DKK_SPF_FAIL, DKK_SPF_HELO, "h.example", "HardFail" },
+		{ "mx; spf=policy smtp.mailfrom=m.example; spf=pass", 0,
+		    DKK_SPF_NONE, DKK_SPF_MAILFROM, "m.example", "policy" },
+		{ "mx; spf=softfail", 1, DKK_SPF_SOFTFAIL, DKK_SPF_HELO, NULL,
+		    "softfail" },
+		{ "mx; dkim=pass", 0, DKK_SPF_NONE, DKK_SPF_MAILFROM, NULL,
+		    NULL },
+	};
+	struct dkk_spf_facts f;
+	const char *word;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dkk_ar *ar = parse(cases[i].value);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ar);
+		CU_ASSERT_EQUAL(dkk_ar_spf(ar, &f, &word), cases[i].known);
+		CU_ASSERT_EQUAL(f.result, cases[i].result);
+		CU_ASSERT_EQUAL(f.scope, cases[i].scope);
+		if (cases[i].domain == NULL) {
+			CU_ASSERT_PTR_NULL(f.domain);
+		} else {
+			CU_ASSERT_STRING_EQUAL(f.domain, cases[i].domain);
+		}
+		if (cases[i].word == NULL) {
+			CU_ASSERT_PTR_NULL(word);
+		} else {
+			CU_ASSERT_STRING_EQUAL(word, cases[i].word);
+		}
+		dkk_ar_free(ar);
+	}
+}
+
 static const struct unit_test arparse_tests[] = {
+	{ "arparse_spf_facts", arparse_spf_facts },
 	{ "arparse_rfc_examples", arparse_rfc_examples },
 	{ "arparse_reads_own_field", arparse_reads_own_field },
 	{ "arparse_claims_hidden_forms", arparse_claims_hidden_forms },
