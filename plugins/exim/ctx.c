@@ -31,6 +31,26 @@ static struct ctx_keyent *ctx_keys;
 static struct ctx_dirent *ctx_dirs;
 
 int
+exim_words(const char *arg, int (*fn)(void *obj, const char *word),
+    void *obj)
+{
+	static const char space[] = " \t\r\n";
+	char *copy = CS string_sprintf("%s", arg), *w;
+	size_t n;
+	int rc;
+
+	for (w = copy + strspn(copy, space); *w != '\0';
+	    w += n + strspn(w + n, space)) {
+		n = strcspn(w, space);
+		if (w[n] != '\0')
+			w[n++] = '\0';
+		if ((rc = fn(obj, w)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
 exim_fail(uschar **yield, const char *what, const char *why)
 {
 	log_write(0, LOG_MAIN, "dkimkit: %s: %s", what, why);

@@ -49,4 +49,10 @@ dkk_policy *policy_get(const char *conf, const char **why);
 /* Log a failure to the main log and make it the expansion's error. */
 int exim_fail(uschar **yield, const char *what, const char *why);
 
+/* Each word of a dlfunc argument (white space between), copied into
+ * Exim's store (freed with the message: the words stay until the
+ * function returns), to fn; the first non-zero result of fn, else 0. */
+int exim_words(const char *arg, int (*fn)(void *obj, const char *word),
+    void *obj);
+
 #endif /* DKIMKIT_EXIM_H */

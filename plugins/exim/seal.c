@@ -88,28 +88,19 @@ seal_word(struct seal_args *a, const char *w)
  * takes its whole argument.  A pkcs11: URI has none (RFC 7512 escapes
  * them). */
 static int
+seal_word_cb(void *a, const char *w)
+{
+	return seal_word(a, w);
+}
+
+static int
 seal_arg(struct seal_args *a, const char *arg)
 {
-	static const char space[] = " \t\r\n";
-	char *copy, *w;
-	size_t n;
-
 	if (strncmp(arg, "zone=", 5) == 0 ||
 	    strncmp(arg, "trust-anchor=", 13) == 0 ||
 	    (strncmp(arg, "key=", 4) == 0 && strncmp(arg, "key=pkcs11:", 11)))
 		return seal_word(a, arg);
-	/* in Exim's store, freed with the message: the pointers are kept
-	 * until seal returns */
-	copy = CS string_sprintf("%s", arg);
-	for (w = copy + strspn(copy, space); *w != '\0';
-	    w += n + strspn(w + n, space)) {
-		n = strcspn(w, space);
-		if (w[n] != '\0')
-			w[n++] = '\0';
-		if (seal_word(a, w) != 0)
-			return -1;
-	}
-	return 0;
+	return exim_words(arg, seal_word_cb, a);
 }
 
 static int

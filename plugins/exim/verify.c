@@ -153,26 +153,17 @@ verify_whole(const char *arg)
 }
 
 static int
+verify_word_cb(void *o, const char *w)
+{
+	return verify_opt(o, w);
+}
+
+static int
 verify_arg(struct verify_opts *o, const char *arg)
 {
-	static const char space[] = " \t\r\n";
-	char *copy, *w;
-	size_t n;
-
 	if (verify_whole(arg))
 		return verify_opt(o, arg);
-	/* in Exim's store, freed with the message: dks_set() keeps the
-	 * pointers, and the words are used until verify returns */
-	copy = CS string_sprintf("%s", arg);
-	for (w = copy + strspn(copy, space); *w != '\0';
-	    w += n + strspn(w + n, space)) {
-		n = strcspn(w, space);
-		if (w[n] != '\0')
-			w[n++] = '\0';
-		if (verify_opt(o, w) != 0)
-			return -1;
-	}
-	return 0;
+	return exim_words(arg, verify_word_cb, o);
 }
 
 static int
