@@ -128,14 +128,14 @@ if delivered "$MX" 1; then
 	got=$(arc "$f")
 	[ "$got" = "pass 1" ]
 	ok_if "one sealing relay (RSA): arc pass, 1 instance" $? \
-	    "got '$got'" || explain "$R2"
+	    "got '$got'"; tap_last_ok || explain "$R2"
 	grep -q '^ARC-Authentication-Results: i=1; hop.test;' "$f" &&
 	    grep -A3 '^ARC-Authentication-Results: i=1' "$f" |
 	    grep -q 'dkim=pass'
 	ok_if "the AAR names the relay's authserv-id and dkim=pass" $? \
 	    "$(grep -A3 '^ARC-Auth' "$f")"
 	grep -q 'dkimkit: sealed i=1 cv=none d=hop.test s=arc' "$R2/log/mainlog"
-	ok_if "the relay logs the seal" $? || explain "$R2"
+	ok_if "the relay logs the seal" $?; tap_last_ok || explain "$R2"
 else
 	not_ok "one sealing relay: delivered" "$(cat "$R2/qff.out")"
 	explain "$R2" "$MX"
@@ -154,7 +154,7 @@ if delivered "$MX" 2; then
 	got=$(arc "$f")
 	[ "$got" = "pass 2" ]
 	ok_if "two sealing relays (Ed25519, RSA): arc pass, 2 instances" $? \
-	    "got '$got'" || explain "$R1" "$R2"
+	    "got '$got'"; tap_last_ok || explain "$R1" "$R2"
 	seal2=$(grep '^ARC-Seal: i=2;' "$f")
 	case "$seal2" in
 	*" cv=pass;"*" d=hop.test;"*) true ;;
@@ -177,7 +177,7 @@ if delivered "$MX" 3; then
 	    grep -q 'dkimkit: seal: not sealed: the chain already failed' \
 	    "$R2/log/mainlog"
 	ok_if "cv=fail at the top: passed on without a new set, logged" $? \
-	    "ARC-Seal fields: $n" || explain "$R2"
+	    "ARC-Seal fields: $n"; tap_last_ok || explain "$R2"
 else
 	not_ok "cv=fail chain: delivered" "$(cat "$R2/qff.out")"
 	explain "$R2" "$MX"
@@ -190,13 +190,13 @@ qrun "$R2"
 [ "$(queued "$R2")" = 1 ] &&
     grep -q "defer.*dkimkit: .*hop.pem" "$R2/log/mainlog"
 ok_if "missing sealing key: delivery deferred, message queued" $? \
-    "queued $(queued "$R2")" || explain "$R2"
+    "queued $(queued "$R2")"; tap_last_ok || explain "$R2"
 mv hop.pem.away hop.pem
 qrun "$R2"
 delivered "$MX" 4 && [ "$(queued "$R2")" = 0 ] &&
     [ "$(arc "$(newest "$MX")")" = "pass 1" ]
 ok_if "key restored: the retry is sealed and delivered" $? \
-    "$(cat "$R2/qff.out")" || explain "$R2"
+    "$(cat "$R2/qff.out")"; tap_last_ok || explain "$R2"
 
 # --- 5. a relay that rewrites From ------------------------------------
 # The verdicts are those of the message as it came (dkim=pass in the
@@ -214,7 +214,7 @@ if delivered "$MX" 5; then
 	    sed -n '/^ARC-Authentication-Results/,/^[^ \t]/p' "$f" |
 	    grep -q 'dkim=pass'
 	ok_if "From rewritten by the relay: AAR dkim=pass, arc pass" $? \
-	    "got '$got'" "$(head -n 14 "$f")" || explain "$R3"
+	    "got '$got'" "$(head -n 14 "$f")"; tap_last_ok || explain "$R3"
 	"$DKIMKIT" verify --zone keys.zone "$f" | grep -q 'signature 1: fail'
 	ok_if "... while the author's signature now fails" $?
 else
