@@ -70,6 +70,8 @@ struct filter_conf {
 	int reject;			/* -r */
 	int tempfail;			/* -T */
 	int enforce;			/* -E: act on DMARC dispositions */
+	int forwarded;			/* -F: quarantine, not reject, what
+					 * an ARC chain that passes brought */
 	struct dkk_verify_opts vopts;	/* -A, -p, -R, -x, -S, -e */
 	const char *sealers;		/* -S: trusted ARC sealers */
 	size_t budget;			/* -M */

@@ -53,11 +53,11 @@ usage(void)
 	    "       %s -m sign -d domain [-d domain ...] -K keydir\n"
 	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
 	    "       %s -m sign -C opendkim.conf [-P pinfile] [-T] [-M size]\n"
-	    "       %s -m sv -C opendkim.conf [-AeWx] [-r] [-p | -R] [-E]\n"
+	    "       %s -m sv -C opendkim.conf [-AeWx] [-r] [-p | -R] [-E [-F]]\n"
 	    "           [-S sealers] [-i authserv-id]\n"
 	    "           [-D addr[@port]] [-t trust-anchor] [-z zonefile]\n"
 	    "           [-w timeout] [-P pinfile] [-T] [-M size]\n"
-	    "       %s -m verify [-AeWx] [-r] [-p | -R] [-E] [-S sealers]\n"
+	    "       %s -m verify [-AeWx] [-r] [-p | -R] [-E [-F]] [-S sealers]\n"
 	    "           [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
 	    "           [-M size]\n"
@@ -158,7 +158,7 @@ main_options(int argc, char **argv)
 	int ch;
 
 	dks_init(&main_set, main_spell);
-	while ((ch = getopt(argc, argv, "Aa:C:c:D:d:Eeh:i:K:k:M:m:P:pRrS:s:Tt:Ww:xz:"))
+	while ((ch = getopt(argc, argv, "Aa:C:c:D:d:EeFh:i:K:k:M:m:P:pRrS:s:Tt:Ww:xz:"))
 	    != -1) {
 		switch (ch) {
 		case 'A':
@@ -182,6 +182,10 @@ main_options(int argc, char **argv)
 			break;
 		case 'e':
 			main_set_word(DKS_EXPLAIN, "yes");
+			break;
+		case 'F':
+			conf.forwarded = 1;
+			main_set_word(DKS_ARC, "yes");
 			break;
 		case 'd':
 			if (conf.ndomains == FILTER_MAXDOMS)
@@ -268,6 +272,8 @@ main_options(int argc, char **argv)
 	conf.sealers = main_set.val[DKS_TRUSTED_SEALERS];
 	if (conf.enforce && !conf.vopts.dmarc)
 		fatalx("-E", "acts on DMARC verdicts: give -p (or -R)");
+	if (conf.forwarded && !conf.enforce)
+		fatalx("-F", "changes what -E does: give -E");
 	if (conf.mode == MODE_SIGN && (conf.vopts.dmarc ||
 	    conf.vopts.arc || conf.vopts.explain))
 		fatalx("-m sign", "-p, -R, -E, -x, -S and -e are for "

@@ -193,6 +193,43 @@ grep -q 'arc=pass: trusted sealer sealer.test sealed instance 1 (cv=none)' \
 ok_if "proto: -S: the log names the trusted sealer's instance" $? \
     "$(cat p-sealer.err)"
 
+# -F: forwarded mail (an ARC chain that passes, no trusted sealer) whose
+# DMARC disposition is reject is quarantined instead of refused.  The
+# forgery sealed by sealer.test: refused without -F, quarantined with it;
+# unsealed it is refused with -F too; with -S sealer.test a sealer that
+# recorded no pass changes nothing either.
+"$DKIMKIT" seal --key seal.pem --domain sealer.test --selector arc \
+    --authserv-id sealer.test --zone zone forged.eml | tr -d '\r' \
+    > forged-sealed.eml || bail_out "dkimkit seal (forged)"
+converse p-fwd-noF 198.51.100.7 boss@example.test forged-sealed.eml \
+    "${SLOW[@]}"
+commit_answer p-fwd-noF | grep -q '|reject|550 5.7.1 .*example.test'
+ok_if "proto: sealed by an untrusted sealer, without -F: 550" $? \
+    "$(commit_answer p-fwd-noF)" "$(cat p-fwd-noF.err)"
+converse p-fwd 198.51.100.7 boss@example.test forged-sealed.eml \
+    "${SLOW[@]}" -F
+commit_answer p-fwd | grep -q '|proceed$' &&
+    head -n 1 p-fwd.got | grep -qx 'X-Dkimkit-Quarantine: dmarc example.test' &&
+    sed -n 2p p-fwd.got | grep -qx 'X-Spam: Yes' &&
+    top_ar p-fwd.got | grep -q 'dmarc=fail' &&
+    top_ar p-fwd.got | grep -q 'arc=pass'
+ok_if "proto: -F, arc=pass: proceed, quarantine fields, dmarc=fail kept" $? \
+    "$(head -n 4 p-fwd.got)" "$(commit_answer p-fwd)"
+grep -q 'DMARC reject lowered to quarantine (-F): forwarded mail, arc=pass (latest sealer sealer.test, i=1), no trusted sealer vouched for it' \
+    p-fwd.err
+ok_if "proto: -F: the log says why and names the sealer" $? \
+    "$(cat p-fwd.err)"
+converse p-fwd-plain 198.51.100.7 boss@example.test forged.eml \
+    "${SLOW[@]}" -F
+commit_answer p-fwd-plain | grep -q '|reject|550 5.7.1 .*example.test'
+ok_if "proto: -F, no ARC chain: still 550" $? \
+    "$(commit_answer p-fwd-plain)" "$(cat p-fwd-plain.err)"
+converse p-fwd-S 198.51.100.7 boss@example.test forged-sealed.eml \
+    "${SLOW[@]}" -S sealer.test
+commit_answer p-fwd-S | grep -q '|reject|550 5.7.1 .*example.test'
+ok_if "proto: -S, the sealer recorded no pass (dkim=none): still 550" $? \
+    "$(commit_answer p-fwd-S)" "$(cat p-fwd-S.err)"
+
 # -e: a body changed after signing is named in the log line.
 sed 's/^hello$/hello, changed/' good.eml > changed.eml
 converse p-explain 127.0.0.1 alice@good.test changed.eml "${SLOW[@]}" -e
@@ -242,6 +279,9 @@ ok_if "options: -p with -m sign is refused" $? "$(cat opt.err)"
 "$FILTER" -m verify -E 2> opt.err
 [ $? -ne 0 ] && grep -q -- '-E.*-p' opt.err
 ok_if "options: -E without -p is refused" $? "$(cat opt.err)"
+"$FILTER" -m verify -p -F 2> opt.err
+[ $? -ne 0 ] && grep -q -- '-F.*-E' opt.err
+ok_if "options: -F without -E is refused" $? "$(cat opt.err)"
 "$FILTER" -m verify -S 'bad domain!' 2> opt.err
 [ $? -ne 0 ] && grep -q -- '^filter-dkimkit: -S: ' opt.err
 ok_if "options: -S checks its domains (the shared words)" $? "$(cat opt.err)"
