@@ -2,10 +2,12 @@
  * seal.c: the seal dlfunc, for the transport of a forwarding relay.
  *
  *   ${dlfunc{SO}{seal}{key=FILE|pkcs11:URI}{domain=D}{selector=S}
- *	{[authserv-id=ID]}{[zone=FILE]}{[dns=ADDR@PORT timeout=T ...]}}
+ *	{[authserv-id=ID]}{[zone=FILE]}{[dns=ADDR@PORT timeout=T ...]}
+ *	{[at-start]}}
  *	the next ARC set (RFC 8617 5.1): "ARC-Seal: ...",
  *	"ARC-Message-Signature: ..." and "ARC-Authentication-Results: ...",
- *	for headers_add on the transport
+ *	for headers_add on the transport; with at-start, for add_header in
+ *	the DATA ACL, each field marked to go on top of the header
  *
  * The message is verified here (its DKIM signatures and its ARC chain,
  * with the key source words verify takes) and the core builds the set
@@ -28,6 +30,7 @@ struct seal_args {
 	struct dks set;		/* zone=, dns=, ... and authserv-id= */
 	struct dkk_seal_opts so;
 	const char *keysrc;
+	int at_start;		/* the set for add_header, on top */
 };
 
 /* The key source words, as verify spells them (settings.h). */
@@ -55,6 +58,8 @@ seal_own(struct seal_args *a, const char *w)
 		a->so.selector = w + 9;
 	else if (strncmp(w, "headers=", 8) == 0)
 		a->so.headers = w + 8;
+	else if (strcmp(w, "at-start") == 0)
+		a->at_start = 1;
 	else
 		return 0;
 	return 1;
@@ -78,8 +83,8 @@ seal_word(struct seal_args *a, const char *w)
 		return dks_set(&a->set, sw->key, eq != NULL ? eq + 1 : "yes");
 	}
 	snprintf(a->set.err, sizeof(a->set.err), "unknown argument \"%s\" "
-	    "(key=, domain=, selector=, authserv-id=, headers=, zone=, dns=, "
-	    "trust-anchor=, timeout=, allow-weak)", w);
+	    "(key=, domain=, selector=, authserv-id=, headers=, at-start, "
+	    "zone=, dns=, trust-anchor=, timeout=, allow-weak)", w);
 	return -1;
 }
 
@@ -101,6 +106,20 @@ seal_arg(struct seal_args *a, const char *arg)
 	    (strncmp(arg, "key=", 4) == 0 && strncmp(arg, "key=pkcs11:", 11)))
 		return seal_word(a, arg);
 	return exim_words(arg, seal_word_cb, a);
+}
+
+/* Exim places :at_start: only for add_header in an ACL (spec 44.24); a
+ * transport's headers_add would pass the marks on as text. */
+static int
+seal_in_acl(uschar **yield)
+{
+	const uschar *t = expand_string(US"$transport_name");
+
+	if (t != NULL && *t != '\0')
+		return exim_fail(yield, "seal", CCS string_sprintf("at-start "
+		    "is for add_header in an ACL, not the transport %s (its "
+		    "headers_add appends)", t));
+	return OK;
 }
 
 static int
@@ -125,7 +144,7 @@ seal_args(struct seal_args *a, int argc, uschar *argv[], uschar **yield)
 		a->so.authserv_id = CCS expand_string(US"$primary_hostname");
 	if (a->so.authserv_id == NULL || *a->so.authserv_id == '\0')
 		return exim_fail(yield, "seal", "no authserv-id");
-	return OK;
+	return a->at_start ? seal_in_acl(yield) : OK;
 }
 
 static int
@@ -178,6 +197,38 @@ seal_why_not(const dkk_verifier *v)
 	    "the chain already failed (cv=fail, RFC 8617 5.1)";
 }
 
+/* The set for add_header = in the DATA ACL, on top of the header (RFC
+ * 8617 4.x: ARC fields are added above those there, as trace fields
+ * are): each field marked :at_start:.  Exim inserts each such field
+ * above the others, so the last given ends on top: AAR, AMS, AS here
+ * leave ARC-Seal, ARC-Message-Signature, ARC-Authentication-Results
+ * from the top down, as the core orders them.  fields holds the three
+ * fields, folded with LF + TAB, LF between them. */
+static uschar *
+seal_at_start(const char *fields)
+{
+	const char *start[3], *p = fields;
+	size_t len[3];
+	int n = 0;
+
+	while (n < 3 && *p != '\0') {
+		start[n] = p;
+		/* a field ends at an LF not followed by folding white space */
+		while (*p != '\0' && !(p[0] == '\n' && p[1] != ' ' &&
+		    p[1] != '\t'))
+			p++;
+		len[n] = (size_t)(p - start[n]);
+		n++;
+		if (*p == '\n')
+			p++;
+	}
+	if (n != 3 || *p != '\0')
+		return NULL;
+	return string_sprintf(":at_start:%.*s\n:at_start:%.*s\n"
+	    ":at_start:%.*s", (int)len[2], start[2], (int)len[1], start[1],
+	    (int)len[0], start[0]);
+}
+
 static int
 seal_run(dkk_verifier *v, const struct seal_args *a, uschar **yield)
 {
@@ -209,8 +260,11 @@ seal_run(dkk_verifier *v, const struct seal_args *a, uschar **yield)
 		log_write(0, LOG_MAIN, "dkimkit: sealed i=%u cv=%s d=%s s=%s",
 		    r.instances + 1, r.instances == 0 ? "none" :
 		    dkk_arc_name(r.result), a->so.domain, a->so.selector);
-	*yield = string_sprintf("%s", fields);
+	*yield = a->at_start ? seal_at_start(fields) :
+	    string_sprintf("%s", fields);
 	free(fields);
+	if (*yield == NULL)
+		return exim_fail(yield, "seal", "the set is not three fields");
 	return OK;
 }
 

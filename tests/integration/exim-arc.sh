@@ -6,7 +6,13 @@
 # chain whose latest seal says cv=fail gets nothing (logged), a relay
 # that rewrites From records the verdicts of the message as it came, and a
 # missing sealing key defers the delivery without losing the message.
-# Needs root (exim4 -C), exim4-daemon-heavy, swaks.
+# The set-up the README recommends for a relay that passes the message
+# on unchanged, sealing in the DATA ACL with the at-start word, puts the
+# set on top of the header, where RFC 8617 wants it; headers_add on the
+# transport puts it at the bottom.  Both chains pass python3-dkim's
+# arc_verify too (tests/interop/peer_python.py arcverify).
+# Needs root (exim4 -C), exim4-daemon-heavy, swaks; python3-dkim and
+# python3-dnspython for the second opinion.
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/install.sh"
@@ -100,6 +106,40 @@ relay()
   headers_add = \${dlfunc{$SO}{seal}{key=$3}{domain=$4 selector=arc}{authserv-id=$5}{zone=$TMPD/keys.zone}}"
 }
 
+# pyarc FILE: python3-dkim's verdict on FILE's chain (pass, fail, none).
+PY="${PYTHON:-/usr/bin/python3}"
+PYARC=0
+have python3:dkim && have python3:dns.zone && PYARC=1
+pyarc()
+{
+	"$PY" "$TOP_SRCDIR/tests/interop/peer_python.py" arcverify \
+	    --zone "$TMPD/keys.zone" "$1" 2> pyarc.err
+}
+
+# pyarc_is FILE WANT NAME: ok when python3-dkim says WANT, a loud skip
+# when it is not installed.
+pyarc_is()
+{
+	local got
+
+	if [ "$PYARC" = 0 ]; then
+		skip "$3" "python3-dkim or python3-dnspython is not installed"
+		return
+	fi
+	got=$(pyarc "$1")
+	[ "$got" = "$2" ]
+	ok_if "$3" $? "python3-dkim says '$got'" "$(cat pyarc.err)"
+}
+
+# names FILE: the names of FILE's header fields, one a line, top first.
+names() { sed -n '/^$/q; /^[^ \t]/s/:.*//p' "$1"; }
+
+# field N FILE: the Nth header field of FILE (1 is the top), unfolded.
+field()
+{
+	awk -v n="$1" '/^$/ { exit } /^[^ \t]/ { k++ } k == n' "$2" | tr -d '\n'
+}
+
 # arc FILE: "RESULT INSTANCES" from dkimkit verify --arc --json.
 arc()
 {
@@ -136,6 +176,13 @@ if delivered "$MX" 1; then
 	    "$(grep -A3 '^ARC-Auth' "$f")"
 	grep -q 'dkimkit: sealed i=1 cv=none d=hop.test s=arc' "$R2/log/mainlog"
 	ok_if "the relay logs the seal" $?; tap_last_ok || explain "$R2"
+	# headers_add appends: the set comes after the message's own fields
+	# (From ... Message-ID), which verifiers do not mind.
+	[ "$(names "$f" | tail -n 3 | tr '\n' ' ')" = \
+	    "ARC-Seal ARC-Message-Signature ARC-Authentication-Results " ]
+	ok_if "headers_add on the transport: the set at the bottom" $? \
+	    "$(names "$f" | tr '\n' ' ')"
+	pyarc_is "$f" pass "python3-dkim finds the set at the bottom: pass"
 else
 	not_ok "one sealing relay: delivered" "$(cat "$R2/qff.out")"
 	explain "$R2" "$MX"
@@ -221,5 +268,78 @@ else
 	not_ok "rewriting relay: delivered" "$(cat "$R3/qff.out")"
 	explain "$R3" "$MX"
 fi
+
+# --- 6. the recommended set-up: sealed in the DATA ACL, on top ----------
+# The relay passes the message on unchanged; it seals in its DATA ACL
+# with at-start, so that Exim puts the set above every field, its own
+# Received: too.  The MX adds its Received: above that.  RSA: python3-dkim
+# (1.1.4) verifies no Ed25519 ARC set.
+T="$TMPD/top"
+exim_conf "$T" "  warn add_header = \${dlfunc{$SO}{seal}{key=$TMPD/hop.pem}{domain=hop.test selector=arc at-start}{authserv-id=hop.test}{zone=$TMPD/keys.zone}}" \
+    "" "queue_only = true" "" "relay:
+  driver = manualroute
+  route_list = * 127.0.0.1
+  self = send
+  transport = plain" "plain:
+  driver = smtp
+  port = $MXP
+  allow_localhost
+  hosts_avoid_tls = *"
+exim_start "$T" || bail_out "exim (ACL sealing relay) did not start"
+send "$EXIM_PORT" good.eml
+grep -q '^ *<- *250' swaks.out && qrun "$T"
+if delivered "$MX" 6; then
+	f=$(newest "$MX")
+	got=$(arc "$f")
+	[ "$got" = "pass 1" ]
+	ok_if "sealed in the DATA ACL (at-start): arc pass, 1 instance" $? \
+	    "got '$got'" "$(head -n 20 "$f")" || explain "$T"
+	top=$(names "$f" | head -n 5 | tr '\n' ' ')
+	[ "$top" = "Received ARC-Seal ARC-Message-Signature ARC-Authentication-Results Received " ]
+	ok_if "at-start: the set on top, above the relay's Received:" $? \
+	    "fields: $(names "$f" | tr '\n' ' ')"
+	# the relay's Received: names the client's HELO, the MX's the relay's
+	field 5 "$f" | grep -q 'helo=client.test'
+	ok_if "at-start: the Received: below the set is the relay's own" $? \
+	    "$(field 5 "$f")"
+	pyarc_is "$f" pass "python3-dkim verifies the chain sealed on top: pass"
+	grep -q 'dkimkit: sealed i=1 cv=none d=hop.test s=arc' "$T/log/mainlog"
+	ok_if "at-start: the relay logs the seal" $? || explain "$T"
+else
+	not_ok "sealed in the DATA ACL: delivered" "$(cat swaks.out)" \
+	    "$(cat "$T/qff.out")"
+	explain "$T" "$MX"
+fi
+
+# A second hop sealing on top of the first: two sets, the newer above.
+"$DKIMKIT" seal --key hop.pem --domain hop.test --selector arc \
+    --zone keys.zone good.eml | lf > sealed1.eml || bail_out "seal sealed1"
+send "$EXIM_PORT" sealed1.eml
+qrun "$T"
+if delivered "$MX" 7; then
+	f=$(newest "$MX")
+	got=$(arc "$f")
+	[ "$got" = "pass 2" ] &&
+	    [ "$(grep -m 1 '^ARC-Seal:' "$f" | cut -c 1-15)" = "ARC-Seal: i=2; " ]
+	ok_if "at-start over a set: arc pass, 2 instances, i=2 on top" $? \
+	    "got '$got'" "$(names "$f" | tr '\n' ' ')" || explain "$T"
+	pyarc_is "$f" pass "python3-dkim on the two sets: pass"
+else
+	not_ok "at-start over a set: delivered" "$(cat "$T/qff.out")"
+	explain "$T" "$MX"
+fi
+
+# at-start on a transport cannot work (headers_add appends, and would
+# pass ":at_start:" on as text): the expansion fails, the delivery waits.
+B="$TMPD/badtop"
+relay "$B" "$MXP" "$TMPD/fwd.pem" "fwd.test at-start" fwd.test
+exim_start "$B" || bail_out "exim (at-start on a transport) did not start"
+send "$EXIM_PORT" good.eml
+qrun "$B"
+[ "$(queued "$B")" = 1 ] &&
+    grep -q 'dkimkit: seal: at-start is for add_header in an ACL, not the transport sealed' \
+    "$B/log/mainlog"
+ok_if "at-start on a transport: refused, logged, the message stays queued" \
+    $? "queued $(queued "$B")" || explain "$B"
 
 done_testing
