@@ -6,7 +6,10 @@
 # A forgery of a p=reject domain is refused with 550 5.7.1, a good
 # signed message passes dkim, spf and dmarc, a p=quarantine failure is
 # accepted and marked, DNS trouble defers with 451 (the client keeps the
-# message), ARC-sealed mail gives arc=pass, rfc7489 applies pct=, SPF
+# message), ARC-sealed mail gives arc=pass, a p=reject message that a
+# trusted sealer relayed with a footer is let through by the local policy
+# override (RFC 8617 7.2; disposition none, reason local_policy in the
+# A-R) while the same through an untrusted sealer gets 550, rfc7489 applies pct=, SPF
 # works without dmarc, a bounce is checked as postmaster@HELO, and four
 # messages in one SMTP session each get their own verdicts.  The A-R
 # fields are read back with python3-authres.
@@ -75,6 +78,15 @@ for s in fwd other; do
 	"$DKIMKIT" seal --key "$s.pem" --domain "$s.test" --selector arc \
 	    --authserv-id "$s.test" --zone dns.zone good.eml | lf \
 	    > "sealed-$s.eml" || bail_out "seal $s"
+done
+# A list that verified the message as it came (--received: dkim=pass in
+# its AAR), added a footer and sealed what it sends: the author's
+# signature now fails, and the list's MAIL FROM does not align.
+{ cat good.eml; printf -- '-- \nfooter of the list\n'; } > footer.eml
+for s in fwd other; do
+	"$DKIMKIT" seal --key "$s.pem" --domain "$s.test" --selector arc \
+	    --authserv-id "$s.test" --zone dns.zone --received good.eml \
+	    footer.eml | lf > "relayed-$s.eml" || bail_out "seal footer $s"
 done
 
 # The README's ACL.  X-Verdict shows the result words.
@@ -396,6 +408,42 @@ for s in fwd other; do
 	ok_if "sealed by $s.test: result{arc} pass, result{sealers} $want" $? \
 	    "$(grep '^X-Verdict' "$f")"
 done
+
+# --- 5a. the local policy override of a trusted sealer ---------------
+# DKIM fails (the footer); SPF passes for the list's own MAIL FROM
+# (fwd.test allows 127.0.0.2), which does not align with reject.test: so
+# DMARC fails under p=reject.  The
+# trusted fwd.test recorded dkim=pass for reject.test: disposition none,
+# delivered, the A-R says why.  other.test is not trusted: 550.
+send relayed-fwd.eml 127.0.0.2 list@fwd.test
+n=$((n + 1))
+if [ "$(code)" = 250 ] && delivered "$M" "$n"; then
+	f=$(newest "$M")
+	got=$(archeck "$f" dkim=fail spf=pass dmarc=fail \
+	    dmarc.header.from=reject.test dmarc.policy.dmarc=none arc=pass)
+	ok_if "relayed by trusted fwd.test: delivered, dmarc=fail policy.dmarc=none arc=pass" \
+	    $? "A-R: $got"
+	tr '\n\t' '  ' < "$f" |
+	    grep -q 'dmarc=fail ([^)]*) *reason="local_policy: arc=pass, trusted sealer fwd.test of instance 1'
+	ok_if "relayed by trusted fwd.test: the dmarc= reason names the override" \
+	    $? "$(sed -n '/^Authentication-Results/,/^[^ \t]/p' "$f")"
+	grep -qxF 'X-Verdict: fail pass fail none pass [fwd.test]' "$f"
+	ok_if "relayed by trusted fwd.test: result{disposition} none, result{sealers} fwd.test" \
+	    $? "$(grep '^X-Verdict' "$f")"
+else
+	not_ok "relayed by trusted fwd.test: accepted" \
+	    "end of data answered $(code)"
+	explain "$M"
+fi
+before=$(count "$M")
+send relayed-other.eml 127.0.0.2 list@other.test
+c=$(code)
+[ "$c" = 550 ] && grep -q '550[- ]5\.7\.1 rejected by the DMARC policy' swaks.out
+checked "$M" "the same relayed by untrusted other.test: 550 5.7.1" $? \
+    "end of data answered ${c:-nothing}"
+sleep 0.5
+[ "$(count "$M")" -eq "$before" ]
+ok_if "untrusted sealer: nothing delivered" $?
 
 # --- 6. DNS trouble: 451, the client keeps the message ----------------
 # A resolver port where nothing answers.
