@@ -10,7 +10,11 @@
 # on unchanged, sealing in the DATA ACL with the at-start word, puts the
 # set on top of the header, where RFC 8617 wants it; headers_add on the
 # transport puts it at the bottom.  Both chains pass python3-dkim's
-# arc_verify too (tests/interop/peer_python.py arcverify).
+# arc_verify too (tests/interop/peer_python.py arcverify).  A relay that
+# adds a footer in a transport_filter cannot seal with headers_add (the
+# set signs the body before the footer: arc=fail); the README's filter
+# script, the footer then `dkimkit seal --received`, puts a passing set
+# on top that records the verdicts of the message as it came.
 # Needs root (exim4 -C), exim4-daemon-heavy, swaks; python3-dkim and
 # python3-dnspython for the second opinion.
 set -u
@@ -327,6 +331,91 @@ if delivered "$MX" 7; then
 else
 	not_ok "at-start over a set: delivered" "$(cat "$T/qff.out")"
 	explain "$T" "$MX"
+fi
+
+# --- 7. a relay that adds a footer on its transport --------------------
+# transport_filter runs after headers_add: a set made by the seal dlfunc
+# signs the body without the footer, and the receiver's chain fails.
+install_for_servers "$TMPD/bin" "$DKIMKIT" || bail_out "cannot install dkimkit"
+cat > "$TMPD/bin/footer" <<'SH'
+#!/bin/sh
+cat
+printf -- '-- \nthe relay footer\n'
+SH
+# The README's filter: the footer, then the next set on top, its AAR
+# from the message as the relay got it (--received).  Exit 1 (nothing
+# added, the chain already failed) passes the message on as it is; any
+# other failure fails the filter, which defers the delivery.
+cat > "$TMPD/bin/footer-seal" <<SH
+#!/bin/sh
+d=\$(mktemp -d) || exit 75
+trap 'rm -rf "\$d"' EXIT
+cat > "\$d/in" && { cat "\$d/in"; printf -- '-- \\nthe relay footer\\n'; } > "\$d/out" ||
+    exit 75
+$TMPD/bin/dkimkit seal --key $TMPD/hop.pem --domain hop.test --selector arc \\
+    --authserv-id hop.test --zone $TMPD/keys.zone --received "\$d/in" "\$d/out" \\
+    > "\$d/sealed"
+case \$? in
+0 | 1) tr -d '\\r' < "\$d/sealed" ;;
+*) exit 75 ;;
+esac
+SH
+chmod 755 "$TMPD/bin/footer" "$TMPD/bin/footer-seal"
+# footer_relay DIR TRANSPORT_LINES: a relay to the MX whose smtp
+# transport has TRANSPORT_LINES.
+footer_relay()
+{
+	exim_conf "$1" "" "" "queue_only = true" "" "relay:
+  driver = manualroute
+  route_list = * 127.0.0.1
+  self = send
+  transport = footer" "footer:
+  driver = smtp
+  port = $MXP
+  allow_localhost
+  hosts_avoid_tls = *
+$2"
+}
+F1="$TMPD/footer1"
+footer_relay "$F1" "  transport_filter = $TMPD/bin/footer
+  headers_add = \${dlfunc{$SO}{seal}{key=$TMPD/hop.pem}{domain=hop.test selector=arc}{authserv-id=hop.test}{zone=$TMPD/keys.zone}}"
+exim_start "$F1" || bail_out "exim (footer, headers_add) did not start"
+send "$EXIM_PORT" good.eml
+qrun "$F1"
+if delivered "$MX" 8; then
+	f=$(newest "$MX")
+	got=$(arc "$f")
+	grep -q '^the relay footer' "$f" && [ "$got" = "fail 1" ]
+	ok_if "footer in transport_filter, seal in headers_add: arc fail (why the README says not to)" \
+	    $? "got '$got'" || explain "$F1"
+else
+	not_ok "footer relay (headers_add): delivered" "$(cat "$F1/qff.out")"
+	explain "$F1" "$MX"
+fi
+F2="$TMPD/footer2"
+footer_relay "$F2" "  transport_filter = $TMPD/bin/footer-seal"
+exim_start "$F2" || bail_out "exim (footer-seal filter) did not start"
+send "$EXIM_PORT" good.eml
+qrun "$F2"
+if delivered "$MX" 9; then
+	f=$(newest "$MX")
+	got=$(arc "$f")
+	grep -q '^the relay footer' "$f" && [ "$got" = "pass 1" ]
+	ok_if "footer-seal transport_filter: footer added, arc pass" $? \
+	    "got '$got'" "$(head -n 20 "$f")" || explain "$F2"
+	top=$(names "$f" | head -n 4 | tr '\n' ' ')
+	[ "$top" = "Received ARC-Seal ARC-Message-Signature ARC-Authentication-Results " ]
+	ok_if "footer-seal: the set on top" $? "fields: $(names "$f" | tr '\n' ' ')"
+	sed -n '/^ARC-Authentication-Results/,/^[^ \t]/p' "$f" |
+	    grep -q 'dkim=pass'
+	ok_if "footer-seal: the AAR records dkim=pass, as the relay got it" $? \
+	    "$(sed -n '/^ARC-Authentication-Results/,/^[^ \t]/p' "$f")"
+	"$DKIMKIT" verify --zone keys.zone "$f" | grep -q 'signature 1: fail'
+	ok_if "... while the author's signature fails behind the footer" $?
+	pyarc_is "$f" pass "python3-dkim on the footer-seal chain: pass"
+else
+	not_ok "footer relay (filter): delivered" "$(cat "$F2/qff.out")"
+	explain "$F2" "$MX"
 fi
 
 # at-start on a transport cannot work (headers_add appends, and would
