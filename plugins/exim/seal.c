@@ -31,6 +31,8 @@ struct seal_args {
 	struct dkk_seal_opts so;
 	const char *keysrc;
 	int at_start;		/* the set for add_header, on top */
+	struct exim_facts fx;	/* client-ip=, helo=, mail-from= */
+	struct dkk_verify_opts vo;	/* ARC, and DMARC with dmarc */
 };
 
 /* The key source words, as verify spells them (settings.h). */
@@ -44,6 +46,7 @@ static const struct seal_word {
 	{ "timeout", DKS_TIMEOUT, 0 },
 	{ "allow-weak", DKS_ALLOW_WEAK, 1 },
 	{ "authserv-id", DKS_AUTHSERV_ID, 0 },
+	{ "dmarc", DKS_DMARC, 1 }, { "rfc7489", DKS_RFC7489, 1 },
 };
 
 /* key=, domain=, selector=, headers=: the seal's own words. */
@@ -71,7 +74,7 @@ seal_word(struct seal_args *a, const char *w)
 	const char *eq = strchr(w, '=');
 	size_t i, n = eq != NULL ? (size_t)(eq - w) : strlen(w);
 
-	if (*w == '\0' || seal_own(a, w))
+	if (*w == '\0' || seal_own(a, w) || facts_word(&a->fx, w))
 		return 0;
 	for (i = 0; i < sizeof(seal_words) / sizeof(seal_words[0]); i++) {
 		const struct seal_word *sw = &seal_words[i];
@@ -84,14 +87,15 @@ seal_word(struct seal_args *a, const char *w)
 	}
 	snprintf(a->set.err, sizeof(a->set.err), "unknown argument \"%s\" "
 	    "(key=, domain=, selector=, authserv-id=, headers=, at-start, "
-	    "zone=, dns=, trust-anchor=, timeout=, allow-weak)", w);
+	    "dmarc, rfc7489, client-ip=, helo=, mail-from=, zone=, dns=, "
+	    "trust-anchor=, timeout=, allow-weak)", w);
 	return -1;
 }
 
 /* As with verify, one argument may hold several words separated by
- * white space, except a word whose value may hold some (a file name): it
- * takes its whole argument.  A pkcs11: URI has none (RFC 7512 escapes
- * them). */
+ * white space, except a word whose value may hold some (a file name,
+ * what the SMTP client said): it takes its whole argument.  A pkcs11:
+ * URI has none (RFC 7512 escapes them). */
 static int
 seal_word_cb(void *a, const char *w)
 {
@@ -103,6 +107,9 @@ seal_arg(struct seal_args *a, const char *arg)
 {
 	if (strncmp(arg, "zone=", 5) == 0 ||
 	    strncmp(arg, "trust-anchor=", 13) == 0 ||
+	    strncmp(arg, "client-ip=", 10) == 0 ||
+	    strncmp(arg, "helo=", 5) == 0 ||
+	    strncmp(arg, "mail-from=", 10) == 0 ||
 	    (strncmp(arg, "key=", 4) == 0 && strncmp(arg, "key=pkcs11:", 11)))
 		return seal_word(a, arg);
 	return exim_words(arg, seal_word_cb, a);
@@ -134,6 +141,8 @@ seal_args(struct seal_args *a, int argc, uschar *argv[], uschar **yield)
 			return exim_fail(yield, "seal", a->set.err);
 	if (dks_check(&a->set) < 0)
 		return exim_fail(yield, "seal", a->set.err);
+	dks_verify_opts(&a->set, &a->vo);
+	a->vo.arc = 1;
 	if (a->keysrc == NULL || *a->keysrc == '\0' ||
 	    a->so.domain == NULL || *a->so.domain == '\0' ||
 	    a->so.selector == NULL || *a->so.selector == '\0')
@@ -167,16 +176,20 @@ seal_rewritten(void)
 	return 0;
 }
 
-/* A verifier (ARC on) of the message, as received or as it goes out. */
+/* A verifier (ARC on; DMARC and SPF when asked) of the message, as
+ * received or as it goes out. */
 static int
-seal_verify(dkk_ctx *ctx, int received, dkk_verifier **vp, uschar **yield)
+seal_verify(dkk_ctx *ctx, const struct seal_args *a, int received,
+    dkk_verifier **vp, uschar **yield)
 {
-	const struct dkk_verify_opts vo = { .arc = 1 };
 	int rc;
 
 	*vp = NULL;
-	if ((rc = dkk_verifier_new(ctx, &vo, vp)) != DKK_OK)
-		return exim_fail(yield, "seal", dkk_strerror(rc));
+	/* rfc7489 loads the Public Suffix List here: the context's error
+	 * names the file */
+	if ((rc = dkk_verifier_new(ctx, &a->vo, vp)) != DKK_OK)
+		return exim_fail(yield, "seal", rc == DKK_EIO ||
+		    rc == DKK_ESYNTAX ? dkk_ctx_error(ctx) : dkk_strerror(rc));
 	if ((rc = spool_feed(seal_update, *vp, received, yield)) != OK)
 		return rc;
 	/* DNS trouble is a temperror verdict, recorded in the set */
@@ -287,14 +300,17 @@ seal(uschar **yield, int argc, uschar *argv[])
 		return rc;
 	if ((a.so.key = ctx_key(a.keysrc, yield)) == NULL)
 		return FAIL;
+	if ((rc = facts_spf(ctx, &a.fx, &a.vo, "seal", yield)) != OK)
+		goto out;
 	if (seal_rewritten() &&
-	    (rc = seal_verify(ctx, 1, &rv, yield)) != OK)
+	    (rc = seal_verify(ctx, &a, 1, &rv, yield)) != OK)
 		goto out;
 	a.so.received = rv;
-	if ((rc = seal_verify(ctx, 0, &v, yield)) == OK)
+	if ((rc = seal_verify(ctx, &a, 0, &v, yield)) == OK)
 		rc = seal_run(v, &a, yield);
 out:
 	dkk_verifier_free(v);
 	dkk_verifier_free(rv);
+	facts_clear(&a.fx);
 	return rc;
 }

@@ -480,6 +480,65 @@ else
 	not_ok "resolver back on port $UNBOUND_PORT" "unbound did not start"
 fi
 
+# --- 7. a relay that seals in its DATA ACL with the SMTP facts --------
+# Unsigned mail whose DMARC passes on SPF alone (reject.test allows
+# 127.0.0.1) goes through a relay that sends from 127.0.0.2, where SPF
+# fails: the MX's DMARC fails under p=reject.  A relay that seals with
+# dmarc and the SMTP facts records dmarc=pass in its AAR, which the MX
+# (trusting fwd.test) takes: delivered, overridden.  Sealed without
+# them, the AAR has only dkim=none: 550 at the MX.  Last in this file:
+# that 550 makes the relay send a bounce, which the MX delivers too.
+SEAL='${dlfunc{'$SO'}{seal}{key='$TMPD'/fwd.pem}{domain=fwd.test selector=arc at-start WORDS}{authserv-id=fwd.test}{dns='$DNS' timeout=2s}'
+FACTS='{client-ip=$sender_host_address}{helo=$sender_helo_name}{mail-from=$sender_address}'
+# seal_relay DIR SEAL: a relay to the MX, sending from 127.0.0.2, whose
+# DATA ACL adds SEAL.
+seal_relay()
+{
+	exim_conf "$1" "  warn add_header = $2" "" "queue_only = true" "" \
+	    "relay:
+  driver = manualroute
+  route_list = * 127.0.0.1
+  self = send
+  transport = out" "out:
+  driver = smtp
+  port = $MPORT
+  interface = 127.0.0.2
+  allow_localhost
+  hosts_avoid_tls = *"
+}
+msg 'Boss <boss@reject.test>' relayed-spf > relayed-spf.eml
+msg 'Boss <boss@reject.test>' relayed-nofacts > relayed-nofacts.eml
+RA="$TMPD/relay-facts"
+seal_relay "$RA" "${SEAL/WORDS/dmarc}$FACTS}"
+exim_start "$RA" || bail_out "exim (relay with facts) did not start"
+send relayed-spf.eml 127.0.0.1 boss@reject.test
+"${EXIM_ENV[@]}" "$EXIM" -C "$RA/exim.conf" -qff > "$RA/qff.out" 2>&1
+if f=$(maildir_wait "$M/mail" '^Subject: relayed-spf$'); then
+	sed -n '/^ARC-Authentication-Results/,/^[^ \t]/p' "$f" |
+	    tr '\n\t' '  ' | grep -q 'spf=pass smtp.mailfrom=reject.test; *dmarc=pass'
+	ok_if "relay sealing with dmarc and the SMTP facts: its AAR has spf=pass dmarc=pass" \
+	    $? "$(sed -n '/^$/q;p' "$f")"
+	got=$(archeck "$f" spf=fail dmarc=fail dmarc.policy.dmarc=none arc=pass)
+	st=$?
+	grep -qxF 'X-Verdict: none fail fail none pass [fwd.test]' "$f" || st=1
+	ok_if "... the MX's DMARC fails, the trusted sealer's dmarc=pass overrides it" \
+	    "$st" "A-R: $got" "$(grep '^X-Verdict' "$f")"
+else
+	not_ok "relay sealing with the SMTP facts: delivered at the MX" \
+	    "$(cat "$RA/qff.out")"
+	explain "$RA"
+	explain "$M"
+fi
+RB="$TMPD/relay-nofacts"
+seal_relay "$RB" "${SEAL/ WORDS/}}"
+exim_start "$RB" || bail_out "exim (relay without facts) did not start"
+send relayed-nofacts.eml 127.0.0.1 boss@reject.test
+"${EXIM_ENV[@]}" "$EXIM" -C "$RB/exim.conf" -qff > "$RB/qff.out" 2>&1
+grep -q '\*\* bob@example.net.*550[- ]5\.7\.1' "$RB/log/mainlog" &&
+    ! grep -lq '^Subject: relayed-nofacts$' "$M"/mail/new/* 2>/dev/null
+ok_if "relay sealing without the facts: AAR dkim=none vouches for nothing, 550" \
+    $? "$(grep -v '^$' "$RB/log/mainlog" | tail -n 5)"
+
 # The shared settings' checks, in the shared wording.
 out=$("${EXIM_ENV[@]}" "$EXIM" -C "$M/exim.conf" -be \
     "\${dlfunc{$SO}{verify}{mx.test}{dmarc=maybe}}" 2>&1)
