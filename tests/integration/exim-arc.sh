@@ -417,6 +417,21 @@ else
 	not_ok "footer relay (filter): delivered" "$(cat "$F2/qff.out")"
 	explain "$F2" "$MX"
 fi
+# The filter cannot seal (its key is gone): the delivery is deferred,
+# the message stays queued, and goes once the key is back.
+mv hop.pem hop.pem.away
+send "$EXIM_PORT" good.eml
+qrun "$F2"
+[ "$(queued "$F2")" = 1 ] && grep -q 'transport filter process failed' \
+    "$F2/log/mainlog"
+ok_if "footer-seal without its key: deferred, the message stays queued" \
+    $? "queued $(queued "$F2")" || explain "$F2"
+mv hop.pem.away hop.pem
+qrun "$F2"
+delivered "$MX" 10 && [ "$(queued "$F2")" = 0 ] &&
+    [ "$(arc "$(newest "$MX")")" = "pass 1" ]
+ok_if "footer-seal, key back: the retry is sealed and delivered" $? \
+    "$(cat "$F2/qff.out")" || explain "$F2"
 
 # at-start on a transport cannot work (headers_add appends, and would
 # pass ":at_start:" on as text): the expansion fails, the delivery waits.
