@@ -1,24 +1,26 @@
 /*
- * seal.c: the seal dlfunc, for the transport of a forwarding relay.
+ * seal.c: the seal dlfunc, for a forwarding relay: in its DATA ACL
+ * (at-start, the set on top) or on its smtp transport.
  *
  *   ${dlfunc{SO}{seal}{key=FILE|pkcs11:URI}{domain=D}{selector=S}
  *	{[authserv-id=ID]}{[zone=FILE]}{[dns=ADDR@PORT timeout=T ...]}
- *	{[at-start]}}
+ *	{[at-start dmarc]}{[client-ip=IP]}{[helo=NAME]}{[mail-from=A]}}
  *	the next ARC set (RFC 8617 5.1): "ARC-Seal: ...",
  *	"ARC-Message-Signature: ..." and "ARC-Authentication-Results: ...",
  *	for headers_add on the transport; with at-start, for add_header in
  *	the DATA ACL, each field marked to go on top of the header
  *
  * The message is verified here (its DKIM signatures and its ARC chain,
- * with the key source words verify takes) and the core builds the set
- * from those verdicts.  When the RFC says to add nothing (the latest seal
+ * DMARC and SPF when given dmarc and the SMTP facts, with the key source
+ * words verify takes) and the core builds the set from those verdicts.
+ * When the RFC says to add nothing (the latest seal
  * already says cv=fail, 5.1 step 2; the chain has 50 sets, 4.2.1; or a
  * header block over the core's limits, which cannot be verified) the
  * result is the empty string and the main log says why: the message goes
  * on as it is, as it would through a relay that does not seal.  A key
  * that cannot be used, or any other failure, fails the expansion, so the
- * delivery is deferred and retried: mail is never passed on with a set
- * that could not be made.
+ * delivery is deferred and retried (451 in the ACL): mail is never
+ * passed on with a set that could not be made.
  */
 #include <stdio.h>
 #include <stdlib.h>
