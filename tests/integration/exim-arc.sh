@@ -10,13 +10,14 @@
 # on unchanged, sealing in the DATA ACL with the at-start word, puts the
 # set on top of the header, where RFC 8617 wants it; headers_add on the
 # transport puts it at the bottom.  Both chains pass python3-dkim's
-# arc_verify too (tests/interop/peer_python.py arcverify).  A relay that
+# arc_verify and Mail::DKIM's ARC::Verifier too (tests/interop/peer_python.py
+# and peer_perl.pl arcverify; the latter asks an unbound on loopback).  A relay that
 # adds a footer in a transport_filter cannot seal with headers_add (the
 # set signs the body before the footer: arc=fail); the README's filter
 # script, the footer then `dkimkit seal --received`, puts a passing set
 # on top that records the verdicts of the message as it came.
 # Needs root (exim4 -C), exim4-daemon-heavy, swaks; python3-dkim and
-# python3-dnspython for the second opinion.
+# python3-dnspython, libmail-dkim-perl and unbound for the other opinions.
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/install.sh"
@@ -24,6 +25,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/exim.sh"
 . "$TOP_SRCDIR/tests/lib/mail.sh"
 . "$TOP_SRCDIR/tests/lib/json.sh"
+. "$TOP_SRCDIR/tests/lib/unbound.sh"
 tmpdir
 cd "$TMPD" || bail_out "no temp dir"
 exim_check || skip_all "$EXIM_WHY"
@@ -133,6 +135,38 @@ pyarc_is()
 	got=$(pyarc "$1")
 	[ "$got" = "$2" ]
 	ok_if "$3" $? "python3-dkim says '$got'" "$(cat pyarc.err)"
+}
+
+# plarc_is FILE WANT NAME: the same with Mail::DKIM's ARC::Verifier, which
+# asks DNS: an unbound on loopback serving keys.zone (started by
+# plarc_start).  A loud skip when a piece is missing.
+PLARC_WHY="not started"
+plarc_start()
+{
+	local m
+
+	for m in unbound ldns-read-zone perl:Mail::DKIM::ARC::Verifier \
+	    perl:Net::DNS::Resolver; do
+		have "$m" || { PLARC_WHY="$m is not installed"; return; }
+	done
+	if unbound_start "$TMPD/keys.zone"; then
+		PLARC_WHY=
+	else
+		PLARC_WHY="unbound did not start"
+	fi
+}
+plarc_is()
+{
+	local got
+
+	if [ -n "$PLARC_WHY" ]; then
+		skip "$3" "$PLARC_WHY"
+		return
+	fi
+	got=$(perl "$TOP_SRCDIR/tests/interop/peer_perl.pl" arcverify \
+	    --server 127.0.0.1 --port "$UNBOUND_PORT" "$1" 2> plarc.err)
+	[ "$got" = "$2" ]
+	ok_if "$3" $? "Mail::DKIM says '$got'" "$(cat plarc.err)"
 }
 
 # names FILE: the names of FILE's header fields, one a line, top first.
@@ -307,6 +341,8 @@ if delivered "$MX" 6; then
 	ok_if "at-start: the Received: below the set is the relay's own" $? \
 	    "$(field 5 "$f")"
 	pyarc_is "$f" pass "python3-dkim verifies the chain sealed on top: pass"
+	plarc_start
+	plarc_is "$f" pass "Mail::DKIM verifies the chain sealed on top: pass"
 	grep -q 'dkimkit: sealed i=1 cv=none d=hop.test s=arc' "$T/log/mainlog"
 	ok_if "at-start: the relay logs the seal" $? || explain "$T"
 else
@@ -328,6 +364,7 @@ if delivered "$MX" 7; then
 	ok_if "at-start over a set: arc pass, 2 instances, i=2 on top" $? \
 	    "got '$got'" "$(names "$f" | tr '\n' ' ')" || explain "$T"
 	pyarc_is "$f" pass "python3-dkim on the two sets: pass"
+	plarc_is "$f" pass "Mail::DKIM on the two sets: pass"
 else
 	not_ok "at-start over a set: delivered" "$(cat "$T/qff.out")"
 	explain "$T" "$MX"
