@@ -294,8 +294,8 @@ seal(uschar **yield, int argc, uschar *argv[])
 	if ((rc = seal_args(&a, argc, argv, yield)) != OK)
 		return rc;
 	if (message_id == NULL || *message_id == '\0')
-		return exim_fail(yield, "seal", "no message (use it on a "
-		    "transport)");
+		return exim_fail(yield, "seal", "no message (use it in "
+		    "acl_smtp_data or on a transport)");
 	if ((ctx = ctx_get(yield)) == NULL)
 		return FAIL;
 	if ((rc = ctx_source(&a.set, "seal", yield)) != OK)

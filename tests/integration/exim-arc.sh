@@ -483,4 +483,12 @@ qrun "$B"
 ok_if "at-start on a transport: refused, logged, the message stays queued" \
     $? "queued $(queued "$B")" || explain "$B"
 
+# Outside a message (exim -be) there is nothing to seal: the expansion
+# fails, naming where the function works.
+out=$("${EXIM_ENV[@]}" "$EXIM" -C "$MX/exim.conf" -be \
+    "\${dlfunc{$SO}{seal}{key=$TMPD/hop.pem}{domain=hop.test selector=arc at-start}}" 2>&1)
+[[ "$out" == *"dkimkit: seal: no message (use it in acl_smtp_data or on a transport)"* ]]
+ok_if "seal outside a message: the expansion fails and says where it works" \
+    $? "$out"
+
 done_testing
