@@ -470,6 +470,57 @@ delivered "$MX" 10 && [ "$(queued "$F2")" = 0 ] &&
 ok_if "footer-seal, key back: the retry is sealed and delivered" $? \
     "$(cat "$F2/qff.out")" || explain "$F2"
 
+# --- 8. a relay that seals on top and DKIM-signs too -------------------
+# The set's h= names DKIM-Signature as the message had it (once: the
+# author's), and DKIM selects fields from the bottom up: a DKIM-Signature
+# the relay appends later (headers_add on the transport) is the one the
+# AMS then covers, and the chain fails.  Signed on top in the same ACL
+# (add_header = :at_start:...), it changes nothing the set signed.
+# sign_relay DIR ACL_LINES TRANSPORT_LINES
+sign_relay()
+{
+	exim_conf "$1" "$2" "" "queue_only = true" "" "relay:
+  driver = manualroute
+  route_list = * 127.0.0.1
+  self = send
+  transport = out" "out:
+  driver = smtp
+  port = $MXP
+  allow_localhost
+  hosts_avoid_tls = *
+$3"
+}
+SEALTOP="  warn add_header = \${dlfunc{$SO}{seal}{key=$TMPD/hop.pem}{domain=hop.test selector=arc at-start}{authserv-id=hop.test}{zone=$TMPD/keys.zone}}"
+SIGN="\${dlfunc{$SO}{sign}{hop.test}{arc}{$TMPD/hop.pem}}"
+for how in bottom top; do
+	d="$TMPD/sign-$how"
+	if [ "$how" = bottom ]; then
+		sign_relay "$d" "$SEALTOP" "  headers_add = $SIGN"
+		want="fail 1"
+	else
+		sign_relay "$d" "$SEALTOP
+  warn add_header = :at_start:$SIGN" ""
+		want="pass 1"
+	fi
+	exim_start "$d" || bail_out "exim (sign-$how) did not start"
+	n=$(( $(find "$MX/mail/new" -type f | wc -l) + 1 ))
+	send "$EXIM_PORT" good.eml
+	qrun "$d"
+	if delivered "$MX" "$n"; then
+		f=$(newest "$MX")
+		got=$(arc "$f")
+		"$DKIMKIT" verify --json --zone keys.zone "$f" > sign.json
+		sigs=$(json_field sign.json '" ".join("%s=%s" % (s["d"], s["result"]) for s in j["signatures"])')
+		[ "$got" = "$want" ] && [[ " $sigs " == *" hop.test=pass "* ]]
+		ok_if "sealed on top, relay's DKIM-Signature at the $how: arc ${want% 1}, its signature passes" \
+		    $? "got '$got'" "signatures: $sigs" \
+		    "fields: $(names "$f" | tr '\n' ' ')" || explain "$d"
+	else
+		not_ok "sign-$how relay: delivered" "$(cat "$d/qff.out")"
+		explain "$d" "$MX"
+	fi
+done
+
 # at-start on a transport cannot work (headers_add appends, and would
 # pass ":at_start:" on as text): the expansion fails, the delivery waits.
 B="$TMPD/badtop"
