@@ -490,11 +490,12 @@ fi
 # that 550 makes the relay send a bounce, which the MX delivers too.
 SEAL='${dlfunc{'$SO'}{seal}{key='$TMPD'/fwd.pem}{domain=fwd.test selector=arc at-start WORDS}{authserv-id=fwd.test}{dns='$DNS' timeout=2s}'
 FACTS='{client-ip=$sender_host_address}{helo=$sender_helo_name}{mail-from=$sender_address}'
-# seal_relay DIR SEAL: a relay to the MX, sending from 127.0.0.2, whose
-# DATA ACL adds SEAL.
+# seal_relay DIR SEAL [TRANSPORT_LINES]: a relay to the MX, sending from
+# 127.0.0.2, whose DATA ACL adds SEAL (none when empty), with
+# TRANSPORT_LINES on its smtp transport.
 seal_relay()
 {
-	exim_conf "$1" "  warn add_header = $2" "" "queue_only = true" "" \
+	exim_conf "$1" "${2:+  warn add_header = $2}" "" "queue_only = true" "" \
 	    "relay:
   driver = manualroute
   route_list = * 127.0.0.1
@@ -504,7 +505,8 @@ seal_relay()
   port = $MPORT
   interface = 127.0.0.2
   allow_localhost
-  hosts_avoid_tls = *"
+  hosts_avoid_tls = *
+${3:-}"
 }
 msg 'Boss <boss@reject.test>' relayed-spf > relayed-spf.eml
 msg 'Boss <boss@reject.test>' relayed-nofacts > relayed-nofacts.eml
@@ -528,6 +530,25 @@ else
 	    "$(cat "$RA/qff.out")"
 	explain "$RA"
 	explain "$M"
+fi
+# The same words on the relay's transport: Exim keeps the SMTP facts
+# with the message, so the queue run's seal checks SPF as the ACL did.
+RC="$TMPD/relay-transport"
+seal_relay "$RC" "" "  headers_add = ${SEAL/ at-start WORDS/ dmarc}$FACTS}"
+msg 'Boss <boss@reject.test>' relayed-transport > relayed-transport.eml
+exim_start "$RC" || bail_out "exim (relay sealing on its transport) did not start"
+send relayed-transport.eml 127.0.0.1 boss@reject.test
+"${EXIM_ENV[@]}" "$EXIM" -C "$RC/exim.conf" -qff > "$RC/qff.out" 2>&1
+if f=$(maildir_wait "$M/mail" '^Subject: relayed-transport$'); then
+	sed -n '/^ARC-Authentication-Results/,/^[^ \t]/p' "$f" |
+	    tr '\n\t' '  ' | grep -q 'spf=pass smtp.mailfrom=reject.test; *dmarc=pass' &&
+	    grep -qxF 'X-Verdict: none fail fail none pass [fwd.test]' "$f"
+	ok_if "the facts on the relay's transport: AAR dmarc=pass, the MX overrides" \
+	    $? "$(sed -n '/^$/q;p' "$f")"
+else
+	not_ok "relay sealing on its transport with the facts: delivered" \
+	    "$(cat "$RC/qff.out")"
+	explain "$RC"
 fi
 RB="$TMPD/relay-nofacts"
 seal_relay "$RB" "${SEAL/ WORDS/}}"
