@@ -212,9 +212,9 @@ seal_why_not(const dkk_verifier *v)
 	    "the chain already failed (cv=fail, RFC 8617 5.1)";
 }
 
-/* The set for add_header = in the DATA ACL, on top of the header (RFC
- * 8617 4.x: ARC fields are added above those there, as trace fields
- * are): each field marked :at_start:.  Exim inserts each such field
+/* The set for add_header = in the DATA ACL, on top of the header (each
+ * handler's set above the fields it found, as each adds its trace
+ * fields, RFC 5322 3.6.7): each field marked :at_start:.  Exim inserts each such field
  * above the others, so the last given ends on top: AAR, AMS, AS here
  * leave ARC-Seal, ARC-Message-Signature, ARC-Authentication-Results
  * from the top down, as the core orders them.  fields holds the three
