@@ -93,6 +93,12 @@ int sign_by_policy(dkk_ctx *ctx, const char *conf,
 void explain_json(const dkk_verifier *v, size_t i);
 void explain_plain(const dkk_verifier *v, size_t i);
 
+/* atps.c: signature i's ATPS result (verify --atps), and `key
+ * atps-record` (argv[0] is "atps-record"). */
+void atps_json(const dkk_verifier *v, size_t i);
+void atps_plain(const dkk_verifier *v, size_t i);
+int cmd_key_atps(int argc, char **argv);
+
 /* json.c */
 void json_string(FILE *f, const char *s);
 
