@@ -83,6 +83,7 @@ static const struct verify_word {
 	{ "dmarc", DKS_DMARC, 1 }, { "rfc7489", DKS_RFC7489, 1 },
 	{ "arc", DKS_ARC, 1 }, { "trusted-sealers", DKS_TRUSTED_SEALERS, 0 },
 	{ "explain", DKS_EXPLAIN, 1 },
+	{ "atps", DKS_ATPS, 1 }, { "atps-adsp", DKS_ATPS_ADSP, 1 },
 };
 
 static int

@@ -35,6 +35,7 @@ static const char *const main_spell[DKS_NKEYS] = {
 	[DKS_KEYDIR] = "-K", [DKS_OPENDKIM_CONF] = "-C",
 	[DKS_DMARC] = "-p", [DKS_RFC7489] = "-R", [DKS_ARC] = "-x",
 	[DKS_TRUSTED_SEALERS] = "-S", [DKS_EXPLAIN] = "-e",
+	[DKS_ATPS] = "-y", [DKS_ATPS_ADSP] = "-Y",
 };
 static struct dks main_set;
 
@@ -53,11 +54,11 @@ usage(void)
 	    "       %s -m sign -d domain [-d domain ...] -K keydir\n"
 	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
 	    "       %s -m sign -C opendkim.conf [-P pinfile] [-T] [-M size]\n"
-	    "       %s -m sv -C opendkim.conf [-AeWx] [-r] [-p | -R] [-E [-F]]\n"
+	    "       %s -m sv -C opendkim.conf [-AeWxYy] [-r] [-p | -R] [-E [-F]]\n"
 	    "           [-S sealers] [-i authserv-id]\n"
 	    "           [-D addr[@port]] [-t trust-anchor] [-z zonefile]\n"
 	    "           [-w timeout] [-P pinfile] [-T] [-M size]\n"
-	    "       %s -m verify [-AeWx] [-r] [-p | -R] [-E [-F]] [-S sealers]\n"
+	    "       %s -m verify [-AeWxYy] [-r] [-p | -R] [-E [-F]] [-S sealers]\n"
 	    "           [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
 	    "           [-M size]\n"
@@ -158,7 +159,7 @@ main_options(int argc, char **argv)
 	int ch;
 
 	dks_init(&main_set, main_spell);
-	while ((ch = getopt(argc, argv, "Aa:C:c:D:d:EeFh:i:K:k:M:m:P:pRrS:s:Tt:Ww:xz:"))
+	while ((ch = getopt(argc, argv, "Aa:C:c:D:d:EeFh:i:K:k:M:m:P:pRrS:s:Tt:Ww:xYyz:"))
 	    != -1) {
 		switch (ch) {
 		case 'A':
@@ -186,6 +187,12 @@ main_options(int argc, char **argv)
 		case 'F':
 			conf.forwarded = 1;
 			main_set_word(DKS_ARC, "yes");
+			break;
+		case 'y':
+			main_set_word(DKS_ATPS, "yes");
+			break;
+		case 'Y':
+			main_set_word(DKS_ATPS_ADSP, "yes");
 			break;
 		case 'd':
 			if (conf.ndomains == FILTER_MAXDOMS)
