@@ -590,7 +590,8 @@ DKK_EXPORT const char *dkk_atps_result_name(enum dkk_atps r);
 
 /* The i-th signature's ATPS result (dkk_verify_opts.atps), once final;
  * none when ATPS is off, before final or for i out of range.  *author
- * (if author is not NULL) gets the Author Domain atps= named, or NULL;
+ * (if author is not NULL) gets the Author Domain atps= names when d= is
+ * not an Author Domain (the author whose record counts), else NULL;
  * *detail (if not NULL) a sentence ("v=ATPS1 record at NAME"), or "".
  * Strings live as long as v. */
 DKK_EXPORT enum dkk_atps dkk_verifier_atps(const dkk_verifier *v, size_t i,

@@ -96,8 +96,9 @@ atps_label(const char *signer, int hash, struct buf *out)
 	return out->failed ? DKK_ENOMEM : DKK_OK;
 }
 
-/* "<label>._atps.<author>", which must be a domain name (RFC 1035 2.3.4:
- * at most 253 characters written without the final dot). */
+/* "<label>._atps.<author>", which must be a domain name: labels of at
+ * most 63 octets, the name at most 255 on the wire (RFC 1035 2.3.4), so
+ * 253 characters written without the final dot. */
 static int
 atps_name(const char *signer, const char *author, int hash, char **name)
 {
