@@ -76,11 +76,13 @@ static const char explain_usage[] =
 static const char adsp_usage[] =
     "usage: dkimkit adsp [--zone FILE | --dns ADDR[@PORT]]\n"
     "                    [--trust-anchor FILE] [--timeout TIME]\n"
-    "                    [--now UNIXTIME] [--allow-weak] [--json] [FILE...]\n"
+    "                    [--now UNIXTIME] [--allow-weak] [--atps-adsp]\n"
+    "                    [--json] [FILE...]\n"
     "\n"
     "Evaluate Author Domain Signing Practices (RFC 5617) for each FILE\n"
     "(standard input when none): none, pass, unknown, fail, discard,\n"
-    "nxdomain, temperror or permerror.\n"
+    "nxdomain, temperror or permerror.  With --atps-adsp a signature the\n"
+    "author authorizes by ATPS (RFC 6541) counts as the author's own.\n"
     "\n"
     "Exit status: 0 when every result is none, pass or unknown, 1 when\n"
     "some result is another, 2 usage, input or internal error.\n";

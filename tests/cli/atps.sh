@@ -165,6 +165,15 @@ ok_if "--atps-adsp: the authorized signature counts for ADSP" $? "adsp=$got"
     grep -q 'dkim-adsp=pass header.from=adsp.example; dkim-atps=pass header.from=adsp.example'
 ok_if "A-R: dkim-adsp=pass and dkim-atps=pass" $?
 
+out=$("$DKIMKIT" adsp --zone zone adsp-s.eml)
+st=$?
+[ "$st" -eq 1 ] && printf '%s\n' "$out" | grep -q 'adsp=fail '
+ok_if "dkimkit adsp: fail (exit 1) without --atps-adsp" $? "exit $st: $out"
+out=$("$DKIMKIT" adsp --zone zone --atps-adsp adsp-s.eml)
+st=$?
+[ "$st" -eq 0 ] && printf '%s\n' "$out" | grep -q 'adsp=pass '
+ok_if "dkimkit adsp --atps-adsp: pass (exit 0)" $? "exit $st: $out"
+
 # Plain output names the result and the record.
 "$DKIMKIT" verify --zone zone --atps s1.eml > plain.txt
 grep -Eq '^    atps: pass for sha1.example: v=ATPS1 record at [A-Z2-7]{32}\._atps\.sha1\.example$' \
