@@ -5,8 +5,9 @@
 # logged with smtpd's message id, the commit proceeds); the record holds
 # another key (a rotated key not yet published: class and message id in
 # the log; -V yes passes it on, -V defer says 451 at commit); no record
-# at all (a wrong selector); -V no and no -V say nothing; bad -V values
-# are refused.  Then the real smtpd 6.8.0p2 with the filter on its
+# at all (a wrong selector); the same stale key named by -K, by -C in
+# -m sign and in -m sv; -V no and no -V say nothing; bad -V values are
+# refused.  Then the real smtpd 6.8.0p2 with the filter on its
 # listener and a real unbound on loopback as the key source: the key that
 # does not match is refused with 451 and not delivered, the one that
 # matches is delivered and passes dkimkit verify.
@@ -50,24 +51,35 @@ MSGID=1a2b3c4d
 
 printf 'From: Alice <alice@good.test>\nTo: bob@example.net\nSubject: outgoing\nDate: Mon, 7 Dec 2026 10:00:00 +0000\nMessage-ID: <o1@good.test>\n\nhello\n.leading dot\n' > out.eml
 
-# sign NAME ARGS...: the filter (-m sign -d good.test -z zone ARGS) takes
-# out.eml in one session after smtpd's tx-mail report; NAME.out,
-# NAME.err, NAME.got (the message sent back).
-sign()
+# filt NAME ARGS...: the filter (ARGS -z zone) takes out.eml in one
+# session from 127.0.0.1 (an InternalHost of -C) after smtpd's tx-mail
+# report; NAME.out, NAME.err, NAME.got (the message sent back).
+filt()
 {
 	local name="$1"
 
 	shift
 	{
 		echo "$HS"
+		printf 'report|0.6|1.0|smtp-in|link-connect|%s|localhost|pass|127.0.0.1:1234|127.0.0.1:25\n' \
+		    $S1
 		printf 'report|0.6|1.0|smtp-in|tx-mail|%s|%s|ok|alice@good.test\n' \
 		    $S1 $MSGID
 		"$PY" "$TOOL" feed $S1 out.eml
 		printf 'filter|0.6|1.0|smtp-in|commit|%s|00000000000000c1|\n' $S1
 	} > "$name.in"
-	timeout 60 "$PY" "$TOOL" converse "$FILTER" -m sign -d good.test \
-	    -z zone "$@" < "$name.in" > "$name.out" 2> "$name.err"
+	timeout 60 "$PY" "$TOOL" converse "$FILTER" "$@" -z zone \
+	    < "$name.in" > "$name.out" 2> "$name.err"
 	"$PY" "$TOOL" extract $S1 "$name.out" > "$name.got"
+}
+
+# sign NAME ARGS...: filt with -m sign -d good.test.
+sign()
+{
+	local name="$1"
+
+	shift
+	filt "$name" -m sign -d good.test "$@"
 }
 
 commit()
@@ -125,6 +137,22 @@ grep -q 'self-verification failed: d=good.test s=gone: .*class key' \
     gone.err && commit gone | grep -q '|reject|451 '
 ok_if "-V defer, no key record under the selector: class key, 451" $? \
     "$(cat gone.err)" "$(commit gone)"
+
+# --- the other ways to name the key: -K, -C (sign and sv) ----------------
+# The key directory's active key and the policy's KeyFile are new.pem,
+# under selector sel, whose record holds good.pem's key.
+mkdir -p kd/good.test && cp new.pem kd/good.test/sel.key &&
+    echo sel > kd/good.test/active || bail_out "key directory"
+printf 'Domain good.test\nSelector sel\nKeyFile %s/new.pem\n' "$TMPD" > od.conf
+for how in "-m sign -d good.test -K kd" "-m sign -C od.conf" \
+    "-m sv -C od.conf"; do
+	# shellcheck disable=SC2086 # the words of $how
+	filt other $how -V defer
+	grep -q 'self-verification failed: d=good.test s=sel: .*class key: the key record at sel._domainkey.good.test' \
+	    other.err && commit other | grep -q '|reject|451 '
+	ok_if "$how -V defer, the record holds another key: class key, 451" \
+	    $? "$(cat other.err)"
+done
 
 # --- off ----------------------------------------------------------------
 sign off -s gone -k good.pem -V no
