@@ -359,6 +359,7 @@ main(int argc, char **argv)
 	suite_worst();
 	suite_arparse();
 	suite_settings();
+	suite_selfverify();
 	suite_resolver();
 	suite_spf();
 	suite_spfmacro();
