@@ -394,6 +394,10 @@ signer_update_run(dkk_signer *s, const char *p, size_t len)
 		return s->err;
 	if (s->done)
 		return DKK_ESTATE;
+	/* Nothing to take; p may be NULL then (dkimkit.h), and NULL + 0 is
+	 * undefined in C (filter-dkimkit feeds an empty header block so). */
+	if (len == 0)
+		return DKK_OK;
 	if (!s->hdr.done) {
 		if ((rc = header_feed(&s->hdr, p, len, &used)) != DKK_OK ||
 		    (s->hdr.done && (rc = signer_bind(s)) != DKK_OK))
