@@ -6,7 +6,8 @@
 # working folder's).  On return the servers run; the caller has W (the
 # working folder), DKIMKIT, DNS, DNS_PORT, TA, D (Dovecot's folder),
 # IMAP_PORT, S (OpenSMTPD's folder), MX_PORT, SIGN_PORT, RELAY_PORT,
-# LIST_PORT, UNBOUND_PID and chain_unbound_start; everything is stopped
+# LIST_PORT, UNBOUND_PID and chain_unbound_start (CHAIN_EXTRA_ZONE, when
+# set, holds lines added to the example.test zone); everything is stopped
 # (and W removed unless keep=yes) on exit.  Set-up failures exit 2 with
 # the reason.
 die() { echo "$CHAIN_NAME: $*" >&2; exit 2; }
@@ -99,6 +100,8 @@ chmod 644 "$W"/keys/*.pem
 	printf '@ IN TXT "v=spf1 ip4:127.0.0.2 -all"\n'
 	printf '_dmarc IN TXT "v=DMARC1; p=reject"\n'
 	cat keys.txt
+	# what the caller adds (scripts/soak: its wildcard SPF records)
+	printf '%s' "${CHAIN_EXTRA_ZONE-}"
 } > example.test.zone
 # relay_zone NAME KEYS: the zone of a relay, holding its sealing key.
 relay_zone()
