@@ -7,7 +7,8 @@
 # working folder), DKIMKIT, DNS, DNS_PORT, TA, D (Dovecot's folder),
 # IMAP_PORT, S (OpenSMTPD's folder), MX_PORT, SIGN_PORT, RELAY_PORT,
 # LIST_PORT, UNBOUND_PID and chain_unbound_start (CHAIN_EXTRA_ZONE, when
-# set, holds lines added to the example.test zone); everything is stopped
+# set, holds lines added to the example.test zone; CHAIN_TMPDIR, when
+# set, is where the working folder goes instead of $TMPDIR); everything is stopped
 # (and W removed unless keep=yes) on exit.  Set-up failures exit 2 with
 # the reason.
 die() { echo "$CHAIN_NAME: $*" >&2; exit 2; }
@@ -36,7 +37,7 @@ for prog in exim4 unbound ldns-keygen ldns-signzone drill swaks dovecot \
 done
 exim_check || die "$EXIM_WHY"
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/dkimkit-$CHAIN_NAME.XXXXXX") ||
+W=$(mktemp -d "${CHAIN_TMPDIR:-${TMPDIR:-/tmp}}/dkimkit-$CHAIN_NAME.XXXXXX") ||
     die "cannot make a working folder"
 # Exim runs as Debian-exim, the filter as opensmtpd, Dovecot as nobody.
 chmod 755 "$W"

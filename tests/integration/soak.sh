@@ -1,0 +1,118 @@
+#!/bin/bash
+# The short soak: scripts/soak on the demo's chain, twice.
+#   1. 600 messages of every kind from 4 clients, no fault: every one
+#      ends as its kind says (nothing lost, no wrong verdict, only the
+#      forged ones refused), filter-dkimkit stays the same process, its
+#      open descriptors come back to their warm-up count and its RSS
+#      grows by less than 4 MiB (its resolver cache takes a little for
+#      each fresh domain; libunbound bounds that cache at 8 MiB).
+#   2. 600 messages with unbound stopped for 4 s a third of the way in:
+#      nothing lost and the filter still the same process; the outage
+#      must be felt (some message deferred with a 4xx) and leave no
+#      wrong verdict: both are TODO, see the comments there.
+set -u
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+tmpdir
+cd "$TMPD" || bail_out "no temp dir"
+SOAK="$TOP_SRCDIR/scripts/soak"
+[ "$(id -u)" -eq 0 ] || skip_all "needs root (exim4 -C, mount namespaces)"
+for prog in exim4 unbound ldns-signzone swaks dovecot unshare python3 pgrep; do
+	have "$prog" || skip_all "$prog is not installed"
+done
+chmod 755 "$TMPD"
+
+# soak NAME ARGS...: run the soak with its folders under $TMPD; output in
+# NAME.out, status in ST, the last line's figures in the variables below.
+soak()
+{
+	local name="$1"
+
+	shift
+	ST=0
+	TMPDIR="$TMPD" timeout 600 "$SOAK" --build "$TOP_BUILDDIR" "$@" \
+	    > "$name.out" 2>&1 || ST=$?
+	LINE=$(tail -n 1 "$name.out")
+	SENT= DELIVERED= REJECTED= DEFERRED= LOST= F0= F1= FD0= FD1=
+	local re='^soak: ([0-9]+) sent, ([0-9]+) delivered, ([0-9]+) rejected, '
+	re+='([0-9]+) deferred, ([0-9]+) lost; filter rss ([0-9]+)->([0-9]+) '
+	re+='KiB; exim rss ([0-9]+)->([0-9]+) KiB; fds ([0-9]+)->([0-9]+); '
+	re+='store rows n/a$'
+	if [[ "$LINE" =~ $re ]]; then
+		SENT=${BASH_REMATCH[1]} DELIVERED=${BASH_REMATCH[2]}
+		REJECTED=${BASH_REMATCH[3]} DEFERRED=${BASH_REMATCH[4]}
+		LOST=${BASH_REMATCH[5]} F0=${BASH_REMATCH[6]} F1=${BASH_REMATCH[7]}
+		FD0=${BASH_REMATCH[10]} FD1=${BASH_REMATCH[11]}
+	fi
+	WRONG=$(grep -c '^soak: WRONG ' "$name.out")
+}
+
+# The kinds of the plan: how many forged ones there must be.
+forged()
+{
+	python3 "$TOP_SRCDIR/tests/lib/soak.py" plan "$1" 1 |
+	    awk '$2 == "forged"' | wc -l
+}
+
+# todo NAME REASON: a known failure, "not ok ... # TODO REASON", which
+# tests/run.sh counts as a skip (a failure with CI=true), named loudly.
+todo()
+{
+	TAP_N=$((TAP_N + 1))
+	printf 'not ok %d - %s # TODO %s\n' "$TAP_N" "$1" "$2"
+}
+
+plan 13
+
+N=600
+soak quiet --messages $N --concurrency 4 --no-fault
+tap_diag "$LINE"
+[ "$ST" -eq 0 ]
+ok_if "no fault: the soak exits 0 (status $ST)" $?
+[ -n "${FD1:-}" ]
+ok_if "no fault: the last line has every figure" $?
+[ "${SENT:-0}" -eq $N ] && [ $((DELIVERED + REJECTED)) -eq $N ]
+ok_if "no fault: $N sent, $N accounted for (${DELIVERED:-?} delivered + ${REJECTED:-?} rejected)" $?
+[ "${LOST:-1}" -eq 0 ] && [ "$WRONG" -eq 0 ]
+ok_if "no fault: 0 lost (${LOST:-?}), 0 wrong ($WRONG)" $?
+want=$(forged $N)
+[ "${REJECTED:--1}" -eq "$want" ]
+ok_if "no fault: exactly the $want forged messages refused (${REJECTED:-?})" $?
+[ -n "${FD0:-}" ] && [ "$FD0" -eq "${FD1:--1}" ]
+ok_if "no fault: filter-dkimkit's descriptors back to START (${FD0:-?}->${FD1:-?})" $?
+[ -n "${F0:-}" ] && [ $((F1 - F0)) -lt 4096 ]
+ok_if "no fault: filter-dkimkit's RSS grew by less than 4096 KiB (${F0:-?}->${F1:-?})" $?
+! grep -q 'filter-dkimkit was restarted' quiet.out
+ok_if "no fault: filter-dkimkit was not restarted" $?
+[ "$ST" -eq 0 ] || tap_diag_file quiet.out
+
+soak outage --messages $N --concurrency 4 --outage 4
+tap_diag "$LINE"
+grep -q '^soak: unbound is back at message' outage.out
+ok_if "outage: unbound was stopped and started again mid-run" $?
+[ "${SENT:-0}" -eq $N ] && [ "${LOST:-1}" -eq 0 ]
+ok_if "outage: $N sent, 0 lost (${LOST:-?})" $?
+! grep -q 'filter-dkimkit was restarted' outage.out
+ok_if "outage: filter-dkimkit was not restarted" $?
+# Known wrong (see the report of the soak's first version): while
+# unbound is down, the filter answers what it could not look up with a
+# verdict, not with 451: an unsigned message whose SPF lookup fails gets
+# spf=temperror and yet dmarc=fail, refused with 550; and the trusted
+# relay seals a temperror it met verifying, so the MX quarantines what
+# it forwarded.  Both are TODO until the filter (or the core's DMARC)
+# and the relay defer instead.
+if [ "${DEFERRED:-0}" -gt 0 ]; then
+	ok "outage: some messages were deferred with a 4xx ($DEFERRED)"
+else
+	todo "outage: some messages were deferred with a 4xx (${DEFERRED:-?})" \
+	    "the filter answers a DNS outage with verdicts, not 451"
+fi
+if [ "$WRONG" -eq 0 ] && [ "$ST" -eq 0 ]; then
+	ok "outage: no wrong verdict"
+else
+	grep '^soak: WRONG ' outage.out | head -n 5 | while read -r l; do
+		tap_diag "$l"
+	done
+	todo "outage: no wrong verdict ($WRONG wrong)" \
+	    "spf=temperror becomes dmarc=fail (550); the relay seals a temperror"
+fi
+done_testing
