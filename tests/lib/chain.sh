@@ -308,7 +308,8 @@ smtp()
 # Results records) and signs it as it goes out.  Exim's own seal dlfunc reads the spool,
 # the message before this filter, so it cannot sign a footer added here.
 # dkimkit seal exits 1 when the RFC says to add no set (the message is
-# still written): that is no failure; anything else defers the delivery.
+# still written): that is no failure; anything else defers the delivery,
+# and so does a temperror in the verdicts it would record.
 relay_filter()
 {
 	local footer="$2"
@@ -327,6 +328,15 @@ rc=0
     --received "\$t/in.eml" "\$t/out.eml" > "\$t/sealed.eml" 2> "\$t/err" ||
     rc=\$?
 [ "\$rc" -le 1 ] || { cat "\$t/err" >&2; exit 1; }
+# A verdict the relay could not reach (a key lookup that failed for the
+# moment) is not sealed for good: the delivery is deferred and Exim
+# tries again, as a relay that records what it saw should.
+if awk '/^\r?\$/ { exit } f && /^[ \t]/ { print; next } { f = 0 }
+    !done && tolower(\$0) ~ /^arc-authentication-results:/ { f = done = 1; print }' \
+    "\$t/sealed.eml" | grep -q temperror; then
+	echo "a temporary error in what $1 would seal: deferred" >&2
+	exit 1
+fi
 tr -d '\\r' < "\$t/sealed.eml"
 SH
 	chmod 755 "$W/$1.sh"
