@@ -1,0 +1,75 @@
+/*
+ * report.h: dkimkit verify --reports: RFC 6651 failure reports planned
+ * by the core, then rate-limited, suppressed or delivered here.
+ */
+#ifndef DKK_CLI_REPORT_H
+#define DKK_CLI_REPORT_H
+
+#include <stdint.h>
+
+#include "dkimkit.h"
+
+struct bucket;
+
+struct report_cli {
+	int on;
+	const char *dir;		/* --report-dir: write .eml files */
+	const char *from;		/* --report-from */
+	const char *sendmail;		/* --sendmail PATH */
+	const char *state;		/* --report-state FILE */
+	const char *suppress;		/* --report-suppress FILE */
+	const char *redact_file;	/* --redact-key FILE */
+	const char *key_file;		/* --report-key FILE */
+	const char *sign_domain;	/* --report-domain D */
+	const char *sign_selector;	/* --report-selector S */
+	double per_addr;		/* reports per address per hour */
+	double global;			/* reports per hour in all */
+	int have_seed;
+	uint64_t seed;			/* --report-seed: draws for tests */
+	/* loaded by report_setup() */
+	uint8_t *redact;
+	size_t redact_len;
+	dkk_key *key;
+	char **suppressed;
+	size_t nsuppressed;
+	struct bucket *buckets;
+	size_t nbuckets;
+	size_t written;
+};
+
+enum {
+	O_REP_ON = 3000, O_REP_DIR, O_REP_FROM, O_REP_SENDMAIL, O_REP_STATE,
+	O_REP_SUPPRESS, O_REP_REDACT, O_REP_KEY, O_REP_DOMAIN, O_REP_SELECTOR,
+	O_REP_RATE, O_REP_GLOBAL, O_REP_SEED
+};
+#define REPORT_LONGOPTS \
+	{ "reports", no_argument, NULL, O_REP_ON }, \
+	{ "report-dir", required_argument, NULL, O_REP_DIR }, \
+	{ "report-from", required_argument, NULL, O_REP_FROM }, \
+	{ "sendmail", required_argument, NULL, O_REP_SENDMAIL }, \
+	{ "report-state", required_argument, NULL, O_REP_STATE }, \
+	{ "report-suppress", required_argument, NULL, O_REP_SUPPRESS }, \
+	{ "redact-key", required_argument, NULL, O_REP_REDACT }, \
+	{ "report-key", required_argument, NULL, O_REP_KEY }, \
+	{ "report-domain", required_argument, NULL, O_REP_DOMAIN }, \
+	{ "report-selector", required_argument, NULL, O_REP_SELECTOR }, \
+	{ "report-rate", required_argument, NULL, O_REP_RATE }, \
+	{ "report-global-rate", required_argument, NULL, O_REP_GLOBAL }, \
+	{ "report-seed", required_argument, NULL, O_REP_SEED }
+
+/* 1 when c was one of REPORT_LONGOPTS (stored), -1 for a bad value
+ * (said on stderr), 0 for another option. */
+int report_option(struct report_cli *r, int c, const char *arg);
+/* After options: read the files, the state.  -1 on trouble (said). */
+int report_setup(dkk_ctx *ctx, struct report_cli *r);
+/* Plan, build and deliver the reports of one final verifier; msg is
+ * the whole message.  Returns the JSON array of what became of each
+ * ("[...]", free with free()), NULL without memory.  Never changes the
+ * verdict; trouble is said on stderr. */
+char *report_message(dkk_verifier *v, const char *msg, size_t len,
+    const struct dkk_spf_query *smtp, const char *authserv_id,
+    struct report_cli *r);
+/* Save the state, free what setup loaded. */
+void report_finish(struct report_cli *r);
+
+#endif
