@@ -471,3 +471,91 @@ report_message(dkk_verifier *v, const char *msg, size_t len,
 	}
 	return json;
 }
+
+/* One rr= element a signer may publish (RFC 6651 3.1). */
+static int
+rr_element_ok(const char *s, size_t n)
+{
+	static const char *const tokens[] = { "all", "d", "o", "p", "s", "u",
+	    "v", "x" };
+	size_t i;
+
+	while (n > 0 && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	for (i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
+		if (strlen(tokens[i]) == n && strncmp(s, tokens[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/* The publisher's side is stricter than the reader's: only the four
+ * tags of RFC 6651 3.1 (a typo such as the pre-RFC ro= would otherwise
+ * be ignored by every verifier) and only the tokens it defines. */
+static int
+report_spec_check(const char *spec)
+{
+	const char *p = spec, *semi, *eq, *v;
+	size_t n, k;
+
+	while (*p != '\0') {
+		p += strspn(p, " \t");
+		semi = strchr(p, ';');
+		n = semi ? (size_t)(semi - p) : strlen(p);
+		if (n > 0) {
+			if ((eq = memchr(p, '=', n)) == NULL)
+				return warnx("'%.*s' is not tag=value",
+				    (int)n, p), -1;
+			k = (size_t)(eq - p);
+			while (k > 0 && (p[k - 1] == ' ' || p[k - 1] == '\t'))
+				k--;
+			if (k != 2 || p[0] != 'r' || strchr("aprs", p[1]) ==
+			    NULL)
+				return warnx("'%.*s': RFC 6651 defines ra, rp, "
+				    "rr and rs", (int)k, p), -1;
+			for (v = eq + 1; p[1] == 'r' && v <= p + n; v++) {
+				const char *e = memchr(v, ':', (size_t)(p +
+				    n - v));
+
+				if (e == NULL)
+					e = p + n;
+				if (!rr_element_ok(v, (size_t)(e - v)))
+					return warnx("rr=: '%.*s' is not a "
+					    "token of RFC 6651 3.1", (int)(e -
+					    v), v), -1;
+				v = e;
+			}
+		}
+		p += n + (semi != NULL);
+	}
+	return 0;
+}
+
+int
+report_record_check(const char *spec)
+{
+	struct dkk_report_record rec;
+
+	if (report_spec_check(spec) != 0)
+		return -1;
+	if (dkk_report_record_parse(spec, strlen(spec), 0, &rec) != DKK_OK) {
+		warnx("--report '%s': not a valid _report record (rp= 0 to "
+		    "100, ra= a local part)", spec);
+		return -1;
+	}
+	if (rec.ra == NULL) {
+		dkk_report_record_clear(&rec);
+		warnx("--report '%s': without ra= no report can be sent", spec);
+		return -1;
+	}
+	dkk_report_record_clear(&rec);
+	return 0;
+}
+
+void
+report_record_print(FILE *out, const char *domain, const char *spec)
+{
+	fprintf(out, "_report._domainkey.%s. 3600 IN TXT \"%s\"\n", domain,
+	    spec);
+}

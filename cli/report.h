@@ -6,6 +6,7 @@
 #define DKK_CLI_REPORT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dkimkit.h"
 
@@ -69,6 +70,10 @@ int report_setup(dkk_ctx *ctx, struct report_cli *r);
 char *report_message(dkk_verifier *v, const char *msg, size_t len,
     const struct dkk_spf_query *smtp, const char *authserv_id,
     struct report_cli *r);
+/* dkimkit key record --report SPEC: SPEC's tags and tokens checked (-1,
+ * said, when bad), then the _report._domainkey line for domain. */
+int report_record_check(const char *spec);
+void report_record_print(FILE *out, const char *domain, const char *spec);
 /* Save the state, free what setup loaded. */
 void report_finish(struct report_cli *r);
 

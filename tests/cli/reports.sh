@@ -272,4 +272,37 @@ b=$(sed 's/,"reports":\[[^]]*\]//' sup.json)
 [ "$a" = "$b" ]
 ok_if "reports never change the verdict" $? "$a / $b"
 
+# The signer's side: key record --report prints the record beside the
+# key's; a domain that publishes it gets reports for signatures made
+# with --report-request, and none for those made without.
+"$DKIMKIT" key record --key k.pem --report 'ra=dkim; rp=100; rr=v' \
+    pub.test s > pub.zone 2> pub.err
+grep -q '^_report._domainkey.pub.test. 3600 IN TXT "ra=dkim; rp=100; rr=v"$' \
+    pub.zone && grep -q '^s._domainkey.pub.test. ' pub.zone
+ok_if "key record --report prints both records" $? "$(cat pub.zone pub.err)"
+for spec in 'ra=x; ro=all' 'ra=x; rr=v:q' 'ra=x; rp=101' 'rr=all' \
+    'ra=a@b; rr=all' 'ra=x; rr=v::x'; do
+	"$DKIMKIT" key record --key k.pem --report "$spec" pub.test s \
+	    > bad.out 2> bad.err
+	st=$?
+	[ "$st" -eq 2 ] && [ ! -s bad.out ] && [ -s bad.err ]
+	ok_if "key record --report '$spec' is refused" $? \
+	    "exit $st: $(cat bad.out bad.err)"
+done
+for req in yes no; do
+	opt=""
+	[ "$req" = yes ] && opt=--report-request
+	# shellcheck disable=SC2086
+	"$DKIMKIT" sign $opt --key k.pem --domain pub.test --selector s m.eml |
+	    sed 's/^Hi Bob\./Hi Bob!/' > pub.eml
+	rm -rf pubout; mkdir pubout
+	"$DKIMKIT" verify --zone pub.zone --reports --report-dir pubout \
+	    pub.eml > /dev/null 2>&1
+	n=$(ls pubout | wc -l)
+	if [ "$req" = yes ]; then want=1; else want=0; fi
+	[ "$n" -eq "$want" ] && { [ "$req" = no ] ||
+	    grep -q '^To: <dkim@pub.test>' pubout/*.eml; }
+	ok_if "signed with r=y: $req, $want report(s)" $? "written $n"
+done
+
 done_testing
