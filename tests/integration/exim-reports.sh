@@ -1,0 +1,52 @@
+#!/bin/bash
+# Failure reports handed to a real MTA (issue #16): `dkimkit verify
+# --reports --sendmail PROG` runs Exim's sendmail interface (exim4 -C with
+# a private configuration, as `sendmail -t -f ''`), and the report arrives
+# in Exim's maildir addressed to ra@ the signing domain, with the null
+# envelope sender (Return-path: <>).  Needs root (exim4 -C).
+set -u
+. "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/ports.sh"
+. "$TOP_SRCDIR/tests/lib/exim.sh"
+tmpdir
+cd "$TMPD" || bail_out "no temp dir"
+exim_check || skip_all "$EXIM_WHY"
+# Debian-exim must reach its spool and maildir below the temp dir.
+chmod 755 "$TMPD"
+
+exim_conf "$TMPD/x" "" "  return_path_add"
+# dkimkit runs this as its sendmail: Exim's own sendmail options.
+cat > sendmail <<EOF2
+#!/bin/sh
+exec "$EXIM" -C "$TMPD/x/exim.conf" "\$@"
+EOF2
+chmod 755 sendmail
+
+"$DKIMKIT" keygen --algorithm ed25519 --domain signer.test --selector s \
+    --out k.pem > zone || bail_out "keygen"
+echo '_report._domainkey.signer.test. IN TXT "ra=dkim-reports; rr=v"' >> zone
+printf 'From: joe@signer.test\nTo: bob@example.net\nSubject: hi\n\nHello.\n' |
+    "$DKIMKIT" sign --report-request --key k.pem --domain signer.test \
+    --selector s | sed 's/^Hello\./Hello!/' > bad.eml
+
+"$DKIMKIT" verify --zone zone --json --reports --sendmail "$TMPD/sendmail" \
+    --report-from reports@mx.test bad.eml > v.json 2> v.err
+st=$?
+[ "$st" -eq 1 ] && grep -q '"status":"sent"' v.json
+ok_if "the report is handed to Exim's sendmail (status sent)" $? \
+    "exit $st: $(cat v.json v.err)"
+
+# Exim delivers in the background; wait for the maildir.
+for _ in $(seq 100); do
+	f=$(ls "$TMPD"/x/mail/new/* 2> /dev/null | head -1)
+	[ -n "$f" ] && break
+	sleep 0.1
+done
+[ -n "$f" ] && grep -qi '^Return-path: <>' "$f" &&
+    grep -q '^To: <dkim-reports@signer.test>' "$f" &&
+    grep -q '^Feedback-Type: auth-failure' "$f" &&
+    grep -q 'report-type=feedback-report' "$f"
+ok_if "the report arrives in the maildir, sent from <>" $? \
+    "$( [ -n "$f" ] && head -20 "$f"; tail -5 "$TMPD"/x/log/mainlog 2> /dev/null)"
+
+done_testing
