@@ -38,6 +38,13 @@ report_option(struct report_cli *r, int c, const char *arg)
 	case O_REP_DIR: r->dir = arg; break;
 	case O_REP_FROM: r->from = arg; break;
 	case O_REP_SENDMAIL: r->sendmail = arg; break;
+	case O_REP_SMTP:
+		if (strchr(arg, ':') == NULL) {
+			warnx("--report-smtp '%s': HOST:PORT wanted", arg);
+			return -1;
+		}
+		r->smtp = arg;
+		break;
 	case O_REP_STATE: r->state = arg; break;
 	case O_REP_SUPPRESS: r->suppress = arg; break;
 	case O_REP_REDACT: r->redact_file = arg; break;
@@ -424,7 +431,12 @@ report_one(dkk_reports *plan, size_t i, const struct dkk_report_info *info,
 		warnx("report to %s: %s", q->to, dkk_strerror(rc));
 		return "failed";
 	}
-	rc = r->dir != NULL ? deliver_dir(r, msg) : deliver_sendmail(r, msg);
+	if (r->dir != NULL)
+		rc = deliver_dir(r, msg);
+	else if (r->smtp != NULL)
+		rc = report_smtp(r->smtp, info->authserv_id, q->to, msg);
+	else
+		rc = deliver_sendmail(r, msg);
 	free(msg);
 	if (rc != 0)
 		return "failed";

@@ -17,6 +17,8 @@ struct report_cli {
 	const char *dir;		/* --report-dir: write .eml files */
 	const char *from;		/* --report-from */
 	const char *sendmail;		/* --sendmail PATH */
+	const char *smtp;		/* --report-smtp HOST:PORT */
+	const char *helo;		/* its EHLO name: the authserv-id */
 	const char *state;		/* --report-state FILE */
 	const char *suppress;		/* --report-suppress FILE */
 	const char *redact_file;	/* --redact-key FILE */
@@ -41,7 +43,7 @@ struct report_cli {
 enum {
 	O_REP_ON = 3000, O_REP_DIR, O_REP_FROM, O_REP_SENDMAIL, O_REP_STATE,
 	O_REP_SUPPRESS, O_REP_REDACT, O_REP_KEY, O_REP_DOMAIN, O_REP_SELECTOR,
-	O_REP_RATE, O_REP_GLOBAL, O_REP_SEED
+	O_REP_RATE, O_REP_GLOBAL, O_REP_SEED, O_REP_SMTP
 };
 #define REPORT_LONGOPTS \
 	{ "reports", no_argument, NULL, O_REP_ON }, \
@@ -56,7 +58,8 @@ enum {
 	{ "report-selector", required_argument, NULL, O_REP_SELECTOR }, \
 	{ "report-rate", required_argument, NULL, O_REP_RATE }, \
 	{ "report-global-rate", required_argument, NULL, O_REP_GLOBAL }, \
-	{ "report-seed", required_argument, NULL, O_REP_SEED }
+	{ "report-seed", required_argument, NULL, O_REP_SEED }, \
+	{ "report-smtp", required_argument, NULL, O_REP_SMTP }
 
 /* 1 when c was one of REPORT_LONGOPTS (stored), -1 for a bad value
  * (said on stderr), 0 for another option. */
@@ -74,6 +77,10 @@ char *report_message(dkk_verifier *v, const char *msg, size_t len,
  * said, when bad), then the _report._domainkey line for domain. */
 int report_record_check(const char *spec);
 void report_record_print(FILE *out, const char *domain, const char *spec);
+/* smtp.c: send msg to one recipient over SMTP with MAIL FROM:<>; 0, or
+ * -1 with the server's reply said on stderr. */
+int report_smtp(const char *hostport, const char *helo, const char *to,
+    const char *msg);
 /* Save the state, free what setup loaded. */
 void report_finish(struct report_cli *r);
 

@@ -3,7 +3,8 @@
 # --reports --sendmail PROG` runs Exim's sendmail interface (exim4 -C with
 # a private configuration, as `sendmail -t -f ''`), and the report arrives
 # in Exim's maildir addressed to ra@ the signing domain, with the null
-# envelope sender (Return-path: <>).  Needs root (exim4 -C).
+# envelope sender (Return-path: <>); --report-smtp does the same over
+# SMTP to an Exim daemon on loopback.  Needs root (exim4 -C).
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/ports.sh"
@@ -48,5 +49,36 @@ done
     grep -q 'report-type=feedback-report' "$f"
 ok_if "the report arrives in the maildir, sent from <>" $? \
     "$( [ -n "$f" ] && head -20 "$f"; tail -5 "$TMPD"/x/log/mainlog 2> /dev/null)"
+
+# The same report by SMTP to an Exim daemon on loopback: MAIL FROM:<>.
+exim_conf "$TMPD/y" "" "  return_path_add"
+exim_start "$TMPD/y" || bail_out "exim did not start"
+"$DKIMKIT" verify --zone zone --json --reports \
+    --report-smtp "127.0.0.1:$EXIM_PORT" --authserv-id mx.test \
+    bad.eml > s.json 2> s.err
+st=$?
+[ "$st" -eq 1 ] && grep -q '"status":"sent"' s.json
+ok_if "the report is sent by SMTP (status sent)" $? \
+    "exit $st: $(cat s.json s.err)"
+for _ in $(seq 100); do
+	f=$(ls "$TMPD"/y/mail/new/* 2> /dev/null | head -1)
+	[ -n "$f" ] && break
+	sleep 0.1
+done
+[ -n "$f" ] && grep -qi '^Return-path: <>' "$f" &&
+    grep -q '^To: <dkim-reports@signer.test>' "$f" &&
+    grep -q '^Feedback-Type: auth-failure' "$f" &&
+    grep -q 'MAIL FROM:<>\|<= <>' "$TMPD"/y/log/mainlog
+ok_if "it arrives from <> over SMTP" $? \
+    "$( [ -n "$f" ] && head -20 "$f"; tail -5 "$TMPD"/y/log/mainlog 2> /dev/null)"
+
+# A server that refuses: status failed, the verdict unchanged.
+"$DKIMKIT" verify --zone zone --json --reports \
+    --report-smtp "127.0.0.1:$(free_port)" bad.eml > r.json 2> r.err
+st=$?
+[ "$st" -eq 1 ] && grep -q '"status":"failed"' r.json &&
+    grep -q '"result":"fail"' r.json
+ok_if "no server: status failed, verdict fail, exit 1" $? \
+    "exit $st: $(cat r.json r.err)"
 
 done_testing
