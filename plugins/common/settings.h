@@ -45,6 +45,8 @@ enum dks_key {
 	DKS_ATPS,		/* check ATPS (RFC 6541) too */
 	DKS_ATPS_ADSP,		/* an ATPS-authorized signature counts for
 				 * ADSP (implies atps) */
+	DKS_REPORT_REQUEST,	/* sign with r=y: ask for failure reports
+				 * (RFC 6651) */
 	DKS_NKEYS
 };
 
@@ -67,6 +69,7 @@ struct dks {
 	int self_verify;
 	int atps;
 	int atps_adsp;
+	int report_request;
 	/* trusted-sealers, split by dks_set(): sealers[] points into
 	 * sealer_names and ends with NULL, so a struct dks is not copied
 	 * once set (dks_verify_opts() hands the list out). */

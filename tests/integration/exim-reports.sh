@@ -9,6 +9,8 @@ set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/ports.sh"
 . "$TOP_SRCDIR/tests/lib/exim.sh"
+. "$TOP_SRCDIR/tests/lib/install.sh"
+. "$TOP_SRCDIR/tests/lib/mail.sh"
 tmpdir
 cd "$TMPD" || bail_out "no temp dir"
 exim_check || skip_all "$EXIM_WHY"
@@ -71,6 +73,32 @@ done
     grep -q 'MAIL FROM:<>\|<= <>' "$TMPD"/y/log/mainlog
 ok_if "it arrives from <> over SMTP" $? \
     "$( [ -n "$f" ] && head -20 "$f"; tail -5 "$TMPD"/y/log/mainlog 2> /dev/null)"
+
+# Exim's sign function with report-request adds r=y; the signature it
+# makes, broken on the way, gets its report.
+BUILT="$TOP_BUILDDIR/plugins/exim/.libs/dkimkit_exim.so"
+if [ -f "$BUILT" ] && have swaks && exim_module "$TMPD" "$BUILT"; then
+	chmod 644 k.pem
+	exim_conf "$TMPD/s" "  warn add_header = \${dlfunc{$SO}{sign}{signer.test}{s}{$TMPD/k.pem}{}{}{report-request}}"
+	exim_start "$TMPD/s" || bail_out "exim (sign) did not start"
+	printf 'From: joe@signer.test\nTo: bob@example.net\nSubject: hi\n\nHello.\n' > plain.eml
+	swaks_send "$EXIM_PORT" plain.eml swaks.out --to bob@example.net \
+	    --from joe@signer.test
+	f=$(maildir_wait "$TMPD/s/mail" 'DKIM-Signature')
+	[ -n "$f" ] && tr -d '\r\n\t ' < "$f" | grep -q 'DKIM-Signature:.*;r=y;'
+	ok_if "Exim's sign with report-request adds r=y" $? \
+	    "$(cat swaks.out; [ -n "$f" ] && head -8 "$f")"
+	sed 's/^Hello\./Hello!/' "$f" > ebad.eml
+	rm -rf eout; mkdir eout
+	"$DKIMKIT" verify --zone zone --reports --report-dir eout ebad.eml \
+	    > /dev/null 2>&1
+	n=$(ls eout | wc -l)
+	[ "$n" -eq 1 ]
+	ok_if "its broken signature gets one report" $? "written $n"
+else
+	skip "Exim's sign with report-request" "no module or swaks"
+	skip "its broken signature gets one report" "no module or swaks"
+fi
 
 # A server that refuses: status failed, the verdict unchanged.
 "$DKIMKIT" verify --zone zone --json --reports \
