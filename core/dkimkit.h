@@ -1223,7 +1223,8 @@ struct dkk_report_record {
  * tag list, an rp= that is not a number of 0 to 100, an rr= element
  * that is not a token, an ra= that is not a local part; a token this
  * version does not know is left out (RFC 6651 3.1 lets the list grow).
- * Free what *out holds with dkk_report_record_clear(). */
+ * DKK_ENOMEM without memory.  Free what *out holds with
+ * dkk_report_record_clear(). */
 DKK_EXPORT int dkk_report_record_parse(const char *txt, size_t len,
     int adsp, struct dkk_report_record *out) DKK_WUR;
 DKK_EXPORT void dkk_report_record_clear(struct dkk_report_record *rec);

@@ -248,22 +248,24 @@ dkk_reports_free(dkk_reports *r)
 }
 
 /* RFC 6651 3.3: exactly one well-formed record with ra=; anything else
- * (no answer, several, a bad one) means no report. */
-static bool
+ * (no answer, several, a bad one) means no report.  1 with *rec, 0 for
+ * none, DKK_ENOMEM. */
+static int
 cand_record(const struct rcand *c, struct dkk_report_record *rec)
 {
 	const struct dkk_dns_answer *a = keyent_answer(c->lk.e);
+	int rc;
 
 	if (a == NULL || a->status != DKK_DNS_OK || dns_trouble(a) ||
 	    a->count != 1)
-		return false;
-	if (dkk_report_record_parse(a->txt[0], a->len[0], c->sig == SIZE_MAX,
-	    rec) != DKK_OK)
-		return false;
+		return 0;
+	if ((rc = dkk_report_record_parse(a->txt[0], a->len[0],
+	    c->sig == SIZE_MAX, rec)) != DKK_OK)
+		return rc == DKK_ENOMEM ? rc : 0;
 	if (rec->ra != NULL)
-		return true;
+		return 1;
 	dkk_report_record_clear(rec);
-	return false;
+	return 0;
 }
 
 /* The token that asked: the reason's own, else u. */
@@ -305,11 +307,19 @@ plan_decide(dkk_reports *r)
 	size_t i;
 	int rc = DKK_OK;
 
+	/* after a failed attempt (no memory), start over */
+	while (r->nreqs > 0) {
+		r->nreqs--;
+		free((char *)r->reqs[r->nreqs].to);
+		free((char *)r->reqs[r->nreqs].rs);
+	}
+	free(r->reqs);
 	if ((r->reqs = dkk_calloc(r->ncands + 1, sizeof(*r->reqs))) == NULL)
 		return DKK_ENOMEM;
 	for (i = 0; i < r->ncands && rc == DKK_OK; i++) {
-		if (!cand_record(&r->cands[i], &rec))
+		if ((rc = cand_record(&r->cands[i], &rec)) <= 0)
 			continue;
+		rc = DKK_OK;
 		if (rec.rr & r->cands[i].tokens)
 			rc = req_add(r, &r->cands[i], &rec);
 		dkk_report_record_clear(&rec);

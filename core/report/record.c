@@ -206,6 +206,7 @@ static int
 record_tag(const struct tag *t, int adsp, struct dkk_report_record *out)
 {
 	char **qp = NULL;
+	int rc;
 
 	if (t->nlen == 2 && memcmp(t->name, "rp", 2) == 0)
 		return record_rp(t, &out->rp);
@@ -218,8 +219,8 @@ record_tag(const struct tag *t, int adsp, struct dkk_report_record *out)
 	if (qp == NULL)
 		return DKK_OK;	/* other tags are ignored (RFC 6651 3.1) */
 	/* ra= and rs= are dkim-quoted-printable (qp-section). */
-	if (qp_decode(t->val, t->vlen, qp) != DKK_OK)
-		return DKK_ESYNTAX;
+	if ((rc = qp_decode(t->val, t->vlen, qp)) != DKK_OK)
+		return rc == DKK_ENOMEM ? rc : DKK_ESYNTAX;
 	if (qp == &out->ra && !local_part_ok(out->ra))
 		return DKK_ESYNTAX;
 	return DKK_OK;

@@ -4,6 +4,7 @@
  * (3.3), the plan of one message (3.3, 4), and the report (RFC 5965,
  * RFC 6591, RFC 6590 redaction).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,6 +373,68 @@ report_build_fields(void)
 	unit_fx_free(&fx);
 }
 
+/* One plan and its report with the allocator failing at some point:
+ * DKK_ENOMEM from one of the calls, or the one report; never a crash or
+ * (under ASan) a leak. */
+static int
+oom_report(dkk_verifier *v, const char *m)
+{
+	struct dkk_report_info info = { .from = "rep@receiver.example",
+	    .authserv_id = "mx", .arrival = -1, .message = m,
+	    .message_len = strlen(m) };
+	dkk_reports *r = NULL;
+	char *out = NULL;
+	int rc;
+
+	if ((rc = dkk_reports_new(v, NULL, &r)) != DKK_OK)
+		return rc;
+	if ((rc = dkk_reports_wait(r)) == DKK_OK) {
+		if (dkk_reports_count(r) != 1)
+			rc = DKK_EINVAL;
+		else
+			rc = dkk_report_build(r, 0, &info, &out);
+	}
+	if (rc == DKK_OK && (out == NULL ||
+	    strstr(out, "Feedback-Type: auth-failure") == NULL))
+		rc = DKK_EINVAL;
+	free(out);
+	dkk_reports_free(r);
+	return rc;
+}
+
+static void
+report_out_of_memory(void)
+{
+	struct unit_fx fx;
+	dkk_verifier *v;
+	char *m;
+	long total, n;
+	int rc;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, report_zone), 0);
+	m = signed_broken(&fx, "v.example", 1, msg);
+	v = unit_verify(fx.ctx, m, strlen(m), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	dkk_alloc_fail_at = LONG_MAX;
+	rc = oom_report(v, m);
+	total = LONG_MAX - dkk_alloc_fail_at;
+	dkk_alloc_fail_at = 0;
+	CU_ASSERT_EQUAL_FATAL(rc, DKK_OK);
+	CU_ASSERT(total > 10);
+	for (n = 1; n <= total + 1; n++) {
+		dkk_alloc_fail_at = n;
+		rc = oom_report(v, m);
+		dkk_alloc_fail_at = 0;
+		CU_ASSERT(rc == DKK_OK || rc == DKK_ENOMEM);
+		if (rc != DKK_OK && rc != DKK_ENOMEM)
+			fprintf(stderr, "allocation %ld of %ld: %s\n", n, total,
+			    dkk_strerror(rc));
+	}
+	dkk_verifier_free(v);
+	free(m);
+	unit_fx_free(&fx);
+}
+
 static const struct unit_test report_tests[] = {
 	{ "report_record_defaults", report_record_defaults },
 	{ "report_record_rr", report_record_rr },
@@ -383,6 +446,7 @@ static const struct unit_test report_tests[] = {
 	{ "report_plan_no_loop", report_plan_no_loop },
 	{ "report_plan_adsp", report_plan_adsp },
 	{ "report_build_fields", report_build_fields },
+	{ "report_out_of_memory", report_out_of_memory },
 	{ NULL, NULL }
 };
 
