@@ -1299,7 +1299,8 @@ struct dkk_report_info {
 	const char *const *rcpt_to;	/* Original-Rcpt-To, NULL-ended */
 	int64_t arrival;		/* Arrival-Date, -1: the clock's */
 	/* The original message as received (header and body), for the
-	 * canonicalized body; NULL: the header only (no body field). */
+	 * canonicalized body; NULL: the header only (no body field).  A
+	 * canonical body over 1 MiB is left out, not cut. */
 	const char *message;
 	size_t message_len;
 	/* RFC 6590 redaction: with a key, every local part of an address

@@ -130,6 +130,11 @@ arf_b64_field(struct buf *out, const char *name, const struct buf *data)
 	return DKK_OK;
 }
 
+/* A canonical body over this many octets is left out of the report
+ * rather than cut: a cut copy would not hash to bh= and would mislead
+ * whoever checks it, and a report should not carry a huge body. */
+#define ARF_BODY_MAX (1024 * 1024)
+
 /* The canonicalized body as the signature hashed it, up to l=. */
 static int
 arf_body(const struct dkk_report_info *info, const struct sig *sg,
@@ -147,7 +152,8 @@ arf_body(const struct dkk_report_info *info, const struct sig *sg,
 		return rc;
 	body_init(&b, sg->bcanon);
 	b.copy = out;
-	b.copy_limit = sg->l >= 0 ? (uint64_t)sg->l : UINT64_MAX;
+	b.copy_limit = sg->l >= 0 && sg->l <= ARF_BODY_MAX ? (uint64_t)sg->l :
+	    ARF_BODY_MAX + 1;
 	body_feed(&b, info->message + used, info->message_len - used);
 	body_finish(&b);
 	body_clear(&b);
@@ -186,9 +192,11 @@ arf_canon(struct buf *out, const dkk_verifier *v, size_t i,
 	    DKK_OK)
 		goto fail;
 	if (info->message != NULL &&
-	    ((rc = arf_body(info, &sg, &body)) != DKK_OK ||
+	    (rc = arf_body(info, &sg, &body)) != DKK_OK)
+		goto fail;
+	if (info->message != NULL && body.len <= ARF_BODY_MAX &&
 	    (rc = arf_b64_field(out, "DKIM-Canonicalized-Body", &body)) !=
-	    DKK_OK))
+	    DKK_OK)
 		goto fail;
 done:
 	rc = DKK_OK;

@@ -207,6 +207,18 @@ sys.exit(0 if base64.b64encode(hashlib.sha256(body).digest()).decode() == bh
 PYEOF
 ok_if "the canonicalized body of a header failure hashes to bh=" $?
 
+# A canonical body over 1 MiB is left out of the report, never cut.
+"$PY" -c 'import sys; sys.stdout.write("From: Joe <joe@sender.test>\nTo: bob@receiver.test\nSubject: big\n\n" + ("x" * 999 + "\n") * 1100)' > big.eml
+"$DKIMKIT" sign --report-request --key k.pem --domain signature.r1.test \
+    --selector s --now $NOW big.eml | sed 's/^Subject: big/Subject: BIG/' > bigbad.eml
+mkdir big
+"$DKIMKIT" verify --zone zone --now $((NOW + 600)) --reports \
+    --report-dir big bigbad.eml > /dev/null 2>&1
+[ "$(ls big | wc -l)" -eq 1 ] && grep -q '^DKIM-Canonicalized-Header:' big/*.eml &&
+    ! grep -q '^DKIM-Canonicalized-Body:' big/*.eml &&
+    [ "$(wc -c < big/*.eml)" -lt 100000 ]
+ok_if "a 1.1 MB body is left out of the report" $? "$(ls -l big)"
+
 # Redaction (RFC 6590): no local part of the original, no canonical copy.
 printf 'secret key\n' > redact.key
 mkdir red
