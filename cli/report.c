@@ -280,10 +280,10 @@ suppressed(const struct report_cli *r, const char *to)
 	return 0;
 }
 
-/* Token bucket: capacity rate, refilled at rate per hour.  1 when a
- * token was taken. */
-static int
-bucket_take(struct report_cli *r, const char *addr, double rate, int64_t now)
+/* A token bucket of capacity rate, refilled at rate per hour, brought
+ * up to now; NULL without memory. */
+static struct bucket *
+bucket_get(struct report_cli *r, const char *addr, double rate, int64_t now)
 {
 	struct bucket *b = NULL;
 	size_t i;
@@ -293,7 +293,7 @@ bucket_take(struct report_cli *r, const char *addr, double rate, int64_t now)
 			b = &r->buckets[i];
 	if (b == NULL) {
 		if (bucket_add(r, addr, rate, now) != 0)
-			return 0;
+			return NULL;
 		b = &r->buckets[r->nbuckets - 1];
 	}
 	if (now > b->at)
@@ -301,22 +301,28 @@ bucket_take(struct report_cli *r, const char *addr, double rate, int64_t now)
 	if (b->tokens > rate)
 		b->tokens = rate;
 	b->at = now;
-	if (b->tokens < 1)
-		return 0;
-	b->tokens -= 1;
-	return 1;
+	return b;
 }
 
-/* Both buckets must have a token; the global one is only charged when
- * the address's had one. */
+/* A report may go when the address's bucket and the global one both
+ * hold a token; only then is one taken from each. */
 static int
 rate_ok(struct report_cli *r, const char *to)
 {
 	int64_t now = (int64_t)time(NULL);
+	struct bucket *a, *g;
 
-	if (!bucket_take(r, to, r->per_addr, now))
+	if ((a = bucket_get(r, to, r->per_addr, now)) == NULL ||
+	    a->tokens < 1)
 		return 0;
-	return bucket_take(r, "*", r->global, now);
+	/* bucket_get may move the array: look the address up again */
+	if ((g = bucket_get(r, "*", r->global, now)) == NULL ||
+	    g->tokens < 1 ||
+	    (a = bucket_get(r, to, r->per_addr, now)) == NULL)
+		return 0;
+	a->tokens -= 1;
+	g->tokens -= 1;
+	return 1;
 }
 
 /* DIR/<time>.<pid>.<n>.eml, made under another name and renamed, so a

@@ -270,6 +270,16 @@ n=$(ls flood | wc -l)
 [ "$n" -eq 3 ]
 ok_if "the state file keeps the limit across runs" $? "written $n"
 
+# The global bucket: three addresses, two reports an hour in all.
+mkdir glob
+"$DKIMKIT" verify --zone zone --now $((NOW + 600)) --json --reports \
+    --report-dir glob --report-global-rate 2 bodyhash.bodyhash.r1.test.eml \
+    signature.signature.r1.test.eml expired.expired.r1.test.eml \
+    > glob.json 2>&1
+n=$(ls glob | wc -l)
+[ "$n" -eq 2 ] && [ "$(grep -c '"status":"rate_limited"' glob.json)" -eq 1 ]
+ok_if "the global limit: 2 of 3 reports, 1 rate_limited" $? "$(cat glob.json)"
+
 # A suppressed domain gets nothing; the verdict is the same with or
 # without reports.
 printf '# never\nbodyhash.r1.test\n' > suppress
