@@ -755,6 +755,8 @@ cmd_adsp(int argc, char **argv)
 	    o.spfq.mail_from != NULL)
 		return usage_error("adsp", "DMARC and SPF options belong to "
 		    "verify");
+	if (o.rep.on)
+		return usage_error("adsp", "report options belong to verify");
 	o.adsp = o.adsp_only = 1;
 	return verify_files(&o, argc - optind, argv + optind);
 }
@@ -770,6 +772,8 @@ cmd_explain(int argc, char **argv)
 		return rc;
 	if (optind == argc)
 		return usage_error("explain", "no FILE given");
+	if (o.rep.on)
+		return usage_error("explain", "report options belong to verify");
 	o.explain = 1;
 	return verify_files(&o, argc - optind, argv + optind);
 }

@@ -294,6 +294,17 @@ b=$(sed 's/,"reports":\[[^]]*\]//' sup.json)
 [ "$a" = "$b" ]
 ok_if "reports never change the verdict" $? "$a / $b"
 
+# Report options belong to verify; a bad value stops before any work.
+for args in "adsp --reports m.eml" "explain --report-dir out1 m.eml" \
+    "verify --report-rate x m.eml" "verify --report-smtp nohost m.eml" \
+    "verify --report-key k.pem m.eml"; do
+	# shellcheck disable=SC2086
+	"$DKIMKIT" $args > bad.out 2> bad.err
+	st=$?
+	[ "$st" -eq 2 ] && [ -s bad.err ] && [ ! -s bad.out ]
+	ok_if "dkimkit $args: exit 2, said why" $? "exit $st: $(cat bad.out bad.err)"
+done
+
 # The signer's side: key record --report prints the record beside the
 # key's; a domain that publishes it gets reports for signatures made
 # with --report-request, and none for those made without.
