@@ -9,35 +9,25 @@
 #include <stdio.h>
 
 #include "dkimkit.h"
-
-struct bucket;
+#include "reportsend.h"
 
 struct report_cli {
 	int on;
-	const char *dir;		/* --report-dir: write .eml files */
+	int opened;			/* send holds what dkr_open read */
+	struct dkr_send send;		/* --report-dir, --sendmail,
+					 * --report-smtp, --report-state,
+					 * --report-suppress, the rates */
 	const char *from;		/* --report-from */
-	const char *sendmail;		/* --sendmail PATH */
-	const char *smtp;		/* --report-smtp HOST:PORT */
-	const char *helo;		/* its EHLO name: the authserv-id */
-	const char *state;		/* --report-state FILE */
-	const char *suppress;		/* --report-suppress FILE */
 	const char *redact_file;	/* --redact-key FILE */
 	const char *key_file;		/* --report-key FILE */
 	const char *sign_domain;	/* --report-domain D */
 	const char *sign_selector;	/* --report-selector S */
-	double per_addr;		/* reports per address per hour */
-	double global;			/* reports per hour in all */
 	int have_seed;
 	uint64_t seed;			/* --report-seed: draws for tests */
 	/* loaded by report_setup() */
 	uint8_t *redact;
 	size_t redact_len;
 	dkk_key *key;
-	char **suppressed;
-	size_t nsuppressed;
-	struct bucket *buckets;
-	size_t nbuckets;
-	size_t written;
 };
 
 enum {
@@ -77,10 +67,6 @@ char *report_message(dkk_verifier *v, const char *msg, size_t len,
  * said, when bad), then the _report._domainkey line for domain. */
 int report_record_check(const char *spec);
 void report_record_print(FILE *out, const char *domain, const char *spec);
-/* smtp.c: send msg to one recipient over SMTP with MAIL FROM:<>; 0, or
- * -1 with the server's reply said on stderr. */
-int report_smtp(const char *hostport, const char *helo, const char *to,
-    const char *msg);
 /* Save the state, free what setup loaded. */
 void report_finish(struct report_cli *r);
 

@@ -616,6 +616,7 @@ verify_files(struct vopts *o, int n, char **files)
 		return EXIT_TROUBLE;
 	}
 	if (verify_setup(ctx, o) != 0 || report_setup(ctx, &o->rep) != 0) {
+		report_finish(&o->rep);
 		free(o->spf_domain);
 		dkk_ctx_free(ctx);
 		return EXIT_TROUBLE;
