@@ -27,7 +27,8 @@ dks_name(const struct dks *s, enum dks_key k)
 		"authserv-id", "adsp", "pin-file", "keydir", "opendkim-conf",
 		"dmarc", "rfc7489", "arc", "trusted-sealers",
 		"trusted-authserv-id", "explain", "self-verify", "atps",
-		"atps-adsp", "report-request"
+		"atps-adsp", "report-request", "reports", "report-dir",
+		"report-state", "report-from"
 	};
 
 	return s->spell != NULL && s->spell[k] != NULL ? s->spell[k] :
@@ -167,6 +168,8 @@ dks_flag(struct dks *s, enum dks_key k)
 		return &s->atps_adsp;
 	case DKS_REPORT_REQUEST:
 		return &s->report_request;
+	case DKS_REPORTS:
+		return &s->reports;
 	default:
 		return &s->allow_weak;
 	}
@@ -207,6 +210,7 @@ dks_set(struct dks *s, enum dks_key k, const char *value)
 	case DKS_ATPS:
 	case DKS_ATPS_ADSP:
 	case DKS_REPORT_REQUEST:
+	case DKS_REPORTS:
 		if ((b = dks_bool(value)) < 0)
 			return dks_fail(s, k, "'%s' is not yes or no", value);
 		*dks_flag(s, k) = b;

@@ -47,6 +47,10 @@ enum dks_key {
 				 * ADSP (implies atps) */
 	DKS_REPORT_REQUEST,	/* sign with r=y: ask for failure reports
 				 * (RFC 6651) */
+	DKS_REPORTS,		/* send the failure reports asked for */
+	DKS_REPORT_DIR,		/* write them to this folder instead */
+	DKS_REPORT_STATE,	/* the rate limits' state file */
+	DKS_REPORT_FROM,	/* From: of the reports */
 	DKS_NKEYS
 };
 
@@ -70,6 +74,7 @@ struct dks {
 	int atps;
 	int atps_adsp;
 	int report_request;
+	int reports;
 	/* trusted-sealers, split by dks_set(): sealers[] points into
 	 * sealer_names and ends with NULL, so a struct dks is not copied
 	 * once set (dks_verify_opts() hands the list out). */

@@ -84,6 +84,9 @@ static const struct verify_word {
 	{ "arc", DKS_ARC, 1 }, { "trusted-sealers", DKS_TRUSTED_SEALERS, 0 },
 	{ "explain", DKS_EXPLAIN, 1 },
 	{ "atps", DKS_ATPS, 1 }, { "atps-adsp", DKS_ATPS_ADSP, 1 },
+	{ "reports", DKS_REPORTS, 1 }, { "report-dir", DKS_REPORT_DIR, 0 },
+	{ "report-state", DKS_REPORT_STATE, 0 },
+	{ "report-from", DKS_REPORT_FROM, 0 },
 };
 
 static int
@@ -121,7 +124,7 @@ verify_whole(const char *arg)
 {
 	static const char *const whole[] = {
 		"zone=", "trust-anchor=", "trusted-sealers=", "client-ip=",
-		"helo=", "mail-from="
+		"helo=", "mail-from=", "report-dir=", "report-state="
 	};
 	size_t i;
 
@@ -312,6 +315,9 @@ verify_run(dkk_verifier *v, const struct verify_opts *o, uschar **yield)
 	verify_log(v, o);
 	*yield = string_sprintf("%s", ar);
 	free(ar);
+	/* The verdicts and the field are made: reports only follow. */
+	if (o->set.reports)
+		exim_reports(v, &o->set, o->authserv_id, &o->spfq);
 	return OK;
 }
 

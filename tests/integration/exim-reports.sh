@@ -95,9 +95,41 @@ if [ -f "$BUILT" ] && have swaks && exim_module "$TMPD" "$BUILT"; then
 	n=$(ls eout | wc -l)
 	[ "$n" -eq 1 ]
 	ok_if "its broken signature gets one report" $? "written $n"
+
+	# Exim's verify with the reports word: the broken message is
+	# delivered with dkim=fail and one report lands in report-dir=.
+	chmod 644 zone
+	mkdir -p "$TMPD/v/reports"
+	exim_conf "$TMPD/v" "  warn add_header = \${dlfunc{$SO}{verify}{mx.test reports}{zone=$TMPD/zone}{report-dir=$TMPD/v/reports}{report-state=$TMPD/v/reports/state}{mail-from=\$sender_address}}"
+	chown -R Debian-exim "$TMPD/v/reports"
+	exim_start "$TMPD/v" || bail_out "exim (verify) did not start"
+	swaks_send "$EXIM_PORT" ebad.eml vswaks.out --to bob@example.net \
+	    --from joe@signer.test
+	f=$(maildir_wait "$TMPD/v/mail" 'Authentication-Results')
+	n=$(ls "$TMPD"/v/reports/*.eml 2> /dev/null | wc -l)
+	[ -n "$f" ] && grep -q 'dkim=fail' "$f" && [ "$n" -eq 1 ] &&
+	    grep -q '^To: <dkim-reports@signer.test>' "$TMPD"/v/reports/*.eml &&
+	    grep -q '^Original-Mail-From: <joe@signer.test>' "$TMPD"/v/reports/*.eml &&
+	    grep -q 'report to dkim-reports@signer.test (signer.test, rr=v): written' \
+	    "$TMPD/v/log/mainlog"
+	ok_if "Exim's verify with reports: dkim=fail, one report written" $? \
+	    "reports $n: $(cat vswaks.out; tail -5 "$TMPD/v/log/mainlog")"
+	# the same message again: the address's bucket is empty (state)
+	swaks_send "$EXIM_PORT" ebad.eml vswaks2.out --to bob@example.net \
+	    --from joe@signer.test
+	for _ in $(seq 50); do
+		grep -q 'rr=v): rate_limited' "$TMPD/v/log/mainlog" && break
+		sleep 0.1
+	done
+	n=$(ls "$TMPD"/v/reports/*.eml 2> /dev/null | wc -l)
+	[ "$n" -eq 1 ] && grep -q 'rr=v): rate_limited' "$TMPD/v/log/mainlog"
+	ok_if "a second failure within the hour: rate_limited, no report" $? \
+	    "reports $n: $(tail -5 "$TMPD/v/log/mainlog")"
 else
 	skip "Exim's sign with report-request" "no module or swaks"
 	skip "its broken signature gets one report" "no module or swaks"
+	skip "Exim's verify with reports" "no module or swaks"
+	skip "a second failure within the hour" "no module or swaks"
 fi
 
 # A server that refuses: status failed, the verdict unchanged.
