@@ -34,8 +34,9 @@ const dkk_key *ctx_keydir(const char *dir, const char *domain,
     const char **selector, uschar **yield);
 
 /* report.c: the RFC 6651 reports of a verified message (the reports
- * word); never fails, trouble is logged. */
-void exim_reports(dkk_verifier *v, const struct dks *set,
+ * word); never fails, trouble is logged.  The rs= text of the first
+ * report due (free with free()), or NULL. */
+char *exim_reports(dkk_verifier *v, const struct dks *set,
     const char *authserv_id, const struct dkk_spf_query *smtp);
 
 /* spool.c: the message as Exim holds it. */

@@ -12,7 +12,8 @@
  * limits (report-state= keeps them across messages and processes),
  * then report-dir= (a file each) or Exim's own sendmail -t -f ''.
  * Nothing here changes the verdict or fails the expansion: trouble is
- * one main-log line.
+ * one main-log line.  ${dlfunc{SO}{result}{report-text}} then gives the
+ * rs= text of the first report due, for a deny message.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +72,20 @@ report_send(dkk_reports *plan, struct dkr_send *s,
 	}
 }
 
-void
+/* RFC 6651 3.1 rs=: the text a domain asks to see in an SMTP reply
+ * when its mail is rejected; the first report due that has one. */
+static char *
+report_text(const dkk_reports *plan)
+{
+	size_t i;
+
+	for (i = 0; i < dkk_reports_count(plan); i++)
+		if (dkk_reports_get(plan, i)->rs != NULL)
+			return strdup(dkk_reports_get(plan, i)->rs);
+	return NULL;
+}
+
+char *
 exim_reports(dkk_verifier *v, const struct dks *set, const char *authserv_id,
     const struct dkk_spf_query *smtp)
 {
@@ -86,6 +100,7 @@ exim_reports(dkk_verifier *v, const struct dks *set, const char *authserv_id,
 	    .source_ip = smtp->client_ip, .mail_from = smtp->mail_from };
 	dkk_reports *plan = NULL;
 	uschar *err = NULL;
+	char *rs;
 	int rc;
 
 	if (host == NULL || *host == '\0')
@@ -97,7 +112,7 @@ exim_reports(dkk_verifier *v, const struct dks *set, const char *authserv_id,
 	    (rc = dkk_reports_wait(plan)) != DKK_OK) {
 		report_warn(NULL, dkk_strerror(rc));
 		dkk_reports_free(plan);
-		return;
+		return NULL;
 	}
 	if (dkk_reports_count(plan) > 0 &&
 	    spool_feed(report_keep, &m, 1, &err) == OK && !m.failed) {
@@ -109,5 +124,7 @@ exim_reports(dkk_verifier *v, const struct dks *set, const char *authserv_id,
 		dkr_close(&s);
 	}
 	free(m.p);
+	rs = report_text(plan);
 	dkk_reports_free(plan);
+	return rs;
 }

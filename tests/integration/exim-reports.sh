@@ -27,7 +27,7 @@ chmod 755 sendmail
 
 "$DKIMKIT" keygen --algorithm ed25519 --domain signer.test --selector s \
     --out k.pem > zone || bail_out "keygen"
-echo '_report._domainkey.signer.test. IN TXT "ra=dkim-reports; rr=v"' >> zone
+echo '_report._domainkey.signer.test. IN TXT "ra=dkim-reports; rr=v; rs=Fix=20your=20DKIM"' >> zone
 printf 'From: joe@signer.test\nTo: bob@example.net\nSubject: hi\n\nHello.\n' |
     "$DKIMKIT" sign --report-request --key k.pem --domain signer.test \
     --selector s | sed 's/^Hello\./Hello!/' > bad.eml
@@ -100,7 +100,8 @@ if [ -f "$BUILT" ] && have swaks && exim_module "$TMPD" "$BUILT"; then
 	# delivered with dkim=fail and one report lands in report-dir=.
 	chmod 644 zone
 	mkdir -p "$TMPD/v/reports"
-	exim_conf "$TMPD/v" "  warn add_header = \${dlfunc{$SO}{verify}{mx.test reports}{zone=$TMPD/zone}{report-dir=$TMPD/v/reports}{report-state=$TMPD/v/reports/state}{mail-from=\$sender_address}}"
+	exim_conf "$TMPD/v" "  warn add_header = \${dlfunc{$SO}{verify}{mx.test reports}{zone=$TMPD/zone}{report-dir=$TMPD/v/reports}{report-state=$TMPD/v/reports/state}{mail-from=\$sender_address}}
+  warn add_header = X-Report-Text: \${dlfunc{$SO}{result}{report-text}}"
 	chown -R Debian-exim "$TMPD/v/reports"
 	exim_start "$TMPD/v" || bail_out "exim (verify) did not start"
 	swaks_send "$EXIM_PORT" ebad.eml vswaks.out --to bob@example.net \
@@ -114,6 +115,9 @@ if [ -f "$BUILT" ] && have swaks && exim_module "$TMPD" "$BUILT"; then
 	    "$TMPD/v/log/mainlog"
 	ok_if "Exim's verify with reports: dkim=fail, one report written" $? \
 	    "reports $n: $(cat vswaks.out; tail -5 "$TMPD/v/log/mainlog")"
+	grep -q '^X-Report-Text: Fix your DKIM' "$f"
+	ok_if "result{report-text} gives the record's rs= text" $? \
+	    "$(head -20 "$f")"
 	# the same message again: the address's bucket is empty (state)
 	swaks_send "$EXIM_PORT" ebad.eml vswaks2.out --to bob@example.net \
 	    --from joe@signer.test
@@ -129,6 +133,7 @@ else
 	skip "Exim's sign with report-request" "no module or swaks"
 	skip "its broken signature gets one report" "no module or swaks"
 	skip "Exim's verify with reports" "no module or swaks"
+	skip "result{report-text}" "no module or swaks"
 	skip "a second failure within the hour" "no module or swaks"
 fi
 
