@@ -356,7 +356,8 @@ arf_top(struct buf *out, const dkk_reports *r, const struct dkk_report_req *q,
 	buf_printf(out, "\r\nMessage-ID: <%s@%s>\r\n", tag,
 	    arf_from_domain(info->from));
 	/* RFC 3834: no auto-reply is owed to a report. */
-	buf_adds(out, "Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n");
+	buf_adds(out, "Auto-Submitted: auto-generated\r\n"
+	    "MIME-Version: 1.0\r\n");
 	buf_printf(out, "Content-Type: multipart/report; "
 	    "report-type=feedback-report;\r\n\tboundary=\"dkk-%s\"\r\n\r\n",
 	    tag);
