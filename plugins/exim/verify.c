@@ -322,7 +322,7 @@ verify_run(dkk_verifier *v, const struct verify_opts *o, uschar **yield)
 	free(ar);
 	/* The verdicts and the field are made: reports only follow. */
 	if (o->set.reports && (rs = exim_reports(v, &o->set, o->authserv_id,
-	    &o->spfq)) != NULL) {
+	    &o->fx.q)) != NULL) {
 		/* qp-decoded text may hold line ends: not in a reply */
 		if ((clean = verify_clean(rs)) != NULL) {
 			free(vst.report_text);
