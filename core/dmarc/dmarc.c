@@ -79,14 +79,20 @@ struct dmarc_state {
 
 enum { NEED = 1 };		/* a lookup was started: come back later */
 
+/* "_dmarc." domain, to free; NULL without memory.  A walk asks up to
+ * eight of them per message. */
 static char *
 dmarc_name(const char *domain)
 {
-	struct buf b;
+	static const char prefix[] = "_dmarc.";
+	size_t n = strlen(domain);
+	char *name;
 
-	buf_init(&b);
-	buf_printf(&b, "_dmarc.%s", domain);
-	return buf_take(&b);
+	if ((name = dkk_malloc(sizeof(prefix) + n)) == NULL)
+		return NULL;
+	memcpy(name, prefix, sizeof(prefix) - 1);
+	memcpy(name + sizeof(prefix) - 1, domain, n + 1);
+	return name;
 }
 
 static int
@@ -349,6 +355,17 @@ settle_author(struct author *au, enum dkk_dmarc r, const char *fmt,
 	va_end(ap);
 }
 
+/* settle_author() for a pass, the common outcome, without printf. */
+static void
+settle_pass(struct author *au)
+{
+	au->res.result = DKK_DMARC_PASS;
+	au->why.len = 0;
+	buf_adds(&au->why, au->res.dkim_aligned ? "a DKIM signature" : "SPF");
+	buf_adds(&au->why, " aligned with ");
+	buf_adds(&au->why, au->domain);
+}
+
 /* The policy for the Author Domain (4.10.1): p at the policy domain;
  * below it sp, or np when the Author Domain does not exist (RFC 8020
  * NXDOMAIN, 3.2.13).  RFC 7489 has no np. */
@@ -499,9 +516,7 @@ author_eval(dkk_verifier *v, struct author *au)
 	 * fail; one whose answer a pass does not need (the Author
 	 * Domain's existence, for np=) does not stop the pass. */
 	if (au->res.dkim_aligned || au->res.spf_aligned)
-		settle_author(au, DKK_DMARC_PASS, "%s aligned with %s",
-		    au->res.dkim_aligned ? "a DKIM signature" : "SPF",
-		    au->domain);
+		settle_pass(au);
 	else if (temp)
 		settle_author(au, DKK_DMARC_TEMPERROR, "an Organizational "
 		    "Domain lookup failed temporarily");
