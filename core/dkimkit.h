@@ -438,6 +438,12 @@ struct dkk_verify_opts {
 	 * Author Domain Signature of that author for ADSP, as RFC 6541
 	 * allows, so ADSP passes on it. */
 	int atps_adsp;
+	/* The SPF result is not known yet: it comes later, through
+	 * dkk_verifier_set_spf(), while the key lookups and the body go
+	 * on (spf above is then ignored).  Until it has come,
+	 * dkk_verifier_final() says DKK_EAGAIN and DMARC is not
+	 * decided. */
+	int spf_later;
 };
 
 /* A verifier for one message.  Free with dkk_verifier_free(). */
@@ -456,8 +462,21 @@ DKK_EXPORT int dkk_verifier_update(dkk_verifier *v, const void *data,
  * call dkk_verifier_final() again).  Never blocks. */
 DKK_EXPORT int dkk_verifier_final(dkk_verifier *v) DKK_WUR;
 
-/* dkk_verifier_final(), blocking on the resolver until results are known. */
+/* dkk_verifier_final(), blocking on the resolver until results are known.
+ * DKK_ESTATE when all that is missing is the SPF result of
+ * dkk_verify_opts.spf_later (no DNS answer can bring it). */
 DKK_EXPORT int dkk_verifier_wait(dkk_verifier *v) DKK_WUR;
+
+/* The SPF result for DMARC and the A-R field, handed to a verifier that
+ * is already running: so that a host can start the verifier (and its
+ * key lookups) when the message begins, and SPF and DKIM run at once.
+ * DMARC is decided only once both are in.  facts is copied (as
+ * dkk_verify_opts.spf is); NULL gives none.  Any time until
+ * dkk_verifier_final() has said DKK_OK (DKK_ESTATE after that, or once
+ * DMARC was decided without it); with dkk_verify_opts.spf_later the
+ * verifier waits for it.  Then call dkk_verifier_final() again. */
+DKK_EXPORT int dkk_verifier_set_spf(dkk_verifier *v,
+    const struct dkk_spf_facts *facts) DKK_WUR;
 
 /* Number of DKIM-Signature fields, top first, including unparsable ones. */
 DKK_EXPORT size_t dkk_verifier_count(const dkk_verifier *v);

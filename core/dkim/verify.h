@@ -53,6 +53,7 @@ struct dkk_verifier {
 	/* DMARC, RFC 9989 (core/dmarc/dmarc.c) */
 	bool dmarc_on;
 	bool dmarc_7489;
+	bool spf_wait;		/* dkk_verify_opts.spf_later, not yet given */
 	bool dkim_settled;	/* DKIM verdicts known, DMARC may use them */
 	struct dkk_spf_facts spf;	/* spf.domain owned (copied) */
 	struct dmarc_state *dmarc;
@@ -73,11 +74,15 @@ HIDDEN int header_authors(const struct header *h, struct authors *a);
 /* core/dmarc/dmarc.c: set up at the end of the header; step advances
  * the DNS walks as far as the answers at hand allow (DKK_EAGAIN when it
  * started lookups, DKK_OK when the result is known, or only DKIM
- * verdicts are still missing); clear frees. */
+ * verdicts or the SPF result are still missing); clear frees.  unpark
+ * lets the next step decide once a late SPF result is in; settled says
+ * whether it is decided. */
 struct dmarc_state;
 HIDDEN int dmarc_start(dkk_verifier *v);
 HIDDEN int dmarc_step(dkk_verifier *v);
 HIDDEN int dmarc_poll(dkk_verifier *v);
+HIDDEN void dmarc_unpark(dkk_verifier *v);
+HIDDEN bool dmarc_settled(const dkk_verifier *v);
 HIDDEN void dmarc_clear(dkk_verifier *v);
 HIDDEN bool dmarc_author_result(const dkk_verifier *v, size_t i,
     struct dkk_dmarc_result *out);

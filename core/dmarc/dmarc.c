@@ -507,8 +507,10 @@ author_eval(dkk_verifier *v, struct author *au)
 	 * a Public Suffix Domain's): what this walk already knows. */
 	au->align_org = !r.adkim_strict && r.psd != 'y' ?
 	    au->res.policy_domain : NULL;
+	/* Alignment waits for every DKIM verdict and for the SPF result
+	 * (dkk_verifier_set_spf()). */
 	if ((rc = author_policy(v, au, &r, &exist_temp)) != DKK_OK ||
-	    !v->dkim_settled)
+	    !v->dkim_settled || v->spf_wait)
 		return rc;
 	if ((rc = align_all(v, au, &r, &temp)) != DKK_OK)
 		return rc;
@@ -649,11 +651,27 @@ dmarc_step(dkk_verifier *v)
 		if (rc != DKK_OK)
 			return rc;
 	}
-	if (v->dkim_settled)
+	if (v->dkim_settled && !v->spf_wait)
 		settle_message(v);
 	else
 		st->parked = true;
 	return DKK_OK;
+}
+
+/* The SPF result came (dkk_verifier_set_spf()): the next step may
+ * decide. */
+void
+dmarc_unpark(dkk_verifier *v)
+{
+	if (v->dmarc != NULL)
+		v->dmarc->parked = false;
+}
+
+/* Whether DMARC is decided: the SPF result can no longer count. */
+bool
+dmarc_settled(const dkk_verifier *v)
+{
+	return v->dmarc != NULL && v->dmarc->done;
 }
 
 /* dmarc_step() for the body's chunks: only when an answer may have come
