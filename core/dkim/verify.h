@@ -11,6 +11,7 @@ struct lookup {
 	struct waiter w;	/* first: the callback gets &lookup->w */
 	dkk_verifier *v;
 	char *name;
+	bool own;		/* name is freed by lookup_end() */
 	struct keyent *e;
 	bool answered;		/* the answer is in (lk->e has it) */
 };
@@ -64,6 +65,8 @@ struct dkk_verifier {
 
 /* lookup.c */
 HIDDEN int lookup_begin(dkk_verifier *v, struct lookup *lk, char *name);
+HIDDEN int lookup_begin_kept(dkk_verifier *v, struct lookup *lk,
+    const char *name);
 HIDDEN void lookup_end(struct lookup *lk);
 HIDDEN int adsp_start(dkk_verifier *v);
 HIDDEN void adsp_settle(dkk_verifier *v);

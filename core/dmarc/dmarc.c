@@ -43,6 +43,8 @@
 struct walk {
 	char *start;		/* lower case; names point into it */
 	const char *names[DMARC_WALK_MAX];
+	char *qnames;		/* "_dmarc." names[i], in one block */
+	const char *qname[DMARC_WALK_MAX];
 	size_t n;
 	size_t asked;		/* lookups begun (names[0..asked-1]) */
 	size_t got;		/* answers read into found[] */
@@ -79,20 +81,31 @@ struct dmarc_state {
 
 enum { NEED = 1 };		/* a lookup was started: come back later */
 
-/* "_dmarc." domain, to free; NULL without memory.  A walk asks up to
- * eight of them per message. */
-static char *
-dmarc_name(const char *domain)
+/* The names the walk queries, "_dmarc." names[i], made at once into
+ * one block: a walk asks up to eight per message.  Without memory the
+ * walk is undone (walk_init() fails whole). */
+static int
+walk_qnames(struct walk *w)
 {
 	static const char prefix[] = "_dmarc.";
-	size_t n = strlen(domain);
-	char *name;
+	size_t i, k, total = 0;
+	char *p;
 
-	if ((name = dkk_malloc(sizeof(prefix) + n)) == NULL)
-		return NULL;
-	memcpy(name, prefix, sizeof(prefix) - 1);
-	memcpy(name + sizeof(prefix) - 1, domain, n + 1);
-	return name;
+	for (i = 0; i < w->n; i++)
+		total += sizeof(prefix) + strlen(w->names[i]);
+	if ((p = w->qnames = dkk_malloc(total)) == NULL) {
+		free(w->start);
+		memset(w, 0, sizeof(*w));
+		return DKK_ENOMEM;
+	}
+	for (i = 0; i < w->n; i++) {
+		k = strlen(w->names[i]);
+		w->qname[i] = p;
+		memcpy(p, prefix, sizeof(prefix) - 1);
+		memcpy(p + sizeof(prefix) - 1, w->names[i], k + 1);
+		p += sizeof(prefix) + k;
+	}
+	return DKK_OK;
 }
 
 static int
@@ -112,14 +125,14 @@ walk_init(struct walk *w, const char *domain, const struct psl *psl)
 		/* "" or ".": one query, which finds nothing */
 		if (w->n == 0)
 			w->names[w->n++] = w->start;
-		return DKK_OK;
+		return walk_qnames(w);
 	}
 	/* RFC 7489 6.6.3: the From domain, then its Organizational
 	 * Domain by the list. */
 	w->names[w->n++] = w->start;
 	if (*w->start != '\0' && psl_org_domain(psl, w->start) != w->start)
 		w->names[w->n++] = psl_org_domain(psl, w->start);
-	return DKK_OK;
+	return walk_qnames(w);
 }
 
 static void
@@ -129,6 +142,7 @@ walk_clear(struct walk *w)
 
 	for (i = 0; i < w->asked; i++)
 		lookup_end(&w->lk[i]);
+	free(w->qnames);
 	free(w->start);
 	memset(w, 0, sizeof(*w));
 }
@@ -167,8 +181,8 @@ walk_at(dkk_verifier *v, struct walk *w, size_t i,
 
 	while (w->got <= i) {
 		if (w->asked == w->got) {
-			rc = lookup_begin(v, &w->lk[w->asked],
-			    dmarc_name(w->names[w->asked]));
+			rc = lookup_begin_kept(v, &w->lk[w->asked],
+			    w->qname[w->asked]);
 			w->asked++;
 			if (rc != DKK_OK)
 				return rc;
