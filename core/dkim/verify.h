@@ -54,7 +54,7 @@ struct dkk_verifier {
 	/* DMARC, RFC 9989 (core/dmarc/dmarc.c) */
 	bool dmarc_on;
 	bool dmarc_7489;
-	bool spf_wait;		/* dkk_verify_opts.spf_later, not yet given */
+	bool spf_wait;		/* spf_later, and not given yet */
 	bool dkim_settled;	/* DKIM verdicts known, DMARC may use them */
 	struct dkk_spf_facts spf;	/* spf.domain owned (copied) */
 	struct dmarc_state *dmarc;
