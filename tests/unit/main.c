@@ -366,6 +366,7 @@ main(int argc, char **argv)
 	suite_explain();
 	suite_arc();
 	suite_override();
+	suite_store();
 	CU_set_test_complete_handler(tap_done);
 	if (only != NULL) {
 		CU_pSuite s = CU_get_suite(only);

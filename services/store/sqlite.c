@@ -1,0 +1,177 @@
+/*
+ * sqlite.c: the store in one SQLite file, in WAL mode so that stats may
+ * read while a host writes, with a small busy timeout so that a locked
+ * file loses a batch instead of holding the writer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "backend.h"
+
+struct sq {
+	struct dkst_backend b;
+	sqlite3 *db;
+	char *path;
+	dev_t dev;
+	ino_t ino;
+};
+
+static void
+sq_fail(struct sq *q, const char *what)
+{
+	snprintf(q->b.err, sizeof(q->b.err), "%s: %s: %s", q->path, what,
+	    sqlite3_errmsg(q->db));
+}
+
+static int
+sq_bind(struct sq *q, sqlite3_stmt *st, int n, const char *const *params)
+{
+	int i, rc;
+
+	for (i = 0; i < n; i++) {
+		rc = params[i] == NULL ? sqlite3_bind_null(st, i + 1) :
+		    sqlite3_bind_text(st, i + 1, params[i], -1,
+		    SQLITE_TRANSIENT);
+		if (rc != SQLITE_OK) {
+			sq_fail(q, "bind");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Each row's columns as text, at most 32 of them. */
+static int
+sq_rows(struct sq *q, sqlite3_stmt *st, dkst_row_fn fn, void *arg)
+{
+	const char *v[32];
+	int rc, i, n;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n = sqlite3_column_count(st);
+		if (n > 32)
+			n = 32;
+		for (i = 0; i < n; i++)
+			v[i] = (const char *)sqlite3_column_text(st, i);
+		if (fn != NULL && fn(arg, n, v) != 0)
+			return 0;
+	}
+	if (rc != SQLITE_DONE) {
+		sq_fail(q, "step");
+		return -1;
+	}
+	return 0;
+}
+
+/* One statement, or several without parameters (the migrations). */
+static int
+sq_run(struct dkst_backend *b, const char *sql, int n,
+    const char *const *params, dkst_row_fn fn, void *arg)
+{
+	struct sq *q = (struct sq *)b;
+	sqlite3_stmt *st;
+	char *msg = NULL;
+	int rc;
+
+	if (n == 0 && fn == NULL) {
+		if (sqlite3_exec(q->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+			return 0;
+		snprintf(b->err, sizeof(b->err), "%s: %s", q->path,
+		    msg != NULL ? msg : "error");
+		sqlite3_free(msg);
+		return -1;
+	}
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sq_fail(q, "prepare");
+		return -1;
+	}
+	rc = sq_bind(q, st, n, params);
+	if (rc == 0)
+		rc = sq_rows(q, st, fn, arg);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Removed or replaced: SQLite would go on writing to the unlinked file,
+ * and the rows would vanish without a word. */
+static int
+sq_alive(struct dkst_backend *b)
+{
+	struct sq *q = (struct sq *)b;
+	struct stat sb;
+
+	if (stat(q->path, &sb) != 0 || sb.st_dev != q->dev ||
+	    sb.st_ino != q->ino) {
+		snprintf(b->err, sizeof(b->err), "%s: the store file was "
+		    "removed or replaced", q->path);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+sq_close(struct dkst_backend *b)
+{
+	struct sq *q = (struct sq *)b;
+
+	if (q == NULL)
+		return;
+	sqlite3_close(q->db);
+	free(q->path);
+	free(q);
+}
+
+static int
+sq_setup(struct sq *q, unsigned busy_ms)
+{
+	struct stat sb;
+
+	if (sqlite3_busy_timeout(q->db, (int)busy_ms) != SQLITE_OK ||
+	    sq_run(&q->b, "PRAGMA journal_mode=WAL; "
+	    "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", 0, NULL,
+	    NULL, NULL) != 0)
+		return -1;
+	if (stat(q->path, &sb) != 0) {
+		snprintf(q->b.err, sizeof(q->b.err), "%s: not created",
+		    q->path);
+		return -1;
+	}
+	q->dev = sb.st_dev;
+	q->ino = sb.st_ino;
+	return 0;
+}
+
+int
+dkst_sqlite_open(const char *path, unsigned busy_ms,
+    struct dkst_backend **b, char *err, size_t errlen)
+{
+	struct sq *q = calloc(1, sizeof(*q));
+
+	*b = NULL;
+	if (q == NULL || (q->path = strdup(path)) == NULL) {
+		free(q);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	q->b.name = "sqlite";
+	q->b.id_type = "integer primary key";
+	q->b.run = sq_run;
+	q->b.alive = sq_alive;
+	q->b.close = sq_close;
+	*b = &q->b;
+	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		sq_fail(q, "cannot open");
+		snprintf(err, errlen, "%s", q->b.err);
+		return -1;
+	}
+	if (sq_setup(q, busy_ms) != 0) {
+		snprintf(err, errlen, "%s", q->b.err);
+		return -1;
+	}
+	return 0;
+}
