@@ -23,6 +23,7 @@ int cmd_spf(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 /* main.c: shared helpers */
 void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "store.h"
 
 static const char verify_usage[] =
     "usage: dkimkit verify [--zone FILE | --dns ADDR[@PORT]]\n"
@@ -18,7 +20,8 @@ static const char verify_usage[] =
     "                      [--authserv-id ID] [--json] [--dmarc]\n"
     "                      [--rfc7489] [--client-ip IP] [--helo NAME]\n"
     "                      [--mail-from ADDR] [--arc]\n"
-    "                      [--trusted-sealer DOMAIN]... [FILE...]\n"
+    "                      [--trusted-sealer DOMAIN]... [--store URI]\n"
+    "                      [FILE...]\n"
     "\n"
     "Verify every DKIM-Signature of each FILE (standard input when none).\n"
     "\n"
@@ -44,6 +47,9 @@ static const char verify_usage[] =
     "                       --mail-from (or of --helo without it)\n"
     "  --helo NAME          the HELO/EHLO name\n"
     "  --mail-from ADDR     the MAIL FROM address (\"\" for <>)\n"
+    "  --store URI          record each message in the observation store:\n"
+    "                       a file or sqlite:PATH, or postgresql://...;\n"
+    "                       trouble there is a warning, never a verdict\n"
     "\n"
     "Exit status: 0 every message passes, 1 some message does not,\n"
     "2 usage, input or internal error.  A message passes when a DKIM\n"
@@ -98,6 +104,8 @@ struct vopts {
 	struct dkk_spf_query spfq;
 	struct dkk_spf_facts spf;	/* evaluated once, for every file */
 	char *spf_domain;
+	const char *store_uri;	/* --store */
+	dkst *store;		/* NULL: not recording (or not opened) */
 };
 
 static int64_t
@@ -413,6 +421,60 @@ message_passes(const dkk_verifier *v, const struct vopts *o)
 	return dkk_verifier_verdict(v) == DKK_PASS;
 }
 
+/* The row of a message whose verdict is out: its failures are the
+ * store's to count and log, never this message's. */
+static void
+store_put(const dkk_verifier *v, const struct vopts *o)
+{
+	struct dkst_facts f = { .seen = o->have_now ? o->now : time(NULL),
+	    .client_ip = o->spfq.client_ip, .helo = o->spfq.helo,
+	    .mail_from = o->spfq.mail_from, .adsp = o->adsp };
+
+	if (o->store == NULL)
+		return;
+	if (o->dmarc || o->spfq.client_ip != NULL)
+		f.spf = &o->spf;
+	dkst_put(o->store, dkst_row_from_verifier(v, &f));
+}
+
+static void
+store_log(void *arg, const char *line)
+{
+	(void)arg;
+	warnx("warning: %s", line);
+}
+
+/* A store that cannot be opened is a warning: the verdicts still come. */
+static void
+store_open(struct vopts *o)
+{
+	struct dkst_opts so = { .log = store_log };
+	char err[300];
+
+	if (o->store_uri != NULL &&
+	    dkst_open(o->store_uri, &so, &o->store, err, sizeof(err)) != 0)
+		warnx("warning: store not recorded: %s", err);
+}
+
+static void
+store_close(struct vopts *o)
+{
+	struct dkst_counts c;
+	uint64_t missed;
+
+	if (o->store == NULL)
+		return;
+	dkst_close(o->store, &c);
+	o->store = NULL;
+	missed = c.dropped + c.lost;
+	if (missed > 0)
+		warnx("warning: store: %llu of %llu messages not recorded "
+		    "(%llu dropped, queue full; %llu lost, store failed)",
+		    (unsigned long long)missed, (unsigned long long)c.put,
+		    (unsigned long long)c.dropped,
+		    (unsigned long long)c.lost);
+}
+
 /* Verify one file: 0 pass, 1 not pass, -1 trouble. */
 static int
 verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
@@ -420,7 +482,8 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	const char *name = f == stdin ? "(stdin)" : path;
 	struct dkk_verify_opts vo = { .adsp = o->adsp, .dmarc = o->dmarc,
-	    .rfc7489 = o->rfc7489, .explain = o->explain, .arc = o->arc,
+	    .rfc7489 = o->rfc7489, .arc = o->arc,
+	    .explain = o->explain || o->store != NULL,
 	    .trusted_sealers = o->sealers };
 	dkk_verifier *v = NULL;
 	char *ar = NULL;
@@ -446,6 +509,8 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 			else
 				print_plain(name, v, o, ar);
 			ret = !message_passes(v, o);
+			fflush(stdout);
+			store_put(v, o);
 		}
 	}
 	free(ar);
@@ -542,6 +607,7 @@ verify_files(struct vopts *o, int n, char **files)
 		n = 1;
 		files = dash;
 	}
+	store_open(o);
 	for (i = 0; i < n; i++) {
 		fflush(stdout);
 		r = verify_one(ctx, files[i], o);
@@ -550,6 +616,7 @@ verify_files(struct vopts *o, int n, char **files)
 		else if (r > 0 && worst == EXIT_PASS)
 			worst = EXIT_NOPASS;
 	}
+	store_close(o);
 	free(o->spf_domain);
 	dkk_ctx_free(ctx);
 	return worst;
@@ -578,7 +645,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
     const char *help)
 {
 	enum { O_NOW = 256, O_WEAK, O_ADSP, O_ID, O_JSON, O_HELP, O_DMARC,
-	    O_7489, O_IP, O_HELO, O_MAILFROM, O_ARC, O_SEALER };
+	    O_7489, O_IP, O_HELO, O_MAILFROM, O_ARC, O_SEALER, O_STORE };
 	static const struct option longopts[] = {
 		SOURCE_LONGOPTS,
 		{ "now", required_argument, NULL, O_NOW },
@@ -594,6 +661,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		{ "client-ip", required_argument, NULL, O_IP },
 		{ "helo", required_argument, NULL, O_HELO },
 		{ "mail-from", required_argument, NULL, O_MAILFROM },
+		{ "store", required_argument, NULL, O_STORE },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -618,6 +686,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		case O_HELO: o->spfq.helo = optarg; break;
 		case O_MAILFROM: o->spfq.mail_from = optarg; break;
 		case O_ARC: o->arc = 1; break;
+		case O_STORE: o->store_uri = optarg; break;
 		case O_SEALER:
 			if (sealer_add(o, optarg) != 0)
 				return usage_error(cmd, "bad --trusted-sealer "
@@ -658,9 +727,9 @@ cmd_adsp(int argc, char **argv)
 	if ((rc = parse_opts(argc, argv, &o, "adsp", adsp_usage)) >= 0)
 		return rc;
 	if (o.dmarc || o.spfq.client_ip != NULL || o.spfq.helo != NULL ||
-	    o.spfq.mail_from != NULL)
-		return usage_error("adsp", "DMARC and SPF options belong to "
-		    "verify");
+	    o.spfq.mail_from != NULL || o.store_uri != NULL)
+		return usage_error("adsp", "DMARC, SPF and store options "
+		    "belong to verify");
 	o.adsp = o.adsp_only = 1;
 	return verify_files(&o, argc - optind, argv + optind);
 }
@@ -676,6 +745,8 @@ cmd_explain(int argc, char **argv)
 		return rc;
 	if (optind == argc)
 		return usage_error("explain", "no FILE given");
+	if (o.store_uri != NULL)
+		return usage_error("explain", "--store belongs to verify");
 	o.explain = 1;
 	return verify_files(&o, argc - optind, argv + optind);
 }
