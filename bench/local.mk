@@ -3,7 +3,7 @@
 # Makefile.am.  `make bench` builds and runs it (BENCH_FLAGS: e.g.
 # --out bench/results.md, --rounds 7); `make check` only builds it, for
 # tests/bench/tiny.sh, which runs it once in --tiny mode.
-.PHONY: bench bench-arc bench-dmarc
+.PHONY: bench bench-arc bench-dmarc bench-store
 
 # The cost of ARC against the DKIM work it implies (issue 21): public API
 # only, no libopendkim.  `make bench-arc` (BENCH_ARC_FLAGS: e.g. --out
@@ -43,3 +43,13 @@ bench_bench_dmarc_LDADD = core/libdkimkit.la
 
 bench-dmarc: bench/bench-dmarc$(EXEEXT)
 	./bench/bench-dmarc$(EXEEXT) $(BENCH_DMARC_FLAGS)
+
+# The cost of recording a message's row in a SQLite observation store, on
+# top of a 2 KB verify (issue 17): `make bench-store` (BENCH_STORE_FLAGS:
+# e.g. --out FILE); tests/bench/store.sh runs it once in --tiny mode.
+check_PROGRAMS += bench/bench-store
+bench_bench_store_SOURCES = bench/store.c
+bench_bench_store_LDADD = services/libdksstore.la core/libdkimkit.la
+
+bench-store: bench/bench-store$(EXEEXT)
+	./bench/bench-store$(EXEEXT) $(BENCH_STORE_FLAGS)

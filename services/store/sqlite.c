@@ -12,9 +12,17 @@
 
 #include "backend.h"
 
+/* Statements kept prepared: the writer's two inserts run for every row,
+ * and parsing them each time would cost more than the insert. */
+#define SQ_CACHE 4
+
 struct sq {
 	struct dkst_backend b;
 	sqlite3 *db;
+	struct {
+		char *sql;
+		sqlite3_stmt *st;
+	} cache[SQ_CACHE];
 	char *path;
 	dev_t dev;
 	ino_t ino;
@@ -33,9 +41,11 @@ sq_bind(struct sq *q, sqlite3_stmt *st, int n, const char *const *params)
 	int i, rc;
 
 	for (i = 0; i < n; i++) {
+		/* static: the values outlive the step, and the bindings
+		 * are cleared before the call returns */
 		rc = params[i] == NULL ? sqlite3_bind_null(st, i + 1) :
 		    sqlite3_bind_text(st, i + 1, params[i], -1,
-		    SQLITE_TRANSIENT);
+		    SQLITE_STATIC);
 		if (rc != SQLITE_OK) {
 			sq_fail(q, "bind");
 			return -1;
@@ -67,6 +77,31 @@ sq_rows(struct sq *q, sqlite3_stmt *st, dkst_row_fn fn, void *arg)
 	return 0;
 }
 
+/* The prepared statement of sql, kept when there is room (*kept). */
+static sqlite3_stmt *
+sq_prepare(struct sq *q, const char *sql, int *kept)
+{
+	sqlite3_stmt *st;
+	int i;
+
+	*kept = 0;
+	for (i = 0; i < SQ_CACHE && q->cache[i].sql != NULL; i++)
+		if (strcmp(q->cache[i].sql, sql) == 0) {
+			*kept = 1;
+			return q->cache[i].st;
+		}
+	if (sqlite3_prepare_v3(q->db, sql, -1, i < SQ_CACHE ?
+	    SQLITE_PREPARE_PERSISTENT : 0, &st, NULL) != SQLITE_OK) {
+		sq_fail(q, "prepare");
+		return NULL;
+	}
+	if (i < SQ_CACHE && (q->cache[i].sql = strdup(sql)) != NULL) {
+		q->cache[i].st = st;
+		*kept = 1;
+	}
+	return st;
+}
+
 /* One statement, or several without parameters (the migrations). */
 static int
 sq_run(struct dkst_backend *b, const char *sql, int n,
@@ -75,7 +110,7 @@ sq_run(struct dkst_backend *b, const char *sql, int n,
 	struct sq *q = (struct sq *)b;
 	sqlite3_stmt *st;
 	char *msg = NULL;
-	int rc;
+	int rc, kept;
 
 	if (n == 0 && fn == NULL) {
 		if (sqlite3_exec(q->db, sql, NULL, NULL, &msg) == SQLITE_OK)
@@ -85,14 +120,16 @@ sq_run(struct dkst_backend *b, const char *sql, int n,
 		sqlite3_free(msg);
 		return -1;
 	}
-	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		sq_fail(q, "prepare");
+	if ((st = sq_prepare(q, sql, &kept)) == NULL)
 		return -1;
-	}
 	rc = sq_bind(q, st, n, params);
 	if (rc == 0)
 		rc = sq_rows(q, st, fn, arg);
-	sqlite3_finalize(st);
+	if (kept) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	} else
+		sqlite3_finalize(st);
 	return rc;
 }
 
@@ -117,9 +154,14 @@ static void
 sq_close(struct dkst_backend *b)
 {
 	struct sq *q = (struct sq *)b;
+	int i;
 
 	if (q == NULL)
 		return;
+	for (i = 0; i < SQ_CACHE; i++) {
+		sqlite3_finalize(q->cache[i].st);
+		free(q->cache[i].sql);
+	}
 	sqlite3_close(q->db);
 	free(q->path);
 	free(q);
@@ -163,8 +205,9 @@ dkst_sqlite_open(const char *path, unsigned busy_ms,
 	q->b.alive = sq_alive;
 	q->b.close = sq_close;
 	*b = &q->b;
+	/* No mutex of SQLite's: the store lets one thread at a time in. */
 	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		sq_fail(q, "cannot open");
 		snprintf(err, errlen, "%s", q->b.err);
 		return -1;

@@ -201,7 +201,9 @@ dkst_put(dkst *st, struct dkst_row *r)
 	st->c.put++;
 	if (dkst_queue_push(&st->q, r) != 0)
 		dropped = ++st->c.dropped;
-	else
+	else if (st->q.len == 1 || st->q.len == st->o.batch_max)
+		/* The writer waits for a first row, then for a full batch:
+		 * waking it for every row would cost a switch per row. */
 		pthread_cond_signal(&st->cv);
 	pthread_mutex_unlock(&st->mu);
 	if (dropped == 0)
