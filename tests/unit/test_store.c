@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "unit.h"
+#include "verify_fx.h"
 #include "queue.h"
 #include "store.h"
 
@@ -305,7 +306,80 @@ store_uri_forms(void)
 	store_tmp_remove(&t);
 }
 
+/* The observation of verified messages: the facts given, the verdict,
+ * each signature's tags, and the class of a failure. */
+static void
+store_row_from_verifier(void)
+{
+	static const char m[] = "From: Joe <Joe@Example.COM>\r\n"
+	    "To: list@example.net\r\nSubject: hi\r\n\r\nbody\r\n";
+	struct dkk_verify_opts vo = { .explain = 1, .adsp = 1 };
+	struct dkk_spf_facts spf = { DKK_SPF_PASS, DKK_SPF_MAILFROM,
+	    "example.com" };
+	struct dkst_facts f = { .seen = 1700000000, .client_ip = "192.0.2.7",
+	    .helo = "mx.example.com", .mail_from = "<joe@Example.Com>",
+	    .spf = &spf, .adsp = 1 };
+	struct dkk_sign_opts so;
+	struct unit_fx fx;
+	struct dkst_row *r;
+	dkk_verifier *v;
+	char *sm, *bad;
+
+	CU_ASSERT_FATAL(unit_fx_init(&fx, NULL) == 0);
+	so = unit_opts(fx.ed, "ed");
+	so.body_canon = DKK_CANON_SIMPLE;
+	so.body_length = 1;
+	sm = unit_sign(&fx, &so, m);
+	CU_ASSERT_FATAL(sm != NULL);
+	v = unit_verify_opts(fx.ctx, &vo, sm, strlen(sm), 0);
+	CU_ASSERT_FATAL(v != NULL);
+	r = dkst_row_from_verifier(v, &f);
+	CU_ASSERT_FATAL(r != NULL);
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_SEEN], "1700000000");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_CLIENT_IP], "192.0.2.7");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_HELO], "mx.example.com");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_MAIL_FROM], "example.com");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_FROM], "example.com");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_DKIM], "pass");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_SPF], "pass");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_ADSP], "pass");
+	CU_ASSERT(r->m[DKST_M_DMARC] == NULL);	/* not evaluated */
+	CU_ASSERT(r->m[DKST_M_ARC] == NULL);
+	CU_ASSERT(r->m[DKST_M_CLASS] == NULL);	/* it passed */
+	CU_ASSERT_FATAL(r->nsigs == 1);
+	CU_ASSERT_STRING_EQUAL(r->s[0][DKST_S_D], "example.com");
+	CU_ASSERT_STRING_EQUAL(r->s[0][DKST_S_S], "ed");
+	CU_ASSERT_STRING_EQUAL(r->s[0][DKST_S_A], "ed25519-sha256");
+	CU_ASSERT_STRING_EQUAL(r->s[0][DKST_S_CANON], "relaxed/simple");
+	CU_ASSERT_STRING_EQUAL(r->s[0][DKST_S_KEY_BITS], "256");
+	CU_ASSERT_STRING_EQUAL(r->s[0][DKST_S_BODY_LENGTH], "6");
+	CU_ASSERT_STRING_EQUAL(r->s[0][DKST_S_RESULT], "pass");
+	CU_ASSERT(r->s[0][DKST_S_CLASS] == NULL);
+	dkst_row_free(r);
+	dkk_verifier_free(v);
+
+	/* the subject tagged: fail, class subject-tagged on both rows */
+	bad = replace(sm, "Subject: hi", "Subject: [list] hi");
+	v = unit_verify_opts(fx.ctx, &vo, bad, strlen(bad), 0);
+	CU_ASSERT_FATAL(v != NULL);
+	f.spf = NULL;
+	f.adsp = 0;
+	r = dkst_row_from_verifier(v, &f);
+	CU_ASSERT_FATAL(r != NULL && r->nsigs == 1);
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_DKIM], "fail");
+	CU_ASSERT(r->m[DKST_M_SPF] == NULL && r->m[DKST_M_ADSP] == NULL);
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_CLASS], "subject-tagged");
+	CU_ASSERT_STRING_EQUAL(r->s[0][DKST_S_CLASS], "subject-tagged");
+	CU_ASSERT_STRING_EQUAL(r->s[0][DKST_S_RESULT], "fail");
+	dkst_row_free(r);
+	dkk_verifier_free(v);
+	free(bad);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
 static const struct unit_test tests[] = {
+	{ "store_row_from_verifier", store_row_from_verifier },
 	{ "store_queue_fifo_bounded", store_queue_fifo_bounded },
 	{ "store_queue_full_drops", store_queue_full_drops },
 	{ "store_batch_is_transaction", store_batch_is_transaction },
