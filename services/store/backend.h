@@ -17,6 +17,9 @@ struct dkst_backend {
 	/* A statement; rows (if any) to fn (NULL: ignored).  0 or -1. */
 	int (*run)(struct dkst_backend *b, const char *sql, int n,
 	    const char *const *params, dkst_row_fn fn, void *arg);
+	/* The id of the row the last INSERT made (SQLite), or NULL: the
+	 * INSERT must say RETURNING id (PostgreSQL). */
+	int64_t (*last_id)(struct dkst_backend *b);
 	/* The store is still the one opened (its file not removed). */
 	int (*alive)(struct dkst_backend *b);
 	void (*close)(struct dkst_backend *b);

@@ -35,17 +35,43 @@ sq_fail(struct sq *q, const char *what)
 	    sqlite3_errmsg(q->db));
 }
 
+/* A decimal of at most 18 digits, which fits an int64. */
+static int
+sq_integer(const char *s, sqlite3_int64 *v)
+{
+	const char *p = s + (*s == '-');
+	size_t n = strspn(p, "0123456789");
+
+	if (n == 0 || n > 18 || p[n] != '\0')
+		return 0;
+	*v = strtoll(s, NULL, 10);
+	return 1;
+}
+
+static int
+sq_bind1(sqlite3_stmt *st, int i, const char *p)
+{
+	sqlite3_int64 v;
+
+	if (p == NULL)
+		return sqlite3_bind_null(st, i);
+	/* A number as a number: the integer columns would convert the
+	 * text anyway, at a cost on every row; a text column keeps the
+	 * same digits either way. */
+	if (sq_integer(p, &v))
+		return sqlite3_bind_int64(st, i, v);
+	/* static: the values outlive the step, and the bindings are
+	 * cleared before the call returns */
+	return sqlite3_bind_text(st, i, p, -1, SQLITE_STATIC);
+}
+
 static int
 sq_bind(struct sq *q, sqlite3_stmt *st, int n, const char *const *params)
 {
 	int i, rc;
 
 	for (i = 0; i < n; i++) {
-		/* static: the values outlive the step, and the bindings
-		 * are cleared before the call returns */
-		rc = params[i] == NULL ? sqlite3_bind_null(st, i + 1) :
-		    sqlite3_bind_text(st, i + 1, params[i], -1,
-		    SQLITE_STATIC);
+		rc = sq_bind1(st, i + 1, params[i]);
 		if (rc != SQLITE_OK) {
 			sq_fail(q, "bind");
 			return -1;
@@ -150,6 +176,12 @@ sq_alive(struct dkst_backend *b)
 	return 1;
 }
 
+static int64_t
+sq_last_id(struct dkst_backend *b)
+{
+	return sqlite3_last_insert_rowid(((struct sq *)b)->db);
+}
+
 static void
 sq_close(struct dkst_backend *b)
 {
@@ -203,6 +235,7 @@ dkst_sqlite_open(const char *path, unsigned busy_ms,
 	q->b.id_type = "integer primary key";
 	q->b.run = sq_run;
 	q->b.alive = sq_alive;
+	q->b.last_id = sq_last_id;
 	q->b.close = sq_close;
 	*b = &q->b;
 	/* No mutex of SQLite's: the store lets one thread at a time in. */
