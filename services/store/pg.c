@@ -15,17 +15,25 @@ struct pg {
 	PGconn *conn;
 };
 
-/* libpq's messages end in a newline; a log line must not. */
+/* libpq's messages span lines ("...failed: Connection refused\n\tIs the
+ * server running ..."); a log line is one line. */
 static void
 pg_fail(struct pg *p, const char *what, const char *msg)
 {
-	size_t n;
+	char *e = p->b.err;
+	size_t i, n = 0;
 
-	snprintf(p->b.err, sizeof(p->b.err), "postgresql: %s: %s", what,
+	snprintf(e, sizeof(p->b.err), "postgresql: %s: %s", what,
 	    msg != NULL && *msg != '\0' ? msg : "error");
-	n = strlen(p->b.err);
-	while (n > 0 && (p->b.err[n - 1] == '\n' || p->b.err[n - 1] == ' '))
-		p->b.err[--n] = '\0';
+	for (i = 0; e[i] != '\0'; i++) {
+		if (e[i] == '\n' || e[i] == '\t' || e[i] == '\r')
+			e[i] = ' ';
+		if (e[i] != ' ' || (n > 0 && e[n - 1] != ' '))
+			e[n++] = e[i];
+	}
+	while (n > 0 && e[n - 1] == ' ')
+		n--;
+	e[n] = '\0';
 }
 
 static int
@@ -105,6 +113,11 @@ int
 dkst_pg_open(const char *conninfo, struct dkst_backend **b, char *err,
     size_t errlen)
 {
+	/* libpq waits for a connection forever by default: 10 s unless
+	 * the URI says otherwise (its values come after, and win). */
+	static const char *const keys[] = { "connect_timeout", "dbname",
+	    NULL };
+	const char *vals[] = { "10", conninfo, NULL };
 	struct pg *p = calloc(1, sizeof(*p));
 
 	*b = NULL;
@@ -118,7 +131,7 @@ dkst_pg_open(const char *conninfo, struct dkst_backend **b, char *err,
 	p->b.alive = pg_alive;
 	p->b.close = pg_close;
 	*b = &p->b;
-	p->conn = PQconnectdb(conninfo);
+	p->conn = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(p->conn) != CONNECTION_OK) {
 		pg_fail(p, "cannot connect", PQerrorMessage(p->conn));
 		snprintf(err, errlen, "%s", p->b.err);

@@ -321,5 +321,7 @@ pg_stop
 store_trouble "PostgreSQL server stopped" "$PGURI"
 grep -q "postgresql: cannot connect" "$TAP_ERR"
 ok_if "stopped server: the warning says why" $? "$(cat "$TAP_ERR")"
+[ "$(wc -l < "$TAP_ERR")" -eq 1 ]
+ok_if "stopped server: in one line" $? "$(cat "$TAP_ERR")"
 
 done_testing
