@@ -42,6 +42,8 @@ enum dks_key {
 				 * results are taken (Dovecot) */
 	DKS_EXPLAIN,		/* classify failures in the log line */
 	DKS_SELF_VERIFY,	/* verify what was signed before it leaves */
+	DKS_STORE,		/* observation store URI: a file, sqlite:PATH
+				 * or postgresql://... (services/store) */
 	DKS_NKEYS
 };
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "dkimkit.h"
+#include "store.h"
 
 #define FILTER_NAME	"filter-dkimkit"
 #define FILTER_MAXKEYS	4		/* -k/-a pairs */
@@ -77,6 +78,7 @@ struct filter_conf {
 	int canon_given;		/* -c or -h (which -C excludes) */
 	struct fpolicy *policy;		/* read from it (NULL: no -C) */
 	dkk_ctx *ctx;
+	dkst *store;			/* -O, or NULL */
 };
 
 extern struct filter_conf conf;
