@@ -204,6 +204,10 @@ dkst_put(dkst *st, struct dkst_row *r)
 {
 	uint64_t dropped = 0;
 
+	if (st == NULL) {
+		dkst_row_free(r);
+		return;
+	}
 	if (r == NULL)
 		return;
 	pthread_mutex_lock(&st->mu);

@@ -119,7 +119,8 @@ struct dkst_counts {
 int dkst_open(const char *uri, const struct dkst_opts *o, dkst **st,
     char *err, size_t errlen);
 
-/* Queue r (taken in every case): never blocks on the store. */
+/* Queue r (taken in every case; NULL, out of memory, is not counted):
+ * never blocks on the store.  st NULL frees r. */
 void dkst_put(dkst *st, struct dkst_row *r);
 
 /* The counts so far (for a host's log or metrics). */
@@ -135,7 +136,8 @@ void dkst_close(dkst *st, struct dkst_counts *counts);
 int dkst_migrate(const char *uri, int version, char *err, size_t errlen);
 
 /* The schema version of uri as it is (0: no schema yet), without
- * migrating: -1 with err when it cannot be read. */
+ * migrating (an empty schema_version table is made when there is none):
+ * -1 with err when it cannot be read. */
 int dkst_version(const char *uri, char *err, size_t errlen);
 
 /* For stats: run a read-only SELECT whose parameters are params (text),
