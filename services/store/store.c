@@ -208,11 +208,9 @@ dkst_put(dkst *st, struct dkst_row *r)
 		dkst_row_free(r);
 		return;
 	}
-	if (r == NULL)
-		return;
 	pthread_mutex_lock(&st->mu);
 	st->c.put++;
-	if (dkst_queue_push(&st->q, r) != 0)
+	if (r == NULL || dkst_queue_push(&st->q, r) != 0)
 		dropped = ++st->c.dropped;
 	else if (st->q.len == 1 || st->q.len == st->o.batch_max)
 		/* The writer waits for a first row, then for a full batch:
@@ -221,12 +219,12 @@ dkst_put(dkst *st, struct dkst_row *r)
 	pthread_mutex_unlock(&st->mu);
 	if (dropped == 0)
 		return;
-	dkst_row_free(r);
 	/* A line at the 1st, 2nd, 4th, 8th ... drop: said, not flooding. */
 	if ((dropped & (dropped - 1)) == 0)
-		st_log(st, "store %s: queue full (%zu rows): row dropped, "
-		    "%llu so far", st->b->name, st->o.queue_max,
-		    (unsigned long long)dropped);
+		st_log(st, "store %s: %s: row dropped, %llu so far",
+		    st->b->name, r == NULL ? "out of memory building it" :
+		    "queue full", (unsigned long long)dropped);
+	dkst_row_free(r);
 }
 
 /* The backend of uri, opened: 0 or -1 with err. */

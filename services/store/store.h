@@ -119,8 +119,8 @@ struct dkst_counts {
 int dkst_open(const char *uri, const struct dkst_opts *o, dkst **st,
     char *err, size_t errlen);
 
-/* Queue r (taken in every case; NULL, out of memory, is not counted):
- * never blocks on the store.  st NULL frees r. */
+/* Queue r (taken in every case; NULL, a row that could not be built, is
+ * counted dropped): never blocks on the store.  st NULL frees r. */
 void dkst_put(dkst *st, struct dkst_row *r);
 
 /* The counts so far (for a host's log or metrics). */

@@ -143,9 +143,10 @@ store_queue_full_drops(void)
 	CU_ASSERT_FATAL(dkst_open(uri, &o, &st, err, sizeof(err)) == 0);
 	for (i = 0; i < 10; i++)
 		dkst_put(st, row_make(1000 + i, "pass", 1));
+	dkst_put(st, NULL);	/* a row that could not be built */
 	dkst_close(st, &c);
-	CU_ASSERT(c.put == 10);
-	CU_ASSERT(c.dropped == 6);
+	CU_ASSERT(c.put == 11);
+	CU_ASSERT(c.dropped == 7);
 	CU_ASSERT(c.written == 4);
 	CU_ASSERT(c.lost == 0);
 	/* drops 1, 2 and 4 are logged, 3, 5 and 6 are not */
