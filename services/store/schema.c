@@ -29,8 +29,7 @@ static const char *const steps[DKST_SCHEMA_VERSION] = {
 	/* 2: ARC and the failure classes of #18. */
 	"ALTER TABLE messages ADD COLUMN arc text;"
 	"ALTER TABLE messages ADD COLUMN class text;"
-	"ALTER TABLE signatures ADD COLUMN class text;"
-	"CREATE INDEX signatures_d ON signatures (d);",
+	"ALTER TABLE signatures ADD COLUMN class text;",
 };
 
 static int
