@@ -271,6 +271,33 @@ else
 	ok_if "read-only store: unchanged" $?
 fi
 
+# A full store: a 160 KiB tmpfs (in a private mount namespace, as root)
+# holds the schema and a few hundred rows, not 400.
+if [ "$(id -u)" -ne 0 ] || ! have unshare; then
+	skip "full store" "needs root and unshare (a tmpfs in a private mount namespace)"
+else
+	mkdir full fullfs
+	for i in $(seq 400); do cp m/01-pass.eml "full/$i.eml"; done
+	verify --json full/*.eml > full.plain
+	full_rc=$?
+	unshare -m bash -c 'mount -t tmpfs -o size=160k tmpfs fullfs || exit 99
+	    "$@" --store fullfs/st.db full/*.eml > full.out 2> full.err
+	    echo $? > full.rc
+	    sqlite3 fullfs/st.db "SELECT count(*) FROM messages" > full.count' \
+	    sh "$DKIMKIT" verify --zone zone --now "$NOW" --dmarc --adsp --arc \
+	    --json
+	[ -s full.rc ] && [ "$(cat full.rc)" = "$full_rc" ] &&
+	    cmp -s full.out full.plain
+	ok_if "full store: the verdicts and exit status are verify's" $? \
+	    "$(cat full.rc 2>/dev/null) vs $full_rc"
+	lost=$(sed -n 's/.*store: \([0-9]*\) of 400 messages not recorded.*/\1/p' full.err)
+	grep -q 'lost: fullfs/st.db: database or disk is full' full.err &&
+	    [ -n "$lost" ] && [ "$lost" -gt 0 ] &&
+	    [ $(( $(cat full.count) + lost )) -eq 400 ]
+	ok_if "full store: rows lost, said and counted (recorded + lost = 400)" \
+	    $? "$(cat full.err)" "recorded: $(cat full.count 2>/dev/null)"
+fi
+
 # --- PostgreSQL ----------------------------------------------------------------
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
