@@ -47,6 +47,16 @@ dkst_schema_version(struct dkst_backend *b, int *version)
 	    version_row, version);
 }
 
+void
+dkst_rollback(struct dkst_backend *b)
+{
+	char why[sizeof(b->err)];
+
+	memcpy(why, b->err, sizeof(why));
+	b->run(b, "ROLLBACK", 0, NULL, NULL, NULL);
+	memcpy(b->err, why, sizeof(why));
+}
+
 /* Step k with @ID@ replaced. */
 static char *
 step_sql(const struct dkst_backend *b, int k)
@@ -69,7 +79,7 @@ step_sql(const struct dkst_backend *b, int k)
 static int
 step_apply(struct dkst_backend *b, int k)
 {
-	char mark[80], why[sizeof(b->err)], *sql;
+	char mark[80], *sql;
 	int now, rc = -1;
 
 	if (b->run(b, strcmp(b->name, "sqlite") == 0 ? "BEGIN IMMEDIATE" :
@@ -89,9 +99,7 @@ step_apply(struct dkst_backend *b, int k)
 		return 0;
 	if (b->err[0] == '\0')
 		snprintf(b->err, sizeof(b->err), "migration step %d failed", k);
-	memcpy(why, b->err, sizeof(why));	/* not ROLLBACK's error */
-	b->run(b, "ROLLBACK", 0, NULL, NULL, NULL);
-	memcpy(b->err, why, sizeof(why));
+	dkst_rollback(b);
 	return -1;
 }
 

@@ -119,13 +119,7 @@ batch_write(struct dkst_backend *b, struct dkst_row **rows, size_t n)
 			break;
 	if (i == n && b->run(b, "COMMIT", 0, NULL, NULL, NULL) == 0)
 		return 0;
-	{
-		char why[sizeof(b->err)];
-
-		memcpy(why, b->err, sizeof(why));
-		b->run(b, "ROLLBACK", 0, NULL, NULL, NULL);
-		memcpy(b->err, why, sizeof(why));
-	}
+	dkst_rollback(b);
 	return -1;
 }
 
