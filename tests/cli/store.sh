@@ -13,6 +13,7 @@ tmpdir
 cd "$TMPD" || bail_out "no temp dir"
 PY="${PYTHON:-/usr/bin/python3}"
 NOW=1800000000
+have sqlite3 || skip_all "sqlite3 (the command) is not installed: scripts/deps installs it"
 
 K() { "$DKIMKIT" "$@"; }
 K keygen --algorithm rsa --bits 2048 --domain example.test --selector r \
