@@ -1,6 +1,6 @@
 /*
  * main.c: the dkimkit command: sign, verify, keygen, key, adsp, spf,
- * policy, seal and stats.
+ * policy, seal, selfcheck and stats.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -29,6 +29,8 @@ static const char usage[] =
     "  policy   explain an OpenDKIM signing policy: test, check\n"
     "  seal     verify a message and add the next ARC set (RFC 8617)\n"
     "  stats    count what verify --store recorded: who signs, what fails\n"
+    "  selfcheck verify this site's signatures as a message leaves, and\n"
+    "           pass it on (Exim's transport_filter)\n"
     "\n"
     "Run 'dkimkit COMMAND --help' for a command's options, and see\n"
     "dkimkit(1).\n";
@@ -177,6 +179,7 @@ main(int argc, char **argv)
 		{ "policy", cmd_policy },
 		{ "seal", cmd_seal },
 		{ "stats", cmd_stats },
+		{ "selfcheck", cmd_selfcheck },
 	};
 	size_t i;
 

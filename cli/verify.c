@@ -20,8 +20,8 @@ static const char verify_usage[] =
     "                      [--authserv-id ID] [--json] [--dmarc]\n"
     "                      [--rfc7489] [--client-ip IP] [--helo NAME]\n"
     "                      [--mail-from ADDR] [--arc]\n"
-    "                      [--trusted-sealer DOMAIN]... [--store URI]\n"
-    "                      [FILE...]\n"
+    "                      [--trusted-sealer DOMAIN]... [--atps]\n"
+    "                      [--atps-adsp] [--store URI] [FILE...]\n"
     "\n"
     "Verify every DKIM-Signature of each FILE (standard input when none).\n"
     "\n"
@@ -32,6 +32,11 @@ static const char verify_usage[] =
     "  --now UNIXTIME       judge t= and x= at this time\n"
     "  --allow-weak         accept rsa-sha1 and RSA keys of 512-1023 bits\n"
     "  --adsp               also evaluate ADSP (RFC 5617)\n"
+    "  --atps               also check third-party signatures an author\n"
+    "                       authorizes (RFC 6541): dkim-atps in the A-R\n"
+    "                       field, \"atps\" on each JSON signature\n"
+    "  --atps-adsp          an ATPS-authorized signature counts as the\n"
+    "                       author's for ADSP (implies --atps)\n"
     "  --arc                also validate the ARC chain (RFC 8617)\n"
     "  --trusted-sealer D   a sealer trusted to vouch for forwarded mail\n"
     "                       (repeatable, implies --arc): a DMARC or ADSP\n"
@@ -76,11 +81,13 @@ static const char explain_usage[] =
 static const char adsp_usage[] =
     "usage: dkimkit adsp [--zone FILE | --dns ADDR[@PORT]]\n"
     "                    [--trust-anchor FILE] [--timeout TIME]\n"
-    "                    [--now UNIXTIME] [--allow-weak] [--json] [FILE...]\n"
+    "                    [--now UNIXTIME] [--allow-weak] [--atps-adsp]\n"
+    "                    [--json] [FILE...]\n"
     "\n"
     "Evaluate Author Domain Signing Practices (RFC 5617) for each FILE\n"
     "(standard input when none): none, pass, unknown, fail, discard,\n"
-    "nxdomain, temperror or permerror.\n"
+    "nxdomain, temperror or permerror.  With --atps-adsp a signature the\n"
+    "author authorizes by ATPS (RFC 6541) counts as the author's own.\n"
     "\n"
     "Exit status: 0 when every result is none, pass or unknown, 1 when\n"
     "some result is another, 2 usage, input or internal error.\n";
@@ -93,6 +100,8 @@ struct vopts {
 	int adsp;
 	int adsp_only;
 	int arc;
+	int atps;
+	int atps_adsp;
 	const char **sealers;	/* --trusted-sealer, NULL-terminated */
 	size_t nsealers;
 	int json;
@@ -154,6 +163,8 @@ print_sig_json(const dkk_verifier *v, size_t i, const struct vopts *o)
 	    r->key_testing ? "true" : "false");
 	if (o->explain)
 		explain_json(v, i);
+	if (o->atps)
+		atps_json(v, i);
 	putchar('}');
 }
 
@@ -378,6 +389,8 @@ print_plain(const char *path, const dkk_verifier *v, const struct vopts *o,
 		    r->algorithm ? r->algorithm : "?", r->detail);
 		if (o->explain)
 			explain_plain(v, i);
+		if (o->atps)
+			atps_plain(v, i);
 	}
 	if (dkk_verifier_reason(v, &why) != DKK_R_OK)
 		printf("  not evaluated: %s\n", why);
@@ -484,7 +497,8 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 	struct dkk_verify_opts vo = { .adsp = o->adsp, .dmarc = o->dmarc,
 	    .rfc7489 = o->rfc7489, .arc = o->arc,
 	    .explain = o->explain || o->store != NULL,
-	    .trusted_sealers = o->sealers };
+	    .trusted_sealers = o->sealers, .atps = o->atps,
+	    .atps_adsp = o->atps_adsp };
 	dkk_verifier *v = NULL;
 	char *ar = NULL;
 	int rc, ret = -1;
@@ -645,7 +659,8 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
     const char *help)
 {
 	enum { O_NOW = 256, O_WEAK, O_ADSP, O_ID, O_JSON, O_HELP, O_DMARC,
-	    O_7489, O_IP, O_HELO, O_MAILFROM, O_ARC, O_SEALER, O_STORE };
+	    O_7489, O_IP, O_HELO, O_MAILFROM, O_ARC, O_SEALER, O_ATPS,
+	    O_ATPS_ADSP, O_STORE };
 	static const struct option longopts[] = {
 		SOURCE_LONGOPTS,
 		{ "now", required_argument, NULL, O_NOW },
@@ -655,6 +670,8 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		{ "json", no_argument, NULL, O_JSON },
 		{ "arc", no_argument, NULL, O_ARC },
 		{ "trusted-sealer", required_argument, NULL, O_SEALER },
+		{ "atps", no_argument, NULL, O_ATPS },
+		{ "atps-adsp", no_argument, NULL, O_ATPS_ADSP },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "dmarc", no_argument, NULL, O_DMARC },
 		{ "rfc7489", no_argument, NULL, O_7489 },
@@ -687,6 +704,8 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		case O_MAILFROM: o->spfq.mail_from = optarg; break;
 		case O_ARC: o->arc = 1; break;
 		case O_STORE: o->store_uri = optarg; break;
+		case O_ATPS: o->atps = 1; break;
+		case O_ATPS_ADSP: o->atps = o->atps_adsp = 1; break;
 		case O_SEALER:
 			if (sealer_add(o, optarg) != 0)
 				return usage_error(cmd, "bad --trusted-sealer "

@@ -44,6 +44,9 @@ enum dks_key {
 	DKS_SELF_VERIFY,	/* verify what was signed before it leaves */
 	DKS_STORE,		/* observation store URI: a file, sqlite:PATH
 				 * or postgresql://... (services/store) */
+	DKS_ATPS,		/* check ATPS (RFC 6541) too */
+	DKS_ATPS_ADSP,		/* an ATPS-authorized signature counts for
+				 * ADSP (implies atps) */
 	DKS_NKEYS
 };
 
@@ -64,6 +67,8 @@ struct dks {
 	int arc;
 	int explain;
 	int self_verify;
+	int atps;
+	int atps_adsp;
 	/* trusted-sealers, split by dks_set(): sealers[] points into
 	 * sealer_names and ends with NULL, so a struct dks is not copied
 	 * once set (dks_verify_opts() hands the list out). */
@@ -110,7 +115,8 @@ void dks_verify_opts(const struct dks *s, struct dkk_verify_opts *o);
  *   [pass d=example.com s=sel a=rsa-sha256: good signature] ...
  * adsp=, dmarc= and arc= when the options asked for them (a DMARC
  * override adds ", local_policy by trusted sealer D" after the
- * disposition); with explain,
+ * disposition); with atps, a signature that asked for ATPS gets
+ * "; atps=RESULT for AUTHOR" before its "]"; with explain,
  * a failing signature's detail ends "; CLASS [FIELD]: DETAIL".
  * at most 16 signatures, then a count of the rest; no control character.
  * Fits in len (cut with "..." if it must be); returns out. */

@@ -68,8 +68,8 @@ ok_if "the clone's build is closed to other users (nobody)" $?
 "${CLEAN[@]}" timeout 300 "$C/scripts/mailchain" \
     --build "$C/build/default" > chain.out 2>&1
 st=$?
-[ "$st" -eq 0 ] && grep -q '^All three verdicts are the expected ones\.$' \
+[ "$st" -eq 0 ] && grep -q '^All four verdicts are the expected ones\.$' \
     chain.out
-ok_if "scripts/mailchain from the clone: exit 0, the three verdicts" $? \
+ok_if "scripts/mailchain from the clone: exit 0, the four verdicts" $? \
     "exit $st" "$(tail -n 30 chain.out)"
 done_testing

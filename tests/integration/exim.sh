@@ -170,7 +170,7 @@ while IFS='|' read -r file want verdict; do
 	done
 	grep -qx "X-Verdict: $verdict" "$(newest "$V")" || st=1
 	ok_if "verify $file: $want" "$st" "got: $got" \
-	    "verdict: $(grep '^X-Verdict' "$(newest "$V")")" || explain "$V"
+	    "verdict: $(grep '^X-Verdict' "$(newest "$V")")"; tap_last_ok || explain "$V"
 done <<'CASES'
 good.eml|Authentication-Results: mx.test; dkim=pass header.d=example.test header.s=rsa header.a=rsa-sha256 dkim-adsp=pass|pass pass example.test
 tampered.eml|dkim=fail header.d=example.test dkim-adsp=discard|fail discard 
@@ -308,13 +308,12 @@ extra=$(printf '%s\n' $fds | grep -v '^[012]=' |
     grep -vxF -e "$inherited" -e '')
 [ -n "$fds" ] && [ -z "$extra" ]
 ok_if "pipe command after verify: no descriptor past 0-2 but the daemon's" \
-    $? "the command had: ${fds:-nothing}" "the daemon had: $inherited" ||
-    explain "$P"
+    $? "the command had: ${fds:-nothing}" "the daemon had: $inherited"; tap_last_ok || explain "$P"
 got=$(ar_of "$(newest "$P")")
 [ "$st" -eq 0 ] && delivered "$P" 1 && [[ "$got" == *"dkim=pass"* ]] &&
     [[ "$got" == *"header.s=rsa"* ]]
 ok_if "same connection after the pipe command: verify still reaches DNS" $? \
-    "$(cat "$TMPD/pipefds.out")" "$got" || explain "$P"
+    "$(cat "$TMPD/pipefds.out")" "$got"; tap_last_ok || explain "$P"
 
 # --- 3. ADSP discard: deny, and discard --------------------------------
 for action in deny discard; do
@@ -340,13 +339,12 @@ for action in deny discard; do
 		st=$?
 		[ "$(find "$A/mail" -type f | wc -l)" -eq 0 ] || st=1
 		ok_if "ADSP discard with $action ($f): answered $code, nothing delivered" \
-		    "$st" || explain "$A"
+		    "$st"; tap_last_ok || explain "$A"
 	done
 	send good.eml
 	code=$(reply_code)
 	[ "$code" = 250 ] && delivered "$A" 1
-	ok_if "ADSP $action config: signed mail still delivered" $? ||
-	    explain "$A"
+	ok_if "ADSP $action config: signed mail still delivered" $?; tap_last_ok || explain "$A"
 done
 
 # --- 4. sign in acl_smtp_data, checked by python3-dkim -----------------
@@ -392,12 +390,12 @@ code=$(reply_code)
 [ "$code" = 451 ] && grep -q "$TMPD/rsa.pem" "$S/log/mainlog" &&
     [ "$("${EXIM_ENV[@]}" "$EXIM" -C "$S/exim.conf" -bpc)" = 0 ]
 ok_if "missing key in the DATA ACL: 451, logged with the file name" $? \
-    "code ${code:-none}" || explain "$S"
+    "code ${code:-none}"; tap_last_ok || explain "$S"
 mv rsa.pem.away rsa.pem
 send plain.eml
 code=$(reply_code)
 [ "$code" = 250 ] && delivered "$S" 2 && "$PY" dkimverify.py "$(newest "$S")" >/dev/null
-ok_if "key restored: the retry is signed and delivered" $? || explain "$S"
+ok_if "key restored: the retry is signed and delivered" $?; tap_last_ok || explain "$S"
 
 # --- 4a. Exim's rewrite rules change From before the DATA ACL --------
 # verify reads the From that came in (the one the signature covers); sign
@@ -422,11 +420,11 @@ for m in good plain; do
 	elif [ "$m" = good ]; then
 		ar_of "$f" | grep -q 'mx.test; dkim=pass header.d=example.test'
 		ok_if "verify: From rewritten by Exim: the signature still passes" \
-		    $? "$(ar_of "$f")" || explain "$R"
+		    $? "$(ar_of "$f")"; tap_last_ok || explain "$R"
 	else
 		"$DKIMKIT" verify --zone keys.zone "$f" >/dev/null
 		ok_if "sign: From rewritten by Exim: signed as it goes out" $? \
-		    "$("$DKIMKIT" verify --zone keys.zone "$f")" || explain "$R"
+		    "$("$DKIMKIT" verify --zone keys.zone "$f")"; tap_last_ok || explain "$R"
 	fi
 done
 
@@ -454,14 +452,14 @@ for sel in rsa ed; do
 	    "$PY" dkimverify.py "$(newest "$K")" >/dev/null &&
 	    grep -q "s=$sel;" "$(newest "$K")"
 	ok_if "keydir= signs with the active selector ($sel), python3-dkim verifies" \
-	    $? "code ${code:-none}" || explain "$K"
+	    $? "code ${code:-none}"; tap_last_ok || explain "$K"
 done
 rm "$KDIR/example.test/active"
 send plain.eml
 code=$(reply_code)
 [ "$code" = 451 ] && grep -q "$KDIR/example.test/active" "$K/log/mainlog"
 ok_if "keydir= without an active selector: 451, logged" $? \
-    "code ${code:-none}" || explain "$K"
+    "code ${code:-none}"; tap_last_ok || explain "$K"
 
 # --- 4c. sign with a key in a PKCS#11 token (SoftHSM2) -----------------
 # Exim clears its environment: keep SOFTHSM2_CONF (the test's token
@@ -494,7 +492,7 @@ if need softhsm2-util p11tool; then
 	    "$PY" dkimverify.py "$(newest "$H")" >/dev/null &&
 	    grep -q "s=hsm;" "$(newest "$H")"
 	ok_if "a token's key signs in the DATA ACL, python3-dkim verifies" \
-	    $? "code ${code:-none}" || explain "$H"
+	    $? "code ${code:-none}"; tap_last_ok || explain "$H"
 	unset SOFTHSM2_CONF
 fi
 
@@ -515,13 +513,13 @@ queued=$("${EXIM_ENV[@]}" "$EXIM" -C "$Q/exim.conf" -bpc)
     [ "$(find "$Q/mail" -type f | wc -l)" -eq 0 ] &&
     grep -q "defer.*dkimkit: .*$TMPD/rsa.pem" "$Q/log/mainlog"
 ok_if "missing key on the transport: delivery deferred, message queued" $? \
-    "code ${code:-none}, queued ${queued:-?}" || explain "$Q"
+    "code ${code:-none}, queued ${queued:-?}"; tap_last_ok || explain "$Q"
 mv rsa.pem.away rsa.pem
 "${EXIM_ENV[@]}" "$EXIM" -C "$Q/exim.conf" -qff > "$TMPD/qff.out" 2>&1
 delivered "$Q" 1 && [ "$("${EXIM_ENV[@]}" "$EXIM" -C "$Q/exim.conf" -bpc)" = 0 ] &&
     "$PY" dkimverify.py "$(newest "$Q")" >/dev/null
 ok_if "key restored: exim -qff delivers it signed" $? \
-    "$(cat "$TMPD/qff.out")" || explain "$Q"
+    "$(cat "$TMPD/qff.out")"; tap_last_ok || explain "$Q"
 # The body starts after the -D file's first line, "ID-D": its length
 # follows the id's (16 characters in 4.96, 23 from 4.97 on), and a file
 # that does not start with this message's id is refused, not signed from
@@ -535,12 +533,12 @@ sed -i "1s/^$id-D\$/$(printf '%s' "$id" | tr 'A-Za-z0-9' 'X')-D/" "${dfile:-none
     grep -q "defer.*dkimkit: spool: the -D file does not start with \"$id-D\"" \
     "$Q/log/mainlog"
 ok_if "a -D file that does not start with the id: deferred, not signed" $? \
-    "$(grep dkimkit "$Q/log/mainlog" | tail -n 3)" || explain "$Q"
+    "$(grep dkimkit "$Q/log/mainlog" | tail -n 3)"; tap_last_ok || explain "$Q"
 sed -i "1s/^.*-D\$/$id-D/" "${dfile:-none}"
 "${EXIM_ENV[@]}" "$EXIM" -C "$Q/exim.conf" -qff > "$TMPD/qff.out" 2>&1
 delivered "$Q" 2 && "$PY" dkimverify.py "$(newest "$Q")" >/dev/null
 ok_if "the -D file's first line restored: delivered signed" $? \
-    "$(cat "$TMPD/qff.out")" || explain "$Q"
+    "$(cat "$TMPD/qff.out")"; tap_last_ok || explain "$Q"
 
 # --- 5a. remove_header and sign: sign on the transport ----------------
 # Exim applies an ACL's remove_header after the ACL ends, so a signature
@@ -560,10 +558,10 @@ if delivered "$C" 1; then
 	! grep -qi '^Subject:' "$f" &&
 	    grep -q 'signature [12]: pass d=example.test s=ed ' "$TMPD/removed.out"
 	ok_if "remove_header = Subject, sign on the transport: passes" $? \
-	    "$(cat "$TMPD/removed.out")" || explain "$C"
+	    "$(cat "$TMPD/removed.out")"; tap_last_ok || explain "$C"
 	grep -q 'signature [12]: fail d=example.test s=rsa ' "$TMPD/removed.out"
 	ok_if "remove_header = Subject, sign in the same ACL: fails (README)" \
-	    $? "$(cat "$TMPD/removed.out")" || explain "$C"
+	    $? "$(cat "$TMPD/removed.out")"; tap_last_ok || explain "$C"
 else
 	not_ok "remove_header and sign: delivered" "$(cat "$TMPD/qff.out")"
 	explain "$C"
@@ -595,7 +593,7 @@ if delivered "$SV" 1; then
 	    grep -q 'dkimkit: signed d=example.test s=ed' "$SV/log/mainlog" &&
 	    ! grep -q 'self-verification' "$SV/log/mainlog"
 	ok_if "self-verify in the ACL, =defer on the transport: both pass, nothing logged" \
-	    $? "$(cat "$TMPD/selfv.out")" || explain "$SV"
+	    $? "$(cat "$TMPD/selfv.out")"; tap_last_ok || explain "$SV"
 else
 	not_ok "self-verify: delivered" "$(cat "$TMPD/qff.out")"
 	explain "$SV"
@@ -650,17 +648,17 @@ send good.eml --to late@example.net
 why='dkimkit: result: verify has not run for this message in this process'
 delivered "$M" 2 && grep -q '^X-Verdict: pass' "$(newest "$M")"
 ok_if "the verdict in acl_m_dkim reaches the transport" $? \
-    "$(cat "$TMPD/qff.out")" || explain "$M"
+    "$(cat "$TMPD/qff.out")"; tap_last_ok || explain "$M"
 grep -q "failed to expand condition .* for direct router: $why" \
     "$M/log/mainlog" && grep -q '=> direct <direct@example.net> R=all' \
     "$M/log/mainlog" && [ ! -e "$M/mail/tagged" ]
 ok_if "result in a router condition: logged, the router is skipped" $? \
-    "$(grep direct "$M/log/mainlog")" || explain "$M"
+    "$(grep direct "$M/log/mainlog")"; tap_last_ok || explain "$M"
 [ "$("${EXIM_ENV[@]}" "$EXIM" -C "$M/exim.conf" -bpc)" = 1 ] &&
     grep -q "late@example.net R=late T=late defer .*$why" "$M/log/mainlog" &&
     [ ! -s "$M/mail/late" ]
 ok_if "result on a transport: the delivery defers, the reason logged" $? \
-    "$(grep late "$M/log/mainlog")" || explain "$M"
+    "$(grep late "$M/log/mainlog")"; tap_last_ok || explain "$M"
 
 # --- 6. a 50 MB message: memory stays flat -----------------------------
 B="$TMPD/big"

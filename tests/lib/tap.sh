@@ -74,6 +74,7 @@ skip_all()
 ok()
 {
 	TAP_N=$((TAP_N + 1))
+	TAP_LAST=0
 	printf 'ok %d - %s\n' "$TAP_N" "$1"
 }
 
@@ -82,6 +83,7 @@ not_ok()
 {
 	TAP_N=$((TAP_N + 1))
 	TAP_FAILED=$((TAP_FAILED + 1))
+	TAP_LAST=1
 	printf 'not ok %d - %s\n' "$TAP_N" "$1"
 	shift
 	tap_diag "$@"
@@ -112,6 +114,14 @@ ok_if()
 	else
 		not_ok "$name" "$@"
 	fi
+}
+
+# tap_last_ok: true when the last test passed.  ok_if and not_ok return 0
+# either way (the scripts sourcing smtpd.sh run under set -e), so diagnostics
+# for a failure are written "ok_if ...; tap_last_ok || explain ...".
+tap_last_ok()
+{
+	[ "${TAP_LAST:-0}" -eq 0 ]
 }
 
 # tap_run CMD...: run CMD with its output in $TAP_OUT/$TAP_ERR; returns its
