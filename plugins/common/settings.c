@@ -26,7 +26,7 @@ dks_name(const struct dks *s, enum dks_key k)
 		"zone", "dns", "trust-anchor", "timeout", "allow-weak",
 		"authserv-id", "adsp", "pin-file", "keydir", "opendkim-conf",
 		"dmarc", "rfc7489", "arc", "trusted-sealers",
-		"trusted-authserv-id", "explain", "self-verify"
+		"trusted-authserv-id", "explain", "self-verify", "store"
 	};
 
 	return s->spell != NULL && s->spell[k] != NULL ? s->spell[k] :
