@@ -27,7 +27,7 @@ dks_name(const struct dks *s, enum dks_key k)
 		"authserv-id", "adsp", "pin-file", "keydir", "opendkim-conf",
 		"dmarc", "rfc7489", "arc", "trusted-sealers",
 		"trusted-authserv-id", "explain", "self-verify", "atps",
-		"atps-adsp"
+		"atps-adsp", "store"
 	};
 
 	return s->spell != NULL && s->spell[k] != NULL ? s->spell[k] :

@@ -42,11 +42,11 @@ enum dks_key {
 				 * results are taken (Dovecot) */
 	DKS_EXPLAIN,		/* classify failures in the log line */
 	DKS_SELF_VERIFY,	/* verify what was signed before it leaves */
-	DKS_STORE,		/* observation store URI: a file, sqlite:PATH
-				 * or postgresql://... (services/store) */
 	DKS_ATPS,		/* check ATPS (RFC 6541) too */
 	DKS_ATPS_ADSP,		/* an ATPS-authorized signature counts for
 				 * ADSP (implies atps) */
+	DKS_STORE,		/* observation store URI: a file, sqlite:PATH
+				 * or postgresql://... (services/store) */
 	DKS_NKEYS
 };
 
