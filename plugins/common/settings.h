@@ -51,6 +51,8 @@ enum dks_key {
 	DKS_REPORT_DIR,		/* write them to this folder instead */
 	DKS_REPORT_STATE,	/* the rate limits' state file */
 	DKS_REPORT_FROM,	/* From: of the reports */
+	DKS_STORE,		/* observation store URI: a file, sqlite:PATH
+				 * or postgresql://... (services/store) */
 	DKS_NKEYS
 };
 
