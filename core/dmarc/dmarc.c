@@ -440,30 +440,44 @@ lower_policy(enum dkk_dmarc_policy p)
 
 /* Every passing DKIM signature (4.4.1: "any DKIM-Authenticated
  * Identifier") and a mailfrom SPF pass (4.4.2: DMARC relies solely on
- * the MAIL FROM identity). */
+ * the MAIL FROM identity).  *unsure names an aligned identifier whose
+ * DKIM or SPF result is temperror (NULL when none): DNS trouble kept it
+ * from passing, so without a pass the outcome is not known yet. */
 static int
 align_all(dkk_verifier *v, struct author *au, const struct dmarc_rec *r,
-    bool *temp)
+    bool *temp, const char **unsure)
 {
+	enum dkk_verdict vd;
 	size_t i;
 	int rc, ok;
 
 	*temp = false;
+	*unsure = NULL;
 	for (i = 0; i < v->nsigs && !au->res.dkim_aligned; i++) {
-		if (v->sigs[i].res.verdict != DKK_PASS)
+		vd = v->sigs[i].res.verdict;
+		if ((vd != DKK_PASS && vd != DKK_TEMPERROR) ||
+		    v->sigs[i].sg.d == NULL)
 			continue;
 		if ((rc = aligned(v, au, v->sigs[i].sg.d, r->adkim_strict,
 		    &ok)) != DKK_OK)
 			return rc;
-		au->res.dkim_aligned = ok == 1;
+		if (vd == DKK_PASS)
+			au->res.dkim_aligned = ok == 1;
+		else if (ok == 1 && *unsure == NULL)
+			*unsure = "a DKIM signature";
 		*temp = *temp || ok < 0;
 	}
-	if (v->spf.result == DKK_SPF_PASS && v->spf.scope == DKK_SPF_MAILFROM &&
+	if ((v->spf.result == DKK_SPF_PASS ||
+	    v->spf.result == DKK_SPF_TEMPERROR) &&
+	    v->spf.scope == DKK_SPF_MAILFROM &&
 	    v->spf.domain != NULL && *v->spf.domain != '\0') {
 		if ((rc = aligned(v, au, v->spf.domain, r->aspf_strict,
 		    &ok)) != DKK_OK)
 			return rc;
-		au->res.spf_aligned = ok == 1;
+		if (v->spf.result == DKK_SPF_PASS)
+			au->res.spf_aligned = ok == 1;
+		else if (ok == 1 && *unsure == NULL)
+			*unsure = "SPF";
 		*temp = *temp || ok < 0;
 	}
 	return DKK_OK;
@@ -491,6 +505,7 @@ static int
 author_eval(dkk_verifier *v, struct author *au)
 {
 	struct dmarc_rec r;
+	const char *unsure;
 	int rc, idx;
 	bool temp, exist_temp;
 
@@ -526,16 +541,22 @@ author_eval(dkk_verifier *v, struct author *au)
 	if ((rc = author_policy(v, au, &r, &exist_temp)) != DKK_OK ||
 	    !v->dkim_settled || v->spf_wait)
 		return rc;
-	if ((rc = align_all(v, au, &r, &temp)) != DKK_OK)
+	if ((rc = align_all(v, au, &r, &temp, &unsure)) != DKK_OK)
 		return rc;
 	/* 5.3.6: a lookup that did not complete leaves neither pass nor
 	 * fail; one whose answer a pass does not need (the Author
-	 * Domain's existence, for np=) does not stop the pass. */
+	 * Domain's existence, for np=) does not stop the pass.  Nor is it
+	 * a fail when an aligned identifier's DKIM or SPF check met DNS
+	 * trouble: tried again, it may pass (issue 20: a temporary DNS
+	 * failure anywhere is temperror, never fail). */
 	if (au->res.dkim_aligned || au->res.spf_aligned)
 		settle_pass(au);
 	else if (temp)
 		settle_author(au, DKK_DMARC_TEMPERROR, "an Organizational "
 		    "Domain lookup failed temporarily");
+	else if (unsure != NULL)
+		settle_author(au, DKK_DMARC_TEMPERROR, "%s of an aligned "
+		    "identifier failed temporarily (temperror)", unsure);
 	else if (exist_temp)
 		settle_author(au, DKK_DMARC_TEMPERROR, "the existence check "
 		    "of %s failed temporarily", au->domain);
