@@ -42,6 +42,9 @@ enum dks_key {
 				 * results are taken (Dovecot) */
 	DKS_EXPLAIN,		/* classify failures in the log line */
 	DKS_SELF_VERIFY,	/* verify what was signed before it leaves */
+	DKS_ARC_FORWARDED,	/* DMARC reject of mail whose ARC chain
+				 * passes: quarantine (implies arc, needs
+				 * dmarc) */
 	DKS_NKEYS
 };
 
@@ -62,6 +65,7 @@ struct dks {
 	int arc;
 	int explain;
 	int self_verify;
+	int arc_forwarded;
 	/* trusted-sealers, split by dks_set(): sealers[] points into
 	 * sealer_names and ends with NULL, so a struct dks is not copied
 	 * once set (dks_verify_opts() hands the list out). */
@@ -78,7 +82,7 @@ void dks_init(struct dks *s, const char *const *spell);
 int dks_set(struct dks *s, enum dks_key k, const char *value);
 
 /* Check how the settings combine (a zone excludes dns and a trust
- * anchor).  0, or -1 with s->err. */
+ * anchor; arc-forwarded needs dmarc).  0, or -1 with s->err. */
 int dks_check(struct dks *s);
 
 /* dks_check(), then configure ctx: the key source, allow-weak, the PIN
@@ -108,7 +112,8 @@ void dks_verify_opts(const struct dks *s, struct dkk_verify_opts *o);
  *   [pass d=example.com s=sel a=rsa-sha256: good signature] ...
  * adsp=, dmarc= and arc= when the options asked for them (a DMARC
  * override adds ", local_policy by trusted sealer D" after the
- * disposition); with explain,
+ * disposition, arc-forwarded's ", local_policy for forwarded mail,
+ * latest sealer D"); with explain,
  * a failing signature's detail ends "; CLASS [FIELD]: DETAIL".
  * at most 16 signatures, then a count of the rest; no control character.
  * Fits in len (cut with "..." if it must be); returns out. */
