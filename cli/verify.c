@@ -18,7 +18,8 @@ static const char verify_usage[] =
     "                      [--authserv-id ID] [--json] [--dmarc]\n"
     "                      [--rfc7489] [--client-ip IP] [--helo NAME]\n"
     "                      [--mail-from ADDR] [--arc]\n"
-    "                      [--trusted-sealer DOMAIN]... [FILE...]\n"
+    "                      [--trusted-sealer DOMAIN]... [--arc-forwarded]\n"
+    "                      [FILE...]\n"
     "\n"
     "Verify every DKIM-Signature of each FILE (standard input when none).\n"
     "\n"
@@ -34,6 +35,9 @@ static const char verify_usage[] =
     "                       (repeatable, implies --arc): a DMARC or ADSP\n"
     "                       failure it recorded as a pass, in a chain\n"
     "                       that passes, gets disposition none\n"
+    "  --arc-forwarded      with --dmarc: a DMARC reject of mail whose ARC\n"
+    "                       chain passes, no trusted sealer vouching,\n"
+    "                       gets quarantine (implies --arc)\n"
     "  --authserv-id ID     authserv-id of the Authentication-Results field\n"
     "                       (default: this host's name)\n"
     "  --json               one JSON object per file, one per line\n"
@@ -89,6 +93,7 @@ struct vopts {
 	int arc;
 	const char **sealers;	/* --trusted-sealer, NULL-terminated */
 	size_t nsealers;
+	int arc_forwarded;	/* --arc-forwarded */
 	int json;
 	int explain;
 	const char *authserv_id;
@@ -211,7 +216,7 @@ print_dmarc_json(const dkk_verifier *v, const struct vopts *o)
 	fputs(",\"override\":", stdout);
 	print_override_json(d.overridden, d.override_sealer,
 	    d.override_instance, d.override_reason, d.override_comment);
-	fputs("}", stdout);
+	printf(",\"forwarded\":%s}", json_bool(d.override_forwarded));
 }
 
 static void
@@ -230,8 +235,14 @@ print_dmarc_plain(const dkk_verifier *v, const struct vopts *o)
 	    dkk_dmarc_policy_name(d.policy),
 	    d.policy_domain != NULL ? d.policy_domain : "none",
 	    dkk_dmarc_policy_name(d.disposition), d.reason);
-	print_override_plain(d.overridden, d.override_sealer,
-	    d.override_instance, d.override_reason);
+	if (d.override_forwarded)
+		printf("  overridden (%s): forwarded mail, latest sealer %s of "
+		    "instance %u, no trusted sealer vouched: reject lowered "
+		    "to quarantine\n", d.override_reason, d.override_sealer,
+		    d.override_instance);
+	else
+		print_override_plain(d.overridden, d.override_sealer,
+		    d.override_instance, d.override_reason);
 }
 
 /* "arc": the contract of dkimkit(1). */
@@ -409,7 +420,8 @@ message_passes(const dkk_verifier *v, const struct vopts *o)
 		    ov.overridden);
 	if (o->dmarc && dkk_verifier_dmarc(v, &d) == DKK_OK &&
 	    d.result != DKK_DMARC_NONE)
-		return d.result == DKK_DMARC_PASS || d.overridden;
+		return d.result == DKK_DMARC_PASS ||
+		    (d.overridden && d.disposition == DKK_DMARC_POLICY_NONE);
 	return dkk_verifier_verdict(v) == DKK_PASS;
 }
 
@@ -421,7 +433,8 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 	const char *name = f == stdin ? "(stdin)" : path;
 	struct dkk_verify_opts vo = { .adsp = o->adsp, .dmarc = o->dmarc,
 	    .rfc7489 = o->rfc7489, .explain = o->explain, .arc = o->arc,
-	    .trusted_sealers = o->sealers };
+	    .trusted_sealers = o->sealers,
+	    .arc_forwarded = o->arc_forwarded };
 	dkk_verifier *v = NULL;
 	char *ar = NULL;
 	int rc, ret = -1;
@@ -578,7 +591,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
     const char *help)
 {
 	enum { O_NOW = 256, O_WEAK, O_ADSP, O_ID, O_JSON, O_HELP, O_DMARC,
-	    O_7489, O_IP, O_HELO, O_MAILFROM, O_ARC, O_SEALER };
+	    O_7489, O_IP, O_HELO, O_MAILFROM, O_ARC, O_SEALER, O_FORWARDED };
 	static const struct option longopts[] = {
 		SOURCE_LONGOPTS,
 		{ "now", required_argument, NULL, O_NOW },
@@ -588,6 +601,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		{ "json", no_argument, NULL, O_JSON },
 		{ "arc", no_argument, NULL, O_ARC },
 		{ "trusted-sealer", required_argument, NULL, O_SEALER },
+		{ "arc-forwarded", no_argument, NULL, O_FORWARDED },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "dmarc", no_argument, NULL, O_DMARC },
 		{ "rfc7489", no_argument, NULL, O_7489 },
@@ -618,6 +632,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		case O_HELO: o->spfq.helo = optarg; break;
 		case O_MAILFROM: o->spfq.mail_from = optarg; break;
 		case O_ARC: o->arc = 1; break;
+		case O_FORWARDED: o->arc_forwarded = o->arc = 1; break;
 		case O_SEALER:
 			if (sealer_add(o, optarg) != 0)
 				return usage_error(cmd, "bad --trusted-sealer "
@@ -632,6 +647,9 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 			    argv[optind - 1]);
 		}
 	}
+	if (o->arc_forwarded && !o->dmarc)
+		return usage_error(cmd, "--arc-forwarded lowers a DMARC "
+		    "disposition: give --dmarc (or --rfc7489)");
 	return source_check(cmd, &o->src);
 }
 

@@ -75,6 +75,7 @@ static const char *const ext_dkimkit_spell[DKS_NKEYS] = {
 	[DKS_TRUSTED_SEALERS] = "dkimkit_trusted_sealers",
 	[DKS_TRUSTED_AUTHSERV] = "dkimkit_trusted_authserv_id",
 	[DKS_EXPLAIN] = "dkimkit_explain",
+	[DKS_ARC_FORWARDED] = "dkimkit_arc_forwarded",
 };
 
 /* Read every setting Dovecot has for us; an unset or empty one (Dovecot

@@ -35,6 +35,7 @@ static const char *const main_spell[DKS_NKEYS] = {
 	[DKS_KEYDIR] = "-K", [DKS_OPENDKIM_CONF] = "-C",
 	[DKS_DMARC] = "-p", [DKS_RFC7489] = "-R", [DKS_ARC] = "-x",
 	[DKS_TRUSTED_SEALERS] = "-S", [DKS_EXPLAIN] = "-e",
+	[DKS_ARC_FORWARDED] = "-F",
 };
 static struct dks main_set;
 
@@ -185,7 +186,7 @@ main_options(int argc, char **argv)
 			break;
 		case 'F':
 			conf.forwarded = 1;
-			main_set_word(DKS_ARC, "yes");
+			main_set_word(DKS_ARC_FORWARDED, "yes");
 			break;
 		case 'd':
 			if (conf.ndomains == FILTER_MAXDOMS)
