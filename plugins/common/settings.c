@@ -346,7 +346,7 @@ log_dmarc(char *out, size_t len, size_t *pos,
 {
 	log_add(out, len, pos, " dmarc=%s (%s",
 	    dkk_dmarc_result_name(dm->result), or_dash(dm->domain));
-	if (dm->result == DKK_DMARC_PASS || dm->result == DKK_DMARC_FAIL)
+	if (dm->result == DKK_DMARC_PASS || dm->result == DKK_DMARC_FAIL) {
 		log_add(out, len, pos, ", policy %s, disposition %s%s%s%s",
 		    dkk_dmarc_policy_name(dm->policy),
 		    dkk_dmarc_policy_name(dm->disposition),
@@ -355,10 +355,10 @@ log_dmarc(char *out, size_t len, size_t *pos,
 		    dm->override_forwarded ? or_dash(dm->override_reason) :
 		    dm->overridden ? or_dash(dm->override_sealer) : "",
 		    dm->override_forwarded ? " for forwarded mail" : "");
-	if (dm->override_forwarded)
-		log_add(out, len, pos, ", latest sealer %s",
-		    or_dash(dm->override_sealer));
-	else if (dm->result != DKK_DMARC_NONE && dm->reason != NULL)
+		if (dm->override_forwarded)
+			log_add(out, len, pos, ", latest sealer %s",
+			    or_dash(dm->override_sealer));
+	} else if (dm->result != DKK_DMARC_NONE && dm->reason != NULL)
 		log_add(out, len, pos, ": %s", dm->reason);
 	log_add(out, len, pos, ")");
 }
