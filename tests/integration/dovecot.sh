@@ -183,6 +183,11 @@ ar spftemp spfonly \
     --authserv-id fwd.example --zone keys.zone msg/quarantine.eml \
     > msg/sealed.eml || bail_out "seal quarantine"
 sed 's/^hello quarantine/hello changed/' msg/sealed.eml > msg/sealbroken.eml
+# bank.example's (p=reject) tampered message, sealed by fwd.example as
+# it came: the chain passes, DMARC fails, fwd.example recorded no pass.
+"$DKIMKIT" seal --key fwd.example.pem --domain fwd.example --selector s1 \
+    --authserv-id fwd.example --zone keys.zone msg/fail.eml \
+    > msg/sealreject.eml || bail_out "seal fail"
 # Each final message gets its name in an unsigned field on top (no
 # signature covers it), to find it in the maildirs.
 for f in msg/*.eml; do
@@ -352,6 +357,29 @@ false|sealbroken|arc :sealer "fwd.example" "pass"
 true|pass|arc "none"
 true|pass|arc :trusted "none"
 CASES
+
+# dkimkit_arc_forwarded: forwarded mail (a chain that passes, no trusted
+# sealer vouching) gets quarantine where DMARC said reject; without a
+# chain, or without the setting, reject stays.
+sieve_case true sealreject 'allof(dmarc "fail", arc "pass", arc :trusted "pass")'
+sieve_case true sealreject 'dmarc :disposition "reject"'
+SIEVE_OPTS=("${SIEVE_TRUSTED[@]}" -o "plugin/dkimkit_arc_forwarded=yes")
+sieve_case true sealreject 'dmarc :disposition "quarantine"'
+grep -q 'dkimkit: .*dmarc=fail (bank.example, policy reject, disposition quarantine, local_policy for forwarded mail, latest sealer fwd.example)' \
+    "$TAP_ERR"
+ok_if "dkimkit_arc_forwarded: the log line names the override" $? \
+    "$(cat "$TAP_ERR")"
+sieve_case true sealreject 'dmarc "fail"'
+sieve_case true unsigned 'dmarc :disposition "reject"'
+sieve_case true sealed 'dmarc :disposition "quarantine"'
+SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE" -o "plugin/dkimkit_dmarc=no"
+    -o "plugin/dkimkit_arc_forwarded=yes")
+sieve_case true sealreject 'dmarc "temperror"'
+grep -q "vnd.dkimkit: dkimkit_arc_forwarded: lowers a DMARC disposition: turn on dkimkit_dmarc" \
+    "$TAP_ERR"
+ok_if "dkimkit_arc_forwarded without dkimkit_dmarc is logged at load" $? \
+    "$(cat "$TAP_ERR")"
+SIEVE_OPTS=("${SIEVE_TRUSTED[@]}")
 
 # No trusted authserv-id configured: the same field gives nothing; no
 # trusted sealer: :trusted vouches for nothing.
