@@ -19,6 +19,8 @@
  *   dkimkit_trusted_authserv_id  whose Authentication-Results field
  *                          gives SPF (default: none is trusted)
  *   dkimkit_explain        classify failures in the log line
+ *   dkimkit_arc_forwarded  DMARC reject of mail whose ARC chain passes:
+ *                          quarantine (default no)
  *
  * A broken setting is logged as an error when the extension loads.  The
  * extension still loads: a script that requires it must keep compiling
