@@ -23,6 +23,7 @@ int cmd_spf(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
+int cmd_selfcheck(int argc, char **argv);
 
 /* main.c: shared helpers */
 void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -92,6 +93,12 @@ int sign_by_policy(dkk_ctx *ctx, const char *conf,
 /* explain.c: the class, field, detail (and advice) of signature i. */
 void explain_json(const dkk_verifier *v, size_t i);
 void explain_plain(const dkk_verifier *v, size_t i);
+
+/* atps.c: signature i's ATPS result (verify --atps), and `key
+ * atps-record` (argv[0] is "atps-record"). */
+void atps_json(const dkk_verifier *v, size_t i);
+void atps_plain(const dkk_verifier *v, size_t i);
+int cmd_key_atps(int argc, char **argv);
 
 /* json.c */
 void json_string(FILE *f, const char *s);

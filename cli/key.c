@@ -39,6 +39,8 @@ static const char key_usage[] =
     "       dkimkit key [--keydir DIR] purge [--grace TIME] DOMAIN\n"
     "       dkimkit key [--keydir DIR] record [--key FILE|pkcs11:URI]\n"
     "                   [--pin-file FILE] DOMAIN SELECTOR\n"
+    "       dkimkit key atps-record --domain AUTHOR --signer SIGNER\n"
+    "                   [--hash none|sha1|sha256]\n"
     "\n"
     "Keep a domain's keys in DIR/DOMAIN (default DIR: $DKIMKIT_KEYDIR, else\n"
     "/etc/dkimkit/keys) and rotate them without signing with an unpublished\n"
@@ -54,6 +56,8 @@ static const char key_usage[] =
     "  purge    delete the private keys retired for longer than --grace\n"
     "           (retire does this too)\n"
     "  record   print the zone-file line of a key (a token's too)\n"
+    "  atps-record  print the ATPS record (RFC 6541) AUTHOR publishes to\n"
+    "           let SIGNER sign for it (see dkimkit key atps-record --help)\n"
     "\n"
     "  --algorithm A   rsa (default) or ed25519\n"
     "  --bits N        RSA modulus size, 1024 to 8192 (default 2048)\n"
@@ -741,6 +745,8 @@ cmd_key(int argc, char **argv)
 	size_t i;
 	int rc;
 
+	if (argc > 1 && strcmp(argv[1], "atps-record") == 0)
+		return cmd_key_atps(argc - 1, argv + 1);
 	memset(&o, 0, sizeof(o));
 	o.alg = "rsa";
 	o.bits = 2048;

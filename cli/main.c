@@ -1,6 +1,6 @@
 /*
  * main.c: the dkimkit command: sign, verify, keygen, key, adsp, spf,
- * policy and seal.
+ * policy, seal and selfcheck.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -28,6 +28,8 @@ static const char usage[] =
     "  spf      check a client's address with SPF (RFC 7208)\n"
     "  policy   explain an OpenDKIM signing policy: test, check\n"
     "  seal     verify a message and add the next ARC set (RFC 8617)\n"
+    "  selfcheck verify this site's signatures as a message leaves, and\n"
+    "           pass it on (Exim's transport_filter)\n"
     "\n"
     "Run 'dkimkit COMMAND --help' for a command's options, and see\n"
     "dkimkit(1).\n";
@@ -175,6 +177,7 @@ main(int argc, char **argv)
 		{ "spf", cmd_spf },
 		{ "policy", cmd_policy },
 		{ "seal", cmd_seal },
+		{ "selfcheck", cmd_selfcheck },
 	};
 	size_t i;
 

@@ -21,6 +21,7 @@ static const char sign_usage[] =
     "                    [--canon HDR/BODY] [--headers a:b:c] [--oversign]\n"
     "                    [--identity I] [--expire SECS] [--body-length]\n"
     "                    [--pin-file FILE] [--now UNIXTIME] [--self-verify]\n"
+    "                    [--atps AUTHOR [--atps-hash none|sha1|sha256]]\n"
     "                    [FILE]\n"
     "\n"
     "Sign FILE (standard input when none) and write it to standard output\n"
@@ -42,6 +43,11 @@ static const char sign_usage[] =
     "  --expire SECS     signature expires SECS after signing (x=)\n"
     "  --body-length     add l= (lets others append to the body)\n"
     "  --now UNIXTIME    sign as of this time (t=)\n"
+    "  --atps AUTHOR     a third-party signature for AUTHOR's mail (RFC\n"
+    "                    6541): add atps=AUTHOR and atpsh=; AUTHOR\n"
+    "                    publishes the record `dkimkit key atps-record`\n"
+    "                    prints\n"
+    "  --atps-hash H     atpsh=: none, sha1 or sha256 (default sha256)\n"
     "  --self-verify     verify the signed message as it is written out,\n"
     "                    against the key's public half (no DNS); when it\n"
     "                    fails, write nothing, say why (explain's class)\n"
@@ -294,7 +300,7 @@ cmd_sign(int argc, char **argv)
 {
 	enum { O_KEY = 256, O_KEYDIR, O_PINFILE, O_DOMAIN, O_SEL, O_ALG,
 	    O_CANON, O_HEADERS, O_OVER, O_ID, O_EXPIRE, O_LEN, O_NOW, O_HELP,
-	    O_CONF, O_IP, O_HOST, O_AUTH, O_SELF };
+	    O_CONF, O_IP, O_HOST, O_AUTH, O_SELF, O_ATPS, O_ATPS_HASH };
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, O_KEY },
 		{ "keydir", required_argument, NULL, O_KEYDIR },
@@ -316,6 +322,8 @@ cmd_sign(int argc, char **argv)
 		{ "auth", required_argument, NULL, O_AUTH },
 		SOURCE_LONGOPTS,
 		{ "self-verify", no_argument, NULL, O_SELF },
+		{ "atps", required_argument, NULL, O_ATPS },
+		{ "atps-hash", required_argument, NULL, O_ATPS_HASH },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sopts o;
@@ -371,6 +379,8 @@ cmd_sign(int argc, char **argv)
 			break;
 		case O_LEN: o.so.body_length = 1; break;
 		case O_SELF: o.self_verify = 1; break;
+		case O_ATPS: o.so.atps = optarg; break;
+		case O_ATPS_HASH: o.so.atps_hash = optarg; break;
 		case O_NOW:
 			if (parse_int64(optarg, 0, 253402300799LL, &o.now) != 0)
 				return usage_error("sign", "bad --now '%s'",

@@ -19,7 +19,7 @@ static const char verify_usage[] =
     "                      [--rfc7489] [--client-ip IP] [--helo NAME]\n"
     "                      [--mail-from ADDR] [--arc]\n"
     "                      [--trusted-sealer DOMAIN]... [--arc-forwarded]\n"
-    "                      [FILE...]\n"
+    "                      [--atps] [--atps-adsp] [FILE...]\n"
     "\n"
     "Verify every DKIM-Signature of each FILE (standard input when none).\n"
     "\n"
@@ -30,6 +30,11 @@ static const char verify_usage[] =
     "  --now UNIXTIME       judge t= and x= at this time\n"
     "  --allow-weak         accept rsa-sha1 and RSA keys of 512-1023 bits\n"
     "  --adsp               also evaluate ADSP (RFC 5617)\n"
+    "  --atps               also check third-party signatures an author\n"
+    "                       authorizes (RFC 6541): dkim-atps in the A-R\n"
+    "                       field, \"atps\" on each JSON signature\n"
+    "  --atps-adsp          an ATPS-authorized signature counts as the\n"
+    "                       author's for ADSP (implies --atps)\n"
     "  --arc                also validate the ARC chain (RFC 8617)\n"
     "  --trusted-sealer D   a sealer trusted to vouch for forwarded mail\n"
     "                       (repeatable, implies --arc): a DMARC or ADSP\n"
@@ -74,11 +79,13 @@ static const char explain_usage[] =
 static const char adsp_usage[] =
     "usage: dkimkit adsp [--zone FILE | --dns ADDR[@PORT]]\n"
     "                    [--trust-anchor FILE] [--timeout TIME]\n"
-    "                    [--now UNIXTIME] [--allow-weak] [--json] [FILE...]\n"
+    "                    [--now UNIXTIME] [--allow-weak] [--atps-adsp]\n"
+    "                    [--json] [FILE...]\n"
     "\n"
     "Evaluate Author Domain Signing Practices (RFC 5617) for each FILE\n"
     "(standard input when none): none, pass, unknown, fail, discard,\n"
-    "nxdomain, temperror or permerror.\n"
+    "nxdomain, temperror or permerror.  With --atps-adsp a signature the\n"
+    "author authorizes by ATPS (RFC 6541) counts as the author's own.\n"
     "\n"
     "Exit status: 0 when every result is none, pass or unknown, 1 when\n"
     "some result is another, 2 usage, input or internal error.\n";
@@ -91,6 +98,8 @@ struct vopts {
 	int adsp;
 	int adsp_only;
 	int arc;
+	int atps;
+	int atps_adsp;
 	const char **sealers;	/* --trusted-sealer, NULL-terminated */
 	size_t nsealers;
 	int arc_forwarded;	/* --arc-forwarded */
@@ -151,6 +160,8 @@ print_sig_json(const dkk_verifier *v, size_t i, const struct vopts *o)
 	    r->key_testing ? "true" : "false");
 	if (o->explain)
 		explain_json(v, i);
+	if (o->atps)
+		atps_json(v, i);
 	putchar('}');
 }
 
@@ -381,6 +392,8 @@ print_plain(const char *path, const dkk_verifier *v, const struct vopts *o,
 		    r->algorithm ? r->algorithm : "?", r->detail);
 		if (o->explain)
 			explain_plain(v, i);
+		if (o->atps)
+			atps_plain(v, i);
 	}
 	if (dkk_verifier_reason(v, &why) != DKK_R_OK)
 		printf("  not evaluated: %s\n", why);
@@ -433,8 +446,8 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 	const char *name = f == stdin ? "(stdin)" : path;
 	struct dkk_verify_opts vo = { .adsp = o->adsp, .dmarc = o->dmarc,
 	    .rfc7489 = o->rfc7489, .explain = o->explain, .arc = o->arc,
-	    .trusted_sealers = o->sealers,
-	    .arc_forwarded = o->arc_forwarded };
+	    .trusted_sealers = o->sealers, .atps = o->atps,
+	    .atps_adsp = o->atps_adsp, .arc_forwarded = o->arc_forwarded };
 	dkk_verifier *v = NULL;
 	char *ar = NULL;
 	int rc, ret = -1;
@@ -591,7 +604,8 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
     const char *help)
 {
 	enum { O_NOW = 256, O_WEAK, O_ADSP, O_ID, O_JSON, O_HELP, O_DMARC,
-	    O_7489, O_IP, O_HELO, O_MAILFROM, O_ARC, O_SEALER, O_FORWARDED };
+	    O_7489, O_IP, O_HELO, O_MAILFROM, O_ARC, O_SEALER, O_ATPS,
+	    O_ATPS_ADSP, O_FORWARDED };
 	static const struct option longopts[] = {
 		SOURCE_LONGOPTS,
 		{ "now", required_argument, NULL, O_NOW },
@@ -601,6 +615,8 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		{ "json", no_argument, NULL, O_JSON },
 		{ "arc", no_argument, NULL, O_ARC },
 		{ "trusted-sealer", required_argument, NULL, O_SEALER },
+		{ "atps", no_argument, NULL, O_ATPS },
+		{ "atps-adsp", no_argument, NULL, O_ATPS_ADSP },
 		{ "arc-forwarded", no_argument, NULL, O_FORWARDED },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "dmarc", no_argument, NULL, O_DMARC },
@@ -632,6 +648,8 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		case O_HELO: o->spfq.helo = optarg; break;
 		case O_MAILFROM: o->spfq.mail_from = optarg; break;
 		case O_ARC: o->arc = 1; break;
+		case O_ATPS: o->atps = 1; break;
+		case O_ATPS_ADSP: o->atps = o->atps_adsp = 1; break;
 		case O_FORWARDED: o->arc_forwarded = o->arc = 1; break;
 		case O_SEALER:
 			if (sealer_add(o, optarg) != 0)

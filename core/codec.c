@@ -111,6 +111,30 @@ b64_encode(const uint8_t *data, size_t len)
 	return out;
 }
 
+/* RFC 4648 6: base32, five bits a character, without the "=" padding
+ * (RFC 6541 4.3 takes the bare encoding as a DNS label). */
+char *
+b32_encode(const uint8_t *data, size_t len)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	char *out, *o;
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t i;
+
+	if ((out = dkk_malloc((len * 8 + 4) / 5 + 1)) == NULL)
+		return NULL;
+	for (i = 0, o = out; i < len; i++) {
+		acc = (acc << 8 | data[i]) & 0xfff;
+		for (bits += 8; bits >= 5; bits -= 5)
+			*o++ = alphabet[acc >> (bits - 5) & 31];
+	}
+	if (bits > 0)
+		*o++ = alphabet[acc << (5 - bits) & 31];
+	*o = '\0';
+	return out;
+}
+
 static int
 hex_value(int c)
 {

@@ -428,6 +428,16 @@ struct dkk_verify_opts {
 	 * Results field that does not parse to its end counts for
 	 * nothing. */
 	const char *const *trusted_sealers;
+	/* Authorized Third-Party Signatures (RFC 6541): a passing signature
+	 * whose d= is not an Author Domain and whose atps= names one is
+	 * looked up at <label>._atps.<that Author Domain> (lookups start
+	 * when the header block ends): dkk_verifier_atps(), dkim-atps in
+	 * the A-R field. */
+	int atps;
+	/* With atps and adsp: a signature ATPS authorizes counts as an
+	 * Author Domain Signature of that author for ADSP, as RFC 6541
+	 * allows, so ADSP passes on it. */
+	int atps_adsp;
 	/* With arc and dmarc: forwarded mail is quarantined rather than
 	 * rejected.  When DMARC fails with disposition reject, the ARC
 	 * chain passes and no trusted sealer vouched (that override wins
@@ -581,6 +591,42 @@ struct dkk_override {
  * long as v.  DKK_EINVAL when ADSP is off or v is not final. */
 DKK_EXPORT int dkk_verifier_adsp_override(const dkk_verifier *v,
     struct dkk_override *o) DKK_WUR;
+
+/* ATPS results: the result names RFC 6541 registers for dkim-atps. */
+enum dkk_atps {
+	DKK_ATPS_NONE = 0,	/* not evaluated: ATPS off, no atps=, d= is
+				 * an Author Domain, atps= names none, or
+				 * the signature did not pass */
+	DKK_ATPS_PASS,		/* the Author Domain publishes an ATPS
+				 * record for d= */
+	DKK_ATPS_FAIL,		/* it publishes none (NXDOMAIN, no record,
+				 * or none valid for d=) */
+	DKK_ATPS_TEMPERROR,	/* DNS trouble, or DNSSEC bogus */
+	DKK_ATPS_PERMERROR	/* atps= names the author but atpsh= is
+				 * missing or unknown */
+};
+
+/* "none", "pass", "fail", "temperror", "permerror"; NULL if unknown. */
+DKK_EXPORT const char *dkk_atps_result_name(enum dkk_atps r);
+
+/* The i-th signature's ATPS result (dkk_verify_opts.atps), once final;
+ * none when ATPS is off, before final or for i out of range.  *author
+ * (if author is not NULL) gets the Author Domain atps= names when d= is
+ * not an Author Domain (the author whose record counts), else NULL;
+ * *detail (if not NULL) a sentence ("v=ATPS1 record at NAME"), or "".
+ * Strings live as long as v. */
+DKK_EXPORT enum dkk_atps dkk_verifier_atps(const dkk_verifier *v, size_t i,
+    const char **author, const char **detail);
+
+/* The name an author domain publishes its ATPS record at for a signing
+ * domain (RFC 6541): "<label>._atps.<author>", the label being the
+ * signer in lower case (hash "none") or the base32 (RFC 4648, without
+ * padding, in its upper-case alphabet as RFC 6541's example has it) of
+ * the SHA-1 or SHA-256 digest of the signer in lower case ("sha1",
+ * "sha256").  DKK_EINVAL for another hash or a name that is not a
+ * domain.  Free *name with free(). */
+DKK_EXPORT int dkk_atps_query(const char *signer, const char *author,
+    const char *hash, char **name) DKK_WUR;
 
 /* Why a signature failed (dkk_verify_opts.explain): the class of the
  * change a message went through after it was signed, found by trying
@@ -976,6 +1022,11 @@ struct dkk_sign_opts {
 	 * name also in if_present is oversigned).  From is always
 	 * over-signed. */
 	const char *oversign_headers;
+	/* RFC 6541: atps= (the Author Domain this third-party signature
+	 * is made for) and atpsh= ("none", "sha1" or "sha256"; NULL:
+	 * "sha256"), placed after i=.  NULL: neither tag. */
+	const char *atps;
+	const char *atps_hash;
 };
 
 /* A signer for one message.  Free with dkk_signer_free(). */

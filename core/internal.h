@@ -113,6 +113,7 @@ HIDDEN int b64_decode(const char *s, size_t len, uint8_t **out,
     size_t *outlen);
 HIDDEN char *b64_encode(const uint8_t *data, size_t len);
 HIDDEN int qp_decode(const char *s, size_t len, char **out);
+HIDDEN char *b32_encode(const uint8_t *data, size_t len);
 
 /* The context. */
 struct keycache;

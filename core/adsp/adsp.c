@@ -170,8 +170,10 @@ adsp_record(const char *txt, size_t len)
 	return DKK_ADSP_UNKNOWN;
 }
 
-/* RFC 5617 3.2 and 4.3: pass with an Author Domain Signature; otherwise
- * the domain must exist, and its record decides. */
+/* RFC 5617 3.2 and 4.3: pass with an Author Domain Signature (or, with
+ * dkk_verify_opts.atps_adsp, a third-party signature the author
+ * authorizes by ATPS, as RFC 6541 allows); otherwise the domain must
+ * exist, and its record decides. */
 static enum dkk_adsp
 adsp_author(dkk_verifier *v, size_t k)
 {
@@ -181,8 +183,8 @@ adsp_author(dkk_verifier *v, size_t k)
 
 	for (i = 0; i < v->nsigs; i++)
 		if (v->sigs[i].res.verdict == DKK_PASS &&
-		    ci_equal(v->sigs[i].sg.d, strlen(v->sigs[i].sg.d), d,
-		    strlen(d)))
+		    (ci_equal(v->sigs[i].sg.d, strlen(v->sigs[i].sg.d), d,
+		    strlen(d)) || atps_authorizes(v, i, d)))
 			return DKK_ADSP_PASS;
 	rec = keyent_answer(v->adsp_lk[k][ADSP_RECORD].e);
 	dom = keyent_answer(v->adsp_lk[k][ADSP_DOMAIN].e);

@@ -1,7 +1,8 @@
 /*
  * ar.c: the Authentication-Results field, RFC 8601, with the dkim method
  * (properties header.d, .i, .s, .a, and .b after RFC 6008) and dkim-adsp
- * (RFC 5617 5.3).  One renderer for the command and every adapter.
+ * (RFC 5617 5.3), dkim-atps (RFC 6541).  One renderer for the command
+ * and every adapter.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,6 +375,33 @@ ar_adsp(struct ar *ar, const dkk_verifier *v)
 		    "no author address in From");
 }
 
+/* dkim-atps (RFC 6541) for each Author Domain, with the one property
+ * RFC 6541 registers for it, header.from; the authorized signer as a
+ * comment.  A message without an author gets one dkim-atps=none. */
+static void
+ar_atps(struct ar *ar, const dkk_verifier *v)
+{
+	const char *author, *signer;
+	enum dkk_atps r;
+	size_t k;
+
+	for (k = 0; k < atps_authors(v); k++) {
+		r = atps_author(v, k, &author, &signer);
+		ar_method(ar, "dkim-atps", dkk_atps_result_name(r));
+		ar_prop(ar, "header.from", author, SIZE_MAX, false);
+		if (signer != NULL) {
+			ar->note.len = 0;
+			buf_printf(&ar->note, "authorized signer %s", signer);
+			if (!ar->note.failed)
+				ar_comment(ar, ar->note.p);
+		}
+	}
+	if (atps_authors(v) == 0) {
+		ar_method(ar, "dkim-atps", "none");
+		ar_comment(ar, "no author domain");
+	}
+}
+
 /* spf (RFC 8601 2.7.2) when the host gave an SPF result: the identity
  * checked is smtp.mailfrom or smtp.helo. */
 static void
@@ -517,6 +545,8 @@ dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,
 		}
 		if (v->adsp_on)
 			ar_adsp(&ar, v);
+		if (v->atps != NULL)
+			ar_atps(&ar, v);
 		ar_spf(&ar, v);
 		if (v->dmarc_on)
 			ar_dmarc(&ar, v);

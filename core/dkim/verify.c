@@ -162,6 +162,8 @@ header_done(dkk_verifier *v)
 		return rc;
 	if ((rc = adsp_start(v)) != DKK_OK)
 		return rc;
+	if ((rc = atps_start(v)) != DKK_OK)
+		return rc;
 	rc = dmarc_start(v);
 	return rc == DKK_EAGAIN ? DKK_OK : rc;
 }
@@ -227,6 +229,10 @@ dkk_verifier_new(dkk_ctx *ctx, const struct dkk_verify_opts *opts,
 		dkk_verifier_free(v);
 		return rc;
 	}
+	if ((rc = atps_new(v, opts)) != DKK_OK) {
+		dkk_verifier_free(v);
+		return rc;
+	}
 	if (opts != NULL && opts->explain &&
 	    explain_new(&v->explain) != DKK_OK) {
 		dkk_verifier_free(v);
@@ -259,6 +265,7 @@ dkk_verifier_free(dkk_verifier *v)
 	for (i = 0; i < v->nlookups; i++)
 		lookup_end(&v->lookups[i]);
 	adsp_clear(v);
+	atps_clear(v);
 	dmarc_clear(v);
 	free((char *)v->spf.domain);
 	explain_free(v->explain);
@@ -518,6 +525,7 @@ settle_dkim(dkk_verifier *v)
 static void
 settle(dkk_verifier *v)
 {
+	atps_settle(v);
 	adsp_settle(v);
 	if (v->explain != NULL)
 		explain_settle(v);

@@ -58,6 +58,7 @@ struct dkk_verifier {
 	struct dmarc_state *dmarc;
 	struct explain *explain;	/* failure classes, explain.c */
 	struct arc *arc;	/* RFC 8617 (core/arc), NULL when off */
+	struct atps *atps;	/* RFC 6541 (core/atps), NULL when off */
 };
 
 /* lookup.c */
@@ -84,6 +85,22 @@ HIDDEN const char *dmarc_from_problem(const dkk_verifier *v);
 HIDDEN enum dkk_dmarc_policy dmarc_author_ptag(const dkk_verifier *v,
     size_t i);
 HIDDEN void dmarc_override(dkk_verifier *v);
+
+/* core/atps/atps.c: RFC 6541.  new reads the options; start looks the
+ * requests up at the end of the header; settle gives each signature its
+ * result once the DKIM verdicts are known (before adsp_settle, which
+ * asks atps_authorizes); atps_author is Author Domain k's result for the
+ * A-R field; clear frees. */
+struct atps;
+HIDDEN int atps_new(dkk_verifier *v, const struct dkk_verify_opts *opts);
+HIDDEN int atps_start(dkk_verifier *v);
+HIDDEN void atps_settle(dkk_verifier *v);
+HIDDEN bool atps_authorizes(const dkk_verifier *v, size_t i,
+    const char *author);
+HIDDEN size_t atps_authors(const dkk_verifier *v);
+HIDDEN enum dkk_atps atps_author(const dkk_verifier *v, size_t k,
+    const char **author, const char **signer);
+HIDDEN void atps_clear(dkk_verifier *v);
 
 /* core/adsp/adsp.c: the same for ADSP, after arc_settle(). */
 HIDDEN void adsp_override(dkk_verifier *v);

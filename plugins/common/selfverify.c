@@ -99,9 +99,9 @@ dks_selfv_ctx(const dkk_key *key, const char *domain, const char *selector)
 }
 
 int
-dks_selfv_verdict(dkk_verifier *v, char *why, size_t size)
+dks_selfv_sig(dkk_verifier *v, size_t i, char *why, size_t size)
 {
-	const struct dkk_sig_result *r = dkk_verifier_result(v, 0);
+	const struct dkk_sig_result *r = dkk_verifier_result(v, i);
 	const char *field, *detail;
 	enum dkk_class c;
 
@@ -113,11 +113,17 @@ dks_selfv_verdict(dkk_verifier *v, char *why, size_t size)
 		*why = '\0';
 		return 0;
 	}
-	c = dkk_verifier_explain(v, 0, &field, &detail);
+	c = dkk_verifier_explain(v, i, &field, &detail);
 	snprintf(why, size, "%s; class %s%s%s%s%s", r->detail,
 	    dkk_class_name(c), field != NULL ? ", field " : "",
 	    field != NULL ? field : "",
 	    detail != NULL && *detail != '\0' ? ": " : "",
 	    detail != NULL ? detail : "");
 	return 1;
+}
+
+int
+dks_selfv_verdict(dkk_verifier *v, char *why, size_t size)
+{
+	return dks_selfv_sig(v, 0, why, size);
 }

@@ -33,4 +33,8 @@ dkk_ctx *dks_selfv_ctx(const dkk_key *key, const char *domain,
  * class CLASS[, field FIELD][: MORE]"), -1 no result (why says so). */
 int dks_selfv_verdict(dkk_verifier *v, char *why, size_t size);
 
+/* The same for the i-th signature from the top (a host that added
+ * several checks each of its own). */
+int dks_selfv_sig(dkk_verifier *v, size_t i, char *why, size_t size);
+
 #endif /* DKS_SELFVERIFY_H */

@@ -26,8 +26,8 @@ dks_name(const struct dks *s, enum dks_key k)
 		"zone", "dns", "trust-anchor", "timeout", "allow-weak",
 		"authserv-id", "adsp", "pin-file", "keydir", "opendkim-conf",
 		"dmarc", "rfc7489", "arc", "trusted-sealers",
-		"trusted-authserv-id", "explain", "self-verify",
-		"arc-forwarded"
+		"trusted-authserv-id", "explain", "self-verify", "atps",
+		"atps-adsp", "arc-forwarded"
 	};
 
 	return s->spell != NULL && s->spell[k] != NULL ? s->spell[k] :
@@ -161,6 +161,10 @@ dks_flag(struct dks *s, enum dks_key k)
 		return &s->explain;
 	case DKS_SELF_VERIFY:
 		return &s->self_verify;
+	case DKS_ATPS:
+		return &s->atps;
+	case DKS_ATPS_ADSP:
+		return &s->atps_adsp;
 	case DKS_ARC_FORWARDED:
 		return &s->arc_forwarded;
 	default:
@@ -200,6 +204,8 @@ dks_set(struct dks *s, enum dks_key k, const char *value)
 	case DKS_ARC:
 	case DKS_EXPLAIN:
 	case DKS_SELF_VERIFY:
+	case DKS_ATPS:
+	case DKS_ATPS_ADSP:
 	case DKS_ARC_FORWARDED:
 		if ((b = dks_bool(value)) < 0)
 			return dks_fail(s, k, "'%s' is not yes or no", value);
@@ -307,6 +313,8 @@ dks_verify_opts(const struct dks *s, struct dkk_verify_opts *o)
 	    s->arc_forwarded;
 	o->arc_forwarded = s->arc_forwarded;
 	o->explain = s->explain;
+	o->atps = s->atps || s->atps_adsp;
+	o->atps_adsp = s->atps_adsp;
 	if (s->val[DKS_TRUSTED_SEALERS] != NULL)
 		o->trusted_sealers = s->sealers;
 }
@@ -363,6 +371,22 @@ log_dmarc(char *out, size_t len, size_t *pos,
 	log_add(out, len, pos, ")");
 }
 
+/* "; atps=RESULT for AUTHOR" for a signature that asked for ATPS. */
+static void
+log_atps(char *out, size_t len, size_t *pos, const dkk_verifier *v,
+    const struct dkk_verify_opts *o, size_t i)
+{
+	const char *author;
+	enum dkk_atps a;
+
+	if (o == NULL || !o->atps)
+		return;
+	a = dkk_verifier_atps(v, i, &author, NULL);
+	if (author != NULL || a != DKK_ATPS_NONE)
+		log_add(out, len, pos, "; atps=%s for %s",
+		    dkk_atps_result_name(a), or_dash(author));
+}
+
 char *
 dks_log_line(const dkk_verifier *v, const struct dkk_verify_opts *o,
     const char *authserv_id, char *out, size_t len)
@@ -405,6 +429,7 @@ dks_log_line(const dkk_verifier *v, const struct dkk_verify_opts *o,
 			    dkk_class_name(c), field != NULL ? " " : "",
 			    field != NULL ? field : "",
 			    *detail != '\0' ? ": " : "", detail);
+		log_atps(out, len, &pos, v, o, i);
 		log_add(out, len, &pos, "]");
 	}
 	if (n > LOG_SIGS)

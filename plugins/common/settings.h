@@ -42,6 +42,9 @@ enum dks_key {
 				 * results are taken (Dovecot) */
 	DKS_EXPLAIN,		/* classify failures in the log line */
 	DKS_SELF_VERIFY,	/* verify what was signed before it leaves */
+	DKS_ATPS,		/* check ATPS (RFC 6541) too */
+	DKS_ATPS_ADSP,		/* an ATPS-authorized signature counts for
+				 * ADSP (implies atps) */
 	DKS_ARC_FORWARDED,	/* DMARC reject of mail whose ARC chain
 				 * passes: quarantine (implies arc, needs
 				 * dmarc) */
@@ -65,6 +68,8 @@ struct dks {
 	int arc;
 	int explain;
 	int self_verify;
+	int atps;
+	int atps_adsp;
 	int arc_forwarded;
 	/* trusted-sealers, split by dks_set(): sealers[] points into
 	 * sealer_names and ends with NULL, so a struct dks is not copied
@@ -113,7 +118,8 @@ void dks_verify_opts(const struct dks *s, struct dkk_verify_opts *o);
  * adsp=, dmarc= and arc= when the options asked for them (a DMARC
  * override adds ", local_policy by trusted sealer D" after the
  * disposition, arc-forwarded's ", local_policy for forwarded mail,
- * latest sealer D"); with explain,
+ * latest sealer D"); with atps, a signature that asked for ATPS gets
+ * "; atps=RESULT for AUTHOR" before its "]"; with explain,
  * a failing signature's detail ends "; CLASS [FIELD]: DETAIL".
  * at most 16 signatures, then a count of the rest; no control character.
  * Fits in len (cut with "..." if it must be); returns out. */

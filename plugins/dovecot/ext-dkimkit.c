@@ -19,6 +19,8 @@
  *   dkimkit_trusted_authserv_id  whose Authentication-Results field
  *                          gives SPF (default: none is trusted)
  *   dkimkit_explain        classify failures in the log line
+ *   dkimkit_atps           check ATPS (RFC 6541): A-R and log line
+ *   dkimkit_atps_adsp      an ATPS-authorized signature counts for ADSP
  *   dkimkit_arc_forwarded  DMARC reject of mail whose ARC chain passes:
  *                          quarantine (default no)
  *
@@ -77,6 +79,8 @@ static const char *const ext_dkimkit_spell[DKS_NKEYS] = {
 	[DKS_TRUSTED_SEALERS] = "dkimkit_trusted_sealers",
 	[DKS_TRUSTED_AUTHSERV] = "dkimkit_trusted_authserv_id",
 	[DKS_EXPLAIN] = "dkimkit_explain",
+	[DKS_ATPS] = "dkimkit_atps",
+	[DKS_ATPS_ADSP] = "dkimkit_atps_adsp",
 	[DKS_ARC_FORWARDED] = "dkimkit_arc_forwarded",
 };
 

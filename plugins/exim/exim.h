@@ -46,6 +46,20 @@ int spool_headers(spool_update_fn update, void *obj, int received,
  * latest reading failed, the one before (and *why says what failed). */
 dkk_policy *policy_get(const char *conf, const char **why);
 
+/* facts.c: the SMTP facts and SPF.  q's members are NULL when not given
+ * or empty, except mail_from, where "" is the null reverse path. */
+struct exim_facts {
+	struct dkk_spf_query q;
+	char *domain;		/* vo->spf.domain's storage */
+};
+/* 1 when arg is client-ip=, helo= or mail-from= (then kept), else 0. */
+int facts_word(struct exim_facts *f, const char *arg);
+/* SPF into vo->spf (and the client's address into vo->arc_remote_ip);
+ * OK, or the expansion's failure under what.  facts_clear() after. */
+int facts_spf(dkk_ctx *ctx, struct exim_facts *f,
+    struct dkk_verify_opts *vo, const char *what, uschar **yield);
+void facts_clear(struct exim_facts *f);
+
 /* Log a failure to the main log and make it the expansion's error. */
 int exim_fail(uschar **yield, const char *what, const char *why);
 

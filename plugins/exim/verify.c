@@ -30,10 +30,7 @@ struct verify_opts {
 	struct dks set;		/* zone=, dns=, adsp, ... (settings.h) */
 	struct dkk_verify_opts vo;
 	const char *authserv_id;
-	/* The SMTP facts for SPF; NULL: not given or empty, except
-	 * mail_from, where "" is the null reverse path (a bounce). */
-	struct dkk_spf_query spfq;
-	char *spf_domain;	/* vo.spf.domain's storage */
+	struct exim_facts fx;	/* the SMTP facts for SPF (facts.c) */
 };
 
 /* What result can tell about the last verified message. */
@@ -72,7 +69,7 @@ verify_state_current(void)
 /* The words after verify: NAME=VALUE in the settings vocabulary
  * (settings.h; the key source is applied once per process, see ctx.c),
  * the bare boolean words (adsp for adsp=yes, ...), the connection facts
- * (verify_fact()) and the first other word, the authserv-id. */
+ * (facts_word()) and the first other word, the authserv-id. */
 static const struct verify_word {
 	const char *name;
 	enum dks_key key;
@@ -87,26 +84,8 @@ static const struct verify_word {
 	{ "arc", DKS_ARC, 1 }, { "trusted-sealers", DKS_TRUSTED_SEALERS, 0 },
 	{ "arc-forwarded", DKS_ARC_FORWARDED, 1 },
 	{ "explain", DKS_EXPLAIN, 1 },
+	{ "atps", DKS_ATPS, 1 }, { "atps-adsp", DKS_ATPS_ADSP, 1 },
 };
-
-/* client-ip=, helo=, mail-from=: Exim's $sender_host_address,
- * $sender_helo_name, $sender_address, which may be empty: a local
- * submission has no address, a client may not have said HELO, and a
- * bounce has the null reverse path (mail-from= empty, checked as
- * postmaster@HELO, RFC 7208 2.4).  1 when arg is one of them. */
-static int
-verify_fact(struct verify_opts *o, const char *arg)
-{
-	if (strncmp(arg, "client-ip=", 10) == 0)
-		o->spfq.client_ip = arg[10] != '\0' ? arg + 10 : NULL;
-	else if (strncmp(arg, "helo=", 5) == 0)
-		o->spfq.helo = arg[5] != '\0' ? arg + 5 : NULL;
-	else if (strncmp(arg, "mail-from=", 10) == 0)
-		o->spfq.mail_from = arg + 10;
-	else
-		return 0;
-	return 1;
-}
 
 static int
 verify_opt(struct verify_opts *o, const char *arg)
@@ -114,7 +93,7 @@ verify_opt(struct verify_opts *o, const char *arg)
 	const char *eq = strchr(arg, '=');
 	size_t i, n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
 
-	if (*arg == '\0' || verify_fact(o, arg))
+	if (*arg == '\0' || facts_word(&o->fx, arg))
 		return 0;
 	for (i = 0; i < sizeof(verify_words) / sizeof(verify_words[0]); i++) {
 		const struct verify_word *w = &verify_words[i];
@@ -180,8 +159,6 @@ verify_args(struct verify_opts *o, int argc, uschar *argv[], uschar **yield)
 	if (dks_check(&o->set) < 0)
 		return exim_fail(yield, "verify", o->set.err);
 	dks_verify_opts(&o->set, &o->vo);
-	/* the SMTP client, where the arc A-R entry names it */
-	o->vo.arc_remote_ip = o->spfq.client_ip;
 	o->authserv_id = o->set.val[DKS_AUTHSERV_ID];
 	if (o->authserv_id == NULL)
 		o->authserv_id = CCS expand_string(US"$primary_hostname");
@@ -304,76 +281,6 @@ verify_keep(const dkk_verifier *v, const struct verify_opts *o)
 	return 0;
 }
 
-/* The domain of an address (after its last '@'), or the name itself. */
-static const char *
-addr_domain(const char *a)
-{
-	const char *at = strrchr(a, '@');
-
-	return at != NULL ? at + 1 : a;
-}
-
-/* Without the client's address (a local submission: $sender_host_address
- * is empty) SPF cannot be checked; with dmarc, as `dkimkit verify
- * --dmarc` without --client-ip does, the verifier gets spf=none for the
- * MAIL FROM domain, or without one the HELO name. */
-static int
-verify_spf_none(struct verify_opts *o)
-{
-	const struct dkk_spf_query *q = &o->spfq;
-	const char *d;
-
-	if (!o->vo.dmarc)
-		return 0;
-	o->vo.spf.result = DKK_SPF_NONE;
-	o->vo.spf.scope = q->mail_from != NULL && *q->mail_from != '\0' ?
-	    DKK_SPF_MAILFROM : DKK_SPF_HELO;
-	d = o->vo.spf.scope == DKK_SPF_MAILFROM ? q->mail_from : q->helo;
-	if (d == NULL)
-		return 0;
-	if ((o->spf_domain = strdup(addr_domain(d))) == NULL)
-		return -1;
-	o->spf_domain[strcspn(o->spf_domain, ">")] = '\0';
-	o->vo.spf.domain = o->spf_domain;
-	return 0;
-}
-
-/* SPF (RFC 7208) of the SMTP client, for DMARC and result{spf}: checked
- * whenever client-ip= is given (with dmarc or not), from MAIL FROM or,
- * for the null reverse path, postmaster@HELO; only HELO when mail-from=
- * is not given at all.  DNS trouble is a temperror result, not an
- * error. */
-static int
-verify_spf(dkk_ctx *ctx, struct verify_opts *o, uschar **yield)
-{
-	const struct dkk_spf_query *q = &o->spfq;
-	dkk_spf *spf;
-	int rc;
-
-	if (q->client_ip == NULL || (q->helo == NULL &&
-	    (q->mail_from == NULL || *q->mail_from == '\0')))
-		return verify_spf_none(o) == 0 ? OK : exim_fail(yield,
-		    "verify", dkk_strerror(DKK_ENOMEM));
-	if ((rc = dkk_spf_new(ctx, q, &spf)) == DKK_EINVAL)
-		return exim_fail(yield, "verify", CCS string_sprintf(
-		    "client-ip: '%s' is not an IP address", q->client_ip));
-	if (rc == DKK_OK && (rc = dkk_spf_wait(spf)) != DKK_OK)
-		dkk_spf_free(spf);
-	if (rc != DKK_OK)
-		return exim_fail(yield, "verify", CCS string_sprintf(
-		    "spf: %s", dkk_strerror(rc)));
-	o->vo.spf.result = dkk_spf_result(spf);
-	o->vo.spf.scope = dkk_spf_scope(spf);
-	if (dkk_spf_domain(spf) != NULL &&
-	    (o->spf_domain = strdup(dkk_spf_domain(spf))) == NULL) {
-		dkk_spf_free(spf);
-		return exim_fail(yield, "verify", dkk_strerror(DKK_ENOMEM));
-	}
-	o->vo.spf.domain = o->spf_domain;
-	dkk_spf_free(spf);
-	return OK;
-}
-
 /* One main-log line per message, in every host's format (settings.h). */
 static void
 verify_log(const dkk_verifier *v, const struct verify_opts *o)
@@ -426,8 +333,8 @@ verify(uschar **yield, int argc, uschar *argv[])
 	if ((ctx = ctx_get(yield)) == NULL)
 		return FAIL;
 	if ((rc = ctx_source(&o.set, "verify", yield)) != OK ||
-	    (rc = verify_spf(ctx, &o, yield)) != OK) {
-		free(o.spf_domain);
+	    (rc = facts_spf(ctx, &o.fx, &o.vo, "verify", yield)) != OK) {
+		facts_clear(&o.fx);
 		return rc;
 	}
 	/* rfc7489 loads the Public Suffix List here: the context's error
@@ -438,7 +345,7 @@ verify(uschar **yield, int argc, uschar *argv[])
 	else
 		rc = verify_run(v, &o, yield);
 	dkk_verifier_free(v);
-	free(o.spf_domain);
+	facts_clear(&o.fx);
 	return rc;
 }
 

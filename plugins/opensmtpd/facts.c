@@ -8,7 +8,7 @@
  *						"[::1]:port" or "unix:..."
  *	link-auth	user|result (0.6)	result|user (0.7)
  *	link-identify	method|name		method HELO or EHLO
- *	tx-mail		msgid|result|address
+ *	tx-mail		msgid|result|address	msgid kept for the log
  *
  * The connection facts go at link-disconnect (the session goes), the
  * MAIL FROM at tx-reset and tx-rollback (the transaction ends).  A fact
@@ -150,6 +150,7 @@ facts_mail(struct session *s, char *v)
 	}
 	if (strcmp(result, "ok") != 0)
 		return;
+	facts_set(s, &s->msgid, v, strlen(v), "message id");
 	facts_set(s, &s->mailfrom, addr, strlen(addr), "MAIL FROM");
 	/* DMARC: SPF runs while RCPT and DATA go by. */
 	dmarc_spf_clear(s);
@@ -180,6 +181,8 @@ facts_clear_tx(struct session *s)
 {
 	free(s->mailfrom);
 	s->mailfrom = NULL;
+	free(s->msgid);
+	s->msgid = NULL;
 	dmarc_spf_clear(s);
 }
 

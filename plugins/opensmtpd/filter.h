@@ -46,6 +46,13 @@ struct fpolicy {
 	unsigned refs;
 };
 
+/* -V: verify what was signed before it goes on (selfv.c). */
+enum selfv_mode {
+	SELFV_OFF,
+	SELFV_LOG,	/* -V yes: a failure is logged, the message goes on */
+	SELFV_DEFER	/* -V defer: and it is refused with 451 at commit */
+};
+
 struct filter_key {
 	const char *path;		/* -k */
 	const char *alg;		/* the -a after it, or NULL */
@@ -78,6 +85,7 @@ struct filter_conf {
 	const char *policy_conf;	/* -C: an opendkim.conf */
 	int canon_given;		/* -c or -h (which -C excludes) */
 	struct fpolicy *policy;		/* read from it (NULL: no -C) */
+	enum selfv_mode selfv;		/* -V */
 	dkk_ctx *ctx;
 };
 
@@ -131,12 +139,19 @@ struct session {
 	char *user;			/* authenticated (result "pass") */
 	char *helo;
 	char *mailfrom;			/* accepted MAIL FROM address */
+	char *msgid;			/* smtpd's message id (tx-mail) */
 	size_t charged;			/* header octets counted against -M */
 	dkk_signer *signers[FILTER_MAXSIGS];
+	const dkk_key *polkeys[FILTER_MAXSIGS];	/* -C: their keys */
 	size_t nsigners;
 	char *sigdomain;		/* sign: d= of this message */
 	char *sigsel;			/* sign -K: its active selector */
 	dkk_verifier *verifier;
+	/* -V: the signed message under verification (ST_WAIT), the fields
+	 * that go on top of it meanwhile, and a failure to refuse. */
+	dkk_verifier *selfv;
+	char *selftop;
+	int selfbad;
 	/* DMARC (-p): the SPF check of the transaction, started when its
 	 * facts are known (tx-mail), run in the background. */
 	dkk_spf *spf;			/* under way, or NULL */
@@ -244,6 +259,11 @@ int	dmarc_resume(struct session *);
 void	dmarc_verdict(struct session *, char **);
 const char	*dmarc_commit(const struct session *, char *, size_t);
 void	dmarc_commit_clear(struct session *);
+
+/* selfv.c */
+int	selfv_start(struct session *, const char *);
+int	selfv_end(struct session *);
+void	selfv_clear(struct session *);
 
 /* verify.c */
 const char	*verify_authserv_id(void);

@@ -11,7 +11,7 @@ plugins_opensmtpd_filter_dkimkit_SOURCES = \
 	plugins/opensmtpd/arstrip.c \
 	plugins/opensmtpd/verify.c plugins/opensmtpd/log.c \
 	plugins/opensmtpd/facts.c plugins/opensmtpd/policy.c \
-	plugins/opensmtpd/dmarc.c
+	plugins/opensmtpd/dmarc.c plugins/opensmtpd/selfv.c
 plugins_opensmtpd_filter_dkimkit_LDADD = plugins/common/libdkscommon.la \
 	core/libdkimkit.la
 dist_man_MANS += plugins/opensmtpd/filter-dkimkit.8

@@ -35,6 +35,8 @@ static const char *const main_spell[DKS_NKEYS] = {
 	[DKS_KEYDIR] = "-K", [DKS_OPENDKIM_CONF] = "-C",
 	[DKS_DMARC] = "-p", [DKS_RFC7489] = "-R", [DKS_ARC] = "-x",
 	[DKS_TRUSTED_SEALERS] = "-S", [DKS_EXPLAIN] = "-e",
+	[DKS_ATPS] = "-y", [DKS_ATPS_ADSP] = "-Y",
+	[DKS_SELF_VERIFY] = "-V",
 	[DKS_ARC_FORWARDED] = "-F",
 };
 static struct dks main_set;
@@ -51,14 +53,19 @@ usage(void)
 	    "           -s selector -k keyfile [-a algorithm]\n"
 	    "           [[-s selector] -k keyfile [-a algorithm]]\n"
 	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
+	    "           [-V yes|no|defer [-W] [-D addr[@port]]\n"
+	    "           [-t trust-anchor] [-z zonefile] [-w timeout]]\n"
 	    "       %s -m sign -d domain [-d domain ...] -K keydir\n"
 	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
+	    "           [-V yes|no|defer [-W] [-D addr[@port]] ...]\n"
 	    "       %s -m sign -C opendkim.conf [-P pinfile] [-T] [-M size]\n"
-	    "       %s -m sv -C opendkim.conf [-AeWx] [-r] [-p | -R] [-E [-F]]\n"
+	    "           [-V yes|no|defer [-W] [-D addr[@port]] ...]\n"
+	    "       %s -m sv -C opendkim.conf [-AeWxYy] [-r] [-p | -R] [-E [-F]]\n"
+	    "           [-V yes|no|defer]\n"
 	    "           [-S sealers] [-i authserv-id]\n"
 	    "           [-D addr[@port]] [-t trust-anchor] [-z zonefile]\n"
 	    "           [-w timeout] [-P pinfile] [-T] [-M size]\n"
-	    "       %s -m verify [-AeWx] [-r] [-p | -R] [-E [-F]] [-S sealers]\n"
+	    "       %s -m verify [-AeWxYy] [-r] [-p | -R] [-E [-F]] [-S sealers]\n"
 	    "           [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
 	    "           [-M size]\n"
@@ -101,6 +108,23 @@ main_canon(const char *s)
 	    &conf.opts.body_canon) != DKK_OK)
 		fatalx(s, "canonicalization is simple or relaxed, or "
 		    "HEADER/BODY");
+}
+
+/* -V yes|no|defer: yes and no as the settings vocabulary reads them
+ * (true, on, 1 ...), defer of its own. */
+static void
+main_selfv(const char *s)
+{
+	if (strcmp(s, "defer") == 0) {
+		conf.selfv = SELFV_DEFER;
+		return;
+	}
+	if (dks_set(&main_set, DKS_SELF_VERIFY, s) < 0) {
+		fprintf(stderr, "%s: %s (-V is yes, no or defer)\n",
+		    FILTER_NAME, main_set.err);
+		exit(1);
+	}
+	conf.selfv = main_set.self_verify ? SELFV_LOG : SELFV_OFF;
 }
 
 /* -M: octets, or with k, m or g after the number (KiB, MiB, GiB). */
@@ -159,7 +183,7 @@ main_options(int argc, char **argv)
 	int ch;
 
 	dks_init(&main_set, main_spell);
-	while ((ch = getopt(argc, argv, "Aa:C:c:D:d:EeFh:i:K:k:M:m:P:pRrS:s:Tt:Ww:xz:"))
+	while ((ch = getopt(argc, argv, "Aa:C:c:D:d:EeFh:i:K:k:M:m:P:pRrS:s:Tt:V:Ww:xYyz:"))
 	    != -1) {
 		switch (ch) {
 		case 'A':
@@ -187,6 +211,12 @@ main_options(int argc, char **argv)
 		case 'F':
 			conf.forwarded = 1;
 			main_set_word(DKS_ARC_FORWARDED, "yes");
+			break;
+		case 'y':
+			main_set_word(DKS_ATPS, "yes");
+			break;
+		case 'Y':
+			main_set_word(DKS_ATPS_ADSP, "yes");
 			break;
 		case 'd':
 			if (conf.ndomains == FILTER_MAXDOMS)
@@ -251,6 +281,9 @@ main_options(int argc, char **argv)
 		case 't':
 			main_set_word(DKS_TRUST_ANCHOR, optarg);
 			break;
+		case 'V':
+			main_selfv(optarg);
+			break;
 		case 'W':
 			main_set_word(DKS_ALLOW_WEAK, "yes");
 			break;
@@ -279,6 +312,9 @@ main_options(int argc, char **argv)
 	    conf.vopts.arc || conf.vopts.explain))
 		fatalx("-m sign", "-p, -R, -E, -x, -S and -e are for "
 		    "verifying (-m verify, -m sv)");
+	if (conf.selfv != SELFV_OFF && conf.mode != MODE_SIGN &&
+	    conf.mode != MODE_SV)
+		fatalx("-V", "verifies what was signed: use -m sign or -m sv");
 	if (conf.mode == MODE_SEAL && (conf.enforce || conf.reject))
 		fatalx("-m seal", "-E and -r refuse mail: a relay that seals "
 		    "passes it on (refuse it at the MX, -m verify)");
@@ -331,6 +367,17 @@ static void
 main_pin(void)
 {
 	if (dks_apply_pin(&main_set, conf.ctx) < 0)
+		main_settings_fail();
+}
+
+/* -m sign: the PIN; with -V the key source too (-z, -D, -t, -w, -W),
+ * where the self-verification finds the public keys. */
+static void
+main_sign_source(void)
+{
+	if (conf.selfv == SELFV_OFF)
+		main_pin();
+	else if (dks_apply(&main_set, conf.ctx) < 0)
 		main_settings_fail();
 }
 
@@ -472,7 +519,7 @@ main_setup_policy(void)
 	if (conf.mode == MODE_VERIFY || conf.mode == MODE_SEAL)
 		fatalx("-C", "signs: use -m sign or -m sv");
 	if (conf.mode == MODE_SIGN)
-		main_pin();
+		main_sign_source();
 	else if (dks_apply(&main_set, conf.ctx) < 0)
 		main_settings_fail();
 	if (main_policy(&conf.policy, err, sizeof(err)) == -1) {
@@ -519,7 +566,7 @@ main_setup(int argc, char **argv)
 		return;
 	}
 	if (conf.mode == MODE_SIGN) {
-		main_pin();
+		main_sign_source();
 		if (conf.ndomains == 0)
 			usage();
 		if (conf.keydir != NULL) {

@@ -29,7 +29,7 @@ message_begin(struct session *s)
 	session_reset(s);
 	s->seq = ++message_seq;
 	s->failed = s->broken = s->discard = s->busy = 0;
-	s->toolong = 0;
+	s->toolong = s->selfbad = 0;
 	s->state = ST_HEADER;
 	s->verify = conf.mode == MODE_VERIFY || conf.mode == MODE_SEAL;
 	policy_begin(s);
@@ -141,6 +141,22 @@ message_abort(struct session *s, const char *why)
 	session_reset(s);
 }
 
+/* -V: the signed message is verified before it goes on; meanwhile its
+ * new fields wait in s->selftop.  1 when it waits, 0 to finish now. */
+static int
+message_selfv(struct session *s, char **top)
+{
+	if (selfv_start(s, *top) != 1)
+		return 0;
+	s->selftop = *top;
+	*top = NULL;
+	if (selfv_end(s) == 1)
+		return 1;
+	*top = s->selftop;
+	s->selftop = NULL;
+	return 0;
+}
+
 static void
 message_end(struct session *s)
 {
@@ -157,6 +173,8 @@ message_end(struct session *s)
 		return;
 	}
 	rc = s->verify ? verify_end(s, &top) : sign_end(s, &top);
+	if (rc == 0 && !s->verify)
+		rc = message_selfv(s, &top);
 	if (rc == 1)
 		s->state = ST_WAIT;
 	else if (rc == -1)
@@ -272,6 +290,9 @@ message_commit(struct session *s, uint64_t sid, uint64_t token)
 	else if (s != NULL && s->busy)
 		answer = "reject|451 4.3.1 dkimkit: too many large headers at "
 		    "once, try again later";
+	else if (s != NULL && s->selfbad)
+		answer = "reject|451 4.7.0 dkimkit: the message failed its "
+		    "own DKIM self-verification, try again later";
 	else if (s != NULL && s->failed && conf.tempfail)
 		answer = "reject|451 4.7.0 dkimkit: cannot process message, "
 		    "try again later";
@@ -284,12 +305,27 @@ message_commit(struct session *s, uint64_t sid, uint64_t token)
 	out_result(sid, token, answer);
 	if (s != NULL) {
 		s->failed = s->broken = s->discard = s->busy = 0;
-		s->toolong = 0;
+		s->toolong = s->selfbad = 0;
 		dmarc_commit_clear(s);
 	}
 }
 
 static int message_nwait;
+
+/* -V: the key lookups of the self-verification are in; out it goes. */
+static void
+message_selfv_retry(struct session *s)
+{
+	char *top;
+
+	if (selfv_end(s) == 1) {
+		message_nwait++;
+		return;
+	}
+	top = s->selftop;
+	s->selftop = NULL;
+	message_finish(s, top);
+}
 
 static void
 message_retry(struct session *s)
@@ -305,6 +341,10 @@ message_retry(struct session *s)
 		message_fail(s, "cannot hold the message for SPF");
 	if (s->state != ST_WAIT)
 		return;
+	if (s->selftop != NULL) {
+		message_selfv_retry(s);
+		return;
+	}
 	if ((rc = verify_end(s, &top)) == 1)
 		message_nwait++;
 	else if (rc == -1)

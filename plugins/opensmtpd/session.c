@@ -77,6 +77,9 @@ session_drop(struct session *s)
 	s->verifier = NULL;
 	spool_clear(&s->prefeed);
 	s->deferred = 0;
+	selfv_clear(s);
+	free(s->selftop);
+	s->selftop = NULL;
 }
 
 /* Let go of what s->hdr holds. */

@@ -133,6 +133,7 @@ sign_policy_signers(struct session *s)
 			break;
 		}
 		s->nsigners = i + 1;
+		s->polkeys[i] = o[i].key;	/* -V: kept by the policy */
 		rc = sign_feed_header(s, i);
 	}
 	for (i = 0; i < n; i++)

@@ -8,7 +8,8 @@
  * 127.0.0.1 or an authenticated client, in sign mode or in sv mode (bit
  * 2), so that the facts of the reports and the held and replayed header
  * of sv run.  Bit 3 turns DMARC on with -E (SPF from the reports, on
- * the zone), bit 4 ARC.  The input arrives in reads of sizes taken
+ * the zone), bit 4 ARC, bit 5 the self-verification of what was signed
+ * (-V yes; with bit 6, -V defer).  The input arrives in reads of sizes taken
  * from its first byte, into a small line buffer so that the overlong-line
  * path runs too.  The limits are small, so that inputs of a few KiB reach
  * what takes megabytes in a real run: the core's header block limit
@@ -205,6 +206,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * commit answers they call for. */
 	conf.vopts.dmarc = conf.enforce = size > 0 && data[0] & 8;
 	conf.vopts.arc = size > 0 && data[0] & 16;
+	conf.selfv = size == 0 || !(data[0] & 32) ? SELFV_OFF :
+	    data[0] & 64 ? SELFV_DEFER : SELFV_LOG;
 	chunk = size > 0 ? (size_t)data[0] * 16 + 1 : 1;
 	while (pos < size) {
 		n = size - pos;

@@ -1,7 +1,8 @@
 /*
  * fuzz_verify.c: arbitrary bytes as a message, verified against a fixed
- * zone of keys (the RFC examples) with ADSP on, fed in two chunks split
- * where the first input byte says; the A-R field is rendered both ways.
+ * zone of keys (the RFC examples) with ADSP and ATPS (RFC 6541) on, fed
+ * in two chunks split where the first input byte says; the A-R field is
+ * rendered both ways.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,7 +10,8 @@
 #include "dkimkit.h"
 
 static dkk_ctx *ctx;
-static const struct dkk_verify_opts with_adsp = { .adsp = 1 };
+static const struct dkk_verify_opts with_adsp = { .adsp = 1, .atps = 1,
+    .atps_adsp = 1 };
 
 static int64_t
 fixed_clock(void *arg)
@@ -50,7 +52,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    dkk_verifier_update(v, data + split, size - split) == DKK_OK &&
 	    dkk_verifier_wait(v) == DKK_OK) {
 		for (i = 0; i < dkk_verifier_count(v); i++)
-			if (dkk_verifier_result(v, i) == NULL)
+			if (dkk_verifier_result(v, i) == NULL ||
+			    dkk_atps_result_name(dkk_verifier_atps(v, i, NULL,
+			    NULL)) == NULL)
 				abort();
 		if (dkk_verifier_ar(v, "fuzz.example", 0, &ar) == DKK_OK)
 			free(ar);

@@ -3,6 +3,10 @@
 # each form of the dkim and dkim_adsp tests, dovecot-lda filing mail, a
 # running Dovecot LMTP listener on loopback fed by swaks, and an
 # unreachable resolver giving temperror while mail is still delivered.
+# DMARC and ARC: a p=reject message that a trusted forwarder relayed
+# with a footer and sealed gets dmarc :disposition "none" (the local
+# policy override, RFC 8617 7.2) and arc :trusted "pass", at sieve-test
+# and at real LMTP deliveries; relayed by an untrusted sealer, "reject".
 # Dovecot's mail processes run as nobody; keys come from a zone file
 # (dkimkit_zone) or a loopback unbound (dkimkit_dns).
 set -u
@@ -183,6 +187,20 @@ ar spftemp spfonly \
     --authserv-id fwd.example --zone keys.zone msg/quarantine.eml \
     > msg/sealed.eml || bail_out "seal quarantine"
 sed 's/^hello quarantine/hello changed/' msg/sealed.eml > msg/sealbroken.eml
+# The bank's p=reject mail through a forwarder that verified it as it
+# came (--received: dkim=pass in its AAR), added a footer and sealed:
+# by the trusted fwd.example (relayed) and by lists.example, which no
+# configuration here trusts (relayedother).
+{ cat msg/pass.eml; printf -- '-- \nforwarded by a list\n'; } \
+    > msg/pass-footer.tmp
+"$DKIMKIT" seal --key fwd.example.pem --domain fwd.example --selector s1 \
+    --authserv-id fwd.example --zone keys.zone --received msg/pass.eml \
+    msg/pass-footer.tmp > msg/relayed.eml || bail_out "seal relayed"
+"$DKIMKIT" seal --key lists.example.pem --domain lists.example \
+    --selector s1 --authserv-id lists.example --zone keys.zone \
+    --received msg/pass.eml msg/pass-footer.tmp > msg/relayedother.eml ||
+    bail_out "seal relayedother"
+rm -f msg/pass-footer.tmp
 # bank.example's (p=reject) tampered message, sealed by fwd.example as
 # it came: the chain passes, DMARC fails, fwd.example recorded no pass.
 "$DKIMKIT" seal --key fwd.example.pem --domain fwd.example --selector s1 \
@@ -356,6 +374,17 @@ true|sealbroken|arc :trusted "fail"
 false|sealbroken|arc :sealer "fwd.example" "pass"
 true|pass|arc "none"
 true|pass|arc :trusted "none"
+true|relayed|dkim :domain "bank.example" "fail"
+true|relayed|dmarc "fail"
+true|relayed|dmarc :disposition "none"
+false|relayed|dmarc :disposition ["quarantine", "reject"]
+true|relayed|arc :trusted "pass"
+true|relayed|arc :sealer "fwd.example" "pass"
+true|relayed|allof(dmarc "fail", dmarc :disposition "none", arc :trusted "pass")
+true|relayedother|dmarc "fail"
+true|relayedother|arc "pass"
+true|relayedother|arc :trusted "none"
+true|relayedother|dmarc :disposition "reject"
 CASES
 
 # dkimkit_arc_forwarded: forwarded mail (a chain that passes, no trusted
@@ -388,6 +417,8 @@ sieve_case true arpass 'spf "none"'
 sieve_case true spfalign 'dmarc "fail"'
 sieve_case true sealed 'arc :trusted "none"'
 sieve_case true sealed 'arc "pass"'
+sieve_case true relayed 'dmarc :disposition "reject"'
+sieve_case true relayed 'arc :trusted "none"'
 # DMARC and ARC turned off: their tests see none.
 SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE" -o "plugin/dkimkit_dmarc=no"
     -o "plugin/dkimkit_arc=no")
@@ -830,6 +861,48 @@ DELIVERIES
 	    "$D4/dovecot.log"
 	ok_if "LMTP logs the DMARC result and disposition" $? \
 	    "$(cat "$D4/dovecot.log")"
+	dovecot_stop_all
+fi
+
+# The local policy override at LMTP deliveries: the disposition decides
+# Junk, and a DMARC failure that a trusted sealer vouched for is filed
+# apart.  The Dovecot trusts fwd.example only.
+cat > override.sieve <<'SIEVE'
+require ["vnd.dkimkit", "fileinto"];
+if dmarc :disposition ["quarantine", "reject"] {
+	fileinto "Junk";
+	stop;
+}
+if allof (dmarc "fail", arc :trusted "pass") {
+	fileinto "Vouched";
+	stop;
+}
+SIEVE
+D6="$TMPD/lmtp-override"
+if ! dovecot_lmtp "$D6" override.sieve "dkimkit_zone = $ZONE
+  dkimkit_authserv_id = lmtp.example.net
+  $TRUSTED_LINES"; then
+	not_ok "dovecot with LMTP (override) starts" "$DOVECOT_WHY"
+else
+	LMTP_PORT=$DOVECOT_PORT
+	while read -r msg folder; do
+		check "LMTP accepts $msg" lmtp_send "$msg" || continue
+		filed "$D6/users/user/Maildir" "${folder#INBOX}" "$msg"
+		ok_if "LMTP, override: filed $msg into $folder" $? \
+		    "$(find "$D6/users" -type f -path '*/new/*')" \
+		    "$(tail -n 20 "$D6/dovecot.log")"
+	done <<'DELIVERIES'
+relayed Vouched
+relayedother Junk
+pass INBOX
+unsigned Junk
+DELIVERIES
+	grep -q 'dkimkit: lmtp.example.net: dkim=fail .*dmarc=fail (bank.example, policy reject, disposition none, local_policy by trusted sealer fwd.example)' \
+	    "$D6/dovecot.log" &&
+	    grep -q 'dkimkit: lmtp.example.net: dkim=fail .*dmarc=fail (bank.example, policy reject, disposition reject)' \
+	    "$D6/dovecot.log"
+	ok_if "LMTP logs disposition none (trusted) and reject (untrusted)" \
+	    $? "$(grep dkimkit "$D6/dovecot.log")"
 	dovecot_stop_all
 fi
 

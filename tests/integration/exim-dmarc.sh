@@ -6,7 +6,10 @@
 # A forgery of a p=reject domain is refused with 550 5.7.1, a good
 # signed message passes dkim, spf and dmarc, a p=quarantine failure is
 # accepted and marked, DNS trouble defers with 451 (the client keeps the
-# message), ARC-sealed mail gives arc=pass, rfc7489 applies pct=, SPF
+# message), ARC-sealed mail gives arc=pass, a p=reject message that a
+# trusted sealer relayed with a footer is let through by the local policy
+# override (RFC 8617 7.2; disposition none, reason local_policy in the
+# A-R) while the same through an untrusted sealer gets 550, rfc7489 applies pct=, SPF
 # works without dmarc, a bounce is checked as postmaster@HELO, and four
 # messages in one SMTP session each get their own verdicts.  The A-R
 # fields are read back with python3-authres.
@@ -76,11 +79,20 @@ for s in fwd other; do
 	    --authserv-id "$s.test" --zone dns.zone good.eml | lf \
 	    > "sealed-$s.eml" || bail_out "seal $s"
 done
+# A list that verified the message as it came (--received: dkim=pass in
+# its AAR), added a footer and sealed what it sends: the author's
+# signature now fails, and the list's MAIL FROM does not align.
+{ cat good.eml; printf -- '-- \nfooter of the list\n'; } > footer.eml
+for s in fwd other; do
+	"$DKIMKIT" seal --key "$s.pem" --domain "$s.test" --selector arc \
+	    --authserv-id "$s.test" --zone dns.zone --received good.eml \
+	    footer.eml | lf > "relayed-$s.eml" || bail_out "seal footer $s"
+done
 # A list that adds a footer (which breaks reject.test's DKIM) and then
 # seals: forwarded mail from a sealer the MX does not trust.
-{ cat good.eml; printf -- '-- \nlist footer\n'; } > footer.eml
+{ cat good.eml; printf -- '-- \nlist footer\n'; } > fwdfooter.eml
 "$DKIMKIT" seal --key other.pem --domain other.test --selector arc \
-    --authserv-id other.test --zone dns.zone footer.eml | lf \
+    --authserv-id other.test --zone dns.zone fwdfooter.eml | lf \
     > sealed-footer.eml || bail_out "seal footer"
 
 # The README's ACL.  X-Verdict shows the result words.
@@ -403,6 +415,41 @@ for s in fwd other; do
 	    "$(grep '^X-Verdict' "$f")"
 done
 
+# --- 5a. the local policy override of a trusted sealer ---------------
+# DKIM fails (the footer); SPF passes for the list's own MAIL FROM
+# (fwd.test allows 127.0.0.2), which does not align with reject.test: so
+# DMARC fails under p=reject.  The
+# trusted fwd.test recorded dkim=pass for reject.test: disposition none,
+# delivered, the A-R says why.  other.test is not trusted: 550.
+send relayed-fwd.eml 127.0.0.2 list@fwd.test
+n=$((n + 1))
+if [ "$(code)" = 250 ] && delivered "$M" "$n"; then
+	f=$(newest "$M")
+	got=$(archeck "$f" dkim=fail spf=pass dmarc=fail \
+	    dmarc.header.from=reject.test dmarc.policy.dmarc=none arc=pass)
+	ok_if "relayed by trusted fwd.test: delivered, dmarc=fail policy.dmarc=none arc=pass" \
+	    $? "A-R: $got"
+	tr '\n\t' '  ' < "$f" |
+	    grep -q 'dmarc=fail ([^)]*) *reason="local_policy: arc=pass, trusted sealer fwd.test of instance 1'
+	ok_if "relayed by trusted fwd.test: the dmarc= reason names the override" \
+	    $? "$(sed -n '/^Authentication-Results/,/^[^ \t]/p' "$f")"
+	grep -qxF 'X-Verdict: fail pass fail none pass [fwd.test]' "$f"
+	ok_if "relayed by trusted fwd.test: result{disposition} none, result{sealers} fwd.test" \
+	    $? "$(grep '^X-Verdict' "$f")"
+else
+	not_ok "relayed by trusted fwd.test: accepted" \
+	    "end of data answered $(code)"
+	explain "$M"
+fi
+before=$(count "$M")
+send relayed-other.eml 127.0.0.2 list@other.test
+c=$(code)
+[ "$c" = 550 ] && grep -q '550[- ]5\.7\.1 rejected by the DMARC policy' swaks.out
+checked "$M" "the same relayed by untrusted other.test: 550 5.7.1" $? \
+    "end of data answered ${c:-nothing}"
+sleep 0.5
+[ "$(count "$M")" -eq "$before" ]
+ok_if "untrusted sealer: nothing delivered" $?
 # --- 5b. arc-forwarded: forwarded mail is quarantined, not refused ----
 # The footer broke DKIM, the chain passes, other.test is not trusted:
 # DMARC fails with p=reject.  Without arc-forwarded: 550; with it the
@@ -475,6 +522,86 @@ if UNBOUND_FIXED_PORT=$UNBOUND_PORT unbound_start dns.zone; then
 else
 	not_ok "resolver back on port $UNBOUND_PORT" "unbound did not start"
 fi
+
+# --- 7. a relay that seals in its DATA ACL with the SMTP facts --------
+# Unsigned mail whose DMARC passes on SPF alone (reject.test allows
+# 127.0.0.1) goes through a relay that sends from 127.0.0.2, where SPF
+# fails: the MX's DMARC fails under p=reject.  A relay that seals with
+# dmarc and the SMTP facts records dmarc=pass in its AAR, which the MX
+# (trusting fwd.test) takes: delivered, overridden.  Sealed without
+# them, the AAR has only dkim=none: 550 at the MX.  Last in this file:
+# that 550 makes the relay send a bounce, which the MX delivers too.
+SEAL='${dlfunc{'$SO'}{seal}{key='$TMPD'/fwd.pem}{domain=fwd.test selector=arc at-start WORDS}{authserv-id=fwd.test}{dns='$DNS' timeout=2s}'
+FACTS='{client-ip=$sender_host_address}{helo=$sender_helo_name}{mail-from=$sender_address}'
+# seal_relay DIR SEAL [TRANSPORT_LINES]: a relay to the MX, sending from
+# 127.0.0.2, whose DATA ACL adds SEAL (none when empty), with
+# TRANSPORT_LINES on its smtp transport.
+seal_relay()
+{
+	exim_conf "$1" "${2:+  warn add_header = $2}" "" "queue_only = true" "" \
+	    "relay:
+  driver = manualroute
+  route_list = * 127.0.0.1
+  self = send
+  transport = out" "out:
+  driver = smtp
+  port = $MPORT
+  interface = 127.0.0.2
+  allow_localhost
+  hosts_avoid_tls = *
+${3:-}"
+}
+msg 'Boss <boss@reject.test>' relayed-spf > relayed-spf.eml
+msg 'Boss <boss@reject.test>' relayed-nofacts > relayed-nofacts.eml
+RA="$TMPD/relay-facts"
+seal_relay "$RA" "${SEAL/WORDS/dmarc}$FACTS}"
+exim_start "$RA" || bail_out "exim (relay with facts) did not start"
+send relayed-spf.eml 127.0.0.1 boss@reject.test
+"${EXIM_ENV[@]}" "$EXIM" -C "$RA/exim.conf" -qff > "$RA/qff.out" 2>&1
+if f=$(maildir_wait "$M/mail" '^Subject: relayed-spf$'); then
+	sed -n '/^ARC-Authentication-Results/,/^[^ \t]/p' "$f" |
+	    tr '\n\t' '  ' | grep -q 'spf=pass smtp.mailfrom=reject.test; *dmarc=pass'
+	ok_if "relay sealing with dmarc and the SMTP facts: its AAR has spf=pass dmarc=pass" \
+	    $? "$(sed -n '/^$/q;p' "$f")"
+	got=$(archeck "$f" spf=fail dmarc=fail dmarc.policy.dmarc=none arc=pass)
+	st=$?
+	grep -qxF 'X-Verdict: none fail fail none pass [fwd.test]' "$f" || st=1
+	ok_if "... the MX's DMARC fails, the trusted sealer's dmarc=pass overrides it" \
+	    "$st" "A-R: $got" "$(grep '^X-Verdict' "$f")"
+else
+	not_ok "relay sealing with the SMTP facts: delivered at the MX" \
+	    "$(cat "$RA/qff.out")"
+	explain "$RA"
+	explain "$M"
+fi
+# The same words on the relay's transport: Exim keeps the SMTP facts
+# with the message, so the queue run's seal checks SPF as the ACL did.
+RC="$TMPD/relay-transport"
+seal_relay "$RC" "" "  headers_add = ${SEAL/ at-start WORDS/ dmarc}$FACTS}"
+msg 'Boss <boss@reject.test>' relayed-transport > relayed-transport.eml
+exim_start "$RC" || bail_out "exim (relay sealing on its transport) did not start"
+send relayed-transport.eml 127.0.0.1 boss@reject.test
+"${EXIM_ENV[@]}" "$EXIM" -C "$RC/exim.conf" -qff > "$RC/qff.out" 2>&1
+if f=$(maildir_wait "$M/mail" '^Subject: relayed-transport$'); then
+	sed -n '/^ARC-Authentication-Results/,/^[^ \t]/p' "$f" |
+	    tr '\n\t' '  ' | grep -q 'spf=pass smtp.mailfrom=reject.test; *dmarc=pass' &&
+	    grep -qxF 'X-Verdict: none fail fail none pass [fwd.test]' "$f"
+	ok_if "the facts on the relay's transport: AAR dmarc=pass, the MX overrides" \
+	    $? "$(sed -n '/^$/q;p' "$f")"
+else
+	not_ok "relay sealing on its transport with the facts: delivered" \
+	    "$(cat "$RC/qff.out")"
+	explain "$RC"
+fi
+RB="$TMPD/relay-nofacts"
+seal_relay "$RB" "${SEAL/ WORDS/}}"
+exim_start "$RB" || bail_out "exim (relay without facts) did not start"
+send relayed-nofacts.eml 127.0.0.1 boss@reject.test
+"${EXIM_ENV[@]}" "$EXIM" -C "$RB/exim.conf" -qff > "$RB/qff.out" 2>&1
+grep -q '\*\* bob@example.net.*550[- ]5\.7\.1' "$RB/log/mainlog" &&
+    ! grep -lq '^Subject: relayed-nofacts$' "$M"/mail/new/* 2>/dev/null
+ok_if "relay sealing without the facts: AAR dkim=none vouches for nothing, 550" \
+    $? "$(grep -v '^$' "$RB/log/mainlog" | tail -n 5)"
 
 # The shared settings' checks, in the shared wording.
 out=$("${EXIM_ENV[@]}" "$EXIM" -C "$M/exim.conf" -be \

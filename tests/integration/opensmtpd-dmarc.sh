@@ -5,6 +5,10 @@
 # verifier waits for it).  Part 2 runs the real smtpd 6.8.0p2 (unpacked
 # from the Debian package, in private mount namespaces) with the filter,
 # fed by swaks.  DNS is unbound on loopback serving the zone below.
+# There a p=reject message that a list relayed with a footer and sealed
+# (ARC) is delivered through a filter that trusts the list (-S: the
+# local policy override, shown in the A-R) and refused with 550 when an
+# untrusted sealer relayed it.
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
@@ -28,11 +32,13 @@ TOOL="$TMPD/lib/opensmtpd-tool.py"
 # good.test: SPF allows 127.0.0.1, DKIM key, p=reject.
 # example.test: SPF allows only 192.0.2.0/24, p=reject.
 # quar.test: SPF allows nobody, p=quarantine.
-# sealer.test: the ARC sealer's key.
+# sealer.test: the ARC sealer's key; other.test: a sealer nobody trusts.
 "$DKIMKIT" keygen --algorithm rsa --bits 1024 --domain good.test \
     --selector sel --out good.pem > zone || bail_out "keygen good.test"
 "$DKIMKIT" keygen --algorithm ed25519 --domain sealer.test \
     --selector arc --out seal.pem >> zone || bail_out "keygen sealer.test"
+"$DKIMKIT" keygen --algorithm ed25519 --domain other.test \
+    --selector arc --out other.pem >> zone || bail_out "keygen other.test"
 chmod 644 ./*.pem
 cat >> zone <<'EOF'
 good.test. 300 IN TXT "v=spf1 ip4:127.0.0.1 -all"
@@ -318,13 +324,19 @@ PM=$(free_port)
 while [ "$PM" = "$PV" ]; do PM=$(free_port); done
 PJ=$(free_port)
 while [ "$PJ" = "$PV" ] || [ "$PJ" = "$PM" ]; do PJ=$(free_port); done
+PT=$(free_port)
+while [ "$PT" = "$PV" ] || [ "$PT" = "$PM" ] || [ "$PT" = "$PJ" ]; do
+	PT=$(free_port)
+done
 mkdir mdj && chown nobody mdj
 cat > verify.conf <<EOF
 filter "dmarc" proc-exec "$FILTER -m verify -p -E -x -i mx.test -D $DNS"
 filter "mute" proc-exec "$FILTER -m verify -p -E -i mute.test -w 500 -D $MUTE"
+filter "trust" proc-exec "$FILTER -m verify -p -E -x -S sealer.test -i mx.test -D $DNS"
 listen on 127.0.0.1 port $PV filter "dmarc"
 listen on 127.0.0.1 port $PM filter "mute"
 listen on 127.0.0.1 port $PJ tag QUAR filter "dmarc"
+listen on 127.0.0.1 port $PT filter "trust"
 action "local" maildir "$TMPD/md" user nobody
 action "quar" maildir "$TMPD/mdj" junk user nobody
 match tag QUAR from any for any action "quar"
@@ -403,6 +415,44 @@ f=$(delivered smtpd-arc) && top_ar "$f" | grep -q 'arc=pass' &&
     top_ar "$f" | grep -q 'dmarc=pass'
 ok_if "smtpd: ARC-sealed by dkimkit seal: arc=pass" $? \
     "$(top_ar "${f:-/dev/null}")"
+
+# A list verified the good.test message as it came (--received: its AAR
+# records dkim=pass), added a footer and sealed; it sends from its own
+# address (no SPF record, not aligned).  DKIM fails, DMARC fails under
+# p=reject; the filter that trusts sealer.test (-S) lets it through with
+# the override in the A-R, the one that does not refuses it, and so does
+# the trusting one when other.test sealed it.
+signed 'Alice <alice@good.test>' smtpd-relayed > smtpd-relayed.eml
+{ cat smtpd-relayed.eml; printf -- '-- \nthe list footer\n'; } > footer.eml
+for s in seal other; do
+	d=sealer.test
+	[ "$s" = other ] && d=other.test
+	sed "s/^Subject: smtpd-relayed$/Subject: smtpd-relayed-$s/" footer.eml |
+	    "$DKIMKIT" seal --key "$s.pem" --domain "$d" --selector arc \
+	    --authserv-id "$d" --zone zone --received smtpd-relayed.eml |
+	    tr -d '\r' > "smtpd-relayed-$s.eml" || bail_out "seal footer ($s)"
+done
+"$DKIMKIT" verify --zone zone smtpd-relayed-seal.eml > /dev/null
+[ $? -eq 1 ] || bail_out "the footer did not break the author's signature"
+send "$PT" smtpd-relayed-seal.eml list@sealer.test
+f=$(delivered smtpd-relayed-seal) &&
+    top_ar "$f" | grep -q 'dkim=fail header.d=good.test' &&
+    top_ar "$f" | grep -q 'dmarc=fail .*reason="local_policy: arc=pass, trusted sealer sealer.test of instance 1' &&
+    top_ar "$f" | grep -q 'policy.dmarc=none' &&
+    top_ar "$f" | grep -q 'arc=pass'
+ok_if "smtpd, -S sealer.test: relayed p=reject mail delivered, override in the A-R" \
+    $? "$(top_ar "${f:-/dev/null}")" "$(tail -n 5 send.out)"
+st=0
+send "$PV" smtpd-relayed-seal.eml list@sealer.test || st=$?
+[ "$st" -ne 0 ] && grep -q '<\*\* *550 5.7.1 .*good.test' send.out
+ok_if "smtpd without -S: the same message refused with 550" $? \
+    "swaks $st" "$(tail -n 6 send.out)"
+st=0
+send "$PT" smtpd-relayed-other.eml list@other.test || st=$?
+[ "$st" -ne 0 ] && grep -q '<\*\* *550 5.7.1 .*good.test' send.out &&
+    ! grep -lq '^Subject: smtpd-relayed-other$' md/new/* 2>/dev/null
+ok_if "smtpd, -S sealer.test: sealed by untrusted other.test: 550, not delivered" \
+    $? "swaks $st" "$(tail -n 6 send.out)"
 
 kill -0 "${SMTPD_PIDS[0]}" 2>/dev/null &&
     ! grep -q 'processor.*exited\|fatal\|Sanitizer\|runtime error' verify.log

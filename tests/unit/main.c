@@ -359,6 +359,7 @@ main(int argc, char **argv)
 	suite_worst();
 	suite_arparse();
 	suite_settings();
+	suite_selfverify();
 	suite_resolver();
 	suite_spf();
 	suite_spfmacro();
@@ -366,6 +367,7 @@ main(int argc, char **argv)
 	suite_explain();
 	suite_arc();
 	suite_override();
+	suite_atps();
 	CU_set_test_complete_handler(tap_done);
 	if (only != NULL) {
 		CU_pSuite s = CU_get_suite(only);

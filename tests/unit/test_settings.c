@@ -328,6 +328,68 @@ settings_policy(void)
 	dkk_ctx_free(ctx);
 }
 
+/* atps and atps-adsp (which implies atps) reach the verify options, in
+ * the host's spelling when wrong; the log line gives each signature that
+ * asked for ATPS its result and author.  The record's label is
+ * base32(sha256("example.com")), computed with Python's hashlib. */
+static void
+settings_atps(void)
+{
+	static const char *const dovecot[DKS_NKEYS] = {
+		[DKS_ATPS] = "dkimkit_atps",
+	};
+	static const char zone[] =
+	    "UN42N5XOV642KXRXRQIYANHCOUPGQL5LT4WTBKYT2IJFLBWODFDQ._atps."
+	    "author.example. TXT \"v=ATPS1; d=example.com\"\n";
+	struct dkk_verify_opts o;
+	struct dkk_sign_opts so;
+	struct unit_fx fx;
+	struct dks s;
+	dkk_verifier *v;
+	char line[1024], *sm;
+
+	dks_init(&s, NULL);
+	dks_verify_opts(&s, &o);
+	CU_ASSERT(!o.atps && !o.atps_adsp);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ATPS, "yes"), 0);
+	dks_verify_opts(&s, &o);
+	CU_ASSERT(o.atps && !o.atps_adsp);
+	dks_init(&s, NULL);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ATPS_ADSP, "on"), 0);
+	dks_verify_opts(&s, &o);
+	CU_ASSERT(o.atps && o.atps_adsp);
+	dks_init(&s, dovecot);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ATPS, "maybe"), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "dkimkit_atps: 'maybe' is not yes or no");
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ATPS_ADSP, "x"), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "atps-adsp: 'x' is not yes or no");
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, zone), 0);
+	so = unit_opts(fx.ed, "ed");
+	so.atps = "author.example";
+	sm = unit_sign(&fx, &so, "From: <al@author.example>\r\n\r\nHi.\r\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
+	dks_init(&s, NULL);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ATPS, "yes"), 0);
+	dks_verify_opts(&s, &o);
+	v = unit_verify_opts(fx.ctx, &o, sm, strlen(sm), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_STRING_EQUAL(dks_log_line(v, &o, "mx", line, sizeof(line)),
+	    "mx: dkim=pass [pass d=example.com s=ed a=ed25519-sha256: good "
+	    "signature; atps=pass for author.example]");
+	dkk_verifier_free(v);
+	/* off: no atps= in the line */
+	dks_init(&s, NULL);
+	dks_verify_opts(&s, &o);
+	v = unit_verify_opts(fx.ctx, &o, sm, strlen(sm), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_PTR_NULL(strstr(dks_log_line(v, &o, "mx", line,
+	    sizeof(line)), "atps"));
+	dkk_verifier_free(v);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
 static const struct unit_test settings_tests[] = {
 	{ "settings_timeout", settings_timeout },
 	{ "settings_bools_and_ids", settings_bools_and_ids },
@@ -337,6 +399,7 @@ static const struct unit_test settings_tests[] = {
 	{ "settings_combination_and_apply", settings_combination_and_apply },
 	{ "settings_log_line", settings_log_line },
 	{ "settings_policy", settings_policy },
+	{ "settings_atps", settings_atps },
 	{ NULL, NULL }
 };
 

@@ -35,6 +35,8 @@ void suite_policy(void);
 void suite_explain(void);
 void suite_arc(void);
 void suite_override(void);
+void suite_atps(void);
+void suite_selfverify(void);
 
 /* Register a suite from a NULL-terminated table. */
 struct unit_test {
