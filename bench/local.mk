@@ -43,3 +43,14 @@ bench_bench_dmarc_LDADD = core/libdkimkit.la
 
 bench-dmarc: bench/bench-dmarc$(EXEEXT)
 	./bench/bench-dmarc$(EXEEXT) $(BENCH_DMARC_FLAGS)
+
+# dkimkit inside the real servers against what a postmaster would install
+# instead (issue 26): Exim's own DKIM, filter-dkimsign, rspamd through
+# filter-rspamd, and a chain with and without dkimkit.  A script, run as
+# root; `make bench-hosts` (BENCH_HOSTS_FLAGS: e.g. --out FILE, --rounds
+# 7); tests/bench/hosts.sh runs it once in --quick mode.
+.PHONY: bench-hosts
+bench-hosts: cli/dkimkit$(EXEEXT) plugins/opensmtpd/filter-dkimkit$(EXEEXT) \
+    plugins/exim/dkimkit_exim.la
+	$(top_srcdir)/bench/hosts --build "$(abs_top_builddir)" \
+	    $(BENCH_HOSTS_FLAGS)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "report.h"
 
 static const char verify_usage[] =
     "usage: dkimkit verify [--zone FILE | --dns ADDR[@PORT]]\n"
@@ -19,7 +20,14 @@ static const char verify_usage[] =
     "                      [--rfc7489] [--client-ip IP] [--helo NAME]\n"
     "                      [--mail-from ADDR] [--arc]\n"
     "                      [--trusted-sealer DOMAIN]... [--arc-forwarded]\n"
-    "                      [--atps] [--atps-adsp] [FILE...]\n"
+    "                      [--atps] [--atps-adsp]\n"
+    "                      [--reports [--report-dir DIR | --sendmail PATH |\n"
+    "                      --report-smtp HOST:PORT]\n"
+    "                      [--report-from ADDR] [--redact-key FILE]\n"
+    "                      [--report-state FILE] [--report-suppress FILE]\n"
+    "                      [--report-rate N] [--report-global-rate N]\n"
+    "                      [--report-key FILE --report-domain D\n"
+    "                      --report-selector S]] [FILE...]\n"
     "\n"
     "Verify every DKIM-Signature of each FILE (standard input when none).\n"
     "\n"
@@ -53,6 +61,19 @@ static const char verify_usage[] =
     "                       --mail-from (or of --helo without it)\n"
     "  --helo NAME          the HELO/EHLO name\n"
     "  --mail-from ADDR     the MAIL FROM address (\"\" for <>)\n"
+    "  --reports            send the failure reports signers ask for with\n"
+    "                       r=y (RFC 6651), by sendmail -t -f ''\n"
+    "  --report-dir DIR     write each report to DIR as a .eml file instead\n"
+    "  --sendmail PATH      the sendmail program (/usr/sbin/sendmail)\n"
+    "  --report-smtp HOST:PORT  send by SMTP there instead, MAIL FROM:<>\n"
+    "  --report-from ADDR   From: of the reports (postmaster@localhost)\n"
+    "  --redact-key FILE    redact local parts with this HMAC key (RFC 6590)\n"
+    "  --report-state FILE  rate-limit state kept across runs\n"
+    "  --report-suppress FILE  addresses or domains never reported to\n"
+    "  --report-rate N      reports per address per hour (default 1)\n"
+    "  --report-global-rate N  reports per hour in all (default 100)\n"
+    "  --report-key FILE    DKIM-sign the reports with this key, as\n"
+    "                       --report-domain D and --report-selector S\n"
     "\n"
     "Exit status: 0 every message passes, 1 some message does not,\n"
     "2 usage, input or internal error.  A message passes when a DKIM\n"
@@ -112,6 +133,8 @@ struct vopts {
 	struct dkk_spf_query spfq;
 	struct dkk_spf_facts spf;	/* evaluated once, for every file */
 	char *spf_domain;
+	struct report_cli rep;	/* --reports (cli/report.c) */
+	char *reports;		/* one message's "reports" array */
 };
 
 static int64_t
@@ -357,6 +380,8 @@ print_json(const char *path, const dkk_verifier *v, const struct vopts *o,
 		print_dmarc_json(v, o);
 	if (o->arc)
 		print_arc_json(v);
+	if (o->reports != NULL)
+		printf(",\"reports\":%s", o->reports);
 	fputs(",\"authentication_results\":", stdout);
 	json_string(stdout, ar);
 	fputs("}\n", stdout);
@@ -439,8 +464,38 @@ message_passes(const dkk_verifier *v, const struct vopts *o)
 }
 
 /* Verify one file: 0 pass, 1 not pass, -1 trouble. */
+/* With --reports the message is kept whole: its report shows the
+ * canonicalized body (RFC 6591 3.1). */
 static int
-verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
+feed_kept(dkk_verifier *v, const char *path, FILE *f, char **msg,
+    size_t *len)
+{
+	FILE *keep = open_memstream(msg, len);
+	char buf[65536];
+	size_t n;
+	int rc;
+
+	if (keep == NULL) {
+		warnx("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		fwrite(buf, 1, n, keep);
+		if ((rc = dkk_verifier_update(v, buf, n)) != DKK_OK) {
+			warnx("%s: %s", path, dkk_strerror(rc));
+			fclose(keep);
+			return -1;
+		}
+	}
+	if (fclose(keep) != 0 || ferror(f)) {
+		warnx("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+verify_one(dkk_ctx *ctx, const char *path, struct vopts *o)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	const char *name = f == stdin ? "(stdin)" : path;
@@ -449,7 +504,8 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 	    .trusted_sealers = o->sealers, .atps = o->atps,
 	    .atps_adsp = o->atps_adsp, .arc_forwarded = o->arc_forwarded };
 	dkk_verifier *v = NULL;
-	char *ar = NULL;
+	char *ar = NULL, *msg = NULL;
+	size_t len = 0;
 	int rc, ret = -1;
 
 	if (f == NULL) {
@@ -461,20 +517,31 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 	if ((rc = dkk_verifier_new(ctx, &vo, &v)) != DKK_OK)
 		warnx("%s: %s", name, *dkk_ctx_error(ctx) != '\0' ?
 		    dkk_ctx_error(ctx) : dkk_strerror(rc));
-	else if (feed_file(v, name, f) == 0) {
+	else if ((o->rep.on ? feed_kept(v, name, f, &msg, &len) :
+	    feed_file(v, name, f)) == 0) {
 		if ((rc = dkk_verifier_wait(v)) != DKK_OK ||
 		    (rc = dkk_verifier_ar(v, o->authserv_id,
 		    DKK_FIELD_ONE_LINE | DKK_FIELD_VALUE_ONLY, &ar)) != DKK_OK)
 			warnx("%s: %s", name, dkk_strerror(rc));
 		else {
+			/* The verdict is known and printed as it is; the
+			 * reports only follow it. */
+			if (o->rep.on)
+				o->reports = report_message(v, msg, len,
+				    &o->spfq, o->authserv_id, &o->rep);
 			if (o->json)
 				print_json(name, v, o, ar);
 			else
 				print_plain(name, v, o, ar);
+			if (!o->json && o->reports != NULL)
+				printf("  reports: %s\n", o->reports);
 			ret = !message_passes(v, o);
 		}
 	}
 	free(ar);
+	free(msg);
+	free(o->reports);
+	o->reports = NULL;
 	dkk_verifier_free(v);
 	if (f != stdin)
 		fclose(f);
@@ -559,7 +626,8 @@ verify_files(struct vopts *o, int n, char **files)
 		warnx("out of memory");
 		return EXIT_TROUBLE;
 	}
-	if (verify_setup(ctx, o) != 0) {
+	if (verify_setup(ctx, o) != 0 || report_setup(ctx, &o->rep) != 0) {
+		report_finish(&o->rep);
 		free(o->spf_domain);
 		dkk_ctx_free(ctx);
 		return EXIT_TROUBLE;
@@ -576,6 +644,7 @@ verify_files(struct vopts *o, int n, char **files)
 		else if (r > 0 && worst == EXIT_PASS)
 			worst = EXIT_NOPASS;
 	}
+	report_finish(&o->rep);
 	free(o->spf_domain);
 	dkk_ctx_free(ctx);
 	return worst;
@@ -608,6 +677,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 	    O_ATPS_ADSP, O_FORWARDED };
 	static const struct option longopts[] = {
 		SOURCE_LONGOPTS,
+		REPORT_LONGOPTS,
 		{ "now", required_argument, NULL, O_NOW },
 		{ "allow-weak", no_argument, NULL, O_WEAK },
 		{ "adsp", no_argument, NULL, O_ADSP },
@@ -626,12 +696,17 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		{ "mail-from", required_argument, NULL, O_MAILFROM },
 		{ NULL, 0, NULL, 0 }
 	};
-	int c;
+	int c, rc;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		if (source_option(&o->src, c, optarg))
 			continue;
+		if ((rc = report_option(&o->rep, c, optarg)) != 0) {
+			if (rc < 0)
+				return EXIT_TROUBLE;
+			continue;
+		}
 		switch (c) {
 		case O_NOW:
 			if (parse_int64(optarg, 0, 253402300799LL, &o->now) != 0)
@@ -697,6 +772,8 @@ cmd_adsp(int argc, char **argv)
 	    o.spfq.mail_from != NULL)
 		return usage_error("adsp", "DMARC and SPF options belong to "
 		    "verify");
+	if (o.rep.on)
+		return usage_error("adsp", "report options belong to verify");
 	o.adsp = o.adsp_only = 1;
 	return verify_files(&o, argc - optind, argv + optind);
 }
@@ -712,6 +789,8 @@ cmd_explain(int argc, char **argv)
 		return rc;
 	if (optind == argc)
 		return usage_error("explain", "no FILE given");
+	if (o.rep.on)
+		return usage_error("explain", "report options belong to verify");
 	o.explain = 1;
 	return verify_files(&o, argc - optind, argv + optind);
 }

@@ -584,3 +584,27 @@ dkk_ar_unverified(const char *authserv_id, enum dkk_verdict verdict,
 	*out = NULL;
 	return rc;
 }
+
+int
+dkk_verifier_ar_one(const dkk_verifier *v, size_t i, const char *authserv_id,
+    unsigned flags, char **out)
+{
+	struct ar ar;
+	int rc;
+
+	if (v == NULL || authserv_id == NULL || out == NULL || !v->final ||
+	    (i != SIZE_MAX && i >= v->nsigs) || (i == SIZE_MAX && !v->adsp_on))
+		return DKK_EINVAL;
+	*out = NULL;
+	rc = ar_open(&ar, authserv_id, flags);
+	if (i == SIZE_MAX)
+		ar_adsp(&ar, v);
+	else
+		ar_sig(&ar, &v->sigs[i].res, 8);
+	if (rc == DKK_OK)
+		return ar_close(&ar, out);
+	ar_close(&ar, out);
+	free(*out);
+	*out = NULL;
+	return rc;
+}

@@ -43,6 +43,8 @@
 struct walk {
 	char *start;		/* lower case; names point into it */
 	const char *names[DMARC_WALK_MAX];
+	char *qnames;		/* "_dmarc." names[i], in one block */
+	const char *qname[DMARC_WALK_MAX];
 	size_t n;
 	size_t asked;		/* lookups begun (names[0..asked-1]) */
 	size_t got;		/* answers read into found[] */
@@ -79,14 +81,31 @@ struct dmarc_state {
 
 enum { NEED = 1 };		/* a lookup was started: come back later */
 
-static char *
-dmarc_name(const char *domain)
+/* The names the walk queries, "_dmarc." names[i], made at once into
+ * one block: a walk asks up to eight per message.  Without memory the
+ * walk is undone (walk_init() fails whole). */
+static int
+walk_qnames(struct walk *w)
 {
-	struct buf b;
+	static const char prefix[] = "_dmarc.";
+	size_t i, k, total = 0;
+	char *p;
 
-	buf_init(&b);
-	buf_printf(&b, "_dmarc.%s", domain);
-	return buf_take(&b);
+	for (i = 0; i < w->n; i++)
+		total += sizeof(prefix) + strlen(w->names[i]);
+	if ((p = w->qnames = dkk_malloc(total)) == NULL) {
+		free(w->start);
+		memset(w, 0, sizeof(*w));
+		return DKK_ENOMEM;
+	}
+	for (i = 0; i < w->n; i++) {
+		k = strlen(w->names[i]);
+		w->qname[i] = p;
+		memcpy(p, prefix, sizeof(prefix) - 1);
+		memcpy(p + sizeof(prefix) - 1, w->names[i], k + 1);
+		p += sizeof(prefix) + k;
+	}
+	return DKK_OK;
 }
 
 static int
@@ -106,14 +125,14 @@ walk_init(struct walk *w, const char *domain, const struct psl *psl)
 		/* "" or ".": one query, which finds nothing */
 		if (w->n == 0)
 			w->names[w->n++] = w->start;
-		return DKK_OK;
+		return walk_qnames(w);
 	}
 	/* RFC 7489 6.6.3: the From domain, then its Organizational
 	 * Domain by the list. */
 	w->names[w->n++] = w->start;
 	if (*w->start != '\0' && psl_org_domain(psl, w->start) != w->start)
 		w->names[w->n++] = psl_org_domain(psl, w->start);
-	return DKK_OK;
+	return walk_qnames(w);
 }
 
 static void
@@ -123,6 +142,7 @@ walk_clear(struct walk *w)
 
 	for (i = 0; i < w->asked; i++)
 		lookup_end(&w->lk[i]);
+	free(w->qnames);
 	free(w->start);
 	memset(w, 0, sizeof(*w));
 }
@@ -161,8 +181,8 @@ walk_at(dkk_verifier *v, struct walk *w, size_t i,
 
 	while (w->got <= i) {
 		if (w->asked == w->got) {
-			rc = lookup_begin(v, &w->lk[w->asked],
-			    dmarc_name(w->names[w->asked]));
+			rc = lookup_begin_kept(v, &w->lk[w->asked],
+			    w->qname[w->asked]);
 			w->asked++;
 			if (rc != DKK_OK)
 				return rc;
@@ -349,6 +369,17 @@ settle_author(struct author *au, enum dkk_dmarc r, const char *fmt,
 	va_end(ap);
 }
 
+/* settle_author() for a pass, the common outcome, without printf. */
+static void
+settle_pass(struct author *au)
+{
+	au->res.result = DKK_DMARC_PASS;
+	au->why.len = 0;
+	buf_adds(&au->why, au->res.dkim_aligned ? "a DKIM signature" : "SPF");
+	buf_adds(&au->why, " aligned with ");
+	buf_adds(&au->why, au->domain);
+}
+
 /* The policy for the Author Domain (4.10.1): p at the policy domain;
  * below it sp, or np when the Author Domain does not exist (RFC 8020
  * NXDOMAIN, 3.2.13).  RFC 7489 has no np. */
@@ -490,8 +521,10 @@ author_eval(dkk_verifier *v, struct author *au)
 	 * a Public Suffix Domain's): what this walk already knows. */
 	au->align_org = !r.adkim_strict && r.psd != 'y' ?
 	    au->res.policy_domain : NULL;
+	/* Alignment waits for every DKIM verdict and for the SPF result
+	 * (dkk_verifier_set_spf()). */
 	if ((rc = author_policy(v, au, &r, &exist_temp)) != DKK_OK ||
-	    !v->dkim_settled)
+	    !v->dkim_settled || v->spf_wait)
 		return rc;
 	if ((rc = align_all(v, au, &r, &temp)) != DKK_OK)
 		return rc;
@@ -499,9 +532,7 @@ author_eval(dkk_verifier *v, struct author *au)
 	 * fail; one whose answer a pass does not need (the Author
 	 * Domain's existence, for np=) does not stop the pass. */
 	if (au->res.dkim_aligned || au->res.spf_aligned)
-		settle_author(au, DKK_DMARC_PASS, "%s aligned with %s",
-		    au->res.dkim_aligned ? "a DKIM signature" : "SPF",
-		    au->domain);
+		settle_pass(au);
 	else if (temp)
 		settle_author(au, DKK_DMARC_TEMPERROR, "an Organizational "
 		    "Domain lookup failed temporarily");
@@ -634,11 +665,27 @@ dmarc_step(dkk_verifier *v)
 		if (rc != DKK_OK)
 			return rc;
 	}
-	if (v->dkim_settled)
+	if (v->dkim_settled && !v->spf_wait)
 		settle_message(v);
 	else
 		st->parked = true;
 	return DKK_OK;
+}
+
+/* The SPF result came (dkk_verifier_set_spf()): the next step may
+ * decide. */
+void
+dmarc_unpark(dkk_verifier *v)
+{
+	if (v->dmarc != NULL)
+		v->dmarc->parked = false;
+}
+
+/* Whether DMARC is decided: the SPF result can no longer count. */
+bool
+dmarc_settled(const dkk_verifier *v)
+{
+	return v->dmarc != NULL && v->dmarc->done;
 }
 
 /* dmarc_step() for the body's chunks: only when an answer may have come

@@ -27,7 +27,8 @@ dks_name(const struct dks *s, enum dks_key k)
 		"authserv-id", "adsp", "pin-file", "keydir", "opendkim-conf",
 		"dmarc", "rfc7489", "arc", "trusted-sealers",
 		"trusted-authserv-id", "explain", "self-verify", "atps",
-		"atps-adsp", "arc-forwarded"
+		"atps-adsp", "report-request", "reports", "report-dir",
+		"report-state", "report-from", "arc-forwarded"
 	};
 
 	return s->spell != NULL && s->spell[k] != NULL ? s->spell[k] :
@@ -165,6 +166,10 @@ dks_flag(struct dks *s, enum dks_key k)
 		return &s->atps;
 	case DKS_ATPS_ADSP:
 		return &s->atps_adsp;
+	case DKS_REPORT_REQUEST:
+		return &s->report_request;
+	case DKS_REPORTS:
+		return &s->reports;
 	case DKS_ARC_FORWARDED:
 		return &s->arc_forwarded;
 	default:
@@ -206,6 +211,8 @@ dks_set(struct dks *s, enum dks_key k, const char *value)
 	case DKS_SELF_VERIFY:
 	case DKS_ATPS:
 	case DKS_ATPS_ADSP:
+	case DKS_REPORT_REQUEST:
+	case DKS_REPORTS:
 	case DKS_ARC_FORWARDED:
 		if ((b = dks_bool(value)) < 0)
 			return dks_fail(s, k, "'%s' is not yes or no", value);

@@ -45,6 +45,12 @@ enum dks_key {
 	DKS_ATPS,		/* check ATPS (RFC 6541) too */
 	DKS_ATPS_ADSP,		/* an ATPS-authorized signature counts for
 				 * ADSP (implies atps) */
+	DKS_REPORT_REQUEST,	/* sign with r=y: ask for failure reports
+				 * (RFC 6651) */
+	DKS_REPORTS,		/* send the failure reports asked for */
+	DKS_REPORT_DIR,		/* write them to this folder instead */
+	DKS_REPORT_STATE,	/* the rate limits' state file */
+	DKS_REPORT_FROM,	/* From: of the reports */
 	DKS_ARC_FORWARDED,	/* DMARC reject of mail whose ARC chain
 				 * passes: quarantine (implies arc, needs
 				 * dmarc) */
@@ -70,6 +76,8 @@ struct dks {
 	int self_verify;
 	int atps;
 	int atps_adsp;
+	int report_request;
+	int reports;
 	int arc_forwarded;
 	/* trusted-sealers, split by dks_set(): sealers[] points into
 	 * sealer_names and ends with NULL, so a struct dks is not copied

@@ -5,12 +5,13 @@
  * SPF (RFC 7208) is checked on the facts smtpd reports (facts.c): the
  * client address, the HELO name and the MAIL FROM address.  The check
  * starts as soon as MAIL FROM is accepted (tx-mail) and runs on the
- * context's resolver in the poll loop while RCPT and DATA go by; a
- * message that begins before it is done starts anyway (dmarc_verifier()).
- * The core takes the SPF result when the verifier is made
- * (dkk_verify_opts.spf), so until it is known the lines the verifier is
- * to see wait in s->prefeed (a spool: memory stays bounded), and are fed
- * to it when it is made (dmarc_resume()).
+ * context's resolver in the poll loop while RCPT and DATA go by.  The
+ * verifier is made when the message begins, done or not: when SPF is
+ * not done yet it is made with dkk_verify_opts.spf_later, so that its
+ * key and _dmarc lookups run beside SPF's, and gets the result through
+ * dkk_verifier_set_spf() when SPF finishes (dmarc_spf_keep()); the core
+ * decides DMARC once both are in.  A slow SPF answer thus costs the
+ * message no DKIM time, and a slow key no SPF time.
  *
  * -E acts on the DMARC verdict at the commit phase (the only one where
  * smtpd takes a refusal for the message): disposition reject is refused
@@ -32,6 +33,20 @@
 
 #include "filter.h"
 
+/* A verifier made before SPF was done gets its result now. */
+static void
+dmarc_spf_late(struct session *s)
+{
+	int rc;
+
+	if (!s->spflate || s->verifier == NULL)
+		return;
+	s->spflate = 0;
+	if ((rc = dkk_verifier_set_spf(s->verifier, &s->spff)) != DKK_OK)
+		log_session(s, "verify: SPF result not taken: %s",
+		    dkk_strerror(rc));
+}
+
 /* The result of the transaction's SPF check is known: keep it. */
 static void
 dmarc_spf_keep(struct session *s, enum dkk_spf_result r,
@@ -47,6 +62,7 @@ dmarc_spf_keep(struct session *s, enum dkk_spf_result r,
 	log_session(s, "spf=%s (%s%s%s)", dkk_spf_result_name(r),
 	    s->spfdomain != NULL ? s->spfdomain : "no domain",
 	    why != NULL ? ": " : "", why != NULL ? why : "");
+	dmarc_spf_late(s);
 }
 
 /* Start the SPF check of the transaction when DMARC is on and it has
@@ -114,6 +130,15 @@ dmarc_spf_poll(struct session *s)
 void
 dmarc_spf_clear(struct session *s)
 {
+	static const struct dkk_spf_facts lost = { DKK_SPF_TEMPERROR,
+	    DKK_SPF_MAILFROM, NULL };
+
+	/* A verifier still waiting is not left to wait for ever: the
+	 * check did not complete. */
+	if (s->spflate && s->verifier != NULL &&
+	    dkk_verifier_set_spf(s->verifier, &lost) != DKK_OK)
+		log_session(s, "verify: SPF result not taken");
+	s->spflate = 0;
 	dkk_spf_free(s->spf);
 	s->spf = NULL;
 	free(s->spfdomain);
@@ -122,61 +147,30 @@ dmarc_spf_clear(struct session *s)
 	s->spfdone = 0;
 }
 
-static int
-dmarc_make(struct session *s)
-{
-	struct dkk_verify_opts vo = conf.vopts;
-
-	vo.adsp = conf.adsp;
-	vo.spf = s->spff;
-	vo.arc_remote_ip = s->ip;
-	return dkk_verifier_new(conf.ctx, &vo, &s->verifier) == DKK_OK ? 0 :
-	    -1;
-}
-
-/* The verifier of a message that begins: made now, or (DMARC, SPF
- * under way) deferred until the SPF result is known.  -1 when it cannot
- * be made. */
+/* The verifier of a message that begins, made now.  With DMARC, the
+ * SPF result goes in with it when SPF is done, else later
+ * (dmarc_spf_late()).  -1 when it cannot be made. */
 int
 dmarc_verifier(struct session *s)
 {
-	s->deferred = 0;
+	struct dkk_verify_opts vo = conf.vopts;
+
+	s->spflate = 0;
 	if (conf.vopts.dmarc) {
 		dmarc_spf_start(s);
-		if (dmarc_spf_poll(s) == 1) {
-			s->deferred = 1;
-			return 0;
-		}
+		(void)dmarc_spf_poll(s);
+		s->spflate = !s->spfdone;
 	}
-	return dmarc_make(s);
-}
-
-static int
-dmarc_feed(void *arg, const char *line, size_t len)
-{
-	const char *why;
-
-	return verify_line(arg, line, len, &why);
-}
-
-/* A deferred verifier whose SPF result has come: made, and given the
- * lines held for it.  0 when it is there (or not deferred), 1 while SPF
- * still waits, -1 on failure. */
-int
-dmarc_resume(struct session *s)
-{
-	int rc;
-
-	if (!s->deferred)
-		return 0;
-	if (dmarc_spf_poll(s) == 1)
-		return 1;
-	s->deferred = 0;
-	rc = dmarc_make(s);
-	if (rc == 0)
-		rc = spool_each(&s->prefeed, dmarc_feed, s);
-	spool_clear(&s->prefeed);
-	return rc;
+	vo.adsp = conf.adsp;
+	vo.spf = s->spff;
+	vo.spf_later = s->spflate;
+	vo.arc_remote_ip = s->ip;
+	if (dkk_verifier_new(conf.ctx, &vo, &s->verifier) != DKK_OK) {
+		s->verifier = NULL;
+		s->spflate = 0;
+		return -1;
+	}
+	return 0;
 }
 
 /* The domain goes into a reply and a header field: only what a domain

@@ -159,10 +159,9 @@ struct session {
 	int spfdone;			/* spff holds this transaction's */
 	struct dkk_spf_facts spff;
 	char *spfdomain;		/* spff.domain */
-	/* The verifier waits for SPF (its facts go to dkk_verifier_new()):
-	 * the lines it is to see, held meanwhile, dot-unescaped. */
-	int deferred;
-	struct spool prefeed;
+	/* The verifier was made before SPF was done: it runs (its key
+	 * lookups too) and gets spff when SPF is (dkk_verifier_set_spf()). */
+	int spflate;
 	/* -E: what the commit does about the DMARC verdict. */
 	int dmreject;			/* disposition reject: 550 */
 	int dmtemp;			/* temperror: 451 */
@@ -256,7 +255,6 @@ void	dmarc_spf_start(struct session *);
 int	dmarc_spf_poll(struct session *);
 void	dmarc_spf_clear(struct session *);
 int	dmarc_verifier(struct session *);
-int	dmarc_resume(struct session *);
 void	dmarc_verdict(struct session *, char **);
 const char	*dmarc_commit(const struct session *, char *, size_t);
 void	dmarc_commit_clear(struct session *);

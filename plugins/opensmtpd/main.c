@@ -37,6 +37,7 @@ static const char *const main_spell[DKS_NKEYS] = {
 	[DKS_TRUSTED_SEALERS] = "-S", [DKS_EXPLAIN] = "-e",
 	[DKS_ATPS] = "-y", [DKS_ATPS_ADSP] = "-Y",
 	[DKS_SELF_VERIFY] = "-V",
+	[DKS_REPORT_REQUEST] = "-f",
 	[DKS_ARC_FORWARDED] = "-F",
 };
 static struct dks main_set;
@@ -52,13 +53,13 @@ usage(void)
 	    "usage: %s -m sign -d domain [-d domain ...]\n"
 	    "           -s selector -k keyfile [-a algorithm]\n"
 	    "           [[-s selector] -k keyfile [-a algorithm]]\n"
-	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
+	    "           [-c canon] [-h headers] [-P pinfile] [-f] [-T] [-M size]\n"
 	    "           [-V yes|no|defer [-W] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout]]\n"
 	    "       %s -m sign -d domain [-d domain ...] -K keydir\n"
-	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
+	    "           [-c canon] [-h headers] [-P pinfile] [-f] [-T] [-M size]\n"
 	    "           [-V yes|no|defer [-W] [-D addr[@port]] ...]\n"
-	    "       %s -m sign -C opendkim.conf [-P pinfile] [-T] [-M size]\n"
+	    "       %s -m sign -C opendkim.conf [-P pinfile] [-f] [-T] [-M size]\n"
 	    "           [-V yes|no|defer [-W] [-D addr[@port]] ...]\n"
 	    "       %s -m sv -C opendkim.conf [-AeWxYy] [-r] [-p | -R] [-E [-F]]\n"
 	    "           [-V yes|no|defer]\n"
@@ -183,7 +184,7 @@ main_options(int argc, char **argv)
 	int ch;
 
 	dks_init(&main_set, main_spell);
-	while ((ch = getopt(argc, argv, "Aa:C:c:D:d:EeFh:i:K:k:M:m:P:pRrS:s:Tt:V:Ww:xYyz:"))
+	while ((ch = getopt(argc, argv, "Aa:C:c:D:d:EeFfh:i:K:k:M:m:P:pRrS:s:Tt:V:Ww:xYyz:"))
 	    != -1) {
 		switch (ch) {
 		case 'A':
@@ -217,6 +218,10 @@ main_options(int argc, char **argv)
 			break;
 		case 'Y':
 			main_set_word(DKS_ATPS_ADSP, "yes");
+			break;
+		case 'f':
+			main_set_word(DKS_REPORT_REQUEST, "yes");
+			conf.opts.report_request = 1;
 			break;
 		case 'd':
 			if (conf.ndomains == FILTER_MAXDOMS)

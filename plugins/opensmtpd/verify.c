@@ -18,14 +18,6 @@ verify_line(struct session *s, const char *line, size_t len,
 {
 	int rc;
 
-	/* DMARC: the verifier waits for SPF; the line waits for it. */
-	if (s->deferred) {
-		if (spool_put(&s->prefeed, line, len) == -1) {
-			*why = "cannot hold the message";
-			return -1;
-		}
-		return 0;
-	}
 	/* CRLF, not LF: a CR that ends the line is its own ("x\r\r\n"). */
 	if ((rc = dkk_verifier_update(s->verifier, line, len)) != DKK_OK ||
 	    (rc = dkk_verifier_update(s->verifier, "\r\n", 2)) != DKK_OK) {
@@ -149,11 +141,8 @@ verify_end(struct session *s, char **top)
 {
 	int rc;
 
-	if ((rc = dmarc_resume(s)) != 0) {
-		if (rc == -1)
-			log_session(s, "verify: cannot hold the message for SPF");
-		return rc;
-	}
+	/* DMARC: DKIM may be done before SPF (dmarc_spf_poll() hands the
+	 * result in); final says DKK_EAGAIN until both are. */
 	if ((rc = dkk_verifier_final(s->verifier)) == DKK_EAGAIN)
 		return 1;
 	if (rc != DKK_OK) {

@@ -350,6 +350,7 @@ main(int argc, char **argv)
 	suite_keycache();
 	suite_verify();
 	suite_adsp();
+	suite_report();
 	suite_dmarc();
 	suite_ar();
 	suite_sign();

@@ -723,6 +723,115 @@ dmarc_async_walk(void)
 	dkk_ctx_free(ctx);
 }
 
+/* dkk_verifier_set_spf(): a verifier made with spf_later runs its
+ * lookups (the walk goes on) without the SPF result, says DKK_EAGAIN at
+ * final until the result is handed in, and only then decides DMARC,
+ * aligning what came late: the SPF pass of bounce.example.com aligns
+ * with From example.com (relaxed, RFC 9989 4.4.2), so DMARC passes
+ * where without it p=reject fails.  The A-R field carries it. */
+static void
+dmarc_spf_later(void)
+{
+	static const struct dkk_resolver ops = { .query_txt = later_txt,
+	    .wait = later_wait };
+	static const struct dkk_spf_facts pass = { DKK_SPF_PASS,
+	    DKK_SPF_MAILFROM, "user@Bounce.example.com" };
+	struct later l;
+	struct dkk_verify_opts o = { .dmarc = 1, .spf_later = 1 };
+	const char *m = "From: a@example.com\r\n\r\nbody\r\n";
+	struct dkk_dmarc_result d;
+	dkk_ctx *ctx;
+	dkk_verifier *v;
+	char *field = NULL;
+	int rc, rounds = 0;
+
+	memset(&l, 0, sizeof(l));
+	l.t.rows = zone_rows;
+	/* ignored with spf_later: the result to align is the late one */
+	o.spf.result = DKK_SPF_FAIL;
+	o.spf.domain = "example.com";
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_resolver(ctx, &ops, &l), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL(l.n, 1);	/* the walk began without SPF */
+	while ((rc = dkk_verifier_final(v)) == DKK_EAGAIN && rounds++ < 50 &&
+	    l.answered < l.n)
+		CU_ASSERT_EQUAL_FATAL(dkk_ctx_wait(ctx), DKK_OK);
+	/* every answer in, SPF still missing: no verdict yet */
+	CU_ASSERT_EQUAL(rc, DKK_EAGAIN);
+	CU_ASSERT_EQUAL(l.answered, l.n);
+	CU_ASSERT_NOT_EQUAL(dkk_verifier_dmarc(v, &d), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_ESTATE);
+	CU_ASSERT_EQUAL(dkk_verifier_set_spf(v, &pass), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_dmarc(v, &d), DKK_OK);
+	CU_ASSERT_EQUAL(d.result, DKK_DMARC_PASS);
+	CU_ASSERT(d.spf_aligned);
+	CU_ASSERT_FALSE(d.dkim_aligned);
+	/* too late now */
+	CU_ASSERT_EQUAL(dkk_verifier_set_spf(v, &pass), DKK_ESTATE);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", DKK_FIELD_VALUE_ONLY |
+	    DKK_FIELD_ONE_LINE, &field), DKK_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(field, "spf=pass "
+	    "smtp.mailfrom=Bounce.example.com"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(field, "dmarc=pass"));
+	free(field);
+	dkk_verifier_free(v);
+	while (l.answered < l.n)
+		free(l.name[l.answered++]);
+	dkk_ctx_free(ctx);
+}
+
+/* The same message with a late SPF fail: DMARC fails with p=reject; a
+ * NULL result is none (nothing aligns either), and a verifier without
+ * spf_later takes a result until it is final. */
+static void
+dmarc_spf_later_fail(void)
+{
+	static const struct dkk_resolver ops = { .query_txt = table_txt };
+	static const struct dkk_spf_facts fail = { DKK_SPF_FAIL,
+	    DKK_SPF_MAILFROM, "example.com" };
+	struct table t = { zone_rows, NULL, 0 };
+	struct dkk_verify_opts o = { .dmarc = 1, .spf_later = 1 };
+	const char *m = "From: a@example.com\r\n\r\nbody\r\n";
+	struct dkk_dmarc_result d;
+	dkk_ctx *ctx;
+	dkk_verifier *v;
+
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_resolver(ctx, &ops, &t), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_EAGAIN);
+	CU_ASSERT_EQUAL(dkk_verifier_set_spf(v, &fail), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_dmarc(v, &d), DKK_OK);
+	CU_ASSERT_EQUAL(d.result, DKK_DMARC_FAIL);
+	CU_ASSERT_EQUAL(d.disposition, DKK_DMARC_REJECT);
+	dkk_verifier_free(v);
+
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_set_spf(v, NULL), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_dmarc(v, &d), DKK_OK);
+	CU_ASSERT_EQUAL(d.result, DKK_DMARC_FAIL);
+	dkk_verifier_free(v);
+
+	o.spf_later = 0;
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_set_spf(v, &fail), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_dmarc(v, &d), DKK_OK);
+	CU_ASSERT_EQUAL(d.result, DKK_DMARC_FAIL);
+	CU_ASSERT_EQUAL(dkk_verifier_set_spf(v, &fail), DKK_ESTATE);
+	CU_ASSERT_EQUAL(dkk_verifier_set_spf(NULL, &fail), DKK_EINVAL);
+	dkk_verifier_free(v);
+	dkk_ctx_free(ctx);
+}
+
 /* A header block over a limit is not evaluated: DMARC is permerror with
  * the reason, in the getter and the A-R field, and makes no query. */
 static void
@@ -761,6 +870,8 @@ dmarc_header_over_limit(void)
 static const struct unit_test dmarc_tests[] = {
 	{ "dmarc_header_over_limit", dmarc_header_over_limit },
 	{ "dmarc_async_walk", dmarc_async_walk },
+	{ "dmarc_spf_later", dmarc_spf_later },
+	{ "dmarc_spf_later_fail", dmarc_spf_later_fail },
 	{ "dmarc_ar_field", dmarc_ar_field },
 	{ "dmarc_off_by_default", dmarc_off_by_default },
 	{ "dmarc_record_version", dmarc_record_version },
