@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "report.h"
+#include "store.h"
 
 static const char verify_usage[] =
     "usage: dkimkit verify [--zone FILE | --dns ADDR[@PORT]]\n"
@@ -20,7 +22,7 @@ static const char verify_usage[] =
     "                      [--rfc7489] [--client-ip IP] [--helo NAME]\n"
     "                      [--mail-from ADDR] [--arc]\n"
     "                      [--trusted-sealer DOMAIN]... [--arc-forwarded]\n"
-    "                      [--atps] [--atps-adsp]\n"
+    "                      [--atps] [--atps-adsp] [--store URI]\n"
     "                      [--reports [--report-dir DIR | --sendmail PATH |\n"
     "                      --report-smtp HOST:PORT]\n"
     "                      [--report-from ADDR] [--redact-key FILE]\n"
@@ -74,6 +76,9 @@ static const char verify_usage[] =
     "  --report-global-rate N  reports per hour in all (default 100)\n"
     "  --report-key FILE    DKIM-sign the reports with this key, as\n"
     "                       --report-domain D and --report-selector S\n"
+    "  --store URI          record each message in the observation store:\n"
+    "                       a file or sqlite:PATH, or postgresql://...;\n"
+    "                       trouble there is a warning, never a verdict\n"
     "\n"
     "Exit status: 0 every message passes, 1 some message does not,\n"
     "2 usage, input or internal error.  A message passes when a DKIM\n"
@@ -135,6 +140,8 @@ struct vopts {
 	char *spf_domain;
 	struct report_cli rep;	/* --reports (cli/report.c) */
 	char *reports;		/* one message's "reports" array */
+	const char *store_uri;	/* --store */
+	dkst *store;		/* NULL: not recording (or not opened) */
 };
 
 static int64_t
@@ -463,6 +470,60 @@ message_passes(const dkk_verifier *v, const struct vopts *o)
 	return dkk_verifier_verdict(v) == DKK_PASS;
 }
 
+/* The row of a message whose verdict is out: its failures are the
+ * store's to count and log, never this message's. */
+static void
+store_put(const dkk_verifier *v, const struct vopts *o)
+{
+	struct dkst_facts f = { .seen = o->have_now ? o->now : time(NULL),
+	    .client_ip = o->spfq.client_ip, .helo = o->spfq.helo,
+	    .mail_from = o->spfq.mail_from, .adsp = o->adsp };
+
+	if (o->store == NULL)
+		return;
+	if (o->dmarc || o->spfq.client_ip != NULL)
+		f.spf = &o->spf;
+	dkst_put(o->store, dkst_row_from_verifier(v, &f));
+}
+
+static void
+store_log(void *arg, const char *line)
+{
+	(void)arg;
+	warnx("warning: %s", line);
+}
+
+/* A store that cannot be opened is a warning: the verdicts still come. */
+static void
+store_open(struct vopts *o)
+{
+	struct dkst_opts so = { .log = store_log };
+	char err[300];
+
+	if (o->store_uri != NULL &&
+	    dkst_open(o->store_uri, &so, &o->store, err, sizeof(err)) != 0)
+		warnx("warning: store not recorded: %s", err);
+}
+
+static void
+store_close(struct vopts *o)
+{
+	struct dkst_counts c;
+	uint64_t missed;
+
+	if (o->store == NULL)
+		return;
+	dkst_close(o->store, &c);
+	o->store = NULL;
+	missed = c.dropped + c.lost;
+	if (missed > 0)
+		warnx("warning: store: %llu of %llu messages not recorded "
+		    "(%llu dropped, queue full; %llu lost, store failed)",
+		    (unsigned long long)missed, (unsigned long long)c.put,
+		    (unsigned long long)c.dropped,
+		    (unsigned long long)c.lost);
+}
+
 /* Verify one file: 0 pass, 1 not pass, -1 trouble. */
 /* With --reports the message is kept whole: its report shows the
  * canonicalized body (RFC 6591 3.1). */
@@ -500,7 +561,8 @@ verify_one(dkk_ctx *ctx, const char *path, struct vopts *o)
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	const char *name = f == stdin ? "(stdin)" : path;
 	struct dkk_verify_opts vo = { .adsp = o->adsp, .dmarc = o->dmarc,
-	    .rfc7489 = o->rfc7489, .explain = o->explain, .arc = o->arc,
+	    .rfc7489 = o->rfc7489, .arc = o->arc,
+	    .explain = o->explain || o->store != NULL,
 	    .trusted_sealers = o->sealers, .atps = o->atps,
 	    .atps_adsp = o->atps_adsp, .arc_forwarded = o->arc_forwarded };
 	dkk_verifier *v = NULL;
@@ -536,6 +598,8 @@ verify_one(dkk_ctx *ctx, const char *path, struct vopts *o)
 			if (!o->json && o->reports != NULL)
 				printf("  reports: %s\n", o->reports);
 			ret = !message_passes(v, o);
+			fflush(stdout);
+			store_put(v, o);
 		}
 	}
 	free(ar);
@@ -636,6 +700,7 @@ verify_files(struct vopts *o, int n, char **files)
 		n = 1;
 		files = dash;
 	}
+	store_open(o);
 	for (i = 0; i < n; i++) {
 		fflush(stdout);
 		r = verify_one(ctx, files[i], o);
@@ -645,6 +710,7 @@ verify_files(struct vopts *o, int n, char **files)
 			worst = EXIT_NOPASS;
 	}
 	report_finish(&o->rep);
+	store_close(o);
 	free(o->spf_domain);
 	dkk_ctx_free(ctx);
 	return worst;
@@ -674,7 +740,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 {
 	enum { O_NOW = 256, O_WEAK, O_ADSP, O_ID, O_JSON, O_HELP, O_DMARC,
 	    O_7489, O_IP, O_HELO, O_MAILFROM, O_ARC, O_SEALER, O_ATPS,
-	    O_ATPS_ADSP, O_FORWARDED };
+	    O_ATPS_ADSP, O_FORWARDED, O_STORE };
 	static const struct option longopts[] = {
 		SOURCE_LONGOPTS,
 		REPORT_LONGOPTS,
@@ -694,6 +760,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		{ "client-ip", required_argument, NULL, O_IP },
 		{ "helo", required_argument, NULL, O_HELO },
 		{ "mail-from", required_argument, NULL, O_MAILFROM },
+		{ "store", required_argument, NULL, O_STORE },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c, rc;
@@ -723,6 +790,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		case O_HELO: o->spfq.helo = optarg; break;
 		case O_MAILFROM: o->spfq.mail_from = optarg; break;
 		case O_ARC: o->arc = 1; break;
+		case O_STORE: o->store_uri = optarg; break;
 		case O_ATPS: o->atps = 1; break;
 		case O_ATPS_ADSP: o->atps = o->atps_adsp = 1; break;
 		case O_FORWARDED: o->arc_forwarded = o->arc = 1; break;
@@ -769,9 +837,9 @@ cmd_adsp(int argc, char **argv)
 	if ((rc = parse_opts(argc, argv, &o, "adsp", adsp_usage)) >= 0)
 		return rc;
 	if (o.dmarc || o.spfq.client_ip != NULL || o.spfq.helo != NULL ||
-	    o.spfq.mail_from != NULL)
-		return usage_error("adsp", "DMARC and SPF options belong to "
-		    "verify");
+	    o.spfq.mail_from != NULL || o.store_uri != NULL)
+		return usage_error("adsp", "DMARC, SPF and store options "
+		    "belong to verify");
 	if (o.rep.on)
 		return usage_error("adsp", "report options belong to verify");
 	o.adsp = o.adsp_only = 1;
@@ -791,6 +859,8 @@ cmd_explain(int argc, char **argv)
 		return usage_error("explain", "no FILE given");
 	if (o.rep.on)
 		return usage_error("explain", "report options belong to verify");
+	if (o.store_uri != NULL)
+		return usage_error("explain", "--store belongs to verify");
 	o.explain = 1;
 	return verify_files(&o, argc - optind, argv + optind);
 }

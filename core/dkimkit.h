@@ -339,6 +339,9 @@ typedef struct dkk_verifier dkk_verifier;
 
 /* One DKIM-Signature field's outcome.  Strings are NUL-terminated, NULL
  * when the tag was absent or unparsable, and live as long as the verifier. */
+/* Canonicalization algorithms (RFC 6376 3.4). */
+enum dkk_canon { DKK_CANON_SIMPLE = 0, DKK_CANON_RELAXED };
+
 struct dkk_sig_result {
 	enum dkk_verdict verdict;
 	enum dkk_reason reason;
@@ -354,6 +357,10 @@ struct dkk_sig_result {
 	int64_t timestamp;	/* t=, or -1 */
 	int64_t expiration;	/* x=, or -1 */
 	int64_t body_length;	/* l=, or -1 */
+	/* c= (the header's, the body's); simple/simple when absent or
+	 * when the field could not be parsed that far. */
+	enum dkk_canon header_canon;
+	enum dkk_canon body_canon;
 };
 
 /* check_host() results, RFC 7208 section 2.6. */
@@ -996,8 +1003,6 @@ DKK_EXPORT void dkk_keydir_reload(dkk_keydir *kd);
 /* 1 when name can be a domain or selector in a key directory: a DNS name
  * of letters, digits, hyphens and underscores, so never a path. */
 DKK_EXPORT int dkk_keydir_name_valid(const char *name);
-
-enum dkk_canon { DKK_CANON_SIMPLE = 0, DKK_CANON_RELAXED };
 
 /* "simple", "relaxed" or "HEADER/BODY" as in c= (RFC 6376 3.5): a lone
  * word is the header's and the body's is simple.  DKK_EINVAL for any

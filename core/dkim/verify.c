@@ -94,6 +94,8 @@ result_strings(struct vsig *vs)
 	r->timestamp = vs->sg.t;
 	r->expiration = vs->sg.x;
 	r->body_length = vs->sg.l;
+	r->header_canon = vs->sg.hcanon;
+	r->body_canon = vs->sg.bcanon;
 }
 
 /* Parse one DKIM-Signature field and prepare what evaluating it needs. */

@@ -28,7 +28,7 @@ dks_name(const struct dks *s, enum dks_key k)
 		"dmarc", "rfc7489", "arc", "trusted-sealers",
 		"trusted-authserv-id", "explain", "self-verify", "atps",
 		"atps-adsp", "report-request", "reports", "report-dir",
-		"report-state", "report-from", "arc-forwarded"
+		"report-state", "report-from", "arc-forwarded", "store"
 	};
 
 	return s->spell != NULL && s->spell[k] != NULL ? s->spell[k] :

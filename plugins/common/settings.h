@@ -54,6 +54,8 @@ enum dks_key {
 	DKS_ARC_FORWARDED,	/* DMARC reject of mail whose ARC chain
 				 * passes: quarantine (implies arc, needs
 				 * dmarc) */
+	DKS_STORE,		/* observation store URI: a file, sqlite:PATH
+				 * or postgresql://... (services/store) */
 	DKS_NKEYS
 };
 

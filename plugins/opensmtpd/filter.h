@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "dkimkit.h"
+#include "store.h"
 
 #define FILTER_NAME	"filter-dkimkit"
 #define FILTER_MAXKEYS	4		/* -k/-a pairs */
@@ -88,6 +89,7 @@ struct filter_conf {
 	struct fpolicy *policy;		/* read from it (NULL: no -C) */
 	enum selfv_mode selfv;		/* -V */
 	dkk_ctx *ctx;
+	dkst *store;			/* -O, or NULL */
 };
 
 extern struct filter_conf conf;

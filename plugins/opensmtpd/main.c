@@ -35,6 +35,7 @@ static const char *const main_spell[DKS_NKEYS] = {
 	[DKS_KEYDIR] = "-K", [DKS_OPENDKIM_CONF] = "-C",
 	[DKS_DMARC] = "-p", [DKS_RFC7489] = "-R", [DKS_ARC] = "-x",
 	[DKS_TRUSTED_SEALERS] = "-S", [DKS_EXPLAIN] = "-e",
+	[DKS_STORE] = "-O",
 	[DKS_ATPS] = "-y", [DKS_ATPS_ADSP] = "-Y",
 	[DKS_SELF_VERIFY] = "-V",
 	[DKS_REPORT_REQUEST] = "-f",
@@ -63,16 +64,16 @@ usage(void)
 	    "           [-V yes|no|defer [-W] [-D addr[@port]] ...]\n"
 	    "       %s -m sv -C opendkim.conf [-AeWxYy] [-r] [-p | -R] [-E [-F]]\n"
 	    "           [-V yes|no|defer]\n"
-	    "           [-S sealers] [-i authserv-id]\n"
+	    "           [-S sealers] [-O store] [-i authserv-id]\n"
 	    "           [-D addr[@port]] [-t trust-anchor] [-z zonefile]\n"
 	    "           [-w timeout] [-P pinfile] [-T] [-M size]\n"
 	    "       %s -m verify [-AeWxYy] [-r] [-p | -R] [-E [-F]] [-S sealers]\n"
-	    "           [-i authserv-id] [-D addr[@port]]\n"
+	    "           [-O store] [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
 	    "           [-M size]\n"
 	    "       %s -m seal -d domain -s selector -k keyfile [-a algorithm]\n"
 	    "           [-h headers] [-P pinfile] [-AeW] [-p | -R] [-S sealers]\n"
-	    "           [-i authserv-id] [-D addr[@port]]\n"
+	    "           [-O store] [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
 	    "           [-M size]\n",
 	    FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME,
@@ -184,7 +185,8 @@ main_options(int argc, char **argv)
 	int ch;
 
 	dks_init(&main_set, main_spell);
-	while ((ch = getopt(argc, argv, "Aa:C:c:D:d:EeFfh:i:K:k:M:m:P:pRrS:s:Tt:V:Ww:xYyz:"))
+	while ((ch = getopt(argc, argv,
+	    "Aa:C:c:D:d:EeFfh:i:K:k:M:m:O:P:pRrS:s:Tt:V:Ww:xYyz:"))
 	    != -1) {
 		switch (ch) {
 		case 'A':
@@ -243,6 +245,9 @@ main_options(int argc, char **argv)
 			break;
 		case 'M':
 			conf.budget = main_size(optarg);
+			break;
+		case 'O':
+			main_set_word(DKS_STORE, optarg);
 			break;
 		case 'P':
 			main_set_word(DKS_PIN_FILE, optarg);
@@ -656,11 +661,39 @@ main_loop(void)
 	}
 }
 
+static void
+main_store_log(void *arg, const char *line)
+{
+	(void)arg;
+	log_warnx("%s", line);
+}
+
+/* -O: the observation store of the verified messages (issue 17).  Its
+ * writer thread takes the rows: this loop never waits on it.  A store
+ * that cannot be opened stops the start, as a bad key source does. */
+static void
+main_store(void)
+{
+	struct dkst_opts so = { .log = main_store_log };
+	char err[300];
+
+	if (main_set.val[DKS_STORE] == NULL)
+		return;
+	if (conf.mode == MODE_SIGN)
+		fatalx("-O", "records verified messages: use -m verify, sv "
+		    "or seal");
+	if (dkst_open(main_set.val[DKS_STORE], &so, &conf.store, err,
+	    sizeof(err)) != 0)
+		fatalx("-O", err);
+}
+
 int
 main(int argc, char **argv)
 {
 	main_signals();
 	main_setup(argc, argv);
+	main_store();
 	main_loop();
+	dkst_close(conf.store, NULL);
 	return 0;
 }

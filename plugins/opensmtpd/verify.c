@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <time.h>
+
 #include "filter.h"
 #include "settings.h"
 
@@ -77,6 +79,21 @@ verify_log(struct session *s)
 	log_session(s, "%s%s", line, s->discard ? (conf.reject ?
 	    ": rejected" : ": discardable") : "");
 	verify_log_sealers(s);
+}
+
+/* -O: the message's row, queued for the store's writer (never waited
+ * on; a full queue drops it, counted and logged by the store). */
+static void
+verify_store(const struct session *s)
+{
+	struct dkst_facts f = { .seen = time(NULL), .client_ip = s->ip,
+	    .helo = s->helo, .mail_from = s->mailfrom, .adsp = conf.adsp };
+
+	if (conf.store == NULL)
+		return;
+	if (s->spfdone)
+		f.spf = &s->spff;
+	dkst_put(conf.store, dkst_row_from_verifier(s->verifier, &f));
 }
 
 /* Ours: -i, else the admd smtpd announced, else "localhost". */
@@ -154,6 +171,7 @@ verify_end(struct session *s, char **top)
 		s->discard = dkk_verifier_adsp(s->verifier, NULL) ==
 		    DKK_ADSP_DISCARD;
 	verify_log(s);
+	verify_store(s);
 	if (conf.mode == MODE_SEAL)
 		return verify_seal(s, top);
 	if (dkk_verifier_ar(s->verifier, verify_authserv_id(), DKK_FIELD_LF,

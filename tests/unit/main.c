@@ -368,6 +368,7 @@ main(int argc, char **argv)
 	suite_explain();
 	suite_arc();
 	suite_override();
+	suite_store();
 	suite_atps();
 	CU_set_test_complete_handler(tap_done);
 	if (only != NULL) {

@@ -62,6 +62,11 @@ settings_bools_and_ids(void)
 	CU_ASSERT_STRING_EQUAL(s.err, "allow-weak: 'maybe' is not yes or no");
 	CU_ASSERT_EQUAL(dks_set(&s, DKS_ZONE, ""), -1);
 	CU_ASSERT_STRING_EQUAL(s.err, "zone: empty");
+	/* the store's URI is the host's to open: only its name is said */
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_STORE, ""), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "store: empty");
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_STORE, "sqlite:/x.db"), 0);
+	CU_ASSERT_STRING_EQUAL(s.val[DKS_STORE], "sqlite:/x.db");
 	CU_ASSERT_EQUAL(dks_set(&s, DKS_AUTHSERV_ID, "mx.example.net"), 0);
 	CU_ASSERT_EQUAL(dks_set(&s, DKS_AUTHSERV_ID, "mx\r\n.example"), -1);
 	CU_ASSERT_EQUAL(dks_set(&s, DKS_AUTHSERV_ID, "mx example"), -1);

@@ -36,6 +36,7 @@ void suite_policy(void);
 void suite_explain(void);
 void suite_arc(void);
 void suite_override(void);
+void suite_store(void);
 void suite_atps(void);
 void suite_selfverify(void);
 
