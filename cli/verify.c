@@ -21,8 +21,8 @@ static const char verify_usage[] =
     "                      [--authserv-id ID] [--json] [--dmarc]\n"
     "                      [--rfc7489] [--client-ip IP] [--helo NAME]\n"
     "                      [--mail-from ADDR] [--arc]\n"
-    "                      [--trusted-sealer DOMAIN]... [--atps]\n"
-    "                      [--atps-adsp] [--store URI]\n"
+    "                      [--trusted-sealer DOMAIN]... [--arc-forwarded]\n"
+    "                      [--atps] [--atps-adsp] [--store URI]\n"
     "                      [--reports [--report-dir DIR | --sendmail PATH |\n"
     "                      --report-smtp HOST:PORT]\n"
     "                      [--report-from ADDR] [--redact-key FILE]\n"
@@ -50,6 +50,9 @@ static const char verify_usage[] =
     "                       (repeatable, implies --arc): a DMARC or ADSP\n"
     "                       failure it recorded as a pass, in a chain\n"
     "                       that passes, gets disposition none\n"
+    "  --arc-forwarded      with --dmarc: a DMARC reject of mail whose ARC\n"
+    "                       chain passes, no trusted sealer vouching,\n"
+    "                       gets quarantine (implies --arc)\n"
     "  --authserv-id ID     authserv-id of the Authentication-Results field\n"
     "                       (default: this host's name)\n"
     "  --json               one JSON object per file, one per line\n"
@@ -125,6 +128,7 @@ struct vopts {
 	int atps_adsp;
 	const char **sealers;	/* --trusted-sealer, NULL-terminated */
 	size_t nsealers;
+	int arc_forwarded;	/* --arc-forwarded */
 	int json;
 	int explain;
 	const char *authserv_id;
@@ -253,7 +257,7 @@ print_dmarc_json(const dkk_verifier *v, const struct vopts *o)
 	fputs(",\"override\":", stdout);
 	print_override_json(d.overridden, d.override_sealer,
 	    d.override_instance, d.override_reason, d.override_comment);
-	fputs("}", stdout);
+	printf(",\"forwarded\":%s}", json_bool(d.override_forwarded));
 }
 
 static void
@@ -272,8 +276,14 @@ print_dmarc_plain(const dkk_verifier *v, const struct vopts *o)
 	    dkk_dmarc_policy_name(d.policy),
 	    d.policy_domain != NULL ? d.policy_domain : "none",
 	    dkk_dmarc_policy_name(d.disposition), d.reason);
-	print_override_plain(d.overridden, d.override_sealer,
-	    d.override_instance, d.override_reason);
+	if (d.override_forwarded)
+		printf("  overridden (%s): forwarded mail, latest sealer %s of "
+		    "instance %u, no trusted sealer vouched: reject lowered "
+		    "to quarantine\n", d.override_reason, d.override_sealer,
+		    d.override_instance);
+	else
+		print_override_plain(d.overridden, d.override_sealer,
+		    d.override_instance, d.override_reason);
 }
 
 /* "arc": the contract of dkimkit(1). */
@@ -455,7 +465,8 @@ message_passes(const dkk_verifier *v, const struct vopts *o)
 		    ov.overridden);
 	if (o->dmarc && dkk_verifier_dmarc(v, &d) == DKK_OK &&
 	    d.result != DKK_DMARC_NONE)
-		return d.result == DKK_DMARC_PASS || d.overridden;
+		return d.result == DKK_DMARC_PASS ||
+		    (d.overridden && d.disposition == DKK_DMARC_POLICY_NONE);
 	return dkk_verifier_verdict(v) == DKK_PASS;
 }
 
@@ -553,7 +564,7 @@ verify_one(dkk_ctx *ctx, const char *path, struct vopts *o)
 	    .rfc7489 = o->rfc7489, .arc = o->arc,
 	    .explain = o->explain || o->store != NULL,
 	    .trusted_sealers = o->sealers, .atps = o->atps,
-	    .atps_adsp = o->atps_adsp };
+	    .atps_adsp = o->atps_adsp, .arc_forwarded = o->arc_forwarded };
 	dkk_verifier *v = NULL;
 	char *ar = NULL, *msg = NULL;
 	size_t len = 0;
@@ -729,7 +740,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 {
 	enum { O_NOW = 256, O_WEAK, O_ADSP, O_ID, O_JSON, O_HELP, O_DMARC,
 	    O_7489, O_IP, O_HELO, O_MAILFROM, O_ARC, O_SEALER, O_ATPS,
-	    O_ATPS_ADSP, O_STORE };
+	    O_ATPS_ADSP, O_FORWARDED, O_STORE };
 	static const struct option longopts[] = {
 		SOURCE_LONGOPTS,
 		REPORT_LONGOPTS,
@@ -742,6 +753,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		{ "trusted-sealer", required_argument, NULL, O_SEALER },
 		{ "atps", no_argument, NULL, O_ATPS },
 		{ "atps-adsp", no_argument, NULL, O_ATPS_ADSP },
+		{ "arc-forwarded", no_argument, NULL, O_FORWARDED },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "dmarc", no_argument, NULL, O_DMARC },
 		{ "rfc7489", no_argument, NULL, O_7489 },
@@ -781,6 +793,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		case O_STORE: o->store_uri = optarg; break;
 		case O_ATPS: o->atps = 1; break;
 		case O_ATPS_ADSP: o->atps = o->atps_adsp = 1; break;
+		case O_FORWARDED: o->arc_forwarded = o->arc = 1; break;
 		case O_SEALER:
 			if (sealer_add(o, optarg) != 0)
 				return usage_error(cmd, "bad --trusted-sealer "
@@ -795,6 +808,9 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 			    argv[optind - 1]);
 		}
 	}
+	if (o->arc_forwarded && !o->dmarc)
+		return usage_error(cmd, "--arc-forwarded lowers a DMARC "
+		    "disposition: give --dmarc (or --rfc7489)");
 	return source_check(cmd, &o->src);
 }
 

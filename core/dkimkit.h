@@ -451,6 +451,19 @@ struct dkk_verify_opts {
 	 * dkk_verifier_final() says DKK_EAGAIN and DMARC is not
 	 * decided. */
 	int spf_later;
+	/* With arc and dmarc: forwarded mail is quarantined rather than
+	 * rejected.  When DMARC fails with disposition reject, the ARC
+	 * chain passes and no trusted sealer vouched (that override wins
+	 * and gives none), the disposition becomes quarantine: a local
+	 * policy override (dkk_dmarc_result.override_forwarded), as RFC
+	 * 9989's policy enforcement considerations ask receivers not to
+	 * reject on p=reject alone because of the indirect flows of RFC
+	 * 7960 (lists and forwarders that change the body).  Anyone can
+	 * add an ARC set, so a sealed forgery buys quarantine, never none.
+	 * ADSP has no analogue: its fail and discard have no milder step
+	 * to lower to (RFC 5617 5.4), and dkk_verifier_adsp_override()
+	 * stays the trusted sealers' alone. */
+	int arc_forwarded;
 };
 
 /* A verifier for one message.  Free with dkk_verifier_free(). */
@@ -547,7 +560,8 @@ struct dkk_dmarc_result {
 	/* Local policy override (dkk_verify_opts.trusted_sealers): 1
 	 * when a trusted sealer vouched for a failing message whose
 	 * disposition was not none; disposition is then none, result
-	 * and policy stay what DMARC said. */
+	 * and policy stay what DMARC said.  Also 1 with
+	 * override_forwarded (dkk_verify_opts.arc_forwarded). */
 	int overridden;
 	const char *override_sealer;	/* the sealer's domain, or NULL */
 	unsigned override_instance;	/* the ARC instance it sealed */
@@ -555,10 +569,17 @@ struct dkk_dmarc_result {
 					 * override reason type of the
 					 * aggregate report, RFC 7489
 					 * appendix C, RFC 9990), or
-					 * NULL */
+					 * NULL; "forwarded" for
+					 * override_forwarded in RFC 7489
+					 * mode (RFC 9990 dropped it) */
 	const char *override_comment;	/* its comment as RFC 8617 7.2.1
 					 * suggests: "arc=pass as[2].d=...
 					 * as[2].s=... ...", or NULL */
+	/* 1 when the override is arc_forwarded's: a reject lowered to
+	 * quarantine for a passing chain no trusted sealer vouched for;
+	 * override_sealer and override_instance are then the latest
+	 * seal's d= and instance, who vouched for nothing. */
+	int override_forwarded;
 };
 
 /* The DMARC outcome (with dkk_verify_opts.dmarc), once final.  DKK_EINVAL
@@ -802,7 +823,11 @@ enum dkk_field_flags {
  * (dkk_verify_opts.trusted_sealers) is the reason of the dmarc= and
  * dkim-adsp= entries it concerns, "local_policy: arc=pass, trusted
  * sealer D of instance N recorded a pass", and policy.dmarc is then
- * none (the disposition).
+ * none (the disposition).  The arc_forwarded override is the reason of
+ * the dmarc= entry, "local_policy: arc=pass, forwarded, latest sealer D
+ * of instance N, no trusted sealer vouched: reject lowered to
+ * quarantine" ("forwarded: ..." in RFC 7489 mode), and policy.dmarc is
+ * then quarantine.
  * DKK_EINVAL for an authserv_id over 255 characters.  Free *out with
  * free(). */
 DKK_EXPORT int dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,

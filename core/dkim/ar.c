@@ -327,6 +327,25 @@ ar_override(struct ar *ar, const char *sealer, unsigned instance)
 	buf_clear(&why);
 }
 
+/* The arc_forwarded override, said as ar_override() says a trusted
+ * sealer's: the report's reason type first, then the relay. */
+static void
+ar_forwarded(struct ar *ar, const struct dkk_dmarc_result *d)
+{
+	struct buf why;
+
+	buf_init(&why);
+	buf_printf(&why, "%s: arc=pass, forwarded, latest sealer %s of "
+	    "instance %u, no trusted sealer vouched: reject lowered to "
+	    "quarantine", d->override_reason, d->override_sealer,
+	    d->override_instance);
+	if (!why.failed)
+		ar_prop(ar, "reason", why.p, SIZE_MAX, false);
+	else
+		ar->item.failed = true;
+	buf_clear(&why);
+}
+
 /* dkim-adsp for each Author Domain (RFC 5617 5.3), and one permerror
  * when the From field has no author or is malformed. */
 static void
@@ -424,7 +443,9 @@ ar_dmarc(struct ar *ar, const dkk_verifier *v)
 		} else if (d.result != DKK_DMARC_NONE) {
 			ar_prop(ar, "reason", d.reason, SIZE_MAX, false);
 		}
-		if (d.overridden)
+		if (d.override_forwarded)
+			ar_forwarded(ar, &d);
+		else if (d.overridden)
 			ar_override(ar, d.override_sealer,
 			    d.override_instance);
 		ar_prop(ar, "header.from", d.domain, SIZE_MAX, false);

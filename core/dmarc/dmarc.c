@@ -752,6 +752,42 @@ dmarc_clear(dkk_verifier *v)
  * failure) that RFC 8617 7.2 describes for ARC.  The result and the
  * policy stay; the message's outcome is chosen again from the
  * authors'. */
+static void
+dmarc_overridden(struct author *au, const struct dkk_override *o,
+    enum dkk_dmarc_policy disposition)
+{
+	au->res.disposition = disposition;
+	au->res.overridden = 1;
+	au->res.override_sealer = o->sealer;
+	au->res.override_instance = o->instance;
+	au->res.override_reason = o->reason;
+	au->res.override_comment = o->comment;
+}
+
+/* dkk_verify_opts.arc_forwarded: a reject of mail whose ARC chain passes
+ * becomes quarantine (RFC 9989's enforcement considerations: not reject
+ * on p=reject alone, for the indirect flows of RFC 7960).  The reason
+ * type: RFC 9990 keeps local_policy, mailing_list, other,
+ * policy_test_mode and trusted_forwarder; this is the receiver's own
+ * policy about relays it does not know, so local_policy (not
+ * trusted_forwarder: none vouched; not mailing_list: a chain does not
+ * say it was a list).  RFC 7489 appendix C has "forwarded", which says
+ * exactly this, so RFC 7489 mode reports that. */
+static bool
+dmarc_forwarded(dkk_verifier *v, struct author *au)
+{
+	struct dkk_override o;
+
+	if (au->res.disposition != DKK_DMARC_REJECT ||
+	    !arc_forwarded(v, &o))
+		return false;
+	if (v->dmarc_7489)
+		o.reason = "forwarded";
+	dmarc_overridden(au, &o, DKK_DMARC_QUARANTINE);
+	au->res.override_forwarded = 1;
+	return true;
+}
+
 void
 dmarc_override(dkk_verifier *v)
 {
@@ -767,16 +803,15 @@ dmarc_override(dkk_verifier *v)
 		struct arc_ask q = { "dmarc", au->domain, au->align_org };
 
 		if (au->res.result != DKK_DMARC_FAIL ||
-		    au->res.disposition == DKK_DMARC_POLICY_NONE ||
-		    !arc_vouched(v, &q, &o))
+		    au->res.disposition == DKK_DMARC_POLICY_NONE)
 			continue;
-		au->res.disposition = DKK_DMARC_POLICY_NONE;
-		au->res.overridden = 1;
-		au->res.override_sealer = o.sealer;
-		au->res.override_instance = o.instance;
-		au->res.override_reason = o.reason;
-		au->res.override_comment = o.comment;
-		any = true;
+		/* A trusted sealer's word first: it gives none. */
+		if (arc_vouched(v, &q, &o)) {
+			dmarc_overridden(au, &o, DKK_DMARC_POLICY_NONE);
+			any = true;
+		} else if (dmarc_forwarded(v, au)) {
+			any = true;
+		}
 	}
 	if (any)
 		settle_message(v);

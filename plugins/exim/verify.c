@@ -85,6 +85,7 @@ static const struct verify_word {
 	{ "authserv-id", DKS_AUTHSERV_ID, 0 },
 	{ "dmarc", DKS_DMARC, 1 }, { "rfc7489", DKS_RFC7489, 1 },
 	{ "arc", DKS_ARC, 1 }, { "trusted-sealers", DKS_TRUSTED_SEALERS, 0 },
+	{ "arc-forwarded", DKS_ARC_FORWARDED, 1 },
 	{ "explain", DKS_EXPLAIN, 1 },
 	{ "atps", DKS_ATPS, 1 }, { "atps-adsp", DKS_ATPS_ADSP, 1 },
 	{ "reports", DKS_REPORTS, 1 }, { "report-dir", DKS_REPORT_DIR, 0 },

@@ -24,8 +24,8 @@
  * (smtp_message_begin()), before any verdict, so the filter writes it
  * itself.  Without -E the verdict is only written
  * (Authentication-Results, the log line).  With -F, forwarded mail whose
- * ARC chain passes is quarantined rather than refused
- * (dmarc_forwarded()).
+ * ARC chain passes is quarantined rather than refused (the core's
+ * arc_forwarded option decides; dmarc_forwarded() logs it).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,31 +185,17 @@ dmarc_tame(char *d)
 			*d = '?';
 }
 
-/* -F: a disposition reject of a message whose ARC chain passes
- * (forwarded mail, sealed by relays none of which -S trusts, else the
- * core would have overridden it) is lowered to quarantine.  A local
- * policy: RFC 9989's policy enforcement considerations ask receivers not
- * to reject on p=reject alone, because of the indirect flows of RFC 7960
- * (lists and forwarders that change the body).  A chain anyone can add
- * may buy a forgery quarantine instead of refusal, never delivery. */
-static enum dkk_dmarc_policy
+/* -F (the core's arc_forwarded) lowered a reject to quarantine: say so
+ * in the log, naming the latest sealer the core reports. */
+static void
 dmarc_forwarded(struct session *s, const struct dkk_dmarc_result *dm)
 {
-	struct dkk_arc_result r;
-	struct dkk_arc_set set;
-
-	if (!conf.forwarded || dm->result != DKK_DMARC_FAIL ||
-	    dm->disposition != DKK_DMARC_REJECT ||
-	    dkk_verifier_arc(s->verifier, &r) != DKK_OK ||
-	    r.result != DKK_ARC_PASS || r.instances == 0)
-		return dm->disposition;
-	if (dkk_verifier_arc_set(s->verifier, r.instances, &set) != DKK_OK ||
-	    set.seal_domain == NULL)
-		set.seal_domain = "?";
+	if (!dm->override_forwarded)
+		return;
 	log_session(s, "DMARC reject lowered to quarantine (-F): forwarded "
 	    "mail, arc=pass (latest sealer %s, i=%u), no trusted sealer "
-	    "vouched for it", set.seal_domain, r.instances);
-	return DKK_DMARC_QUARANTINE;
+	    "vouched for it", dm->override_sealer != NULL ?
+	    dm->override_sealer : "?", dm->override_instance);
 }
 
 /* The verifier is final: note what -E does at commit, and put the
@@ -225,7 +211,7 @@ dmarc_verdict(struct session *s, char **top)
 	if (!conf.vopts.dmarc || !conf.enforce ||
 	    dkk_verifier_dmarc(s->verifier, &dm) != DKK_OK)
 		return;
-	dm.disposition = dmarc_forwarded(s, &dm);
+	dmarc_forwarded(s, &dm);
 	d = dm.domain != NULL ? dm.domain : "unknown";
 	free(s->dmdomain);
 	if ((s->dmdomain = strdup(d)) != NULL)

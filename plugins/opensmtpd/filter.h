@@ -78,8 +78,9 @@ struct filter_conf {
 	int reject;			/* -r */
 	int tempfail;			/* -T */
 	int enforce;			/* -E: act on DMARC dispositions */
-	int forwarded;			/* -F: quarantine, not reject, what
-					 * an ARC chain that passes brought */
+	int forwarded;			/* -F: the core's arc-forwarded
+					 * (vopts.arc_forwarded); kept to
+					 * require -E */
 	struct dkk_verify_opts vopts;	/* -A, -p, -R, -x, -S, -e */
 	const char *sealers;		/* -S: trusted ARC sealers */
 	size_t budget;			/* -M */

@@ -39,6 +39,7 @@ static const char *const main_spell[DKS_NKEYS] = {
 	[DKS_ATPS] = "-y", [DKS_ATPS_ADSP] = "-Y",
 	[DKS_SELF_VERIFY] = "-V",
 	[DKS_REPORT_REQUEST] = "-f",
+	[DKS_ARC_FORWARDED] = "-F",
 };
 static struct dks main_set;
 
@@ -212,7 +213,7 @@ main_options(int argc, char **argv)
 			break;
 		case 'F':
 			conf.forwarded = 1;
-			main_set_word(DKS_ARC, "yes");
+			main_set_word(DKS_ARC_FORWARDED, "yes");
 			break;
 		case 'y':
 			main_set_word(DKS_ATPS, "yes");

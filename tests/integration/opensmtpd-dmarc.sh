@@ -226,6 +226,13 @@ grep -q 'DMARC reject lowered to quarantine (-F): forwarded mail, arc=pass (late
     p-fwd.err
 ok_if "proto: -F: the log says why and names the sealer" $? \
     "$(cat p-fwd.err)"
+# the core decided it (arc-forwarded): its A-R entry gives the reason
+# and the lowered disposition, its log line the override
+top_ar p-fwd.got | tr -d '\n\t' |
+    grep -q 'dmarc=fail (policy reject of example.test) reason="local_policy: arc=pass, forwarded, latest sealer sealer.test of instance 1, no trusted sealer vouched: reject lowered to quarantine" header.from=example.test.*policy.dmarc=quarantine' &&
+    grep -q 'dmarc=fail (example.test, policy reject, disposition quarantine, local_policy for forwarded mail, latest sealer sealer.test)' p-fwd.err
+ok_if "proto: -F: A-R reason and policy.dmarc=quarantine, log line" $? \
+    "$(top_ar p-fwd.got)" "$(cat p-fwd.err)"
 converse p-fwd-plain 198.51.100.7 boss@example.test forged.eml \
     "${SLOW[@]}" -F
 commit_answer p-fwd-plain | grep -q '|reject|550 5.7.1 .*example.test'
