@@ -381,7 +381,7 @@ int
 main(int argc, char **argv)
 {
 	struct bench b;
-	double t[NOPS][MAX_ROUNDS], med[NOPS];
+	double t[NOPS][MAX_ROUNDS], med[NOPS], ratio[NOPS][MAX_ROUNDS];
 	long reps[NOPS];
 	int rounds = 5, i, k;
 	unsigned max;
@@ -411,6 +411,14 @@ main(int argc, char **argv)
 	for (i = 0; i < rounds; i++)
 		for (k = 0; k < NOPS; k++)
 			t[k][i] = op_time(&b, (enum op)k, reps[k]);
+	/* The cost of DMARC: within each round, against the verify timed
+	 * just before it (the load of a shared machine drifts between
+	 * rounds more than within one), then the median of the rounds. */
+	for (k = 0; k < NOPS; k++) {
+		for (i = 0; i < rounds; i++)
+			ratio[k][i] = t[k][i] / t[VERIFY][i];
+		qsort(ratio[k], (size_t)rounds, sizeof(double), cmp_double);
+	}
 	for (k = 0; k < NOPS; k++) {
 		qsort(t[k], (size_t)rounds, sizeof(double), cmp_double);
 		med[k] = t[k][rounds / 2];
@@ -423,13 +431,13 @@ main(int argc, char **argv)
 	for (k = 0; k < NOPS; k++)
 		fprintf(f, "| %s | msg/s | %.0f |\n", op_names[k],
 		    1.0 / med[k]);
-	fprintf(f, "\n| target | verify | with DMARC | ratio (at most 1.10) |\n"
-	    "|---|---:|---:|---:|\n");
+	fprintf(f, "\n| target | verify | with DMARC | ratio (at most 1.10; "
+	    "median of the rounds' ratios) |\n|---|---:|---:|---:|\n");
 	for (k = VERIFY_DMARC; k < NOPS; k++)
 		fprintf(f, "| DMARC adds at most 10%%: %s | %.3f ms | %.3f ms | "
 		    "%.3f |\n", k == VERIFY_DMARC ? "From " DOMAIN :
 		    "From 11 labels deep", med[VERIFY] * 1e3, med[k] * 1e3,
-		    med[k] / med[VERIFY]);
+		    ratio[k][rounds / 2]);
 	max = queries(&b, f);
 	fprintf(f, "\nlargest number of _dmarc queries in one evaluation: %u "
 	    "(RFC 9989 bound per walk: %d)\n", max, WALK_BOUND);

@@ -3,7 +3,7 @@
 # Makefile.am.  `make bench` builds and runs it (BENCH_FLAGS: e.g.
 # --out bench/results.md, --rounds 7); `make check` only builds it, for
 # tests/bench/tiny.sh, which runs it once in --tiny mode.
-.PHONY: bench bench-arc bench-dmarc
+.PHONY: bench bench-arc bench-dmarc bench-store
 
 # The cost of ARC against the DKIM work it implies (issue 21): public API
 # only, no libopendkim.  `make bench-arc` (BENCH_ARC_FLAGS: e.g. --out
@@ -43,3 +43,24 @@ bench_bench_dmarc_LDADD = core/libdkimkit.la
 
 bench-dmarc: bench/bench-dmarc$(EXEEXT)
 	./bench/bench-dmarc$(EXEEXT) $(BENCH_DMARC_FLAGS)
+
+# dkimkit inside the real servers against what a postmaster would install
+# instead (issue 26): Exim's own DKIM, filter-dkimsign, rspamd through
+# filter-rspamd, and a chain with and without dkimkit.  A script, run as
+# root; `make bench-hosts` (BENCH_HOSTS_FLAGS: e.g. --out FILE, --rounds
+# 7); tests/bench/hosts.sh runs it once in --quick mode.
+.PHONY: bench-hosts
+bench-hosts: cli/dkimkit$(EXEEXT) plugins/opensmtpd/filter-dkimkit$(EXEEXT) \
+    plugins/exim/dkimkit_exim.la
+	$(top_srcdir)/bench/hosts --build "$(abs_top_builddir)" \
+	    $(BENCH_HOSTS_FLAGS)
+
+# The cost of recording a message's row in a SQLite observation store, on
+# top of a 2 KB verify (issue 17): `make bench-store` (BENCH_STORE_FLAGS:
+# e.g. --out FILE); tests/bench/store.sh runs it once in --tiny mode.
+check_PROGRAMS += bench/bench-store
+bench_bench_store_SOURCES = bench/store.c
+bench_bench_store_LDADD = services/libdksstore.la core/libdkimkit.la
+
+bench-store: bench/bench-store$(EXEEXT)
+	./bench/bench-store$(EXEEXT) $(BENCH_STORE_FLAGS)

@@ -23,6 +23,7 @@ int cmd_spf(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 int cmd_selfcheck(int argc, char **argv);
 
 /* main.c: shared helpers */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "report.h"
 
 #define KEY_DEFAULT_DIR	"/etc/dkimkit/keys"
 #define KEY_GRACE	(7 * 86400LL)
@@ -38,7 +39,9 @@ static const char key_usage[] =
     "       dkimkit key [--keydir DIR] retire [--grace TIME] DOMAIN SELECTOR\n"
     "       dkimkit key [--keydir DIR] purge [--grace TIME] DOMAIN\n"
     "       dkimkit key [--keydir DIR] record [--key FILE|pkcs11:URI]\n"
-    "                   [--pin-file FILE] DOMAIN SELECTOR\n"
+    "                   [--pin-file FILE]\n"
+    "                   [--report 'ra=...; rp=...; rr=...; rs=...']\n"
+    "                   DOMAIN SELECTOR\n"
     "       dkimkit key atps-record --domain AUTHOR --signer SIGNER\n"
     "                   [--hash none|sha1|sha256]\n"
     "\n"
@@ -55,7 +58,9 @@ static const char key_usage[] =
     "           the record that revokes it\n"
     "  purge    delete the private keys retired for longer than --grace\n"
     "           (retire does this too)\n"
-    "  record   print the zone-file line of a key (a token's too)\n"
+    "  record   print the zone-file line of a key (a token's too); with\n"
+    "           --report, the _report._domainkey line beside it that asks\n"
+    "           for failure reports (RFC 6651; sign with --report-request)\n"
     "  atps-record  print the ATPS record (RFC 6541) AUTHOR publishes to\n"
     "           let SIGNER sign for it (see dkimkit key atps-record --help)\n"
     "\n"
@@ -85,6 +90,7 @@ struct kopts {
 	long long now;
 	const char *keysrc;
 	const char *pinfile;
+	const char *report;		/* --report: the _report record */
 	struct source_opts src;
 };
 
@@ -623,6 +629,8 @@ key_record(const struct kopts *o, const char *sel)
 	dkk_key *key = NULL;
 	int rc, ret = EXIT_TROUBLE;
 
+	if (o->report != NULL && report_record_check(o->report) != 0)
+		return EXIT_TROUBLE;
 	if ((ctx = key_ctx(o, 0)) == NULL)
 		return EXIT_TROUBLE;
 	if (o->keysrc != NULL) {
@@ -634,6 +642,9 @@ key_record(const struct kopts *o, const char *sel)
 		warnx("%s", dkk_strerror(rc));
 	else if (key != NULL) {
 		print_record(stdout, sel, o->domain, dkk_key_type(key), p64);
+		ret = fflush(stdout) == 0 ? 0 : EXIT_TROUBLE;
+		if (o->report != NULL)
+			report_record_print(stdout, o->domain, o->report);
 		ret = fflush(stdout) == 0 ? 0 : EXIT_TROUBLE;
 	}
 	free(p64);
@@ -672,7 +683,7 @@ static int
 key_options(int argc, char **argv, struct kopts *o)
 {
 	enum { O_KEYDIR = 256, O_ALG, O_BITS, O_GRACE, O_NOW, O_KEY, O_PIN,
-	    O_HELP };
+	    O_HELP, O_REPORT };
 	static const struct option longopts[] = {
 		{ "keydir", required_argument, NULL, O_KEYDIR },
 		{ "algorithm", required_argument, NULL, O_ALG },
@@ -682,6 +693,7 @@ key_options(int argc, char **argv, struct kopts *o)
 		{ "now", required_argument, NULL, O_NOW },
 		{ "key", required_argument, NULL, O_KEY },
 		{ "pin-file", required_argument, NULL, O_PIN },
+		{ "report", required_argument, NULL, O_REPORT },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -718,6 +730,7 @@ key_options(int argc, char **argv, struct kopts *o)
 			break;
 		case O_KEY: o->keysrc = optarg; break;
 		case O_PIN: o->pinfile = optarg; break;
+		case O_REPORT: o->report = optarg; break;
 		case O_HELP:
 			fputs(key_usage, stdout);
 			return -1;

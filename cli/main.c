@@ -1,6 +1,6 @@
 /*
  * main.c: the dkimkit command: sign, verify, keygen, key, adsp, spf,
- * policy, seal and selfcheck.
+ * policy, seal, selfcheck and stats.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -28,6 +28,7 @@ static const char usage[] =
     "  spf      check a client's address with SPF (RFC 7208)\n"
     "  policy   explain an OpenDKIM signing policy: test, check\n"
     "  seal     verify a message and add the next ARC set (RFC 8617)\n"
+    "  stats    count what verify --store recorded: who signs, what fails\n"
     "  selfcheck verify this site's signatures as a message leaves, and\n"
     "           pass it on (Exim's transport_filter)\n"
     "\n"
@@ -177,6 +178,7 @@ main(int argc, char **argv)
 		{ "spf", cmd_spf },
 		{ "policy", cmd_policy },
 		{ "seal", cmd_seal },
+		{ "stats", cmd_stats },
 		{ "selfcheck", cmd_selfcheck },
 	};
 	size_t i;

@@ -20,6 +20,7 @@ static const char sign_usage[] =
     "                    [--algorithm rsa-sha256|ed25519-sha256]\n"
     "                    [--canon HDR/BODY] [--headers a:b:c] [--oversign]\n"
     "                    [--identity I] [--expire SECS] [--body-length]\n"
+    "                    [--report-request]\n"
     "                    [--pin-file FILE] [--now UNIXTIME] [--self-verify]\n"
     "                    [--atps AUTHOR [--atps-hash none|sha1|sha256]]\n"
     "                    [FILE]\n"
@@ -39,6 +40,7 @@ static const char sign_usage[] =
     "  --canon HDR/BODY  simple or relaxed each (default relaxed/relaxed)\n"
     "  --headers LIST    fields to sign, colon-separated (must have From)\n"
     "  --oversign        list each field once more than it occurs\n"
+    "  --report-request  add r=y: ask for failure reports (RFC 6651)\n"
     "  --identity I      agent or user identifier (i=), within D\n"
     "  --expire SECS     signature expires SECS after signing (x=)\n"
     "  --body-length     add l= (lets others append to the body)\n"
@@ -299,8 +301,8 @@ int
 cmd_sign(int argc, char **argv)
 {
 	enum { O_KEY = 256, O_KEYDIR, O_PINFILE, O_DOMAIN, O_SEL, O_ALG,
-	    O_CANON, O_HEADERS, O_OVER, O_ID, O_EXPIRE, O_LEN, O_NOW, O_HELP,
-	    O_CONF, O_IP, O_HOST, O_AUTH, O_SELF, O_ATPS, O_ATPS_HASH };
+	    O_CANON, O_HEADERS, O_OVER, O_REPREQ, O_ID, O_EXPIRE, O_LEN, O_NOW,
+	    O_HELP, O_CONF, O_IP, O_HOST, O_AUTH, O_SELF, O_ATPS, O_ATPS_HASH };
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, O_KEY },
 		{ "keydir", required_argument, NULL, O_KEYDIR },
@@ -311,6 +313,7 @@ cmd_sign(int argc, char **argv)
 		{ "canon", required_argument, NULL, O_CANON },
 		{ "headers", required_argument, NULL, O_HEADERS },
 		{ "oversign", no_argument, NULL, O_OVER },
+		{ "report-request", no_argument, NULL, O_REPREQ },
 		{ "identity", required_argument, NULL, O_ID },
 		{ "expire", required_argument, NULL, O_EXPIRE },
 		{ "body-length", no_argument, NULL, O_LEN },
@@ -370,6 +373,7 @@ cmd_sign(int argc, char **argv)
 			break;
 		case O_HEADERS: o.so.headers = optarg; break;
 		case O_OVER: o.so.oversign = 1; break;
+		case O_REPREQ: o.so.report_request = 1; break;
 		case O_ID: o.so.identity = optarg; break;
 		case O_EXPIRE:
 			if (parse_int64(optarg, 1, 1LL << 40, &v) != 0)

@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "report.h"
+#include "store.h"
 
 static const char verify_usage[] =
     "usage: dkimkit verify [--zone FILE | --dns ADDR[@PORT]]\n"
@@ -18,8 +21,15 @@ static const char verify_usage[] =
     "                      [--authserv-id ID] [--json] [--dmarc]\n"
     "                      [--rfc7489] [--client-ip IP] [--helo NAME]\n"
     "                      [--mail-from ADDR] [--arc]\n"
-    "                      [--trusted-sealer DOMAIN]... [--atps]\n"
-    "                      [--atps-adsp] [FILE...]\n"
+    "                      [--trusted-sealer DOMAIN]... [--arc-forwarded]\n"
+    "                      [--atps] [--atps-adsp] [--store URI]\n"
+    "                      [--reports [--report-dir DIR | --sendmail PATH |\n"
+    "                      --report-smtp HOST:PORT]\n"
+    "                      [--report-from ADDR] [--redact-key FILE]\n"
+    "                      [--report-state FILE] [--report-suppress FILE]\n"
+    "                      [--report-rate N] [--report-global-rate N]\n"
+    "                      [--report-key FILE --report-domain D\n"
+    "                      --report-selector S]] [FILE...]\n"
     "\n"
     "Verify every DKIM-Signature of each FILE (standard input when none).\n"
     "\n"
@@ -40,6 +50,9 @@ static const char verify_usage[] =
     "                       (repeatable, implies --arc): a DMARC or ADSP\n"
     "                       failure it recorded as a pass, in a chain\n"
     "                       that passes, gets disposition none\n"
+    "  --arc-forwarded      with --dmarc: a DMARC reject of mail whose ARC\n"
+    "                       chain passes, no trusted sealer vouching,\n"
+    "                       gets quarantine (implies --arc)\n"
     "  --authserv-id ID     authserv-id of the Authentication-Results field\n"
     "                       (default: this host's name)\n"
     "  --json               one JSON object per file, one per line\n"
@@ -50,6 +63,22 @@ static const char verify_usage[] =
     "                       --mail-from (or of --helo without it)\n"
     "  --helo NAME          the HELO/EHLO name\n"
     "  --mail-from ADDR     the MAIL FROM address (\"\" for <>)\n"
+    "  --reports            send the failure reports signers ask for with\n"
+    "                       r=y (RFC 6651), by sendmail -t -f ''\n"
+    "  --report-dir DIR     write each report to DIR as a .eml file instead\n"
+    "  --sendmail PATH      the sendmail program (/usr/sbin/sendmail)\n"
+    "  --report-smtp HOST:PORT  send by SMTP there instead, MAIL FROM:<>\n"
+    "  --report-from ADDR   From: of the reports (postmaster@localhost)\n"
+    "  --redact-key FILE    redact local parts with this HMAC key (RFC 6590)\n"
+    "  --report-state FILE  rate-limit state kept across runs\n"
+    "  --report-suppress FILE  addresses or domains never reported to\n"
+    "  --report-rate N      reports per address per hour (default 1)\n"
+    "  --report-global-rate N  reports per hour in all (default 100)\n"
+    "  --report-key FILE    DKIM-sign the reports with this key, as\n"
+    "                       --report-domain D and --report-selector S\n"
+    "  --store URI          record each message in the observation store:\n"
+    "                       a file or sqlite:PATH, or postgresql://...;\n"
+    "                       trouble there is a warning, never a verdict\n"
     "\n"
     "Exit status: 0 every message passes, 1 some message does not,\n"
     "2 usage, input or internal error.  A message passes when a DKIM\n"
@@ -99,6 +128,7 @@ struct vopts {
 	int atps_adsp;
 	const char **sealers;	/* --trusted-sealer, NULL-terminated */
 	size_t nsealers;
+	int arc_forwarded;	/* --arc-forwarded */
 	int json;
 	int explain;
 	const char *authserv_id;
@@ -108,6 +138,10 @@ struct vopts {
 	struct dkk_spf_query spfq;
 	struct dkk_spf_facts spf;	/* evaluated once, for every file */
 	char *spf_domain;
+	struct report_cli rep;	/* --reports (cli/report.c) */
+	char *reports;		/* one message's "reports" array */
+	const char *store_uri;	/* --store */
+	dkst *store;		/* NULL: not recording (or not opened) */
 };
 
 static int64_t
@@ -223,7 +257,7 @@ print_dmarc_json(const dkk_verifier *v, const struct vopts *o)
 	fputs(",\"override\":", stdout);
 	print_override_json(d.overridden, d.override_sealer,
 	    d.override_instance, d.override_reason, d.override_comment);
-	fputs("}", stdout);
+	printf(",\"forwarded\":%s}", json_bool(d.override_forwarded));
 }
 
 static void
@@ -242,8 +276,14 @@ print_dmarc_plain(const dkk_verifier *v, const struct vopts *o)
 	    dkk_dmarc_policy_name(d.policy),
 	    d.policy_domain != NULL ? d.policy_domain : "none",
 	    dkk_dmarc_policy_name(d.disposition), d.reason);
-	print_override_plain(d.overridden, d.override_sealer,
-	    d.override_instance, d.override_reason);
+	if (d.override_forwarded)
+		printf("  overridden (%s): forwarded mail, latest sealer %s of "
+		    "instance %u, no trusted sealer vouched: reject lowered "
+		    "to quarantine\n", d.override_reason, d.override_sealer,
+		    d.override_instance);
+	else
+		print_override_plain(d.overridden, d.override_sealer,
+		    d.override_instance, d.override_reason);
 }
 
 /* "arc": the contract of dkimkit(1). */
@@ -347,6 +387,8 @@ print_json(const char *path, const dkk_verifier *v, const struct vopts *o,
 		print_dmarc_json(v, o);
 	if (o->arc)
 		print_arc_json(v);
+	if (o->reports != NULL)
+		printf(",\"reports\":%s", o->reports);
 	fputs(",\"authentication_results\":", stdout);
 	json_string(stdout, ar);
 	fputs("}\n", stdout);
@@ -423,22 +465,109 @@ message_passes(const dkk_verifier *v, const struct vopts *o)
 		    ov.overridden);
 	if (o->dmarc && dkk_verifier_dmarc(v, &d) == DKK_OK &&
 	    d.result != DKK_DMARC_NONE)
-		return d.result == DKK_DMARC_PASS || d.overridden;
+		return d.result == DKK_DMARC_PASS ||
+		    (d.overridden && d.disposition == DKK_DMARC_POLICY_NONE);
 	return dkk_verifier_verdict(v) == DKK_PASS;
 }
 
+/* The row of a message whose verdict is out: its failures are the
+ * store's to count and log, never this message's. */
+static void
+store_put(const dkk_verifier *v, const struct vopts *o)
+{
+	struct dkst_facts f = { .seen = o->have_now ? o->now : time(NULL),
+	    .client_ip = o->spfq.client_ip, .helo = o->spfq.helo,
+	    .mail_from = o->spfq.mail_from, .adsp = o->adsp };
+
+	if (o->store == NULL)
+		return;
+	if (o->dmarc || o->spfq.client_ip != NULL)
+		f.spf = &o->spf;
+	dkst_put(o->store, dkst_row_from_verifier(v, &f));
+}
+
+static void
+store_log(void *arg, const char *line)
+{
+	(void)arg;
+	warnx("warning: %s", line);
+}
+
+/* A store that cannot be opened is a warning: the verdicts still come. */
+static void
+store_open(struct vopts *o)
+{
+	struct dkst_opts so = { .log = store_log };
+	char err[300];
+
+	if (o->store_uri != NULL &&
+	    dkst_open(o->store_uri, &so, &o->store, err, sizeof(err)) != 0)
+		warnx("warning: store not recorded: %s", err);
+}
+
+static void
+store_close(struct vopts *o)
+{
+	struct dkst_counts c;
+	uint64_t missed;
+
+	if (o->store == NULL)
+		return;
+	dkst_close(o->store, &c);
+	o->store = NULL;
+	missed = c.dropped + c.lost;
+	if (missed > 0)
+		warnx("warning: store: %llu of %llu messages not recorded "
+		    "(%llu dropped, queue full; %llu lost, store failed)",
+		    (unsigned long long)missed, (unsigned long long)c.put,
+		    (unsigned long long)c.dropped,
+		    (unsigned long long)c.lost);
+}
+
 /* Verify one file: 0 pass, 1 not pass, -1 trouble. */
+/* With --reports the message is kept whole: its report shows the
+ * canonicalized body (RFC 6591 3.1). */
 static int
-verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
+feed_kept(dkk_verifier *v, const char *path, FILE *f, char **msg,
+    size_t *len)
+{
+	FILE *keep = open_memstream(msg, len);
+	char buf[65536];
+	size_t n;
+	int rc;
+
+	if (keep == NULL) {
+		warnx("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		fwrite(buf, 1, n, keep);
+		if ((rc = dkk_verifier_update(v, buf, n)) != DKK_OK) {
+			warnx("%s: %s", path, dkk_strerror(rc));
+			fclose(keep);
+			return -1;
+		}
+	}
+	if (fclose(keep) != 0 || ferror(f)) {
+		warnx("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+verify_one(dkk_ctx *ctx, const char *path, struct vopts *o)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	const char *name = f == stdin ? "(stdin)" : path;
 	struct dkk_verify_opts vo = { .adsp = o->adsp, .dmarc = o->dmarc,
-	    .rfc7489 = o->rfc7489, .explain = o->explain, .arc = o->arc,
+	    .rfc7489 = o->rfc7489, .arc = o->arc,
+	    .explain = o->explain || o->store != NULL,
 	    .trusted_sealers = o->sealers, .atps = o->atps,
-	    .atps_adsp = o->atps_adsp };
+	    .atps_adsp = o->atps_adsp, .arc_forwarded = o->arc_forwarded };
 	dkk_verifier *v = NULL;
-	char *ar = NULL;
+	char *ar = NULL, *msg = NULL;
+	size_t len = 0;
 	int rc, ret = -1;
 
 	if (f == NULL) {
@@ -450,20 +579,33 @@ verify_one(dkk_ctx *ctx, const char *path, const struct vopts *o)
 	if ((rc = dkk_verifier_new(ctx, &vo, &v)) != DKK_OK)
 		warnx("%s: %s", name, *dkk_ctx_error(ctx) != '\0' ?
 		    dkk_ctx_error(ctx) : dkk_strerror(rc));
-	else if (feed_file(v, name, f) == 0) {
+	else if ((o->rep.on ? feed_kept(v, name, f, &msg, &len) :
+	    feed_file(v, name, f)) == 0) {
 		if ((rc = dkk_verifier_wait(v)) != DKK_OK ||
 		    (rc = dkk_verifier_ar(v, o->authserv_id,
 		    DKK_FIELD_ONE_LINE | DKK_FIELD_VALUE_ONLY, &ar)) != DKK_OK)
 			warnx("%s: %s", name, dkk_strerror(rc));
 		else {
+			/* The verdict is known and printed as it is; the
+			 * reports only follow it. */
+			if (o->rep.on)
+				o->reports = report_message(v, msg, len,
+				    &o->spfq, o->authserv_id, &o->rep);
 			if (o->json)
 				print_json(name, v, o, ar);
 			else
 				print_plain(name, v, o, ar);
+			if (!o->json && o->reports != NULL)
+				printf("  reports: %s\n", o->reports);
 			ret = !message_passes(v, o);
+			fflush(stdout);
+			store_put(v, o);
 		}
 	}
 	free(ar);
+	free(msg);
+	free(o->reports);
+	o->reports = NULL;
 	dkk_verifier_free(v);
 	if (f != stdin)
 		fclose(f);
@@ -548,7 +690,8 @@ verify_files(struct vopts *o, int n, char **files)
 		warnx("out of memory");
 		return EXIT_TROUBLE;
 	}
-	if (verify_setup(ctx, o) != 0) {
+	if (verify_setup(ctx, o) != 0 || report_setup(ctx, &o->rep) != 0) {
+		report_finish(&o->rep);
 		free(o->spf_domain);
 		dkk_ctx_free(ctx);
 		return EXIT_TROUBLE;
@@ -557,6 +700,7 @@ verify_files(struct vopts *o, int n, char **files)
 		n = 1;
 		files = dash;
 	}
+	store_open(o);
 	for (i = 0; i < n; i++) {
 		fflush(stdout);
 		r = verify_one(ctx, files[i], o);
@@ -565,6 +709,8 @@ verify_files(struct vopts *o, int n, char **files)
 		else if (r > 0 && worst == EXIT_PASS)
 			worst = EXIT_NOPASS;
 	}
+	report_finish(&o->rep);
+	store_close(o);
 	free(o->spf_domain);
 	dkk_ctx_free(ctx);
 	return worst;
@@ -594,9 +740,10 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 {
 	enum { O_NOW = 256, O_WEAK, O_ADSP, O_ID, O_JSON, O_HELP, O_DMARC,
 	    O_7489, O_IP, O_HELO, O_MAILFROM, O_ARC, O_SEALER, O_ATPS,
-	    O_ATPS_ADSP };
+	    O_ATPS_ADSP, O_FORWARDED, O_STORE };
 	static const struct option longopts[] = {
 		SOURCE_LONGOPTS,
+		REPORT_LONGOPTS,
 		{ "now", required_argument, NULL, O_NOW },
 		{ "allow-weak", no_argument, NULL, O_WEAK },
 		{ "adsp", no_argument, NULL, O_ADSP },
@@ -606,20 +753,27 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		{ "trusted-sealer", required_argument, NULL, O_SEALER },
 		{ "atps", no_argument, NULL, O_ATPS },
 		{ "atps-adsp", no_argument, NULL, O_ATPS_ADSP },
+		{ "arc-forwarded", no_argument, NULL, O_FORWARDED },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "dmarc", no_argument, NULL, O_DMARC },
 		{ "rfc7489", no_argument, NULL, O_7489 },
 		{ "client-ip", required_argument, NULL, O_IP },
 		{ "helo", required_argument, NULL, O_HELO },
 		{ "mail-from", required_argument, NULL, O_MAILFROM },
+		{ "store", required_argument, NULL, O_STORE },
 		{ NULL, 0, NULL, 0 }
 	};
-	int c;
+	int c, rc;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		if (source_option(&o->src, c, optarg))
 			continue;
+		if ((rc = report_option(&o->rep, c, optarg)) != 0) {
+			if (rc < 0)
+				return EXIT_TROUBLE;
+			continue;
+		}
 		switch (c) {
 		case O_NOW:
 			if (parse_int64(optarg, 0, 253402300799LL, &o->now) != 0)
@@ -636,8 +790,10 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		case O_HELO: o->spfq.helo = optarg; break;
 		case O_MAILFROM: o->spfq.mail_from = optarg; break;
 		case O_ARC: o->arc = 1; break;
+		case O_STORE: o->store_uri = optarg; break;
 		case O_ATPS: o->atps = 1; break;
 		case O_ATPS_ADSP: o->atps = o->atps_adsp = 1; break;
+		case O_FORWARDED: o->arc_forwarded = o->arc = 1; break;
 		case O_SEALER:
 			if (sealer_add(o, optarg) != 0)
 				return usage_error(cmd, "bad --trusted-sealer "
@@ -652,6 +808,9 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 			    argv[optind - 1]);
 		}
 	}
+	if (o->arc_forwarded && !o->dmarc)
+		return usage_error(cmd, "--arc-forwarded lowers a DMARC "
+		    "disposition: give --dmarc (or --rfc7489)");
 	return source_check(cmd, &o->src);
 }
 
@@ -678,9 +837,11 @@ cmd_adsp(int argc, char **argv)
 	if ((rc = parse_opts(argc, argv, &o, "adsp", adsp_usage)) >= 0)
 		return rc;
 	if (o.dmarc || o.spfq.client_ip != NULL || o.spfq.helo != NULL ||
-	    o.spfq.mail_from != NULL)
-		return usage_error("adsp", "DMARC and SPF options belong to "
-		    "verify");
+	    o.spfq.mail_from != NULL || o.store_uri != NULL)
+		return usage_error("adsp", "DMARC, SPF and store options "
+		    "belong to verify");
+	if (o.rep.on)
+		return usage_error("adsp", "report options belong to verify");
 	o.adsp = o.adsp_only = 1;
 	return verify_files(&o, argc - optind, argv + optind);
 }
@@ -696,6 +857,10 @@ cmd_explain(int argc, char **argv)
 		return rc;
 	if (optind == argc)
 		return usage_error("explain", "no FILE given");
+	if (o.rep.on)
+		return usage_error("explain", "report options belong to verify");
+	if (o.store_uri != NULL)
+		return usage_error("explain", "--store belongs to verify");
 	o.explain = 1;
 	return verify_files(&o, argc - optind, argv + optind);
 }

@@ -5,12 +5,6 @@
 
 #include "internal.h"
 
-int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 bool
 ci_equal(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -18,8 +12,11 @@ ci_equal(const char *a, size_t alen, const char *b, size_t blen)
 
 	if (alen != blen)
 		return false;
+	/* Names mostly match in case already: lower() only on a
+	 * difference. */
 	for (i = 0; i < alen; i++)
-		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+		if (a[i] != b[i] &&
+		    lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
 			return false;
 	return true;
 }

@@ -339,6 +339,9 @@ typedef struct dkk_verifier dkk_verifier;
 
 /* One DKIM-Signature field's outcome.  Strings are NUL-terminated, NULL
  * when the tag was absent or unparsable, and live as long as the verifier. */
+/* Canonicalization algorithms (RFC 6376 3.4). */
+enum dkk_canon { DKK_CANON_SIMPLE = 0, DKK_CANON_RELAXED };
+
 struct dkk_sig_result {
 	enum dkk_verdict verdict;
 	enum dkk_reason reason;
@@ -354,6 +357,10 @@ struct dkk_sig_result {
 	int64_t timestamp;	/* t=, or -1 */
 	int64_t expiration;	/* x=, or -1 */
 	int64_t body_length;	/* l=, or -1 */
+	/* c= (the header's, the body's); simple/simple when absent or
+	 * when the field could not be parsed that far. */
+	enum dkk_canon header_canon;
+	enum dkk_canon body_canon;
 };
 
 /* check_host() results, RFC 7208 section 2.6. */
@@ -438,6 +445,25 @@ struct dkk_verify_opts {
 	 * Author Domain Signature of that author for ADSP, as RFC 6541
 	 * allows, so ADSP passes on it. */
 	int atps_adsp;
+	/* The SPF result is not known yet: it comes later, through
+	 * dkk_verifier_set_spf(), while the key lookups and the body go
+	 * on (spf above is then ignored).  Until it has come,
+	 * dkk_verifier_final() says DKK_EAGAIN and DMARC is not
+	 * decided. */
+	int spf_later;
+	/* With arc and dmarc: forwarded mail is quarantined rather than
+	 * rejected.  When DMARC fails with disposition reject, the ARC
+	 * chain passes and no trusted sealer vouched (that override wins
+	 * and gives none), the disposition becomes quarantine: a local
+	 * policy override (dkk_dmarc_result.override_forwarded), as RFC
+	 * 9989's policy enforcement considerations ask receivers not to
+	 * reject on p=reject alone because of the indirect flows of RFC
+	 * 7960 (lists and forwarders that change the body).  Anyone can
+	 * add an ARC set, so a sealed forgery buys quarantine, never none.
+	 * ADSP has no analogue: its fail and discard have no milder step
+	 * to lower to (RFC 5617 5.4), and dkk_verifier_adsp_override()
+	 * stays the trusted sealers' alone. */
+	int arc_forwarded;
 };
 
 /* A verifier for one message.  Free with dkk_verifier_free(). */
@@ -456,8 +482,21 @@ DKK_EXPORT int dkk_verifier_update(dkk_verifier *v, const void *data,
  * call dkk_verifier_final() again).  Never blocks. */
 DKK_EXPORT int dkk_verifier_final(dkk_verifier *v) DKK_WUR;
 
-/* dkk_verifier_final(), blocking on the resolver until results are known. */
+/* dkk_verifier_final(), blocking on the resolver until results are known.
+ * DKK_ESTATE when all that is missing is the SPF result of
+ * dkk_verify_opts.spf_later (no DNS answer can bring it). */
 DKK_EXPORT int dkk_verifier_wait(dkk_verifier *v) DKK_WUR;
+
+/* The SPF result for DMARC and the A-R field, handed to a verifier that
+ * is already running: so that a host can start the verifier (and its
+ * key lookups) when the message begins, and SPF and DKIM run at once.
+ * DMARC is decided only once both are in.  facts is copied (as
+ * dkk_verify_opts.spf is); NULL gives none.  Any time until
+ * dkk_verifier_final() has said DKK_OK (DKK_ESTATE after that, or once
+ * DMARC was decided without it); with dkk_verify_opts.spf_later the
+ * verifier waits for it.  Then call dkk_verifier_final() again. */
+DKK_EXPORT int dkk_verifier_set_spf(dkk_verifier *v,
+    const struct dkk_spf_facts *facts) DKK_WUR;
 
 /* Number of DKIM-Signature fields, top first, including unparsable ones. */
 DKK_EXPORT size_t dkk_verifier_count(const dkk_verifier *v);
@@ -521,7 +560,8 @@ struct dkk_dmarc_result {
 	/* Local policy override (dkk_verify_opts.trusted_sealers): 1
 	 * when a trusted sealer vouched for a failing message whose
 	 * disposition was not none; disposition is then none, result
-	 * and policy stay what DMARC said. */
+	 * and policy stay what DMARC said.  Also 1 with
+	 * override_forwarded (dkk_verify_opts.arc_forwarded). */
 	int overridden;
 	const char *override_sealer;	/* the sealer's domain, or NULL */
 	unsigned override_instance;	/* the ARC instance it sealed */
@@ -529,10 +569,17 @@ struct dkk_dmarc_result {
 					 * override reason type of the
 					 * aggregate report, RFC 7489
 					 * appendix C, RFC 9990), or
-					 * NULL */
+					 * NULL; "forwarded" for
+					 * override_forwarded in RFC 7489
+					 * mode (RFC 9990 dropped it) */
 	const char *override_comment;	/* its comment as RFC 8617 7.2.1
 					 * suggests: "arc=pass as[2].d=...
 					 * as[2].s=... ...", or NULL */
+	/* 1 when the override is arc_forwarded's: a reject lowered to
+	 * quarantine for a passing chain no trusted sealer vouched for;
+	 * override_sealer and override_instance are then the latest
+	 * seal's d= and instance, who vouched for nothing. */
+	int override_forwarded;
 };
 
 /* The DMARC outcome (with dkk_verify_opts.dmarc), once final.  DKK_EINVAL
@@ -776,7 +823,11 @@ enum dkk_field_flags {
  * (dkk_verify_opts.trusted_sealers) is the reason of the dmarc= and
  * dkim-adsp= entries it concerns, "local_policy: arc=pass, trusted
  * sealer D of instance N recorded a pass", and policy.dmarc is then
- * none (the disposition).
+ * none (the disposition).  The arc_forwarded override is the reason of
+ * the dmarc= entry, "local_policy: arc=pass, forwarded, latest sealer D
+ * of instance N, no trusted sealer vouched: reject lowered to
+ * quarantine" ("forwarded: ..." in RFC 7489 mode), and policy.dmarc is
+ * then quarantine.
  * DKK_EINVAL for an authserv_id over 255 characters.  Free *out with
  * free(). */
 DKK_EXPORT int dkk_verifier_ar(const dkk_verifier *v, const char *authserv_id,
@@ -953,8 +1004,6 @@ DKK_EXPORT void dkk_keydir_reload(dkk_keydir *kd);
  * of letters, digits, hyphens and underscores, so never a path. */
 DKK_EXPORT int dkk_keydir_name_valid(const char *name);
 
-enum dkk_canon { DKK_CANON_SIMPLE = 0, DKK_CANON_RELAXED };
-
 /* "simple", "relaxed" or "HEADER/BODY" as in c= (RFC 6376 3.5): a lone
  * word is the header's and the body's is simple.  DKK_EINVAL for any
  * other text, leaving *header and *body alone. */
@@ -1002,6 +1051,9 @@ struct dkk_sign_opts {
 	 * "sha256"), placed after i=.  NULL: neither tag. */
 	const char *atps;
 	const char *atps_hash;
+	/* RFC 6651 2: add r=y, asking verifiers for failure reports (as
+	 * the signing domain's _report._domainkey record says). */
+	int report_request;
 };
 
 /* A signer for one message.  Free with dkk_signer_free(). */
@@ -1183,6 +1235,147 @@ DKK_EXPORT int dkk_policy_check(dkk_policy *p, dkk_policy_problem_fn fn,
  * message).  The number of problems, or a negative enum dkk_err. */
 DKK_EXPORT int dkk_policy_check_records(dkk_policy *p,
     dkk_policy_problem_fn fn, void *arg);
+
+/* ------------------------------------------------------------------ */
+/* Failure reports: RFC 6651 (requests, on top of RFC 6376 and RFC    */
+/* 5617), RFC 5965 and RFC 6591 (the report), RFC 6590 (redaction).   */
+/*
+ *	dkk_reports *r;
+ *	dkk_reports_new(v, &opts, &r);	// v final; starts the lookups
+ *	dkk_reports_wait(r);		// or _final() in an event loop
+ *	for (i = 0; i < dkk_reports_count(r); i++) {
+ *		req = dkk_reports_get(r, i);
+ *		if (!req->sampled_out)
+ *			dkk_report_build(r, i, &info, &msg);	// deliver msg
+ *	}
+ *	dkk_reports_free(r);
+ *
+ * The core decides and writes; delivering (sendmail, SMTP, a directory),
+ * rate limits and suppression are the host's (see dkimkit(1)). */
+
+/* The tags of a _report._domainkey record (RFC 6651 3.1), or the
+ * reporting tags of an ADSP record (section 4).  rr is a set of bits,
+ * one per token letter: DKK_RR('d'); "all" sets every bit. */
+#define DKK_RR(c) (1u << ((c) - 'a'))
+#define DKK_RR_ALL 0xffffffffu
+struct dkk_report_record {
+	char *ra;		/* local part, decoded; NULL when absent (no
+				 * report is then requested) */
+	unsigned rp;		/* percentage 0 to 100, default 100 */
+	unsigned rr;		/* default: all */
+	char *rs;		/* text for an SMTP reply, decoded, or NULL */
+};
+
+/* Parse one record (its TXT strings joined).  adsp: the record is an
+ * ADSP record (RFC 5617; its dkim= tag is left to ADSP) and only the
+ * tokens o, p, s and u count.  DKK_ESYNTAX for a record that is not a
+ * tag list, an rp= that is not a number of 0 to 100, an rr= element
+ * that is not a token, an ra= that is not a local part; a token this
+ * version does not know is left out (RFC 6651 3.1 lets the list grow).
+ * DKK_ENOMEM without memory.  Free what *out holds with
+ * dkk_report_record_clear(). */
+DKK_EXPORT int dkk_report_record_parse(const char *txt, size_t len,
+    int adsp, struct dkk_report_record *out) DKK_WUR;
+DKK_EXPORT void dkk_report_record_clear(struct dkk_report_record *rec);
+
+/* The rr= token ('d', 'o', 'p', 's', 'v' or 'x') a failing signature's
+ * reason falls under (the table in core/report/record.c says why for
+ * each), or 0 when none does: a pass, and dkimkit's own trouble (no
+ * memory, a local limit), are never reported. */
+DKK_EXPORT char dkk_report_token(enum dkk_reason reason);
+
+/* RFC 6651 3.3 sampling: 1 when a draw of 0 to 99 falls below rp (so
+ * rp=0 never reports and rp=100 always does). */
+DKK_EXPORT int dkk_report_sampled(unsigned rp, unsigned draw);
+
+/* A random number source; the default reads getrandom(2). */
+typedef uint32_t (*dkk_random_fn)(void *arg);
+
+struct dkk_report_opts {
+	int adsp;		/* ADSP reports too (RFC 6651 4): the
+				 * verifier must have ADSP on */
+	size_t max;		/* reports per message, 0: 4 */
+	dkk_random_fn random;	/* NULL: getrandom(2) */
+	void *random_arg;
+};
+
+/* One report a domain asked for.  Strings live as long as the plan. */
+struct dkk_report_req {
+	const char *to;		/* ra@domain, the only address used */
+	const char *domain;	/* d=, or the Author Domain for ADSP */
+	char token;		/* the rr= token that asked */
+	int adsp;		/* an ADSP report (sig is SIZE_MAX) */
+	size_t sig;		/* the signature's index in the verifier */
+	int sampled_out;	/* rp= said not this time: send nothing */
+	const char *rs;		/* rs= text, or NULL */
+};
+
+typedef struct dkk_reports dkk_reports;
+
+/* Plan the reports of a final verifier: every signature that did not
+ * pass and carries r=y, the first of each d= (one report per domain
+ * and message), then ADSP fail or discard (opts->adsp), up to opts->max;
+ * their records' lookups start here on the context's resolver.  A
+ * message that is itself a feedback report (multipart/report;
+ * report-type=feedback-report) gets none, so reports never loop.  The
+ * verifier must outlive the plan and is never changed.  Free with
+ * dkk_reports_free(). */
+DKK_EXPORT int dkk_reports_new(dkk_verifier *v,
+    const struct dkk_report_opts *opts, dkk_reports **rp) DKK_WUR;
+DKK_EXPORT void dkk_reports_free(dkk_reports *r);
+
+/* DKK_OK when every record is in and the requests are known, DKK_EAGAIN
+ * while lookups are outstanding (as dkk_verifier_final()). */
+DKK_EXPORT int dkk_reports_final(dkk_reports *r) DKK_WUR;
+DKK_EXPORT int dkk_reports_wait(dkk_reports *r) DKK_WUR;
+
+/* The requests once final: failures whose record (found, single, well
+ * formed, with ra=) asks for their token.  A failed lookup, several
+ * records or a bad one give none. */
+DKK_EXPORT size_t dkk_reports_count(const dkk_reports *r);
+DKK_EXPORT const struct dkk_report_req *dkk_reports_get(
+    const dkk_reports *r, size_t i);
+
+/* What the report says beyond the verifier's results.  from, to come
+ * from the host; NULL fields are left out. */
+struct dkk_report_info {
+	const char *from;		/* From: of the report (required) */
+	const char *authserv_id;	/* of its Authentication-Results
+					 * (required) */
+	const char *reporting_mta;	/* Reporting-MTA: dns; NAME */
+	const char *source_ip;		/* Source-IP */
+	const char *mail_from;		/* Original-Mail-From */
+	const char *const *rcpt_to;	/* Original-Rcpt-To, NULL-ended */
+	int64_t arrival;		/* Arrival-Date, -1: the clock's */
+	/* The original message as received (header and body), for the
+	 * canonicalized body; NULL: the header only (no body field).  A
+	 * canonical body over 1 MiB is left out, not cut. */
+	const char *message;
+	size_t message_len;
+	/* RFC 6590 redaction: with a key, every local part of an address
+	 * in the report's copy of the header and the Original-* fields
+	 * becomes a keyed hash (HMAC-SHA256, the same token for the same
+	 * address), and the canonicalized fields are left out. */
+	const uint8_t *redact_key;
+	size_t redact_key_len;
+	/* Sign the report with this key (DKIM, the signer's defaults). */
+	const dkk_key *key;
+	const char *sign_domain;
+	const char *sign_selector;
+};
+
+/* The i-th request's report: an RFC 5965 multipart/report message
+ * (Feedback-Type: auth-failure, RFC 6591), CRLF line ends, To: the
+ * request's address.  Free *msg with free().  DKK_EINVAL for a request
+ * that was sampled out or a bad info. */
+DKK_EXPORT int dkk_report_build(const dkk_reports *r, size_t i,
+    const struct dkk_report_info *info, char **msg) DKK_WUR;
+
+/* The Authentication-Results field of the i-th signature alone (one
+ * dkim entry), laid out as flags say; i SIZE_MAX: the dkim-adsp
+ * entries alone.  Free *out with free(). */
+DKK_EXPORT int dkk_verifier_ar_one(const dkk_verifier *v, size_t i,
+    const char *authserv_id, unsigned flags, char **out) DKK_WUR;
 
 #ifdef __cplusplus
 }

@@ -95,7 +95,14 @@ is_ftext(int c)
 	return c >= 33 && c <= 126 && c != ':';
 }
 
-HIDDEN int lower(int c);
+/* ASCII lowercase: inline, as name hashing and comparing call it for
+ * every octet. */
+static inline int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
 HIDDEN bool ci_equal(const char *a, size_t alen, const char *b, size_t blen);
 HIDDEN bool ci_equals(const char *a, size_t alen, const char *lit);
 HIDDEN char *strip_fws(const char *s, size_t len);

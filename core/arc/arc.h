@@ -47,6 +47,7 @@ struct arc {
 	char **trusted;		/* dkk_verify_opts.trusted_sealers */
 	size_t ntrusted;
 	struct buf comment;	/* RFC 8617 7.2.1, made once */
+	bool forwarded;		/* dkk_verify_opts.arc_forwarded */
 };
 
 /* set.c: collecting and parsing the sets. */
@@ -79,5 +80,8 @@ HIDDEN int arc_trust_init(struct arc *a, const char *const *sealers);
 HIDDEN void arc_trust_clear(struct arc *a);
 HIDDEN bool arc_vouched(const dkk_verifier *v, const struct arc_ask *q,
     struct dkk_override *out);
+/* dkk_verify_opts.arc_forwarded: the chain passes; out names the latest
+ * seal (who vouched for nothing) and carries the RFC 8617 7.2.1 comment. */
+HIDDEN bool arc_forwarded(const dkk_verifier *v, struct dkk_override *out);
 
 #endif

@@ -167,6 +167,7 @@ arc_new(dkk_verifier *v, const struct dkk_verify_opts *o)
 	buf_init(&a->why);
 	buf_init(&a->comment);
 	v->arc = a;
+	a->forwarded = o->arc_forwarded != 0;
 	if (o->arc_remote_ip != NULL &&
 	    (a->remote_ip = dkk_strdup(o->arc_remote_ip)) == NULL)
 		return DKK_ENOMEM;

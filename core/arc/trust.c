@@ -187,3 +187,26 @@ arc_vouched(const dkk_verifier *v, const struct arc_ask *q,
 	out->comment = a->comment.failed ? NULL : a->comment.p;
 	return true;
 }
+
+/* Forwarded mail (dkk_verify_opts.arc_forwarded): a chain that passes
+ * says only that each relay sealed what it got, not that the author's
+ * message was good, so no result is read from it; the latest seal is
+ * named because it is who handed the message over. */
+bool
+arc_forwarded(const dkk_verifier *v, struct dkk_override *out)
+{
+	struct arc *a = v->arc;
+
+	if (a == NULL || !a->forwarded || a->result != DKK_ARC_PASS ||
+	    a->n == 0 || !a->sets[a->n - 1].as_parsed)
+		return false;
+	if (a->comment.len == 0)
+		make_comment(v, a);
+	memset(out, 0, sizeof(*out));
+	out->overridden = 1;
+	out->sealer = a->sets[a->n - 1].as.d;
+	out->instance = a->n;
+	out->reason = "local_policy";
+	out->comment = a->comment.failed ? NULL : a->comment.p;
+	return true;
+}

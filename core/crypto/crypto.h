@@ -27,6 +27,9 @@ HIDDEN void hash_init(struct hash *h, enum hash_alg alg);
 HIDDEN void hash_update(struct hash *h, const void *data, size_t len);
 HIDDEN size_t hash_digest(struct hash *h, uint8_t *out);
 HIDDEN size_t hash_size(enum hash_alg alg);
+/* HMAC-SHA256 (RFC 2104), for RFC 6590 redaction. */
+HIDDEN void hash_hmac_sha256(const uint8_t *key, size_t klen,
+    const void *data, size_t len, uint8_t out[32]);
 
 /* crypto.c: public keys, verification and signing. */
 enum key_type { KEY_RSA, KEY_ED25519 };

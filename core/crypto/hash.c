@@ -1,6 +1,8 @@
 /*
  * hash.c: SHA-1 and SHA-256 behind one small interface.
  */
+#include <nettle/hmac.h>
+
 #include "crypto.h"
 
 void
@@ -39,4 +41,15 @@ hash_digest(struct hash *h, uint8_t *out)
 	else
 		sha256_digest(&h->u.sha256, n, out);
 	return n;
+}
+
+void
+hash_hmac_sha256(const uint8_t *key, size_t klen, const void *data,
+    size_t len, uint8_t out[32])
+{
+	struct hmac_sha256_ctx h;
+
+	hmac_sha256_set_key(&h, klen, key);
+	hmac_sha256_update(&h, len, data);
+	hmac_sha256_digest(&h, SHA256_DIGEST_SIZE, out);
 }

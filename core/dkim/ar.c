@@ -327,6 +327,25 @@ ar_override(struct ar *ar, const char *sealer, unsigned instance)
 	buf_clear(&why);
 }
 
+/* The arc_forwarded override, said as ar_override() says a trusted
+ * sealer's: the report's reason type first, then the relay. */
+static void
+ar_forwarded(struct ar *ar, const struct dkk_dmarc_result *d)
+{
+	struct buf why;
+
+	buf_init(&why);
+	buf_printf(&why, "%s: arc=pass, forwarded, latest sealer %s of "
+	    "instance %u, no trusted sealer vouched: reject lowered to "
+	    "quarantine", d->override_reason, d->override_sealer,
+	    d->override_instance);
+	if (!why.failed)
+		ar_prop(ar, "reason", why.p, SIZE_MAX, false);
+	else
+		ar->item.failed = true;
+	buf_clear(&why);
+}
+
 /* dkim-adsp for each Author Domain (RFC 5617 5.3), and one permerror
  * when the From field has no author or is malformed. */
 static void
@@ -424,7 +443,9 @@ ar_dmarc(struct ar *ar, const dkk_verifier *v)
 		} else if (d.result != DKK_DMARC_NONE) {
 			ar_prop(ar, "reason", d.reason, SIZE_MAX, false);
 		}
-		if (d.overridden)
+		if (d.override_forwarded)
+			ar_forwarded(ar, &d);
+		else if (d.overridden)
 			ar_override(ar, d.override_sealer,
 			    d.override_instance);
 		ar_prop(ar, "header.from", d.domain, SIZE_MAX, false);
@@ -556,6 +577,30 @@ dkk_ar_unverified(const char *authserv_id, enum dkk_verdict verdict,
 	ar_method(&ar, "dkim", dkk_verdict_name(verdict));
 	if (why != NULL)
 		ar_prop(&ar, "reason", why, SIZE_MAX, false);
+	if (rc == DKK_OK)
+		return ar_close(&ar, out);
+	ar_close(&ar, out);
+	free(*out);
+	*out = NULL;
+	return rc;
+}
+
+int
+dkk_verifier_ar_one(const dkk_verifier *v, size_t i, const char *authserv_id,
+    unsigned flags, char **out)
+{
+	struct ar ar;
+	int rc;
+
+	if (v == NULL || authserv_id == NULL || out == NULL || !v->final ||
+	    (i != SIZE_MAX && i >= v->nsigs) || (i == SIZE_MAX && !v->adsp_on))
+		return DKK_EINVAL;
+	*out = NULL;
+	rc = ar_open(&ar, authserv_id, flags);
+	if (i == SIZE_MAX)
+		ar_adsp(&ar, v);
+	else
+		ar_sig(&ar, &v->sigs[i].res, 8);
 	if (rc == DKK_OK)
 		return ar_close(&ar, out);
 	ar_close(&ar, out);

@@ -127,6 +127,9 @@ body_sinks_feed(struct body *b, const char *p, size_t n)
 			hash_update(&s->hash, p, (size_t)k);
 		s->fed += k;
 	}
+	if (b->copy != NULL && b->total < b->copy_limit)
+		buf_add(b->copy, p, b->copy_limit - b->total < n ?
+		    (size_t)(b->copy_limit - b->total) : n);
 	b->total += n;
 }
 

@@ -28,6 +28,9 @@ struct body {
 	struct body_sink *sinks;
 	size_t nsinks;
 	uint64_t total;		/* canonical octets produced */
+	struct buf *copy;	/* NULL, or gets the first copy_limit
+				 * canonical octets (failure reports) */
+	uint64_t copy_limit;
 	uint64_t empty_lines;	/* deferred CRLFs */
 	bool cr;
 	bool wsp;
@@ -62,6 +65,9 @@ HIDDEN void bodyset_clear(struct bodyset *bs);
 
 /* hdrsel.c: header selection for the header hash, RFC 6376 5.4.2. */
 HIDDEN int hdrsel_hash(struct hash *h, const struct header *hdr,
+    char *const *names, size_t n, enum dkk_canon c, const struct field *own,
+    struct buf *tmp);
+HIDDEN int hdrsel_copy(struct buf *out, const struct header *hdr,
     char *const *names, size_t n, enum dkk_canon c, const struct field *own,
     struct buf *tmp);
 HIDDEN size_t hdrsel_count(const struct header *hdr, const char *name);

@@ -37,12 +37,15 @@ hdrsel_pick(const struct header *h, size_t lo, size_t hi, size_t seen,
 	return &h->fields[h->byname[j].field];
 }
 
-/* Feed the selected fields, canonicalised, to h; own is the signature's
- * field when verifying, else NULL.  tmp is scratch.  A name's listings
- * are counted by the start of its run, which only that name has. */
-int
-hdrsel_hash(struct hash *h, const struct header *hdr, char *const *names,
-    size_t n, enum dkk_canon c, const struct field *own, struct buf *tmp)
+/* Feed the selected fields, canonicalised, to h (or, with copy, append
+ * them to copy: the octets a failure report shows, RFC 6591 3.1); own is
+ * the signature's field when verifying, else NULL.  tmp is scratch.  A
+ * name's listings are counted by the start of its run, which only that
+ * name has. */
+static int
+hdrsel_run(struct hash *h, struct buf *copy, const struct header *hdr,
+    char *const *names, size_t n, enum dkk_canon c, const struct field *own,
+    struct buf *tmp)
 {
 	const struct field *f;
 	size_t k, lo, hi, *seen;
@@ -59,11 +62,29 @@ hdrsel_hash(struct hash *h, const struct header *hdr, char *const *names,
 			continue;
 		tmp->len = 0;
 		if ((rc = canon_header(tmp, c, header_text(hdr, f), f->len,
-		    true)) == DKK_OK)
+		    true)) != DKK_OK)
+			break;
+		if (copy != NULL)
+			rc = buf_add(copy, tmp->p, tmp->len);
+		else
 			hash_update(h, tmp->p, tmp->len);
 	}
 	free(seen);
 	return rc;
+}
+
+int
+hdrsel_hash(struct hash *h, const struct header *hdr, char *const *names,
+    size_t n, enum dkk_canon c, const struct field *own, struct buf *tmp)
+{
+	return hdrsel_run(h, NULL, hdr, names, n, c, own, tmp);
+}
+
+int
+hdrsel_copy(struct buf *out, const struct header *hdr, char *const *names,
+    size_t n, enum dkk_canon c, const struct field *own, struct buf *tmp)
+{
+	return hdrsel_run(NULL, out, hdr, names, n, c, own, tmp);
 }
 
 /* How many fields have this name. */

@@ -35,6 +35,7 @@ struct dkk_signer {
 	int64_t expire;
 	char *atps;		/* RFC 6541 atps=, or NULL */
 	const char *atpsh;	/* its atpsh=: a static string */
+	bool report;		/* r=y, RFC 6651 2 */
 	struct header hdr;
 	struct bodyset body;
 	size_t sink;
@@ -354,6 +355,7 @@ signer_new_run(dkk_ctx *ctx, const struct dkk_sign_opts *opts,
 	s->oversign = opts->oversign != 0;
 	s->body_length = opts->body_length != 0;
 	s->expire = opts->expire;
+	s->report = opts->report_request != 0;
 	header_init(&s->hdr, ctx->limit_header_bytes, ctx->limit_header_fields);
 	bodyset_init(&s->body);
 	if ((rc = signer_copy(s, opts)) != DKK_OK ||
@@ -644,6 +646,9 @@ lay_tags(dkk_signer *s, struct layout *l, const char *hlist,
 		snprintf(num, sizeof(num), "%lld", (long long)(now + s->expire));
 		lay_item(l, "x", num, 0);
 	}
+	/* RFC 6651 2: ask verifiers for failure reports. */
+	if (s->report)
+		lay_item(l, "r", "y", 0);
 	lay_item(l, "h", hlist, ':');
 	lay_item(l, "bh", bh, 0);
 	lay_tag(l, "b", 8);

@@ -94,6 +94,8 @@ result_strings(struct vsig *vs)
 	r->timestamp = vs->sg.t;
 	r->expiration = vs->sg.x;
 	r->body_length = vs->sg.l;
+	r->header_canon = vs->sg.hcanon;
+	r->body_canon = vs->sg.bcanon;
 }
 
 /* Parse one DKIM-Signature field and prepare what evaluating it needs. */
@@ -171,15 +173,16 @@ header_done(dkk_verifier *v)
 /* The SPF facts a host gave, copied: they go into the A-R field (spf=)
  * whether or not DMARC is on, and DMARC aligns them. */
 static int
-verifier_spf_facts(dkk_verifier *v, const struct dkk_verify_opts *opts)
+verifier_spf_facts(dkk_verifier *v, const struct dkk_spf_facts *facts)
 {
 	/* An address (as smtp.mailfrom may hold, RFC 8601 2.7.2) stands
 	 * for its domain. */
-	const char *d = strrchr(opts->spf.domain, '@');
+	const char *d = strrchr(facts->domain, '@');
 	char *copy;
 
-	v->spf = opts->spf;
-	d = d != NULL ? d + 1 : opts->spf.domain;
+	free((char *)v->spf.domain);
+	v->spf = *facts;
+	d = d != NULL ? d + 1 : facts->domain;
 	if ((copy = dkk_strdup(d)) == NULL) {
 		v->spf.domain = NULL;
 		return DKK_ENOMEM;
@@ -219,8 +222,9 @@ dkk_verifier_new(dkk_ctx *ctx, const struct dkk_verify_opts *opts,
 		return DKK_ENOMEM;
 	v->ctx = ctx;
 	v->adsp_on = opts != NULL && opts->adsp != 0;
-	if (opts != NULL && opts->spf.domain != NULL &&
-	    (rc = verifier_spf_facts(v, opts)) != DKK_OK) {
+	v->spf_wait = opts != NULL && opts->spf_later;
+	if (opts != NULL && !v->spf_wait && opts->spf.domain != NULL &&
+	    (rc = verifier_spf_facts(v, &opts->spf)) != DKK_OK) {
 		dkk_verifier_free(v);
 		return rc;
 	}
@@ -566,7 +570,32 @@ dkk_verifier_final(dkk_verifier *v)
 		return sticky(v, rc);
 	if ((rc = dmarc_step(v)) != DKK_OK)
 		return sticky(v, rc);
+	if (v->spf_wait)
+		return DKK_EAGAIN;	/* dkk_verifier_set_spf() to come */
 	settle(v);
+	return DKK_OK;
+}
+
+int
+dkk_verifier_set_spf(dkk_verifier *v, const struct dkk_spf_facts *facts)
+{
+	static const struct dkk_spf_facts none;
+	int rc;
+
+	if (v == NULL)
+		return DKK_EINVAL;
+	if (v->err != DKK_OK)
+		return v->err;
+	if (v->final || dmarc_settled(v))
+		return DKK_ESTATE;
+	if (facts == NULL || facts->domain == NULL) {
+		free((char *)v->spf.domain);
+		v->spf = facts != NULL ? *facts : none;
+		v->spf.domain = NULL;
+	} else if ((rc = verifier_spf_facts(v, facts)) != DKK_OK)
+		return sticky(v, rc);
+	v->spf_wait = false;
+	dmarc_unpark(v);
 	return DKK_OK;
 }
 
@@ -575,9 +604,13 @@ dkk_verifier_wait(dkk_verifier *v)
 {
 	int rc;
 
-	while ((rc = dkk_verifier_final(v)) == DKK_EAGAIN)
+	while ((rc = dkk_verifier_final(v)) == DKK_EAGAIN) {
+		/* Only the host can bring the SPF result. */
+		if (v->pending == 0 && v->spf_wait)
+			return DKK_ESTATE;
 		if ((rc = dkk_ctx_wait(v->ctx)) != DKK_OK)
 			return sticky(v, rc);
+	}
 	return rc;
 }
 

@@ -11,6 +11,7 @@ struct lookup {
 	struct waiter w;	/* first: the callback gets &lookup->w */
 	dkk_verifier *v;
 	char *name;
+	bool own;		/* name is freed by lookup_end() */
 	struct keyent *e;
 	bool answered;		/* the answer is in (lk->e has it) */
 };
@@ -53,6 +54,7 @@ struct dkk_verifier {
 	/* DMARC, RFC 9989 (core/dmarc/dmarc.c) */
 	bool dmarc_on;
 	bool dmarc_7489;
+	bool spf_wait;		/* spf_later, and not given yet */
 	bool dkim_settled;	/* DKIM verdicts known, DMARC may use them */
 	struct dkk_spf_facts spf;	/* spf.domain owned (copied) */
 	struct dmarc_state *dmarc;
@@ -63,6 +65,8 @@ struct dkk_verifier {
 
 /* lookup.c */
 HIDDEN int lookup_begin(dkk_verifier *v, struct lookup *lk, char *name);
+HIDDEN int lookup_begin_kept(dkk_verifier *v, struct lookup *lk,
+    const char *name);
 HIDDEN void lookup_end(struct lookup *lk);
 HIDDEN int adsp_start(dkk_verifier *v);
 HIDDEN void adsp_settle(dkk_verifier *v);
@@ -73,11 +77,15 @@ HIDDEN int header_authors(const struct header *h, struct authors *a);
 /* core/dmarc/dmarc.c: set up at the end of the header; step advances
  * the DNS walks as far as the answers at hand allow (DKK_EAGAIN when it
  * started lookups, DKK_OK when the result is known, or only DKIM
- * verdicts are still missing); clear frees. */
+ * verdicts or the SPF result are still missing); clear frees.  unpark
+ * lets the next step decide once a late SPF result is in; settled says
+ * whether it is decided. */
 struct dmarc_state;
 HIDDEN int dmarc_start(dkk_verifier *v);
 HIDDEN int dmarc_step(dkk_verifier *v);
 HIDDEN int dmarc_poll(dkk_verifier *v);
+HIDDEN void dmarc_unpark(dkk_verifier *v);
+HIDDEN bool dmarc_settled(const dkk_verifier *v);
 HIDDEN void dmarc_clear(dkk_verifier *v);
 HIDDEN bool dmarc_author_result(const dkk_verifier *v, size_t i,
     struct dkk_dmarc_result *out);

@@ -43,6 +43,8 @@
 struct walk {
 	char *start;		/* lower case; names point into it */
 	const char *names[DMARC_WALK_MAX];
+	char *qnames;		/* "_dmarc." names[i], in one block */
+	const char *qname[DMARC_WALK_MAX];
 	size_t n;
 	size_t asked;		/* lookups begun (names[0..asked-1]) */
 	size_t got;		/* answers read into found[] */
@@ -79,14 +81,31 @@ struct dmarc_state {
 
 enum { NEED = 1 };		/* a lookup was started: come back later */
 
-static char *
-dmarc_name(const char *domain)
+/* The names the walk queries, "_dmarc." names[i], made at once into
+ * one block: a walk asks up to eight per message.  Without memory the
+ * walk is undone (walk_init() fails whole). */
+static int
+walk_qnames(struct walk *w)
 {
-	struct buf b;
+	static const char prefix[] = "_dmarc.";
+	size_t i, k, total = 0;
+	char *p;
 
-	buf_init(&b);
-	buf_printf(&b, "_dmarc.%s", domain);
-	return buf_take(&b);
+	for (i = 0; i < w->n; i++)
+		total += sizeof(prefix) + strlen(w->names[i]);
+	if ((p = w->qnames = dkk_malloc(total)) == NULL) {
+		free(w->start);
+		memset(w, 0, sizeof(*w));
+		return DKK_ENOMEM;
+	}
+	for (i = 0; i < w->n; i++) {
+		k = strlen(w->names[i]);
+		w->qname[i] = p;
+		memcpy(p, prefix, sizeof(prefix) - 1);
+		memcpy(p + sizeof(prefix) - 1, w->names[i], k + 1);
+		p += sizeof(prefix) + k;
+	}
+	return DKK_OK;
 }
 
 static int
@@ -106,14 +125,14 @@ walk_init(struct walk *w, const char *domain, const struct psl *psl)
 		/* "" or ".": one query, which finds nothing */
 		if (w->n == 0)
 			w->names[w->n++] = w->start;
-		return DKK_OK;
+		return walk_qnames(w);
 	}
 	/* RFC 7489 6.6.3: the From domain, then its Organizational
 	 * Domain by the list. */
 	w->names[w->n++] = w->start;
 	if (*w->start != '\0' && psl_org_domain(psl, w->start) != w->start)
 		w->names[w->n++] = psl_org_domain(psl, w->start);
-	return DKK_OK;
+	return walk_qnames(w);
 }
 
 static void
@@ -123,6 +142,7 @@ walk_clear(struct walk *w)
 
 	for (i = 0; i < w->asked; i++)
 		lookup_end(&w->lk[i]);
+	free(w->qnames);
 	free(w->start);
 	memset(w, 0, sizeof(*w));
 }
@@ -161,8 +181,8 @@ walk_at(dkk_verifier *v, struct walk *w, size_t i,
 
 	while (w->got <= i) {
 		if (w->asked == w->got) {
-			rc = lookup_begin(v, &w->lk[w->asked],
-			    dmarc_name(w->names[w->asked]));
+			rc = lookup_begin_kept(v, &w->lk[w->asked],
+			    w->qname[w->asked]);
 			w->asked++;
 			if (rc != DKK_OK)
 				return rc;
@@ -349,6 +369,17 @@ settle_author(struct author *au, enum dkk_dmarc r, const char *fmt,
 	va_end(ap);
 }
 
+/* settle_author() for a pass, the common outcome, without printf. */
+static void
+settle_pass(struct author *au)
+{
+	au->res.result = DKK_DMARC_PASS;
+	au->why.len = 0;
+	buf_adds(&au->why, au->res.dkim_aligned ? "a DKIM signature" : "SPF");
+	buf_adds(&au->why, " aligned with ");
+	buf_adds(&au->why, au->domain);
+}
+
 /* The policy for the Author Domain (4.10.1): p at the policy domain;
  * below it sp, or np when the Author Domain does not exist (RFC 8020
  * NXDOMAIN, 3.2.13).  RFC 7489 has no np. */
@@ -409,30 +440,44 @@ lower_policy(enum dkk_dmarc_policy p)
 
 /* Every passing DKIM signature (4.4.1: "any DKIM-Authenticated
  * Identifier") and a mailfrom SPF pass (4.4.2: DMARC relies solely on
- * the MAIL FROM identity). */
+ * the MAIL FROM identity).  *unsure names an aligned identifier whose
+ * DKIM or SPF result is temperror (NULL when none): DNS trouble kept it
+ * from passing, so without a pass the outcome is not known yet. */
 static int
 align_all(dkk_verifier *v, struct author *au, const struct dmarc_rec *r,
-    bool *temp)
+    bool *temp, const char **unsure)
 {
+	enum dkk_verdict vd;
 	size_t i;
 	int rc, ok;
 
 	*temp = false;
+	*unsure = NULL;
 	for (i = 0; i < v->nsigs && !au->res.dkim_aligned; i++) {
-		if (v->sigs[i].res.verdict != DKK_PASS)
+		vd = v->sigs[i].res.verdict;
+		if ((vd != DKK_PASS && vd != DKK_TEMPERROR) ||
+		    v->sigs[i].sg.d == NULL)
 			continue;
 		if ((rc = aligned(v, au, v->sigs[i].sg.d, r->adkim_strict,
 		    &ok)) != DKK_OK)
 			return rc;
-		au->res.dkim_aligned = ok == 1;
+		if (vd == DKK_PASS)
+			au->res.dkim_aligned = ok == 1;
+		else if (ok == 1 && *unsure == NULL)
+			*unsure = "a DKIM signature";
 		*temp = *temp || ok < 0;
 	}
-	if (v->spf.result == DKK_SPF_PASS && v->spf.scope == DKK_SPF_MAILFROM &&
+	if ((v->spf.result == DKK_SPF_PASS ||
+	    v->spf.result == DKK_SPF_TEMPERROR) &&
+	    v->spf.scope == DKK_SPF_MAILFROM &&
 	    v->spf.domain != NULL && *v->spf.domain != '\0') {
 		if ((rc = aligned(v, au, v->spf.domain, r->aspf_strict,
 		    &ok)) != DKK_OK)
 			return rc;
-		au->res.spf_aligned = ok == 1;
+		if (v->spf.result == DKK_SPF_PASS)
+			au->res.spf_aligned = ok == 1;
+		else if (ok == 1 && *unsure == NULL)
+			*unsure = "SPF";
 		*temp = *temp || ok < 0;
 	}
 	return DKK_OK;
@@ -460,6 +505,7 @@ static int
 author_eval(dkk_verifier *v, struct author *au)
 {
 	struct dmarc_rec r;
+	const char *unsure;
 	int rc, idx;
 	bool temp, exist_temp;
 
@@ -490,21 +536,27 @@ author_eval(dkk_verifier *v, struct author *au)
 	 * a Public Suffix Domain's): what this walk already knows. */
 	au->align_org = !r.adkim_strict && r.psd != 'y' ?
 	    au->res.policy_domain : NULL;
+	/* Alignment waits for every DKIM verdict and for the SPF result
+	 * (dkk_verifier_set_spf()). */
 	if ((rc = author_policy(v, au, &r, &exist_temp)) != DKK_OK ||
-	    !v->dkim_settled)
+	    !v->dkim_settled || v->spf_wait)
 		return rc;
-	if ((rc = align_all(v, au, &r, &temp)) != DKK_OK)
+	if ((rc = align_all(v, au, &r, &temp, &unsure)) != DKK_OK)
 		return rc;
 	/* 5.3.6: a lookup that did not complete leaves neither pass nor
 	 * fail; one whose answer a pass does not need (the Author
-	 * Domain's existence, for np=) does not stop the pass. */
+	 * Domain's existence, for np=) does not stop the pass.  Nor is it
+	 * a fail when an aligned identifier's DKIM or SPF check met DNS
+	 * trouble: tried again, it may pass (issue 20: a temporary DNS
+	 * failure anywhere is temperror, never fail). */
 	if (au->res.dkim_aligned || au->res.spf_aligned)
-		settle_author(au, DKK_DMARC_PASS, "%s aligned with %s",
-		    au->res.dkim_aligned ? "a DKIM signature" : "SPF",
-		    au->domain);
+		settle_pass(au);
 	else if (temp)
 		settle_author(au, DKK_DMARC_TEMPERROR, "an Organizational "
 		    "Domain lookup failed temporarily");
+	else if (unsure != NULL)
+		settle_author(au, DKK_DMARC_TEMPERROR, "%s of an aligned "
+		    "identifier failed temporarily (temperror)", unsure);
 	else if (exist_temp)
 		settle_author(au, DKK_DMARC_TEMPERROR, "the existence check "
 		    "of %s failed temporarily", au->domain);
@@ -634,11 +686,27 @@ dmarc_step(dkk_verifier *v)
 		if (rc != DKK_OK)
 			return rc;
 	}
-	if (v->dkim_settled)
+	if (v->dkim_settled && !v->spf_wait)
 		settle_message(v);
 	else
 		st->parked = true;
 	return DKK_OK;
+}
+
+/* The SPF result came (dkk_verifier_set_spf()): the next step may
+ * decide. */
+void
+dmarc_unpark(dkk_verifier *v)
+{
+	if (v->dmarc != NULL)
+		v->dmarc->parked = false;
+}
+
+/* Whether DMARC is decided: the SPF result can no longer count. */
+bool
+dmarc_settled(const dkk_verifier *v)
+{
+	return v->dmarc != NULL && v->dmarc->done;
 }
 
 /* dmarc_step() for the body's chunks: only when an answer may have come
@@ -684,6 +752,42 @@ dmarc_clear(dkk_verifier *v)
  * failure) that RFC 8617 7.2 describes for ARC.  The result and the
  * policy stay; the message's outcome is chosen again from the
  * authors'. */
+static void
+dmarc_overridden(struct author *au, const struct dkk_override *o,
+    enum dkk_dmarc_policy disposition)
+{
+	au->res.disposition = disposition;
+	au->res.overridden = 1;
+	au->res.override_sealer = o->sealer;
+	au->res.override_instance = o->instance;
+	au->res.override_reason = o->reason;
+	au->res.override_comment = o->comment;
+}
+
+/* dkk_verify_opts.arc_forwarded: a reject of mail whose ARC chain passes
+ * becomes quarantine (RFC 9989's enforcement considerations: not reject
+ * on p=reject alone, for the indirect flows of RFC 7960).  The reason
+ * type: RFC 9990 keeps local_policy, mailing_list, other,
+ * policy_test_mode and trusted_forwarder; this is the receiver's own
+ * policy about relays it does not know, so local_policy (not
+ * trusted_forwarder: none vouched; not mailing_list: a chain does not
+ * say it was a list).  RFC 7489 appendix C has "forwarded", which says
+ * exactly this, so RFC 7489 mode reports that. */
+static bool
+dmarc_forwarded(dkk_verifier *v, struct author *au)
+{
+	struct dkk_override o;
+
+	if (au->res.disposition != DKK_DMARC_REJECT ||
+	    !arc_forwarded(v, &o))
+		return false;
+	if (v->dmarc_7489)
+		o.reason = "forwarded";
+	dmarc_overridden(au, &o, DKK_DMARC_QUARANTINE);
+	au->res.override_forwarded = 1;
+	return true;
+}
+
 void
 dmarc_override(dkk_verifier *v)
 {
@@ -699,16 +803,15 @@ dmarc_override(dkk_verifier *v)
 		struct arc_ask q = { "dmarc", au->domain, au->align_org };
 
 		if (au->res.result != DKK_DMARC_FAIL ||
-		    au->res.disposition == DKK_DMARC_POLICY_NONE ||
-		    !arc_vouched(v, &q, &o))
+		    au->res.disposition == DKK_DMARC_POLICY_NONE)
 			continue;
-		au->res.disposition = DKK_DMARC_POLICY_NONE;
-		au->res.overridden = 1;
-		au->res.override_sealer = o.sealer;
-		au->res.override_instance = o.instance;
-		au->res.override_reason = o.reason;
-		au->res.override_comment = o.comment;
-		any = true;
+		/* A trusted sealer's word first: it gives none. */
+		if (arc_vouched(v, &q, &o)) {
+			dmarc_overridden(au, &o, DKK_DMARC_POLICY_NONE);
+			any = true;
+		} else if (dmarc_forwarded(v, au)) {
+			any = true;
+		}
 	}
 	if (any)
 		settle_message(v);

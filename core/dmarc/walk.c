@@ -18,7 +18,8 @@ dmarc_labels(const char *domain)
 	return n;
 }
 
-/* The suffix of domain holding its last n labels. */
+/* The suffix of domain holding its last n labels (all of it when it
+ * has no more). */
 static const char *
 last_labels(const char *domain, size_t n)
 {
@@ -38,18 +39,26 @@ last_labels(const char *domain, size_t n)
 /* 4.10 step 1 queries the domain itself; step 4 goes to its parent, or
  * with eight labels or more straight to its last seven; step 7 drops one
  * label at a time down to a single label.  A 13-label name gives the
- * eight queries of the RFC's example. */
+ * eight queries of the RFC's example.  One pass over the name: where
+ * each label starts, the last DMARC_WALK_MAX of them kept in a ring,
+ * so that a long name costs no more than a short one. */
 size_t
 dmarc_walk_names(const char *domain, const char *names[DMARC_WALK_MAX])
 {
-	size_t x = dmarc_labels(domain), n = 0;
+	const char *start[DMARC_WALK_MAX];
+	size_t x = 0, n = 0, k, keep;
+	const char *p;
 
-	if (x == 0)
+	if (*domain == '\0')
 		return 0;
+	for (p = domain; *p != '\0'; p++)
+		if (p == domain || (p[-1] == '.' && *p != '\0'))
+			start[x++ % DMARC_WALK_MAX] = p;
 	names[n++] = domain;
-	x = x >= 8 ? 7 : x - 1;
-	for (; x > 0 && n < DMARC_WALK_MAX; x--)
-		names[n++] = last_labels(domain, x);
+	/* The parent's labels (x - 1), or the last seven. */
+	keep = x >= 8 ? 7 : x - 1;
+	for (k = keep; k > 0; k--)
+		names[n++] = start[(x - k) % DMARC_WALK_MAX];
 	return n;
 }
 

@@ -1096,13 +1096,17 @@ zone_cname_of(const struct zone_node *n)
 	return n->nrr > 0 && n->rr[0].type == ZONE_CNAME ? &n->rr[0] : NULL;
 }
 
+/* Records of one name answered without an allocation: SPF asks for the
+ * addresses and MX of names that rarely own more. */
+#define ZONE_ANSWER_STACK	16
+
 /* Answer with n's records of type (none: NODATA). */
 static int
 zone_answer_rr(const struct zone_node *n, enum dkk_dns_type type,
     struct dkk_dns_answer *ans, dkk_dns_cb cb, void *cbarg)
 {
-	const char **txt;
-	size_t *len, i, k = 0;
+	const char *txt_stack[ZONE_ANSWER_STACK], **txt = txt_stack;
+	size_t len_stack[ZONE_ANSWER_STACK], *len = len_stack, i, k = 0;
 
 	if (type == DKK_DNS_TXT) {
 		ans->count = n->count;
@@ -1113,12 +1117,14 @@ zone_answer_rr(const struct zone_node *n, enum dkk_dns_type type,
 		cb(cbarg, ans);
 		return DKK_OK;
 	}
-	txt = dkk_calloc(n->nrr + 1, sizeof(*txt));
-	len = dkk_calloc(n->nrr + 1, sizeof(*len));
-	if (txt == NULL || len == NULL) {
-		free(txt);
-		free(len);
-		return DKK_ENOMEM;
+	if (n->nrr > ZONE_ANSWER_STACK) {
+		txt = dkk_calloc(n->nrr, sizeof(*txt));
+		len = dkk_calloc(n->nrr, sizeof(*len));
+		if (txt == NULL || len == NULL) {
+			free(txt);
+			free(len);
+			return DKK_ENOMEM;
+		}
 	}
 	for (i = 0; i < n->nrr; i++)
 		if (n->rr[i].type == (int)type) {
@@ -1131,8 +1137,10 @@ zone_answer_rr(const struct zone_node *n, enum dkk_dns_type type,
 	ans->txt = txt;
 	ans->len = len;
 	cb(cbarg, ans);
-	free(txt);
-	free(len);
+	if (txt != txt_stack) {
+		free(txt);
+		free(len);
+	}
 	return DKK_OK;
 }
 

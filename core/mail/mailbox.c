@@ -48,33 +48,38 @@ skip_quoted(const char *s, size_t len, size_t i)
 static char *
 strip_comments(const char *s, size_t len, bool *nul)
 {
-	struct buf out;
+	char *out, *o;
 	size_t i = 0, q;
 
-	buf_init(&out);
-	buf_reserve(&out, len + 1);
+	/* Never longer than the value: a comment of two octets or more
+	 * becomes one space.  Written directly, not appended octet by
+	 * octet: every From of every message comes through here. */
+	if ((out = o = dkk_malloc(len + 1)) == NULL)
+		return NULL;
 	while (i < len) {
 		if (s[i] == '(') {
 			i = skip_comment(s, len, i);
-			buf_addc(&out, ' ');
+			*o++ = ' ';
 		} else if (s[i] == '"') {
 			q = skip_quoted(s, len, i);
-			buf_add(&out, s + i, q - i);
+			memcpy(o, s + i, q - i);
+			o += q - i;
 			i = q;
 		} else {
-			buf_addc(&out, is_fws((unsigned char)s[i]) ? ' ' : s[i]);
+			*o++ = is_fws((unsigned char)s[i]) ? ' ' : s[i];
 			i++;
 		}
 	}
+	*o = '\0';
 	/* A NUL would end the text early and hide what follows it from
 	 * this parser but not from every reader: it counts as a blank, and
 	 * the field as malformed. */
-	for (*nul = false, i = 0; !out.failed && i < out.len; i++)
-		if (out.p[i] == '\0') {
-			out.p[i] = ' ';
+	for (*nul = false, i = 0; out + i < o; i++)
+		if (out[i] == '\0') {
+			out[i] = ' ';
 			*nul = true;
 		}
-	return buf_take(&out);
+	return out;
 }
 
 static bool
@@ -204,10 +209,11 @@ authors_address(struct authors *a, const char *local, size_t llen,
 	buf_init(&b);
 	buf_add(&b, local + off, llen);
 	buf_addc(&b, '@');
-	for (i = 0; i < dlen; i++)
-		buf_addc(&b, (char)lower((unsigned char)dom[i]));
+	buf_add(&b, dom, dlen);
 	if (b.failed)
 		return DKK_ENOMEM;
+	for (i = b.len - dlen; i < b.len; i++)
+		b.p[i] = (char)lower((unsigned char)b.p[i]);
 	a->address = buf_take(&b);
 	return DKK_OK;
 }
@@ -271,7 +277,8 @@ authors_parse(struct authors *a, const char *value, size_t len)
 		}
 		if (i < n && (s[i] == '<' || s[i] == '>'))
 			in_angle = s[i] == '<';
-		if (i < n && (in_angle || strchr(",:;", s[i]) == NULL))
+		if (i < n && (in_angle ||
+		    (s[i] != ',' && s[i] != ':' && s[i] != ';')))
 			continue;
 		elen = i - start;
 		off = start + trim(s + start, &elen);

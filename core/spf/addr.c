@@ -12,6 +12,35 @@
 static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0xff, 0xff };
 
+/* s[0..n) as a dotted quad, the form inet_pton() takes for AF_INET:
+ * four decimal octets of at most 255 without leading zeros.  Read here
+ * because every ip4 term and every A record of a check is one, and
+ * inet_pton() wants a terminated copy first. */
+static bool
+addr_parse_quad(const char *s, size_t n, unsigned char b[4])
+{
+	size_t i = 0, part = 0, digits = 0;
+	unsigned v = 0;
+
+	for (; i <= n; i++) {
+		if (i < n && s[i] >= '0' && s[i] <= '9') {
+			if (digits == 1 && v == 0)
+				return false;	/* leading zero */
+			v = v * 10 + (unsigned)(s[i] - '0');
+			if (v > 255)
+				return false;
+			digits++;
+			continue;
+		}
+		if (digits == 0 || part == 4 || (i < n && s[i] != '.'))
+			return false;
+		b[part++] = (unsigned char)v;
+		v = 0;
+		digits = 0;
+	}
+	return part == 4;
+}
+
 /* s as an IPv4 or IPv6 address. */
 int
 spf_ip_parse(const char *s, size_t n, struct spf_ip *ip)
@@ -20,13 +49,14 @@ spf_ip_parse(const char *s, size_t n, struct spf_ip *ip)
 
 	if (n == 0 || n >= sizeof(text))
 		return DKK_EINVAL;
-	memcpy(text, s, n);
-	text[n] = '\0';
 	memset(ip, 0, sizeof(*ip));
-	if (inet_pton(AF_INET, text, ip->b) == 1) {
+	if (addr_parse_quad(s, n, ip->b)) {
 		ip->af = AF_INET;
 		return DKK_OK;
 	}
+	memset(ip->b, 0, sizeof(ip->b));
+	memcpy(text, s, n);
+	text[n] = '\0';
 	if (inet_pton(AF_INET6, text, ip->b) != 1)
 		return DKK_EINVAL;
 	ip->af = AF_INET6;
@@ -64,6 +94,26 @@ spf_ip_match(const struct spf_ip *a, const struct spf_ip *b, unsigned bits)
 	return (a->b[whole] & mask) == (b->b[whole] & mask);
 }
 
+/* a.b.c.d, appended: printf would cost more than the rest of an
+ * address's formatting, and a check writes one into its reason. */
+static int
+addr_quad(const unsigned char b[4], struct buf *out)
+{
+	char text[16], *p = text;
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (i > 0)
+			*p++ = '.';
+		if (b[i] >= 100)
+			*p++ = (char)('0' + b[i] / 100);
+		if (b[i] >= 10)
+			*p++ = (char)('0' + b[i] / 10 % 10);
+		*p++ = (char)('0' + b[i] % 10);
+	}
+	return buf_add(out, text, (size_t)(p - text));
+}
+
 /* RFC 7208 7.3: %{i} is dotted-quad for IPv4, and for IPv6 the 32
  * nibbles in hexadecimal, dot-separated. */
 int
@@ -73,8 +123,7 @@ spf_ip_dotted(const struct spf_ip *ip, struct buf *out)
 	size_t i;
 
 	if (ip->af == AF_INET)
-		return buf_printf(out, "%u.%u.%u.%u", ip->b[0], ip->b[1],
-		    ip->b[2], ip->b[3]);
+		return addr_quad(ip->b, out);
 	for (i = 0; i < 16; i++) {
 		buf_addc(out, hex[ip->b[i] >> 4]);
 		buf_addc(out, '.');
@@ -107,6 +156,8 @@ spf_ip_text(const struct spf_ip *ip, struct buf *out)
 {
 	char text[INET6_ADDRSTRLEN];
 
+	if (ip->af == AF_INET)
+		return addr_quad(ip->b, out);
 	if (inet_ntop(ip->af, ip->b, text, sizeof(text)) == NULL)
 		return DKK_EINVAL;
 	return buf_adds(out, text);

@@ -16,45 +16,62 @@
  * records with their explanations: 512 is far above that. */
 #define SPF_MAX_ANSWERS 512
 
+/* Octets kept with each answer for its records, so that the common
+ * answer (an SPF record, an address, an MX) needs no allocation of its
+ * own: a check asks for a handful, and is made per message. */
+#define SPF_ANSWER_SPARE	256
+
+/* name's octets with its NUL, rounded up so that what follows it in the
+ * allocation (the spare room) is aligned for pointers. */
+static size_t
+answer_name_room(size_t n)
+{
+	size_t a = sizeof(void *);
+
+	return (n + 1 + a - 1) / a * a;
+}
+
 static void
 answer_free(struct spf_answer *a)
 {
-	size_t i;
-
-	for (i = 0; i < a->count; i++)
-		free(a->rr[i]);
-	free(a->rr);
-	free(a->len);
-	free(a->name);
+	if ((char *)a->rr != a->name + answer_name_room(a->nlen))
+		free(a->rr);
 	free(a);
 }
 
-/* Keep a copy of ans in a: a copy failing to be made is a temporary
- * failure, as a lost answer would be. */
+/* Keep a copy of ans in a, in one block: the pointers, the lengths and
+ * the records' text; in the answer's spare room when they fit.  A copy
+ * failing to be made is a temporary failure, as a lost answer would
+ * be. */
 static void
 answer_store(struct spf_answer *a, const struct dkk_dns_answer *ans)
 {
-	size_t i;
+	size_t i, text = 0, head;
+	char *p;
 
 	a->done = true;
 	a->status = ans->status;
 	if (ans->status != DKK_DNS_OK || ans->count == 0)
 		return;
-	a->rr = dkk_calloc(ans->count, sizeof(*a->rr));
-	a->len = dkk_calloc(ans->count, sizeof(*a->len));
-	if (a->rr == NULL || a->len == NULL) {
+	for (i = 0; i < ans->count; i++)
+		text += ans->len[i] + 1;
+	head = ans->count * (sizeof(*a->rr) + sizeof(*a->len));
+	if (head + text <= SPF_ANSWER_SPARE)
+		a->rr = (char **)(void *)(a->name + answer_name_room(a->nlen));
+	else if ((a->rr = dkk_malloc(head + text)) == NULL) {
 		a->status = DKK_DNS_TEMPFAIL;
 		return;
 	}
+	a->len = (size_t *)(a->rr + ans->count);
+	p = (char *)(a->len + ans->count);
 	for (i = 0; i < ans->count; i++) {
-		if ((a->rr[i] = dkk_strndup(ans->txt[i], ans->len[i])) ==
-		    NULL) {
-			a->status = DKK_DNS_TEMPFAIL;
-			return;
-		}
+		memcpy(p, ans->txt[i], ans->len[i]);
+		p[ans->len[i]] = '\0';
+		a->rr[i] = p;
 		a->len[i] = ans->len[i];
-		a->count++;
+		p += ans->len[i] + 1;
 	}
+	a->count = ans->count;
 }
 
 static void
@@ -75,8 +92,8 @@ answer_find(dkk_spf *spf, const char *name, enum dkk_dns_type type)
 	size_t n = strlen(name);
 
 	for (a = spf->answers; a != NULL; a = a->next)
-		if (a->type == type && ci_equal(a->name, strlen(a->name),
-		    name, n))
+		if (a->type == type && a->nlen == n &&
+		    ci_equal(a->name, n, name, n))
 			return a;
 	return NULL;
 }
@@ -89,13 +106,15 @@ spf_answer_get(dkk_spf *spf, const char *name, enum dkk_dns_type type,
     const struct spf_answer **ap)
 {
 	struct spf_answer *a;
+	size_t n;
 
 	if ((a = answer_find(spf, name, type)) == NULL) {
-		if ((a = dkk_calloc(1, sizeof(*a))) == NULL ||
-		    (a->name = dkk_strdup(name)) == NULL) {
-			free(a);
+		n = strlen(name);
+		if ((a = dkk_calloc(1, sizeof(*a) + answer_name_room(n) +
+		    SPF_ANSWER_SPARE)) == NULL)
 			return DKK_ENOMEM;
-		}
+		memcpy(a->name, name, n + 1);
+		a->nlen = n;
 		a->owner = spf;
 		a->type = type;
 		a->next = spf->answers;

@@ -52,6 +52,20 @@ say(struct run *r, const char *fmt, ...)
 	return rc;
 }
 
+/* The reason of a match: "IP matched TERM in DOMAIN".  Every matching
+ * term writes one, those within an include that the including term
+ * then overrides too, so it is put together without printf. */
+static void
+say_match(struct run *r, const struct spf_term *t, const char *domain)
+{
+	r->why.len = 0;
+	spf_ip_text(&r->spf->ip, &r->why);
+	buf_adds(&r->why, " matched ");
+	buf_add(&r->why, t->text.p, t->text.n);
+	buf_adds(&r->why, " in ");
+	buf_adds(&r->why, domain);
+}
+
 /* RFC 7208 4.6.4: "include", "a", "mx", "ptr", "exists" and "redirect"
  * count; the eleventh is permerror. */
 static bool
@@ -265,19 +279,17 @@ mech_include(struct frame *f, const struct spf_term *t, enum term_out *out)
 {
 	enum dkk_spf_result res;
 	const char *name;
-	char *copy;
 	int rc;
 
+	/* name stays as it is while the included record runs: it is this
+	 * frame's, and only this frame writes it. */
 	if ((rc = dns_term(f, &t->spec, &name, out)) != DKK_OK ||
 	    *out != T_NOMATCH)
 		return rc;
-	if ((copy = dkk_strdup(name)) == NULL)
-		return DKK_ENOMEM;
-	rc = check_host(f->r, copy, false, &res);
+	rc = check_host(f->r, name, false, &res);
 	if (rc == DKK_OK && res == DKK_SPF_NONE)
-		say(f->r, "%s, included by %s, has no SPF record", copy,
+		say(f->r, "%s, included by %s, has no SPF record", name,
 		    f->env.domain);
-	free(copy);
 	if (rc != DKK_OK)
 		return rc;
 	*out = res == DKK_SPF_PASS ? T_MATCH : res == DKK_SPF_TEMPERROR ?
@@ -353,18 +365,14 @@ mech_ptr(struct frame *f, const struct spf_term *t, enum term_out *out)
 {
 	const char *name, *best;
 	bool voided;
-	char *copy;
 	int rc;
 
 	if ((rc = dns_term(f, &t->spec, &name, out)) != DKK_OK ||
 	    *out != T_NOMATCH)
 		return rc;
-	if ((copy = dkk_strdup(name)) == NULL)
-		return DKK_ENOMEM;
-	rc = validated_name(f->r, copy, &best, &voided);
+	rc = validated_name(f->r, name, &best, &voided);
 	*out = voided ? T_PERM : rc == DKK_OK && best != NULL &&
-	    domain_within(best, copy) ? T_MATCH : T_NOMATCH;
-	free(copy);
+	    domain_within(best, name) ? T_MATCH : T_NOMATCH;
 	return rc;
 }
 
@@ -538,8 +546,7 @@ run_terms(struct frame *f, const struct spf_record *rec,
 			*res = DKK_SPF_PERMERROR;
 		else {
 			*res = qualifier_result(t->qual);
-			say(f->r, "%s matched %.*s in %s", f->r->spf->ipstr,
-			    (int)t->text.n, t->text.p, f->env.domain);
+			say_match(f->r, t, f->env.domain);
 		}
 		return DKK_OK;
 	}
@@ -555,7 +562,6 @@ run_redirect(struct frame *f, const struct spf_record *rec,
 {
 	enum term_out out;
 	const char *name;
-	char *copy;
 	int rc;
 
 	if ((rc = dns_term(f, &rec->redirect, &name, &out)) != DKK_OK)
@@ -564,15 +570,12 @@ run_redirect(struct frame *f, const struct spf_record *rec,
 		*res = DKK_SPF_PERMERROR;
 		return DKK_OK;
 	}
-	if ((copy = dkk_strdup(name)) == NULL)
-		return DKK_ENOMEM;
-	rc = check_host(f->r, copy, true, res);
+	rc = check_host(f->r, name, true, res);
 	if (rc == DKK_OK && *res == DKK_SPF_NONE) {
-		say(f->r, "%s, the redirect of %s, has no SPF record", copy,
+		say(f->r, "%s, the redirect of %s, has no SPF record", name,
 		    f->env.domain);
 		*res = DKK_SPF_PERMERROR;
 	}
-	free(copy);
 	return rc;
 }
 
@@ -603,8 +606,9 @@ run_record(struct frame *f, const char *txt, size_t len, bool top,
 		rc = run_redirect(f, &rec, res);
 	else if (rc == DKK_OK && !decided) {
 		*res = DKK_SPF_NEUTRAL;
-		say(f->r, "no term of the SPF record of %s matched %s",
-		    f->env.domain, f->r->spf->ipstr);
+		say(f->r, "no term of the SPF record of %s matched ",
+		    f->env.domain);
+		spf_ip_text(&f->r->spf->ip, &f->r->why);
 	} else if (rc == DKK_OK && top && *res == DKK_SPF_FAIL &&
 	    rec.exp.p != NULL)
 		rc = explain(f, &rec.exp);

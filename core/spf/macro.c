@@ -278,17 +278,20 @@ macro_string(const struct spf_env *env, const char *s, size_t n,
 {
 	const char *esc;
 	struct macro m;
-	size_t i = 0;
+	size_t i = 0, run;
 	int rc;
 
 	*end = 0;
 	while (i < n) {
-		if (s[i] != '%') {
-			if (!is_literal((unsigned char)s[i], exp_text))
+		/* A run of literals is copied at once: most domain-specs
+		 * are nothing else. */
+		for (run = i; run < n && s[run] != '%'; run++)
+			if (!is_literal((unsigned char)s[run], exp_text))
 				return macro_bad(why, s, n, "bad character");
+		if (run > i) {
 			if (out != NULL)
-				buf_addc(out, s[i]);
-			i++;
+				buf_add(out, s + i, run - i);
+			i = run;
 			continue;
 		}
 		if (i + 1 < n && s[i + 1] == '{') {

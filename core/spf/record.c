@@ -18,19 +18,22 @@ enum spf_arg {
 	ARG_IP6			/* ":" ip6-network [ip6-cidr-length] */
 };
 
+#define MECH(name, mech, arg) { name, sizeof(name) - 1, mech, arg }
+
 static const struct {
 	const char *name;
+	size_t len;
 	enum spf_mech mech;
 	enum spf_arg arg;
 } mechs[] = {
-	{ "all", SPF_ALL, ARG_NONE },
-	{ "include", SPF_INCLUDE, ARG_SPEC },
-	{ "a", SPF_A, ARG_SPEC_CIDR },
-	{ "mx", SPF_MX, ARG_SPEC_CIDR },
-	{ "ptr", SPF_PTR, ARG_SPEC_OPT },
-	{ "ip4", SPF_IP4, ARG_IP4 },
-	{ "ip6", SPF_IP6, ARG_IP6 },
-	{ "exists", SPF_EXISTS, ARG_SPEC },
+	MECH("all", SPF_ALL, ARG_NONE),
+	MECH("include", SPF_INCLUDE, ARG_SPEC),
+	MECH("a", SPF_A, ARG_SPEC_CIDR),
+	MECH("mx", SPF_MX, ARG_SPEC_CIDR),
+	MECH("ptr", SPF_PTR, ARG_SPEC_OPT),
+	MECH("ip4", SPF_IP4, ARG_IP4),
+	MECH("ip6", SPF_IP6, ARG_IP6),
+	MECH("exists", SPF_EXISTS, ARG_SPEC),
 };
 
 #define NMECHS (sizeof(mechs) / sizeof(mechs[0]))
@@ -176,7 +179,7 @@ parse_directive(struct spf_term *t, const char *p, size_t n,
 	while (k < n && p[k] != ':' && p[k] != '/')
 		k++;
 	for (i = 0; i < NMECHS; i++)
-		if (ci_equals(p, k, mechs[i].name))
+		if (k == mechs[i].len && ci_equal(p, k, mechs[i].name, k))
 			break;
 	if (i == NMECHS)
 		return bad_term(why, t->text.p, t->text.n,
@@ -243,21 +246,30 @@ spf_record_parse(const char *txt, size_t len, struct spf_record *rec,
     struct buf *why)
 {
 	size_t i, start, cap = 1;
+	const char *sp;
 	int rc = DKK_OK;
 
-	memset(rec, 0, sizeof(*rec));
+	rec->terms = rec->few;
+	rec->n = 0;
+	rec->redirect.p = rec->exp.p = NULL;
+	rec->redirect.n = rec->exp.n = 0;
 	if (!spf_is_record(txt, len))
 		return bad_term(why, txt, len, "not an SPF record");
-	for (i = 6; i < len; i++)
-		cap += txt[i] == ' ';
-	if ((rec->terms = dkk_calloc(cap, sizeof(*rec->terms))) == NULL)
+	for (sp = txt + 6; (sp = memchr(sp, ' ', len - (size_t)(sp - txt))) !=
+	    NULL; sp++)
+		cap++;
+	if (cap > SPF_FEW_TERMS &&
+	    (rec->terms = dkk_calloc(cap, sizeof(*rec->terms))) == NULL) {
+		rec->terms = rec->few;
 		return DKK_ENOMEM;
+	}
 	/* RFC 7208 4.6.1: terms = *( 1*SP ( directive / modifier ) ). */
 	for (i = 6; i < len && rc == DKK_OK;) {
 		while (i < len && txt[i] == ' ')
 			i++;
-		for (start = i; i < len && txt[i] != ' '; i++)
-			continue;
+		start = i;
+		sp = memchr(txt + i, ' ', len - i);
+		i = sp != NULL ? (size_t)(sp - txt) : len;
 		if (i > start)
 			rc = parse_term(rec, txt + start, i - start, why);
 	}
@@ -269,6 +281,8 @@ spf_record_parse(const char *txt, size_t len, struct spf_record *rec,
 void
 spf_record_clear(struct spf_record *rec)
 {
-	free(rec->terms);
-	memset(rec, 0, sizeof(*rec));
+	if (rec->terms != rec->few)
+		free(rec->terms);
+	rec->terms = rec->few;
+	rec->n = 0;
 }

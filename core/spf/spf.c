@@ -19,11 +19,13 @@ strip_brackets(const char **s, size_t *n)
 	}
 }
 
-/* RFC 7208 4.3: "If the <sender> has no local-part, substitute the
- * string "postmaster" for the local-part."  2.4: the null reverse-path
- * is postmaster@ the HELO name. */
-static int
-spf_identity(dkk_spf *spf, const struct dkk_spf_query *q)
+/* The local-part and domain of the identity to check.  RFC 7208 4.3:
+ * "If the <sender> has no local-part, substitute the string
+ * "postmaster" for the local-part."  2.4: the null reverse-path is
+ * postmaster@ the HELO name. */
+static void
+spf_identity(const struct dkk_spf_query *q, const char **local,
+    size_t *nlocal, const char **domain, size_t *ndomain)
 {
 	const char *from = q->mail_from, *at = NULL;
 	size_t n, i;
@@ -39,46 +41,71 @@ spf_identity(dkk_spf *spf, const struct dkk_spf_query *q)
 			if (from[i] == '@')
 				at = from + i;
 	}
-	if (at == NULL) {
-		spf->local = dkk_strdup("postmaster");
-		spf->domain = dkk_strndup(from, n);
-	} else {
-		spf->local = at > from ? dkk_strndup(from, (size_t)(at - from)) :
-		    dkk_strdup("postmaster");
-		spf->domain = dkk_strndup(at + 1, n - (size_t)(at + 1 - from));
+	*local = "postmaster";
+	*nlocal = strlen(*local);
+	*domain = from;
+	*ndomain = n;
+	if (at == NULL)
+		return;
+	if (at > from) {
+		*local = from;
+		*nlocal = (size_t)(at - from);
 	}
-	if (spf->local == NULL || spf->domain == NULL)
+	*domain = at + 1;
+	*ndomain = n - (size_t)(at + 1 - from);
+}
+
+/* Copy n octets of s to *p as a string; returns the copy. */
+static char *
+spf_place(char **p, const char *s, size_t n)
+{
+	char *copy = *p;
+
+	memcpy(copy, s, n);
+	copy[n] = '\0';
+	*p += n + 1;
+	return copy;
+}
+
+/* The identity's strings, and the HELO and receiver names, in one
+ * allocation (spf->strings): a check is made per message, and each
+ * allocation shows in its cost. */
+static int
+spf_strings(dkk_spf *spf, const struct dkk_spf_query *q)
+{
+	const char *local, *domain, *helo, *receiver;
+	size_t nlocal, ndomain, nhelo, nreceiver;
+	char *p;
+
+	spf_identity(q, &local, &nlocal, &domain, &ndomain);
+	helo = q->helo != NULL ? q->helo : "unknown";
+	receiver = q->receiver != NULL ? q->receiver : "unknown";
+	nhelo = strlen(helo);
+	nreceiver = strlen(receiver);
+	/* local, domain, local@domain, helo, receiver: five NULs */
+	if ((p = spf->strings = dkk_malloc(2 * (nlocal + ndomain) + 1 +
+	    nhelo + nreceiver + 5)) == NULL)
 		return DKK_ENOMEM;
-	n = strlen(spf->local) + strlen(spf->domain) + 2;
-	if ((spf->sender = dkk_malloc(n)) == NULL)
-		return DKK_ENOMEM;
-	snprintf(spf->sender, n, "%s@%s", spf->local, spf->domain);
+	spf->local = spf_place(&p, local, nlocal);
+	spf->domain = spf_place(&p, domain, ndomain);
+	spf->sender = p;
+	spf_place(&p, local, nlocal);
+	p[-1] = '@';
+	spf_place(&p, domain, ndomain);
+	spf->helo = spf_place(&p, helo, nhelo);
+	spf->receiver = spf_place(&p, receiver, nreceiver);
 	return DKK_OK;
 }
 
 static int
 spf_setup(dkk_spf *spf, const struct dkk_spf_query *q)
 {
-	struct buf b;
-	int rc;
-
 	if (spf_ip_parse(q->client_ip, strlen(q->client_ip), &spf->ip) !=
 	    DKK_OK)
 		return DKK_EINVAL;
 	spf_ip_unmap(&spf->ip);
-	buf_init(&b);
-	if ((rc = spf_ip_text(&spf->ip, &b)) == DKK_OK)
-		snprintf(spf->ipstr, sizeof(spf->ipstr), "%s", b.p);
-	buf_clear(&b);
-	if (rc != DKK_OK)
-		return rc;
 	spf->scope = q->mail_from != NULL ? DKK_SPF_MAILFROM : DKK_SPF_HELO;
-	if ((spf->helo = dkk_strdup(q->helo != NULL ? q->helo :
-	    "unknown")) == NULL ||
-	    (spf->receiver = dkk_strdup(q->receiver != NULL ? q->receiver :
-	    "unknown")) == NULL)
-		return DKK_ENOMEM;
-	return spf_identity(spf, q);
+	return spf_strings(spf, q);
 }
 
 int
@@ -112,11 +139,7 @@ dkk_spf_free(dkk_spf *spf)
 	if (spf == NULL)
 		return;
 	spf_answers_free(spf);
-	free(spf->sender);
-	free(spf->local);
-	free(spf->domain);
-	free(spf->helo);
-	free(spf->receiver);
+	free(spf->strings);
 	free(spf->explanation);
 	free(spf->reason);
 	free(spf);

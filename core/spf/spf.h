@@ -68,11 +68,17 @@ struct spf_term {
 	unsigned cidr6;		/* 128 when not given */
 };
 
+/* Terms of a record kept in the struct itself: published records
+ * rarely have more, and a check parses one per DNS-querying term. */
+#define SPF_FEW_TERMS	16
+
+/* terms may point into few: the struct is not to be copied. */
 struct spf_record {
 	struct spf_term *terms;
 	size_t n;
 	struct spf_span redirect;
 	struct spf_span exp;
+	struct spf_term few[SPF_FEW_TERMS];
 };
 
 HIDDEN bool spf_is_record(const char *txt, size_t len);
@@ -111,12 +117,14 @@ struct spf_answer {
 	dkk_spf *owner;		/* NULL once the check is freed: then
 				 * on the context's spf_orphans */
 	enum dkk_dns_type type;
-	char *name;
 	bool done;
 	enum dkk_dns_status status;
 	size_t count;
-	char **rr;		/* records as text */
+	char **rr;		/* records as text; one block with len[]
+				 * and the text */
 	size_t *len;
+	size_t nlen;		/* of name */
+	char name[];		/* allocated with the struct */
 };
 
 HIDDEN int spf_answer_get(dkk_spf *spf, const char *name,
@@ -128,13 +136,13 @@ HIDDEN void spf_orphans_free(dkk_ctx *ctx, bool all);
 struct dkk_spf {
 	dkk_ctx *ctx;
 	struct spf_ip ip;
-	char ipstr[48];		/* for reasons */
 	enum dkk_spf_scope scope;
-	char *sender;
-	char *local;
-	char *domain;
-	char *helo;
-	char *receiver;
+	char *strings;		/* the five below, in one allocation */
+	const char *sender;
+	const char *local;
+	const char *domain;
+	const char *helo;
+	const char *receiver;
 	struct spf_answer *answers;
 	size_t nanswers;
 	bool done;

@@ -27,7 +27,8 @@ dks_name(const struct dks *s, enum dks_key k)
 		"authserv-id", "adsp", "pin-file", "keydir", "opendkim-conf",
 		"dmarc", "rfc7489", "arc", "trusted-sealers",
 		"trusted-authserv-id", "explain", "self-verify", "atps",
-		"atps-adsp"
+		"atps-adsp", "report-request", "reports", "report-dir",
+		"report-state", "report-from", "arc-forwarded", "store"
 	};
 
 	return s->spell != NULL && s->spell[k] != NULL ? s->spell[k] :
@@ -165,6 +166,12 @@ dks_flag(struct dks *s, enum dks_key k)
 		return &s->atps;
 	case DKS_ATPS_ADSP:
 		return &s->atps_adsp;
+	case DKS_REPORT_REQUEST:
+		return &s->report_request;
+	case DKS_REPORTS:
+		return &s->reports;
+	case DKS_ARC_FORWARDED:
+		return &s->arc_forwarded;
 	default:
 		return &s->allow_weak;
 	}
@@ -204,6 +211,9 @@ dks_set(struct dks *s, enum dks_key k, const char *value)
 	case DKS_SELF_VERIFY:
 	case DKS_ATPS:
 	case DKS_ATPS_ADSP:
+	case DKS_REPORT_REQUEST:
+	case DKS_REPORTS:
+	case DKS_ARC_FORWARDED:
 		if ((b = dks_bool(value)) < 0)
 			return dks_fail(s, k, "'%s' is not yes or no", value);
 		*dks_flag(s, k) = b;
@@ -242,6 +252,11 @@ dks_check(struct dks *s)
 		return dks_fail(s, DKS_ZONE, "excludes %s and %s: a zone file "
 		    "is the whole key source", dks_name(s, DKS_DNS),
 		    dks_name(s, DKS_TRUST_ANCHOR));
+	/* It lowers a DMARC disposition: without DMARC it would be a
+	 * setting that silently does nothing. */
+	if (s->arc_forwarded && !s->dmarc && !s->rfc7489)
+		return dks_fail(s, DKS_ARC_FORWARDED, "lowers a DMARC "
+		    "disposition: turn on %s", dks_name(s, DKS_DMARC));
 	return 0;
 }
 
@@ -301,7 +316,9 @@ dks_verify_opts(const struct dks *s, struct dkk_verify_opts *o)
 	o->adsp = s->adsp;
 	o->dmarc = s->dmarc || s->rfc7489;
 	o->rfc7489 = s->rfc7489;
-	o->arc = s->arc || s->val[DKS_TRUSTED_SEALERS] != NULL;
+	o->arc = s->arc || s->val[DKS_TRUSTED_SEALERS] != NULL ||
+	    s->arc_forwarded;
+	o->arc_forwarded = s->arc_forwarded;
 	o->explain = s->explain;
 	o->atps = s->atps || s->atps_adsp;
 	o->atps_adsp = s->atps_adsp;
@@ -344,13 +361,19 @@ log_dmarc(char *out, size_t len, size_t *pos,
 {
 	log_add(out, len, pos, " dmarc=%s (%s",
 	    dkk_dmarc_result_name(dm->result), or_dash(dm->domain));
-	if (dm->result == DKK_DMARC_PASS || dm->result == DKK_DMARC_FAIL)
-		log_add(out, len, pos, ", policy %s, disposition %s%s%s",
+	if (dm->result == DKK_DMARC_PASS || dm->result == DKK_DMARC_FAIL) {
+		log_add(out, len, pos, ", policy %s, disposition %s%s%s%s",
 		    dkk_dmarc_policy_name(dm->policy),
 		    dkk_dmarc_policy_name(dm->disposition),
-		    dm->overridden ? ", local_policy by trusted sealer " : "",
-		    dm->overridden ? or_dash(dm->override_sealer) : "");
-	else if (dm->result != DKK_DMARC_NONE && dm->reason != NULL)
+		    dm->override_forwarded ? ", " : dm->overridden ?
+		    ", local_policy by trusted sealer " : "",
+		    dm->override_forwarded ? or_dash(dm->override_reason) :
+		    dm->overridden ? or_dash(dm->override_sealer) : "",
+		    dm->override_forwarded ? " for forwarded mail" : "");
+		if (dm->override_forwarded)
+			log_add(out, len, pos, ", latest sealer %s",
+			    or_dash(dm->override_sealer));
+	} else if (dm->result != DKK_DMARC_NONE && dm->reason != NULL)
 		log_add(out, len, pos, ": %s", dm->reason);
 	log_add(out, len, pos, ")");
 }

@@ -45,6 +45,17 @@ enum dks_key {
 	DKS_ATPS,		/* check ATPS (RFC 6541) too */
 	DKS_ATPS_ADSP,		/* an ATPS-authorized signature counts for
 				 * ADSP (implies atps) */
+	DKS_REPORT_REQUEST,	/* sign with r=y: ask for failure reports
+				 * (RFC 6651) */
+	DKS_REPORTS,		/* send the failure reports asked for */
+	DKS_REPORT_DIR,		/* write them to this folder instead */
+	DKS_REPORT_STATE,	/* the rate limits' state file */
+	DKS_REPORT_FROM,	/* From: of the reports */
+	DKS_ARC_FORWARDED,	/* DMARC reject of mail whose ARC chain
+				 * passes: quarantine (implies arc, needs
+				 * dmarc) */
+	DKS_STORE,		/* observation store URI: a file, sqlite:PATH
+				 * or postgresql://... (services/store) */
 	DKS_NKEYS
 };
 
@@ -67,6 +78,9 @@ struct dks {
 	int self_verify;
 	int atps;
 	int atps_adsp;
+	int report_request;
+	int reports;
+	int arc_forwarded;
 	/* trusted-sealers, split by dks_set(): sealers[] points into
 	 * sealer_names and ends with NULL, so a struct dks is not copied
 	 * once set (dks_verify_opts() hands the list out). */
@@ -83,7 +97,7 @@ void dks_init(struct dks *s, const char *const *spell);
 int dks_set(struct dks *s, enum dks_key k, const char *value);
 
 /* Check how the settings combine (a zone excludes dns and a trust
- * anchor).  0, or -1 with s->err. */
+ * anchor; arc-forwarded needs dmarc).  0, or -1 with s->err. */
 int dks_check(struct dks *s);
 
 /* dks_check(), then configure ctx: the key source, allow-weak, the PIN
@@ -113,7 +127,8 @@ void dks_verify_opts(const struct dks *s, struct dkk_verify_opts *o);
  *   [pass d=example.com s=sel a=rsa-sha256: good signature] ...
  * adsp=, dmarc= and arc= when the options asked for them (a DMARC
  * override adds ", local_policy by trusted sealer D" after the
- * disposition); with atps, a signature that asked for ATPS gets
+ * disposition, arc-forwarded's ", local_policy for forwarded mail,
+ * latest sealer D"); with atps, a signature that asked for ATPS gets
  * "; atps=RESULT for AUTHOR" before its "]"; with explain,
  * a failing signature's detail ends "; CLASS [FIELD]: DETAIL".
  * at most 16 signatures, then a count of the rest; no control character.

@@ -21,6 +21,8 @@
  *   dkimkit_explain        classify failures in the log line
  *   dkimkit_atps           check ATPS (RFC 6541): A-R and log line
  *   dkimkit_atps_adsp      an ATPS-authorized signature counts for ADSP
+ *   dkimkit_arc_forwarded  DMARC reject of mail whose ARC chain passes:
+ *                          quarantine (default no)
  *
  * A broken setting is logged as an error when the extension loads.  The
  * extension still loads: a script that requires it must keep compiling
@@ -79,6 +81,7 @@ static const char *const ext_dkimkit_spell[DKS_NKEYS] = {
 	[DKS_EXPLAIN] = "dkimkit_explain",
 	[DKS_ATPS] = "dkimkit_atps",
 	[DKS_ATPS_ADSP] = "dkimkit_atps_adsp",
+	[DKS_ARC_FORWARDED] = "dkimkit_arc_forwarded",
 };
 
 /* Read every setting Dovecot has for us; an unset or empty one (Dovecot

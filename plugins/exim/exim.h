@@ -33,6 +33,12 @@ const dkk_key *ctx_key(const char *path, uschar **yield);
 const dkk_key *ctx_keydir(const char *dir, const char *domain,
     const char **selector, uschar **yield);
 
+/* report.c: the RFC 6651 reports of a verified message (the reports
+ * word); never fails, trouble is logged.  The rs= text of the first
+ * report due (free with free()), or NULL. */
+char *exim_reports(dkk_verifier *v, const struct dks *set,
+    const char *authserv_id, const struct dkk_spf_query *smtp);
+
 /* spool.c: the message as Exim holds it. */
 typedef int (*spool_update_fn)(void *obj, const void *data, size_t len);
 int spool_feed(spool_update_fn update, void *obj, int received,

@@ -9,7 +9,8 @@ pkglib_LTLIBRARIES += plugins/exim/dkimkit_exim.la
 plugins_exim_dkimkit_exim_la_SOURCES = plugins/exim/exim.h \
 	plugins/exim/ctx.c plugins/exim/spool.c plugins/exim/verify.c \
 	plugins/exim/facts.c \
-	plugins/exim/sign.c plugins/exim/psign.c plugins/exim/seal.c plugins/exim/policy.c
+	plugins/exim/sign.c plugins/exim/psign.c plugins/exim/seal.c plugins/exim/policy.c \
+	plugins/exim/report.c
 # -isystem, not -I: local_scan.h has an old-style declaration, void
 # (*fn)(), that -Wstrict-prototypes would turn into an error; Exim's
 # headers are not ours to fix.

@@ -2,9 +2,9 @@
  * sign.c: the sign dlfunc.
  *
  *   ${dlfunc{SO}{sign}{DOMAIN}{SELECTOR}{KEYFILE}{[HDR/BODY]}{[a:b:c]}
- *	[{self-verify[=yes|no|defer]}]}
+ *	[{self-verify[=yes|no|defer]}][{report-request[=yes|no]}]}
  *   ${dlfunc{SO}{sign}{DOMAIN}{keydir=DIR}{[HDR/BODY]}{[a:b:c]}
- *	[{self-verify[=yes|no|defer]}]}
+ *	[{self-verify[=yes|no|defer]}][{report-request[=yes|no]}]}
  *	the whole "DKIM-Signature: ..." field, for add_header in
  *	acl_smtp_data or headers_add on a transport; the second form signs
  *	with DOMAIN's active key in a dkimkit-key(1) key directory
@@ -86,6 +86,32 @@ sign_self_word(int *argc, uschar *argv[], enum sv_mode *mode,
 		return exim_fail(yield, "sign", CCS string_sprintf("%s "
 		    "(self-verify=yes, no or defer)", s.err));
 	*mode = s.self_verify ? SV_LOG : SV_OFF;
+	return OK;
+}
+
+/* A last argument "report-request[=yes|no]" (before or after
+ * self-verify): sign with r=y, asking for RFC 6651 failure reports. */
+static int
+sign_report_word(int *argc, uschar *argv[], int *on, uschar **yield)
+{
+	static const char *const spell[DKS_NKEYS] = {
+		[DKS_REPORT_REQUEST] = "report-request"
+	};
+	const char *w = *argc > 0 ? CCS argv[*argc - 1] : "";
+	struct dks s;
+
+	if (strncmp(w, "report-request", 14) != 0 ||
+	    (w[14] != '\0' && w[14] != '='))
+		return OK;
+	(*argc)--;
+	if (w[14] == '\0') {
+		*on = 1;
+		return OK;
+	}
+	dks_init(&s, spell);
+	if (dks_set(&s, DKS_REPORT_REQUEST, w + 15) != 0)
+		return exim_fail(yield, "sign", s.err);
+	*on = s.report_request;
 	return OK;
 }
 
@@ -216,14 +242,18 @@ sign(uschar **yield, int argc, uschar *argv[])
 	enum sv_mode mode;
 	const char *keysrc;
 	dkk_ctx *ctx;
-	int rc, keydir;
+	int rc, keydir, report = 0;
 
 	if (sign_is_policy(argc, argv))
 		return sign_policy(yield, argc, argv);
-	if ((rc = sign_self_word(&argc, argv, &mode, yield)) != OK)
+	if ((rc = sign_report_word(&argc, argv, &report, yield)) != OK ||
+	    (rc = sign_self_word(&argc, argv, &mode, yield)) != OK ||
+	    (!report && (rc = sign_report_word(&argc, argv, &report,
+	    yield)) != OK))
 		return rc;
 	if ((rc = sign_args(&so, argc, argv, &keysrc, &keydir, yield)) != OK)
 		return rc;
+	so.report_request = report;
 	if (message_id == NULL || *message_id == '\0')
 		return exim_fail(yield, "sign", "no message (use it in "
 		    "acl_smtp_data or a transport)");

@@ -46,6 +46,8 @@ static struct verify_state {
 	char *dmarc_reason;	/* "" when DMARC was not evaluated */
 	enum dkk_arc arc;	/* none unless arc was asked */
 	char *sealers;		/* trusted sealers in the chain, colon list */
+	char *report_text;	/* rs= of the first report due (RFC 6651
+				 * 3.1), "" when none */
 } vst;
 
 static void
@@ -56,6 +58,7 @@ verify_state_clear(void)
 	free(vst.domains);
 	free(vst.dmarc_reason);
 	free(vst.sealers);
+	free(vst.report_text);
 	memset(&vst, 0, sizeof(vst));
 }
 
@@ -82,8 +85,12 @@ static const struct verify_word {
 	{ "authserv-id", DKS_AUTHSERV_ID, 0 },
 	{ "dmarc", DKS_DMARC, 1 }, { "rfc7489", DKS_RFC7489, 1 },
 	{ "arc", DKS_ARC, 1 }, { "trusted-sealers", DKS_TRUSTED_SEALERS, 0 },
+	{ "arc-forwarded", DKS_ARC_FORWARDED, 1 },
 	{ "explain", DKS_EXPLAIN, 1 },
 	{ "atps", DKS_ATPS, 1 }, { "atps-adsp", DKS_ATPS_ADSP, 1 },
+	{ "reports", DKS_REPORTS, 1 }, { "report-dir", DKS_REPORT_DIR, 0 },
+	{ "report-state", DKS_REPORT_STATE, 0 },
+	{ "report-from", DKS_REPORT_FROM, 0 },
 };
 
 static int
@@ -121,7 +128,7 @@ verify_whole(const char *arg)
 {
 	static const char *const whole[] = {
 		"zone=", "trust-anchor=", "trusted-sealers=", "client-ip=",
-		"helo=", "mail-from="
+		"helo=", "mail-from=", "report-dir=", "report-state="
 	};
 	size_t i;
 
@@ -272,8 +279,10 @@ verify_keep(const dkk_verifier *v, const struct verify_opts *o)
 	vst.author = strdup(author != NULL ? author : "");
 	vst.domains = verify_domains(v);
 	vst.sealers = verify_sealers(v, o->set.val[DKS_TRUSTED_SEALERS]);
+	vst.report_text = strdup("");
 	if (vst.id == NULL || vst.author == NULL || vst.domains == NULL ||
-	    vst.dmarc_reason == NULL || vst.sealers == NULL) {
+	    vst.dmarc_reason == NULL || vst.sealers == NULL ||
+	    vst.report_text == NULL) {
 		verify_state_clear();
 		return -1;
 	}
@@ -294,7 +303,7 @@ verify_log(const dkk_verifier *v, const struct verify_opts *o)
 static int
 verify_run(dkk_verifier *v, const struct verify_opts *o, uschar **yield)
 {
-	char *ar = NULL;
+	char *ar = NULL, *rs, *clean;
 	int rc;
 
 	/* A header block over the core's limits is a verdict too
@@ -312,6 +321,16 @@ verify_run(dkk_verifier *v, const struct verify_opts *o, uschar **yield)
 	verify_log(v, o);
 	*yield = string_sprintf("%s", ar);
 	free(ar);
+	/* The verdicts and the field are made: reports only follow. */
+	if (o->set.reports && (rs = exim_reports(v, &o->set, o->authserv_id,
+	    &o->fx.q)) != NULL) {
+		/* qp-decoded text may hold line ends: not in a reply */
+		if ((clean = verify_clean(rs)) != NULL) {
+			free(vst.report_text);
+			vst.report_text = clean;
+		}
+		free(rs);
+	}
 	return OK;
 }
 
@@ -373,6 +392,8 @@ result_word(const char *what)
 		return dkk_arc_name(vst.arc);
 	if (strcmp(what, "sealers") == 0)
 		return vst.sealers;
+	if (strcmp(what, "report-text") == 0)
+		return vst.report_text;
 	return NULL;
 }
 
@@ -392,7 +413,8 @@ result(uschar **yield, int argc, uschar *argv[])
 	if ((word = result_word(what)) == NULL)
 		return exim_fail(yield, "result", CCS string_sprintf(
 		    "unknown word \"%s\" (dkim, adsp, domains, author, spf, "
-		    "dmarc, policy, disposition, dmarc-reason, arc, sealers)",
+		    "dmarc, policy, disposition, dmarc-reason, arc, sealers, "
+		    "report-text)",
 		    what));
 	*yield = string_sprintf("%s", word);
 	return OK;

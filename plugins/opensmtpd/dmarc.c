@@ -5,12 +5,13 @@
  * SPF (RFC 7208) is checked on the facts smtpd reports (facts.c): the
  * client address, the HELO name and the MAIL FROM address.  The check
  * starts as soon as MAIL FROM is accepted (tx-mail) and runs on the
- * context's resolver in the poll loop while RCPT and DATA go by; a
- * message that begins before it is done starts anyway (dmarc_verifier()).
- * The core takes the SPF result when the verifier is made
- * (dkk_verify_opts.spf), so until it is known the lines the verifier is
- * to see wait in s->prefeed (a spool: memory stays bounded), and are fed
- * to it when it is made (dmarc_resume()).
+ * context's resolver in the poll loop while RCPT and DATA go by.  The
+ * verifier is made when the message begins, done or not: when SPF is
+ * not done yet it is made with dkk_verify_opts.spf_later, so that its
+ * key and _dmarc lookups run beside SPF's, and gets the result through
+ * dkk_verifier_set_spf() when SPF finishes (dmarc_spf_keep()); the core
+ * decides DMARC once both are in.  A slow SPF answer thus costs the
+ * message no DKIM time, and a slow key no SPF time.
  *
  * -E acts on the DMARC verdict at the commit phase (the only one where
  * smtpd takes a refusal for the message): disposition reject is refused
@@ -23,14 +24,28 @@
  * (smtp_message_begin()), before any verdict, so the filter writes it
  * itself.  Without -E the verdict is only written
  * (Authentication-Results, the log line).  With -F, forwarded mail whose
- * ARC chain passes is quarantined rather than refused
- * (dmarc_forwarded()).
+ * ARC chain passes is quarantined rather than refused (the core's
+ * arc_forwarded option decides; dmarc_forwarded() logs it).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "filter.h"
+
+/* A verifier made before SPF was done gets its result now. */
+static void
+dmarc_spf_late(struct session *s)
+{
+	int rc;
+
+	if (!s->spflate || s->verifier == NULL)
+		return;
+	s->spflate = 0;
+	if ((rc = dkk_verifier_set_spf(s->verifier, &s->spff)) != DKK_OK)
+		log_session(s, "verify: SPF result not taken: %s",
+		    dkk_strerror(rc));
+}
 
 /* The result of the transaction's SPF check is known: keep it. */
 static void
@@ -47,6 +62,7 @@ dmarc_spf_keep(struct session *s, enum dkk_spf_result r,
 	log_session(s, "spf=%s (%s%s%s)", dkk_spf_result_name(r),
 	    s->spfdomain != NULL ? s->spfdomain : "no domain",
 	    why != NULL ? ": " : "", why != NULL ? why : "");
+	dmarc_spf_late(s);
 }
 
 /* Start the SPF check of the transaction when DMARC is on and it has
@@ -114,6 +130,15 @@ dmarc_spf_poll(struct session *s)
 void
 dmarc_spf_clear(struct session *s)
 {
+	static const struct dkk_spf_facts lost = { DKK_SPF_TEMPERROR,
+	    DKK_SPF_MAILFROM, NULL };
+
+	/* A verifier still waiting is not left to wait for ever: the
+	 * check did not complete. */
+	if (s->spflate && s->verifier != NULL &&
+	    dkk_verifier_set_spf(s->verifier, &lost) != DKK_OK)
+		log_session(s, "verify: SPF result not taken");
+	s->spflate = 0;
 	dkk_spf_free(s->spf);
 	s->spf = NULL;
 	free(s->spfdomain);
@@ -122,61 +147,30 @@ dmarc_spf_clear(struct session *s)
 	s->spfdone = 0;
 }
 
-static int
-dmarc_make(struct session *s)
-{
-	struct dkk_verify_opts vo = conf.vopts;
-
-	vo.adsp = conf.adsp;
-	vo.spf = s->spff;
-	vo.arc_remote_ip = s->ip;
-	return dkk_verifier_new(conf.ctx, &vo, &s->verifier) == DKK_OK ? 0 :
-	    -1;
-}
-
-/* The verifier of a message that begins: made now, or (DMARC, SPF
- * under way) deferred until the SPF result is known.  -1 when it cannot
- * be made. */
+/* The verifier of a message that begins, made now.  With DMARC, the
+ * SPF result goes in with it when SPF is done, else later
+ * (dmarc_spf_late()).  -1 when it cannot be made. */
 int
 dmarc_verifier(struct session *s)
 {
-	s->deferred = 0;
+	struct dkk_verify_opts vo = conf.vopts;
+
+	s->spflate = 0;
 	if (conf.vopts.dmarc) {
 		dmarc_spf_start(s);
-		if (dmarc_spf_poll(s) == 1) {
-			s->deferred = 1;
-			return 0;
-		}
+		(void)dmarc_spf_poll(s);
+		s->spflate = !s->spfdone;
 	}
-	return dmarc_make(s);
-}
-
-static int
-dmarc_feed(void *arg, const char *line, size_t len)
-{
-	const char *why;
-
-	return verify_line(arg, line, len, &why);
-}
-
-/* A deferred verifier whose SPF result has come: made, and given the
- * lines held for it.  0 when it is there (or not deferred), 1 while SPF
- * still waits, -1 on failure. */
-int
-dmarc_resume(struct session *s)
-{
-	int rc;
-
-	if (!s->deferred)
-		return 0;
-	if (dmarc_spf_poll(s) == 1)
-		return 1;
-	s->deferred = 0;
-	rc = dmarc_make(s);
-	if (rc == 0)
-		rc = spool_each(&s->prefeed, dmarc_feed, s);
-	spool_clear(&s->prefeed);
-	return rc;
+	vo.adsp = conf.adsp;
+	vo.spf = s->spff;
+	vo.spf_later = s->spflate;
+	vo.arc_remote_ip = s->ip;
+	if (dkk_verifier_new(conf.ctx, &vo, &s->verifier) != DKK_OK) {
+		s->verifier = NULL;
+		s->spflate = 0;
+		return -1;
+	}
+	return 0;
 }
 
 /* The domain goes into a reply and a header field: only what a domain
@@ -191,31 +185,17 @@ dmarc_tame(char *d)
 			*d = '?';
 }
 
-/* -F: a disposition reject of a message whose ARC chain passes
- * (forwarded mail, sealed by relays none of which -S trusts, else the
- * core would have overridden it) is lowered to quarantine.  A local
- * policy: RFC 9989's policy enforcement considerations ask receivers not
- * to reject on p=reject alone, because of the indirect flows of RFC 7960
- * (lists and forwarders that change the body).  A chain anyone can add
- * may buy a forgery quarantine instead of refusal, never delivery. */
-static enum dkk_dmarc_policy
+/* -F (the core's arc_forwarded) lowered a reject to quarantine: say so
+ * in the log, naming the latest sealer the core reports. */
+static void
 dmarc_forwarded(struct session *s, const struct dkk_dmarc_result *dm)
 {
-	struct dkk_arc_result r;
-	struct dkk_arc_set set;
-
-	if (!conf.forwarded || dm->result != DKK_DMARC_FAIL ||
-	    dm->disposition != DKK_DMARC_REJECT ||
-	    dkk_verifier_arc(s->verifier, &r) != DKK_OK ||
-	    r.result != DKK_ARC_PASS || r.instances == 0)
-		return dm->disposition;
-	if (dkk_verifier_arc_set(s->verifier, r.instances, &set) != DKK_OK ||
-	    set.seal_domain == NULL)
-		set.seal_domain = "?";
+	if (!dm->override_forwarded)
+		return;
 	log_session(s, "DMARC reject lowered to quarantine (-F): forwarded "
 	    "mail, arc=pass (latest sealer %s, i=%u), no trusted sealer "
-	    "vouched for it", set.seal_domain, r.instances);
-	return DKK_DMARC_QUARANTINE;
+	    "vouched for it", dm->override_sealer != NULL ?
+	    dm->override_sealer : "?", dm->override_instance);
 }
 
 /* The verifier is final: note what -E does at commit, and put the
@@ -231,7 +211,7 @@ dmarc_verdict(struct session *s, char **top)
 	if (!conf.vopts.dmarc || !conf.enforce ||
 	    dkk_verifier_dmarc(s->verifier, &dm) != DKK_OK)
 		return;
-	dm.disposition = dmarc_forwarded(s, &dm);
+	dmarc_forwarded(s, &dm);
 	d = dm.domain != NULL ? dm.domain : "unknown";
 	free(s->dmdomain);
 	if ((s->dmdomain = strdup(d)) != NULL)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "dkimkit.h"
+#include "store.h"
 
 #define FILTER_NAME	"filter-dkimkit"
 #define FILTER_MAXKEYS	4		/* -k/-a pairs */
@@ -77,8 +78,9 @@ struct filter_conf {
 	int reject;			/* -r */
 	int tempfail;			/* -T */
 	int enforce;			/* -E: act on DMARC dispositions */
-	int forwarded;			/* -F: quarantine, not reject, what
-					 * an ARC chain that passes brought */
+	int forwarded;			/* -F: the core's arc-forwarded
+					 * (vopts.arc_forwarded); kept to
+					 * require -E */
 	struct dkk_verify_opts vopts;	/* -A, -p, -R, -x, -S, -e */
 	const char *sealers;		/* -S: trusted ARC sealers */
 	size_t budget;			/* -M */
@@ -87,6 +89,7 @@ struct filter_conf {
 	struct fpolicy *policy;		/* read from it (NULL: no -C) */
 	enum selfv_mode selfv;		/* -V */
 	dkk_ctx *ctx;
+	dkst *store;			/* -O, or NULL */
 };
 
 extern struct filter_conf conf;
@@ -158,10 +161,9 @@ struct session {
 	int spfdone;			/* spff holds this transaction's */
 	struct dkk_spf_facts spff;
 	char *spfdomain;		/* spff.domain */
-	/* The verifier waits for SPF (its facts go to dkk_verifier_new()):
-	 * the lines it is to see, held meanwhile, dot-unescaped. */
-	int deferred;
-	struct spool prefeed;
+	/* The verifier was made before SPF was done: it runs (its key
+	 * lookups too) and gets spff when SPF is (dkk_verifier_set_spf()). */
+	int spflate;
 	/* -E: what the commit does about the DMARC verdict. */
 	int dmreject;			/* disposition reject: 550 */
 	int dmtemp;			/* temperror: 451 */
@@ -255,7 +257,6 @@ void	dmarc_spf_start(struct session *);
 int	dmarc_spf_poll(struct session *);
 void	dmarc_spf_clear(struct session *);
 int	dmarc_verifier(struct session *);
-int	dmarc_resume(struct session *);
 void	dmarc_verdict(struct session *, char **);
 const char	*dmarc_commit(const struct session *, char *, size_t);
 void	dmarc_commit_clear(struct session *);

@@ -12,6 +12,6 @@ plugins_opensmtpd_filter_dkimkit_SOURCES = \
 	plugins/opensmtpd/verify.c plugins/opensmtpd/log.c \
 	plugins/opensmtpd/facts.c plugins/opensmtpd/policy.c \
 	plugins/opensmtpd/dmarc.c plugins/opensmtpd/selfv.c
-plugins_opensmtpd_filter_dkimkit_LDADD = plugins/common/libdkscommon.la \
-	core/libdkimkit.la
+plugins_opensmtpd_filter_dkimkit_LDADD = services/libdksstore.la \
+	plugins/common/libdkscommon.la core/libdkimkit.la
 dist_man_MANS += plugins/opensmtpd/filter-dkimkit.8

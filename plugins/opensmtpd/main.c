@@ -35,8 +35,11 @@ static const char *const main_spell[DKS_NKEYS] = {
 	[DKS_KEYDIR] = "-K", [DKS_OPENDKIM_CONF] = "-C",
 	[DKS_DMARC] = "-p", [DKS_RFC7489] = "-R", [DKS_ARC] = "-x",
 	[DKS_TRUSTED_SEALERS] = "-S", [DKS_EXPLAIN] = "-e",
+	[DKS_STORE] = "-O",
 	[DKS_ATPS] = "-y", [DKS_ATPS_ADSP] = "-Y",
 	[DKS_SELF_VERIFY] = "-V",
+	[DKS_REPORT_REQUEST] = "-f",
+	[DKS_ARC_FORWARDED] = "-F",
 };
 static struct dks main_set;
 
@@ -51,26 +54,26 @@ usage(void)
 	    "usage: %s -m sign -d domain [-d domain ...]\n"
 	    "           -s selector -k keyfile [-a algorithm]\n"
 	    "           [[-s selector] -k keyfile [-a algorithm]]\n"
-	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
+	    "           [-c canon] [-h headers] [-P pinfile] [-f] [-T] [-M size]\n"
 	    "           [-V yes|no|defer [-W] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout]]\n"
 	    "       %s -m sign -d domain [-d domain ...] -K keydir\n"
-	    "           [-c canon] [-h headers] [-P pinfile] [-T] [-M size]\n"
+	    "           [-c canon] [-h headers] [-P pinfile] [-f] [-T] [-M size]\n"
 	    "           [-V yes|no|defer [-W] [-D addr[@port]] ...]\n"
-	    "       %s -m sign -C opendkim.conf [-P pinfile] [-T] [-M size]\n"
+	    "       %s -m sign -C opendkim.conf [-P pinfile] [-f] [-T] [-M size]\n"
 	    "           [-V yes|no|defer [-W] [-D addr[@port]] ...]\n"
 	    "       %s -m sv -C opendkim.conf [-AeWxYy] [-r] [-p | -R] [-E [-F]]\n"
 	    "           [-V yes|no|defer]\n"
-	    "           [-S sealers] [-i authserv-id]\n"
+	    "           [-S sealers] [-O store] [-i authserv-id]\n"
 	    "           [-D addr[@port]] [-t trust-anchor] [-z zonefile]\n"
 	    "           [-w timeout] [-P pinfile] [-T] [-M size]\n"
 	    "       %s -m verify [-AeWxYy] [-r] [-p | -R] [-E [-F]] [-S sealers]\n"
-	    "           [-i authserv-id] [-D addr[@port]]\n"
+	    "           [-O store] [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
 	    "           [-M size]\n"
 	    "       %s -m seal -d domain -s selector -k keyfile [-a algorithm]\n"
 	    "           [-h headers] [-P pinfile] [-AeW] [-p | -R] [-S sealers]\n"
-	    "           [-i authserv-id] [-D addr[@port]]\n"
+	    "           [-O store] [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
 	    "           [-M size]\n",
 	    FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME,
@@ -182,7 +185,8 @@ main_options(int argc, char **argv)
 	int ch;
 
 	dks_init(&main_set, main_spell);
-	while ((ch = getopt(argc, argv, "Aa:C:c:D:d:EeFh:i:K:k:M:m:P:pRrS:s:Tt:V:Ww:xYyz:"))
+	while ((ch = getopt(argc, argv,
+	    "Aa:C:c:D:d:EeFfh:i:K:k:M:m:O:P:pRrS:s:Tt:V:Ww:xYyz:"))
 	    != -1) {
 		switch (ch) {
 		case 'A':
@@ -209,13 +213,17 @@ main_options(int argc, char **argv)
 			break;
 		case 'F':
 			conf.forwarded = 1;
-			main_set_word(DKS_ARC, "yes");
+			main_set_word(DKS_ARC_FORWARDED, "yes");
 			break;
 		case 'y':
 			main_set_word(DKS_ATPS, "yes");
 			break;
 		case 'Y':
 			main_set_word(DKS_ATPS_ADSP, "yes");
+			break;
+		case 'f':
+			main_set_word(DKS_REPORT_REQUEST, "yes");
+			conf.opts.report_request = 1;
 			break;
 		case 'd':
 			if (conf.ndomains == FILTER_MAXDOMS)
@@ -237,6 +245,9 @@ main_options(int argc, char **argv)
 			break;
 		case 'M':
 			conf.budget = main_size(optarg);
+			break;
+		case 'O':
+			main_set_word(DKS_STORE, optarg);
 			break;
 		case 'P':
 			main_set_word(DKS_PIN_FILE, optarg);
@@ -650,11 +661,39 @@ main_loop(void)
 	}
 }
 
+static void
+main_store_log(void *arg, const char *line)
+{
+	(void)arg;
+	log_warnx("%s", line);
+}
+
+/* -O: the observation store of the verified messages (issue 17).  Its
+ * writer thread takes the rows: this loop never waits on it.  A store
+ * that cannot be opened stops the start, as a bad key source does. */
+static void
+main_store(void)
+{
+	struct dkst_opts so = { .log = main_store_log };
+	char err[300];
+
+	if (main_set.val[DKS_STORE] == NULL)
+		return;
+	if (conf.mode == MODE_SIGN)
+		fatalx("-O", "records verified messages: use -m verify, sv "
+		    "or seal");
+	if (dkst_open(main_set.val[DKS_STORE], &so, &conf.store, err,
+	    sizeof(err)) != 0)
+		fatalx("-O", err);
+}
+
 int
 main(int argc, char **argv)
 {
 	main_signals();
 	main_setup(argc, argv);
+	main_store();
 	main_loop();
+	dkst_close(conf.store, NULL);
 	return 0;
 }

@@ -333,12 +333,10 @@ message_retry(struct session *s)
 	char *top = NULL;
 	int rc;
 
-	/* DMARC: SPF checks run before and while messages come in. */
+	/* DMARC: SPF checks run before and while messages come in, and
+	 * beside the verifier's lookups. */
 	if (dmarc_spf_poll(s) == 1)
 		message_nwait++;
-	else if (s->deferred && s->state != ST_WAIT &&
-	    dmarc_resume(s) == -1)
-		message_fail(s, "cannot hold the message for SPF");
 	if (s->state != ST_WAIT)
 		return;
 	if (s->selftop != NULL) {

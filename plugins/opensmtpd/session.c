@@ -75,8 +75,7 @@ session_drop(struct session *s)
 	s->sigsel = NULL;
 	dkk_verifier_free(s->verifier);
 	s->verifier = NULL;
-	spool_clear(&s->prefeed);
-	s->deferred = 0;
+	s->spflate = 0;
 	selfv_clear(s);
 	free(s->selftop);
 	s->selftop = NULL;

@@ -111,7 +111,10 @@ sign_policy_signers(struct session *s)
 			log_session(s, "policy: not signed: %s; passed on "
 			    "unsigned", dkk_ctx_error(conf.ctx));
 			rc = 1;
-		} else if (o[i].headers != NULL) {
+			continue;
+		}
+		o[i].report_request = conf.opts.report_request;	/* -f */
+		if (o[i].headers != NULL) {
 			o[i].headers = sign_header_list(s, o[i].headers,
 			    &own[i], &err);
 			rc = err ? -1 : 0;

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <time.h>
+
 #include "filter.h"
 #include "settings.h"
 
@@ -18,14 +20,6 @@ verify_line(struct session *s, const char *line, size_t len,
 {
 	int rc;
 
-	/* DMARC: the verifier waits for SPF; the line waits for it. */
-	if (s->deferred) {
-		if (spool_put(&s->prefeed, line, len) == -1) {
-			*why = "cannot hold the message";
-			return -1;
-		}
-		return 0;
-	}
 	/* CRLF, not LF: a CR that ends the line is its own ("x\r\r\n"). */
 	if ((rc = dkk_verifier_update(s->verifier, line, len)) != DKK_OK ||
 	    (rc = dkk_verifier_update(s->verifier, "\r\n", 2)) != DKK_OK) {
@@ -85,6 +79,21 @@ verify_log(struct session *s)
 	log_session(s, "%s%s", line, s->discard ? (conf.reject ?
 	    ": rejected" : ": discardable") : "");
 	verify_log_sealers(s);
+}
+
+/* -O: the message's row, queued for the store's writer (never waited
+ * on; a full queue drops it, counted and logged by the store). */
+static void
+verify_store(const struct session *s)
+{
+	struct dkst_facts f = { .seen = time(NULL), .client_ip = s->ip,
+	    .helo = s->helo, .mail_from = s->mailfrom, .adsp = conf.adsp };
+
+	if (conf.store == NULL)
+		return;
+	if (s->spfdone)
+		f.spf = &s->spff;
+	dkst_put(conf.store, dkst_row_from_verifier(s->verifier, &f));
 }
 
 /* Ours: -i, else the admd smtpd announced, else "localhost". */
@@ -149,11 +158,8 @@ verify_end(struct session *s, char **top)
 {
 	int rc;
 
-	if ((rc = dmarc_resume(s)) != 0) {
-		if (rc == -1)
-			log_session(s, "verify: cannot hold the message for SPF");
-		return rc;
-	}
+	/* DMARC: DKIM may be done before SPF (dmarc_spf_poll() hands the
+	 * result in); final says DKK_EAGAIN until both are. */
 	if ((rc = dkk_verifier_final(s->verifier)) == DKK_EAGAIN)
 		return 1;
 	if (rc != DKK_OK) {
@@ -165,6 +171,7 @@ verify_end(struct session *s, char **top)
 		s->discard = dkk_verifier_adsp(s->verifier, NULL) ==
 		    DKK_ADSP_DISCARD;
 	verify_log(s);
+	verify_store(s);
 	if (conf.mode == MODE_SEAL)
 		return verify_seal(s, top);
 	if (dkk_verifier_ar(s->verifier, verify_authserv_id(), DKK_FIELD_LF,

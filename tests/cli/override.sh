@@ -129,4 +129,73 @@ ok_if "seal --received with other ARC sets: error" $? "$(cat err)"
 ok_if "seal --received with as many but other ARC sets: error" $? \
     "$(cat err)"
 
+# --arc-forwarded: the list not trusted, its chain passes: the reject is
+# lowered to quarantine (a local_policy override the JSON and the A-R
+# show); a trusted sealer's none wins; no chain, or a broken one, keeps
+# reject.
+fwd_json()
+{
+	local f="$1" disp="$2" sealer="$3" out
+	shift 3
+	out=$("$DKIMKIT" verify --zone zone --dmarc --adsp --json \
+	    --arc-forwarded "$@" "$f" 2>&1)
+	printf '%s\n' "$out" | "$PY" -c '
+import json, sys
+j = json.loads(sys.stdin.readline())
+d, ar = j["dmarc"], j["authentication_results"]
+disp, sealer = sys.argv[1], sys.argv[2]
+ar1 = " ".join(ar.split())
+ok = d["result"] == "fail" and d["policy"] == "reject" and \
+    d["disposition"] == disp and j["adsp"] == "fail" and \
+    j["arc"]["result"] == "pass"
+if disp == "quarantine":
+    # ADSP has no forwarded override: its fail stands
+    ok = ok and j["adsp_override"] is None
+    o = d["override"]
+    ok = ok and d["forwarded"] is True and o is not None and \
+        o["sealer"] == sealer and o["reason"] == "local_policy" and \
+        o["comment"].startswith("arc=pass as[") and \
+        ("reason=\"local_policy: arc=pass, forwarded, latest sealer %s " \
+        "of instance %d, no trusted sealer vouched: reject lowered to " \
+        "quarantine\"" % (sealer, o["instance"])) in ar1 and \
+        "policy.dmarc=quarantine" in ar1
+elif disp == "none":
+    ok = ok and d["forwarded"] is False and \
+        d["override"]["sealer"] == sealer and "policy.dmarc=none" in ar1
+if not ok:
+    print("# got %s" % json.dumps(j), file=sys.stderr)
+sys.exit(0 if ok else 1)' "$disp" "$sealer"
+}
+fwd_json list.eml quarantine lists.example.org
+ok_if "--arc-forwarded, list not trusted: quarantine, forwarded override" \
+    $? ""
+fwd_json relayed.eml quarantine relay.example.net
+ok_if "--arc-forwarded: the latest sealer is named" $? ""
+fwd_json list.eml none lists.example.org --trusted-sealer lists.example.org
+ok_if "--arc-forwarded: a trusted sealer's vouch still gives none" $? ""
+out=$("$DKIMKIT" verify --zone zone --dmarc --arc-forwarded --json \
+    broken.eml s.eml footer.eml)
+st=$?
+printf '%s\n' "$out" | "$PY" -c '
+import json, sys
+got = [json.loads(l)["dmarc"] for l in sys.stdin if l.strip()]
+have = [(d["disposition"], d["forwarded"]) for d in got]
+print("# got %s" % have, file=sys.stderr)
+sys.exit(0 if have == [("reject", False), ("none", False),
+    ("reject", False)] else 1)'
+ok_if "--arc-forwarded: broken chain or none: reject (a pass stays none)" \
+    $? ""
+[ $st -eq 1 ]
+ok_if "--arc-forwarded: exit 1 while a message is rejected" $? "exit $st"
+"$DKIMKIT" verify --zone zone --dmarc --arc-forwarded list.eml > plain.txt
+st=$?
+[ $st -eq 1 ] &&
+    grep -q '  dmarc: fail (example.com, policy reject at example.com, disposition quarantine)' plain.txt &&
+    grep -q '  overridden (local_policy): forwarded mail, latest sealer lists.example.org of instance 1, no trusted sealer vouched: reject lowered to quarantine' plain.txt
+ok_if "--arc-forwarded, plain output; quarantine is not a pass (exit 1)" \
+    $? "exit $st: $(cat plain.txt)"
+"$DKIMKIT" verify --zone zone --arc-forwarded list.eml > /dev/null 2> err
+[ $? -eq 2 ] && grep -q 'arc-forwarded lowers a DMARC disposition: give --dmarc' err
+ok_if "--arc-forwarded without --dmarc: usage error" $? "$(cat err)"
+
 done_testing

@@ -12,7 +12,7 @@ set -u
 tmpdir
 [ -f "$VECTORS/keys.zone" ] || bail_out "no RFC vectors in $VECTORS"
 secs=${FUZZ_SECONDS:-15}
-for name in ${FUZZ_NAMES:-verify records zone sign taglist dns ar filter canon spf dmarc explain arc atps}; do
+for name in ${FUZZ_NAMES:-verify records zone sign taglist dns ar filter canon spf dmarc explain arc atps report}; do
 	bin="$TOP_BUILDDIR/tests/fuzz/fuzz_$name"
 	if [ ! -x "$bin" ]; then
 		not_ok "fuzz_$name built" "configure with --enable-fuzzing CC=clang"

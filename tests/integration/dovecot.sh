@@ -201,6 +201,11 @@ sed 's/^hello quarantine/hello changed/' msg/sealed.eml > msg/sealbroken.eml
     --received msg/pass.eml msg/pass-footer.tmp > msg/relayedother.eml ||
     bail_out "seal relayedother"
 rm -f msg/pass-footer.tmp
+# bank.example's (p=reject) tampered message, sealed by fwd.example as
+# it came: the chain passes, DMARC fails, fwd.example recorded no pass.
+"$DKIMKIT" seal --key fwd.example.pem --domain fwd.example --selector s1 \
+    --authserv-id fwd.example --zone keys.zone msg/fail.eml \
+    > msg/sealreject.eml || bail_out "seal fail"
 # Each final message gets its name in an unsigned field on top (no
 # signature covers it), to find it in the maildirs.
 for f in msg/*.eml; do
@@ -381,6 +386,29 @@ true|relayedother|arc "pass"
 true|relayedother|arc :trusted "none"
 true|relayedother|dmarc :disposition "reject"
 CASES
+
+# dkimkit_arc_forwarded: forwarded mail (a chain that passes, no trusted
+# sealer vouching) gets quarantine where DMARC said reject; without a
+# chain, or without the setting, reject stays.
+sieve_case true sealreject 'allof(dmarc "fail", arc "pass", arc :trusted "pass")'
+sieve_case true sealreject 'dmarc :disposition "reject"'
+SIEVE_OPTS=("${SIEVE_TRUSTED[@]}" -o "plugin/dkimkit_arc_forwarded=yes")
+sieve_case true sealreject 'dmarc :disposition "quarantine"'
+grep -q 'dkimkit: .*dmarc=fail (bank.example, policy reject, disposition quarantine, local_policy for forwarded mail, latest sealer fwd.example)' \
+    "$TAP_ERR"
+ok_if "dkimkit_arc_forwarded: the log line names the override" $? \
+    "$(cat "$TAP_ERR")"
+sieve_case true sealreject 'dmarc "fail"'
+sieve_case true unsigned 'dmarc :disposition "reject"'
+sieve_case true sealed 'dmarc :disposition "quarantine"'
+SIEVE_OPTS=(-o "plugin/dkimkit_zone=$ZONE" -o "plugin/dkimkit_dmarc=no"
+    -o "plugin/dkimkit_arc_forwarded=yes")
+sieve_case true sealreject 'dmarc "temperror"'
+grep -q "vnd.dkimkit: dkimkit_arc_forwarded: lowers a DMARC disposition: turn on dkimkit_dmarc" \
+    "$TAP_ERR"
+ok_if "dkimkit_arc_forwarded without dkimkit_dmarc is logged at load" $? \
+    "$(cat "$TAP_ERR")"
+SIEVE_OPTS=("${SIEVE_TRUSTED[@]}")
 
 # No trusted authserv-id configured: the same field gives nothing; no
 # trusted sealer: :trusted vouches for nothing.

@@ -88,6 +88,12 @@ for s in fwd other; do
 	    --authserv-id "$s.test" --zone dns.zone --received good.eml \
 	    footer.eml | lf > "relayed-$s.eml" || bail_out "seal footer $s"
 done
+# A list that adds a footer (which breaks reject.test's DKIM) and then
+# seals: forwarded mail from a sealer the MX does not trust.
+{ cat good.eml; printf -- '-- \nlist footer\n'; } > fwdfooter.eml
+"$DKIMKIT" seal --key other.pem --domain other.test --selector arc \
+    --authserv-id other.test --zone dns.zone fwdfooter.eml | lf \
+    > sealed-footer.eml || bail_out "seal footer"
 
 # The README's ACL.  X-Verdict shows the result words.
 # Exim passes at most 8 arguments: words share one, spaces between.
@@ -444,6 +450,43 @@ checked "$M" "the same relayed by untrusted other.test: 550 5.7.1" $? \
 sleep 0.5
 [ "$(count "$M")" -eq "$before" ]
 ok_if "untrusted sealer: nothing delivered" $?
+# --- 5b. arc-forwarded: forwarded mail is quarantined, not refused ----
+# The footer broke DKIM, the chain passes, other.test is not trusted:
+# DMARC fails with p=reject.  Without arc-forwarded: 550; with it the
+# core lowers the disposition to quarantine and says why in the A-R.
+send sealed-footer.eml 127.0.0.2 list@other.test
+checked "$M" "footer, sealed by other.test, no arc-forwarded: 550" \
+    $(($(code) != 550)) "end of data answered $(code)"
+F="$TMPD/forwarded"
+exim_conf "$F" "$(acl "$DNS" "mx.test dmarc explain arc-forwarded")"
+exim_start "$F" || bail_out "exim (arc-forwarded) did not start"
+send sealed-footer.eml 127.0.0.2 list@other.test
+if [ "$(code)" = 250 ] && delivered "$F" 1; then
+	f=$(newest "$F")
+	got=$(archeck "$f" dkim=fail dmarc=fail \
+	    dmarc.policy.dmarc=quarantine arc=pass)
+	st=$?
+	grep -qx 'X-Verdict: fail none fail quarantine pass \[\]' "$f" &&
+	    grep -qx 'X-Spam-Flag: YES' "$f" || st=1
+	tr '\n\t' '  ' < "$f" | tr -s ' ' | grep -q 'dmarc=fail (policy reject of reject.test) reason="local_policy: arc=pass, forwarded, latest sealer other.test of instance 1, no trusted sealer vouched: reject lowered to quarantine"' || st=1
+	ok_if "arc-forwarded: accepted, result{disposition} quarantine, A-R reason" \
+	    "$st" "A-R: $got" "$(grep '^X-' "$f")"
+	grep -q 'dkimkit: mx.test: dkim=fail .*dmarc=fail (reject.test, policy reject, disposition quarantine, local_policy for forwarded mail, latest sealer other.test)' \
+	    "$F/log/mainlog"
+	checked "$F" "arc-forwarded: the main-log line names the override" $?
+else
+	not_ok "arc-forwarded: footer sealed by other.test accepted" \
+	    "end of data answered $(code)"
+	explain "$F"
+fi
+# the forgery, unsealed: no chain, still 550
+send forged.eml 127.0.0.2 boss@reject.test
+checked "$F" "arc-forwarded, no ARC chain: still 550" $(($(code) != 550)) \
+    "end of data answered $(code)"
+out=$("${EXIM_ENV[@]}" "$EXIM" -C "$M/exim.conf" -be \
+    "\${dlfunc{$SO}{verify}{mx.test arc-forwarded}}" 2>&1)
+[[ "$out" == *"dkimkit: verify: arc-forwarded: lowers a DMARC disposition: turn on dmarc"* ]]
+ok_if "arc-forwarded without dmarc is refused in the shared wording" $? "$out"
 
 # --- 6. DNS trouble: 451, the client keeps the message ----------------
 # A resolver port where nothing answers.

@@ -148,10 +148,10 @@ if [ -n "$four" ]; then
 	ar=$(top_ar "$four")
 	[ "$(printf '%s' "$ar" | grep -o 'dkim=fail [^;]*(body hash mismatch' |
 	    wc -l)" -eq 2 ] &&
-	    printf '%s' "$ar" | grep -q 'dmarc=fail (policy reject of example.test) header.from=example.test polrec.p=reject policy.dmarc=reject;' &&
+	    printf '%s' "$ar" | grep -q 'dmarc=fail (policy reject of example.test) reason="local_policy: arc=pass, forwarded, latest sealer list.example.org of instance 1, no trusted sealer vouched: reject lowered to quarantine" header.from=example.test polrec.p=reject policy.dmarc=quarantine;' &&
 	    printf '%s' "$ar" | grep -q 'arc=pass [^;]*smtp.remote-ip=127.0.0.4$' &&
-	    ! printf '%s' "$ar" | grep -q local_policy
-	ok_if "message 4: A-R: DKIM fails, arc=pass, dmarc=fail with no override" \
+	    ! printf '%s' "$ar" | grep -q 'trusted sealer list'
+	ok_if "message 4: A-R: DKIM fails, arc=pass, dmarc=fail with the forwarded override (quarantine)" \
 	    $? "$ar"
 	[ "$(header_fields "$four" X-Dkimkit-Quarantine)" = "dmarc example.test" ] &&
 	    header_fields "$four" ARC-Seal | grep -q ' d=list.example.org;' &&

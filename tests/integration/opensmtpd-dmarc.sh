@@ -2,13 +2,14 @@
 # filter-dkimkit with DMARC (-p), -E and ARC (-x).  Part 1 drives the
 # filter with protocol streams, its DNS behind a proxy that delays every
 # answer, so that SPF is still under way when the message arrives (the
-# verifier waits for it).  Part 2 runs the real smtpd 6.8.0p2 (unpacked
-# from the Debian package, in private mount namespaces) with the filter,
-# fed by swaks.  DNS is unbound on loopback serving the zone below.
-# There a p=reject message that a list relayed with a footer and sealed
-# (ARC) is delivered through a filter that trusts the list (-S: the
-# local policy override, shown in the A-R) and refused with 550 when an
-# untrusted sealer relayed it.
+# verifier runs meanwhile and gets the SPF result when it comes).  Part
+# 2 runs the real smtpd 6.8.0p2 (unpacked from the Debian package, in
+# private mount namespaces) with the filter, fed by swaks.  DNS is
+# unbound on loopback serving the zone below.  There a p=reject message
+# that a list relayed with a footer and sealed (ARC) is delivered
+# through a filter that trusts the list (-S: the local policy override,
+# shown in the A-R) and refused with 550 when an untrusted sealer
+# relayed it.
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
@@ -225,6 +226,13 @@ grep -q 'DMARC reject lowered to quarantine (-F): forwarded mail, arc=pass (late
     p-fwd.err
 ok_if "proto: -F: the log says why and names the sealer" $? \
     "$(cat p-fwd.err)"
+# the core decided it (arc-forwarded): its A-R entry gives the reason
+# and the lowered disposition, its log line the override
+top_ar p-fwd.got | tr -d '\n\t' |
+    grep -q 'dmarc=fail (policy reject of example.test) reason="local_policy: arc=pass, forwarded, latest sealer sealer.test of instance 1, no trusted sealer vouched: reject lowered to quarantine" header.from=example.test.*policy.dmarc=quarantine' &&
+    grep -q 'dmarc=fail (example.test, policy reject, disposition quarantine, local_policy for forwarded mail, latest sealer sealer.test)' p-fwd.err
+ok_if "proto: -F: A-R reason and policy.dmarc=quarantine, log line" $? \
+    "$(top_ar p-fwd.got)" "$(cat p-fwd.err)"
 converse p-fwd-plain 198.51.100.7 boss@example.test forged.eml \
     "${SLOW[@]}" -F
 commit_answer p-fwd-plain | grep -q '|reject|550 5.7.1 .*example.test'
@@ -274,6 +282,36 @@ commit_answer p-sv | grep -q '|reject|550 5.7.1 .*example.test' &&
     top_ar p-sv.got | grep -q 'spf=fail'
 ok_if "proto: -m sv -p -E: the verified half refuses on DMARC reject" $? \
     "$(commit_answer p-sv)" "$(top_ar p-sv.got)" "$(cat p-sv.err)"
+
+# SPF and DKIM at once: only the SPF record's answer (good.test TXT)
+# comes 3 s late.  The verifier is made when the message begins, so the
+# key lookup is asked, and answered, while SPF still waits; DMARC is
+# decided once both are in.
+CPORT=$(free_port)
+"$PY" "$TOOL" delay "$CPORT" "$DNS" 3 good.test > conc-dns.log 2>&1 &
+at_exit kill $!
+for i in $(seq 50); do
+	grep -q ready conc-dns.log && break
+	sleep 0.1
+done
+converse p-conc 127.0.0.1 alice@good.test good.eml -m verify -p -E \
+    -i mx.test -D "127.0.0.1@$CPORT"
+commit_answer p-conc | grep -q '|proceed$' &&
+    top_ar p-conc.got | grep -q 'dkim=pass header.d=good.test' &&
+    top_ar p-conc.got | grep -q 'spf=pass smtp.mailfrom=good.test' &&
+    top_ar p-conc.got | grep -q 'dmarc=pass'
+ok_if "proto: SPF answers 3 s late: dkim=pass spf=pass dmarc=pass, proceed" \
+    $? "$(top_ar p-conc.got)" "$(commit_answer p-conc)" "$(cat p-conc.err)"
+# when NAME's first question was asked / answered (seconds), or empty
+seen() { awk -v w="$1" -v n="$2" '$1 == w && $2 == n { print $3; exit }' \
+    conc-dns.log; }
+kq=$(seen question sel._domainkey.good.test)
+ka=$(seen answer sel._domainkey.good.test)
+sa=$(seen answer good.test)
+[ -n "$kq" ] && [ -n "$ka" ] && [ -n "$sa" ] &&
+    awk -v k="$ka" -v s="$sa" 'BEGIN { exit !(k + 1 < s) }'
+ok_if "proto: ... the key was asked and answered while SPF waited" $? \
+    "key asked $kq answered $ka, SPF answered $sa" "$(cat conc-dns.log)"
 
 ! grep -l 'Sanitizer\|runtime error' p-*.err
 ok_if "proto: no sanitizer report from any of these filters" $? \

@@ -4,8 +4,11 @@
   opensmtpd-tool.py feed SID MSG [TOKEN]   data-line requests for MSG, "."
   opensmtpd-tool.py extract SID OUT        the message a filter sent back
   opensmtpd-tool.py dkimverify MSG ZONE    python3-dkim on every signature
-  opensmtpd-tool.py delay PORT UPSTREAM SECONDS
+  opensmtpd-tool.py delay PORT UPSTREAM SECONDS [NAME]
                                            UDP DNS proxy delaying answers
+                                           (with NAME, only answers for
+                                           that name; each question and
+                                           answer logged on stdout)
   opensmtpd-tool.py blast PORT MSG...      send each MSG in its own SMTP
                                            session, all at once
   opensmtpd-tool.py garble CMD...          run the filter, adding garbage
@@ -81,19 +84,41 @@ def dkimverify(msg, zone):
             sys.exit(1)
 
 
-def delay(port, upstream, seconds):
-    """A resolver that takes SECONDS to answer each question: answers come
+def qname(q):
+    """The question's name in a DNS message, lower case, dotted."""
+    labels, i = [], 12
+    while i < len(q) and q[i] != 0:
+        labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
+        i += 1 + q[i]
+    return ".".join(labels).lower()
+
+
+def delay(port, upstream, seconds, only=None):
+    """A resolver that takes SECONDS to answer each question (with ONLY,
+    each question for that name; the others at once): answers come
     SECONDS after a question was first seen, retransmissions included
     (libunbound resends after 376 ms; a proxy that delayed each packet on
-    its own would be slower than the delay it models)."""
+    its own would be slower than the delay it models).  Each question
+    and answer is logged ("question NAME T", "answer NAME T", T in
+    seconds since the proxy started)."""
     host, uport = upstream.rsplit("@", 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", int(port)))
     first = {}
     lock = threading.Lock()
+    start = time.monotonic()
+
+    def log(what, name):
+        with lock:
+            print("%s %s %.3f" % (what, name, time.monotonic() - start),
+                  flush=True)
 
     def relay(q, client):
         key = q[12:].lower()        # the question, without the header
+        name = qname(q)
+        wait = float(seconds) if only is None or name == only.lower() \
+            else 0.0
+        log("question", name)
         with lock:
             t0 = first.setdefault(key, time.monotonic())
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -101,8 +126,9 @@ def delay(port, upstream, seconds):
         try:
             u.sendto(q, (host, int(uport)))
             a = u.recv(65535)
-            time.sleep(max(0.0, t0 + float(seconds) - time.monotonic()))
+            time.sleep(max(0.0, t0 + wait - time.monotonic()))
             s.sendto(a, client)
+            log("answer", name)
         except OSError:
             pass
         finally:

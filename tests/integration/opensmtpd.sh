@@ -893,10 +893,12 @@ if ! smtpd_fetch; then
 	done_testing
 fi
 mkdir md && chown nobody md
+# The observation store's folder: the filter runs as smtpd's user.
+mkdir obs && chmod 1777 obs
 
 # A free port for each listener (tests/lib/ports.sh), no two the same.
 taken=
-for v in PS PS2 PS3 PS4 PS5 PV PV2 PV3 PV4 PV5 PV6 PV7; do
+for v in PS PS2 PS3 PS4 PS5 PV PV2 PV3 PV4 PV5 PV6 PV7 PV8; do
 	p=$(free_port)
 	while [[ " $taken " == *" $p "* ]]; do
 		p=$(free_port)
@@ -923,6 +925,8 @@ listen on 127.0.0.1 port $PV5 filter "notmp"
 listen on 127.0.0.1 port $PV6 filter "notmp-t"
 filter "budget" proc-exec "/usr/bin/env ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0 $FILTER -m verify -D $DNS -i mx.test -M 4m"
 listen on 127.0.0.1 port $PV7 filter "budget"
+filter "store" proc-exec "$FILTER -m verify -D $DNS -e -i store.test -O sqlite:$TMPD/obs/obs.db"
+listen on 127.0.0.1 port $PV8 filter "store"
 action "local" maildir "$TMPD/md" user nobody
 match from any for any action "local"
 EOF
@@ -1115,6 +1119,57 @@ ok_if "smtpd: garbage from DNS: delivered with dkim=temperror" $? \
     "$(top_ar "${f:-/dev/null}")" "$(tail -n 5 send.out)"
 grep -q '\[temperror d=example.test s=ed a=ed25519-sha256: key lookup of ed._domainkey.example.test failed temporarily\]' verify.log
 ok_if "smtpd: ... and the filter logged why" $? "$(tail -n 10 verify.log)"
+# -O: the observation store.  Each message verified on PV8 is one row;
+# the store's counts are the verdicts of the delivered copies.  Then the
+# store file is removed while mail flows: the mail is delivered as before
+# and the filter logs the rows it lost.
+STAGS="store-pass store-tampered store-unsigned"
+signed_to "$PV8" store-pass > /dev/null
+sed 's/^hello$/hello, tampered/' store-pass.eml |
+    sed 's/^Subject: store-pass$/Subject: store-tampered/' > store-tampered.eml
+send "$PV8" store-tampered.eml
+msg 'Bob <bob@other.test>' store-unsigned | tail -n +3 > store-unsigned.eml
+send "$PV8" store-unsigned.eml bob@other.test
+got=
+for t in $STAGS; do
+	f=$(delivered "$t") || break
+	got="$got $(top_ar "$f" | sed -n 's/^Authentication-Results: store.test; dkim=\([a-z]*\).*/\1/p')"
+done
+# a batch is committed at most 200 ms after its first row
+for ((i = 0; i < 50; i++)); do
+	n=$(sqlite3 obs/obs.db 'SELECT count(*) FROM messages' 2>/dev/null)
+	[ "${n:-0}" -ge 3 ] && break
+	sleep 0.1
+done
+"$DKIMKIT" stats --store obs/obs.db --json > store.json 2> store.err
+"$PY" - store.json $got <<'PYEOF'
+import collections, json, sys
+j = json.load(open(sys.argv[1]))
+want = collections.Counter(sys.argv[2:])
+assert len(sys.argv[2:]) == 3, sys.argv[2:]
+assert j["messages"] == 3, j["messages"]
+assert j["dkim"] == dict(want), (j["dkim"], want)
+assert want == collections.Counter(["pass", "fail", "none"]), want
+assert j["failure_classes"] == {"body-changed": 1}, j["failure_classes"]
+PYEOF
+ok_if "smtpd -O: the store counts the verdicts of the delivered copies" $? \
+    "verdicts:$got" "$(cat store.json store.err)"
+rm -f obs/obs.db obs/obs.db-wal obs/obs.db-shm
+msg 'Bob <bob@other.test>' store-gone | tail -n +3 > store-gone.eml
+send "$PV8" store-gone.eml bob@other.test
+f=$(delivered store-gone) && top_ar "$f" | grep -q '^Authentication-Results: store.test; dkim=none'
+ok_if "smtpd -O: store file removed: the mail is delivered as before" $? \
+    "$(top_ar "${f:-/dev/null}")"
+for ((i = 0; i < 50; i++)); do
+	grep -q 'store sqlite: 1 row lost: .*obs.db: the store file was removed' \
+	    verify.log && break
+	sleep 0.1
+done
+grep -q 'store sqlite: 1 row lost: .*obs.db: the store file was removed' \
+    verify.log
+ok_if "smtpd -O: ... and the filter logs the row it lost" $? \
+    "$(grep -i store verify.log | tail -n 5)"
+
 alive=1
 for pid in "${SMTPD_PIDS[@]}"; do
 	kill -0 "$pid" 2>/dev/null || alive=0

@@ -350,6 +350,7 @@ main(int argc, char **argv)
 	suite_keycache();
 	suite_verify();
 	suite_adsp();
+	suite_report();
 	suite_dmarc();
 	suite_ar();
 	suite_sign();
@@ -367,6 +368,7 @@ main(int argc, char **argv)
 	suite_explain();
 	suite_arc();
 	suite_override();
+	suite_store();
 	suite_atps();
 	CU_set_test_complete_handler(tap_done);
 	if (only != NULL) {

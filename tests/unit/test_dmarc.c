@@ -351,6 +351,77 @@ dmarc_case(const struct dcase *c)
 	dkk_ctx_free(ctx);
 }
 
+/* One message through the table resolver: the DMARC result, with its
+ * reason kept for the messages of failed assertions. */
+static enum dkk_dmarc
+dmarc_outcome(const char *msg, const struct dkk_spf_facts *spf,
+    const char *fail, enum dkk_dmarc_policy *disposition)
+{
+	static const struct dkk_resolver ops = { .query_txt = table_txt };
+	struct table t = { zone_rows, fail, 0 };
+	struct dkk_verify_opts o = { .dmarc = 1 };
+	struct dkk_dmarc_result d;
+	enum dkk_dmarc res = DKK_DMARC_NONE;
+	dkk_ctx *ctx;
+	dkk_verifier *v;
+
+	if (spf != NULL)
+		o.spf = *spf;
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_resolver(ctx, &ops, &t), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, msg, strlen(msg)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_OK);
+	if (dkk_verifier_dmarc(v, &d) == DKK_OK) {
+		res = d.result;
+		*disposition = d.disposition;
+	} else {
+		CU_FAIL("no DMARC result");
+	}
+	dkk_verifier_free(v);
+	dkk_ctx_free(ctx);
+	return res;
+}
+
+/* A temporary DNS failure in the DKIM or SPF check of an aligned
+ * identifier, with nothing aligned passing, is temperror (issue 20:
+ * never fail; RFC 9989 5.3.6's reading for a check that did not
+ * complete); an unaligned identifier's temperror cannot turn into an
+ * aligned pass, so the fail stands; an aligned pass wins either way. */
+static void
+dmarc_identifier_temperror(void)
+{
+	static const char unsigned_msg[] =
+	    "From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n";
+	static const char signed_msg[] =
+	    "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=sel;\r\n"
+	    " c=relaxed/relaxed; h=from:subject;\r\n"
+	    " bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;\r\n"
+	    " b=dGhpcyBpcyBub3QgYSByZWFsIHNpZ25hdHVyZQ==\r\n"
+	    "From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n";
+	const struct dkk_spf_facts tmp_aligned = { DKK_SPF_TEMPERROR,
+	    DKK_SPF_MAILFROM, "bounce.example.com" };
+	const struct dkk_spf_facts tmp_other = { DKK_SPF_TEMPERROR,
+	    DKK_SPF_MAILFROM, "other.test" };
+	const struct dkk_spf_facts pass_aligned = { DKK_SPF_PASS,
+	    DKK_SPF_MAILFROM, "example.com" };
+	enum dkk_dmarc_policy disp = DKK_DMARC_POLICY_NONE;
+
+	CU_ASSERT_EQUAL(dmarc_outcome(unsigned_msg, &tmp_aligned, NULL,
+	    &disp), DKK_DMARC_TEMPERROR);
+	CU_ASSERT_EQUAL(dmarc_outcome(unsigned_msg, &tmp_other, NULL, &disp),
+	    DKK_DMARC_FAIL);
+	CU_ASSERT_EQUAL(disp, DKK_DMARC_REJECT);
+	/* the signature's key lookup fails temporarily */
+	CU_ASSERT_EQUAL(dmarc_outcome(signed_msg, NULL,
+	    "=sel._domainkey.example.com", &disp), DKK_DMARC_TEMPERROR);
+	CU_ASSERT_EQUAL(dmarc_outcome(signed_msg, &pass_aligned,
+	    "=sel._domainkey.example.com", &disp), DKK_DMARC_PASS);
+	/* the key answers (no record): permerror, not DNS trouble */
+	CU_ASSERT_EQUAL(dmarc_outcome(signed_msg, NULL, NULL, &disp),
+	    DKK_DMARC_FAIL);
+}
+
 #define N DKK_DMARC_POLICY_NONE
 #define Q DKK_DMARC_QUARANTINE
 #define R DKK_DMARC_REJECT
@@ -723,6 +794,115 @@ dmarc_async_walk(void)
 	dkk_ctx_free(ctx);
 }
 
+/* dkk_verifier_set_spf(): a verifier made with spf_later runs its
+ * lookups (the walk goes on) without the SPF result, says DKK_EAGAIN at
+ * final until the result is handed in, and only then decides DMARC,
+ * aligning what came late: the SPF pass of bounce.example.com aligns
+ * with From example.com (relaxed, RFC 9989 4.4.2), so DMARC passes
+ * where without it p=reject fails.  The A-R field carries it. */
+static void
+dmarc_spf_later(void)
+{
+	static const struct dkk_resolver ops = { .query_txt = later_txt,
+	    .wait = later_wait };
+	static const struct dkk_spf_facts pass = { DKK_SPF_PASS,
+	    DKK_SPF_MAILFROM, "user@Bounce.example.com" };
+	struct later l;
+	struct dkk_verify_opts o = { .dmarc = 1, .spf_later = 1 };
+	const char *m = "From: a@example.com\r\n\r\nbody\r\n";
+	struct dkk_dmarc_result d;
+	dkk_ctx *ctx;
+	dkk_verifier *v;
+	char *field = NULL;
+	int rc, rounds = 0;
+
+	memset(&l, 0, sizeof(l));
+	l.t.rows = zone_rows;
+	/* ignored with spf_later: the result to align is the late one */
+	o.spf.result = DKK_SPF_FAIL;
+	o.spf.domain = "example.com";
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_resolver(ctx, &ops, &l), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL(l.n, 1);	/* the walk began without SPF */
+	while ((rc = dkk_verifier_final(v)) == DKK_EAGAIN && rounds++ < 50 &&
+	    l.answered < l.n)
+		CU_ASSERT_EQUAL_FATAL(dkk_ctx_wait(ctx), DKK_OK);
+	/* every answer in, SPF still missing: no verdict yet */
+	CU_ASSERT_EQUAL(rc, DKK_EAGAIN);
+	CU_ASSERT_EQUAL(l.answered, l.n);
+	CU_ASSERT_NOT_EQUAL(dkk_verifier_dmarc(v, &d), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_ESTATE);
+	CU_ASSERT_EQUAL(dkk_verifier_set_spf(v, &pass), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_wait(v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_dmarc(v, &d), DKK_OK);
+	CU_ASSERT_EQUAL(d.result, DKK_DMARC_PASS);
+	CU_ASSERT(d.spf_aligned);
+	CU_ASSERT_FALSE(d.dkim_aligned);
+	/* too late now */
+	CU_ASSERT_EQUAL(dkk_verifier_set_spf(v, &pass), DKK_ESTATE);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx", DKK_FIELD_VALUE_ONLY |
+	    DKK_FIELD_ONE_LINE, &field), DKK_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(field, "spf=pass "
+	    "smtp.mailfrom=Bounce.example.com"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(field, "dmarc=pass"));
+	free(field);
+	dkk_verifier_free(v);
+	while (l.answered < l.n)
+		free(l.name[l.answered++]);
+	dkk_ctx_free(ctx);
+}
+
+/* The same message with a late SPF fail: DMARC fails with p=reject; a
+ * NULL result is none (nothing aligns either), and a verifier without
+ * spf_later takes a result until it is final. */
+static void
+dmarc_spf_later_fail(void)
+{
+	static const struct dkk_resolver ops = { .query_txt = table_txt };
+	static const struct dkk_spf_facts fail = { DKK_SPF_FAIL,
+	    DKK_SPF_MAILFROM, "example.com" };
+	struct table t = { zone_rows, NULL, 0 };
+	struct dkk_verify_opts o = { .dmarc = 1, .spf_later = 1 };
+	const char *m = "From: a@example.com\r\n\r\nbody\r\n";
+	struct dkk_dmarc_result d;
+	dkk_ctx *ctx;
+	dkk_verifier *v;
+
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_new(&ctx), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_resolver(ctx, &ops, &t), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_EAGAIN);
+	CU_ASSERT_EQUAL(dkk_verifier_set_spf(v, &fail), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_dmarc(v, &d), DKK_OK);
+	CU_ASSERT_EQUAL(d.result, DKK_DMARC_FAIL);
+	CU_ASSERT_EQUAL(d.disposition, DKK_DMARC_REJECT);
+	dkk_verifier_free(v);
+
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_set_spf(v, NULL), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_dmarc(v, &d), DKK_OK);
+	CU_ASSERT_EQUAL(d.result, DKK_DMARC_FAIL);
+	dkk_verifier_free(v);
+
+	o.spf_later = 0;
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_set_spf(v, &fail), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_dmarc(v, &d), DKK_OK);
+	CU_ASSERT_EQUAL(d.result, DKK_DMARC_FAIL);
+	CU_ASSERT_EQUAL(dkk_verifier_set_spf(v, &fail), DKK_ESTATE);
+	CU_ASSERT_EQUAL(dkk_verifier_set_spf(NULL, &fail), DKK_EINVAL);
+	dkk_verifier_free(v);
+	dkk_ctx_free(ctx);
+}
+
 /* A header block over a limit is not evaluated: DMARC is permerror with
  * the reason, in the getter and the A-R field, and makes no query. */
 static void
@@ -761,6 +941,8 @@ dmarc_header_over_limit(void)
 static const struct unit_test dmarc_tests[] = {
 	{ "dmarc_header_over_limit", dmarc_header_over_limit },
 	{ "dmarc_async_walk", dmarc_async_walk },
+	{ "dmarc_spf_later", dmarc_spf_later },
+	{ "dmarc_spf_later_fail", dmarc_spf_later_fail },
 	{ "dmarc_ar_field", dmarc_ar_field },
 	{ "dmarc_off_by_default", dmarc_off_by_default },
 	{ "dmarc_record_version", dmarc_record_version },
@@ -777,6 +959,7 @@ static const struct unit_test dmarc_tests[] = {
 	{ "dmarc_record_sets", dmarc_record_sets },
 	{ "dmarc_psd_policy", dmarc_psd_policy },
 	{ "dmarc_temperror", dmarc_temperror },
+	{ "dmarc_identifier_temperror", dmarc_identifier_temperror },
 	{ "dmarc_from_forms", dmarc_from_forms },
 	{ "dmarc_query_bound", dmarc_query_bound },
 	{ NULL, NULL }

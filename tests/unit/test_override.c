@@ -415,6 +415,266 @@ override_aar_contents(void)
 	unit_fx_free(&fx);
 }
 
+/* ---- dkk_verify_opts.arc_forwarded: a reject of mail whose chain
+ * passes becomes quarantine, when no trusted sealer gave none. ---- */
+
+static dkk_verifier *
+fwd_verify(struct unit_fx *fx, const char *m, const char *const *trusted,
+    int rfc7489, struct dkk_dmarc_result *d)
+{
+	struct dkk_verify_opts vo = { .adsp = 1, .dmarc = 1, .arc = 1,
+	    .rfc7489 = rfc7489, .trusted_sealers = trusted,
+	    .arc_forwarded = 1 };
+	dkk_verifier *v = unit_verify_opts(fx->ctx, &vo, m, strlen(m), 0);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_dmarc(v, d), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_verdict(v), DKK_FAIL);
+	CU_ASSERT_EQUAL(d->result, DKK_DMARC_FAIL);
+	return v;
+}
+
+/* The dmarc= entry of v's A-R field, parsed: its reason (copied) and
+ * policy.dmarc in *disp (copied). */
+static char *
+fwd_ar_reason(const dkk_verifier *v, char **disp)
+{
+	char *ar = NULL, *why = NULL;
+	dkk_ar *parsed;
+	size_t i, k;
+
+	*disp = NULL;
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_ar(v, "mx.test",
+	    DKK_FIELD_VALUE_ONLY, &ar), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_ar_parse(ar, strlen(ar), &parsed), DKK_OK);
+	CU_ASSERT(parsed->complete);
+	for (i = 0; i < parsed->nresults; i++) {
+		const struct dkk_ar_result *e = &parsed->results[i];
+
+		if (strcmp(e->method, "dmarc") != 0)
+			continue;
+		CU_ASSERT_STRING_EQUAL(e->result, "fail");
+		if (e->reason != NULL)
+			why = strdup(e->reason);
+		for (k = 0; k < e->nprops; k++)
+			if (strcmp(e->props[k].ptype, "policy") == 0 &&
+			    strcmp(e->props[k].property, "dmarc") == 0)
+				*disp = strdup(e->props[k].value);
+	}
+	dkk_ar_free(parsed);
+	free(ar);
+	return why;
+}
+
+static void
+forwarded_lowered(void)
+{
+	struct unit_fx fx;
+	struct dkk_dmarc_result d;
+	struct dkk_override ao;
+	dkk_verifier *v;
+	char *m, *why, *disp;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ozone), 0);
+	m = tag_subject(seal_by(&fx, signed_msg(&fx), "other.example"));
+	v = fwd_verify(&fx, m, NULL, 0, &d);
+	CU_ASSERT_EQUAL(d.policy, DKK_DMARC_REJECT);
+	CU_ASSERT_EQUAL(d.disposition, DKK_DMARC_QUARANTINE);
+	CU_ASSERT_EQUAL(d.overridden, 1);
+	CU_ASSERT_EQUAL(d.override_forwarded, 1);
+	CU_ASSERT_STRING_EQUAL(d.override_reason, "local_policy");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d.override_sealer);
+	CU_ASSERT_STRING_EQUAL(d.override_sealer, "other.example");
+	CU_ASSERT_EQUAL(d.override_instance, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d.override_comment);
+	CU_ASSERT_STRING_EQUAL(d.override_comment,
+	    "arc=pass as[1].d=other.example as[1].s=rsa");
+	/* ADSP has no analogue: its fail stays, not overridden */
+	CU_ASSERT_EQUAL(dkk_verifier_adsp(v, NULL), DKK_ADSP_FAIL);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_adsp_override(v, &ao), DKK_OK);
+	CU_ASSERT_EQUAL(ao.overridden, 0);
+	why = fwd_ar_reason(v, &disp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(disp);
+	CU_ASSERT_STRING_EQUAL(why, "local_policy: arc=pass, forwarded, "
+	    "latest sealer other.example of instance 1, no trusted sealer "
+	    "vouched: reject lowered to quarantine");
+	CU_ASSERT_STRING_EQUAL(disp, "quarantine");
+	free(why);
+	free(disp);
+	dkk_verifier_free(v);
+	free(m);
+	unit_fx_free(&fx);
+}
+
+/* Without the option, the same message keeps its reject. */
+static void
+forwarded_off(void)
+{
+	struct unit_fx fx;
+	char *m;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ozone), 0);
+	m = tag_subject(seal_by(&fx, signed_msg(&fx), "other.example"));
+	expect_unchanged(&fx, m, NULL);
+	free(m);
+	unit_fx_free(&fx);
+}
+
+static void
+fwd_expect_reject(struct unit_fx *fx, const char *m)
+{
+	struct dkk_dmarc_result d;
+	dkk_verifier *v = fwd_verify(fx, m, NULL, 0, &d);
+	char *why, *disp;
+
+	CU_ASSERT_EQUAL(d.disposition, DKK_DMARC_REJECT);
+	CU_ASSERT_EQUAL(d.overridden, 0);
+	CU_ASSERT_EQUAL(d.override_forwarded, 0);
+	CU_ASSERT_PTR_NULL(d.override_reason);
+	why = fwd_ar_reason(v, &disp);
+	CU_ASSERT_PTR_NULL(why);
+	CU_ASSERT_PTR_NOT_NULL(disp);
+	if (disp != NULL)
+		CU_ASSERT_STRING_EQUAL(disp, "reject");
+	free(why);
+	free(disp);
+	dkk_verifier_free(v);
+}
+
+/* A chain that fails, or none at all, is not forwarded mail. */
+static void
+forwarded_chain_fails_or_none(void)
+{
+	struct unit_fx fx;
+	struct dkk_arc_result r;
+	struct dkk_dmarc_result d;
+	dkk_verifier *v;
+	char *m, *f;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ozone), 0);
+	m = tag_subject(seal_by(&fx, signed_msg(&fx), "other.example"));
+	f = concat(m, "-- \r\nlist footer\r\n");
+	v = fwd_verify(&fx, f, NULL, 0, &d);
+	CU_ASSERT_EQUAL(dkk_verifier_arc(v, &r), DKK_OK);
+	CU_ASSERT_EQUAL(r.result, DKK_ARC_FAIL);
+	dkk_verifier_free(v);
+	fwd_expect_reject(&fx, f);
+	free(f);
+	free(m);
+	m = tag_subject(signed_msg(&fx));
+	v = fwd_verify(&fx, m, NULL, 0, &d);
+	CU_ASSERT_EQUAL(dkk_verifier_arc(v, &r), DKK_OK);
+	CU_ASSERT_EQUAL(r.result, DKK_ARC_NONE);
+	dkk_verifier_free(v);
+	fwd_expect_reject(&fx, m);
+	free(m);
+	unit_fx_free(&fx);
+}
+
+/* Only reject is lowered: quarantine stays quarantine (not marked as
+ * overridden), none stays none. */
+static void
+forwarded_quarantine_none_unchanged(void)
+{
+	static const char *const pol[] = { "p=quarantine", "p=none" };
+	static const enum dkk_dmarc_policy want[] = {
+	    DKK_DMARC_QUARANTINE, DKK_DMARC_POLICY_NONE };
+	struct unit_fx fx;
+	struct dkk_dmarc_result d;
+	dkk_verifier *v;
+	char *z, *m;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		z = replace(ozone, "p=reject", pol[i]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+		CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, z), 0);
+		m = tag_subject(seal_by(&fx, signed_msg(&fx),
+		    "other.example"));
+		v = fwd_verify(&fx, m, NULL, 0, &d);
+		CU_ASSERT_EQUAL(d.policy, want[i]);
+		CU_ASSERT_EQUAL(d.disposition, want[i]);
+		CU_ASSERT_EQUAL(d.overridden, 0);
+		CU_ASSERT_EQUAL(d.override_forwarded, 0);
+		dkk_verifier_free(v);
+		free(m);
+		free(z);
+		unit_fx_free(&fx);
+	}
+}
+
+/* A trusted sealer that vouched wins: none, not quarantine. */
+static void
+forwarded_trusted_wins(void)
+{
+	struct unit_fx fx;
+	struct dkk_dmarc_result d;
+	dkk_verifier *v;
+	char *m, *why, *disp;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ozone), 0);
+	m = tag_subject(seal_by(&fx, signed_msg(&fx), "lists.example.org"));
+	v = fwd_verify(&fx, m, trust_lists, 0, &d);
+	CU_ASSERT_EQUAL(d.disposition, DKK_DMARC_POLICY_NONE);
+	CU_ASSERT_EQUAL(d.overridden, 1);
+	CU_ASSERT_EQUAL(d.override_forwarded, 0);
+	CU_ASSERT_STRING_EQUAL(d.override_sealer, "lists.example.org");
+	why = fwd_ar_reason(v, &disp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "trusted sealer lists.example.org"));
+	CU_ASSERT_PTR_NULL(strstr(why, "forwarded"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(disp);
+	CU_ASSERT_STRING_EQUAL(disp, "none");
+	free(why);
+	free(disp);
+	dkk_verifier_free(v);
+	/* a trusted sealer that did not vouch (it sealed after the
+	 * change): forwarded mail like any other */
+	free(m);
+	m = seal_by(&fx, tag_subject(signed_msg(&fx)), "lists.example.org");
+	v = fwd_verify(&fx, m, trust_lists, 0, &d);
+	CU_ASSERT_EQUAL(d.disposition, DKK_DMARC_QUARANTINE);
+	CU_ASSERT_EQUAL(d.override_forwarded, 1);
+	dkk_verifier_free(v);
+	free(m);
+	unit_fx_free(&fx);
+}
+
+/* RFC 7489 mode: its own reason type "forwarded" (appendix C). */
+static void
+forwarded_rfc7489_reason(void)
+{
+	static const char list[] = "com\norg\nexample\n";
+	struct unit_tmp t;
+	struct unit_fx fx;
+	struct dkk_dmarc_result d;
+	dkk_verifier *v;
+	char *m, *why, *disp;
+
+	CU_ASSERT_EQUAL_FATAL(unit_tmp_write(&t, "psl.dat", list,
+	    strlen(list)), 0);
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ozone), 0);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_use_psl(fx.ctx, t.path), DKK_OK);
+	m = tag_subject(seal_by(&fx, signed_msg(&fx), "other.example"));
+	v = fwd_verify(&fx, m, NULL, 1, &d);
+	CU_ASSERT_EQUAL(d.disposition, DKK_DMARC_QUARANTINE);
+	CU_ASSERT_EQUAL(d.override_forwarded, 1);
+	CU_ASSERT_STRING_EQUAL(d.override_reason, "forwarded");
+	why = fwd_ar_reason(v, &disp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+	CU_ASSERT_EQUAL(strncmp(why, "forwarded: arc=pass, forwarded", 30),
+	    0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(disp);
+	CU_ASSERT_STRING_EQUAL(disp, "quarantine");
+	free(why);
+	free(disp);
+	dkk_verifier_free(v);
+	free(m);
+	unit_fx_free(&fx);
+	unit_tmp_remove(&t);
+}
+
 static const struct unit_test tests[] = {
 	{ "override_aar_contents", override_aar_contents },
 	{ "override_trusted_pass", override_trusted_pass },
@@ -423,6 +683,13 @@ static const struct unit_test tests[] = {
 	{ "override_lower_instance_fail", override_lower_instance_fail },
 	{ "override_higher_instance", override_higher_instance },
 	{ "override_list_copied", override_list_copied },
+	{ "forwarded_lowered", forwarded_lowered },
+	{ "forwarded_off", forwarded_off },
+	{ "forwarded_chain_fails_or_none", forwarded_chain_fails_or_none },
+	{ "forwarded_quarantine_none_unchanged",
+	    forwarded_quarantine_none_unchanged },
+	{ "forwarded_trusted_wins", forwarded_trusted_wins },
+	{ "forwarded_rfc7489_reason", forwarded_rfc7489_reason },
 	{ NULL, NULL }
 };
 

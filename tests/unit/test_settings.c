@@ -62,6 +62,11 @@ settings_bools_and_ids(void)
 	CU_ASSERT_STRING_EQUAL(s.err, "allow-weak: 'maybe' is not yes or no");
 	CU_ASSERT_EQUAL(dks_set(&s, DKS_ZONE, ""), -1);
 	CU_ASSERT_STRING_EQUAL(s.err, "zone: empty");
+	/* the store's URI is the host's to open: only its name is said */
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_STORE, ""), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "store: empty");
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_STORE, "sqlite:/x.db"), 0);
+	CU_ASSERT_STRING_EQUAL(s.val[DKS_STORE], "sqlite:/x.db");
 	CU_ASSERT_EQUAL(dks_set(&s, DKS_AUTHSERV_ID, "mx.example.net"), 0);
 	CU_ASSERT_EQUAL(dks_set(&s, DKS_AUTHSERV_ID, "mx\r\n.example"), -1);
 	CU_ASSERT_EQUAL(dks_set(&s, DKS_AUTHSERV_ID, "mx example"), -1);
@@ -143,6 +148,41 @@ settings_trusted_sealers(void)
 	dks_verify_opts(&s, &o);
 	CU_ASSERT_STRING_EQUAL(o.trusted_sealers[31], "d31.example");
 	CU_ASSERT_PTR_NULL(o.trusted_sealers[32]);
+}
+
+/* arc-forwarded: a yes/no that implies arc and needs DMARC (said with
+ * the host's names). */
+static void
+settings_arc_forwarded(void)
+{
+	static const char *const flags[DKS_NKEYS] = {
+		[DKS_DMARC] = "-p", [DKS_ARC_FORWARDED] = "-F" };
+	struct dkk_verify_opts o;
+	struct dks s;
+
+	dks_init(&s, NULL);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ARC_FORWARDED, "maybe"), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "arc-forwarded: 'maybe' is not yes "
+	    "or no");
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ARC_FORWARDED, "yes"), 0);
+	CU_ASSERT_EQUAL(dks_check(&s), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "arc-forwarded: lowers a DMARC "
+	    "disposition: turn on dmarc");
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_RFC7489, "yes"), 0);
+	CU_ASSERT_EQUAL(dks_check(&s), 0);
+	dks_verify_opts(&s, &o);
+	CU_ASSERT_EQUAL(o.arc_forwarded, 1);
+	CU_ASSERT_EQUAL(o.arc, 1);
+	CU_ASSERT_EQUAL(o.dmarc, 1);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ARC_FORWARDED, "off"), 0);
+	dks_verify_opts(&s, &o);
+	CU_ASSERT_EQUAL(o.arc_forwarded, 0);
+	CU_ASSERT_EQUAL(o.arc, 0);
+	dks_init(&s, flags);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_ARC_FORWARDED, "on"), 0);
+	CU_ASSERT_EQUAL(dks_check(&s), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "-F: lowers a DMARC disposition: turn "
+	    "on -p");
 }
 
 /* The one combination rule, worded with the host's names; applying a
@@ -360,6 +400,7 @@ static const struct unit_test settings_tests[] = {
 	{ "settings_bools_and_ids", settings_bools_and_ids },
 	{ "settings_dmarc_arc", settings_dmarc_arc },
 	{ "settings_trusted_sealers", settings_trusted_sealers },
+	{ "settings_arc_forwarded", settings_arc_forwarded },
 	{ "settings_combination_and_apply", settings_combination_and_apply },
 	{ "settings_log_line", settings_log_line },
 	{ "settings_policy", settings_policy },

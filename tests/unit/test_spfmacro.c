@@ -286,6 +286,69 @@ record_errors(void)
 	CU_ASSERT_FALSE(spf_is_record("v=spf", 5));
 }
 
+/* A record of more terms than the parse keeps in its struct
+ * (SPF_FEW_TERMS) holds them all, in order. */
+static void
+record_many_terms(void)
+{
+	struct spf_record rec;
+	struct buf txt;
+	size_t i;
+
+	buf_init(&txt);
+	buf_adds(&txt, "v=spf1");
+	for (i = 0; i < SPF_FEW_TERMS + 4; i++)
+		buf_printf(&txt, " ip4:192.0.2.%zu/%zu", i, 24 + i % 8);
+	buf_adds(&txt, " -all");
+	CU_ASSERT_FALSE_FATAL(txt.failed);
+	CU_ASSERT_EQUAL_FATAL(tr_parse(txt.p, &rec), DKK_OK);
+	CU_ASSERT_EQUAL(rec.n, SPF_FEW_TERMS + 5);
+	for (i = 0; i < SPF_FEW_TERMS + 4; i++) {
+		CU_ASSERT_EQUAL(rec.terms[i].mech, SPF_IP4);
+		CU_ASSERT_EQUAL(rec.terms[i].net.b[3], i);
+		CU_ASSERT_EQUAL(rec.terms[i].cidr4, 24 + i % 8);
+	}
+	CU_ASSERT_EQUAL(rec.terms[SPF_FEW_TERMS + 4].mech, SPF_ALL);
+	CU_ASSERT_EQUAL(rec.terms[SPF_FEW_TERMS + 4].qual, '-');
+	spf_record_clear(&rec);
+	buf_clear(&txt);
+}
+
+/* RFC 7208 4.6.1 ip4-network: the dotted quad inet_pton() reads, no
+ * more (the core reads it without inet_pton()). */
+static void
+ip4_dotted_quad(void)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+	} v[] = {
+		{ "192.0.2.1", true }, { "0.0.0.0", true },
+		{ "255.255.255.255", true }, { "10.0.0.10", true },
+		{ "256.0.0.1", false }, { "1.2.3", false },
+		{ "1.2.3.4.5", false }, { "1.2.3.4.", false },
+		{ ".1.2.3.4", false }, { "1..2.3", false },
+		{ "01.2.3.4", false }, { "1.2.3.00", false },
+		{ "1.2.3.4a", false }, { "1.2.3.1000", false },
+	};
+	struct spf_ip ip;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		rc = spf_ip_parse(v[i].s, strlen(v[i].s), &ip);
+		if ((rc == DKK_OK && ip.af == AF_INET) != v[i].ok)
+			fprintf(stderr, "ip4 \"%s\"\n", v[i].s);
+		CU_ASSERT_EQUAL(rc == DKK_OK && ip.af == AF_INET, v[i].ok);
+	}
+	CU_ASSERT_EQUAL_FATAL(spf_ip_parse("192.0.2.10", 10, &ip), DKK_OK);
+	CU_ASSERT_EQUAL(ip.b[0], 192);
+	CU_ASSERT_EQUAL(ip.b[3], 10);
+	/* An IPv6 address still reads as one. */
+	CU_ASSERT_EQUAL(spf_ip_parse("2001:db8::1", 11, &ip), DKK_OK);
+	CU_ASSERT_EQUAL(ip.af, AF_INET6);
+}
+
 static const struct unit_test tests[] = {
 	{ "macro_rfc_7_4_examples", macro_rfc_examples },
 	{ "macro_letters_7_3", macro_letters },
@@ -294,6 +357,8 @@ static const struct unit_test tests[] = {
 	{ "macro_domain_end_7_1", macro_domain_end },
 	{ "record_terms_4_6_1", record_terms },
 	{ "record_errors_4_6_1", record_errors },
+	{ "record_many_terms_4_6_1", record_many_terms },
+	{ "ip4_dotted_quad_4_6_1", ip4_dotted_quad },
 	{ NULL, NULL }
 };
 

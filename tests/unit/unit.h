@@ -19,6 +19,7 @@ void suite_zone(void);
 void suite_keycache(void);
 void suite_verify(void);
 void suite_adsp(void);
+void suite_report(void);
 void suite_dmarc(void);
 void suite_ar(void);
 void suite_sign(void);
@@ -35,6 +36,7 @@ void suite_policy(void);
 void suite_explain(void);
 void suite_arc(void);
 void suite_override(void);
+void suite_store(void);
 void suite_atps(void);
 void suite_selfverify(void);
 

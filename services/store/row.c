@@ -1,0 +1,169 @@
+/*
+ * row.c: the observation of one verified message, as the store's rows.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+/* A copy, or NULL for NULL; *bad set when out of memory. */
+static char *
+row_dup(const char *s, int *bad)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*bad = 1;
+	return d;
+}
+
+static char *
+num(int64_t n, int *bad)
+{
+	char b[24];
+
+	snprintf(b, sizeof(b), "%" PRId64, n);
+	return row_dup(b, bad);
+}
+
+/* An address's domain (after the last '@', without '>'), lower case. */
+static char *
+domain_of(const char *a, int *bad)
+{
+	const char *at;
+	char *d;
+	size_t i;
+
+	if (a == NULL || *a == '\0')
+		return NULL;
+	at = strrchr(a, '@');
+	if ((d = row_dup(at != NULL ? at + 1 : a, bad)) == NULL)
+		return NULL;
+	d[strcspn(d, ">")] = '\0';
+	for (i = 0; d[i] != '\0'; i++)
+		if (d[i] >= 'A' && d[i] <= 'Z')
+			d[i] += 'a' - 'A';
+	return d;
+}
+
+static const char *
+canon_name(enum dkk_canon c)
+{
+	return c == DKK_CANON_RELAXED ? "relaxed" : "simple";
+}
+
+static void
+sig_fill(const dkk_verifier *v, size_t i, char **s, int *bad)
+{
+	const struct dkk_sig_result *r = dkk_verifier_result(v, i);
+	enum dkk_class c = dkk_verifier_explain(v, i, NULL, NULL);
+	char canon[32];
+
+	snprintf(canon, sizeof(canon), "%s/%s", canon_name(r->header_canon),
+	    canon_name(r->body_canon));
+	s[DKST_S_IDX] = num((int64_t)i, bad);
+	s[DKST_S_D] = row_dup(r->domain, bad);
+	s[DKST_S_S] = row_dup(r->selector, bad);
+	s[DKST_S_A] = row_dup(r->algorithm, bad);
+	s[DKST_S_CANON] = row_dup(canon, bad);
+	s[DKST_S_KEY_BITS] = r->key_bits > 0 ? num(r->key_bits, bad) : NULL;
+	s[DKST_S_BODY_LENGTH] = r->body_length >= 0 ?
+	    num(r->body_length, bad) : NULL;
+	s[DKST_S_RESULT] = row_dup(dkk_verdict_name(r->verdict), bad);
+	s[DKST_S_REASON] = row_dup(dkk_reason_name(r->reason), bad);
+	s[DKST_S_CLASS] = c != DKK_C_NONE ? row_dup(dkk_class_name(c), bad) :
+	    NULL;
+}
+
+/* The class of the first signature that has one: why the message's
+ * DKIM failed, when none passed. */
+static const char *
+msg_class(const dkk_verifier *v)
+{
+	size_t i;
+	enum dkk_class c;
+
+	if (dkk_verifier_verdict(v) == DKK_PASS)
+		return NULL;
+	for (i = 0; i < dkk_verifier_count(v); i++)
+		if ((c = dkk_verifier_explain(v, i, NULL, NULL)) != DKK_C_NONE)
+			return dkk_class_name(c);
+	return NULL;
+}
+
+static void
+msg_dmarc_arc(const dkk_verifier *v, char **m, int *bad)
+{
+	struct dkk_dmarc_result d;
+	struct dkk_arc_result a;
+
+	if (dkk_verifier_dmarc(v, &d) == DKK_OK) {
+		m[DKST_M_DMARC] = row_dup(dkk_dmarc_result_name(d.result), bad);
+		m[DKST_M_DMARC_POLICY] = row_dup(dkk_dmarc_policy_name(d.policy),
+		    bad);
+		m[DKST_M_DISPOSITION] = row_dup(dkk_dmarc_policy_name(
+		    d.disposition), bad);
+		if (m[DKST_M_FROM] == NULL)
+			m[DKST_M_FROM] = domain_of(d.domain, bad);
+	}
+	if (dkk_verifier_arc(v, &a) == DKK_OK)
+		m[DKST_M_ARC] = row_dup(dkk_arc_name(a.result), bad);
+}
+
+static void
+msg_fill(const dkk_verifier *v, const struct dkst_facts *f, char **m,
+    int *bad)
+{
+	const char *author = NULL;
+	enum dkk_adsp adsp = dkk_verifier_adsp(v, &author);
+
+	m[DKST_M_SEEN] = num(f->seen, bad);
+	m[DKST_M_CLIENT_IP] = row_dup(f->client_ip, bad);
+	m[DKST_M_HELO] = domain_of(f->helo, bad);
+	m[DKST_M_MAIL_FROM] = domain_of(f->mail_from, bad);
+	m[DKST_M_DKIM] = row_dup(dkk_verdict_name(dkk_verifier_verdict(v)), bad);
+	if (dkk_verifier_count(v) > 0)
+		m[DKST_M_DKIM_REASON] = row_dup(dkk_reason_name(
+		    dkk_verifier_result(v, 0)->reason), bad);
+	else if (dkk_verifier_reason(v, NULL) != DKK_R_OK)
+		m[DKST_M_DKIM_REASON] = row_dup(dkk_reason_name(
+		    dkk_verifier_reason(v, NULL)), bad);
+	if (f->spf != NULL) {
+		m[DKST_M_SPF] = row_dup(dkk_spf_result_name(f->spf->result), bad);
+		m[DKST_M_SPF_DOMAIN] = domain_of(f->spf->domain, bad);
+	}
+	if (f->adsp) {
+		m[DKST_M_ADSP] = row_dup(dkk_adsp_name(adsp), bad);
+		m[DKST_M_FROM] = domain_of(author, bad);
+	}
+	msg_dmarc_arc(v, m, bad);
+	m[DKST_M_CLASS] = row_dup(msg_class(v), bad);
+}
+
+struct dkst_row *
+dkst_row_from_verifier(const dkk_verifier *v, const struct dkst_facts *f)
+{
+	struct dkst_row *r = calloc(1, sizeof(*r));
+	size_t i, n = dkk_verifier_count(v);
+	int bad = 0;
+
+	if (r == NULL)
+		return NULL;
+	if (n > 0 && (r->s = calloc(n, sizeof(*r->s))) == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->nsigs = n;
+	msg_fill(v, f, r->m, &bad);
+	for (i = 0; i < n; i++)
+		sig_fill(v, i, r->s[i], &bad);
+	if (bad) {
+		dkst_row_free(r);
+		return NULL;
+	}
+	return r;
+}
