@@ -56,7 +56,7 @@ bench-hosts: cli/dkimkit$(EXEEXT) plugins/opensmtpd/filter-dkimkit$(EXEEXT) \
 	    $(BENCH_HOSTS_FLAGS)
 
 # The cost of recording a message's row in a SQLite observation store, on
-# top of a 2 KB verify (issue 17): `make bench-store` (BENCH_STORE_FLAGS:
+# top of a 2 KB verify (issue 23): `make bench-store` (BENCH_STORE_FLAGS:
 # e.g. --out FILE); tests/bench/store.sh runs it once in --tiny mode.
 check_PROGRAMS += bench/bench-store
 bench_bench_store_SOURCES = bench/store.c

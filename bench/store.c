@@ -1,6 +1,6 @@
 /*
  * store.c: the cost of recording a message in the observation store
- * (issue 17, item 7): a 2 KB verify, without and with its row written to
+ * (issue 23, item 7): a 2 KB verify, without and with its row written to
  * a SQLite store, in the same run.
  *
  *	bench-store [--tiny] [--rounds N] [--out FILE]

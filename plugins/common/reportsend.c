@@ -1,6 +1,6 @@
 /*
  * reportsend.c: delivering the reports the core's plan asks for, safely
- * (issue #16; RFC 6651 5 and 8), for the command and the hosts: never
+ * (issue #22; RFC 6651 5 and 8), for the command and the hosts: never
  * with a sender a bounce could come back to (null envelope sender:
  * sendmail -t -f '', or MAIL FROM:<> over SMTP), never over the rate
  * limits (a token bucket per address and one for all, kept across runs
@@ -462,7 +462,7 @@ int
 dkr_open(struct dkr_send *r)
 {
 	if (r->per_addr == 0)
-		r->per_addr = 1;	/* issue #16: one an hour */
+		r->per_addr = 1;	/* issue #22: one an hour */
 	if (r->global == 0)
 		r->global = 100;
 	if (state_load(r) != 0 || suppress_load(r) != 0) {

@@ -1,5 +1,5 @@
 /*
- * reportsend.h: delivering RFC 6651 failure reports (issue #16), shared
+ * reportsend.h: delivering RFC 6651 failure reports (issue #22), shared
  * by the dkimkit command and the hosts: rate limits (token buckets per
  * address and in all, in a state file), a suppression list, and the
  * hand-off (a folder, sendmail -t -f '', or SMTP with MAIL FROM:<>).

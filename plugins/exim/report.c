@@ -1,5 +1,5 @@
 /*
- * report.c: RFC 6651 failure reports from Exim's verify (issue #16).
+ * report.c: RFC 6651 failure reports from Exim's verify (issue #22).
  *
  *   ${dlfunc{SO}{verify}{mx.example.net reports}
  *	{report-dir=/var/spool/exim4/dkimkit-reports}...}

@@ -668,7 +668,7 @@ main_store_log(void *arg, const char *line)
 	log_warnx("%s", line);
 }
 
-/* -O: the observation store of the verified messages (issue 17).  Its
+/* -O: the observation store of the verified messages (issue 23).  Its
  * writer thread takes the rows: this loop never waits on it.  A store
  * that cannot be opened stops the start, as a bad key source does. */
 static void

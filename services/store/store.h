@@ -1,5 +1,5 @@
 /*
- * store.h: the observation store (issue #17): one row per message
+ * store.h: the observation store (issue #23): one row per message
  * verified and one per signature, kept in SQLite or PostgreSQL.
  *
  * It lives beside the core (hosts -> services -> core): the core never

@@ -1,5 +1,5 @@
 #!/bin/bash
-# RFC 6651 failure reports through `dkimkit verify --reports` (issue #16):
+# RFC 6651 failure reports through `dkimkit verify --reports` (issue #22):
 # a matrix of _report._domainkey records with different rr= sets against
 # failing messages of every reason class gives a report exactly when one
 # was asked for (0 false, 0 missing); each report parses with Python's

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Failure reports handed to a real MTA (issue #16): `dkimkit verify
+# Failure reports handed to a real MTA (issue #22): `dkimkit verify
 # --reports --sendmail PROG` runs Exim's sendmail interface (exim4 -C with
 # a private configuration, as `sendmail -t -f ''`), and the report arrives
 # in Exim's maildir addressed to ra@ the signing domain, with the null

@@ -1,5 +1,5 @@
 #!/bin/bash
-# filter-dkimkit -f (issue #16): signatures made with -f carry r=y and
+# filter-dkimkit -f (issue #22): signatures made with -f carry r=y and
 # those made without do not, in the key-file and the key-directory
 # forms; a message signed with -f and broken on the way gets one RFC 6651
 # report from `dkimkit verify --reports`.  The filter is driven on its

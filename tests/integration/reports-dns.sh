@@ -1,5 +1,5 @@
 #!/bin/bash
-# RFC 6651 reports when the key lookup fails (issue #16): an unbound on
+# RFC 6651 reports when the key lookup fails (issue #22): an unbound on
 # loopback serves the _report._domainkey records but refuses the key's
 # name, so the signature is temperror (DNS failure, token d); a domain
 # whose record asks for d gets one report, one asking only for v gets
