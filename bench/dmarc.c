@@ -35,13 +35,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "dkimkit.h"
 
 #define DOMAIN		"bench.example"
 #define DEEP		"a.b.c.d.e.f.g.h.i." DOMAIN
 #define DMARC_RECORD	"v=DMARC1; p=reject; sp=quarantine"
 #define ROUND_SECONDS	0.25
-#define MAX_ROUNDS	15
 #define WALK_BOUND	8	/* RFC 9989 4.10 */
 
 /* The counting resolver's records: TXT only (DMARC and DKIM ask no
@@ -319,14 +319,6 @@ op_time(struct bench *b, enum op op, long reps)
 	return (t > 0 ? t : 1e-9) / (double)reps;
 }
 
-static int
-cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, c = *(const double *)y;
-
-	return (a > c) - (a < c);
-}
-
 /* The From domains of the query count, and the DMARC result each must
  * have (the signature is DOMAIN's, aligned in relaxed mode with every
  * name under it). */
@@ -381,29 +373,18 @@ int
 main(int argc, char **argv)
 {
 	struct bench b;
-	double t[NOPS][MAX_ROUNDS], med[NOPS], ratio[NOPS][MAX_ROUNDS];
+	double t[NOPS][BENCH_MAX_ROUNDS], med[NOPS], ratio[NOPS][BENCH_MAX_ROUNDS];
 	long reps[NOPS];
-	int rounds = 5, i, k;
+	int rounds, i, k;
 	unsigned max;
-	const char *out = NULL;
+	struct bench_args a;
 	FILE *f = stdout;
 
 	memset(&b, 0, sizeof(b));
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--tiny") == 0)
-			b.tiny = true;
-		else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
-			rounds = atoi(argv[++i]);
-		else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-			out = argv[++i];
-		else {
-			fprintf(stderr, "usage: bench-dmarc [--tiny] "
-			    "[--rounds N] [--out FILE]\n");
-			return 2;
-		}
-	}
-	if (rounds < 1 || rounds > MAX_ROUNDS || b.tiny)
-		rounds = b.tiny ? 1 : 5;
+	if (bench_args(argc, argv, "bench-dmarc", &a) != 0)
+		return 2;
+	b.tiny = a.tiny;
+	rounds = a.rounds;
 	setup(&b);
 	for (k = 0; k < NOPS; k++)
 		reps[k] = b.tiny ? 1 : (long)(ROUND_SECONDS /
@@ -417,16 +398,12 @@ main(int argc, char **argv)
 	for (k = 0; k < NOPS; k++) {
 		for (i = 0; i < rounds; i++)
 			ratio[k][i] = t[k][i] / t[VERIFY][i];
-		qsort(ratio[k], (size_t)rounds, sizeof(double), cmp_double);
+		bench_median(ratio[k], rounds);	/* sorted: [rounds / 2] */
 	}
-	for (k = 0; k < NOPS; k++) {
-		qsort(t[k], (size_t)rounds, sizeof(double), cmp_double);
-		med[k] = t[k][rounds / 2];
-	}
-	if (out != NULL && (f = fopen(out, "w")) == NULL) {
-		perror(out);
+	for (k = 0; k < NOPS; k++)
+		med[k] = bench_median(t[k], rounds);
+	if ((f = bench_open(&a)) == NULL)
 		return 2;
-	}
 	fprintf(f, "| operation | unit | dkimkit |\n|---|---|---:|\n");
 	for (k = 0; k < NOPS; k++)
 		fprintf(f, "| %s | msg/s | %.0f |\n", op_names[k],

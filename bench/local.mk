@@ -9,7 +9,7 @@
 # only, no libopendkim.  `make bench-arc` (BENCH_ARC_FLAGS: e.g. --out
 # bench/arc-results.md); tests/bench/arc.sh runs it once in --tiny mode.
 check_PROGRAMS += bench/bench-arc
-bench_bench_arc_SOURCES = bench/arc.c
+bench_bench_arc_SOURCES = bench/arc.c bench/harness.c bench/harness.h
 bench_bench_arc_LDADD = core/libdkimkit.la
 
 bench-arc: bench/bench-arc$(EXEEXT)
@@ -38,7 +38,7 @@ endif
 # (BENCH_DMARC_FLAGS: e.g. --out FILE); tests/bench/dmarc.sh runs it once
 # in --tiny mode.
 check_PROGRAMS += bench/bench-dmarc
-bench_bench_dmarc_SOURCES = bench/dmarc.c
+bench_bench_dmarc_SOURCES = bench/dmarc.c bench/harness.c bench/harness.h
 bench_bench_dmarc_LDADD = core/libdkimkit.la
 
 bench-dmarc: bench/bench-dmarc$(EXEEXT)
@@ -59,7 +59,7 @@ bench-hosts: cli/dkimkit$(EXEEXT) plugins/opensmtpd/filter-dkimkit$(EXEEXT) \
 # top of a 2 KB verify (issue 23): `make bench-store` (BENCH_STORE_FLAGS:
 # e.g. --out FILE); tests/bench/store.sh runs it once in --tiny mode.
 check_PROGRAMS += bench/bench-store
-bench_bench_store_SOURCES = bench/store.c
+bench_bench_store_SOURCES = bench/store.c bench/harness.c bench/harness.h
 bench_bench_store_LDADD = services/libdksstore.la core/libdkimkit.la
 
 bench-store: bench/bench-store$(EXEEXT)

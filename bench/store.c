@@ -27,12 +27,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "dkimkit.h"
 #include "store.h"
 
 #define DOMAIN		"bench.example"
 #define ROUND_SECONDS	0.25
-#define MAX_ROUNDS	15
 
 struct bench {
 	dkk_ctx *ctx;
@@ -238,14 +238,6 @@ op_time(struct bench *b, enum op op, long reps)
 	return (t > 0 ? t : 1e-9) / (double)reps;
 }
 
-static int
-cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, c = *(const double *)y;
-
-	return (a > c) - (a < c);
-}
-
 static void
 report(FILE *f, double med[NOPS], uint64_t written)
 {
@@ -278,28 +270,17 @@ main(int argc, char **argv)
 {
 	struct bench b;
 	struct dkst_counts c;
-	double t[NOPS][MAX_ROUNDS], med[NOPS];
+	double t[NOPS][BENCH_MAX_ROUNDS], med[NOPS];
 	long reps[NOPS];
-	int rounds = 5, i, k;
-	const char *out = NULL;
+	int rounds, i, k;
+	struct bench_args a;
 	FILE *f = stdout;
 
 	memset(&b, 0, sizeof(b));
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--tiny") == 0)
-			b.tiny = true;
-		else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
-			rounds = atoi(argv[++i]);
-		else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-			out = argv[++i];
-		else {
-			fprintf(stderr, "usage: bench-store [--tiny] "
-			    "[--rounds N] [--out FILE]\n");
-			return 2;
-		}
-	}
-	if (rounds < 1 || rounds > MAX_ROUNDS || b.tiny)
-		rounds = b.tiny ? 1 : 5;
+	if (bench_args(argc, argv, "bench-store", &a) != 0)
+		return 2;
+	b.tiny = a.tiny;
+	rounds = a.rounds;
 	setup(&b);
 	/* The same count for both, from the verify alone: a round with the
 	 * rows then holds the batches a busy host would write. */
@@ -310,20 +291,16 @@ main(int argc, char **argv)
 	for (i = 0; i < rounds; i++)
 		for (k = 0; k < NOPS; k++)
 			t[k][i] = op_time(&b, (enum op)k, reps[k]);
-	for (k = 0; k < NOPS; k++) {
-		qsort(t[k], (size_t)rounds, sizeof(double), cmp_double);
-		med[k] = t[k][rounds / 2];
-	}
+	for (k = 0; k < NOPS; k++)
+		med[k] = bench_median(t[k], rounds);
 	dkst_counts(b.st, &c);
 	if (c.written != c.put || c.written == 0) {
 		fprintf(stderr, "bench-store: %llu rows put, %llu written\n",
 		    (unsigned long long)c.put, (unsigned long long)c.written);
 		b.failures++;
 	}
-	if (out != NULL && (f = fopen(out, "w")) == NULL) {
-		perror(out);
+	if ((f = bench_open(&a)) == NULL)
 		return 2;
-	}
 	report(f, med, c.written);
 	if (f != stdout)
 		fclose(f);
