@@ -492,9 +492,11 @@ DKK_EXPORT int dkk_verifier_wait(dkk_verifier *v) DKK_WUR;
  * key lookups) when the message begins, and SPF and DKIM run at once.
  * DMARC is decided only once both are in.  facts is copied (as
  * dkk_verify_opts.spf is); NULL gives none.  Any time until
- * dkk_verifier_final() has said DKK_OK (DKK_ESTATE after that, or once
- * DMARC was decided without it); with dkk_verify_opts.spf_later the
- * verifier waits for it.  Then call dkk_verifier_final() again. */
+ * dkk_verifier_final() has said DKK_OK (DKK_ESTATE after that); when
+ * DMARC was decided without it (a header block over the limits is
+ * permerror at once) the facts only reach the A-R field.  With
+ * dkk_verify_opts.spf_later the verifier waits for it.  Then call
+ * dkk_verifier_final() again. */
 DKK_EXPORT int dkk_verifier_set_spf(dkk_verifier *v,
     const struct dkk_spf_facts *facts) DKK_WUR;
 

@@ -586,7 +586,10 @@ dkk_verifier_set_spf(dkk_verifier *v, const struct dkk_spf_facts *facts)
 		return DKK_EINVAL;
 	if (v->err != DKK_OK)
 		return v->err;
-	if (v->final || dmarc_settled(v))
+	/* DMARC may be decided already (a header block over the limits
+	 * settles it at once): the facts still go into the A-R field, and
+	 * the verifier must stop waiting for them either way. */
+	if (v->final)
 		return DKK_ESTATE;
 	if (facts == NULL || facts->domain == NULL) {
 		free((char *)v->spf.domain);

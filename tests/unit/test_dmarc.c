@@ -935,6 +935,18 @@ dmarc_header_over_limit(void)
 	CU_ASSERT_EQUAL(t.dmarc_queries, 0);
 	free(field);
 	dkk_verifier_free(v);
+	/* With the SPF result to come (a filter's session): DMARC is
+	 * settled at once, the late result is still taken, and the
+	 * verifier does not wait for ever (it did: set_spf refused it). */
+	o.spf_later = 1;
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_new(ctx, &o, &v), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_update(v, m, strlen(m)), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_EAGAIN);
+	CU_ASSERT_EQUAL(dkk_verifier_set_spf(v, NULL), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_verifier_final(v), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_verifier_dmarc(v, &d), DKK_OK);
+	CU_ASSERT_EQUAL(d.result, DKK_DMARC_PERMERROR);
+	dkk_verifier_free(v);
 	dkk_ctx_free(ctx);
 }
 
