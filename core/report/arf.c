@@ -33,8 +33,9 @@ report_is_feedback(const struct header *h)
 			    v[j] != '\n' && v[j] != '"')
 				buf_addc(&low, (char)lower(v[j]));
 		buf_addc(&low, '\0');
-		yes = !low.failed && strncmp(low.p, "multipart/report", 16) ==
-		    0 && strstr(low.p, ";report-type=feedback-report") != NULL;
+		/* out of memory: taken for a report, so none is made */
+		yes = low.failed || (strncmp(low.p, "multipart/report", 16) ==
+		    0 && strstr(low.p, ";report-type=feedback-report") != NULL);
 		buf_clear(&low);
 	}
 	return yes;
@@ -99,14 +100,37 @@ arf_redact(struct buf *out, const char *s, size_t n,
 	}
 }
 
-/* A field value as given, or redacted. */
+/* Text from the message (a decoded i=, a selector, a reason naming
+ * them) put into a field or a line of the report: a control character
+ * (CR, LF, NUL, ...) becomes "?", so no such text can end a field or
+ * a line and forge the ones after it. */
+static void
+arf_safe(struct buf *out, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		buf_addc(out, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ?
+		    '?' : s[i]);
+}
+
+/* A field value as given, or redacted; made safe either way. */
 static void
 arf_text(struct buf *out, const char *s, const struct dkk_report_info *info)
 {
-	if (info->redact_key != NULL)
-		arf_redact(out, s, strlen(s), info);
+	struct buf t;
+
+	if (info->redact_key == NULL) {
+		arf_safe(out, s, strlen(s));
+		return;
+	}
+	buf_init(&t);
+	arf_redact(&t, s, strlen(s), info);
+	if (t.failed)
+		out->failed = true;
 	else
-		buf_adds(out, s);
+		arf_safe(out, t.p, t.len);
+	buf_clear(&t);
 }
 
 /* name: base64, folded at 76 columns with CRLF SP (RFC 6591 3.1 says
@@ -235,8 +259,11 @@ arf_dkim(struct buf *out, const dkk_reports *r, const struct dkk_report_req *q,
 		arf_text(out, res->identity, info);
 		buf_adds(out, "\r\n");
 	}
-	if (res->selector != NULL)
-		buf_printf(out, "DKIM-Selector: %s\r\n", res->selector);
+	if (res->selector != NULL) {
+		buf_adds(out, "DKIM-Selector: ");
+		arf_safe(out, res->selector, strlen(res->selector));
+		buf_adds(out, "\r\n");
+	}
 	/* RFC 6590 3: a redacted report leaves out the canonical copies,
 	 * which would give away what redaction hides. */
 	if (info->redact_key != NULL)
@@ -263,7 +290,12 @@ arf_feedback(struct buf *out, const dkk_reports *r,
 	if ((rc = dkk_verifier_ar_one(r->v, q->sig, info->authserv_id, 0,
 	    &ar)) != DKK_OK)
 		return rc;
-	buf_printf(out, "%s\r\n", ar);
+	/* RFC 6590 3: header.i= and the like hold local parts too */
+	if (info->redact_key != NULL)
+		arf_redact(out, ar, strlen(ar), info);
+	else
+		buf_adds(out, ar);
+	buf_adds(out, "\r\n");
 	free(ar);
 	if (info->mail_from != NULL) {
 		buf_adds(out, "Original-Mail-From: <");
@@ -366,11 +398,17 @@ arf_top(struct buf *out, const dkk_reports *r, const struct dkk_report_req *q,
 	if (q->adsp)
 		buf_printf(out, "A message from %s failed its Author Domain "
 		    "Signing Practices (RFC 5617).\r\n", q->domain);
-	else
-		buf_printf(out, "A DKIM signature of %s (s=%s) failed: %s.\r\n",
-		    q->domain, r->v->sigs[q->sig].res.selector != NULL ?
-		    r->v->sigs[q->sig].res.selector : "?",
-		    r->v->sigs[q->sig].res.detail);
+	else {
+		const struct dkk_sig_result *res = &r->v->sigs[q->sig].res;
+
+		buf_printf(out, "A DKIM signature of %s (s=", q->domain);
+		arf_safe(out, res->selector != NULL ? res->selector : "?",
+		    res->selector != NULL ? strlen(res->selector) : 1);
+		buf_adds(out, ") failed: ");
+		if (res->detail != NULL)
+			arf_safe(out, res->detail, strlen(res->detail));
+		buf_adds(out, ".\r\n");
+	}
 	buf_adds(out, "This report was requested by the domain's "
 	    "_report._domainkey record (RFC 6651).\r\n\r\n");
 }

@@ -101,6 +101,12 @@ cand_add(dkk_reports *r, size_t sig, const char *domain, char token,
 {
 	struct rcand *c = &r->cands[r->ncands];
 
+	/* The d= of a signature that did not parse is as written: only a
+	 * real domain name may become a lookup and an address (a d= with
+	 * "<", "," or "@" would put other recipients into To:). */
+	if (!domain_valid(domain, strlen(domain), false) ||
+	    strchr(domain, '.') == NULL)
+		return DKK_OK;
 	memset(c, 0, sizeof(*c));
 	c->sig = sig;
 	c->token = token;

@@ -9,12 +9,17 @@
  * decided before any of this runs.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -118,29 +123,62 @@ state_load(struct dkr_send *r)
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
 		if (sscanf(line, "%511s %lf %lld", addr, &tokens, &at) == 3 &&
-		    bucket_add(r, addr, tokens, at) != 0)
-			break;
+		    isfinite(tokens) && tokens >= 0 &&
+		    bucket_add(r, addr, tokens, at) != 0) {
+			free(text);
+			return -1;	/* no memory: a partial state */
+		}
 	free(text);
 	return 0;
+}
+
+/* A bucket refilled to its capacity says nothing a missing one would
+ * not: it is left out, so the file holds only the addresses reported to
+ * within the hour and cannot grow with every domain ever seen. */
+static bool
+bucket_full(const struct dkr_send *r, const struct dkr_bucket *b,
+    int64_t now)
+{
+	double rate = strcmp(b->addr, "*") == 0 ? r->global : r->per_addr;
+	double t = b->tokens;
+
+	if (now > b->at)
+		t += rate * (double)(now - b->at) / HOUR;
+	return t >= rate;
 }
 
 static void
 state_save(const struct dkr_send *r)
 {
 	char tmp[4096];
+	int64_t now = (int64_t)time(NULL);
 	FILE *f;
 	size_t i;
+	int fd;
 
 	if (r->state == NULL)
 		return;
-	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", r->state, (long)getpid());
-	if ((f = fopen(tmp, "w")) == NULL) {
+	/* A fresh name (mkstemp: O_EXCL, mode 0600) in the state's own
+	 * folder, so the rename stays on one file system and nothing
+	 * planted under a guessable name is followed. */
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", r->state) >=
+	    sizeof(tmp)) {
+		dkr_warn(r, "%s: name too long", r->state);
+		return;
+	}
+	if ((fd = mkstemp(tmp)) < 0 || (f = fdopen(fd, "w")) == NULL) {
 		dkr_warn(r, "%s: %s", tmp, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
 		return;
 	}
 	for (i = 0; i < r->nbuckets; i++)
-		fprintf(f, "%s %.6f %lld\n", r->buckets[i].addr,
-		    r->buckets[i].tokens, (long long)r->buckets[i].at);
+		if (!bucket_full(r, &r->buckets[i], now))
+			fprintf(f, "%s %.6f %lld\n", r->buckets[i].addr,
+			    r->buckets[i].tokens,
+			    (long long)r->buckets[i].at);
 	/* Written whole, then renamed over the old one: a crash leaves
 	 * either state, never half of one. */
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 ||
@@ -217,25 +255,78 @@ bucket_get(struct dkr_send *r, const char *addr, double rate, int64_t now)
 	return b;
 }
 
-/* A report may go when the address's bucket and the global one both
- * hold a token; only then is one taken from each. */
+static void
+buckets_clear(struct dkr_send *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nbuckets; i++)
+		free(r->buckets[i].addr);
+	free(r->buckets);
+	r->buckets = NULL;
+	r->nbuckets = 0;
+}
+
+/* The state file's lock (STATE.lock, never followed if a link), held
+ * while the buckets are read, a token taken and the file written back:
+ * Exim's receiving processes and the command share one set of limits.
+ * The descriptor, or -1 (said). */
+static int
+state_lock(struct dkr_send *r)
+{
+	char path[4096];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.lock", r->state) >=
+	    sizeof(path)) {
+		dkr_warn(r, "%s: name too long", r->state);
+		return -1;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) < 0 || flock(fd, LOCK_EX) != 0) {
+		dkr_warn(r, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A report may go when the global bucket and the address's both hold a
+ * token; only then is one taken from each.  The global one is asked
+ * first, so a flood past it adds no address to the state.  With a state
+ * file the decision is made under its lock on the file's current
+ * buckets; a state that cannot be read or locked sends nothing (a
+ * limit that cannot be kept is not lifted). */
 static int
 rate_ok(struct dkr_send *r, const char *to)
 {
 	int64_t now = (int64_t)time(NULL);
 	struct dkr_bucket *a, *g;
+	int lock = -1, ok = 0;
 
+	if (r->state != NULL) {
+		if ((lock = state_lock(r)) < 0)
+			return 0;
+		buckets_clear(r);
+		if (state_load(r) != 0)
+			goto out;
+	}
+	if ((g = bucket_get(r, "*", r->global, now)) == NULL || g->tokens < 1)
+		goto out;
+	/* bucket_get may move the array: look the global one up again */
 	if ((a = bucket_get(r, to, r->per_addr, now)) == NULL ||
-	    a->tokens < 1)
-		return 0;
-	/* bucket_get may move the array: look the address up again */
-	if ((g = bucket_get(r, "*", r->global, now)) == NULL ||
-	    g->tokens < 1 ||
-	    (a = bucket_get(r, to, r->per_addr, now)) == NULL)
-		return 0;
+	    a->tokens < 1 ||
+	    (g = bucket_get(r, "*", r->global, now)) == NULL)
+		goto out;
 	a->tokens -= 1;
 	g->tokens -= 1;
-	return 1;
+	ok = 1;
+	state_save(r);
+out:
+	if (lock >= 0)
+		close(lock);
+	return ok;
 }
 
 /* DIR/<time>.<pid>.<n>.eml, made under another name and renamed, so a
@@ -268,7 +359,9 @@ static int
 deliver_sendmail(const struct dkr_send *r, const char *msg)
 {
 	const char *path = r->sendmail ? r->sendmail : "/usr/sbin/sendmail";
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
 	int fd[2], status;
+	bool werr;
 	pid_t pid;
 	FILE *f;
 	const char *p;
@@ -284,7 +377,8 @@ deliver_sendmail(const struct dkr_send *r, const char *msg)
 		dup2(fd[0], 0);
 		close(fd[0]);
 		close(fd[1]);
-		execl(path, path, "-t", "-f", "", (char *)NULL);
+		/* -i: a line of a lone "." is text, not the end */
+		execl(path, path, "-i", "-t", "-f", "", (char *)NULL);
 		_exit(127);
 	}
 	close(fd[0]);
@@ -293,12 +387,17 @@ deliver_sendmail(const struct dkr_send *r, const char *msg)
 		waitpid(pid, &status, 0);
 		return -1;
 	}
+	/* A sendmail that exits early must not kill the verifier with
+	 * SIGPIPE: the write fails (EPIPE) and the report is failed. */
+	sigaction(SIGPIPE, &ign, &old);
 	for (p = msg; *p != '\0'; p++)
 		if (!(*p == '\r' && p[1] == '\n'))
 			putc(*p, f);
-	fclose(f);
+	werr = ferror(f) != 0;
+	werr = fclose(f) != 0 || werr;
+	sigaction(SIGPIPE, &old, NULL);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0) {
+	    WEXITSTATUS(status) != 0 || werr) {
 		dkr_warn(r, "%s: the report was not accepted", path);
 		return -1;
 	}
@@ -465,7 +564,14 @@ dkr_open(struct dkr_send *r)
 		r->per_addr = 1;	/* issue #22: one an hour */
 	if (r->global == 0)
 		r->global = 100;
-	if (state_load(r) != 0 || suppress_load(r) != 0) {
+	/* The state is read under its lock at each decision (rate_ok);
+	 * here only whether it can be: a limit that cannot be kept is
+	 * said at once. */
+	if (r->state != NULL && state_load(r) != 0) {
+		buckets_clear(r);
+		return -1;
+	}
+	if (suppress_load(r) != 0) {
 		dkr_close(r);
 		return -1;
 	}
@@ -477,16 +583,15 @@ dkr_close(struct dkr_send *r)
 {
 	size_t i;
 
-	state_save(r);
-	for (i = 0; i < r->nbuckets; i++)
-		free(r->buckets[i].addr);
+	/* with a state file each decision saved it under the lock */
+	if (r->state == NULL)
+		state_save(r);
+	buckets_clear(r);
 	for (i = 0; i < r->nsuppressed; i++)
 		free(r->suppressed[i]);
-	free(r->buckets);
 	free(r->suppressed);
-	r->buckets = NULL;
 	r->suppressed = NULL;
-	r->nbuckets = r->nsuppressed = 0;
+	r->nsuppressed = 0;
 }
 
 char *

@@ -232,6 +232,32 @@ n=$(ls red | wc -l)
 ok_if "a redacted report hides local parts and canonical copies" $? \
     "$(cat red/*.eml 2> /dev/null)"
 
+# Text from the message cannot forge report fields: an i= whose
+# quoted-printable decodes to CR LF and a field (the signature still
+# parses: its domain is within d=) appears with "?" for each control
+# character, on its one line; with redaction, header.i= in the A-R
+# entry is redacted too.
+perl -pe 's/(d=bodyhash\.r1\.test;)/$1 i==0D=0AReported-Domain:=20bank.example=0D=0A\@bodyhash.r1.test;/' \
+    bodyhash.bodyhash.r1.test.eml > inj.eml
+mkdir inj
+"$DKIMKIT" verify --zone zone --now $((NOW + 600)) --reports \
+    --report-dir inj inj.eml > inj.json 2>&1
+[ "$(ls inj | wc -l)" -eq 1 ] &&
+    ! grep -q '^Reported-Domain: bank.example' inj/*.eml &&
+    grep -q '^DKIM-Identity: ??Reported-Domain: bank.example??@bodyhash.r1.test' inj/*.eml
+ok_if "CR LF in a decoded i= cannot add a field to the report" $? \
+    "$(cat inj.json inj/*.eml 2> /dev/null | head -n 40)"
+perl -pe 's/(d=bodyhash\.r1\.test;)/$1 i=joe\@bodyhash.r1.test;/' \
+    bodyhash.bodyhash.r1.test.eml > redi.eml
+mkdir redi
+"$DKIMKIT" verify --zone zone --now $((NOW + 600)) --reports \
+    --report-dir redi --redact-key redact.key redi.eml > /dev/null 2>&1
+[ "$(ls redi | wc -l)" -eq 1 ] && ! grep -q 'joe' redi/*.eml &&
+    sed -n '/^Authentication-Results:/,/^Arrival-Date:/p' redi/*.eml |
+    grep -q ' [0-9a-f]\{32\}@bodyhash.r1.test'
+ok_if "a redacted report redacts header.i= in its A-R entry" $? \
+    "$(cat redi/*.eml 2> /dev/null | head -n 40)"
+
 # A report is never about a report: the rr=all report of bodyhash,
 # signed with r=y by a domain that asks for everything and broken,
 # gets none; the same message as a plain multipart/mixed gets one.

@@ -270,6 +270,50 @@ report_plan_key(void)
 	unit_fx_free(&fx);
 }
 
+/* Every TXT name answers "ra=rep": the resolver of a site whose
+ * wildcard record would take any name a d= makes. */
+static int
+any_report(void *arg, const char *name, dkk_dns_cb cb, void *cbarg)
+{
+	static const char rec[] = "ra=rep";
+	const char *txt[1] = { rec };
+	size_t len[1] = { sizeof(rec) - 1 };
+	struct dkk_dns_answer a = { DKK_DNS_OK, DKK_DNSSEC_UNKNOWN, 60, 1,
+	    txt, len };
+
+	(void)name;
+	(*(int *)arg)++;
+	cb(cbarg, &a);
+	return DKK_OK;
+}
+
+/* The d= of a signature that did not parse is as written; one that is
+ * no domain name ("<", ",", "@") never becomes a lookup or an address:
+ * it would put other recipients into the report's To:. */
+static void
+report_plan_bad_domain(void)
+{
+	static const struct dkk_resolver ops = { .query_txt = any_report };
+	static const char m[] = "DKIM-Signature: v=1; a=rsa-sha256; r=y; "
+	    "s=x; h=from; bh=AA==; b=AA==;\r\n d=v.example>,<boss@other."
+	    "example>,<z@w.example\r\nFrom: joe@v.example\r\n\r\nHi.\r\n";
+	static const char ok[] = "DKIM-Signature: v=1; a=rsa-sha256; r=y; "
+	    "s=x; h=from; bh=AA==; b=AA==;\r\n d=v.example; c=bogus\r\n"
+	    "From: joe@v.example\r\n\r\nHi.\r\n";
+	struct unit_fx fx;
+	int queries = 0;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, report_zone), 0);
+	CU_ASSERT_EQUAL_FATAL(dkk_ctx_set_resolver(fx.ctx, &ops, &queries),
+	    DKK_OK);
+	plan_expect(&fx, m, 0, "");
+	CU_ASSERT_EQUAL(queries, 0);
+	/* the same broken signature with a real d=: its s report */
+	plan_expect(&fx, ok, 0, "rep@v.example/s/0");
+	CU_ASSERT_EQUAL(queries, 1);
+	unit_fx_free(&fx);
+}
+
 /* RFC 5965 3: never a report about a feedback report. */
 static void
 report_plan_no_loop(void)
@@ -454,6 +498,7 @@ static const struct unit_test report_tests[] = {
 	{ "report_sampling", report_sampling },
 	{ "report_plan_asked", report_plan_asked },
 	{ "report_plan_key", report_plan_key },
+	{ "report_plan_bad_domain", report_plan_bad_domain },
 	{ "report_plan_no_loop", report_plan_no_loop },
 	{ "report_plan_adsp", report_plan_adsp },
 	{ "report_build_fields", report_build_fields },
