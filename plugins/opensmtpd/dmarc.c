@@ -162,6 +162,9 @@ dmarc_verifier(struct session *s)
 		s->spflate = !s->spfdone;
 	}
 	vo.adsp = conf.adsp;
+	/* the store records each failure's class (as verify --store) */
+	if (conf.store != NULL)
+		vo.explain = 1;
 	vo.spf = s->spff;
 	vo.spf_later = s->spflate;
 	vo.arc_remote_ip = s->ip;

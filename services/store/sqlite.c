@@ -35,14 +35,17 @@ sq_fail(struct sq *q, const char *what)
 	    sqlite3_errmsg(q->db));
 }
 
-/* A decimal of at most 18 digits, which fits an int64. */
+/* A decimal of at most 18 digits, which fits an int64, written as the
+ * number is (no leading zero, no "-0"): a text column given "01" (a
+ * selector, say) must get "01" back, not 1. */
 static int
 sq_integer(const char *s, sqlite3_int64 *v)
 {
 	const char *p = s + (*s == '-');
 	size_t n = strspn(p, "0123456789");
 
-	if (n == 0 || n > 18 || p[n] != '\0')
+	if (n == 0 || n > 18 || p[n] != '\0' || (p[0] == '0' &&
+	    (n > 1 || p != s)))
 		return 0;
 	*v = strtoll(s, NULL, 10);
 	return 1;
