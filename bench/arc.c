@@ -227,20 +227,11 @@ op_run(struct bench *b, enum op op)
 	}
 }
 
-static double
-cpu_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Seconds per operation over reps runs. */
 static double
 op_time(struct bench *b, enum op op, long reps)
 {
-	double t0 = cpu_seconds(), t;
+	double t0 = bench_cpu_seconds(), t;
 	long i;
 
 	for (i = 0; i < reps; i++)
@@ -250,7 +241,7 @@ op_time(struct bench *b, enum op op, long reps)
 			b->failures++;
 			break;
 		}
-	t = cpu_seconds() - t0;
+	t = bench_cpu_seconds() - t0;
 	return (t > 0 ? t : 1e-9) / (double)reps;
 }
 

@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -60,4 +61,13 @@ bench_open(const struct bench_args *a)
 	if ((f = fopen(a->out, "w")) == NULL)
 		perror(a->out);
 	return f;
+}
+
+double
+bench_cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

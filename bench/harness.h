@@ -1,7 +1,7 @@
 /*
  * harness.h: what the stand-alone benches (bench-arc, bench-dmarc,
- * bench-store) share: their command line and the median of a round's
- * times.  Each bench times its own operations.
+ * bench-store) share: their command line, their clock and the median of
+ * a round's times.  Each bench times its own operations.
  */
 #ifndef BENCH_HARNESS_H
 #define BENCH_HARNESS_H
@@ -24,6 +24,9 @@ int bench_args(int argc, char **argv, const char *prog,
 
 /* The median of t[0..n-1], which it sorts. */
 double bench_median(double *t, int n);
+
+/* The CPU time of the process so far (all its threads), in seconds. */
+double bench_cpu_seconds(void);
 
 /* Where the table goes: a->out opened for writing, or standard output;
  * NULL (said on standard error) when the file cannot be made. */

@@ -205,20 +205,11 @@ drain(struct bench *b)
 	}
 }
 
-static double
-cpu_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* CPU seconds per operation over reps runs (the writer's included). */
 static double
 op_time(struct bench *b, enum op op, long reps)
 {
-	double t0 = cpu_seconds(), t;
+	double t0 = bench_cpu_seconds(), t;
 	long i;
 
 	for (i = 0; i < reps; i++)
@@ -234,7 +225,7 @@ op_time(struct bench *b, enum op op, long reps)
 		fprintf(stderr, "bench-store: rows dropped or lost\n");
 		b->failures++;
 	}
-	t = cpu_seconds() - t0;
+	t = bench_cpu_seconds() - t0;
 	return (t > 0 ? t : 1e-9) / (double)reps;
 }
 
