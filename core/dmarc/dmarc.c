@@ -61,6 +61,9 @@ struct author {
 	int p_tag;		/* the record's p= (none when absent) */
 	struct buf why;
 	const char *align_org;	/* for a trusted sealer's dkim=pass */
+	struct dmarc_rec rec;	/* the record that gave the policy ... */
+	bool has_rec;		/* ... once one was found and usable */
+	const char *org;	/* the Organizational Domain, or NULL */
 };
 
 struct dmarc_state {
@@ -536,6 +539,11 @@ author_eval(dkk_verifier *v, struct author *au)
 	 * a Public Suffix Domain's): what this walk already knows. */
 	au->align_org = !r.adkim_strict && r.psd != 'y' ?
 	    au->res.policy_domain : NULL;
+	au->rec = r;
+	au->has_rec = true;
+	if (au->org == NULL && (rc = walk_org(v, &au->walk, &au->org,
+	    &temp)) != DKK_OK)
+		return rc;
 	/* Alignment waits for every DKIM verdict and for the SPF result
 	 * (dkk_verifier_set_spf()). */
 	if ((rc = author_policy(v, au, &r, &exist_temp)) != DKK_OK ||
@@ -869,5 +877,23 @@ dmarc_author_result(const dkk_verifier *v, size_t i,
 	if (v->dmarc == NULL || !v->dmarc->done || i >= v->dmarc->na)
 		return false;
 	*out = v->dmarc->a[i].res;
+	return true;
+}
+
+bool
+dmarc_author_facts(const dkk_verifier *v, size_t i,
+    struct dmarc_author_facts *out)
+{
+	const struct author *au;
+
+	if (v->dmarc == NULL || !v->dmarc->done || i >= v->dmarc->na)
+		return false;
+	au = &v->dmarc->a[i];
+	if (!au->has_rec || (au->res.result != DKK_DMARC_PASS &&
+	    au->res.result != DKK_DMARC_FAIL))
+		return false;
+	out->res = au->res;
+	out->rec = au->rec;
+	out->org = au->org != NULL ? au->org : au->res.policy_domain;
 	return true;
 }
