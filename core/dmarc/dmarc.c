@@ -63,7 +63,6 @@ struct author {
 	const char *align_org;	/* for a trusted sealer's dkim=pass */
 	struct dmarc_rec rec;	/* the record that gave the policy ... */
 	bool has_rec;		/* ... once one was found and usable */
-	const char *org;	/* the Organizational Domain, or NULL */
 };
 
 struct dmarc_state {
@@ -541,9 +540,6 @@ author_eval(dkk_verifier *v, struct author *au)
 	    au->res.policy_domain : NULL;
 	au->rec = r;
 	au->has_rec = true;
-	if (au->org == NULL && (rc = walk_org(v, &au->walk, &au->org,
-	    &temp)) != DKK_OK)
-		return rc;
 	/* Alignment waits for every DKIM verdict and for the SPF result
 	 * (dkk_verifier_set_spf()). */
 	if ((rc = author_policy(v, au, &r, &exist_temp)) != DKK_OK ||
@@ -880,6 +876,27 @@ dmarc_author_result(const dkk_verifier *v, size_t i,
 	return true;
 }
 
+/* The Organizational Domain of a walk from what it already asked (no
+ * lookup is begun for it: a record at the Author Domain needs no more
+ * queries for strict alignment), or NULL when the walk stopped short. */
+static const char *
+walk_org_known(const dkk_verifier *v, const struct walk *w)
+{
+	size_t i;
+
+	if (v->dmarc_7489)
+		return w->n > 1 ? w->names[1] : w->names[0];
+	for (i = 0; i < w->got; i++) {
+		if (w->found[i].state < 0)
+			return NULL;
+		if (w->found[i].state == 1 && (w->found[i].rec.psd == 'y' ||
+		    w->found[i].rec.psd == 'n'))
+			return dmarc_org_domain(w->names, w->found, i + 1);
+	}
+	return w->got == w->n ? dmarc_org_domain(w->names, w->found, w->n) :
+	    NULL;
+}
+
 bool
 dmarc_author_facts(const dkk_verifier *v, size_t i,
     struct dmarc_author_facts *out)
@@ -894,6 +911,10 @@ dmarc_author_facts(const dkk_verifier *v, size_t i,
 		return false;
 	out->res = au->res;
 	out->rec = au->rec;
-	out->org = au->org != NULL ? au->org : au->res.policy_domain;
+	/* Unknown: the policy domain stands in, so a destination above it
+	 * is verified (a lookup more, never a report without consent). */
+	out->org = walk_org_known(v, &au->walk);
+	if (out->org == NULL)
+		out->org = au->res.policy_domain;
 	return true;
 }
