@@ -911,10 +911,8 @@ dmarc_author_facts(const dkk_verifier *v, size_t i,
 		return false;
 	out->res = au->res;
 	out->rec = au->rec;
-	/* Unknown: the policy domain stands in, so a destination above it
-	 * is verified (a lookup more, never a report without consent). */
+	/* NULL when the walk stopped at the Author Domain's record: the
+	 * report plan walks on itself if a destination needs it. */
 	out->org = walk_org_known(v, &au->walk);
-	if (out->org == NULL)
-		out->org = au->res.policy_domain;
 	return true;
 }

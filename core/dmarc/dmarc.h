@@ -117,7 +117,7 @@ HIDDEN bool dmarc_dest_external(const char *policy_domain,
 struct dmarc_author_facts {
 	struct dkk_dmarc_result res;
 	struct dmarc_rec rec;
-	const char *org;
+	const char *org;	/* NULL: the walk did not go that far */
 };
 HIDDEN bool dmarc_author_facts(const dkk_verifier *v, size_t i,
     struct dmarc_author_facts *out);

@@ -248,6 +248,7 @@ dkk_reports_free(dkk_reports *r)
 		free(r->cands[i].lk.name);
 		free(r->cands[i].domain);
 		free(r->cands[i].to);
+		ruf_cand_clear(&r->cands[i]);
 	}
 	for (i = 0; i < r->nreqs; i++)
 		free((char *)r->reqs[i].to);

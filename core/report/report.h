@@ -34,6 +34,9 @@ struct rcand {
 	char *to;		/* the ruf= address */
 	uint64_t max_bytes;	/* its !size, 0: none */
 	bool verify;		/* external: lk must authorise it */
+	struct ruf_walk *org;	/* the Organizational Domain still to be
+				 * found (ruf.c), or NULL */
+	char *dest;		/* the address's domain */
 };
 
 struct dkk_reports {
@@ -68,6 +71,7 @@ HIDDEN int ruf_plan(dkk_reports *r);
 /* A DMARC candidate's destination is authorised (not external, or its
  * verification record says v=DMARC1). */
 HIDDEN bool ruf_cand_ok(const struct rcand *c);
+HIDDEN void ruf_cand_clear(struct rcand *c);
 
 /* record.c */
 HIDDEN unsigned report_token_bit(char token);

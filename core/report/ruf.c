@@ -74,17 +74,26 @@ ruf_facts_of(const dkk_verifier *v, const struct dkk_dmarc_result *res,
 	    v->spf.result == DKK_SPF_PERMERROR;
 }
 
+/* a is b or below it. */
+static bool
+within(const char *a, const char *b)
+{
+	size_t n = strlen(a), k = strlen(b);
+
+	return n == k ? ci_equal(a, n, b, k) : n > k && a[n - k - 1] == '.' &&
+	    ci_equal(a + n - k, k, b, k);
+}
+
 /* d= within the Organizational Domain (relaxed alignment), or the
- * Author Domain itself. */
+ * Author Domain itself; with the Organizational Domain unknown (the
+ * record was at the Author Domain), a d= above or below the Author
+ * Domain. */
 static bool
 d_related(const char *d, const char *author, const char *org)
 {
-	size_t n = strlen(d), k = strlen(org);
-
-	if (ci_equal(d, n, author, strlen(author)))
-		return true;
-	return n == k ? ci_equal(d, n, org, k) : n > k && d[n - k - 1] ==
-	    '.' && ci_equal(d + n - k, k, org, k);
+	if (org != NULL)
+		return within(d, org) || within(d, author);
+	return within(d, author) || within(author, d);
 }
 
 /* The signature whose DKIM-* fields the report carries (RFC 9991: those
@@ -113,6 +122,97 @@ ruf_sig(const dkk_verifier *v, const struct dmarc_author_facts *af,
 	return SIZE_MAX;
 }
 
+/* RFC 9989 4.10.2 for a policy record found at the Author Domain,
+ * where the verifier's walk stopped: the rest of the walk, all names at
+ * once (the first answers come from the cache), only for a destination
+ * outside the policy domain. */
+struct ruf_walk {
+	char *start;
+	const char *names[DMARC_WALK_MAX];
+	size_t n;
+	struct rlookup lk[DMARC_WALK_MAX];
+};
+
+static int
+ruf_walk_begin(dkk_reports *r, struct rcand *c, const char *domain)
+{
+	struct ruf_walk *w;
+	size_t i;
+	int rc = DKK_OK;
+
+	if ((w = c->org = dkk_calloc(1, sizeof(*w))) == NULL ||
+	    (w->start = dkk_strdup(domain)) == NULL)
+		return DKK_ENOMEM;
+	for (i = 0; w->start[i] != '\0'; i++)
+		w->start[i] = (char)lower((unsigned char)w->start[i]);
+	w->n = dmarc_walk_names(w->start, w->names);
+	for (i = 0; i < w->n && rc == DKK_OK; i++)
+		rc = rlookup_begin(r, &w->lk[i], "_dmarc.", w->names[i]);
+	return rc;
+}
+
+/* What names[i] gave, as the verifier's walk reads it (RFC 9989 4.10
+ * step 2). */
+static void
+ruf_walk_read(const struct rlookup *lk, struct dmarc_found *f)
+{
+	const struct dkk_dns_answer *a;
+	struct dmarc_rec rec;
+	size_t k, n = 0;
+
+	f->state = 0;
+	if (lk->e == NULL || !lk->answered)
+		return;
+	a = keyent_answer(lk->e);
+	if (dns_trouble(a)) {
+		f->state = -1;
+		return;
+	}
+	if (a->status != DKK_DNS_OK)
+		return;
+	for (k = 0; k < a->count; k++)
+		if (dmarc_record_parse(a->txt[k], a->len[k], false, &rec) == 1 &&
+		    n++ == 0)
+			f->rec = rec;
+	f->state = n == 1 ? 1 : n > 1 ? 2 : 0;
+}
+
+/* The Organizational Domain, or NULL after DNS trouble. */
+static const char *
+ruf_walk_org(const struct ruf_walk *w)
+{
+	struct dmarc_found found[DMARC_WALK_MAX];
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		ruf_walk_read(&w->lk[i], &found[i]);
+		if (found[i].state < 0)
+			return NULL;
+		if (found[i].state == 1 && (found[i].rec.psd == 'y' ||
+		    found[i].rec.psd == 'n'))
+			return dmarc_org_domain(w->names, found, i + 1);
+	}
+	return dmarc_org_domain(w->names, found, w->n);
+}
+
+void
+ruf_cand_clear(struct rcand *c)
+{
+	size_t i;
+
+	free(c->dest);
+	c->dest = NULL;
+	if (c->org == NULL)
+		return;
+	for (i = 0; i < c->org->n; i++) {
+		keycache_put(c->org->lk[i].e, &c->org->lk[i].w);
+		free(c->org->lk[i].name);
+	}
+	free(c->org->start);
+	free(c->org);
+	c->org = NULL;
+}
+
 static bool
 cand_has_to(const dkk_reports *r, const char *to)
 {
@@ -127,13 +227,18 @@ cand_has_to(const dkk_reports *r, const char *to)
 }
 
 /* One ruf= address: a candidate, its verification lookup begun when it
- * is outside the policy domain's Organizational Domain. */
+ * is (or may be) outside the policy domain's Organizational Domain;
+ * when the verifier's walk did not learn that domain and the address is
+ * outside the policy domain, the rest of the walk too (ruf_cand_ok()
+ * decides once both are in). */
 static int
 ruf_cand(dkk_reports *r, const struct dmarc_author_facts *af,
     const struct dmarc_uri *u, char fo, size_t sig)
 {
 	struct rcand *c = &r->cands[r->ncands];
+	const char *org = af->org != NULL ? af->org : af->res.policy_domain;
 	char qname[300];
+	int rc;
 
 	if (cand_has_to(r, u->addr))
 		return DKK_OK;
@@ -142,13 +247,15 @@ ruf_cand(dkk_reports *r, const struct dmarc_author_facts *af,
 	c->sig = sig;
 	c->token = fo;
 	c->max_bytes = u->max_bytes;
-	c->verify = dmarc_dest_external(af->org, u->domain);
+	c->verify = dmarc_dest_external(org, u->domain);
 	if (c->verify && dmarc_dest_qname(af->res.policy_domain, u->domain,
 	    qname, sizeof(qname)) != 0)
 		return DKK_OK;	/* no name to ask: never authorised */
 	if ((c->domain = dkk_strdup(af->res.domain)) == NULL ||
-	    (c->to = dkk_strdup(u->addr)) == NULL) {
+	    (c->to = dkk_strdup(u->addr)) == NULL ||
+	    (c->dest = dkk_strdup(u->domain)) == NULL) {
 		free(c->domain);
+		free(c->to);
 		return DKK_ENOMEM;
 	}
 	r->ncands++;
@@ -156,7 +263,10 @@ ruf_cand(dkk_reports *r, const struct dmarc_author_facts *af,
 		c->lk.answered = true;
 		return DKK_OK;
 	}
-	return rlookup_begin(r, &c->lk, "", qname);
+	if ((rc = rlookup_begin(r, &c->lk, "", qname)) != DKK_OK)
+		return rc;
+	return af->org == NULL ? ruf_walk_begin(r, c, af->res.domain) :
+	    DKK_OK;
 }
 
 /* Each mailto: URI of the ruf= list; the others are not ones dkimkit
@@ -214,8 +324,14 @@ bool
 ruf_cand_ok(const struct rcand *c)
 {
 	const struct dkk_dns_answer *a;
+	const char *org;
 
 	if (!c->verify)
+		return true;
+	/* within the Organizational Domain the walk found: no consent
+	 * needed (RFC 7489 7.1 verifies only across organizations) */
+	if (c->org != NULL && (org = ruf_walk_org(c->org)) != NULL &&
+	    !dmarc_dest_external(org, c->dest))
 		return true;
 	if (c->lk.e == NULL || (a = keyent_answer(c->lk.e)) == NULL ||
 	    a->status != DKK_DNS_OK || dns_trouble(a))

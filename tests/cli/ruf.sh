@@ -35,6 +35,7 @@ _dmarc.ext1.org.test. IN TXT "v=DMARC1; p=none; fo=1; ruf=mailto:ruf@reports.exa
 ext1.org.test._report._dmarc.reports.example. IN TXT "v=DMARC1"
 _dmarc.ext2.org.test. IN TXT "v=DMARC1; p=none; fo=1; ruf=mailto:ruf@elsewhere.example"
 ext2.org.test._report._dmarc.elsewhere.example. IN TXT "v=spf1 -all"
+_dmarc.in1.org.test. IN TXT "v=DMARC1; p=none; fo=1; ruf=mailto:ruf@org.test,mailto:ruf@sib.org.test"
 _dmarc.size1.org.test. IN TXT "v=DMARC1; p=none; fo=1; ruf=mailto:ruf@size1.org.test!1k"
 _dmarc.size2.org.test. IN TXT "v=DMARC1; p=none; fo=1; ruf=mailto:ruf@size2.org.test!100k"
 EOF
@@ -48,7 +49,7 @@ for fo in $FOSETS; do
 done >> zone
 for d in $(seq 1 $i) ; do echo "fo$d"; done > doms
 printf '%s\n' x.psd.test x.psdn.test ext1.org.test ext2.org.test \
-    size1.org.test size2.org.test >> doms
+    in1.org.test size1.org.test size2.org.test >> doms
 sed -i 's/^fo\([0-9]*\)$/fo\1.org.test/' doms
 while read -r d; do
 	printf 's._domainkey.%s. IN TXT "v=DKIM1; k=ed25519; p=%s"\n' "$d" "$P"
@@ -96,7 +97,7 @@ for fo in $FOSETS; do
 	bad="$bad spffail.fo$i.org.test.eml both.fo$i.org.test.eml"
 done
 for d in x.psd.test x.psdn.test ext1.org.test ext2.org.test \
-    size1.org.test size2.org.test; do
+    in1.org.test size1.org.test size2.org.test; do
 	make_msg "$d" both
 	bad="$bad both.$d.eml"
 done
@@ -113,8 +114,14 @@ run()
 }
 # shellcheck disable=SC2086
 run good 192.0.2.1 bounce@org.test $good
+st=$?
+[ "$st" -eq 1 ]
+ok_if "SPF pass run: exit 1 (the DKIM failures)" $? "exit $st: $(cat good.err)"
 # shellcheck disable=SC2086
 run bad 192.0.2.9 bounce@org.test $bad
+st=$?
+[ "$st" -eq 1 ]
+ok_if "SPF fail run: exit 1" $? "exit $st: $(cat bad.err)"
 
 i=0
 for fo in $FOSETS; do
@@ -150,6 +157,10 @@ ok_if "an external destination that agrees gets the report" $? \
 ! grep -F '"file":"both.ext2.org.test.eml"' bad.json | grep -q '"kind":"dmarc"'
 ok_if "an external destination without v=DMARC1 gets none" $? \
     "$(grep -F ext2.org.test bad.json)"
+has_report in1.org.test ruf@org.test written &&
+    has_report in1.org.test ruf@sib.org.test written
+ok_if "addresses elsewhere in the Organizational Domain need no consent" $? \
+    "$(grep -F in1.org.test bad.json)"
 has_report size1.org.test ruf@size1.org.test too_large &&
     ! grep -l '^To: <ruf@size1.org.test>' bad/*.eml > /dev/null 2>&1
 ok_if "a report over !1k is not sent" $? "$(grep -F size1 bad.json)"
@@ -216,7 +227,7 @@ for path in sys.argv[1:]:
         fail("Source-IP " + str(fb["Source-IP"]))
     dest = {"ext1.org.test": "reports.example",
             "x.psdn.test": "psdn.test"}.get(dom, dom)
-    if msg["To"] != "<ruf@%s>" % dest:
+    if msg["To"] != "<ruf@%s>" % dest and dom != "in1.org.test":
         fail("To %s for %s" % (msg["To"], dom))
 print(len(sys.argv) - 1)
 sys.exit(1 if bad else 0)
