@@ -5,9 +5,13 @@
  * "!size" of RFC 7489 6.2, the external destination verification of
  * RFC 7489 7.1 kept by RFC 9990 and RFC 9991).
  */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "unit.h"
+#include "verify_fx.h"
 #include "dmarc/dmarc.h"
 #include "report/report.h"
 
@@ -216,7 +220,146 @@ ruf_kind_names(void)
 	CU_ASSERT_PTR_NULL(dkk_report_kind_name((enum dkk_report_kind)9));
 }
 
+/* Author domains for the plan: each message is from joe@D, signed by
+ * D and broken (DMARC fails: no SPF, the one signature fails). */
+static const char ruf_zone[] =
+    "rsa._domainkey.f0.example. TXT \"v=DKIM1; p=$RSA\"\n"
+    "_dmarc.f0.example. TXT \"v=DMARC1; p=none; ruf=mailto:r@f0.example\"\n"
+    "rsa._domainkey.nf.example. TXT \"v=DKIM1; p=$RSA\"\n"
+    "_dmarc.nf.example. TXT \"v=DMARC1; p=none\"\n"
+    "rsa._domainkey.x.psd.example. TXT \"v=DKIM1; p=$RSA\"\n"
+    "_dmarc.psd.example. TXT \"v=DMARC1; p=none; psd=y; ruf=mailto:r@psd.example\"\n"
+    "rsa._domainkey.ext.example. TXT \"v=DKIM1; p=$RSA\"\n"
+    "_dmarc.ext.example. TXT \"v=DMARC1; p=none; ruf=mailto:r@ok.example,mailto:r@no.example,https://x.example/\"\n"
+    "ext.example._report._dmarc.ok.example. TXT \"v=DMARC1\"\n"
+    "rsa._domainkey.s.example. TXT \"v=DKIM1; p=$RSA\"\n"
+    "_dmarc.s.example. TXT \"v=DMARC1; p=none; fo=s; ruf=mailto:r@s.example\"\n";
+
+static char *
+ruf_message(struct unit_fx *fx, const char *domain)
+{
+	struct dkk_sign_opts o = unit_opts(fx->rsa, "rsa");
+	char *m = from_at(domain), *sm, *bad;
+
+	o.domain = domain;
+	sm = unit_sign(fx, &o, m);
+	free(m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
+	bad = replace(sm, "Joe.", "Joe!");
+	free(sm);
+	return bad;
+}
+
+/* The plan of domain's broken message: "to/token/kind" per request. */
+static void
+ruf_plan_case(const char *domain, int no_dmarc, const char *want)
+{
+	struct dkk_verify_opts vo = { .dmarc = 1 };
+	struct dkk_report_opts ro = { .no_dmarc = no_dmarc };
+	struct unit_fx fx;
+	dkk_verifier *v;
+	dkk_reports *r = NULL;
+	char got[512] = "", *m;
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ruf_zone), 0);
+	m = ruf_message(&fx, domain);
+	v = unit_verify_opts(fx.ctx, &vo, m, strlen(m), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL_FATAL(dkk_reports_new(v, &ro, &r), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_reports_wait(r), DKK_OK);
+	for (i = 0; i < dkk_reports_count(r); i++) {
+		const struct dkk_report_req *q = dkk_reports_get(r, i);
+
+		snprintf(got + strlen(got), sizeof(got) - strlen(got),
+		    "%s%s/%c/%s", i ? " " : "", q->to, q->token,
+		    dkk_report_kind_name(q->kind));
+	}
+	if (strcmp(got, want) != 0)
+		fprintf(stderr, "%s: got \"%s\", want \"%s\"\n", domain, got,
+		    want);
+	CU_ASSERT_STRING_EQUAL(got, want);
+	dkk_reports_free(r);
+	dkk_verifier_free(v);
+	free(m);
+	unit_fx_free(&fx);
+}
+
+/* RFC 9991 with RFC 9989 4.7: ruf= and fo= decide; a psd=y record's
+ * ruf= is never used; an external address needs its consent record;
+ * other URI schemes are passed over. */
+static void
+ruf_plan_records(void)
+{
+	ruf_plan_case("f0.example", 0, "r@f0.example/0/dmarc");
+	ruf_plan_case("f0.example", 1, "");
+	ruf_plan_case("nf.example", 0, "");
+	ruf_plan_case("x.psd.example", 0, "");
+	ruf_plan_case("ext.example", 0, "r@ok.example/0/dmarc");
+	ruf_plan_case("s.example", 0, "");	/* fo=s, no SPF result */
+}
+
+/* The plan and the report with the allocator failing at each point:
+ * DKK_ENOMEM or the report, never a crash or (under ASan) a leak. */
+static int
+ruf_oom_once(dkk_verifier *v, const char *m)
+{
+	struct dkk_report_info info = { .from = "rep@receiver.example",
+	    .authserv_id = "mx", .arrival = -1, .message = m,
+	    .message_len = strlen(m) };
+	dkk_reports *r = NULL;
+	char *out = NULL;
+	int rc;
+
+	if ((rc = dkk_reports_new(v, NULL, &r)) != DKK_OK)
+		return rc;
+	if ((rc = dkk_reports_wait(r)) == DKK_OK) {
+		if (dkk_reports_count(r) != 1)
+			rc = DKK_EINVAL;
+		else
+			rc = dkk_report_build(r, 0, &info, &out);
+	}
+	if (rc == DKK_OK && (out == NULL ||
+	    strstr(out, "Auth-Failure: dmarc") == NULL))
+		rc = DKK_EINVAL;
+	free(out);
+	dkk_reports_free(r);
+	return rc;
+}
+
+static void
+ruf_out_of_memory(void)
+{
+	struct dkk_verify_opts vo = { .dmarc = 1 };
+	struct unit_fx fx;
+	dkk_verifier *v;
+	long total, n;
+	char *m;
+	int rc;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, ruf_zone), 0);
+	m = ruf_message(&fx, "ext.example");
+	v = unit_verify_opts(fx.ctx, &vo, m, strlen(m), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	dkk_alloc_fail_at = LONG_MAX;
+	rc = ruf_oom_once(v, m);
+	total = LONG_MAX - dkk_alloc_fail_at;
+	dkk_alloc_fail_at = 0;
+	CU_ASSERT_EQUAL_FATAL(rc, DKK_OK);
+	for (n = 1; n <= total + 1; n++) {
+		dkk_alloc_fail_at = n;
+		rc = ruf_oom_once(v, m);
+		dkk_alloc_fail_at = 0;
+		CU_ASSERT(rc == DKK_OK || rc == DKK_ENOMEM);
+	}
+	dkk_verifier_free(v);
+	free(m);
+	unit_fx_free(&fx);
+}
+
 static const struct unit_test ruf_tests[] = {
+	{ "ruf_plan_records", ruf_plan_records },
+	{ "ruf_out_of_memory", ruf_out_of_memory },
 	{ "ruf_fo_0_all_failed", ruf_fo_0_all_failed },
 	{ "ruf_fo_1_any_failed", ruf_fo_1_any_failed },
 	{ "ruf_fo_1_spf_none", ruf_fo_1_spf_none },
