@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "dmarc/dmarc.h"
+#include "mail/mail.h"
 #include "report.h"
 
 char
@@ -226,6 +227,21 @@ cand_has_to(const dkk_reports *r, const char *to)
 	return false;
 }
 
+/* The address goes into To: and RCPT TO: as <addr>: printable, no
+ * '<', '>', ',', '"' or '\\', and a domain that is a domain name (as
+ * the d= of an RFC 6651 report must be). */
+static bool
+ruf_addr_ok(const struct dmarc_uri *u)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)u->addr; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f || strchr("<>,\"\\", *p) != NULL)
+			return false;
+	return domain_valid(u->domain, strlen(u->domain), false) &&
+	    strchr(u->domain, '.') != NULL;
+}
+
 /* One ruf= address: a candidate, its verification lookup begun when it
  * is (or may be) outside the policy domain's Organizational Domain;
  * when the verifier's walk did not learn that domain and the address is
@@ -240,7 +256,7 @@ ruf_cand(dkk_reports *r, const struct dmarc_author_facts *af,
 	char qname[300];
 	int rc;
 
-	if (cand_has_to(r, u->addr))
+	if (!ruf_addr_ok(u) || cand_has_to(r, u->addr))
 		return DKK_OK;
 	memset(c, 0, sizeof(*c));
 	c->kind = DKK_REPORT_DMARC;
