@@ -127,7 +127,7 @@ for fo in $FOSETS; do
 		case $k in pass|dkimfail) dir=good ;; *) dir=bad ;; esac
 		w=$(want "$fo" $k)
 		got=$(grep -F "\"file\":\"$k.fo$i.org.test.eml\"" "$dir.json" |
-		    grep -o '"kind":"dmarc","status":"written"' | wc -l)
+		    grep -o '"status":"written","kind":"dmarc"' | wc -l)
 		[ "$got" -eq "$w" ]
 		ok_if "fo=$fo, $k: $w report(s)" $? \
 		    "$(grep -F "$k.fo$i.org.test.eml" "$dir.json")"
@@ -142,7 +142,7 @@ ok_if "as many report files as the JSON says ($nj)" $? "files $nf"
 has_report()
 {
 	grep -F "\"file\":\"both.$1.eml\"" bad.json |
-	    grep -q "\"to\":\"$2\",\"domain\":\"$1\",\"reason_token\":\"1\",\"adsp\":false,\"kind\":\"dmarc\",\"status\":\"$3\""
+	    grep -q "\"to\":\"$2\",\"domain\":\"$1\",\"reason_token\":\"1\",\"adsp\":false,\"status\":\"$3\",\"kind\":\"dmarc\""
 }
 grep -F '"file":"both.x.psd.test.eml"' bad.json |
     grep -q '"dmarc":{"result":"fail","domain":"x.psd.test","policy_domain":"psd.test"' &&
