@@ -5,6 +5,7 @@
  * block (text/rfc822-headers).  With a redaction key, local parts are
  * replaced by a keyed hash as RFC 6590 describes.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,10 +70,29 @@ local_char(unsigned char c)
 	    strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL;
 }
 
+/* The length of a "name=" that opens the atext run s[0..n), or 0: a
+ * tag (i=) or a property (header.i=, smtp.mailfrom=) whose value is the
+ * address.  "=" is atext, so without this the name would be hashed
+ * with the local part and the report would lose it. */
+static size_t
+tag_prefix(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || !isalpha((unsigned char)s[0]))
+		return 0;
+	for (i = 1; i < n && (isalnum((unsigned char)s[i]) ||
+	    s[i] == '.' || s[i] == '-' || s[i] == '_'); i++)
+		;
+	return i + 1 < n && s[i] == '=' ? i + 1 : 0;
+}
+
 /* RFC 6590 3: each local part (the atext run before an "@" that a domain
  * follows) becomes 32 hex digits of HMAC-SHA256(key, local part), so the
  * same address always gives the same token and no one without the key
- * can tell whose it was. */
+ * can tell whose it was.  A "name=" opening the run stays as it is (see
+ * tag_prefix; a local part such as SRS0=... keeps its "SRS0=", which
+ * names no one). */
 static void
 arf_redact(struct buf *out, const char *s, size_t n,
     const struct dkk_report_info *info)
@@ -87,6 +107,9 @@ arf_redact(struct buf *out, const char *s, size_t n,
 		at = i;
 		if (at > start && at + 1 < n && s[at] == '@' &&
 		    local_char((unsigned char)s[at + 1]) && s[at + 1] != '.') {
+			k = tag_prefix(s + start, at - start);
+			buf_add(out, s + start, k);
+			start += k;
 			hash_hmac_sha256(info->redact_key, info->redact_key_len,
 			    s + start, at - start, mac);
 			for (k = 0; k < 16; k++) {
