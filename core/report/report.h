@@ -9,7 +9,8 @@
 
 #include "dkim/verify.h"
 
-/* ruf= addresses taken per Author Domain */
+/* room in a plan for the ruf= addresses of each Author Domain (the
+ * plan's max still caps the whole) */
 #define RUF_PER_AUTHOR 4
 
 /* One _report._domainkey (or ADSP, or DMARC destination) record lookup
