@@ -237,6 +237,19 @@ n=$("$PY" check.py good/*.eml bad/*.eml 2> check.err)
 ok_if "every report parses, with its fields and A-R ($n reports)" $? \
     "$(cat check.err)"
 
+# RFC 7489 mode (its fo= and ruf= are the same tags): the same report.
+if [ -r /usr/share/publicsuffix/public_suffix_list.dat ]; then
+	mkdir r7489
+	"$DKIMKIT" verify --zone zone --dmarc --rfc7489 --json --reports \
+	    --report-dir r7489 --client-ip 192.0.2.9 \
+	    --mail-from bounce@org.test both.fo2.org.test.eml > r7489.json 2>&1
+	grep -q '"status":"written","kind":"dmarc"' r7489.json &&
+	    grep -q '^Auth-Failure: dmarc' r7489/*.eml
+	ok_if "--rfc7489: fo=1 asks, the report is written" $? "$(cat r7489.json)"
+else
+	not_ok "--rfc7489" "no Public Suffix List: install publicsuffix"
+fi
+
 # A report fed back in, now From a domain whose fo=1 would ask: none.
 one=$(grep -l '^To: <ruf@fo2.org.test>' bad/*.eml | head -n 1)
 sed 's/^From: <reports@receiver.test>/From: <x@fo2.org.test>/' "$one" > loop.eml
