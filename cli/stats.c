@@ -10,10 +10,13 @@
 #include <time.h>
 
 #include "cli.h"
+#include "metrics.h"
+#include "stats.h"
 #include "store.h"
 
 static const char stats_usage[] =
-    "usage: dkimkit stats --store URI [--since T] [--top N] [--json]\n"
+    "usage: dkimkit stats --store URI [--since T] [--top N]\n"
+    "                     [--json | --prometheus] [--html FILE]\n"
     "\n"
     "Count what verify --store (or a host) recorded: messages, the share\n"
     "signed, the top signing domains and their pass rates, algorithms,\n"
@@ -26,21 +29,17 @@ static const char stats_usage[] =
     "                such as 90m, 24h, 7d\n"
     "  --top N       signing domains listed (default 10)\n"
     "  --json        one JSON object; \"messages\" is the number recorded\n"
+    "  --prometheus  the counters in the Prometheus text format: messages,\n"
+    "                verdicts by method and result, DNS errors (temperror)\n"
+    "  --html FILE   write the same as one self-contained HTML page with\n"
+    "                charts to FILE (-: standard output) instead of the\n"
+    "                text; --json or --prometheus are printed as well\n"
+    "\n"
+    "The store is opened read only: it is never created nor migrated, and\n"
+    "one of another schema version is refused.\n"
     "\n"
     "Exit status: 0, or 2 for usage errors and a store that cannot be\n"
     "read.\n";
-
-/* One count by key, in the order the query gives. */
-struct kv {
-	char *k;
-	long long n, pass;
-};
-
-struct table {
-	struct kv *v;
-	size_t n;
-	int bad;
-};
 
 static int
 table_row(void *arg, int n, const char *const *v)
@@ -74,15 +73,6 @@ table_free(struct table *t)
 	free(t->v);
 }
 
-/* A section: a title (the JSON key), its query and what it holds. */
-enum shape { COUNTS, DOMAINS };
-struct section {
-	const char *key;
-	const char *title;
-	enum shape shape;
-	const char *sql;	/* $1: since */
-};
-
 #define M_SINCE " FROM messages WHERE seen >= $1"
 #define S_SINCE " FROM signatures JOIN messages ON messages.id =" \
 	" signatures.message_id WHERE messages.seen >= $1"
@@ -94,7 +84,7 @@ struct section {
 #define TRANSIT_CLASSES "('body-appended', 'body-changed', " \
 	"'subject-tagged', 'header-added', 'header-changed')"
 
-static const struct section sections[] = {
+const struct section stats_sections[STATS_NSECTIONS] = {
 	{ "dkim", "message DKIM verdicts", COUNTS,
 	    "SELECT dkim, count(*)" M_SINCE " GROUP BY dkim"
 	    " ORDER BY 2 DESC, 1" },
@@ -143,7 +133,7 @@ static const struct section sections[] = {
 };
 
 /* The single figures: JSON key, text, query. */
-static const struct section totals[] = {
+const struct section stats_totals[STATS_NTOTALS] = {
 	{ "messages", "messages recorded", COUNTS,
 	    "SELECT 'n', count(*)" M_SINCE },
 	{ "signed", "messages signed", COUNTS,
@@ -162,13 +152,8 @@ static const struct section totals[] = {
 	    COUNTS, "SELECT 'n', count(*)" M_SINCE " AND dkim <> 'pass'"
 	    " AND class IN " TRANSIT_CLASSES },
 };
-#define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
-#define NTOTALS (sizeof(totals) / sizeof(totals[0]))
-
-struct stats {
-	long long total[NTOTALS];
-	struct table t[NSECTIONS];
-};
+#define NSECTIONS STATS_NSECTIONS
+#define NTOTALS STATS_NTOTALS
 
 static int
 stats_read(dkst *st, const char *since, const char *top, struct stats *s)
@@ -180,7 +165,7 @@ stats_read(dkst *st, const char *since, const char *top, struct stats *s)
 
 	for (i = 0; i < NTOTALS; i++) {
 		memset(&one, 0, sizeof(one));
-		if (dkst_select(st, totals[i].sql, 1, p, table_row, &one,
+		if (dkst_select(st, stats_totals[i].sql, 1, p, table_row, &one,
 		    err, sizeof(err)) != 0 || one.bad) {
 			warnx("stats: %s", one.bad ? "out of memory" : err);
 			table_free(&one);
@@ -190,8 +175,8 @@ stats_read(dkst *st, const char *since, const char *top, struct stats *s)
 		table_free(&one);
 	}
 	for (i = 0; i < NSECTIONS; i++)
-		if (dkst_select(st, sections[i].sql,
-		    sections[i].shape == DOMAINS ? 2 : 1, p, table_row,
+		if (dkst_select(st, stats_sections[i].sql,
+		    stats_sections[i].shape == DOMAINS ? 2 : 1, p, table_row,
 		    &s->t[i], err, sizeof(err)) != 0 || s->t[i].bad) {
 			warnx("stats: %s", s->t[i].bad ? "out of memory" : err);
 			return -1;
@@ -199,8 +184,8 @@ stats_read(dkst *st, const char *since, const char *top, struct stats *s)
 	return 0;
 }
 
-static double
-share(long long part, long long whole)
+double
+stats_share(long long part, long long whole)
 {
 	return whole > 0 ? (double)part / (double)whole : 0.0;
 }
@@ -219,7 +204,7 @@ json_table(const struct section *sec, const struct table *t)
 			json_string(stdout, t->v[i].k);
 			printf(",\"signatures\":%lld,\"pass\":%lld,"
 			    "\"pass_rate\":%.4f}", t->v[i].n, t->v[i].pass,
-			    share(t->v[i].pass, t->v[i].n));
+			    stats_share(t->v[i].pass, t->v[i].n));
 		} else {
 			json_string(stdout, t->v[i].k);
 			printf(":%lld", t->v[i].n);
@@ -228,8 +213,6 @@ json_table(const struct section *sec, const struct table *t)
 	putchar(sec->shape == DOMAINS ? ']' : '}');
 }
 
-/* totals[] indexes, for the shares. */
-enum { T_MESSAGES, T_SIGNED, T_SIGS, T_L, T_ARC, T_FAILED, T_TRANSIT };
 
 static void
 print_json(const struct stats *s, long long since)
@@ -238,12 +221,12 @@ print_json(const struct stats *s, long long since)
 
 	printf("{\"since\":%lld", since);
 	for (i = 0; i < NTOTALS; i++)
-		printf(",\"%s\":%lld", totals[i].key, s->total[i]);
+		printf(",\"%s\":%lld", stats_totals[i].key, s->total[i]);
 	printf(",\"signed_share\":%.4f,\"transit_failure_share\":%.4f",
-	    share(s->total[T_SIGNED], s->total[T_MESSAGES]),
-	    share(s->total[T_TRANSIT], s->total[T_FAILED]));
+	    stats_share(s->total[T_SIGNED], s->total[T_MESSAGES]),
+	    stats_share(s->total[T_TRANSIT], s->total[T_FAILED]));
 	for (i = 0; i < NSECTIONS; i++)
-		json_table(&sections[i], &s->t[i]);
+		json_table(&stats_sections[i], &s->t[i]);
 	puts("}");
 }
 
@@ -256,7 +239,7 @@ plain_table(const struct section *sec, const struct table *t)
 	for (i = 0; i < t->n; i++)
 		if (sec->shape == DOMAINS)
 			printf("  %-32s %8lld  %5.1f%% pass\n", t->v[i].k,
-			    t->v[i].n, 100 * share(t->v[i].pass, t->v[i].n));
+			    t->v[i].n, 100 * stats_share(t->v[i].pass, t->v[i].n));
 		else
 			printf("  %-32s %8lld\n", t->v[i].k, t->v[i].n);
 }
@@ -267,13 +250,101 @@ print_plain(const struct stats *s)
 	size_t i;
 
 	for (i = 0; i < NTOTALS; i++)
-		printf("%-42s %8lld\n", totals[i].title, s->total[i]);
+		printf("%-42s %8lld\n", stats_totals[i].title, s->total[i]);
 	printf("%-42s %7.1f%%\n", "signed share",
-	    100 * share(s->total[T_SIGNED], s->total[T_MESSAGES]));
+	    100 * stats_share(s->total[T_SIGNED], s->total[T_MESSAGES]));
 	printf("%-42s %7.1f%%\n", "failures from lists and forwarders",
-	    100 * share(s->total[T_TRANSIT], s->total[T_FAILED]));
+	    100 * stats_share(s->total[T_TRANSIT], s->total[T_FAILED]));
 	for (i = 0; i < NSECTIONS; i++)
-		plain_table(&sections[i], &s->t[i]);
+		plain_table(&stats_sections[i], &s->t[i]);
+}
+
+int
+stats_find(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NSECTIONS; i++)
+		if (strcmp(stats_sections[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The Prometheus counters from the store's totals: the same numbers as
+ * --json's "messages" and its dkim, spf, dmarc, arc and adsp counts.
+ * Rows dropped or lost never reached the store, so only a host's own
+ * metrics file can tell them (filter-dkimkit -m). */
+static int
+print_prometheus(const struct stats *s)
+{
+	static const char *const methods[] = { "dkim", "spf", "dmarc", "arc",
+	    "adsp" };
+	struct dkst_tally t;
+	const struct table *tb;
+	size_t i, j;
+
+	dkst_tally_init(&t);
+	t.messages = (uint64_t)s->total[T_MESSAGES];
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		tb = &s->t[stats_find(methods[i])];
+		for (j = 0; j < tb->n; j++)
+			dkst_tally_add(&t, methods[i], tb->v[j].k,
+			    (uint64_t)tb->v[j].n);
+	}
+	return dkst_prom_write(stdout, &t, NULL);
+}
+
+static int
+series_row(void *arg, int n, const char *const *v)
+{
+	struct stats *s = arg;
+	struct series_point *np;
+
+	if (n < 3 || v[0] == NULL || v[1] == NULL)
+		return 0;
+	if ((np = realloc(s->pt, (s->npt + 1) * sizeof(*np))) == NULL)
+		return 1;
+	s->pt = np;
+	if ((np[s->npt].verdict = strdup(v[1])) == NULL)
+		return 1;
+	np[s->npt].t = atoll(v[0]);
+	np[s->npt].n = v[2] != NULL ? atoll(v[2]) : 0;
+	s->npt++;
+	return 0;
+}
+
+static int
+span_row(void *arg, int n, const char *const *v)
+{
+	long long *span = arg;
+
+	*span = n >= 2 && v[0] != NULL && v[1] != NULL ?
+	    atoll(v[1]) - atoll(v[0]) : 0;
+	return 1;
+}
+
+/* Per hour when the messages span two days at most, else per day: a
+ * chart of a few dozen to a few hundred bars either way. */
+int
+stats_read_series(dkst *st, const char *since, struct stats *s)
+{
+	const char *p[2] = { since, NULL };
+	char err[300], period[24];
+	long long span = 0;
+
+	if (dkst_select(st, "SELECT min(seen), max(seen)" M_SINCE, 1, p,
+	    span_row, &span, err, sizeof(err)) != 0)
+		goto fail;
+	s->period = span <= 2 * 86400 ? 3600 : 86400;
+	snprintf(period, sizeof(period), "%lld", s->period);
+	p[1] = period;
+	if (dkst_select(st, "SELECT (seen / $2) * $2, dkim, count(*)" M_SINCE
+	    " GROUP BY 1, 2 ORDER BY 1, 2", 2, p, series_row, s, err,
+	    sizeof(err)) == 0)
+		return 0;
+fail:
+	warnx("stats: %s", err);
+	return -1;
 }
 
 /* A unix time, or an age: digits and s, m, h or d. */
@@ -317,14 +388,42 @@ store_exists(const char *uri)
 	return stat(uri, &sb) == 0;
 }
 
-static int
-stats_run(const char *uri, long long since, long long top, int json)
+enum stats_out { OUT_TEXT, OUT_JSON, OUT_PROM };
+
+static void
+stats_free(struct stats *s)
 {
-	struct dkst_opts so = { .queue_max = 1 };
+	size_t i;
+
+	for (i = 0; i < NSECTIONS; i++)
+		table_free(&s->t[i]);
+	for (i = 0; i < s->npt; i++)
+		free(s->pt[i].verdict);
+	free(s->pt);
+}
+
+static int
+stats_print(const struct stats *s, enum stats_out out)
+{
+	if (out == OUT_JSON)
+		print_json(s, s->since);
+	else if (out == OUT_PROM)
+		return print_prometheus(s);
+	else
+		print_plain(s);
+	return 0;
+}
+
+/* Read only: stats never creates, migrates or writes a store (a store
+ * of an older or newer schema is refused with the reason). */
+static int
+stats_run(const char *uri, long long since, long long top,
+    enum stats_out out, const char *html)
+{
+	struct dkst_opts so = { .queue_max = 1, .readonly = 1 };
 	struct stats s;
 	char err[300], sincebuf[24], topbuf[24];
 	dkst *st;
-	size_t i;
 	int rc;
 
 	if (!store_exists(uri)) {
@@ -336,15 +435,17 @@ stats_run(const char *uri, long long since, long long top, int json)
 		return EXIT_TROUBLE;
 	}
 	memset(&s, 0, sizeof(s));
+	s.since = since;
 	snprintf(sincebuf, sizeof(sincebuf), "%lld", since);
 	snprintf(topbuf, sizeof(topbuf), "%lld", top);
 	rc = stats_read(st, sincebuf, topbuf, &s);
-	if (rc == 0 && json)
-		print_json(&s, since);
-	else if (rc == 0)
-		print_plain(&s);
-	for (i = 0; i < NSECTIONS; i++)
-		table_free(&s.t[i]);
+	if (rc == 0 && html != NULL)
+		rc = stats_read_series(st, sincebuf, &s);
+	if (rc == 0 && html != NULL)
+		rc = stats_html(html, &s);
+	if (rc == 0 && (html == NULL || out != OUT_TEXT))
+		rc = stats_print(&s, out);
+	stats_free(&s);
 	dkst_close(st, NULL);
 	return rc == 0 ? 0 : EXIT_TROUBLE;
 }
@@ -352,18 +453,21 @@ stats_run(const char *uri, long long since, long long top, int json)
 int
 cmd_stats(int argc, char **argv)
 {
-	enum { O_STORE = 256, O_SINCE, O_TOP, O_JSON, O_HELP };
+	enum { O_STORE = 256, O_SINCE, O_TOP, O_JSON, O_PROM, O_HTML, O_HELP };
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, O_STORE },
 		{ "since", required_argument, NULL, O_SINCE },
 		{ "top", required_argument, NULL, O_TOP },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "prometheus", no_argument, NULL, O_PROM },
+		{ "html", required_argument, NULL, O_HTML },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *uri = NULL;
+	const char *uri = NULL, *html = NULL;
 	long long since = 0, top = 10;
-	int c, json = 0;
+	enum stats_out out = OUT_TEXT;
+	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1)
@@ -379,7 +483,14 @@ cmd_stats(int argc, char **argv)
 				return usage_error("stats", "bad --top '%s'",
 				    optarg);
 			break;
-		case O_JSON: json = 1; break;
+		case O_JSON:
+		case O_PROM:
+			if (out != OUT_TEXT)
+				return usage_error("stats", "--json and "
+				    "--prometheus exclude each other");
+			out = c == O_JSON ? OUT_JSON : OUT_PROM;
+			break;
+		case O_HTML: html = optarg; break;
 		case O_HELP:
 			fputs(stats_usage, stdout);
 			return 0;
@@ -392,5 +503,5 @@ cmd_stats(int argc, char **argv)
 	if (optind != argc)
 		return usage_error("stats", "no FILE is read: '%s'",
 		    argv[optind]);
-	return stats_run(uri, since, top, json);
+	return stats_run(uri, since, top, out, html);
 }

@@ -14,6 +14,9 @@ typedef int (*dkst_row_fn)(void *arg, int n, const char *const *values);
 struct dkst_backend {
 	const char *name;	/* "sqlite", "postgresql" */
 	const char *id_type;	/* DDL of an auto-numbered primary key */
+	/* A statement that, inside a transaction, serialises migrations
+	 * across connections until its end (NULL: BEGIN IMMEDIATE does). */
+	const char *lock_sql;
 	/* A statement; rows (if any) to fn (NULL: ignored).  0 or -1. */
 	int (*run)(struct dkst_backend *b, const char *sql, int n,
 	    const char *const *params, dkst_row_fn fn, void *arg);
@@ -27,9 +30,9 @@ struct dkst_backend {
 };
 
 /* Open: 0, or -1 with the reason in err (NULL *b when out of memory). */
-int dkst_sqlite_open(const char *path, unsigned busy_ms,
+int dkst_sqlite_open(const char *path, unsigned busy_ms, int readonly,
     struct dkst_backend **b, char *err, size_t errlen);
-int dkst_pg_open(const char *conninfo, struct dkst_backend **b, char *err,
-    size_t errlen);
+int dkst_pg_open(const char *conninfo, unsigned timeout_ms, int readonly,
+    struct dkst_backend **b, char *err, size_t errlen);
 
 #endif

@@ -2,9 +2,13 @@
  * pg.c: the store in PostgreSQL through libpq, for a fleet of MX hosts
  * writing into one database.  The same schema as SQLite.
  */
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -13,7 +17,15 @@
 struct pg {
 	struct dkst_backend b;
 	PGconn *conn;
+	unsigned timeout_ms;
+	int readonly;
 };
+
+/* Migrations of every host take this lock (a constant of ours: "dkst"
+ * and the issue number) for their transaction: two hosts opening a
+ * fresh database at once would otherwise both run CREATE TABLE, and
+ * the second fail on the catalogue's unique index. */
+#define PG_LOCK "SELECT pg_advisory_xact_lock(1684763508, 23)"
 
 /* libpq's messages span lines ("...failed: Connection refused\n\tIs the
  * server running ..."); a log line is one line. */
@@ -54,6 +66,69 @@ pg_rows(PGresult *res, dkst_row_fn fn, void *arg)
 	return 0;
 }
 
+static int64_t
+pg_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for the whole answer, at most timeout_ms: the server's own
+ * statement_timeout cannot help when the server itself hangs (stopped,
+ * or a network that drops packets without a reset), and the writer
+ * must not wait for ever.  On timeout the connection is shut down, so
+ * libpq gives up and the next batch reconnects (pg_alive). */
+static int
+pg_wait(struct pg *p)
+{
+	int64_t end = pg_now_ms() + p->timeout_ms, left;
+	struct pollfd pfd;
+
+	while (PQisBusy(p->conn)) {
+		pfd.fd = PQsocket(p->conn);
+		pfd.events = POLLIN;
+		left = end - pg_now_ms();
+		if (pfd.fd < 0 || left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+			if (pfd.fd >= 0)
+				shutdown(pfd.fd, SHUT_RDWR);
+			return -1;
+		}
+		if (PQconsumeInput(p->conn) == 0)
+			return 0;	/* the error comes as a result */
+	}
+	return 0;
+}
+
+/* The last result of the statement(s) sent (NULL: none), the others
+ * cleared; *late set when the answer did not come in time. */
+static PGresult *
+pg_result(struct pg *p, int *late)
+{
+	PGresult *res, *last = NULL;
+
+	*late = 0;
+	for (;;) {
+		if (pg_wait(p) != 0) {
+			*late = 1;
+			break;
+		}
+		if ((res = PQgetResult(p->conn)) == NULL)
+			break;
+		if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR)
+			PQclear(res);	/* the first error is the one */
+		else {
+			PQclear(last);
+			last = res;
+		}
+	}
+	if (*late)
+		while ((res = PQgetResult(p->conn)) != NULL)
+			PQclear(res);
+	return last;
+}
+
 static int
 pg_run(struct dkst_backend *b, const char *sql, int n,
     const char *const *params, dkst_row_fn fn, void *arg)
@@ -61,19 +136,29 @@ pg_run(struct dkst_backend *b, const char *sql, int n,
 	struct pg *p = (struct pg *)b;
 	PGresult *res;
 	ExecStatusType s;
-	int rc = -1;
+	int rc = -1, sent, late;
 
 	/* Several statements (the migrations) go without parameters. */
-	res = n == 0 && fn == NULL ? PQexec(p->conn, sql) :
-	    PQexecParams(p->conn, sql, n, NULL, params, NULL, NULL, 0);
+	sent = n == 0 && fn == NULL ? PQsendQuery(p->conn, sql) :
+	    PQsendQueryParams(p->conn, sql, n, NULL, params, NULL, NULL, 0);
+	if (!sent) {
+		pg_fail(p, "cannot send", PQerrorMessage(p->conn));
+		return -1;
+	}
+	res = pg_result(p, &late);
 	s = PQresultStatus(res);
-	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+	if (late) {
+		snprintf(b->err, sizeof(b->err), "postgresql: no answer "
+		    "within %u ms: connection closed", p->timeout_ms);
+	} else if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
 		rc = pg_rows(res, fn, arg);
 	else
 		pg_fail(p, "statement failed", PQerrorMessage(p->conn));
 	PQclear(res);
 	return rc;
 }
+
+static int pg_session(struct pg *p);
 
 /* A broken connection is tried again once: a restarted server then costs
  * one batch, not every batch after it. */
@@ -86,7 +171,7 @@ pg_alive(struct dkst_backend *b)
 		return 1;
 	PQreset(p->conn);
 	if (PQstatus(p->conn) == CONNECTION_OK)
-		return 1;
+		return pg_session(p) == 0;
 	pg_fail(p, "connection lost", PQerrorMessage(p->conn));
 	return 0;
 }
@@ -109,15 +194,34 @@ pg_close(struct dkst_backend *b)
 	free(p);
 }
 
+/* Limits on the server's side too: a statement the server works on for
+ * too long is cancelled there, and a read-only session refuses writes
+ * whatever it is asked. */
+static int
+pg_session(struct pg *p)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %u%s",
+	    p->timeout_ms, p->readonly ?
+	    "; SET default_transaction_read_only = on" : "");
+	return pg_run(&p->b, sql, 0, NULL, NULL, NULL);
+}
+
 int
-dkst_pg_open(const char *conninfo, struct dkst_backend **b, char *err,
-    size_t errlen)
+dkst_pg_open(const char *conninfo, unsigned timeout_ms, int readonly,
+    struct dkst_backend **b, char *err, size_t errlen)
 {
 	/* libpq waits for a connection forever by default: 10 s unless
-	 * the URI says otherwise (its values come after, and win). */
-	static const char *const keys[] = { "connect_timeout", "dbname",
+	 * the URI says otherwise (its values come after, and win).  TCP
+	 * keepalives find a peer that vanished (a host down, a cable
+	 * pulled) on an idle connection; tcp_user_timeout one that stops
+	 * acknowledging what we send. */
+	static const char *const keys[] = { "connect_timeout", "keepalives",
+	    "keepalives_idle", "keepalives_interval", "keepalives_count",
+	    "tcp_user_timeout", "dbname", NULL };
+	const char *vals[] = { "10", "1", "30", "10", "3", "30000", conninfo,
 	    NULL };
-	const char *vals[] = { "10", conninfo, NULL };
 	struct pg *p = calloc(1, sizeof(*p));
 
 	*b = NULL;
@@ -127,9 +231,12 @@ dkst_pg_open(const char *conninfo, struct dkst_backend **b, char *err,
 	}
 	p->b.name = "postgresql";
 	p->b.id_type = "bigserial primary key";
+	p->b.lock_sql = PG_LOCK;
 	p->b.run = pg_run;
 	p->b.alive = pg_alive;
 	p->b.close = pg_close;
+	p->timeout_ms = timeout_ms;
+	p->readonly = readonly;
 	*b = &p->b;
 	p->conn = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(p->conn) != CONNECTION_OK) {
@@ -139,5 +246,9 @@ dkst_pg_open(const char *conninfo, struct dkst_backend **b, char *err,
 	}
 	/* Notices (e.g. "relation exists, skipping") are not ours to print. */
 	PQsetNoticeProcessor(p->conn, pg_quiet, NULL);
+	if (pg_session(p) != 0) {
+		snprintf(err, errlen, "%s", p->b.err);
+		return -1;
+	}
 	return 0;
 }

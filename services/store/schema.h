@@ -15,4 +15,8 @@ void dkst_rollback(struct dkst_backend *b);
  * the reason in b->err (a store newer than this code is an error). */
 int dkst_schema_migrate(struct dkst_backend *b, int target);
 
+/* For a read-only open: 0 when the store is at DKST_SCHEMA_VERSION, or
+ * -1 with the reason (no schema, older, newer) in b->err. */
+int dkst_schema_check(struct dkst_backend *b);
+
 #endif

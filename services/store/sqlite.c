@@ -203,14 +203,14 @@ sq_close(struct dkst_backend *b)
 }
 
 static int
-sq_setup(struct sq *q, unsigned busy_ms)
+sq_setup(struct sq *q, unsigned busy_ms, int readonly)
 {
 	struct stat sb;
 
 	if (sqlite3_busy_timeout(q->db, (int)busy_ms) != SQLITE_OK ||
-	    sq_run(&q->b, "PRAGMA journal_mode=WAL; "
+	    (!readonly && sq_run(&q->b, "PRAGMA journal_mode=WAL; "
 	    "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", 0, NULL,
-	    NULL, NULL) != 0)
+	    NULL, NULL) != 0))
 		return -1;
 	if (stat(q->path, &sb) != 0) {
 		snprintf(q->b.err, sizeof(q->b.err), "%s: not created",
@@ -222,11 +222,60 @@ sq_setup(struct sq *q, unsigned busy_ms)
 	return 0;
 }
 
+/* "file:" and path with the characters a URI gives meaning escaped. */
+static char *
+sq_uri(const char *path, const char *query)
+{
+	size_t n = strlen(path), i, o = 5;
+	char *u = malloc(5 + 3 * n + strlen(query) + 1);
+
+	if (u == NULL)
+		return NULL;
+	memcpy(u, "file:", 5);
+	for (i = 0; i < n; i++)
+		if (strchr("%?#", path[i]) != NULL)
+			o += (size_t)sprintf(u + o, "%%%02X",
+			    (unsigned char)path[i]);
+		else
+			u[o++] = path[i];
+	strcpy(u + o, query);
+	return u;
+}
+
+/* Read only: a WAL store needs its -shm file, which SQLite makes when
+ * absent; in a folder we may not write (a read-only mount, a store
+ * owned by the MTA) it cannot, and the first read fails with
+ * SQLITE_CANTOPEN.  No -shm then means no writer has the store open
+ * (a writer keeps one while it runs), so it is read as immutable: the
+ * committed rows as they are. */
+static int
+sq_open_ro(struct sq *q)
+{
+	char *uri;
+	int rc;
+
+	rc = sqlite3_open_v2(q->path, &q->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_exec(q->db,
+	    "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL)) !=
+	    SQLITE_CANTOPEN)
+		return rc;
+	sqlite3_close(q->db);
+	q->db = NULL;
+	if ((uri = sq_uri(q->path, "?immutable=1")) == NULL)
+		return SQLITE_NOMEM;
+	rc = sqlite3_open_v2(uri, &q->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
+	free(uri);
+	return rc;
+}
+
 int
-dkst_sqlite_open(const char *path, unsigned busy_ms,
+dkst_sqlite_open(const char *path, unsigned busy_ms, int readonly,
     struct dkst_backend **b, char *err, size_t errlen)
 {
 	struct sq *q = calloc(1, sizeof(*q));
+	int rc;
 
 	*b = NULL;
 	if (q == NULL || (q->path = strdup(path)) == NULL) {
@@ -242,13 +291,15 @@ dkst_sqlite_open(const char *path, unsigned busy_ms,
 	q->b.close = sq_close;
 	*b = &q->b;
 	/* No mutex of SQLite's: the store lets one thread at a time in. */
-	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	rc = readonly ? sq_open_ro(q) : sqlite3_open_v2(path, &q->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    NULL);
+	if (rc != SQLITE_OK) {
 		sq_fail(q, "cannot open");
 		snprintf(err, errlen, "%s", q->b.err);
 		return -1;
 	}
-	if (sq_setup(q, busy_ms) != 0) {
+	if (sq_setup(q, busy_ms, readonly) != 0) {
 		snprintf(err, errlen, "%s", q->b.err);
 		return -1;
 	}

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "metrics.h"
 #include "queue.h"
 #include "schema.h"
 #include "store.h"
@@ -22,8 +23,10 @@ struct dkst {
 	pthread_mutex_t dbmu;	/* b: the writer or dkst_select() */
 	pthread_cond_t cv;
 	pthread_t writer;
+	int writing;		/* the writer was started */
 	struct dkst_queue q;
 	struct dkst_counts c;
+	struct dkst_tally tally;	/* of the rows put (metrics) */
 	int stop;
 };
 
@@ -204,7 +207,9 @@ dkst_put(dkst *st, struct dkst_row *r)
 	}
 	pthread_mutex_lock(&st->mu);
 	st->c.put++;
-	if (r == NULL || dkst_queue_push(&st->q, r) != 0)
+	if (r != NULL)
+		dkst_tally_row(&st->tally, r);
+	if (r == NULL || st->o.readonly || dkst_queue_push(&st->q, r) != 0)
 		dropped = ++st->c.dropped;
 	else if (st->q.len == 1 || st->q.len == st->o.batch_max)
 		/* The writer waits for a first row, then for a full batch:
@@ -223,12 +228,13 @@ dkst_put(dkst *st, struct dkst_row *r)
 
 /* The backend of uri, opened: 0 or -1 with err. */
 static int
-backend_open(const char *uri, unsigned busy_ms, struct dkst_backend **b,
-    char *err, size_t errlen)
+backend_open(const char *uri, const struct dkst_opts *o,
+    struct dkst_backend **b, char *err, size_t errlen)
 {
 	if (strncmp(uri, "postgresql://", 13) == 0 ||
 	    strncmp(uri, "postgres://", 11) == 0)
-		return dkst_pg_open(uri, b, err, errlen);
+		return dkst_pg_open(uri, o->timeout_ms, o->readonly, b, err,
+		    errlen);
 	if (strncmp(uri, "sqlite:", 7) == 0)
 		uri += 7;
 	if (*uri == '\0') {
@@ -236,7 +242,8 @@ backend_open(const char *uri, unsigned busy_ms, struct dkst_backend **b,
 		snprintf(err, errlen, "store: empty file name");
 		return -1;
 	}
-	return dkst_sqlite_open(uri, busy_ms, b, err, errlen);
+	return dkst_sqlite_open(uri, o->busy_ms, o->readonly, b, err,
+	    errlen);
 }
 
 static void
@@ -254,6 +261,8 @@ opts_default(struct dkst_opts *o, const struct dkst_opts *in)
 		o->flush_ms = 200;
 	if (o->busy_ms == 0)
 		o->busy_ms = 50;
+	if (o->timeout_ms == 0)
+		o->timeout_ms = 30000;
 }
 
 static dkst *
@@ -309,15 +318,24 @@ dkst_open(const char *uri, const struct dkst_opts *o, dkst **stp,
 		snprintf(err, errlen, "%s: out of memory", uri);
 		return -1;
 	}
-	if (backend_open(uri, st->o.busy_ms, &st->b, err, errlen) != 0)
+	if (backend_open(uri, &st->o, &st->b, err, errlen) != 0)
 		goto fail;
-	if (dkst_schema_migrate(st->b, DKST_SCHEMA_VERSION) != 0) {
+	if (st->o.readonly && dkst_schema_check(st->b) != 0) {
+		snprintf(err, errlen, "%s: %s", uri, st->b->err);
+		goto fail;
+	}
+	if (!st->o.readonly &&
+	    dkst_schema_migrate(st->b, DKST_SCHEMA_VERSION) != 0) {
 		snprintf(err, errlen, "%s", st->b->err);
 		goto fail;
 	}
-	if (pthread_create(&st->writer, NULL, writer, st) != 0) {
-		snprintf(err, errlen, "%s: cannot start the writer", uri);
-		goto fail;
+	if (!st->o.readonly) {
+		if (pthread_create(&st->writer, NULL, writer, st) != 0) {
+			snprintf(err, errlen, "%s: cannot start the writer",
+			    uri);
+			goto fail;
+		}
+		st->writing = 1;
 	}
 	*stp = st;
 	return 0;
@@ -335,6 +353,14 @@ dkst_counts(dkst *st, struct dkst_counts *counts)
 }
 
 void
+dkst_tally_get(dkst *st, struct dkst_tally *t)
+{
+	pthread_mutex_lock(&st->mu);
+	*t = st->tally;
+	pthread_mutex_unlock(&st->mu);
+}
+
+void
 dkst_close(dkst *st, struct dkst_counts *counts)
 {
 	if (st == NULL)
@@ -343,7 +369,8 @@ dkst_close(dkst *st, struct dkst_counts *counts)
 	st->stop = 1;
 	pthread_cond_signal(&st->cv);
 	pthread_mutex_unlock(&st->mu);
-	pthread_join(st->writer, NULL);
+	if (st->writing)
+		pthread_join(st->writer, NULL);
 	st_drain(st);	/* what a failed writer left counts as lost */
 	if (counts != NULL)
 		*counts = st->c;
@@ -369,14 +396,16 @@ dkst_select(dkst *st, const char *sql, int nparams,
 int
 dkst_migrate(const char *uri, int version, char *err, size_t errlen)
 {
+	struct dkst_opts o;
 	struct dkst_backend *b;
 	int rc = -1;
 
+	opts_default(&o, NULL);
 	if (version < 1 || version > DKST_SCHEMA_VERSION) {
 		snprintf(err, errlen, "no schema version %d", version);
 		return -1;
 	}
-	if (backend_open(uri, 50, &b, err, errlen) == 0) {
+	if (backend_open(uri, &o, &b, err, errlen) == 0) {
 		if ((rc = dkst_schema_migrate(b, version)) != 0)
 			snprintf(err, errlen, "%s", b->err);
 	}
@@ -388,10 +417,12 @@ dkst_migrate(const char *uri, int version, char *err, size_t errlen)
 int
 dkst_version(const char *uri, char *err, size_t errlen)
 {
+	struct dkst_opts o;
 	struct dkst_backend *b;
 	int v = -1;
 
-	if (backend_open(uri, 50, &b, err, errlen) == 0 &&
+	opts_default(&o, NULL);
+	if (backend_open(uri, &o, &b, err, errlen) == 0 &&
 	    b->run(b, "CREATE TABLE IF NOT EXISTS schema_version "
 	    "(version integer NOT NULL)", 0, NULL, NULL, NULL) == 0 &&
 	    dkst_schema_version(b, &v) != 0)

@@ -99,6 +99,13 @@ struct dkst_opts {
 	size_t batch_max;	/* rows per transaction; 0: 256 */
 	unsigned flush_ms;	/* a partial batch waits at most; 0: 200 */
 	unsigned busy_ms;	/* SQLite busy_timeout; 0: 50 */
+	/* PostgreSQL: a statement, or a silent server, waits at most this
+	 * long before its batch is lost; 0: 30000. */
+	unsigned timeout_ms;
+	/* Read only (stats): no writer, no migration, and a store whose
+	 * schema is not DKST_SCHEMA_VERSION is refused with the reason;
+	 * dkst_put() then drops every row. */
+	int readonly;
 	void (*log)(void *arg, const char *line);	/* NULL: silent */
 	void *log_arg;
 };
@@ -113,8 +120,9 @@ struct dkst_counts {
 
 /* Open the store of uri: "sqlite:PATH", "postgresql://..." (or
  * "postgres://..."), or a plain file path (SQLite).  Creates or migrates
- * the schema to DKST_SCHEMA_VERSION and starts the writer.  0, or -1 with
- * a sentence naming the store and the reason in err. */
+ * the schema to DKST_SCHEMA_VERSION and starts the writer (unless
+ * o->readonly: see there).  0, or -1 with a sentence naming the store
+ * and the reason in err. */
 #define DKST_SCHEMA_VERSION 2
 int dkst_open(const char *uri, const struct dkst_opts *o, dkst **st,
     char *err, size_t errlen);

@@ -204,6 +204,167 @@ ok_if "the SQLite store is in WAL mode" $?
 [ "$(sqlite3 st.db 'SELECT max(version) FROM schema_version')" = 2 ]
 ok_if "its schema is version 2" $?
 
+# prom_match EXPOSITION STATS.json: the exposition parses (python's
+# prometheus_client, a strict parser) and its counters are the JSON's.
+prom_match()
+{
+	"$PY" - "$1" "$2" <<'PYEOF'
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+stats = json.load(open(sys.argv[2]))
+got, bad = {}, []
+for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
+    if fam.type != "counter":
+        bad.append("%s is a %s" % (fam.name, fam.type))
+    for s in fam.samples:
+        got[(s.name, tuple(sorted(s.labels.items())))] = s.value
+want = {("dkimkit_messages_total", ()): stats["messages"]}
+temp = 0
+for method in ("dkim", "spf", "dmarc", "arc", "adsp"):
+    for result, n in stats[method].items():
+        want[("dkimkit_verdicts_total", (("method", method),
+                                         ("result", result)))] = n
+        temp += n if result == "temperror" else 0
+want[("dkimkit_dns_errors_total", ())] = temp
+extra = sys.argv[3:] if len(sys.argv) > 3 else []
+for k in set(got) | set(want):
+    if k[0].startswith("dkimkit_store_"):
+        continue
+    if got.get(k) != want.get(k):
+        bad.append("%r: exposition %r, json %r" % (k, got.get(k), want.get(k)))
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PYEOF
+}
+
+if "$PY" -c 'import prometheus_client.parser' 2>/dev/null; then
+	check "stats --prometheus" K stats --store st.db --prometheus
+	cp "$TAP_OUT" st.prom
+	prom_match st.prom stats.json > match.out 2>&1
+	ok_if "--prometheus parses and equals --json's counts" $? \
+	    "$(cat match.out)"
+else
+	skip "--prometheus parsed" "python3-prometheus-client is not installed: scripts/deps installs it"
+fi
+check_status 2 "--json with --prometheus is a usage error" \
+    K stats --store st.db --json --prometheus
+
+# --html: well-formed, the tables' numbers are --json's, and a hostile
+# domain in the store (the store's strings come from mail) is escaped.
+cp st.db hostile.db
+sqlite3 hostile.db "INSERT INTO signatures (message_id, idx, d, result)
+    SELECT min(id), 99, '<script>alert(1)</script>.example', 'fail'
+    FROM messages" || bail_out "sqlite3 hostile"
+check "stats --html" K stats --store hostile.db --json --html page.html
+cp "$TAP_OUT" hostile.json
+"$PY" - page.html hostile.json <<'PYEOF' > match.out 2>&1
+import json, sys
+from html.parser import HTMLParser
+VOID = {"meta", "br", "rect", "img", "link"}
+class P(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.bad, self.tables = [], [], {}
+        self.table = self.row = self.cell = None
+        self.scripts = 0
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "script":
+            self.scripts += 1
+        for k, v in attrs:
+            if k.startswith("on") or (v or "").startswith(("http:", "https:", "//")):
+                self.bad.append("external or active attribute %s=%r" % (k, v))
+        if tag == "table":
+            self.table = self.tables.setdefault(a.get("id"), [])
+        elif tag == "tr":
+            self.row = [a.get("id")]
+        elif tag in ("td", "th"):
+            self.cell = ""
+        if tag not in VOID:
+            self.stack.append(tag)
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.stack.pop()
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.bad.append("</%s> closes %r" % (tag, self.stack[-1:]))
+            return
+        self.stack.pop()
+        if tag in ("td", "th"):
+            self.row.append(self.cell)
+            self.cell = None
+        elif tag == "tr":
+            self.table.append(self.row)
+    def handle_data(self, d):
+        if self.cell is not None:
+            self.cell += d
+p = P()
+text = open(sys.argv[1]).read()
+p.feed(text)
+p.close()
+j = json.load(open(sys.argv[2]))
+bad = p.bad
+if p.stack:
+    bad.append("left open: %r" % p.stack)
+if p.scripts:
+    bad.append("a <script> element")
+if not text.startswith("<!DOCTYPE html>"):
+    bad.append("no doctype")
+tot = {r[0]: r[2] for r in p.tables["totals"]}
+for k in ("messages", "signed", "signatures", "body_length", "arc_present",
+          "failed", "transit_failures"):
+    if tot.get("total-" + k) != str(j[k]):
+        bad.append("total %s: page %r, json %r" % (k, tot.get("total-" + k), j[k]))
+for k, v in j.items():
+    if isinstance(v, dict):
+        rows = p.tables.get("t-" + k)
+        got = {r[1]: int(r[2]) for r in rows[1:]} if rows else None
+        if got != v:
+            bad.append("%s: page %r, json %r" % (k, got, v))
+rows = p.tables["t-domains"][1:]
+got = [(r[1], int(r[2]), int(r[3])) for r in rows]
+want = [(d["d"], d["signatures"], d["pass"]) for d in j["domains"]]
+if got != want:
+    bad.append("domains: page %r, json %r" % (got, want))
+if not any(d.startswith("<script>") for d, _, _ in got):
+    bad.append("the hostile domain is not in the page's table")
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PYEOF
+ok_if "--html: well-formed, no script, its tables are --json's" $? \
+    "$(cat match.out)"
+grep -q '&lt;script&gt;alert(1)&lt;/script&gt;.example' page.html &&
+    ! grep -q '<script' page.html
+ok_if "--html: a hostile domain comes out escaped" $?
+grep -q '<svg' page.html && ! grep -Eq '(src|href)=' page.html
+ok_if "--html: inline SVG charts, nothing fetched" $?
+
+# Read only: stats neither creates, migrates nor writes.
+cp st.db old.db
+sqlite3 old.db 'DELETE FROM schema_version WHERE version = 2' ||
+    bail_out "sqlite3 old"
+sum_before=$(cksum < old.db)
+check_status 2 "stats of a store of an older schema is trouble" \
+    K stats --store old.db --json
+grep -q 'schema version 1 is older' "$TAP_ERR"
+ok_if "... and says the schema is older" $? "$(cat "$TAP_ERR")"
+[ "$(cksum < old.db)" = "$sum_before" ] && [ ! -s old.db-wal ]
+ok_if "... and leaves it as it was (not migrated)" $?
+cp st.db new.db
+sqlite3 new.db 'INSERT INTO schema_version VALUES (99)' || bail_out "new"
+check_status 2 "stats of a store of a newer schema is trouble" \
+    K stats --store new.db --json
+grep -q 'schema version 99 is newer' "$TAP_ERR"
+ok_if "... and says the schema is newer" $? "$(cat "$TAP_ERR")"
+: > empty.db
+check_status 2 "stats of an empty file is trouble" K stats --store empty.db
+grep -q 'not a dkimkit store' "$TAP_ERR" && [ ! -s empty.db ]
+ok_if "... 'not a dkimkit store', and the file stays empty" $? \
+    "$(cat "$TAP_ERR")"
+
 # --- a store in trouble ------------------------------------------------------
 # store_trouble NAME URI [RUNAS...]: verify with --store URI exits and
 # prints as without it, and says on stderr the messages were not recorded.
@@ -275,6 +436,11 @@ else
 	store_trouble "read-only store" sqlite:rodir/ro.db "${ro[@]}"
 	cmp -s before <(sqlite3 rodir/ro.db 'SELECT count(*) FROM messages')
 	ok_if "read-only store: unchanged" $?
+	check "stats reads a store it may not write" "${ro[@]}" \
+	    "$DKIMKIT" stats --store rodir/ro.db --json
+	cmp -s "$TAP_OUT" stats.json
+	ok_if "... and counts what the writable store counts" $? \
+	    "$(diff stats.json "$TAP_OUT" | head -5)"
 fi
 chmod 0755 rodir
 
@@ -351,6 +517,41 @@ verify --json --store "$PGURI" m/01-pass.eml > /dev/null 2>&1
 [ "$(psql -c 'SELECT count(*) FROM messages')" = $((NMSG + 1)) ] &&
     [ "$(psql -c 'SELECT count(*), max(version) FROM schema_version')" = "2|2" ]
 ok_if "a second host adds its row; the schema is migrated once" $?
+if "$PY" -c 'import prometheus_client.parser' 2>/dev/null; then
+	check "PostgreSQL: stats --prometheus" K stats --store "$PGURI" \
+	    --prometheus
+	cp "$TAP_OUT" pg.prom
+	K stats --store "$PGURI" --json > pgstats2.json
+	prom_match pg.prom pgstats2.json > match.out 2>&1
+	ok_if "PostgreSQL: --prometheus equals --json" $? "$(cat match.out)"
+fi
+
+# stats opens read only: a fresh database stays empty.
+psql -c 'CREATE DATABASE ro' -c 'CREATE DATABASE race' ||
+    bail_out "CREATE DATABASE"
+check_status 2 "PostgreSQL: stats of a database without a store" \
+    K stats --store "${PGURI%/*}/ro" --json
+grep -q 'not a dkimkit store' "$TAP_ERR" &&
+    [ "$("$pgbin/psql" -X -At -d "${PGURI%/*}/ro" -c "SELECT count(*) FROM
+    information_schema.tables WHERE table_schema = 'public'")" = 0 ]
+ok_if "... is trouble, and creates no table" $? "$(cat "$TAP_ERR")"
+
+# Two hosts open a fresh database at once: the migrations are serialised
+# (an advisory lock), so neither fails on the other's CREATE TABLE.
+RACE="${PGURI%/*}/race"
+for i in 1 2; do
+	verify --json --store "$RACE" m/*.eml > race$i.out 2> race$i.err &
+done
+wait
+cmp -s race1.out plain.json && cmp -s race2.out plain.json &&
+    [ ! -s race1.err ] && [ ! -s race2.err ]
+ok_if "PostgreSQL: two verify --store on a fresh database at once both record" \
+    $? "$(cat race1.err race2.err)"
+[ "$("$pgbin/psql" -X -At -d "$RACE" -c 'SELECT count(*) FROM messages')" = \
+    $((2 * NMSG)) ] && [ "$("$pgbin/psql" -X -At -d "$RACE" -c \
+    'SELECT count(*), count(DISTINCT version) FROM schema_version')" = "2|2" ]
+ok_if "... every row, the schema made once" $?
+
 pg_stop
 store_trouble "PostgreSQL server stopped" "$PGURI"
 grep -q "postgresql: cannot connect" "$TAP_ERR"

@@ -12,6 +12,7 @@
 
 #include "unit.h"
 #include "verify_fx.h"
+#include "metrics.h"
 #include "queue.h"
 #include "store.h"
 
@@ -379,6 +380,70 @@ store_row_from_verifier(void)
 	unit_fx_free(&fx);
 }
 
+/* Read only: an older store is refused and left at its version, the
+ * rows of a current one are read, and a row put is dropped. */
+static void
+store_readonly(void)
+{
+	struct dkst_opts ro = { .readonly = 1 };
+	struct dkst_counts c;
+	struct unit_tmp t;
+	char uri[400], err[300];
+	dkst *st;
+
+	CU_ASSERT_FATAL(store_tmp(&t, uri, sizeof(uri)) == 0);
+	CU_ASSERT(dkst_open(uri, &ro, &st, err, sizeof(err)) == -1);
+	CU_ASSERT(strstr(err, "not a dkimkit store") != NULL);
+	CU_ASSERT_FATAL(dkst_migrate(uri, 1, err, sizeof(err)) == 0);
+	CU_ASSERT(dkst_open(uri, &ro, &st, err, sizeof(err)) == -1);
+	CU_ASSERT(strstr(err, "version 1 is older") != NULL);
+	CU_ASSERT(dkst_version(uri, err, sizeof(err)) == 1);
+	CU_ASSERT_FATAL(dkst_migrate(uri, DKST_SCHEMA_VERSION, err,
+	    sizeof(err)) == 0);
+	CU_ASSERT_FATAL(dkst_open(uri, &ro, &st, err, sizeof(err)) == 0);
+	dkst_put(st, row_make(43, "fail", 0));
+	dkst_close(st, &c);
+	CU_ASSERT(c.put == 1 && c.dropped == 1 && c.written == 0);
+	CU_ASSERT(count_of(t.path, "SELECT count(*) FROM messages") == 0);
+	store_tmp_remove(&t);
+}
+
+/* The tally counts each method's verdicts; label values are escaped as
+ * the exposition format asks; the file is replaced whole. */
+static void
+store_prometheus(void)
+{
+	struct dkst_counts c = { .put = 3, .written = 2, .dropped = 1 };
+	struct dkst_tally t;
+	struct unit_tmp tmp;
+	char buf[4096];
+	FILE *f;
+	size_t n;
+
+	dkst_tally_init(&t);
+	dkst_tally_add(&t, "dkim", "pass", 2);
+	dkst_tally_add(&t, "spf", "temperror", 1);
+	dkst_tally_add(&t, "dkim", "pass", 1);
+	dkst_tally_add(&t, "arc", "a\"b\\c\nd", 1);
+	t.messages = 3;
+	CU_ASSERT(t.n == 3 && t.v[0].n == 3);
+	CU_ASSERT_FATAL(unit_tmp_write(&tmp, "m.prom", "old", 3) == 0);
+	CU_ASSERT_FATAL(dkst_prom_file(tmp.path, &t, &c, buf,
+	    sizeof(buf)) == 0);
+	CU_ASSERT_FATAL((f = fopen(tmp.path, "r")) != NULL);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	CU_ASSERT(strncmp(buf, "old", 3) != 0);
+	CU_ASSERT(strstr(buf, "\ndkimkit_messages_total 3\n") != NULL);
+	CU_ASSERT(strstr(buf, "dkimkit_verdicts_total{method=\"dkim\","
+	    "result=\"pass\"} 3\n") != NULL);
+	CU_ASSERT(strstr(buf, "result=\"a\\\"b\\\\c\\nd\"} 1\n") != NULL);
+	CU_ASSERT(strstr(buf, "dkimkit_dns_errors_total 1\n") != NULL);
+	CU_ASSERT(strstr(buf, "dkimkit_store_rows_dropped_total 1\n") != NULL);
+	unit_tmp_remove(&tmp);
+}
+
 static const struct unit_test tests[] = {
 	{ "store_row_from_verifier", store_row_from_verifier },
 	{ "store_queue_fifo_bounded", store_queue_fifo_bounded },
@@ -388,6 +453,8 @@ static const struct unit_test tests[] = {
 	{ "store_migrate_v1", store_migrate_v1 },
 	{ "store_newer_refused", store_newer_refused },
 	{ "store_uri_forms", store_uri_forms },
+	{ "store_readonly", store_readonly },
+	{ "store_prometheus", store_prometheus },
 	{ NULL, NULL }
 };
 
