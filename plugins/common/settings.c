@@ -28,7 +28,8 @@ dks_name(const struct dks *s, enum dks_key k)
 		"dmarc", "rfc7489", "arc", "trusted-sealers",
 		"trusted-authserv-id", "explain", "self-verify", "atps",
 		"atps-adsp", "report-request", "reports", "report-dir",
-		"report-state", "report-from", "arc-forwarded", "store"
+		"report-state", "report-from", "arc-forwarded", "store",
+		"metrics-file", "metrics-interval"
 	};
 
 	return s->spell != NULL && s->spell[k] != NULL ? s->spell[k] :
@@ -145,6 +146,23 @@ dks_domains(struct dks *s, const char *v)
 	return 0;
 }
 
+/* Whole seconds, 1 to max. */
+static int
+dks_seconds(struct dks *s, enum dks_key k, const char *v, unsigned max,
+    unsigned *out)
+{
+	unsigned long n = 0;
+	const char *p;
+
+	for (p = v; *p >= '0' && *p <= '9' && n <= max; p++)
+		n = n * 10 + (unsigned long)(*p - '0');
+	if (p == v || *p != '\0' || n < 1 || n > max)
+		return dks_fail(s, k, "'%s' is not a number of seconds from 1 "
+		    "to %u", v, max);
+	*out = (unsigned)n;
+	return 0;
+}
+
 /* Where a boolean setting is kept. */
 static int *
 dks_flag(struct dks *s, enum dks_key k)
@@ -202,6 +220,10 @@ dks_set(struct dks *s, enum dks_key k, const char *value)
 		if (dks_domains(s, value) < 0)
 			return -1;
 		break;
+	case DKS_METRICS_INTERVAL:
+		if (dks_seconds(s, k, value, DKS_METRICS_MAX, &s->metrics_s) < 0)
+			return -1;
+		break;
 	case DKS_ALLOW_WEAK:
 	case DKS_ADSP:
 	case DKS_DMARC:
@@ -254,6 +276,14 @@ dks_check(struct dks *s)
 		    dks_name(s, DKS_TRUST_ANCHOR));
 	/* It lowers a DMARC disposition: without DMARC it would be a
 	 * setting that silently does nothing. */
+	/* The counters are the store's, kept as rows are handed to it. */
+	if (s->val[DKS_METRICS_FILE] != NULL && s->val[DKS_STORE] == NULL)
+		return dks_fail(s, DKS_METRICS_FILE, "needs %s (the "
+		    "counters are the store's)", dks_name(s, DKS_STORE));
+	if (s->val[DKS_METRICS_INTERVAL] != NULL &&
+	    s->val[DKS_METRICS_FILE] == NULL)
+		return dks_fail(s, DKS_METRICS_INTERVAL, "needs %s",
+		    dks_name(s, DKS_METRICS_FILE));
 	if (s->arc_forwarded && !s->dmarc && !s->rfc7489)
 		return dks_fail(s, DKS_ARC_FORWARDED, "lowers a DMARC "
 		    "disposition: turn on %s", dks_name(s, DKS_DMARC));

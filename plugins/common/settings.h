@@ -56,6 +56,11 @@ enum dks_key {
 				 * dmarc) */
 	DKS_STORE,		/* observation store URI: a file, sqlite:PATH
 				 * or postgresql://... (services/store) */
+	DKS_METRICS_FILE,	/* the Prometheus text file of the store's
+				 * counters, replaced every interval (needs
+				 * store) */
+	DKS_METRICS_INTERVAL,	/* its refresh, in seconds: 1 to 86400;
+				 * default 60 */
 	DKS_NKEYS
 };
 
@@ -64,11 +69,13 @@ enum dks_key {
 #define DKS_ID_MAX 255
 #define DKS_SEALERS_MAX 32	/* trusted-sealers: domains at most */
 #define DKS_DOMAIN_MAX 253
+#define DKS_METRICS_MAX 86400	/* seconds */
 
 struct dks {
 	const char *const *spell;	/* the host's name of each key */
 	const char *val[DKS_NKEYS];	/* as given, not copied */
 	unsigned timeout_ms;		/* 0: the core's default */
+	unsigned metrics_s;		/* metrics-interval; 0: 60 */
 	int allow_weak;
 	int adsp;
 	int dmarc;

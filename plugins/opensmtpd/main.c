@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "filter.h"
+#include "metrics.h"
 #include "settings.h"
 
 #define MAIN_LINEMAX	(4 * 1024 * 1024)	/* longer lines are dropped */
@@ -35,7 +37,8 @@ static const char *const main_spell[DKS_NKEYS] = {
 	[DKS_KEYDIR] = "-K", [DKS_OPENDKIM_CONF] = "-C",
 	[DKS_DMARC] = "-p", [DKS_RFC7489] = "-R", [DKS_ARC] = "-x",
 	[DKS_TRUSTED_SEALERS] = "-S", [DKS_EXPLAIN] = "-e",
-	[DKS_STORE] = "-O",
+	[DKS_STORE] = "-O", [DKS_METRICS_FILE] = "-o",
+	[DKS_METRICS_INTERVAL] = "-I",
 	[DKS_ATPS] = "-y", [DKS_ATPS_ADSP] = "-Y",
 	[DKS_SELF_VERIFY] = "-V",
 	[DKS_REPORT_REQUEST] = "-f",
@@ -64,16 +67,19 @@ usage(void)
 	    "           [-V yes|no|defer [-W] [-D addr[@port]] ...]\n"
 	    "       %s -m sv -C opendkim.conf [-AeWxYy] [-r] [-p | -R] [-E [-F]]\n"
 	    "           [-V yes|no|defer]\n"
-	    "           [-S sealers] [-O store] [-i authserv-id]\n"
+	    "           [-S sealers] [-O store [-o metricsfile [-I secs]]]\n"
+	    "           [-i authserv-id]\n"
 	    "           [-D addr[@port]] [-t trust-anchor] [-z zonefile]\n"
 	    "           [-w timeout] [-P pinfile] [-T] [-M size]\n"
 	    "       %s -m verify [-AeWxYy] [-r] [-p | -R] [-E [-F]] [-S sealers]\n"
-	    "           [-O store] [-i authserv-id] [-D addr[@port]]\n"
+	    "           [-O store [-o metricsfile [-I secs]]] [-i authserv-id]\n"
+	    "           [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
 	    "           [-M size]\n"
 	    "       %s -m seal -d domain -s selector -k keyfile [-a algorithm]\n"
 	    "           [-h headers] [-P pinfile] [-AeW] [-p | -R] [-S sealers]\n"
-	    "           [-O store] [-i authserv-id] [-D addr[@port]]\n"
+	    "           [-O store [-o metricsfile [-I secs]]] [-i authserv-id]\n"
+	    "           [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
 	    "           [-M size]\n",
 	    FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME,
@@ -186,7 +192,7 @@ main_options(int argc, char **argv)
 
 	dks_init(&main_set, main_spell);
 	while ((ch = getopt(argc, argv,
-	    "Aa:C:c:D:d:EeFfh:i:K:k:M:m:O:P:pRrS:s:Tt:V:Ww:xYyz:"))
+	    "Aa:C:c:D:d:EeFfh:I:i:K:k:M:m:O:o:P:pRrS:s:Tt:V:Ww:xYyz:"))
 	    != -1) {
 		switch (ch) {
 		case 'A':
@@ -248,6 +254,12 @@ main_options(int argc, char **argv)
 			break;
 		case 'O':
 			main_set_word(DKS_STORE, optarg);
+			break;
+		case 'o':
+			main_set_word(DKS_METRICS_FILE, optarg);
+			break;
+		case 'I':
+			main_set_word(DKS_METRICS_INTERVAL, optarg);
 			break;
 		case 'P':
 			main_set_word(DKS_PIN_FILE, optarg);
@@ -630,6 +642,53 @@ main_timeout(void)
 	return t == -1 ? MAIN_TICK_MS : t;
 }
 
+/* -o: the store's counters in the Prometheus text format, replaced
+ * (a temporary file renamed over it) every -I seconds from this loop:
+ * a scraper or node_exporter's textfile collector reads it. */
+static struct {
+	const char *path;
+	int64_t every_ms, next_ms;
+} main_metrics;
+
+static int64_t
+main_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+main_metrics_write(void)
+{
+	struct dkst_tally t;
+	struct dkst_counts c;
+	char err[300];
+
+	dkst_tally_get(conf.store, &t);
+	dkst_counts(conf.store, &c);
+	if (dkst_prom_file(main_metrics.path, &t, &c, err, sizeof(err)) != 0)
+		log_warnx("-o: %s", err);
+	main_metrics.next_ms = main_now_ms() + main_metrics.every_ms;
+}
+
+/* poll()'s timeout, shortened to the next metrics write; the write
+ * itself when due. */
+static int
+main_metrics_tick(int timeout)
+{
+	int64_t left;
+
+	if (main_metrics.path == NULL)
+		return timeout;
+	if ((left = main_metrics.next_ms - main_now_ms()) <= 0) {
+		main_metrics_write();
+		left = main_metrics.every_ms;
+	}
+	return timeout == -1 || left < timeout ? (int)left : timeout;
+}
+
 /* Until smtpd closes our stdin; then only until the verdicts waiting for
  * DNS are out (smtpd may still read them; tests do). */
 static void
@@ -644,6 +703,7 @@ main_loop(void)
 		timeout = message_waiting() ? main_timeout() : -1;
 		if (!open && timeout == -1)
 			return;
+		timeout = main_metrics_tick(timeout);
 		pfd[0].fd = open ? STDIN_FILENO : -1;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = fd = dkk_ctx_fd(conf.ctx);
@@ -685,6 +745,11 @@ main_store(void)
 	if (dkst_open(main_set.val[DKS_STORE], &so, &conf.store, err,
 	    sizeof(err)) != 0)
 		fatalx("-O", err);
+	if ((main_metrics.path = main_set.val[DKS_METRICS_FILE]) != NULL) {
+		main_metrics.every_ms = 1000LL * (main_set.metrics_s > 0 ?
+		    main_set.metrics_s : 60);
+		main_metrics_write();	/* a file from the start */
+	}
 }
 
 int
@@ -694,6 +759,8 @@ main(int argc, char **argv)
 	main_setup(argc, argv);
 	main_store();
 	main_loop();
+	if (main_metrics.path != NULL)
+		main_metrics_write();	/* the last counts */
 	dkst_close(conf.store, NULL);
 	return 0;
 }

@@ -925,7 +925,7 @@ listen on 127.0.0.1 port $PV5 filter "notmp"
 listen on 127.0.0.1 port $PV6 filter "notmp-t"
 filter "budget" proc-exec "/usr/bin/env ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0 $FILTER -m verify -D $DNS -i mx.test -M 4m"
 listen on 127.0.0.1 port $PV7 filter "budget"
-filter "store" proc-exec "$FILTER -m verify -D $DNS -e -i store.test -O sqlite:$TMPD/obs/obs.db"
+filter "store" proc-exec "$FILTER -m verify -D $DNS -e -i store.test -O sqlite:$TMPD/obs/obs.db -o $TMPD/obs/metrics.prom -I 1"
 listen on 127.0.0.1 port $PV8 filter "store"
 action "local" maildir "$TMPD/md" user nobody
 match from any for any action "local"
@@ -1154,6 +1154,45 @@ assert j["failure_classes"] == {"body-changed": 1}, j["failure_classes"]
 PYEOF
 ok_if "smtpd -O: the store counts the verdicts of the delivered copies" $? \
     "verdicts:$got" "$(cat store.json store.err)"
+# -o: the metrics file, replaced every second (-I 1), counts what the
+# store holds (parsed by prometheus_client, a strict parser).
+metrics_wait() {
+	for ((i = 0; i < 40; i++)); do
+		grep -q "^$1\$" obs/metrics.prom 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+if ! "$PY" -c 'import prometheus_client.parser' 2>/dev/null; then
+	skip "smtpd -o metrics" "python3-prometheus-client is not installed: scripts/deps installs it"
+else
+	metrics_wait 'dkimkit_store_rows_total{outcome="written"} 3'
+	"$PY" - obs/metrics.prom store.json <<'PYEOF'
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+j = json.load(open(sys.argv[2]))
+got = {}
+for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in fam.samples:
+        got[(s.name, tuple(sorted(s.labels.items())))] = s.value
+want = {("dkimkit_messages_total", ()): j["messages"],
+        ("dkimkit_dns_errors_total", ()): 0,
+        ("dkimkit_store_rows_total", (("outcome", "put"),)): 3,
+        ("dkimkit_store_rows_total", (("outcome", "written"),)): 3,
+        ("dkimkit_store_rows_dropped_total", ()): 0,
+        ("dkimkit_store_rows_lost_total", ()): 0}
+for m in ("dkim", "spf", "dmarc", "arc", "adsp"):
+    for r, n in j[m].items():
+        want[("dkimkit_verdicts_total", (("method", m), ("result", r)))] = n
+assert got == want, (got, want)
+PYEOF
+	ok_if "smtpd -o: the metrics file equals stats --json" $? \
+	    "$(cat obs/metrics.prom)"
+	[ "$(stat -c %a obs/metrics.prom)" = 644 ] &&
+	    [ -z "$(ls obs | grep 'metrics.prom.')" ]
+	ok_if "smtpd -o: replaced whole (no temporary left), readable by all" \
+	    $? "$(ls -l obs)"
+fi
 rm -f obs/obs.db obs/obs.db-wal obs/obs.db-shm
 msg 'Bob <bob@other.test>' store-gone | tail -n +3 > store-gone.eml
 send "$PV8" store-gone.eml bob@other.test
@@ -1169,6 +1208,9 @@ grep -q 'store sqlite: 1 row lost: .*obs.db: the store file was removed' \
     verify.log
 ok_if "smtpd -O: ... and the filter logs the row it lost" $? \
     "$(grep -i store verify.log | tail -n 5)"
+metrics_wait 'dkimkit_store_rows_lost_total 1'
+ok_if "smtpd -o: the metrics file counts the row lost" $? \
+    "$(cat obs/metrics.prom 2>/dev/null)"
 
 alive=1
 for pid in "${SMTPD_PIDS[@]}"; do
