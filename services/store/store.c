@@ -58,6 +58,14 @@ st_log(const dkst *st, const char *fmt, ...)
 	st->o.log(st->o.log_arg, line);
 }
 
+/* A value not in the row's arena (it did not fit, or the row has none). */
+static void
+row_value_free(const struct dkst_row *r, char *v)
+{
+	if (r->arena == NULL || v < r->arena || v >= r->arena + r->arena_len)
+		free(v);
+}
+
 void
 dkst_row_free(struct dkst_row *r)
 {
@@ -66,10 +74,10 @@ dkst_row_free(struct dkst_row *r)
 	if (r == NULL)
 		return;
 	for (i = 0; i < DKST_M_N; i++)
-		free(r->m[i]);
+		row_value_free(r, r->m[i]);
 	for (i = 0; i < r->nsigs; i++)
 		for (j = 0; j < DKST_S_N; j++)
-			free(r->s[i][j]);
+			row_value_free(r, r->s[i][j]);
 	free(r->s);
 	free(r);
 }

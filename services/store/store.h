@@ -68,11 +68,15 @@ enum dkst_scol {
 	DKST_S_N
 };
 
-/* One observation: every value text (NULL: SQL NULL), owned by the row. */
+/* One observation: every value text (NULL: SQL NULL), owned by the row:
+ * each its own malloc(), or (dkst_row_from_verifier()) in the row's
+ * arena, which dkst_row_free() does not free value by value. */
 struct dkst_row {
 	char *m[DKST_M_N];
 	size_t nsigs;
 	char *(*s)[DKST_S_N];
+	char *arena;		/* NULL, or arena_len bytes after the row */
+	size_t arena_len, arena_used;
 };
 
 /* What the caller knows beyond the message (NULL: not known). */

@@ -27,8 +27,16 @@ grep -q '^| verify 2 KB, one DKIM signature | msg/s | [0-9]' \
     "$TMPD/store.md"
 ok_if "bench-store --tiny: the report has its rows and the target" $? \
     "$(cat "$TMPD/store.md" 2>/dev/null)"
-grep -qx 'rows written: 2' "$TMPD/store.md"
-ok_if "bench-store --tiny: the row of each of the two timed runs with one was written" $? \
+grep -q "^| the caller's thread alone (what the MTA waits for) | [0-9.]* ms | [0-9.]* ms | [0-9.]* |\$" \
+    "$TMPD/store.md" &&
+    grep -q "^| the caller's thread: build and queue | [0-9.]* us | [0-9.]* |\$" \
+    "$TMPD/store.md" &&
+    grep -q "^| all threads: build, queue, write, commit | [0-9.]* us | [0-9.]* |\$" \
+    "$TMPD/store.md"
+ok_if "bench-store --tiny: the caller's part and the row alone are reported" \
+    $? "$(cat "$TMPD/store.md" 2>/dev/null)"
+grep -qx 'rows written: 3' "$TMPD/store.md"
+ok_if "bench-store --tiny: the row of each of the three timed runs with one was written" $? \
     "$(cat "$TMPD/store.md" 2>/dev/null)"
 [ -z "$(ls -A "$TMPD" | grep -v '^store.md$\|^make.log$\|^\.tap\.')" ]
 ok_if "bench-store leaves no store behind" $? "$(ls -A "$TMPD")"
