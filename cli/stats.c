@@ -337,10 +337,13 @@ stats_read_series(dkst *st, const char *since, struct stats *s)
 		goto fail;
 	s->period = span <= 2 * 86400 ? 3600 : 86400;
 	snprintf(period, sizeof(period), "%lld", s->period);
-	p[1] = period;
-	if (dkst_select(st, "SELECT (seen / $2) * $2, dkim, count(*)" M_SINCE
-	    " GROUP BY 1, 2 ORDER BY 1, 2", 2, p, series_row, s, err,
-	    sizeof(err)) == 0)
+	/* SQLite numbers $N parameters in the order they first appear:
+	 * the period comes first in the text, so it is $1. */
+	p[0] = period;
+	p[1] = since;
+	if (dkst_select(st, "SELECT (seen / $1) * $1, dkim, count(*)"
+	    " FROM messages WHERE seen >= $2 GROUP BY 1, 2 ORDER BY 1, 2", 2,
+	    p, series_row, s, err, sizeof(err)) == 0)
 		return 0;
 fail:
 	warnx("stats: %s", err);

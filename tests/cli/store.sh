@@ -260,13 +260,14 @@ cp "$TAP_OUT" hostile.json
 "$PY" - page.html hostile.json <<'PYEOF' > match.out 2>&1
 import json, sys
 from html.parser import HTMLParser
-VOID = {"meta", "br", "rect", "img", "link"}
+VOID = {"meta", "br", "img", "link"}
 class P(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.stack, self.bad, self.tables = [], [], {}
         self.table = self.row = self.cell = None
         self.scripts = 0
+        self.titles = []
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "script":
@@ -282,7 +283,7 @@ class P(HTMLParser):
             self.cell = ""
         if tag not in VOID:
             self.stack.append(tag)
-    def handle_startendtag(self, tag, attrs):
+    def handle_startendtag(self, tag, attrs):   # <rect .../>
         self.handle_starttag(tag, attrs)
         if tag not in VOID:
             self.stack.pop()
@@ -301,6 +302,8 @@ class P(HTMLParser):
     def handle_data(self, d):
         if self.cell is not None:
             self.cell += d
+        if self.stack[-3:] == ["svg", "rect", "title"]:
+            self.titles.append(d)
 p = P()
 text = open(sys.argv[1]).read()
 p.feed(text)
@@ -329,6 +332,17 @@ got = [(r[1], int(r[2]), int(r[3])) for r in rows]
 want = [(d["d"], d["signatures"], d["pass"]) for d in j["domains"]]
 if got != want:
     bad.append("domains: page %r, json %r" % (got, want))
+# the chart over time: a bar per period and verdict, titled with both
+import collections, re
+series = collections.Counter()
+for t in p.titles:
+    m = re.fullmatch(r"\d{4}-\d\d-\d\d( \d\d:00 UTC)?: (\S+) (\d+)", t)
+    if m:
+        series[m.group(2)] += int(m.group(3))
+    else:
+        bad.append("bar title %r" % t)
+if dict(series) != j["dkim"]:
+    bad.append("chart over time: %r, json dkim %r" % (dict(series), j["dkim"]))
 if not any(d.startswith("<script>") for d, _, _ in got):
     bad.append("the hostile domain is not in the page's table")
 print("\n".join(bad))
@@ -513,6 +527,10 @@ ok_if "PostgreSQL: stats --json counts exactly what verify --json said" $? \
 cmp -s stats.json pgstats.json
 ok_if "PostgreSQL and SQLite give the same stats" $? \
     "$(diff stats.json pgstats.json | head -5)"
+K stats --store st.db --html st.html && K stats --store "$PGURI" --html pg.html
+cmp -s st.html pg.html
+ok_if "PostgreSQL and SQLite give the same --html page (its chart too)" $? \
+    "$(diff st.html pg.html | head -5)"
 verify --json --store "$PGURI" m/01-pass.eml > /dev/null 2>&1
 [ "$(psql -c 'SELECT count(*) FROM messages')" = $((NMSG + 1)) ] &&
     [ "$(psql -c 'SELECT count(*), max(version) FROM schema_version')" = "2|2" ]
