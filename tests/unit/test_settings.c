@@ -395,6 +395,40 @@ settings_atps(void)
 	unit_fx_free(&fx);
 }
 
+/* metrics-file needs store, metrics-interval needs metrics-file and is
+ * whole seconds from 1 to a day (said with the host's names). */
+static void
+settings_metrics(void)
+{
+	static const char *const flags[DKS_NKEYS] = {
+		[DKS_STORE] = "-O", [DKS_METRICS_FILE] = "-o",
+		[DKS_METRICS_INTERVAL] = "-I" };
+	struct dks s;
+
+	dks_init(&s, flags);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_METRICS_INTERVAL, "0"), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "-I: '0' is not a number of seconds "
+	    "from 1 to 86400");
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_METRICS_INTERVAL, "86401"), -1);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_METRICS_INTERVAL, "99999999999"), -1);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_METRICS_INTERVAL, "5s"), -1);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_METRICS_INTERVAL, "86400"), 0);
+	CU_ASSERT_EQUAL(s.metrics_s, 86400);
+	CU_ASSERT_EQUAL(dks_check(&s), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "-I: needs -o");
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_METRICS_FILE, "/run/m.prom"), 0);
+	CU_ASSERT_EQUAL(dks_check(&s), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "-o: needs -O (the counters are the "
+	    "store's)");
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_STORE, "sqlite:/x.db"), 0);
+	CU_ASSERT_EQUAL(dks_check(&s), 0);
+	dks_init(&s, NULL);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_METRICS_FILE, "m.prom"), 0);
+	CU_ASSERT_EQUAL(dks_check(&s), -1);
+	CU_ASSERT_STRING_EQUAL(s.err, "metrics-file: needs store (the "
+	    "counters are the store's)");
+}
+
 static const struct unit_test settings_tests[] = {
 	{ "settings_timeout", settings_timeout },
 	{ "settings_bools_and_ids", settings_bools_and_ids },
@@ -405,6 +439,7 @@ static const struct unit_test settings_tests[] = {
 	{ "settings_log_line", settings_log_line },
 	{ "settings_policy", settings_policy },
 	{ "settings_atps", settings_atps },
+	{ "settings_metrics", settings_metrics },
 	{ NULL, NULL }
 };
 
