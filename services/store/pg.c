@@ -17,7 +17,8 @@
 struct pg {
 	struct dkst_backend b;
 	PGconn *conn;
-	unsigned timeout_ms;
+	unsigned timeout_ms;	/* the store's: statement_timeout */
+	unsigned deadline_ms;	/* for an answer, client side */
 	int readonly;
 };
 
@@ -75,7 +76,7 @@ pg_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for the whole answer, at most timeout_ms: the server's own
+/* Wait for the whole answer, at most deadline_ms: the server's own
  * statement_timeout cannot help when the server itself hangs (stopped,
  * or a network that drops packets without a reset), and the writer
  * must not wait for ever.  On timeout the connection is shut down, so
@@ -83,7 +84,7 @@ pg_now_ms(void)
 static int
 pg_wait(struct pg *p)
 {
-	int64_t end = pg_now_ms() + p->timeout_ms, left;
+	int64_t end = pg_now_ms() + p->deadline_ms, left;
 	struct pollfd pfd;
 
 	while (PQisBusy(p->conn)) {
@@ -149,7 +150,7 @@ pg_run(struct dkst_backend *b, const char *sql, int n,
 	s = PQresultStatus(res);
 	if (late) {
 		snprintf(b->err, sizeof(b->err), "postgresql: no answer "
-		    "within %u ms: connection closed", p->timeout_ms);
+		    "within %u ms: connection closed", p->deadline_ms);
 	} else if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
 		rc = pg_rows(res, fn, arg);
 	else
@@ -194,16 +195,37 @@ pg_close(struct dkst_backend *b)
 	free(p);
 }
 
+static int
+pg_ms_row(void *arg, int n, const char *const *v)
+{
+	long long ms = n > 0 && v[0] != NULL ? atoll(v[0]) : 0;
+
+	*(unsigned *)arg = ms > 0 && ms < 86400000 ? (unsigned)ms : 0;
+	return 1;
+}
+
 /* Limits on the server's side too: a statement the server works on for
  * too long is cancelled there, and a read-only session refuses writes
- * whatever it is asked. */
+ * whatever it is asked.  A statement_timeout the connection already has
+ * (the URI's options=-c statement_timeout=..., or ALTER ROLE/DATABASE
+ * ... SET) is the administrator's choice and is kept; our answer
+ * deadline is then that plus a second, so the server's own cancel comes
+ * first when the server is only slow. */
 static int
 pg_session(struct pg *p)
 {
+	unsigned given = 0;
 	char sql[128];
 
+	p->deadline_ms = p->timeout_ms;
+	if (pg_run(&p->b, "SELECT setting FROM pg_settings"
+	    " WHERE name = 'statement_timeout'", 0, NULL, pg_ms_row,
+	    &given) != 0)
+		return -1;
+	if (given > 0)
+		p->deadline_ms = given + 1000;
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %u%s",
-	    p->timeout_ms, p->readonly ?
+	    given > 0 ? given : p->timeout_ms, p->readonly ?
 	    "; SET default_transaction_read_only = on" : "");
 	return pg_run(&p->b, sql, 0, NULL, NULL, NULL);
 }
@@ -235,7 +257,7 @@ dkst_pg_open(const char *conninfo, unsigned timeout_ms, int readonly,
 	p->b.run = pg_run;
 	p->b.alive = pg_alive;
 	p->b.close = pg_close;
-	p->timeout_ms = timeout_ms;
+	p->timeout_ms = p->deadline_ms = timeout_ms;
 	p->readonly = readonly;
 	*b = &p->b;
 	p->conn = PQconnectdbParams(keys, vals, 1);

@@ -570,6 +570,40 @@ ok_if "PostgreSQL: two verify --store on a fresh database at once both record" \
     'SELECT count(*), count(DISTINCT version) FROM schema_version')" = "2|2" ]
 ok_if "... every row, the schema made once" $?
 
+# A server that stops answering (its process for our connection stopped,
+# as a hung host or a network that drops packets without a reset would
+# look): the writer gives up after the statement timeout and a second,
+# here the URI's 1 s, and the row is lost with a warning, not waited for
+# forever.  verify reads a FIFO, so the connection is made and the first
+# row written before the server stops.
+HANG="$PGURI?application_name=dkk-hang&options=-c%20statement_timeout%3D1000"
+mkfifo hang.fifo
+verify --store "$HANG" m/01-pass.eml hang.fifo > hang.out 2> hang.err &
+hang=$!
+backend=
+for _ in $(seq 300); do
+	backend=$(psql -c "SELECT pid FROM pg_stat_activity WHERE
+	    application_name = 'dkk-hang' AND state = 'idle'")
+	[ -n "$backend" ] && [ "$(psql -c 'SELECT count(*) FROM messages')" = \
+	    $((NMSG + 2)) ] && break
+	sleep 0.1
+done
+if [ -z "$backend" ]; then
+	not_ok "PostgreSQL: a hung server" "the connection did not show"
+	kill "$hang"
+else
+	kill -STOP "$backend"
+	t0=$(date +%s)
+	cat m/06-footer.eml > hang.fifo
+	wait "$hang"
+	t1=$(date +%s)
+	kill -CONT "$backend"
+	[ $((t1 - t0)) -lt 15 ] &&
+	    grep -q 'row lost: postgresql: no answer within 2000 ms' hang.err
+	ok_if "PostgreSQL: a hung server costs a batch after its timeout, not the writer" \
+	    $? "$((t1 - t0)) s" "$(cat hang.err)"
+fi
+
 pg_stop
 store_trouble "PostgreSQL server stopped" "$PGURI"
 grep -q "postgresql: cannot connect" "$TAP_ERR"
