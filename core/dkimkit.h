@@ -582,6 +582,16 @@ struct dkk_dmarc_result {
 	 * override_sealer and override_instance are then the latest
 	 * seal's d= and instance, who vouched for nothing. */
 	int override_forwarded;
+	/* The policy record that applied, as published (for the
+	 * policy_published element of an aggregate report, RFC 9990):
+	 * p=, sp=, np= (-1 when the tag is absent), adkim= and aspf=
+	 * ('r' or 's'), psd= ('y', 'n' or 'u'), and how it was found:
+	 * "treewalk" (RFC 9989 4.10) or "psl" (RFC 7489 mode).  The
+	 * pub_ fields mean nothing when discovery is NULL: no record
+	 * applied. */
+	int pub_p, pub_sp, pub_np;
+	char pub_adkim, pub_aspf, pub_psd;
+	const char *discovery;
 };
 
 /* The DMARC outcome (with dkk_verify_opts.dmarc), once final.  DKK_EINVAL

@@ -84,4 +84,26 @@ HIDDEN void psl_free(struct psl *psl);
  * public suffix.  A pointer into domain. */
 HIDDEN const char *psl_org_domain(const struct psl *psl, const char *domain);
 
+/* dest.c: one URI of rua=/ruf=: "mailto:local@domain[!size[kmgt]]"
+ * (RFC 9989 4.7; the address %-decoded, its domain lower case). */
+struct dmarc_uri {
+	char addr[256];
+	char domain[256];
+	uint64_t max_bytes;	/* 0: no limit */
+};
+/* 0, or -1 with why (a static sentence). */
+HIDDEN int dmarc_uri_parse(const char *uri, size_t n, struct dmarc_uri *out,
+    const char **why);
+/* The TXT name that authorises dest_domain to receive policy_domain's
+ * reports (RFC 9990 4).  0, or -1 when too long. */
+HIDDEN int dmarc_dest_qname(const char *policy_domain,
+    const char *dest_domain, char *out, size_t outlen);
+/* Does this TXT answer set authorise it (a record beginning with
+ * "v=DMARC1")? */
+HIDDEN bool dmarc_dest_accepts(const char *const *txt, size_t n);
+/* Is dest_domain outside policy_domain's organizational domain, so that
+ * verification is needed? */
+HIDDEN bool dmarc_dest_external(const char *policy_domain,
+    const char *dest_domain);
+
 #endif

@@ -352,6 +352,7 @@ main(int argc, char **argv)
 	suite_adsp();
 	suite_report();
 	suite_dmarc();
+	suite_dest();
 	suite_ar();
 	suite_sign();
 	suite_vectors();
