@@ -201,8 +201,8 @@ check "stats --since 1d (an age)" K stats --store st.db --json --since 1d
 ok_if "--since 1d: messages seen (at --now, 2027) after a day ago count" $?
 [ "$(sqlite3 st.db 'PRAGMA journal_mode')" = wal ]
 ok_if "the SQLite store is in WAL mode" $?
-[ "$(sqlite3 st.db 'SELECT max(version) FROM schema_version')" = 2 ]
-ok_if "its schema is version 2" $?
+[ "$(sqlite3 st.db 'SELECT max(version) FROM schema_version')" = 3 ]
+ok_if "its schema is version 3" $?
 
 # --- a store in trouble ------------------------------------------------------
 # store_trouble NAME URI [RUNAS...]: verify with --store URI exits and
@@ -231,7 +231,7 @@ sqlite3 st.db 'SELECT count(*) FROM messages' > before
 import os, sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("BEGIN EXCLUSIVE")
-db.execute("INSERT INTO schema_version VALUES (2)")
+db.execute("INSERT INTO schema_version VALUES (3)")
 open("locked", "w").close()
 for _ in range(300):
     if os.path.exists("unlock"):
@@ -349,7 +349,7 @@ ok_if "PostgreSQL and SQLite give the same stats" $? \
     "$(diff stats.json pgstats.json | head -5)"
 verify --json --store "$PGURI" m/01-pass.eml > /dev/null 2>&1
 [ "$(psql -c 'SELECT count(*) FROM messages')" = $((NMSG + 1)) ] &&
-    [ "$(psql -c 'SELECT count(*), max(version) FROM schema_version')" = "2|2" ]
+    [ "$(psql -c 'SELECT count(*), max(version) FROM schema_version')" = "3|3" ]
 ok_if "a second host adds its row; the schema is migrated once" $?
 pg_stop
 store_trouble "PostgreSQL server stopped" "$PGURI"
