@@ -20,16 +20,20 @@
 #include <zlib.h>
 
 #include "cli.h"
+#include "reportsend.h"
 #include "store.h"
 
 static const char agg_usage[] =
     "usage: dkimkit report aggregate --store URI [--since T] [--until T]\n"
     "           [--org-name NAME] [--org-email ADDR] [--receiver DOMAIN]\n"
-    "           --out DIR\n"
+    "           (--out DIR | --send [--zone FILE | --dns ADDR[@PORT]]\n"
+    "           [--report-dir DIR | --sendmail PATH | --report-smtp H:P]\n"
+    "           [--report-suppress FILE])\n"
     "\n"
     "Build the DMARC aggregate reports (RFC 9990) of what verify --store\n"
     "(or a host) recorded: one per policy domain, gzip-compressed XML\n"
-    "files named RECEIVER!POLICY-DOMAIN!BEGIN!END.xml.gz in DIR.\n"
+    "named RECEIVER!POLICY-DOMAIN!BEGIN!END.xml.gz, written to a folder\n"
+    "or mailed to the rua= addresses of the domain's DMARC record.\n"
     "\n"
     "  --store URI        a file or sqlite:PATH, or postgresql://...\n"
     "  --since T          the period's start: a unix time or an age such\n"
@@ -43,6 +47,14 @@ static const char agg_usage[] =
     "                     (default: the domain of --org-email, else this\n"
     "                     host's name)\n"
     "  --out DIR          write the reports there\n"
+    "  --send             mail each report to the rua= addresses of the\n"
+    "                     policy domain's record as it is now (looked up\n"
+    "                     through --zone or --dns, else the system's\n"
+    "                     resolver); an address outside the domain only\n"
+    "                     when <domain>._report._dmarc.<its domain> says\n"
+    "                     v=DMARC1, and never past its !size limit.  By\n"
+    "                     sendmail -t -f '' unless --report-dir (a .eml\n"
+    "                     file each) or --report-smtp (MAIL FROM:<>)\n"
     "\n"
     "Exit status: 0, or 2 for usage errors and a store or folder that\n"
     "cannot be used.\n";
@@ -400,6 +412,11 @@ bad:
 struct agg_opts {
 	const char *uri, *out, *org_name, *org_email, *receiver;
 	long long since, until;
+	int send;
+	struct source_opts src;
+	struct dkr_send ds;
+	dkk_ctx *ctx;		/* --send: its resolver */
+	int sent, refused;	/* --send: what became of them */
 };
 
 /* Defaults of RFC 9989/9990 for tags the owner left out: sp= is p=,
@@ -490,37 +507,53 @@ xml_report(const struct agg_opts *o, const struct agg_dom *d)
 }
 
 /* gzip (RFC 1952) through zlib, which the store's libpq and GnuTLS
- * already bring in: RFC 9990 3.1.3 wants the XML compressed. */
+ * already bring in: RFC 9990 3.1.3 wants the XML compressed.  The
+ * compressed bytes in *out (free with free()), or -1. */
 static int
-gz_write(const char *path, const char *data, size_t len)
+gz_make(const char *data, size_t len, unsigned char **out, size_t *outlen)
 {
-	unsigned char out[16384];
 	z_stream z;
-	FILE *f;
-	int rc = Z_OK, fail = 0;
+	uLong bound;
+	int rc;
 
 	memset(&z, 0, sizeof(z));
 	if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8,
 	    Z_DEFAULT_STRATEGY) != Z_OK)
 		return -1;
-	if ((f = fopen(path, "wb")) == NULL) {
+	/* deflateBound() leaves out the gzip header and trailer */
+	bound = deflateBound(&z, (uLong)len) + 32;
+	if ((*out = malloc(bound)) == NULL) {
 		deflateEnd(&z);
 		return -1;
 	}
 	z.next_in = (unsigned char *)(uintptr_t)data;
 	z.avail_in = (uInt)len;
-	while (rc != Z_STREAM_END && !fail) {
-		z.next_out = out;
-		z.avail_out = sizeof(out);
-		rc = deflate(&z, Z_FINISH);
-		if (rc != Z_OK && rc != Z_STREAM_END)
-			fail = 1;
-		else if (fwrite(out, 1, sizeof(out) - z.avail_out, f) !=
-		    sizeof(out) - z.avail_out)
-			fail = 1;
-	}
+	z.next_out = *out;
+	z.avail_out = (uInt)bound;
+	rc = deflate(&z, Z_FINISH);
+	*outlen = z.total_out;
 	deflateEnd(&z);
-	if (fclose(f) != 0 || fail) {
+	if (rc != Z_STREAM_END) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+file_write(const char *path, const unsigned char *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (f == NULL)
+		return -1;
+	if (fwrite(p, 1, n, f) != n) {
+		fclose(f);
+		unlink(path);
+		return -1;
+	}
+	if (fclose(f) != 0) {
 		unlink(path);
 		return -1;
 	}
@@ -535,10 +568,147 @@ name_safe(const char *s)
 	return *s != '\0' && *s != '.' && strchr(s, '/') == NULL;
 }
 
-static int
-report_write(const struct agg_opts *o, const struct agg_dom *d)
+static void
+base64_lines(FILE *f, const unsigned char *p, size_t n)
 {
-	char path[4096], *xml;
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, col = 0;
+	unsigned v;
+
+	for (i = 0; i < n; i += 3) {
+		v = (unsigned)p[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		fputc(b64[v >> 18 & 63], f);
+		fputc(b64[v >> 12 & 63], f);
+		fputc(i + 1 < n ? b64[v >> 6 & 63] : '=', f);
+		fputc(i + 2 < n ? b64[v & 63] : '=', f);
+		if ((col += 4) == 76) {	/* RFC 2045 6.8 */
+			fputs("\r\n", f);
+			col = 0;
+		}
+	}
+	if (col > 0)
+		fputs("\r\n", f);
+}
+
+/* The report as RFC 9990 3.1.3 mails it: the Subject of its ABNF, the
+ * gzip file as an application/gzip attachment named as the file would
+ * be, the report id as Message-ID too; null sender on the envelope (the
+ * sender in reportsend.c) so that no bounce can loop. */
+static char *
+mail_build(const struct agg_opts *o, const struct agg_dom *d,
+    const char *to, const char *name, const unsigned char *gz,
+    size_t gzlen)
+{
+	char *buf = NULL, rid[512], date[64];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (f == NULL)
+		return NULL;
+	report_id(rid, sizeof(rid), o, d);
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	fprintf(f, "From: %s\r\nTo: %s\r\nDate: %s\r\n"
+	    "Subject: Report Domain: %s Submitter: %s\r\n"
+	    " Report-ID: <%s>\r\nMessage-ID: <%s>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"=_dkimkit_%llx\"\r\n"
+	    "\r\n--=_dkimkit_%llx\r\n"
+	    "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+	    "The DMARC aggregate report (RFC 9990) of %s for %lld to %lld\r\n"
+	    "(seconds since 1970, UTC), from %s.\r\n\r\n"
+	    "--=_dkimkit_%llx\r\n"
+	    "Content-Type: application/gzip; name=\"%s\"\r\n"
+	    "Content-Disposition: attachment; filename=\"%s\"\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n", o->org_email, to,
+	    date, d->domain, o->receiver, rid, rid,
+	    (unsigned long long)hash(rid), (unsigned long long)hash(rid),
+	    d->domain, o->since, o->until - 1, o->org_name,
+	    (unsigned long long)hash(rid), name, name);
+	base64_lines(f, gz, gzlen);
+	fprintf(f, "--=_dkimkit_%llx--\r\n", (unsigned long long)hash(rid));
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* One rua= destination: refused, over its size, or sent. */
+static void
+dest_send(struct agg_opts *o, const struct agg_dom *d,
+    const struct dkk_report_dest *t, const char *name,
+    const unsigned char *gz, size_t gzlen)
+{
+	const char *st;
+	char *msg;
+
+	if (t->state != DKK_DEST_OK) {
+		warnx("report aggregate: %s: not sent to %s: %s", d->domain,
+		    t->state == DKK_DEST_BAD ? "a bad rua= URI" : t->addr,
+		    t->why);
+		o->refused++;
+		return;
+	}
+	if ((msg = mail_build(o, d, t->addr, name, gz, gzlen)) == NULL) {
+		warnx("report aggregate: %s: out of memory", d->domain);
+		return;
+	}
+	/* RFC 9990 3.1: the size after compression and encoding */
+	if (t->max_bytes > 0 && strlen(msg) > t->max_bytes) {
+		warnx("report aggregate: %s: not sent to %s: %zu bytes is "
+		    "over its limit of %llu", d->domain, t->addr,
+		    strlen(msg), (unsigned long long)t->max_bytes);
+		o->refused++;
+	} else if (strcmp(st = dkr_send_message(&o->ds, t->addr,
+	    o->receiver, msg), "failed") != 0) {
+		printf("%s %s %s\n", name, t->addr, st);
+		o->sent++;
+	}
+	free(msg);
+}
+
+#define AGG_MAX_DESTS 16
+
+static int
+report_send(struct agg_opts *o, const struct agg_dom *d, const char *name,
+    const unsigned char *gz, size_t gzlen)
+{
+	struct dkk_report_dest t[AGG_MAX_DESTS];
+	size_t n = 0, i;
+	int found = 0, rc;
+
+	rc = dkk_dmarc_dests(o->ctx, d->domain, 0, t, AGG_MAX_DESTS, &n,
+	    &found);
+	if (rc != DKK_OK) {
+		warnx("report aggregate: %s: %s", d->domain, dkk_strerror(rc));
+		return -1;
+	}
+	if (found != 1 || n == 0) {
+		warnx("report aggregate: %s: not sent: %s", d->domain,
+		    found < 0 ? "its DMARC record could not be looked up "
+		    "(temporary)" : found == 0 ? "no DMARC record now" :
+		    "its record asks for no aggregate reports (no rua=)");
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		dest_send(o, d, &t[i], name, gz, gzlen);
+	return 0;
+}
+
+static int
+report_write(struct agg_opts *o, const struct agg_dom *d)
+{
+	char name[1024], path[4096], *xml;
+	unsigned char *gz = NULL;
+	size_t gzlen = 0;
 	int rc;
 
 	if (!name_safe(d->domain)) {
@@ -546,17 +716,27 @@ report_write(const struct agg_opts *o, const struct agg_dom *d)
 		    "skipped", d->domain);
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/%s!%s!%lld!%lld.xml.gz", o->out,
-	    o->receiver, d->domain, o->since, o->until - 1);
-	if ((xml = xml_report(o, d)) == NULL) {
+	/* RFC 9990 3.1.3: receiver!policy-domain!begin!end.xml.gz */
+	snprintf(name, sizeof(name), "%s!%s!%lld!%lld.xml.gz", o->receiver,
+	    d->domain, o->since, o->until - 1);
+	if ((xml = xml_report(o, d)) == NULL ||
+	    gz_make(xml, strlen(xml), &gz, &gzlen) != 0) {
+		free(xml);
 		warnx("report aggregate: %s: out of memory", d->domain);
 		return -1;
 	}
-	if ((rc = gz_write(path, xml, strlen(xml))) != 0)
-		warnx("report aggregate: %s: %s", path, strerror(errno));
-	else
-		printf("%s\n", path);
 	free(xml);
+	if (o->send) {
+		rc = report_send(o, d, name, gz, gzlen);
+	} else {
+		snprintf(path, sizeof(path), "%s/%s", o->out, name);
+		if ((rc = file_write(path, gz, gzlen)) != 0)
+			warnx("report aggregate: %s: %s", path,
+			    strerror(errno));
+		else
+			printf("%s\n", path);
+	}
+	free(gz);
 	return rc;
 }
 
@@ -603,8 +783,37 @@ agg_read(dkst *st, const struct agg_opts *o, struct agg *a)
 	return 0;
 }
 
+static void
+send_warn(void *arg, const char *line)
+{
+	(void)arg;
+	warnx("report aggregate: %s", line);
+}
+
+/* --send: a context for the record lookups, the sender's lists. */
 static int
-agg_run(const struct agg_opts *o)
+send_open(struct agg_opts *o)
+{
+	if (dkk_ctx_new(&o->ctx) != DKK_OK) {
+		warnx("report aggregate: out of memory");
+		return -1;
+	}
+	if (source_setup(o->ctx, &o->src) != 0) {
+		dkk_ctx_free(o->ctx);
+		o->ctx = NULL;
+		return -1;
+	}
+	o->ds.warn = send_warn;
+	if (dkr_open(&o->ds) != 0) {
+		dkk_ctx_free(o->ctx);
+		o->ctx = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+agg_run(struct agg_opts *o)
 {
 	struct dkst_opts so = { .queue_max = 1 };
 	struct agg a = { .id = -1 };
@@ -624,10 +833,16 @@ agg_run(const struct agg_opts *o)
 	if (agg_read(st, o, &a) != 0)
 		rc = -1;
 	dkst_close(st, NULL);
+	if (rc == 0 && o->send && send_open(o) != 0)
+		rc = -1;
 	for (d = a.doms; rc == 0 && d != NULL; d = d->next)
 		if (report_write(o, d) != 0)
 			rc = -1;
 	agg_free(&a);
+	if (o->send && o->ctx != NULL) {
+		dkr_close(&o->ds);
+		dkk_ctx_free(o->ctx);
+	}
 	return rc == 0 ? 0 : EXIT_TROUBLE;
 }
 
@@ -674,8 +889,14 @@ static int
 cmd_aggregate(int argc, char **argv)
 {
 	enum { O_STORE = 256, O_SINCE, O_UNTIL, O_ORG, O_EMAIL, O_RECV,
-	    O_OUT, O_HELP };
+	    O_OUT, O_HELP, O_SEND, O_RDIR, O_SENDMAIL, O_SMTP, O_SUPPRESS };
 	static const struct option longopts[] = {
+		SOURCE_LONGOPTS,
+		{ "send", no_argument, NULL, O_SEND },
+		{ "report-dir", required_argument, NULL, O_RDIR },
+		{ "sendmail", required_argument, NULL, O_SENDMAIL },
+		{ "report-smtp", required_argument, NULL, O_SMTP },
+		{ "report-suppress", required_argument, NULL, O_SUPPRESS },
 		{ "store", required_argument, NULL, O_STORE },
 		{ "since", required_argument, NULL, O_SINCE },
 		{ "until", required_argument, NULL, O_UNTIL },
@@ -706,15 +927,36 @@ cmd_aggregate(int argc, char **argv)
 		case O_EMAIL: o.org_email = optarg; break;
 		case O_RECV: o.receiver = optarg; break;
 		case O_OUT: o.out = optarg; break;
+		case O_SEND: o.send = 1; break;
+		case O_RDIR: o.ds.dir = optarg; break;
+		case O_SENDMAIL: o.ds.sendmail = optarg; break;
+		case O_SMTP:
+			if (strchr(optarg, ':') == NULL)
+				return usage_error("report aggregate",
+				    "--report-smtp '%s': HOST:PORT wanted",
+				    optarg);
+			o.ds.smtp = optarg;
+			break;
+		case O_SUPPRESS: o.ds.suppress = optarg; break;
 		case O_HELP: fputs(agg_usage, stdout); return 0;
-		default: return usage_error("report aggregate", "bad option");
+		default:
+			if (source_option(&o.src, c, optarg))
+				break;
+			return usage_error("report aggregate", "bad option");
 		}
 	}
+	if (source_check("report aggregate", &o.src) != -1)
+		return EXIT_TROUBLE;
 	if (optind != argc)
 		return usage_error("report aggregate", "no FILE is read");
-	if (o.uri == NULL || o.out == NULL)
-		return usage_error("report aggregate", "--store and --out are "
-		    "needed");
+	if (o.uri == NULL || (o.out == NULL) == (o.send == 0))
+		return usage_error("report aggregate", "--store and one of "
+		    "--out or --send are needed");
+	if (!o.send && (o.ds.dir != NULL || o.ds.sendmail != NULL ||
+	    o.ds.smtp != NULL || o.ds.suppress != NULL))
+		return usage_error("report aggregate", "--report-dir, "
+		    "--sendmail, --report-smtp and --report-suppress go with "
+		    "--send");
 	period_defaults(&o, have_since, have_until);
 	if (o.until <= o.since)
 		return usage_error("report aggregate", "--until must come "
