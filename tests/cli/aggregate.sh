@@ -31,6 +31,9 @@ cat >> zone <<'ZONE'
 _dmarc.example.com. TXT "v=DMARC1; p=reject; sp=quarantine; adkim=s; rua=mailto:agg@example.com"
 example.com. TXT "v=spf1 ip4:192.0.2.1 -all"
 _dmarc.testing.test. TXT "v=DMARC1; p=reject; t=y"
+_dmarc.ext.test. TXT "v=DMARC1; p=none; rua=mailto:a@reports.example.net,mailto:b@noauth.example,mailto:c@ext.test!1k,https://x.example/"
+ext.test._report._dmarc.reports.example.net. TXT "v=DMARC1"
+ext.test._report._dmarc.noauth.example. TXT "v=spf1 -all"
 testing.test. TXT "v=spf1 ip4:192.0.2.1 -all"
 ZONE
 
@@ -39,6 +42,7 @@ sign() { K sign --key "$1" --domain "$2" --selector "${3:-ed}" --now "$NOW"; }
 msg example.com > m.eml
 msg www.example.com > sub.eml
 msg testing.test > t.eml
+msg ext.test > ext.eml
 sign ex.pem example.com < m.eml > pass.eml
 sign evil.pem evil.test < m.eml > forged.eml
 sign t.pem testing.test < t.eml > tpass.eml
@@ -66,7 +70,8 @@ v 198.51.100.7 list-bounces@lists.example.org list.eml
 v 192.0.2.1 joe@www.example.com sub.eml
 v 198.51.100.7 joe@testing.test t.eml
 v 192.0.2.1 joe@testing.test tpass.eml
-[ "$(wc -l < verdicts)" -eq 9 ] || bail_out "verify said $(wc -l < verdicts) verdicts, want 9"
+v 203.0.113.5 joe@ext.test ext.eml
+[ "$(wc -l < verdicts)" -eq 10 ] || bail_out "verify said $(wc -l < verdicts) verdicts, want 10"
 
 # --- the command ---------------------------------------------------------
 check "report aggregate --help exits 0" K report aggregate --help
@@ -89,10 +94,11 @@ check "report aggregate --out writes the reports" K report aggregate \
 B=$((NOW - 3600)) E=$((NOW + 3599))
 ls out > names
 printf '%s\n' "receiver.test!example.com!$B!$E.xml.gz" \
+    "receiver.test!ext.test!$B!$E.xml.gz" \
     "receiver.test!testing.test!$B!$E.xml.gz" | cmp -s - names
 ok_if "one file per policy domain, named receiver!domain!begin!end.xml.gz" \
     $? "$(cat names)"
-[ "$(wc -l < "$TAP_OUT")" -eq 2 ]
+[ "$(wc -l < "$TAP_OUT")" -eq 3 ]
 ok_if "the command prints the files it wrote" $? "$(cat "$TAP_OUT")"
 for f in out/*.xml.gz; do
 	d=${f#out/receiver.test!}; d=${d%%!*}
@@ -113,7 +119,7 @@ fi
 
 # What verify --json said, counted per policy domain, source address and
 # DMARC's aligned verdicts, against each report's records.
-"$PY" - verdicts example.com.xml testing.test.xml > count.out 2>&1 <<'PYEOF'
+"$PY" - verdicts example.com.xml testing.test.xml ext.test.xml > count.out 2>&1 <<'PYEOF'
 import collections, json, sys
 import xml.etree.ElementTree as ET
 ns = {"d": "urn:ietf:params:xml:ns:dmarc-2.0"}
@@ -225,5 +231,62 @@ check "a period without messages" K report aggregate --store st.db \
     --since 100 --until 200 --org-email dmarc@receiver.test --out empty
 [ -z "$(ls empty)" ]
 ok_if "... writes no report" $?
+
+# --- --send ---------------------------------------------------------------
+# The rua= of each record as it is now: example.com's own address;
+# ext.test's reports.example.net (authorised by its v=DMARC1 record),
+# noauth.example (its record is no DMARC1 one: refused), c@ext.test
+# (inside, but !1k is smaller than any report) and an https: URI (no
+# scheme RFC 9989 defines); testing.test has no rua=.
+mkdir rd
+check_status 2 "--send and --out together: a usage error" \
+    K report aggregate --store st.db --send --out out --zone zone
+check_status 2 "--report-dir without --send: a usage error" \
+    K report aggregate --store st.db --out out --report-dir rd
+check "report aggregate --send --report-dir" K report aggregate \
+    --store st.db --since $((NOW - 3600)) --until $((NOW + 3600)) \
+    --org-name "Receiver Inc." --org-email dmarc@receiver.test --send \
+    --zone zone --report-dir rd
+cp "$TAP_OUT" send.out
+cp "$TAP_ERR" send.err
+[ "$(ls rd | wc -l)" -eq 2 ]
+ok_if "two reports written: example.com's and ext.test's authorised one" \
+    $? "$(ls rd; cat send.out send.err)"
+grep -q "^receiver.test!ext.test!$B!$E.xml.gz a@reports.example.net written$" send.out
+ok_if "an external address with its v=DMARC1 record: sent" $? "$(cat send.out)"
+grep -q "ext.test: not sent to b@noauth.example: external, and no v=DMARC1 record authorises it" send.err
+ok_if "an external address without one: not sent, and said" $? "$(cat send.err)"
+grep -q "ext.test: not sent to c@ext.test: [0-9]* bytes is over its limit of 1024" send.err
+ok_if "a report over the !size limit: not sent, and said" $? "$(cat send.err)"
+grep -q "ext.test: not sent to a bad rua= URI: not a mailto: URI" send.err
+ok_if "an https: rua URI: not used, and said" $? "$(cat send.err)"
+grep -q "testing.test: not sent: its record asks for no aggregate reports" send.err
+ok_if "a record without rua=: nothing sent, and said" $? "$(cat send.err)"
+# The message: RFC 9990's Subject, the attachment named as the file and
+# its XML the report written to out/ (but for nothing).
+"$PY" - rd "$B" "$E" out > mime.out 2>&1 <<'PYEOF'
+import email, gzip, os, sys
+d, b, e, out = sys.argv[1:]
+ok = True
+for f in sorted(os.listdir(d)):
+    m = email.message_from_binary_file(open(os.path.join(d, f), "rb"))
+    to = m["To"]
+    dom = "example.com" if to == "agg@example.com" else "ext.test"
+    subj = " ".join(m["Subject"].split())
+    want = "Report Domain: %s Submitter: receiver.test Report-ID: <" % dom
+    ok = ok and subj.startswith(want) and m["From"] == "dmarc@receiver.test"
+    rid = subj[len(want):-1]
+    ok = ok and m["Message-ID"] == "<%s>" % rid
+    parts = [p for p in m.walk() if p.get_content_type() == "application/gzip"]
+    name = "receiver.test!%s!%s!%s.xml.gz" % (dom, b, e)
+    ok = ok and len(parts) == 1 and parts[0].get_filename() == name
+    xml = gzip.decompress(parts[0].get_payload(decode=True))
+    ok = ok and xml == gzip.decompress(open(os.path.join(out, name), "rb").read())
+    ok = ok and ("<report_id>%s</report_id>" % rid).encode() in xml
+    print(f, to, subj, ok)
+sys.exit(0 if ok else 1)
+PYEOF
+ok_if "the mail: Subject, Message-ID and Report-ID agree; the attachment is the report" \
+    $? "$(cat mime.out)"
 
 done_testing
