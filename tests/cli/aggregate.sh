@@ -10,6 +10,7 @@
 # python3's namespace-aware xml.etree instead.
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/ports.sh"
 tmpdir
 cd "$TMPD" || bail_out "no temp dir"
 PY="${PYTHON:-/usr/bin/python3}"
@@ -60,17 +61,23 @@ v()
 	shift 2
 	K verify --zone zone --now "$NOW" --dmarc --arc \
 	    --trusted-sealer lists.example.org --client-ip "$ip" \
-	    --mail-from "$mf" --rcpt-to x@rcpt.test --json --store st.db "$@" |
+	    --mail-from "$mf" --rcpt-to x@rcpt.test --json --store "$STORE" \
+	    "$@" |
 	    sed "s/^/$ip	/" >> verdicts
 }
-: > verdicts
-v 192.0.2.1 joe@example.com pass.eml pass.eml pass.eml
-v 198.51.100.7 bounce@evil.test forged.eml forged.eml
-v 198.51.100.7 list-bounces@lists.example.org list.eml
-v 192.0.2.1 joe@www.example.com sub.eml
-v 198.51.100.7 joe@testing.test t.eml
-v 192.0.2.1 joe@testing.test tpass.eml
-v 203.0.113.5 joe@ext.test ext.eml
+all()
+{
+	: > verdicts
+	v 192.0.2.1 joe@example.com pass.eml pass.eml pass.eml
+	v 198.51.100.7 bounce@evil.test forged.eml forged.eml
+	v 198.51.100.7 list-bounces@lists.example.org list.eml
+	v 192.0.2.1 joe@www.example.com sub.eml
+	v 198.51.100.7 joe@testing.test t.eml
+	v 192.0.2.1 joe@testing.test tpass.eml
+	v 203.0.113.5 joe@ext.test ext.eml
+}
+STORE=st.db
+all
 [ "$(wc -l < verdicts)" -eq 10 ] || bail_out "verify said $(wc -l < verdicts) verdicts, want 10"
 
 # --- the command ---------------------------------------------------------
@@ -288,5 +295,43 @@ sys.exit(0 if ok else 1)
 PYEOF
 ok_if "the mail: Subject, Message-ID and Report-ID agree; the attachment is the report" \
     $? "$(cat mime.out)"
+
+# --- the same from PostgreSQL (one case: a server is slow to start) -------
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
+	skip "PostgreSQL store" "no initdb under /usr/lib/postgresql/*/bin: install postgresql"
+	done_testing
+fi
+pgd=$(mktemp -d "${TMPDIR:-/tmp}/dkimkit-pg.XXXXXX") || bail_out "mktemp"
+at_exit rm -rf -- "$pgd"
+pgas=()
+if [ "$(id -u)" -eq 0 ]; then
+	# initdb refuses root: the server runs as postgres (or nobody).
+	pguser=postgres
+	id "$pguser" >/dev/null 2>&1 || pguser=nobody
+	chown "$pguser" "$pgd"
+	pgas=(setpriv --reuid="$pguser" --regid="$(id -g "$pguser")" \
+	    --clear-groups env HOME="$pgd")
+fi
+port=$(free_port)
+"${pgas[@]}" "$pgbin/initdb" -D "$pgd/data" -U dkk -A trust --no-sync \
+    > "$pgd/initdb.log" 2>&1 || { tap_diag_file "$pgd/initdb.log"; bail_out "initdb"; }
+"${pgas[@]}" "$pgbin/pg_ctl" -D "$pgd/data" -l "$pgd/server.log" -w -t 60 \
+    -o "-F -p $port -k $pgd -c listen_addresses=127.0.0.1" start \
+    > "$pgd/pg_ctl.log" 2>&1 || { tap_diag_file "$pgd/server.log"; bail_out "pg_ctl start"; }
+pg_stop() { "${pgas[@]}" "$pgbin/pg_ctl" -D "$pgd/data" -m fast -w stop > /dev/null 2>&1; }
+at_exit pg_stop
+STORE="postgresql://dkk@127.0.0.1:$port/postgres"
+all
+mkdir pgout
+check "report aggregate from the PostgreSQL store" K report aggregate \
+    --store "$STORE" --since $((NOW - 3600)) --until $((NOW + 3600)) \
+    --org-name "Receiver Inc." --org-email dmarc@receiver.test --out pgout
+same=0
+for f in out/*.xml.gz; do
+	cmp -s <(gunzip -c "$f") <(gunzip -c "pg$f") || same=1
+done
+[ "$(ls pgout)" = "$(ls out)" ] && [ "$same" -eq 0 ]
+ok_if "PostgreSQL gives the same reports as SQLite" $? "$(ls pgout)"
 
 done_testing
