@@ -21,7 +21,32 @@ struct wait_txt {
 	size_t nrecs;
 	bool accepts;		/* dest mode: dmarc_dest_accepts() */
 	bool dest;
+	struct buf over;	/* dest mode: the accepting record's rua= */
+	bool has_over;
 };
+
+static const char *tag_value(const char *rec, const char *name, size_t *n);
+
+/* RFC 9990 4 steps 6 to 9: a record that authorises, and the rua= it
+ * may carry to override the destination (the first such record's). */
+static void
+dest_answer(struct wait_txt *w, const struct dkk_dns_answer *a)
+{
+	const char *v;
+	size_t i, n;
+
+	for (i = 0; i < a->count; i++) {
+		if (!dmarc_dest_accepts(&a->txt[i], 1))
+			continue;
+		if (!w->accepts && (v = tag_value(a->txt[i], "rua", &n)) !=
+		    NULL) {
+			buf_add(&w->over, v, n);
+			buf_addc(&w->over, '\0');
+			w->has_over = true;
+		}
+		w->accepts = true;
+	}
+}
 
 static void
 wait_cb(void *arg, const struct dkk_dns_answer *a)
@@ -36,7 +61,7 @@ wait_cb(void *arg, const struct dkk_dns_answer *a)
 	if (a->status != DKK_DNS_OK)
 		return;
 	if (w->dest) {
-		w->accepts = dmarc_dest_accepts(a->txt, a->count);
+		dest_answer(w, a);
 		return;
 	}
 	/* RFC 9989 4.10: only records that are DMARC records count */
@@ -84,6 +109,32 @@ tag_value(const char *rec, const char *name, size_t *n)
 	return NULL;
 }
 
+/* RFC 9990 4 step 9: the authorising record's rua= replaces the
+ * destination, on the same host only; another host stops both (its
+ * last paragraph).  The override's first URI is taken: the step
+ * replaces one value with one. */
+static void
+dest_override(struct dkk_report_dest *d, const struct wait_txt *w)
+{
+	const char *v = w->over.p, *why;
+	struct dmarc_uri u;
+
+	if (dmarc_uri_parse(v, strcspn(v, ","), &u, &why) != 0) {
+		d->state = DKK_DEST_REFUSED;
+		d->why = "the authorising record's rua= does not parse";
+		return;
+	}
+	if (strcmp(u.domain, d->domain) != 0) {
+		d->state = DKK_DEST_REFUSED;
+		d->why = "the authorising record's rua= names another host";
+		return;
+	}
+	memcpy(d->addr, u.addr, sizeof(d->addr));
+	d->max_bytes = u.max_bytes;
+	d->state = DKK_DEST_OK;
+	d->why = "external, authorised; its own record's rua= overrides";
+}
+
 /* RFC 9990 4: a destination outside the policy domain is asked at
  * <policy domain>._report._dmarc.<destination host>. */
 static int
@@ -104,11 +155,19 @@ dest_verify(dkk_ctx *ctx, const char *policy_domain,
 		d->why = "the verification name is too long for DNS";
 		return DKK_OK;
 	}
-	if ((rc = wait_query(ctx, q, &w)) != DKK_OK)
+	if ((rc = wait_query(ctx, q, &w)) != DKK_OK) {
+		free(w.over.p);
 		return rc;
+	}
+	if (w.over.failed) {
+		free(w.over.p);
+		return DKK_ENOMEM;
+	}
 	if (w.status == DKK_DNS_TEMPFAIL || w.bogus) {
 		d->state = DKK_DEST_TEMPERROR;
 		d->why = "the verification lookup failed temporarily";
+	} else if (w.status == DKK_DNS_OK && w.accepts && w.has_over) {
+		dest_override(d, &w);
 	} else if (w.status == DKK_DNS_OK && w.accepts) {
 		d->state = DKK_DEST_OK;
 		d->why = "external, authorised by its v=DMARC1 record";
@@ -116,6 +175,7 @@ dest_verify(dkk_ctx *ctx, const char *policy_domain,
 		d->state = DKK_DEST_REFUSED;
 		d->why = "external, and no v=DMARC1 record authorises it";
 	}
+	free(w.over.p);
 	return DKK_OK;
 }
 

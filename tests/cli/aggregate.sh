@@ -32,9 +32,11 @@ cat >> zone <<'ZONE'
 _dmarc.example.com. TXT "v=DMARC1; p=reject; sp=quarantine; adkim=s; rua=mailto:agg@example.com"
 example.com. TXT "v=spf1 ip4:192.0.2.1 -all"
 _dmarc.testing.test. TXT "v=DMARC1; p=reject; t=y"
-_dmarc.ext.test. TXT "v=DMARC1; p=none; rua=mailto:a@reports.example.net,mailto:b@noauth.example,mailto:c@ext.test!1k,https://x.example/"
+_dmarc.ext.test. TXT "v=DMARC1; p=none; rua=mailto:a@reports.example.net,mailto:b@noauth.example,mailto:c@ext.test!1k,https://x.example/,mailto:d@over.example,mailto:e@hijack.example"
 ext.test._report._dmarc.reports.example.net. TXT "v=DMARC1"
 ext.test._report._dmarc.noauth.example. TXT "v=spf1 -all"
+ext.test._report._dmarc.over.example. TXT "v=DMARC1; rua=mailto:inbox@over.example"
+ext.test._report._dmarc.hijack.example. TXT "v=DMARC1; rua=mailto:x@elsewhere.example"
 testing.test. TXT "v=spf1 ip4:192.0.2.1 -all"
 ZONE
 
@@ -244,7 +246,9 @@ ok_if "... writes no report" $?
 # ext.test's reports.example.net (authorised by its v=DMARC1 record),
 # noauth.example (its record is no DMARC1 one: refused), c@ext.test
 # (inside, but !1k is smaller than any report) and an https: URI (no
-# scheme RFC 9989 defines); testing.test has no rua=.
+# scheme RFC 9989 defines); over.example authorises and overrides the
+# address with its own (RFC 9990 4 step 9), hijack.example would send it
+# to another host (refused); testing.test has no rua=.
 mkdir rd
 check_status 2 "--send and --out together: a usage error" \
     K report aggregate --store st.db --send --out out --zone zone
@@ -256,8 +260,8 @@ check "report aggregate --send --report-dir" K report aggregate \
     --zone zone --report-dir rd
 cp "$TAP_OUT" send.out
 cp "$TAP_ERR" send.err
-[ "$(ls rd | wc -l)" -eq 2 ]
-ok_if "two reports written: example.com's and ext.test's authorised one" \
+[ "$(ls rd | wc -l)" -eq 3 ]
+ok_if "three reports written: example.com's and ext.test's authorised two" \
     $? "$(ls rd; cat send.out send.err)"
 grep -q "^receiver.test!ext.test!$B!$E.xml.gz a@reports.example.net written$" send.out
 ok_if "an external address with its v=DMARC1 record: sent" $? "$(cat send.out)"
@@ -267,6 +271,10 @@ grep -q "ext.test: not sent to c@ext.test: [0-9]* bytes is over its limit of 102
 ok_if "a report over the !size limit: not sent, and said" $? "$(cat send.err)"
 grep -q "ext.test: not sent to a bad rua= URI: not a mailto: URI" send.err
 ok_if "an https: rua URI: not used, and said" $? "$(cat send.err)"
+grep -q "^receiver.test!ext.test!$B!$E.xml.gz inbox@over.example written$" send.out
+ok_if "an authorising record's rua= on the same host overrides the address" $? "$(cat send.out)"
+grep -q "ext.test: not sent to e@hijack.example: the authorising record's rua= names another host" send.err
+ok_if "... and one naming another host stops it" $? "$(cat send.err)"
 grep -q "testing.test: not sent: its record asks for no aggregate reports" send.err
 ok_if "a record without rua=: nothing sent, and said" $? "$(cat send.err)"
 # The message: RFC 9990's Subject, the attachment named as the file and
@@ -279,6 +287,8 @@ for f in sorted(os.listdir(d)):
     m = email.message_from_binary_file(open(os.path.join(d, f), "rb"))
     to = m["To"]
     dom = "example.com" if to == "agg@example.com" else "ext.test"
+    ok = ok and to in ("agg@example.com", "a@reports.example.net",
+                       "inbox@over.example")
     subj = " ".join(m["Subject"].split())
     want = "Report Domain: %s Submitter: receiver.test Report-ID: <" % dom
     ok = ok and subj.startswith(want) and m["From"] == "dmarc@receiver.test"
