@@ -108,14 +108,52 @@ static const char agg_sql[] =
     " ON s.message_id = m.id WHERE m.seen >= $1 AND m.seen < $2"
     " AND m.policy_domain IS NOT NULL ORDER BY m.id, s.idx";
 
-/* Text for an XML element's content. */
+/* The length of the UTF-8 sequence at s (RFC 3629: no overlong form,
+ * no surrogate, nothing past U+10FFFF), or 0 when it is not one. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned long cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* Text for an XML element's content.  What came from mail may be any
+ * bytes: what is not UTF-8, or not allowed in XML 1.0, becomes '?', so
+ * that the report always parses. */
 static void
 xml_text(FILE *f, const char *s)
 {
-	for (; s != NULL && *s != '\0'; s++) {
+	size_t n;
+
+	for (; s != NULL && *s != '\0'; s += n) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c == '<')
+		if ((n = utf8_len((const unsigned char *)s)) == 0) {
+			fputc('?', f);
+			n = 1;
+		} else if (n > 1)
+			fwrite(s, 1, n, f);
+		else if (c == '<')
 			fputs("&lt;", f);
 		else if (c == '>')
 			fputs("&gt;", f);
@@ -252,11 +290,14 @@ rec_reasons(FILE *f, const struct agg *a)
 		if (col(a, C_OVRC) != NULL)
 			xml_el(f, "          ", "comment", col(a, C_OVRC));
 		fputs("        </reason>\n", f);
-	} else if (t != NULL && strcmp(t, "y") == 0 && p != NULL &&
-	    strcmp(d, p) != 0 && strcmp(d, "pass") != 0) {
-		/* RFC 9990 2.1.5: the policy was softened by t=y */
+	} else if (p != NULL && strcmp(d, p) != 0 && strcmp(d, "pass") != 0 &&
+	    col(a, C_DMARC) != NULL && strcmp(col(a, C_DMARC), "fail") == 0) {
+		/* A failure not given its policy says why (RFC 9990 2.1:
+		 * the reason MUST be there): t=y (2.1.5), or in RFC 7489
+		 * mode pct= (its appendix C's sampled_out). */
 		fputs("        <reason>\n", f);
-		xml_el(f, "          ", "type", "policy_test_mode");
+		xml_el(f, "          ", "type", t != NULL && strcmp(t, "y") ==
+		    0 ? "policy_test_mode" : "sampled_out");
 		fputs("        </reason>\n", f);
 	}
 }
@@ -560,12 +601,12 @@ file_write(const char *path, const unsigned char *p, size_t n)
 	return 0;
 }
 
-/* A domain fit for a file name: no '/' and not a dot name (the store's
- * domains come from mail). */
+/* A domain fit for a file name: no '/', no '!' (RFC 9990's separator)
+ * and not a dot name (the store's domains come from mail). */
 static int
 name_safe(const char *s)
 {
-	return *s != '\0' && *s != '.' && strchr(s, '/') == NULL;
+	return *s != '\0' && *s != '.' && strpbrk(s, "/!") == NULL;
 }
 
 static void

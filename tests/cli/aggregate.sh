@@ -32,6 +32,7 @@ cat >> zone <<'ZONE'
 _dmarc.example.com. TXT "v=DMARC1; p=reject; sp=quarantine; adkim=s; rua=mailto:agg@example.com"
 example.com. TXT "v=spf1 ip4:192.0.2.1 -all"
 _dmarc.testing.test. TXT "v=DMARC1; p=reject; t=y"
+_dmarc.pct.test. TXT "v=DMARC1; p=reject; pct=0"
 _dmarc.ext.test. TXT "v=DMARC1; p=none; rua=mailto:a@reports.example.net,mailto:b@noauth.example,mailto:c@ext.test!1k,https://x.example/,mailto:d@over.example,mailto:e@hijack.example"
 ext.test._report._dmarc.reports.example.net. TXT "v=DMARC1"
 ext.test._report._dmarc.noauth.example. TXT "v=spf1 -all"
@@ -46,6 +47,7 @@ msg example.com > m.eml
 msg www.example.com > sub.eml
 msg testing.test > t.eml
 msg ext.test > ext.eml
+msg pct.test > pct.eml
 sign ex.pem example.com < m.eml > pass.eml
 sign evil.pem evil.test < m.eml > forged.eml
 sign t.pem testing.test < t.eml > tpass.eml
@@ -61,7 +63,7 @@ v()
 {
 	local ip="$1" mf="$2"
 	shift 2
-	K verify --zone zone --now "$NOW" --dmarc --arc \
+	K verify --zone zone --now "$NOW" --dmarc --arc ${RFC7489:-} \
 	    --trusted-sealer lists.example.org --client-ip "$ip" \
 	    --mail-from "$mf" --rcpt-to x@rcpt.test --json --store "$STORE" \
 	    "$@" |
@@ -77,10 +79,11 @@ all()
 	v 198.51.100.7 joe@testing.test t.eml
 	v 192.0.2.1 joe@testing.test tpass.eml
 	v 203.0.113.5 joe@ext.test ext.eml
+	RFC7489=--rfc7489 v 203.0.113.5 joe@pct.test pct.eml
 }
 STORE=st.db
 all
-[ "$(wc -l < verdicts)" -eq 10 ] || bail_out "verify said $(wc -l < verdicts) verdicts, want 10"
+[ "$(wc -l < verdicts)" -eq 11 ] || bail_out "verify said $(wc -l < verdicts) verdicts, want 11"
 
 # --- the command ---------------------------------------------------------
 check "report aggregate --help exits 0" K report aggregate --help
@@ -104,10 +107,11 @@ B=$((NOW - 3600)) E=$((NOW + 3599))
 ls out > names
 printf '%s\n' "receiver.test!example.com!$B!$E.xml.gz" \
     "receiver.test!ext.test!$B!$E.xml.gz" \
+    "receiver.test!pct.test!$B!$E.xml.gz" \
     "receiver.test!testing.test!$B!$E.xml.gz" | cmp -s - names
 ok_if "one file per policy domain, named receiver!domain!begin!end.xml.gz" \
     $? "$(cat names)"
-[ "$(wc -l < "$TAP_OUT")" -eq 3 ]
+[ "$(wc -l < "$TAP_OUT")" -eq 4 ]
 ok_if "the command prints the files it wrote" $? "$(cat "$TAP_OUT")"
 for f in out/*.xml.gz; do
 	d=${f#out/receiver.test!}; d=${d%%!*}
@@ -128,7 +132,8 @@ fi
 
 # What verify --json said, counted per policy domain, source address and
 # DMARC's aligned verdicts, against each report's records.
-"$PY" - verdicts example.com.xml testing.test.xml ext.test.xml > count.out 2>&1 <<'PYEOF'
+"$PY" - verdicts example.com.xml testing.test.xml ext.test.xml pct.test.xml \
+    > count.out 2>&1 <<'PYEOF'
 import collections, json, sys
 import xml.etree.ElementTree as ET
 ns = {"d": "urn:ietf:params:xml:ns:dmarc-2.0"}
@@ -222,6 +227,11 @@ t("row/policy_evaluated/disposition", rec("198.51.100.7", "testing.test", "fail"
 t("row/policy_evaluated/reason/type", rec("198.51.100.7", "testing.test", "fail")[0]) == "policy_test_mode" and
 t("auth_results/spf/result", rec("198.51.100.7", "testing.test", "fail")[0]) == "fail"'
 ok_if "t=y: the softened disposition says policy_test_mode" $? "$(cat x.out)"
+x pct.test.xml 't("policy_published/discovery_method") == "psl" and
+len(rec("203.0.113.5", "pct.test", "fail")) == 1 and
+t("row/policy_evaluated/disposition", rec("203.0.113.5", "pct.test", "fail")[0]) == "quarantine" and
+t("row/policy_evaluated/reason/type", rec("203.0.113.5", "pct.test", "fail")[0]) == "sampled_out"'
+ok_if "RFC 7489 mode: discovery psl, outside pct= is sampled_out" $? "$(cat x.out)"
 
 # The same period built again: the same names and report ids (RFC 9990
 # 3.1.3: a report sent again keeps its name).
