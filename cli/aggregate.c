@@ -682,25 +682,27 @@ mail_build(const struct agg_opts *o, const struct agg_dom *d,
 	return buf;
 }
 
-/* One rua= destination: refused, over its size, or sent. */
-static void
+/* One rua= destination: refused, over its size (0, said), or sent (0),
+ * or a delivery that failed (-1, said). */
+static int
 dest_send(struct agg_opts *o, const struct agg_dom *d,
     const struct dkk_report_dest *t, const char *name,
     const unsigned char *gz, size_t gzlen)
 {
 	const char *st;
 	char *msg;
+	int rc = 0;
 
 	if (t->state != DKK_DEST_OK) {
 		warnx("report aggregate: %s: not sent to %s: %s", d->domain,
 		    t->state == DKK_DEST_BAD ? "a bad rua= URI" : t->addr,
 		    t->why);
 		o->refused++;
-		return;
+		return 0;
 	}
 	if ((msg = mail_build(o, d, t->addr, name, gz, gzlen)) == NULL) {
 		warnx("report aggregate: %s: out of memory", d->domain);
-		return;
+		return -1;
 	}
 	/* RFC 9990 3.1: the size after compression and encoding */
 	if (t->max_bytes > 0 && strlen(msg) > t->max_bytes) {
@@ -712,8 +714,10 @@ dest_send(struct agg_opts *o, const struct agg_dom *d,
 	    o->receiver, msg), "failed") != 0) {
 		printf("%s %s %s\n", name, t->addr, st);
 		o->sent++;
-	}
+	} else
+		rc = -1;
 	free(msg);
+	return rc;
 }
 
 #define AGG_MAX_DESTS 16
@@ -740,8 +744,9 @@ report_send(struct agg_opts *o, const struct agg_dom *d, const char *name,
 		return 0;
 	}
 	for (i = 0; i < n; i++)
-		dest_send(o, d, &t[i], name, gz, gzlen);
-	return 0;
+		if (dest_send(o, d, &t[i], name, gz, gzlen) != 0)
+			rc = -1;
+	return rc;
 }
 
 static int
@@ -876,9 +881,11 @@ agg_run(struct agg_opts *o)
 	dkst_close(st, NULL);
 	if (rc == 0 && o->send && send_open(o) != 0)
 		rc = -1;
-	for (d = a.doms; rc == 0 && d != NULL; d = d->next)
+	/* every domain is tried: one that fails does not hold back the
+	 * others' reports */
+	for (d = a.doms; rc >= 0 && d != NULL; d = d->next)
 		if (report_write(o, d) != 0)
-			rc = -1;
+			rc = 1;
 	agg_free(&a);
 	if (o->send && o->ctx != NULL) {
 		dkr_close(&o->ds);

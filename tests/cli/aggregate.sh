@@ -287,6 +287,28 @@ grep -q "ext.test: not sent to e@hijack.example: the authorising record's rua= n
 ok_if "... and one naming another host stops it" $? "$(cat send.err)"
 grep -q "testing.test: not sent: its record asks for no aggregate reports" send.err
 ok_if "a record without rua=: nothing sent, and said" $? "$(cat send.err)"
+check_status 2 "a sendmail that refuses: exit status 2" K report aggregate \
+    --store st.db --since $((NOW - 3600)) --until $((NOW + 3600)) \
+    --org-email dmarc@receiver.test --send --zone zone --sendmail /bin/false
+grep -q "/bin/false: the report was not accepted" "$TAP_ERR"
+ok_if "... and said" $? "$(cat "$TAP_ERR")"
+# A program in sendmail's place that keeps its arguments and input: what
+# the command hands to sendmail (tests/integration/exim-reports.sh has
+# Exim's own sendmail take it).
+printf '#!/bin/sh
+printf "%%s|" "$@" >> "%s/sm.args"; echo >> "%s/sm.args"
+cat >> "%s/sm.in"
+' \
+    "$TMPD" "$TMPD" "$TMPD" > sm
+chmod +x sm
+K report aggregate --store st.db --since $((NOW - 3600)) \
+    --until $((NOW + 3600)) --org-email dmarc@receiver.test --send \
+    --zone zone --sendmail "$TMPD/sm" > sm.out 2> /dev/null
+[ "$(sort -u sm.args)" = "-i|-t|-f||" ] && [ "$(wc -l < sm.args)" -eq 3 ] &&
+    [ "$(grep -c '^To: ' sm.in)" -eq 3 ] && grep -q '^To: inbox@over.example' sm.in &&
+    [ "$(grep -c ' sent$' sm.out)" -eq 3 ]
+ok_if "by sendmail: -t with the null sender (-f ''), one message per address" \
+    $? "$(cat sm.args sm.out)"
 # The message: RFC 9990's Subject, the attachment named as the file and
 # its XML the report written to out/ (but for nothing).
 "$PY" - rd "$B" "$E" out > mime.out 2>&1 <<'PYEOF'
