@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,15 +82,22 @@ struct agg_dom {
 	struct agg_dom *next;
 };
 
+/* One <dkim> element of the message being read, and its rank among
+ * them (RFC 9990 2.1.2). */
+struct agg_sig {
+	int prio;
+	size_t seq;
+	char *xml;
+};
+
 struct agg {
 	struct agg_dom *doms;
 	/* the message being read */
 	long long id;
 	const char *const *m;	/* its columns, copied into cur */
 	char *cur[32];
-	FILE *sigs;		/* its <dkim> elements */
-	char *sigbuf;
-	size_t siglen;
+	struct agg_sig *sigs;	/* its <dkim> elements */
+	size_t nsigs;
 	int bad;
 };
 
@@ -302,6 +310,8 @@ rec_reasons(FILE *f, const struct agg *a)
 	}
 }
 
+static void sigs_put(FILE *f, struct agg *a);
+
 /* The record's XML after <count>: policy_evaluated, identifiers and
  * auth_results (the DKIM elements read so far for this message). */
 static char *
@@ -331,8 +341,7 @@ rec_key(struct agg *a)
 	xml_el(f, "      ", "header_from", col(a, C_FROM) != NULL ?
 	    col(a, C_FROM) : "");
 	fputs("    </identifiers>\n    <auth_results>\n", f);
-	if (a->sigs != NULL && fflush(a->sigs) == 0 && a->siglen > 0)
-		fwrite(a->sigbuf, 1, a->siglen, f);
+	sigs_put(f, a);
 	/* The schema wants one SPF result: none when SPF was not checked,
 	 * for the domain it would have checked. */
 	spfd = col(a, C_SPFD) != NULL ? col(a, C_SPFD) : ef != NULL &&
@@ -361,12 +370,11 @@ msg_clear(struct agg *a)
 		free(a->cur[i]);
 		a->cur[i] = NULL;
 	}
-	if (a->sigs != NULL)
-		fclose(a->sigs);
-	free(a->sigbuf);
+	for (i = 0; i < a->nsigs; i++)
+		free(a->sigs[i].xml);
+	free(a->sigs);
 	a->sigs = NULL;
-	a->sigbuf = NULL;
-	a->siglen = 0;
+	a->nsigs = 0;
 	a->id = -1;
 }
 
@@ -405,23 +413,88 @@ msg_done(struct agg *a)
 	return 0;
 }
 
+/* d is dom or below it. */
+static int
+under(const char *d, const char *dom)
+{
+	size_t dl = strlen(d), n = strlen(dom);
+
+	return dom[0] != '\0' && (strcasecmp(d, dom) == 0 || (dl > n &&
+	    d[dl - n - 1] == '.' && strcasecmp(d + dl - n, dom) == 0));
+}
+
+/* RFC 9990 2.1.2's order: a pass in strict alignment with the From
+ * domain, one in relaxed alignment (judged by the policy domain, which
+ * is the From domain or its Organizational Domain), any other pass,
+ * then the rest. */
+static int
+sig_prio(const struct agg *a, const char *d, const char *result)
+{
+	const char *from = col(a, C_FROM), *pdom = col(a, C_PDOM);
+
+	if (strcmp(result, "pass") != 0)
+		return 3;
+	if (from != NULL && strcasecmp(d, from) == 0)
+		return 0;
+	if (pdom != NULL && under(d, pdom))
+		return 1;
+	return 2;
+}
+
 static int
 msg_sig(struct agg *a, const char *const *v)
 {
-	if (v[C_SD] == NULL)
+	struct agg_sig *ns;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (v[C_SD] == NULL || v[C_SRES] == NULL)
 		return 0;	/* an unparsable signature has no d= */
-	if (a->sigs == NULL &&
-	    (a->sigs = open_memstream(&a->sigbuf, &a->siglen)) == NULL)
+	if ((ns = realloc(a->sigs, (a->nsigs + 1) * sizeof(*ns))) == NULL)
 		return -1;
-	fputs("      <dkim>\n", a->sigs);
-	xml_el(a->sigs, "        ", "domain", v[C_SD]);
-	xml_el(a->sigs, "        ", "selector", v[C_SS] != NULL ? v[C_SS] :
-	    "");
-	xml_el(a->sigs, "        ", "result", v[C_SRES]);
+	a->sigs = ns;
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return -1;
+	fputs("      <dkim>\n", f);
+	xml_el(f, "        ", "domain", v[C_SD]);
+	xml_el(f, "        ", "selector", v[C_SS] != NULL ? v[C_SS] : "");
+	xml_el(f, "        ", "result", v[C_SRES]);
 	if (v[C_SREASON] != NULL && strcmp(v[C_SREASON], "ok") != 0)
-		xml_el(a->sigs, "        ", "human_result", v[C_SREASON]);
-	fputs("      </dkim>\n", a->sigs);
+		xml_el(f, "        ", "human_result", v[C_SREASON]);
+	fputs("      </dkim>\n", f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -1;
+	}
+	ns[a->nsigs].prio = sig_prio(a, v[C_SD], v[C_SRES]);
+	ns[a->nsigs].seq = a->nsigs;
+	ns[a->nsigs].xml = buf;
+	a->nsigs++;
 	return 0;
+}
+
+static int
+sig_cmp(const void *x, const void *y)
+{
+	const struct agg_sig *p = x, *q = y;
+
+	if (p->prio != q->prio)
+		return p->prio < q->prio ? -1 : 1;
+	return p->seq < q->seq ? -1 : p->seq > q->seq;
+}
+
+/* RFC 9990 2.1.2: no more than 100 signatures a row, best first. */
+#define AGG_MAX_SIGS 100
+
+static void
+sigs_put(FILE *f, struct agg *a)
+{
+	size_t i;
+
+	qsort(a->sigs, a->nsigs, sizeof(*a->sigs), sig_cmp);
+	for (i = 0; i < a->nsigs && i < AGG_MAX_SIGS; i++)
+		fputs(a->sigs[i].xml, f);
 }
 
 static int
