@@ -492,6 +492,8 @@ sigs_put(FILE *f, struct agg *a)
 {
 	size_t i;
 
+	if (a->nsigs == 0)
+		return;		/* qsort() wants a pointer even for none */
 	qsort(a->sigs, a->nsigs, sizeof(*a->sigs), sig_cmp);
 	for (i = 0; i < a->nsigs && i < AGG_MAX_SIGS; i++)
 		fputs(a->sigs[i].xml, f);
