@@ -5,8 +5,10 @@
  * blocking call on the context's resolver, for report senders (the
  * command's report aggregate --send), never for a verifier.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dmarc.h"
 #include "dns/dns.h"
@@ -124,7 +126,7 @@ dest_override(struct dkk_report_dest *d, const struct wait_txt *w)
 		d->why = "the authorising record's rua= does not parse";
 		return;
 	}
-	if (strcmp(u.domain, d->domain) != 0) {
+	if (strcasecmp(u.domain, d->domain) != 0) {
 		d->state = DKK_DEST_REFUSED;
 		d->why = "the authorising record's rua= names another host";
 		return;
@@ -187,6 +189,7 @@ dests_fill(dkk_ctx *ctx, const char *policy_domain, const char *v,
 	const char *end = v + vlen, *comma, *why;
 	struct dmarc_uri u;
 	struct dkk_report_dest *d;
+	size_t i;
 	int rc;
 
 	for (; v < end && *n < max; v = comma + 1) {
@@ -200,7 +203,10 @@ dests_fill(dkk_ctx *ctx, const char *policy_domain, const char *v,
 			continue;
 		}
 		memcpy(d->addr, u.addr, sizeof(d->addr));
-		memcpy(d->domain, u.domain, sizeof(d->domain));
+		for (i = 0; i < sizeof(d->domain) - 1 && u.domain[i] != '\0';
+		    i++)
+			d->domain[i] = (char)tolower((unsigned char)u.domain[i]);
+		d->domain[i] = '\0';
 		d->max_bytes = u.max_bytes;
 		if ((rc = dest_verify(ctx, policy_domain, d)) != DKK_OK)
 			return rc;
