@@ -1,7 +1,7 @@
 /*
  * aggregate.c: dkimkit report aggregate: DMARC aggregate reports (RFC
  * 9990) from the observation store, one per policy domain and period,
- * as gzip-compressed XML files named as RFC 9990 3.1.3 says.
+ * as gzip-compressed XML files named as RFC 9990 says (its Email section).
  *
  * The messages of the period are read once, in id order with their
  * signatures; each becomes a key (source IP, identifiers, DMARC's view,
@@ -70,7 +70,7 @@ struct agg_rec {
 };
 
 /* One policy domain: its published policy (the latest message's, as
- * RFC 9990 2.1 prefers the final configuration) and its records. */
+ * RFC 9990 prefers the final configuration) and its records. */
 struct agg_dom {
 	char *domain;
 	char *pub[8];		/* p sp np adkim aspf t psd discovery */
@@ -83,7 +83,7 @@ struct agg_dom {
 };
 
 /* One <dkim> element of the message being read, and its rank among
- * them (RFC 9990 2.1.2). */
+ * them (RFC 9990, DKIM Signatures in Aggregate Reports). */
 struct agg_sig {
 	int prio;
 	size_t seq;
@@ -300,9 +300,9 @@ rec_reasons(FILE *f, const struct agg *a)
 		fputs("        </reason>\n", f);
 	} else if (p != NULL && strcmp(d, p) != 0 && strcmp(d, "pass") != 0 &&
 	    col(a, C_DMARC) != NULL && strcmp(col(a, C_DMARC), "fail") == 0) {
-		/* A failure not given its policy says why (RFC 9990 2.1:
-		 * the reason MUST be there): t=y (2.1.5), or in RFC 7489
-		 * mode pct= (its appendix C's sampled_out). */
+		/* A failure not given its policy says why (RFC 9990:
+		 * the reason MUST be there): t=y (policy_test_mode), or
+		 * in RFC 7489 mode pct= (its appendix C's sampled_out). */
 		fputs("        <reason>\n", f);
 		xml_el(f, "          ", "type", t != NULL && strcmp(t, "y") ==
 		    0 ? "policy_test_mode" : "sampled_out");
@@ -334,7 +334,7 @@ rec_key(struct agg *a)
 	fputs("      </policy_evaluated>\n    </row>\n    <identifiers>\n", f);
 	if (col(a, C_RCPT) != NULL)
 		xml_el(f, "      ", "envelope_to", col(a, C_RCPT));
-	/* RFC 9990 2.1: envelope_from is there but empty for a null
+	/* RFC 9990: envelope_from is there but empty for a null
 	 * reverse-path; absent when MAIL FROM was not known. */
 	if (ef != NULL || col(a, C_SPF) != NULL)
 		xml_el(f, "      ", "envelope_from", ef != NULL ? ef : "");
@@ -423,7 +423,8 @@ under(const char *d, const char *dom)
 	    d[dl - n - 1] == '.' && strcasecmp(d + dl - n, dom) == 0));
 }
 
-/* RFC 9990 2.1.2's order: a pass in strict alignment with the From
+/* RFC 9990's order (DKIM Signatures in Aggregate Reports): a pass in
+ * strict alignment with the From
  * domain, one in relaxed alignment (judged by the policy domain, which
  * is the From domain or its Organizational Domain), any other pass,
  * then the rest. */
@@ -484,7 +485,7 @@ sig_cmp(const void *x, const void *y)
 	return p->seq < q->seq ? -1 : p->seq > q->seq;
 }
 
-/* RFC 9990 2.1.2: no more than 100 signatures a row, best first. */
+/* RFC 9990: no more than 100 signatures a row, best first. */
 #define AGG_MAX_SIGS 100
 
 static void
@@ -570,7 +571,7 @@ xml_policy(FILE *f, const struct agg_dom *d)
 	fputs("  </policy_published>\n", f);
 }
 
-/* The report id (RFC 9990 3.1.2: dot-atom-text, unique among the
+/* The report id (RFC 9990's Report-ID: dot-atom-text, unique among the
  * reports to one domain): the same for the same period and domain, so
  * that a report built again is known as a duplicate. */
 static void
@@ -623,7 +624,7 @@ xml_report(const struct agg_opts *o, const struct agg_dom *d)
 }
 
 /* gzip (RFC 1952) through zlib, which the store's libpq and GnuTLS
- * already bring in: RFC 9990 3.1.3 wants the XML compressed.  The
+ * already bring in: RFC 9990 wants the XML compressed.  The
  * compressed bytes in *out (free with free()), or -1. */
 static int
 gz_make(const char *data, size_t len, unsigned char **out, size_t *outlen)
@@ -711,7 +712,7 @@ base64_lines(FILE *f, const unsigned char *p, size_t n)
 		fputs("\r\n", f);
 }
 
-/* The report as RFC 9990 3.1.3 mails it: the Subject of its ABNF, the
+/* The report as RFC 9990 mails it: the Subject of its ABNF, the
  * gzip file as an application/gzip attachment named as the file would
  * be, the report id as Message-ID too; null sender on the envelope (the
  * sender in reportsend.c) so that no bounce can loop. */
@@ -779,7 +780,7 @@ dest_send(struct agg_opts *o, const struct agg_dom *d,
 		warnx("report aggregate: %s: out of memory", d->domain);
 		return -1;
 	}
-	/* RFC 9990 3.1: the size after compression and encoding */
+	/* RFC 9990 (Transport): the size after compression and encoding */
 	if (t->max_bytes > 0 && strlen(msg) > t->max_bytes) {
 		warnx("report aggregate: %s: not sent to %s: %zu bytes is "
 		    "over its limit of %llu", d->domain, t->addr,
@@ -837,7 +838,7 @@ report_write(struct agg_opts *o, const struct agg_dom *d)
 		    "skipped", d->domain);
 		return -1;
 	}
-	/* RFC 9990 3.1.3: receiver!policy-domain!begin!end.xml.gz */
+	/* RFC 9990: receiver!policy-domain!begin!end.xml.gz */
 	snprintf(name, sizeof(name), "%s!%s!%lld!%lld.xml.gz", o->receiver,
 	    d->domain, o->since, o->until - 1);
 	if ((xml = xml_report(o, d)) == NULL ||
@@ -969,7 +970,7 @@ agg_run(struct agg_opts *o)
 	return rc == 0 ? 0 : EXIT_TROUBLE;
 }
 
-/* The defaults of the period: the last whole UTC day (RFC 9990 2.1
+/* The defaults of the period: the last whole UTC day (RFC 9990
  * asks for reports on day or hour boundaries). */
 static void
 period_defaults(struct agg_opts *o, int have_since, int have_until)

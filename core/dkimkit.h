@@ -603,7 +603,7 @@ DKK_EXPORT int dkk_verifier_dmarc(const dkk_verifier *v,
 enum dkk_dest_state {
 	DKK_DEST_OK = 0,	/* inside the policy domain, or authorised */
 	DKK_DEST_REFUSED,	/* outside, and no record authorises it
-				 * (RFC 9990 4): never send */
+				 * (RFC 9990): never send */
 	DKK_DEST_TEMPERROR,	/* the verification lookup failed: try
 				 * again later */
 	DKK_DEST_BAD		/* the URI does not parse (RFC 9989 4.7) */
@@ -621,7 +621,7 @@ struct dkk_report_dest {
 /* The report destinations (rua=, or ruf= when ruf is 1) of the DMARC
  * record at _dmarc.<policy_domain> as it is now, in the record's order,
  * each outside the policy domain verified at <policy_domain>._report.
- * _dmarc.<its domain> (RFC 9990 4; "outside" is judged without DNS: a
+ * _dmarc.<its domain> (RFC 9990; "outside" is judged without DNS: a
  * destination that is not the policy domain or below it is verified).
  * Blocks on the context's resolver: for report senders, not for
  * verifiers.  *found: 1 a single DMARC record, 0 none (or several), -1

@@ -1,7 +1,8 @@
 /*
  * rua.c: dkk_dmarc_dests(): the report destinations (rua= or ruf=) of a
- * policy domain's current DMARC record, each checked as RFC 9990 4
- * asks before anything is sent to an address outside the domain.  A
+ * policy domain's current DMARC record, each checked as RFC 9990
+ * ("Verifying External Destinations") asks before anything is sent to
+ * an address outside the domain.  A
  * blocking call on the context's resolver, for report senders (the
  * command's report aggregate --send), never for a verifier.
  */
@@ -29,7 +30,8 @@ struct wait_txt {
 
 static const char *tag_value(const char *rec, const char *name, size_t *n);
 
-/* RFC 9990 4 steps 6 to 9: a record that authorises, and the rua= it
+/* RFC 9990 (external destinations) steps 6 to 9: a record that
+ * authorises, and the rua= it
  * may carry to override the destination (the first such record's). */
 static void
 dest_answer(struct wait_txt *w, const struct dkk_dns_answer *a)
@@ -111,7 +113,8 @@ tag_value(const char *rec, const char *name, size_t *n)
 	return NULL;
 }
 
-/* RFC 9990 4 step 9: the authorising record's rua= replaces the
+/* RFC 9990 (external destinations) step 9: the authorising record's
+ * rua= replaces the
  * destination, on the same host only; another host stops both (its
  * last paragraph).  The override's first URI is taken: the step
  * replaces one value with one. */
@@ -137,7 +140,8 @@ dest_override(struct dkk_report_dest *d, const struct wait_txt *w)
 	d->why = "external, authorised; its own record's rua= overrides";
 }
 
-/* RFC 9990 4: a destination outside the policy domain is asked at
+/* RFC 9990 (external destinations): a destination outside the
+ * policy domain is asked at
  * <policy domain>._report._dmarc.<destination host>. */
 static int
 dest_verify(dkk_ctx *ctx, const char *policy_domain,

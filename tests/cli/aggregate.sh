@@ -263,7 +263,7 @@ ok_if "... writes no report" $?
 # noauth.example (its record is no DMARC1 one: refused), c@ext.test
 # (inside, but !1k is smaller than any report) and an https: URI (no
 # scheme RFC 9989 defines); over.example authorises and overrides the
-# address with its own (RFC 9990 4 step 9), hijack.example would send it
+# address with its own (RFC 9990's step 9), hijack.example would send it
 # to another host (refused); testing.test has no rua=.
 mkdir rd
 check_status 2 "--send and --out together: a usage error" \

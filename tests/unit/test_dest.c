@@ -1,7 +1,7 @@
 /*
  * test_dest.c: where DMARC reports may go (core/dmarc/dest.c): rua=/ruf=
  * URIs with the !size suffix (RFC 9989 4.7) and the verification of an
- * external destination (RFC 9990 4).  What both shapes of dest.c (the
+ * external destination (RFC 9990).  What both shapes of dest.c (the
  * failure reports' and the aggregate reports') agreed on.
  */
 #include <string.h>
@@ -81,7 +81,7 @@ dest_uri_escape(void)
 	CU_ASSERT_EQUAL(u.max_bytes, 1024);
 }
 
-/* RFC 9990 4: <policy domain>._report._dmarc.<destination host>. */
+/* RFC 9990: <policy domain>._report._dmarc.<destination host>. */
 static void
 dest_qname(void)
 {

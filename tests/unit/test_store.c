@@ -432,7 +432,7 @@ store_row_dmarc_published(void)
 }
 
 /* dkk_dmarc_dests() over the fixture's zone: the record's rua= in
- * order, each judged (RFC 9990 4). */
+ * order, each judged (RFC 9990). */
 static void
 store_dmarc_dests(void)
 {
