@@ -64,3 +64,12 @@ bench_bench_store_LDADD = services/libdksstore.la core/libdkimkit.la
 
 bench-store: bench/bench-store$(EXEEXT)
 	./bench/bench-store$(EXEEXT) $(BENCH_STORE_FLAGS)
+
+# Building DMARC aggregate reports from stores of 100,000 and 1,000,000
+# rows (issue 23: linear in the rows): a script, outside the check.
+# `make bench-aggregate` (BENCH_AGGREGATE_FLAGS: e.g. --rounds 5, --out
+# FILE).
+.PHONY: bench-aggregate
+bench-aggregate: cli/dkimkit$(EXEEXT)
+	$(top_srcdir)/bench/aggregate --dkimkit ./cli/dkimkit$(EXEEXT) \
+	    $(BENCH_AGGREGATE_FLAGS)

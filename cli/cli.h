@@ -24,6 +24,10 @@ int cmd_policy(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+/* stats.c, for report aggregate too */
+int parse_since(const char *arg, long long *since);
+int store_exists(const char *uri);
 int cmd_selfcheck(int argc, char **argv);
 
 /* main.c: shared helpers */

@@ -29,6 +29,8 @@ static const char usage[] =
     "  policy   explain an OpenDKIM signing policy: test, check\n"
     "  seal     verify a message and add the next ARC set (RFC 8617)\n"
     "  stats    count what verify --store recorded: who signs, what fails\n"
+    "  report   report aggregate: DMARC aggregate reports (RFC 9990) from\n"
+    "           the store\n"
     "  selfcheck verify this site's signatures as a message leaves, and\n"
     "           pass it on (Exim's transport_filter)\n"
     "\n"
@@ -179,6 +181,7 @@ main(int argc, char **argv)
 		{ "policy", cmd_policy },
 		{ "seal", cmd_seal },
 		{ "stats", cmd_stats },
+		{ "report", cmd_report },
 		{ "selfcheck", cmd_selfcheck },
 	};
 	size_t i;

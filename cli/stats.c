@@ -351,7 +351,8 @@ fail:
 }
 
 /* A unix time, or an age: digits and s, m, h or d. */
-static int
+/* A unix time, or an age before now (90m, 24h, 7d): also report's. */
+int
 parse_since(const char *arg, long long *since)
 {
 	static const struct { char u; long long mul; } units[] = {
@@ -378,7 +379,7 @@ parse_since(const char *arg, long long *since)
 
 /* Reading must not create: a mistyped file name is an error, not an
  * empty store. */
-static int
+int
 store_exists(const char *uri)
 {
 	struct stat sb;

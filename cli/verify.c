@@ -23,6 +23,7 @@ static const char verify_usage[] =
     "                      [--mail-from ADDR] [--arc]\n"
     "                      [--trusted-sealer DOMAIN]... [--arc-forwarded]\n"
     "                      [--atps] [--atps-adsp] [--store URI]\n"
+    "                      [--rcpt-to ADDR]\n"
     "                      [--reports [--report-dir DIR | --sendmail PATH |\n"
     "                      --report-smtp HOST:PORT]\n"
     "                      [--report-from ADDR] [--redact-key FILE]\n"
@@ -63,6 +64,8 @@ static const char verify_usage[] =
     "                       --mail-from (or of --helo without it)\n"
     "  --helo NAME          the HELO/EHLO name\n"
     "  --mail-from ADDR     the MAIL FROM address (\"\" for <>)\n"
+    "  --rcpt-to ADDR       an envelope recipient: --store keeps its\n"
+    "                       domain (envelope_to of aggregate reports)\n"
     "  --reports            send the failure reports signers ask for with\n"
     "                       r=y (RFC 6651), by sendmail -t -f ''; with\n"
     "                       --dmarc also those a DMARC record asks for\n"
@@ -143,6 +146,7 @@ struct vopts {
 	struct report_cli rep;	/* --reports (cli/report.c) */
 	char *reports;		/* one message's "reports" array */
 	const char *store_uri;	/* --store */
+	const char *rcpt_to;	/* --rcpt-to: its domain is stored */
 	dkst *store;		/* NULL: not recording (or not opened) */
 };
 
@@ -479,7 +483,8 @@ store_put(const dkk_verifier *v, const struct vopts *o)
 {
 	struct dkst_facts f = { .seen = o->have_now ? o->now : time(NULL),
 	    .client_ip = o->spfq.client_ip, .helo = o->spfq.helo,
-	    .mail_from = o->spfq.mail_from, .adsp = o->adsp };
+	    .mail_from = o->spfq.mail_from, .rcpt_to = o->rcpt_to,
+	    .adsp = o->adsp };
 
 	if (o->store == NULL)
 		return;
@@ -742,7 +747,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 {
 	enum { O_NOW = 256, O_WEAK, O_ADSP, O_ID, O_JSON, O_HELP, O_DMARC,
 	    O_7489, O_IP, O_HELO, O_MAILFROM, O_ARC, O_SEALER, O_ATPS,
-	    O_ATPS_ADSP, O_FORWARDED, O_STORE };
+	    O_ATPS_ADSP, O_FORWARDED, O_STORE, O_RCPT };
 	static const struct option longopts[] = {
 		SOURCE_LONGOPTS,
 		REPORT_LONGOPTS,
@@ -762,6 +767,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		{ "client-ip", required_argument, NULL, O_IP },
 		{ "helo", required_argument, NULL, O_HELO },
 		{ "mail-from", required_argument, NULL, O_MAILFROM },
+		{ "rcpt-to", required_argument, NULL, O_RCPT },
 		{ "store", required_argument, NULL, O_STORE },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -791,6 +797,7 @@ parse_opts(int argc, char **argv, struct vopts *o, const char *cmd,
 		case O_IP: o->spfq.client_ip = optarg; break;
 		case O_HELO: o->spfq.helo = optarg; break;
 		case O_MAILFROM: o->spfq.mail_from = optarg; break;
+		case O_RCPT: o->rcpt_to = optarg; break;
 		case O_ARC: o->arc = 1; break;
 		case O_STORE: o->store_uri = optarg; break;
 		case O_ATPS: o->atps = 1; break;

@@ -582,12 +582,54 @@ struct dkk_dmarc_result {
 	 * override_sealer and override_instance are then the latest
 	 * seal's d= and instance, who vouched for nothing. */
 	int override_forwarded;
+	/* The policy record that applied, as published (for the
+	 * policy_published element of an aggregate report, RFC 9990):
+	 * p=, sp=, np= (-1 when the tag is absent), adkim= and aspf=
+	 * ('r' or 's'), psd= ('y', 'n' or 'u'), and how it was found:
+	 * "treewalk" (RFC 9989 4.10) or "psl" (RFC 7489 mode).  The
+	 * pub_ fields mean nothing when discovery is NULL: no record
+	 * applied. */
+	int pub_p, pub_sp, pub_np;
+	char pub_adkim, pub_aspf, pub_psd;
+	const char *discovery;
 };
 
 /* The DMARC outcome (with dkk_verify_opts.dmarc), once final.  DKK_EINVAL
  * when DMARC is off or the verifier is not final. */
 DKK_EXPORT int dkk_verifier_dmarc(const dkk_verifier *v,
     struct dkk_dmarc_result *out);
+
+/* Whether a report may go to a destination of rua= or ruf=. */
+enum dkk_dest_state {
+	DKK_DEST_OK = 0,	/* inside the policy domain, or authorised */
+	DKK_DEST_REFUSED,	/* outside, and no record authorises it
+				 * (RFC 9990): never send */
+	DKK_DEST_TEMPERROR,	/* the verification lookup failed: try
+				 * again later */
+	DKK_DEST_BAD		/* the URI does not parse (RFC 9989 4.7) */
+};
+
+/* One destination of a DMARC record's rua= or ruf=. */
+struct dkk_report_dest {
+	char addr[256];		/* the mailto: address, %-decoded */
+	char domain[256];	/* its domain, lower case */
+	uint64_t max_bytes;	/* the URI's !size limit; 0: none */
+	enum dkk_dest_state state;
+	const char *why;	/* a static sentence */
+};
+
+/* The report destinations (rua=, or ruf= when ruf is 1) of the DMARC
+ * record at _dmarc.<policy_domain> as it is now, in the record's order,
+ * each outside the policy domain verified at <policy_domain>._report.
+ * _dmarc.<its domain> (RFC 9990; "outside" is judged without DNS: a
+ * destination that is not the policy domain or below it is verified).
+ * Blocks on the context's resolver: for report senders, not for
+ * verifiers.  *found: 1 a single DMARC record, 0 none (or several), -1
+ * the lookup failed temporarily.  out gets at most max (*n of them).
+ * DKK_OK, or an error of the resolver. */
+DKK_EXPORT int dkk_dmarc_dests(dkk_ctx *ctx, const char *policy_domain,
+    int ruf, struct dkk_report_dest *out, size_t max, size_t *n,
+    int *found);
 
 /* The Public Suffix List for RFC 7489 mode (dkk_verify_opts.rfc7489);
  * path NULL: the system's (/usr/share/publicsuffix/

@@ -503,6 +503,21 @@ decide_fail(dkk_verifier *v, struct author *au, const struct dmarc_rec *r)
 }
 
 /* One Author Domain, as far as the answers at hand allow. */
+/* The record as published, for aggregate reports (RFC 9990
+ * policy_published): tags absent stay -1 (p=, sp=, np=), so that a
+ * report can tell a default from what the owner wrote. */
+static void
+published(struct author *au, const struct dmarc_rec *r, bool rfc7489)
+{
+	au->res.pub_p = r->p;
+	au->res.pub_sp = r->sp;
+	au->res.pub_np = r->np;
+	au->res.pub_adkim = r->adkim_strict ? 's' : 'r';
+	au->res.pub_aspf = r->aspf_strict ? 's' : 'r';
+	au->res.pub_psd = r->psd != '\0' ? r->psd : 'u';
+	au->res.discovery = rfc7489 ? "psl" : "treewalk";
+}
+
 static int
 author_eval(dkk_verifier *v, struct author *au)
 {
@@ -527,6 +542,7 @@ author_eval(dkk_verifier *v, struct author *au)
 	au->res.policy_domain = au->walk.names[idx];
 	au->p_tag = r.p >= 0 ? r.p : DKK_DMARC_POLICY_NONE;
 	au->res.testing = r.testing && !v->dmarc_7489;
+	published(au, &r, v->dmarc_7489);
 	if (!dmarc_record_usable(&r, v->dmarc_7489)) {
 		settle_author(au, DKK_DMARC_PERMERROR, "policy record at %s "
 		    "has an invalid p=, sp= or np= and no valid rua=",

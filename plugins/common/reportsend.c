@@ -562,6 +562,27 @@ dkr_deliver(struct dkr_send *r, dkk_reports *plan, size_t i,
 	return r->dir != NULL ? "written" : "sent";
 }
 
+/* A whole report message made elsewhere (a DMARC aggregate report):
+ * suppression applies, the rate limits do not (such reports come once
+ * a period, not once a message, and a limit would lose data). */
+const char *
+dkr_send_message(struct dkr_send *r, const char *to, const char *helo,
+    const char *msg)
+{
+	int rc;
+
+	if (suppressed(r, to))
+		return "suppressed";
+	if (r->dir != NULL)
+		rc = deliver_dir(r, msg);
+	else if (r->smtp != NULL)
+		rc = dkr_smtp(r, r->smtp, helo, to, msg);
+	else
+		rc = deliver_sendmail(r, msg);
+	if (rc != 0)
+		return "failed";
+	return r->dir != NULL ? "written" : "sent";
+}
 
 int
 dkr_open(struct dkr_send *r)

@@ -51,6 +51,13 @@ int dkr_open(struct dkr_send *s);
 const char *dkr_deliver(struct dkr_send *s, dkk_reports *plan, size_t i,
     const struct dkk_report_info *info);
 
+/* Deliver msg (a whole message, To: naming to) as dkr_deliver() does,
+ * the suppression list honoured and no rate limit: "suppressed",
+ * "written", "sent" or "failed" (said).  helo: the EHLO name for
+ * SMTP. */
+const char *dkr_send_message(struct dkr_send *s, const char *to,
+    const char *helo, const char *msg);
+
 /* Save the state (renamed into place) and free what open read. */
 void dkr_close(struct dkr_send *s);
 

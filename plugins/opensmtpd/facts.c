@@ -9,6 +9,8 @@
  *	link-auth	user|result (0.6)	result|user (0.7)
  *	link-identify	method|name		method HELO or EHLO
  *	tx-mail		msgid|result|address	msgid kept for the log
+ *	tx-rcpt		msgid|result|address	the first accepted one, for
+ *						the store's envelope_to
  *
  * The connection facts go at link-disconnect (the session goes), the
  * MAIL FROM at tx-reset and tx-rollback (the transaction ends).  A fact
@@ -157,6 +159,22 @@ facts_mail(struct session *s, char *v)
 	dmarc_spf_start(s);
 }
 
+/* The first accepted RCPT TO: an aggregate report (RFC 9990) has room
+ * for one envelope_to domain per record. */
+static void
+facts_rcpt(struct session *s, char *v)
+{
+	char *result, *addr;
+
+	if ((result = facts_next(v)) == NULL ||
+	    (addr = facts_next(result)) == NULL) {
+		log_session(s, "malformed tx-rcpt report skipped");
+		return;
+	}
+	if (strcmp(result, "ok") == 0 && s->rcptto == NULL)
+		facts_set(s, &s->rcptto, addr, strlen(addr), "RCPT TO");
+}
+
 /* One report of session s: its event, what follows the session id
  * (modified in place), the protocol version. */
 void
@@ -171,6 +189,8 @@ facts_report(struct session *s, const char *event, char *v,
 		facts_identify(s, v);
 	else if (strcmp(event, "tx-mail") == 0)
 		facts_mail(s, v);
+	else if (strcmp(event, "tx-rcpt") == 0)
+		facts_rcpt(s, v);
 	else if (strcmp(event, "tx-reset") == 0 ||
 	    strcmp(event, "tx-rollback") == 0)
 		facts_clear_tx(s);
@@ -181,6 +201,8 @@ facts_clear_tx(struct session *s)
 {
 	free(s->mailfrom);
 	s->mailfrom = NULL;
+	free(s->rcptto);
+	s->rcptto = NULL;
 	free(s->msgid);
 	s->msgid = NULL;
 	dmarc_spf_clear(s);

@@ -142,6 +142,7 @@ struct session {
 	char *user;			/* authenticated (result "pass") */
 	char *helo;
 	char *mailfrom;			/* accepted MAIL FROM address */
+	char *rcptto;			/* the first accepted RCPT TO */
 	char *msgid;			/* smtpd's message id (tx-mail) */
 	size_t charged;			/* header octets counted against -M */
 	dkk_signer *signers[FILTER_MAXSIGS];

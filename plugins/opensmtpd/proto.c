@@ -19,7 +19,7 @@ static const char *const proto_filters[] = { "data-line", "commit" };
  * of facts.c. */
 static const char *const proto_reports[] = { "tx-rollback",
     "link-disconnect", "link-connect", "link-auth", "link-identify",
-    "tx-mail", "tx-reset" };
+    "tx-mail", "tx-rcpt", "tx-reset" };
 
 /* Split at '|' into at most max fields, the last one keeping the rest. */
 static size_t

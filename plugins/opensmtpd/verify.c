@@ -87,7 +87,8 @@ static void
 verify_store(const struct session *s)
 {
 	struct dkst_facts f = { .seen = time(NULL), .client_ip = s->ip,
-	    .helo = s->helo, .mail_from = s->mailfrom, .adsp = conf.adsp };
+	    .helo = s->helo, .mail_from = s->mailfrom, .rcpt_to = s->rcptto,
+	    .adsp = conf.adsp };
 
 	if (conf.store == NULL)
 		return;

@@ -111,6 +111,49 @@ msg_class(const dkk_verifier *v)
 	return NULL;
 }
 
+static const char *
+pub_policy(int p)
+{
+	return p < 0 ? NULL : dkk_dmarc_policy_name((enum dkk_dmarc_policy)p);
+}
+
+static char *
+pub_char(struct dkst_row *r, char c, int *bad)
+{
+	char b[2] = { c, '\0' };
+
+	return row_dup(r, b, bad);
+}
+
+/* What an aggregate report (RFC 9990) says of the message's DMARC: the
+ * record as published, the aligned verdicts and an override. */
+static void
+msg_published(struct dkst_row *r, const struct dkk_dmarc_result *d,
+    int *bad)
+{
+	char **m = r->m;
+
+	if (d->discovery == NULL)
+		return;
+	m[DKST_M_POLICY_DOMAIN] = domain_of(r, d->policy_domain, bad);
+	m[DKST_M_DKIM_ALIGNED] = row_dup(r, d->dkim_aligned ? "pass" : "fail",
+	    bad);
+	m[DKST_M_SPF_ALIGNED] = row_dup(r, d->spf_aligned ? "pass" : "fail",
+	    bad);
+	m[DKST_M_PUB_P] = row_dup(r, pub_policy(d->pub_p), bad);
+	m[DKST_M_PUB_SP] = row_dup(r, pub_policy(d->pub_sp), bad);
+	m[DKST_M_PUB_NP] = row_dup(r, pub_policy(d->pub_np), bad);
+	m[DKST_M_PUB_ADKIM] = pub_char(r, d->pub_adkim, bad);
+	m[DKST_M_PUB_ASPF] = pub_char(r, d->pub_aspf, bad);
+	m[DKST_M_PUB_T] = pub_char(r, d->testing ? 'y' : 'n', bad);
+	m[DKST_M_PUB_PSD] = pub_char(r, d->pub_psd, bad);
+	m[DKST_M_DISCOVERY] = row_dup(r, d->discovery, bad);
+	if (d->overridden) {
+		m[DKST_M_OVERRIDE] = row_dup(r, d->override_reason, bad);
+		m[DKST_M_OVERRIDE_COMMENT] = row_dup(r, d->override_comment, bad);
+	}
+}
+
 static void
 msg_dmarc_arc(struct dkst_row *r, const dkk_verifier *v, int *bad)
 {
@@ -126,6 +169,7 @@ msg_dmarc_arc(struct dkst_row *r, const dkk_verifier *v, int *bad)
 		    d.disposition), bad);
 		if (m[DKST_M_FROM] == NULL)
 			m[DKST_M_FROM] = domain_of(r, d.domain, bad);
+		msg_published(r, &d, bad);
 	}
 	if (dkk_verifier_arc(v, &a) == DKK_OK)
 		m[DKST_M_ARC] = row_dup(r, dkk_arc_name(a.result), bad);
@@ -143,6 +187,7 @@ msg_fill(struct dkst_row *r, const dkk_verifier *v,
 	m[DKST_M_CLIENT_IP] = row_dup(r, f->client_ip, bad);
 	m[DKST_M_HELO] = domain_of(r, f->helo, bad);
 	m[DKST_M_MAIL_FROM] = domain_of(r, f->mail_from, bad);
+	m[DKST_M_RCPT_TO] = domain_of(r, f->rcpt_to, bad);
 	m[DKST_M_DKIM] = row_dup(r, dkk_verdict_name(dkk_verifier_verdict(v)), bad);
 	if (dkk_verifier_count(v) > 0)
 		m[DKST_M_DKIM_REASON] = row_dup(r, dkk_reason_name(
@@ -153,6 +198,9 @@ msg_fill(struct dkst_row *r, const dkk_verifier *v,
 	if (f->spf != NULL) {
 		m[DKST_M_SPF] = row_dup(r, dkk_spf_result_name(f->spf->result), bad);
 		m[DKST_M_SPF_DOMAIN] = domain_of(r, f->spf->domain, bad);
+		/* RFC 9990 calls the MAIL FROM identity "mfrom" */
+		m[DKST_M_SPF_SCOPE] = row_dup(r, f->spf->scope == DKK_SPF_HELO ?
+		    "helo" : "mfrom", bad);
 	}
 	if (f->adsp) {
 		m[DKST_M_ADSP] = row_dup(r, dkk_adsp_name(adsp), bad);

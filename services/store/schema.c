@@ -32,6 +32,25 @@ static const char *const steps[DKST_SCHEMA_VERSION] = {
 	"ALTER TABLE messages ADD COLUMN arc text;"
 	"ALTER TABLE messages ADD COLUMN class text;"
 	"ALTER TABLE signatures ADD COLUMN class text;",
+	/* 3: what an aggregate report (RFC 9990) needs: the envelope
+	 * recipient, SPF's scope, the policy record as published, DMARC's
+	 * alignment verdicts and a local policy override. */
+	"ALTER TABLE messages ADD COLUMN rcpt_domain text;"
+	"ALTER TABLE messages ADD COLUMN spf_scope text;"
+	"ALTER TABLE messages ADD COLUMN policy_domain text;"
+	"ALTER TABLE messages ADD COLUMN dkim_aligned text;"
+	"ALTER TABLE messages ADD COLUMN spf_aligned text;"
+	"ALTER TABLE messages ADD COLUMN pub_p text;"
+	"ALTER TABLE messages ADD COLUMN pub_sp text;"
+	"ALTER TABLE messages ADD COLUMN pub_np text;"
+	"ALTER TABLE messages ADD COLUMN pub_adkim text;"
+	"ALTER TABLE messages ADD COLUMN pub_aspf text;"
+	"ALTER TABLE messages ADD COLUMN pub_t text;"
+	"ALTER TABLE messages ADD COLUMN pub_psd text;"
+	"ALTER TABLE messages ADD COLUMN discovery text;"
+	"ALTER TABLE messages ADD COLUMN override text;"
+	"ALTER TABLE messages ADD COLUMN override_comment text;"
+	"CREATE INDEX messages_policy ON messages (policy_domain, seen);",
 };
 
 static int

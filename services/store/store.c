@@ -33,8 +33,12 @@ struct dkst {
 #define MSG_INSERT \
     "INSERT INTO messages (seen, client_ip, helo, mail_from, from_domain," \
     " dkim, dkim_reason, spf, spf_domain, dmarc, dmarc_policy, disposition," \
-    " arc, adsp, class) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10," \
-    " $11, $12, $13, $14, $15)"
+    " arc, adsp, class, rcpt_domain, spf_scope, policy_domain," \
+    " dkim_aligned, spf_aligned, pub_p, pub_sp, pub_np, pub_adkim," \
+    " pub_aspf, pub_t, pub_psd, discovery, override, override_comment)" \
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13," \
+    " $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26," \
+    " $27, $28, $29, $30)"
 /* RETURNING costs SQLite a result table per row: it gives the id its own
  * way (last_id). */
 static const char msg_insert[] = MSG_INSERT;

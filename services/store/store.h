@@ -50,6 +50,22 @@ enum dkst_mcol {
 	DKST_M_ARC,
 	DKST_M_ADSP,
 	DKST_M_CLASS,		/* dkk_class_name() of the first failure */
+	/* schema 3: what an aggregate report (RFC 9990) needs */
+	DKST_M_RCPT_TO,		/* the envelope recipient's domain */
+	DKST_M_SPF_SCOPE,	/* "mfrom" or "helo", as RFC 9990 says */
+	DKST_M_POLICY_DOMAIN,	/* where the DMARC record was found */
+	DKST_M_DKIM_ALIGNED,	/* "pass" or "fail": DMARC's view */
+	DKST_M_SPF_ALIGNED,
+	DKST_M_PUB_P,		/* the record's p=, sp=, np= (NULL: absent) */
+	DKST_M_PUB_SP,
+	DKST_M_PUB_NP,
+	DKST_M_PUB_ADKIM,	/* "r" or "s" */
+	DKST_M_PUB_ASPF,
+	DKST_M_PUB_T,		/* "y" or "n" */
+	DKST_M_PUB_PSD,		/* "y", "n" or "u" */
+	DKST_M_DISCOVERY,	/* "treewalk" or "psl" */
+	DKST_M_OVERRIDE,	/* the override reason type, or NULL */
+	DKST_M_OVERRIDE_COMMENT,
 	DKST_M_N
 };
 
@@ -85,6 +101,8 @@ struct dkst_facts {
 	const char *client_ip;
 	const char *helo;
 	const char *mail_from;	/* an address or a domain */
+	const char *rcpt_to;	/* an envelope recipient (its domain is
+				 * kept), or NULL */
 	const struct dkk_spf_facts *spf;	/* NULL: SPF not checked */
 	int adsp;		/* ADSP was evaluated (dkk_verify_opts.adsp) */
 };
@@ -127,7 +145,7 @@ struct dkst_counts {
  * the schema to DKST_SCHEMA_VERSION and starts the writer (unless
  * o->readonly: see there).  0, or -1 with a sentence naming the store
  * and the reason in err. */
-#define DKST_SCHEMA_VERSION 2
+#define DKST_SCHEMA_VERSION 3
 int dkst_open(const char *uri, const struct dkst_opts *o, dkst **st,
     char *err, size_t errlen);
 

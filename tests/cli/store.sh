@@ -201,8 +201,8 @@ check "stats --since 1d (an age)" K stats --store st.db --json --since 1d
 ok_if "--since 1d: messages seen (at --now, 2027) after a day ago count" $?
 [ "$(sqlite3 st.db 'PRAGMA journal_mode')" = wal ]
 ok_if "the SQLite store is in WAL mode" $?
-[ "$(sqlite3 st.db 'SELECT max(version) FROM schema_version')" = 2 ]
-ok_if "its schema is version 2" $?
+[ "$(sqlite3 st.db 'SELECT max(version) FROM schema_version')" = 3 ]
+ok_if "its schema is version 3" $?
 
 # prom_match EXPOSITION STATS.json: the exposition parses (python's
 # prometheus_client, a strict parser) and its counters are the JSON's.
@@ -358,12 +358,12 @@ ok_if "--html: inline SVG charts, nothing fetched" $?
 
 # Read only: stats neither creates, migrates nor writes.
 cp st.db old.db
-sqlite3 old.db 'DELETE FROM schema_version WHERE version = 2' ||
+sqlite3 old.db 'DELETE FROM schema_version WHERE version = 3' ||
     bail_out "sqlite3 old"
 sum_before=$(cksum < old.db)
 check_status 2 "stats of a store of an older schema is trouble" \
     K stats --store old.db --json
-grep -q 'schema version 1 is older' "$TAP_ERR"
+grep -q 'schema version 2 is older' "$TAP_ERR"
 ok_if "... and says the schema is older" $? "$(cat "$TAP_ERR")"
 [ "$(cksum < old.db)" = "$sum_before" ] && [ ! -s old.db-wal ]
 ok_if "... and leaves it as it was (not migrated)" $?
@@ -406,7 +406,7 @@ sqlite3 st.db 'SELECT count(*) FROM messages' > before
 import os, sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("BEGIN EXCLUSIVE")
-db.execute("INSERT INTO schema_version VALUES (2)")
+db.execute("INSERT INTO schema_version VALUES (3)")
 open("locked", "w").close()
 for _ in range(300):
     if os.path.exists("unlock"):
@@ -533,7 +533,7 @@ ok_if "PostgreSQL and SQLite give the same --html page (its chart too)" $? \
     "$(diff st.html pg.html | head -5)"
 verify --json --store "$PGURI" m/01-pass.eml > /dev/null 2>&1
 [ "$(psql -c 'SELECT count(*) FROM messages')" = $((NMSG + 1)) ] &&
-    [ "$(psql -c 'SELECT count(*), max(version) FROM schema_version')" = "2|2" ]
+    [ "$(psql -c 'SELECT count(*), max(version) FROM schema_version')" = "3|3" ]
 ok_if "a second host adds its row; the schema is migrated once" $?
 if "$PY" -c 'import prometheus_client.parser' 2>/dev/null; then
 	check "PostgreSQL: stats --prometheus" K stats --store "$PGURI" \
@@ -567,7 +567,7 @@ ok_if "PostgreSQL: two verify --store on a fresh database at once both record" \
     $? "$(cat race1.err race2.err)"
 [ "$("$pgbin/psql" -X -At -d "$RACE" -c 'SELECT count(*) FROM messages')" = \
     $((2 * NMSG)) ] && [ "$("$pgbin/psql" -X -At -d "$RACE" -c \
-    'SELECT count(*), count(DISTINCT version) FROM schema_version')" = "2|2" ]
+    'SELECT count(*), count(DISTINCT version) FROM schema_version')" = "3|3" ]
 ok_if "... every row, the schema made once" $?
 
 # A server that stops answering (its process for our connection stopped,

@@ -55,6 +55,7 @@ register|report|smtp-in|link-connect
 register|report|smtp-in|link-auth
 register|report|smtp-in|link-identify
 register|report|smtp-in|tx-mail
+register|report|smtp-in|tx-rcpt
 register|report|smtp-in|tx-reset
 register|ready'
 SIGN=(-m sign -d example.test -d other.test -s rsa -k rsa.pem
@@ -1193,6 +1194,10 @@ PYEOF
 	ok_if "smtpd -o: replaced whole (no temporary left), readable by all" \
 	    $? "$(ls -l obs)"
 fi
+rcpt=$(sqlite3 obs/obs.db 'SELECT DISTINCT coalesce(rcpt_domain, "-") FROM messages' 2>&1)
+[ "$rcpt" = example.test ]
+ok_if "smtpd -O: each row has the envelope recipient's domain (tx-rcpt)" $? \
+    "$rcpt"
 rm -f obs/obs.db obs/obs.db-wal obs/obs.db-shm
 msg 'Bob <bob@other.test>' store-gone | tail -n +3 > store-gone.eml
 send "$PV8" store-gone.eml bob@other.test

@@ -353,6 +353,7 @@ main(int argc, char **argv)
 	suite_report();
 	suite_ruf();
 	suite_dmarc();
+	suite_dest();
 	suite_ar();
 	suite_sign();
 	suite_vectors();

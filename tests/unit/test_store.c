@@ -444,8 +444,112 @@ store_prometheus(void)
 	unit_tmp_remove(&tmp);
 }
 
+/* Schema 3: what an aggregate report needs from a DMARC evaluation,
+ * the record as published (absent tags NULL), DMARC's aligned verdicts,
+ * the envelope recipient's domain and SPF's scope in RFC 9990's words. */
+static void
+store_row_dmarc_published(void)
+{
+	static const char zone[] =
+	    "_dmarc.example.com. 300 IN TXT \"v=DMARC1; p=quarantine; "
+	    "np=reject; aspf=s; psd=n; t=y\"\n";
+	static const char m[] = "From: Joe <joe@example.com>\r\n"
+	    "Subject: hi\r\n\r\nbody\r\n";
+	struct dkk_verify_opts vo = { .dmarc = 1,
+	    .spf = { DKK_SPF_PASS, DKK_SPF_HELO, "mx.example.net" } };
+	struct dkk_spf_facts spf = vo.spf;
+	struct dkst_facts f = { .seen = 1700000000, .client_ip = "192.0.2.7",
+	    .rcpt_to = "<Someone@Rcpt.Example>", .spf = &spf };
+	struct dkk_sign_opts so;
+	struct unit_fx fx;
+	struct dkst_row *r;
+	dkk_verifier *v;
+	char *sm;
+
+	CU_ASSERT_FATAL(unit_fx_init(&fx, zone) == 0);
+	so = unit_opts(fx.ed, "ed");
+	sm = unit_sign(&fx, &so, m);
+	CU_ASSERT_FATAL(sm != NULL);
+	v = unit_verify_opts(fx.ctx, &vo, sm, strlen(sm), 0);
+	CU_ASSERT_FATAL(v != NULL);
+	r = dkst_row_from_verifier(v, &f);
+	CU_ASSERT_FATAL(r != NULL);
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_DMARC], "pass");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_POLICY_DOMAIN], "example.com");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_DKIM_ALIGNED], "pass");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_SPF_ALIGNED], "fail");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_PUB_P], "quarantine");
+	CU_ASSERT(r->m[DKST_M_PUB_SP] == NULL);	/* absent: the report
+							 * says the default */
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_PUB_NP], "reject");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_PUB_ADKIM], "r");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_PUB_ASPF], "s");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_PUB_T], "y");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_PUB_PSD], "n");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_DISCOVERY], "treewalk");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_RCPT_TO], "rcpt.example");
+	CU_ASSERT_STRING_EQUAL(r->m[DKST_M_SPF_SCOPE], "helo");
+	CU_ASSERT(r->m[DKST_M_OVERRIDE] == NULL);
+	dkst_row_free(r);
+	dkk_verifier_free(v);
+	free(sm);
+	unit_fx_free(&fx);
+}
+
+/* dkk_dmarc_dests() over the fixture's zone: the record's rua= in
+ * order, each judged (RFC 9990). */
+static void
+store_dmarc_dests(void)
+{
+	static const char zone[] =
+	    "_dmarc.example.com. 300 IN TXT \"v=DMARC1; p=none; "
+	    "rua=mailto:a@example.com!10m, mailto:b@ok.example,"
+	    "mailto:c@no.example,ftp://x\"\n"
+	    "example.com._report._dmarc.ok.example. 300 IN TXT "
+	    "\"v=DMARC1\"\n"
+	    "_dmarc.two.example. 300 IN TXT \"v=DMARC1; p=none\"\n"
+	    "_dmarc.two.example. 300 IN TXT \"v=DMARC1; p=reject\"\n";
+	struct dkk_report_dest d[8];
+	struct unit_fx fx;
+	size_t n = 99;
+	int found = 9;
+
+	CU_ASSERT_FATAL(unit_fx_init(&fx, zone) == 0);
+	CU_ASSERT_EQUAL_FATAL(dkk_dmarc_dests(fx.ctx, "example.com", 0, d, 8,
+	    &n, &found), DKK_OK);
+	CU_ASSERT_EQUAL(found, 1);
+	CU_ASSERT_EQUAL_FATAL(n, 4);
+	CU_ASSERT_STRING_EQUAL(d[0].addr, "a@example.com");
+	CU_ASSERT_EQUAL(d[0].max_bytes, 10u << 20);
+	CU_ASSERT_EQUAL(d[0].state, DKK_DEST_OK);
+	CU_ASSERT_STRING_EQUAL(d[1].addr, "b@ok.example");
+	CU_ASSERT_EQUAL(d[1].state, DKK_DEST_OK);
+	CU_ASSERT_EQUAL(d[2].state, DKK_DEST_REFUSED);
+	CU_ASSERT_EQUAL(d[3].state, DKK_DEST_BAD);
+	/* max bounds what is read */
+	CU_ASSERT_EQUAL(dkk_dmarc_dests(fx.ctx, "example.com", 0, d, 1, &n,
+	    &found), DKK_OK);
+	CU_ASSERT_EQUAL(n, 1);
+	/* no ruf= */
+	CU_ASSERT_EQUAL(dkk_dmarc_dests(fx.ctx, "example.com", 1, d, 8, &n,
+	    &found), DKK_OK);
+	CU_ASSERT(found == 1 && n == 0);
+	/* RFC 9989 4.10: two records are none; no record is none */
+	CU_ASSERT_EQUAL(dkk_dmarc_dests(fx.ctx, "two.example", 0, d, 8, &n,
+	    &found), DKK_OK);
+	CU_ASSERT(found == 0 && n == 0);
+	CU_ASSERT_EQUAL(dkk_dmarc_dests(fx.ctx, "nothing.example", 0, d, 8,
+	    &n, &found), DKK_OK);
+	CU_ASSERT(found == 0 && n == 0);
+	CU_ASSERT_EQUAL(dkk_dmarc_dests(NULL, "x", 0, d, 8, &n, &found),
+	    DKK_EINVAL);
+	unit_fx_free(&fx);
+}
+
 static const struct unit_test tests[] = {
 	{ "store_row_from_verifier", store_row_from_verifier },
+	{ "store_row_dmarc_published", store_row_dmarc_published },
+	{ "store_dmarc_dests", store_dmarc_dests },
 	{ "store_queue_fifo_bounded", store_queue_fifo_bounded },
 	{ "store_queue_full_drops", store_queue_full_drops },
 	{ "store_batch_is_transaction", store_batch_is_transaction },

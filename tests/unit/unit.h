@@ -22,6 +22,7 @@ void suite_adsp(void);
 void suite_report(void);
 void suite_ruf(void);
 void suite_dmarc(void);
+void suite_dest(void);
 void suite_ar(void);
 void suite_sign(void);
 void suite_vectors(void);
