@@ -12,8 +12,11 @@ ci_equal(const char *a, size_t alen, const char *b, size_t blen)
 
 	if (alen != blen)
 		return false;
-	/* Names mostly match in case already: lower() only on a
-	 * difference. */
+	/* Names mostly match in case already (the key cache's and the
+	 * DMARC walk's are lower case): one memcmp() settles those, and
+	 * lower() is called only on a difference. */
+	if (memcmp(a, b, alen) == 0)
+		return true;
 	for (i = 0; i < alen; i++)
 		if (a[i] != b[i] &&
 		    lower((unsigned char)a[i]) != lower((unsigned char)b[i]))

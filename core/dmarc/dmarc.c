@@ -273,6 +273,37 @@ id_walk(dkk_verifier *v, const char *domain, struct walk **wp)
 	return DKK_OK;
 }
 
+/* The Organizational Domain of id read from the author's walk, without
+ * a walk of its own: true when id is one of that walk's names past the
+ * first and its answers are in down to where a walk from id would stop.
+ * The names after the first drop one label at a time down to the last
+ * (dmarc_walk_names()), so from id on they are exactly the names a walk
+ * from id asks (id has at most seven labels there), in the same order:
+ * the same answers, the same 4.10.2 reading, no lookup begun.  Anything
+ * else (RFC 7489 mode, answers not yet in, DNS trouble) is left to
+ * id_walk(). */
+static bool
+org_in_walk(const struct walk *w, const char *id, const char **org)
+{
+	size_t i, j, len = strlen(id);
+
+	for (i = 1; i < w->n; i++)
+		if (ci_equal(w->names[i], strlen(w->names[i]), id, len))
+			break;
+	for (j = i; j < w->n; j++) {
+		if (j >= w->got || w->found[j].state < 0)
+			return false;
+		if (w->found[j].state == 1 && (w->found[j].rec.psd == 'y' ||
+		    w->found[j].rec.psd == 'n'))
+			break;
+	}
+	if (i >= w->n)
+		return false;
+	*org = dmarc_org_domain(w->names + i, w->found + i,
+	    (j < w->n ? j + 1 : w->n) - i);
+	return true;
+}
+
 /* Do two names share their last label?  Organizational Domains are
  * suffixes, so names without one can never align (no walk needed). */
 static bool
@@ -306,7 +337,9 @@ aligned(dkk_verifier *v, struct author *au, const char *id, bool strict,
 		*out = -1;
 		return DKK_OK;
 	}
-	if ((rc = id_walk(v, id, &w)) != DKK_OK ||
+	if (!v->dmarc_7489 && org_in_walk(&au->walk, id, &o2))
+		temp = false;
+	else if ((rc = id_walk(v, id, &w)) != DKK_OK ||
 	    (rc = walk_org(v, w, &o2, &temp)) != DKK_OK)
 		return rc;
 	*out = temp ? -1 : ci_equal(o1, strlen(o1), o2, strlen(o2));

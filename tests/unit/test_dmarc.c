@@ -532,6 +532,31 @@ dmarc_psd_policy(void)
 		dmarc_case(&cases[i]);
 }
 
+/* Relaxed alignment with an identifier that is a parent of the Author
+ * Domain: its Organizational Domain comes from the names the author's
+ * own walk asked (4.10.2 read from the identifier down), and must be
+ * what a walk of its own would give, psd= records included. */
+static void
+dmarc_id_parent_of_author(void)
+{
+	static const struct dcase cases[] = {
+		{ "a@www.example.com", "example.com", NULL, DKK_DMARC_PASS,
+		    Q, N, "example.com" },
+		/* psd=y at psd.test: both Organizational Domains are
+		 * org.psd.test, one label below it */
+		{ "a@x.y.org.psd.test", "org.psd.test", NULL,
+		    DKK_DMARC_PASS, N, N, "org.psd.test" },
+		/* the PSD itself is not the author's Organizational
+		 * Domain: no alignment */
+		{ "a@x.org.psd.test", "psd.test", NULL, DKK_DMARC_FAIL, N, N,
+		    "org.psd.test" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		dmarc_case(&cases[i]);
+}
+
 /* 5.3.6: DNS trouble anywhere gives temperror, never fail. */
 static void
 dmarc_temperror(void)
@@ -970,6 +995,7 @@ static const struct unit_test dmarc_tests[] = {
 	{ "dmarc_testing_mode", dmarc_testing_mode },
 	{ "dmarc_record_sets", dmarc_record_sets },
 	{ "dmarc_psd_policy", dmarc_psd_policy },
+	{ "dmarc_id_parent_of_author", dmarc_id_parent_of_author },
 	{ "dmarc_temperror", dmarc_temperror },
 	{ "dmarc_identifier_temperror", dmarc_identifier_temperror },
 	{ "dmarc_from_forms", dmarc_from_forms },
