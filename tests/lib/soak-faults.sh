@@ -161,7 +161,7 @@ fault_hup()
 	fp=$(filter_pid)
 	t0=$(fault_now)
 	kill -HUP "$fp"
-	fault_sleep 5
+	fault_sleep "$outage"
 	fault_note hup "$t0" "$(fault_now)" "old=$fp" "new=$(filter_pid)"
 }
 
@@ -334,7 +334,7 @@ fault_check()
 		read -r n dropped < <(fault_client_window "$t0" "$t1")
 		[ -n "$old" ] && [ "$old" = "$new" ] && [ "$dropped" -eq 0 ] &&
 		    ok=yes || ok=no
-		fault_judge hup $ok "filter $old -> $new, $dropped cut connections in the 5 s after" ;;
+		fault_judge hup $ok "filter $old -> $new, $dropped cut connections in the $outage s after" ;;
 	key)
 		tr=$(fault_fact "$facts" removed)
 		ex0=$(fault_exim_defers "$t0" "$(awk -v t="$tr" \
