@@ -6,10 +6,15 @@
 # working folder's).  On return the servers run; the caller has W (the
 # working folder), DKIMKIT, DNS, DNS_PORT, TA, D (Dovecot's folder),
 # IMAP_PORT, S (OpenSMTPD's folder), MX_PORT, SIGN_PORT, RELAY_PORT,
-# LIST_PORT, UNBOUND_PID and chain_unbound_start (CHAIN_EXTRA_ZONE, when
+# LIST_PORT, UNBOUND_PID, chain_unbound_start, SMTPD_PID and
+# chain_smtpd_start (CHAIN_EXTRA_ZONE, when
 # set, holds lines added to the example.test zone; CHAIN_TMPDIR, when
-# set, is where the working folder goes instead of $TMPDIR); everything is stopped
-# (and W removed unless keep=yes) on exit.  Set-up failures exit 2 with
+# set, is where the working folder goes instead of $TMPDIR; CHAIN_STORE,
+# when set, is the size of a tmpfs mounted on $W/store, where the MX's
+# filter keeps its observation store, STORE, with -O); everything is
+# stopped (the tmpfs unmounted, W removed unless keep=yes) on exit.
+# CHAIN_RELAY_TTL, when set, is the TTL of the relays' zones (300 s
+# otherwise; a soak that revokes a sealing key makes it short).  Set-up failures exit 2 with
 # the reason.
 die() { echo "$CHAIN_NAME: $*" >&2; exit 2; }
 . "$top/tests/lib/smtpd.sh" || die "cannot read tests/lib/smtpd.sh"
@@ -45,6 +50,9 @@ PIDS=()
 cleanup()
 {
 	local pid
+	# first: a second signal may cut this function short (lazy: the
+	# filter may still have the store open)
+	[ -z "${CHAIN_STORE:-}" ] || umount -l "$W/store" 2>/dev/null
 	dovecot_stop_all
 	exim_stop_all
 	smtpd_stop_all
@@ -107,10 +115,14 @@ chmod 644 "$W"/keys/*.pem
 # relay_zone NAME KEYS: the zone of a relay, holding its sealing key.
 relay_zone()
 {
-	printf '$ORIGIN %s.\n$TTL 300\n' "$1"
+	printf '$ORIGIN %s.\n$TTL %s\n' "$1" "${CHAIN_RELAY_TTL:-300}"
 	printf '@ IN SOA ns.example.test. hostmaster 1 3600 600 86400 300\n'
 	printf '@ IN NS ns.example.test.\n@ IN A 127.0.0.1\n'
-	cat "$2"
+	if [ -n "${CHAIN_RELAY_TTL:-}" ]; then
+		sed -E "s/^([^ ]+) [0-9]+ IN /\1 $CHAIN_RELAY_TTL IN /" "$2"
+	else
+		cat "$2"
+	fi
 }
 relay_zone forward.example.net forward.txt > forward.zone
 relay_zone list.example.org list.txt > list.zone
@@ -223,13 +235,31 @@ smtpd_unpack "$S" "$top/build/debs" \
     'bob:x:65534:65534::/nonexistent:/usr/sbin/nologin' ||
     die "cannot unpack opensmtpd: $(cat "$S/apt.log" 2>/dev/null)"
 MX_PORT=$(free_port)
+# The store on a small file system of its own, so that a soak can fill it
+# (the mount is made before smtpd's namespace copies the mount table).
+STORE=
+if [ -n "${CHAIN_STORE:-}" ]; then
+	mkdir "$W/store" &&
+	    mount -t tmpfs -o "size=$CHAIN_STORE,mode=1777" tmpfs "$W/store" ||
+	    die "cannot mount a tmpfs on $W/store"
+	STORE="sqlite:$W/store/soak.db"
+fi
 cat > "$S/smtpd.conf" <<CONF
-filter "dkimkit" proc-exec "$FILTER -m verify -i mx.example.net -A -p -E -F -S forward.example.net -D $DNS -t $TA"
+filter "dkimkit" proc-exec "$FILTER -m verify -i mx.example.net -A -p -E -F -S forward.example.net -D $DNS -t $TA${STORE:+ -O $STORE}"
 listen on 127.0.0.1 port $MX_PORT hostname mx.example.net filter "dkimkit"
 action "imap" lmtp "127.0.0.1:$IMAP_PORT" rcpt-to
 match from any for domain "example.net" action "imap"
 CONF
-smtpd_run "$S" "$S/smtpd.conf" "$MX_PORT" "$S/smtpd.log" || {
+# chain_smtpd_start: OpenSMTPD (again, after a soak's fault killed it),
+# its queue in $S/spool, kept from one run to the next as on a real host;
+# sets SMTPD_PID.  1 when it did not start.
+chain_smtpd_start()
+{
+	smtpd_run "$S" "$S/smtpd.conf" "$MX_PORT" "$S/smtpd.log" "$S/spool" ||
+	    return 1
+	SMTPD_PID=${SMTPD_PIDS[${#SMTPD_PIDS[@]} - 1]}
+}
+chain_smtpd_start || {
 	echo "$CHAIN_NAME: OpenSMTPD did not start; its log ($S/smtpd.log):" >&2
 	tail -n 20 "$S/smtpd.log" >&2
 	exit 2

@@ -32,9 +32,13 @@ smtpd_unpack()
 	    printf 'opensmtpd:x:60990:\nopensmtpq:x:60991:\n' >> "$dir/group"
 }
 
-# smtpd_script DIR CONF: print the script that, run as
+# smtpd_script DIR CONF [SPOOL]: print the script that, run as
 # `unshare -m --propagation private bash SCRIPT`, mounts what smtpd needs
 # and runs DIR's smtpd in the foreground on CONF, logging to stderr.
+# The queue is in a tmpfs that ends with smtpd, or with SPOOL (a folder,
+# made root:root 0711 here) in SPOOL, so that what smtpd accepted and
+# had not delivered yet is still there when it is started again (as
+# /var/spool/smtpd is on a real host).
 smtpd_script()
 {
 	cat <<EOF
@@ -47,13 +51,18 @@ mount --bind "$1/group" /etc/group
 mount --bind "$1/root/usr/libexec" /usr/libexec
 mkdir -p /var/spool/smtpd /var/lib/opensmtpd/empty
 chmod 711 /var/spool/smtpd
-exec "$1/root/usr/sbin/smtpd" -d -v -f "$2"
 EOF
+	if [ -n "${3:-}" ]; then
+		mkdir -p "$3" && chown root:root "$3" && chmod 711 "$3" ||
+		    return 1
+		printf 'mount --bind "%s" /var/spool/smtpd\n' "$3"
+	fi
+	printf 'exec "%s/root/usr/sbin/smtpd" -d -v -f "%s"\n' "$1" "$2"
 }
 
 SMTPD_PIDS=()
 
-# smtpd_run DIR CONF PORT LOG: run DIR's smtpd (smtpd_unpack) on CONF in
+# smtpd_run DIR CONF PORT LOG [SPOOL]: run DIR's smtpd (smtpd_unpack) on CONF in
 # a private mount namespace, in the background (its pid joins
 # SMTPD_PIDS; its script in LOG.run, its output in LOG), and wait up to
 # 10 s for PORT to answer.  1 when it does not (or smtpd has died).
@@ -61,7 +70,7 @@ smtpd_run()
 {
 	local i pid
 
-	smtpd_script "$1" "$2" > "$4.run" || return 1
+	smtpd_script "$1" "$2" "${5:-}" > "$4.run" || return 1
 	unshare -m --propagation private bash "$4.run" > "$4" 2>&1 \
 	    < /dev/null &
 	pid=$!

@@ -7,17 +7,40 @@
       sends every message of PLAN with CONCURRENCY clients (one SMTP
       connection per message), retrying a 4xx or a dropped connection
       once a second until DEADLINE (Unix time); appends one line per
-      message to RESULTS: "ID KIND CODE TRIES DEFERRED REPLY".  MANY is
-      the many-signature template (signed by dkimkit sign, no
-      Message-ID).
-  soak.py check PLAN RESULTS MAILDIR
+      message to RESULTS: "ID KIND CODE TRIES DEFERRED REPLY", and one
+      line per attempt that is tried again to RESULTS.attempts: "TIME
+      ID KIND CODE REPLY" (TIME in Unix seconds, CODE 0 for a dropped or
+      refused connection), for the faults' checks.  MANY is the
+      many-signature template (signed by dkimkit sign, no Message-ID).
+  soak.py window ATTEMPTS FROM TO
+      of the attempts tried again between the Unix times FROM and TO:
+      "N DROPPED" (DROPPED: how many met a dropped connection, code 0)
+  soak.py check PLAN RESULTS MAILDIR [redelivery] [arc=T0,T1,RELAYLOG]
       finds each message: delivered (folder, the MX's A-R), refused
       (5xx) or lost, judges it against its kind, prints the wrong ones
-      on stderr and "delivered rejected lost wrong" on stdout.
+      on stderr and "delivered rejected lost wrong redelivered" on
+      stdout.  A message delivered twice is wrong, except with
+      "redelivery" (the MX was killed) when both copies come from the
+      same entry of the MX's queue (the same id in its Received field):
+      smtpd had handed it to Dovecot but not yet taken it off its queue
+      when it died, and delivered it again when it started (mail is
+      delivered at least once, RFC 5321 6.1); those are "redelivered".
+      With "arc=..." the trusted sealer's key was revoked between the
+      Unix times T0 and T1: a relayed message the MX saw before T0 must
+      be as ever, one it saw after T1 (plus the 2 s TTL of the relays'
+      records, scripts/soak) must be refused at the MX (550, DMARC
+      p=reject with no trusted ARC set to stand in), as the relay's
+      Exim log RELAYLOG shows; in between, either; and one the MX
+      passed but Dovecot delivered after T0 may be in Junk (the Sieve
+      script verified it again, after the revocation).
+  soak.py refused RELAYLOG
+      the soak ids the MX refused with a 5xx when the relay passed them
+      on, one a line (what the mailbox will never get)
 
 Every message carries its id and kind in X-Soak-Id and X-Soak-Kind, and
 the id in its Message-ID, so the delivered copy names itself.
 """
+import email.utils
 import os
 import queue
 import random
@@ -181,6 +204,7 @@ def send(planf, resultsf, sign_port, mx_port, conc, deadline, manyf):
         for line in f:
             work.put(line.split())
     out = open(resultsf, "a")
+    again = open(resultsf + ".attempts", "a")
     lock = threading.Lock()
 
     def client():
@@ -197,6 +221,11 @@ def send(planf, resultsf, sign_port, mx_port, conc, deadline, manyf):
                 if code >= 500 or 200 <= code < 300:
                     break
                 deferred = 1
+                with lock:
+                    again.write("%.3f %s %s %d %s\n" % (
+                        time.time(), ident, kind, code,
+                        " ".join(reply.split())))
+                    again.flush()
                 if time.time() >= deadline:
                     break
                 time.sleep(1)
@@ -212,6 +241,18 @@ def send(planf, resultsf, sign_port, mx_port, conc, deadline, manyf):
     for t in threads:
         t.join()
     out.close()
+    again.close()
+
+
+def window(attemptsf, start, end):
+    n = dropped = 0
+    with open(attemptsf) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 4 and start <= float(parts[0]) <= end:
+                n += 1
+                dropped += parts[3] == "0"
+    print(n, dropped)
 
 
 def header_block(path):
@@ -230,7 +271,9 @@ def header_block(path):
 
 
 def delivered_copies(maildir):
-    """{id: [(folder, MX A-R, quarantined)]} of every delivered copy."""
+    """{id: [(folder, MX A-R, quarantined, MX queue id, the Unix time
+    in the MX's Received field, the time Dovecot delivered it)]} of every
+    delivered copy."""
     found = {}
     boxes = [("INBOX", os.path.join(maildir, "new")),
              ("INBOX", os.path.join(maildir, "cur"))]
@@ -242,11 +285,15 @@ def delivered_copies(maildir):
         if not os.path.isdir(box):
             continue
         for entry in os.listdir(box):
-            ident, ar, quar = None, None, False
+            ident, ar, quar, mxid, when = None, None, False, "", 0.0
             for field in header_block(os.path.join(box, entry)):
                 name, _, value = field.partition(":")
                 lname = name.strip().lower()
-                if lname == "x-soak-id" and ident is None:
+                m = MX_RECEIVED.search(value)
+                if lname == "received" and m and not mxid:
+                    mxid = m.group(1)
+                    when = received_time(value)
+                elif lname == "x-soak-id" and ident is None:
                     ident = value.strip()
                 elif lname == "authentication-results" and ar is None and \
                         value.strip().startswith("mx.example.net"):
@@ -254,12 +301,86 @@ def delivered_copies(maildir):
                 elif lname == "x-dkimkit-quarantine":
                     quar = True
             if ident:
-                found.setdefault(ident, []).append((folder, ar or "", quar))
+                found.setdefault(ident, []).append(
+                    (folder, ar or "", quar, mxid, when,
+                     delivery_time(entry)))
     return found
 
 
-def judge(kind, result, copies):
-    """(outcome, why it is wrong or None)."""
+def received_time(value):
+    """The date after the ';' of a Received field, in Unix time (0 when
+    there is none that parses)."""
+    try:
+        return email.utils.parsedate_to_datetime(
+            value.rsplit(";", 1)[1].strip()).timestamp()
+    except (IndexError, TypeError, ValueError):
+        return 0.0
+
+
+def delivery_time(name):
+    """When Dovecot delivered a maildir file: the Unix time its name
+    starts with."""
+    try:
+        return float(name.split(".", 1)[0])
+    except ValueError:
+        return 0.0
+
+
+def relay_refused(logf):
+    """{soak id: Unix time} of the messages the MX refused with a 5xx
+    when the relay of RELAYLOG (an Exim main log) passed them on."""
+    ids, refused = {}, {}
+    with open(logf, errors="replace") as f:
+        for line in f:
+            parts = line.split(None, 4)
+            if len(parts) < 5:
+                continue
+            m = re.search(r"id=soak-(\d+)@", parts[4])
+            if parts[3] == "<=" and m:
+                ids[parts[2]] = m.group(1)
+            elif parts[3] == "**" and re.search(r": 5\d\d ", parts[4]) \
+                    and parts[2] in ids:
+                t = time.mktime(time.strptime(parts[0] + " " + parts[1],
+                                              "%Y-%m-%d %H:%M:%S"))
+                refused[ids[parts[2]]] = t
+    return refused
+
+
+MX_RECEIVED = re.compile(r"by mx\.example\.net \(OpenSMTPD\) with \S+ id (\w+)")
+
+
+def judge_revoked(kind, copies, arc, ident):
+    """With the sealer's key revoked (arc: (T0, T1, {id: time refused})):
+    (outcome, why) for a relayed message it concerns, None for the
+    others (judged as ever)."""
+    t0, t1, refused = arc
+    if kind != "relayed":
+        return None
+    if ident in refused:
+        if refused[ident] >= t0:
+            return "relay-refused", None
+        return "relay-refused", "refused by the MX before the revocation"
+    if copies and copies[0][4] >= t1 + 3:
+        return "delivered", "trusted after its sealer's key was revoked " \
+            "(A-R: %s)" % copies[0][1]
+    # The MX trusted it before the revocation, Dovecot's Sieve verified
+    # it again after: its ARC set fails there, DMARC says reject, Junk.
+    # (the maildir name has whole seconds: +1)
+    if len(copies) == 1 and copies[0][0] == "Junk" and \
+            copies[0][5] + 1 >= t0 and re.search(r"arc=pass", copies[0][1]):
+        return "delivered", None
+    return None
+
+
+def judge(kind, result, copies, redelivery=False, arc=None, ident=None):
+    """(outcome, why it is wrong or None); outcome "redelivered" is a
+    delivered message that the MX's queue gave twice, "relay-refused"
+    one the MX refused from the relay after the revocation (see
+    check)."""
+    if arc is not None:
+        verdict = judge_revoked(kind, copies, arc, ident)
+        if verdict is not None:
+            return verdict
     want, patterns = EXPECT[kind]
     code = int(result[2]) if result else None
     if code is not None and code >= 500:
@@ -273,9 +394,13 @@ def judge(kind, result, copies):
             return "lost", "never accepted (last reply %s)" % (
                 " ".join(result[2:3] + result[5:]) if result else "none")
         return "lost", "accepted but not delivered"
+    outcome = "delivered"
     if len(copies) > 1:
-        return "delivered", "delivered %d times" % len(copies)
-    folder, ar, quar = copies[0]
+        ids = set(c[3] for c in copies)
+        if not redelivery or len(ids) != 1 or "" in ids:
+            return "delivered", "delivered %d times" % len(copies)
+        outcome = "redelivered"
+    folder, ar, quar = copies[0][:3]
     if isinstance(want, int):
         return "delivered", "delivered to %s, expected %d (A-R: %s)" % (
             folder, want, ar)
@@ -290,24 +415,30 @@ def judge(kind, result, copies):
                 bad.append("A-R has " + p[1:])
         elif not re.search(p, ar):
             bad.append("A-R lacks " + p)
-    return "delivered", ("; ".join(bad) + " (A-R: %s)" % ar) if bad else None
+    return outcome, ("; ".join(bad) + " (A-R: %s)" % ar) if bad else None
 
 
-def check(planf, resultsf, maildir):
+def check(planf, resultsf, maildir, redelivery=False, arc=None):
     results = {}
     with open(resultsf) as f:
         for line in f:
             parts = line.split()
             results[parts[0]] = parts
     copies = delivered_copies(maildir)
-    counts = {"delivered": 0, "rejected": 0, "lost": 0}
+    counts = {"delivered": 0, "rejected": 0, "lost": 0, "redelivered": 0,
+              "relay-refused": 0}
     wrong = 0
     with open(planf) as f:
         for line in f:
             ident, kind = line.split()
             outcome, why = judge(kind, results.get(ident),
-                                 copies.get(ident, []))
+                                 copies.get(ident, []), redelivery, arc,
+                                 ident)
             counts[outcome] += 1
+            if outcome == "redelivered":
+                counts["delivered"] += 1
+            if outcome == "relay-refused":
+                counts["rejected"] += 1
             if why:
                 wrong += 1
                 if wrong <= 50:
@@ -315,7 +446,8 @@ def check(planf, resultsf, maildir):
                                      (ident, kind, why))
     if wrong > 50:
         sys.stderr.write("soak: ... and %d more wrong\n" % (wrong - 50))
-    print(counts["delivered"], counts["rejected"], counts["lost"], wrong)
+    print(counts["delivered"], counts["rejected"], counts["lost"], wrong,
+          counts["redelivered"], counts["relay-refused"])
 
 
 def main(argv):
@@ -324,8 +456,23 @@ def main(argv):
     elif len(argv) == 9 and argv[1] == "send":
         send(argv[2], argv[3], int(argv[4]), int(argv[5]), int(argv[6]),
              float(argv[7]), argv[8])
-    elif len(argv) == 5 and argv[1] == "check":
-        check(argv[2], argv[3], argv[4])
+    elif len(argv) == 5 and argv[1] == "window":
+        window(argv[2], float(argv[3]), float(argv[4]))
+    elif len(argv) in (5, 6, 7) and argv[1] == "check":
+        redelivery, arc = False, None
+        for opt in argv[5:]:
+            if opt == "redelivery":
+                redelivery = True
+            elif opt.startswith("arc="):
+                t0, t1, log = opt[4:].split(",", 2)
+                arc = (float(t0), float(t1), relay_refused(log))
+            else:
+                sys.stderr.write(__doc__)
+                return 2
+        check(argv[2], argv[3], argv[4], redelivery, arc)
+    elif len(argv) == 3 and argv[1] == "refused":
+        for ident in sorted(relay_refused(argv[2])):
+            print(ident)
     else:
         sys.stderr.write(__doc__)
         return 2
