@@ -40,6 +40,12 @@ dmarc_record_version(void)
 	rec("v=DMARC1x; p=reject", 0);
 	rec("", 0);
 	rec("v=spf1 -all", 0);
+	/* RFC 9989 4.10 step 2 discards "Records that do not start with
+	 * a 'v' tag"; the ABNF (4.8) has no leading WSP. */
+	rec(" v=DMARC1; p=reject", 0);
+	rec("\tv=DMARC1; p=reject", 0);
+	/* no dmarc-sep: the version value is "DMARC1 p=reject" */
+	rec("v=DMARC1 p=reject", 0);
 }
 
 /* 4.7: p, sp, np values; absent p is p=none (usable); defaults of the
