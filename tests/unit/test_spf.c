@@ -872,6 +872,27 @@ spf_txt_only_resolver(void)
 	dkk_ctx_free(h.zctx);
 }
 
+/* RFC 7208 4.3: "Internationalized domain names MUST be encoded as
+ * A-labels": a UTF-8 MAIL FROM domain is checked as its A-labels; one
+ * that is not UTF-8 is malformed, none. */
+static void
+spf_u_labels(void)
+{
+	static const char zone[] =
+	    "xn--bcher-kva TXT \"v=spf1 ip4:192.0.2.1 -all\"\n"
+	    "b TXT \"v=spf1 +all\"\n";
+	static const struct spf_case c[] = {
+		{ "4.3", zone, "192.0.2.1", "a@b\xc3\xbc" "cher.example.com",
+		    DKK_SPF_PASS },
+		{ "4.3", zone, "192.0.2.2", "a@B\xc3\xbc" "cher.example.com",
+		    DKK_SPF_FAIL },
+		{ "4.3", zone, "192.0.2.1", "a@b\xfc" "cher.example.com",
+		    DKK_SPF_NONE },
+	};
+
+	CASES(c);
+}
+
 static const struct unit_test tests[] = {
 	{ "appendix_a1_simple", spf_appendix_a1 },
 	{ "appendix_a2_redirect", spf_appendix_a2 },
@@ -889,6 +910,7 @@ static const struct unit_test tests[] = {
 	{ "void_limit_4_6_4", spf_void_limit },
 	{ "mx_ptr_limits_4_6_4", spf_mx_ptr_limits },
 	{ "identities_2_3_2_4", spf_identities },
+	{ "u_labels_4_3", spf_u_labels },
 	{ "result_names_2_6", spf_names },
 	{ "async_final_wait", spf_async },
 	{ "txt_only_resolver", spf_txt_only_resolver },
