@@ -271,9 +271,14 @@ authors_found(struct authors *a, const char *local, size_t llen,
     const char *dom, size_t dlen)
 {
 	char *conv;
-	int rc = domain_alabels(dom, dlen, &conv);
+	int rc;
 
-	if (rc == DKK_ESYNTAX) {
+	/* ASCII, as nearly every From is: addr_spec() has checked it */
+	if (!domain_has_8bit(dom, dlen)) {
+		rc = authors_address(a, local, llen, dom, dlen);
+		return rc != DKK_OK ? rc : authors_add(a, dom, dlen);
+	}
+	if ((rc = domain_alabels(dom, dlen, &conv)) == DKK_ESYNTAX) {
 		a->malformed = true;
 		return DKK_OK;
 	}
