@@ -29,6 +29,7 @@ struct run {
 	unsigned lookups;	/* 4.6.4: DNS-querying terms so far */
 	unsigned voids;		/* 4.6.4: void lookups so far */
 	bool ptr_asked;		/* the client's PTR query made and counted */
+	bool explaining;	/* expanding exp= (6.2): the check is over */
 	struct buf why;
 	char *explanation;
 };
@@ -182,13 +183,15 @@ validated_name(struct run *r, const char *target, bool count_voids,
  * by the 10 of validated_name()).  It is counted, and its void answer
  * too, once per check: the first expansion of %{p} makes the query,
  * later ones (or one after a ptr mechanism, which counted its own term)
- * reuse the answer, which is no new DNS lookup. */
+ * reuse the answer, which is no new DNS lookup.  In an explanation
+ * (6.2) nothing counts: the result is decided, and the limits are those
+ * of check_host()'s evaluation. */
 static int
 ptr_macro(void *arg, const char **name)
 {
 	struct frame *f = arg;
 	const char *best;
-	bool first = !f->r->ptr_asked, voided;
+	bool first = !f->r->ptr_asked && !f->r->explaining, voided;
 	int rc;
 
 	if (first && !count_lookup(f->r))
@@ -500,6 +503,7 @@ explain(struct frame *f, const struct spf_span *exp)
 
 	buf_init(&why);
 	buf_init(&text);
+	f->r->explaining = true;
 	if ((rc = spf_expand_domain(&f->env, exp, &f->name, &why)) != DKK_OK ||
 	    (rc = spf_answer_get(f->r->spf, f->name.p, DKK_DNS_TXT, &a)) !=
 	    DKK_OK || a->status != DKK_DNS_OK || a->count != 1)
@@ -510,6 +514,7 @@ explain(struct frame *f, const struct spf_span *exp)
 		f->r->explanation = buf_take(&text);
 	}
 out:
+	f->r->explaining = false;
 	buf_clear(&why);
 	buf_clear(&text);
 	return rc == DKK_ESYNTAX ? DKK_OK : rc;

@@ -550,7 +550,15 @@ spf_exp(void)
 	     * within the include, its exp= unused. */
 	    "x9 TXT \"v=spf1 include:inc.example.com -all\"\n"
 	    "inc TXT \"v=spf1 redirect=red.example.com\"\n"
-	    "red TXT \"v=spf1 -all exp=o.example.com\"\n";
+	    "red TXT \"v=spf1 -all exp=o.example.com\"\n"
+	    /* 6.2 after ten lookups: %{p} in the explanation is not an
+	     * eleventh (4.6.4 limits check_host(), decided by then) */
+	    "xp TXT \"v=spf1 a:amy.example.com a:amy.example.com "
+	    "a:amy.example.com a:amy.example.com a:amy.example.com "
+	    "a:amy.example.com a:amy.example.com a:amy.example.com "
+	    "a:amy.example.com a:amy.example.com -all "
+	    "exp=pe.example.com\"\n"
+	    "pe TXT \"%{p} may not\"\n";
 
 	spf_expect_exp(zone, "a@x1.example.com", "192.0.2.3 (192.0.2.3) may "
 	    "not send for x1.example.com says mx.example.net %");
@@ -563,6 +571,7 @@ spf_exp(void)
 	spf_expect_exp(zone, "a@x7.example.com", NULL);
 	spf_expect_exp(zone, "joe@x8.example.com", "for joe");
 	spf_expect_exp(zone, "a@x9.example.com", NULL);
+	spf_expect_exp(zone, "a@xp.example.com", "unknown may not");
 }
 
 /* RFC 7208 4.6.4: the eleventh DNS-querying term is permerror. */
