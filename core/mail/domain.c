@@ -63,7 +63,8 @@ domain_has_8bit(const char *s, size_t len)
  * (RFC 9989 5.3.1: "If the domain is a U-label, the domain MUST be
  * converted to an A-label"; RFC 7208 4.3 the same for SPF), in lower
  * case, in *out (to free).  The conversion is IDNA2008 (RFC 5891) as
- * GnuTLS does it through libidn2, NFC normalisation included.  Text that
+ * GnuTLS does it through libidn2 (UTS #46 mapping first, so case is
+ * folded; NFC normalisation included).  Text that
  * is not valid UTF-8, a label IDNA2008 refuses, or a result that is no
  * valid domain is DKK_ESYNTAX: such a domain names nobody, and is never
  * cut down to a prefix that would name someone else.
