@@ -13,8 +13,11 @@
  * one case-sensitive value (%s in 4.8).  Bad p, sp or np values are the
  * exception 4.10.1 makes: they decide whether the record is used at all
  * (dmarc_record_usable).  Whitespace around '=' and ';' is allowed
- * (dmarc-sep, equals), and before the first tag as in the DKIM
- * tag-value syntax the record follows (4.7).
+ * (dmarc-sep, equals), but not before the first tag: 4.10 step 2
+ * discards "Records that do not start with a 'v' tag", and the ABNF
+ * (4.8, dmarc-record = dmarc-version ...) has no leading WSP, so
+ * " v=DMARC1; ..." is not a DMARC record and is ignored like any other
+ * TXT record at the name.
  */
 #include <string.h>
 
@@ -265,8 +268,9 @@ dmarc_record_parse(const char *txt, size_t len, bool rfc7489,
 	r->pct = 100;
 	r->ri = 86400;
 	/* 4.7: v must be the first tag and its value exactly "DMARC1"
-	 * (4.8: %s"DMARC1"; the tag name "v", as ABNF, in any case). */
-	if (!next_piece(txt, len, &pos, &pc) || pc.val == NULL ||
+	 * (4.8: %s"DMARC1"; the tag name "v", as ABNF, in any case), the
+	 * record's very first character (4.10 step 2). */
+	if (len == 0 || (txt[0] | 0x20) != 'v' || !next_piece(txt, len, &pos, &pc) || pc.val == NULL ||
 	    pc.nlen != 1 || (pc.name[0] | 0x20) != 'v' || pc.vlen != 6 ||
 	    memcmp(pc.val, "DMARC1", 6) != 0)
 		return 0;

@@ -92,5 +92,7 @@ HIDDEN void authors_clear(struct authors *a);
 /* domain.c: domain names (RFC 5321 sub-domain syntax). */
 HIDDEN bool domain_valid(const char *s, size_t len, bool underscore);
 HIDDEN bool domain_within(const char *sub, const char *dom);
+HIDDEN bool domain_has_8bit(const char *s, size_t len);
+HIDDEN int domain_alabels(const char *s, size_t len, char **out);
 
 #endif

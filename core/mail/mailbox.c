@@ -82,11 +82,14 @@ strip_comments(const char *s, size_t len, bool *nul)
 	return out;
 }
 
+/* RFC 5322 atext, with RFC 6532 3.2's UTF8-non-ascii (any octet past
+ * ASCII here: a display name or local part is not looked up, so its
+ * UTF-8 need not be checked). */
 static bool
 is_atext(int c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') ||
+	    (c >= '0' && c <= '9') || c >= 0x80 ||
 	    (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
@@ -147,7 +150,45 @@ authors_add(struct authors *a, const char *d, size_t len)
 	return DKK_OK;
 }
 
-/* Every "@domain" in a malformed element. */
+/* An octet that may be part of a domain: LDH, '.', '_', or UTF-8. */
+static bool
+is_domain_octet(int c)
+{
+	return is_letdig(c) || c == '-' || c == '.' || c == '_' || c >= 0x80;
+}
+
+/* What may end a domain in free text: the end, FWS, or a specials
+ * (RFC 5322 3.2.3) that a mailbox or a list puts after one. */
+static bool
+ends_domain(const char *s, size_t len, size_t i)
+{
+	return i >= len || strchr(" <>,;:\"()[]", s[i]) != NULL;
+}
+
+/* A domain from the From field, as the DNS is asked for it (U-labels
+ * to A-labels, mail.h domain_alabels), added.  One that cannot be
+ * converted names no one: it is dropped, and the field is malformed. */
+static int
+authors_add_converted(struct authors *a, const char *d, size_t len)
+{
+	char *dom;
+	int rc = domain_alabels(d, len, &dom);
+
+	if (rc == DKK_ESYNTAX) {
+		a->malformed = true;
+		return DKK_OK;
+	}
+	if (rc != DKK_OK)
+		return rc;
+	rc = authors_add(a, dom, strlen(dom));
+	free(dom);
+	return rc;
+}
+
+/* Every "@domain" in a malformed element.  A domain is taken whole or
+ * not at all: one running into an octet no domain has ("a@bank!x.test")
+ * is dropped, not cut to the prefix before it, which would invent an
+ * author domain the sender never wrote. */
 static int
 authors_salvage(struct authors *a, const char *s, size_t len)
 {
@@ -158,13 +199,15 @@ authors_salvage(struct authors *a, const char *s, size_t len)
 	for (i = 0; i < len; i++) {
 		if (s[i] != '@')
 			continue;
-		for (n = 0; i + 1 + n < len && (is_letdig((unsigned char)
-		    s[i + 1 + n]) || strchr("-._", s[i + 1 + n]) != NULL); n++)
+		for (n = 0; i + 1 + n < len &&
+		    is_domain_octet((unsigned char)s[i + 1 + n]); n++)
 			;
+		if (!ends_domain(s, len, i + 1 + n))
+			continue;
 		while (n > 0 && s[i + n] == '.')
 			n--;
-		if (domain_valid(s + i + 1, n, true) &&
-		    (rc = authors_add(a, s + i + 1, n)) != DKK_OK)
+		if (n > 0 && (rc = authors_add_converted(a, s + i + 1, n)) !=
+		    DKK_OK)
 			return rc;
 	}
 	return DKK_OK;
@@ -191,7 +234,8 @@ addr_spec(const char *s, size_t len, const char **dom, size_t *dlen,
 	*dom = at + 1 + start;
 	*dlen = n;
 	*llen = (size_t)(at - s);
-	return domain_valid(*dom, n, true);
+	/* a U-label domain is converted, or refused, by authors_found() */
+	return domain_valid(*dom, n, true) || domain_has_8bit(*dom, n);
 }
 
 /* The first author address, as "local@domain" with the domain in lower
@@ -218,14 +262,33 @@ authors_address(struct authors *a, const char *local, size_t llen,
 	return DKK_OK;
 }
 
-/* A valid addr-spec: its domain, and the first one's whole address. */
+/* A valid addr-spec: its domain, and the first one's whole address,
+ * both with the domain as the DNS is asked for it (RFC 9989 5.3.1:
+ * U-labels converted to A-labels).  A domain that cannot be converted
+ * makes the element malformed, and names no author. */
 static int
 authors_found(struct authors *a, const char *local, size_t llen,
     const char *dom, size_t dlen)
 {
-	int rc = authors_address(a, local, llen, dom, dlen);
+	char *conv;
+	int rc;
 
-	return rc != DKK_OK ? rc : authors_add(a, dom, dlen);
+	/* ASCII, as nearly every From is: addr_spec() has checked it */
+	if (!domain_has_8bit(dom, dlen)) {
+		rc = authors_address(a, local, llen, dom, dlen);
+		return rc != DKK_OK ? rc : authors_add(a, dom, dlen);
+	}
+	if ((rc = domain_alabels(dom, dlen, &conv)) == DKK_ESYNTAX) {
+		a->malformed = true;
+		return DKK_OK;
+	}
+	if (rc != DKK_OK)
+		return rc;
+	rc = authors_address(a, local, llen, conv, strlen(conv));
+	if (rc == DKK_OK)
+		rc = authors_add(a, conv, strlen(conv));
+	free(conv);
+	return rc;
 }
 
 /* One element of the list: [display-name] "<" addr-spec ">" or a bare

@@ -28,6 +28,8 @@ struct run {
 	dkk_spf *spf;
 	unsigned lookups;	/* 4.6.4: DNS-querying terms so far */
 	unsigned voids;		/* 4.6.4: void lookups so far */
+	bool ptr_asked;		/* the client's PTR query made and counted */
+	bool explaining;	/* expanding exp= (6.2): the check is over */
 	struct buf why;
 	char *explanation;
 };
@@ -126,11 +128,11 @@ term_cidr(const struct spf_term *t, const struct spf_ip *ip)
  * with an address record of the client.  *best is one within target, or
  * else the first validated, or NULL.  DNS errors lose names, never the
  * check (5.5).  4.6.4: a PTR query that finds nothing is a void lookup
- * (*voided: over the limit); the address lookups of the names are not
- * counted, being bounded by the limit of 10 names already. */
+ * when count_voids (*voided: over the limit); the address lookups of the
+ * names are not counted, being bounded by the limit of 10 names already. */
 static int
-validated_name(struct run *r, const char *target, const char **best,
-    bool *voided)
+validated_name(struct run *r, const char *target, bool count_voids,
+    const char **best, bool *voided)
 {
 	const struct spf_answer *ptr, *a;
 	struct buf rev;
@@ -145,7 +147,8 @@ validated_name(struct run *r, const char *target, const char **best,
 	buf_clear(&rev);
 	if (rc != DKK_OK)
 		return rc;
-	*voided = !count_void(r, ptr);
+	r->ptr_asked = true;
+	*voided = count_voids && !count_void(r, ptr);
 	if (*voided || ptr->status != DKK_DNS_OK)
 		return DKK_OK;
 	for (i = 0; i < ptr->count && i < SPF_MAX_ADDRS; i++) {
@@ -171,17 +174,30 @@ validated_name(struct run *r, const char *target, const char **best,
 }
 
 /* RFC 7208 7.3: %{p} is a validated name, preferring one within the
- * current domain, else "unknown". */
+ * current domain, else "unknown".
+ *
+ * 4.6.4: "When evaluating ... the %{p} macro, the number of 'PTR'
+ * resource records queried is included in the overall limit of 10".
+ * Read as its MX twin is read in mech_mx(): the PTR query itself is
+ * one lookup toward the limit (the names it returns are bounded apart,
+ * by the 10 of validated_name()).  It is counted, and its void answer
+ * too, once per check: the first expansion of %{p} makes the query,
+ * later ones (or one after a ptr mechanism, which counted its own term)
+ * reuse the answer, which is no new DNS lookup.  In an explanation
+ * (6.2) nothing counts: the result is decided, and the limits are those
+ * of check_host()'s evaluation. */
 static int
 ptr_macro(void *arg, const char **name)
 {
 	struct frame *f = arg;
 	const char *best;
-	bool voided;
+	bool first = !f->r->ptr_asked && !f->r->explaining, voided;
 	int rc;
 
-	if ((rc = validated_name(f->r, f->env.domain, &best, &voided)) !=
-	    DKK_OK)
+	if (first && !count_lookup(f->r))
+		return DKK_ESYNTAX;	/* permerror, said by count_lookup() */
+	if ((rc = validated_name(f->r, f->env.domain, first, &best,
+	    &voided)) != DKK_OK)
 		return rc;
 	if (voided)
 		return DKK_ESYNTAX;	/* permerror, said by count_void() */
@@ -370,7 +386,7 @@ mech_ptr(struct frame *f, const struct spf_term *t, enum term_out *out)
 	if ((rc = dns_term(f, &t->spec, &name, out)) != DKK_OK ||
 	    *out != T_NOMATCH)
 		return rc;
-	rc = validated_name(f->r, name, &best, &voided);
+	rc = validated_name(f->r, name, true, &best, &voided);
 	*out = voided ? T_PERM : rc == DKK_OK && best != NULL &&
 	    domain_within(best, name) ? T_MATCH : T_NOMATCH;
 	return rc;
@@ -487,6 +503,7 @@ explain(struct frame *f, const struct spf_span *exp)
 
 	buf_init(&why);
 	buf_init(&text);
+	f->r->explaining = true;
 	if ((rc = spf_expand_domain(&f->env, exp, &f->name, &why)) != DKK_OK ||
 	    (rc = spf_answer_get(f->r->spf, f->name.p, DKK_DNS_TXT, &a)) !=
 	    DKK_OK || a->status != DKK_DNS_OK || a->count != 1)
@@ -497,6 +514,7 @@ explain(struct frame *f, const struct spf_span *exp)
 		f->r->explanation = buf_take(&text);
 	}
 out:
+	f->r->explaining = false;
 	buf_clear(&why);
 	buf_clear(&text);
 	return rc == DKK_ESYNTAX ? DKK_OK : rc;
@@ -555,9 +573,11 @@ run_terms(struct frame *f, const struct spf_record *rec,
 }
 
 /* RFC 7208 6.1: no term matched and redirect= is there: the target's
- * result, none being permerror. */
+ * result, none being permerror.  top is the redirecting record's: a
+ * redirect within an include stays within it, so the target's exp= is
+ * not used there either (6.2). */
 static int
-run_redirect(struct frame *f, const struct spf_record *rec,
+run_redirect(struct frame *f, const struct spf_record *rec, bool top,
     enum dkk_spf_result *res)
 {
 	enum term_out out;
@@ -570,7 +590,7 @@ run_redirect(struct frame *f, const struct spf_record *rec,
 		*res = DKK_SPF_PERMERROR;
 		return DKK_OK;
 	}
-	rc = check_host(f->r, name, true, res);
+	rc = check_host(f->r, name, top, res);
 	if (rc == DKK_OK && *res == DKK_SPF_NONE) {
 		say(f->r, "%s, the redirect of %s, has no SPF record", name,
 		    f->env.domain);
@@ -603,7 +623,7 @@ run_record(struct frame *f, const char *txt, size_t len, bool top,
 		return rc;
 	rc = run_terms(f, &rec, res, &decided);
 	if (rc == DKK_OK && !decided && rec.redirect.p != NULL)
-		rc = run_redirect(f, &rec, res);
+		rc = run_redirect(f, &rec, top, res);
 	else if (rc == DKK_OK && !decided) {
 		*res = DKK_SPF_NEUTRAL;
 		say(f->r, "no term of the SPF record of %s matched ",
@@ -657,9 +677,12 @@ spf_run(dkk_spf *spf)
 	if (rc == DKK_OK) {
 		spf->result = res;
 		spf->reason = buf_take(&r.why);
-		spf->explanation = r.explanation;
+		/* 6.2: an explanation belongs to a fail, and only to one */
+		if (res == DKK_SPF_FAIL) {
+			spf->explanation = r.explanation;
+			r.explanation = NULL;
+		}
 		spf->done = true;
-		r.explanation = NULL;
 	}
 	buf_clear(&r.why);
 	free(r.explanation);

@@ -75,17 +75,33 @@ spf_strings(dkk_spf *spf, const struct dkk_spf_query *q)
 {
 	const char *local, *domain, *helo, *receiver;
 	size_t nlocal, ndomain, nhelo, nreceiver;
-	char *p;
+	char *p, *alabels = NULL;
+	int rc;
 
 	spf_identity(q, &local, &nlocal, &domain, &ndomain);
+	/* RFC 7208 4.3: "Internationalized domain names MUST be encoded as
+	 * A-labels": a UTF-8 (RFC 6531) domain is checked as its A-labels.
+	 * One that cannot be converted stays as given, and check_host()
+	 * finds it malformed: none (4.3). */
+	if (domain_has_8bit(domain, ndomain)) {
+		rc = domain_alabels(domain, ndomain, &alabels);
+		if (rc == DKK_ENOMEM)
+			return rc;
+		if (rc == DKK_OK) {
+			domain = alabels;
+			ndomain = strlen(alabels);
+		}
+	}
 	helo = q->helo != NULL ? q->helo : "unknown";
 	receiver = q->receiver != NULL ? q->receiver : "unknown";
 	nhelo = strlen(helo);
 	nreceiver = strlen(receiver);
 	/* local, domain, local@domain, helo, receiver: five NULs */
 	if ((p = spf->strings = dkk_malloc(2 * (nlocal + ndomain) + 1 +
-	    nhelo + nreceiver + 5)) == NULL)
+	    nhelo + nreceiver + 5)) == NULL) {
+		free(alabels);
 		return DKK_ENOMEM;
+	}
 	spf->local = spf_place(&p, local, nlocal);
 	spf->domain = spf_place(&p, domain, ndomain);
 	spf->sender = p;
@@ -94,6 +110,7 @@ spf_strings(dkk_spf *spf, const struct dkk_spf_query *q)
 	spf_place(&p, domain, ndomain);
 	spf->helo = spf_place(&p, helo, nhelo);
 	spf->receiver = spf_place(&p, receiver, nreceiver);
+	free(alabels);
 	return DKK_OK;
 }
 

@@ -32,6 +32,7 @@ example.com.        300 IN TXT "v=spf1 ip4:192.0.2.1 -all"
 www.example.com.    300 IN A 192.0.2.1
 _dmarc.testing.test. 300 IN TXT "v=DMARC1; p=reject; t=y"
 testing.test.       300 IN TXT "v=spf1 ip4:192.0.2.1 -all"
+_dmarc.xn--bcher-kva.test. 300 IN TXT "v=DMARC1; p=reject"
 ZONE
 
 msg() { printf 'From: Joe <joe@%s>\nSubject: hello\n\nHello.\n' "$1"; }
@@ -46,6 +47,8 @@ sign evil.pem evil.test < badsig.eml > badsig-evil.eml
 sign mail.pem mail.example.com < m.eml > relaxed.eml
 msg www.example.com > sub.eml
 msg testing.test > testing.eml
+# RFC 9989 5.3.1: a U-label From domain ("b\u00fccher.test" in UTF-8)
+msg "$(printf 'b\303\274cher.test')" > ulabel.eml
 
 v() { "$DKIMKIT" verify --zone zone --dmarc --authserv-id mx.test --json "$@"; }
 
@@ -68,6 +71,9 @@ expect "aligned DKIM pass" 0 \
     "d['result']=='pass' and d['dkim_aligned'] and not d['spf_aligned'] \
 and d['policy']=='reject' and d['disposition']=='none' and \
 d['domain']=='example.com' and d['policy_domain']=='example.com'" aligned.eml
+expect "a U-label Author Domain is looked up as its A-label" 1 \
+    "d['result']=='fail' and d['domain']=='xn--bcher-kva.test' and \
+d['policy']=='reject'" ulabel.eml
 expect "unaligned pass only: fail, reject" 1 \
     "d['result']=='fail' and d['disposition']=='reject' and \
 not d['dkim_aligned']" unaligned.eml

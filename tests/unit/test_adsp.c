@@ -9,6 +9,7 @@
 
 #include "unit.h"
 #include "verify_fx.h"
+#include "mail/mail.h"
 
 /* ADSP (RFC 5617): verify m with ADSP on; assert result and domain. */
 static void
@@ -350,6 +351,13 @@ author_domain_forms(void)
 		{ "Subject: no from\n\n", NULL },
 		{ "From: undisclosed:;\n", NULL },
 		{ "From: joe\n", NULL },
+		/* RFC 9989 5.3.1 (and RFC 7208 4.3): a U-label domain is
+		 * converted to its A-label; RFC 6532 UTF-8 local part */
+		{ "From: a@b\xc3\xbc" "cher.test\n", "xn--bcher-kva.test" },
+		{ "From: J\xc3\xb6rg <j\xc3\xb6rg@m\xc3\xbcller.b\xc3\xbc" "cher"
+		    ".test>\n", "xn--mller-kva.xn--bcher-kva.test" },
+		/* not UTF-8 (Latin-1): no domain, never the prefix "b" */
+		{ "From: a@b\xfc" "cher.test\n", NULL },
 	};
 	size_t i;
 	char *d;
@@ -368,6 +376,48 @@ author_domain_forms(void)
 	}
 }
 
+/* The author domains of one From value, space-separated, and whether
+ * it is malformed. */
+static void
+authors_of(const char *value, const char *want, bool malformed)
+{
+	struct authors a;
+	char got[256] = "";
+	size_t i;
+
+	memset(&a, 0, sizeof(a));
+	CU_ASSERT_EQUAL_FATAL(authors_parse(&a, value, strlen(value)), DKK_OK);
+	for (i = 0; i < a.n; i++) {
+		if (i > 0)
+			strcat(got, " ");
+		strncat(got, a.domain[i], 100);
+	}
+	if (strcmp(got, want) != 0 || a.malformed != malformed)
+		fprintf(stderr, "From: %s: \"%s\"%s, not \"%s\"%s\n", value,
+		    got, a.malformed ? " malformed" : "", want,
+		    malformed ? " malformed" : "");
+	CU_ASSERT_STRING_EQUAL(got, want);
+	CU_ASSERT_EQUAL(a.malformed, malformed);
+	authors_clear(&a);
+}
+
+/* RFC 9989 5.3.1: "If the domain is a U-label, the domain MUST be
+ * converted to an A-label"; a domain that cannot be is no author
+ * domain, and the salvage of a malformed field takes a domain whole or
+ * not at all -- never the prefix before a bad octet. */
+static void
+authors_u_labels(void)
+{
+	authors_of("a@b\xc3\xbc" "cher.test", "xn--bcher-kva.test", false);
+	authors_of("a@B\xc3\xbc" "CHER.Test", "xn--bcher-kva.test", false);
+	authors_of("<a@b\xc3\xbc" "cher.test", "xn--bcher-kva.test", true);
+	authors_of("a@b\xfc" "cher.test", "", true);	/* Latin-1 */
+	authors_of("<a@b\xfc" "cher.test", "", true);
+	authors_of("<a@bank!x.test", "", true);
+	authors_of("<a@bank.test, b@x.test>", "bank.test x.test", true);
+	authors_of("a@ok.test, b@b\xfc" "cher.test", "ok.test", true);
+}
+
 static const struct unit_test adsp_tests[] = {
 	{ "verify_adsp_pass", verify_adsp_pass },
 	{ "verify_adsp_record_results", verify_adsp_record_results },
@@ -383,6 +433,7 @@ static const struct unit_test adsp_tests[] = {
 	{ "verify_adsp_unknown_practice", verify_adsp_unknown_practice },
 	{ "verify_adsp_off_by_default", verify_adsp_off_by_default },
 	{ "author_domain_forms", author_domain_forms },
+	{ "authors_u_labels", authors_u_labels },
 	{ NULL, NULL }
 };
 

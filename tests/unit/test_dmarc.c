@@ -40,6 +40,12 @@ dmarc_record_version(void)
 	rec("v=DMARC1x; p=reject", 0);
 	rec("", 0);
 	rec("v=spf1 -all", 0);
+	/* RFC 9989 4.10 step 2 discards "Records that do not start with
+	 * a 'v' tag"; the ABNF (4.8) has no leading WSP. */
+	rec(" v=DMARC1; p=reject", 0);
+	rec("\tv=DMARC1; p=reject", 0);
+	/* no dmarc-sep: the version value is "DMARC1 p=reject" */
+	rec("v=DMARC1 p=reject", 0);
 }
 
 /* 4.7: p, sp, np values; absent p is p=none (usable); defaults of the
@@ -152,11 +158,17 @@ dmarc_walk_label_skipping(void)
 	    "d.e.f.example.com", "e.f.example.com", "f.example.com",
 	    "example.com", "com" };
 	static const char *const one[] = { "com" };
+	/* 9 labels: the first query, then 7 labels and up: 8 queries */
+	static const char *const nine[] = { "a.b.c.d.e.f.g.example.com",
+	    "c.d.e.f.g.example.com", "d.e.f.g.example.com",
+	    "e.f.g.example.com", "f.g.example.com", "g.example.com",
+	    "example.com", "com" };
 
 	walk_expect(rfc[0], rfc, 8);
 	walk_expect(small[0], small, 4);
 	walk_expect(eight[0], eight, 8);	/* 8 labels: parent has 7 */
 	walk_expect("com", one, 1);
+	walk_expect(nine[0], nine, 8);
 	CU_ASSERT_EQUAL(dmarc_labels("a.b.c"), 3);
 }
 
@@ -297,6 +309,16 @@ static const char *const zone_rows[] = {
 	"_dmarc.nosp.test", "v=DMARC1; p=reject; np=quarantine",
 	"sub.nosp.test", NULL,
 	"_dmarc.tmp.test", "v=DMARC1; p=reject",
+	"_dmarc.ws.test", " v=DMARC1; p=reject",
+	"_dmarc.tnone.test", "v=DMARC1; p=none; t=y",
+	"_dmarc.ps.test", "v=DMARC1; p=reject; psd=y",
+	"_dmarc.dup.psx", "v=DMARC1; p=reject",
+	"_dmarc.dup.psx", "v=DMARC1; p=none",
+	"_dmarc.psx", "v=DMARC1; p=quarantine",
+	"_dmarc.badsp.test", "v=DMARC1; p=reject; sp=bogus; "
+	    "rua=mailto:r@badsp.test",
+	"_dmarc.nosemi.test", "v=DMARC1 p=reject",
+	"_dmarc.xn--bcher-kva.test", "v=DMARC1; p=reject",
 	NULL, NULL,
 };
 
@@ -486,10 +508,13 @@ dmarc_testing_mode(void)
 	static const struct dcase cases[] = {
 		{ "a@testing.test", NULL, NULL, DKK_DMARC_FAIL, R, Q, NULL },
 		{ "a@testq.test", NULL, NULL, DKK_DMARC_FAIL, Q, N, NULL },
+		/* t=y with p=none: none stays none */
+		{ "a@tnone.test", NULL, NULL, DKK_DMARC_FAIL, N, N, NULL },
 	};
+	size_t i;
 
-	dmarc_case(&cases[0]);
-	dmarc_case(&cases[1]);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		dmarc_case(&cases[i]);
 }
 
 /* 4.10 step 2: several DMARC records at a name count as none; 4.10.1:
@@ -502,6 +527,17 @@ dmarc_record_sets(void)
 		{ "a@two.test", NULL, NULL, DKK_DMARC_NONE, N, N, NULL },
 		{ "a@bad.test", NULL, NULL, DKK_DMARC_PERMERROR, N, N, NULL },
 		{ "a@badrua.test", NULL, NULL, DKK_DMARC_FAIL, N, N, NULL },
+		/* 4.10.1: an invalid sp= is as bad as an invalid p=; with a
+		 * valid rua= the record is p=none */
+		{ "a@badsp.test", NULL, NULL, DKK_DMARC_FAIL, N, N, NULL },
+		/* 4.10 step 2: a record not starting with its v tag is none
+		 * (" v=DMARC1"), as is "v=DMARC1 p=reject" (no dmarc-sep:
+		 * the version value is not "DMARC1") */
+		{ "a@ws.test", NULL, NULL, DKK_DMARC_NONE, N, N, NULL },
+		{ "a@nosemi.test", NULL, NULL, DKK_DMARC_NONE, N, N, NULL },
+		/* two records at the Organizational Domain: none there, the
+		 * walk goes on to the next name (4.10 step 2, 4.10.1) */
+		{ "a@x.dup.psx", NULL, NULL, DKK_DMARC_FAIL, Q, Q, "psx" },
 	};
 	size_t i;
 
@@ -525,6 +561,11 @@ dmarc_psd_policy(void)
 		    DKK_DMARC_PASS, R, N, NULL },
 		{ "a@other.psd.test", "another.psd.test", NULL,
 		    DKK_DMARC_FAIL, R, R, NULL },
+		/* psd=y at the Author Domain itself: it is its own
+		 * Organizational Domain (4.10.2), mail.ps.test's is
+		 * mail.ps.test, so relaxed alignment fails */
+		{ "a@ps.test", "mail.ps.test", NULL, DKK_DMARC_FAIL, R, R,
+		    "ps.test" },
 	};
 	size_t i;
 
@@ -597,6 +638,13 @@ dmarc_from_forms(void)
 		{ "", NULL, NULL, DKK_DMARC_PERMERROR, N, N, NULL },
 		{ "\"x\" <a@nothing.test", NULL, NULL, DKK_DMARC_PERMERROR,
 		    N, N, NULL },
+		/* RFC 9989 5.3.1: a U-label domain is looked up as its
+		 * A-label; one that is not UTF-8 is no domain (permerror),
+		 * never its ASCII prefix */
+		{ "a@b\xc3\xbc" "cher.test", NULL, NULL, DKK_DMARC_FAIL, R, R,
+		    "xn--bcher-kva.test" },
+		{ "a@b\xfc" "cher.test", NULL, NULL, DKK_DMARC_PERMERROR, N,
+		    N, NULL },
 	};
 	size_t i;
 

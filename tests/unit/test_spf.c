@@ -545,7 +545,20 @@ spf_exp(void)
 	    "bad TXT \"%{z}\"\n"
 	    "x7 TXT \"v=spf1 -all exp=nx.example.com\"\n"
 	    "x8 TXT \"v=spf1 -all exp=ex.%{d}\"\n"
-	    "ex.x8 TXT \"for \" \"%{l}\"\n";
+	    "ex.x8 TXT \"for \" \"%{l}\"\n"
+	    /* 6.2: include reaching a record through redirect: still
+	     * within the include, its exp= unused. */
+	    "x9 TXT \"v=spf1 include:inc.example.com -all\"\n"
+	    "inc TXT \"v=spf1 redirect=red.example.com\"\n"
+	    "red TXT \"v=spf1 -all exp=o.example.com\"\n"
+	    /* 6.2 after ten lookups: %{p} in the explanation is not an
+	     * eleventh (4.6.4 limits check_host(), decided by then) */
+	    "xp TXT \"v=spf1 a:amy.example.com a:amy.example.com "
+	    "a:amy.example.com a:amy.example.com a:amy.example.com "
+	    "a:amy.example.com a:amy.example.com a:amy.example.com "
+	    "a:amy.example.com a:amy.example.com -all "
+	    "exp=pe.example.com\"\n"
+	    "pe TXT \"%{p} may not\"\n";
 
 	spf_expect_exp(zone, "a@x1.example.com", "192.0.2.3 (192.0.2.3) may "
 	    "not send for x1.example.com says mx.example.net %");
@@ -557,6 +570,8 @@ spf_exp(void)
 	spf_expect_exp(zone, "a@x6.example.com", NULL);
 	spf_expect_exp(zone, "a@x7.example.com", NULL);
 	spf_expect_exp(zone, "joe@x8.example.com", "for joe");
+	spf_expect_exp(zone, "a@x9.example.com", NULL);
+	spf_expect_exp(zone, "a@xp.example.com", "unknown may not");
 }
 
 /* RFC 7208 4.6.4: the eleventh DNS-querying term is permerror. */
@@ -579,8 +594,25 @@ spf_lookup_limit(void)
 	    "a:amy.example.com a:amy.example.com a:amy.example.com "
 	    "a:amy.example.com redirect=last.example.com\"\n"
 	    "last TXT \"v=spf1 a:amy.example.com ip4:192.0.2.1\"\n"
-	    "loop TXT \"v=spf1 include:loop.example.com -all\"\n";
+	    "loop TXT \"v=spf1 include:loop.example.com -all\"\n"
+	    /* %{p}'s PTR query is the eleventh (4.6.4) */
+	    "pmac TXT \"v=spf1 a:amy.example.com a:amy.example.com "
+	    "a:amy.example.com a:amy.example.com a:amy.example.com "
+	    "a:amy.example.com a:amy.example.com a:amy.example.com "
+	    "a:amy.example.com exists:%{p}.a1.example.com "
+	    "ip4:192.0.2.1 -all\"\n"
+	    "pmac2 TXT \"v=spf1 a:amy.example.com a:amy.example.com "
+	    "a:amy.example.com a:amy.example.com a:amy.example.com "
+	    "a:amy.example.com a:amy.example.com a:amy.example.com "
+	    "exists:%{p}.a1.example.com ip4:192.0.2.1 -all\"\n";
 	static const struct spf_case c[] = {
+		/* RFC 7208 4.6.4: "When evaluating ... the %{p} macro, the
+		 * number of PTR resource records queried is included in the
+		 * overall limit of 10": nine terms, exists, its PTR query. */
+		{ "4.6.4", zone, "192.0.2.1", "a@pmac.example.com",
+		    DKK_SPF_PERMERROR },
+		{ "4.6.4", zone, "192.0.2.1", "a@pmac2.example.com",
+		    DKK_SPF_PASS },
 		{ "4.6.4", zone, "192.0.2.1", "a@ten.example.com",
 		    DKK_SPF_PASS },
 		{ "4.6.4", zone, "192.0.2.1", "a@eleven.example.com",
@@ -609,8 +641,16 @@ spf_void_limit(void)
 	    "nodata TXT \"v=spf1 a:amy.example.com/24 mx:amy.example.com "
 	    "exists:nx.example.com ip4:192.0.2.1 -all\"\n"
 	    "p3 TXT \"v=spf1 a:nx1.example.com ptr a:nx2.example.com "
-	    "-all\"\n";
+	    "-all\"\n"
+	    "pp TXT \"v=spf1 a:nx1.example.com a:%{p}.x.example.com "
+	    "a:%{p}.x.example.com ip4:198.51.100.1 -all\"\n"
+	    "unknown.x A 192.0.2.99\n";
 	static const struct spf_case c[] = {
+		/* RFC 7208 4.6.4: the PTR query %{p} makes, finding nothing,
+		 * is one void lookup (the second here), not one more each
+		 * time %{p} reuses its answer. */
+		{ "4.6.4", zone, "198.51.100.1", "a@pp.example.com",
+		    DKK_SPF_PASS },
 		{ "4.6.4", zone, "192.0.2.1", "a@v2.example.com",
 		    DKK_SPF_PASS },
 		{ "4.6.4", zone, "192.0.2.1", "a@v3.example.com",
@@ -841,6 +881,27 @@ spf_txt_only_resolver(void)
 	dkk_ctx_free(h.zctx);
 }
 
+/* RFC 7208 4.3: "Internationalized domain names MUST be encoded as
+ * A-labels": a UTF-8 MAIL FROM domain is checked as its A-labels; one
+ * that is not UTF-8 is malformed, none. */
+static void
+spf_u_labels(void)
+{
+	static const char zone[] =
+	    "xn--bcher-kva TXT \"v=spf1 ip4:192.0.2.1 -all\"\n"
+	    "b TXT \"v=spf1 +all\"\n";
+	static const struct spf_case c[] = {
+		{ "4.3", zone, "192.0.2.1", "a@b\xc3\xbc" "cher.example.com",
+		    DKK_SPF_PASS },
+		{ "4.3", zone, "192.0.2.2", "a@B\xc3\xbc" "cher.example.com",
+		    DKK_SPF_FAIL },
+		{ "4.3", zone, "192.0.2.1", "a@b\xfc" "cher.example.com",
+		    DKK_SPF_NONE },
+	};
+
+	CASES(c);
+}
+
 static const struct unit_test tests[] = {
 	{ "appendix_a1_simple", spf_appendix_a1 },
 	{ "appendix_a2_redirect", spf_appendix_a2 },
@@ -858,6 +919,7 @@ static const struct unit_test tests[] = {
 	{ "void_limit_4_6_4", spf_void_limit },
 	{ "mx_ptr_limits_4_6_4", spf_mx_ptr_limits },
 	{ "identities_2_3_2_4", spf_identities },
+	{ "u_labels_4_3", spf_u_labels },
 	{ "result_names_2_6", spf_names },
 	{ "async_final_wait", spf_async },
 	{ "txt_only_resolver", spf_txt_only_resolver },

@@ -120,6 +120,34 @@ macro_letters(void)
 	tm_expect("192.0.2.3", "%{t}", false, NULL);
 	tm_expect("192.0.2.3", "say %{l}", true, "say strong-bad");
 	tm_expect("192.0.2.3", "say %{l}", false, NULL);
+	/* 7.3: %{i} of IPv6 is dot-format nibbles, in a domain-spec too */
+	tm_expect("2001:db8::cb01", "%{i}.x.example", false,
+	    "2.0.0.1.0.d.b.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.c.b.0.1"
+	    ".x.example");
+}
+
+/* RFC 7208 7.3: an uppercase macro letter URL-escapes its value: every
+ * octet outside unreserved (RFC 3986) becomes %XX. */
+static void
+macro_url_escape(void)
+{
+	static const char want[] = "a-b%2Bc%2Fd a-b%2Bc%2Fd%40x.example";
+	struct spf_env env;
+	struct spf_ip ip;
+	struct buf out, why;
+
+	tm_env(&env, &ip, "192.0.2.3");
+	env.local = "a-b+c/d";
+	env.sender = "a-b+c/d@x.example";
+	buf_init(&out);
+	buf_init(&why);
+	CU_ASSERT_EQUAL(spf_expand(&env, "%{L} %{S}", 9, true, &out, &why),
+	    DKK_OK);
+	if (out.len == 0 || strcmp(out.p, want) != 0)
+		fprintf(stderr, "%%{L} %%{S}: \"%s\"\n", out.len ? out.p : "");
+	CU_ASSERT(out.len > 0 && strcmp(out.p, want) == 0);
+	buf_clear(&out);
+	buf_clear(&why);
 }
 
 /* RFC 7208 7.1: transformers and delimiters. */
@@ -262,6 +290,12 @@ record_errors(void)
 		"v=spf1 ip4:192.0.2.1/",
 		"v=spf1 ip4:192.0.2.01",
 		"v=spf1 ip4:192.0.2.1//24",
+		"v=spf1 ip4:1.2.3.4//32",
+		/* 5.2, 5.7: include and exists take no cidr-length */
+		"v=spf1 exists:x.example/24",
+		"v=spf1 include:x.example/24",
+		/* 7.1: domain-end is "." toplabel ["."]: "museum." has none */
+		"v=spf1 a:museum.",
 		"v=spf1 ip6:2001:db8::/129",
 		"v=spf1 a/",
 		"v=spf1 a:%{q}.example",
@@ -352,6 +386,7 @@ ip4_dotted_quad(void)
 static const struct unit_test tests[] = {
 	{ "macro_rfc_7_4_examples", macro_rfc_examples },
 	{ "macro_letters_7_3", macro_letters },
+	{ "macro_url_escape_7_3", macro_url_escape },
 	{ "macro_transformers_7_1", macro_transformers },
 	{ "macro_truncation_7_3", macro_truncation },
 	{ "macro_domain_end_7_1", macro_domain_end },
