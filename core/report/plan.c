@@ -145,30 +145,21 @@ plan_sigs(dkk_reports *r)
 	return DKK_OK;
 }
 
-/* RFC 6651 4 names the ADSP tokens without saying which failure is
- * which; dkimkit reads them as: u, the message has no DKIM signature at
- * all; s, an Author Domain Signature is there and its cryptography
- * failed; o, one is there that could not be evaluated; p, only other
- * domains signed (the practice itself was not met). */
+/* RFC 6651 5.2: s, the message has a valid DKIM signature (of any
+ * domain) but does not match the ADSP policy; u, it has no valid
+ * signature.  p is for refusals under the verifier's own local policy
+ * and o for any other ADSP failure: dkimkit makes neither (an ADSP fail
+ * or discard is always one of the two above), so neither is ever the
+ * token of an ADSP report. */
 static char
-adsp_token(const dkk_verifier *v, const char *author)
+adsp_token(const dkk_verifier *v)
 {
 	size_t i;
-	char t = 'p';
 
-	if (v->nsigs == 0)
-		return 'u';
-	for (i = 0; i < v->nsigs; i++) {
-		const char *d = v->sigs[i].res.domain;
-
-		if (d == NULL || !ci_equal(d, strlen(d), author,
-		    strlen(author)))
-			continue;
-		if (v->sigs[i].res.verdict == DKK_FAIL)
+	for (i = 0; i < v->nsigs; i++)
+		if (v->sigs[i].res.verdict == DKK_PASS)
 			return 's';
-		t = 'o';
-	}
-	return t;
+	return 'u';
 }
 
 static int
@@ -188,7 +179,7 @@ plan_adsp(dkk_reports *r)
 		    v->adsp_res[k] != DKK_ADSP_DISCARD) ||
 		    cand_has_domain(r, d, true))
 			continue;
-		t = adsp_token(v, d);
+		t = adsp_token(v);
 		if ((rc = cand_add(r, SIZE_MAX, d, t, report_token_bit(t))) !=
 		    DKK_OK)
 			return rc;

@@ -71,6 +71,7 @@ report_record_rr(void)
 	/* a token this version does not know adds nothing */
 	record_ok("ra=r; rr=q:zz:v", 0, "r", 100, DKK_RR('v'), NULL);
 	record_ok("ra=r; rr=all", 0, "r", 100, DKK_RR_ALL, NULL);
+	record_ok("ra=r; rr=ALL", 0, "r", 100, DKK_RR_ALL, NULL);
 	/* ADSP (section 4): only o p s u */
 	record_ok("dkim=all; ra=r; rr=v:u", 1, "r", 100, DKK_RR('u'), NULL);
 	record_ok("dkim=all; ra=r", 1, "r", 100, DKK_RR('o') | DKK_RR('p') |
@@ -102,7 +103,15 @@ report_tokens(void)
 	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_BODY_HASH), 'v');
 	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_SIGNATURE), 'v');
 	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_EXPIRED), 'x');
-	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_REVOKED), 'd');
+	/* RFC 6651 5.1: d is DNS trouble, s key syntax; a revoked or
+	 * unsuitable key is neither: o */
+	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_REVOKED), 'o');
+	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_SYNTAX), 's');
+	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_DATA), 's');
+	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_TYPE), 'o');
+	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_HASH), 'o');
+	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_SERVICE), 'o');
+	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_STRICT), 'o');
 	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_NXDOMAIN), 'd');
 	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_DNS), 'd');
 	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_SYNTAX), 's');
@@ -170,10 +179,10 @@ static const char report_zone[] =
     "rsa._domainkey.none.example. TXT \"v=DKIM1; p=$RSA\"\n"
     "revoked._domainkey.v.example. TXT \"v=DKIM1; p=\"\n"
     "rsa._domainkey.d.example. TXT \"v=DKIM1; p=\"\n"
-    "_report._domainkey.d.example. TXT \"ra=keys; rr=d\"\n"
+    "_report._domainkey.d.example. TXT \"ra=keys; rr=o\"\n"
     "example.com. A 192.0.2.9\n"
     "_adsp._domainkey.example.com. TXT "
-    "\"dkim=all; ra=adsp; rr=p:u\"\n";
+    "\"dkim=all; ra=adsp; rr=s:u\"\n";
 
 /* The body changed after signing: body hash mismatch. */
 static char *
@@ -256,7 +265,8 @@ report_plan_asked(void)
 	plan_case("zero.example", 1, "rep@zero.example/v/1");	/* rp=0 */
 }
 
-/* A revoked key is a d failure; an intact message passes: nothing. */
+/* A revoked key is an o failure (RFC 6651 5.1 has no token of its own
+ * for it, and it is no DNS trouble); an intact message passes: nothing. */
 static void
 report_plan_key(void)
 {
@@ -269,7 +279,7 @@ report_plan_key(void)
 	o.domain = "d.example";
 	o.report_request = 1;
 	sm = unit_sign(&fx, &o, msg);
-	plan_expect(&fx, sm, 0, "keys@d.example/d/0");
+	plan_expect(&fx, sm, 0, "keys@d.example/o/0");
 	free(sm);
 	o.domain = "v.example";
 	sm = unit_sign(&fx, &o, msg);
@@ -339,18 +349,27 @@ report_plan_no_loop(void)
 	unit_fx_free(&fx);
 }
 
-/* RFC 6651 4: the ADSP record's ra= at the Author Domain; an unsigned
- * message is u, one signed by another domain only is p. */
+/* RFC 6651 4 and 5.2: the ADSP record's ra= at the Author Domain; a
+ * message with no valid signature is u (unsigned, or signed by another
+ * domain with a broken signature), one with a valid signature of
+ * another domain is s. */
 static void
 report_plan_adsp(void)
 {
 	struct unit_fx fx;
+	struct dkk_sign_opts o;
 	char *m;
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, report_zone), 0);
 	plan_expect(&fx, msg, 1, "adsp@example.com/u/0");
 	m = signed_broken(&fx, "x.example", 0, msg);
-	plan_expect(&fx, m, 1, "adsp@example.com/p/0");
+	plan_expect(&fx, m, 1, "adsp@example.com/u/0");
+	free(m);
+	o = unit_opts(fx.rsa, "rsa");
+	o.domain = "x.example";
+	m = unit_sign(&fx, &o, msg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	plan_expect(&fx, m, 1, "adsp@example.com/s/0");
 	free(m);
 	unit_fx_free(&fx);
 }
