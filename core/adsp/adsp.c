@@ -280,6 +280,27 @@ dkk_verifier_adsp_override(const dkk_verifier *v, struct dkk_override *o)
 	return DKK_OK;
 }
 
+bool
+adsp_record_text(const dkk_verifier *v, const char *d, const char **txt,
+    size_t *len)
+{
+	const struct dkk_dns_answer *a;
+	size_t k;
+
+	for (k = 0; v->adsp_lk != NULL && k < v->authors.n; k++) {
+		if (!ci_equal(v->authors.domain[k],
+		    strlen(v->authors.domain[k]), d, strlen(d)))
+			continue;
+		a = keyent_answer(v->adsp_lk[k][ADSP_RECORD].e);
+		if (a == NULL || a->status != DKK_DNS_OK || a->count != 1)
+			return false;
+		*txt = a->txt[0];
+		*len = a->len[0];
+		return true;
+	}
+	return false;
+}
+
 void
 adsp_clear(dkk_verifier *v)
 {

@@ -290,6 +290,30 @@ arf_dkim_ids(struct buf *out, const struct dkk_sig_result *res,
 	}
 }
 
+/* RFC 6591 3.2.5 and 3.3: an ADSP report MUST carry DKIM-ADSP-DNS,
+ * the record the ADSP result came from, as a quoted-string (RFC 5322
+ * 3.2.4): " and \\ are escaped; a byte that has no place in one (a
+ * control, which only a broken record holds) becomes "?". */
+static void
+arf_adsp_dns(struct buf *out, const dkk_verifier *v, const char *domain)
+{
+	const char *txt;
+	size_t len, i;
+
+	if (!adsp_record_text(v, domain, &txt, &len))
+		return;		/* no report is planned without one */
+	buf_adds(out, "DKIM-ADSP-DNS: \"");
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)txt[i];
+
+		if (c == '"' || c == '\\')
+			buf_addc(out, '\\');
+		buf_addc(out, (c < 0x20 && c != '\t') || c == 0x7f ?
+		    '?' : (char)c);
+	}
+	buf_adds(out, "\"\r\n");
+}
+
 /* The DKIM-* fields of a signature's report. */
 static int
 arf_dkim(struct buf *out, const dkk_reports *r, const struct dkk_report_req *q,
@@ -398,6 +422,7 @@ arf_feedback(struct buf *out, const dkk_reports *r,
 	}
 	if (!q->adsp)
 		return arf_dkim(out, r, q, info);
+	arf_adsp_dns(out, r->v, q->domain);
 	return DKK_OK;
 }
 

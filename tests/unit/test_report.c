@@ -182,7 +182,7 @@ static const char report_zone[] =
     "_report._domainkey.d.example. TXT \"ra=keys; rr=o\"\n"
     "example.com. A 192.0.2.9\n"
     "_adsp._domainkey.example.com. TXT "
-    "\"dkim=all; ra=adsp; rr=s:u\"\n";
+    "\"dkim=all; ra=adsp; rr=s:u; n=say \\\"hi\\\"\"\n";
 
 /* The body changed after signing: body hash mismatch. */
 static char *
@@ -398,6 +398,39 @@ build_one(struct unit_fx *fx, const char *m, const uint8_t *key)
 	return out;
 }
 
+/* RFC 6591 3.2.5 and 3.3: an ADSP report carries the ADSP record as a
+ * quoted-string, its quotes escaped. */
+static void
+report_build_adsp(void)
+{
+	struct dkk_report_info info = { .from = "rep@receiver.example",
+	    .authserv_id = "mx.receiver.example", .arrival = -1 };
+	struct dkk_verify_opts vo = { .adsp = 1 };
+	struct dkk_report_opts ro = { .adsp = 1 };
+	struct unit_fx fx;
+	dkk_verifier *v;
+	dkk_reports *r = NULL;
+	char *out = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, report_zone), 0);
+	v = unit_verify_opts(fx.ctx, &vo, msg, strlen(msg), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL_FATAL(dkk_reports_new(v, &ro, &r), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_reports_wait(r), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_reports_count(r), 1);
+	CU_ASSERT_EQUAL_FATAL(dkk_report_build(r, 0, &info, &out), DKK_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nAuth-Failure: adsp\r\n"));
+	if (strstr(out, "\r\nDKIM-ADSP-DNS: \"dkim=all; ra=adsp; rr=s:u; "
+	    "n=say \\\"hi\\\"\"\r\n") == NULL) {
+		fprintf(stderr, "%s\n", out);
+		CU_FAIL("no DKIM-ADSP-DNS with the record");
+	}
+	free(out);
+	dkk_reports_free(r);
+	dkk_verifier_free(v);
+	unit_fx_free(&fx);
+}
+
 /* RFC 6591 3.1 fields; RFC 6590: no local part and no canonical copy
  * once redacted, and the same token for the same address. */
 static void
@@ -546,6 +579,7 @@ static const struct unit_test report_tests[] = {
 	{ "report_plan_no_loop", report_plan_no_loop },
 	{ "report_plan_adsp", report_plan_adsp },
 	{ "report_build_fields", report_build_fields },
+	{ "report_build_adsp", report_build_adsp },
 	{ "report_out_of_memory", report_out_of_memory },
 	{ NULL, NULL }
 };
