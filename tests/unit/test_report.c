@@ -171,11 +171,15 @@ static const char report_zone[] =
     "_report._domainkey.two.example. TXT \"ra=a\"\n"
     "_report._domainkey.two.example. TXT \"ra=b\"\n"
     "rsa._domainkey.zero.example. TXT \"v=DKIM1; p=$RSA\"\n"
-    "_report._domainkey.zero.example. TXT \"ra=rep; rp=0\"\n"
+    "_report._domainkey.zero.example. TXT \"ra=rep; rp=0; rs=never\"\n"
     "rsa._domainkey.bad.example. TXT \"v=DKIM1; p=$RSA\"\n"
     "_report._domainkey.bad.example. TXT \"ra=rep; rp=101\"\n"
     "rsa._domainkey.nora.example. TXT \"v=DKIM1; p=$RSA\"\n"
     "_report._domainkey.nora.example. TXT \"rr=all\"\n"
+    "rsa._domainkey.rsonly.example. TXT \"v=DKIM1; p=$RSA\"\n"
+    "_report._domainkey.rsonly.example. TXT \"rr=x; rp=0; rs=see=20here\"\n"
+    "rsa._domainkey.example.com. TXT \"v=DKIM1; p=$RSA\"\n"
+    "_report._domainkey.example.com. TXT \"ra=dkim\"\n"
     "rsa._domainkey.none.example. TXT \"v=DKIM1; p=$RSA\"\n"
     "revoked._domainkey.v.example. TXT \"v=DKIM1; p=\"\n"
     "rsa._domainkey.d.example. TXT \"v=DKIM1; p=\"\n"
@@ -346,6 +350,79 @@ report_plan_no_loop(void)
 	plan_expect(&fx, m, 0, "");
 	free(m);
 	free(fb);
+	unit_fx_free(&fx);
+}
+
+/* The rs= text the plan of m gives for the SMTP reply, or "-". */
+static void
+plan_rs(struct unit_fx *fx, const char *m, const char *want)
+{
+	dkk_verifier *v = unit_verify(fx->ctx, m, strlen(m), 0);
+	dkk_reports *r = NULL;
+	const char *rs;
+	size_t i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL_FATAL(dkk_reports_new(v, NULL, &r), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_reports_wait(r), DKK_OK);
+	rs = dkk_reports_smtp_text(r);
+	if (strcmp(rs != NULL ? rs : "-", want) != 0) {
+		fprintf(stderr, "rs \"%s\", want \"%s\"\n", rs ? rs : "-",
+		    want);
+		CU_FAIL("unexpected rs");
+	}
+	for (i = 0; i < dkk_reports_count(r); i++)
+		if (dkk_reports_get(r, i)->sampled_out) {
+			CU_ASSERT_PTR_NULL(dkk_reports_get(r, i)->rs);
+		}
+	dkk_reports_free(r);
+	dkk_verifier_free(v);
+}
+
+/* RFC 6651 3.3 step 10: rs= goes to the SMTP reply when the algorithm
+ * gets there: with ra= once rr= and rp= let it through; without ra=
+ * (no report, rr= and rp= ignored) too; never after rp= sampled the
+ * failure out (step 7 ends it). */
+static void
+report_plan_rs(void)
+{
+	struct unit_fx fx;
+	char *m;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, report_zone), 0);
+	m = signed_broken(&fx, "v.example", 1, msg);
+	plan_rs(&fx, m, "go away");
+	free(m);
+	m = signed_broken(&fx, "rsonly.example", 1, msg);
+	plan_expect(&fx, m, 0, "");
+	plan_rs(&fx, m, "see here");
+	free(m);
+	m = signed_broken(&fx, "zero.example", 1, msg);
+	plan_rs(&fx, m, "-");
+	free(m);
+	m = signed_broken(&fx, "x.example", 1, msg);	/* rr=x: no */
+	plan_rs(&fx, m, "-");
+	free(m);
+	unit_fx_free(&fx);
+}
+
+/* RFC 6651 3.3: one report to a domain per message, whether DKIM or
+ * ADSP asked: the author's own broken signature and its ADSP failure
+ * give the DKIM report only. */
+static void
+report_plan_one_per_domain(void)
+{
+	struct unit_fx fx;
+	char *m;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, report_zone), 0);
+	m = signed_broken(&fx, "example.com", 1, msg);
+	plan_expect(&fx, m, 1, "dkim@example.com/v/0");
+	/* without r=y the ADSP report is the only one */
+	free(m);
+	m = signed_broken(&fx, "example.com", 0, msg);
+	plan_expect(&fx, m, 1, "adsp@example.com/u/0");
+	free(m);
 	unit_fx_free(&fx);
 }
 
@@ -578,6 +655,8 @@ static const struct unit_test report_tests[] = {
 	{ "report_plan_bad_domain", report_plan_bad_domain },
 	{ "report_plan_no_loop", report_plan_no_loop },
 	{ "report_plan_adsp", report_plan_adsp },
+	{ "report_plan_rs", report_plan_rs },
+	{ "report_plan_one_per_domain", report_plan_one_per_domain },
 	{ "report_build_fields", report_build_fields },
 	{ "report_build_adsp", report_build_adsp },
 	{ "report_out_of_memory", report_out_of_memory },
