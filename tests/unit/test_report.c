@@ -178,6 +178,7 @@ static const char report_zone[] =
     "_report._domainkey.nora.example. TXT \"rr=all\"\n"
     "rsa._domainkey.rsonly.example. TXT \"v=DKIM1; p=$RSA\"\n"
     "_report._domainkey.rsonly.example. TXT \"rr=x; rp=0; rs=see=20here\"\n"
+    "_report._domainkey.all.example. TXT \"ra=rep\"\n"
     "rsa._domainkey.example.com. TXT \"v=DKIM1; p=$RSA\"\n"
     "_report._domainkey.example.com. TXT \"ra=dkim\"\n"
     "rsa._domainkey.none.example. TXT \"v=DKIM1; p=$RSA\"\n"
@@ -475,6 +476,40 @@ build_one(struct unit_fx *fx, const char *m, const uint8_t *key)
 	return out;
 }
 
+/* RFC 6591 3.2.3: DKIM-Identity is required: a signature whose parse
+ * stopped (c=bogus) before i= was read still names the i= written, or
+ * without one its default "@" d=; DKIM-Selector the s= written, and
+ * none when there is no s= at all. */
+static void
+report_build_ids(void)
+{
+	static const char bare[] = "DKIM-Signature: v=1; a=rsa-sha256; "
+	    "r=y; h=from; bh=AA==; b=AA==;\r\n d=all.example; c=bogus\r\n"
+	    "From: joe@all.example\r\n\r\nHi.\r\n";
+	static const char named[] = "DKIM-Signature: v=1; a=rsa-sha256; "
+	    "r=y; h=from; bh=AA==; b=AA==;\r\n d=all.example; c=bogus; "
+	    "s=sel;\r\n i=joe@all.example\r\nFrom: joe@all.example\r\n"
+	    "\r\nHi.\r\n";
+	struct unit_fx fx;
+	char *out;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, report_zone), 0);
+	out = build_one(&fx, bare, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nDKIM-Domain: all.example\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out,
+	    "\r\nDKIM-Identity: @all.example\r\n"));
+	CU_ASSERT_PTR_NULL(strstr(out, "DKIM-Selector"));
+	free(out);
+	out = build_one(&fx, named, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out,
+	    "\r\nDKIM-Identity: joe@all.example\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nDKIM-Selector: sel\r\n"));
+	free(out);
+	unit_fx_free(&fx);
+}
+
 /* RFC 6591 3.2.5 and 3.3: an ADSP report carries the ADSP record as a
  * quoted-string, its quotes escaped. */
 static void
@@ -659,6 +694,7 @@ static const struct unit_test report_tests[] = {
 	{ "report_plan_one_per_domain", report_plan_one_per_domain },
 	{ "report_build_fields", report_build_fields },
 	{ "report_build_adsp", report_build_adsp },
+	{ "report_build_ids", report_build_ids },
 	{ "report_out_of_memory", report_out_of_memory },
 	{ NULL, NULL }
 };
