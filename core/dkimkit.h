@@ -441,9 +441,10 @@ struct dkk_verify_opts {
 	 * when the header block ends): dkk_verifier_atps(), dkim-atps in
 	 * the A-R field. */
 	int atps;
-	/* With atps and adsp: a signature ATPS authorizes counts as an
-	 * Author Domain Signature of that author for ADSP, as RFC 6541
-	 * allows, so ADSP passes on it. */
+	/* Kept for compatibility, and ignored: with atps and adsp a
+	 * signature ATPS authorizes always counts as an Author Domain
+	 * Signature of that author for ADSP (RFC 6541 6: a verifier doing
+	 * both "MUST test ATPS first"). */
 	int atps_adsp;
 	/* The SPF result is not known yet: it comes later, through
 	 * dkk_verifier_set_spf(), while the key lookups and the body go

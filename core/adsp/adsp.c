@@ -170,10 +170,11 @@ adsp_record(const char *txt, size_t len)
 	return DKK_ADSP_UNKNOWN;
 }
 
-/* RFC 5617 3.2 and 4.3: pass with an Author Domain Signature (or, with
- * dkk_verify_opts.atps_adsp, a third-party signature the author
- * authorizes by ATPS, as RFC 6541 allows); otherwise the domain must
- * exist, and its record decides. */
+/* RFC 5617 3.2 and 4.3: pass with an Author Domain Signature (or, when
+ * ATPS is on, a third-party signature the author authorizes by ATPS:
+ * RFC 6541 6 has a verifier doing both test ATPS first and count the
+ * delegation as one); otherwise the domain must exist, and its record
+ * decides. */
 static enum dkk_adsp
 adsp_author(dkk_verifier *v, size_t k)
 {
