@@ -214,7 +214,10 @@ dkk_reports_new(dkk_verifier *v, const struct dkk_report_opts *opts,
 		free(r);
 		return DKK_ENOMEM;
 	}
-	/* RFC 5965 3 (and RFC 6651 3.3): never a report about a report. */
+	/* RFC 5965 3 (and RFC 6651 3.3): never a report about a report.
+	 * A DSN (report-type=delivery-status) is no feedback report and is
+	 * reported on like any message: reports leave with a null envelope
+	 * sender, so none can bounce back into a loop. */
 	if (v->limit.len == 0 && !report_is_feedback(&v->hdr) &&
 	    (rc = plan_sigs(r)) == DKK_OK &&
 	    (rc = plan_adsp(r)) == DKK_OK)

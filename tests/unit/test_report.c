@@ -351,6 +351,14 @@ report_plan_no_loop(void)
 	plan_expect(&fx, m, 0, "");
 	free(m);
 	free(fb);
+	/* a DSN is no feedback report: its failures are reported (the
+	 * report goes with a null envelope sender, so no loop) */
+	fb = replace(msg, "Subject:", "Content-Type: multipart/report;\r\n"
+	    " report-type=delivery-status; boundary=x\r\nSubject:");
+	m = signed_broken(&fx, "v.example", 1, fb);
+	plan_expect(&fx, m, 0, "rep@v.example/v/0");
+	free(m);
+	free(fb);
 	unit_fx_free(&fx);
 }
 
