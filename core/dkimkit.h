@@ -441,9 +441,10 @@ struct dkk_verify_opts {
 	 * when the header block ends): dkk_verifier_atps(), dkim-atps in
 	 * the A-R field. */
 	int atps;
-	/* With atps and adsp: a signature ATPS authorizes counts as an
-	 * Author Domain Signature of that author for ADSP, as RFC 6541
-	 * allows, so ADSP passes on it. */
+	/* Kept for compatibility, and ignored: with atps and adsp a
+	 * signature ATPS authorizes always counts as an Author Domain
+	 * Signature of that author for ADSP (RFC 6541 6: a verifier doing
+	 * both "MUST test ATPS first"). */
 	int atps_adsp;
 	/* The SPF result is not known yet: it comes later, through
 	 * dkk_verifier_set_spf(), while the key lookups and the body go
@@ -1365,7 +1366,9 @@ struct dkk_report_req {
 	int adsp;		/* an ADSP report (sig is SIZE_MAX) */
 	size_t sig;		/* the signature's index in the verifier */
 	int sampled_out;	/* rp= said not this time: send nothing */
-	const char *rs;		/* rs= text, or NULL */
+	const char *rs;		/* rs= text, or NULL (always NULL when
+				 * sampled out: RFC 6651 3.3 step 7 ends
+				 * before step 10) */
 	/* Added with DMARC failure reports.  For DKK_REPORT_DMARC:
 	 * domain is the Author Domain, token the fo= option that asked
 	 * ('0', '1', 'd' or 's'), sig the signature the DKIM-* fields
@@ -1406,6 +1409,14 @@ DKK_EXPORT int dkk_reports_wait(dkk_reports *r) DKK_WUR;
 DKK_EXPORT size_t dkk_reports_count(const dkk_reports *r);
 DKK_EXPORT const struct dkk_report_req *dkk_reports_get(
     const dkk_reports *r, size_t i);
+
+/* RFC 6651 3.3 step 10: the decoded rs= text an SMTP server SHOULD put
+ * in its reply to DATA, or NULL.  The first rs= of a failure whose
+ * record asked for it (its rr= token matched and rp= drew it in) or
+ * whose record has no ra= (then no report, but rr= and rp= are ignored
+ * and rs= still applies); never one of a sampled-out request.  Valid
+ * while the plan lives. */
+DKK_EXPORT const char *dkk_reports_smtp_text(const dkk_reports *r);
 
 /* What the report says beyond the verifier's results.  from, to come
  * from the host; NULL fields are left out. */

@@ -170,10 +170,11 @@ adsp_record(const char *txt, size_t len)
 	return DKK_ADSP_UNKNOWN;
 }
 
-/* RFC 5617 3.2 and 4.3: pass with an Author Domain Signature (or, with
- * dkk_verify_opts.atps_adsp, a third-party signature the author
- * authorizes by ATPS, as RFC 6541 allows); otherwise the domain must
- * exist, and its record decides. */
+/* RFC 5617 3.2 and 4.3: pass with an Author Domain Signature (or, when
+ * ATPS is on, a third-party signature the author authorizes by ATPS:
+ * RFC 6541 6 has a verifier doing both test ATPS first and count the
+ * delegation as one); otherwise the domain must exist, and its record
+ * decides. */
 static enum dkk_adsp
 adsp_author(dkk_verifier *v, size_t k)
 {
@@ -278,6 +279,27 @@ dkk_verifier_adsp_override(const dkk_verifier *v, struct dkk_override *o)
 		return DKK_EINVAL;
 	*o = v->adsp_ovr;
 	return DKK_OK;
+}
+
+bool
+adsp_record_text(const dkk_verifier *v, const char *d, const char **txt,
+    size_t *len)
+{
+	const struct dkk_dns_answer *a;
+	size_t k;
+
+	for (k = 0; v->adsp_lk != NULL && k < v->authors.n; k++) {
+		if (!ci_equal(v->authors.domain[k],
+		    strlen(v->authors.domain[k]), d, strlen(d)))
+			continue;
+		a = keyent_answer(v->adsp_lk[k][ADSP_RECORD].e);
+		if (a == NULL || a->status != DKK_DNS_OK || a->count != 1)
+			return false;
+		*txt = a->txt[0];
+		*len = a->len[0];
+		return true;
+	}
+	return false;
 }
 
 void

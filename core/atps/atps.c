@@ -13,13 +13,26 @@
  *   that does not parse gives no author, so nothing is evaluated.
  * - atps= naming an author with atpsh= missing or not one of none,
  *   sha1 and sha256 is permerror: the signer asked for ATPS and its
- *   request cannot be evaluated.
- * - d= is put in lower case before it is hashed or used as the label:
- *   DNS names compare without case, and the author who publishes the
- *   record cannot know how a signer will spell its domain.
- * - Any valid record among several authorizes (v=ATPS1 first; d=, when
- *   present, equal to the signing domain); TXT records that are not ATPS
- *   records are ignored, as DNS lets other data share a name.
+ *   request cannot be evaluated.  Only for a signature that verified:
+ *   RFC 6541 4.3 evaluates "atps" only once the signature "is
+ *   successfully verified", so any other signature's ATPS is none.
+ * - A valid signature whose atps= names no Author Domain is none itself
+ *   (4.3: the tag "MUST be ignored"), but it makes the message's result
+ *   fail for each Author Domain no other signature settles (8.3: fail
+ *   when all valid signatures bearing "atps" "did not reference a
+ *   domain name found in the RFC5322.From field" or failed the test).
+ * - Any valid record among several authorizes (v=ATPS1 anywhere in it,
+ *   as RFC 6541 4.4 sets no order; d=, when present, equal to the
+ *   signing domain); TXT records that are not ATPS records are ignored,
+ *   as DNS lets other data share a name.
+ *
+ * Not a choice: d= is put in lower case before it is hashed or used as
+ * the label, as RFC 6541 4.3 step 3 requires.
+ *
+ * ADSP: RFC 6541 6 says a verifier doing both "MUST test ATPS first"
+ * and treat a valid delegation as an Author Domain Signature, so ADSP
+ * counts an ATPS pass whenever ATPS is on (dkk_verify_opts.atps_adsp
+ * is implied and kept only for compatibility).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +42,13 @@
 struct atps_sig {
 	enum dkk_atps res;
 	const char *author;	/* in atps.a.domain[], or NULL */
+	bool stray;		/* atps= names no Author Domain */
 	struct lookup lk;
 	bool asked;		/* lk holds a lookup */
 	struct buf why;
 };
 
 struct atps {
-	bool adsp;		/* a pass counts for ADSP */
 	struct authors a;	/* every Author Domain, lower case */
 	struct atps_sig *s;	/* one per signature */
 	size_t n;
@@ -141,7 +154,6 @@ atps_new(dkk_verifier *v, const struct dkk_verify_opts *opts)
 		return DKK_OK;
 	if ((v->atps = dkk_calloc(1, sizeof(*v->atps))) == NULL)
 		return DKK_ENOMEM;
-	v->atps->adsp = opts->atps_adsp != 0;
 	return DKK_OK;
 }
 
@@ -195,6 +207,7 @@ atps_sig_start(dkk_verifier *v, size_t i)
 	}
 	if ((s->author = atps_author_of(&v->atps->a, atps->val,
 	    atps->vlen)) == NULL) {
+		s->stray = true;
 		atps_decide(s, DKK_ATPS_NONE, "atps=%.*s is not an Author "
 		    "Domain", (int)(atps->vlen > 253 ? 253 : atps->vlen),
 		    atps->val);
@@ -247,18 +260,19 @@ atps_start(dkk_verifier *v)
 	return DKK_OK;
 }
 
-/* An ATPS record authorizing d (the RFC's record: v=ATPS1 first, d=
- * optional; other tags are ignored). */
+/* An ATPS record authorizing d (RFC 6541 4.4: v=ATPS1 required, in any
+ * place, as the RFC sets no order; d= optional; other tags are
+ * ignored). */
 static bool
 atps_record_ok(const char *txt, size_t len, const char *d)
 {
 	struct tag tags[32];
-	const struct tag *dt;
+	const struct tag *vt, *dt;
 	size_t n;
 
-	if (taglist_parse(txt, len, tags, 32, &n) != TAGLIST_OK || n == 0 ||
-	    tags[0].nlen != 1 || tags[0].name[0] != 'v' ||
-	    tags[0].vlen != 5 || memcmp(tags[0].val, "ATPS1", 5) != 0)
+	if (taglist_parse(txt, len, tags, 32, &n) != TAGLIST_OK ||
+	    (vt = taglist_find(tags, n, "v")) == NULL ||
+	    vt->vlen != 5 || memcmp(vt->val, "ATPS1", 5) != 0)
 		return false;
 	dt = taglist_find(tags, n, "d");
 	return dt == NULL || ci_equal(dt->val, dt->vlen, d, strlen(d));
@@ -272,12 +286,18 @@ atps_sig_settle(dkk_verifier *v, size_t i)
 	const struct dkk_dns_answer *ans;
 	size_t k;
 
-	if (!s->asked)
-		return;
+	/* RFC 6541 4.3: only a signature "successfully verified" has its
+	 * atps= evaluated; whatever its request looked like, the rest
+	 * are none (no permerror for a bad atpsh= on a broken one) */
 	if (v->sigs[i].res.verdict != DKK_PASS) {
-		atps_decide(s, DKK_ATPS_NONE, "signature did not pass");
+		if (s->asked || s->res != DKK_ATPS_NONE || s->stray)
+			atps_decide(s, DKK_ATPS_NONE, "signature did not "
+			    "pass");
+		s->stray = false;
 		return;
 	}
+	if (!s->asked)
+		return;
 	ans = keyent_answer(s->lk.e);
 	if (dns_trouble(ans)) {
 		atps_decide(s, DKK_ATPS_TEMPERROR, ans->dnssec ==
@@ -308,13 +328,13 @@ atps_settle(dkk_verifier *v)
 		atps_sig_settle(v, i);
 }
 
-/* For ADSP (with atps_adsp): does signature i stand for author? */
+/* For ADSP (RFC 6541 6): does signature i stand for author? */
 bool
 atps_authorizes(const dkk_verifier *v, size_t i, const char *author)
 {
 	const struct atps_sig *s;
 
-	if (v->atps == NULL || !v->atps->adsp || i >= v->atps->n)
+	if (v->atps == NULL || i >= v->atps->n)
 		return false;
 	s = &v->atps->s[i];
 	return s->res == DKK_ATPS_PASS &&
@@ -327,10 +347,11 @@ atps_authors(const dkk_verifier *v)
 	return v->atps != NULL ? v->atps->a.n : 0;
 }
 
-/* The message's result for Author Domain k (RFC 6541's meaning of the
- * A-R result: pass when at least one signature it authorizes passes,
- * fail when some asked and none was authorized); *signer gets a passing
- * signature's d=, or NULL. */
+/* The message's result for Author Domain k (RFC 6541 8.3's meaning of
+ * the A-R result: pass when at least one signature it authorizes
+ * passes; fail when some asked and none was authorized, or a valid
+ * signature's atps= named no Author Domain at all); *signer gets a
+ * passing signature's d=, or NULL. */
 enum dkk_atps
 atps_author(const dkk_verifier *v, size_t k, const char **author,
     const char **signer)
@@ -346,8 +367,9 @@ atps_author(const dkk_verifier *v, size_t k, const char **author,
 	*signer = NULL;
 	for (w = 0; w < sizeof(order) / sizeof(order[0]); w++)
 		for (i = 0; i < at->n; i++)
-			if (at->s[i].author == at->a.domain[k] &&
-			    at->s[i].res == order[w]) {
+			if ((at->s[i].author == at->a.domain[k] &&
+			    at->s[i].res == order[w]) ||
+			    (order[w] == DKK_ATPS_FAIL && at->s[i].stray)) {
 				if (order[w] == DKK_ATPS_PASS)
 					*signer = v->sigs[i].sg.d;
 				return order[w];

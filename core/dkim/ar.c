@@ -375,9 +375,21 @@ ar_adsp(struct ar *ar, const dkk_verifier *v)
 		    "no author address in From");
 }
 
-/* dkim-atps (RFC 6541) for each Author Domain, with the one property
+/*
+ * dkim-atps (RFC 6541) for each Author Domain, with the one property
  * RFC 6541 registers for it, header.from; the authorized signer as a
- * comment.  A message without an author gets one dkim-atps=none. */
+ * comment.  A message without an author gets one dkim-atps=none.
+ *
+ * header.from holds the Author Domain, not what RFC 6541 8.2's
+ * registration describes ("contents of the [MAIL] From: header field,
+ * with comments removed"): the result is per Author Domain (one entry
+ * each when From names several, and the whole field would not tell
+ * them apart); RFC 8601 2.3 lets a header property carry the part of
+ * the field the method used, and ATPS uses exactly the domain (4.3);
+ * and the whole field (display name, angle brackets, several
+ * addresses) would have to become a quoted-string readers of
+ * header.from (DMARC's, ADSP's) do not expect there.
+ */
 static void
 ar_atps(struct ar *ar, const dkk_verifier *v)
 {

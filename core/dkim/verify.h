@@ -71,6 +71,10 @@ HIDDEN void lookup_end(struct lookup *lk);
 HIDDEN int adsp_start(dkk_verifier *v);
 HIDDEN void adsp_settle(dkk_verifier *v);
 HIDDEN void adsp_clear(dkk_verifier *v);
+/* The one ADSP record the verifier found for Author Domain d (the text
+ * its result came from), or false when there was none. */
+HIDDEN bool adsp_record_text(const dkk_verifier *v, const char *d,
+    const char **txt, size_t *len);
 HIDDEN int author_domain(const char *value, size_t len, char **domain);
 HIDDEN int header_authors(const struct header *h, struct authors *a);
 

@@ -272,22 +272,86 @@ arf_auth_failure(const struct dkk_report_req *q,
 	return "signature";
 }
 
-/* DKIM-Domain, -Identity, -Selector of one signature. */
-static void
-arf_dkim_ids(struct buf *out, const struct dkk_sig_result *res,
+/* A tag of signature i as written, or NULL.  Its tag list parses: the
+ * plan asks nothing of a signature whose list does not (plan.c). */
+static const struct tag *
+arf_sig_tag(const dkk_verifier *v, size_t i, const char *name,
+    struct tag *tags)
+{
+	const char *value;
+	size_t len, n;
+
+	value = header_value(&v->hdr, &v->hdr.fields[v->sigs[i].field], &len);
+	if (taglist_parse(value, len, tags, SIG_TAGS_CAP, &n) != TAGLIST_OK)
+		return NULL;
+	return taglist_find(tags, n, name);
+}
+
+/*
+ * DKIM-Domain, -Identity, -Selector of one signature: all three are
+ * required for DKIM reports (RFC 6591 3.2.3).  A signature whose parse
+ * stopped early has no parsed i= or s=: then the tag as written (a
+ * syntax report is about what was written); without i= the identity
+ * is its RFC 6376 3.5 default, "@" and d=.  Without s= there is no
+ * selector to name, and one made up would mislead the signer, so that
+ * field alone is left out (dkimkit(1) says so).
+ */
+static int
+arf_dkim_ids(struct buf *out, const dkk_verifier *v, size_t i,
     const struct dkk_report_info *info)
 {
+	const struct dkk_sig_result *res = &v->sigs[i].res;
+	struct tag tags[SIG_TAGS_CAP];
+	const struct tag *t;
+	char *raw;
+
 	buf_printf(out, "DKIM-Domain: %s\r\n", res->domain);
-	if (res->identity != NULL) {
-		buf_adds(out, "DKIM-Identity: ");
+	buf_adds(out, "DKIM-Identity: ");
+	if (res->identity != NULL)
 		arf_text(out, res->identity, info);
-		buf_adds(out, "\r\n");
-	}
+	else if ((t = arf_sig_tag(v, i, "i", tags)) != NULL) {
+		if ((raw = dkk_strndup(t->val, t->vlen)) == NULL)
+			return DKK_ENOMEM;
+		arf_text(out, raw, info);
+		free(raw);
+	} else
+		buf_printf(out, "@%s", res->domain);
+	buf_adds(out, "\r\n");
 	if (res->selector != NULL) {
 		buf_adds(out, "DKIM-Selector: ");
 		arf_safe(out, res->selector, strlen(res->selector));
 		buf_adds(out, "\r\n");
+	} else if ((t = arf_sig_tag(v, i, "s", tags)) != NULL &&
+	    t->vlen > 0) {
+		buf_adds(out, "DKIM-Selector: ");
+		arf_safe(out, t->val, t->vlen);
+		buf_adds(out, "\r\n");
 	}
+	return DKK_OK;
+}
+
+/* RFC 6591 3.2.5 and 3.3: an ADSP report MUST carry DKIM-ADSP-DNS,
+ * the record the ADSP result came from, as a quoted-string (RFC 5322
+ * 3.2.4): " and \\ are escaped; a byte that has no place in one (a
+ * control, which only a broken record holds) becomes "?". */
+static void
+arf_adsp_dns(struct buf *out, const dkk_verifier *v, const char *domain)
+{
+	const char *txt;
+	size_t len, i;
+
+	if (!adsp_record_text(v, domain, &txt, &len))
+		return;		/* no report is planned without one */
+	buf_adds(out, "DKIM-ADSP-DNS: \"");
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)txt[i];
+
+		if (c == '"' || c == '\\')
+			buf_addc(out, '\\');
+		buf_addc(out, (c < 0x20 && c != '\t') || c == 0x7f ?
+		    '?' : (char)c);
+	}
+	buf_adds(out, "\"\r\n");
 }
 
 /* The DKIM-* fields of a signature's report. */
@@ -295,7 +359,10 @@ static int
 arf_dkim(struct buf *out, const dkk_reports *r, const struct dkk_report_req *q,
     const struct dkk_report_info *info)
 {
-	arf_dkim_ids(out, &r->v->sigs[q->sig].res, info);
+	int rc;
+
+	if ((rc = arf_dkim_ids(out, r->v, q->sig, info)) != DKK_OK)
+		return rc;
 	/* RFC 6590 3: a redacted report leaves out the canonical copies,
 	 * which would give away what redaction hides. */
 	if (info->redact_key != NULL)
@@ -393,11 +460,12 @@ arf_feedback(struct buf *out, const dkk_reports *r,
 	 * destination may cap the size with !size) */
 	if (q->kind == DKK_REPORT_DMARC) {
 		if (res != NULL)
-			arf_dkim_ids(out, res, info);
+			return arf_dkim_ids(out, r->v, q->sig, info);
 		return DKK_OK;
 	}
 	if (!q->adsp)
 		return arf_dkim(out, r, q, info);
+	arf_adsp_dns(out, r->v, q->domain);
 	return DKK_OK;
 }
 

@@ -145,30 +145,21 @@ plan_sigs(dkk_reports *r)
 	return DKK_OK;
 }
 
-/* RFC 6651 4 names the ADSP tokens without saying which failure is
- * which; dkimkit reads them as: u, the message has no DKIM signature at
- * all; s, an Author Domain Signature is there and its cryptography
- * failed; o, one is there that could not be evaluated; p, only other
- * domains signed (the practice itself was not met). */
+/* RFC 6651 5.2: s, the message has a valid DKIM signature (of any
+ * domain) but does not match the ADSP policy; u, it has no valid
+ * signature.  p is for refusals under the verifier's own local policy
+ * and o for any other ADSP failure: dkimkit makes neither (an ADSP fail
+ * or discard is always one of the two above), so neither is ever the
+ * token of an ADSP report. */
 static char
-adsp_token(const dkk_verifier *v, const char *author)
+adsp_token(const dkk_verifier *v)
 {
 	size_t i;
-	char t = 'p';
 
-	if (v->nsigs == 0)
-		return 'u';
-	for (i = 0; i < v->nsigs; i++) {
-		const char *d = v->sigs[i].res.domain;
-
-		if (d == NULL || !ci_equal(d, strlen(d), author,
-		    strlen(author)))
-			continue;
-		if (v->sigs[i].res.verdict == DKK_FAIL)
+	for (i = 0; i < v->nsigs; i++)
+		if (v->sigs[i].res.verdict == DKK_PASS)
 			return 's';
-		t = 'o';
-	}
-	return t;
+	return 'u';
 }
 
 static int
@@ -188,7 +179,7 @@ plan_adsp(dkk_reports *r)
 		    v->adsp_res[k] != DKK_ADSP_DISCARD) ||
 		    cand_has_domain(r, d, true))
 			continue;
-		t = adsp_token(v, d);
+		t = adsp_token(v);
 		if ((rc = cand_add(r, SIZE_MAX, d, t, report_token_bit(t))) !=
 		    DKK_OK)
 			return rc;
@@ -223,7 +214,10 @@ dkk_reports_new(dkk_verifier *v, const struct dkk_report_opts *opts,
 		free(r);
 		return DKK_ENOMEM;
 	}
-	/* RFC 5965 3 (and RFC 6651 3.3): never a report about a report. */
+	/* RFC 5965 3 (and RFC 6651 3.3): never a report about a report.
+	 * A DSN (report-type=delivery-status) is no feedback report and is
+	 * reported on like any message: reports leave with a null envelope
+	 * sender, so none can bounce back into a loop. */
 	if (v->limit.len == 0 && !report_is_feedback(&v->hdr) &&
 	    (rc = plan_sigs(r)) == DKK_OK &&
 	    (rc = plan_adsp(r)) == DKK_OK)
@@ -256,12 +250,13 @@ dkk_reports_free(dkk_reports *r)
 		free((char *)r->reqs[i].rs);
 	free(r->reqs);
 	free(r->cands);
+	free(r->rs);
 	free(r);
 }
 
-/* RFC 6651 3.3: exactly one well-formed record with ra=; anything else
- * (no answer, several, a bad one) means no report.  1 with *rec, 0 for
- * none, DKK_ENOMEM. */
+/* RFC 6651 3.3 steps 2 to 5: exactly one well-formed record; anything
+ * else (no answer, several, a bad one) ends the algorithm.  1 with
+ * *rec, 0 for none, DKK_ENOMEM. */
 static int
 cand_record(const struct rcand *c, struct dkk_report_record *rec)
 {
@@ -274,10 +269,7 @@ cand_record(const struct rcand *c, struct dkk_report_record *rec)
 	if ((rc = dkk_report_record_parse(a->txt[0], a->len[0],
 	    c->sig == SIZE_MAX, rec)) != DKK_OK)
 		return rc == DKK_ENOMEM ? rc : 0;
-	if (rec->ra != NULL)
-		return 1;
-	dkk_report_record_clear(rec);
-	return 0;
+	return 1;
 }
 
 /* The token that asked: the reason's own, else u. */
@@ -289,13 +281,54 @@ cand_token(const struct rcand *c, unsigned rr)
 	return 'u';
 }
 
+/* RFC 6651 3.3 step 10: the first rs= of a failure the algorithm got
+ * that far for is the text for the SMTP reply. */
+static int
+plan_keep_rs(dkk_reports *r, char **rs)
+{
+	if (r->rs != NULL || *rs == NULL)
+		return DKK_OK;
+	if ((r->rs = dkk_strdup(*rs)) == NULL)
+		return DKK_ENOMEM;
+	return DKK_OK;
+}
+
+/* Is a DKIM or ADSP report to this domain already due?  RFC 6651 3.3:
+ * "SHOULD NOT issue more than one report to any given domain as a
+ * result of a single message", whichever of the two asked.  DMARC
+ * failure reports (RFC 9991) are another protocol's, sent to ruf=
+ * addresses rather than to ra@domain, and do not count here; nor does
+ * a request rp= sampled out, since no report goes for it. */
+static bool
+req_has_domain(const dkk_reports *r, const char *d)
+{
+	size_t i;
+
+	for (i = 0; i < r->nreqs; i++)
+		if (r->reqs[i].kind != DKK_REPORT_DMARC &&
+		    !r->reqs[i].sampled_out &&
+		    ci_equal(r->reqs[i].domain, strlen(r->reqs[i].domain),
+		    d, strlen(d)))
+			return true;
+	return false;
+}
+
 static int
 req_add(dkk_reports *r, const struct rcand *c, struct dkk_report_record *rec)
 {
 	struct dkk_report_req *q = &r->reqs[r->nreqs];
 	struct buf to;
 	unsigned draw;
+	bool in;
 
+	report_draw(&r->opts, &draw);
+	/* step 7: a draw at or over rp= ends the algorithm, so before
+	 * rs= (step 10) too */
+	in = dkk_report_sampled(rec->rp, draw);
+	if (in && plan_keep_rs(r, &rec->rs) != DKK_OK)
+		return DKK_ENOMEM;
+	if (req_has_domain(r, c->domain))
+		return DKK_OK;
 	buf_init(&to);
 	buf_printf(&to, "%s@%s", rec->ra, c->domain);
 	if ((q->to = buf_take(&to)) == NULL)
@@ -304,10 +337,11 @@ req_add(dkk_reports *r, const struct rcand *c, struct dkk_report_record *rec)
 	q->token = cand_token(c, rec->rr);
 	q->adsp = c->sig == SIZE_MAX;
 	q->sig = c->sig;
-	q->rs = rec->rs;
-	rec->rs = NULL;
-	report_draw(&r->opts, &draw);
-	q->sampled_out = !dkk_report_sampled(rec->rp, draw);
+	q->sampled_out = !in;
+	if (in) {
+		q->rs = rec->rs;
+		rec->rs = NULL;
+	}
 	q->kind = q->adsp ? DKK_REPORT_ADSP : DKK_REPORT_DKIM;
 	r->nreqs++;
 	return DKK_OK;
@@ -345,6 +379,8 @@ plan_decide(dkk_reports *r)
 		free((char *)r->reqs[r->nreqs].to);
 		free((char *)r->reqs[r->nreqs].rs);
 	}
+	free(r->rs);
+	r->rs = NULL;
 	free(r->reqs);
 	if ((r->reqs = dkk_calloc(r->ncands + 1, sizeof(*r->reqs))) == NULL)
 		return DKK_ENOMEM;
@@ -357,7 +393,12 @@ plan_decide(dkk_reports *r)
 		if ((rc = cand_record(&r->cands[i], &rec)) <= 0)
 			continue;
 		rc = DKK_OK;
-		if (rec.rr & r->cands[i].tokens)
+		/* without ra= no report (RFC 6651 3.2), and rr= and rp=
+		 * are ignored: they stand at all and 100; steps 8 and 9
+		 * are skipped, but step 10 still hands out rs= */
+		if (rec.ra == NULL)
+			rc = plan_keep_rs(r, &rec.rs);
+		else if (rec.rr & r->cands[i].tokens)
 			rc = req_add(r, &r->cands[i], &rec);
 		dkk_report_record_clear(&rec);
 	}
@@ -395,6 +436,12 @@ size_t
 dkk_reports_count(const dkk_reports *r)
 {
 	return r != NULL && r->done ? r->nreqs : 0;
+}
+
+const char *
+dkk_reports_smtp_text(const dkk_reports *r)
+{
+	return r != NULL && r->done ? r->rs : NULL;
 }
 
 const struct dkk_report_req *

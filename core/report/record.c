@@ -17,8 +17,9 @@ report_token_bit(char token)
 }
 
 /*
- * RFC 6651 3.1 names seven conditions: d (the key record: "DNS"), o
- * (other), p (local policy), s (syntax of the signature or key), u
+ * RFC 6651 5.1 names seven conditions: d (DNS: the key record could
+ * not be had), o (other), p (local policy), s (syntax of the signature
+ * or of the key record), u
  * (unknown tags: plan.c adds it beside the reason's own token), v
  * (verification: the hashes), x (expiry).  Each reason falls under one;
  * reasons that are dkimkit's own trouble (memory, a header over a local
@@ -49,13 +50,19 @@ static const struct {
 	{ DKK_R_KEY_NXDOMAIN, 'd' },	/* no key record: DNS */
 	{ DKK_R_KEY_DNS, 'd' },		/* lookup failed: DNS */
 	{ DKK_R_KEY_BOGUS, 'd' },	/* DNSSEC said bogus: DNS */
-	{ DKK_R_KEY_SYNTAX, 'd' },	/* the key record is what DNS gave */
-	{ DKK_R_KEY_REVOKED, 'd' },	/* p= empty in the key record */
-	{ DKK_R_KEY_TYPE, 'd' },	/* k= of the key record */
-	{ DKK_R_KEY_HASH, 'd' },	/* h= of the key record */
-	{ DKK_R_KEY_SERVICE, 'd' },	/* s= of the key record */
-	{ DKK_R_KEY_STRICT, 'd' },	/* t=s of the key record */
-	{ DKK_R_KEY_DATA, 'd' },	/* p= of the key record */
+	/* The record came back but says no (RFC 6651 5.1: d is for DNS
+	 * issues, "e.g., key retrieval problems", s for "signature or key
+	 * syntax errors"): a malformed record is s; a revoked key or one
+	 * whose k=, h=, s= or t=s rules the signature out is neither
+	 * syntax nor DNS, and no token names it, so o ("any reason ... not
+	 * covered by other report requests"). */
+	{ DKK_R_KEY_SYNTAX, 's' },	/* the key record's tag list */
+	{ DKK_R_KEY_DATA, 's' },	/* p= is no public key */
+	{ DKK_R_KEY_REVOKED, 'o' },	/* p= empty: no "revoked" token */
+	{ DKK_R_KEY_TYPE, 'o' },	/* k= not the signature's a= */
+	{ DKK_R_KEY_HASH, 'o' },	/* h= leaves out a='s hash */
+	{ DKK_R_KEY_SERVICE, 'o' },	/* s= leaves out email */
+	{ DKK_R_KEY_STRICT, 'o' },	/* t=s and i= in a subdomain */
 	{ DKK_R_BODY_HASH, 'v' },	/* bh= mismatch: verification */
 	{ DKK_R_SIGNATURE, 'v' },	/* b= does not verify */
 };

@@ -50,6 +50,7 @@ struct dkk_reports {
 	struct dkk_report_opts opts;
 	struct dkk_report_req *reqs;
 	size_t nreqs;
+	char *rs;		/* RFC 6651 3.3 step 10: the SMTP text */
 };
 
 /* plan.c */

@@ -75,17 +75,15 @@ report_send(dkk_reports *plan, struct dkr_send *s,
 	}
 }
 
-/* RFC 6651 3.1 rs=: the text a domain asks to see in an SMTP reply
- * when its mail is rejected; the first report due that has one. */
+/* RFC 6651 3.3 step 10: the rs= text a domain asks to see in the SMTP
+ * reply (the plan knows which record's applies, with or without ra=,
+ * and never a sampled-out one's). */
 static char *
 report_text(const dkk_reports *plan)
 {
-	size_t i;
+	const char *rs = dkk_reports_smtp_text(plan);
 
-	for (i = 0; i < dkk_reports_count(plan); i++)
-		if (dkk_reports_get(plan, i)->rs != NULL)
-			return strdup(dkk_reports_get(plan, i)->rs);
-	return NULL;
+	return rs != NULL ? strdup(rs) : NULL;
 }
 
 char *

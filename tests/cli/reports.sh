@@ -29,14 +29,15 @@ P512=$(openssl rsa -in k512.pem -pubout 2> /dev/null | grep -v -- '-----' |
 
 # The reason classes: how to break a message signed with r=y by domain
 # D, and the rr= token each falls under (dkimkit(1), REPORTS).
-CLASSES="bodyhash signature expired revoked nokey syntax unknown policy future"
+CLASSES="bodyhash signature expired revoked nokey badkey syntax unknown policy future"
 token_of()
 {
 	case "$1" in
 	bodyhash|signature) echo v ;;
 	expired) echo x ;;
-	revoked|nokey) echo d ;;
-	syntax) echo s ;;
+	nokey) echo d ;;	# RFC 6651 5.1: DNS issues
+	badkey|syntax) echo s ;;	# "signature or key syntax errors"
+	revoked) echo o ;;	# no token names it: other
 	unknown) echo "v u" ;;	# a bad body hash, and a tag no RFC knows
 	policy) echo p ;;
 	future) echo o ;;
@@ -52,6 +53,7 @@ make_case()
 	case "$c" in
 	revoked) sel=rev ;;
 	nokey) sel=gone ;;
+	badkey) sel=bad ;;
 	policy) key=k512.pem; sel=small ;;
 	expired) extra="--expire 60"; now=$((NOW - 3600)) ;;
 	future) now=$((NOW + 86400)) ;;
@@ -81,6 +83,7 @@ for rr in $RRSETS; do
 		d="$c.r$i.test"
 		printf 's._domainkey.%s. IN TXT "v=DKIM1; p=%s"\n' "$d" "$P"
 		printf 'rev._domainkey.%s. IN TXT "v=DKIM1; p="\n' "$d"
+		printf 'bad._domainkey.%s. IN TXT "v=DKIM1; p=%%%%"\n' "$d"
 		printf 'small._domainkey.%s. IN TXT "v=DKIM1; p=%s"\n' "$d" "$P512"
 		if [ "$rr" = none ]; then
 			printf '_report._domainkey.%s. IN TXT "rr=all"\n' "$d"

@@ -2,8 +2,9 @@
 # The dkimkit_atps_adsp setting of the Sieve extension in the real
 # Pigeonhole (sieve-test as nobody): author.test publishes ADSP dkim=all
 # and an ATPS record (RFC 6541) for signer.test, which signed the message.
-# dkim_adsp is "fail" by default and "pass" with dkimkit_atps_adsp = yes;
-# dkimkit_atps = yes alone leaves ADSP as it was; a bad value stops the
+# dkim_adsp is "fail" by default and "pass" with dkimkit_atps = yes (RFC
+# 6541 6: a verifier doing both counts the delegation) and with the old
+# name dkimkit_atps_adsp = yes; a bad value stops the
 # script with the setting named as Dovecot spells it.  Keys and records
 # come from a zone file (dkimkit_zone).
 set -u
@@ -75,8 +76,8 @@ got=$(adsp_with)
 ok_if "default: dkim_adsp is fail (dkim=all, third-party signature)" $? \
     "folder: $got"
 got=$(adsp_with dkimkit_atps=yes)
-[ "$got" = fail ]
-ok_if "dkimkit_atps = yes alone: dkim_adsp is still fail" $? "folder: $got"
+[ "$got" = pass ]
+ok_if "dkimkit_atps = yes: dkim_adsp is pass (RFC 6541 6)" $? "folder: $got"
 got=$(adsp_with dkimkit_atps_adsp=yes)
 [ "$got" = pass ]
 ok_if "dkimkit_atps_adsp = yes: dkim_adsp is pass" $? "folder: $got"

@@ -72,8 +72,8 @@ converse on -m verify -A -y -i mx.test -D "$DNS"
 top_ar on.got | grep -q 'dkim-atps=pass header.from=author.test'
 ok_if "-y: the A-R field says dkim-atps=pass header.from=author.test" $? \
     "$(top_ar on.got)" "$(cat on.err)"
-top_ar on.got | grep -q 'dkim-adsp=fail header.from=author.test'
-ok_if "-y alone: ADSP dkim=all still fails on the third-party signature" \
+top_ar on.got | grep -q 'dkim-adsp=pass header.from=author.test'
+ok_if "-y -A: ADSP counts the authorized signature (RFC 6541 6)" \
     $? "$(top_ar on.got)"
 grep -q 'atps=pass for author.test\]' on.err
 ok_if "-y: the log line says atps=pass for author.test" $? "$(cat on.err)"
@@ -81,7 +81,7 @@ ok_if "-y: the log line says atps=pass for author.test" $? "$(cat on.err)"
 converse adsp -m verify -A -Y -i mx.test -D "$DNS"
 top_ar adsp.got | grep -q 'dkim-adsp=pass header.from=author.test' &&
     top_ar adsp.got | grep -q 'dkim-atps=pass'
-ok_if "-Y -A: the authorized signature counts for ADSP (dkim-adsp=pass)" \
+ok_if "-Y (old word, now -y) -A: ADSP passes (dkim-adsp=pass)" \
     $? "$(top_ar adsp.got)" "$(cat adsp.err)"
 
 converse off -m verify -A -i mx.test -D "$DNS"

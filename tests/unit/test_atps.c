@@ -32,6 +32,8 @@ static const char atps_zone[] =
     EX_SHA256 "._atps.several.example. TXT \"v=spf1 -all\"\n"
     EX_SHA256 "._atps.several.example. TXT \"v=ATPS1; x=y; d=EXAMPLE.com\"\n"
     EX_SHA256 "._atps.temp.example. TXT \"v=ATPS1\"\n"
+    EX_SHA256 "._atps.vlast.example. TXT \"d=example.com; v=ATPS1\"\n"
+    EX_SHA256 "._atps.nodata.example. A 192.0.2.5\n"
     "_adsp._domainkey.aall.example. TXT \"dkim=all\"\n"
     EX_SHA256 "._atps.aall.example. TXT \"v=ATPS1; d=example.com\"\n"
     "aall.example. A 192.0.2.4\n"
@@ -207,11 +209,18 @@ verify_atps_fail_and_records(void)
 	    DKK_ATPS_FAIL, NULL);
 	signed_expect(&fx, "several.example", "several.example", NULL,
 	    DKK_ATPS_PASS, "dkim-atps=pass header.from=several.example");
+	/* RFC 6541 4.4 puts v= in no particular place */
+	signed_expect(&fx, "vlast.example", "vlast.example", NULL,
+	    DKK_ATPS_PASS, "dkim-atps=pass header.from=vlast.example");
+	/* NODATA (the name holds only an A record) is no record: fail */
+	signed_expect(&fx, "nodata.example", "nodata.example", NULL,
+	    DKK_ATPS_FAIL, "dkim-atps=fail header.from=nodata.example");
 	unit_fx_free(&fx);
 }
 
-/* Not evaluated: atps= names another domain than the author, d= is the
- * author, the signature fails, ATPS is off. */
+/* Not evaluated: atps= names another domain than the author (the
+ * signature's result is none, but the message's is fail: RFC 6541 8.3),
+ * d= is the author, the signature fails, ATPS is off. */
 static void
 verify_atps_none(void)
 {
@@ -222,7 +231,7 @@ verify_atps_none(void)
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, atps_zone), 0);
 	signed_expect(&fx, "someone.example", "a256.example", NULL,
-	    DKK_ATPS_NONE, "dkim-atps=none header.from=someone.example");
+	    DKK_ATPS_NONE, "dkim-atps=fail header.from=someone.example");
 	/* d=example.com is the author: an author signature, not ATPS */
 	sm = atps_signed(&fx, "example.com", "example.com", NULL);
 	atps_expect(fx.ctx, &with_atps, sm, DKK_ATPS_NONE, NULL,
@@ -251,7 +260,7 @@ static void
 verify_atps_permerror(void)
 {
 	struct unit_fx fx;
-	char *m, *sm;
+	char *m, *sm, *bad;
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, atps_zone), 0);
 	m = from_at("a256.example");
@@ -265,6 +274,15 @@ verify_atps_permerror(void)
 	    "d=example.com; s=rsa; h=From; atps=a256.example; atpsh=md5");
 	atps_expect(fx.ctx, &with_atps, sm, DKK_ATPS_PERMERROR,
 	    "a256.example", "dkim-atps=permerror header.from=a256.example");
+	free(sm);
+	/* RFC 6541 4.3: a signature that does not verify is not looked
+	 * at, so its missing atpsh= is none, not permerror */
+	sm = hand_sign(fx.rsa_pem, m, "v=1; a=rsa-sha256; c=relaxed/relaxed; "
+	    "d=example.com; s=rsa; h=From; atps=a256.example");
+	bad = replace(sm, "hungry", "thirsty");
+	atps_expect(fx.ctx, &with_atps, bad, DKK_ATPS_NONE, "a256.example",
+	    "dkim-atps=none header.from=a256.example");
+	free(bad);
 	free(sm);
 	free(m);
 	unit_fx_free(&fx);
@@ -318,11 +336,13 @@ verify_atps_several_authors(void)
 }
 
 static void
-adsp_with(dkk_ctx *ctx, const char *m, int atps_adsp, enum dkk_adsp want)
+adsp_with(dkk_ctx *ctx, const char *m, int atps, int atps_adsp,
+    enum dkk_adsp want)
 {
-	struct dkk_verify_opts o = { .adsp = 1, .atps = 1 };
+	struct dkk_verify_opts o = { .adsp = 1 };
 	dkk_verifier *v;
 
+	o.atps = atps;
 	o.atps_adsp = atps_adsp;
 	v = unit_verify_opts(ctx, &o, m, strlen(m), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
@@ -330,8 +350,9 @@ adsp_with(dkk_ctx *ctx, const char *m, int atps_adsp, enum dkk_adsp want)
 	dkk_verifier_free(v);
 }
 
-/* An author with dkim=all and an ATPS record for example.com: ADSP
- * fails on the third-party signature unless atps_adsp counts it. */
+/* An author with dkim=all and an ATPS record for example.com: with ATPS
+ * on, ADSP passes on the third-party signature (RFC 6541 6: atps_adsp
+ * is implied and makes no difference); with ATPS off it fails. */
 static void
 verify_atps_adsp(void)
 {
@@ -341,13 +362,14 @@ verify_atps_adsp(void)
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, atps_zone), 0);
 	sm = atps_signed(&fx, "aall.example", "aall.example", NULL);
-	adsp_with(fx.ctx, sm, 0, DKK_ADSP_FAIL);
-	adsp_with(fx.ctx, sm, 1, DKK_ADSP_PASS);
+	adsp_with(fx.ctx, sm, 0, 0, DKK_ADSP_FAIL);
+	adsp_with(fx.ctx, sm, 1, 0, DKK_ADSP_PASS);
+	adsp_with(fx.ctx, sm, 1, 1, DKK_ADSP_PASS);
 	/* without atps= the signature stands for nobody but example.com */
 	m = from_at("aall.example");
 	o = unit_opts(fx.ed, "ed");
 	plain = unit_sign(&fx, &o, m);
-	adsp_with(fx.ctx, plain, 1, DKK_ADSP_FAIL);
+	adsp_with(fx.ctx, plain, 1, 0, DKK_ADSP_FAIL);
 	free(plain);
 	free(m);
 	free(sm);

@@ -71,6 +71,7 @@ report_record_rr(void)
 	/* a token this version does not know adds nothing */
 	record_ok("ra=r; rr=q:zz:v", 0, "r", 100, DKK_RR('v'), NULL);
 	record_ok("ra=r; rr=all", 0, "r", 100, DKK_RR_ALL, NULL);
+	record_ok("ra=r; rr=ALL", 0, "r", 100, DKK_RR_ALL, NULL);
 	/* ADSP (section 4): only o p s u */
 	record_ok("dkim=all; ra=r; rr=v:u", 1, "r", 100, DKK_RR('u'), NULL);
 	record_ok("dkim=all; ra=r", 1, "r", 100, DKK_RR('o') | DKK_RR('p') |
@@ -102,7 +103,15 @@ report_tokens(void)
 	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_BODY_HASH), 'v');
 	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_SIGNATURE), 'v');
 	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_EXPIRED), 'x');
-	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_REVOKED), 'd');
+	/* RFC 6651 5.1: d is DNS trouble, s key syntax; a revoked or
+	 * unsuitable key is neither: o */
+	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_REVOKED), 'o');
+	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_SYNTAX), 's');
+	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_DATA), 's');
+	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_TYPE), 'o');
+	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_HASH), 'o');
+	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_SERVICE), 'o');
+	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_STRICT), 'o');
 	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_NXDOMAIN), 'd');
 	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_KEY_DNS), 'd');
 	CU_ASSERT_EQUAL(dkk_report_token(DKK_R_SYNTAX), 's');
@@ -162,18 +171,23 @@ static const char report_zone[] =
     "_report._domainkey.two.example. TXT \"ra=a\"\n"
     "_report._domainkey.two.example. TXT \"ra=b\"\n"
     "rsa._domainkey.zero.example. TXT \"v=DKIM1; p=$RSA\"\n"
-    "_report._domainkey.zero.example. TXT \"ra=rep; rp=0\"\n"
+    "_report._domainkey.zero.example. TXT \"ra=rep; rp=0; rs=never\"\n"
     "rsa._domainkey.bad.example. TXT \"v=DKIM1; p=$RSA\"\n"
     "_report._domainkey.bad.example. TXT \"ra=rep; rp=101\"\n"
     "rsa._domainkey.nora.example. TXT \"v=DKIM1; p=$RSA\"\n"
     "_report._domainkey.nora.example. TXT \"rr=all\"\n"
+    "rsa._domainkey.rsonly.example. TXT \"v=DKIM1; p=$RSA\"\n"
+    "_report._domainkey.rsonly.example. TXT \"rr=x; rp=0; rs=see=20here\"\n"
+    "_report._domainkey.all.example. TXT \"ra=rep\"\n"
+    "rsa._domainkey.example.com. TXT \"v=DKIM1; p=$RSA\"\n"
+    "_report._domainkey.example.com. TXT \"ra=dkim\"\n"
     "rsa._domainkey.none.example. TXT \"v=DKIM1; p=$RSA\"\n"
     "revoked._domainkey.v.example. TXT \"v=DKIM1; p=\"\n"
     "rsa._domainkey.d.example. TXT \"v=DKIM1; p=\"\n"
-    "_report._domainkey.d.example. TXT \"ra=keys; rr=d\"\n"
+    "_report._domainkey.d.example. TXT \"ra=keys; rr=o\"\n"
     "example.com. A 192.0.2.9\n"
     "_adsp._domainkey.example.com. TXT "
-    "\"dkim=all; ra=adsp; rr=p:u\"\n";
+    "\"dkim=all; ra=adsp; rr=s:u; n=say \\\"hi\\\"\"\n";
 
 /* The body changed after signing: body hash mismatch. */
 static char *
@@ -256,7 +270,8 @@ report_plan_asked(void)
 	plan_case("zero.example", 1, "rep@zero.example/v/1");	/* rp=0 */
 }
 
-/* A revoked key is a d failure; an intact message passes: nothing. */
+/* A revoked key is an o failure (RFC 6651 5.1 has no token of its own
+ * for it, and it is no DNS trouble); an intact message passes: nothing. */
 static void
 report_plan_key(void)
 {
@@ -269,7 +284,7 @@ report_plan_key(void)
 	o.domain = "d.example";
 	o.report_request = 1;
 	sm = unit_sign(&fx, &o, msg);
-	plan_expect(&fx, sm, 0, "keys@d.example/d/0");
+	plan_expect(&fx, sm, 0, "keys@d.example/o/0");
 	free(sm);
 	o.domain = "v.example";
 	sm = unit_sign(&fx, &o, msg);
@@ -336,21 +351,111 @@ report_plan_no_loop(void)
 	plan_expect(&fx, m, 0, "");
 	free(m);
 	free(fb);
+	/* a DSN is no feedback report: its failures are reported (the
+	 * report goes with a null envelope sender, so no loop) */
+	fb = replace(msg, "Subject:", "Content-Type: multipart/report;\r\n"
+	    " report-type=delivery-status; boundary=x\r\nSubject:");
+	m = signed_broken(&fx, "v.example", 1, fb);
+	plan_expect(&fx, m, 0, "rep@v.example/v/0");
+	free(m);
+	free(fb);
 	unit_fx_free(&fx);
 }
 
-/* RFC 6651 4: the ADSP record's ra= at the Author Domain; an unsigned
- * message is u, one signed by another domain only is p. */
+/* The rs= text the plan of m gives for the SMTP reply, or "-". */
 static void
-report_plan_adsp(void)
+plan_rs(struct unit_fx *fx, const char *m, const char *want)
+{
+	dkk_verifier *v = unit_verify(fx->ctx, m, strlen(m), 0);
+	dkk_reports *r = NULL;
+	const char *rs;
+	size_t i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL_FATAL(dkk_reports_new(v, NULL, &r), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_reports_wait(r), DKK_OK);
+	rs = dkk_reports_smtp_text(r);
+	if (strcmp(rs != NULL ? rs : "-", want) != 0) {
+		fprintf(stderr, "rs \"%s\", want \"%s\"\n", rs ? rs : "-",
+		    want);
+		CU_FAIL("unexpected rs");
+	}
+	for (i = 0; i < dkk_reports_count(r); i++)
+		if (dkk_reports_get(r, i)->sampled_out) {
+			CU_ASSERT_PTR_NULL(dkk_reports_get(r, i)->rs);
+		}
+	dkk_reports_free(r);
+	dkk_verifier_free(v);
+}
+
+/* RFC 6651 3.3 step 10: rs= goes to the SMTP reply when the algorithm
+ * gets there: with ra= once rr= and rp= let it through; without ra=
+ * (no report, rr= and rp= ignored) too; never after rp= sampled the
+ * failure out (step 7 ends it). */
+static void
+report_plan_rs(void)
 {
 	struct unit_fx fx;
 	char *m;
 
 	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, report_zone), 0);
+	m = signed_broken(&fx, "v.example", 1, msg);
+	plan_rs(&fx, m, "go away");
+	free(m);
+	m = signed_broken(&fx, "rsonly.example", 1, msg);
+	plan_expect(&fx, m, 0, "");
+	plan_rs(&fx, m, "see here");
+	free(m);
+	m = signed_broken(&fx, "zero.example", 1, msg);
+	plan_rs(&fx, m, "-");
+	free(m);
+	m = signed_broken(&fx, "x.example", 1, msg);	/* rr=x: no */
+	plan_rs(&fx, m, "-");
+	free(m);
+	unit_fx_free(&fx);
+}
+
+/* RFC 6651 3.3: one report to a domain per message, whether DKIM or
+ * ADSP asked: the author's own broken signature and its ADSP failure
+ * give the DKIM report only. */
+static void
+report_plan_one_per_domain(void)
+{
+	struct unit_fx fx;
+	char *m;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, report_zone), 0);
+	m = signed_broken(&fx, "example.com", 1, msg);
+	plan_expect(&fx, m, 1, "dkim@example.com/v/0");
+	/* without r=y the ADSP report is the only one */
+	free(m);
+	m = signed_broken(&fx, "example.com", 0, msg);
+	plan_expect(&fx, m, 1, "adsp@example.com/u/0");
+	free(m);
+	unit_fx_free(&fx);
+}
+
+/* RFC 6651 4 and 5.2: the ADSP record's ra= at the Author Domain; a
+ * message with no valid signature is u (unsigned, or signed by another
+ * domain with a broken signature), one with a valid signature of
+ * another domain is s. */
+static void
+report_plan_adsp(void)
+{
+	struct unit_fx fx;
+	struct dkk_sign_opts o;
+	char *m;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, report_zone), 0);
 	plan_expect(&fx, msg, 1, "adsp@example.com/u/0");
 	m = signed_broken(&fx, "x.example", 0, msg);
-	plan_expect(&fx, m, 1, "adsp@example.com/p/0");
+	plan_expect(&fx, m, 1, "adsp@example.com/u/0");
+	free(m);
+	o = unit_opts(fx.rsa, "rsa");
+	o.domain = "x.example";
+	m = unit_sign(&fx, &o, msg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	plan_expect(&fx, m, 1, "adsp@example.com/s/0");
 	free(m);
 	unit_fx_free(&fx);
 }
@@ -377,6 +482,73 @@ build_one(struct unit_fx *fx, const char *m, const uint8_t *key)
 	dkk_reports_free(r);
 	dkk_verifier_free(v);
 	return out;
+}
+
+/* RFC 6591 3.2.3: DKIM-Identity is required: a signature whose parse
+ * stopped (c=bogus) before i= was read still names the i= written, or
+ * without one its default "@" d=; DKIM-Selector the s= written, and
+ * none when there is no s= at all. */
+static void
+report_build_ids(void)
+{
+	static const char bare[] = "DKIM-Signature: v=1; a=rsa-sha256; "
+	    "r=y; h=from; bh=AA==; b=AA==;\r\n d=all.example; c=bogus\r\n"
+	    "From: joe@all.example\r\n\r\nHi.\r\n";
+	static const char named[] = "DKIM-Signature: v=1; a=rsa-sha256; "
+	    "r=y; h=from; bh=AA==; b=AA==;\r\n d=all.example; c=bogus; "
+	    "s=sel;\r\n i=joe@all.example\r\nFrom: joe@all.example\r\n"
+	    "\r\nHi.\r\n";
+	struct unit_fx fx;
+	char *out;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, report_zone), 0);
+	out = build_one(&fx, bare, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nDKIM-Domain: all.example\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out,
+	    "\r\nDKIM-Identity: @all.example\r\n"));
+	CU_ASSERT_PTR_NULL(strstr(out, "DKIM-Selector"));
+	free(out);
+	out = build_one(&fx, named, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out,
+	    "\r\nDKIM-Identity: joe@all.example\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nDKIM-Selector: sel\r\n"));
+	free(out);
+	unit_fx_free(&fx);
+}
+
+/* RFC 6591 3.2.5 and 3.3: an ADSP report carries the ADSP record as a
+ * quoted-string, its quotes escaped. */
+static void
+report_build_adsp(void)
+{
+	struct dkk_report_info info = { .from = "rep@receiver.example",
+	    .authserv_id = "mx.receiver.example", .arrival = -1 };
+	struct dkk_verify_opts vo = { .adsp = 1 };
+	struct dkk_report_opts ro = { .adsp = 1 };
+	struct unit_fx fx;
+	dkk_verifier *v;
+	dkk_reports *r = NULL;
+	char *out = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(unit_fx_init(&fx, report_zone), 0);
+	v = unit_verify_opts(fx.ctx, &vo, msg, strlen(msg), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL_FATAL(dkk_reports_new(v, &ro, &r), DKK_OK);
+	CU_ASSERT_EQUAL(dkk_reports_wait(r), DKK_OK);
+	CU_ASSERT_EQUAL_FATAL(dkk_reports_count(r), 1);
+	CU_ASSERT_EQUAL_FATAL(dkk_report_build(r, 0, &info, &out), DKK_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nAuth-Failure: adsp\r\n"));
+	if (strstr(out, "\r\nDKIM-ADSP-DNS: \"dkim=all; ra=adsp; rr=s:u; "
+	    "n=say \\\"hi\\\"\"\r\n") == NULL) {
+		fprintf(stderr, "%s\n", out);
+		CU_FAIL("no DKIM-ADSP-DNS with the record");
+	}
+	free(out);
+	dkk_reports_free(r);
+	dkk_verifier_free(v);
+	unit_fx_free(&fx);
 }
 
 /* RFC 6591 3.1 fields; RFC 6590: no local part and no canonical copy
@@ -526,7 +698,11 @@ static const struct unit_test report_tests[] = {
 	{ "report_plan_bad_domain", report_plan_bad_domain },
 	{ "report_plan_no_loop", report_plan_no_loop },
 	{ "report_plan_adsp", report_plan_adsp },
+	{ "report_plan_rs", report_plan_rs },
+	{ "report_plan_one_per_domain", report_plan_one_per_domain },
 	{ "report_build_fields", report_build_fields },
+	{ "report_build_adsp", report_build_adsp },
+	{ "report_build_ids", report_build_ids },
 	{ "report_out_of_memory", report_out_of_memory },
 	{ NULL, NULL }
 };
