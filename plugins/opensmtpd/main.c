@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "filter.h"
+#include "pool.h"
 #include "settings.h"
 
 #define MAIN_LINEMAX	(4 * 1024 * 1024)	/* longer lines are dropped */
@@ -40,6 +41,7 @@ static const char *const main_spell[DKS_NKEYS] = {
 	[DKS_SELF_VERIFY] = "-V",
 	[DKS_REPORT_REQUEST] = "-f",
 	[DKS_ARC_FORWARDED] = "-F",
+	[DKS_WORKERS] = "-j",
 };
 static struct dks main_set;
 
@@ -75,7 +77,9 @@ usage(void)
 	    "           [-h headers] [-P pinfile] [-AeW] [-p | -R] [-S sealers]\n"
 	    "           [-O store] [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
-	    "           [-M size]\n",
+	    "           [-M size]\n"
+	    "       every mode also takes [-j workers] (signing threads; "
+	    "0 or 1: none)\n",
 	    FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME,
 	    FILTER_NAME);
 	exit(1);
@@ -185,8 +189,9 @@ main_options(int argc, char **argv)
 	int ch;
 
 	dks_init(&main_set, main_spell);
+	main_set_word(DKS_WORKERS, "auto");
 	while ((ch = getopt(argc, argv,
-	    "Aa:C:c:D:d:EeFfh:i:K:k:M:m:O:P:pRrS:s:Tt:V:Ww:xYyz:"))
+	    "Aa:C:c:D:d:EeFfh:i:j:K:k:M:m:O:P:pRrS:s:Tt:V:Ww:xYyz:"))
 	    != -1) {
 		switch (ch) {
 		case 'A':
@@ -236,6 +241,9 @@ main_options(int argc, char **argv)
 			break;
 		case 'i':
 			main_set_word(DKS_AUTHSERV_ID, optarg);
+			break;
+		case 'j':
+			main_set_word(DKS_WORKERS, optarg);
 			break;
 		case 'K':
 			main_set_word(DKS_KEYDIR, optarg);
@@ -335,6 +343,7 @@ main_options(int argc, char **argv)
 	conf.authserv_id = main_set.val[DKS_AUTHSERV_ID];
 	conf.keydir = main_set.val[DKS_KEYDIR];
 	conf.policy_conf = main_set.val[DKS_OPENDKIM_CONF];
+	conf.workers = main_set.workers;
 }
 
 static void
@@ -631,34 +640,51 @@ main_timeout(void)
 }
 
 /* Until smtpd closes our stdin; then only until the verdicts waiting for
- * DNS are out (smtpd may still read them; tests do). */
+ * DNS and the signatures at the workers are out (smtpd may still read
+ * them; tests do). */
 static void
 main_loop(void)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	int timeout, open = 1, fd;
 
 	for (;;) {
 		main_hup();
 		out_flush();
 		timeout = message_waiting() ? main_timeout() : -1;
-		if (!open && timeout == -1)
+		if (!open && timeout == -1 && pool_busy() == 0)
 			return;
 		pfd[0].fd = open ? STDIN_FILENO : -1;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = fd = dkk_ctx_fd(conf.ctx);
 		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, timeout) == -1) {
+		pfd[2].fd = pool_fd();
+		pfd[2].events = POLLIN;
+		if (poll(pfd, 3, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatalx("poll", strerror(errno));
 		}
+		if (pfd[2].revents & POLLIN)
+			pool_reap();
 		if (open && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			open = main_read();
 		if ((fd != -1 && (pfd[1].revents & POLLIN)) || timeout != -1)
 			dkk_ctx_process(conf.ctx);
 		message_dns();
 	}
+}
+
+/* -j: the signing threads; only where there is signing to do. */
+static void
+main_pool(void)
+{
+	char err[300];
+
+	if (conf.mode != MODE_SIGN && conf.mode != MODE_SV)
+		return;
+	if (pool_start(conf.workers, err, sizeof(err)) == -1)
+		fatalx("-j", err);
 }
 
 static void
@@ -693,7 +719,9 @@ main(int argc, char **argv)
 	main_signals();
 	main_setup(argc, argv);
 	main_store();
+	main_pool();
 	main_loop();
+	pool_stop();
 	dkst_close(conf.store, NULL);
 	return 0;
 }

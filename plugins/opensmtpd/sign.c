@@ -268,18 +268,28 @@ sign_log_policy(const struct session *s)
 	log_session(s, "signed: %s", line);
 }
 
-/* The DKIM-Signature fields, one per key, "\n" between lines. */
+/* The header block is over (a message may end without a blank line):
+ * the signers have all of it.  0, or -1 when they cannot start. */
 int
-sign_end(struct session *s, char **top)
+sign_ready(struct session *s)
+{
+	if (s->state == ST_HEADER && sign_header_end(s) == -1)
+		return -1;
+	return 0;
+}
+
+/* The DKIM-Signature fields of n signers, one after the other, "\n"
+ * between lines, into *top.  Touches only the signers and *top, so a
+ * worker runs it (pool.c).  0, or -1 with *top NULL. */
+int
+sign_fields(dkk_signer **sg, size_t n, char **top)
 {
 	char *field;
 	size_t i;
 	int rc = 0;
 
-	if (s->state == ST_HEADER && sign_header_end(s) == -1)
-		return -1;
-	for (i = 0; rc == 0 && i < s->nsigners; i++) {
-		if (dkk_signer_final(s->signers[i], DKK_FIELD_LF, &field) != DKK_OK) {
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (dkk_signer_final(sg[i], DKK_FIELD_LF, &field) != DKK_OK) {
 			rc = -1;
 			break;
 		}
@@ -289,8 +299,14 @@ sign_end(struct session *s, char **top)
 	if (rc == -1) {
 		free(*top);
 		*top = NULL;
-		return -1;
 	}
+	return rc;
+}
+
+/* The log line of a signed message. */
+void
+sign_log(const struct session *s)
+{
 	if (s->nsigners > 0 && s->pol != NULL)
 		sign_log_policy(s);
 	else if (s->nsigners > 0)
@@ -298,5 +314,15 @@ sign_end(struct session *s, char **top)
 		    s->sigsel != NULL ? s->sigsel : conf.keys[0].selector,
 		    s->nsigners > 1 ? " and s=" : "",
 		    s->nsigners > 1 ? conf.keys[1].selector : "");
+}
+
+/* The DKIM-Signature fields, one per key, "\n" between lines. */
+int
+sign_end(struct session *s, char **top)
+{
+	if (sign_ready(s) == -1 ||
+	    sign_fields(s->signers, s->nsigners, top) == -1)
+		return -1;
+	sign_log(s);
 	return 0;
 }
