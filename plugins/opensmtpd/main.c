@@ -685,6 +685,8 @@ main_pool(void)
 		return;
 	if (pool_start(conf.workers, err, sizeof(err)) == -1)
 		fatalx("-j", err);
+	if (pool_size() > 0)
+		log_warnx("%u signing threads (-j)", pool_size());
 }
 
 static void
