@@ -36,7 +36,10 @@
  * - A dkk_ctx is configured first and then shared by messages.  It is not
  *   thread-safe: use one context per thread, or serialise calls on it.
  *   Verifiers and signers of one context must be used from the thread that
- *   owns the context.
+ *   owns the context, until dkk_signer_move() hands a signer to another
+ *   thread's context.  The library keeps no global state (but a counter
+ *   the unit tests use to fail allocations): the key cache, the resolver
+ *   and the error sentence are the context's.
  * - The library prints nothing and never aborts; it reads files only when
  *   told to (zone files, key files) and talks to DNS only through the
  *   resolver given to the context.
