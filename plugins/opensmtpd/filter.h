@@ -266,6 +266,7 @@ int	main_policy(struct fpolicy **, char *, size_t);
 /* sign.c */
 int	sign_line(struct session *, const char *, size_t, const char **);
 int	sign_ready(struct session *);
+int	sign_body(dkk_signer **, size_t, struct spool *);
 int	sign_fields(dkk_signer **, size_t, char **);
 void	sign_log(const struct session *);
 int	sign_end(struct session *, char **);

@@ -181,6 +181,7 @@ struct message_job {
 	uint64_t sid;
 	uint64_t seq;			/* of the message it signs */
 	dkk_ctx *home;			/* the signers' own context */
+	struct spool *spool;		/* the message, for its body */
 	dkk_signer *sg[FILTER_MAXSIGS];
 	size_t n;
 	struct fpolicy *pol;
@@ -208,10 +209,12 @@ message_job_run(struct pool_job *pj, dkk_ctx *ctx)
 {
 	struct message_job *j = (struct message_job *)pj;
 
-	if (message_job_move(j, ctx))
-		j->rc = sign_fields(j->sg, j->n, &j->top);
-	else
+	if (!message_job_move(j, ctx))
 		j->rc = 1;
+	else if (sign_body(j->sg, j->n, j->spool) == -1)
+		j->rc = -1;
+	else
+		j->rc = sign_fields(j->sg, j->n, &j->top);
 	(void)message_job_move(j, j->home);
 }
 
@@ -231,7 +234,9 @@ message_job_done(struct pool_job *pj)
 		j->n = 0;
 		s->state = ST_BODY;
 		if (j->rc == 1)
-			j->rc = sign_fields(s->signers, s->nsigners, &j->top);
+			j->rc = sign_body(s->signers, s->nsigners,
+			    &s->spool) == -1 ? -1 : sign_fields(s->signers,
+			    s->nsigners, &j->top);
 		if (j->rc == 0)
 			sign_log(s);
 		message_after(s, j->rc, j->top);
@@ -260,6 +265,7 @@ message_offload(struct session *s)
 	j->sid = s->id;
 	j->seq = s->seq;
 	j->home = conf.ctx;
+	j->spool = &s->spool;
 	memcpy(j->sg, s->signers, s->nsigners * sizeof(j->sg[0]));
 	j->n = s->nsigners;
 	if ((j->pol = s->pol) != NULL)
