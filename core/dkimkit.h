@@ -36,7 +36,10 @@
  * - A dkk_ctx is configured first and then shared by messages.  It is not
  *   thread-safe: use one context per thread, or serialise calls on it.
  *   Verifiers and signers of one context must be used from the thread that
- *   owns the context.
+ *   owns the context, until dkk_signer_move() hands a signer to another
+ *   thread's context.  The library keeps no global state (but a counter
+ *   the unit tests use to fail allocations): the key cache, the resolver
+ *   and the error sentence are the context's.
  * - The library prints nothing and never aborts; it reads files only when
  *   told to (zone files, key files) and talks to DNS only through the
  *   resolver given to the context.
@@ -1126,6 +1129,20 @@ DKK_EXPORT const char *dkk_signer_selector(const dkk_signer *s);
  * end, to be placed above the header.  Free *field with free(). */
 DKK_EXPORT int dkk_signer_final(dkk_signer *s, unsigned flags,
     char **field) DKK_WUR;
+
+/* Hand signer s over to context to, so that another thread can finish it
+ * (dkk_signer_final()) through a context of its own while the thread of
+ * the first context goes on with other messages.  One thread at a time
+ * uses a signer; the one that moves it must not touch it until it is
+ * handed back.  Neither context is touched: call it from the thread that
+ * holds s.  What the two threads still share is only read while signing:
+ * the private key (which must outlive s, as always) and the options given
+ * to dkk_signer_new().  Contexts differ in clock and limits: give to the
+ * same ones.  DKK_ESTATE when the key is held in a PKCS#11 token (its
+ * session belongs to the context that loaded it) or is not chosen yet
+ * (the header block has not ended: dkk_signer_domain() is NULL); the
+ * signer then stays where it was.  DKK_EINVAL for a NULL argument. */
+DKK_EXPORT int dkk_signer_move(dkk_signer *s, dkk_ctx *to) DKK_WUR;
 
 /* ------------------------------------------------------------------ */
 /* SPF (RFC 7208): may this client send mail for this domain?          */

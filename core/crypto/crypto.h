@@ -46,6 +46,7 @@ HIDDEN bool pubkey_verify(const struct pubkey *k, enum hash_alg alg,
 HIDDEN int privkey_sign(const dkk_key *k, const uint8_t *digest,
     uint8_t **sig, size_t *siglen);
 HIDDEN enum key_type privkey_type(const dkk_key *k);
+HIDDEN bool privkey_in_token(const dkk_key *k);
 
 /* pkcs11.c: the first line of a PIN file into *pin (free with free()). */
 HIDDEN int p11_pin_file(dkk_ctx *ctx, const char *path, char **pin);

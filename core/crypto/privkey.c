@@ -415,6 +415,14 @@ privkey_type(const dkk_key *k)
 	return k->type;
 }
 
+/* A PKCS#11 key signs through its token's session, which one thread
+ * uses at a time (dkk_signer_move). */
+bool
+privkey_in_token(const dkk_key *k)
+{
+	return k->token != NULL;
+}
+
 /* Sign a SHA-256 header hash; *sig is allocated (free with free()). */
 int
 privkey_sign(const dkk_key *k, const uint8_t *digest, uint8_t **sig,

@@ -770,6 +770,21 @@ dkk_signer_final(dkk_signer *s, unsigned flags, char **field)
 	return ctx_end(s->ctx, s->err = rc);
 }
 
+/* Only the context pointer changes: errors and the clock (t=, x=) are
+ * then the new context's.  The key stays shared, and is only read by
+ * privkey_sign() (Nettle's RSA takes const keys; its blinding draws on
+ * getrandom(), not on a shared generator). */
+int
+dkk_signer_move(dkk_signer *s, dkk_ctx *to)
+{
+	if (s == NULL || to == NULL)
+		return DKK_EINVAL;
+	if (!s->bound || s->key == NULL || privkey_in_token(s->key))
+		return DKK_ESTATE;
+	s->ctx = to;
+	return DKK_OK;
+}
+
 int
 dkk_signer_new(dkk_ctx *ctx, const struct dkk_sign_opts *opts,
     dkk_signer **sp)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "settings.h"
 
@@ -29,7 +30,8 @@ dks_name(const struct dks *s, enum dks_key k)
 		"trusted-authserv-id", "explain", "self-verify", "atps",
 		"atps-adsp", "report-request", "reports", "report-dir",
 		"report-state", "report-from", "arc-forwarded", "store",
-		"metrics-file", "metrics-interval"
+		"metrics-file", "metrics-interval",
+		"workers"
 	};
 
 	return s->spell != NULL && s->spell[k] != NULL ? s->spell[k] :
@@ -163,6 +165,31 @@ dks_seconds(struct dks *s, enum dks_key k, const char *v, unsigned max,
 	return 0;
 }
 
+/* workers: a count, or "auto" for the cores online (sysconf), which is
+ * also what no setting means; 0 and 1 both mean no worker threads: the
+ * work is done inline by the one thread, as a single core would. */
+static int
+dks_workers(struct dks *s, const char *v)
+{
+	unsigned long n = 0;
+	const char *p;
+	long cores;
+
+	if (strcasecmp(v, "auto") == 0) {
+		cores = sysconf(_SC_NPROCESSORS_ONLN);
+		s->workers = cores < 1 ? 1 : cores > DKS_WORKERS_MAX ?
+		    DKS_WORKERS_MAX : (unsigned)cores;
+		return 0;
+	}
+	for (p = v; *p >= '0' && *p <= '9' && n <= DKS_WORKERS_MAX; p++)
+		n = n * 10 + (unsigned long)(*p - '0');
+	if (p == v || *p != '\0' || n > DKS_WORKERS_MAX)
+		return dks_fail(s, DKS_WORKERS, "'%s' is not a count of "
+		    "threads from 0 to %d, or auto", v, DKS_WORKERS_MAX);
+	s->workers = (unsigned)n;
+	return 0;
+}
+
 /* Where a boolean setting is kept. */
 static int *
 dks_flag(struct dks *s, enum dks_key k)
@@ -222,6 +249,10 @@ dks_set(struct dks *s, enum dks_key k, const char *value)
 		break;
 	case DKS_METRICS_INTERVAL:
 		if (dks_seconds(s, k, value, DKS_METRICS_MAX, &s->metrics_s) < 0)
+			return -1;
+		break;
+	case DKS_WORKERS:
+		if (dks_workers(s, value) < 0)
 			return -1;
 		break;
 	case DKS_ALLOW_WEAK:

@@ -61,6 +61,10 @@ enum dks_key {
 				 * store) */
 	DKS_METRICS_INTERVAL,	/* its refresh, in seconds: 1 to 86400;
 				 * default 60 */
+	DKS_WORKERS,		/* worker threads of a host that runs one
+				 * process for every session (OpenSMTPD):
+				 * a count, 0 or 1 for none, "auto" for
+				 * one per online core */
 	DKS_NKEYS
 };
 
@@ -70,6 +74,7 @@ enum dks_key {
 #define DKS_SEALERS_MAX 32	/* trusted-sealers: domains at most */
 #define DKS_DOMAIN_MAX 253
 #define DKS_METRICS_MAX 86400	/* seconds */
+#define DKS_WORKERS_MAX 64	/* workers: threads at most */
 
 struct dks {
 	const char *const *spell;	/* the host's name of each key */
@@ -88,6 +93,7 @@ struct dks {
 	int report_request;
 	int reports;
 	int arc_forwarded;
+	unsigned workers;		/* DKS_WORKERS, "auto" resolved */
 	/* trusted-sealers, split by dks_set(): sealers[] points into
 	 * sealer_names and ends with NULL, so a struct dks is not copied
 	 * once set (dks_verify_opts() hands the list out). */

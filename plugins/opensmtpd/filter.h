@@ -78,6 +78,7 @@ struct filter_conf {
 	int reject;			/* -r */
 	int tempfail;			/* -T */
 	int enforce;			/* -E: act on DMARC dispositions */
+	unsigned workers;		/* -j: worker threads (0: none) */
 	int forwarded;			/* -F: the core's arc-forwarded
 					 * (vopts.arc_forwarded); kept to
 					 * require -E */
@@ -107,7 +108,16 @@ enum session_state {
 	ST_IDLE,	/* between messages */
 	ST_HEADER,	/* in the header block */
 	ST_BODY,	/* in the body */
-	ST_WAIT		/* "." seen; the verdict waits for DNS */
+	ST_WAIT,	/* "." seen; the verdict waits for DNS */
+	ST_WORK		/* "." seen; a worker (-j) makes the signatures */
+};
+
+/* A line from smtpd for a session whose signatures a worker is making:
+ * it waits, so that the session's lines are handled, and answered, in
+ * the order they came. */
+struct deferred {
+	struct deferred *next;
+	char line[];
 };
 
 struct session {
@@ -169,6 +179,9 @@ struct session {
 	int dmreject;			/* disposition reject: 550 */
 	int dmtemp;			/* temperror: 451 */
 	char *dmdomain;			/* the Author Domain, for the reply */
+	/* ST_WORK: what smtpd sent for this session meanwhile. */
+	struct deferred *defer;
+	struct deferred **defertail;
 };
 
 /* log.c */
@@ -216,6 +229,8 @@ void		 session_foreach(void (*)(struct session *));
 int		 session_charge(struct session *, size_t);
 void		 session_uncharge(struct session *);
 struct session	*session_youngest(struct session *);
+int		 session_defer(struct session *, const char *);
+void		 session_replay(uint64_t);
 int		 session_hold(struct session *, const char *, size_t,
 		    const char **);
 size_t		 session_held_line(const char *, const char *, const char **);
@@ -227,7 +242,7 @@ int	spool_each(struct spool *, int (*)(void *, const char *, size_t),
 int	spool_emit(struct spool *, const struct session *);
 void	spool_clear(struct spool *);
 
-/* message.c */
+/* message.c (with pool.c: the signatures made by -j's workers) */
 void	message_line(struct session *, uint64_t, const char *, size_t);
 void	message_commit(struct session *, uint64_t, uint64_t);
 void	message_dns(void);
@@ -251,6 +266,10 @@ int	main_policy(struct fpolicy **, char *, size_t);
 
 /* sign.c */
 int	sign_line(struct session *, const char *, size_t, const char **);
+int	sign_ready(struct session *);
+int	sign_body(dkk_signer **, size_t, struct spool *);
+int	sign_fields(dkk_signer **, size_t, char **);
+void	sign_log(const struct session *);
 int	sign_end(struct session *, char **);
 
 /* dmarc.c */

@@ -17,6 +17,7 @@
 
 #include "filter.h"
 #include "metrics.h"
+#include "pool.h"
 #include "settings.h"
 
 #define MAIN_LINEMAX	(4 * 1024 * 1024)	/* longer lines are dropped */
@@ -43,6 +44,7 @@ static const char *const main_spell[DKS_NKEYS] = {
 	[DKS_SELF_VERIFY] = "-V",
 	[DKS_REPORT_REQUEST] = "-f",
 	[DKS_ARC_FORWARDED] = "-F",
+	[DKS_WORKERS] = "-j",
 };
 static struct dks main_set;
 
@@ -81,7 +83,9 @@ usage(void)
 	    "           [-O store [-o metricsfile [-I secs]]] [-i authserv-id]\n"
 	    "           [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
-	    "           [-M size]\n",
+	    "           [-M size]\n"
+	    "       every mode also takes [-j workers] (signing threads; "
+	    "0 or 1: none)\n",
 	    FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME,
 	    FILTER_NAME);
 	exit(1);
@@ -191,8 +195,9 @@ main_options(int argc, char **argv)
 	int ch;
 
 	dks_init(&main_set, main_spell);
+	main_set_word(DKS_WORKERS, "auto");
 	while ((ch = getopt(argc, argv,
-	    "Aa:C:c:D:d:EeFfh:I:i:K:k:M:m:O:o:P:pRrS:s:Tt:V:Ww:xYyz:"))
+	    "Aa:C:c:D:d:EeFfh:I:i:j:K:k:M:m:O:o:P:pRrS:s:Tt:V:Ww:xYyz:"))
 	    != -1) {
 		switch (ch) {
 		case 'A':
@@ -242,6 +247,9 @@ main_options(int argc, char **argv)
 			break;
 		case 'i':
 			main_set_word(DKS_AUTHSERV_ID, optarg);
+			break;
+		case 'j':
+			main_set_word(DKS_WORKERS, optarg);
 			break;
 		case 'K':
 			main_set_word(DKS_KEYDIR, optarg);
@@ -347,6 +355,7 @@ main_options(int argc, char **argv)
 	conf.authserv_id = main_set.val[DKS_AUTHSERV_ID];
 	conf.keydir = main_set.val[DKS_KEYDIR];
 	conf.policy_conf = main_set.val[DKS_OPENDKIM_CONF];
+	conf.workers = main_set.workers;
 }
 
 static void
@@ -690,35 +699,54 @@ main_metrics_tick(int timeout)
 }
 
 /* Until smtpd closes our stdin; then only until the verdicts waiting for
- * DNS are out (smtpd may still read them; tests do). */
+ * DNS and the signatures at the workers are out (smtpd may still read
+ * them; tests do). */
 static void
 main_loop(void)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	int timeout, open = 1, fd;
 
 	for (;;) {
 		main_hup();
 		out_flush();
 		timeout = message_waiting() ? main_timeout() : -1;
-		if (!open && timeout == -1)
+		if (!open && timeout == -1 && pool_busy() == 0)
 			return;
 		timeout = main_metrics_tick(timeout);
 		pfd[0].fd = open ? STDIN_FILENO : -1;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = fd = dkk_ctx_fd(conf.ctx);
 		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, timeout) == -1) {
+		pfd[2].fd = pool_fd();
+		pfd[2].events = POLLIN;
+		if (poll(pfd, 3, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatalx("poll", strerror(errno));
 		}
+		if (pfd[2].revents & POLLIN)
+			pool_reap();
 		if (open && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			open = main_read();
 		if ((fd != -1 && (pfd[1].revents & POLLIN)) || timeout != -1)
 			dkk_ctx_process(conf.ctx);
 		message_dns();
 	}
+}
+
+/* -j: the signing threads; only where there is signing to do. */
+static void
+main_pool(void)
+{
+	char err[300];
+
+	if (conf.mode != MODE_SIGN && conf.mode != MODE_SV)
+		return;
+	if (pool_start(conf.workers, err, sizeof(err)) == -1)
+		fatalx("-j", err);
+	if (pool_size() > 0)
+		log_warnx("%u signing threads (-j)", pool_size());
 }
 
 static void
@@ -758,7 +786,9 @@ main(int argc, char **argv)
 	main_signals();
 	main_setup(argc, argv);
 	main_store();
+	main_pool();
 	main_loop();
+	pool_stop();
 	if (main_metrics.path != NULL)
 		main_metrics_write();	/* the last counts */
 	dkst_close(conf.store, NULL);

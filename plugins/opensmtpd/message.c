@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "filter.h"
+#include "pool.h"
 
 static uint64_t message_seq;
 
@@ -157,6 +158,128 @@ message_selfv(struct session *s, char **top)
 	return 0;
 }
 
+/* What follows the new fields: -V's check, then out (or the wait). */
+static void
+message_after(struct session *s, int rc, char *top)
+{
+	if (rc == 0 && !s->verify)
+		rc = message_selfv(s, &top);
+	if (rc == 1)
+		s->state = ST_WAIT;
+	else if (rc == -1)
+		message_abort(s, "cannot complete");
+	else
+		message_finish(s, top);
+}
+
+/* A message's signatures, made by a worker (-j): the job takes the
+ * signers, and a reference to the policy that owns their keys, so that
+ * a session that goes meanwhile (link-disconnect) frees nothing a
+ * worker uses. */
+struct message_job {
+	struct pool_job pj;
+	uint64_t sid;
+	uint64_t seq;			/* of the message it signs */
+	dkk_ctx *home;			/* the signers' own context */
+	struct spool *spool;		/* the message, for its body */
+	dkk_signer *sg[FILTER_MAXSIGS];
+	size_t n;
+	struct fpolicy *pol;
+	char *top;			/* the fields made */
+	int rc;				/* 0, -1, or 1: sign at home */
+};
+
+/* Every signer to ctx; 0 when one cannot go (a PKCS#11 key: its token
+ * is the main thread's), which then stays home. */
+static int
+message_job_move(struct message_job *j, dkk_ctx *ctx)
+{
+	size_t i;
+	int ok = 1;
+
+	for (i = 0; i < j->n; i++)
+		if (dkk_signer_move(j->sg[i], ctx) != DKK_OK)
+			ok = 0;
+	return ok;
+}
+
+/* In a worker: only the job's signers and its own context. */
+static void
+message_job_run(struct pool_job *pj, dkk_ctx *ctx)
+{
+	struct message_job *j = (struct message_job *)pj;
+
+	if (!message_job_move(j, ctx))
+		j->rc = 1;
+	else if (sign_body(j->sg, j->n, j->spool) == -1)
+		j->rc = -1;
+	else
+		j->rc = sign_fields(j->sg, j->n, &j->top);
+	(void)message_job_move(j, j->home);
+}
+
+/* Back in the main thread: the message goes on where message_end() left
+ * it, unless it is gone (its session ended, or smtpd rolled it back). */
+static void
+message_job_done(struct pool_job *pj)
+{
+	struct message_job *j = (struct message_job *)pj;
+	struct session *s = session_find(j->sid);
+	uint64_t sid = j->sid;
+	size_t i;
+
+	if (s != NULL && s->state == ST_WORK && s->seq == j->seq) {
+		memcpy(s->signers, j->sg, j->n * sizeof(j->sg[0]));
+		s->nsigners = j->n;
+		j->n = 0;
+		s->state = ST_BODY;
+		if (j->rc == 1)
+			j->rc = sign_body(s->signers, s->nsigners,
+			    &s->spool) == -1 ? -1 : sign_fields(s->signers,
+			    s->nsigners, &j->top);
+		if (j->rc == 0)
+			sign_log(s);
+		message_after(s, j->rc, j->top);
+		j->top = NULL;
+	}
+	for (i = 0; i < j->n; i++)
+		dkk_signer_free(j->sg[i]);
+	free(j->top);
+	policy_release(j->pol);
+	free(j);
+	session_replay(sid);
+}
+
+/* -j: 1 when the signatures went to a worker; 0 to make them here (no
+ * pool, nothing to sign, no memory for the job). */
+static int
+message_offload(struct session *s)
+{
+	struct message_job *j;
+
+	if (pool_size() == 0 || s->nsigners == 0 ||
+	    (j = calloc(1, sizeof(*j))) == NULL)
+		return 0;
+	j->pj.run = message_job_run;
+	j->pj.done = message_job_done;
+	j->sid = s->id;
+	j->seq = s->seq;
+	j->home = conf.ctx;
+	j->spool = &s->spool;
+	memcpy(j->sg, s->signers, s->nsigners * sizeof(j->sg[0]));
+	j->n = s->nsigners;
+	if ((j->pol = s->pol) != NULL)
+		j->pol->refs++;
+	if (pool_submit(&j->pj) == -1) {
+		policy_release(j->pol);
+		free(j);
+		return 0;
+	}
+	s->nsigners = 0;
+	s->state = ST_WORK;
+	return 1;
+}
+
 static void
 message_end(struct session *s)
 {
@@ -172,15 +295,16 @@ message_end(struct session *s)
 		session_reset(s);
 		return;
 	}
+	if (!s->verify) {
+		if (sign_ready(s) == -1) {
+			message_abort(s, "cannot complete");
+			return;
+		}
+		if (message_offload(s) == 1)
+			return;
+	}
 	rc = s->verify ? verify_end(s, &top) : sign_end(s, &top);
-	if (rc == 0 && !s->verify)
-		rc = message_selfv(s, &top);
-	if (rc == 1)
-		s->state = ST_WAIT;
-	else if (rc == -1)
-		message_abort(s, "cannot complete");
-	else
-		message_finish(s, top);
+	message_after(s, rc, top);
 }
 
 /* -M: when a header line would take the octets held for all sessions
@@ -230,7 +354,7 @@ message_line(struct session *s, uint64_t token, const char *line,
 	if (s == NULL)
 		return;		/* out of memory, logged: nothing to answer */
 	s->token = token;
-	if (s->state == ST_WAIT) {
+	if (s->state == ST_WAIT || s->state == ST_WORK) {
 		log_session(s, "data line after the end of message skipped");
 		return;
 	}

@@ -149,6 +149,34 @@ proto_report(char **f, size_t n)
 		facts_report(s, f[4], f[6], f[1]);
 }
 
+/* A filter request or report for a session whose message is at a worker
+ * (-j) waits its turn there: 1 when line was kept so. */
+static int
+proto_deferred(const char *line)
+{
+	struct session *s;
+	const char *p = line;
+	char id[17];
+	uint64_t sid;
+	size_t len;
+	int i;
+
+	if (!proto_registered || (strncmp(line, "filter|", 7) != 0 &&
+	    strncmp(line, "report|", 7) != 0))
+		return 0;
+	for (i = 0; i < 5 && p != NULL; i++)
+		if ((p = strchr(p, '|')) != NULL)
+			p++;
+	if (p == NULL || (len = strcspn(p, "|")) >= sizeof(id))
+		return 0;
+	memcpy(id, p, len);
+	id[len] = '\0';
+	if (proto_id(id, &sid) == -1 || (s = session_find(sid)) == NULL ||
+	    s->state != ST_WORK)
+		return 0;
+	return session_defer(s, line) == 0;
+}
+
 /* One line from smtpd, without its newline; modified in place. */
 void
 proto_line(char *line)
@@ -156,6 +184,8 @@ proto_line(char *line)
 	char *f[PROTO_FIELDS];
 	size_t n;
 
+	if (proto_deferred(line))
+		return;
 	n = proto_split(line, f, PROTO_FIELDS);
 	if (strcmp(f[0], "config") == 0)
 		proto_config(f, n);

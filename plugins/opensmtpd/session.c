@@ -149,6 +149,59 @@ session_reset(struct session *s)
 	s->state = ST_IDLE;
 }
 
+/* ST_WORK: keep line for when the worker is done.  -1 when out of
+ * memory (logged): the line is then handled now. */
+int
+session_defer(struct session *s, const char *line)
+{
+	size_t n = strlen(line) + 1;
+	struct deferred *d;
+
+	if ((d = malloc(sizeof(*d) + n)) == NULL) {
+		log_session(s, "out of memory: a line is handled before the "
+		    "signatures it follows are made");
+		return -1;
+	}
+	memcpy(d->line, line, n);
+	d->next = NULL;
+	if (s->defer == NULL)
+		s->defertail = &s->defer;
+	*s->defertail = d;
+	s->defertail = &d->next;
+	return 0;
+}
+
+static void
+session_defer_clear(struct session *s)
+{
+	struct deferred *d;
+
+	while ((d = s->defer) != NULL) {
+		s->defer = d->next;
+		free(d);
+	}
+}
+
+/* The worker is done with session id's message: the lines that waited,
+ * in order.  One of them may end the next message (which may wait for a
+ * worker again: the lines after it wait again, behind it) or the session
+ * itself, so the list is taken off the session first. */
+void
+session_replay(uint64_t id)
+{
+	struct session *s = session_find(id);
+	struct deferred *d, *list;
+
+	if (s == NULL || s->state == ST_WORK || (list = s->defer) == NULL)
+		return;
+	s->defer = NULL;
+	while ((d = list) != NULL) {
+		list = d->next;
+		proto_line(d->line);
+		free(d);
+	}
+}
+
 void
 session_free(uint64_t id)
 {
@@ -159,6 +212,7 @@ session_free(uint64_t id)
 			continue;
 		*pp = s->next;
 		session_reset(s);
+		session_defer_clear(s);
 		facts_clear_link(s);
 		dmarc_commit_clear(s);
 		free(s);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "filter.h"
+#include "pool.h"
 
 /* The list h (-h, or the policy's SignHeaders) for this message,
  * without the fields smtpd changes after the filter (after.c): Date and
@@ -221,6 +222,10 @@ sign_line(struct session *s, const char *line, size_t len, const char **why)
 		}
 		return 0;
 	}
+	/* -j: the body is hashed at the end, by the thread that signs
+	 * (sign_body()); it is in the spool meanwhile. */
+	if (pool_size() > 0)
+		return 0;
 	/* CRLF, not LF: a CR that ends the line is its own ("x\r\r\n"). */
 	if ((rc = sign_update(s, line, len)) != DKK_OK ||
 	    (rc = sign_update(s, "\r\n", 2)) != DKK_OK) {
@@ -268,18 +273,28 @@ sign_log_policy(const struct session *s)
 	log_session(s, "signed: %s", line);
 }
 
-/* The DKIM-Signature fields, one per key, "\n" between lines. */
+/* The header block is over (a message may end without a blank line):
+ * the signers have all of it.  0, or -1 when they cannot start. */
 int
-sign_end(struct session *s, char **top)
+sign_ready(struct session *s)
+{
+	if (s->state == ST_HEADER && sign_header_end(s) == -1)
+		return -1;
+	return 0;
+}
+
+/* The DKIM-Signature fields of n signers, one after the other, "\n"
+ * between lines, into *top.  Touches only the signers and *top, so a
+ * worker runs it (pool.c).  0, or -1 with *top NULL. */
+int
+sign_fields(dkk_signer **sg, size_t n, char **top)
 {
 	char *field;
 	size_t i;
 	int rc = 0;
 
-	if (s->state == ST_HEADER && sign_header_end(s) == -1)
-		return -1;
-	for (i = 0; rc == 0 && i < s->nsigners; i++) {
-		if (dkk_signer_final(s->signers[i], DKK_FIELD_LF, &field) != DKK_OK) {
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (dkk_signer_final(sg[i], DKK_FIELD_LF, &field) != DKK_OK) {
 			rc = -1;
 			break;
 		}
@@ -289,8 +304,58 @@ sign_end(struct session *s, char **top)
 	if (rc == -1) {
 		free(*top);
 		*top = NULL;
-		return -1;
 	}
+	return rc;
+}
+
+struct sign_feed {
+	dkk_signer **sg;
+	size_t n;
+	int body;		/* past the blank line that ends the header */
+};
+
+/* One held line (as it came, dot-escaped) to the signers, if it is the
+ * body's. */
+static int
+sign_feed_line(void *arg, const char *line, size_t len)
+{
+	struct sign_feed *f = arg;
+	size_t i;
+
+	if (!f->body) {
+		f->body = len == 0;
+		return 0;
+	}
+	/* RFC 5321 4.5.2: smtpd leaves the leading dot doubled. */
+	if (*line == '.') {
+		line++;
+		len--;
+	}
+	for (i = 0; i < f->n; i++)
+		if (dkk_signer_update(f->sg[i], line, len) != DKK_OK ||
+		    dkk_signer_update(f->sg[i], "\r\n", 2) != DKK_OK)
+			return -1;
+	return 0;
+}
+
+/* -j: the body, from the spool that holds the message, to n signers
+ * (without threads each line went to them as it came).  Touches only
+ * the signers and the spool, which the main thread leaves alone while
+ * the message is at a worker.  0, or -1 when a signer refuses it. */
+int
+sign_body(dkk_signer **sg, size_t n, struct spool *sp)
+{
+	struct sign_feed f = { sg, n, 0 };
+
+	if (pool_size() == 0 || n == 0)
+		return 0;
+	return spool_each(sp, sign_feed_line, &f);
+}
+
+/* The log line of a signed message. */
+void
+sign_log(const struct session *s)
+{
 	if (s->nsigners > 0 && s->pol != NULL)
 		sign_log_policy(s);
 	else if (s->nsigners > 0)
@@ -298,5 +363,16 @@ sign_end(struct session *s, char **top)
 		    s->sigsel != NULL ? s->sigsel : conf.keys[0].selector,
 		    s->nsigners > 1 ? " and s=" : "",
 		    s->nsigners > 1 ? conf.keys[1].selector : "");
+}
+
+/* The DKIM-Signature fields, one per key, "\n" between lines. */
+int
+sign_end(struct session *s, char **top)
+{
+	if (sign_ready(s) == -1 ||
+	    sign_body(s->signers, s->nsigners, &s->spool) == -1 ||
+	    sign_fields(s->signers, s->nsigners, top) == -1)
+		return -1;
+	sign_log(s);
 	return 0;
 }

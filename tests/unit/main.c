@@ -363,6 +363,7 @@ main(int argc, char **argv)
 	suite_arparse();
 	suite_settings();
 	suite_selfverify();
+	suite_pool();
 	suite_resolver();
 	suite_spf();
 	suite_spfmacro();

@@ -429,7 +429,39 @@ settings_metrics(void)
 	    "counters are the store's)");
 }
 
+/* workers: a count from 0 to DKS_WORKERS_MAX, or auto (the cores). */
+static void
+settings_workers(void)
+{
+	static const struct {
+		const char *v;
+		int ok;
+		unsigned n;
+	} cases[] = {
+		{ "0", 1, 0 }, { "1", 1, 1 }, { "2", 1, 2 }, { "64", 1, 64 },
+		{ "65", 0, 0 }, { "-1", 0, 0 }, { "two", 0, 0 }, { "2x", 0, 0 },
+		{ "99999999999999999999", 0, 0 },
+	};
+	struct dks s;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dks_init(&s, NULL);
+		CU_ASSERT_EQUAL(dks_set(&s, DKS_WORKERS, cases[i].v),
+		    cases[i].ok ? 0 : -1);
+		if (cases[i].ok) {
+			CU_ASSERT_EQUAL(s.workers, cases[i].n);
+		} else {
+			CU_ASSERT_PTR_NOT_NULL(strstr(s.err, "workers: "));
+		}
+	}
+	dks_init(&s, NULL);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_WORKERS, "auto"), 0);
+	CU_ASSERT(s.workers >= 1 && s.workers <= DKS_WORKERS_MAX);
+}
+
 static const struct unit_test settings_tests[] = {
+	{ "settings_workers", settings_workers },
 	{ "settings_timeout", settings_timeout },
 	{ "settings_bools_and_ids", settings_bools_and_ids },
 	{ "settings_dmarc_arc", settings_dmarc_arc },

@@ -41,6 +41,7 @@ void suite_override(void);
 void suite_store(void);
 void suite_atps(void);
 void suite_selfverify(void);
+void suite_pool(void);
 
 /* Register a suite from a NULL-terminated table. */
 struct unit_test {
