@@ -22,7 +22,8 @@ plugins_dovecot_lib90_sieve_dkimkit_plugin_la_SOURCES = \
 # the plugin's own code keeps every warning.
 plugins_dovecot_lib90_sieve_dkimkit_plugin_la_CPPFLAGS = -DHAVE_CONFIG_H \
 	-isystem /usr/include/dovecot -isystem /usr/include/dovecot/sieve \
-	-I$(top_srcdir)/core -I$(top_srcdir)/plugins/common
+	-I$(top_srcdir)/core -I$(top_srcdir)/plugins/common \
+	-I$(top_srcdir)/services/store
 # Dovecot's headers are GNU C (statement expressions, typeof).
 plugins_dovecot_lib90_sieve_dkimkit_plugin_la_CFLAGS = -std=gnu99 \
 	$(WARN_CFLAGS)
@@ -32,5 +33,6 @@ plugins_dovecot_lib90_sieve_dkimkit_plugin_la_CFLAGS = -std=gnu99 \
 plugins_dovecot_lib90_sieve_dkimkit_plugin_la_LDFLAGS = -module \
 	-avoid-version -shared -export-symbols-regex '^sieve_dkimkit_plugin_'
 plugins_dovecot_lib90_sieve_dkimkit_plugin_la_LIBADD = \
-	plugins/common/libdkscommon.la core/libdkimkit.la
+	services/libdksstore.la plugins/common/libdkscommon.la \
+	core/libdkimkit.la
 endif

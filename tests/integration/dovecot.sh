@@ -689,7 +689,8 @@ filed()
 }
 
 lda_conf "$TMPD/lda" "dkimkit_zone = $ZONE
-  dkimkit_authserv_id = lda.example.net"
+  dkimkit_authserv_id = lda.example.net
+  dkimkit_store = sqlite:$TMPD/lda/obs.db"
 while read -r msg folder; do
 	check "dovecot-lda delivers $msg" lda "$TMPD/lda" "$msg" || continue
 	filed "$TMPD/lda/home/Maildir" "${folder#INBOX}" "$msg"
@@ -706,6 +707,17 @@ grep -q 'dkimkit: lda.example.net: dkim=pass adsp=pass (bank.example) dmarc=pass
     "$TMPD/lda/dovecot.log"
 ok_if "dovecot-lda logs the verdicts with dkimkit_authserv_id" $? \
     "$(cat "$TMPD/lda/dovecot.log")"
+# dkimkit_store (issue #23): one row per delivery verified, written
+# before dovecot-lda exits; the envelope sender is recorded.
+if have sqlite3; then
+	n=$(sqlite3 "$TMPD/lda/obs.db" 'SELECT count(*) FROM messages' 2>&1)
+	p=$(sqlite3 "$TMPD/lda/obs.db" "SELECT count(*) FROM messages WHERE dkim = 'pass' AND mail_from = 'example.org'" 2>&1)
+	[ "$n" = 5 ] && [ "$p" = 2 ]
+	ok_if "dkimkit_store: dovecot-lda recorded 5 rows for 5 deliveries, 2 pass" $? \
+	    "rows: $n, pass: $p" "$(cat "$TMPD/lda/dovecot.log")"
+else
+	skip "dkimkit_store rows from dovecot-lda" "sqlite3 is not installed (scripts/deps)"
+fi
 
 # Resolver that never answers (a UDP socket that reads nothing):
 # temperror after dkimkit_timeout, and the mail is still delivered.
@@ -744,7 +756,8 @@ D="$TMPD/lmtp"
 DOVECOT_PLUGDIR=$PLUGDIR
 DOVECOT_SAN_CONF=$SAN_CONF
 dovecot_lmtp_conf "$D" filter.sieve "dkimkit_zone = $ZONE
-  dkimkit_authserv_id = lmtp.example.net" ||
+  dkimkit_authserv_id = lmtp.example.net
+  dkimkit_store = sqlite:$D/users/obs.db" ||
     bail_out "cannot write $D/dovecot.conf"
 LMTP_PORT=$DOVECOT_PORT
 
@@ -789,6 +802,15 @@ DELIVERIES
 	    "$D/dovecot.log"
 	ok_if "the LMTP process logs the verdicts" $? "$(cat "$D/dovecot.log")"
 	lmtp_stop
+	# dkimkit_store: the lmtp processes recorded a row per delivery.
+	if have sqlite3; then
+		n=$(sqlite3 "$D/users/obs.db" 'SELECT count(*) FROM messages' 2>&1)
+		[ "$n" = 4 ]
+		ok_if "dkimkit_store: LMTP recorded 4 rows for 4 deliveries" $? \
+		    "rows: $n" "$(cat "$D/dovecot.log")"
+	else
+		skip "dkimkit_store rows from LMTP" "sqlite3 is not installed (scripts/deps)"
+	fi
 	# DNS unreachable, one message for two users: LMTP runs each user's
 	# script, each verifies and waits for its own lookups (a TEMPFAIL is
 	# not kept for the next), so the delivery takes about one
