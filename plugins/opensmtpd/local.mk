@@ -11,7 +11,8 @@ plugins_opensmtpd_filter_dkimkit_SOURCES = \
 	plugins/opensmtpd/arstrip.c \
 	plugins/opensmtpd/verify.c plugins/opensmtpd/log.c \
 	plugins/opensmtpd/facts.c plugins/opensmtpd/policy.c \
-	plugins/opensmtpd/dmarc.c plugins/opensmtpd/selfv.c
+	plugins/opensmtpd/dmarc.c plugins/opensmtpd/selfv.c \
+	plugins/opensmtpd/report.c
 plugins_opensmtpd_filter_dkimkit_LDADD = services/libdksstore.la \
 	plugins/common/libdkscommon.la core/libdkimkit.la
 dist_man_MANS += plugins/opensmtpd/filter-dkimkit.8

@@ -40,6 +40,8 @@ static const char *const main_spell[DKS_NKEYS] = {
 	[DKS_SELF_VERIFY] = "-V",
 	[DKS_REPORT_REQUEST] = "-f",
 	[DKS_ARC_FORWARDED] = "-F",
+	[DKS_REPORTS] = "-G", [DKS_REPORT_DIR] = "-g",
+	[DKS_REPORT_STATE] = "-L", [DKS_REPORT_FROM] = "-U",
 };
 static struct dks main_set;
 
@@ -67,15 +69,16 @@ usage(void)
 	    "           [-S sealers] [-O store] [-i authserv-id]\n"
 	    "           [-D addr[@port]] [-t trust-anchor] [-z zonefile]\n"
 	    "           [-w timeout] [-P pinfile] [-T] [-M size]\n"
+	    "           [-G [-g dir] [-L statefile] [-U from]]\n"
 	    "       %s -m verify [-AeWxYy] [-r] [-p | -R] [-E [-F]] [-S sealers]\n"
 	    "           [-O store] [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
-	    "           [-M size]\n"
+	    "           [-M size] [-G [-g dir] [-L statefile] [-U from]]\n"
 	    "       %s -m seal -d domain -s selector -k keyfile [-a algorithm]\n"
 	    "           [-h headers] [-P pinfile] [-AeW] [-p | -R] [-S sealers]\n"
 	    "           [-O store] [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
-	    "           [-M size]\n",
+	    "           [-M size] [-G [-g dir] [-L statefile] [-U from]]\n",
 	    FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME,
 	    FILTER_NAME);
 	exit(1);
@@ -179,6 +182,24 @@ main_key(const char *path, const char *alg)
 	pending = NULL;
 }
 
+/* -G and its -g, -L, -U: reports are about verified messages, and a
+ * report option without -G would silently do nothing. */
+static void
+main_reports(void)
+{
+	conf.reports = main_set.reports;
+	conf.report_dir = main_set.val[DKS_REPORT_DIR];
+	conf.report_state = main_set.val[DKS_REPORT_STATE];
+	conf.report_from = main_set.val[DKS_REPORT_FROM];
+	if (!conf.reports && (conf.report_dir != NULL ||
+	    conf.report_state != NULL || conf.report_from != NULL))
+		fatalx(conf.report_dir != NULL ? "-g" : conf.report_state !=
+		    NULL ? "-L" : "-U", "belongs to -G (send failure reports)");
+	if (conf.reports && conf.mode == MODE_SIGN)
+		fatalx("-G", "reports on verified messages: use -m verify, "
+		    "sv or seal");
+}
+
 static void
 main_options(int argc, char **argv)
 {
@@ -186,7 +207,7 @@ main_options(int argc, char **argv)
 
 	dks_init(&main_set, main_spell);
 	while ((ch = getopt(argc, argv,
-	    "Aa:C:c:D:d:EeFfh:i:K:k:M:m:O:P:pRrS:s:Tt:V:Ww:xYyz:"))
+	    "Aa:C:c:D:d:EeFfGg:h:i:K:k:L:M:m:O:P:pRrS:s:Tt:U:V:Ww:xYyz:"))
 	    != -1) {
 		switch (ch) {
 		case 'A':
@@ -214,6 +235,18 @@ main_options(int argc, char **argv)
 		case 'F':
 			conf.forwarded = 1;
 			main_set_word(DKS_ARC_FORWARDED, "yes");
+			break;
+		case 'G':
+			main_set_word(DKS_REPORTS, "yes");
+			break;
+		case 'g':
+			main_set_word(DKS_REPORT_DIR, optarg);
+			break;
+		case 'L':
+			main_set_word(DKS_REPORT_STATE, optarg);
+			break;
+		case 'U':
+			main_set_word(DKS_REPORT_FROM, optarg);
 			break;
 		case 'y':
 			main_set_word(DKS_ATPS, "yes");
@@ -318,6 +351,7 @@ main_options(int argc, char **argv)
 		fatalx("-E", "acts on DMARC verdicts: give -p (or -R)");
 	if (conf.forwarded && !conf.enforce)
 		fatalx("-F", "changes what -E does: give -E");
+	main_reports();
 	if (conf.mode == MODE_SIGN && (conf.vopts.dmarc ||
 	    conf.vopts.arc || conf.vopts.explain))
 		fatalx("-m sign", "-p, -R, -E, -x, -S and -e are for "
@@ -658,6 +692,7 @@ main_loop(void)
 		if ((fd != -1 && (pfd[1].revents & POLLIN)) || timeout != -1)
 			dkk_ctx_process(conf.ctx);
 		message_dns();
+		report_reap();
 	}
 }
 
