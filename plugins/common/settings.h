@@ -56,6 +56,8 @@ enum dks_key {
 				 * dmarc) */
 	DKS_STORE,		/* observation store URI: a file, sqlite:PATH
 				 * or postgresql://... (services/store) */
+	DKS_REPORT_SMTP,	/* send the reports by SMTP to HOST:PORT
+				 * (MAIL FROM:<>) instead of sendmail */
 	DKS_NKEYS
 };
 

@@ -91,7 +91,8 @@ exim_reports(dkk_verifier *v, const struct dks *set, const char *authserv_id,
 {
 	struct dkk_report_opts ro = { .adsp = set->adsp };
 	struct dkr_send s = { .dir = set->val[DKS_REPORT_DIR],
-	    .state = set->val[DKS_REPORT_STATE], .warn = report_warn };
+	    .state = set->val[DKS_REPORT_STATE],
+	    .smtp = set->val[DKS_REPORT_SMTP], .warn = report_warn };
 	struct report_msg m = { NULL, 0, 0, 0 };
 	const char *from = set->val[DKS_REPORT_FROM];
 	const char *host = CCS expand_string(US"$primary_hostname");

@@ -91,6 +91,7 @@ static const struct verify_word {
 	{ "reports", DKS_REPORTS, 1 }, { "report-dir", DKS_REPORT_DIR, 0 },
 	{ "report-state", DKS_REPORT_STATE, 0 },
 	{ "report-from", DKS_REPORT_FROM, 0 },
+	{ "report-smtp", DKS_REPORT_SMTP, 0 },
 	{ "store", DKS_STORE, 0 },
 };
 

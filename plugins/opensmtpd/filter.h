@@ -94,6 +94,7 @@ struct filter_conf {
 	const char *report_dir;		/* -g: write them there instead */
 	const char *report_state;	/* -L: rate limits kept in this file */
 	const char *report_from;	/* -U: From: of the reports */
+	const char *report_smtp;	/* -J: send them by SMTP there */
 };
 
 extern struct filter_conf conf;

@@ -42,6 +42,7 @@ static const char *const main_spell[DKS_NKEYS] = {
 	[DKS_ARC_FORWARDED] = "-F",
 	[DKS_REPORTS] = "-G", [DKS_REPORT_DIR] = "-g",
 	[DKS_REPORT_STATE] = "-L", [DKS_REPORT_FROM] = "-U",
+	[DKS_REPORT_SMTP] = "-J",
 };
 static struct dks main_set;
 
@@ -69,16 +70,16 @@ usage(void)
 	    "           [-S sealers] [-O store] [-i authserv-id]\n"
 	    "           [-D addr[@port]] [-t trust-anchor] [-z zonefile]\n"
 	    "           [-w timeout] [-P pinfile] [-T] [-M size]\n"
-	    "           [-G [-g dir] [-L statefile] [-U from]]\n"
+	    "           [-G [-g dir | -J host:port] [-L statefile] [-U from]]\n"
 	    "       %s -m verify [-AeWxYy] [-r] [-p | -R] [-E [-F]] [-S sealers]\n"
 	    "           [-O store] [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
-	    "           [-M size] [-G [-g dir] [-L statefile] [-U from]]\n"
+	    "           [-M size] [-G [-g dir | -J host:port] [-L statefile] [-U from]]\n"
 	    "       %s -m seal -d domain -s selector -k keyfile [-a algorithm]\n"
 	    "           [-h headers] [-P pinfile] [-AeW] [-p | -R] [-S sealers]\n"
 	    "           [-O store] [-i authserv-id] [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
-	    "           [-M size] [-G [-g dir] [-L statefile] [-U from]]\n",
+	    "           [-M size] [-G [-g dir | -J host:port] [-L statefile] [-U from]]\n",
 	    FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME,
 	    FILTER_NAME);
 	exit(1);
@@ -191,10 +192,13 @@ main_reports(void)
 	conf.report_dir = main_set.val[DKS_REPORT_DIR];
 	conf.report_state = main_set.val[DKS_REPORT_STATE];
 	conf.report_from = main_set.val[DKS_REPORT_FROM];
+	conf.report_smtp = main_set.val[DKS_REPORT_SMTP];
 	if (!conf.reports && (conf.report_dir != NULL ||
-	    conf.report_state != NULL || conf.report_from != NULL))
+	    conf.report_state != NULL || conf.report_from != NULL ||
+	    conf.report_smtp != NULL))
 		fatalx(conf.report_dir != NULL ? "-g" : conf.report_state !=
-		    NULL ? "-L" : "-U", "belongs to -G (send failure reports)");
+		    NULL ? "-L" : conf.report_from != NULL ? "-U" : "-J",
+		    "belongs to -G (send failure reports)");
 	if (conf.reports && conf.mode == MODE_SIGN)
 		fatalx("-G", "reports on verified messages: use -m verify, "
 		    "sv or seal");
@@ -207,7 +211,7 @@ main_options(int argc, char **argv)
 
 	dks_init(&main_set, main_spell);
 	while ((ch = getopt(argc, argv,
-	    "Aa:C:c:D:d:EeFfGg:h:i:K:k:L:M:m:O:P:pRrS:s:Tt:U:V:Ww:xYyz:"))
+	    "Aa:C:c:D:d:EeFfGg:h:i:J:K:k:L:M:m:O:P:pRrS:s:Tt:U:V:Ww:xYyz:"))
 	    != -1) {
 		switch (ch) {
 		case 'A':
@@ -244,6 +248,9 @@ main_options(int argc, char **argv)
 			break;
 		case 'L':
 			main_set_word(DKS_REPORT_STATE, optarg);
+			break;
+		case 'J':
+			main_set_word(DKS_REPORT_SMTP, optarg);
 			break;
 		case 'U':
 			main_set_word(DKS_REPORT_FROM, optarg);

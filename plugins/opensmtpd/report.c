@@ -13,8 +13,8 @@
  * Delivering never waits: once the plan is final, the message as
  * received is copied out of the spool and a child process is forked to
  * build the reports and hand them over (plugins/common/reportsend.c:
- * rate limits in the -L state file under a lock, then -g DIR or
- * sendmail -t -f '').  The filter goes on at once; the children are
+ * rate limits in the -L state file under a lock, then -g DIR, SMTP to
+ * -J HOST:PORT or sendmail -t -f '').  The filter goes on at once; the children are
  * reaped with waitpid(WNOHANG) from the poll loop (report_reap()).  At
  * most REPORT_CHILDREN run at a time: past that, a message's reports are
  * dropped with a log line rather than waited for.  Each report is one
@@ -110,6 +110,7 @@ report_child(struct session *s, dkk_reports *plan,
     const struct dkk_report_info *info)
 {
 	struct dkr_send ds = { .dir = conf.report_dir,
+	    .smtp = conf.report_smtp,
 	    .state = conf.report_state, .warn = report_warn, .warn_arg = s };
 	size_t i;
 	int fd;
