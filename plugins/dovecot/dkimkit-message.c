@@ -313,6 +313,8 @@ dkimkit_message_verify(const struct sieve_runtime_env *renv,
 		goto fail;
 	dkimkit_message_log(renv, ectx, v);
 	dkimkit_message_store(renv, ectx, &vo, v);
+	/* the tests' verdicts are copied: reports only follow */
+	dkimkit_report_send(renv, ectx, v);
 	dkk_verifier_free(v);
 	return 0;
 fail:

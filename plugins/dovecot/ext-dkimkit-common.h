@@ -36,6 +36,10 @@ struct ext_dkimkit_context {
 	char *store_uri;
 	dkst *store;
 	bool store_failed;
+	/* dkimkit_reports and its companions (dkimkit-report.c); NULL
+	 * when not set. */
+	bool reports;
+	char *report_dir, *report_state, *report_from, *report_smtp;
 };
 
 /* One signature, as the tests see it.  Strings live in the message
@@ -92,6 +96,10 @@ extern const struct sieve_operation_def dkimkit_arc_operation;
 
 /* The verdicts of the message being filtered, verifying it on the first
  * call.  Never NULL: failures come back as msg->failed. */
+/* dkimkit_reports: the failure reports of a final verifier, sent. */
+void dkimkit_report_send(const struct sieve_runtime_env *renv,
+    const struct ext_dkimkit_context *ectx, dkk_verifier *v);
+
 /* Flush and close the observation store of ectx, if open. */
 void dkimkit_store_close(struct ext_dkimkit_context *ectx,
     struct event *event);

@@ -10,7 +10,8 @@ plugins_dovecot_lib90_sieve_dkimkit_plugin_la_SOURCES = \
 	plugins/dovecot/sieve-dkimkit-plugin.c \
 	plugins/dovecot/ext-dkimkit.c \
 	plugins/dovecot/tst-dkim.c \
-	plugins/dovecot/dkimkit-message.c
+	plugins/dovecot/dkimkit-message.c \
+	plugins/dovecot/dkimkit-report.c
 # Dovecot's lib.h includes "config.h" by a quoted name, which resolves in
 # its own directory first: Dovecot's config.h wins over the -I. that
 # automake's DEFAULT_INCLUDES puts ahead of everything (checked at compile
