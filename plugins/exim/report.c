@@ -73,7 +73,10 @@ report_send(dkk_reports *plan, struct dkr_send *s,
 }
 
 /* RFC 6651 3.1 rs=: the text a domain asks to see in an SMTP reply
- * when its mail is rejected; the first report due that has one. */
+ * when its mail is rejected; the first report due that has one, at most
+ * REPORT_RS_MAX octets (as filter-dkimkit: the signer's text in our
+ * reply stays short). */
+#define REPORT_RS_MAX 200
 static char *
 report_text(const dkk_reports *plan)
 {
@@ -81,7 +84,8 @@ report_text(const dkk_reports *plan)
 
 	for (i = 0; i < dkk_reports_count(plan); i++)
 		if (dkk_reports_get(plan, i)->rs != NULL)
-			return strdup(dkk_reports_get(plan, i)->rs);
+			return strndup(dkk_reports_get(plan, i)->rs,
+			    REPORT_RS_MAX);
 	return NULL;
 }
 
