@@ -152,8 +152,10 @@ json_entry(FILE *out, const struct dkk_report_req *q, const char *status,
 	json_string(out, q->to);
 	fputs(",\"domain\":", out);
 	json_string(out, q->domain);
-	fprintf(out, ",\"reason_token\":\"%c\",\"adsp\":%s,\"status\":\"%s\"}",
-	    q->token, q->adsp ? "true" : "false", status);
+	/* "kind" last: the keys before it keep their places */
+	fprintf(out, ",\"reason_token\":\"%c\",\"adsp\":%s,\"status\":\"%s\","
+	    "\"kind\":\"%s\"}", q->token, q->adsp ? "true" : "false", status,
+	    dkk_report_kind_name(q->kind));
 }
 
 char *

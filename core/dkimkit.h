@@ -1299,7 +1299,21 @@ struct dkk_report_opts {
 	size_t max;		/* reports per message, 0: 4 */
 	dkk_random_fn random;	/* NULL: getrandom(2) */
 	void *random_arg;
+	/* DMARC failure reports (RFC 9991) are planned whenever the
+	 * verifier evaluated DMARC (dkk_verify_opts.dmarc) and a policy
+	 * record asks with ruf= and fo=; 1 leaves them out. */
+	int no_dmarc;
 };
+
+/* What a report is about. */
+enum dkk_report_kind {
+	DKK_REPORT_DKIM = 0,	/* a DKIM signature (RFC 6651 3) */
+	DKK_REPORT_ADSP,	/* an ADSP fail or discard (RFC 6651 4) */
+	DKK_REPORT_DMARC	/* a DMARC failure report (RFC 9991) */
+};
+
+/* "dkim", "adsp", "dmarc"; NULL if unknown. */
+DKK_EXPORT const char *dkk_report_kind_name(enum dkk_report_kind kind);
 
 /* One report a domain asked for.  Strings live as long as the plan. */
 struct dkk_report_req {
@@ -1310,13 +1324,26 @@ struct dkk_report_req {
 	size_t sig;		/* the signature's index in the verifier */
 	int sampled_out;	/* rp= said not this time: send nothing */
 	const char *rs;		/* rs= text, or NULL */
+	/* Added with DMARC failure reports.  For DKK_REPORT_DMARC:
+	 * domain is the Author Domain, token the fo= option that asked
+	 * ('0', '1', 'd' or 's'), sig the signature the DKIM-* fields
+	 * describe (SIZE_MAX: none), to the ruf= address (verified when
+	 * outside the policy domain), max_bytes its "!size" cap (0:
+	 * none; a larger report must not be sent). */
+	enum dkk_report_kind kind;
+	uint64_t max_bytes;
 };
 
 typedef struct dkk_reports dkk_reports;
 
 /* Plan the reports of a final verifier: every signature that did not
  * pass and carries r=y, the first of each d= (one report per domain
- * and message), then ADSP fail or discard (opts->adsp), up to opts->max;
+ * and message), then ADSP fail or discard (opts->adsp), then DMARC
+ * failure reports (RFC 9991: each Author Domain whose policy record
+ * has ruf= and whose fo= asks, one per ruf= mailto address, never from
+ * a record with psd=y, an address outside the policy domain only when
+ * <policy-domain>._report._dmarc.<its domain> says v=DMARC1), up to
+ * opts->max;
  * their records' lookups start here on the context's resolver.  A
  * message that is itself a feedback report (multipart/report;
  * report-type=feedback-report) gets none, so reports never loop.  The

@@ -25,6 +25,16 @@
 #   N passed, N failed[, N skipped]
 # and the exit status is 0 only when nothing failed.
 #
+# TEST_JOBS=N (default 1) runs up to N programs at once: most of them wait
+# on servers and sockets more than they compute, so two on a 2-core
+# machine take little more than half the time.  The programs that time
+# things (tests/bench/, TEST_SERIAL, an extended regex) still run one at
+# a time, after the others, with nothing beside them.  Each program's
+# lines are printed when it ends, in the order of the list.  The tests
+# are made for this: every server gets its own ports (tests/lib/ports.sh),
+# folders and, where it needs fixed paths or port 53, its own mount or
+# network namespace.
+#
 # Environment given to the programs: TOP_SRCDIR, TOP_BUILDDIR, DKIMKIT
 # ($TOP_BUILDDIR/cli/dkimkit), VECTORS (the RFC examples,
 # $TOP_SRCDIR/tests/vectors unless set) and DKK_VECTORS (the unit tests'
@@ -186,23 +196,86 @@ tally()
 }
 
 # run_one PATH NAME CMD...: run one program, keep its output, count it.
-run_one()
+# start_one NAME CMD...: start a program in the background; its status
+# and run time land in NAME.status and NAME.secs.
+start_one()
 {
-	local name="$2" st=0 p0="$PASSED" f0="$FAILED" s0="$SKIPPED"
-	local t0="$SECONDS"
+	local name="$1"
 
-	shift 2
-	RAN=$((RAN + 1))
-	(cd "$TOP_BUILDDIR" && exec ${TIMEOUT_CMD[@]+"${TIMEOUT_CMD[@]}"} "$@") \
-	    >"$LOGDIR/$name.tap" 2>"$LOGDIR/$name.err" </dev/null || st=$?
-	tally "$name" "$st"
-	printf '%s\n' "$st" >"$LOGDIR/$name.status"
-	printf '%s: %d passed, %d failed, %d skipped (%ds)\n' "$name" \
-	    $((PASSED - p0)) $((FAILED - f0)) $((SKIPPED - s0)) \
-	    $((SECONDS - t0))
+	shift
+	(
+		t0=$SECONDS st=0
+		(cd "$TOP_BUILDDIR" &&
+		    exec ${TIMEOUT_CMD[@]+"${TIMEOUT_CMD[@]}"} "$@") \
+		    >"$LOGDIR/$name.tap" 2>"$LOGDIR/$name.err" </dev/null || st=$?
+		printf '%s\n' $((SECONDS - t0)) >"$LOGDIR/$name.secs"
+		printf '%s\n' "$st" >"$LOGDIR/$name.status"
+	) &
 }
 
-# selected PATH: true when PATH passes the filter.
+# finish_one NAME: count a program that has ended.
+finish_one()
+{
+	local name="$1" p0="$PASSED" f0="$FAILED" s0="$SKIPPED"
+
+	RAN=$((RAN + 1))
+	tally "$name" "$(cat "$LOGDIR/$name.status")"
+	printf '%s: %d passed, %d failed, %d skipped (%ss)\n' "$name" \
+	    $((PASSED - p0)) $((FAILED - f0)) $((SKIPPED - s0)) \
+	    "$(cat "$LOGDIR/$name.secs")"
+}
+
+# The list to run: each program's name, path and whether it runs alone.
+NAMES=()
+SERIAL=()
+declare -A PROG
+
+# queue NAME SERIAL PATH: a *.sh runs under bash, anything else as it is.
+queue()
+{
+	NAMES+=("$1")
+	SERIAL+=("$2")
+	PROG[$1]="$3"
+}
+
+# start_queued NAME
+start_queued()
+{
+	local prog="${PROG[$1]}"
+
+	case "$prog" in
+	*.sh) start_one "$1" bash "$prog" ;;
+	*) start_one "$1" "$prog" ;;
+	esac
+}
+
+# run_queue JOBS FIRST LAST: the programs FIRST..LAST of the list, up to
+# JOBS at once, counted in list order as they end.
+run_queue()
+{
+	local jobs="$1" i="$2" last="$3" next="$2" running=0
+
+	while [ "$i" -le "$last" ]; do
+		while [ "$running" -lt "$jobs" ] && [ "$next" -le "$last" ]; do
+			start_queued "${NAMES[next]}"
+			next=$((next + 1))
+			running=$((running + 1))
+		done
+		wait -n 2>/dev/null || true
+		running=0
+		local k
+		for ((k = i; k < next; k++)); do
+			[ -e "$LOGDIR/${NAMES[k]}.status" ] ||
+			    running=$((running + 1))
+		done
+		while [ "$i" -lt "$next" ] &&
+		    [ -e "$LOGDIR/${NAMES[i]}.status" ]; do
+			finish_one "${NAMES[i]}"
+			i=$((i + 1))
+		done
+	done
+}
+
 selected()
 {
 	if [ -n "$EXCLUDE" ] && printf '%s\n' "$1" | grep -Eq -- "$EXCLUDE"; then
@@ -247,9 +320,13 @@ if [ "${VALGRIND:-0}" = 1 ]; then
 	DKIMKIT="$LOGDIR/dkimkit-valgrind"
 fi
 
+JOBS="${TEST_JOBS:-1}"
+[[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || JOBS=1
+SERIAL_RE="${TEST_SERIAL:-^tests/bench/}"
+
 if selected "tests/unit/unit"; then
 	if [ -x "$TOP_BUILDDIR/tests/unit/unit" ]; then
-		run_one tests/unit/unit unit "$TOP_BUILDDIR/tests/unit/unit"
+		queue unit 0 "$TOP_BUILDDIR/tests/unit/unit"
 	else
 		RAN=$((RAN + 1))
 		count_skip unit "ok - unit # SKIP $TOP_BUILDDIR/tests/unit/unit not built (CUnit missing at configure time?)"
@@ -263,12 +340,36 @@ for dir in $DIRS; do
 		selected "$rel" || continue
 		name="$dir-${prog##*/}"
 		name="${name%.sh}"
-		run_one "$rel" "$name" bash "$prog"
+		serial=0
+		if [ "$JOBS" -gt 1 ] && printf '%s\n' "$rel" | grep -Eq -- "$SERIAL_RE"
+		then
+			serial=1
+		fi
+		queue "$name" "$serial" "$prog"
 	done < <(find "$TOP_SRCDIR/tests/$dir" -maxdepth 1 -type f \
 	    -name '*.sh' 2>/dev/null | LC_ALL=C sort)
 done
 
-# With VALGRIND=1: a report is a failure, whatever the test made of it.
+# With JOBS > 1: the others first, then the serial ones alone.  The list
+# keeps its order within each group.
+if [ "$JOBS" -gt 1 ]; then
+	ORDER=()
+	for pass in 0 1; do
+		for ((n = 0; n < ${#NAMES[@]}; n++)); do
+			[ "${SERIAL[n]}" = "$pass" ] && ORDER+=("${NAMES[n]}")
+		done
+	done
+	nparallel=0
+	for serial in "${SERIAL[@]}"; do
+		[ "$serial" = 1 ] || nparallel=$((nparallel + 1))
+	done
+	NAMES=("${ORDER[@]}")
+	run_queue "$JOBS" 0 $((nparallel - 1))
+	run_queue 1 "$nparallel" $((${#NAMES[@]} - 1))
+else
+	run_queue 1 0 $((${#NAMES[@]} - 1))
+fi
+
 if [ "${VALGRIND:-0}" = 1 ]; then
 	for log in "$LOGDIR"/valgrind/*.log; do
 		[ -s "$log" ] || continue

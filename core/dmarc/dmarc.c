@@ -61,6 +61,8 @@ struct author {
 	int p_tag;		/* the record's p= (none when absent) */
 	struct buf why;
 	const char *align_org;	/* for a trusted sealer's dkim=pass */
+	struct dmarc_rec rec;	/* the record that gave the policy ... */
+	bool has_rec;		/* ... once one was found and usable */
 };
 
 struct dmarc_state {
@@ -536,6 +538,8 @@ author_eval(dkk_verifier *v, struct author *au)
 	 * a Public Suffix Domain's): what this walk already knows. */
 	au->align_org = !r.adkim_strict && r.psd != 'y' ?
 	    au->res.policy_domain : NULL;
+	au->rec = r;
+	au->has_rec = true;
 	/* Alignment waits for every DKIM verdict and for the SPF result
 	 * (dkk_verifier_set_spf()). */
 	if ((rc = author_policy(v, au, &r, &exist_temp)) != DKK_OK ||
@@ -869,5 +873,46 @@ dmarc_author_result(const dkk_verifier *v, size_t i,
 	if (v->dmarc == NULL || !v->dmarc->done || i >= v->dmarc->na)
 		return false;
 	*out = v->dmarc->a[i].res;
+	return true;
+}
+
+/* The Organizational Domain of a walk from what it already asked (no
+ * lookup is begun for it: a record at the Author Domain needs no more
+ * queries for strict alignment), or NULL when the walk stopped short. */
+static const char *
+walk_org_known(const dkk_verifier *v, const struct walk *w)
+{
+	size_t i;
+
+	if (v->dmarc_7489)
+		return w->n > 1 ? w->names[1] : w->names[0];
+	for (i = 0; i < w->got; i++) {
+		if (w->found[i].state < 0)
+			return NULL;
+		if (w->found[i].state == 1 && (w->found[i].rec.psd == 'y' ||
+		    w->found[i].rec.psd == 'n'))
+			return dmarc_org_domain(w->names, w->found, i + 1);
+	}
+	return w->got == w->n ? dmarc_org_domain(w->names, w->found, w->n) :
+	    NULL;
+}
+
+bool
+dmarc_author_facts(const dkk_verifier *v, size_t i,
+    struct dmarc_author_facts *out)
+{
+	const struct author *au;
+
+	if (v->dmarc == NULL || !v->dmarc->done || i >= v->dmarc->na)
+		return false;
+	au = &v->dmarc->a[i];
+	if (!au->has_rec || (au->res.result != DKK_DMARC_PASS &&
+	    au->res.result != DKK_DMARC_FAIL))
+		return false;
+	out->res = au->res;
+	out->rec = au->rec;
+	/* NULL when the walk stopped at the Author Domain's record: the
+	 * report plan walks on itself if a destination needs it. */
+	out->org = walk_org_known(v, &au->walk);
 	return true;
 }

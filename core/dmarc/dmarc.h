@@ -29,6 +29,9 @@ struct dmarc_rec {
 	bool bad_policy;	/* p, sp or np present with a bad value */
 	bool rua;		/* rua= holds a syntactically valid URI */
 	bool ruf;
+	const char *ruf_list;	/* ruf= value (into the DNS answer, which
+				 * lives as long as the verifier), or NULL */
+	size_t ruf_len;
 	char psd;		/* 'y', 'n' or 'u' */
 	bool testing;		/* t=y */
 	bool adkim_strict;
@@ -83,5 +86,40 @@ HIDDEN void psl_free(struct psl *psl);
  * longest public suffix plus one label, or domain itself when it is a
  * public suffix.  A pointer into domain. */
 HIDDEN const char *psl_org_domain(const struct psl *psl, const char *domain);
+
+/* dest.c: report destinations (RFC 9989 4.7 rua/ruf; the external
+ * destination verification of RFC 9990 and RFC 9991). */
+struct dmarc_uri {
+	char addr[256];
+	char domain[256];
+	uint64_t max_bytes;	/* 0: no limit */
+};
+
+/* One URI of rua=/ruf=: "mailto:local@domain[!size[kmgt]]".  0, or -1
+ * with why. */
+HIDDEN int dmarc_uri_parse(const char *uri, size_t n, struct dmarc_uri *out,
+    const char **why);
+/* The TXT name that authorises dest_domain to receive policy_domain's
+ * reports.  0, or -1 when too long. */
+HIDDEN int dmarc_dest_qname(const char *policy_domain,
+    const char *dest_domain, char *out, size_t outlen);
+/* Does this TXT answer set authorise it (a record beginning with
+ * "v=DMARC1")? */
+HIDDEN bool dmarc_dest_accepts(const char *const *txt, size_t n);
+/* Is dest_domain outside policy_domain's organizational domain, so that
+ * verification is needed? */
+HIDDEN bool dmarc_dest_external(const char *policy_domain,
+    const char *dest_domain);
+
+/* dmarc.c, for the failure reports (core/report/ruf.c): the i-th Author
+ * Domain's record (the one that gave its policy) and Organizational
+ * Domain, when DMARC passed or failed for it; false otherwise. */
+struct dmarc_author_facts {
+	struct dkk_dmarc_result res;
+	struct dmarc_rec rec;
+	const char *org;	/* NULL: the walk did not go that far */
+};
+HIDDEN bool dmarc_author_facts(const dkk_verifier *v, size_t i,
+    struct dmarc_author_facts *out);
 
 #endif

@@ -231,7 +231,11 @@ record_tag(struct dmarc_rec *r, const struct piece *pc, bool rfc7489,
 	case 5: r->adkim_strict = n == 1 && (v[0] | 0x20) == 's'; break;
 	case 6: r->aspf_strict = n == 1 && (v[0] | 0x20) == 's'; break;
 	case 7: r->rua = urilist(v, n); break;
-	case 8: r->ruf = urilist(v, n); break;
+	case 8:
+		r->ruf = urilist(v, n);
+		r->ruf_list = v;
+		r->ruf_len = n;
+		break;
 	case 9: r->fo = failure_options(v, n); break;
 	case 10:
 		if ((num = number(v, n, 0, 100)) >= 0)

@@ -5,12 +5,14 @@
  * block (text/rfc822-headers).  With a redaction key, local parts are
  * replaced by a keyed hash as RFC 6590 describes.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "config.h"
+#include "dmarc/dmarc.h"
 #include "report.h"
 
 /* RFC 5965 3: a message whose top-level type is multipart/report with
@@ -68,10 +70,29 @@ local_char(unsigned char c)
 	    strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL;
 }
 
+/* The length of a "name=" that opens the atext run s[0..n), or 0: a
+ * tag (i=) or a property (header.i=, smtp.mailfrom=) whose value is the
+ * address.  "=" is atext, so without this the name would be hashed
+ * with the local part and the report would lose it. */
+static size_t
+tag_prefix(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || !isalpha((unsigned char)s[0]))
+		return 0;
+	for (i = 1; i < n && (isalnum((unsigned char)s[i]) ||
+	    s[i] == '.' || s[i] == '-' || s[i] == '_'); i++)
+		;
+	return i + 1 < n && s[i] == '=' ? i + 1 : 0;
+}
+
 /* RFC 6590 3: each local part (the atext run before an "@" that a domain
  * follows) becomes 32 hex digits of HMAC-SHA256(key, local part), so the
  * same address always gives the same token and no one without the key
- * can tell whose it was. */
+ * can tell whose it was.  A "name=" opening the run stays as it is (see
+ * tag_prefix; a local part such as SRS0=... keeps its "SRS0=", which
+ * names no one). */
 static void
 arf_redact(struct buf *out, const char *s, size_t n,
     const struct dkk_report_info *info)
@@ -86,6 +107,9 @@ arf_redact(struct buf *out, const char *s, size_t n,
 		at = i;
 		if (at > start && at + 1 < n && s[at] == '@' &&
 		    local_char((unsigned char)s[at + 1]) && s[at + 1] != '.') {
+			k = tag_prefix(s + start, at - start);
+			buf_add(out, s + start, k);
+			start += k;
 			hash_hmac_sha256(info->redact_key, info->redact_key_len,
 			    s + start, at - start, mac);
 			for (k = 0; k < 16; k++) {
@@ -237,6 +261,8 @@ static const char *
 arf_auth_failure(const struct dkk_report_req *q,
     const struct dkk_sig_result *res)
 {
+	if (q->kind == DKK_REPORT_DMARC)
+		return "dmarc";
 	if (q->adsp)
 		return "adsp";
 	if (res->reason == DKK_R_BODY_HASH)
@@ -246,13 +272,11 @@ arf_auth_failure(const struct dkk_report_req *q,
 	return "signature";
 }
 
-/* The DKIM-* fields of a signature's report. */
-static int
-arf_dkim(struct buf *out, const dkk_reports *r, const struct dkk_report_req *q,
+/* DKIM-Domain, -Identity, -Selector of one signature. */
+static void
+arf_dkim_ids(struct buf *out, const struct dkk_sig_result *res,
     const struct dkk_report_info *info)
 {
-	const struct dkk_sig_result *res = &r->v->sigs[q->sig].res;
-
 	buf_printf(out, "DKIM-Domain: %s\r\n", res->domain);
 	if (res->identity != NULL) {
 		buf_adds(out, "DKIM-Identity: ");
@@ -264,6 +288,14 @@ arf_dkim(struct buf *out, const dkk_reports *r, const struct dkk_report_req *q,
 		arf_safe(out, res->selector, strlen(res->selector));
 		buf_adds(out, "\r\n");
 	}
+}
+
+/* The DKIM-* fields of a signature's report. */
+static int
+arf_dkim(struct buf *out, const dkk_reports *r, const struct dkk_report_req *q,
+    const struct dkk_report_info *info)
+{
+	arf_dkim_ids(out, &r->v->sigs[q->sig].res, info);
 	/* RFC 6590 3: a redacted report leaves out the canonical copies,
 	 * which would give away what redaction hides. */
 	if (info->redact_key != NULL)
@@ -271,24 +303,41 @@ arf_dkim(struct buf *out, const dkk_reports *r, const struct dkk_report_req *q,
 	return arf_canon(out, r->v, q->sig, info);
 }
 
-/* The message/feedback-report part (RFC 5965 3.1, RFC 6591 3). */
-static int
-arf_feedback(struct buf *out, const dkk_reports *r,
-    const struct dkk_report_req *q, const struct dkk_report_info *info)
+/* RFC 9991 (draft-ietf-dmarc-failure-reporting 3): Identity-Alignment
+ * lists the mechanisms whose identifiers aligned and passed, "none"
+ * when none did. */
+static void
+arf_alignment(struct buf *out, const dkk_verifier *v, const char *author)
 {
-	const struct dkk_sig_result *res = q->adsp ? NULL :
-	    &r->v->sigs[q->sig].res;
+	struct dkk_dmarc_result res;
+	size_t i;
+	bool dkim = false, spf = false;
+
+	for (i = 0; dmarc_author_result(v, i, &res); i++)
+		if (res.domain != NULL && strcmp(res.domain, author) == 0) {
+			dkim = res.dkim_aligned != 0;
+			spf = res.spf_aligned != 0;
+			break;
+		}
+	buf_printf(out, "Identity-Alignment: %s\r\n", dkim && spf ?
+	    "dkim, spf" : dkim ? "dkim" : spf ? "spf" : "none");
+}
+
+/* The A-R field of the report: the one signature's entry for an RFC
+ * 6651 report, the whole field (dkim, spf, dmarc) for a DMARC one. */
+static int
+arf_ar(struct buf *out, const dkk_reports *r, const struct dkk_report_req *q,
+    const struct dkk_report_info *info)
+{
 	char *ar = NULL;
-	size_t k;
 	int rc;
 
-	buf_adds(out, "Content-Type: message/feedback-report\r\n\r\n");
-	buf_adds(out, "Feedback-Type: auth-failure\r\n");
-	buf_printf(out, "User-Agent: dkimkit/%s\r\nVersion: 1\r\n",
-	    PACKAGE_VERSION);
-	buf_printf(out, "Auth-Failure: %s\r\n", arf_auth_failure(q, res));
-	if ((rc = dkk_verifier_ar_one(r->v, q->sig, info->authserv_id, 0,
-	    &ar)) != DKK_OK)
+	if (q->kind == DKK_REPORT_DMARC)
+		rc = dkk_verifier_ar(r->v, info->authserv_id, 0, &ar);
+	else
+		rc = dkk_verifier_ar_one(r->v, q->sig, info->authserv_id, 0,
+		    &ar);
+	if (rc != DKK_OK)
 		return rc;
 	/* RFC 6590 3: header.i= and the like hold local parts too */
 	if (info->redact_key != NULL)
@@ -297,6 +346,28 @@ arf_feedback(struct buf *out, const dkk_reports *r,
 		buf_adds(out, ar);
 	buf_adds(out, "\r\n");
 	free(ar);
+	return DKK_OK;
+}
+
+/* The message/feedback-report part (RFC 5965 3.1, RFC 6591 3). */
+static int
+arf_feedback(struct buf *out, const dkk_reports *r,
+    const struct dkk_report_req *q, const struct dkk_report_info *info)
+{
+	const struct dkk_sig_result *res = q->sig < r->v->nsigs ?
+	    &r->v->sigs[q->sig].res : NULL;
+	size_t k;
+	int rc;
+
+	buf_adds(out, "Content-Type: message/feedback-report\r\n\r\n");
+	buf_adds(out, "Feedback-Type: auth-failure\r\n");
+	buf_printf(out, "User-Agent: dkimkit/%s\r\nVersion: 1\r\n",
+	    PACKAGE_VERSION);
+	buf_printf(out, "Auth-Failure: %s\r\n", arf_auth_failure(q, res));
+	if (q->kind == DKK_REPORT_DMARC)
+		arf_alignment(out, r->v, q->domain);
+	if ((rc = arf_ar(out, r, q, info)) != DKK_OK)
+		return rc;
 	if (info->mail_from != NULL) {
 		buf_adds(out, "Original-Mail-From: <");
 		arf_text(out, info->mail_from, info);
@@ -317,6 +388,14 @@ arf_feedback(struct buf *out, const dkk_reports *r,
 	if (info->source_ip != NULL)
 		buf_printf(out, "Source-IP: %s\r\n", info->source_ip);
 	buf_printf(out, "Reported-Domain: %s\r\n", q->domain);
+	/* RFC 9991: the DKIM fields of the signature the report is about;
+	 * no canonical copies (RFC 6591 makes them optional, and a
+	 * destination may cap the size with !size) */
+	if (q->kind == DKK_REPORT_DMARC) {
+		if (res != NULL)
+			arf_dkim_ids(out, res, info);
+		return DKK_OK;
+	}
 	if (!q->adsp)
 		return arf_dkim(out, r, q, info);
 	return DKK_OK;
@@ -356,7 +435,8 @@ arf_tag(char out[33], const dkk_reports *r, const struct dkk_report_req *q)
 	hash_update(&h, q->to, strlen(q->to));
 	hash_update(&h, &now, sizeof(now));
 	hash_update(&h, &q, sizeof(q));
-	if (!q->adsp && r->v->sigs[q->sig].res.b != NULL)
+	hash_update(&h, &q->kind, sizeof(q->kind));
+	if (q->sig < r->v->nsigs && r->v->sigs[q->sig].res.b != NULL)
 		hash_update(&h, r->v->sigs[q->sig].res.b,
 		    strlen(r->v->sigs[q->sig].res.b));
 	hash_digest(&h, d);
@@ -382,7 +462,8 @@ arf_top(struct buf *out, const dkk_reports *r, const struct dkk_report_req *q,
 {
 	buf_printf(out, "From: <%s>\r\nTo: <%s>\r\n", info->from, q->to);
 	buf_printf(out, "Subject: %s failure report for %s\r\n",
-	    q->adsp ? "ADSP" : "DKIM", q->domain);
+	    q->kind == DKK_REPORT_DMARC ? "DMARC" : q->adsp ? "ADSP" : "DKIM",
+	    q->domain);
 	buf_adds(out, "Date: ");
 	arf_date(out, ctx_now(r->v->ctx));
 	buf_printf(out, "\r\nMessage-ID: <%s@%s>\r\n", tag,
@@ -395,6 +476,14 @@ arf_top(struct buf *out, const dkk_reports *r, const struct dkk_report_req *q,
 	    tag);
 	buf_printf(out, "--dkk-%s\r\nContent-Type: text/plain; "
 	    "charset=us-ascii\r\n\r\n", tag);
+	if (q->kind == DKK_REPORT_DMARC) {
+		buf_printf(out, "A message from %s was evaluated by DMARC "
+		    "(RFC 9989) and its fo=%c option asks for this "
+		    "report.\r\nThis report was requested by the ruf= tag "
+		    "of the domain's DMARC record (RFC 9991).\r\n\r\n",
+		    q->domain, q->token);
+		return;
+	}
 	if (q->adsp)
 		buf_printf(out, "A message from %s failed its Author Domain "
 		    "Signing Practices (RFC 5617).\r\n", q->domain);

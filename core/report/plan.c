@@ -60,7 +60,7 @@ rlookup_done(struct waiter *w)
 	lk->answered = true;
 }
 
-static int
+int
 rlookup_begin(dkk_reports *r, struct rlookup *lk, const char *prefix,
     const char *domain)
 {
@@ -126,7 +126,7 @@ plan_sigs(dkk_reports *r)
 	size_t i;
 	int rc;
 
-	for (i = 0; i < v->nsigs && r->ncands < r->opts.max; i++) {
+	for (i = 0; i < v->nsigs && r->ncands < r->cap; i++) {
 		const struct vsig *vs = &v->sigs[i];
 		char token = dkk_report_token(vs->res.reason);
 		bool unknown;
@@ -181,7 +181,7 @@ plan_adsp(dkk_reports *r)
 
 	if (!r->opts.adsp || !v->adsp_on || v->adsp_res == NULL)
 		return DKK_OK;
-	for (k = 0; k < v->authors.n && r->ncands < r->opts.max; k++) {
+	for (k = 0; k < v->authors.n && r->ncands < r->cap; k++) {
 		const char *d = v->authors.domain[k];
 
 		if ((v->adsp_res[k] != DKK_ADSP_FAIL &&
@@ -214,16 +214,20 @@ dkk_reports_new(dkk_verifier *v, const struct dkk_report_opts *opts,
 	if (r->opts.max == 0)
 		r->opts.max = REPORTS_MAX_DEFAULT;
 	most = v->nsigs + v->authors.n + 1;
+	if (v->dmarc_on && !r->opts.no_dmarc)
+		most += RUF_PER_AUTHOR * (v->authors.n + 1);
 	if (most > r->opts.max)
 		most = r->opts.max;
+	r->cap = most;
 	if ((r->cands = dkk_calloc(most, sizeof(*r->cands))) == NULL) {
 		free(r);
 		return DKK_ENOMEM;
 	}
 	/* RFC 5965 3 (and RFC 6651 3.3): never a report about a report. */
 	if (v->limit.len == 0 && !report_is_feedback(&v->hdr) &&
-	    (rc = plan_sigs(r)) == DKK_OK)
-		rc = plan_adsp(r);
+	    (rc = plan_sigs(r)) == DKK_OK &&
+	    (rc = plan_adsp(r)) == DKK_OK)
+		rc = ruf_plan(r);
 	if (rc != DKK_OK) {
 		dkk_reports_free(r);
 		return rc;
@@ -243,6 +247,8 @@ dkk_reports_free(dkk_reports *r)
 		keycache_put(r->cands[i].lk.e, &r->cands[i].lk.w);
 		free(r->cands[i].lk.name);
 		free(r->cands[i].domain);
+		free(r->cands[i].to);
+		ruf_cand_clear(&r->cands[i]);
 	}
 	for (i = 0; i < r->nreqs; i++)
 		free((char *)r->reqs[i].to);
@@ -302,6 +308,26 @@ req_add(dkk_reports *r, const struct rcand *c, struct dkk_report_record *rec)
 	rec->rs = NULL;
 	report_draw(&r->opts, &draw);
 	q->sampled_out = !dkk_report_sampled(rec->rp, draw);
+	q->kind = q->adsp ? DKK_REPORT_ADSP : DKK_REPORT_DKIM;
+	r->nreqs++;
+	return DKK_OK;
+}
+
+/* A DMARC failure report: no record of its own beyond the destination's
+ * authorisation, no sampling (RFC 9989 has no rp=; pct= of RFC 7489
+ * samples the policy, not the reports). */
+static int
+req_add_dmarc(dkk_reports *r, const struct rcand *c)
+{
+	struct dkk_report_req *q = &r->reqs[r->nreqs];
+
+	if ((q->to = dkk_strdup(c->to)) == NULL)
+		return DKK_ENOMEM;
+	q->domain = c->domain;
+	q->token = c->token;
+	q->sig = c->sig;
+	q->kind = DKK_REPORT_DMARC;
+	q->max_bytes = c->max_bytes;
 	r->nreqs++;
 	return DKK_OK;
 }
@@ -323,6 +349,11 @@ plan_decide(dkk_reports *r)
 	if ((r->reqs = dkk_calloc(r->ncands + 1, sizeof(*r->reqs))) == NULL)
 		return DKK_ENOMEM;
 	for (i = 0; i < r->ncands && rc == DKK_OK; i++) {
+		if (r->cands[i].kind == DKK_REPORT_DMARC) {
+			if (ruf_cand_ok(&r->cands[i]))
+				rc = req_add_dmarc(r, &r->cands[i]);
+			continue;
+		}
 		if ((rc = cand_record(&r->cands[i], &rec)) <= 0)
 			continue;
 		rc = DKK_OK;

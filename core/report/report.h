@@ -9,7 +9,12 @@
 
 #include "dkim/verify.h"
 
-/* One _report._domainkey (or ADSP) record lookup of a plan. */
+/* room in a plan for the ruf= addresses of each Author Domain (the
+ * plan's max still caps the whole) */
+#define RUF_PER_AUTHOR 4
+
+/* One _report._domainkey (or ADSP, or DMARC destination) record lookup
+ * of a plan. */
 struct rlookup {
 	struct waiter w;	/* first: the cache calls back with &w */
 	struct dkk_reports *r;
@@ -25,18 +30,49 @@ struct rcand {
 	char token;		/* the token of the failure's reason */
 	unsigned tokens;	/* every rr token this failure falls under */
 	struct rlookup lk;
+	/* DMARC failure reports (ruf.c) */
+	enum dkk_report_kind kind;
+	char *to;		/* the ruf= address */
+	uint64_t max_bytes;	/* its !size, 0: none */
+	bool verify;		/* external: lk must authorise it */
+	struct ruf_walk *org;	/* the Organizational Domain still to be
+				 * found (ruf.c), or NULL */
+	char *dest;		/* the address's domain */
 };
 
 struct dkk_reports {
 	dkk_verifier *v;
 	struct rcand *cands;
 	size_t ncands;
+	size_t cap;		/* room in cands */
 	size_t pending;
 	bool done;
 	struct dkk_report_opts opts;
 	struct dkk_report_req *reqs;
 	size_t nreqs;
 };
+
+/* plan.c */
+HIDDEN int rlookup_begin(dkk_reports *r, struct rlookup *lk,
+    const char *prefix, const char *domain);
+
+/* ruf.c: what the message's authentication came to for one Author
+ * Domain, as fo= (RFC 9989 4.7) looks at it. */
+struct ruf_facts {
+	bool dkim_aligned;	/* a DKIM signature passed aligned */
+	bool spf_aligned;	/* SPF passed aligned */
+	bool dkim_failed;	/* a signature failed evaluation */
+	bool spf_failed;	/* SPF failed */
+};
+/* The fo= option (DMARC_FO_* bits) that asks for a report, as its
+ * letter, or 0 when none does. */
+HIDDEN char ruf_fo_asks(unsigned fo, const struct ruf_facts *f);
+/* The DMARC candidates of a plan (after the DKIM and ADSP ones). */
+HIDDEN int ruf_plan(dkk_reports *r);
+/* A DMARC candidate's destination is authorised (not external, or its
+ * verification record says v=DMARC1). */
+HIDDEN bool ruf_cand_ok(const struct rcand *c);
+HIDDEN void ruf_cand_clear(struct rcand *c);
 
 /* record.c */
 HIDDEN unsigned report_token_bit(char token);

@@ -544,6 +544,12 @@ dkr_deliver(struct dkr_send *r, dkk_reports *plan, size_t i,
 		dkr_warn(r, "report to %s: %s", q->to, dkk_strerror(rc));
 		return "failed";
 	}
+	/* RFC 7489 6.2 "!size": a report over the destination's cap is
+	 * not sent (dkimkit writes no shortened copy). */
+	if (q->max_bytes > 0 && strlen(msg) > q->max_bytes) {
+		free(msg);
+		return "too_large";
+	}
 	if (r->dir != NULL)
 		rc = deliver_dir(r, msg);
 	else if (r->smtp != NULL)

@@ -45,8 +45,9 @@ int dkr_open(struct dkr_send *s);
 
 /* The i-th request of a final plan, built with info and delivered
  * unless rp= sampled it out, it is suppressed or over a limit; what
- * became of it: "sampled_out", "suppressed", "rate_limited", "written",
- * "sent" or "failed" (said). */
+ * became of it: "sampled_out", "suppressed", "rate_limited", "too_large"
+ * (over a DMARC destination's !size), "written", "sent" or "failed"
+ * (said). */
 const char *dkr_deliver(struct dkr_send *s, dkk_reports *plan, size_t i,
     const struct dkk_report_info *info);
 

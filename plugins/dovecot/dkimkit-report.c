@@ -119,8 +119,11 @@ dkimkit_report_deliver(const struct sieve_runtime_env *renv,
 			    dkk_reports_get(plan, i);
 			const char *st = dkr_deliver(&ds, plan, i, &info);
 
+			/* the token is rr='s, or for DMARC fo='s */
 			e_info(renv->event, "dkimkit: report to %s (%s, "
-			    "rr=%c): %s", q->to, q->domain, q->token, st);
+			    "%s=%c): %s", q->to, q->domain,
+			    q->kind == DKK_REPORT_DMARC ? "fo" : "rr",
+			    q->token, st);
 		}
 		dkr_close(&ds);
 	}

@@ -7,7 +7,8 @@
  * With the reports word, after the verdicts are known and the A-R field
  * is made, the core plans the reports the failing signatures asked for
  * (r=y and their domain's _report._domainkey record; ADSP too with
- * adsp), each is built (with the message read again from the spool for
+ * adsp; with dmarc, the DMARC failure reports of RFC 9991 that a policy
+ * record's ruf= and fo= ask for: the core decides, nothing here), each is built (with the message read again from the spool for
  * its canonical body) and handed to plugins/common/reportsend.c: rate
  * limits (report-state= keeps them across messages and processes),
  * then report-dir= (a file each) or Exim's own sendmail -t -f ''.
@@ -67,8 +68,10 @@ report_send(dkk_reports *plan, struct dkr_send *s,
 		const struct dkk_report_req *q = dkk_reports_get(plan, i);
 		const char *st = dkr_deliver(s, plan, i, info);
 
-		log_write(0, LOG_MAIN, "dkimkit: report to %s (%s, rr=%c): %s",
-		    q->to, q->domain, q->token, st);
+		/* the token is rr='s, or for DMARC the fo= option's */
+		log_write(0, LOG_MAIN, "dkimkit: report to %s (%s, %s=%c): %s",
+		    q->to, q->domain, q->kind == DKK_REPORT_DMARC ? "fo" : "rr",
+		    q->token, st);
 	}
 }
 

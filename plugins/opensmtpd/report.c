@@ -3,7 +3,8 @@
  *
  * When a verified message is final, the core plans the reports its
  * failing signatures asked for (r=y and their domain's
- * _report._domainkey record; with -A the ADSP record's ra= too).  The
+ * _report._domainkey record; with -A the ADSP record's ra= too; with -p
+ * the DMARC failure reports of RFC 9991 its policy record asks for).  The
  * record lookups run on the context's resolver like the key lookups: the
  * session waits in ST_WAIT and the poll loop goes on serving the others
  * (report_wait() says 1 until the plan is final).  Only a message with a
@@ -128,8 +129,10 @@ report_child(struct session *s, dkk_reports *plan,
 		const struct dkk_report_req *q = dkk_reports_get(plan, i);
 		const char *st = dkr_deliver(&ds, plan, i, info);
 
-		log_session(s, "report to %s (%s, rr=%c): %s", q->to,
-		    q->domain, q->token, st);
+		/* the token is rr='s, or for DMARC the fo= option's */
+		log_session(s, "report to %s (%s, %s=%c): %s", q->to,
+		    q->domain, q->kind == DKK_REPORT_DMARC ? "fo" : "rr",
+		    q->token, st);
 	}
 	dkr_close(&ds);
 }

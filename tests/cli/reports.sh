@@ -254,7 +254,7 @@ mkdir redi
     --report-dir redi --redact-key redact.key redi.eml > /dev/null 2>&1
 [ "$(ls redi | wc -l)" -eq 1 ] && ! grep -q 'joe' redi/*.eml &&
     sed -n '/^Authentication-Results:/,/^Arrival-Date:/p' redi/*.eml |
-    grep -q ' [0-9a-f]\{32\}@bodyhash.r1.test'
+    grep -q 'header.i=[0-9a-f]\{32\}@bodyhash.r1.test'
 ok_if "a redacted report redacts header.i= in its A-R entry" $? \
     "$(cat redi/*.eml 2> /dev/null | head -n 40)"
 

@@ -4,7 +4,9 @@
 # a private configuration, as `sendmail -t -f ''`), and the report arrives
 # in Exim's maildir addressed to ra@ the signing domain, with the null
 # envelope sender (Return-path: <>); --report-smtp does the same over
-# SMTP to an Exim daemon on loopback.  Needs root (exim4 -C).
+# SMTP to an Exim daemon on loopback.  Exim's verify with the reports
+# word sends the RFC 6651 reports, and with dmarc the RFC 9991 ones.
+# Needs root (exim4 -C).
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/ports.sh"
@@ -144,6 +146,31 @@ if [ -f "$BUILT" ] && have swaks && exim_module "$TMPD" "$BUILT"; then
 	else
 		skip "store= rows from Exim's verify" "sqlite3 is not installed (scripts/deps)"
 	fi
+
+	# The same reports word with dmarc on: the core adds the DMARC
+	# failure report the policy record asks for (ruf=, fo=1), beside
+	# the DKIM one; nothing in the module decides it.
+	echo '_dmarc.signer.test. IN TXT "v=DMARC1; p=none; fo=1; ruf=mailto:dmarc-ruf@signer.test"' >> zone
+	mkdir -p "$TMPD/d/reports"
+	exim_conf "$TMPD/d" "  warn add_header = \${dlfunc{$SO}{verify}{mx.test reports dmarc}{zone=$TMPD/zone}{report-dir=$TMPD/d/reports}{mail-from=\$sender_address}}"
+	chown -R Debian-exim "$TMPD/d/reports"
+	exim_start "$TMPD/d" || bail_out "exim (dmarc) did not start"
+	swaks_send "$EXIM_PORT" ebad.eml dswaks.out --to bob@example.net \
+	    --from joe@signer.test
+	f=$(maildir_wait "$TMPD/d/mail" 'Authentication-Results')
+	for _ in $(seq 50); do
+		grep -q 'fo=1): written' "$TMPD/d/log/mainlog" && break
+		sleep 0.1
+	done
+	r=$(grep -l '^To: <dmarc-ruf@signer.test>' "$TMPD"/d/reports/*.eml \
+	    2> /dev/null)
+	[ -n "$f" ] && grep -q 'dmarc=fail' "$f" && [ -n "$r" ] &&
+	    grep -q '^Auth-Failure: dmarc' "$r" &&
+	    grep -q '^Identity-Alignment: none' "$r" &&
+	    grep -q 'report to dmarc-ruf@signer.test (signer.test, fo=1): written' \
+	    "$TMPD/d/log/mainlog"
+	ok_if "Exim's verify with reports and dmarc: a DMARC failure report" $? \
+	    "$(cat dswaks.out; ls "$TMPD/d/reports"; tail -5 "$TMPD/d/log/mainlog")"
 else
 	skip "Exim's sign with report-request" "no module or swaks"
 	skip "its broken signature gets one report" "no module or swaks"
@@ -151,6 +178,7 @@ else
 	skip "result{report-text}" "no module or swaks"
 	skip "a second failure within the hour" "no module or swaks"
 	skip "store= rows from Exim's verify" "no module or swaks"
+	skip "Exim's verify with reports and dmarc" "no module or swaks"
 fi
 
 # A server that refuses: status failed, the verdict unchanged.

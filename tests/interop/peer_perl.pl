@@ -4,7 +4,7 @@
 #   peer_perl.pl sign --key KEY.pem --domain D --selector S
 #       [--algorithm rsa-sha256] [--canon HDR/BODY] [--identity I]
 #       [--headers a:b:c] FILE                        > signed
-#   peer_perl.pl verify --server ADDR --port PORT FILE
+#   peer_perl.pl verify --server ADDR --port PORT FILE...
 #   peer_perl.pl arcsign --key KEY.pem --domain D --selector S
 #       --authserv-id ID --server ADDR --port PORT FILE   > sealed
 #   peer_perl.pl arcverify --server ADDR --port PORT FILE
@@ -12,7 +12,8 @@
 # sign writes the message with a DKIM-Signature field on top, in the line
 # ends of the input.  verify asks the DNS server at ADDR:PORT (a real query,
 # through Net::DNS) for keys; exit status 0 when the message verifies
-# ("pass"), 1 when not, 2 on usage or I/O errors.  Every signature's result
+# ("pass"), 1 when not, 2 on usage or I/O errors; with several files, a
+# line "RESULT<TAB>FILE" for each and exit 0.  Every signature's result
 # goes to stderr.  Debian's Mail::DKIM has no Ed25519: RSA only.
 #
 # arcsign seals FILE with Mail::DKIM::ARC::Signer (RFC 8617): it verifies
@@ -83,34 +84,40 @@ sub cmd_sign
 	return 0;
 }
 
-sub cmd_verify
+sub verify_one
 {
-	my @args = @_;
-	my %o = (server => '127.0.0.1');
-	GetOptionsFromArray(\@args, \%o, 'server=s', 'port=i') or return 2;
-	@args == 1 && $o{port} or return 2;
-	my $res = Net::DNS::Resolver->new(
-		nameservers => [$o{server}],
-		port => $o{port},
-		recurse => 1,
-		retry => 2,
-		udp_timeout => 5,
-		tcp_timeout => 5,
-	);
-	# Use this resolver, never the system's (resolv.conf).
-	Mail::DKIM::DNS::resolver($res);
-	my $msg = slurp($args[0]);
+	my ($path) = @_;
 	my $v = Mail::DKIM::Verifier->new();
-	$v->PRINT(crlf($msg));
+	$v->PRINT(crlf(slurp($path)));
 	$v->CLOSE;
 	foreach my $s ($v->signatures) {
 		printf STDERR "Mail::DKIM: d=%s s=%s a=%s: %s\n",
 		    $s->domain // '?', $s->selector // '?',
 		    $s->algorithm // '?', $s->result_detail // '?';
 	}
-	printf "%s\n", $v->result;
 	printf STDERR "Mail::DKIM: message result: %s\n", $v->result_detail;
-	return $v->result eq 'pass' ? 0 : 1;
+	return $v->result;
+}
+
+# One file: its result, exit 0 for pass.  Several: "RESULT<TAB>FILE" for
+# each, exit 0 (one perl start for a whole corpus).
+sub cmd_verify
+{
+	my @args = @_;
+	my %o = (server => '127.0.0.1');
+	GetOptionsFromArray(\@args, \%o, 'server=s', 'port=i') or return 2;
+	@args >= 1 && $o{port} or return 2;
+	use_dns(\%o);
+	if (@args == 1) {
+		my $r = verify_one($args[0]);
+		printf "%s\n", $r;
+		return $r eq 'pass' ? 0 : 1;
+	}
+	foreach my $path (@args) {
+		my $r = eval { verify_one($path) } // 'trouble';
+		printf "%s\t%s\n", $r, $path;
+	}
+	return 0;
 }
 
 # Keys through the DNS server at ADDR:PORT only.

@@ -351,6 +351,7 @@ main(int argc, char **argv)
 	suite_verify();
 	suite_adsp();
 	suite_report();
+	suite_ruf();
 	suite_dmarc();
 	suite_ar();
 	suite_sign();

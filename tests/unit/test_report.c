@@ -177,18 +177,26 @@ static const char report_zone[] =
 
 /* The body changed after signing: body hash mismatch. */
 static char *
-signed_broken(struct unit_fx *fx, const char *domain, int r, const char *m)
+signed_broken_as(struct unit_fx *fx, const char *domain, int r,
+    const char *identity, const char *m)
 {
 	struct dkk_sign_opts o = unit_opts(fx->rsa, "rsa");
 	char *sm, *bad;
 
 	o.domain = domain;
 	o.report_request = r;
+	o.identity = identity;
 	sm = unit_sign(fx, &o, m);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sm);
 	bad = replace(sm, "Joe.", "Joe!");
 	free(sm);
 	return bad;
+}
+
+static char *
+signed_broken(struct unit_fx *fx, const char *domain, int r, const char *m)
+{
+	return signed_broken_as(fx, domain, r, NULL, m);
 }
 
 /* Plan the reports of m; want: "to/token/sampled_out" per request,
@@ -423,6 +431,23 @@ report_build_fields(void)
 		CU_ASSERT_PTR_NOT_NULL(strstr(red, needle));
 	}
 	free(plain);
+	free(red);
+	free(m);
+	/* i= and header.i= keep their names, only the local part goes */
+	m = signed_broken_as(&fx, "v.example", 1, "joe@v.example", msg);
+	red = build_one(&fx, m, (const uint8_t *)"secret");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(red);
+	CU_ASSERT_PTR_NULL(strstr(red, "joe@"));
+	tok = strstr(red, "header.i=");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
+	tok += strlen("header.i=");
+	CU_ASSERT_EQUAL(strcspn(tok, "@"), 32);
+	CU_ASSERT_EQUAL(strspn(tok, "0123456789abcdef"), 32);
+	tok = strstr(red, "i=");
+	while (tok != NULL && strchr(" \t;", tok[-1]) == NULL)
+		tok = strstr(tok + 1, "i=");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
+	CU_ASSERT_EQUAL(strspn(tok + 2, "0123456789abcdef"), 32);
 	free(red);
 	free(m);
 	unit_fx_free(&fx);

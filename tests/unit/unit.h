@@ -20,6 +20,7 @@ void suite_keycache(void);
 void suite_verify(void);
 void suite_adsp(void);
 void suite_report(void);
+void suite_ruf(void);
 void suite_dmarc(void);
 void suite_ar(void);
 void suite_sign(void);
