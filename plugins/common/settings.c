@@ -31,7 +31,7 @@ dks_name(const struct dks *s, enum dks_key k)
 		"atps-adsp", "report-request", "reports", "report-dir",
 		"report-state", "report-from", "arc-forwarded", "store",
 		"metrics-file", "metrics-interval",
-		"workers"
+		"workers", "report-smtp"
 	};
 
 	return s->spell != NULL && s->spell[k] != NULL ? s->spell[k] :
@@ -222,6 +222,26 @@ dks_flag(struct dks *s, enum dks_key k)
 	}
 }
 
+/* report-smtp: HOST:PORT or [IPv6]:PORT, the port a number of 1 to
+ * 65535 (what reportsend.c connects to). */
+static int
+dks_hostport(struct dks *s, const char *value)
+{
+	const char *port = strrchr(value, ':');
+	char *end;
+	long n;
+
+	if (port == NULL || port == value || port[1] == '\0')
+		return dks_fail(s, DKS_REPORT_SMTP, "'%s' is not HOST:PORT",
+		    value);
+	n = strtol(port + 1, &end, 10);
+	if (*end != '\0' || n < 1 || n > 65535 || port[1] == '-' ||
+	    port[1] == '+')
+		return dks_fail(s, DKS_REPORT_SMTP, "'%s': the port is not "
+		    "a number of 1 to 65535", value);
+	return 0;
+}
+
 int
 dks_set(struct dks *s, enum dks_key k, const char *value)
 {
@@ -253,6 +273,10 @@ dks_set(struct dks *s, enum dks_key k, const char *value)
 		break;
 	case DKS_WORKERS:
 		if (dks_workers(s, value) < 0)
+			return -1;
+		break;
+	case DKS_REPORT_SMTP:
+		if (dks_hostport(s, value) < 0)
 			return -1;
 		break;
 	case DKS_ALLOW_WEAK:
@@ -305,6 +329,9 @@ dks_check(struct dks *s)
 		return dks_fail(s, DKS_ZONE, "excludes %s and %s: a zone file "
 		    "is the whole key source", dks_name(s, DKS_DNS),
 		    dks_name(s, DKS_TRUST_ANCHOR));
+	if (s->val[DKS_REPORT_DIR] != NULL && s->val[DKS_REPORT_SMTP] != NULL)
+		return dks_fail(s, DKS_REPORT_DIR, "excludes %s: a report is "
+		    "written or sent, not both", dks_name(s, DKS_REPORT_SMTP));
 	/* It lowers a DMARC disposition: without DMARC it would be a
 	 * setting that silently does nothing. */
 	/* The counters are the store's, kept as rows are handed to it. */

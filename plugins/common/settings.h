@@ -65,6 +65,8 @@ enum dks_key {
 				 * process for every session (OpenSMTPD):
 				 * a count, 0 or 1 for none, "auto" for
 				 * one per online core */
+	DKS_REPORT_SMTP,	/* send the reports by SMTP to HOST:PORT
+				 * (MAIL FROM:<>) instead of sendmail */
 	DKS_NKEYS
 };
 

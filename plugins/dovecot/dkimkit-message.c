@@ -14,9 +14,13 @@
  * a failure: the core's verdict for it is permerror, as in every host.
  */
 #include "lib.h"
+
+#include <time.h>
+
 #include "array.h"
 #include "istream.h"
 #include "mail-storage.h"
+#include "smtp-address.h"
 
 #include "sieve-common.h"
 #include "sieve-extensions.h"
@@ -208,9 +212,78 @@ dkimkit_message_log(const struct sieve_runtime_env *renv,
 	    ectx->authserv_id, line, sizeof(line)));
 }
 
+/* dkimkit_store: the store of this Sieve instance, opened by its first
+ * verification (a delivery whose script makes no dkimkit test opens
+ * nothing).  NULL when there is none or it cannot be opened (said once).
+ * The writer thread gets no log callback: Dovecot's logging belongs to
+ * the delivery's own thread, so what the writer drops or loses is said
+ * from the counts when the store closes. */
+static dkst *
+dkimkit_store_get(const struct sieve_runtime_env *renv,
+    struct ext_dkimkit_context *ectx)
+{
+	struct dkst_opts so = { .log = NULL };
+	char err[300];
+
+	if (ectx->store != NULL || ectx->store_uri == NULL ||
+	    ectx->store_failed)
+		return ectx->store;
+	if (dkst_open(ectx->store_uri, &so, &ectx->store, err,
+	    sizeof(err)) != 0) {
+		e_error(renv->event, "dkimkit: %s: %s (no rows recorded)",
+		    "dkimkit_store", err);
+		ectx->store = NULL;
+		ectx->store_failed = TRUE;
+	}
+	return ectx->store;
+}
+
+/* The instance ends (one delivery in lmtp and dovecot-lda): the queued
+ * rows are written before the process can go on or exit.  The wait is
+ * bounded by the few rows of the delivery and the store's busy timeout
+ * per batch. */
+void
+dkimkit_store_close(struct ext_dkimkit_context *ectx, struct event *event)
+{
+	struct dkst_counts c;
+
+	if (ectx->store == NULL)
+		return;
+	dkst_close(ectx->store, &c);
+	ectx->store = NULL;
+	if (c.dropped > 0 || c.lost > 0)
+		e_error(event, "dkimkit: dkimkit_store: %llu rows written, "
+		    "%llu dropped, %llu lost (the store was full, locked or "
+		    "gone)", (unsigned long long)c.written,
+		    (unsigned long long)c.dropped, (unsigned long long)c.lost);
+}
+
+/* The message's row, queued for the store's writer.  The envelope
+ * sender is what Dovecot was told; the client's address and HELO are
+ * not known at delivery. */
+static void
+dkimkit_message_store(const struct sieve_runtime_env *renv,
+    struct ext_dkimkit_context *ectx, const struct dkk_verify_opts *vo,
+    const dkk_verifier *v)
+{
+	const struct smtp_address *from =
+	    renv->exec_env->msgdata->envelope.mail_from;
+	struct dkst_facts f = { .seen = time(NULL), .adsp = vo->adsp };
+	dkst *st;
+
+	if ((st = dkimkit_store_get(renv, ectx)) == NULL)
+		return;
+	if (from != NULL && !smtp_address_isnull(from))
+		f.mail_from = smtp_address_encode(from);
+	/* SPF as the trusted Authentication-Results field gave it */
+	if (ectx->trusted_authserv != NULL)
+		f.spf = &vo->spf;
+	dkst_put(st, dkst_row_from_verifier(v, &f));
+}
+
 static int
 dkimkit_message_verify(const struct sieve_runtime_env *renv,
-    const struct ext_dkimkit_context *ectx, pool_t pool,
+    struct ext_dkimkit_context *ectx, pool_t pool,
     struct dkimkit_msg *msg)
 {
 	struct dkk_verify_opts vo;
@@ -239,6 +312,9 @@ dkimkit_message_verify(const struct sieve_runtime_env *renv,
 	if (dkimkit_message_copy_more(msg, pool, &vo, v, &why) < 0)
 		goto fail;
 	dkimkit_message_log(renv, ectx, v);
+	dkimkit_message_store(renv, ectx, &vo, v);
+	/* the tests' verdicts are copied: reports only follow */
+	dkimkit_report_send(renv, ectx, v);
 	dkk_verifier_free(v);
 	return 0;
 fail:

@@ -14,6 +14,7 @@
 #include "sieve-extensions.h"
 
 #include "dkimkit.h"
+#include "store.h"
 
 /* What the extension keeps for the life of a Sieve instance (one delivery
  * in dovecot-lda and lmtp, one run in sieve-test). */
@@ -29,6 +30,16 @@ struct ext_dkimkit_context {
 	/* What every verification evaluates besides DKIM (adsp, dmarc,
 	 * rfc7489, arc, explain); .spf is filled per message. */
 	struct dkk_verify_opts vo;
+	/* dkimkit_store: the observation store's URI (NULL: none), the
+	 * store once the first verification of the instance opened it,
+	 * and whether opening failed (said once, not per message). */
+	char *store_uri;
+	dkst *store;
+	bool store_failed;
+	/* dkimkit_reports and its companions (dkimkit-report.c); NULL
+	 * when not set. */
+	bool reports;
+	char *report_dir, *report_state, *report_from, *report_smtp;
 };
 
 /* One signature, as the tests see it.  Strings live in the message
@@ -85,6 +96,14 @@ extern const struct sieve_operation_def dkimkit_arc_operation;
 
 /* The verdicts of the message being filtered, verifying it on the first
  * call.  Never NULL: failures come back as msg->failed. */
+/* dkimkit_reports: the failure reports of a final verifier, sent. */
+void dkimkit_report_send(const struct sieve_runtime_env *renv,
+    const struct ext_dkimkit_context *ectx, dkk_verifier *v);
+
+/* Flush and close the observation store of ectx, if open. */
+void dkimkit_store_close(struct ext_dkimkit_context *ectx,
+    struct event *event);
+
 const struct dkimkit_msg *dkimkit_message_get(const struct sieve_runtime_env *renv,
     const struct sieve_extension *ext);
 

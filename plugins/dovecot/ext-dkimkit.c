@@ -23,6 +23,15 @@
  *   dkimkit_atps_adsp      an ATPS-authorized signature counts for ADSP
  *   dkimkit_arc_forwarded  DMARC reject of mail whose ARC chain passes:
  *                          quarantine (default no)
+ *   dkimkit_reports        send the RFC 6651 failure reports failing
+ *                          signatures ask for (dkimkit-report.c)
+ *   dkimkit_report_dir     write them into this folder instead
+ *   dkimkit_report_smtp    send them by SMTP to HOST:PORT instead
+ *   dkimkit_report_state   the rate limits' state file
+ *   dkimkit_report_from    From: of the reports
+ *   dkimkit_store          the observation store (issue #23): a file,
+ *                          sqlite:PATH or postgresql://...; one row per
+ *                          message verified (dkimkit-message.c)
  *
  * A broken setting is logged as an error when the extension loads.  The
  * extension still loads: a script that requires it must keep compiling
@@ -82,6 +91,12 @@ static const char *const ext_dkimkit_spell[DKS_NKEYS] = {
 	[DKS_ATPS] = "dkimkit_atps",
 	[DKS_ATPS_ADSP] = "dkimkit_atps_adsp",
 	[DKS_ARC_FORWARDED] = "dkimkit_arc_forwarded",
+	[DKS_STORE] = "dkimkit_store",
+	[DKS_REPORTS] = "dkimkit_reports",
+	[DKS_REPORT_DIR] = "dkimkit_report_dir",
+	[DKS_REPORT_STATE] = "dkimkit_report_state",
+	[DKS_REPORT_FROM] = "dkimkit_report_from",
+	[DKS_REPORT_SMTP] = "dkimkit_report_smtp",
 };
 
 /* Read every setting Dovecot has for us; an unset or empty one (Dovecot
@@ -154,13 +169,29 @@ ext_dkimkit_keep(struct ext_dkimkit_context *ectx, const struct dks *set)
 	/* dks_verify_opts() pointed the list into set, which is gone once
 	 * the extension is loaded: the copy serves instead. */
 	ectx->vo.trusted_sealers = (const char *const *)ectx->sealers;
+	ectx->store_uri = i_strdup(set->val[DKS_STORE]);
+	ectx->reports = set->reports;
+	ectx->report_dir = i_strdup(set->val[DKS_REPORT_DIR]);
+	ectx->report_state = i_strdup(set->val[DKS_REPORT_STATE]);
+	ectx->report_from = i_strdup(set->val[DKS_REPORT_FROM]);
+	ectx->report_smtp = i_strdup(set->val[DKS_REPORT_SMTP]);
+	/* the store records each failure's class (as verify --store) */
+	if (ectx->store_uri != NULL)
+		ectx->vo.explain = 1;
 }
 
 static void
-ext_dkimkit_context_free(struct ext_dkimkit_context *ectx)
+ext_dkimkit_context_free(struct ext_dkimkit_context *ectx,
+    struct event *event)
 {
 	if (ectx == NULL)
 		return;
+	dkimkit_store_close(ectx, event);
+	i_free(ectx->store_uri);
+	i_free(ectx->report_dir);
+	i_free(ectx->report_state);
+	i_free(ectx->report_from);
+	i_free(ectx->report_smtp);
 	dkk_ctx_free(ectx->ctx);
 	i_free(ectx->authserv_id);
 	i_free(ectx->trusted_authserv);
@@ -178,7 +209,7 @@ ext_dkimkit_load(const struct sieve_extension *ext, void **context)
 	struct dks set;
 
 	/* A reload replaces what an earlier load made. */
-	ext_dkimkit_context_free(*context);
+	ext_dkimkit_context_free(*context, svinst->event);
 	ectx = i_new(struct ext_dkimkit_context, 1);
 	T_BEGIN {
 		if (ext_dkimkit_settings(svinst, &set) < 0)
@@ -204,7 +235,7 @@ ext_dkimkit_load(const struct sieve_extension *ext, void **context)
 static void
 ext_dkimkit_unload(const struct sieve_extension *ext)
 {
-	ext_dkimkit_context_free(ext->context);
+	ext_dkimkit_context_free(ext->context, ext->svinst->event);
 }
 
 static bool

@@ -10,7 +10,8 @@ plugins_dovecot_lib90_sieve_dkimkit_plugin_la_SOURCES = \
 	plugins/dovecot/sieve-dkimkit-plugin.c \
 	plugins/dovecot/ext-dkimkit.c \
 	plugins/dovecot/tst-dkim.c \
-	plugins/dovecot/dkimkit-message.c
+	plugins/dovecot/dkimkit-message.c \
+	plugins/dovecot/dkimkit-report.c
 # Dovecot's lib.h includes "config.h" by a quoted name, which resolves in
 # its own directory first: Dovecot's config.h wins over the -I. that
 # automake's DEFAULT_INCLUDES puts ahead of everything (checked at compile
@@ -22,7 +23,8 @@ plugins_dovecot_lib90_sieve_dkimkit_plugin_la_SOURCES = \
 # the plugin's own code keeps every warning.
 plugins_dovecot_lib90_sieve_dkimkit_plugin_la_CPPFLAGS = -DHAVE_CONFIG_H \
 	-isystem /usr/include/dovecot -isystem /usr/include/dovecot/sieve \
-	-I$(top_srcdir)/core -I$(top_srcdir)/plugins/common
+	-I$(top_srcdir)/core -I$(top_srcdir)/plugins/common \
+	-I$(top_srcdir)/services/store
 # Dovecot's headers are GNU C (statement expressions, typeof).
 plugins_dovecot_lib90_sieve_dkimkit_plugin_la_CFLAGS = -std=gnu99 \
 	$(WARN_CFLAGS)
@@ -32,5 +34,6 @@ plugins_dovecot_lib90_sieve_dkimkit_plugin_la_CFLAGS = -std=gnu99 \
 plugins_dovecot_lib90_sieve_dkimkit_plugin_la_LDFLAGS = -module \
 	-avoid-version -shared -export-symbols-regex '^sieve_dkimkit_plugin_'
 plugins_dovecot_lib90_sieve_dkimkit_plugin_la_LIBADD = \
-	plugins/common/libdkscommon.la core/libdkimkit.la
+	services/libdksstore.la plugins/common/libdkscommon.la \
+	core/libdkimkit.la
 endif

@@ -39,6 +39,12 @@ const dkk_key *ctx_keydir(const char *dir, const char *domain,
 char *exim_reports(dkk_verifier *v, const struct dks *set,
     const char *authserv_id, const struct dkk_spf_query *smtp);
 
+/* store.c: the message's row queued for the observation store of uri
+ * (store=), opened once per process and flushed at its exit; never
+ * fails, trouble is logged. */
+void exim_store(const dkk_verifier *v, const char *uri,
+    const struct dkk_verify_opts *vo, const struct dkk_spf_query *smtp);
+
 /* spool.c: the message as Exim holds it. */
 typedef int (*spool_update_fn)(void *obj, const void *data, size_t len);
 int spool_feed(spool_update_fn update, void *obj, int received,

@@ -10,7 +10,7 @@ plugins_exim_dkimkit_exim_la_SOURCES = plugins/exim/exim.h \
 	plugins/exim/ctx.c plugins/exim/spool.c plugins/exim/verify.c \
 	plugins/exim/facts.c \
 	plugins/exim/sign.c plugins/exim/psign.c plugins/exim/seal.c plugins/exim/policy.c \
-	plugins/exim/report.c
+	plugins/exim/report.c plugins/exim/store.c
 # -isystem, not -I: local_scan.h has an old-style declaration, void
 # (*fn)(), that -Wstrict-prototypes would turn into an error; Exim's
 # headers are not ours to fix.
@@ -18,6 +18,6 @@ plugins_exim_dkimkit_exim_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-isystem /usr/include/exim4
 plugins_exim_dkimkit_exim_la_LDFLAGS = -module -avoid-version -shared \
 	-export-symbols-regex '^(verify|result|sign|seal)$$'
-plugins_exim_dkimkit_exim_la_LIBADD = plugins/common/libdkscommon.la \
-	core/libdkimkit.la
+plugins_exim_dkimkit_exim_la_LIBADD = services/libdksstore.la \
+	plugins/common/libdkscommon.la core/libdkimkit.la
 endif

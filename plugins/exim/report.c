@@ -77,13 +77,15 @@ report_send(dkk_reports *plan, struct dkr_send *s,
 
 /* RFC 6651 3.3 step 10: the rs= text a domain asks to see in the SMTP
  * reply (the plan knows which record's applies, with or without ra=,
- * and never a sampled-out one's). */
+ * and never a sampled-out one's), at most REPORT_RS_MAX octets (as
+ * filter-dkimkit: the signer's text in our reply stays short). */
+#define REPORT_RS_MAX 200
 static char *
 report_text(const dkk_reports *plan)
 {
 	const char *rs = dkk_reports_smtp_text(plan);
 
-	return rs != NULL ? strdup(rs) : NULL;
+	return rs != NULL ? strndup(rs, REPORT_RS_MAX) : NULL;
 }
 
 char *
@@ -92,7 +94,8 @@ exim_reports(dkk_verifier *v, const struct dks *set, const char *authserv_id,
 {
 	struct dkk_report_opts ro = { .adsp = set->adsp };
 	struct dkr_send s = { .dir = set->val[DKS_REPORT_DIR],
-	    .state = set->val[DKS_REPORT_STATE], .warn = report_warn };
+	    .state = set->val[DKS_REPORT_STATE],
+	    .smtp = set->val[DKS_REPORT_SMTP], .warn = report_warn };
 	struct report_msg m = { NULL, 0, 0, 0 };
 	const char *from = set->val[DKS_REPORT_FROM];
 	const char *host = CCS expand_string(US"$primary_hostname");

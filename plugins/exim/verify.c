@@ -91,6 +91,8 @@ static const struct verify_word {
 	{ "reports", DKS_REPORTS, 1 }, { "report-dir", DKS_REPORT_DIR, 0 },
 	{ "report-state", DKS_REPORT_STATE, 0 },
 	{ "report-from", DKS_REPORT_FROM, 0 },
+	{ "report-smtp", DKS_REPORT_SMTP, 0 },
+	{ "store", DKS_STORE, 0 },
 };
 
 static int
@@ -128,7 +130,8 @@ verify_whole(const char *arg)
 {
 	static const char *const whole[] = {
 		"zone=", "trust-anchor=", "trusted-sealers=", "client-ip=",
-		"helo=", "mail-from=", "report-dir=", "report-state="
+		"helo=", "mail-from=", "report-dir=", "report-state=",
+		"store="
 	};
 	size_t i;
 
@@ -165,6 +168,9 @@ verify_args(struct verify_opts *o, int argc, uschar *argv[], uschar **yield)
 	if (dks_check(&o->set) < 0)
 		return exim_fail(yield, "verify", o->set.err);
 	dks_verify_opts(&o->set, &o->vo);
+	/* the store records each failure's class (as verify --store) */
+	if (o->set.val[DKS_STORE] != NULL)
+		o->vo.explain = 1;
 	o->authserv_id = o->set.val[DKS_AUTHSERV_ID];
 	if (o->authserv_id == NULL)
 		o->authserv_id = CCS expand_string(US"$primary_hostname");
@@ -319,6 +325,8 @@ verify_run(dkk_verifier *v, const struct verify_opts *o, uschar **yield)
 		return exim_fail(yield, "verify", dkk_strerror(DKK_ENOMEM));
 	}
 	verify_log(v, o);
+	if (o->set.val[DKS_STORE] != NULL)
+		exim_store(v, o->set.val[DKS_STORE], &o->vo, &o->fx.q);
 	*yield = string_sprintf("%s", ar);
 	free(ar);
 	/* The verdicts and the field are made: reports only follow. */

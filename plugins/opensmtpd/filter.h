@@ -91,6 +91,11 @@ struct filter_conf {
 	enum selfv_mode selfv;		/* -V */
 	dkk_ctx *ctx;
 	dkst *store;			/* -O, or NULL */
+	int reports;			/* -G: send RFC 6651 reports */
+	const char *report_dir;		/* -g: write them there instead */
+	const char *report_state;	/* -L: rate limits kept in this file */
+	const char *report_from;	/* -U: From: of the reports */
+	const char *report_smtp;	/* -J: send them by SMTP there */
 };
 
 extern struct filter_conf conf;
@@ -182,6 +187,12 @@ struct session {
 	/* ST_WORK: what smtpd sent for this session meanwhile. */
 	struct deferred *defer;
 	struct deferred **defertail;
+	/* -G: the report plan while its lookups are out, whether this
+	 * message's is done, and the rs= text for a reject at commit
+	 * (kept past the message's end, as the DMARC verdict is). */
+	dkk_reports *reports;
+	int repdone;
+	char *rstext;
 };
 
 /* log.c */
@@ -285,6 +296,13 @@ void	dmarc_commit_clear(struct session *);
 int	selfv_start(struct session *, const char *);
 int	selfv_end(struct session *);
 void	selfv_clear(struct session *);
+
+/* report.c */
+int	report_wait(struct session *);
+void	report_clear(struct session *);
+const char	*report_reply(const struct session *, const char *, char *,
+	    size_t);
+void	report_reap(void);
 
 /* verify.c */
 const char	*verify_authserv_id(void);

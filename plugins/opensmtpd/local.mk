@@ -12,7 +12,8 @@ plugins_opensmtpd_filter_dkimkit_SOURCES = \
 	plugins/opensmtpd/verify.c plugins/opensmtpd/log.c \
 	plugins/opensmtpd/facts.c plugins/opensmtpd/policy.c \
 	plugins/opensmtpd/dmarc.c plugins/opensmtpd/selfv.c \
-	plugins/opensmtpd/pool.h plugins/opensmtpd/pool.c
+	plugins/opensmtpd/pool.h plugins/opensmtpd/pool.c \
+	plugins/opensmtpd/report.c
 plugins_opensmtpd_filter_dkimkit_CFLAGS = $(AM_CFLAGS) -pthread
 plugins_opensmtpd_filter_dkimkit_LDFLAGS = -pthread
 plugins_opensmtpd_filter_dkimkit_LDADD = services/libdksstore.la \

@@ -45,6 +45,9 @@ static const char *const main_spell[DKS_NKEYS] = {
 	[DKS_REPORT_REQUEST] = "-f",
 	[DKS_ARC_FORWARDED] = "-F",
 	[DKS_WORKERS] = "-j",
+	[DKS_REPORTS] = "-G", [DKS_REPORT_DIR] = "-g",
+	[DKS_REPORT_STATE] = "-L", [DKS_REPORT_FROM] = "-U",
+	[DKS_REPORT_SMTP] = "-J",
 };
 static struct dks main_set;
 
@@ -73,17 +76,18 @@ usage(void)
 	    "           [-i authserv-id]\n"
 	    "           [-D addr[@port]] [-t trust-anchor] [-z zonefile]\n"
 	    "           [-w timeout] [-P pinfile] [-T] [-M size]\n"
+	    "           [-G [-g dir | -J host:port] [-L statefile] [-U from]]\n"
 	    "       %s -m verify [-AeWxYy] [-r] [-p | -R] [-E [-F]] [-S sealers]\n"
 	    "           [-O store [-o metricsfile [-I secs]]] [-i authserv-id]\n"
 	    "           [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
-	    "           [-M size]\n"
+	    "           [-M size] [-G [-g dir | -J host:port] [-L statefile] [-U from]]\n"
 	    "       %s -m seal -d domain -s selector -k keyfile [-a algorithm]\n"
 	    "           [-h headers] [-P pinfile] [-AeW] [-p | -R] [-S sealers]\n"
 	    "           [-O store [-o metricsfile [-I secs]]] [-i authserv-id]\n"
 	    "           [-D addr[@port]]\n"
 	    "           [-t trust-anchor] [-z zonefile] [-w timeout] [-T]\n"
-	    "           [-M size]\n"
+	    "           [-M size] [-G [-g dir | -J host:port] [-L statefile] [-U from]]\n"
 	    "       every mode also takes [-j workers] (signing threads; "
 	    "0 or 1: none)\n",
 	    FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME, FILTER_NAME,
@@ -189,6 +193,27 @@ main_key(const char *path, const char *alg)
 	pending = NULL;
 }
 
+/* -G and its -g, -L, -U: reports are about verified messages, and a
+ * report option without -G would silently do nothing. */
+static void
+main_reports(void)
+{
+	conf.reports = main_set.reports;
+	conf.report_dir = main_set.val[DKS_REPORT_DIR];
+	conf.report_state = main_set.val[DKS_REPORT_STATE];
+	conf.report_from = main_set.val[DKS_REPORT_FROM];
+	conf.report_smtp = main_set.val[DKS_REPORT_SMTP];
+	if (!conf.reports && (conf.report_dir != NULL ||
+	    conf.report_state != NULL || conf.report_from != NULL ||
+	    conf.report_smtp != NULL))
+		fatalx(conf.report_dir != NULL ? "-g" : conf.report_state !=
+		    NULL ? "-L" : conf.report_from != NULL ? "-U" : "-J",
+		    "belongs to -G (send failure reports)");
+	if (conf.reports && conf.mode == MODE_SIGN)
+		fatalx("-G", "reports on verified messages: use -m verify, "
+		    "sv or seal");
+}
+
 static void
 main_options(int argc, char **argv)
 {
@@ -197,7 +222,7 @@ main_options(int argc, char **argv)
 	dks_init(&main_set, main_spell);
 	main_set_word(DKS_WORKERS, "auto");
 	while ((ch = getopt(argc, argv,
-	    "Aa:C:c:D:d:EeFfh:I:i:j:K:k:M:m:O:o:P:pRrS:s:Tt:V:Ww:xYyz:"))
+	    "Aa:C:c:D:d:EeFfGg:h:I:i:J:j:K:k:L:M:m:O:o:P:pRrS:s:Tt:U:V:Ww:xYyz:"))
 	    != -1) {
 		switch (ch) {
 		case 'A':
@@ -225,6 +250,21 @@ main_options(int argc, char **argv)
 		case 'F':
 			conf.forwarded = 1;
 			main_set_word(DKS_ARC_FORWARDED, "yes");
+			break;
+		case 'G':
+			main_set_word(DKS_REPORTS, "yes");
+			break;
+		case 'g':
+			main_set_word(DKS_REPORT_DIR, optarg);
+			break;
+		case 'L':
+			main_set_word(DKS_REPORT_STATE, optarg);
+			break;
+		case 'J':
+			main_set_word(DKS_REPORT_SMTP, optarg);
+			break;
+		case 'U':
+			main_set_word(DKS_REPORT_FROM, optarg);
 			break;
 		case 'y':
 			main_set_word(DKS_ATPS, "yes");
@@ -338,6 +378,7 @@ main_options(int argc, char **argv)
 		fatalx("-E", "acts on DMARC verdicts: give -p (or -R)");
 	if (conf.forwarded && !conf.enforce)
 		fatalx("-F", "changes what -E does: give -E");
+	main_reports();
 	if (conf.mode == MODE_SIGN && (conf.vopts.dmarc ||
 	    conf.vopts.arc || conf.vopts.explain))
 		fatalx("-m sign", "-p, -R, -E, -x, -S and -e are for "
@@ -732,6 +773,7 @@ main_loop(void)
 		if ((fd != -1 && (pfd[1].revents & POLLIN)) || timeout != -1)
 			dkk_ctx_process(conf.ctx);
 		message_dns();
+		report_reap();
 	}
 }
 

@@ -403,7 +403,7 @@ void
 message_commit(struct session *s, uint64_t sid, uint64_t token)
 {
 	const char *answer = "proceed", *dm;
-	char buf[400];
+	char buf[400], rbuf[700];
 
 	if (s != NULL && s->toolong)
 		answer = "reject|554 5.6.0 dkimkit: a line is longer than "
@@ -426,11 +426,18 @@ message_commit(struct session *s, uint64_t sid, uint64_t token)
 	else if (s != NULL && s->discard && conf.reject)
 		answer = "reject|550 5.7.1 dkimkit: ADSP discard: the author "
 		    "domain signs all mail and this has no valid signature";
+	/* RFC 6651 3.1: a refusal for a DKIM failure carries the
+	 * signer's rs= text (-G) */
+	if (s != NULL && (s->dmreject || (s->discard && conf.reject)) &&
+	    answer != NULL)
+		answer = report_reply(s, answer, rbuf, sizeof(rbuf));
 	out_result(sid, token, answer);
 	if (s != NULL) {
 		s->failed = s->broken = s->discard = s->busy = 0;
 		s->toolong = s->selfbad = 0;
 		dmarc_commit_clear(s);
+		free(s->rstext);
+		s->rstext = NULL;
 	}
 }
 

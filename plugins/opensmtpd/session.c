@@ -79,6 +79,8 @@ session_drop(struct session *s)
 	selfv_clear(s);
 	free(s->selftop);
 	s->selftop = NULL;
+	report_clear(s);
+	s->repdone = 0;
 }
 
 /* Let go of what s->hdr holds. */
@@ -215,6 +217,7 @@ session_free(uint64_t id)
 		session_defer_clear(s);
 		facts_clear_link(s);
 		dmarc_commit_clear(s);
+		free(s->rstext);
 		free(s);
 		return;
 	}

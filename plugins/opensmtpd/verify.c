@@ -167,6 +167,11 @@ verify_end(struct session *s, char **top)
 		log_session(s, "verify: %s", dkk_strerror(rc));
 		return -1;
 	}
+	/* -G: the _report records are looked up before the message goes
+	 * on (the rs= text may be needed at commit); sending waits for
+	 * nothing (report.c) */
+	if (report_wait(s) == 1)
+		return 1;
 	/* RFC 5617 5.4: only discard is grounds to refuse; temperror never. */
 	if (conf.adsp)
 		s->discard = dkk_verifier_adsp(s->verifier, NULL) ==

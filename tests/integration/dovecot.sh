@@ -75,6 +75,7 @@ plain.example. 300 IN A 127.0.0.1
 loose.example. 300 IN A 127.0.0.1
 _adsp._domainkey.loose.example. 300 IN TXT "dkim=unknown"
 lists.example. 300 IN A 127.0.0.1
+_report._domainkey.bank.example. 300 IN TXT "ra=dkim-reports; rr=all"
 ZONE
 ZONE="$TMPD/keys.zone"
 
@@ -96,6 +97,11 @@ mk unsigned 'Bank <info@bank.example>' 'unsigned bank mail'
 mk bank 'Bank <info@bank.example>' 'signed bank mail'
 sign bank pass bank.example
 sed 's/^hello bank/hello tampered/' msg/pass.eml > msg/fail.eml
+# The same asking for failure reports (r=y, RFC 6651), tampered.
+"$DKIMKIT" sign --report-request --key bank.example.pem \
+    --domain bank.example --selector s1 msg/bank.eml |
+    sed 's/^hello bank/hello tampered/' > msg/rfail.eml ||
+    bail_out "sign rfail"
 # A list post: the bank's signature broken by a footer, then the list's.
 { cat msg/pass.eml; printf -- '-- \nlist footer\n'; } > msg/footer.eml
 sign footer two lists.example
@@ -689,7 +695,8 @@ filed()
 }
 
 lda_conf "$TMPD/lda" "dkimkit_zone = $ZONE
-  dkimkit_authserv_id = lda.example.net"
+  dkimkit_authserv_id = lda.example.net
+  dkimkit_store = sqlite:$TMPD/lda/obs.db"
 while read -r msg folder; do
 	check "dovecot-lda delivers $msg" lda "$TMPD/lda" "$msg" || continue
 	filed "$TMPD/lda/home/Maildir" "${folder#INBOX}" "$msg"
@@ -706,6 +713,46 @@ grep -q 'dkimkit: lda.example.net: dkim=pass adsp=pass (bank.example) dmarc=pass
     "$TMPD/lda/dovecot.log"
 ok_if "dovecot-lda logs the verdicts with dkimkit_authserv_id" $? \
     "$(cat "$TMPD/lda/dovecot.log")"
+# dkimkit_store (issue #23): one row per delivery verified, written
+# before dovecot-lda exits; the envelope sender is recorded.
+if have sqlite3; then
+	n=$(sqlite3 "$TMPD/lda/obs.db" 'SELECT count(*) FROM messages' 2>&1)
+	p=$(sqlite3 "$TMPD/lda/obs.db" "SELECT count(*) FROM messages WHERE dkim = 'pass' AND mail_from = 'example.org'" 2>&1)
+	[ "$n" = 5 ] && [ "$p" = 2 ]
+	ok_if "dkimkit_store: dovecot-lda recorded 5 rows for 5 deliveries, 2 pass" $? \
+	    "rows: $n, pass: $p" "$(cat "$TMPD/lda/dovecot.log")"
+else
+	skip "dkimkit_store rows from dovecot-lda" "sqlite3 is not installed (scripts/deps)"
+fi
+
+# dkimkit_reports (RFC 6651): of pass, fail (no r=y) and rfail (r=y,
+# tampered), only rfail gets a report, written to dkimkit_report_dir, to
+# ra@ its signing domain, with the envelope's addresses.
+lda_conf "$TMPD/lda-rep" "dkimkit_zone = $ZONE
+  dkimkit_authserv_id = lda.example.net
+  dkimkit_reports = yes
+  dkimkit_report_dir = $TMPD/lda-rep/reports
+  dkimkit_report_state = $TMPD/lda-rep/reports/state"
+mkdir "$TMPD/lda-rep/reports" && chown nobody "$TMPD/lda-rep/reports"
+for msg in pass fail rfail; do
+	check "dovecot-lda with dkimkit_reports delivers $msg" \
+	    lda "$TMPD/lda-rep" "$msg"
+done
+n=$(ls "$TMPD"/lda-rep/reports/*.eml 2> /dev/null | wc -l)
+f=$(ls "$TMPD"/lda-rep/reports/*.eml 2> /dev/null | head -n 1)
+[ "$n" -eq 1 ] && grep -q '^To: <dkim-reports@bank.example>' "$f" &&
+    grep -q '^Feedback-Type: auth-failure' "$f" &&
+    grep -q '^Original-Mail-From: <sender@example.org>' "$f" &&
+    grep -q '^Original-Rcpt-To: <user@example.net>' "$f" &&
+    grep -q '^X-Test: rfail' "$f" &&
+    grep -q 'dkimkit: report to dkim-reports@bank.example (bank.example, rr=v): written' \
+    "$TMPD/lda-rep/dovecot.log"
+ok_if "dkimkit_reports: one report, for the r=y failure only" $? \
+    "reports: $n" "$( [ -n "$f" ] && head -n 40 "$f")" \
+    "$(cat "$TMPD/lda-rep/dovecot.log")"
+filed "$TMPD/lda-rep/home/Maildir" Junk rfail
+ok_if "dkimkit_reports: the reported message is filed as before (Junk)" \
+    $? "$(find "$TMPD/lda-rep/home/Maildir" -type f -path '*/new/*')"
 
 # Resolver that never answers (a UDP socket that reads nothing):
 # temperror after dkimkit_timeout, and the mail is still delivered.
@@ -744,7 +791,8 @@ D="$TMPD/lmtp"
 DOVECOT_PLUGDIR=$PLUGDIR
 DOVECOT_SAN_CONF=$SAN_CONF
 dovecot_lmtp_conf "$D" filter.sieve "dkimkit_zone = $ZONE
-  dkimkit_authserv_id = lmtp.example.net" ||
+  dkimkit_authserv_id = lmtp.example.net
+  dkimkit_store = sqlite:$D/users/obs.db" ||
     bail_out "cannot write $D/dovecot.conf"
 LMTP_PORT=$DOVECOT_PORT
 
@@ -789,6 +837,15 @@ DELIVERIES
 	    "$D/dovecot.log"
 	ok_if "the LMTP process logs the verdicts" $? "$(cat "$D/dovecot.log")"
 	lmtp_stop
+	# dkimkit_store: the lmtp processes recorded a row per delivery.
+	if have sqlite3; then
+		n=$(sqlite3 "$D/users/obs.db" 'SELECT count(*) FROM messages' 2>&1)
+		[ "$n" = 4 ]
+		ok_if "dkimkit_store: LMTP recorded 4 rows for 4 deliveries" $? \
+		    "rows: $n" "$(cat "$D/dovecot.log")"
+	else
+		skip "dkimkit_store rows from LMTP" "sqlite3 is not installed (scripts/deps)"
+	fi
 	# DNS unreachable, one message for two users: LMTP runs each user's
 	# script, each verifies and waits for its own lookups (a TEMPFAIL is
 	# not kept for the next), so the delivery takes about one

@@ -102,7 +102,7 @@ if [ -f "$BUILT" ] && have swaks && exim_module "$TMPD" "$BUILT"; then
 	# delivered with dkim=fail and one report lands in report-dir=.
 	chmod 644 zone
 	mkdir -p "$TMPD/v/reports"
-	exim_conf "$TMPD/v" "  warn add_header = \${dlfunc{$SO}{verify}{mx.test reports}{zone=$TMPD/zone}{report-dir=$TMPD/v/reports}{report-state=$TMPD/v/reports/state}{mail-from=\$sender_address}}
+	exim_conf "$TMPD/v" "  warn add_header = \${dlfunc{$SO}{verify}{mx.test reports}{zone=$TMPD/zone}{report-dir=$TMPD/v/reports}{report-state=$TMPD/v/reports/state}{mail-from=\$sender_address}{store=sqlite:$TMPD/v/reports/obs.db}}
   warn add_header = X-Report-Text: \${dlfunc{$SO}{result}{report-text}}"
 	chown -R Debian-exim "$TMPD/v/reports"
 	exim_start "$TMPD/v" || bail_out "exim (verify) did not start"
@@ -131,6 +131,21 @@ if [ -f "$BUILT" ] && have swaks && exim_module "$TMPD" "$BUILT"; then
 	[ "$n" -eq 1 ] && grep -q 'rr=v): rate_limited' "$TMPD/v/log/mainlog"
 	ok_if "a second failure within the hour: rate_limited, no report" $? \
 	    "reports $n: $(tail -5 "$TMPD/v/log/mainlog")"
+	# store= (issue #23): one row per message verified, written by
+	# each connection's process when it exits (swaks has quit).
+	if have sqlite3; then
+		for _ in $(seq 50); do
+			n=$(sqlite3 "$TMPD/v/reports/obs.db" "SELECT count(*) FROM messages WHERE dkim = 'fail' AND mail_from = 'signer.test'" 2> /dev/null)
+			[ "$n" = 2 ] && break
+			sleep 0.1
+		done
+		s=$(sqlite3 "$TMPD/v/reports/obs.db" "SELECT count(*) FROM signatures WHERE d = 'signer.test' AND result = 'fail'" 2>&1)
+		[ "$n" = 2 ] && [ "$s" = 2 ]
+		ok_if "store=: two messages verified, two rows (and their signatures)" $? \
+		    "rows $n, signatures $s: $(tail -5 "$TMPD/v/log/mainlog")"
+	else
+		skip "store= rows from Exim's verify" "sqlite3 is not installed (scripts/deps)"
+	fi
 
 	# The same reports word with dmarc on: the core adds the DMARC
 	# failure report the policy record asks for (ruf=, fo=1), beside
@@ -162,6 +177,7 @@ else
 	skip "Exim's verify with reports" "no module or swaks"
 	skip "result{report-text}" "no module or swaks"
 	skip "a second failure within the hour" "no module or swaks"
+	skip "store= rows from Exim's verify" "no module or swaks"
 	skip "Exim's verify with reports and dmarc" "no module or swaks"
 fi
 

@@ -7,6 +7,7 @@
 # filing.  The script checks its own four verdicts; this test checks them
 # again from the delivered files, the MX's reply and logs, has
 # python3-dkim verify the good copy and dkimkit verify the ARC chains,
+# checks the RFC 6651 failure report that reached postmaster@example.test,
 # makes sure a wrong verdict is caught, and that nothing is left running
 # or lying around.
 set -u
@@ -180,6 +181,39 @@ ok_if "the output shows the delivery-time verdicts" $? "$(cat keep.out)"
     [ "$(grep -c '^   why: ' keep.out)" -eq 4 ]
 ok_if "dkimkit explain: the relays' footers broke both signatures of 2 and 4" \
     $? "$(grep -A12 '^2\. ' keep.out)"
+
+# The RFC 6651 failure report (example.test signs with r=y, its
+# _report._domainkey record asks for reports to postmaster): the MX sent
+# one, by SMTP from <> to mail.example.test, which handed it to Dovecot;
+# it is an ARF auth-failure report about a relayed message (2 or 4,
+# whichever the MX saw first), and the other relayed failure was
+# rate-limited (one an hour per address).
+RBOX="$WORK/imap/users/postmaster/Maildir"
+rep=$(ls "$RBOX"/new/* 2> /dev/null)
+about=$(grep -m 1 '^Message-ID: <mailchain-' "$rep" 2> /dev/null)
+[ "$(printf '%s\n' "$rep" | grep -c .)" -eq 1 ] &&
+    grep -qx 'Return-Path: <>' "$rep" &&
+    header_fields "$rep" To | grep -qx '<postmaster@example.test>' &&
+    header_fields "$rep" Content-Type |
+    grep -q '^multipart/report;.*report-type="\{0,1\}feedback-report' &&
+    grep -q '^Feedback-Type: auth-failure' "$rep" &&
+    grep -q '^Auth-Failure: bodyhash' "$rep" &&
+    grep -q '^DKIM-Domain: example.test' "$rep" &&
+    grep -q '^Original-Mail-From: <alice@example.test>' "$rep" &&
+    grep -q '^Content-Type: text/rfc822-headers' "$rep" &&
+    case "$about" in
+    "Message-ID: <mailchain-2@example.test>" | \
+    "Message-ID: <mailchain-4@example.test>") true ;;
+    *) false ;;
+    esac
+ok_if "the failure report: one, from <>, in postmaster@example.test's INBOX, an ARF auth-failure report about a relayed message" \
+    $? "reports: $rep" "$( [ -n "$rep" ] && head -n 60 "$rep")"
+[ "$(grep -c 'report to postmaster@example.test (example.test, rr=v): sent' "$WORK/mx/smtpd.log")" -eq 1 ] &&
+    [ "$(grep -c 'report to postmaster@example.test (example.test, rr=v): rate_limited' "$WORK/mx/smtpd.log")" -eq 1 ]
+ok_if "the MX's log: one report sent, the second relayed failure rate-limited" \
+    $? "$(grep -F 'report' "$WORK/mx/smtpd.log")"
+grep -q '^   report: ok$' keep.out
+ok_if "the output shows the report" $? "$(sed -n '/^The failure report/,$p' keep.out)"
 
 # nothing_left DIR: no process of the run is still there.
 nothing_left()

@@ -108,6 +108,9 @@ chmod 644 "$W"/keys/*.pem
 	# the relays and the forger connect from other ones.
 	printf '@ IN TXT "v=spf1 ip4:127.0.0.2 -all"\n'
 	printf '_dmarc IN TXT "v=DMARC1; p=reject"\n'
+	# RFC 6651: failure reports of its r=y signatures, every reason,
+	# to postmaster@example.test
+	printf '_report._domainkey IN TXT "ra=postmaster; rr=all"\n'
 	cat keys.txt
 	# what the caller adds (scripts/soak: its wildcard SPF records)
 	printf '%s' "${CHAIN_EXTRA_ZONE-}"
@@ -149,6 +152,12 @@ server:
   # 9989 4.10): this world has no test. zone above example.test, so
   # that name is answered here (NXDOMAIN), not looked for on the Internet.
   local-zone: "_dmarc.test." static
+  # The same for the MX's own name, the From: of its failure reports,
+  # which Dovecot's Sieve checks at delivery (DMARC, ADSP): answered
+  # here, at once, with NXDOMAIN.
+  local-zone: "mx.example.net." static
+  local-zone: "_dmarc.example.net." static
+  local-zone: "_dmarc.net." static
 auth-zone:
   name: "example.test."
   zonefile: "$W/dns/example.test.zone.signed"
@@ -230,7 +239,13 @@ IMAP_PORT=$DOVECOT_PORT
 # forwarders break signatures) that the forger, who has no ARC set,
 # does not get.
 S="$W/mx"
-mkdir "$S"
+mkdir -p "$S/reports"
+# the filter runs as smtpd's user (opensmtpd, 60990): its report rate
+# limits live here
+chown 60990 "$S/reports"
+# The failure reports (-G) go by SMTP (-J) to example.test's own server,
+# mail.example.test, whose port is chosen now; it starts further down.
+SIGN_PORT=$(free_port)
 smtpd_unpack "$S" "$top/build/debs" \
     'bob:x:65534:65534::/nonexistent:/usr/sbin/nologin' ||
     die "cannot unpack opensmtpd: $(cat "$S/apt.log" 2>/dev/null)"
@@ -245,7 +260,7 @@ if [ -n "${CHAIN_STORE:-}" ]; then
 	STORE="sqlite:$W/store/soak.db"
 fi
 cat > "$S/smtpd.conf" <<CONF
-filter "dkimkit" proc-exec "$FILTER -m verify -i mx.example.net -A -p -E -F -S forward.example.net -D $DNS -t $TA${STORE:+ -O $STORE}"
+filter "dkimkit" proc-exec "$FILTER -m verify -i mx.example.net -A -p -E -F -S forward.example.net -D $DNS -t $TA -G -J 127.0.0.1:$SIGN_PORT -L $S/reports/state${STORE:+ -O $STORE}"
 listen on 127.0.0.1 port $MX_PORT hostname mx.example.net filter "dkimkit"
 action "imap" lmtp "127.0.0.1:$IMAP_PORT" rcpt-to
 match from any for domain "example.net" action "imap"
@@ -390,16 +405,20 @@ LIST_PORT=$(free_port)
 relay list.example.org "$LIST_PORT" 127.0.0.4 list \
     'Sent through list.example.org.'
 
-SIGN_PORT=$(free_port)
-sign_rsa="\${dlfunc{$SO}{sign}{example.test}{rsa2048}{$W/keys/rsa.pem}}"
-sign_ed="\${dlfunc{$SO}{sign}{example.test}{ed}{$W/keys/ed.pem}}"
+# report-request: r=y, asking verifiers for failure reports (RFC 6651)
+sign_rsa="\${dlfunc{$SO}{sign}{example.test}{rsa2048}{$W/keys/rsa.pem}{}{}{report-request}}"
+sign_ed="\${dlfunc{$SO}{sign}{example.test}{ed}{$W/keys/ed.pem}{}{}{report-request}}"
 signed="  headers_add = $sign_rsa\\n$sign_ed"
 exim_node mail.example.test "$SIGN_PORT" \
     '  accept hosts = 127.0.0.1' \
-    "$(route via_relay forward.example.net signed_relay
+    "$(printf 'postmaster:\n  driver = manualroute\n  domains = example.test\n'
+       printf '  local_parts = postmaster\n  route_list = * 127.0.0.1\n'
+       printf '  self = send\n  transport = reports_lmtp\n'
+       route via_relay forward.example.net signed_relay
        route via_list list.example.org signed_list
        route mx example.net signed_mx)" \
     "$(smtp signed_mx "$MX_PORT" 127.0.0.2 "$signed"
        smtp signed_relay "$RELAY_PORT" 127.0.0.2 "$signed"
-       smtp signed_list "$LIST_PORT" 127.0.0.2 "$signed")"
+       smtp signed_list "$LIST_PORT" 127.0.0.2 "$signed"
+       smtp reports_lmtp "$IMAP_PORT" 127.0.0.1 "  protocol = lmtp")"
 

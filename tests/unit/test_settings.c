@@ -67,6 +67,21 @@ settings_bools_and_ids(void)
 	CU_ASSERT_STRING_EQUAL(s.err, "store: empty");
 	CU_ASSERT_EQUAL(dks_set(&s, DKS_STORE, "sqlite:/x.db"), 0);
 	CU_ASSERT_STRING_EQUAL(s.val[DKS_STORE], "sqlite:/x.db");
+	/* report-smtp: HOST:PORT, the port a number; not with report-dir */
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_REPORT_SMTP, "127.0.0.1:25"), 0);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_REPORT_SMTP, "[::1]:2525"), 0);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_REPORT_SMTP, "mx.example"), -1);
+	CU_ASSERT_STRING_EQUAL(s.err,
+	    "report-smtp: 'mx.example' is not HOST:PORT");
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_REPORT_SMTP, "mx:0"), -1);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_REPORT_SMTP, "mx:70000"), -1);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_REPORT_SMTP, "mx:-25"), -1);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_REPORT_SMTP, ":25"), -1);
+	CU_ASSERT_EQUAL(dks_set(&s, DKS_REPORT_DIR, "/tmp"), 0);
+	CU_ASSERT_EQUAL(dks_check(&s), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s.err, "excludes report-smtp"));
+	s.val[DKS_REPORT_DIR] = NULL;
+	s.val[DKS_REPORT_SMTP] = NULL;
 	CU_ASSERT_EQUAL(dks_set(&s, DKS_AUTHSERV_ID, "mx.example.net"), 0);
 	CU_ASSERT_EQUAL(dks_set(&s, DKS_AUTHSERV_ID, "mx\r\n.example"), -1);
 	CU_ASSERT_EQUAL(dks_set(&s, DKS_AUTHSERV_ID, "mx example"), -1);
