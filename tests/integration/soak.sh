@@ -91,10 +91,11 @@ ok_if "no fault: filter-dkimkit was not restarted" $?
 
 FAULTS=(outage garbage slow hup kill key store arc)
 # Eight faults take about 30 s of the run (the clients keep sending
-# through them, some 500 messages): 1000 messages leave mail flowing
-# between them and after the last.
+# through them): 1000 messages at no more than 20 a second (at least
+# 50 s, however fast the machine) leave mail flowing between them and
+# after the last.
 NF=1000
-soak faults --messages $NF --concurrency 4 --outage 2 \
+soak faults --messages $NF --concurrency 4 --outage 2 --rate 20 \
     $(printf -- '--fault %s ' "${FAULTS[@]}")
 tap_diag "$LINE"
 for f in "${FAULTS[@]}"; do

@@ -196,7 +196,11 @@ def send_one(spec):
         return 0, "%s: %s" % (type(e).__name__, e)
 
 
-def send(planf, resultsf, sign_port, mx_port, conc, deadline, manyf):
+def send(planf, resultsf, sign_port, mx_port, conc, deadline, manyf,
+         rate=0.0):
+    """rate: at most so many new messages a second from all the clients
+    together (0: as fast as they go), so that a run lasts long enough
+    for its faults whatever the machine's speed."""
     with open(manyf, "rb") as f:
         many = f.read().replace(b"\r\n", b"\n").replace(b"\n", CRLF)
     work = queue.Queue()
@@ -206,6 +210,15 @@ def send(planf, resultsf, sign_port, mx_port, conc, deadline, manyf):
     out = open(resultsf, "a")
     again = open(resultsf + ".attempts", "a")
     lock = threading.Lock()
+    slot = [time.time()]
+
+    def pace():
+        if rate <= 0:
+            return
+        with lock:
+            start = max(time.time(), slot[0])
+            slot[0] = start + 1.0 / rate
+        time.sleep(max(0.0, start - time.time()))
 
     def client():
         while True:
@@ -213,6 +226,7 @@ def send(planf, resultsf, sign_port, mx_port, conc, deadline, manyf):
                 ident, kind = work.get_nowait()
             except queue.Empty:
                 return
+            pace()
             spec = message(ident, kind, sign_port, mx_port, many)
             tries = deferred = 0
             while True:
@@ -453,9 +467,10 @@ def check(planf, resultsf, maildir, redelivery=False, arc=None):
 def main(argv):
     if len(argv) == 4 and argv[1] == "plan":
         plan(int(argv[2]), int(argv[3]))
-    elif len(argv) == 9 and argv[1] == "send":
+    elif len(argv) in (9, 10) and argv[1] == "send":
         send(argv[2], argv[3], int(argv[4]), int(argv[5]), int(argv[6]),
-             float(argv[7]), argv[8])
+             float(argv[7]), argv[8],
+             float(argv[9]) if len(argv) == 10 else 0.0)
     elif len(argv) == 5 and argv[1] == "window":
         window(argv[2], float(argv[3]), float(argv[4]))
     elif len(argv) in (5, 6, 7) and argv[1] == "check":
