@@ -13,17 +13,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/smtpd.sh" || bail_out "cannot read tests/lib/smtpd.sh"
 . "$TOP_SRCDIR/tests/lib/install.sh"
 . "$TOP_SRCDIR/tests/lib/mail.sh"
-tmpdir
-cd "$TMPD" || bail_out "no temp dir"
-chmod 755 "$TMPD"
-PY="${PYTHON:-/usr/bin/python3}"
-TOOL="$TOP_SRCDIR/tests/integration/opensmtpd-tool.py"
-FILTER="${FILTER_DKIMKIT:-$TOP_BUILDDIR/plugins/opensmtpd/filter-dkimkit}"
-[ -x "$FILTER" ] || bail_out "$FILTER is not built"
-install_for_servers "$TMPD/lib" "$FILTER" "$TOOL" ||
-    bail_out "cannot install the filter in $TMPD/lib"
-FILTER="$TMPD/lib/filter-dkimkit"
-TOOL="$TMPD/lib/opensmtpd-tool.py"
+smtpd_test_setup
 
 "$DKIMKIT" keygen --algorithm rsa --bits 1024 --domain good.test \
     --selector sel --out good.pem > zone || bail_out "keygen good.test"

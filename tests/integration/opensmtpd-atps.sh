@@ -10,20 +10,11 @@
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/unbound.sh"
+. "$TOP_SRCDIR/tests/lib/smtpd.sh" || bail_out "cannot read tests/lib/smtpd.sh"
 . "$TOP_SRCDIR/tests/lib/install.sh"
 . "$TOP_SRCDIR/tests/lib/mail.sh"
-tmpdir
-cd "$TMPD" || bail_out "no temp dir"
-chmod 755 "$TMPD"
-PY="${PYTHON:-/usr/bin/python3}"
-TOOL="$TOP_SRCDIR/tests/integration/opensmtpd-tool.py"
-FILTER="${FILTER_DKIMKIT:-$TOP_BUILDDIR/plugins/opensmtpd/filter-dkimkit}"
-[ -x "$FILTER" ] || bail_out "$FILTER is not built"
+smtpd_test_setup
 need unbound ldns-read-zone || { done_testing; exit 0; }
-install_for_servers "$TMPD/lib" "$FILTER" "$TOOL" ||
-    bail_out "cannot install the filter in $TMPD/lib"
-FILTER="$TMPD/lib/filter-dkimkit"
-TOOL="$TMPD/lib/opensmtpd-tool.py"
 
 "$DKIMKIT" keygen --algorithm ed25519 --domain signer.test --selector sel \
     --out signer.pem > zone || bail_out "keygen"

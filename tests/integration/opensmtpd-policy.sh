@@ -31,19 +31,8 @@ set -u
 . "$TOP_SRCDIR/tests/lib/smtpd.sh" || bail_out "cannot read tests/lib/smtpd.sh"
 . "$TOP_SRCDIR/tests/lib/install.sh"
 . "$TOP_SRCDIR/tests/lib/ports.sh"
-tmpdir
-cd "$TMPD" || bail_out "no temp dir"
-# smtpd runs the filter as opensmtpd and delivers as nobody: they read here.
-chmod 755 "$TMPD"
-PY="${PYTHON:-/usr/bin/python3}"
+smtpd_test_setup
 POL="$TOP_SRCDIR/tests/integration/opensmtpd-policy.py"
-TOOL="$TOP_SRCDIR/tests/integration/opensmtpd-tool.py"
-FILTER="${FILTER_DKIMKIT:-$TOP_BUILDDIR/plugins/opensmtpd/filter-dkimkit}"
-[ -x "$FILTER" ] || bail_out "$FILTER is not built"
-install_for_servers "$TMPD/lib" "$FILTER" "$TOOL" ||
-    bail_out "cannot install the filter in $TMPD/lib"
-FILTER="$TMPD/lib/filter-dkimkit"
-TOOL="$TMPD/lib/opensmtpd-tool.py"
 
 # ---------------------------------------------------------------------
 # Keys and configurations: those of tests/interop/policy-opendkim.sh.

@@ -17,18 +17,8 @@ set -u
 . "$TOP_SRCDIR/tests/lib/smtpd.sh" || bail_out "cannot read tests/lib/smtpd.sh"
 . "$TOP_SRCDIR/tests/lib/install.sh"
 . "$TOP_SRCDIR/tests/lib/mail.sh"
-tmpdir
-cd "$TMPD" || bail_out "no temp dir"
-chmod 755 "$TMPD"
-PY="${PYTHON:-/usr/bin/python3}"
+smtpd_test_setup
 POOL="$TOP_SRCDIR/tests/integration/opensmtpd-pool.py"
-TOOL="$TOP_SRCDIR/tests/integration/opensmtpd-tool.py"
-FILTER="${FILTER_DKIMKIT:-$TOP_BUILDDIR/plugins/opensmtpd/filter-dkimkit}"
-[ -x "$FILTER" ] || bail_out "$FILTER is not built"
-install_for_servers "$TMPD/lib" "$FILTER" "$TOOL" ||
-    bail_out "cannot install the filter in $TMPD/lib"
-FILTER="$TMPD/lib/filter-dkimkit"
-TOOL="$TMPD/lib/opensmtpd-tool.py"
 
 # example.com signs by the policy; other.test's mail comes signed.
 "$DKIMKIT" keygen --algorithm rsa --bits 2048 --domain example.com \

@@ -18,17 +18,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/smtpd.sh" || bail_out "cannot read tests/lib/smtpd.sh"
 . "$TOP_SRCDIR/tests/lib/install.sh"
 . "$TOP_SRCDIR/tests/lib/mail.sh"
-tmpdir
-cd "$TMPD" || bail_out "no temp dir"
-chmod 755 "$TMPD"
-PY="${PYTHON:-/usr/bin/python3}"
-TOOL="$TOP_SRCDIR/tests/integration/opensmtpd-tool.py"
-FILTER="${FILTER_DKIMKIT:-$TOP_BUILDDIR/plugins/opensmtpd/filter-dkimkit}"
-[ -x "$FILTER" ] || bail_out "$FILTER is not built"
-install_for_servers "$TMPD/lib" "$FILTER" "$TOOL" ||
-    bail_out "cannot install the filter in $TMPD/lib"
-FILTER="$TMPD/lib/filter-dkimkit"
-TOOL="$TMPD/lib/opensmtpd-tool.py"
+smtpd_test_setup
 
 # good.pem is published under "sel"; new.pem is the rotated key whose
 # record was not updated: it signs under "sel" too, but the record

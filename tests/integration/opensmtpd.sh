@@ -11,21 +11,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/smtpd.sh" || bail_out "cannot read tests/lib/smtpd.sh"
 . "$TOP_SRCDIR/tests/lib/install.sh"
 . "$TOP_SRCDIR/tests/lib/mail.sh"
-tmpdir
-cd "$TMPD" || bail_out "no temp dir"
-# smtpd runs the filter as opensmtpd and delivers as nobody: they read here.
-chmod 755 "$TMPD"
-PY="${PYTHON:-/usr/bin/python3}"
-TOOL="$TOP_SRCDIR/tests/integration/opensmtpd-tool.py"
-# FILTER_DKIMKIT: another build of the filter (e.g. with sanitizers).
-FILTER="${FILTER_DKIMKIT:-$TOP_BUILDDIR/plugins/opensmtpd/filter-dkimkit}"
-[ -x "$FILTER" ] || bail_out "$FILTER is not built"
-# The filter, and the tool that garbles its output, run from here: the
-# checkout may be closed to opensmtpd and nobody (tests/lib/install.sh).
-install_for_servers "$TMPD/lib" "$FILTER" "$TOOL" ||
-    bail_out "cannot install the filter in $TMPD/lib"
-FILTER="$TMPD/lib/filter-dkimkit"
-TOOL="$TMPD/lib/opensmtpd-tool.py"
+smtpd_test_setup
 
 "$DKIMKIT" keygen --algorithm rsa --bits 1024 --domain example.test \
     --selector rsa --out rsa.pem > keys || bail_out "keygen rsa"

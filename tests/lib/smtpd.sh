@@ -96,3 +96,26 @@ smtpd_stop_all()
 if declare -F at_exit >/dev/null; then
 	at_exit smtpd_stop_all
 fi
+
+# smtpd_test_setup: the start of a test that runs filter-dkimkit under
+# the real smtpd.  A temporary folder to work in (TMPD, the working
+# directory), open to the users smtpd runs the filter and delivers as
+# (opensmtpd, nobody); PY; FILTER and TOOL (opensmtpd-tool.py, which
+# garbles the filter's output) copied where those users can run them,
+# the checkout being perhaps closed to them (tests/lib/install.sh).
+# FILTER_DKIMKIT: another build of the filter (e.g. with sanitizers).
+# Needs tap.sh and install.sh.
+smtpd_test_setup()
+{
+	tmpdir
+	cd "$TMPD" || bail_out "no temp dir"
+	chmod 755 "$TMPD"
+	PY="${PYTHON:-/usr/bin/python3}"
+	TOOL="$TOP_SRCDIR/tests/integration/opensmtpd-tool.py"
+	FILTER="${FILTER_DKIMKIT:-$TOP_BUILDDIR/plugins/opensmtpd/filter-dkimkit}"
+	[ -x "$FILTER" ] || bail_out "$FILTER is not built"
+	install_for_servers "$TMPD/lib" "$FILTER" "$TOOL" ||
+	    bail_out "cannot install the filter in $TMPD/lib"
+	FILTER="$TMPD/lib/filter-dkimkit"
+	TOOL="$TMPD/lib/opensmtpd-tool.py"
+}
