@@ -945,6 +945,17 @@ DKK_EXPORT void dkk_ar_free(dkk_ar *ar);
 DKK_EXPORT int dkk_ar_claims(const char *value, size_t len,
     const char *authserv_id);
 
+/* For a host that must take a result from the mail (at delivery, the
+ * SMTP client is gone): of the Authentication-Results field values
+ * values[0..n), topmost first, the first whose authserv-id is
+ * authserv_id (compared without regard to case), parsed into *out (free
+ * it with dkk_ar_free()), or *out NULL when none is.  Values that cannot
+ * be parsed are passed over (RFC 8601 5: they cannot be known to be the
+ * trusted MTA's; lower fields of the trusted id are never read).
+ * DKK_OK, DKK_ENOMEM, or DKK_EINVAL for a NULL argument. */
+DKK_EXPORT int dkk_ar_trusted(const char *const *values, size_t n,
+    const char *authserv_id, dkk_ar **out) DKK_WUR;
+
 /* ------------------------------------------------------------------ */
 /* Signing.                                                           */
 

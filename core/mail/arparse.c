@@ -435,3 +435,39 @@ dkk_ar_claims(const char *value, size_t len, const char *authserv_id)
 	dkk_ar_free(ar);
 	return ours;
 }
+
+/* RFC 8601 5: of the fields a message carries, only those of an
+ * authserv-id the reader trusts say anything, and of those the topmost,
+ * which the trusted MTA added last (it removes earlier fields claiming
+ * its id, so a lower one can only be a forgery that got past).  A field
+ * that cannot be parsed cannot be known as trusted and is passed over. */
+int
+dkk_ar_trusted(const char *const *values, size_t n, const char *authserv_id,
+    dkk_ar **out)
+{
+	dkk_ar *ar;
+	size_t i;
+	int rc;
+
+	if (out == NULL)
+		return DKK_EINVAL;
+	*out = NULL;
+	if (authserv_id == NULL || (values == NULL && n > 0))
+		return DKK_EINVAL;
+	for (i = 0; i < n; i++) {
+		if (values[i] == NULL)
+			return DKK_EINVAL;
+		rc = dkk_ar_parse(values[i], strlen(values[i]), &ar);
+		if (rc == DKK_ESYNTAX)
+			continue;
+		if (rc != DKK_OK)
+			return rc;
+		if (ci_equals(ar->authserv_id, strlen(ar->authserv_id),
+		    authserv_id)) {
+			*out = ar;
+			return DKK_OK;
+		}
+		dkk_ar_free(ar);
+	}
+	return DKK_OK;
+}

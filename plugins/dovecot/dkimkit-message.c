@@ -153,12 +153,9 @@ dkimkit_spf_take(struct dkimkit_msg *msg, pool_t pool, const dkk_ar *ar,
 	spf->domain = p_strdup(pool, spf->domain);
 }
 
-/* SPF from the topmost Authentication-Results field of the trusted
- * authserv-id: the connecting client is gone at delivery, and that field
- * is the one our own MTA added last (it removes fields claiming its id,
- * RFC 8601 5).  Fields of other ids, and lower fields of the trusted
- * one, are never read.  A field whose authserv-id cannot be read cannot
- * be known as trusted and is passed over.  0, or -1 with *why_r. */
+/* SPF from the Authentication-Results field of the trusted authserv-id
+ * (the core picks which, dkk_ar_trusted()): the connecting client is
+ * gone at delivery.  0, or -1 with *why_r. */
 static int
 dkimkit_message_spf(const struct sieve_runtime_env *renv,
     const struct ext_dkimkit_context *ectx, pool_t pool,
@@ -178,26 +175,22 @@ dkimkit_message_spf(const struct sieve_runtime_env *renv,
 		*why_r = "cannot read the Authentication-Results fields";
 		return -1;
 	}
-	for (; fields != NULL && *fields != NULL; fields++) {
-		err = dkk_ar_parse(*fields, strlen(*fields), &ar);
-		if (err == DKK_ENOMEM) {
-			*why_r = dkk_strerror(err);
-			return -1;
-		}
-		if (err != DKK_OK)
-			continue;
-		if (strcasecmp(ar->authserv_id, ectx->trusted_authserv) == 0) {
-			dkimkit_spf_take(msg, pool, ar, spf);
-			dkk_ar_free(ar);
-			sieve_runtime_trace(renv, SIEVE_TRLVL_TESTS,
-			    "spf=%s from the Authentication-Results of %s",
-			    msg->spf, ectx->trusted_authserv);
-			return 0;
-		}
-		dkk_ar_free(ar);
+	err = dkk_ar_trusted(fields, fields == NULL ? 0 :
+	    str_array_length(fields), ectx->trusted_authserv, &ar);
+	if (err != DKK_OK) {
+		*why_r = dkk_strerror(err);
+		return -1;
 	}
-	sieve_runtime_trace(renv, SIEVE_TRLVL_TESTS, "no Authentication-"
-	    "Results of %s: spf=none", ectx->trusted_authserv);
+	if (ar == NULL) {
+		sieve_runtime_trace(renv, SIEVE_TRLVL_TESTS, "no Authentication-"
+		    "Results of %s: spf=none", ectx->trusted_authserv);
+		return 0;
+	}
+	dkimkit_spf_take(msg, pool, ar, spf);
+	dkk_ar_free(ar);
+	sieve_runtime_trace(renv, SIEVE_TRLVL_TESTS,
+	    "spf=%s from the Authentication-Results of %s", msg->spf,
+	    ectx->trusted_authserv);
 	return 0;
 }
 

@@ -204,7 +204,38 @@ arparse_spf_facts(void)
 	}
 }
 
+/* RFC 8601 5: the topmost field of the trusted id, whatever lies above
+ * it from others or cannot be parsed; never a lower one of the id. */
+static void
+arparse_trusted_topmost(void)
+{
+	static const char *const fields[] = {
+		" other.test; spf=fail smtp.mailfrom=a.example",
+		" (unclosed mx.test; spf=pass",
+		" MX.test; spf=softfail smtp.mailfrom=b.example",
+		" mx.test; spf=pass smtp.mailfrom=c.example",
+	};
+	struct dkk_spf_facts f;
+	dkk_ar *ar = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(dkk_ar_trusted(fields, 4, "mx.test", &ar),
+	    DKK_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ar);
+	CU_ASSERT_EQUAL(dkk_ar_spf(ar, &f, NULL), 1);
+	CU_ASSERT_EQUAL(f.result, DKK_SPF_SOFTFAIL);
+	CU_ASSERT_STRING_EQUAL(f.domain, "b.example");
+	dkk_ar_free(ar);
+	/* none of the id: none taken */
+	CU_ASSERT_EQUAL(dkk_ar_trusted(fields, 2, "mx.test", &ar), DKK_OK);
+	CU_ASSERT_PTR_NULL(ar);
+	CU_ASSERT_EQUAL(dkk_ar_trusted(NULL, 0, "mx.test", &ar), DKK_OK);
+	CU_ASSERT_PTR_NULL(ar);
+	CU_ASSERT_EQUAL(dkk_ar_trusted(fields, 4, NULL, &ar), DKK_EINVAL);
+	CU_ASSERT_EQUAL(dkk_ar_trusted(NULL, 1, "mx.test", &ar), DKK_EINVAL);
+}
+
 static const struct unit_test arparse_tests[] = {
+	{ "arparse_trusted_topmost", arparse_trusted_topmost },
 	{ "arparse_spf_facts", arparse_spf_facts },
 	{ "arparse_rfc_examples", arparse_rfc_examples },
 	{ "arparse_reads_own_field", arparse_reads_own_field },
